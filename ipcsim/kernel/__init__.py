@@ -1,0 +1,1 @@
+"""The model: pure state, no threads, no real time."""

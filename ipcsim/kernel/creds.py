@@ -1,0 +1,208 @@
+"""Credentials: user and group ids, supplementary groups and capability sets.
+
+The rules are those of kernel/sys.c (setuid, setresuid, ...) and security/commoncap.c
+(cap_emulate_setxuid): a process whose uids all leave 0 loses its permitted and effective
+capabilities; an effective uid leaving 0 clears the effective set; returning to euid 0
+restores the effective set from the permitted one. User namespaces are not modelled: every
+"capable in the namespace's user namespace" check is a check of the effective set.
+"""
+from __future__ import annotations
+
+import errno
+
+from ..constants import CAP_FULL_SET, CAP_LAST_CAP, CAP_SETGID, CAP_SETUID
+from ..errors import oserror
+
+ROOT = 0
+_ID_MAX = 0xFFFFFFFF  # (uid_t)-1 means "leave unchanged" in setres*id
+
+
+class Creds:
+    """The credentials of one process (``struct cred``)."""
+
+    __slots__ = ("uid", "euid", "suid", "fsuid", "gid", "egid", "sgid", "fsgid", "groups",
+                 "cap_effective", "cap_permitted", "cap_inheritable", "cap_bset")
+
+    def __init__(self, uid: int = 0, gid: int = 0, caps: int = CAP_FULL_SET,
+                 groups: tuple[int, ...] = ()):
+        self.uid = self.euid = self.suid = self.fsuid = uid
+        self.gid = self.egid = self.sgid = self.fsgid = gid
+        self.groups = tuple(groups)
+        self.cap_effective = caps
+        self.cap_permitted = caps
+        self.cap_inheritable = 0
+        self.cap_bset = CAP_FULL_SET
+
+    def copy(self) -> "Creds":
+        new = Creds.__new__(Creds)
+        for name in Creds.__slots__:
+            setattr(new, name, getattr(self, name))
+        return new
+
+    def capable(self, cap: int) -> bool:
+        """True when ``cap`` is in the effective set."""
+        return (self.cap_effective >> cap) & 1 == 1
+
+    def in_group_p(self, gid: int) -> bool:
+        """True when ``gid`` is the fsgid or a supplementary group (kernel/groups.c)."""
+        return gid == self.fsgid or gid in self.groups
+
+    def in_egroup_p(self, gid: int) -> bool:
+        """True when ``gid`` is the egid or a supplementary group."""
+        return gid == self.egid or gid in self.groups
+
+    def __repr__(self) -> str:
+        return (f"Creds(uid={self.uid}, euid={self.euid}, suid={self.suid}, gid={self.gid}, "
+                f"egid={self.egid}, groups={list(self.groups)}, "
+                f"cap_effective={self.cap_effective:#x})")
+
+
+def check_id(value: object, what: str) -> int:
+    """Validate a uid/gid argument: an int in [0, 2**32-1]; -1 means 'unchanged'."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
+    if value == -1:
+        return _ID_MAX
+    if not 0 <= value <= _ID_MAX:
+        raise oserror(errno.EINVAL)
+    return value
+
+
+def _emulate_setxuid(new: Creds, old: Creds) -> None:
+    """cap_emulate_setxuid(): what a change of uids does to the capability sets."""
+    was_root = ROOT in (old.uid, old.euid, old.suid)
+    is_root = ROOT in (new.uid, new.euid, new.suid)
+    if was_root and not is_root:
+        new.cap_permitted = 0
+        new.cap_effective = 0
+    if old.euid == ROOT and new.euid != ROOT:
+        new.cap_effective = 0
+    if old.euid != ROOT and new.euid == ROOT:
+        new.cap_effective = new.cap_permitted
+
+
+def setuid(old: Creds, uid: int) -> Creds:
+    """setuid(2): with CAP_SETUID all of ruid, euid, suid; else euid to ruid or suid."""
+    uid = check_id(uid, "uid")
+    if uid == _ID_MAX:
+        raise oserror(errno.EINVAL)
+    new = old.copy()
+    if old.capable(CAP_SETUID):
+        new.uid = new.suid = uid
+    elif uid != old.uid and uid != old.suid:
+        raise oserror(errno.EPERM)
+    new.euid = new.fsuid = uid
+    _emulate_setxuid(new, old)
+    return new
+
+
+def setresuid(old: Creds, ruid: int, euid: int, suid: int) -> Creds:
+    """setresuid(2): unprivileged callers may only pick among their current three uids."""
+    ruid, euid, suid = (check_id(v, "uid") for v in (ruid, euid, suid))
+    allowed = (old.uid, old.euid, old.suid)
+    if not old.capable(CAP_SETUID):
+        for v in (ruid, euid, suid):
+            if v != _ID_MAX and v not in allowed:
+                raise oserror(errno.EPERM)
+    new = old.copy()
+    if ruid != _ID_MAX:
+        new.uid = ruid
+    if euid != _ID_MAX:
+        new.euid = euid
+    if suid != _ID_MAX:
+        new.suid = suid
+    new.fsuid = new.euid
+    _emulate_setxuid(new, old)
+    return new
+
+
+def setreuid(old: Creds, ruid: int, euid: int) -> Creds:
+    """setreuid(2), including its rule for when the saved uid follows the effective one."""
+    ruid, euid = check_id(ruid, "uid"), check_id(euid, "uid")
+    privileged = old.capable(CAP_SETUID)
+    new = old.copy()
+    if ruid != _ID_MAX:
+        if not privileged and ruid not in (old.uid, old.euid):
+            raise oserror(errno.EPERM)
+        new.uid = ruid
+    if euid != _ID_MAX:
+        if not privileged and euid not in (old.uid, old.euid, old.suid):
+            raise oserror(errno.EPERM)
+        new.euid = euid
+    if ruid != _ID_MAX or (euid != _ID_MAX and euid != old.uid):
+        new.suid = new.euid
+    new.fsuid = new.euid
+    _emulate_setxuid(new, old)
+    return new
+
+
+def setgid(old: Creds, gid: int) -> Creds:
+    """setgid(2): with CAP_SETGID all of rgid, egid, sgid; else egid to rgid or sgid."""
+    gid = check_id(gid, "gid")
+    if gid == _ID_MAX:
+        raise oserror(errno.EINVAL)
+    new = old.copy()
+    if old.capable(CAP_SETGID):
+        new.gid = new.sgid = gid
+    elif gid != old.gid and gid != old.sgid:
+        raise oserror(errno.EPERM)
+    new.egid = new.fsgid = gid
+    return new
+
+
+def setresgid(old: Creds, rgid: int, egid: int, sgid: int) -> Creds:
+    """setresgid(2)."""
+    rgid, egid, sgid = (check_id(v, "gid") for v in (rgid, egid, sgid))
+    allowed = (old.gid, old.egid, old.sgid)
+    if not old.capable(CAP_SETGID):
+        for v in (rgid, egid, sgid):
+            if v != _ID_MAX and v not in allowed:
+                raise oserror(errno.EPERM)
+    new = old.copy()
+    if rgid != _ID_MAX:
+        new.gid = rgid
+    if egid != _ID_MAX:
+        new.egid = egid
+    if sgid != _ID_MAX:
+        new.sgid = sgid
+    new.fsgid = new.egid
+    return new
+
+
+def setgroups(old: Creds, groups) -> Creds:
+    """setgroups(2): needs CAP_SETGID; at most NGROUPS_MAX (65536) groups."""
+    groups = tuple(check_id(g, "gid") for g in groups)
+    if len(groups) > 65536:
+        raise oserror(errno.EINVAL)
+    if not old.capable(CAP_SETGID):
+        raise oserror(errno.EPERM)
+    new = old.copy()
+    new.groups = tuple(sorted(set(groups)))
+    return new
+
+
+def check_cap(cap: object) -> int:
+    """Validate a capability number."""
+    if not isinstance(cap, int) or isinstance(cap, bool):
+        raise TypeError(f"capability must be an int CAP_* constant, not {type(cap).__name__}")
+    if not 0 <= cap <= CAP_LAST_CAP:
+        raise oserror(errno.EINVAL)
+    return cap
+
+
+def capset(old: Creds, effective: int, permitted: int, inheritable: int) -> Creds:
+    """capset(2): permitted may only shrink; effective must lie within the new permitted."""
+    for v in (effective, permitted, inheritable):
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise TypeError("capability sets are non-negative int bit masks")
+    if effective & ~CAP_FULL_SET or permitted & ~CAP_FULL_SET or inheritable & ~CAP_FULL_SET:
+        raise oserror(errno.EINVAL)
+    if permitted & ~old.cap_permitted:
+        raise oserror(errno.EPERM)
+    if inheritable & ~(old.cap_inheritable | old.cap_permitted):
+        raise oserror(errno.EPERM)
+    if effective & ~permitted:
+        raise oserror(errno.EPERM)
+    new = old.copy()
+    new.cap_effective, new.cap_permitted, new.cap_inheritable = effective, permitted, inheritable
+    return new

@@ -1,0 +1,192 @@
+"""Open files and the paths a process can see.
+
+The model has no disk filesystem. It serves /proc (``/proc/PID/ns/ipc``, ``/proc/sys/...``,
+``/proc/sysvipc/...``) and whatever is mounted (bind mounts of namespace files; mqueue
+filesystems). A path resolves to a node; opening a node gives an :class:`OpenFile`, shared by
+every descriptor that refers to it (fork, dup) and released when the last one closes.
+"""
+from __future__ import annotations
+
+import errno
+import posixpath
+
+from ..constants import O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY, SEEK_CUR, SEEK_END, SEEK_SET
+from ..errors import oserror
+from . import sysctl
+
+NR_OPEN_DEFAULT = 1024   # RLIMIT_NOFILE's soft default
+
+
+class OpenFile:
+    """An open file description: a position and flags, shared across dup and fork."""
+
+    __slots__ = ("refs", "flags", "pos")
+
+    def __init__(self, flags: int):
+        self.refs = 1
+        self.flags = flags
+        self.pos = 0
+
+    @property
+    def readable(self) -> bool:
+        return (self.flags & O_ACCMODE) in (O_RDONLY, O_RDWR)
+
+    @property
+    def writable(self) -> bool:
+        return (self.flags & O_ACCMODE) in (O_WRONLY, O_RDWR)
+
+    def read(self, proc, size: int) -> bytes:
+        raise oserror(errno.EINVAL)
+
+    def write(self, proc, data: bytes) -> int:
+        raise oserror(errno.EINVAL)
+
+    def lseek(self, offset: int, whence: int) -> int:
+        if whence == SEEK_SET:
+            new = offset
+        elif whence == SEEK_CUR:
+            new = self.pos + offset
+        elif whence == SEEK_END:
+            new = len(self._content()) + offset
+        else:
+            raise oserror(errno.EINVAL)
+        if new < 0:
+            raise oserror(errno.EINVAL)
+        self.pos = new
+        return new
+
+    def _content(self) -> bytes:
+        return b""
+
+    def release(self) -> None:
+        """The last descriptor closed."""
+
+
+class NullFile(OpenFile):
+    """/dev/null: what a simulated process has as stdin, stdout and stderr."""
+
+    __slots__ = ()
+
+    def read(self, proc, size: int) -> bytes:
+        return b""
+
+    def write(self, proc, data: bytes) -> int:
+        return len(data)
+
+
+class DirFile(OpenFile):
+    """An open directory: reading it as a file is EISDIR."""
+
+    __slots__ = ("names",)
+
+    def __init__(self, flags: int, names):
+        super().__init__(flags)
+        self.names = tuple(names)
+
+    def read(self, proc, size: int) -> bytes:
+        raise oserror(errno.EISDIR)
+
+
+class NsFile(OpenFile):
+    """An open nsfs file (``/proc/PID/ns/ipc`` or a bind mount of one): holds the namespace."""
+
+    __slots__ = ("ns",)
+
+    def __init__(self, flags: int, ns):
+        super().__init__(flags)
+        self.ns = ns.get()
+
+    def lseek(self, offset: int, whence: int) -> int:
+        raise oserror(errno.ESPIPE)
+
+    def release(self) -> None:
+        ns, self.ns = self.ns, None
+        ns.put()
+
+
+class SysctlFile(OpenFile):
+    """A /proc/sys file, bound to the namespace current at open() (it holds no reference)."""
+
+    __slots__ = ("entry", "owner")
+
+    def __init__(self, flags: int, entry: sysctl.Sysctl, owner):
+        super().__init__(flags)
+        self.entry = entry
+        self.owner = owner
+
+    def _owner(self):
+        owner = self.owner
+        if getattr(owner, "alive", True) is False:
+            raise oserror(errno.ENOENT)
+        return owner
+
+    def _content(self) -> bytes:
+        return b""   # proc files have size 0: SEEK_END is relative to 0
+
+    def read(self, proc, size: int) -> bytes:
+        owner = self._owner()
+        if self.pos != 0:
+            return b""   # proc_dointvec: a read at a non-zero offset is end of file
+        data = sysctl.render(self.entry, owner)[:size]
+        if self.entry.handler == "rmid_forced":
+            proc.kernel._rmid_forced_hook(owner)
+        self.pos += len(data)
+        return data
+
+    def write(self, proc, data: bytes) -> int:
+        owner = self._owner()
+        if self.pos != 0:
+            self.pos += len(data)   # sysctl_writes_strict: ignored, but "written"
+            return len(data)
+        done = sysctl.write(self.entry, owner, data, proc.kernel._rmid_forced_hook)
+        self.pos += done
+        return done
+
+
+class TextFile(OpenFile):
+    """A generated text file (seq_file): regenerated when read from offset 0."""
+
+    __slots__ = ("_render", "_text", "ns")
+
+    def __init__(self, flags: int, render, ns=None):
+        super().__init__(flags)
+        self._render = render
+        self._text = b""
+        self.ns = ns.get() if ns is not None else None
+
+    def lseek(self, offset: int, whence: int) -> int:
+        if whence == SEEK_END:
+            raise oserror(errno.EINVAL)   # seq_file has no end to seek from
+        return super().lseek(offset, whence)
+
+    def read(self, proc, size: int) -> bytes:
+        if self.pos == 0 or not self._text:
+            self._text = self._render()
+        data = self._text[self.pos:self.pos + size]
+        self.pos += len(data)
+        return data
+
+    def release(self) -> None:
+        if self.ns is not None:
+            ns, self.ns = self.ns, None
+            ns.put()
+
+
+def normalize(path: object) -> str:
+    """An absolute, normalized path (the model has no working directory: it is /)."""
+    if isinstance(path, bytes):
+        path = path.decode()
+    if not isinstance(path, str):
+        raise TypeError(f"a path must be str or bytes, not {type(path).__name__}")
+    if not path:
+        raise oserror(errno.ENOENT)
+    if "\0" in path:
+        raise ValueError("embedded null byte")
+    path = posixpath.normpath("/" + path)
+    return path[1:] if path.startswith("//") else path
+
+
+def check_access_mode(flags: object) -> int:
+    if not isinstance(flags, int) or isinstance(flags, bool):
+        raise TypeError(f"flags must be an int, not {type(flags).__name__}")
+    return flags

@@ -1,0 +1,140 @@
+"""The ID table shared by message queues, semaphore sets and shared memory (``ipc_ids``).
+
+Linux 6's allocation, exactly: ids are ``seq * 32768 + idx``; a new object takes the lowest
+free idx at or after a cyclic cursor, within ``max(in_use * 3 / 2, 64)`` slots (wrapping to
+0 when none is free there); the sequence number goes up whenever the new idx is not above the
+last one allocated; a ``*_next_id`` request is used once and reset to -1. Lookups by id check
+the sequence number (a stale id is EINVAL); lookups by index (the *_STAT commands) do not.
+Every table starts empty and costs a few words until its first object.
+"""
+from __future__ import annotations
+
+import errno
+
+from sortedcontainers import SortedList
+
+from ..constants import (IPC_MIN_CYCLE, IPC_PRIVATE, IPCMNI, IPCMNI_IDX_MASK, IPCMNI_SEQ_MAX,
+                         IPCMNI_SHIFT)
+from ..errors import oserror
+
+
+class IpcIds:
+    """One ``struct ipc_ids``: the objects of one kind in one namespace."""
+
+    __slots__ = ("in_use", "seq", "last_idx", "max_idx", "next_id", "cursor", "objs", "keys",
+                 "used")
+
+    def __init__(self):
+        self.in_use = 0
+        self.seq = 0
+        self.last_idx = -1
+        self.max_idx = -1
+        self.next_id = -1
+        self.cursor = 0          # the idr's cyclic position (idr_next)
+        self.objs: dict | None = None     # idx -> object
+        self.keys: dict | None = None     # key -> object (IPC_PRIVATE objects are not keyed)
+        self.used: SortedList | None = None
+
+    # --- lookups ---------------------------------------------------------------------
+    def find_key(self, key: int):
+        """The object with ``key``, or None (ipc_findkey)."""
+        keys = self.keys
+        return keys.get(key) if keys else None
+
+    def obtain_check(self, ipc_id: int):
+        """The object with exactly this id; EINVAL for a free slot or a stale sequence."""
+        objs = self.objs
+        if objs:
+            obj = objs.get(ipc_id & IPCMNI_IDX_MASK)
+            if obj is not None and obj.seq == ipc_id >> IPCMNI_SHIFT:
+                return obj
+        raise oserror(errno.EINVAL)
+
+    def obtain_idx(self, ipc_id: int):
+        """The object in slot ``ipc_id & 0x7fff`` whatever its sequence (*_STAT); EINVAL."""
+        objs = self.objs
+        obj = objs.get(ipc_id & IPCMNI_IDX_MASK) if objs else None
+        if obj is None:
+            raise oserror(errno.EINVAL)
+        return obj
+
+    def get_maxidx(self) -> int:
+        """ipc_get_maxidx(): -1 when empty, IPCMNI-1 when full, else the highest idx used."""
+        if self.in_use == 0:
+            return -1
+        if self.in_use == IPCMNI:
+            return IPCMNI - 1
+        return self.max_idx
+
+    def __len__(self) -> int:
+        return self.in_use
+
+    def __iter__(self):
+        """The objects in slot order (as /proc/sysvipc lists them)."""
+        if not self.used:
+            return iter(())
+        objs = self.objs
+        return iter([objs[i] for i in self.used])
+
+    # --- changes ---------------------------------------------------------------------
+    def addid(self, obj, limit: int) -> int:
+        """ipc_addid(): give ``obj`` an id and enter it; ENOSPC past ``limit`` objects."""
+        if self.in_use >= min(limit, IPCMNI):
+            raise oserror(errno.ENOSPC)
+        if self.objs is None:
+            self.objs, self.keys, self.used = {}, {}, SortedList()
+        next_id = self.next_id
+        self.next_id = -1
+        if next_id < 0:
+            end = min(max(self.in_use * 3 // 2, IPC_MIN_CYCLE), IPCMNI)
+            start = self.cursor if self.cursor > 0 else 0
+            idx = self._lowest_free(start, end - 1)
+            if idx is None and start > 0:
+                idx = self._lowest_free(0, end - 1)
+            if idx is None:
+                raise oserror(errno.ENOSPC)
+            self.cursor = idx + 1
+            if idx <= self.last_idx:
+                self.seq += 1
+                if self.seq >= IPCMNI_SEQ_MAX:
+                    self.seq = 0
+            self.last_idx = idx
+            obj.seq = self.seq
+        else:
+            obj.seq = next_id >> IPCMNI_SHIFT
+            idx = self._lowest_free(next_id & IPCMNI_IDX_MASK, None)
+        obj.id = (obj.seq << IPCMNI_SHIFT) + idx
+        self.objs[idx] = obj
+        self.used.add(idx)
+        if obj.key != IPC_PRIVATE:
+            self.keys[obj.key] = obj
+        self.in_use += 1
+        if idx > self.max_idx:
+            self.max_idx = idx
+        return obj.id
+
+    def _lowest_free(self, start: int, last: int | None) -> int | None:
+        objs = self.objs
+        idx = start
+        while idx in objs:
+            idx += 1
+        if last is not None and idx > last:
+            return None
+        return idx
+
+    def rmid(self, obj) -> None:
+        """ipc_rmid(): free the slot and the key; seq, last_idx and the cursor stay."""
+        idx = obj.id & IPCMNI_IDX_MASK
+        del self.objs[idx]
+        self.used.remove(idx)
+        self.unkey(obj)
+        self.in_use -= 1
+        obj.deleted = True
+        if idx == self.max_idx:
+            used = self.used
+            self.max_idx = used[-1] if used else -1
+
+    def unkey(self, obj) -> None:
+        """Take the object's key out of the key table (shm IPC_RMID while attached)."""
+        if obj.key != IPC_PRIVATE and self.keys.get(obj.key) is obj:
+            del self.keys[obj.key]

@@ -1,0 +1,480 @@
+"""The Kernel: processes, the namespace registry, the clock, and the system call entry.
+
+Nothing is shared between two Kernel objects. A kernel starts with init (pid 1, uid 0, every
+capability unless told otherwise) in the initial IPC namespace (``ipc:[4026531839]``).
+"""
+from __future__ import annotations
+
+import errno
+import heapq
+from typing import Any, Callable
+
+import attrs
+
+from ..constants import (CAP_FULL_SET, CAP_SYS_ADMIN, CLONE_NEWIPC, CLONE_SYSVSEM, CSIGNAL,
+                         INIT_IPC_NS_INUM, PID_MAX_DEFAULT, PROC_DYNAMIC_FIRST, RESERVED_PIDS)
+from ..errors import (DeadlockError, KernelPanic, ProcessGone, SimulationError, oserror)
+from ..sim.clock import DEFAULT_EPOCH
+from ..sim.scheduler import (NO_ADVANCE, RUNNABLE, STOPPED, UNLIMITED, ProcessExit,
+                             Scheduler, Terminated)
+from . import sem, shm, signals
+from .creds import Creds
+from .files import NullFile
+from .namespace import IpcNamespace
+from .process import Process
+from .sysctl import DEFAULT_MAX_IPC_NAMESPACES
+from .waitq import KILLED, SIGNAL
+
+
+@attrs.frozen
+class TraceEvent:
+    """One system call in ``Kernel.trace``.
+
+    ``start`` and ``time`` are virtual seconds at entry and at return (they differ when the
+    call blocked); ``result`` is the return value (a Process is shown by its pid) or None
+    when the call failed with ``errno``.
+    """
+
+    time: float
+    start: float
+    pid: int
+    name: str
+    args: tuple
+    result: Any
+    errno: int | None = None
+
+    @property
+    def blocked(self) -> bool:
+        return self.time > self.start
+
+
+class MountTable:
+    """Mounts by target path; a later mount on the same path hides the earlier one."""
+
+    def __init__(self):
+        self._mounts: dict[str, list] = {}
+
+    def top(self, path: str):
+        stack = self._mounts.get(path)
+        return stack[-1] if stack else None
+
+    def add(self, path: str, mount) -> None:
+        self._mounts.setdefault(path, []).append(mount)
+
+    def remove(self, path: str) -> None:
+        stack = self._mounts.get(path)
+        if not stack:
+            raise oserror(errno.EINVAL)
+        mount = stack.pop()
+        if not stack:
+            del self._mounts[path]
+        mount.release()
+
+    def __iter__(self):
+        for path in sorted(self._mounts):
+            for mount in self._mounts[path]:
+                yield path, mount
+
+
+class Kernel:
+    """A simulated machine: processes, IPC namespaces and a deterministic scheduler.
+
+    ``seed`` picks the interleaving of programs; ``trace=True`` records every system call in
+    ``k.trace``. ``capabilities`` is init's capability set (a CAP_* bit mask; the default is
+    every capability). ``epoch`` is the wall-clock second at boot that IPC timestamps count
+    from; ``max_ipc_namespaces`` the per-user limit of /proc/sys/user/max_ipc_namespaces.
+    """
+
+    def __init__(self, seed: int = 0, trace: bool = False, *, capabilities: int = CAP_FULL_SET,
+                 epoch: int = DEFAULT_EPOCH,
+                 max_ipc_namespaces: int = DEFAULT_MAX_IPC_NAMESPACES,
+                 pid_max: int = PID_MAX_DEFAULT):
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seed must be an int, not {type(seed).__name__}")
+        if not isinstance(capabilities, int) or capabilities & ~CAP_FULL_SET or capabilities < 0:
+            raise ValueError("capabilities must be a bit mask of CAP_* numbers")
+        if not isinstance(pid_max, int) or pid_max <= RESERVED_PIDS:
+            raise ValueError(f"pid_max must be an int above {RESERVED_PIDS}")
+        self.seed = seed
+        self.tracing = bool(trace)
+        self._slow = self.tracing
+        self.trace: list[TraceEvent] = []
+        self.sched = Scheduler(self, seed, epoch)
+        self.clock = self.sched.clock
+        self.pid_max = pid_max
+        self.max_ipc_namespaces = max_ipc_namespaces
+        self.mounts = MountTable()
+        self.filesystems: dict[str, Callable] = {}
+        self._procs: dict[int, Process] = {}
+        self._last_pid = 1
+        self._namespaces: dict[int, IpcNamespace] = {}
+        self._free_inums: list[int] = []
+        self._next_inum = PROC_DYNAMIC_FIRST
+        self._ns_per_user: dict[int, int] = {}
+        self.init_ipc_ns = IpcNamespace(self, INIT_IPC_NS_INUM)
+        self._namespaces[INIT_IPC_NS_INUM] = self.init_ipc_ns
+        self.init = Process(self, 1, None, Creds(0, 0, capabilities), self.init_ipc_ns.get())
+        self.init.fds = [NullFile(0), NullFile(1), NullFile(1)]
+        self._procs[1] = self.init
+
+    # --- what users read --------------------------------------------------------------
+    @property
+    def ipc_namespaces(self) -> list[IpcNamespace]:
+        """The live IPC namespaces, oldest first."""
+        return list(self._namespaces.values())
+
+    def processes(self, include_zombies: bool = False) -> list[Process]:
+        """Every process in pid order (zombies only when asked)."""
+        procs = self._procs
+        return [procs[pid] for pid in sorted(procs)
+                if include_zombies or procs[pid].alive]
+
+    def process(self, pid: int) -> Process | None:
+        """The process (or zombie) with ``pid``, or None."""
+        return self._procs.get(pid)
+
+    def process_by_pid_str(self, text: str) -> Process | None:
+        if not text.isdigit() or text != str(int(text)):
+            return None
+        return self._procs.get(int(text))
+
+    def __repr__(self) -> str:
+        return (f"<Kernel seed={self.seed} processes={len(self.processes())} "
+                f"ipc_namespaces={len(self._namespaces)} t={self.clock.now()}>")
+
+    # --- running programs -------------------------------------------------------------
+    def run(self) -> None:
+        """Run the programs until all have ended, jumping the clock to timers as needed.
+
+        Raises DeadlockError (naming each blocked pid and what it waits on) when some are
+        blocked and nothing can wake them, and re-raises a program's uncaught exception.
+        """
+        self.sched.check_host("Kernel.run()")
+        self.sched.drive(UNLIMITED)
+        blocked = self.sched.blocked()
+        if blocked:
+            raise DeadlockError(blocked)
+
+    def run_until_idle(self) -> None:
+        """Run the programs until each has ended or is blocked; the clock does not move."""
+        self.sched.check_host("Kernel.run_until_idle()")
+        self.sched.drive(NO_ADVANCE)
+
+    def close(self) -> None:
+        """End every program still running or blocked (their processes exit) and free the
+        threads behind them. The kernel stays readable afterwards."""
+        sched = self.sched
+        sched.check_host("Kernel.close()")
+        for task in list(sched.programs.values()):
+            if task.process.alive:
+                self._exit_process(task.process, signals.SIGKILL)
+            sched.kill_task(task)
+        sched.crash = None
+        sched.drive(NO_ADVANCE)
+        sched.crash = None
+
+    def __enter__(self) -> "Kernel":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- the system call entry --------------------------------------------------------
+    def _syscall(self, proc: Process, fn: Callable, name: str, args: tuple, kwargs: dict):
+        """The slow path of a system call: switch point, liveness, trace, signals on return."""
+        sched = self.sched
+        task = sched.current
+        host = task.is_host
+        if not host:
+            sched.preempt(task)
+        if not proc.alive:
+            if not host and task.process is proc:
+                raise Terminated
+            raise ProcessGone(f"process {proc.pid} has exited (status {proc.exit_status}); "
+                              f"it can make no more calls")
+        try:
+            if not self.tracing:
+                return fn(proc, *args, **kwargs)
+            start = self.clock.now()
+            try:
+                result = fn(proc, *args, **kwargs)
+            except OSError as e:
+                self._record(start, proc.pid, name, args, kwargs, None, e.errno)
+                raise
+            self._record(start, proc.pid, name, args, kwargs, result, None)
+            return result
+        finally:
+            if not host:
+                self._after_call(task)
+
+    def _record(self, start, pid, name, args, kwargs, result, err) -> None:
+        if isinstance(result, Process):
+            result = result.pid
+        if kwargs:
+            args = args + tuple(sorted(kwargs.items()))
+        self.trace.append(TraceEvent(self.clock.now(), start, pid, name, args, result, err))
+
+    def _after_call(self, task) -> None:
+        """A program returning to user space: die if killed, run handlers, honour SIGSTOP."""
+        proc = task.process
+        if not proc.alive or task.killed:
+            raise Terminated
+        if proc.sigpending:
+            self._deliver_signals(proc)
+            if not proc.alive:
+                raise Terminated
+        while proc.stopped:
+            task.state = STOPPED
+            self.sched.yield_now(task)
+            self.sched.resume_checks(task)
+
+    # --- processes --------------------------------------------------------------------
+    def _alloc_pid(self) -> int:
+        """alloc_pid(): the next free pid after the last one, wrapping to 300 at pid_max."""
+        procs = self._procs
+        pid = self._last_pid
+        for _ in range(self.pid_max):
+            pid += 1
+            if pid >= self.pid_max:
+                pid = RESERVED_PIDS
+            if pid not in procs:
+                self._last_pid = pid
+                return pid
+        raise oserror(errno.EAGAIN)
+
+    def _copy_process(self, parent: Process, flags: int, target, args) -> Process:
+        """copy_process() for fork and clone."""
+        if target is not None and not callable(target):
+            raise TypeError("target must be callable: it runs as target(process, *args)")
+        if not isinstance(args, (tuple, list)):
+            raise TypeError("args must be a tuple")
+        new_ns = None
+        if flags & CLONE_NEWIPC:
+            if not parent.creds.capable(CAP_SYS_ADMIN):
+                raise oserror(errno.EPERM)
+            if flags & CLONE_SYSVSEM:
+                raise oserror(errno.EINVAL)
+            new_ns = self._create_ipc_ns(parent)
+        try:
+            pid = self._alloc_pid()
+        except OSError:
+            if new_ns is not None:
+                new_ns.put()
+            raise
+        child = Process(self, pid, parent, parent.creds.copy(),
+                        new_ns if new_ns is not None else parent.ipc_ns.get())
+        child.exit_signal = flags & CSIGNAL or signals.SIGCHLD
+        child.pgid = parent.pgid
+        child.umask_ = parent.umask_
+        child.dumpable = parent.dumpable
+        child.sighand = dict(parent.sighand)
+        child.comm = parent.comm
+        for file in parent.fds:
+            if file is not None:
+                file.refs += 1
+        child.fds = list(parent.fds)
+        if flags & CLONE_SYSVSEM:
+            if parent.sysvsem is None:
+                parent.sysvsem = sem.UndoList()
+            child.sysvsem = parent.sysvsem.share()
+        parent.children[pid] = child
+        self._procs[pid] = child
+        if target is not None:
+            child.comm = getattr(target, "__name__", "program")[:15]
+            child.program = self.sched.spawn(child, target, tuple(args))
+        return child
+
+    def _exit_process(self, proc: Process, wstatus: int) -> None:
+        """do_exit(): release everything the process holds, then become a zombie."""
+        if proc.pid == 1:
+            raise KernelPanic("Kernel panic - not syncing: Attempted to kill init! "
+                              "(init cannot exit; end the other processes instead)")
+        if not proc.alive:
+            return
+        proc.alive = False
+        proc.stopped = False
+        proc.sigpending.clear()
+        proc.wstatus = wstatus
+        sig = wstatus & 0x7F
+        proc.exit_status = -sig if sig else wstatus >> 8
+        sem.exit_sem(proc)
+        shm.exit_shm(proc)
+        for fd in reversed(range(len(proc.fds))):
+            if proc.fds[fd] is not None:
+                proc._close(fd)
+        ns, proc.ipc_ns = proc.ipc_ns, None
+        ns.put()
+        sched = self.sched
+        if proc.program is not None and proc.program is not sched.current:
+            sched.kill_task(proc.program)
+        if proc.waiter is not None:
+            sched.unblock(proc.waiter, KILLED)
+        if self.tracing:
+            self._record(self.clock.now(), proc.pid, "exit", (), {}, proc.exit_status, None)
+        self._exit_notify(proc)
+
+    def _exit_notify(self, proc: Process) -> None:
+        """Reparent the children to init; notify the parent (or reap at once if it ignores
+        SIGCHLD); wake a parent blocked in wait()."""
+        init = self._procs[1]
+        for pid in sorted(proc.children):
+            child = proc.children[pid]
+            child.parent = init
+            init.children[pid] = child
+            if not child.alive:
+                self._wake_waiters(init)
+        proc.children = {}
+        parent = proc.parent
+        if parent.sighand.get(signals.SIGCHLD) is signals.SIG_IGN:
+            self._reap(proc)
+        elif proc.exit_signal and parent.alive:
+            self._send_signal(parent, proc.exit_signal)
+        self._wake_waiters(parent)
+
+    def _wake_waiters(self, parent: Process) -> None:
+        for w in parent.child_wait:
+            self.sched.wake(w)
+
+    def _reap(self, child: Process) -> int:
+        """release_task(): the zombie's pid becomes free."""
+        del self._procs[child.pid]
+        del child.parent.children[child.pid]
+        return child.pid
+
+    # --- namespaces -------------------------------------------------------------------
+    def _create_ipc_ns(self, creator: Process) -> IpcNamespace:
+        """create_ipc_ns(): ENOSPC past max_ipc_namespaces for the creator's euid."""
+        uid = creator.creds.euid
+        count = self._ns_per_user.get(uid, 0)
+        if count >= self.max_ipc_namespaces:
+            raise oserror(errno.ENOSPC)
+        self._ns_per_user[uid] = count + 1
+        if self._free_inums:
+            inum = heapq.heappop(self._free_inums)
+        else:
+            inum = self._next_inum
+            self._next_inum += 1
+        ns = IpcNamespace(self, inum)
+        ns.ucount_uid = uid
+        ns.refs = 1
+        self._namespaces[inum] = ns
+        return ns
+
+    def _namespace_freed(self, ns: IpcNamespace) -> None:
+        del self._namespaces[ns.inum]
+        heapq.heappush(self._free_inums, ns.inum)
+        uid = ns.ucount_uid
+        left = self._ns_per_user[uid] - 1
+        if left:
+            self._ns_per_user[uid] = left
+        else:
+            del self._ns_per_user[uid]
+
+    def _rmid_forced_hook(self, ns) -> None:
+        """After any access to shm_rmid_forced: with it set, destroy orphaned segments."""
+        if isinstance(ns, IpcNamespace) and ns.shm_rmid_forced:
+            shm.destroy_orphaned(ns)
+
+    # --- signals ----------------------------------------------------------------------
+    def _kill(self, sender: Process, pid: int, sig: int) -> None:
+        """kill_something_info()."""
+        if pid > 0:
+            target = self._procs.get(pid)
+            if target is None:
+                raise oserror(errno.ESRCH)
+            err = self._signal_one(sender, target, sig)
+            if err:
+                raise oserror(err)
+            return
+        if pid == -1:
+            count, retval = 0, 0
+            for target in self.processes(include_zombies=True):
+                if target.pid > 1 and target is not sender:
+                    err = self._signal_one(sender, target, sig)
+                    count += 1
+                    if err != errno.EPERM:
+                        retval = err
+            if not count:
+                raise oserror(errno.ESRCH)
+            if retval:
+                raise oserror(retval)
+            return
+        pgrp = sender.pgid if pid == 0 else -pid
+        success, retval = False, errno.ESRCH
+        for target in reversed(self.processes(include_zombies=True)):
+            if target.pgid == pgrp:
+                err = self._signal_one(sender, target, sig)
+                success |= not err
+                retval = err
+        if not success:
+            raise oserror(retval)
+
+    def _signal_one(self, sender: Process, target: Process, sig: int) -> int:
+        """Permission check and generation; returns 0 or an errno."""
+        if not signals.kill_ok(sender.creds, target.creds):
+            return errno.EPERM
+        if sig and target.alive:
+            self._send_signal(target, sig)
+        return 0
+
+    def _send_signal(self, t: Process, sig: int) -> None:
+        """Generate ``sig`` for ``t``: default actions happen now; handled signals are
+        queued, interrupt a blocked call, or run at once in a process that is idle."""
+        if not t.alive:
+            return
+        handler = t.sighand.get(sig, signals.SIG_DFL)
+        if t.pid == 1 and handler is signals.SIG_DFL:
+            return   # init is protected from signals it does not handle
+        if sig in (signals.SIGCONT, signals.SIGKILL):
+            self._continue(t)
+        if signals.default_action(sig) == signals.STOP:
+            if signals.SIGCONT in t.sigpending:
+                t.sigpending.remove(signals.SIGCONT)
+        if signals.is_ignored(t, sig):
+            return
+        if handler is signals.SIG_DFL:
+            action = signals.default_action(sig)
+            if action == signals.TERM:
+                self._exit_process(t, sig)
+            elif action == signals.CORE:
+                self._exit_process(t, sig | 0x80)
+            elif action == signals.STOP:
+                self._stop(t)
+            return
+        if sig < signals.SIGRTMIN and sig in t.sigpending:
+            return
+        t.sigpending.append(sig)
+        if t.waiter is not None:
+            self.sched.unblock(t.waiter, SIGNAL)
+        elif t.program is None:
+            self._deliver_signals(t)
+
+    def _stop(self, t: Process) -> None:
+        if t.stopped:
+            return
+        t.stopped = True
+        task = t.program
+        if task is not None and task.state == RUNNABLE:
+            self.sched.runq.remove(task)
+            task.state = STOPPED
+
+    def _continue(self, t: Process) -> None:
+        if not t.stopped:
+            return
+        t.stopped = False
+        task = t.program
+        if task is not None and task.state == STOPPED:
+            self.sched.make_runnable(task)
+
+    def _deliver_signals(self, proc: Process) -> None:
+        """Run the handlers of the pending signals, lowest signal number first."""
+        while proc.sigpending and proc.alive:
+            sig = min(proc.sigpending)
+            proc.sigpending.remove(sig)
+            handler = proc.sighand.get(sig, signals.SIG_DFL)
+            if handler is signals.SIG_IGN:
+                continue
+            if handler is signals.SIG_DFL:
+                self._send_signal(proc, sig)
+                continue
+            handler(sig)

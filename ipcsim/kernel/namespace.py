@@ -1,0 +1,83 @@
+"""IPC namespaces: what each one owns, who keeps it alive, and how it dies.
+
+A namespace is alive while anything holds a reference (section 1.7 of the reference): each
+member process, each open ``/proc/PID/ns/ipc`` handle and each bind mount of one, each open
+``/proc/sysvipc/*`` file, each attached shared memory segment. An open POSIX queue descriptor
+and a mount of the namespace's mqueue filesystem do *not* hold one. When the count reaches
+zero, :meth:`IpcNamespace.destroy` frees everything, in Linux's order (free_ipc_ns).
+"""
+from __future__ import annotations
+
+from ..constants import INIT_IPC_NS_INUM
+from .ids import IpcIds
+from .sysctl import NAMESPACE_FIELDS, namespace_defaults
+
+_DEFAULTS = namespace_defaults()
+
+
+class IpcNamespace:
+    """One IPC namespace: three ID tables, an mqueue filesystem, its own limits."""
+
+    __slots__ = ("kernel", "inum", "refs", "alive", "msg_ids", "sem_ids", "shm_ids",
+                 "used_sems", "msg_bytes", "msg_hdrs", "shm_tot", "mq_queues_count",
+                 "mq_fs", "ucount_uid", "__weakref__") + NAMESPACE_FIELDS
+
+    def __init__(self, kernel, inum: int):
+        self.kernel = kernel
+        self.inum = inum
+        self.refs = 0
+        self.alive = True
+        self.msg_ids = IpcIds()
+        self.sem_ids = IpcIds()
+        self.shm_ids = IpcIds()
+        # usage counters, so that every limit is an O(1) check
+        self.used_sems = 0
+        self.msg_bytes = 0
+        self.msg_hdrs = 0
+        self.shm_tot = 0
+        self.mq_queues_count = 0
+        self.mq_fs = None
+        self.ucount_uid = 0
+        for field, default in _DEFAULTS:
+            setattr(self, field, default)
+
+    @property
+    def is_initial(self) -> bool:
+        """True for the initial namespace (inode 4026531839), which never dies."""
+        return self.inum == INIT_IPC_NS_INUM
+
+    def get(self) -> "IpcNamespace":
+        """Take a reference (get_ipc_ns)."""
+        self.refs += 1
+        return self
+
+    def put(self) -> None:
+        """Drop a reference (put_ipc_ns); the last one destroys the namespace."""
+        self.refs -= 1
+        if self.refs == 0 and not self.is_initial:
+            self.destroy()
+
+    def destroy(self) -> None:
+        """free_ipc_ns(): the mqueue filesystem, then semaphores, messages, shared memory.
+
+        The one place that frees what a namespace holds. Each object frees itself as its
+        IPC_RMID would (``_ns_exit``); then the namespace's inode number and its charge
+        against max_ipc_namespaces are returned.
+        """
+        if not self.alive:
+            return
+        self.alive = False
+        if self.mq_fs is not None:
+            self.mq_fs.detach_namespace()
+        for ids in (self.sem_ids, self.msg_ids, self.shm_ids):
+            for obj in ids:
+                obj._ns_exit()
+        self.kernel._namespace_freed(self)
+
+    def members(self) -> list:
+        """The live processes in this namespace, in pid order."""
+        return [p for p in self.kernel.processes() if p.ipc_ns is self]
+
+    def __repr__(self) -> str:
+        state = "" if self.alive else " dead"
+        return f"<IpcNamespace ipc:[{self.inum}]{state}>"

@@ -1,0 +1,84 @@
+"""``kern_ipc_perm`` and the permission rules of ipc/util.c.
+
+Every System V object (message queue, semaphore set, shared memory segment) *is* a
+:class:`KernIpcPerm`: the kinds subclass it, as Linux embeds it first in msg_queue,
+sem_array and shmid_kernel. :func:`ipcperms` is Linux's access check; :func:`ipcctl_owner`
+the IPC_SET/IPC_RMID ownership rule.
+"""
+from __future__ import annotations
+
+import errno
+
+import attrs
+
+from ..constants import CAP_IPC_OWNER, CAP_SYS_ADMIN
+from ..errors import oserror
+
+
+class KernIpcPerm:
+    """The kernel's view of an IPC object's identity and permissions."""
+
+    __slots__ = ("id", "key", "uid", "gid", "cuid", "cgid", "mode", "seq", "deleted", "ns")
+
+    def __init__(self, ns, key: int, mode: int, creds):
+        self.ns = ns
+        self.key = key
+        self.mode = mode
+        self.uid = self.cuid = creds.euid
+        self.gid = self.cgid = creds.egid
+        self.id = -1
+        self.seq = 0
+        self.deleted = False
+
+    def to_ipc_perm(self) -> "IpcPerm":
+        """The ``ipc64_perm`` a *_STAT call copies out."""
+        return IpcPerm(key=self.key, uid=self.uid, gid=self.gid, cuid=self.cuid,
+                       cgid=self.cgid, mode=self.mode, seq=self.seq)
+
+    def _ns_exit(self) -> None:
+        """Free the object because its namespace is being destroyed (each kind overrides)."""
+
+
+@attrs.define(slots=True)
+class IpcPerm:
+    """``struct ipc64_perm`` as IPC_STAT returns it and IPC_SET takes it."""
+
+    key: int = 0
+    uid: int = 0
+    gid: int = 0
+    cuid: int = 0
+    cgid: int = 0
+    mode: int = 0
+    seq: int = 0
+
+
+def ipcperms(perm: KernIpcPerm, creds, flag: int) -> bool:
+    """ipcperms(): may ``creds`` access ``perm`` with the rwx bits requested in ``flag``?
+
+    The requested bits of the three classes fold into one; the granted class is owner
+    (euid is uid or cuid), else group (in gid or cgid), else other. CAP_IPC_OWNER overrides.
+    """
+    requested = ((flag >> 6) | (flag >> 3) | flag) & 7
+    granted = perm.mode
+    euid = creds.euid
+    if euid == perm.cuid or euid == perm.uid:
+        granted >>= 6
+    elif creds.in_group_p(perm.cgid) or creds.in_group_p(perm.gid):
+        granted >>= 3
+    if requested & ~granted & 7 and not creds.capable(CAP_IPC_OWNER):
+        return False
+    return True
+
+
+def check_ipcperms(perm: KernIpcPerm, creds, flag: int) -> None:
+    """ipcperms() that raises EACCES."""
+    if not ipcperms(perm, creds, flag):
+        raise oserror(errno.EACCES)
+
+
+def ipcctl_owner(perm: KernIpcPerm, creds) -> None:
+    """IPC_SET/IPC_RMID: the owner, the creator or CAP_SYS_ADMIN, else EPERM."""
+    euid = creds.euid
+    if euid == perm.cuid or euid == perm.uid or creds.capable(CAP_SYS_ADMIN):
+        return
+    raise oserror(errno.EPERM)

@@ -1,0 +1,684 @@
+"""Processes and the system calls they make.
+
+A :class:`Process` is ``task_struct`` for one single-threaded process: a pid, credentials,
+a reference to its IPC namespace, a descriptor table, a SEM_UNDO list, the shared memory
+segments it created, signal handlers, and its children. Every public method that is a
+system call goes through :func:`syscall`, which makes it a switch point for the scheduler
+when a program calls it, and records it when the kernel traces.
+
+A method called from the caller's own thread acts as that process; if it would block, the
+scheduler runs the programs until it can finish.
+"""
+from __future__ import annotations
+
+import errno
+import functools
+from typing import Any, Callable
+
+from ..constants import (CAP_DAC_OVERRIDE, CAP_SYS_ADMIN, CAP_SYS_PTRACE, CLONE_FILES,
+                         CLONE_FS, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS,
+                         CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER, CLONE_NEWUTS,
+                         CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_VM, CSIGNAL,
+                         MS_BIND, O_ACCMODE, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_WRONLY,
+                         WNOHANG)
+from ..errors import UnsupportedError, oserror
+from ..sim.clock import seconds_to_ns
+from ..sim.scheduler import ProcessExit, Terminated
+from . import creds as _creds
+from . import files, procfs, sem, shm, signals, sysctl
+from .waitq import SIGNAL, TIMEOUT, WaitQueue, Waiter
+
+# unshare(2) accepts these bits (check_unshare_flags); anything else is EINVAL.
+UNSHARE_VALID = (CLONE_THREAD | CLONE_FS | CLONE_NEWNS | CLONE_SIGHAND | CLONE_VM | CLONE_FILES
+                 | CLONE_SYSVSEM | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUSER
+                 | CLONE_NEWPID | CLONE_NEWCGROUP | CLONE_NEWTIME)
+# Namespace kinds Linux has but the model does not.
+UNMODELLED_NS = (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWUSER | CLONE_NEWPID
+                 | CLONE_NEWCGROUP | CLONE_NEWTIME)
+# clone flags the model carries out (CSIGNAL: the exit signal).
+CLONE_MODELLED = CLONE_NEWIPC | CLONE_SYSVSEM | CSIGNAL
+CLONE_KNOWN = 0xFFFFFF00 & ~CLONE_NEWTIME | CSIGNAL
+
+
+def syscall(fn: Callable) -> Callable:
+    """Mark a Process method as a system call.
+
+    The fast path (the caller's own thread, no tracing) is a plain call. Otherwise the kernel's
+    slow path makes it a switch point, records it in the trace, and runs pending signal
+    handlers on return.
+    """
+    name = fn.__name__
+
+    @functools.wraps(fn)
+    def call(self, *args, **kwargs):
+        kernel = self.kernel
+        if kernel._slow or not self.alive:
+            return kernel._syscall(self, fn, name, args, kwargs)
+        return fn(self, *args, **kwargs)
+
+    call.is_syscall = True
+    return call
+
+
+def _int_arg(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
+    return value
+
+
+def _as_bytes(data: object, what: str = "data") -> bytes:
+    if isinstance(data, str):
+        return data.encode()
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data)
+    raise TypeError(f"{what} must be str or bytes-like, not {type(data).__name__}")
+
+
+class Process:
+    """One simulated process."""
+
+    __slots__ = ("kernel", "pid", "parent", "children", "creds", "ipc_ns", "fds", "alive",
+                 "exit_status", "wstatus", "result", "program", "waiter", "sigpending",
+                 "sighand", "stopped", "pgid", "dumpable", "sysvsem", "shm_clist", "umask_",
+                 "child_wait", "comm", "exit_signal", "__weakref__")
+
+    def __init__(self, kernel, pid: int, parent: "Process | None", creds, ipc_ns):
+        self.kernel = kernel
+        self.pid = pid
+        self.parent = parent
+        self.children: dict[int, Process] = {}
+        self.creds = creds
+        self.ipc_ns = ipc_ns
+        self.fds: list[files.OpenFile | None] = []
+        self.alive = True
+        self.exit_status: int | None = None
+        self.wstatus: int | None = None
+        self.result: Any = None
+        self.program = None
+        self.waiter: Waiter | None = None
+        self.sigpending: list[int] = []
+        self.sighand: dict[int, Any] = {}
+        self.stopped = False
+        self.pgid = pid
+        self.dumpable = True
+        self.sysvsem: sem.UndoList | None = None
+        self.shm_clist: list = []
+        self.umask_ = 0o022
+        self.child_wait = WaitQueue()
+        self.comm = "init" if pid == 1 else "proc"
+        self.exit_signal = signals.SIGCHLD
+
+    # --- what users read --------------------------------------------------------------
+    @property
+    def ppid(self) -> int:
+        """The parent's pid (0 for init)."""
+        return self.parent.pid if self.parent is not None else 0
+
+    @property
+    def uid(self) -> int:
+        return self.creds.uid
+
+    @property
+    def euid(self) -> int:
+        return self.creds.euid
+
+    @property
+    def gid(self) -> int:
+        return self.creds.gid
+
+    @property
+    def egid(self) -> int:
+        return self.creds.egid
+
+    @property
+    def capabilities(self) -> int:
+        """The effective capability set, as a bit mask of CAP_* numbers."""
+        return self.creds.cap_effective
+
+    def has_capability(self, cap: int) -> bool:
+        return self.creds.capable(_creds.check_cap(cap))
+
+    @property
+    def zombie(self) -> bool:
+        """Ended but not yet reaped by its parent's wait()."""
+        return not self.alive and self.kernel._procs.get(self.pid) is self
+
+    def __repr__(self) -> str:
+        if self.alive:
+            state = f"ipc:[{self.ipc_ns.inum}]"
+        else:
+            state = f"exited {self.exit_status}" + (" zombie" if self.zombie else "")
+        return f"<Process {self.pid} uid={self.creds.euid} {state}>"
+
+    # --- processes --------------------------------------------------------------------
+    @syscall
+    def fork(self, target: Callable | None = None, args: tuple = ()) -> "Process":
+        """fork(2): a child in the same namespace; with ``target`` it runs
+        ``target(child, *args)`` as a scheduled program."""
+        return self.kernel._copy_process(self, signals.SIGCHLD, target, args)
+
+    @syscall
+    def clone(self, flags: int, target: Callable | None = None, args: tuple = ()) -> "Process":
+        """clone(2) with CLONE_NEWIPC and/or CLONE_SYSVSEM; the low byte is the exit signal
+        (SIGCHLD when 0). CLONE_NEWIPC needs CAP_SYS_ADMIN (EPERM) and cannot be combined
+        with CLONE_SYSVSEM (EINVAL)."""
+        flags = _int_arg(flags, "flags")
+        if flags < 0 or flags > 0xFFFFFFFF or flags & ~CLONE_KNOWN:
+            raise oserror(errno.EINVAL)
+        if flags & ~CLONE_MODELLED:
+            raise UnsupportedError(f"clone flags {flags & ~CLONE_MODELLED:#x} are not "
+                                   f"modelled: only CLONE_NEWIPC, CLONE_SYSVSEM and an exit "
+                                   f"signal are")
+        return self.kernel._copy_process(self, flags, target, args)
+
+    @syscall
+    def exit(self, status: int = 0) -> None:
+        """exit(2): undo SEM_UNDO, detach shared memory, close descriptors, leave the
+        namespace (which dies if this was its last reference), become a zombie."""
+        status = _int_arg(status, "status")
+        kernel = self.kernel
+        kernel._exit_process(self, (status & 0xFF) << 8)
+        if kernel.sched.current.process is self:
+            raise ProcessExit
+
+    @syscall
+    def wait(self, pid: int = -1, options: int = 0) -> tuple[int, int]:
+        """waitpid(2): reap a child that ended; returns ``(pid, wstatus)`` (use
+        ``os.WIFEXITED``/``os.WEXITSTATUS``/``os.WTERMSIG``). Blocks until one ends;
+        ``WNOHANG`` gives ``(0, 0)`` instead. ECHILD when no child matches."""
+        pid = _int_arg(pid, "pid")
+        options = _int_arg(options, "options")
+        if options & ~0x6000000F:
+            raise oserror(errno.EINVAL)
+        while True:
+            matching = [c for c in self.children.values() if self._wait_matches(c, pid)]
+            if not matching:
+                raise oserror(errno.ECHILD)
+            for child in matching:
+                if not child.alive:
+                    return self.kernel._reap(child), child.wstatus
+            if options & WNOHANG:
+                return 0, 0
+            w = Waiter(self, f"wait({pid}) for a child to exit")
+            self.child_wait.add(w)
+            if self.kernel.sched.block(w) == SIGNAL:
+                raise oserror(errno.EINTR)
+
+    def _wait_matches(self, child: "Process", pid: int) -> bool:
+        if pid > 0:
+            return child.pid == pid
+        if pid == -1:
+            return True
+        if pid == 0:
+            return child.pgid == self.pgid
+        return child.pgid == -pid
+
+    @syscall
+    def sleep(self, seconds: float) -> None:
+        """nanosleep(2) on the virtual clock; EINTR when a handled signal arrives."""
+        ns = seconds_to_ns(seconds)
+        if ns < 0:
+            raise oserror(errno.EINVAL)
+        sched = self.kernel.sched
+        w = Waiter(self, f"sleep({seconds})")
+        if sched.block(w, sched.clock.now_ns() + ns) == SIGNAL:
+            raise oserror(errno.EINTR)
+
+    @syscall
+    def pause(self) -> None:
+        """pause(2): wait for a signal; always fails with EINTR once a handler ran."""
+        w = Waiter(self, "pause() for a signal")
+        while self.kernel.sched.block(w) != SIGNAL:
+            w = Waiter(self, "pause() for a signal")
+        raise oserror(errno.EINTR)
+
+    @syscall
+    def setpgid(self, pid: int = 0, pgid: int = 0) -> None:
+        """setpgid(2) for this process or one of its children."""
+        pid, pgid = _int_arg(pid, "pid"), _int_arg(pgid, "pgid")
+        if pgid < 0:
+            raise oserror(errno.EINVAL)
+        target = self if pid in (0, self.pid) else self.children.get(pid)
+        if target is None or not target.alive:
+            raise oserror(errno.ESRCH)
+        pgid = pgid or target.pid
+        if pgid != target.pid and not any(p.pgid == pgid for p in self.kernel.processes()):
+            raise oserror(errno.EPERM)
+        target.pgid = pgid
+
+    @syscall
+    def getpgid(self, pid: int = 0) -> int:
+        pid = _int_arg(pid, "pid")
+        target = self if pid in (0, self.pid) else self.kernel._procs.get(pid)
+        if target is None:
+            raise oserror(errno.ESRCH)
+        return target.pgid
+
+    # --- signals ----------------------------------------------------------------------
+    @syscall
+    def kill(self, pid: int, sig: int) -> None:
+        """kill(2): pid > 0 one process, 0 this process group, -1 every process but init
+        and the caller, < -1 the group -pid. Permission as kill_ok_by_cred (EPERM)."""
+        pid = _int_arg(pid, "pid")
+        sig = signals.check_signal(sig)
+        self.kernel._kill(self, pid, sig)
+
+    @syscall
+    def signal(self, sig: int, handler: Any) -> Any:
+        """sigaction(2) in the style of ``signal.signal``: ``handler(signum)`` runs in this
+        process, or ``SIG_DFL``/``SIG_IGN``; returns the previous disposition. SIGKILL and
+        SIGSTOP cannot be caught (EINVAL)."""
+        sig = signals.check_signal(sig, allow_zero=False)
+        if handler is not signals.SIG_DFL and handler is not signals.SIG_IGN \
+                and not callable(handler):
+            raise TypeError("handler must be callable, SIG_DFL or SIG_IGN")
+        if sig in (signals.SIGKILL, signals.SIGSTOP):
+            raise oserror(errno.EINVAL)
+        old = self.sighand.get(sig, signals.SIG_DFL)
+        if handler is signals.SIG_DFL:
+            self.sighand.pop(sig, None)
+        else:
+            self.sighand[sig] = handler
+        if signals.is_ignored(self, sig) and sig in self.sigpending:
+            self.sigpending.remove(sig)
+        return old
+
+    # --- namespaces -------------------------------------------------------------------
+    @syscall
+    def unshare(self, flags: int) -> None:
+        """unshare(2). CLONE_NEWIPC moves the caller into a new IPC namespace (EPERM without
+        CAP_SYS_ADMIN; ENOSPC past max_ipc_namespaces); like CLONE_SYSVSEM alone it first
+        applies and drops the caller's SEM_UNDO list, and it orphans (or, with
+        shm_rmid_forced, destroys) the shared memory segments the caller created."""
+        flags = _int_arg(flags, "flags")
+        if flags & CLONE_NEWUSER:
+            flags |= CLONE_THREAD | CLONE_FS
+        if flags & CLONE_VM:
+            flags |= CLONE_SIGHAND
+        if flags & CLONE_SIGHAND:
+            flags |= CLONE_THREAD
+        if flags & CLONE_NEWNS:
+            flags |= CLONE_FS
+        if flags < 0 or flags & ~UNSHARE_VALID:
+            raise oserror(errno.EINVAL)
+        if flags & UNMODELLED_NS:
+            raise UnsupportedError(f"unshare of namespaces {flags & UNMODELLED_NS:#x} is not "
+                                   f"modelled: ipcsim models IPC namespaces only")
+        new_ns = None
+        if flags & CLONE_NEWIPC:
+            flags |= CLONE_SYSVSEM
+            if not self.creds.capable(CAP_SYS_ADMIN):
+                raise oserror(errno.EPERM)
+            new_ns = self.kernel._create_ipc_ns(self)
+        if flags & CLONE_SYSVSEM:
+            sem.exit_sem(self)
+        if new_ns is not None:
+            shm.exit_shm(self)
+            old, self.ipc_ns = self.ipc_ns, new_ns
+            old.put()
+
+    @syscall
+    def setns(self, fd: int, nstype: int = 0) -> None:
+        """setns(2) with a namespace handle: EBADF for a bad fd, EINVAL for a file that is no
+        namespace or an nstype other than 0/CLONE_NEWIPC, EPERM without CAP_SYS_ADMIN.
+        Drops the SEM_UNDO list (even when joining the namespace it is already in)."""
+        file = self._file(fd)
+        nstype = _int_arg(nstype, "nstype")
+        if not isinstance(file, files.NsFile):
+            raise oserror(errno.EINVAL)
+        if nstype and nstype != CLONE_NEWIPC:
+            raise oserror(errno.EINVAL)
+        if not self.creds.capable(CAP_SYS_ADMIN):
+            raise oserror(errno.EPERM)
+        sem.exit_sem(self)
+        old, self.ipc_ns = self.ipc_ns, file.ns.get()
+        old.put()
+
+    # --- files ------------------------------------------------------------------------
+    def _file(self, fd: object) -> files.OpenFile:
+        fd = _int_arg(fd, "fd")
+        fds = self.fds
+        if 0 <= fd < len(fds):
+            file = fds[fd]
+            if file is not None:
+                return file
+        raise oserror(errno.EBADF)
+
+    def _install(self, file: files.OpenFile) -> int:
+        fds = self.fds
+        for fd, slot in enumerate(fds):
+            if slot is None:
+                fds[fd] = file
+                return fd
+        if len(fds) >= files.NR_OPEN_DEFAULT:
+            file.refs -= 1
+            if file.refs == 0:
+                file.release()
+            raise oserror(errno.EMFILE)
+        fds.append(file)
+        return len(fds) - 1
+
+    def _close(self, fd: int) -> None:
+        file = self._file(fd)
+        self.fds[fd] = None
+        while self.fds and self.fds[-1] is None:
+            self.fds.pop()
+        file.refs -= 1
+        if file.refs == 0:
+            file.release()
+
+    def _may_ptrace_read(self, target: "Process") -> bool:
+        """ptrace_may_access(PTRACE_MODE_READ_FSCREDS), as /proc/PID/ns checks it."""
+        if target is self:
+            return True
+        c, t = self.creds, target.creds
+        same = (c.fsuid == t.euid == t.suid == t.uid) and (c.fsgid == t.egid == t.sgid == t.gid)
+        if not same and not c.capable(CAP_SYS_PTRACE):
+            return False
+        return target.dumpable or c.capable(CAP_SYS_PTRACE)
+
+    def _open(self, path: object, flags: int) -> files.OpenFile:
+        flags = files.check_access_mode(_int_arg(flags, "flags"))
+        path = files.normalize(path)
+        node = procfs.lookup(self.kernel, self, path)
+        acc = flags & O_ACCMODE
+        want_read = acc in (O_RDONLY, O_RDWR, O_ACCMODE)
+        want_write = acc in (O_WRONLY, O_RDWR, O_ACCMODE)
+        if flags & O_CREAT and flags & O_EXCL:
+            raise oserror(errno.EEXIST)
+        if isinstance(node, procfs.Dir):
+            if want_write:
+                raise oserror(errno.EISDIR)
+            return files.DirFile(flags, node.names)
+        if isinstance(node, procfs.NsLink):
+            return self._open_ns(node.target, flags, want_write)
+        if isinstance(node, procfs.SysctlNode):
+            entry = node.entry
+            owner = self.kernel if entry.scope == "user" else self.ipc_ns
+            sysctl.check_open(entry, self.creds, want_read, want_write)
+            return files.SysctlFile(flags, entry, owner)
+        if isinstance(node, procfs.SysvipcNode):
+            if want_write and not self.creds.capable(CAP_DAC_OVERRIDE):
+                raise oserror(errno.EACCES)
+            kind, ns = node.kind, self.ipc_ns
+            return files.TextFile(flags, lambda: procfs.sysvipc_text(kind, ns, self), ns)
+        return node.mount.open(self, flags)
+
+    def _open_ns(self, target: "Process", flags: int, want_write: bool) -> files.OpenFile:
+        if not self._may_ptrace_read(target):
+            raise oserror(errno.EACCES)
+        if target.ipc_ns is None:
+            raise oserror(errno.ENOENT)
+        if want_write:
+            raise oserror(errno.EPERM)
+        return files.NsFile(flags, target.ipc_ns)
+
+    @syscall
+    def open(self, path: str, flags: int = O_RDONLY, mode: int = 0o666) -> int:
+        """open(2) on the files the model serves: /proc/PID/ns/ipc (a namespace handle that
+        keeps the namespace alive), /proc/sys/..., /proc/sysvipc/..., and mounts."""
+        _int_arg(mode, "mode")
+        return self._install(self._open(path, flags))
+
+    @syscall
+    def close(self, fd: int) -> None:
+        """close(2): the last descriptor of a namespace handle releases the namespace."""
+        self._close(fd)
+
+    @syscall
+    def dup(self, fd: int) -> int:
+        """dup(2): a new descriptor for the same open file."""
+        file = self._file(fd)
+        file.refs += 1
+        return self._install(file)
+
+    @syscall
+    def read(self, fd: int, size: int = 65536) -> bytes:
+        """read(2): EBADF on a descriptor not open for reading."""
+        file = self._file(fd)
+        size = _int_arg(size, "size")
+        if size < 0:
+            raise oserror(errno.EINVAL)
+        if not file.readable:
+            raise oserror(errno.EBADF)
+        return file.read(self, size)
+
+    @syscall
+    def write(self, fd: int, data: bytes) -> int:
+        """write(2): returns the bytes consumed, as Linux counts them."""
+        file = self._file(fd)
+        data = _as_bytes(data)
+        if not file.writable:
+            raise oserror(errno.EBADF)
+        return file.write(self, data)
+
+    @syscall
+    def lseek(self, fd: int, offset: int, whence: int = 0) -> int:
+        file = self._file(fd)
+        return file.lseek(_int_arg(offset, "offset"), _int_arg(whence, "whence"))
+
+    @syscall
+    def read_file(self, path: str) -> str:
+        """open, read to the end, close: the text of a file as ``cat`` shows it."""
+        file = self._open(path, O_RDONLY)
+        try:
+            chunks = []
+            while True:
+                chunk = file.read(self, 131072)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            return b"".join(chunks).decode()
+        finally:
+            file.refs -= 1
+            file.release()
+
+    @syscall
+    def write_file(self, path: str, text: str | bytes) -> int:
+        """open for writing, write once, close (as ``echo VALUE > PATH`` does, without
+        adding a newline); returns the bytes the write consumed."""
+        data = _as_bytes(text, "text")
+        file = self._open(path, O_WRONLY)
+        try:
+            return file.write(self, data)
+        finally:
+            file.refs -= 1
+            file.release()
+
+    @syscall
+    def listdir(self, path: str) -> list[str]:
+        """The names in a directory, in the order readdir gives them."""
+        node = procfs.lookup(self.kernel, self, files.normalize(path))
+        if isinstance(node, procfs.Dir):
+            return list(node.names)
+        if isinstance(node, procfs.MountNode):
+            return node.mount.listdir(self)
+        raise oserror(errno.ENOTDIR)
+
+    @syscall
+    def readlink(self, path: str) -> str:
+        """readlink(2): ``/proc/PID/ns/ipc`` gives ``ipc:[INODE]``; ``/proc/self`` the pid."""
+        norm = files.normalize(path)
+        if norm == "/proc/self":
+            return str(self.pid)
+        node = procfs.lookup(self.kernel, self, norm)
+        if not isinstance(node, procfs.NsLink):
+            raise oserror(errno.EINVAL)
+        if not self._may_ptrace_read(node.target):
+            raise oserror(errno.EACCES)
+        if node.target.ipc_ns is None:
+            raise oserror(errno.ENOENT)
+        return f"ipc:[{node.target.ipc_ns.inum}]"
+
+    @syscall
+    def unlink(self, path: str) -> None:
+        """unlink(2): removes a queue through an mqueue mount; /proc files refuse."""
+        norm = files.normalize(path)
+        node = procfs.lookup(self.kernel, self, norm)
+        if isinstance(node, procfs.SysctlNode):
+            raise oserror(errno.EACCES)
+        if isinstance(node, procfs.MountNode):
+            return node.mount.unlink(self, norm)
+        if isinstance(node, procfs.Dir):
+            raise oserror(errno.EISDIR)
+        raise oserror(errno.EPERM)
+
+    @syscall
+    def mount(self, source: str, target: str, fstype: str | None = None, flags: int = 0,
+              data: str | None = None) -> None:
+        """mount(2): ``MS_BIND`` of a ``/proc/PID/ns/ipc`` file keeps that namespace alive
+        until unmounted. Needs CAP_SYS_ADMIN (EPERM). The model has no disk, so any
+        absolute path can be a target; mounts are seen by every process."""
+        flags = _int_arg(flags, "flags")
+        if not self.creds.capable(CAP_SYS_ADMIN):
+            raise oserror(errno.EPERM)
+        target = files.normalize(target)
+        if flags & MS_BIND:
+            node = procfs.lookup(self.kernel, self, files.normalize(source))
+            if isinstance(node, procfs.NsLink):
+                if not self._may_ptrace_read(node.target):
+                    raise oserror(errno.EACCES)
+                if node.target.ipc_ns is None:
+                    raise oserror(errno.ENOENT)
+                ns = node.target.ipc_ns
+            elif isinstance(node, procfs.MountNode) and hasattr(node.mount, "ns"):
+                ns = node.mount.ns
+            else:
+                raise UnsupportedError("only namespace files (/proc/PID/ns/ipc) can be "
+                                       "bind-mounted in ipcsim")
+            self.kernel.mounts.add(target, NsBindMount(ns))
+            return
+        if fstype is None:
+            raise oserror(errno.EINVAL)
+        if not isinstance(fstype, str):
+            raise TypeError("fstype must be a str")
+        factory = self.kernel.filesystems.get(fstype)
+        if factory is None:
+            raise UnsupportedError(f"filesystem type {fstype!r} is not modelled")
+        self.kernel.mounts.add(target, factory(self, source, data))
+
+    @syscall
+    def umount(self, target: str, flags: int = 0) -> None:
+        """umount2(2): EPERM without CAP_SYS_ADMIN, EINVAL if nothing is mounted there."""
+        _int_arg(flags, "flags")
+        if not self.creds.capable(CAP_SYS_ADMIN):
+            raise oserror(errno.EPERM)
+        self.kernel.mounts.remove(files.normalize(target))
+
+    # --- credentials ------------------------------------------------------------------
+    def _commit_creds(self, new) -> None:
+        """commit_creds(): a change of effective ids or lost capabilities makes the process
+        non-dumpable (so other users can no longer open its /proc/PID/ns files)."""
+        old = self.creds
+        if (old.euid != new.euid or old.egid != new.egid or old.fsuid != new.fsuid
+                or old.fsgid != new.fsgid or new.cap_permitted & ~old.cap_permitted):
+            self.dumpable = False
+        self.creds = new
+
+    @syscall
+    def setuid(self, uid: int) -> None:
+        """setuid(2): root dropping to a non-zero uid loses its capabilities."""
+        self._commit_creds(_creds.setuid(self.creds, uid))
+
+    @syscall
+    def setgid(self, gid: int) -> None:
+        """setgid(2)."""
+        self._commit_creds(_creds.setgid(self.creds, gid))
+
+    @syscall
+    def seteuid(self, euid: int) -> None:
+        self._commit_creds(_creds.setresuid(self.creds, -1, euid, -1))
+
+    @syscall
+    def setegid(self, egid: int) -> None:
+        self._commit_creds(_creds.setresgid(self.creds, -1, egid, -1))
+
+    @syscall
+    def setreuid(self, ruid: int, euid: int) -> None:
+        self._commit_creds(_creds.setreuid(self.creds, ruid, euid))
+
+    @syscall
+    def setresuid(self, ruid: int, euid: int, suid: int) -> None:
+        self._commit_creds(_creds.setresuid(self.creds, ruid, euid, suid))
+
+    @syscall
+    def setresgid(self, rgid: int, egid: int, sgid: int) -> None:
+        self._commit_creds(_creds.setresgid(self.creds, rgid, egid, sgid))
+
+    @syscall
+    def setgroups(self, groups) -> None:
+        self._commit_creds(_creds.setgroups(self.creds, groups))
+
+    @syscall
+    def getresuid(self) -> tuple[int, int, int]:
+        c = self.creds
+        return c.uid, c.euid, c.suid
+
+    @syscall
+    def getresgid(self) -> tuple[int, int, int]:
+        c = self.creds
+        return c.gid, c.egid, c.sgid
+
+    @syscall
+    def capget(self) -> tuple[int, int, int]:
+        """(effective, permitted, inheritable) capability masks."""
+        c = self.creds
+        return c.cap_effective, c.cap_permitted, c.cap_inheritable
+
+    @syscall
+    def capset(self, effective: int, permitted: int, inheritable: int = 0) -> None:
+        """capset(2): permitted may only shrink; effective must stay within permitted."""
+        self._commit_creds(_creds.capset(self.creds, effective, permitted, inheritable))
+
+    @syscall
+    def drop_capability(self, cap: int) -> None:
+        """Remove ``cap`` from the effective and permitted sets (as capset would)."""
+        cap = _creds.check_cap(cap)
+        c = self.creds
+        bit = 1 << cap
+        self._commit_creds(_creds.capset(c, c.cap_effective & ~bit, c.cap_permitted & ~bit,
+                                         c.cap_inheritable & ~bit))
+
+    @syscall
+    def set_dumpable(self, dumpable: bool) -> None:
+        """prctl(PR_SET_DUMPABLE)."""
+        if not isinstance(dumpable, bool) and dumpable not in (0, 1):
+            raise oserror(errno.EINVAL)
+        self.dumpable = bool(dumpable)
+
+    @syscall
+    def umask(self, mask: int) -> int:
+        """umask(2): set the file creation mask, return the old one."""
+        old, self.umask_ = self.umask_, _int_arg(mask, "mask") & 0o777
+        return old
+
+
+class NsBindMount:
+    """A bind mount of a namespace file: holds the namespace until unmounted."""
+
+    __slots__ = ("ns",)
+
+    def __init__(self, ns):
+        self.ns = ns.get()
+
+    def open(self, proc: Process, flags: int) -> files.OpenFile:
+        if flags & O_ACCMODE != O_RDONLY:
+            raise oserror(errno.EPERM)
+        return files.NsFile(flags, self.ns)
+
+    def listdir(self, proc: Process) -> list[str]:
+        raise oserror(errno.ENOTDIR)
+
+    def unlink(self, proc: Process, path: str) -> None:
+        raise oserror(errno.EBUSY)
+
+    def release(self) -> None:
+        ns, self.ns = self.ns, None
+        ns.put()
+
+    def describe(self) -> str:
+        return f"nsfs ipc:[{self.ns.inum}]"
+
+
+# Reason names for waits that a syscall turns into errors.
+__all__ = ["Process", "syscall", "TIMEOUT"]

@@ -1,0 +1,104 @@
+"""What /proc shows: the tree a process can walk, and the text of /proc/sysvipc.
+
+Which namespace a file shows is the opener's at open(): /proc/sys files stay bound to it,
+and an open /proc/sysvipc file also holds it alive (sysvipc_proc_open takes a reference).
+"""
+from __future__ import annotations
+
+import errno
+
+import attrs
+
+from ..errors import oserror
+from . import sysctl
+
+# /proc/sysvipc headers (ipc/msg.c, sem.c, shm.c; 64-bit kernels)
+SYSVIPC_HEADERS = {
+    "msg": "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  "
+           "cgid      stime      rtime      ctime\n",
+    "sem": "       key      semid perms      nsems   uid   gid  cuid  cgid      otime      "
+           "ctime\n",
+    "shm": "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  "
+           "cuid  cgid      atime      dtime      ctime                   rss                  "
+           "swap\n",
+}
+_KIND_IDS = {"msg": "msg_ids", "sem": "sem_ids", "shm": "shm_ids"}
+
+
+def sysvipc_text(kind: str, ns, reader) -> bytes:
+    """/proc/sysvipc/<kind>: the header, then one row per object in slot order."""
+    ids = getattr(ns, _KIND_IDS[kind])
+    rows = [SYSVIPC_HEADERS[kind]]
+    rows.extend(obj._proc_row(reader) for obj in ids)
+    return "".join(rows).encode()
+
+
+# --- the tree --------------------------------------------------------------------------
+@attrs.frozen
+class Dir:
+    names: tuple[str, ...]
+
+
+@attrs.frozen
+class NsLink:
+    """/proc/PID/ns/ipc: a magic link to a process's namespace."""
+    target: object
+
+
+@attrs.frozen
+class SysctlNode:
+    entry: sysctl.Sysctl
+
+
+@attrs.frozen
+class SysvipcNode:
+    kind: str
+
+
+@attrs.frozen
+class MountNode:
+    mount: object
+
+
+_SYS_DIRS = sysctl.directories()
+
+
+def lookup(kernel, proc, path: str):
+    """Resolve a normalized absolute path to a node, or raise ENOENT/ENOTDIR."""
+    mount = kernel.mounts.top(path)
+    if mount is not None:
+        return MountNode(mount)
+    parts = [p for p in path.split("/") if p]
+    if not parts:
+        return Dir(("proc",))
+    if parts[0] != "proc":
+        raise oserror(errno.ENOENT)
+    rest = parts[1:]
+    if not rest:
+        pids = tuple(str(p.pid) for p in kernel.processes(include_zombies=True))
+        return Dir(("self", "sys", "sysvipc") + pids)
+    head, rest = rest[0], rest[1:]
+    if head == "sys":
+        key = "/".join(rest)
+        if key in _SYS_DIRS:
+            return Dir(tuple(_SYS_DIRS[key]))
+        entry = sysctl.BY_PATH.get(key)
+        if entry is None:
+            raise oserror(errno.ENOENT)
+        return SysctlNode(entry)
+    if head == "sysvipc":
+        if not rest:
+            return Dir(tuple(sorted(_KIND_IDS)))
+        if len(rest) == 1 and rest[0] in _KIND_IDS:
+            return SysvipcNode(rest[0])
+        raise oserror(errno.ENOENT)
+    target = proc if head == "self" else kernel.process_by_pid_str(head)
+    if target is None:
+        raise oserror(errno.ENOENT)
+    if not rest:
+        return Dir(("ns",))
+    if rest == ["ns"]:
+        return Dir(("ipc",))
+    if rest == ["ns", "ipc"]:
+        return NsLink(target)
+    raise oserror(errno.ENOENT)

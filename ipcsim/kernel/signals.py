@@ -1,0 +1,79 @@
+"""Signals: Linux's default actions, and who may send what to whom.
+
+Standard signals are not queued twice; handlers run when the process next returns to user
+space (for a program: when it next gets the CPU or returns from a call; a blocked call with
+a handled signal fails with EINTR after the handler ran).
+"""
+from __future__ import annotations
+
+import errno
+import signal as _signal
+
+from ..constants import CAP_KILL
+from ..errors import oserror
+
+SIG_DFL = _signal.SIG_DFL
+SIG_IGN = _signal.SIG_IGN
+
+NSIG = 65            # signals 1..64
+SIGRTMIN = 34
+
+TERM, CORE, IGNORE, STOP, CONT = "terminate", "core", "ignore", "stop", "continue"
+
+# Linux's numbers (x86-64), independent of the host's signal module.
+_LINUX = {
+    "SIGHUP": 1, "SIGINT": 2, "SIGQUIT": 3, "SIGILL": 4, "SIGTRAP": 5, "SIGABRT": 6,
+    "SIGBUS": 7, "SIGFPE": 8, "SIGKILL": 9, "SIGUSR1": 10, "SIGSEGV": 11, "SIGUSR2": 12,
+    "SIGPIPE": 13, "SIGALRM": 14, "SIGTERM": 15, "SIGSTKFLT": 16, "SIGCHLD": 17,
+    "SIGCONT": 18, "SIGSTOP": 19, "SIGTSTP": 20, "SIGTTIN": 21, "SIGTTOU": 22, "SIGURG": 23,
+    "SIGXCPU": 24, "SIGXFSZ": 25, "SIGVTALRM": 26, "SIGPROF": 27, "SIGWINCH": 28,
+    "SIGIO": 29, "SIGPWR": 30, "SIGSYS": 31,
+}
+globals().update(_LINUX)
+SIGNAMES = {v: k for k, v in _LINUX.items()}
+
+_DEFAULTS = {
+    SIGQUIT: CORE, SIGILL: CORE, SIGTRAP: CORE, SIGABRT: CORE, SIGBUS: CORE, SIGFPE: CORE,
+    SIGSEGV: CORE, SIGXCPU: CORE, SIGXFSZ: CORE, SIGSYS: CORE,
+    SIGCHLD: IGNORE, SIGURG: IGNORE, SIGWINCH: IGNORE,
+    SIGCONT: CONT,
+    SIGSTOP: STOP, SIGTSTP: STOP, SIGTTIN: STOP, SIGTTOU: STOP,
+}
+
+
+def default_action(sig: int) -> str:
+    """What SIG_DFL does with ``sig`` (signal(7))."""
+    return _DEFAULTS.get(sig, TERM)
+
+
+def signame(sig: int) -> str:
+    if sig in SIGNAMES:
+        return SIGNAMES[sig]
+    if SIGRTMIN <= sig < NSIG:
+        return f"SIGRTMIN+{sig - SIGRTMIN}"
+    return f"signal {sig}"
+
+
+def check_signal(sig: object, allow_zero: bool = True) -> int:
+    """A valid signal number (0 only where kill's existence check allows it), else EINVAL."""
+    if isinstance(sig, bool) or not isinstance(sig, int):
+        raise TypeError(f"a signal must be an int, not {type(sig).__name__}")
+    if sig < 0 or sig >= NSIG or (sig == 0 and not allow_zero):
+        raise oserror(errno.EINVAL)
+    return int(sig)
+
+
+def kill_ok(sender_creds, target_creds) -> bool:
+    """kill_ok_by_cred(): matching real/effective uid against real/saved, or CAP_KILL."""
+    s, t = sender_creds, target_creds
+    if s.euid in (t.suid, t.uid) or s.uid in (t.suid, t.uid):
+        return True
+    return s.capable(CAP_KILL)
+
+
+def is_ignored(proc, sig: int) -> bool:
+    """sig_ignored(): dropped at generation time (handler SIG_IGN, or SIG_DFL that ignores)."""
+    handler = proc.sighand.get(sig, SIG_DFL)
+    if handler is SIG_IGN:
+        return True
+    return handler is SIG_DFL and default_action(sig) == IGNORE

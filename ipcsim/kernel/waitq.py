@@ -1,0 +1,70 @@
+"""Wait queues: the one mechanism every blocking call parks on.
+
+A blocking call makes a :class:`Waiter`, adds it to the wait queue of what it waits for, and
+asks the scheduler to block. A waker either completes the operation for the waiter (it sets
+``waiter.result``, as Linux's pipelined msgsnd and semop's update_queue do) or just wakes it
+as a hint, after which the call re-checks its whole condition. Timeouts, signals and kills
+end a wait with their own reason. Queues keep FIFO order (Linux's add-tail), and removal
+from the middle is O(1).
+"""
+from __future__ import annotations
+
+# Why a wait ended.
+WOKEN = 1       # a waker woke it (result set, or a hint to re-check)
+TIMEOUT = 2     # its deadline passed
+SIGNAL = 3      # a signal with a handler arrived: the call fails with EINTR
+KILLED = 4      # its process died
+
+REASON_NAMES = {WOKEN: "woken", TIMEOUT: "timeout", SIGNAL: "signal", KILLED: "killed"}
+
+
+class Waiter:
+    """One blocked call: which task, as which process, on which queue, and how it ended."""
+
+    __slots__ = ("task", "process", "queue", "reason", "result", "timer", "what", "data")
+
+    def __init__(self, process, what: str, data=None):
+        self.task = None
+        self.process = process
+        self.queue: WaitQueue | None = None
+        self.reason: int | None = None
+        self.result = None
+        self.timer = None
+        self.what = what      # for DeadlockError: "msgrcv on queue 3 of ipc:[...]"
+        self.data = data      # what the waker needs to know (a wanted type, a sem op, ...)
+
+    def __repr__(self) -> str:
+        pid = getattr(self.process, "pid", None)
+        return f"<Waiter pid={pid} {self.what} reason={REASON_NAMES.get(self.reason)}>"
+
+
+class WaitQueue:
+    """An ordered set of waiters (FIFO)."""
+
+    __slots__ = ("_waiters",)
+
+    def __init__(self):
+        self._waiters: dict[Waiter, None] = {}
+
+    def add(self, waiter: Waiter) -> None:
+        self._waiters[waiter] = None
+        waiter.queue = self
+
+    def discard(self, waiter: Waiter) -> None:
+        if self._waiters.pop(waiter, 0) is None:
+            waiter.queue = None
+
+    def __len__(self) -> int:
+        return len(self._waiters)
+
+    def __bool__(self) -> bool:
+        return bool(self._waiters)
+
+    def __iter__(self):
+        """Iterate over a snapshot, so wakers may remove waiters as they go."""
+        return iter(list(self._waiters))
+
+    def first(self) -> Waiter | None:
+        for w in self._waiters:
+            return w
+        return None

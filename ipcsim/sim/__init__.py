@@ -1,0 +1,1 @@
+"""How a parked call waits: the deterministic scheduler, the virtual clock and the trace."""

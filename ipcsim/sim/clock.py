@@ -1,0 +1,114 @@
+"""Virtual time.
+
+Time is kept in integer nanoseconds, so timeouts add up exactly and a run is reproducible.
+It moves only when every program is blocked and a timer is due (the scheduler jumps to the
+next deadline, as trio's MockClock does), or when the caller advances it.
+"""
+from __future__ import annotations
+
+import heapq
+from typing import Callable
+
+NS = 1_000_000_000
+# 2026-01-01 00:00:00 UTC: object timestamps start here, fixed so that runs are reproducible.
+DEFAULT_EPOCH = 1_767_225_600
+
+
+def seconds_to_ns(seconds: object) -> int:
+    """Convert a duration in seconds (int or float) to nanoseconds; rejects other types."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise TypeError(f"a duration in seconds must be an int or float, "
+                        f"not {type(seconds).__name__}")
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        raise ValueError("a duration must be finite")
+    if isinstance(seconds, int):
+        return seconds * NS
+    return round(seconds * NS)
+
+
+class Timer:
+    """A pending callback at a deadline; ``cancel()`` makes it a no-op."""
+
+    __slots__ = ("deadline", "fn")
+
+    def __init__(self, deadline: int, fn: Callable[[], None]):
+        self.deadline = deadline
+        self.fn: Callable[[], None] | None = fn
+
+    def cancel(self) -> None:
+        self.fn = None
+
+
+class Clock:
+    """The kernel's clock: monotonic virtual time plus a virtual wall clock.
+
+    ``now()`` is seconds since the kernel booted (a float); ``time()`` the wall-clock
+    seconds (an int, ``epoch + now``) that object timestamps record.
+    """
+
+    __slots__ = ("_ns", "_heap", "_seq", "epoch", "_sched")
+
+    def __init__(self, sched, epoch: int = DEFAULT_EPOCH):
+        self._ns = 0
+        self._heap: list[tuple[int, int, Timer]] = []
+        self._seq = 0
+        self.epoch = epoch
+        self._sched = sched
+
+    def now(self) -> float:
+        """Seconds of virtual time since boot."""
+        return self._ns / NS
+
+    def now_ns(self) -> int:
+        """Nanoseconds of virtual time since boot."""
+        return self._ns
+
+    def time(self) -> int:
+        """The virtual wall clock in whole seconds (what IPC timestamps record)."""
+        return self.epoch + self._ns // NS
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward by ``seconds``, running every program that wakes on the way.
+
+        Timers fire in deadline order, each at its own time, and the programs they wake run
+        before the clock moves on. Only the caller's thread (not a program) may advance.
+        """
+        ns = seconds_to_ns(seconds)
+        if ns < 0:
+            raise ValueError("time cannot go backwards")
+        self._sched.advance_to(self._ns + ns)
+
+    # --- timers, used by the scheduler -----------------------------------------------
+    def call_at(self, deadline: int, fn: Callable[[], None]) -> Timer:
+        timer = Timer(deadline, fn)
+        self._seq += 1
+        heapq.heappush(self._heap, (deadline, self._seq, timer))
+        return timer
+
+    def next_deadline(self) -> int | None:
+        heap = self._heap
+        while heap and heap[0][2].fn is None:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
+
+    def fire_next(self, limit: int | None) -> bool:
+        """Jump to the next deadline (if it is <= limit) and fire every timer due then."""
+        deadline = self.next_deadline()
+        if deadline is None or (limit is not None and deadline > limit):
+            return False
+        self._ns = max(self._ns, deadline)
+        heap = self._heap
+        while heap and heap[0][0] <= deadline:
+            timer = heapq.heappop(heap)[2]
+            fn = timer.fn
+            if fn is not None:
+                timer.fn = None
+                fn()
+        return True
+
+    def _set(self, ns: int) -> None:
+        if ns > self._ns:
+            self._ns = ns
+
+    def __repr__(self) -> str:
+        return f"Clock(now={self.now()!r}, time={self.time()})"

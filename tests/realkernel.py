@@ -1,0 +1,268 @@
+"""Run small Python programs in a fresh real IPC namespace, to compare ipcsim with Linux.
+
+``run_real(code)`` runs ``unshare --ipc python3 -c PRELUDE + code`` and returns the
+JSON-decoded value of the variable ``result`` that ``code`` sets. The prelude gives the code
+raw system calls through ctypes (libc with ``use_errno=True``) and helpers that turn errors
+into errno names, so results can be compared with what ipcsim raises:
+
+* ``unshare(flags)``, ``setns(fd, nstype)``: the libc calls; raise OSError on failure.
+* ``clone(flags)``: the raw clone syscall (``syscall(56, flags, 0, 0, 0, 0)``), for error
+  cases only. If it ever succeeds, the child exits at once and the parent reaps it.
+* ``capget()`` -> ``(effective, permitted, inheritable)``; ``capset(eff, perm, inh)``.
+* ``try_(fn, *args)``: the value of ``fn(*args)``, or the errno name (``"EINVAL"``) of the
+  OSError it raised.
+* ``wr(path, data)``: open O_WRONLY, one write, close: the bytes written or ``"E..."``.
+* ``rd(path)``: the whole text of a file, or ``"E..."``.
+* ``in_child(fn)``: run ``fn()`` in a forked child and return its (JSON-able) value.
+* ``CLONE_*`` constants.
+
+``available()`` says whether this machine can do it; tests use ``requires_real``.
+"""
+from __future__ import annotations
+
+import errno
+import functools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+import pytest
+
+_MARKER = "@@ipcsim-realkernel-result@@"
+
+PRELUDE = r'''
+import ctypes, errno, json, os, sys, time
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+_libc.syscall.argtypes = [ctypes.c_long] * 6
+
+CSIGNAL = 0x000000ff
+CLONE_VM = 0x00000100
+CLONE_FS = 0x00000200
+CLONE_FILES = 0x00000400
+CLONE_SIGHAND = 0x00000800
+CLONE_PIDFD = 0x00001000
+CLONE_PTRACE = 0x00002000
+CLONE_VFORK = 0x00004000
+CLONE_PARENT = 0x00008000
+CLONE_THREAD = 0x00010000
+CLONE_NEWNS = 0x00020000
+CLONE_SYSVSEM = 0x00040000
+CLONE_SETTLS = 0x00080000
+CLONE_PARENT_SETTID = 0x00100000
+CLONE_CHILD_CLEARTID = 0x00200000
+CLONE_DETACHED = 0x00400000
+CLONE_UNTRACED = 0x00800000
+CLONE_CHILD_SETTID = 0x01000000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+CLONE_IO = 0x80000000
+CLONE_NEWTIME = 0x00000080
+SIGCHLD = 17
+_WALL = 0x40000000
+
+
+def _fail():
+    err = ctypes.get_errno()
+    raise OSError(err, os.strerror(err))
+
+
+def unshare(flags):
+    if _libc.unshare(ctypes.c_int(flags)) == -1:
+        _fail()
+    return 0
+
+
+def setns(fd, nstype):
+    if _libc.setns(ctypes.c_int(fd), ctypes.c_int(nstype)) == -1:
+        _fail()
+    return 0
+
+
+def clone(flags):
+    pid = _libc.syscall(56, flags, 0, 0, 0, 0)
+    if pid == 0:
+        os._exit(0)
+    if pid == -1:
+        _fail()
+    os.waitpid(pid, _WALL)
+    return pid
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def capget():
+    hdr = _CapHeader(0x20080522, 0)
+    data = (_CapData * 2)()
+    if _libc.capget(ctypes.byref(hdr), data) == -1:
+        _fail()
+    return tuple(getattr(data[0], f) | getattr(data[1], f) << 32
+                 for f in ("effective", "permitted", "inheritable"))
+
+
+def capset(eff, perm, inh):
+    hdr = _CapHeader(0x20080522, 0)
+    data = (_CapData * 2)()
+    for i in range(2):
+        data[i].effective = (eff >> (32 * i)) & 0xffffffff
+        data[i].permitted = (perm >> (32 * i)) & 0xffffffff
+        data[i].inheritable = (inh >> (32 * i)) & 0xffffffff
+    if _libc.capset(ctypes.byref(hdr), data) == -1:
+        _fail()
+    return 0
+
+
+def ename(err):
+    return errno.errorcode.get(err, "E%d" % err)
+
+
+def try_(fn, *args):
+    try:
+        return fn(*args)
+    except OSError as e:
+        return ename(e.errno)
+
+
+def _wr(path, data):
+    if isinstance(data, str):
+        data = data.encode()
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        return os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def wr(path, data):
+    return try_(_wr, path, data)
+
+
+def _rd(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = []
+        while True:
+            chunk = os.read(fd, 131072)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks).decode()
+    finally:
+        os.close(fd)
+
+
+def rd(path):
+    return try_(_rd, path)
+
+
+def in_child(fn):
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            out = json.dumps({"value": fn()})
+        except BaseException as e:
+            out = json.dumps({"error": "%s: %s" % (type(e).__name__, e)})
+        with os.fdopen(w, "w") as f:
+            f.write(out)
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r) as f:
+        text = f.read()
+    os.waitpid(pid, 0)
+    got = json.loads(text)
+    if "error" in got:
+        raise RuntimeError("in_child: " + got["error"])
+    return got["value"]
+
+
+result = None
+'''
+
+_EPILOGUE = f'''
+import json as _json, sys as _sys
+_sys.stdout.flush()
+_sys.stdout.write("\\n{_MARKER}" + _json.dumps(result) + "\\n")
+_sys.stdout.flush()
+'''
+
+REASON = "needs root on Linux with unshare(1) to compare with the real kernel"
+
+
+@functools.lru_cache(maxsize=None)
+def available() -> tuple[bool, str]:
+    """(True, "") when real IPC namespaces can be made here, else (False, why not)."""
+    if not sys.platform.startswith("linux"):
+        return False, f"{REASON} (this is {sys.platform})"
+    if os.geteuid() != 0:
+        return False, f"{REASON} (not running as root)"
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return False, f"{REASON} (unshare(1) is not installed)"
+    try:
+        probe = subprocess.run([unshare, "--ipc", "true"], capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as e:
+        return False, f"{REASON} (unshare --ipc true failed: {e})"
+    if probe.returncode != 0:
+        err = probe.stderr.decode(errors="replace").strip()
+        return False, f"{REASON} (unshare --ipc true failed: {err or probe.returncode})"
+    return True, ""
+
+
+skip_reason = available()[1]
+requires_real = pytest.mark.skipif(not available()[0], reason=skip_reason or REASON)
+
+
+class RealKernelError(AssertionError):
+    """The program run in the real namespace failed or gave no result."""
+
+
+def run_real(code: str, timeout: float = 30):
+    """Run ``code`` (after the prelude) in a fresh IPC namespace; return its ``result``."""
+    ok, why = available()
+    if not ok:
+        pytest.skip(why)
+    script = PRELUDE + "\n" + code + "\n" + _EPILOGUE
+    proc = subprocess.Popen(["unshare", "--ipc", sys.executable, "-c", script],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        out, err = proc.communicate()
+        raise RealKernelError(
+            f"the real-kernel program did not finish within {timeout}s\n"
+            f"--- code ---\n{code}\n--- stdout ---\n{out.decode(errors='replace')}\n"
+            f"--- stderr ---\n{err.decode(errors='replace')}") from None
+    stdout = out.decode(errors="replace")
+    stderr = err.decode(errors="replace")
+    if proc.returncode != 0 or _MARKER not in stdout:
+        raise RealKernelError(
+            f"the real-kernel program failed (exit status {proc.returncode})\n"
+            f"--- code ---\n{code}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}")
+    return json.loads(stdout.rsplit(_MARKER, 1)[1].strip())
+
+
+def errname(err: int) -> str:
+    """The errno name that the prelude's ``try_`` gives for ``err``."""
+    return errno.errorcode.get(err, f"E{err}")

@@ -264,3 +264,10 @@ def test_members(k):
     b = a.fork()
     assert a.ipc_ns.members() == [a, b]
     assert k.init_ipc_ns.members() == [k.init]
+
+
+def test_privilege_is_checked_before_a_namespace_kind_is_found_unmodelled(k, nobody):
+    # Linux answers EPERM to an unprivileged caller whatever the namespace kind.
+    assert errno_of(nobody.unshare, CLONE_NEWUTS) == "EPERM"
+    assert errno_of(nobody.clone, CLONE_NEWNET) == "EPERM"
+    assert errno_of(nobody.unshare, CLONE_NEWIPC | 0x1) == "EINVAL"

@@ -35,6 +35,9 @@ UNSHARE_VALID = (CLONE_THREAD | CLONE_FS | CLONE_NEWNS | CLONE_SIGHAND | CLONE_V
 # Namespace kinds Linux has but the model does not.
 UNMODELLED_NS = (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWUSER | CLONE_NEWPID
                  | CLONE_NEWCGROUP | CLONE_NEWTIME)
+# The namespace flags that need CAP_SYS_ADMIN (unshare_nsproxy_namespaces, copy_namespaces).
+PRIVILEGED_NS = (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID
+                 | CLONE_NEWCGROUP | CLONE_NEWTIME)
 # clone flags the model carries out (CSIGNAL: the exit signal).
 CLONE_MODELLED = CLONE_NEWIPC | CLONE_SYSVSEM | CSIGNAL
 CLONE_KNOWN = 0xFFFFFF00 & ~CLONE_NEWTIME | CSIGNAL
@@ -165,6 +168,11 @@ class Process:
         flags = _int_arg(flags, "flags")
         if flags < 0 or flags > 0xFFFFFFFF or flags & ~CLONE_KNOWN:
             raise oserror(errno.EINVAL)
+        if (flags & CSIGNAL) > 64:
+            raise oserror(errno.EINVAL)
+        if flags & PRIVILEGED_NS & ~CSIGNAL and not flags & CLONE_NEWUSER \
+                and not self.creds.capable(CAP_SYS_ADMIN):
+            raise oserror(errno.EPERM)
         if flags & ~CLONE_MODELLED:
             raise UnsupportedError(f"clone flags {flags & ~CLONE_MODELLED:#x} are not "
                                    f"modelled: only CLONE_NEWIPC, CLONE_SYSVSEM and an exit "
@@ -301,14 +309,16 @@ class Process:
             flags |= CLONE_FS
         if flags < 0 or flags & ~UNSHARE_VALID:
             raise oserror(errno.EINVAL)
+        if flags & CLONE_NEWUSER:
+            raise UnsupportedError("user namespaces are not modelled")
+        if flags & PRIVILEGED_NS and not self.creds.capable(CAP_SYS_ADMIN):
+            raise oserror(errno.EPERM)
         if flags & UNMODELLED_NS:
             raise UnsupportedError(f"unshare of namespaces {flags & UNMODELLED_NS:#x} is not "
                                    f"modelled: ipcsim models IPC namespaces only")
         new_ns = None
         if flags & CLONE_NEWIPC:
             flags |= CLONE_SYSVSEM
-            if not self.creds.capable(CAP_SYS_ADMIN):
-                raise oserror(errno.EPERM)
             new_ns = self.kernel._create_ipc_ns(self)
         if flags & CLONE_SYSVSEM:
             sem.exit_sem(self)

@@ -1,6 +1,6 @@
 """Run small Python programs in a fresh real IPC namespace, to compare ipcsim with Linux.
 
-``run_real(code)`` runs ``unshare --ipc python3 -c PRELUDE + code`` and returns the
+``run_real(code)`` runs ``PRELUDE + code`` with ``unshare --ipc python3 -c`` and returns the
 JSON-decoded value of the variable ``result`` that ``code`` sets. The prelude gives the code
 raw system calls through ctypes (libc with ``use_errno=True``) and helpers that turn errors
 into errno names, so results can be compared with what ipcsim raises:
@@ -202,6 +202,9 @@ _sys.stdout.write("\\n{_MARKER}" + _json.dumps(result) + "\\n")
 _sys.stdout.flush()
 '''
 
+# The program is sent on stdin: a single argument may not exceed 128 KiB.
+_BOOTSTRAP = "import sys; exec(compile(sys.stdin.read(), '<real-kernel>', 'exec'))"
+
 REASON = "needs root on Linux with unshare(1) to compare with the real kernel"
 
 
@@ -239,11 +242,11 @@ def run_real(code: str, timeout: float = 30):
     if not ok:
         pytest.skip(why)
     script = PRELUDE + "\n" + code + "\n" + _EPILOGUE
-    proc = subprocess.Popen(["unshare", "--ipc", sys.executable, "-c", script],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    argv = [shutil.which("unshare"), "--ipc", sys.executable, "-c", _BOOTSTRAP]
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
     try:
-        out, err = proc.communicate(timeout=timeout)
+        out, err = proc.communicate(script.encode(), timeout=timeout)
     except subprocess.TimeoutExpired:
         try:
             os.killpg(proc.pid, signal.SIGKILL)

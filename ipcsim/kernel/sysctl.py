@@ -158,6 +158,7 @@ def check_open(entry: Sysctl, creds, want_read: bool, want_write: bool) -> None:
 _SEP = b" \t\n"              # proc_wspace_sep: what may follow a number
 _SPACE = b" \t\n\v\f\r"      # isspace(): what proc_skip_spaces skips
 _TMPBUFLEN = 22
+_PAGE_SIZE = 4096
 _HEX = b"0123456789abcdefABCDEF"
 
 
@@ -223,9 +224,12 @@ def parse(entry: Sysctl, data: bytes) -> tuple[list[int], int, int | None]:
     """Parse a write: (values converted before any error, bytes consumed, errno or None).
 
     Linux stores each value as it converts it, so a later bad value leaves the earlier ones
-    written; a write that converts nothing is EINVAL.
+    written; a write that converts nothing is EINVAL. Only the first 4095 bytes are parsed,
+    and what lies beyond them counts as consumed.
     """
     count = len(entry.defaults)
+    total = len(data)
+    data = data[:_PAGE_SIZE - 1]   # the handler looks at the first 4095 bytes only
     out: list[int] = []
     p = 0
     err = None
@@ -245,7 +249,7 @@ def parse(entry: Sysctl, data: bytes) -> tuple[list[int], int, int | None]:
         p = _skip_spaces(data, p)
     if first:
         return out, 0, err or errno.EINVAL
-    return out, p, err
+    return out, total - (len(data) - p), err
 
 
 def write(entry: Sysctl, owner, data: bytes, on_rmid_forced=None) -> int:

@@ -73,8 +73,7 @@ def main(seed: int = 0) -> ipcsim.Kernel:
     init.mount(f"/proc/{batch.pid}/ns/ipc", "/run/netns-like/batch", flags=MS_BIND)
     batch_ns = batch.ipc_ns
     batch.exit(0)
-    init.wait(batch.pid)
-    init.wait(job.pid)          # the job was batch's child: orphaned, it was handed to init
+    init.wait(batch.pid)        # (the job, batch's child, was reaped by init as an orphan)
     show(k, "the batch container's processes have exited, but init holds a handle")
     print(f"    batch namespace alive? {batch_ns.alive} (an open fd and a bind mount hold it)")
 

@@ -66,14 +66,19 @@ def test_wait_errors_and_wnohang(k):
         k.init.wait("1")
 
 
-def test_orphans_are_reparented_to_init(k):
+def test_orphans_are_reparented_to_init_which_reaps_them(k):
     parent = k.init.fork()
     child = parent.fork()
+    zombie = parent.fork()
+    zombie.exit(0)
     parent.exit(0)
     assert child.ppid == 1
-    k.init.wait(parent.pid)
+    assert k.process(zombie.pid) is None        # an orphaned zombie is reaped at once
+    assert k.init.wait(parent.pid)[0] == parent.pid
     child.exit(2)
-    assert k.init.wait(child.pid)[0] == child.pid
+    assert k.process(child.pid) is None         # init reaps the orphans it adopted
+    with pytest.raises(ChildProcessError):
+        k.init.wait(child.pid)
 
 
 def test_ignoring_sigchld_reaps_children_at_once(k):
@@ -348,3 +353,12 @@ def test_descriptors_are_lowest_free_and_shared_across_fork(k):
     with pytest.raises(OSError) as e:
         p.close(99)
     assert e.value.errno == errno.EBADF
+
+
+def test_exit_closes_descriptors_with_holes(k):
+    p = k.init.fork()
+    fds = [p.open("/proc/sys/kernel/msgmax") for _ in range(4)]
+    p.close(fds[1])
+    p.close(fds[3])
+    p.exit(0)
+    assert p.fds == []

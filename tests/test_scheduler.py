@@ -251,3 +251,14 @@ def test_a_thousand_programs_pass_a_token_around_a_ring():
     k.run()
     assert order == list(range(n))
     assert sorted(k.init.wait()[0] for _ in range(n)) == [p.pid for p in procs]
+
+
+def test_fifo_policy_runs_woken_programs_in_wake_order():
+    k = ipcsim.Kernel(policy="fifo", trace=True)
+    for _ in range(3):
+        k.init.fork(target=chatter, args=(3,))
+    k.run()
+    pids = [e.pid for e in k.trace if e.name == "getresuid"]
+    assert pids == [2, 2, 2, 3, 3, 3, 4, 4, 4]
+    with pytest.raises(ValueError):
+        ipcsim.Kernel(policy="lifo")

@@ -83,12 +83,15 @@ class Kernel:
     ``k.trace``. ``capabilities`` is init's capability set (a CAP_* bit mask; the default is
     every capability). ``epoch`` is the wall-clock second at boot that IPC timestamps count
     from; ``max_ipc_namespaces`` the per-user limit of /proc/sys/user/max_ipc_namespaces.
+    ``policy="fifo"`` runs woken programs in the order they were woken and never switches at
+    a system call (what a lightly loaded machine does); the default ``"random"`` lets the seed
+    choose at every switch point.
     """
 
     def __init__(self, seed: int = 0, trace: bool = False, *, capabilities: int = CAP_FULL_SET,
                  epoch: int = DEFAULT_EPOCH,
                  max_ipc_namespaces: int = DEFAULT_MAX_IPC_NAMESPACES,
-                 pid_max: int = PID_MAX_DEFAULT):
+                 pid_max: int = PID_MAX_DEFAULT, policy: str = "random"):
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError(f"seed must be an int, not {type(seed).__name__}")
         if not isinstance(capabilities, int) or capabilities & ~CAP_FULL_SET or capabilities < 0:
@@ -99,7 +102,7 @@ class Kernel:
         self.tracing = bool(trace)
         self._slow = self.tracing
         self.trace: list[TraceEvent] = []
-        self.sched = Scheduler(self, seed, epoch)
+        self.sched = Scheduler(self, seed, epoch, policy)
         self.clock = self.sched.clock
         self.pid_max = pid_max
         self.max_ipc_namespaces = max_ipc_namespaces
@@ -299,8 +302,11 @@ class Kernel:
         proc.exit_status = -sig if sig else wstatus >> 8
         sem.exit_sem(proc)
         shm.exit_shm(proc)
-        for fd in reversed(range(len(proc.fds))):
-            if proc.fds[fd] is not None:
+        while proc.fds:
+            fd = len(proc.fds) - 1
+            if proc.fds[fd] is None:
+                proc.fds.pop()
+            else:
                 proc._close(fd)
         ns, proc.ipc_ns = proc.ipc_ns, None
         ns.put()
@@ -315,17 +321,20 @@ class Kernel:
 
     def _exit_notify(self, proc: Process) -> None:
         """Reparent the children to init; notify the parent (or reap at once if it ignores
-        SIGCHLD); wake a parent blocked in wait()."""
+        SIGCHLD, or if it is init and the process an orphan it adopted); wake a parent
+        blocked in wait()."""
         init = self._procs[1]
         for pid in sorted(proc.children):
             child = proc.children[pid]
             child.parent = init
+            child.adopted = True
             init.children[pid] = child
             if not child.alive:
-                self._wake_waiters(init)
+                self._reap(child)
         proc.children = {}
         parent = proc.parent
-        if parent.sighand.get(signals.SIGCHLD) is signals.SIG_IGN:
+        if proc.adopted or parent.sighand.get(signals.SIGCHLD) is signals.SIG_IGN:
+            # init reaps the orphans it adopted, as a real init does
             self._reap(proc)
         elif proc.exit_signal and parent.alive:
             self._send_signal(parent, proc.exit_signal)

@@ -83,7 +83,7 @@ class Process:
     __slots__ = ("kernel", "pid", "parent", "children", "creds", "ipc_ns", "fds", "alive",
                  "exit_status", "wstatus", "result", "program", "waiter", "sigpending",
                  "sighand", "stopped", "pgid", "dumpable", "sysvsem", "shm_clist", "umask_",
-                 "child_wait", "comm", "exit_signal", "__weakref__")
+                 "child_wait", "comm", "exit_signal", "adopted", "__weakref__")
 
     def __init__(self, kernel, pid: int, parent: "Process | None", creds, ipc_ns):
         self.kernel = kernel
@@ -110,6 +110,7 @@ class Process:
         self.child_wait = WaitQueue()
         self.comm = "init" if pid == 1 else "proc"
         self.exit_signal = signals.SIGCHLD
+        self.adopted = False      # an orphan handed to init, which reaps it when it ends
 
     # --- what users read --------------------------------------------------------------
     @property
@@ -239,6 +240,14 @@ class Process:
         while self.kernel.sched.block(w) != SIGNAL:
             w = Waiter(self, "pause() for a signal")
         raise oserror(errno.EINTR)
+
+    @syscall
+    def getpid(self) -> int:
+        return self.pid
+
+    @syscall
+    def getppid(self) -> int:
+        return self.ppid
 
     @syscall
     def setpgid(self, pid: int = 0, pgid: int = 0) -> None:

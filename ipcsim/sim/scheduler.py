@@ -70,9 +70,12 @@ class Task:
 class Scheduler:
     """Chooses what runs; owns the clock; parks and wakes tasks."""
 
-    def __init__(self, kernel, seed: int, epoch: int):
+    def __init__(self, kernel, seed: int, epoch: int, policy: str = "random"):
+        if policy not in ("random", "fifo"):
+            raise ValueError('policy must be "random" or "fifo"')
         self.kernel = kernel
         self.rng = random.Random(seed)
+        self.fifo = policy == "fifo"
         self.clock = Clock(self, epoch)
         self.host = Task(None, None, (), is_host=True)
         self.host.state = RUNNING
@@ -152,7 +155,7 @@ class Scheduler:
             if n == 1:
                 return runq.pop()
             if n:
-                return runq.pop(self.rng.randrange(n))
+                return runq.pop(0 if self.fifo else self.rng.randrange(n))
             if not self.clock.fire_next(self.limit):
                 return self.host
 
@@ -186,7 +189,7 @@ class Scheduler:
 
     def preempt(self, task: Task) -> None:
         """A switch point: a program entering a system call may lose the CPU here."""
-        if self.runq:
+        if self.runq and not self.fifo:
             task.state = RUNNABLE
             self.runq.append(task)
             self._switch(task, self._choose())

@@ -1,0 +1,115 @@
+"""The interface every conformance backend implements.
+
+A backend plays one scenario: it owns a set of processes, named by labels ("a", "b", ...),
+the first of which ("a") starts in a fresh IPC namespace. The harness asks a process to make
+one call at a time; the backend answers with an :data:`Outcome`:
+
+* ``("ok", value)``: the call returned ``value`` (raw: the harness normalizes it);
+* ``("err", "EINVAL")``: the call failed with that errno name;
+* ``("blocked",)``: the call is asleep in the kernel; the process stays blocked, and a later
+  step may wake it. :meth:`Backend.completed` then reports its outcome.
+
+Values cross the boundary as plain data: int, str, bytes, bool, None, and tuples/lists of
+those. Arguments are the same plain data (the harness has already turned labels into the
+backend's own pids and descriptors).
+"""
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+Outcome = tuple  # ("ok", value) | ("err", "ENAME") | ("blocked",)
+
+OK, ERR, BLOCKED = "ok", "err", "blocked"
+
+# The dispositions a scenario may give signal(): "handler" installs a handler that records the
+# signal (so a blocked call fails with EINTR), "ignore" is SIG_IGN, "default" is SIG_DFL.
+DISPOSITIONS = ("handler", "ignore", "default")
+
+# The calls a process may make in a scenario, with their argument names. Every backend
+# implements each one with the semantics of the ipcsim.Process method of the same name.
+CALLS: dict[str, tuple[str, ...]] = {
+    "fork": (),
+    "clone": ("flags",),
+    "exit": ("status",),
+    "wait": ("pid", "options"),
+    "kill": ("pid", "sig"),
+    "signal": ("sig", "disposition"),
+    "pause": (),
+    "getpid": (),
+    "getppid": (),
+    "setpgid": ("pid", "pgid"),
+    "getpgid": ("pid",),
+    "unshare": ("flags",),
+    "setns": ("fd", "nstype"),
+    "open": ("path", "flags"),
+    "close": ("fd",),
+    "dup": ("fd",),
+    "read": ("fd", "size"),
+    "write": ("fd", "data"),
+    "lseek": ("fd", "offset", "whence"),
+    "read_file": ("path",),
+    "write_file": ("path", "text"),
+    "listdir": ("path",),
+    "readlink": ("path",),
+    "unlink": ("path",),
+    "setuid": ("uid",),
+    "setgid": ("gid",),
+    "seteuid": ("euid",),
+    "setegid": ("egid",),
+    "setreuid": ("ruid", "euid"),
+    "setresuid": ("ruid", "euid", "suid"),
+    "setresgid": ("rgid", "egid", "sgid"),
+    "setgroups": ("groups",),
+    "getresuid": (),
+    "getresgid": (),
+    "capget": (),
+    "drop_capability": ("cap",),
+    "set_dumpable": ("dumpable",),
+    "umask": ("mask",),
+}
+
+
+class Backend(Protocol):
+    """One side of a comparison."""
+
+    name: str
+
+    def open(self) -> None:
+        """Start: create process "a" in a fresh IPC namespace."""
+
+    def capabilities(self) -> int:
+        """The effective capability mask of process "a" at the start."""
+
+    def pid(self, label: str) -> int:
+        """The backend's pid of a labelled process."""
+
+    def call(self, label: str, method: str, args: tuple, new_label: str | None = None) -> Outcome:
+        """Process ``label`` calls ``method(*args)``. For fork and clone, ``new_label`` names
+        the child, and the value is the child's pid. ``exit`` ends the process (its outcome is
+        ``("ok", None)``); it stays a zombie until its parent waits for it."""
+
+    def completed(self) -> list[tuple[str, Outcome]]:
+        """Calls that were blocked and have finished since the last check, oldest first."""
+
+    def blocked(self) -> list[str]:
+        """Labels of the processes blocked in a call now."""
+
+    def signals_handled(self, label: str) -> list[int]:
+        """The signals the process's recording handler has run for, in order."""
+
+    def close(self) -> None:
+        """End every process and remove everything the scenario created."""
+
+
+def describe(outcome: Outcome) -> str:
+    if outcome[0] == OK:
+        return f"-> {outcome[1]!r}"
+    if outcome[0] == ERR:
+        return f"-> {outcome[1]}"
+    if outcome[0] == BLOCKED:
+        return "-> (blocked)"
+    return f"-> (not run: {outcome[1]})"
+
+
+__all__ = ["Backend", "Outcome", "OK", "ERR", "BLOCKED", "CALLS", "DISPOSITIONS", "describe",
+           "Any"]

@@ -1,0 +1,228 @@
+"""Play a scenario on a backend, normalize what it answered, and compare two backends.
+
+Pids, descriptors and namespace inode numbers differ between ipcsim and a real kernel, so
+they are compared through a mapping: a pid becomes the label of its process, the n-th
+namespace inode a backend shows becomes ``ns<n>`` (the initial one stays 4026531839), the
+n-th descriptor number ``fd<n>``.
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+import attrs
+
+from ..constants import INIT_IPC_NS_INUM
+from .backend import BLOCKED, ERR, OK, Outcome, describe
+from .scenario import ADVANCE, Scenario, Step, evaluate
+
+SKIP = "skip"
+PROC_FILES = ("/proc/sysvipc/msg", "/proc/sysvipc/sem", "/proc/sysvipc/shm")
+_NS_LINK = re.compile(r"ipc:\[(\d+)\]")
+_PID_RESULTS = ("fork", "clone", "getpid", "getppid", "getpgid")
+_FD_RESULTS = ("open", "dup")
+
+
+class Normalizer:
+    """Turns one backend's raw values into backend-independent ones."""
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.labels: list[str] = []
+        self._ns: dict[int, str] = {}
+        self._fds: dict[int, str] = {}
+
+    def pid(self, pid: object):
+        if not isinstance(pid, int):
+            return pid
+        for label in self.labels:
+            if self.backend.pid(label) == pid:
+                return f"<{label}>"
+        return "<pid>" if pid > 0 else pid
+
+    def ns(self, text: str) -> str:
+        def name(m):
+            inum = int(m.group(1))
+            if inum == INIT_IPC_NS_INUM:
+                return m.group(0)
+            return "ipc:[" + self._ns.setdefault(inum, f"ns{len(self._ns) + 1}") + "]"
+        return _NS_LINK.sub(name, text)
+
+    def fd(self, fd: object):
+        if not isinstance(fd, int):
+            return fd
+        return self._fds.setdefault(fd, f"fd{len(self._fds) + 1}")
+
+    def outcome(self, method: str, outcome: Outcome) -> Outcome:
+        if outcome[0] != OK:
+            return outcome
+        value = outcome[1]
+        if method in _PID_RESULTS:
+            value = self.pid(value)
+        elif method in _FD_RESULTS:
+            value = self.fd(value)
+        elif method == "wait" and isinstance(value, tuple) and len(value) == 2:
+            value = (self.pid(value[0]) if value[0] else 0, value[1])
+        elif method == "readlink" and isinstance(value, str):
+            value = self.ns(value)
+            if value.isdigit():
+                value = self.pid(int(value))
+        return (OK, value)
+
+
+@attrs.frozen
+class StepRecord:
+    """What one step gave: its outcome, and the blocked calls that finished after it."""
+
+    step: Step
+    outcome: Outcome
+    wakes: tuple = ()
+
+    def show(self) -> str:
+        text = f"{self.step.text}  {describe(self.outcome)}"
+        for label, outcome in self.wakes:
+            text += f"\n        then {label}'s blocked call {describe(outcome)}"
+        return text
+
+
+@attrs.frozen
+class Play:
+    """A scenario as one backend played it."""
+
+    backend: str
+    records: tuple[StepRecord, ...]
+    texts: dict
+    handled: dict
+
+
+def play(scenario: Scenario, backend) -> Play:
+    """Run every step of ``scenario`` on an opened backend (the caller closes it)."""
+    norm = Normalizer(backend)
+    norm.labels.append("a")
+    env: dict = {"pid": backend.pid, "a": "a"}
+    alive = {"a"}
+    pending: dict[str, str] = {}
+    records = []
+    for step in scenario.steps:
+        outcome = _run_step(step, backend, env, alive, pending, norm)
+        wakes = []
+        for label, done in backend.completed():
+            method = pending.pop(label, "")
+            wakes.append((label, norm.outcome(method, done)))
+        for label in list(pending):
+            if label not in backend.blocked():
+                pending.pop(label)
+        records.append(StepRecord(step, outcome, tuple(wakes)))
+    texts = _snapshot(backend, alive, pending)
+    handled = {label: tuple(backend.signals_handled(label)) for label in sorted(alive)
+               if label not in pending}
+    return Play(backend.name, tuple(records), texts, handled)
+
+
+def _run_step(step: Step, backend, env, alive, pending, norm) -> Outcome:
+    if step.method == ADVANCE:
+        (seconds,) = evaluate(step.args, env)
+        backend.advance(seconds)
+        return (OK, None)
+    label = step.label
+    if label not in alive:
+        return (SKIP, "no such process")
+    if label in pending:
+        return (SKIP, "process is blocked")
+    try:
+        args = evaluate(step.args, env)
+    except (KeyError, NameError) as e:
+        return (SKIP, f"argument not available: {e}")
+    try:
+        raw = backend.call(label, step.method, args,
+                           step.bind if step.creates_process else None)
+    except RuntimeError:
+        alive.discard(label)
+        return (SKIP, "process is gone")
+    if raw[0] == BLOCKED:
+        pending[label] = step.method
+    elif raw[0] == OK:
+        if step.creates_process:
+            alive.add(step.bind)
+            norm.labels.append(step.bind)
+            env[step.bind] = step.bind   # a label names its process: pid(b)
+        elif step.bind:
+            env[step.bind] = raw[1]
+        if step.method == "exit":
+            alive.discard(label)
+    return norm.outcome(step.method, raw)
+
+
+def _snapshot(backend, alive, pending) -> dict:
+    """The /proc texts as a live, unblocked process of the scenario sees them."""
+    for label in sorted(alive):
+        if label in pending:
+            continue
+        texts = {}
+        try:
+            for path in PROC_FILES:
+                out = backend.call(label, "read_file", (path,))
+                texts[path] = out[1] if out[0] == OK else f"({out[1]})"
+        except RuntimeError:
+            continue
+        return texts
+    return {}
+
+
+@attrs.frozen
+class Difference:
+    """The first step at which two plays disagree."""
+
+    index: int
+    left: Play
+    right: Play
+
+    def __str__(self) -> str:
+        lines = [f"step {self.index + 1} differs:"]
+        for play_ in (self.left, self.right):
+            rec = play_.records[self.index] if self.index < len(play_.records) else None
+            lines.append(f"  {play_.backend:7}: {rec.show() if rec else '(no such step)'}")
+        lines.append("  steps before it (both agreed):")
+        for rec in self.left.records[:self.index]:
+            lines.append(f"    {rec.show()}")
+        for play_ in (self.left, self.right):
+            for path, text in play_.texts.items():
+                lines.append(f"  {play_.backend} {path}:")
+                lines.extend("    | " + t for t in str(text).splitlines())
+        return "\n".join(lines)
+
+
+def diff(left: Play, right: Play) -> Difference | None:
+    """The first differing step (outcome or wake-ups), or the final texts, or None."""
+    for i, (a, b) in enumerate(zip(left.records, right.records)):
+        if a.outcome != b.outcome or a.wakes != b.wakes:
+            return Difference(i, left, right)
+    if left.texts != right.texts or left.handled != right.handled:
+        return Difference(len(left.records) - 1, left, right)
+    return None
+
+
+def run_on(scenario: Scenario, make_backend: Callable[[], object]) -> Play:
+    backend = make_backend()
+    backend.open()
+    try:
+        return play(scenario, backend)
+    finally:
+        backend.close()
+
+
+def compare(scenario: Scenario, real_factory, sim_factory) -> tuple[Play, Play, Difference | None]:
+    """Play ``scenario`` on the real kernel, then on ipcsim with the same capabilities."""
+    real = real_factory()
+    real.open()
+    try:
+        caps = real.capabilities()
+        real_play = play(scenario, real)
+    finally:
+        real.close()
+    sim_play = run_on(scenario, lambda: sim_factory(caps))
+    return sim_play, real_play, diff(sim_play, real_play)
+
+
+__all__ = ["play", "compare", "diff", "Play", "StepRecord", "Difference", "Normalizer", "ERR",
+           "SKIP"]

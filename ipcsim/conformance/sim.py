@@ -1,0 +1,161 @@
+"""The ipcsim backend: each labelled process is a program that takes one step at a time.
+
+Each process runs an agent program that waits for its next command, makes the call as its
+process, and posts the outcome. The harness hands a command over and lets the kernel run
+until idle: a call that has not posted its outcome by then is blocked. The kernel uses the
+FIFO policy, so processes woken by one step finish in the order they were woken.
+"""
+from __future__ import annotations
+
+import errno
+import signal as _signal
+
+from ..constants import CAP_FULL_SET, CLONE_NEWIPC
+from ..kernel.kernel import Kernel
+from ..kernel.waitq import Waiter
+from ..sim.clock import seconds_to_ns
+from .backend import BLOCKED, ERR, OK, Outcome
+
+_DISPOSITION = {"ignore": _signal.SIG_IGN, "default": _signal.SIG_DFL}
+
+
+class Mailbox:
+    """The channel between the harness and one agent program."""
+
+    __slots__ = ("label", "proc", "command", "outcome", "waiter", "handled", "done_seq")
+
+    def __init__(self, label: str):
+        self.label = label
+        self.proc = None
+        self.command = None
+        self.outcome: Outcome | None = None
+        self.waiter: Waiter | None = None
+        self.handled: list[int] = []
+        self.done_seq = 0
+
+    def record(self, sig: int) -> None:
+        self.handled.append(sig)
+
+
+class SimBackend:
+    """Plays scenarios on a fresh ipcsim Kernel."""
+
+    name = "ipcsim"
+
+    def __init__(self, capabilities: int = CAP_FULL_SET, seed: int = 0):
+        self._caps = capabilities
+        self._seed = seed
+        self.kernel: Kernel | None = None
+        self._boxes: dict[str, Mailbox] = {}
+        self._pending: set[str] = set()
+        self._seq = 0
+
+    # --- the agent program --------------------------------------------------------------
+    def _agent(self, p, box: Mailbox) -> None:
+        box.proc = p
+        sched = self.kernel.sched
+        while True:
+            while box.command is None:
+                box.waiter = Waiter(p, "waiting for its next scenario step")
+                sched.block(box.waiter)
+                box.waiter = None
+            method, args, new_label = box.command
+            box.command = None
+            if method == "exit":
+                self._post(box, (OK, None))
+                p.exit(*args)
+            try:
+                value = self._dispatch(p, box, method, args, new_label)
+                outcome = (OK, value)
+            except OSError as e:
+                outcome = (ERR, errno.errorcode.get(e.errno, str(e.errno)))
+            self._post(box, outcome)
+
+    def _post(self, box: Mailbox, outcome: Outcome) -> None:
+        self._seq += 1
+        box.done_seq = self._seq
+        box.outcome = outcome
+
+    def _dispatch(self, p, box: Mailbox, method: str, args: tuple, new_label):
+        if method in ("fork", "clone"):
+            child = Mailbox(new_label)
+            self._boxes[new_label] = child
+            if method == "fork":
+                proc = p.fork(target=self._agent, args=(child,))
+            else:
+                proc = p.clone(args[0], target=self._agent, args=(child,))
+            child.proc = proc
+            return proc.pid
+        if method == "signal":
+            sig, disposition = args
+            handler = box.record if disposition == "handler" else _DISPOSITION[disposition]
+            old = p.signal(sig, handler)
+            if old is _signal.SIG_IGN:
+                return "ignore"
+            return "default" if old is _signal.SIG_DFL else "handler"
+        return getattr(p, method)(*args)
+
+    # --- the Backend interface ---------------------------------------------------------
+    def open(self) -> None:
+        self.kernel = Kernel(seed=self._seed, capabilities=self._caps, policy="fifo")
+        box = Mailbox("a")
+        self._boxes["a"] = box
+        box.proc = self.kernel.init.clone(CLONE_NEWIPC, target=self._agent, args=(box,))
+        self.kernel.run_until_idle()
+
+    def capabilities(self) -> int:
+        return self._boxes["a"].proc.capabilities
+
+    def pid(self, label: str) -> int:
+        return self._boxes[label].proc.pid
+
+    def call(self, label: str, method: str, args: tuple, new_label: str | None = None) -> Outcome:
+        box = self._boxes[label]
+        if label in self._pending:
+            raise RuntimeError(f"process {label} is still blocked in a call")
+        if not box.proc.alive:
+            raise RuntimeError(f"process {label} is gone")
+        box.outcome = None
+        box.command = (method, tuple(args), new_label)
+        self.kernel.sched.wake(box.waiter)
+        self.kernel.run_until_idle()
+        if box.outcome is None:
+            if not box.proc.alive:
+                return (ERR, "process died")
+            self._pending.add(label)
+            return (BLOCKED,)
+        outcome, box.outcome = box.outcome, None
+        return outcome
+
+    def advance(self, seconds: float) -> None:
+        self.kernel.clock.advance(seconds)
+        seconds_to_ns(seconds)
+
+    def completed(self) -> list[tuple[str, Outcome]]:
+        done = []
+        for label in list(self._pending):
+            box = self._boxes[label]
+            if box.outcome is not None:
+                done.append((box.done_seq, label, box.outcome))
+                box.outcome = None
+                self._pending.discard(label)
+            elif not box.proc.alive:
+                self._pending.discard(label)
+        return [(label, outcome) for _, label, outcome in sorted(done)]
+
+    def blocked(self) -> list[str]:
+        return sorted(self._pending)
+
+    def signals_handled(self, label: str) -> list[int]:
+        return list(self._boxes[label].handled)
+
+    def close(self) -> None:
+        if self.kernel is not None:
+            self.kernel.close()
+
+    def __enter__(self):
+        self.open()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -362,3 +362,20 @@ def test_exit_closes_descriptors_with_holes(k):
     p.close(fds[3])
     p.exit(0)
     assert p.fds == []
+
+
+def test_wait_any_reaps_children_in_the_order_they_were_forked(k):
+    # do_wait walks the list of children: the oldest ended child comes first, whatever
+    # the order in which they ended.
+    kids = [k.init.fork() for _ in range(3)]
+    for c in reversed(kids):
+        c.exit(0)
+    assert [k.init.wait()[0] for _ in kids] == [c.pid for c in kids]
+
+
+def test_reaping_many_children_does_not_scan(k):
+    kids = [k.init.fork() for _ in range(5000)]
+    for c in kids:
+        c.exit(0)
+    assert [k.init.wait()[0] for _ in kids] == [c.pid for c in kids]
+    assert k.init.zombies is not None and len(k.init.zombies) == 0

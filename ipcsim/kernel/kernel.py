@@ -10,6 +10,7 @@ import heapq
 from typing import Any, Callable
 
 import attrs
+from sortedcontainers import SortedDict
 
 from ..constants import (CAP_FULL_SET, CAP_SYS_ADMIN, CLONE_NEWIPC, CLONE_SYSVSEM, CSIGNAL,
                          INIT_IPC_NS_INUM, PID_MAX_DEFAULT, PROC_DYNAMIC_FIRST, RESERVED_PIDS)
@@ -110,6 +111,7 @@ class Kernel:
         self.filesystems: dict[str, Callable] = {}
         self._procs: dict[int, Process] = {}
         self._last_pid = 1
+        self._sibling_seq = 0
         self._namespaces: dict[int, IpcNamespace] = {}
         self._free_inums: list[int] = []
         self._next_inum = PROC_DYNAMIC_FIRST
@@ -280,7 +282,7 @@ class Kernel:
             if parent.sysvsem is None:
                 parent.sysvsem = sem.UndoList()
             child.sysvsem = parent.sysvsem.share()
-        parent.children[pid] = child
+        self._attach_child(parent, child)
         self._procs[pid] = child
         if target is not None:
             child.comm = getattr(target, "__name__", "program")[:15]
@@ -324,19 +326,24 @@ class Kernel:
         SIGCHLD, or if it is init and the process an orphan it adopted); wake a parent
         blocked in wait()."""
         init = self._procs[1]
-        for pid in sorted(proc.children):
-            child = proc.children[pid]
+        for child in list(proc.children.values()):
+            if not child.alive:
+                self._reap(child)          # init reaps an orphaned zombie at once
+                continue
+            del proc.children[child.pid]
             child.parent = init
             child.adopted = True
-            init.children[pid] = child
-            if not child.alive:
-                self._reap(child)
-        proc.children = {}
+            self._attach_child(init, child)
         parent = proc.parent
         if proc.adopted or parent.sighand.get(signals.SIGCHLD) is signals.SIG_IGN:
             # init reaps the orphans it adopted, as a real init does
             self._reap(proc)
-        elif proc.exit_signal and parent.alive:
+            self._wake_waiters(parent)
+            return
+        if parent.zombies is None:
+            parent.zombies = SortedDict()
+        parent.zombies[proc.sibling_seq] = proc
+        if proc.exit_signal and parent.alive:
             self._send_signal(parent, proc.exit_signal)
         self._wake_waiters(parent)
 
@@ -344,10 +351,18 @@ class Kernel:
         for w in parent.child_wait:
             self.sched.wake(w)
 
+    def _attach_child(self, parent: Process, child: Process) -> None:
+        self._sibling_seq += 1
+        child.sibling_seq = self._sibling_seq
+        parent.children[child.pid] = child
+
     def _reap(self, child: Process) -> int:
         """release_task(): the zombie's pid becomes free."""
+        parent = child.parent
         del self._procs[child.pid]
-        del child.parent.children[child.pid]
+        del parent.children[child.pid]
+        if parent.zombies:
+            parent.zombies.pop(child.sibling_seq, None)
         return child.pid
 
     # --- namespaces -------------------------------------------------------------------

@@ -83,7 +83,8 @@ class Process:
     __slots__ = ("kernel", "pid", "parent", "children", "creds", "ipc_ns", "fds", "alive",
                  "exit_status", "wstatus", "result", "program", "waiter", "sigpending",
                  "sighand", "stopped", "pgid", "dumpable", "sysvsem", "shm_clist", "umask_",
-                 "child_wait", "comm", "exit_signal", "adopted", "__weakref__")
+                 "child_wait", "comm", "exit_signal", "adopted", "zombies", "sibling_seq",
+                 "__weakref__")
 
     def __init__(self, kernel, pid: int, parent: "Process | None", creds, ipc_ns):
         self.kernel = kernel
@@ -111,6 +112,8 @@ class Process:
         self.comm = "init" if pid == 1 else "proc"
         self.exit_signal = signals.SIGCHLD
         self.adopted = False      # an orphan handed to init, which reaps it when it ends
+        self.zombies = None       # SortedDict sibling_seq -> ended child, made on first use
+        self.sibling_seq = 0      # place in the parent's list of children
 
     # --- what users read --------------------------------------------------------------
     @property
@@ -200,12 +203,9 @@ class Process:
         if options & ~0x6000000F:
             raise oserror(errno.EINVAL)
         while True:
-            matching = [c for c in self.children.values() if self._wait_matches(c, pid)]
-            if not matching:
-                raise oserror(errno.ECHILD)
-            for child in matching:
-                if not child.alive:
-                    return self.kernel._reap(child), child.wstatus
+            child = self._find_zombie(pid)
+            if child is not None:
+                return self.kernel._reap(child), child.wstatus
             if options & WNOHANG:
                 return 0, 0
             w = Waiter(self, f"wait({pid}) for a child to exit")
@@ -213,14 +213,24 @@ class Process:
             if self.kernel.sched.block(w) == SIGNAL:
                 raise oserror(errno.EINTR)
 
-    def _wait_matches(self, child: "Process", pid: int) -> bool:
+    def _find_zombie(self, pid: int) -> "Process | None":
+        """The first ended child that ``pid`` selects, in the order the children were
+        attached (do_wait); None if all are running; ECHILD if none matches at all."""
         if pid > 0:
-            return child.pid == pid
+            child = self.children.get(pid)
+            if child is None:
+                raise oserror(errno.ECHILD)
+            return None if child.alive else child
         if pid == -1:
-            return True
-        if pid == 0:
-            return child.pgid == self.pgid
-        return child.pgid == -pid
+            if not self.children:
+                raise oserror(errno.ECHILD)
+            zombies = self.zombies
+            return zombies.peekitem(0)[1] if zombies else None
+        pgrp = self.pgid if pid == 0 else -pid
+        matching = [c for c in self.children.values() if c.pgid == pgrp]
+        if not matching:
+            raise oserror(errno.ECHILD)
+        return next((c for c in matching if not c.alive), None)
 
     @syscall
     def sleep(self, seconds: float) -> None:

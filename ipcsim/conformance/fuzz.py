@@ -1,0 +1,121 @@
+"""Random scenarios: a Hypothesis strategy over processes, namespaces, handles and limits.
+
+The strategy keeps track of which processes exist and which descriptors each one holds, so
+that what it generates is meaningful on both backends (a descriptor is only used by a process
+that has it), while still producing invalid calls: bad flags, bad values, other users'
+files, calls by unprivileged processes. Shrinking gives a minimal failing scenario, ready to
+go into the catalogue. Needs the ``hypothesis`` package (the ``test`` extra).
+"""
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from .scenario import Scenario, parse
+
+SYSCTL_PATHS = ["/proc/sys/kernel/msgmax", "/proc/sys/kernel/msgmni", "/proc/sys/kernel/sem",
+                "/proc/sys/kernel/shmmax", "/proc/sys/kernel/shm_rmid_forced",
+                "/proc/sys/kernel/msg_next_id", "/proc/sys/fs/mqueue/msg_max",
+                "/proc/sys/fs/mqueue/queues_max", "/proc/sys/kernel/auto_msgmni"]
+VALUES = ["0", "1", "-1", "7", "100", "0x20", "010", " 5 ", "1 2 3 4", "1 2", "", "x",
+          "32768", "32769", "65536", "2147483648", "18446744073709551615", "-5 -6 -7 8"]
+UNSHARE_FLAGS = ["CLONE_NEWIPC", "CLONE_SYSVSEM", "CLONE_NEWIPC | CLONE_SYSVSEM", "0",
+                 "CLONE_PARENT", "CLONE_NEWIPC | 0x1", "CLONE_FILES"]
+CLONE_FLAGS = ["CLONE_NEWIPC", "CLONE_SYSVSEM", "CLONE_NEWIPC | CLONE_SYSVSEM", "0"]
+NSTYPES = ["0", "CLONE_NEWIPC", "CLONE_NEWUTS"]
+UIDS = ["0", "1000", "65534"]
+CAPS = ["CAP_SYS_ADMIN", "CAP_IPC_OWNER", "CAP_CHECKPOINT_RESTORE", "CAP_KILL", "CAP_SETUID"]
+SIGNALS = ["SIGUSR1", "SIGCHLD", "0", "SIGTERM"]
+
+MAX_PROCESSES = 6
+
+
+class _State:
+    def __init__(self):
+        self.procs = ["a"]             # live, in creation order
+        self.fds: dict[str, list[str]] = {"a": []}
+        self.counter = 0
+
+    def fresh(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}{self.counter}"
+
+
+@st.composite
+def scenarios(draw, max_steps: int = 14) -> Scenario:
+    """A random scenario of up to ``max_steps`` steps."""
+    state = _State()
+    lines = []
+    for _ in range(draw(st.integers(1, max_steps))):
+        line = _step(draw, state)
+        if line:
+            lines.append(line)
+    return parse("\n".join(lines), "fuzz", "fuzz")
+
+
+def _step(draw, s: _State) -> str | None:
+    who = draw(st.sampled_from(s.procs))
+    kind = draw(st.sampled_from(["fork", "clone", "unshare", "open_ns", "setns", "close",
+                                 "read", "write", "creds", "cap", "exit", "kill",
+                                 "readlink", "open_sysctl", "fd_io"]))
+    if kind in ("fork", "clone"):
+        if len(s.procs) >= MAX_PROCESSES:
+            return None
+        new = s.fresh("p")
+        call = "fork()" if kind == "fork" else f"clone({draw(st.sampled_from(CLONE_FLAGS))})"
+        s.procs.append(new)
+        s.fds[new] = list(s.fds[who])
+        return f"{new} = {who}.{call}"
+    if kind == "unshare":
+        return f"{who}.unshare({draw(st.sampled_from(UNSHARE_FLAGS))})"
+    if kind == "open_ns":
+        target = draw(st.sampled_from(s.procs))
+        fd = s.fresh("fd")
+        s.fds[who].append(fd)
+        return f"{fd} = {who}.open(f\"/proc/{{pid({target})}}/ns/ipc\")"
+    if kind == "open_sysctl":
+        fd = s.fresh("fd")
+        s.fds[who].append(fd)
+        path = draw(st.sampled_from(SYSCTL_PATHS))
+        return f"{fd} = {who}.open({path!r}, {draw(st.sampled_from(['O_RDONLY', 'O_RDWR']))})"
+    if kind in ("setns", "close", "fd_io"):
+        if not s.fds[who]:
+            return None
+        fd = draw(st.sampled_from(s.fds[who]))
+        if kind == "setns":
+            return f"{who}.setns({fd}, {draw(st.sampled_from(NSTYPES))})"
+        if kind == "close":
+            s.fds[who].remove(fd)
+            return f"{who}.close({fd})"
+        op = draw(st.sampled_from(["read", "write", "seek"]))
+        if op == "read":
+            return f"{who}.read({fd}, {draw(st.sampled_from([2, 100]))})"
+        if op == "seek":
+            return f"{who}.lseek({fd}, 0, SEEK_SET)"
+        return f"{who}.write({fd}, {draw(st.sampled_from(VALUES)).encode()!r})"
+    if kind == "read":
+        return f"{who}.read_file({draw(st.sampled_from(SYSCTL_PATHS))!r})"
+    if kind == "write":
+        path, value = draw(st.sampled_from(SYSCTL_PATHS)), draw(st.sampled_from(VALUES))
+        return f"{who}.write_file({path!r}, {value!r})"
+    if kind == "creds":
+        call = draw(st.sampled_from(["setuid", "setgid", "seteuid"]))
+        return f"{who}.{call}({draw(st.sampled_from(UIDS))})"
+    if kind == "cap":
+        return f"{who}.drop_capability({draw(st.sampled_from(CAPS))})"
+    if kind == "exit":
+        if who == "a":
+            return None
+        s.procs.remove(who)
+        del s.fds[who]
+        return f"{who}.exit({draw(st.integers(0, 3))})"
+    if kind == "kill":
+        target = draw(st.sampled_from(s.procs))
+        sig = draw(st.sampled_from(SIGNALS))
+        if target == "a" and sig == "SIGTERM":
+            return None
+        if sig == "SIGTERM" and target in s.procs:
+            s.procs.remove(target)
+            del s.fds[target]
+        return f"{who}.kill(pid({target}), {sig})"
+    target = draw(st.sampled_from(s.procs))
+    return f"{who}.readlink(f\"/proc/{{pid({target})}}/ns/ipc\")"

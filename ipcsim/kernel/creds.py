@@ -96,21 +96,24 @@ def setuid(old: Creds, uid: int) -> Creds:
     return new
 
 
-def setresuid(old: Creds, ruid: int, euid: int, suid: int) -> Creds:
-    """setresuid(2): unprivileged callers may only pick among their current three uids."""
-    ruid, euid, suid = (check_id(v, "uid") for v in (ruid, euid, suid))
-    allowed = (old.uid, old.euid, old.suid)
-    if not old.capable(CAP_SETUID):
-        for v in (ruid, euid, suid):
+def _setres(old: Creds, values, fields: tuple[str, str, str], cap: int, what: str) -> Creds:
+    """setres[ug]id(): unprivileged callers may only pick among their current three ids."""
+    values = tuple(check_id(v, what) for v in values)
+    allowed = tuple(getattr(old, f) for f in fields)
+    if not old.capable(cap):
+        for v in values:
             if v != _ID_MAX and v not in allowed:
                 raise oserror(errno.EPERM)
     new = old.copy()
-    if ruid != _ID_MAX:
-        new.uid = ruid
-    if euid != _ID_MAX:
-        new.euid = euid
-    if suid != _ID_MAX:
-        new.suid = suid
+    for field, v in zip(fields, values):
+        if v != _ID_MAX:
+            setattr(new, field, v)
+    return new
+
+
+def setresuid(old: Creds, ruid: int, euid: int, suid: int) -> Creds:
+    """setresuid(2); the fsuid follows the effective uid."""
+    new = _setres(old, (ruid, euid, suid), ("uid", "euid", "suid"), CAP_SETUID, "uid")
     new.fsuid = new.euid
     _emulate_setxuid(new, old)
     return new
@@ -151,20 +154,8 @@ def setgid(old: Creds, gid: int) -> Creds:
 
 
 def setresgid(old: Creds, rgid: int, egid: int, sgid: int) -> Creds:
-    """setresgid(2)."""
-    rgid, egid, sgid = (check_id(v, "gid") for v in (rgid, egid, sgid))
-    allowed = (old.gid, old.egid, old.sgid)
-    if not old.capable(CAP_SETGID):
-        for v in (rgid, egid, sgid):
-            if v != _ID_MAX and v not in allowed:
-                raise oserror(errno.EPERM)
-    new = old.copy()
-    if rgid != _ID_MAX:
-        new.gid = rgid
-    if egid != _ID_MAX:
-        new.egid = egid
-    if sgid != _ID_MAX:
-        new.sgid = sgid
+    """setresgid(2); the fsgid follows the effective gid."""
+    new = _setres(old, (rgid, egid, sgid), ("gid", "egid", "sgid"), CAP_SETGID, "gid")
     new.fsgid = new.egid
     return new
 

@@ -12,7 +12,7 @@ from .kernel.kernel import Kernel, TraceEvent
 from .kernel.namespace import IpcNamespace
 from .kernel.perm import IpcPerm
 from .kernel.process import Process
-from .kernel.signals import SIG_DFL, SIG_IGN, SIGNAMES
+from .kernel.signals import SIG_BLOCK, SIG_DFL, SIG_IGN, SIG_SETMASK, SIG_UNBLOCK, SIGNAMES
 from .kernel.signals import _LINUX as _SIGNALS
 
 globals().update(_SIGNALS)   # SIGUSR1 ... with their Linux numbers
@@ -21,5 +21,6 @@ __version__ = "0.1.0"
 
 __all__ = ["Kernel", "Process", "IpcNamespace", "IpcPerm", "TraceEvent", "SimulationError",
            "DeadlockError", "SegmentationFault", "ProcessGone", "UnsupportedError",
-           "KernelPanic", "SIG_DFL", "SIG_IGN", "SIGNAMES", "constants"] + [
+           "KernelPanic", "SIG_DFL", "SIG_IGN", "SIG_BLOCK", "SIG_UNBLOCK", "SIG_SETMASK",
+           "SIGNAMES", "constants"] + [
     n for n in dir(constants) if n.isupper()] + sorted(_SIGNALS)

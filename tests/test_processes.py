@@ -379,3 +379,83 @@ def test_reaping_many_children_does_not_scan(k):
         c.exit(0)
     assert [k.init.wait()[0] for _ in kids] == [c.pid for c in kids]
     assert k.init.zombies is not None and len(k.init.zombies) == 0
+
+
+def test_blocked_signals_wait_until_unblocked(k):
+    got = []
+    p = k.init.fork()
+    p.signal(signal.SIGUSR1, got.append)
+    assert p.sigprocmask(ipcsim.SIG_BLOCK, [signal.SIGUSR1, signal.SIGTERM]) == set()
+    k.init.kill(p.pid, signal.SIGUSR1)
+    k.init.kill(p.pid, signal.SIGUSR1)             # standard signals do not queue twice
+    k.init.kill(p.pid, signal.SIGTERM)             # even a fatal one waits while blocked
+    assert got == [] and p.alive
+    assert p.sigpending_signals() == {signal.SIGUSR1, signal.SIGTERM}
+    assert p.sigprocmask(ipcsim.SIG_UNBLOCK, [signal.SIGUSR1]) == {signal.SIGUSR1,
+                                                                    signal.SIGTERM}
+    assert got == [signal.SIGUSR1] and p.alive
+    p.sigprocmask(ipcsim.SIG_SETMASK, [])
+    assert not p.alive and p.exit_status == -signal.SIGTERM
+
+
+def test_sigkill_and_sigstop_cannot_be_blocked(k):
+    p = k.init.fork()
+    p.sigprocmask(ipcsim.SIG_SETMASK, [signal.SIGKILL, signal.SIGSTOP, signal.SIGINT])
+    assert p.sigprocmask(ipcsim.SIG_BLOCK, None) == {signal.SIGINT}
+    with pytest.raises(OSError) as e:
+        p.sigprocmask(7, [])
+    assert e.value.errno == errno.EINVAL
+    k.init.kill(p.pid, signal.SIGKILL)
+    assert not p.alive
+
+
+def test_a_blocked_signal_does_not_interrupt_a_call(k):
+    def sleeper(p):
+        p.signal(signal.SIGUSR1, lambda s: None)
+        p.sigprocmask(ipcsim.SIG_BLOCK, [signal.SIGUSR1])
+        p.sleep(10)
+        return k.clock.now()
+
+    p = k.init.fork(target=sleeper)
+    k.run_until_idle()
+    k.init.kill(p.pid, signal.SIGUSR1)
+    k.run()
+    assert p.result == 10.0
+
+
+def test_sigsuspend_waits_without_losing_a_signal(k):
+    got = []
+
+    def waiter(p):
+        p.signal(signal.SIGUSR1, got.append)
+        p.sigprocmask(ipcsim.SIG_BLOCK, [signal.SIGUSR1])
+        p.sleep(5)                                   # the signal arrives meanwhile
+        try:
+            p.sigsuspend([])
+        except InterruptedError:
+            return p.sigprocmask(ipcsim.SIG_BLOCK, None)
+
+    p = k.init.fork(target=waiter)
+    k.run_until_idle()
+    k.init.kill(p.pid, signal.SIGUSR1)
+    k.run()
+    assert got == [signal.SIGUSR1] and p.result == {signal.SIGUSR1}
+
+
+def test_sigsuspend_blocks_until_a_handled_signal(k):
+    def waiter(p):
+        p.signal(signal.SIGUSR2, lambda s: None)
+        p.sigprocmask(ipcsim.SIG_BLOCK, [signal.SIGUSR1])
+        try:
+            p.sigsuspend([signal.SIGUSR1])
+        except InterruptedError:
+            return k.clock.now(), p.sigpending_signals()
+
+    p = k.init.fork(target=waiter)
+    k.clock.advance(4)
+    k.init.kill(p.pid, signal.SIGUSR1)              # blocked during sigsuspend: no wake
+    k.run_until_idle()
+    assert p.alive
+    k.init.kill(p.pid, signal.SIGUSR2)
+    k.run()
+    assert p.result == (4.0, {signal.SIGUSR1})     # still pending, still blocked

@@ -273,6 +273,7 @@ class Kernel:
         child.umask_ = parent.umask_
         child.dumpable = parent.dumpable
         child.sighand = dict(parent.sighand)
+        child.sigmask = parent.sigmask
         child.comm = parent.comm
         for file in parent.fds:
             if file is not None:
@@ -454,24 +455,36 @@ class Kernel:
         if signals.default_action(sig) == signals.STOP:
             if signals.SIGCONT in t.sigpending:
                 t.sigpending.remove(signals.SIGCONT)
+        blocked = t.sigmask >> (sig - 1) & 1
+        if blocked:
+            # A blocked signal waits, even one that is ignored or would kill (sig_ignored).
+            self._queue_signal(t, sig)
+            return
         if signals.is_ignored(t, sig):
             return
         if handler is signals.SIG_DFL:
-            action = signals.default_action(sig)
-            if action == signals.TERM:
-                self._exit_process(t, sig)
-            elif action == signals.CORE:
-                self._exit_process(t, sig | 0x80)
-            elif action == signals.STOP:
-                self._stop(t)
+            self._default_action(t, sig)
             return
-        if sig < signals.SIGRTMIN and sig in t.sigpending:
-            return
-        t.sigpending.append(sig)
+        self._queue_signal(t, sig)
         if t.waiter is not None:
             self.sched.unblock(t.waiter, SIGNAL)
         elif t.program is None:
             self._deliver_signals(t)
+
+    @staticmethod
+    def _queue_signal(t: Process, sig: int) -> None:
+        if sig < signals.SIGRTMIN and sig in t.sigpending:
+            return   # standard signals do not queue twice
+        t.sigpending.append(sig)
+
+    def _default_action(self, t: Process, sig: int) -> None:
+        action = signals.default_action(sig)
+        if action == signals.TERM:
+            self._exit_process(t, sig)
+        elif action == signals.CORE:
+            self._exit_process(t, sig | 0x80)
+        elif action == signals.STOP:
+            self._stop(t)
 
     def _stop(self, t: Process) -> None:
         if t.stopped:
@@ -490,15 +503,23 @@ class Kernel:
         if task is not None and task.state == STOPPED:
             self.sched.make_runnable(task)
 
-    def _deliver_signals(self, proc: Process) -> None:
-        """Run the handlers of the pending signals, lowest signal number first."""
-        while proc.sigpending and proc.alive:
-            sig = min(proc.sigpending)
+    def _deliver_signals(self, proc: Process) -> bool:
+        """Run the handlers of the pending signals that are not blocked, lowest number
+        first (a default action where there is no handler); True if any was delivered."""
+        delivered = False
+        while proc.alive:
+            ready = [sig for sig in proc.sigpending if not proc.sigmask >> (sig - 1) & 1]
+            if not ready:
+                break
+            sig = min(ready)
             proc.sigpending.remove(sig)
+            delivered = True
             handler = proc.sighand.get(sig, signals.SIG_DFL)
             if handler is signals.SIG_IGN:
                 continue
             if handler is signals.SIG_DFL:
-                self._send_signal(proc, sig)
+                if proc.pid != 1:
+                    self._default_action(proc, sig)
                 continue
             handler(sig)
+        return delivered

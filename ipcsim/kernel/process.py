@@ -81,7 +81,7 @@ class Process:
     """One simulated process."""
 
     __slots__ = ("kernel", "pid", "parent", "children", "creds", "ipc_ns", "fds", "alive",
-                 "exit_status", "wstatus", "result", "program", "waiter", "sigpending",
+                 "exit_status", "wstatus", "result", "program", "waiter", "sigpending", "sigmask",
                  "sighand", "stopped", "pgid", "dumpable", "sysvsem", "shm_clist", "umask_",
                  "child_wait", "comm", "exit_signal", "adopted", "zombies", "sibling_seq",
                  "__weakref__")
@@ -101,6 +101,7 @@ class Process:
         self.program = None
         self.waiter: Waiter | None = None
         self.sigpending: list[int] = []
+        self.sigmask = 0          # blocked signals: bit sig-1
         self.sighand: dict[int, Any] = {}
         self.stopped = False
         self.pgid = pid
@@ -309,6 +310,48 @@ class Process:
         if signals.is_ignored(self, sig) and sig in self.sigpending:
             self.sigpending.remove(sig)
         return old
+
+    @syscall
+    def sigprocmask(self, how: int, sigs=None) -> set[int]:
+        """sigprocmask(2): ``how`` is SIG_BLOCK, SIG_UNBLOCK or SIG_SETMASK; ``sigs`` an
+        iterable of signal numbers (None only reads). Returns the old mask as a set.
+        SIGKILL and SIGSTOP cannot be blocked; signals it unblocks are delivered now."""
+        old = self.sigmask
+        if sigs is not None:
+            mask = signals.mask_of(sigs)
+            how = _int_arg(how, "how")
+            if how == signals.SIG_BLOCK:
+                self.sigmask = old | mask
+            elif how == signals.SIG_UNBLOCK:
+                self.sigmask = old & ~mask
+            elif how == signals.SIG_SETMASK:
+                self.sigmask = mask
+            else:
+                raise oserror(errno.EINVAL)
+            if self.program is None and self.sigpending:
+                self.kernel._deliver_signals(self)
+        return signals.set_of(old)
+
+    @syscall
+    def sigpending_signals(self) -> set[int]:
+        """sigpending(2): the signals raised but not delivered (blocked ones)."""
+        return set(self.sigpending)
+
+    @syscall
+    def sigsuspend(self, sigs) -> None:
+        """sigsuspend(2): wait for a signal with ``sigs`` as the mask, atomically; always
+        fails with EINTR once a handler ran, then the old mask is back."""
+        mask = signals.mask_of(sigs)
+        old, self.sigmask = self.sigmask, mask
+        kernel = self.kernel
+        try:
+            while not (self.sigpending and kernel._deliver_signals(self)):
+                w = Waiter(self, "sigsuspend() for a signal")
+                if kernel.sched.block(w) == SIGNAL:
+                    break
+        finally:
+            self.sigmask = old
+        raise oserror(errno.EINTR)
 
     # --- namespaces -------------------------------------------------------------------
     @syscall

@@ -41,6 +41,22 @@ _DEFAULTS = {
 }
 
 
+SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
+_UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
+
+
+def mask_of(sigs) -> int:
+    """A blocked-signal mask from an iterable of signal numbers (SIGKILL/SIGSTOP dropped)."""
+    mask = 0
+    for sig in sigs:
+        mask |= 1 << (check_signal(sig, allow_zero=False) - 1)
+    return mask & ~_UNBLOCKABLE
+
+
+def set_of(mask: int) -> set[int]:
+    return {sig for sig in range(1, NSIG) if mask >> (sig - 1) & 1}
+
+
 def default_action(sig: int) -> str:
     """What SIG_DFL does with ``sig`` (signal(7))."""
     return _DEFAULTS.get(sig, TERM)

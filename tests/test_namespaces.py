@@ -271,3 +271,17 @@ def test_privilege_is_checked_before_a_namespace_kind_is_found_unmodelled(k, nob
     assert errno_of(nobody.unshare, CLONE_NEWUTS) == "EPERM"
     assert errno_of(nobody.clone, CLONE_NEWNET) == "EPERM"
     assert errno_of(nobody.unshare, CLONE_NEWIPC | 0x1) == "EINVAL"
+
+
+def test_other_namespace_kinds_are_listed_and_shared_by_all(k):
+    p = k.init.clone(CLONE_NEWIPC)
+    assert p.listdir("/proc/self/ns") == ["net", "uts", "ipc", "pid", "pid_for_children",
+                                          "user", "mnt", "cgroup", "time", "time_for_children"]
+    assert p.readlink("/proc/self/ns/uts") == "uts:[4026531838]"
+    assert p.readlink("/proc/self/ns/pid_for_children") == "pid:[4026531836]"
+    assert p.readlink("/proc/self/ns/ipc") != "ipc:[4026531839]"
+    fd = p.open("/proc/1/ns/net")
+    p.setns(fd, 0)                                  # the only one: nothing changes
+    assert errno_of(p.setns, fd, CLONE_NEWIPC) == "EINVAL"
+    user = p.open("/proc/self/ns/user")
+    assert errno_of(p.setns, user, 0) == "EINVAL"   # already in that user namespace

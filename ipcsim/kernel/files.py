@@ -104,6 +104,20 @@ class NsFile(OpenFile):
         ns.put()
 
 
+class OtherNsFile(OpenFile):
+    """An open namespace file of a kind the model does not split (every process shares the
+    initial one): setns() with it is a permitted no-op."""
+
+    __slots__ = ("nstype",)
+
+    def __init__(self, flags: int, nstype: int):
+        super().__init__(flags)
+        self.nstype = nstype
+
+    def lseek(self, offset: int, whence: int) -> int:
+        raise oserror(errno.ESPIPE)
+
+
 class SysctlFile(OpenFile):
     """A /proc/sys file, bound to the namespace current at open() (it holds no reference)."""
 

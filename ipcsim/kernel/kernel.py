@@ -479,10 +479,9 @@ class Kernel:
 
     def _default_action(self, t: Process, sig: int) -> None:
         action = signals.default_action(sig)
-        if action == signals.TERM:
+        if action in (signals.TERM, signals.CORE):
+            # No core is written (RLIMIT_CORE is 0), so the status has no core-dump bit.
             self._exit_process(t, sig)
-        elif action == signals.CORE:
-            self._exit_process(t, sig | 0x80)
         elif action == signals.STOP:
             self._stop(t)
 

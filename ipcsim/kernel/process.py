@@ -212,6 +212,11 @@ class Process:
             w = Waiter(self, f"wait({pid}) for a child to exit")
             self.child_wait.add(w)
             if self.kernel.sched.block(w) == SIGNAL:
+                # do_wait looks for an ended child before it looks at signals: a child's
+                # SIGCHLD handler does not make the wait for that very child fail
+                child = self._find_zombie(pid)
+                if child is not None:
+                    return self.kernel._reap(child), child.wstatus
                 raise oserror(errno.EINTR)
 
     def _find_zombie(self, pid: int) -> "Process | None":
@@ -396,6 +401,15 @@ class Process:
         Drops the SEM_UNDO list (even when joining the namespace it is already in)."""
         file = self._file(fd)
         nstype = _int_arg(nstype, "nstype")
+        if isinstance(file, files.OtherNsFile):
+            # The only namespace of that kind, which the caller is already in.
+            if nstype and nstype != file.nstype:
+                raise oserror(errno.EINVAL)
+            if file.nstype == CLONE_NEWUSER:
+                raise oserror(errno.EINVAL)
+            if not self.creds.capable(CAP_SYS_ADMIN):
+                raise oserror(errno.EPERM)
+            return
         if not isinstance(file, files.NsFile):
             raise oserror(errno.EINVAL)
         if nstype and nstype != CLONE_NEWIPC:
@@ -464,6 +478,14 @@ class Process:
             return files.DirFile(flags, node.names)
         if isinstance(node, procfs.NsLink):
             return self._open_ns(node.target, flags, want_write)
+        if isinstance(node, procfs.OtherNsLink):
+            if not self._may_ptrace_read(node.target):
+                raise oserror(errno.EACCES)
+            if node.target.ipc_ns is None:
+                raise oserror(errno.ENOENT)
+            if want_write:
+                raise oserror(errno.EPERM)
+            return files.OtherNsFile(flags, node.nstype)
         if isinstance(node, procfs.SysctlNode):
             entry = node.entry
             owner = self.kernel if entry.scope == "user" else self.ipc_ns
@@ -574,12 +596,14 @@ class Process:
         if norm == "/proc/self":
             return str(self.pid)
         node = procfs.lookup(self.kernel, self, norm)
-        if not isinstance(node, procfs.NsLink):
+        if not isinstance(node, (procfs.NsLink, procfs.OtherNsLink)):
             raise oserror(errno.EINVAL)
         if not self._may_ptrace_read(node.target):
             raise oserror(errno.EACCES)
         if node.target.ipc_ns is None:
             raise oserror(errno.ENOENT)
+        if isinstance(node, procfs.OtherNsLink):
+            return node.text
         return f"ipc:[{node.target.ipc_ns.inum}]"
 
     @syscall

@@ -9,6 +9,7 @@ import errno
 
 import attrs
 
+from .. import constants
 from ..errors import oserror
 from . import sysctl
 
@@ -46,6 +47,22 @@ class NsLink:
 
 
 @attrs.frozen
+class OtherNsLink:
+    """/proc/PID/ns/<kind> for a namespace kind the model does not split: every process is
+    in the initial namespace of that kind."""
+    kind: str
+    target: object
+
+    @property
+    def text(self) -> str:
+        return f"{OTHER_NS[self.kind][0]}:[{OTHER_NS[self.kind][1]}]"
+
+    @property
+    def nstype(self) -> int:
+        return OTHER_NS[self.kind][2]
+
+
+@attrs.frozen
 class SysctlNode:
     entry: sysctl.Sysctl
 
@@ -61,6 +78,22 @@ class MountNode:
 
 
 _SYS_DIRS = sysctl.directories()
+
+# /proc/PID/ns in Linux's readdir order, and the initial namespaces of the kinds the model
+# does not split: (link name, inode of the initial namespace, CLONE_NEW* flag).
+NS_NAMES = ("net", "uts", "ipc", "pid", "pid_for_children", "user", "mnt", "cgroup", "time",
+            "time_for_children")
+OTHER_NS = {
+    "net": ("net", 4026531833, constants.CLONE_NEWNET),
+    "uts": ("uts", 4026531838, constants.CLONE_NEWUTS),
+    "pid": ("pid", 4026531836, constants.CLONE_NEWPID),
+    "pid_for_children": ("pid", 4026531836, constants.CLONE_NEWPID),
+    "user": ("user", 4026531837, constants.CLONE_NEWUSER),
+    "mnt": ("mnt", 4026531832, constants.CLONE_NEWNS),
+    "cgroup": ("cgroup", 4026531835, constants.CLONE_NEWCGROUP),
+    "time": ("time", 4026531834, constants.CLONE_NEWTIME),
+    "time_for_children": ("time", 4026531834, constants.CLONE_NEWTIME),
+}
 
 
 def lookup(kernel, proc, path: str):
@@ -98,7 +131,9 @@ def lookup(kernel, proc, path: str):
     if not rest:
         return Dir(("ns",))
     if rest == ["ns"]:
-        return Dir(("ipc",))
+        return Dir(NS_NAMES)
     if rest == ["ns", "ipc"]:
         return NsLink(target)
+    if len(rest) == 2 and rest[0] == "ns" and rest[1] in OTHER_NS:
+        return OtherNsLink(rest[1], target)
     raise oserror(errno.ENOENT)

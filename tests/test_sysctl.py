@@ -206,3 +206,12 @@ def test_bad_python_input(k):
     with pytest.raises(TypeError):
         k.init.read_file(None)
     assert k.init.read_file("/proc/sys/kernel/msgmax") == "8192\n"
+
+
+def test_permission_is_checked_again_at_each_read_and_write(k):
+    p = k.init.fork()
+    fd = p.open("/proc/sys/kernel/msgmax", ipcsim.O_RDWR)
+    p.setuid(1000)
+    assert errno_of(p.write, fd, b"5") == "EPERM"      # not open()'s EACCES
+    assert p.read(fd, 10) == b"8192\n"
+    assert k.init.read_file("/proc/sys/kernel/msgmax") == "8192\n"

@@ -7,7 +7,11 @@ one call at a time; the backend answers with an :data:`Outcome`:
 * ``("ok", value)``: the call returned ``value`` (raw: the harness normalizes it);
 * ``("err", "EINVAL")``: the call failed with that errno name;
 * ``("blocked",)``: the call is asleep in the kernel; the process stays blocked, and a later
-  step may wake it. :meth:`Backend.completed` then reports its outcome.
+  step may wake it. :meth:`Backend.completed` then reports its outcome;
+* ``("err", "process died")``: the process died during its own call (it killed itself).
+
+A call on a process that has gone (or is still blocked) raises ``RuntimeError``. Arguments a
+scenario leaves out take the defaults of the ipcsim.Process method of the same name.
 
 Values cross the boundary as plain data: int, str, bytes, bool, None, and tuples/lists of
 those. Arguments are the same plain data (the harness has already turned labels into the
@@ -66,6 +70,9 @@ CALLS: dict[str, tuple[str, ...]] = {
     "drop_capability": ("cap",),
     "set_dumpable": ("dumpable",),
     "umask": ("mask",),
+    "sigprocmask": ("how", "sigs"),
+    "sigpending_signals": (),
+    "sigsuspend": ("sigs",),
 }
 
 
@@ -87,6 +94,10 @@ class Backend(Protocol):
         """Process ``label`` calls ``method(*args)``. For fork and clone, ``new_label`` names
         the child, and the value is the child's pid. ``exit`` ends the process (its outcome is
         ``("ok", None)``); it stays a zombie until its parent waits for it."""
+
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` pass (virtual time for ipcsim, a real sleep for Linux), so that
+        calls with timeouts can finish."""
 
     def completed(self) -> list[tuple[str, Outcome]]:
         """Calls that were blocked and have finished since the last check, oldest first."""

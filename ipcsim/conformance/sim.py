@@ -33,9 +33,6 @@ class Mailbox:
         self.handled: list[int] = []
         self.done_seq = 0
 
-    def record(self, sig: int) -> None:
-        self.handled.append(sig)
-
 
 class SimBackend:
     """Plays scenarios on a fresh ipcsim Kernel."""
@@ -88,12 +85,21 @@ class SimBackend:
             return proc.pid
         if method == "signal":
             sig, disposition = args
-            handler = box.record if disposition == "handler" else _DISPOSITION[disposition]
+            handler = self._record if disposition == "handler" else _DISPOSITION[disposition]
             old = p.signal(sig, handler)
             if old is _signal.SIG_IGN:
                 return "ignore"
             return "default" if old is _signal.SIG_DFL else "handler"
         return getattr(p, method)(*args)
+
+    def _record(self, sig: int) -> None:
+        """The recording handler: a forked child inherits it, and records in its own list
+        (handlers run in the thread of the process that receives the signal)."""
+        proc = self.kernel.sched.current.process
+        for box in self._boxes.values():
+            if box.proc is proc:
+                box.handled.append(sig)
+                return
 
     # --- the Backend interface ---------------------------------------------------------
     def open(self) -> None:

@@ -137,8 +137,16 @@ class SysctlFile(OpenFile):
     def _content(self) -> bytes:
         return b""   # proc files have size 0: SEEK_END is relative to 0
 
+    def _check(self, proc, write: bool) -> None:
+        """proc_sys_call_handler checks the permission again at every read and write, with
+        the caller's credentials of that moment: EPERM, not open()'s EACCES."""
+        mode = sysctl.permissions(self.entry, proc.creds)
+        if not mode & (2 if write else 4):
+            raise oserror(errno.EPERM)
+
     def read(self, proc, size: int) -> bytes:
         owner = self._owner()
+        self._check(proc, False)
         if self.pos != 0:
             return b""   # proc_dointvec: a read at a non-zero offset is end of file
         data = sysctl.render(self.entry, owner)[:size]
@@ -149,6 +157,7 @@ class SysctlFile(OpenFile):
 
     def write(self, proc, data: bytes) -> int:
         owner = self._owner()
+        self._check(proc, True)
         if self.pos != 0:
             self.pos += len(data)   # sysctl_writes_strict: ignored, but "written"
             return len(data)

@@ -189,3 +189,40 @@ a.umask(0o77)
 a.umask(0o22)
 """),
 ]
+
+SCENARIOS += [
+    scenario(AREA, "a-child-inherits-handlers", """
+a.signal(SIGUSR1, "handler")
+b = a.fork()
+a.kill(pid(b), SIGUSR1)
+b.kill(pid(a), SIGUSR1)
+b.getpid()
+"""),
+    scenario(AREA, "blocked-signals-wait", """
+b = a.fork()
+b.signal(SIGUSR1, "handler")
+b.sigprocmask(SIG_BLOCK, [SIGUSR1, SIGTERM])
+a.kill(pid(b), SIGUSR1)
+a.kill(pid(b), SIGTERM)
+b.sigpending_signals()
+b.sigprocmask(SIG_UNBLOCK, [SIGUSR1])
+b.sigpending_signals()
+b.sigprocmask(SIG_SETMASK, [])
+a.wait(pid(b), 0)
+"""),
+    scenario(AREA, "sigsuspend", """
+b = a.fork()
+b.signal(SIGUSR2, "handler")
+b.sigprocmask(SIG_BLOCK, [SIGUSR1])
+b.sigsuspend([SIGUSR1])
+a.kill(pid(b), SIGUSR1)
+a.kill(pid(b), SIGUSR2)
+b.sigpending_signals()
+b.sigprocmask(SIG_BLOCK, [])
+"""),
+    scenario(AREA, "sigprocmask-errors", """
+a.sigprocmask(7, [SIGUSR1])
+a.sigprocmask(SIG_SETMASK, [SIGKILL, SIGSTOP, SIGINT])
+a.sigprocmask(SIG_BLOCK, [])
+"""),
+]

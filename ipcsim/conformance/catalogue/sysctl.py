@@ -133,3 +133,21 @@ d = b.fork()
 d.read_file("/proc/sys/kernel/msgmni")
 """),
 ]
+
+# Found by random scenarios: a sysctl descriptor is checked again at each read and write.
+SCENARIOS += [
+    scenario(AREA, "permission-checked-again-at-write", """
+fd = a.open("/proc/sys/kernel/msgmax", O_RDWR)
+a.setuid(1000)
+a.write(fd, b"0")
+a.read(fd, 10)
+a.read_file("/proc/sys/kernel/msgmax")
+"""),
+    scenario(AREA, "next-id-descriptor-after-dropping-capabilities", """
+fd = a.open("/proc/sys/kernel/msg_next_id", O_RDWR)
+a.drop_capability(CAP_SYS_ADMIN)
+a.drop_capability(CAP_CHECKPOINT_RESTORE)
+a.write(fd, b"5")
+a.read(fd, 10)
+"""),
+]

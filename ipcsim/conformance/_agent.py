@@ -1,0 +1,750 @@
+"""The agent program of the real-kernel backend (:mod:`ipcsim.conformance.real`).
+
+This file is not imported by the harness: ``real.py`` reads its text and runs it as
+``python -I -S -c SOURCE init FD`` under ``unshare --ipc --pid --fork --mount-proc``. It
+imports only the standard library (never ipcsim).
+
+Two roles:
+
+* **init** (pid 1 of the new pid namespace, in an IPC namespace of its own): receives the
+  channel of process "a" over the bootstrap socket, says hello (so the harness learns its
+  host pid), forks "a", then waits on the bootstrap socket. SIGCHLD is ignored, so the
+  orphans it adopts are reaped at once, as ipcsim's init does. When the harness closes
+  the bootstrap socket (or dies), init exits and the kernel kills every process of the pid
+  namespace.
+* **agent** (every labelled process): loops reading one command from its channel, making
+  the call, and writing one reply. fork and clone make a child agent with a channel of its
+  own, whose harness end travels back with the reply (SCM_RIGHTS).
+
+Messages are SOCK_SEQPACKET datagrams: one byte, ``+`` (more follows) or ``.`` (last),
+then a piece of UTF-8 JSON. Command: ``{"m": method, "a": [args]}``. Messages from the
+agent: ``{"k": "hello", "pid", "caps", "err"}``, ``{"k": "r", "s": "ok"|"err"|"exc"|
+"refused", "v": value, "t": CLOCK_MONOTONIC ns after the call, "h": [signals handled]}``
+and ``{"k": "sig", "h": [...]}`` (sent from the idle loop when a recording handler ran).
+Bytes travel as ``{"b": hex}``, tuples as ``{"t": [...]}``, lists as lists. Descriptors
+ride on the last piece; ``"fdk"`` names them in order: ``"chan"`` (the harness end of a new
+child's channel) or ``"witness"`` (see :func:`_witness`; ``"ns"`` is then the inode of the
+agent's new IPC namespace).
+
+The agent keeps its own descriptors (channel, stderr, signal wake-up pipe) at the top of
+the descriptor table and closes 0, 1 and 2, so a scenario's open() starts at 0 as in
+ipcsim; calls naming one of these descriptors fail with EBADF.
+"""
+import ctypes
+import errno
+import fcntl
+import json
+import os
+import re
+import resource
+import select
+import signal
+import socket
+import stat
+import struct
+import sys
+import time
+
+C = ctypes
+LIBC = C.CDLL(None, use_errno=True)
+PYLIBC = C.PyDLL(None, use_errno=True)      # a call that keeps the GIL (the raw clone)
+PYAPI = C.pythonapi
+
+SIGCHLD = 17
+CSIGNAL = 0xFF
+CLONE_NEWIPC = 0x08000000
+SYS_CLONE = 56
+SYS_UNSHARE = 272
+PR_SET_DUMPABLE = 4
+O_ACCMODE = 0o3
+O_CREAT = 0o100
+O_TRUNC = 0o1000
+O_TMPFILE_BIT = 0o20000000
+NOFILE = 1024          # RLIMIT_NOFILE's usual soft limit (ipcsim's NR_OPEN_DEFAULT)
+CHUNK = 32768
+
+
+def _fn(name, restype, *argtypes, lib=LIBC):
+    f = getattr(lib, name)
+    f.restype = restype
+    f.argtypes = list(argtypes)
+    return f
+
+
+I, U, L, SZ = C.c_int, C.c_uint, C.c_long, C.c_size_t
+_syscall = _fn("syscall", L, L, L, L, L, L, L)
+_pysyscall = _fn("syscall", L, L, L, L, L, L, L, lib=PYLIBC)
+_pause = _fn("pause", I)
+_waitpid = _fn("waitpid", I, I, C.POINTER(I), I)
+_kill = _fn("kill", I, I, I)
+_setpgid = _fn("setpgid", I, I, I)
+_getpgid = _fn("getpgid", I, I)
+_setns = _fn("setns", I, I, I)
+_open = _fn("open", I, C.c_char_p, I, U)
+_close = _fn("close", I, I)
+_dup = _fn("dup", I, I)
+_read = _fn("read", C.c_ssize_t, I, C.c_void_p, SZ)
+_write = _fn("write", C.c_ssize_t, I, C.c_char_p, SZ)
+_lseek = _fn("lseek", L, I, L, I)
+_setuid = _fn("setuid", I, U)
+_setgid = _fn("setgid", I, U)
+_seteuid = _fn("seteuid", I, U)
+_setegid = _fn("setegid", I, U)
+_setreuid = _fn("setreuid", I, U, U)
+_setresuid = _fn("setresuid", I, U, U, U)
+_setresgid = _fn("setresgid", I, U, U, U)
+_setgroups = _fn("setgroups", I, SZ, C.POINTER(U))
+_prctl = _fn("prctl", I, I, C.c_ulong, C.c_ulong, C.c_ulong, C.c_ulong)
+_umask = _fn("umask", U, U)
+_nanosleep = _fn("nanosleep", I, C.c_void_p, C.c_void_p)
+_sys_capget = LIBC.capget
+_sys_capset = LIBC.capset
+_check_signals = PYAPI.PyErr_CheckSignals
+
+
+class _CapHeader(C.Structure):
+    _fields_ = [("version", C.c_uint32), ("pid", C.c_int)]
+
+
+class _CapData(C.Structure):
+    _fields_ = [("effective", C.c_uint32), ("permitted", C.c_uint32),
+                ("inheritable", C.c_uint32)]
+
+
+class _Timespec(C.Structure):
+    _fields_ = [("tv_sec", C.c_long), ("tv_nsec", C.c_long)]
+
+
+class Refused(Exception):
+    """A call the agent will not make on a real machine (it could harm the host)."""
+
+
+def _fail():
+    """Raise the OSError of the libc call that just failed."""
+    err = C.get_errno()
+    raise OSError(err, os.strerror(err))
+
+
+def _ok(res):
+    if res == -1:
+        _fail()
+    return res
+
+
+def _none(res):
+    if res == -1:
+        _fail()
+
+
+# --- state of this agent ----------------------------------------------------------------
+chan = None              # socket.socket: the channel to the harness
+handled = []             # signals the recording handler ran for, in order
+sent_handled = 0         # len(handled) last reported to the harness
+reported_ns = None       # the IPC namespace inode last reported to the harness
+internal = set()         # this agent's own descriptors
+err_fd = -1
+wake_r = wake_w = -1
+high_base = NOFILE - 16
+cap_last = 40
+
+
+def _record(signum, frame):
+    handled.append(signum)
+
+
+def _high(fd):
+    """Move a descriptor of the agent's own to the top of the table."""
+    new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, high_base)
+    os.close(fd)
+    return new
+
+
+def _new_wake_pipe():
+    global wake_r, wake_w
+    r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    wake_r, wake_w = _high(r), _high(w)
+    signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+
+
+# --- encoding ---------------------------------------------------------------------------
+def enc(v):
+    if isinstance(v, (bytes, bytearray)):
+        return {"b": bytes(v).hex()}
+    if isinstance(v, tuple):
+        return {"t": [enc(x) for x in v]}
+    if isinstance(v, list):
+        return [enc(x) for x in v]
+    if isinstance(v, (set, frozenset)):
+        return {"s": sorted(enc(x) for x in v)}
+    return v
+
+
+def dec(v):
+    if isinstance(v, dict):
+        if "b" in v:
+            return bytes.fromhex(v["b"])
+        if "s" in v:
+            return {dec(x) for x in v["s"]}
+        return tuple(dec(x) for x in v["t"])
+    if isinstance(v, list):
+        return [dec(x) for x in v]
+    return v
+
+
+def send(obj, fds=()):
+    data = json.dumps(obj, separators=(",", ":")).encode()
+    pieces = [data[i:i + CHUNK] for i in range(0, len(data), CHUNK)] or [b""]
+    for i, piece in enumerate(pieces):
+        last = i == len(pieces) - 1
+        anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                struct.pack(f"{len(fds)}i", *fds))] if last and fds else []
+        chan.sendmsg([(b"." if last else b"+") + piece], anc)
+
+
+def _report_signals():
+    global sent_handled
+    if len(handled) != sent_handled:
+        sent_handled = len(handled)
+        send({"k": "sig", "h": handled})
+
+
+def receive():
+    """The next command, or None at EOF. While idle, report handled signals."""
+    poller = select.poll()
+    poller.register(chan.fileno(), select.POLLIN)
+    poller.register(wake_r, select.POLLIN)
+    parts = []
+    while True:
+        _check_signals()
+        _report_signals()
+        events = dict(poller.poll())
+        if wake_r in events:
+            try:
+                while os.read(wake_r, 512):
+                    pass
+            except BlockingIOError:
+                pass
+        if chan.fileno() not in events:
+            continue
+        data = chan.recv(CHUNK + 16)
+        if not data:
+            return None
+        parts.append(data[1:])
+        if data[:1] == b".":
+            return json.loads(b"".join(parts))
+
+
+# --- path safety ------------------------------------------------------------------------
+_IPC_SYSCTLS = {"msgmax", "msgmnb", "msgmni", "sem", "shmmax", "shmall", "shmmni",
+                "shm_rmid_forced", "auto_msgmni", "msg_next_id", "sem_next_id",
+                "shm_next_id"}
+_PID_NS = re.compile(r"^/proc/(\d+|self|thread-self)/(task/\d+/)?ns/")
+
+
+def _real(path):
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not isinstance(path, str):
+        raise TypeError(f"path must be str, not {type(path).__name__}")
+    if "\0" in path:
+        raise ValueError("embedded null byte")
+    return os.path.realpath(path)
+
+
+def _may_write(path):
+    """Opening ``path`` for writing cannot change the host: an IPC-namespace sysctl, a
+    /proc/sysvipc file, a namespace file, or (without CAP_SYS_RESOURCE, or outside the
+    initial user namespace) /proc/sys/user."""
+    real = _real(path)
+    parts = real.split("/")
+    if real.startswith("/proc/sys/kernel/") and len(parts) == 5 and parts[4] in _IPC_SYSCTLS:
+        return
+    if real.startswith("/proc/sys/fs/mqueue/") or real.startswith("/proc/sysvipc/"):
+        return
+    if _PID_NS.match(real):
+        return
+    if real.startswith("/proc/sys/user/"):
+        try:
+            init_userns = os.readlink("/proc/self/ns/user") == "user:[4026531837]"
+        except OSError:
+            init_userns = False
+        if not (init_userns and capget()[0] >> 24 & 1):
+            return
+    raise Refused(f"writing {path!r} ({real}) could change the host")
+
+
+def _may_read(path):
+    real = _real(path)
+    if real in ("/proc/kmsg",):
+        raise Refused(f"reading {path!r} would consume the host's kernel log")
+    try:
+        st = os.stat(real)
+    except OSError:
+        return
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        if real not in ("/dev/null", "/dev/zero", "/dev/full"):
+            raise Refused(f"opening the device {path!r} could have effects on the host")
+
+
+def _check_fd(fd):
+    if fd in internal:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+    return fd
+
+
+def _path_bytes(path):
+    return os.fsencode(path)
+
+
+# --- the calls --------------------------------------------------------------------------
+def capget():
+    hdr = _CapHeader(0x20080522, 0)
+    data = (_CapData * 2)()
+    _ok(_sys_capget(C.byref(hdr), data))
+    return tuple(getattr(data[0], f) | getattr(data[1], f) << 32
+                 for f in ("effective", "permitted", "inheritable"))
+
+
+def _capset(eff, perm, inh):
+    hdr = _CapHeader(0x20080522, 0)
+    data = (_CapData * 2)()
+    for i in range(2):
+        data[i].effective = (eff >> (32 * i)) & 0xFFFFFFFF
+        data[i].permitted = (perm >> (32 * i)) & 0xFFFFFFFF
+        data[i].inheritable = (inh >> (32 * i)) & 0xFFFFFFFF
+    _ok(_sys_capset(C.byref(hdr), data))
+
+
+def _int(v, what):
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise TypeError(f"{what} must be an int, not {type(v).__name__}")
+    return v
+
+
+def call_fork(flags=None):
+    """fork(), or the raw clone syscall with ``flags``: a child agent on a new channel."""
+    hs, cs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    hs.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    hfd, cfd = _high(hs.detach()), _high(cs.detach())
+    internal.update((hfd, cfd))
+    try:
+        if flags is None:
+            pid = os.fork()
+        else:
+            if flags & CSIGNAL == 0:
+                flags |= SIGCHLD
+            PYAPI.PyOS_BeforeFork()
+            pid = _pysyscall(SYS_CLONE, flags, 0, 0, 0, 0)
+            err = C.get_errno()
+            if pid == 0:
+                PYAPI.PyOS_AfterFork_Child()
+            else:
+                PYAPI.PyOS_AfterFork_Parent()
+            if pid == -1:
+                raise OSError(err, os.strerror(err))
+    except BaseException:
+        internal.difference_update((hfd, cfd))
+        os.close(hfd)
+        os.close(cfd)
+        raise
+    if pid == 0:
+        try:
+            _become_child(cfd, hfd)      # never returns
+        except BaseException:
+            import traceback
+            traceback.print_exc()
+        finally:
+            os._exit(1)
+    internal.discard(cfd)
+    os.close(cfd)
+    return pid, hfd
+
+
+def _become_child(cfd, hfd):
+    global chan, handled, sent_handled
+    old = chan
+    chan = socket.socket(fileno=cfd)
+    old.close()
+    os.close(hfd)
+    os.close(wake_r)
+    os.close(wake_w)
+    _new_wake_pipe()
+    handled = []
+    sent_handled = 0
+    internal.clear()
+    internal.update((cfd, err_fd, wake_r, wake_w))
+    hello()
+    serve()
+    os._exit(0)
+
+
+def call_wait(pid=-1, options=0):
+    status = C.c_int(0)
+    got = _waitpid(pid, C.byref(status), options)
+    if got == -1:
+        _fail()
+    return (got, status.value)
+
+
+def call_signal(sig, disposition):
+    if disposition == "handler":
+        new = _record
+    elif disposition == "ignore":
+        new = signal.SIG_IGN
+    elif disposition == "default":
+        new = signal.SIG_DFL
+    else:
+        raise ValueError(f"disposition must be handler, ignore or default: {disposition!r}")
+    _int(sig, "sig")
+    try:
+        old = signal.signal(sig, new)
+    except ValueError:
+        raise OSError(errno.EINVAL, os.strerror(errno.EINVAL)) from None
+    if old is signal.SIG_IGN:
+        return "ignore"
+    if old is signal.SIG_DFL or old is None:
+        return "default"
+    return "handler"
+
+
+def call_pause():
+    _pause()
+    _fail()
+
+
+def call_open(path, flags=os.O_RDONLY, mode=0o666):
+    _int(flags, "flags")
+    if flags & O_ACCMODE != os.O_RDONLY or flags & (O_CREAT | O_TRUNC | O_TMPFILE_BIT):
+        _may_write(path)
+    else:
+        _may_read(path)
+    return _ok(_open(_path_bytes(path), flags, _int(mode, "mode")))
+
+
+def call_read(fd, size=65536):
+    """read(2); a negative size goes to the kernel as the huge size_t it is."""
+    _check_fd(_int(fd, "fd"))
+    _int(size, "size")
+    count = min(size, 1 << 24) if size >= 0 else size & 0xFFFFFFFFFFFFFFFF
+    buf = C.create_string_buffer(max(1, min(size, 1 << 24)))
+    n = _read(fd, buf, count)
+    if n == -1:
+        _fail()
+    return buf.raw[:n]
+
+
+def call_write(fd, data):
+    _check_fd(_int(fd, "fd"))
+    if isinstance(data, str):
+        data = data.encode()
+    if not isinstance(data, (bytes, bytearray)):
+        raise TypeError(f"data must be str or bytes-like, not {type(data).__name__}")
+    return _ok(_write(fd, bytes(data), len(data)))
+
+
+def call_read_file(path):
+    _may_read(path)
+    fd = _ok(_open(_path_bytes(path), os.O_RDONLY, 0))
+    try:
+        chunks, total = [], 0
+        while True:
+            chunk = os.read(fd, 131072)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > 1 << 24:
+                raise Refused(f"{path!r} is longer than 16 MiB")
+        return b"".join(chunks).decode()
+    finally:
+        os.close(fd)
+
+
+def call_write_file(path, text):
+    if isinstance(text, str):
+        text = text.encode()
+    if not isinstance(text, (bytes, bytearray)):
+        raise TypeError(f"text must be str or bytes-like, not {type(text).__name__}")
+    _may_write(path)
+    fd = _ok(_open(_path_bytes(path), os.O_WRONLY, 0))
+    try:
+        return _ok(_write(fd, bytes(text), len(text)))
+    finally:
+        os.close(fd)
+
+
+def call_unlink(path):
+    real = _real(path)
+    if real != "/proc" and not real.startswith("/proc/") and os.path.lexists(real):
+        raise Refused(f"unlinking {path!r} would change the host")
+    os.unlink(path)
+
+
+def call_setgroups(groups):
+    groups = list(groups)
+    arr = (U * max(1, len(groups)))(*groups)
+    _ok(_setgroups(len(groups), arr))
+
+
+def call_drop_capability(cap):
+    _int(cap, "cap")
+    if not 0 <= cap <= cap_last:
+        raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+    eff, perm, inh = capget()
+    bit = 1 << cap
+    _capset(eff & ~bit, perm & ~bit, inh & ~bit)
+
+
+def call_set_dumpable(dumpable):
+    _ok(_prctl(PR_SET_DUMPABLE, int(dumpable), 0, 0, 0))
+
+
+def call_sleep(seconds):
+    """nanosleep(2): EINTR when a handled signal arrives."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise TypeError(f"seconds must be a number, not {type(seconds).__name__}")
+    ns = round(seconds * 1_000_000_000)
+    ts = _Timespec(ns // 1_000_000_000, ns % 1_000_000_000)
+    _none(_nanosleep(C.byref(ts), None))
+
+
+def _sigset(sigs):
+    mask = C.create_string_buffer(128)
+    LIBC.sigemptyset(mask)
+    for sig in sigs:
+        if LIBC.sigaddset(mask, _int(sig, "signal")) == -1:
+            _fail()
+    return mask
+
+
+def call_sigprocmask(how, sigs=None):
+    """sigprocmask(2) in ipcsim's form: the old mask as a set."""
+    if sigs is None:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    else:
+        try:
+            old = signal.pthread_sigmask(_int(how, "how"), [_int(x, "signal") for x in sigs])
+        except ValueError:
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL)) from None
+    return {int(x) for x in old}
+
+
+def call_sigsuspend(sigs):
+    """sigsuspend(2): EINTR once a handler ran."""
+    LIBC.sigsuspend(_sigset(sigs))
+    _fail()
+
+
+def call_unshare(flags):
+    _ok(_syscall(SYS_UNSHARE, _int(flags, "flags"), 0, 0, 0, 0))
+
+
+CALLS = {
+    "wait": call_wait,
+    "kill": lambda pid, sig: _none(_kill(pid, sig)),
+    "signal": call_signal,
+    "pause": call_pause,
+    "getpid": os.getpid,
+    "getppid": os.getppid,
+    "setpgid": lambda pid=0, pgid=0: _none(_setpgid(pid, pgid)),
+    "getpgid": lambda pid=0: _ok(_getpgid(pid)),
+    "unshare": call_unshare,
+    "setns": lambda fd, nstype=0: _none(_setns(_check_fd(fd), nstype)),
+    "open": call_open,
+    "close": lambda fd: _none(_close(_check_fd(fd))),
+    "dup": lambda fd: _ok(_dup(_check_fd(fd))),
+    "read": call_read,
+    "write": call_write,
+    "lseek": lambda fd, offset, whence=0: _ok(_lseek(_check_fd(fd), offset, whence)),
+    "read_file": call_read_file,
+    "write_file": call_write_file,
+    "listdir": lambda path: (_may_read(path), os.listdir(path))[1],
+    "readlink": os.readlink,
+    "unlink": call_unlink,
+    "setuid": lambda uid: _none(_setuid(uid)),
+    "setgid": lambda gid: _none(_setgid(gid)),
+    "seteuid": lambda euid: _none(_seteuid(euid)),
+    "setegid": lambda egid: _none(_setegid(egid)),
+    "setreuid": lambda ruid, euid: _none(_setreuid(ruid, euid)),
+    "setresuid": lambda r, e, s: _none(_setresuid(r, e, s)),
+    "setresgid": lambda r, e, s: _none(_setresgid(r, e, s)),
+    "setgroups": call_setgroups,
+    "getresuid": os.getresuid,
+    "getresgid": os.getresgid,
+    "capget": capget,
+    "drop_capability": call_drop_capability,
+    "set_dumpable": call_set_dumpable,
+    "umask": lambda mask: _umask(_int(mask, "mask")),
+    "sleep": call_sleep,
+    "sigprocmask": call_sigprocmask,
+    "sigpending_signals": lambda: {int(x) for x in signal.sigpending()},
+    "sigsuspend": call_sigsuspend,
+}
+
+
+def _witness(msg, fds, kinds):
+    """If this process's IPC namespace is not the one it last reported, add the namespace's
+    inode number and a witness: a descriptor of its msgmax sysctl, which holds no reference
+    on the namespace and reads ENOENT once the namespace is freed (the harness keeps it to
+    wait for the kernel's asynchronous namespace teardown)."""
+    global reported_ns
+    try:
+        inum = os.stat("/proc/self/ns/ipc").st_ino
+    except OSError:
+        return
+    if inum == reported_ns:
+        return
+    try:
+        fd = os.open("/proc/sys/kernel/msgmax", os.O_RDONLY)
+    except OSError:
+        return
+    reported_ns = inum
+    msg["ns"] = inum
+    fds.append(fd)
+    kinds.append("witness")
+
+
+def hello(err=None):
+    msg = {"k": "hello", "pid": os.getpid(), "caps": capget()[0], "err": err}
+    fds, kinds = [], []
+    _witness(msg, fds, kinds)
+    msg["fdk"] = kinds
+    try:
+        send(msg, fds)
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def handle(cmd):
+    method, args = cmd["m"], dec(cmd["a"])
+    fds, kinds = [], []
+    stamp = None
+    try:
+        if method == "fork":
+            value, hfd = call_fork()
+            fds.append(hfd)
+            kinds.append("chan")
+        elif method == "clone":
+            value, hfd = call_fork(_int(args[0], "flags"))
+            fds.append(hfd)
+            kinds.append("chan")
+        elif method == "exit":
+            status = _int(args[0] if args else 0, "status")
+            _check_signals()
+            send({"k": "r", "s": "ok", "v": None, "t": time.monotonic_ns(), "h": handled})
+            os._exit(status & 0xFF)
+        elif method == "_ping":
+            value = None
+        else:
+            value = CALLS[method](*args)
+        stamp = time.monotonic_ns()
+        reply = {"s": "ok", "v": enc(value)}
+    except OSError as e:
+        stamp = stamp or time.monotonic_ns()
+        reply = {"s": "err", "v": errno.errorcode.get(e.errno, f"E{e.errno}")}
+    except Refused as e:
+        reply = {"s": "refused", "v": str(e)}
+    except Exception as e:            # a wrong argument: the harness raises it
+        name = "TypeError" if isinstance(e, C.ArgumentError) else type(e).__name__
+        reply = {"s": "exc", "v": f"{name}: {e}", "type": name}
+    _check_signals()
+    reply.update(k="r", t=stamp or time.monotonic_ns(), h=handled)
+    if method in ("unshare", "setns") and reply["s"] == "ok":
+        _witness(reply, fds, kinds)
+    reply["fdk"] = kinds
+    global sent_handled
+    sent_handled = len(handled)
+    try:
+        send(reply, fds)
+    finally:
+        for fd in fds:
+            internal.discard(fd)
+            os.close(fd)
+
+
+def serve():
+    while True:
+        cmd = receive()
+        if cmd is None:
+            os._exit(0)
+        handle(cmd)
+
+
+# --- start-up ---------------------------------------------------------------------------
+def _reset_signals():
+    for sig in range(1, 65):
+        if sig in (signal.SIGKILL, signal.SIGSTOP, 32, 33):
+            continue
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+
+def agent_main(cfd):
+    """Process "a": a fresh IPC namespace, a clean process state, then the loop."""
+    global chan, err_fd, high_base, cap_last
+    _reset_signals()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard >= NOFILE:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, hard))
+        high_base = NOFILE - 16
+    else:
+        high_base = max(hard - 16, 3)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
+    with open("/proc/sys/kernel/cap_last_cap") as f:
+        cap_last = int(f.read())
+    err_fd = _high(os.dup(2))
+    sys.stderr = sys.stdout = os.fdopen(err_fd, "w", buffering=1, closefd=False)
+    sys.stdin = None
+    for fd in (0, 1, 2):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    chan = socket.socket(fileno=_high(cfd))
+    _new_wake_pipe()
+    internal.update((chan.fileno(), err_fd, wake_r, wake_w))
+    err = None
+    if _syscall(SYS_UNSHARE, CLONE_NEWIPC, 0, 0, 0, 0) == -1:
+        err = "unshare(CLONE_NEWIPC): " + os.strerror(C.get_errno())
+    _umask(0o022)
+    hello(err)
+    if err:
+        os._exit(1)
+    serve()
+    os._exit(0)
+
+
+def init_main(bfd):
+    """pid 1 of the pid namespace: fork "a", then wait for the harness to go away."""
+    os.setsid()
+    boot = socket.socket(fileno=bfd)
+    data, anc, flags, _ = boot.recvmsg(4096, socket.CMSG_SPACE(4 * 4))
+    cfd = None
+    for level, kind, payload in anc:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            cfd = int.from_bytes(payload[:4], sys.byteorder, signed=True)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)     # adopted orphans are reaped at once
+    pid = os.fork()
+    if pid == 0:
+        boot.close()
+        try:
+            agent_main(cfd)
+        finally:
+            os._exit(1)
+    os.close(cfd)
+    boot.sendmsg([b"." + json.dumps({"k": "hello", "pid": os.getpid(), "a": pid}).encode()])
+    while True:
+        try:
+            if not boot.recv(4096):
+                os._exit(0)
+        except OSError:
+            os._exit(0)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["init"]:
+        init_main(int(sys.argv[2]))

@@ -104,9 +104,13 @@ class SimBackend:
     # --- the Backend interface ---------------------------------------------------------
     def open(self) -> None:
         self.kernel = Kernel(seed=self._seed, capabilities=self._caps, policy="fifo")
+        # As on the real side, "a" is a child of an init that ignores SIGCHLD: when "a"
+        # exits it leaves no zombie.
+        self.kernel.init.signal(_signal.SIGCHLD, _signal.SIG_IGN)
         box = Mailbox("a")
         self._boxes["a"] = box
         box.proc = self.kernel.init.clone(CLONE_NEWIPC, target=self._agent, args=(box,))
+        box.proc.signal(_signal.SIGCHLD, _signal.SIG_DFL)
         self.kernel.run_until_idle()
 
     def capabilities(self) -> int:

@@ -226,3 +226,13 @@ a.sigprocmask(SIG_SETMASK, [SIGKILL, SIGSTOP, SIGINT])
 a.sigprocmask(SIG_BLOCK, [])
 """),
 ]
+
+# Found by random scenarios: a process that kills itself is gone for everyone at once.
+SCENARIOS += [
+    scenario(AREA, "a-process-that-kills-itself", """
+b = a.fork()
+a.kill(pid(a), SIGUSR1)
+b.kill(pid(a), SIGUSR1)
+b.getppid()
+"""),
+]

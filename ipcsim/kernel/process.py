@@ -26,6 +26,10 @@ from ..sim.clock import seconds_to_ns
 from ..sim.scheduler import ProcessExit, Terminated
 from . import creds as _creds
 from . import files, procfs, sem, shm, signals, sysctl
+from .msg import MsgCalls
+from .sem import SemCalls
+from .shm import ShmCalls
+from .syscall import as_bytes, int_arg, syscall
 from .waitq import SIGNAL, TIMEOUT, WaitQueue, Waiter
 
 # unshare(2) accepts these bits (check_unshare_flags); anything else is EINVAL.
@@ -43,41 +47,7 @@ CLONE_MODELLED = CLONE_NEWIPC | CLONE_SYSVSEM | CSIGNAL
 CLONE_KNOWN = 0xFFFFFF00 & ~CLONE_NEWTIME | CSIGNAL
 
 
-def syscall(fn: Callable) -> Callable:
-    """Mark a Process method as a system call.
-
-    The fast path (the caller's own thread, no tracing) is a plain call. Otherwise the kernel's
-    slow path makes it a switch point, records it in the trace, and runs pending signal
-    handlers on return.
-    """
-    name = fn.__name__
-
-    @functools.wraps(fn)
-    def call(self, *args, **kwargs):
-        kernel = self.kernel
-        if kernel._slow or not self.alive:
-            return kernel._syscall(self, fn, name, args, kwargs)
-        return fn(self, *args, **kwargs)
-
-    call.is_syscall = True
-    return call
-
-
-def _int_arg(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
-    return value
-
-
-def _as_bytes(data: object, what: str = "data") -> bytes:
-    if isinstance(data, str):
-        return data.encode()
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        return bytes(data)
-    raise TypeError(f"{what} must be str or bytes-like, not {type(data).__name__}")
-
-
-class Process:
+class Process(MsgCalls, SemCalls, ShmCalls):
     """One simulated process."""
 
     __slots__ = ("kernel", "pid", "parent", "children", "creds", "ipc_ns", "fds", "alive",
@@ -170,7 +140,7 @@ class Process:
         """clone(2) with CLONE_NEWIPC and/or CLONE_SYSVSEM; the low byte is the exit signal
         (SIGCHLD when 0). CLONE_NEWIPC needs CAP_SYS_ADMIN (EPERM) and cannot be combined
         with CLONE_SYSVSEM (EINVAL)."""
-        flags = _int_arg(flags, "flags")
+        flags = int_arg(flags, "flags")
         if flags < 0 or flags > 0xFFFFFFFF or flags & ~CLONE_KNOWN:
             raise oserror(errno.EINVAL)
         if (flags & CSIGNAL) > 64:
@@ -188,7 +158,7 @@ class Process:
     def exit(self, status: int = 0) -> None:
         """exit(2): undo SEM_UNDO, detach shared memory, close descriptors, leave the
         namespace (which dies if this was its last reference), become a zombie."""
-        status = _int_arg(status, "status")
+        status = int_arg(status, "status")
         kernel = self.kernel
         kernel._exit_process(self, (status & 0xFF) << 8)
         if kernel.sched.current.process is self:
@@ -199,8 +169,8 @@ class Process:
         """waitpid(2): reap a child that ended; returns ``(pid, wstatus)`` (use
         ``os.WIFEXITED``/``os.WEXITSTATUS``/``os.WTERMSIG``). Blocks until one ends;
         ``WNOHANG`` gives ``(0, 0)`` instead. ECHILD when no child matches."""
-        pid = _int_arg(pid, "pid")
-        options = _int_arg(options, "options")
+        pid = int_arg(pid, "pid")
+        options = int_arg(options, "options")
         if options & ~0x6000000F:
             raise oserror(errno.EINVAL)
         while True:
@@ -268,7 +238,7 @@ class Process:
     @syscall
     def setpgid(self, pid: int = 0, pgid: int = 0) -> None:
         """setpgid(2) for this process or one of its children."""
-        pid, pgid = _int_arg(pid, "pid"), _int_arg(pgid, "pgid")
+        pid, pgid = int_arg(pid, "pid"), int_arg(pgid, "pgid")
         if pgid < 0:
             raise oserror(errno.EINVAL)
         target = self if pid in (0, self.pid) else self.children.get(pid)
@@ -281,7 +251,7 @@ class Process:
 
     @syscall
     def getpgid(self, pid: int = 0) -> int:
-        pid = _int_arg(pid, "pid")
+        pid = int_arg(pid, "pid")
         target = self if pid in (0, self.pid) else self.kernel._procs.get(pid)
         if target is None:
             raise oserror(errno.ESRCH)
@@ -292,7 +262,7 @@ class Process:
     def kill(self, pid: int, sig: int) -> None:
         """kill(2): pid > 0 one process, 0 this process group, -1 every process but init
         and the caller, < -1 the group -pid. Permission as kill_ok_by_cred (EPERM)."""
-        pid = _int_arg(pid, "pid")
+        pid = int_arg(pid, "pid")
         sig = signals.check_signal(sig)
         self.kernel._kill(self, pid, sig)
 
@@ -324,7 +294,7 @@ class Process:
         old = self.sigmask
         if sigs is not None:
             mask = signals.mask_of(sigs)
-            how = _int_arg(how, "how")
+            how = int_arg(how, "how")
             if how == signals.SIG_BLOCK:
                 self.sigmask = old | mask
             elif how == signals.SIG_UNBLOCK:
@@ -365,7 +335,7 @@ class Process:
         CAP_SYS_ADMIN; ENOSPC past max_ipc_namespaces); like CLONE_SYSVSEM alone it first
         applies and drops the caller's SEM_UNDO list, and it orphans (or, with
         shm_rmid_forced, destroys) the shared memory segments the caller created."""
-        flags = _int_arg(flags, "flags")
+        flags = int_arg(flags, "flags")
         if flags & CLONE_NEWUSER:
             flags |= CLONE_THREAD | CLONE_FS
         if flags & CLONE_VM:
@@ -400,7 +370,7 @@ class Process:
         namespace or an nstype other than 0/CLONE_NEWIPC, EPERM without CAP_SYS_ADMIN.
         Drops the SEM_UNDO list (even when joining the namespace it is already in)."""
         file = self._file(fd)
-        nstype = _int_arg(nstype, "nstype")
+        nstype = int_arg(nstype, "nstype")
         if isinstance(file, files.OtherNsFile):
             # The only namespace of that kind, which the caller is already in.
             if nstype and nstype != file.nstype:
@@ -422,7 +392,7 @@ class Process:
 
     # --- files ------------------------------------------------------------------------
     def _file(self, fd: object) -> files.OpenFile:
-        fd = _int_arg(fd, "fd")
+        fd = int_arg(fd, "fd")
         fds = self.fds
         if 0 <= fd < len(fds):
             file = fds[fd]
@@ -464,7 +434,7 @@ class Process:
         return target.dumpable or c.capable(CAP_SYS_PTRACE)
 
     def _open(self, path: object, flags: int) -> files.OpenFile:
-        flags = files.check_access_mode(_int_arg(flags, "flags"))
+        flags = files.check_access_mode(int_arg(flags, "flags"))
         path = files.normalize(path)
         node = procfs.lookup(self.kernel, self, path)
         acc = flags & O_ACCMODE
@@ -511,7 +481,7 @@ class Process:
     def open(self, path: str, flags: int = O_RDONLY, mode: int = 0o666) -> int:
         """open(2) on the files the model serves: /proc/PID/ns/ipc (a namespace handle that
         keeps the namespace alive), /proc/sys/..., /proc/sysvipc/..., and mounts."""
-        _int_arg(mode, "mode")
+        int_arg(mode, "mode")
         return self._install(self._open(path, flags))
 
     @syscall
@@ -530,7 +500,7 @@ class Process:
     def read(self, fd: int, size: int = 65536) -> bytes:
         """read(2): EBADF on a descriptor not open for reading."""
         file = self._file(fd)
-        size = _int_arg(size, "size")
+        size = int_arg(size, "size")
         if size < 0:
             raise oserror(errno.EINVAL)
         if not file.readable:
@@ -541,7 +511,7 @@ class Process:
     def write(self, fd: int, data: bytes) -> int:
         """write(2): returns the bytes consumed, as Linux counts them."""
         file = self._file(fd)
-        data = _as_bytes(data)
+        data = as_bytes(data)
         if not file.writable:
             raise oserror(errno.EBADF)
         return file.write(self, data)
@@ -549,7 +519,7 @@ class Process:
     @syscall
     def lseek(self, fd: int, offset: int, whence: int = 0) -> int:
         file = self._file(fd)
-        return file.lseek(_int_arg(offset, "offset"), _int_arg(whence, "whence"))
+        return file.lseek(int_arg(offset, "offset"), int_arg(whence, "whence"))
 
     @syscall
     def read_file(self, path: str) -> str:
@@ -571,7 +541,7 @@ class Process:
     def write_file(self, path: str, text: str | bytes) -> int:
         """open for writing, write once, close (as ``echo VALUE > PATH`` does, without
         adding a newline); returns the bytes the write consumed."""
-        data = _as_bytes(text, "text")
+        data = as_bytes(text, "text")
         file = self._open(path, O_WRONLY)
         try:
             return file.write(self, data)
@@ -625,7 +595,7 @@ class Process:
         """mount(2): ``MS_BIND`` of a ``/proc/PID/ns/ipc`` file keeps that namespace alive
         until unmounted. Needs CAP_SYS_ADMIN (EPERM). The model has no disk, so any
         absolute path can be a target; mounts are seen by every process."""
-        flags = _int_arg(flags, "flags")
+        flags = int_arg(flags, "flags")
         if not self.creds.capable(CAP_SYS_ADMIN):
             raise oserror(errno.EPERM)
         target = files.normalize(target)
@@ -656,7 +626,7 @@ class Process:
     @syscall
     def umount(self, target: str, flags: int = 0) -> None:
         """umount2(2): EPERM without CAP_SYS_ADMIN, EINVAL if nothing is mounted there."""
-        _int_arg(flags, "flags")
+        int_arg(flags, "flags")
         if not self.creds.capable(CAP_SYS_ADMIN):
             raise oserror(errno.EPERM)
         self.kernel.mounts.remove(files.normalize(target))
@@ -745,7 +715,7 @@ class Process:
     @syscall
     def umask(self, mask: int) -> int:
         """umask(2): set the file creation mask, return the old one."""
-        old, self.umask_ = self.umask_, _int_arg(mask, "mask") & 0o777
+        old, self.umask_ = self.umask_, int_arg(mask, "mask") & 0o777
         return old
 
 

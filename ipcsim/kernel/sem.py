@@ -36,3 +36,9 @@ def exit_sem(proc) -> None:
     for entry in list(ulp.entries.values()):
         entry.apply_at_exit(proc, ns)
     ulp.entries.clear()
+
+
+class SemCalls:
+    """semget, semop, semtimedop, semctl: the methods Process gets from this module."""
+
+    __slots__ = ()

@@ -17,3 +17,9 @@ def destroy_orphaned(ns) -> None:
     """shm_destroy_orphaned(): with shm_rmid_forced set, destroy unattached orphans."""
     for seg in list(ns.shm_ids):
         seg.destroy_if_orphaned()
+
+
+class ShmCalls:
+    """shmget, shmat, shmdt, shmctl and the memory access methods Process gets from here."""
+
+    __slots__ = ()

@@ -283,6 +283,7 @@ class Kernel:
             if parent.sysvsem is None:
                 parent.sysvsem = sem.UndoList()
             child.sysvsem = parent.sysvsem.share()
+        shm.fork_mm(parent, child)
         self._attach_child(parent, child)
         self._procs[pid] = child
         if target is not None:
@@ -303,6 +304,7 @@ class Kernel:
         proc.wstatus = wstatus
         sig = wstatus & 0x7F
         proc.exit_status = -sig if sig else wstatus >> 8
+        shm.exit_mm(proc)
         sem.exit_sem(proc)
         shm.exit_shm(proc)
         while proc.fds:

@@ -53,7 +53,7 @@ class Process(MsgCalls, SemCalls, ShmCalls):
     __slots__ = ("kernel", "pid", "parent", "children", "creds", "ipc_ns", "fds", "alive",
                  "exit_status", "wstatus", "result", "program", "waiter", "sigpending", "sigmask",
                  "sighand", "stopped", "pgid", "dumpable", "sysvsem", "shm_clist", "umask_",
-                 "child_wait", "comm", "exit_signal", "adopted", "zombies", "sibling_seq",
+                 "child_wait", "comm", "exit_signal", "adopted", "zombies", "sibling_seq", "mm",
                  "__weakref__")
 
     def __init__(self, kernel, pid: int, parent: "Process | None", creds, ipc_ns):
@@ -85,6 +85,7 @@ class Process(MsgCalls, SemCalls, ShmCalls):
         self.adopted = False      # an orphan handed to init, which reaps it when it ends
         self.zombies = None       # SortedDict sibling_seq -> ended child, made on first use
         self.sibling_seq = 0      # place in the parent's list of children
+        self.mm = None            # the address space of shared memory attachments (shm.py)
 
     # --- what users read --------------------------------------------------------------
     @property

@@ -1,8 +1,452 @@
-"""System V message queues (ipc/msg.c)."""
+"""System V message queues (ipc/msg.c).
+
+A queue keeps its messages in arrival order and, beside that, one FIFO per message type, so
+that ``msgrcv`` of a type, of the first message, or of the lowest type up to a bound costs
+the same however many messages of other types are queued (Linux scans the queue; the
+results are the same). Every removal takes the oldest message of its type, so the per-type
+FIFOs never hold removed messages; the arrival-order deque drops removed ones lazily.
+
+A send that finds a receiver waiting hands the message over directly (pipelined_send), in
+the receivers' FIFO order, exactly as Linux does: a receiver whose buffer is too small gets
+E2BIG and the message moves on to the next one.
+"""
 from __future__ import annotations
+
+import errno
+from collections import deque
+
+import attrs
+
+from ..constants import (CAP_SYS_RESOURCE, INT_MAX, IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, MSG_COPY,
+                         MSG_EXCEPT, MSG_INFO, MSG_NOERROR, MSG_STAT, MSG_STAT_ANY, MSGMAP,
+                         MSGPOOL, MSGSEG, MSGSSZ, MSGTQL)
+from ..errors import oserror
+from .perm import IpcPerm, KernIpcPerm, ipcperms
+from .syscall import as_bytes, int_arg, syscall
+from .util import flags_arg, ipcget, key_arg, obtain_for_ctl, update_perm
+from .waitq import SIGNAL, WaitQueue, Waiter
+
+NS = 1_000_000_000
+
+S_IRUGO = 0o444
+S_IWUGO = 0o222
+LONG_MAX = (1 << 63) - 1
+LONG_MIN = -(1 << 63)
+
+# convert_mode(): how msgrcv picks a message
+SEARCH_ANY, SEARCH_EQUAL, SEARCH_NOTEQUAL, SEARCH_LESSEQUAL, SEARCH_NUMBER = range(1, 6)
+
+
+@attrs.define(slots=True)
+class MsqidDs:
+    """``struct msqid64_ds`` as IPC_STAT returns it (IPC_SET reads msg_perm.uid, .gid,
+    .mode and msg_qbytes)."""
+
+    msg_perm: IpcPerm = attrs.Factory(IpcPerm)
+    msg_stime: int = 0
+    msg_rtime: int = 0
+    msg_ctime: int = 0
+    msg_cbytes: int = 0
+    msg_qnum: int = 0
+    msg_qbytes: int = 0
+    msg_lspid: int = 0
+    msg_lrpid: int = 0
+
+
+@attrs.define(slots=True)
+class Msginfo:
+    """``struct msginfo`` as IPC_INFO and MSG_INFO return it."""
+
+    msgpool: int = 0
+    msgmap: int = 0
+    msgmax: int = 0
+    msgmnb: int = 0
+    msgmni: int = 0
+    msgssz: int = 0
+    msgtql: int = 0
+    msgseg: int = 0
+
+
+class MsgQueue(KernIpcPerm):
+    """``struct msg_queue``."""
+
+    __slots__ = ("q_stime", "q_rtime", "q_ctime", "q_cbytes", "q_qnum", "q_qbytes",
+                 "q_lspid", "q_lrpid", "q_messages", "q_bytype", "q_dead", "q_receivers",
+                 "q_senders")
+
+    def __init__(self, ns, key: int, mode: int, creds, now: int):
+        super().__init__(ns, key, mode, creds)
+        self.q_stime = self.q_rtime = 0
+        self.q_ctime = now
+        self.q_cbytes = self.q_qnum = 0
+        self.q_qbytes = ns.msg_ctlmnb
+        self.q_lspid = self.q_lrpid = 0
+        # a message is a list [mtype, text]; a removed one has text None
+        self.q_messages: deque = deque()
+        self.q_bytype: dict[int, deque] = {}
+        self.q_dead = 0          # removed messages still in q_messages
+        self.q_receivers = WaitQueue()
+        self.q_senders = WaitQueue()
+
+    # --- the queue ---------------------------------------------------------------------
+    def fits(self, size: int) -> bool:
+        """msg_fits_inqueue(): bytes and the message count are both bounded by qbytes."""
+        return self.q_cbytes + size <= self.q_qbytes and self.q_qnum + 1 <= self.q_qbytes
+
+    def first(self) -> list | None:
+        messages = self.q_messages
+        while messages and messages[0][1] is None:
+            messages.popleft()
+            self.q_dead -= 1
+        return messages[0] if messages else None
+
+    def find(self, msgtyp: int, mode: int) -> list | None:
+        """find_msg(): the message msgrcv takes, or None."""
+        if mode == SEARCH_ANY:
+            return self.first()
+        if mode == SEARCH_EQUAL:
+            fifo = self.q_bytype.get(msgtyp)
+            return fifo[0] if fifo else None
+        if mode == SEARCH_LESSEQUAL:
+            lowest = min((t for t, fifo in self.q_bytype.items() if fifo and t <= msgtyp),
+                         default=None)
+            return None if lowest is None else self.q_bytype[lowest][0]
+        count = 0
+        for msg in self.q_messages:
+            if msg[1] is None:
+                continue
+            if mode == SEARCH_NOTEQUAL:
+                if msg[0] != msgtyp:
+                    return msg
+            elif count == msgtyp:          # SEARCH_NUMBER (MSG_COPY)
+                return msg
+            else:
+                count += 1
+        return None
+
+    def new_type(self, mtype: int, msg: list) -> None:
+        """The first message of a type not seen lately. Emptied per-type FIFOs are kept
+        (a type that comes and goes costs no allocation) until there are many of them."""
+        bytype = self.q_bytype
+        if len(bytype) >= 256:
+            for t in [t for t, fifo in bytype.items() if not fifo]:
+                del bytype[t]
+        bytype[mtype] = deque((msg,))
+
+    def dead_in_middle(self) -> None:
+        """A message left from the middle of the arrival order: drop it from the deque
+        lazily, compacting when removed ones outnumber the live."""
+        self.q_dead += 1
+        messages = self.q_messages
+        if self.q_dead > 64 and self.q_dead > len(messages) // 2:
+            self.q_messages = deque(m for m in messages if m[1] is not None)
+            self.q_dead = 0
+
+    # --- waking ------------------------------------------------------------------------
+    def pipelined_send(self, sched, msg: list, now: int) -> bool:
+        """Hand ``msg`` to the first waiting receiver that matches; too small a buffer gets
+        E2BIG and the walk goes on. True if a receiver took it."""
+        mtype, text = msg
+        for w in self.q_receivers:
+            mode, want, maxsize = w.data
+            if not _matches(mtype, want, mode):
+                continue
+            if maxsize < len(text):
+                sched.wake(w, ("err", errno.E2BIG))
+                continue
+            self.q_lrpid = w.process.pid
+            self.q_rtime = now
+            sched.wake(w, ("msg", msg))
+            return True
+        return False
+
+    def ss_wakeup(self, sched, kill: bool = False) -> None:
+        """Wake the blocked senders whose message now fits (all of them on removal);
+        those that still do not fit go to the tail, in order."""
+        stop = None
+        for w in self.q_senders:
+            if w is stop:
+                break
+            if not kill and not self.fits(w.data):
+                if stop is None:
+                    stop = w
+                self.q_senders.discard(w)
+                self.q_senders.add(w)
+                continue
+            sched.wake(w)
+
+    def expunge_all(self, sched, err: int | None) -> None:
+        """Wake every blocked receiver: with ``err`` (EIDRM), or to re-check (IPC_SET)."""
+        for w in self.q_receivers:
+            sched.wake(w, None if err is None else ("err", err))
+
+    # --- what the namespace and /proc see ----------------------------------------------
+    def freeque(self) -> None:
+        """IPC_RMID: waiters get EIDRM, messages are freed, the id goes."""
+        sched = self.ns.kernel.sched
+        self.expunge_all(sched, errno.EIDRM)
+        self.ss_wakeup(sched, kill=True)
+        self.ns.msg_ids.rmid(self)
+        ns = self.ns
+        ns.msg_bytes -= self.q_cbytes
+        ns.msg_hdrs -= self.q_qnum
+        self.q_messages.clear()
+        self.q_bytype.clear()
+        self.q_cbytes = self.q_qnum = self.q_dead = 0
+
+    def _ns_exit(self) -> None:
+        self.freeque()
+
+    def stat(self) -> MsqidDs:
+        return MsqidDs(self.to_ipc_perm(), self.q_stime, self.q_rtime, self.q_ctime,
+                       self.q_cbytes, self.q_qnum, self.q_qbytes, self.q_lspid, self.q_lrpid)
+
+    def _proc_row(self, reader) -> str:
+        return (f"{self.key:10d} {self.id:10d}  {self.mode:4o}  {self.q_cbytes:10d} "
+                f"{self.q_qnum:10d} {self.q_lspid:5d} {self.q_lrpid:5d} {self.uid:5d} "
+                f"{self.gid:5d} {self.cuid:5d} {self.cgid:5d} {self.q_stime:10d} "
+                f"{self.q_rtime:10d} {self.q_ctime:10d}\n")
+
+    def __repr__(self) -> str:
+        return f"<MsgQueue id={self.id} key={self.key:#x} qnum={self.q_qnum}>"
+
+
+def _matches(mtype: int, want: int, mode: int) -> bool:
+    """testmsg()."""
+    if mode == SEARCH_ANY or mode == SEARCH_NUMBER:
+        return True
+    if mode == SEARCH_EQUAL:
+        return mtype == want
+    if mode == SEARCH_NOTEQUAL:
+        return mtype != want
+    return mtype <= want
+
+
+def convert_mode(msgtyp: int, msgflg: int) -> tuple[int, int]:
+    """convert_mode(): (search mode, the type it compares with)."""
+    if msgflg & MSG_COPY:
+        return SEARCH_NUMBER, msgtyp
+    if msgtyp == 0:
+        return SEARCH_ANY, 0
+    if msgtyp < 0:
+        return SEARCH_LESSEQUAL, LONG_MAX if msgtyp == LONG_MIN else -msgtyp
+    if msgflg & MSG_EXCEPT:
+        return SEARCH_NOTEQUAL, msgtyp
+    return SEARCH_EQUAL, msgtyp
+
+
+def _long(value: object, what: str) -> int:
+    value = int_arg(value, what)
+    if not LONG_MIN <= value <= LONG_MAX:
+        raise OverflowError(f"{what} must fit in a C long")
+    return value
 
 
 class MsgCalls:
     """msgget, msgsnd, msgrcv, msgctl: the methods Process gets from this module."""
 
     __slots__ = ()
+
+    @syscall
+    def msgget(self, key: int, msgflg: int = 0) -> int:
+        """msgget(2): the id of the queue with ``key`` (IPC_PRIVATE: always a new one).
+        ENOENT without IPC_CREAT, EEXIST with IPC_CREAT|IPC_EXCL, EACCES for mode bits the
+        caller lacks, ENOSPC past msgmni."""
+        key, msgflg = key_arg(key), flags_arg(msgflg, "msgflg")
+        ns = self.ipc_ns
+
+        def newque() -> int:
+            q = MsgQueue(ns, key, msgflg & 0o777, self.creds, self.kernel.clock.time())
+            return ns.msg_ids.addid(q, ns.msg_ctlmni)
+
+        return ipcget(self, ns.msg_ids, key, msgflg, newque)
+
+    @syscall
+    def msgsnd(self, msqid: int, mtype: int, data, msgflg: int = 0) -> None:
+        """msgsnd(2): queue ``data`` as a message of type ``mtype`` (>= 1). Blocks while the
+        queue is full (bytes, and the message count, against msg_qbytes) unless IPC_NOWAIT
+        (EAGAIN); a waiting receiver that matches takes the message directly."""
+        if not (type(msqid) is int and type(mtype) is int and type(msgflg) is int
+                and 0 <= msgflg <= 0xFFFFFFFF and mtype <= LONG_MAX):
+            msqid, mtype = int_arg(msqid, "msqid"), _long(mtype, "mtype")
+            msgflg = flags_arg(msgflg, "msgflg")
+        text = data if type(data) is bytes else as_bytes(data)
+        ns = self.ipc_ns
+        size = len(text)
+        if size > ns.msg_ctlmax or msqid < 0:
+            raise oserror(errno.EINVAL)
+        if mtype < 1:
+            raise oserror(errno.EINVAL)
+        objs = ns.msg_ids.objs
+        q = objs.get(msqid & 0x7FFF) if objs else None
+        if q is None or q.seq != msqid >> 15:
+            q = ns.msg_ids.obtain_check(msqid)
+        kernel = self.kernel
+        creds = self.creds
+        while True:
+            if not (q.mode & 0o200 and (creds.euid == q.cuid or creds.euid == q.uid)) \
+                    and not ipcperms(q, creds, S_IWUGO):
+                raise oserror(errno.EACCES)
+            if q.deleted:
+                raise oserror(errno.EIDRM)
+            if q.q_cbytes + size <= q.q_qbytes and q.q_qnum < q.q_qbytes:
+                break
+            if msgflg & IPC_NOWAIT:
+                raise oserror(errno.EAGAIN)
+            w = Waiter(self, f"msgsnd on queue {msqid} of ipc:[{ns.inum}] (queue full)", size)
+            q.q_senders.add(w)
+            reason = kernel.sched.block(w)
+            if q.deleted:
+                raise oserror(errno.EIDRM)
+            if reason == SIGNAL:
+                raise oserror(errno.EINTR)
+        now = kernel.clock.wall
+        q.q_lspid = self.pid
+        q.q_stime = now
+        msg = [mtype, text]
+        if q.q_receivers and q.pipelined_send(kernel.sched, msg, now):
+            return
+        # enqueue (inline: the hot path)
+        q.q_messages.append(msg)
+        fifo = q.q_bytype.get(mtype)
+        if fifo is None:
+            q.new_type(mtype, msg)
+        else:
+            fifo.append(msg)
+        q.q_cbytes += size
+        q.q_qnum += 1
+        ns.msg_bytes += size
+        ns.msg_hdrs += 1
+
+    @syscall
+    def msgrcv(self, msqid: int, msgsz: int, msgtyp: int = 0, msgflg: int = 0) -> tuple[int, bytes]:
+        """msgrcv(2): ``(mtype, data)`` of the message ``msgtyp`` selects (0: the first; > 0:
+        the first of that type, or with MSG_EXCEPT the first of another; < 0: the first of
+        the lowest type <= -msgtyp; with MSG_COPY, a copy of the one at position msgtyp).
+        E2BIG if longer than ``msgsz`` (MSG_NOERROR truncates); blocks while none matches
+        unless IPC_NOWAIT (ENOMSG)."""
+        if not (type(msqid) is int and type(msgsz) is int and type(msgtyp) is int
+                and type(msgflg) is int and 0 <= msgflg <= 0xFFFFFFFF
+                and msgsz <= LONG_MAX and LONG_MIN <= msgtyp <= LONG_MAX):
+            msqid, msgsz = int_arg(msqid, "msqid"), _long(msgsz, "msgsz")
+            msgtyp, msgflg = _long(msgtyp, "msgtyp"), flags_arg(msgflg, "msgflg")
+        if msqid < 0 or msgsz < 0:
+            raise oserror(errno.EINVAL)
+        ns = self.ipc_ns
+        copy_size = None
+        if msgflg & MSG_COPY:
+            if msgflg & MSG_EXCEPT or not msgflg & IPC_NOWAIT:
+                raise oserror(errno.EINVAL)
+            copy_size = min(msgsz, ns.msg_ctlmax)
+            mode, want = SEARCH_NUMBER, msgtyp
+        elif msgtyp == 0:
+            mode, want = SEARCH_ANY, 0
+        else:
+            mode, want = convert_mode(msgtyp, msgflg)
+        objs = ns.msg_ids.objs
+        q = objs.get(msqid & 0x7FFF) if objs else None
+        if q is None or q.seq != msqid >> 15:
+            q = ns.msg_ids.obtain_check(msqid)
+        kernel = self.kernel
+        creds = self.creds
+        while True:
+            if not (q.mode & 0o400 and (creds.euid == q.cuid or creds.euid == q.uid)) \
+                    and not ipcperms(q, creds, S_IRUGO):
+                raise oserror(errno.EACCES)
+            if q.deleted:
+                raise oserror(errno.EIDRM)
+            if mode == SEARCH_ANY:
+                messages = q.q_messages
+                msg = messages[0] if messages else None
+                if msg is not None and msg[1] is None:
+                    msg = q.first()
+            else:
+                msg = q.find(want, mode)
+            if msg is not None:
+                mtype, text = msg
+                if msgsz < len(text) and not msgflg & MSG_NOERROR:
+                    raise oserror(errno.E2BIG)
+                if copy_size is not None:
+                    if len(text) > copy_size:
+                        raise oserror(errno.EINVAL)
+                    return mtype, text
+                # unlink (inline for the hot path): msg is the oldest of its type
+                q.q_bytype[mtype].popleft()
+                msg[1] = None
+                if q.q_messages[0] is msg:
+                    q.q_messages.popleft()
+                else:
+                    q.dead_in_middle()
+                size = len(text)
+                q.q_cbytes -= size
+                q.q_qnum -= 1
+                ns.msg_bytes -= size
+                ns.msg_hdrs -= 1
+                q.q_rtime = kernel.clock.wall
+                q.q_lrpid = self.pid
+                if q.q_senders:
+                    q.ss_wakeup(kernel.sched)
+                return mtype, text[:msgsz] if len(text) > msgsz else text
+            if msgflg & IPC_NOWAIT:
+                raise oserror(errno.ENOMSG)
+            maxsize = INT_MAX if msgflg & MSG_NOERROR else msgsz
+            w = Waiter(self, f"msgrcv on queue {msqid} of ipc:[{ns.inum}] (type {msgtyp})",
+                       (mode, want, maxsize))
+            q.q_receivers.add(w)
+            reason = kernel.sched.block(w)
+            if w.result is not None:
+                kind, value = w.result
+                if kind == "err":
+                    raise oserror(value)
+                mtype, text = value[0], value[1]
+                return mtype, text[:msgsz] if len(text) > msgsz else text
+            if reason == SIGNAL:
+                raise oserror(errno.EINTR)
+            # woken by IPC_SET: start again from the permission check
+
+    @syscall
+    def msgctl(self, msqid: int, cmd: int, buf: MsqidDs | None = None):
+        """msgctl(2). IPC_STAT: a MsqidDs. MSG_STAT, MSG_STAT_ANY: (full id, MsqidDs) of the
+        queue in slot ``msqid``. IPC_INFO, MSG_INFO: (highest slot in use, Msginfo).
+        IPC_SET: from ``buf`` (uid, gid, mode, msg_qbytes; raising msg_qbytes past msgmnb
+        needs CAP_SYS_RESOURCE). IPC_RMID: wakes every waiter with EIDRM."""
+        msqid, cmd = int_arg(msqid, "msqid"), int_arg(cmd, "cmd")
+        if msqid < 0 or cmd < 0:
+            raise oserror(errno.EINVAL)
+        ns = self.ipc_ns
+        ids = ns.msg_ids
+        if cmd in (IPC_INFO, MSG_INFO):
+            info = Msginfo(msgmni=ns.msg_ctlmni, msgmax=ns.msg_ctlmax, msgmnb=ns.msg_ctlmnb,
+                           msgssz=MSGSSZ, msgseg=MSGSEG)
+            if cmd == MSG_INFO:
+                info.msgpool = ids.in_use
+                info.msgmap = min(ns.msg_hdrs, INT_MAX)
+                info.msgtql = min(ns.msg_bytes, INT_MAX)
+            else:
+                info.msgmap, info.msgpool, info.msgtql = MSGMAP, MSGPOOL, MSGTQL
+            return max(ids.get_maxidx(), 0), info
+        if cmd in (IPC_STAT, MSG_STAT, MSG_STAT_ANY):
+            q = ids.obtain_check(msqid) if cmd == IPC_STAT else ids.obtain_idx(msqid)
+            if cmd != MSG_STAT_ANY and not ipcperms(q, self.creds, S_IRUGO):
+                raise oserror(errno.EACCES)
+            return q.stat() if cmd == IPC_STAT else (q.id, q.stat())
+        if cmd == IPC_SET:
+            if not isinstance(buf, MsqidDs):
+                raise TypeError("IPC_SET takes a MsqidDs (as IPC_STAT returns)")
+            qbytes32 = int_arg(buf.msg_qbytes, "msg_qbytes") & 0xFFFFFFFF
+            q = obtain_for_ctl(self, ids, msqid)
+            if qbytes32 > ns.msg_ctlmnb and not self.creds.capable(CAP_SYS_RESOURCE):
+                raise oserror(errno.EPERM)
+            update_perm(self, q, buf.msg_perm)
+            # stored as the int it was passed through, sign-extended to unsigned long
+            q.q_qbytes = (qbytes32 - (1 << 32) if qbytes32 >= 1 << 31 else qbytes32) \
+                % (1 << 64)
+            q.q_ctime = self.kernel.clock.time()
+            sched = self.kernel.sched
+            q.expunge_all(sched, None)
+            q.ss_wakeup(sched)
+            return None
+        if cmd == IPC_RMID:
+            obtain_for_ctl(self, ids, msqid).freeque()
+            return None
+        raise oserror(errno.EINVAL)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 from typing import Callable
 
 
@@ -10,10 +11,39 @@ def syscall(fn: Callable) -> Callable:
 
     The fast path (the caller's own thread, no tracing) is a plain call. Otherwise the kernel's
     slow path makes it a switch point, records it in the trace, and runs pending signal
-    handlers on return.
+    handlers on return. The wrapper is generated with the method's own parameter list, so
+    that the fast path packs no ``*args``/``**kwargs``.
     """
     name = fn.__name__
+    sig = inspect.signature(fn)
+    params = list(sig.parameters.values())[1:]
+    simple = all(p.kind is p.POSITIONAL_OR_KEYWORD for p in params)
+    if not simple:
+        return _generic(fn, name)
+    defaults = {f"_d{i}": p.default for i, p in enumerate(params)
+                if p.default is not inspect.Parameter.empty}
+    decl, names = [], []
+    for i, p in enumerate(params):
+        decl.append(f"{p.name}=_d{i}" if f"_d{i}" in defaults else p.name)
+        names.append(p.name)
+    args = ", ".join(names)
+    packed = f"({args},)" if names else "()"
+    src = (f"def {name}(self{', ' if decl else ''}{', '.join(decl)}):\n"
+           f"    kernel = self.kernel\n"
+           f"    if kernel._slow or not self.alive:\n"
+           f"        return kernel._syscall(self, _fn, {name!r}, {packed}, _NOKW)\n"
+           f"    return _fn(self{', ' if names else ''}{args})\n")
+    scope = {"_fn": fn, "_NOKW": _NOKW, **defaults}
+    exec(compile(src, f"<syscall {name}>", "exec"), scope)  # noqa: S102 (generated wrapper)
+    call = functools.update_wrapper(scope[name], fn)
+    call.is_syscall = True
+    return call
 
+
+_NOKW: dict = {}
+
+
+def _generic(fn: Callable, name: str) -> Callable:
     @functools.wraps(fn)
     def call(self, *args, **kwargs):
         kernel = self.kernel

@@ -38,33 +38,28 @@ class Waiter:
         return f"<Waiter pid={pid} {self.what} reason={REASON_NAMES.get(self.reason)}>"
 
 
-class WaitQueue:
-    """An ordered set of waiters (FIFO)."""
+class WaitQueue(dict):
+    """An ordered set of waiters (FIFO): a dict of waiter -> None, so that emptiness and
+    length are C-level checks on the hot path."""
 
-    __slots__ = ("_waiters",)
-
-    def __init__(self):
-        self._waiters: dict[Waiter, None] = {}
+    __slots__ = ()
 
     def add(self, waiter: Waiter) -> None:
-        self._waiters[waiter] = None
+        self[waiter] = None
         waiter.queue = self
 
     def discard(self, waiter: Waiter) -> None:
-        if self._waiters.pop(waiter, 0) is None:
+        if self.pop(waiter, 0) is None:
             waiter.queue = None
-
-    def __len__(self) -> int:
-        return len(self._waiters)
-
-    def __bool__(self) -> bool:
-        return bool(self._waiters)
 
     def __iter__(self):
         """Iterate over a snapshot, so wakers may remove waiters as they go."""
-        return iter(list(self._waiters))
+        return iter(list(self.keys()))
 
     def first(self) -> Waiter | None:
-        for w in self._waiters:
+        for w in self.keys():
             return w
         return None
+
+    def __repr__(self) -> str:
+        return f"<WaitQueue {list(self.keys())}>"

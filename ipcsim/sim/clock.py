@@ -46,10 +46,11 @@ class Clock:
     seconds (an int, ``epoch + now``) that object timestamps record.
     """
 
-    __slots__ = ("_ns", "_heap", "_seq", "epoch", "_sched")
+    __slots__ = ("_ns", "_heap", "_seq", "epoch", "_sched", "wall")
 
     def __init__(self, sched, epoch: int = DEFAULT_EPOCH):
         self._ns = 0
+        self.wall = epoch          # time(), kept up to date for the hot paths
         self._heap: list[tuple[int, int, Timer]] = []
         self._seq = 0
         self.epoch = epoch
@@ -65,7 +66,7 @@ class Clock:
 
     def time(self) -> int:
         """The virtual wall clock in whole seconds (what IPC timestamps record)."""
-        return self.epoch + self._ns // NS
+        return self.wall
 
     def advance(self, seconds: float) -> None:
         """Move time forward by ``seconds``, running every program that wakes on the way.
@@ -96,7 +97,7 @@ class Clock:
         deadline = self.next_deadline()
         if deadline is None or (limit is not None and deadline > limit):
             return False
-        self._ns = max(self._ns, deadline)
+        self._set(deadline)
         heap = self._heap
         while heap and heap[0][0] <= deadline:
             timer = heapq.heappop(heap)[2]
@@ -109,6 +110,7 @@ class Clock:
     def _set(self, ns: int) -> None:
         if ns > self._ns:
             self._ns = ns
+            self.wall = self.epoch + ns // NS
 
     def __repr__(self) -> str:
         return f"Clock(now={self.now()!r}, time={self.time()})"

@@ -1,14 +1,18 @@
 """The agent program of the real-kernel backend (:mod:`ipcsim.conformance.real`).
 
 This file is not imported by the harness: ``real.py`` reads its text and runs it as
-``python -I -S -c SOURCE init FD`` under ``unshare --ipc --pid --fork --mount-proc``. It
-imports only the standard library (never ipcsim).
+``python -I -S -c SOURCE init FD MNTNS`` under ``unshare --ipc --pid --fork --mount-proc``
+(MNTNS: the inode of the harness's mount namespace). It imports only the standard library
+(never ipcsim).
 
 Two roles:
 
-* **init** (pid 1 of the new pid namespace, in an IPC namespace of its own): receives the
-  channel of process "a" over the bootstrap socket, says hello (so the harness learns its
-  host pid), forks "a", then waits on the bootstrap socket. SIGCHLD is ignored, so the
+* **init** (pid 1 of the new pid namespace, in an IPC namespace of its own): makes the
+  mount namespace that ``--mount-proc`` gave it private (MS_REC|MS_PRIVATE on "/") and
+  mounts a fresh tmpfs on /run in it, the scratch area of scenario mounts (see
+  :func:`call_mount`); receives the channel of process "a" over the bootstrap socket, says
+  hello (so the harness learns its host pid), forks "a", then waits on the bootstrap
+  socket. SIGCHLD is ignored, so the
   orphans it adopts are reaped at once, as ipcsim's init does. When the harness closes
   the bootstrap socket (or dies), init exits and the kernel kills every process of the pid
   namespace.
@@ -60,6 +64,14 @@ O_ACCMODE = 0o3
 O_CREAT = 0o100
 O_TRUNC = 0o1000
 O_TMPFILE_BIT = 0o20000000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 0x2, 0x4, 0x8, 0x20
+MS_BIND, MS_MOVE, MS_REC = 0x1000, 0x2000, 0x4000
+MS_PRIVATE = 1 << 18
+MS_PROPAGATION = (1 << 17) | (1 << 18) | (1 << 19) | (1 << 20)   # UNBINDABLE..SHARED
+TMPFS_MAGIC, RAMFS_MAGIC = 0x01021994, 0x858458F6
+SCRATCH = "/run"        # the private tmpfs that scenario mounts go under
+# File system types a scenario may mount anew (under SCRATCH): none reaches the host.
+MOUNTABLE = frozenset({"tmpfs", "ramfs", "mqueue"})
 NOFILE = 1024          # RLIMIT_NOFILE's usual soft limit (ipcsim's NR_OPEN_DEFAULT)
 CHUNK = 32768
 
@@ -97,6 +109,9 @@ _setgroups = _fn("setgroups", I, SZ, C.POINTER(U))
 _prctl = _fn("prctl", I, I, C.c_ulong, C.c_ulong, C.c_ulong, C.c_ulong)
 _umask = _fn("umask", U, U)
 _nanosleep = _fn("nanosleep", I, C.c_void_p, C.c_void_p)
+_mount = _fn("mount", I, C.c_char_p, C.c_char_p, C.c_char_p, C.c_ulong, C.c_void_p)
+_umount2 = _fn("umount2", I, C.c_char_p, I)
+_statfs = _fn("statfs", I, C.c_char_p, C.c_void_p)
 _sys_capget = LIBC.capget
 _sys_capset = LIBC.capset
 _check_signals = PYAPI.PyErr_CheckSignals
@@ -146,6 +161,7 @@ err_fd = -1
 wake_r = wake_w = -1
 high_base = NOFILE - 16
 cap_last = 40
+scratch_err = "init did not set up the scratch tmpfs"   # None once /run is ours
 
 
 def _record(signum, frame):
@@ -251,11 +267,20 @@ def _real(path):
     return os.path.realpath(path)
 
 
+def _in_scratch(real):
+    """``real`` (a resolved path) lies strictly inside the scratch tmpfs on /run, which is
+    private to the scenario's mount namespace: nothing under it is the host's."""
+    return scratch_err is None and real.startswith(SCRATCH + "/")
+
+
 def _may_write(path):
     """Opening ``path`` for writing cannot change the host: an IPC-namespace sysctl, a
-    /proc/sysvipc file, a namespace file, or (without CAP_SYS_RESOURCE, or outside the
-    initial user namespace) /proc/sys/user."""
+    /proc/sysvipc file, a namespace file, a path in the scratch tmpfs on /run (scenario
+    mounts), or (without CAP_SYS_RESOURCE, or outside the initial user namespace)
+    /proc/sys/user."""
     real = _real(path)
+    if _in_scratch(real):
+        return
     parts = real.split("/")
     if real.startswith("/proc/sys/kernel/") and len(parts) == 5 and parts[4] in _IPC_SYSCTLS:
         return
@@ -475,9 +500,117 @@ def call_write_file(path, text):
 
 def call_unlink(path):
     real = _real(path)
-    if real != "/proc" and not real.startswith("/proc/") and os.path.lexists(real):
+    if real != "/proc" and not real.startswith("/proc/") and not _in_scratch(real) \
+            and os.path.lexists(real):
         raise Refused(f"unlinking {path!r} would change the host")
     os.unlink(path)
+
+
+def _cstr(v, what, none=True):
+    if v is None and none:
+        return None
+    if isinstance(v, str):
+        v = os.fsencode(v)
+    if not isinstance(v, (bytes, bytearray)):
+        raise TypeError(f"{what} must be str{' or None' if none else ''}, "
+                        f"not {type(v).__name__}")
+    if b"\0" in v:
+        raise ValueError(f"{what}: embedded null byte")
+    return bytes(v)
+
+
+def _resolved(path):
+    """``path`` with its symbolic links resolved; where a link cannot be read (a /proc/PID/ns
+    link of a process the caller may not trace: EACCES), the path as written, made absolute
+    and normalized (the kernel's lookup of it then fails in its own way)."""
+    try:
+        return _real(path)
+    except OSError:
+        return os.path.abspath(os.fsdecode(path))
+
+
+def _scratch_target(path, what):
+    """The resolved ``path``; Refused unless it lies strictly inside the scratch tmpfs."""
+    real = _resolved(path)
+    if scratch_err is not None:
+        raise Refused(f"{what} {path!r}: no scratch tmpfs on {SCRATCH} ({scratch_err})")
+    if not _in_scratch(real):
+        raise Refused(f"{what} {path!r} ({real}): scenario mount targets must be under "
+                      f"{SCRATCH}/ (a private tmpfs)")
+    return real
+
+
+def _on_scratch_fs(directory):
+    """``directory`` is on a tmpfs or ramfs (so creating in it cannot add a message queue
+    to an mqueue mount or reach anything else)."""
+    buf = C.create_string_buffer(256)
+    if _statfs(os.fsencode(directory), buf) == -1:
+        return False
+    return C.c_long.from_buffer(buf).value in (TMPFS_MAGIC, RAMFS_MAGIC)
+
+
+def _make_target(real, directory):
+    """Create a missing mount target under the scratch tmpfs (its missing parents as
+    directories), as the caller: an empty file, or a directory. New directories are
+    world-writable and sticky, as /run itself, so that a target can be made whatever the
+    caller's ids (then mount(2) itself decides: EPERM without CAP_SYS_ADMIN). A target
+    that cannot be made is left missing: mount(2) then fails with ENOENT."""
+    if os.path.lexists(real):
+        return
+    parent = os.path.dirname(real)
+    try:
+        if parent != SCRATCH:
+            _make_target(parent, True)
+        if not _on_scratch_fs(parent):
+            return
+        if directory:
+            os.mkdir(real, 0o700)
+            os.chmod(real, 0o1777)
+        else:
+            os.close(os.open(real, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
+                             0o644))
+    except OSError:
+        pass
+
+
+def call_mount(source, target, fstype=None, flags=0, data=None):
+    """mount(2), for targets strictly under /run only (the scratch tmpfs of the scenario's
+    mount namespace). As ipcsim has no disk (any path can be a target), a missing target is
+    created first: for a bind (or move) an empty file if the source is not a directory (a
+    namespace file needs a file target), else a directory; for a new mount a directory. A
+    remount or a propagation change creates nothing. A bind or move source must be a
+    namespace file (/proc/PID/ns/...) or lie under /run; a new mount must be of a file
+    system type in MOUNTABLE (or None: EINVAL from the kernel)."""
+    flags = _int(flags, "flags") & 0xFFFFFFFFFFFFFFFF
+    csource = _cstr(source, "source")
+    ctarget = _cstr(target, "target", none=False)
+    cfstype = _cstr(fstype, "fstype")
+    cdata = _cstr(data, "data")
+    real = _scratch_target(target, "mounting on")
+    if flags & (MS_REMOUNT | MS_PROPAGATION):
+        pass                            # changes an existing mount: only the target counts
+    elif flags & (MS_BIND | MS_MOVE):
+        src = _resolved(source) if source is not None else None
+        if src is not None and not (_PID_NS.match(src) or _in_scratch(src)):
+            raise Refused(f"mounting {source!r} ({src}): a bind or move source must be a "
+                          f"namespace file (/proc/PID/ns/...) or lie under {SCRATCH}/")
+        if src is not None:
+            _make_target(real, os.path.isdir(src))
+    else:
+        if fstype is not None and fstype not in MOUNTABLE:
+            raise Refused(f"mounting a {fstype!r} file system could reach the host; "
+                          f"scenarios may mount {sorted(MOUNTABLE)}")
+        _make_target(real, True)
+    _none(_mount(csource, ctarget, cfstype, flags, cdata))
+
+
+def call_umount(target, flags=0):
+    """umount2(2), for targets strictly under /run only (so the scratch tmpfs itself, and
+    every mount of the host's, stays)."""
+    flags = _int(flags, "flags")
+    ctarget = _cstr(target, "target", none=False)
+    _scratch_target(target, "unmounting")
+    _none(_umount2(ctarget, flags))
 
 
 def call_setgroups(groups):
@@ -579,6 +712,8 @@ CALLS = {
     "sigprocmask": call_sigprocmask,
     "sigpending_signals": lambda: {int(x) for x in signal.sigpending()},
     "sigsuspend": call_sigsuspend,
+    "mount": call_mount,
+    "umount": call_umount,
 }
 
 
@@ -718,9 +853,31 @@ def agent_main(cfd):
     os._exit(0)
 
 
-def init_main(bfd):
-    """pid 1 of the pid namespace: fork "a", then wait for the harness to go away."""
+def _setup_scratch(host_mntns):
+    """Make this mount namespace's propagation private and mount a fresh tmpfs on /run in
+    it; None, or why not. Never in the harness's own mount namespace."""
+    try:
+        own = os.stat("/proc/self/ns/mnt").st_ino
+    except OSError as e:
+        return f"cannot tell the mount namespace: {e}"
+    if own == host_mntns:
+        return "not in a mount namespace of its own"
+    if _mount(None, b"/", None, MS_REC | MS_PRIVATE, None) == -1:
+        return "making / private: " + os.strerror(C.get_errno())
+    if not os.path.isdir(SCRATCH) or os.path.islink(SCRATCH):
+        return f"{SCRATCH} is not a directory"
+    if _mount(b"ipcsim-scratch", SCRATCH.encode(), b"tmpfs",
+              MS_NOSUID | MS_NODEV | MS_NOEXEC, b"mode=1777,size=1m,nr_inodes=4096") == -1:
+        return f"mounting a tmpfs on {SCRATCH}: " + os.strerror(C.get_errno())
+    return None
+
+
+def init_main(bfd, host_mntns):
+    """pid 1 of the pid namespace: set up the scratch tmpfs, fork "a", then wait for the
+    harness to go away."""
+    global scratch_err
     os.setsid()
+    scratch_err = _setup_scratch(host_mntns)
     boot = socket.socket(fileno=bfd)
     data, anc, flags, _ = boot.recvmsg(4096, socket.CMSG_SPACE(4 * 4))
     cfd = None
@@ -736,7 +893,8 @@ def init_main(bfd):
         finally:
             os._exit(1)
     os.close(cfd)
-    boot.sendmsg([b"." + json.dumps({"k": "hello", "pid": os.getpid(), "a": pid}).encode()])
+    boot.sendmsg([b"." + json.dumps({"k": "hello", "pid": os.getpid(), "a": pid,
+                                     "scratch": scratch_err}).encode()])
     while True:
         try:
             if not boot.recv(4096):
@@ -747,4 +905,4 @@ def init_main(bfd):
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["init"]:
-        init_main(int(sys.argv[2]))
+        init_main(int(sys.argv[2]), int(sys.argv[3]))

@@ -73,6 +73,17 @@ CALLS: dict[str, tuple[str, ...]] = {
     "sigprocmask": ("how", "sigs"),
     "sigpending_signals": (),
     "sigsuspend": ("sigs",),
+    # mount(2) and umount2(2). The use they are here for: a bind mount (flags MS_BIND) of a
+    # /proc/PID/ns/ipc file keeps that IPC namespace alive until it is unmounted; a later
+    # fstype (such as "mqueue") makes a new mount. ipcsim has no disk, so any absolute path
+    # can be a target there; the real backend confines targets to a private, scratch tmpfs
+    # on /run (a target elsewhere raises UnsafeCallError) and creates a missing target
+    # first (an empty file for a bind mount of a non-directory, else a directory), so
+    # scenarios should mount on paths such as "/run/box". Errnos come from the kernel:
+    # EPERM without CAP_SYS_ADMIN, ENOENT for a missing source, EINVAL for umount of a
+    # path that is not a mount point.
+    "mount": ("source", "target", "fstype", "flags"),
+    "umount": ("target", "flags"),
 }
 
 

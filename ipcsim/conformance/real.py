@@ -19,9 +19,15 @@ quiet. After each step the backend waits until every agent is quiet (sleeping, s
 dead), so a signal or an exit a step caused has taken effect before the next step; that is
 also how :meth:`completed` knows which blocked calls have finished. Likewise, Linux frees an
 IPC namespace asynchronously (20-50 ms after its last reference goes, here); after a step
-that may drop one (exit, unshare, setns, close, kill, clone) the backend waits until every
-namespace that no process is in or holds a descriptor of has been freed (seen through a
-"witness" descriptor of its msgmax sysctl, which reads ENOENT then).
+that may drop one (exit, unshare, setns, close, kill, clone, umount) the backend waits until
+every namespace that no process is in, holds a descriptor of (also one opened through a bind
+mount) or has bind-mounted has been freed (seen through a "witness" descriptor of its msgmax
+sysctl, which reads ENOENT then).
+
+Mounts: ``unshare --mount-proc`` gives the agents a mount namespace of their own; init makes
+its propagation private (MS_REC|MS_PRIVATE on "/") and mounts a fresh tmpfs on /run in it, so
+scenario mounts (targets strictly under /run, created there when missing) touch nothing of
+the host's, and vanish with the namespace when init ends.
 
 Deliberate differences from ipcsim's layout: init (pid 1) sits in an IPC namespace of its
 own, not in the host's initial one (so no scenario can reach the host's namespace through
@@ -32,7 +38,10 @@ RLIMIT_CORE 0 (so a core-dumping signal's status has no 0x80 bit).
 Calls that could change the host are refused with :class:`UnsafeCallError`: clone with
 CLONE_VM/VFORK/SETTLS/FILES, opening for writing (or unlinking) anything but the IPC
 namespace's own files (/proc/sys/kernel/{msg,sem,shm}*, /proc/sys/fs/mqueue, /proc/sysvipc,
-/proc/PID/ns, /proc/sys/user without CAP_SYS_RESOURCE), and opening devices.
+/proc/PID/ns, /proc/sys/user without CAP_SYS_RESOURCE) and paths in the scratch tmpfs on
+/run, opening devices, mount and umount on targets not strictly under /run, bind (or move)
+mounts of anything but a namespace file (/proc/PID/ns/...) or a path under /run, and new
+mounts of file system types other than tmpfs, ramfs and mqueue.
 """
 from __future__ import annotations
 
@@ -71,7 +80,7 @@ UNSAFE_CLONE = 0x00000100 | 0x00004000 | 0x00080000 | 0x00000400
 IDLE_SYSCALLS = frozenset({7, 271, 23, 270, 45, 47, 44, 46, 232, 281, 441})
 QUIET_STATES = frozenset("STtZX")
 # Calls after which an IPC namespace may have lost its last reference.
-NS_RELEASING = frozenset({"exit", "unshare", "setns", "close", "kill", "clone"})
+NS_RELEASING = frozenset({"exit", "unshare", "setns", "close", "kill", "clone", "umount"})
 _CHUNK = 32768
 _ANC = socket.CMSG_SPACE(12) + socket.CMSG_SPACE(4 * 8)
 
@@ -104,7 +113,8 @@ class ProcessBlockedError(RuntimeError):
 
 class UnsafeCallError(UnsupportedError):
     """A call the real backend will not make because it could harm the host or the agent
-    (clone with CLONE_VM/VFORK/SETTLS/FILES, writing outside the IPC namespace's files)."""
+    (clone with CLONE_VM/VFORK/SETTLS/FILES, writing outside the IPC namespace's files,
+    mounting outside /run)."""
 
 
 @functools.lru_cache(maxsize=None)
@@ -229,6 +239,8 @@ class RealBackend:
         self._closed = False
         self._witnesses: dict[int, int] = {}     # namespace inode -> its msgmax descriptor
         self._ns_waited = None
+        self._nsfs_dev = None                    # st_dev of namespace files (nsfs)
+        self.scratch_error: str | None = None    # why init has no tmpfs on /run, if so
 
     # --- start and end -----------------------------------------------------------------
     def open(self) -> None:
@@ -249,8 +261,10 @@ class RealBackend:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         self._boot = boot_h
         self._stderr = tempfile.TemporaryFile()
+        self._nsfs_dev = os.stat("/proc/self/ns/ipc").st_dev
+        host_mntns = os.stat("/proc/self/ns/mnt").st_ino
         argv = [shutil.which("unshare"), *UNSHARE_ARGS, sys.executable, "-I", "-S", "-c",
-                AGENT_SOURCE, "init", str(boot_c.fileno())]
+                AGENT_SOURCE, "init", str(boot_c.fileno()), str(host_mntns)]
         try:
             self._proc = subprocess.Popen(argv, pass_fds=(boot_c.fileno(),), env={}, cwd="/",
                                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -266,6 +280,7 @@ class RealBackend:
         boot = _Agent("init", boot_h)
         hello = self._read_msg(boot, deadline, what="init's hello")
         self._init_hostpid = hello["_hostpid"]
+        self.scratch_error = hello.get("scratch")    # mount/umount are refused if set
         a = _Agent("a", chan_h)
         self._agents["a"] = a
         hello = self._read_msg(a, deadline, what="process a's hello")
@@ -595,19 +610,26 @@ class RealBackend:
             return e.errno != errno.ENOENT
 
     def _namespace_references(self) -> tuple[set[int], bool]:
-        """The IPC namespaces that a process is in or holds a namespace descriptor of; and
-        whether some process holds a /proc/sysvipc file (which pins a namespace that cannot
-        be told from outside)."""
+        """The IPC namespaces that a process is in, holds a namespace descriptor of, or
+        that a mount namespace a process is in has bind-mounted; and whether some
+        reference cannot be told from outside: a /proc/sysvipc file held open (it pins its
+        namespace), or a mount namespace no process is in, held by a descriptor or a bind
+        mount (its own bind mounts cannot be listed)."""
         refs: set[int] = set()
         unsure = False
+        mnt_in: set[int] = set()          # mount namespaces a process is in (listed)
+        mnt_held: set[int] = set()        # mount namespaces a descriptor or mount holds
         hostpids = [self._init_hostpid] + [a.hostpid for a in self._agents.values()
                                             if not a.dead and a.hostpid > 0]
         for hostpid in hostpids:
             try:
                 refs.add(os.stat(f"/proc/{hostpid}/ns/ipc").st_ino)
+                mnt = os.stat(f"/proc/{hostpid}/ns/mnt").st_ino
                 names = os.listdir(f"/proc/{hostpid}/fd")
             except OSError:
                 continue
+            if mnt not in mnt_in and self._bind_mounted(hostpid, refs, mnt_held):
+                mnt_in.add(mnt)
             for name in names:
                 try:
                     link = os.readlink(f"/proc/{hostpid}/fd/{name}")
@@ -615,14 +637,47 @@ class RealBackend:
                     continue
                 if link.startswith("ipc:["):
                     refs.add(int(link[5:-1]))
+                elif link.startswith("mnt:["):
+                    mnt_held.add(int(link[5:-1]))
                 elif link.startswith("/proc/sysvipc/"):
                     unsure = True
-        return refs, unsure
+                elif link.startswith("/") and not link.startswith("/proc/"):
+                    # A namespace file opened through a bind mount: its link shows the
+                    # mount's path. Its inode number is the namespace's.
+                    try:
+                        st = os.stat(f"/proc/{hostpid}/fd/{name}")
+                    except OSError:
+                        continue
+                    if st.st_dev == self._nsfs_dev:
+                        refs.add(st.st_ino)
+        return refs, unsure or bool(mnt_held - mnt_in)
+
+    @staticmethod
+    def _bind_mounted(hostpid: int, refs: set[int], mnt_held: set[int]) -> bool:
+        """Add the namespaces bind-mounted in the process's mount namespace (an nsfs mount
+        whose root is ``ipc:[N]`` or ``mnt:[N]`` in /proc/PID/mountinfo). False if its
+        mountinfo could not be read."""
+        try:
+            with open(f"/proc/{hostpid}/mountinfo", "rb") as f:
+                lines = f.read().splitlines()
+        except OSError:
+            return False
+        for line in lines:
+            fields = line.split(b" ")
+            if len(fields) < 5 or b" - nsfs " not in line:
+                continue
+            root = fields[3]
+            if root.startswith(b"ipc:[") and root.endswith(b"]"):
+                refs.add(int(root[5:-1]))
+            elif root.startswith(b"mnt:[") and root.endswith(b"]"):
+                mnt_held.add(int(root[5:-1]))
+        return True
 
     def _await_namespace_deaths(self) -> None:
         """Linux frees an IPC namespace asynchronously (a work item after an RCU grace
         period: some 20-50 ms here); ipcsim at once. Wait until every namespace that no
-        process is in or holds a descriptor of has been freed, as its witness shows."""
+        process is in or holds a descriptor of, and no bind mount holds, has been freed, as
+        its witness shows."""
         for inum, fd in list(self._witnesses.items()):
             if not self._witness_alive(fd):
                 os.close(fd)

@@ -90,17 +90,22 @@ class DirFile(OpenFile):
 class NsFile(OpenFile):
     """An open nsfs file (``/proc/PID/ns/ipc`` or a bind mount of one): holds the namespace."""
 
-    __slots__ = ("ns",)
+    __slots__ = ("ns", "mount")
 
-    def __init__(self, flags: int, ns):
+    def __init__(self, flags: int, ns, mount=None):
         super().__init__(flags)
         self.ns = ns.get()
+        self.mount = mount            # the bind mount it was opened through, if any
+        if mount is not None:
+            mount.users += 1
 
     def lseek(self, offset: int, whence: int) -> int:
         raise oserror(errno.ESPIPE)
 
     def release(self) -> None:
         ns, self.ns = self.ns, None
+        if self.mount is not None:
+            self.mount.users -= 1
         ns.put()
 
 

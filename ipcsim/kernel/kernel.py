@@ -50,23 +50,37 @@ class TraceEvent:
 
 
 class MountTable:
-    """Mounts by target path; a later mount on the same path hides the earlier one."""
+    """Mounts by target path; a later mount on the same path hides the earlier one.
+
+    The model has no disk: a path exists once something has been mounted on it (as the
+    file or directory a real mount needs), and stays after the unmount.
+    """
 
     def __init__(self):
         self._mounts: dict[str, list] = {}
+        self._paths: set[str] = set()
 
     def top(self, path: str):
         stack = self._mounts.get(path)
         return stack[-1] if stack else None
 
+    def exists(self, path: str) -> bool:
+        return path in self._paths
+
     def add(self, path: str, mount) -> None:
         self._mounts.setdefault(path, []).append(mount)
+        self._paths.add(path)
 
-    def remove(self, path: str) -> None:
+    def remove(self, path: str, detach: bool = False) -> None:
+        """umount2(): EINVAL if nothing is mounted there; EBUSY while a file is open
+        through the mount, unless MNT_DETACH (then it goes when the last one closes)."""
         stack = self._mounts.get(path)
         if not stack:
             raise oserror(errno.EINVAL)
-        mount = stack.pop()
+        mount = stack[-1]
+        if mount.users and not detach:
+            raise oserror(errno.EBUSY)
+        stack.pop()
         if not stack:
             del self._mounts[path]
         mount.release()

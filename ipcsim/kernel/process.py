@@ -19,7 +19,7 @@ from ..constants import (CAP_DAC_OVERRIDE, CAP_SYS_ADMIN, CAP_SYS_PTRACE, CLONE_
                          CLONE_FS, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS,
                          CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER, CLONE_NEWUTS,
                          CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_VM, CSIGNAL,
-                         MS_BIND, O_ACCMODE, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_WRONLY,
+                         MNT_DETACH, MS_BIND, O_ACCMODE, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_WRONLY,
                          WNOHANG)
 from ..errors import UnsupportedError, oserror
 from ..sim.clock import seconds_to_ns
@@ -626,11 +626,17 @@ class Process(MsgCalls, SemCalls, ShmCalls):
 
     @syscall
     def umount(self, target: str, flags: int = 0) -> None:
-        """umount2(2): EPERM without CAP_SYS_ADMIN, EINVAL if nothing is mounted there."""
-        int_arg(flags, "flags")
+        """umount2(2): ENOENT for a path that does not exist, EPERM without CAP_SYS_ADMIN,
+        EINVAL if nothing is mounted there, EBUSY while a file is open through the mount
+        (unless MNT_DETACH)."""
+        flags = int_arg(flags, "flags")
+        path = files.normalize(target)
+        mounts = self.kernel.mounts
+        if not mounts.exists(path):
+            procfs.lookup(self.kernel, self, path)        # ENOENT outside /proc
         if not self.creds.capable(CAP_SYS_ADMIN):
             raise oserror(errno.EPERM)
-        self.kernel.mounts.remove(files.normalize(target))
+        mounts.remove(path, detach=bool(flags & MNT_DETACH))
 
     # --- credentials ------------------------------------------------------------------
     def _commit_creds(self, new) -> None:
@@ -721,17 +727,19 @@ class Process(MsgCalls, SemCalls, ShmCalls):
 
 
 class NsBindMount:
-    """A bind mount of a namespace file: holds the namespace until unmounted."""
+    """A bind mount of a namespace file: holds the namespace until unmounted. ``users``
+    counts the files open through it (umount gives EBUSY while there are any)."""
 
-    __slots__ = ("ns",)
+    __slots__ = ("ns", "users")
 
     def __init__(self, ns):
         self.ns = ns.get()
+        self.users = 0
 
     def open(self, proc: Process, flags: int) -> files.OpenFile:
         if flags & O_ACCMODE != O_RDONLY:
             raise oserror(errno.EPERM)
-        return files.NsFile(flags, self.ns)
+        return files.NsFile(flags, self.ns, self)
 
     def listdir(self, proc: Process) -> list[str]:
         raise oserror(errno.ENOTDIR)

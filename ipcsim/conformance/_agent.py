@@ -192,11 +192,15 @@ def enc(v):
         return [enc(x) for x in v]
     if isinstance(v, (set, frozenset)):
         return {"s": sorted(enc(x) for x in v)}
+    if isinstance(v, dict):
+        return {"d": {k: enc(x) for k, x in v.items()}}
     return v
 
 
 def dec(v):
     if isinstance(v, dict):
+        if "d" in v:
+            return {k: dec(x) for k, x in v["d"].items()}
         if "b" in v:
             return bytes.fromhex(v["b"])
         if "s" in v:
@@ -672,7 +676,72 @@ def call_unshare(flags):
     _ok(_syscall(SYS_UNSHARE, _int(flags, "flags"), 0, 0, 0, 0))
 
 
+# --- System V message queues -------------------------------------------------------------
+_msgget = _fn("msgget", I, I, I)
+_msgsnd = _fn("msgsnd", I, I, C.c_void_p, SZ, I)
+_msgrcv = _fn("msgrcv", C.c_ssize_t, I, C.c_void_p, SZ, L, I)
+_msgctl = _fn("msgctl", I, I, I, C.c_void_p)
+IPC_SET_CMD, IPC_STAT_CMD, IPC_INFO_CMD = 1, 2, 3
+MSG_STAT_CMD, MSG_INFO_CMD, MSG_STAT_ANY_CMD = 11, 12, 13
+_PERM = struct.Struct("=iIIIIIH6x16x")              # ipc64_perm: 48 bytes on x86-64
+_MSQID_DS = struct.Struct("=48sQQQQQQii16x")         # msqid64_ds: 120 bytes
+_MSGINFO = struct.Struct("=iiiiiiiH2x")
+_PERM_FIELDS = ("key", "uid", "gid", "cuid", "cgid", "mode", "seq")
+_MSQID_FIELDS = ("msg_stime", "msg_rtime", "msg_ctime", "msg_cbytes", "msg_qnum",
+                 "msg_qbytes", "msg_lspid", "msg_lrpid")
+_MSGINFO_FIELDS = ("msgpool", "msgmap", "msgmax", "msgmnb", "msgmni", "msgssz", "msgtql",
+                   "msgseg")
+
+
+def _perm(raw):
+    return dict(zip(_PERM_FIELDS, _PERM.unpack(raw)))
+
+
+def _key(key):
+    key = _int(key, "key")
+    return key - (1 << 32) if key >= 1 << 31 else key
+
+
+def call_msgget(key, msgflg=0):
+    return _ok(_msgget(_key(key), _int(msgflg, "msgflg") & 0xFFFFFFFF))
+
+
+def call_msgsnd(msqid, mtype, data, msgflg=0):
+    data = data.encode() if isinstance(data, str) else bytes(data)
+    buf = C.create_string_buffer(struct.pack("=q", mtype) + data, 8 + len(data))
+    _none(_msgsnd(msqid, buf, len(data), msgflg))
+
+
+def call_msgrcv(msqid, msgsz, msgtyp=0, msgflg=0):
+    buf = C.create_string_buffer(8 + max(0, min(msgsz, 1 << 24)))
+    n = _ok(_msgrcv(msqid, buf, msgsz, msgtyp, msgflg))
+    return struct.unpack_from("=q", buf.raw)[0], buf.raw[8:8 + n]
+
+
+def call_msgctl(msqid, cmd, ds=None):
+    buf = C.create_string_buffer(_MSQID_DS.size)
+    if cmd == IPC_SET_CMD:
+        perm = ds["msg_perm"]
+        raw_perm = _PERM.pack(0, perm["uid"] & 0xFFFFFFFF, perm["gid"] & 0xFFFFFFFF, 0, 0,
+                              perm["mode"] & 0xFFFFFFFF, 0)
+        C.memmove(buf, _MSQID_DS.pack(raw_perm, 0, 0, 0, 0, 0,
+                                      ds["msg_qbytes"] & 0xFFFFFFFFFFFFFFFF, 0, 0),
+                  _MSQID_DS.size)
+    ret = _ok(_msgctl(msqid, cmd, buf))
+    if cmd in (IPC_INFO_CMD, MSG_INFO_CMD):
+        return ret, dict(zip(_MSGINFO_FIELDS, _MSGINFO.unpack_from(buf.raw)))
+    if cmd in (IPC_STAT_CMD, MSG_STAT_CMD, MSG_STAT_ANY_CMD):
+        raw_perm, *rest = _MSQID_DS.unpack(buf.raw)
+        ds = {"msg_perm": _perm(raw_perm), **dict(zip(_MSQID_FIELDS, rest))}
+        return ds if cmd == IPC_STAT_CMD else (ret, ds)
+    return None
+
+
 CALLS = {
+    "msgget": call_msgget,
+    "msgsnd": call_msgsnd,
+    "msgrcv": call_msgrcv,
+    "msgctl": call_msgctl,
     "wait": call_wait,
     "kill": lambda pid, sig: _none(_kill(pid, sig)),
     "signal": call_signal,

@@ -56,7 +56,9 @@ def _step(draw, s: _State) -> str | None:
     who = draw(st.sampled_from(s.procs))
     kind = draw(st.sampled_from(["fork", "clone", "unshare", "open_ns", "setns", "close",
                                  "read", "write", "creds", "cap", "exit", "kill",
-                                 "readlink", "open_sysctl", "fd_io"]))
+                                 "readlink", "open_sysctl", "fd_io", "msg", "msg", "msg"]))
+    if kind == "msg":
+        return _msg_step(draw, who)
     if kind in ("fork", "clone"):
         if len(s.procs) >= MAX_PROCESSES:
             return None
@@ -119,3 +121,34 @@ def _step(draw, s: _State) -> str | None:
         return f"{who}.kill(pid({target}), {sig})"
     target = draw(st.sampled_from(s.procs))
     return f"{who}.readlink(f\"/proc/{{pid({target})}}/ns/ipc\")"
+
+
+MSG_KEYS = ["0x42", "0x43", "IPC_PRIVATE"]
+MSG_IDS = ["0", "1", "2", "32768", "-1"]
+MSG_FLAGS = ["0", "IPC_NOWAIT", "IPC_NOWAIT | MSG_NOERROR", "IPC_NOWAIT | MSG_EXCEPT",
+             "IPC_NOWAIT | MSG_COPY", "MSG_COPY"]
+MSG_CMDS = ["IPC_STAT", "IPC_RMID", "IPC_INFO", "MSG_INFO", "MSG_STAT", "MSG_STAT_ANY", "99"]
+
+
+def _msg_step(draw, who: str) -> str:
+    """A message-queue call on one of a few keys and ids (mostly non-blocking)."""
+    op = draw(st.sampled_from(["get", "get", "snd", "snd", "rcv", "rcv", "ctl", "set"]))
+    qid = draw(st.sampled_from(MSG_IDS))
+    if op == "get":
+        flags = draw(st.sampled_from(["IPC_CREAT | 0o600", "IPC_CREAT | 0o666", "0",
+                                      "IPC_CREAT | IPC_EXCL | 0o600", "0o400"]))
+        return f"{who}.msgget({draw(st.sampled_from(MSG_KEYS))}, {flags})"
+    if op == "snd":
+        mtype = draw(st.sampled_from([1, 2, 3, 0]))
+        size = draw(st.sampled_from([0, 1, 5, 100, 9000]))
+        flags = draw(st.sampled_from(["IPC_NOWAIT", "IPC_NOWAIT", "0"]))
+        return f"{who}.msgsnd({qid}, {mtype}, b'x' * {size}, {flags})"
+    if op == "rcv":
+        size = draw(st.sampled_from([0, 2, 100, -1]))
+        msgtyp = draw(st.sampled_from([0, 1, 2, -2, 0]))
+        return f"{who}.msgrcv({qid}, {size}, {msgtyp}, {draw(st.sampled_from(MSG_FLAGS))})"
+    if op == "set":
+        qbytes = draw(st.sampled_from([0, 5, 100, 16384, 16385]))
+        mode = draw(st.sampled_from(["0o600", "0o666", "0o400"]))
+        return f"{who}.msgctl({qid}, IPC_SET, msqid_ds(mode={mode}, qbytes={qbytes}))"
+    return f"{who}.msgctl({qid}, {draw(st.sampled_from(MSG_CMDS))})"

@@ -53,10 +53,55 @@ class Normalizer:
             return fd
         return self._fds.setdefault(fd, f"fd{len(self._fds) + 1}")
 
-    def outcome(self, method: str, outcome: Outcome) -> Outcome:
+    def plain(self, value):
+        """Records (IPC_STAT results) as dicts; pid fields by label; times as set or not
+        (real and virtual clocks differ)."""
+        if attrs.has(type(value)):
+            value = attrs.asdict(value, recurse=False)
+        if isinstance(value, dict):
+            out = {}
+            for key, v in value.items():
+                v = self.plain(v)
+                if key.endswith("pid"):
+                    v = self.pid(v) if v else 0
+                elif key.endswith("time") and isinstance(v, int):
+                    v = "T" if v else 0
+                out[key] = v
+            return out
+        if isinstance(value, tuple):
+            return tuple(self.plain(v) for v in value)
+        if isinstance(value, list):
+            return [self.plain(v) for v in value]
+        return value
+
+    def proc_text(self, text: str) -> str:
+        """A /proc/sysvipc text with pids as labels and times as set or not, in place."""
+        lines = text.split("\n")
+        if not lines or not lines[0].strip():
+            return text
+        header = lines[0].split()
+        out = [lines[0]]
+        for line in lines[1:]:
+            tokens = list(re.finditer(r"\S+", line))
+            new = line
+            for name, m in reversed(list(zip(header, tokens))):
+                tok = m.group(0)
+                if name.endswith("pid"):
+                    rep = str(self.pid(int(tok))) if tok != "0" else tok
+                elif name.endswith("time"):
+                    rep = "T" if tok != "0" else tok
+                else:
+                    continue
+                new = new[:m.start()] + rep.rjust(len(tok)) + new[m.end():]
+            out.append(new)
+        return "\n".join(out)
+
+    def outcome(self, method: str, outcome: Outcome, args: tuple = ()) -> Outcome:
         if outcome[0] != OK:
             return outcome
-        value = outcome[1]
+        value = self.plain(outcome[1])
+        if method == "read_file" and args and str(args[0]).startswith("/proc/sysvipc/"):
+            return (OK, self.proc_text(value))
         if method in _PID_RESULTS:
             value = self.pid(value)
         elif method in _FD_RESULTS:
@@ -113,7 +158,7 @@ def play(scenario: Scenario, backend) -> Play:
             if label not in backend.blocked():
                 pending.pop(label)
         records.append(StepRecord(step, outcome, tuple(wakes)))
-    texts = _snapshot(backend, alive, pending)
+    texts = _snapshot(backend, alive, pending, norm)
     handled = {label: tuple(backend.signals_handled(label)) for label in sorted(alive)
                if label not in pending}
     return Play(backend.name, tuple(records), texts, handled)
@@ -150,10 +195,10 @@ def _run_step(step: Step, backend, env, alive, pending, norm) -> Outcome:
             env[step.bind] = raw[1]
         if step.method == "exit":
             alive.discard(label)
-    return norm.outcome(step.method, raw)
+    return norm.outcome(step.method, raw, args)
 
 
-def _snapshot(backend, alive, pending) -> dict:
+def _snapshot(backend, alive, pending, norm) -> dict:
     """The /proc texts as a live, unblocked process of the scenario sees them."""
     for label in sorted(alive):
         if label in pending:
@@ -162,7 +207,7 @@ def _snapshot(backend, alive, pending) -> dict:
         try:
             for path in PROC_FILES:
                 out = backend.call(label, "read_file", (path,))
-                texts[path] = out[1] if out[0] == OK else f"({out[1]})"
+                texts[path] = norm.proc_text(out[1]) if out[0] == OK else f"({out[1]})"
         except RuntimeError:
             continue
         return texts
@@ -193,13 +238,22 @@ class Difference:
 
 
 def diff(left: Play, right: Play) -> Difference | None:
-    """The first differing step (outcome or wake-ups), or the final texts, or None."""
+    """The first differing step (its outcome, or which blocked calls it completed and with
+    what), or the final texts, or None."""
     for i, (a, b) in enumerate(zip(left.records, right.records)):
-        if a.outcome != b.outcome or a.wakes != b.wakes:
+        if a.outcome != b.outcome or _woken(a) != _woken(b):
             return Difference(i, left, right)
     if left.texts != right.texts or left.handled != right.handled:
         return Difference(len(left.records) - 1, left, right)
     return None
+
+
+def _woken(record: StepRecord) -> list:
+    """The calls one step completed, with their outcomes, in label order. Which calls a
+    step wakes, and what each gets, is the kernel's doing; the order in which woken
+    processes return to user space is the CPU scheduler's (on a real machine the last woken
+    often runs first), so within one step it is not compared."""
+    return sorted(record.wakes, key=lambda w: (w[0], repr(w[1])))
 
 
 def run_on(scenario: Scenario, make_backend: Callable[[], object]) -> Play:

@@ -155,11 +155,15 @@ def _enc(v):
         return [_enc(x) for x in v]
     if isinstance(v, (set, frozenset)):
         return {"s": sorted(_enc(x) for x in v)}
+    if isinstance(v, dict):
+        return {"d": {k: _enc(x) for k, x in v.items()}}
     return v
 
 
 def _dec(v):
     if isinstance(v, dict):
+        if "d" in v:
+            return {k: _dec(x) for k, x in v["d"].items()}
         if "b" in v:
             return bytes.fromhex(v["b"])
         if "s" in v:

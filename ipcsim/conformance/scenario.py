@@ -66,7 +66,13 @@ def constants_env() -> dict:
     return env
 
 
+def msqid_ds(uid: int = 0, gid: int = 0, mode: int = 0o600, qbytes: int = 16384) -> dict:
+    """What IPC_SET reads from a msqid_ds, as plain data both backends understand."""
+    return {"msg_perm": {"uid": uid, "gid": gid, "mode": mode}, "msg_qbytes": qbytes}
+
+
 _CONSTANTS = constants_env()
+_CONSTANTS["msqid_ds"] = msqid_ds
 
 
 def parse(text: str, name: str = "scenario", area: str = "misc") -> Scenario:

@@ -12,6 +12,8 @@ import signal as _signal
 
 from ..constants import CAP_FULL_SET, CLONE_NEWIPC
 from ..kernel.kernel import Kernel
+from ..kernel.msg import MsqidDs
+from ..kernel.perm import IpcPerm
 from ..kernel.waitq import Waiter
 from ..sim.clock import seconds_to_ns
 from .backend import BLOCKED, ERR, OK, Outcome
@@ -90,6 +92,11 @@ class SimBackend:
             if old is _signal.SIG_IGN:
                 return "ignore"
             return "default" if old is _signal.SIG_DFL else "handler"
+        if method == "msgctl" and len(args) > 2 and isinstance(args[2], dict):
+            perm = args[2]["msg_perm"]
+            ds = MsqidDs(IpcPerm(uid=perm["uid"], gid=perm["gid"], mode=perm["mode"]),
+                         msg_qbytes=args[2]["msg_qbytes"])
+            args = (args[0], args[1], ds)
         return getattr(p, method)(*args)
 
     def _record(self, sig: int) -> None:

@@ -5,13 +5,13 @@ free idx at or after a cyclic cursor, within ``max(in_use * 3 / 2, 64)`` slots (
 0 when none is free there); the sequence number goes up whenever the new idx is not above the
 last one allocated; a ``*_next_id`` request is used once and reset to -1. Lookups by id check
 the sequence number (a stale id is EINVAL); lookups by index (the *_STAT commands) do not.
-Every table starts empty and costs a few words until its first object.
+Every table starts empty and costs a few words until its first object. Creating and
+removing an object are dict operations; the slot order (for /proc) and the highest slot in use
+(for *_INFO) are worked out when asked for, since only those rarer calls need them.
 """
 from __future__ import annotations
 
 import errno
-
-from sortedcontainers import SortedList
 
 from ..constants import (IPC_MIN_CYCLE, IPC_PRIVATE, IPCMNI, IPCMNI_IDX_MASK, IPCMNI_SEQ_MAX,
                          IPCMNI_SHIFT)
@@ -21,19 +21,17 @@ from ..errors import oserror
 class IpcIds:
     """One ``struct ipc_ids``: the objects of one kind in one namespace."""
 
-    __slots__ = ("in_use", "seq", "last_idx", "max_idx", "next_id", "cursor", "objs", "keys",
-                 "used")
+    __slots__ = ("in_use", "seq", "last_idx", "max_idx", "next_id", "cursor", "objs", "keys")
 
     def __init__(self):
         self.in_use = 0
         self.seq = 0
         self.last_idx = -1
-        self.max_idx = -1
+        self.max_idx: int | None = -1    # None: the highest was removed, not yet looked for
         self.next_id = -1
         self.cursor = 0          # the idr's cyclic position (idr_next)
         self.objs: dict | None = None     # idx -> object
         self.keys: dict | None = None     # key -> object (IPC_PRIVATE objects are not keyed)
-        self.used: SortedList | None = None
 
     # --- lookups ---------------------------------------------------------------------
     def find_key(self, key: int):
@@ -64,6 +62,8 @@ class IpcIds:
             return -1
         if self.in_use == IPCMNI:
             return IPCMNI - 1
+        if self.max_idx is None:       # the highest was removed: find the next one down
+            self.max_idx = max(self.objs)
         return self.max_idx
 
     def __len__(self) -> int:
@@ -71,10 +71,10 @@ class IpcIds:
 
     def __iter__(self):
         """The objects in slot order (as /proc/sysvipc lists them)."""
-        if not self.used:
-            return iter(())
         objs = self.objs
-        return iter([objs[i] for i in self.used])
+        if not objs:
+            return iter(())
+        return iter([objs[i] for i in sorted(objs)])
 
     # --- changes ---------------------------------------------------------------------
     def addid(self, obj, limit: int) -> int:
@@ -82,7 +82,7 @@ class IpcIds:
         if self.in_use >= min(limit, IPCMNI):
             raise oserror(errno.ENOSPC)
         if self.objs is None:
-            self.objs, self.keys, self.used = {}, {}, SortedList()
+            self.objs, self.keys = {}, {}
         next_id = self.next_id
         self.next_id = -1
         if next_id < 0:
@@ -105,11 +105,10 @@ class IpcIds:
             idx = self._lowest_free(next_id & IPCMNI_IDX_MASK, None)
         obj.id = (obj.seq << IPCMNI_SHIFT) + idx
         self.objs[idx] = obj
-        self.used.add(idx)
         if obj.key != IPC_PRIVATE:
             self.keys[obj.key] = obj
         self.in_use += 1
-        if idx > self.max_idx:
+        if self.max_idx is not None and idx > self.max_idx:
             self.max_idx = idx
         return obj.id
 
@@ -126,13 +125,11 @@ class IpcIds:
         """ipc_rmid(): free the slot and the key; seq, last_idx and the cursor stay."""
         idx = obj.id & IPCMNI_IDX_MASK
         del self.objs[idx]
-        self.used.remove(idx)
         self.unkey(obj)
         self.in_use -= 1
         obj.deleted = True
         if idx == self.max_idx:
-            used = self.used
-            self.max_idx = used[-1] if used else -1
+            self.max_idx = None if self.objs else -1
 
     def unkey(self, obj) -> None:
         """Take the object's key out of the key table (shm IPC_RMID while attached)."""

@@ -75,7 +75,11 @@ class MsgQueue(KernIpcPerm):
                  "q_senders")
 
     def __init__(self, ns, key: int, mode: int, creds, now: int):
-        super().__init__(ns, key, mode, creds)
+        # kern_ipc_perm, set here rather than through super().__init__ (msgget's hot path)
+        self.ns, self.key, self.mode = ns, key, mode
+        self.uid = self.cuid = creds.euid
+        self.gid = self.cgid = creds.egid
+        self.id, self.seq, self.deleted = -1, 0, False
         self.q_stime = self.q_rtime = 0
         self.q_ctime = now
         self.q_cbytes = self.q_qnum = 0
@@ -85,8 +89,8 @@ class MsgQueue(KernIpcPerm):
         self.q_messages: deque = deque()
         self.q_bytype: dict[int, deque] = {}
         self.q_dead = 0          # removed messages still in q_messages
-        self.q_receivers = WaitQueue()
-        self.q_senders = WaitQueue()
+        self.q_receivers: WaitQueue | None = None     # made when the first one waits
+        self.q_senders: WaitQueue | None = None
 
     # --- the queue ---------------------------------------------------------------------
     def fits(self, size: int) -> bool:
@@ -163,6 +167,8 @@ class MsgQueue(KernIpcPerm):
     def ss_wakeup(self, sched, kill: bool = False) -> None:
         """Wake the blocked senders whose message now fits (all of them on removal);
         those that still do not fit go to the tail, in order."""
+        if not self.q_senders:
+            return
         stop = None
         for w in self.q_senders:
             if w is stop:
@@ -177,22 +183,26 @@ class MsgQueue(KernIpcPerm):
 
     def expunge_all(self, sched, err: int | None) -> None:
         """Wake every blocked receiver: with ``err`` (EIDRM), or to re-check (IPC_SET)."""
+        if not self.q_receivers:
+            return
         for w in self.q_receivers:
             sched.wake(w, None if err is None else ("err", err))
 
     # --- what the namespace and /proc see ----------------------------------------------
     def freeque(self) -> None:
         """IPC_RMID: waiters get EIDRM, messages are freed, the id goes."""
-        sched = self.ns.kernel.sched
-        self.expunge_all(sched, errno.EIDRM)
-        self.ss_wakeup(sched, kill=True)
-        self.ns.msg_ids.rmid(self)
         ns = self.ns
-        ns.msg_bytes -= self.q_cbytes
-        ns.msg_hdrs -= self.q_qnum
-        self.q_messages.clear()
-        self.q_bytype.clear()
-        self.q_cbytes = self.q_qnum = self.q_dead = 0
+        if self.q_receivers or self.q_senders:
+            sched = ns.kernel.sched
+            self.expunge_all(sched, errno.EIDRM)
+            self.ss_wakeup(sched, kill=True)
+        ns.msg_ids.rmid(self)
+        if self.q_qnum:
+            ns.msg_bytes -= self.q_cbytes
+            ns.msg_hdrs -= self.q_qnum
+            self.q_messages.clear()
+            self.q_bytype.clear()
+            self.q_cbytes = self.q_qnum = self.q_dead = 0
 
     def _ns_exit(self) -> None:
         self.freeque()
@@ -254,9 +264,12 @@ class MsgCalls:
         caller lacks, ENOSPC past msgmni."""
         key, msgflg = key_arg(key), flags_arg(msgflg, "msgflg")
         ns = self.ipc_ns
+        if key == 0:     # IPC_PRIVATE always creates (ipcget)
+            q = MsgQueue(ns, 0, msgflg & 0o777, self.creds, self.kernel.clock.wall)
+            return ns.msg_ids.addid(q, ns.msg_ctlmni)
 
         def newque() -> int:
-            q = MsgQueue(ns, key, msgflg & 0o777, self.creds, self.kernel.clock.time())
+            q = MsgQueue(ns, key, msgflg & 0o777, self.creds, self.kernel.clock.wall)
             return ns.msg_ids.addid(q, ns.msg_ctlmni)
 
         return ipcget(self, ns.msg_ids, key, msgflg, newque)
@@ -294,6 +307,8 @@ class MsgCalls:
             if msgflg & IPC_NOWAIT:
                 raise oserror(errno.EAGAIN)
             w = Waiter(self, f"msgsnd on queue {msqid} of ipc:[{ns.inum}] (queue full)", size)
+            if q.q_senders is None:
+                q.q_senders = WaitQueue()
             q.q_senders.add(w)
             reason = kernel.sched.block(w)
             if q.deleted:
@@ -392,6 +407,8 @@ class MsgCalls:
             maxsize = INT_MAX if msgflg & MSG_NOERROR else msgsz
             w = Waiter(self, f"msgrcv on queue {msqid} of ipc:[{ns.inum}] (type {msgtyp})",
                        (mode, want, maxsize))
+            if q.q_receivers is None:
+                q.q_receivers = WaitQueue()
             q.q_receivers.add(w)
             reason = kernel.sched.block(w)
             if w.result is not None:
@@ -415,6 +432,9 @@ class MsgCalls:
             raise oserror(errno.EINVAL)
         ns = self.ipc_ns
         ids = ns.msg_ids
+        if cmd == IPC_RMID:
+            obtain_for_ctl(self, ids, msqid).freeque()
+            return None
         if cmd in (IPC_INFO, MSG_INFO):
             info = Msginfo(msgmni=ns.msg_ctlmni, msgmax=ns.msg_ctlmax, msgmnb=ns.msg_ctlmnb,
                            msgssz=MSGSSZ, msgseg=MSGSEG)
@@ -445,8 +465,5 @@ class MsgCalls:
             sched = self.kernel.sched
             q.expunge_all(sched, None)
             q.ss_wakeup(sched)
-            return None
-        if cmd == IPC_RMID:
-            obtain_for_ctl(self, ids, msqid).freeque()
             return None
         raise oserror(errno.EINVAL)

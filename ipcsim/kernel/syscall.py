@@ -56,6 +56,8 @@ def _generic(fn: Callable, name: str) -> Callable:
 
 
 def int_arg(value: object, what: str) -> int:
+    if type(value) is int:
+        return value
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what} must be an int, not {type(value).__name__}")
     return value

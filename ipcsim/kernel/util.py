@@ -33,6 +33,8 @@ def ipcget(proc, ids, key: int, flg: int, new: Callable[[], int],
 
 def key_arg(key: object) -> int:
     """A key_t: an int that fits in 32 bits (negative values are the signed view)."""
+    if type(key) is int and -0x80000000 <= key <= 0x7FFFFFFF:
+        return key
     key = int_arg(key, "key")
     if not -(1 << 31) <= key < (1 << 32):
         raise OverflowError("key must fit in 32 bits")
@@ -40,6 +42,8 @@ def key_arg(key: object) -> int:
 
 
 def flags_arg(flg: object, what: str = "flags") -> int:
+    if type(flg) is int and 0 <= flg <= 0xFFFFFFFF:
+        return flg
     flg = int_arg(flg, what)
     if not -(1 << 31) <= flg < (1 << 32):
         raise OverflowError(f"{what} must fit in 32 bits")

@@ -58,6 +58,18 @@ def main(seed: int = 0) -> ipcsim.Kernel:
         print(f"    {name:5} sees kernel.msgmni = {proc.read_file('/proc/sys/kernel/msgmni').strip()}")
     print("  'web' raised its limit; 'batch' and the host keep the default of 32000.")
 
+    # 2b. The same System V key names a different queue in each namespace.
+    web_q = web.msgget(0x1234, ipcsim.IPC_CREAT | 0o600)
+    batch_q = batch.msgget(0x1234, ipcsim.IPC_CREAT | 0o600)
+    web.msgsnd(web_q, 1, b"only the web container sees this")
+    print(f"\nKey 0x1234 is queue {web_q} in 'web' and queue {batch_q} in 'batch'; "
+          f"'web' holds {web.msgctl(web_q, ipcsim.IPC_STAT).msg_qnum} message(s), "
+          f"'batch' {batch.msgctl(batch_q, ipcsim.IPC_STAT).msg_qnum}")
+    try:
+        init.msgget(0x1234, 0)
+    except FileNotFoundError:
+        print("  and on the host, msgget(0x1234) finds nothing: ENOENT")
+
     # 3. Processes join: children share their parent's namespace; programs run in them.
     server = web.fork(target=web_server)
     job = batch.fork(target=batch_job, args=(5,))

@@ -1,11 +1,479 @@
-"""System V shared memory: the per-process bookkeeping that namespaces act on.
+"""System V shared memory (ipc/shm.c), and the simulated address space it maps into.
 
-Each segment remembers the process that created it (the creator's ``shm_clist``); that list
-drives ``shm_rmid_forced`` at exit and at unshare(CLONE_NEWIPC) (exit_shm).
+A segment (:class:`ShmidKernel`) owns its memory as 4 KiB pages made on first touch, read or
+write, as shmem's page cache does; the pages ever touched are its resident set (the ``rss``
+of /proc/sysvipc/shm and SHM_INFO). A process's :class:`AddressSpace` is its list of
+mappings (``vm_area_struct``), sorted by address, so that an access finds its mapping with
+one bisection. Each attach is a mapping that holds a reference on the segment's namespace,
+so a namespace lives as long as some process has its memory attached.
+
+Addresses: the model has no other mappings than shared memory. ``shmat`` without an address
+picks, as Linux's top-down mmap does, the highest free range below ``MMAP_BASE``
+(0x7f0000000000, fixed: Linux randomizes its base) that fits the page-rounded size (aligned to
+the huge page size for SHM_HUGETLB); if none fits, the lowest one above ``TASK_UNMAPPED_BASE``.
+A fixed address may be anything below ``TASK_SIZE`` (0x7ffffffff000, x86-64 with 4-level
+paging); below ``MMAP_MIN_ADDR`` (4096) it needs CAP_SYS_RAWIO.
+
+Each segment remembers the process that created it (on the creator's ``shm_clist``); that
+list drives ``shm_rmid_forced`` at exit and at unshare(CLONE_NEWIPC) (exit_shm).
+
+The simulated machine: 16 GiB of RAM and no swap (``RAM_PAGES``; shmget of more than that
+without SHM_NORESERVE is ENOMEM, as Linux's heuristic overcommit says); no huge pages reserved
+(SHM_HUGETLB without SHM_NORESERVE is ENOMEM; with it, the segment exists and maps, but
+touching it is SIGBUS); RLIMIT_MEMLOCK is 8 MiB for everyone.
 """
 from __future__ import annotations
 
+import errno
+import weakref
+from bisect import bisect_left, bisect_right
 
+import attrs
+
+from ..constants import (CAP_IPC_LOCK, CAP_SYS_RAWIO, IPC_INFO, IPC_PRIVATE, IPC_RMID,
+                         IPC_SET, IPC_STAT, PAGE_SIZE, SHM_DEST, SHM_EXEC, SHM_HUGETLB,
+                         SHM_INFO, SHM_LOCK, SHM_LOCKED, SHM_NORESERVE, SHM_RDONLY, SHM_REMAP,
+                         SHM_RND, SHM_STAT, SHM_STAT_ANY, SHM_UNLOCK, SHMLBA, SHMMIN)
+from ..errors import SegmentationFault, oserror
+from .perm import IpcPerm, KernIpcPerm, ipcperms
+from .syscall import as_bytes, int_arg, syscall
+from .util import flags_arg, ipcget, key_arg, obtain_for_ctl, update_perm
+
+PAGE_SHIFT = 12
+PAGE_MASK = PAGE_SIZE - 1
+ULONG = 1 << 64
+LLONG_MAX = (1 << 63) - 1          # MAX_LFS_FILESIZE: the largest shmem file
+TASK_SIZE = 0x7FFFFFFFF000         # x86-64, 4-level paging
+MMAP_BASE = 0x7F0000000000         # where top-down placement starts (Linux: randomized)
+TASK_UNMAPPED_BASE = (TASK_SIZE // 3 + PAGE_MASK) & ~PAGE_MASK   # bottom-up fallback
+MMAP_MIN_ADDR = 4096               # vm.mmap_min_addr
+MAX_MAP_COUNT = 65530              # vm.max_map_count
+RAM_PAGES = 16 << (30 - PAGE_SHIFT)   # totalram_pages() + total_swap_pages
+MEMLOCK_LIMIT_PAGES = (8 << 20) >> PAGE_SHIFT   # RLIMIT_MEMLOCK (8 MiB)
+HUGETLB_SHM_GROUP = 0              # vm.hugetlb_shm_group
+SHM_HUGE_SHIFT, SHM_HUGE_MASK = 26, 0x3F
+HUGE_PAGE_SIZES = {0: 2 << 20, 21: 2 << 20, 30: 1 << 30}   # by log2 (0: the default)
+S_IRUGO, S_IWUGO, S_IXUGO = 0o444, 0o222, 0o111
+
+# Pages locked with SHM_LOCK, per kernel and real uid (the ucounts RLIMIT_MEMLOCK counter).
+_mlocked: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+# --- what shmctl returns ----------------------------------------------------------------
+@attrs.define(slots=True)
+class ShmidDs:
+    """``struct shmid64_ds`` as IPC_STAT, SHM_STAT and SHM_STAT_ANY return it (IPC_SET reads
+    shm_perm.uid, .gid and .mode). shm_perm.mode shows SHM_DEST (0o1000) after IPC_RMID of an
+    attached segment and SHM_LOCKED (0o2000) while locked."""
+
+    shm_perm: IpcPerm = attrs.Factory(IpcPerm)
+    shm_segsz: int = 0
+    shm_atime: int = 0
+    shm_dtime: int = 0
+    shm_ctime: int = 0
+    shm_cpid: int = 0
+    shm_lpid: int = 0
+    shm_nattch: int = 0
+
+
+@attrs.define(slots=True)
+class Shminfo:
+    """``struct shminfo64`` as IPC_INFO returns it (the limits of the caller's namespace)."""
+
+    shmmax: int = 0
+    shmmin: int = 0
+    shmmni: int = 0
+    shmseg: int = 0
+    shmall: int = 0
+
+
+@attrs.define(slots=True)
+class ShmInfo:
+    """``struct shm_info`` as SHM_INFO returns it: usage, in pages."""
+
+    used_ids: int = 0
+    shm_tot: int = 0
+    shm_rss: int = 0
+    shm_swp: int = 0
+    swap_attempts: int = 0
+    swap_successes: int = 0
+
+
+# --- the segment ------------------------------------------------------------------------
+class ShmidKernel(KernIpcPerm):
+    """``struct shmid_kernel``: one segment and its memory."""
+
+    __slots__ = ("segsz", "atime", "dtime", "ctime", "cpid", "lpid", "nattch", "creator",
+                 "pages", "npages", "huge", "mlock_uid")
+
+    def __init__(self, ns, key: int, mode: int, creds, size: int, npages: int, huge: int,
+                 pid: int, now: int, creator):
+        super().__init__(ns, key, mode, creds)
+        self.segsz = size
+        self.npages = npages              # what it counts in shm_tot
+        self.huge = huge                  # huge page size, 0 for normal memory
+        self.atime = self.dtime = 0
+        self.ctime = now
+        self.cpid = pid
+        self.lpid = 0
+        self.nattch = 0
+        self.creator = creator            # None once the creator exited or unshared
+        self.pages: dict[int, bytearray] = {}   # page index -> contents, made on first touch
+        self.mlock_uid: int | None = None       # whose RLIMIT_MEMLOCK a SHM_LOCK charged
+
+    @property
+    def i_size(self) -> int:
+        """The size of the segment's file: segsz, rounded to the huge page for hugetlb."""
+        huge = self.huge
+        return (self.segsz + huge - 1) // huge * huge % ULONG if huge else self.segsz
+
+    # --- attach bookkeeping (shm_open / shm_close) ---------------------------------------
+    def opened(self, pid: int) -> None:
+        """__shm_open(): a new mapping (shmat, fork, a split)."""
+        self.atime = self.ns.kernel.clock.time()
+        self.lpid = pid
+        self.nattch += 1
+        self.ns.get()
+
+    def closed(self, pid: int) -> None:
+        """__shm_close(): a mapping went (shmdt, exit, replaced by SHM_REMAP)."""
+        self.lpid = pid
+        self.dtime = self.ns.kernel.clock.time()
+        self.nattch -= 1
+        ns = self.ns
+        if self.may_destroy():
+            self.destroy()
+        ns.put()
+
+    def may_destroy(self) -> bool:
+        """shm_may_destroy(): unattached, and removed or shm_rmid_forced."""
+        return self.nattch == 0 and (self.ns.shm_rmid_forced or self.mode & SHM_DEST != 0)
+
+    # --- removal -------------------------------------------------------------------------
+    def destroy(self) -> None:
+        """shm_destroy(): the id, the key, the shm_tot pages, the lock charge, the memory."""
+        ns = self.ns
+        ns.shm_tot -= self.npages
+        self.creator = None               # shm_clist_rm(): the creator's list drops it lazily
+        ns.shm_ids.rmid(self)
+        self._unlock_memory()
+        self.pages = {}
+
+    def rmid(self) -> None:
+        """do_shm_rmid(): destroy now, or when the last attachment goes (SHM_DEST, and the key
+        becomes IPC_PRIVATE so that it can name a new segment)."""
+        if self.nattch:
+            self.mode |= SHM_DEST
+            self.ns.shm_ids.unkey(self)
+            self.key = IPC_PRIVATE
+        else:
+            self.destroy()
+
+    def _ns_exit(self) -> None:
+        self.rmid()
+
+    def creator_left(self) -> None:
+        """exit_shm() for one segment: it becomes an orphan, destroyed now when unattached
+        and its namespace has shm_rmid_forced."""
+        self.creator = None
+        ns = self.ns
+        if ns.shm_rmid_forced and ns.alive and not self.deleted and self.may_destroy():
+            self.destroy()
+
+    def destroy_if_orphaned(self) -> None:
+        """shm_try_destroy_orphaned(): segments whose creator is still there are kept."""
+        if self.creator is None and self.may_destroy():
+            self.destroy()
+
+    # --- SHM_LOCK ------------------------------------------------------------------------
+    def _unlock_memory(self) -> None:
+        uid = self.mlock_uid
+        if uid is not None:
+            counts = _mlocked[self.ns.kernel]
+            counts[uid] -= self._lock_pages()
+            if not counts[uid]:
+                del counts[uid]
+            self.mlock_uid = None
+            self.mode &= ~SHM_LOCKED
+
+    def _lock_pages(self) -> int:
+        return (self.segsz + PAGE_MASK) >> PAGE_SHIFT
+
+    # --- what shmctl and /proc see -------------------------------------------------------
+    def rss_pages(self) -> int:
+        return len(self.pages)
+
+    def stat(self) -> ShmidDs:
+        return ShmidDs(self.to_ipc_perm(), self.segsz, self.atime, self.dtime, self.ctime,
+                       self.cpid, self.lpid, self.nattch)
+
+    def _proc_row(self, reader) -> str:
+        """A row of /proc/sysvipc/shm (64-bit layout); rss and swap in bytes."""
+        return (f"{self.key:10d} {self.id:10d}  {self.mode:4o} {self.segsz:21d} "
+                f"{self.cpid:5d} {self.lpid:5d}  {self.nattch:5d} {self.uid:5d} {self.gid:5d} "
+                f"{self.cuid:5d} {self.cgid:5d} {self.atime:10d} {self.dtime:10d} "
+                f"{self.ctime:10d} {len(self.pages) * PAGE_SIZE:21d} {0:21d}\n")
+
+    def __repr__(self) -> str:
+        state = " removed" if self.mode & SHM_DEST else ""
+        return (f"<ShmidKernel id={self.id} key={self.key:#x} size={self.segsz} "
+                f"nattch={self.nattch}{state}>")
+
+
+# --- mappings and address spaces -----------------------------------------------------------
+class ShmFile:
+    """``shm_file_data``: what one shmat mapped. Its mappings (fork copies, pieces left by
+    SHM_REMAP) share it; shmdt unmaps the pieces of one file only."""
+
+    __slots__ = ("seg", "writable", "prot")
+
+    def __init__(self, seg: ShmidKernel, writable: bool, prot: str):
+        self.seg = seg
+        self.writable = writable
+        self.prot = prot
+
+
+class Vma:
+    """``vm_area_struct``: [start, end) maps the segment from page ``pgoff`` on."""
+
+    __slots__ = ("start", "end", "pgoff", "file", "seg", "writable")
+
+    def __init__(self, start: int, end: int, pgoff: int, file: ShmFile):
+        self.start = start
+        self.end = end
+        self.pgoff = pgoff
+        self.file = file
+        self.seg = file.seg
+        self.writable = file.writable
+
+    def describe(self) -> str:
+        seg = self.seg
+        what = f"shmid {seg.id}" + (", removed" if seg.deleted or seg.mode & SHM_DEST else "")
+        off = f" from page {self.pgoff}" if self.pgoff else ""
+        return f"{self.start:#x}-{self.end:#x} {self.file.prot} ({what}{off})"
+
+
+class AddressSpace:
+    """``mm_struct``: a process's shared memory mappings, sorted by start address.
+
+    The top-down search keeps a free-area cache, as Linux once did: ``fc`` is where the last
+    search ended and ``fc_hole`` bounds the size of every free range that lies wholly
+    between ``fc`` and MMAP_BASE, so that a search for more than that starts at the free
+    range holding ``fc`` (attaching many segments one after the other, or attaching and
+    detaching in a loop, costs a bisection each, not a walk over all mappings). The answer
+    is the same as a full top-down search's.
+    """
+
+    __slots__ = ("pid", "starts", "vmas", "nfrag", "fc", "fc_hole")
+
+    def __init__(self, pid: int):
+        self.pid = pid                    # the owner's tgid (shm_lpid of the copies at fork)
+        self.starts: list[int] = []
+        self.vmas: list[Vma] = []
+        self.nfrag = 0                    # mappings that begin inside their segment
+        self.fc = MMAP_BASE
+        self.fc_hole = 0
+
+    def __len__(self) -> int:
+        return len(self.vmas)
+
+    def __iter__(self):
+        return iter(list(self.vmas))
+
+    # --- the list ------------------------------------------------------------------------
+    def _insert(self, vma: Vma) -> None:
+        starts = self.starts
+        i = bisect_left(starts, vma.start)
+        starts.insert(i, vma.start)
+        self.vmas.insert(i, vma)
+        if vma.pgoff:
+            self.nfrag += 1
+        if vma.end >= self.fc:
+            # a mapping placed above fc can cut a free range that lies wholly above it
+            top = min(starts[i + 1] if i + 1 < len(starts) else TASK_SIZE, MMAP_BASE)
+            if top - vma.end > self.fc_hole:
+                self.fc_hole = top - vma.end
+
+    def _remove_at(self, i: int, freed: bool = True) -> Vma:
+        starts = self.starts
+        del starts[i]
+        vma = self.vmas.pop(i)
+        if vma.pgoff:
+            self.nfrag -= 1
+        if freed:
+            # the free range the removal leaves: a search from fc sees it unless it lies
+            # wholly above fc
+            floor = self.vmas[i - 1].end if i else PAGE_SIZE
+            if floor >= self.fc:
+                top = min(starts[i] if i < len(starts) else TASK_SIZE, MMAP_BASE)
+                if top - floor > self.fc_hole:
+                    self.fc_hole = top - floor
+        return vma
+
+    def find(self, addr: int) -> Vma | None:
+        """The mapping that contains ``addr``."""
+        i = bisect_right(self.starts, addr) - 1
+        if i >= 0:
+            vma = self.vmas[i]
+            if addr < vma.end:
+                return vma
+        return None
+
+    def intersects(self, lo: int, hi: int) -> bool:
+        """find_vma_intersection(): does any mapping meet [lo, hi)?"""
+        i = bisect_left(self.starts, hi)
+        return i > 0 and self.vmas[i - 1].end > lo
+
+    # --- placement -----------------------------------------------------------------------
+    def unmapped_area(self, length: int, align: int) -> int | None:
+        """The top-down choice below MMAP_BASE, else the bottom-up one above
+        TASK_UNMAPPED_BASE (arch_get_unmapped_area_topdown's fallback)."""
+        starts, vmas = self.starts, self.vmas
+        if length <= self.fc_hole:
+            top, largest = MMAP_BASE, 0
+            i = bisect_left(starts, top)
+        else:
+            # start at the top of the free range that holds fc (or the mapping just above)
+            top, largest = MMAP_BASE, self.fc_hole
+            i = bisect_right(starts, self.fc)
+            if i < len(starts) and starts[i] < top:
+                top = starts[i]
+        while True:
+            floor = vmas[i - 1].end if i else PAGE_SIZE
+            gap = top - floor
+            if gap >= length:
+                addr = (top - length) & ~(align - 1)
+                if addr >= floor:
+                    self.fc = addr
+                    self.fc_hole = max(largest, top - addr - length)
+                    return addr
+            if gap > largest:
+                largest = gap
+            if not i:
+                break
+            i -= 1
+            top = min(top, vmas[i].start)
+        low = TASK_UNMAPPED_BASE
+        i = bisect_right(starts, low)
+        if i and vmas[i - 1].end > low:
+            low = vmas[i - 1].end
+        while True:
+            addr = (low + align - 1) & ~(align - 1)
+            ceiling = vmas[i].start if i < len(vmas) else TASK_SIZE
+            if addr + length <= ceiling:
+                return addr
+            if i >= len(vmas):
+                return None
+            low = max(low, vmas[i].end)
+            i += 1
+
+    # --- changes -------------------------------------------------------------------------
+    def map(self, file: ShmFile, addr: int, length: int) -> None:
+        """mmap_region() of a shm file at a free or MAP_FIXED address: what was there is
+        unmapped first (split pieces are opened, removed ones closed, as Linux orders it)."""
+        self._unmap_range(addr, addr + length)
+        vma = Vma(addr, addr + length, 0, file)
+        file.seg.opened(self.pid)
+        self._insert(vma)
+
+    def _unmap_range(self, lo: int, hi: int) -> None:
+        starts, vmas = self.starts, self.vmas
+        first = bisect_right(starts, lo) - 1
+        if first < 0 or vmas[first].end <= lo:
+            first += 1
+        last = bisect_left(starts, hi)          # vmas[first:last] meet [lo, hi)
+        if first >= last:
+            return
+        head, tail = vmas[first], vmas[last - 1]
+        # checks that can fail come before any change (vms_gather_munmap_vmas)
+        if head.start < lo and head.end > hi and len(vmas) >= MAX_MAP_COUNT:
+            raise oserror(errno.ENOMEM)
+        for vma, at in ((head, lo), (tail, hi)):
+            huge = vma.seg.huge
+            if vma.start < at < vma.end and huge and at & (huge - 1):
+                raise oserror(errno.EINVAL)      # hugetlb_vm_op_split
+        pid = self.pid
+        if head.start < lo:
+            self._split(first, lo, pid)
+            first += 1
+            last += 1
+        tail = vmas[last - 1]
+        if tail.end > hi:
+            self._split(last - 1, hi, pid)
+        for _ in range(first, last):
+            self._remove_at(first).seg.closed(pid)
+
+    def _split(self, i: int, at: int, pid: int) -> None:
+        """__split_vma(): two mappings where there was one; the segment sees an open."""
+        vma = self._remove_at(i, freed=False)
+        lower = Vma(vma.start, at, vma.pgoff, vma.file)
+        upper = Vma(at, vma.end, vma.pgoff + ((at - vma.start) >> PAGE_SHIFT), vma.file)
+        vma.seg.opened(pid)
+        self._insert(upper)
+        self._insert(lower)
+
+    def shmdt(self, addr: int, pid: int) -> None:
+        """ksys_shmdt(): unmap the shm mapping that starts at ``addr`` (or the piece of one
+        whose offset says it would have), then the pieces of the same attach within its
+        size. EINVAL when there is none."""
+        starts, vmas = self.starts, self.vmas
+        i = bisect_left(starts, addr)
+        n = len(vmas)
+        while i < n:
+            vma = vmas[i]
+            if vma.start - addr == vma.pgoff << PAGE_SHIFT:
+                break
+            if not self.nfrag:
+                raise oserror(errno.EINVAL)
+            i += 1
+        else:
+            raise oserror(errno.EINVAL)
+        file = vma.file
+        size = (file.seg.i_size + PAGE_MASK) & ~PAGE_MASK
+        self._remove_at(i).seg.closed(pid)
+        while i < len(vmas):
+            vma = vmas[i]
+            if vma.end - addr > size:
+                break
+            if vma.file is file and vma.start - addr == vma.pgoff << PAGE_SHIFT:
+                self._remove_at(i).seg.closed(pid)
+            else:
+                i += 1
+
+    def fork(self, child) -> "AddressSpace":
+        """dup_mmap(): the child maps the same files at the same places; each copy is an
+        open run by the parent (so shm_lpid is the parent's)."""
+        new = AddressSpace(child.pid)
+        new.starts = list(self.starts)
+        new.nfrag, new.fc, new.fc_hole = self.nfrag, self.fc, self.fc_hole
+        vmas = []
+        for vma in self.vmas:
+            vma.seg.opened(self.pid)
+            vmas.append(Vma(vma.start, vma.end, vma.pgoff, vma.file))
+        new.vmas = vmas
+        return new
+
+    def release(self, proc) -> None:
+        """exit_mmap(): every mapping goes, lowest first, closed by the exiting process."""
+        vmas, self.vmas, self.starts, self.nfrag = self.vmas, [], [], 0
+        self.fc, self.fc_hole = MMAP_BASE, 0
+        for vma in vmas:
+            vma.seg.closed(proc.pid)
+
+    def describe_near(self, addr: int) -> str:
+        """The mappings around ``addr``, for a fault's message."""
+        if not self.vmas:
+            return "the process has no shared memory attached"
+        i = bisect_right(self.starts, addr)
+        near = []
+        if i:
+            near.append("below: " + self.vmas[i - 1].describe())
+        if i < len(self.vmas):
+            near.append("above: " + self.vmas[i].describe())
+        return "nearest mappings: " + "; ".join(near)
+
+
+# --- the hooks the kernel calls ----------------------------------------------------------
 def fork_mm(parent, child) -> None:
     """fork(): the child gets the parent's attachments at the same addresses (each one a new
     attach: shm_nattch goes up)."""
@@ -21,10 +489,12 @@ def exit_mm(proc) -> None:
 
 
 def exit_shm(proc) -> None:
-    """exit_shm(): the caller's segments are destroyed (rmid_forced, unattached) or orphaned."""
+    """exit_shm(): the caller's segments are destroyed (rmid_forced, unattached) or orphaned,
+    each by the rule of its own namespace."""
     clist, proc.shm_clist = proc.shm_clist, []
-    for seg in clist:
-        seg.creator_left()
+    for seg in reversed(clist):           # Linux adds at the head: newest first
+        if seg.creator is proc:
+            seg.creator_left()
 
 
 def destroy_orphaned(ns) -> None:
@@ -33,7 +503,341 @@ def destroy_orphaned(ns) -> None:
         seg.destroy_if_orphaned()
 
 
+# --- argument conversion -----------------------------------------------------------------
+def _c_int(value: object, what: str) -> int:
+    value = int_arg(value, what)
+    if not -(1 << 31) <= value < (1 << 31):
+        raise OverflowError(f"{what} must fit in a C int")
+    return value
+
+
+def _ulong(value: object, what: str) -> int:
+    """An unsigned long (size_t, an address): negative values are the two's complement."""
+    value = int_arg(value, what)
+    if not -(1 << 63) <= value < ULONG:
+        raise OverflowError(f"{what} must fit in 64 bits")
+    return value % ULONG
+
+
+def _uid32(value: object, what: str) -> int:
+    value = int_arg(value, what)
+    if not -(1 << 31) <= value < (1 << 32):
+        raise OverflowError(f"{what} must fit in 32 bits")
+    return value % (1 << 32)
+
+
+def _fault(proc, kind: str, addr: int, n: int, why: str) -> SegmentationFault:
+    mm = proc.mm
+    near = mm.describe_near(addr) if mm is not None else \
+        "the process has no shared memory attached"
+    return SegmentationFault(f"pid {proc.pid}: {kind} of {n} byte{'s' if n != 1 else ''} "
+                             f"at {addr:#x}: {why} ({near})")
+
+
 class ShmCalls:
     """shmget, shmat, shmdt, shmctl and the memory access methods Process gets from here."""
 
     __slots__ = ()
+
+    @syscall
+    def shmget(self, key: int, size: int, flags: int = 0) -> int:
+        """shmget(2): the id of the segment with ``key``, made with IPC_CREAT (or always for
+        IPC_PRIVATE) with ``size`` bytes and mode ``flags & 0o777``. An existing segment
+        smaller than ``size`` is EINVAL (before EACCES); new ones: EINVAL outside
+        [SHMMIN, shmmax], ENOSPC past shmall pages or shmmni segments, ENOMEM beyond the
+        machine's memory (without SHM_NORESERVE)."""
+        key = key_arg(key)
+        size = _ulong(size, "size")
+        flags = flags_arg(flags, "flags")
+        ns = self.ipc_ns
+
+        def newseg() -> int:
+            if size < SHMMIN or size > ns.shm_ctlmax:
+                raise oserror(errno.EINVAL)
+            npages = ((size + PAGE_MASK) % ULONG) >> PAGE_SHIFT
+            if npages << PAGE_SHIFT < size:
+                raise oserror(errno.ENOSPC)
+            if ns.shm_tot + npages >= ULONG or ns.shm_tot + npages > ns.shm_ctlall:
+                raise oserror(errno.ENOSPC)
+            creds = self.creds
+            huge = 0
+            if flags & SHM_HUGETLB:
+                huge = HUGE_PAGE_SIZES.get((flags >> SHM_HUGE_SHIFT) & SHM_HUGE_MASK, 0)
+                if not huge:
+                    raise oserror(errno.EINVAL)     # no such huge page size
+                if not (creds.capable(CAP_IPC_LOCK) or creds.in_group_p(HUGETLB_SHM_GROUP)):
+                    raise oserror(errno.EPERM)      # can_do_hugetlb_shm()
+                if not flags & SHM_NORESERVE:
+                    raise oserror(errno.ENOMEM)     # no huge pages to reserve
+            else:
+                if size > LLONG_MAX:
+                    raise oserror(errno.EINVAL)
+                if not flags & SHM_NORESERVE and npages > RAM_PAGES:
+                    raise oserror(errno.ENOMEM)     # __vm_enough_memory(), heuristic
+            seg = ShmidKernel(ns, key, flags & 0o777, creds, size, npages, huge, self.pid,
+                              self.kernel.clock.time(), self)
+            shmid = ns.shm_ids.addid(seg, ns.shm_ctlmni)
+            ns.shm_tot += npages
+            clist = self.shm_clist
+            clist.append(seg)
+            count = len(clist)
+            if count >= 64 and not count & (count - 1):
+                clist[:] = [s for s in clist if s.creator is self]
+            return shmid
+
+        def more_checks(seg) -> None:
+            if seg.segsz < size:
+                raise oserror(errno.EINVAL)
+
+        return ipcget(self, ns.shm_ids, key, flags, newseg, more_checks)
+
+    @syscall
+    def shmat(self, shmid: int, shmaddr: int | None = None, flags: int = 0) -> int:
+        """shmat(2): attach the segment and return its address. ``shmaddr`` None (or 0) lets
+        the kernel choose; otherwise it must be page-aligned unless SHM_RND rounds it down.
+        SHM_RDONLY maps read-only; SHM_EXEC asks for execute permission too; SHM_REMAP
+        replaces whatever is mapped there (else an overlap is EINVAL)."""
+        shmid = _c_int(shmid, "shmid")
+        addr = 0 if shmaddr is None else _ulong(shmaddr, "shmaddr")
+        flags = flags_arg(flags, "flags")
+        if shmid < 0:
+            raise oserror(errno.EINVAL)
+        fixed = False
+        if addr:
+            if addr & (SHMLBA - 1):
+                if not flags & SHM_RND:
+                    raise oserror(errno.EINVAL)
+                addr &= ~(SHMLBA - 1)
+                if not addr and flags & SHM_REMAP:
+                    raise oserror(errno.EINVAL)
+            fixed = True
+        elif flags & SHM_REMAP:
+            raise oserror(errno.EINVAL)
+        if flags & SHM_RDONLY:
+            acc, prot = S_IRUGO, "r-"
+        else:
+            acc, prot = S_IRUGO | S_IWUGO, "rw"
+        if flags & SHM_EXEC:
+            acc |= S_IXUGO
+            prot += "x"
+        else:
+            prot += "-"
+        seg = self.ipc_ns.shm_ids.obtain_check(shmid)
+        if not ipcperms(seg, self.creds, acc):
+            raise oserror(errno.EACCES)
+        mm = self.mm
+        if mm is None:
+            mm = self.mm = AddressSpace(self.pid)
+        seg.nattch += 1                   # held across the mapping, as do_shmat does
+        try:
+            size = seg.i_size
+            if fixed and addr and not flags & SHM_REMAP:
+                if addr + size >= ULONG or mm.intersects(addr, addr + size):
+                    raise oserror(errno.EINVAL)
+            addr = self._do_mmap(mm, seg, addr, fixed, size)
+            mm.map(ShmFile(seg, not flags & SHM_RDONLY, prot + "s"), addr,
+                   (size + PAGE_MASK) & ~PAGE_MASK)
+            return addr
+        finally:
+            seg.nattch -= 1
+            if seg.may_destroy():
+                seg.destroy()             # a failed attach can end an unattached segment
+
+    def _do_mmap(self, mm: AddressSpace, seg: ShmidKernel, addr: int, fixed: bool,
+                 size: int) -> int:
+        """do_mmap()'s checks and the choice of address for a shm file."""
+        length = (size + PAGE_MASK) & ~PAGE_MASK
+        if not length:
+            raise oserror(errno.EINVAL if not size else errno.ENOMEM)
+        if len(mm) > MAX_MAP_COUNT or length > TASK_SIZE:
+            raise oserror(errno.ENOMEM)
+        huge = seg.huge
+        if fixed:
+            if huge and addr & (huge - 1):
+                raise oserror(errno.EINVAL)
+        else:
+            addr = mm.unmapped_area(length, huge or PAGE_SIZE)
+            if addr is None:
+                raise oserror(errno.ENOMEM)
+        if addr > TASK_SIZE - length:
+            raise oserror(errno.ENOMEM)
+        if addr < MMAP_MIN_ADDR and not self.creds.capable(CAP_SYS_RAWIO):
+            raise oserror(errno.EPERM)
+        return addr
+
+    @syscall
+    def shmdt(self, shmaddr: int) -> None:
+        """shmdt(2): detach the attachment that starts at ``shmaddr`` (EINVAL if none)."""
+        addr = _ulong(shmaddr, "shmaddr")
+        mm = self.mm
+        if addr & PAGE_MASK or mm is None:
+            raise oserror(errno.EINVAL)
+        mm.shmdt(addr, self.pid)
+
+    @syscall
+    def shmctl(self, shmid: int, cmd: int, buf: ShmidDs | None = None):
+        """shmctl(2). IPC_STAT: a ShmidDs. SHM_STAT, SHM_STAT_ANY: (full id, ShmidDs) of the
+        segment in slot ``shmid``. IPC_INFO: (highest slot in use, Shminfo); SHM_INFO:
+        (highest slot in use, ShmInfo). IPC_SET: uid, gid and mode from ``buf`` (a ShmidDs).
+        IPC_RMID: destroy now, or at the last detach. SHM_LOCK, SHM_UNLOCK: the SHM_LOCKED
+        mode bit (owner or CAP_IPC_LOCK; locking counts against RLIMIT_MEMLOCK)."""
+        shmid, cmd = _c_int(shmid, "shmid"), _c_int(cmd, "cmd")
+        if shmid < 0 or cmd < 0:
+            raise oserror(errno.EINVAL)
+        ns = self.ipc_ns
+        ids = ns.shm_ids
+        if cmd == IPC_INFO:
+            return max(ids.get_maxidx(), 0), Shminfo(ns.shm_ctlmax, SHMMIN, ns.shm_ctlmni,
+                                                     ns.shm_ctlmni, ns.shm_ctlall)
+        if cmd == SHM_INFO:
+            rss = sum(seg.rss_pages() for seg in ids)
+            return max(ids.get_maxidx(), 0), ShmInfo(ids.in_use, ns.shm_tot, rss)
+        if cmd in (IPC_STAT, SHM_STAT, SHM_STAT_ANY):
+            seg = ids.obtain_check(shmid) if cmd == IPC_STAT else ids.obtain_idx(shmid)
+            if cmd != SHM_STAT_ANY and not ipcperms(seg, self.creds, S_IRUGO):
+                raise oserror(errno.EACCES)
+            return seg.stat() if cmd == IPC_STAT else (seg.id, seg.stat())
+        if cmd == IPC_SET:
+            if not isinstance(buf, ShmidDs):
+                raise TypeError("IPC_SET takes a ShmidDs (as IPC_STAT returns)")
+            perm = buf.shm_perm
+            new = IpcPerm(uid=_uid32(perm.uid, "uid"), gid=_uid32(perm.gid, "gid"),
+                          mode=int_arg(perm.mode, "mode"))
+            seg = obtain_for_ctl(self, ids, shmid)
+            update_perm(self, seg, new)
+            seg.ctime = self.kernel.clock.time()
+            return None
+        if cmd == IPC_RMID:
+            obtain_for_ctl(self, ids, shmid).rmid()
+            return None
+        if cmd in (SHM_LOCK, SHM_UNLOCK):
+            self._shm_lock(ids.obtain_check(shmid), cmd == SHM_LOCK)
+            return None
+        raise oserror(errno.EINVAL)
+
+    def _shm_lock(self, seg: ShmidKernel, lock: bool) -> None:
+        """shmctl_do_lock(): no ipcperms check; the owner or creator, or CAP_IPC_LOCK."""
+        creds = self.creds
+        capable = creds.capable(CAP_IPC_LOCK)
+        if not capable and creds.euid != seg.uid and creds.euid != seg.cuid:
+            raise oserror(errno.EPERM)
+        if seg.huge:
+            return                        # hugetlb memory is never swapped: nothing to do
+        if not lock:
+            seg._unlock_memory()
+            return
+        if seg.mlock_uid is not None:
+            return
+        # user_shm_lock(): the pages count against the real uid's RLIMIT_MEMLOCK
+        counts = _mlocked.setdefault(self.kernel, {})
+        uid = creds.uid
+        locked = counts.get(uid, 0) + seg._lock_pages()
+        if locked > MEMLOCK_LIMIT_PAGES and not capable:
+            raise oserror(errno.ENOMEM)
+        counts[uid] = locked
+        seg.mlock_uid = uid
+        seg.mode |= SHM_LOCKED
+
+    # --- memory ----------------------------------------------------------------------------
+    @syscall
+    def write_memory(self, addr: int, data) -> None:
+        """Store ``data`` at ``addr``: every process that has the segment attached sees it.
+        The bytes must lie in one attachment, writable; else SegmentationFault."""
+        if data.__class__ is not bytes:
+            data = as_bytes(data)
+        if addr.__class__ is not int:
+            addr = int_arg(addr, "addr")
+        n = len(data)
+        mm = self.mm
+        if mm is not None and addr >= 0 and n:
+            i = bisect_right(mm.starts, addr) - 1
+            if i >= 0:
+                vma = mm.vmas[i]
+                if addr + n <= vma.end:
+                    if not vma.writable:
+                        raise _fault(self, "write", addr, n,
+                                     "the attachment is read-only (SHM_RDONLY)")
+                    seg = vma.seg
+                    if seg.huge:
+                        raise _fault(self, "write", addr, n, "SIGBUS: no huge page to "
+                                     "back it (SHM_HUGETLB memory cannot be touched)")
+                    off = addr - vma.start + (vma.pgoff << PAGE_SHIFT)
+                    pages = seg.pages
+                    pos = 0
+                    while pos < n:
+                        index, start = off >> PAGE_SHIFT, off & PAGE_MASK
+                        chunk = min(n - pos, PAGE_SIZE - start)
+                        page = pages.get(index)
+                        if page is None:
+                            page = pages[index] = bytearray(PAGE_SIZE)
+                        page[start:start + chunk] = data[pos:pos + chunk] if chunk != n \
+                            else data
+                        pos += chunk
+                        off += chunk
+                    return None
+        exc = self._stray(mm, "write", addr, n)
+        if exc is not None:
+            raise exc
+        return None
+
+    @syscall
+    def read_memory(self, addr: int, n: int) -> bytes:
+        """The ``n`` bytes at ``addr``, which must lie in one attachment (else
+        SegmentationFault). Reading a page makes it resident, as a fault does."""
+        if addr.__class__ is not int:
+            addr = int_arg(addr, "addr")
+        if n.__class__ is not int:
+            n = int_arg(n, "n")
+        if n < 0:
+            raise ValueError("n must not be negative")
+        mm = self.mm
+        if mm is not None and addr >= 0 and n:
+            i = bisect_right(mm.starts, addr) - 1
+            if i >= 0:
+                vma = mm.vmas[i]
+                if addr + n <= vma.end:
+                    seg = vma.seg
+                    if seg.huge:
+                        raise _fault(self, "read", addr, n, "SIGBUS: no huge page to "
+                                     "back it (SHM_HUGETLB memory cannot be touched)")
+                    off = addr - vma.start + (vma.pgoff << PAGE_SHIFT)
+                    pages = seg.pages
+                    start = off & PAGE_MASK
+                    if start + n <= PAGE_SIZE:
+                        index = off >> PAGE_SHIFT
+                        page = pages.get(index)
+                        if page is None:
+                            page = pages[index] = bytearray(PAGE_SIZE)
+                        return bytes(page[start:start + n])
+                    out = bytearray()
+                    end = off + n
+                    while off < end:
+                        index, start = off >> PAGE_SHIFT, off & PAGE_MASK
+                        chunk = min(end - off, PAGE_SIZE - start)
+                        page = pages.get(index)
+                        if page is None:
+                            page = pages[index] = bytearray(PAGE_SIZE)
+                        out += page[start:start + chunk]
+                        off += chunk
+                    return bytes(out)
+        exc = self._stray(mm, "read", addr, n)
+        if exc is None:
+            return b""
+        raise exc
+
+    def _stray(self, mm, kind: str, addr: int, n: int) -> Exception | None:
+        """The fault of an access that is not inside one attachment (None for an empty
+        access, which touches nothing)."""
+        if addr < 0 or addr + n > ULONG:
+            return OverflowError("addr must be an address in [0, 2**64)")
+        if not n:
+            return None
+        vma = mm.find(addr) if mm is not None else None
+        if vma is not None:
+            return _fault(self, kind, addr, n,
+                          f"it runs past the end of the attachment {vma.describe()}")
+        return _fault(self, kind, addr, n, "nothing is attached there")
+
+
+__all__ = ["ShmCalls", "ShmidKernel", "ShmidDs", "Shminfo", "ShmInfo", "AddressSpace",
+           "fork_mm", "exit_mm", "exit_shm", "destroy_orphaned"]

@@ -9,6 +9,8 @@ from .constants import *  # noqa: F401,F403  (the Linux names are the public API
 from .errors import (DeadlockError, KernelPanic, ProcessGone, SegmentationFault,
                      SimulationError, UnsupportedError)
 from .kernel.kernel import Kernel, TraceEvent
+from .kernel.msg import Msginfo, MsqidDs
+from .kernel.shm import ShmidDs, ShmInfo, Shminfo
 from .kernel.namespace import IpcNamespace
 from .kernel.perm import IpcPerm
 from .kernel.process import Process
@@ -19,7 +21,8 @@ globals().update(_SIGNALS)   # SIGUSR1 ... with their Linux numbers
 
 __version__ = "0.1.0"
 
-__all__ = ["Kernel", "Process", "IpcNamespace", "IpcPerm", "TraceEvent", "SimulationError",
+__all__ = ["Kernel", "Process", "IpcNamespace", "IpcPerm", "TraceEvent", "MsqidDs", "Msginfo",
+           "ShmidDs", "Shminfo", "ShmInfo", "SimulationError",
            "DeadlockError", "SegmentationFault", "ProcessGone", "UnsupportedError",
            "KernelPanic", "SIG_DFL", "SIG_IGN", "SIG_BLOCK", "SIG_UNBLOCK", "SIG_SETMASK",
            "SIGNAMES", "constants"] + [

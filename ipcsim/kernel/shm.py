@@ -763,6 +763,13 @@ class ShmCalls:
                                      "back it (SHM_HUGETLB memory cannot be touched)")
                     off = addr - vma.start + (vma.pgoff << PAGE_SHIFT)
                     pages = seg.pages
+                    start = off & PAGE_MASK
+                    if start + n <= PAGE_SIZE:        # within one page: the usual case
+                        page = pages.get(off >> PAGE_SHIFT)
+                        if page is None:
+                            page = pages[off >> PAGE_SHIFT] = bytearray(PAGE_SIZE)
+                        page[start:start + n] = data
+                        return None
                     pos = 0
                     while pos < n:
                         index, start = off >> PAGE_SHIFT, off & PAGE_MASK

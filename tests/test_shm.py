@@ -1450,3 +1450,18 @@ def test_catalogue_scenario_plays_on_ipcsim_as_its_comments_say(monkeypatch, nam
         expected = ("err", want.group(1)) if want else "ok"
         got = record.outcome if want else record.outcome[0]
         assert got == expected, f"{name} line {record.step.lineno}: {record.show()}"
+
+
+def test_a_failed_clone_has_copied_and_dropped_the_attachments(k):
+    """copy_process copies the address space before the namespace checks: a clone that
+    fails there leaves an attach and a detach by the caller on each segment."""
+    p = k.init.fork()
+    shmid = p.shmget(ipcsim.IPC_PRIVATE, 4096, 0o600)
+    p.shmat(shmid)
+    k.clock.advance(7)
+    with pytest.raises(OSError) as e:
+        p.clone(ipcsim.CLONE_NEWIPC | ipcsim.CLONE_SYSVSEM)
+    assert e.value.errno == _errno.EINVAL
+    ds = p.shmctl(shmid, ipcsim.IPC_STAT)
+    assert (ds.shm_nattch, ds.shm_atime, ds.shm_dtime, ds.shm_lpid) == \
+        (1, k.clock.time(), k.clock.time(), p.pid)

@@ -74,6 +74,7 @@ SCRATCH = "/run"        # the private tmpfs that scenario mounts go under
 MOUNTABLE = frozenset({"tmpfs", "ramfs", "mqueue"})
 NOFILE = 1024          # RLIMIT_NOFILE's usual soft limit (ipcsim's NR_OPEN_DEFAULT)
 CHUNK = 32768
+MEMLOCK = 8 << 20      # ipcsim's RLIMIT_MEMLOCK (8 MiB, Linux's default since 5.16)
 
 
 def _fn(name, restype, *argtypes, lib=LIBC):
@@ -737,11 +738,214 @@ def call_msgctl(msqid, cmd, ds=None):
     return None
 
 
+
+# --- System V shared memory --------------------------------------------------------------
+_shmget = _fn("shmget", I, I, SZ, I)
+_shmat = _fn("shmat", C.c_void_p, I, C.c_void_p, I)
+_shmdt = _fn("shmdt", I, C.c_void_p)
+_shmctl = _fn("shmctl", I, I, I, C.c_void_p)
+SHM_RDONLY, SHM_RND, SHM_REMAP = 0o10000, 0o20000, 0o40000
+SHM_STAT_CMD, SHM_INFO_CMD, SHM_STAT_ANY_CMD = 13, 14, 15
+PAGE_SIZE = 4096
+ULONG = 1 << 64
+HUGE_PAGES = (2 << 20, 1 << 30)                      # x86-64's huge page sizes
+_SHMID_DS = struct.Struct("=48sQqqqiiQ16x")          # shmid64_ds: 112 bytes
+_SHMINFO = struct.Struct("=QQQQQ32x")                # shminfo64: 72 bytes
+_SHM_INFO = struct.Struct("=i4xQQQQQ")               # shm_info: 48 bytes
+_SHMID_FIELDS = ("shm_segsz", "shm_atime", "shm_dtime", "shm_ctime", "shm_cpid",
+                 "shm_lpid", "shm_nattch")
+_SHMINFO_FIELDS = ("shmmax", "shmmin", "shmmni", "shmseg", "shmall")
+_SHM_INFO_FIELDS = ("used_ids", "shm_tot", "shm_rss", "shm_swp", "swap_attempts",
+                    "swap_successes")
+_MAPS_LINE = re.compile(r"^([0-9a-f]+)-([0-9a-f]+) (\S{4}) \S+ \S+ \S+ *(.*)$")
+
+
+def _ulong(v, what):
+    """An unsigned long (size_t, an address), as ipcsim takes it: negative values are the
+    two's complement."""
+    v = _int(v, what)
+    if not -(1 << 63) <= v < ULONG:
+        raise OverflowError(f"{what} must fit in 64 bits")
+    return v % ULONG
+
+
+def _c_int(v, what):
+    v = _int(v, what)
+    if not -(1 << 31) <= v < (1 << 31):
+        raise OverflowError(f"{what} must fit in a C int")
+    return v
+
+
+def _flags32(v, what):
+    v = _int(v, what)
+    if not -(1 << 31) <= v < (1 << 32):
+        raise OverflowError(f"{what} must fit in 32 bits")
+    return v & 0xFFFFFFFF
+
+
+def _mappings(smaps=False):
+    """This process's mappings, from the kernel: [(start, end, perms, path, kernel page
+    size in kB or None)]. /proc/self/smaps only walks the page tables: it faults nothing in
+    and changes no segment's times, attach count or resident pages."""
+    with open("/proc/self/smaps" if smaps else "/proc/self/maps", "rb") as f:
+        text = f.read().decode("utf-8", "replace")
+    out = []
+    for line in text.splitlines():
+        m = _MAPS_LINE.match(line)
+        if m:
+            out.append([int(m.group(1), 16), int(m.group(2), 16), m.group(3), m.group(4),
+                        None])
+        elif line.startswith("KernelPageSize:") and out:
+            out[-1][4] = int(line.split()[1])
+    return out
+
+
+def _is_shm(mapping):
+    """A System V shared memory attachment (a shared mapping of a /SYSVkkkkkkkk file): the
+    only mappings of an agent that a scenario's shmat made (Python itself makes none)."""
+    return mapping[3].startswith("/SYSV") and mapping[2][3] == "s"
+
+
+def _may_remap(shmid, base):
+    """shmat with SHM_REMAP replaces whatever is mapped in its range: refuse it unless that
+    range holds nothing but shm attachments (never the agent's own memory). The range is
+    the segment's size from ``base``, rounded up to a page, or to the largest huge page
+    size that divides ``base`` (a SHM_HUGETLB segment, which IPC_STAT does not reveal, maps
+    only at an address aligned to its page size: EINVAL elsewhere). An id that IPC_STAT
+    cannot see maps nothing (shmat looks it up the same way and needs read permission
+    too), so it goes to the kernel unchecked."""
+    buf = C.create_string_buffer(_SHMID_DS.size)
+    if _shmctl(shmid, IPC_STAT_CMD, buf) == -1:
+        return
+    segsz = _SHMID_DS.unpack(buf.raw)[1]
+    unit = PAGE_SIZE
+    for huge in HUGE_PAGES:
+        if base % huge == 0:
+            unit = huge
+    end = min(base + (segsz + unit - 1) // unit * unit, ULONG)
+    for m in _mappings():
+        if m[0] < end and m[1] > base and not _is_shm(m):
+            raise Refused(f"shmat({shmid}, {base:#x}, SHM_REMAP) would replace the agent's "
+                          f"own memory ({m[0]:#x}-{m[1]:#x} {m[2]} {m[3] or '[anon]'})")
+
+
+def _attachment(addr, n, write):
+    """Refuse an access of ``n`` bytes at ``addr`` unless it lies inside one of this
+    process's shm attachments (with write permission for a write) whose memory can be
+    touched: anything else would kill the agent with SIGSEGV (ipcsim raises
+    SegmentationFault there), or SIGBUS for SHM_HUGETLB memory with no huge pages. The
+    attachments are the kernel's own list of this process's mappings (/proc/self/smaps), so
+    they follow fork (inherited), shmdt, exit and the pieces SHM_REMAP leaves."""
+    for m in _mappings(smaps=True):
+        if m[0] <= addr < m[1]:
+            kind = "write" if write else "read"
+            if not _is_shm(m):
+                break
+            if addr + n > m[1]:
+                raise Refused(f"a {kind} of {n} bytes at {addr:#x} runs past the end of the "
+                              f"attachment {m[0]:#x}-{m[1]:#x}")
+            if m[2][1 if write else 0] == "-":
+                raise Refused(f"a {kind} at {addr:#x}: the attachment {m[0]:#x}-{m[1]:#x} "
+                              f"is {m[2]} (SIGSEGV)")
+            if m[4] != 4:
+                raise Refused(f"a {kind} at {addr:#x}: the attachment {m[0]:#x}-{m[1]:#x} "
+                              f"is SHM_HUGETLB memory (SIGBUS)")
+            return
+    raise Refused(f"no shm attachment of this process holds the {n} bytes at {addr:#x} "
+                  f"(the access would be a SIGSEGV)")
+
+
+def _access_range(addr, n):
+    addr = _int(addr, "addr")
+    if addr < 0 or addr + n > ULONG:
+        raise OverflowError("addr must be an address in [0, 2**64)")
+    return addr
+
+
+def call_shmget(key, size, flags=0):
+    return _ok(_shmget(_key(key), _ulong(size, "size"), _flags32(flags, "flags")))
+
+
+def call_shmat(shmid, shmaddr=None, flags=0):
+    """shmat(2); the address as an int. None (or 0) lets the kernel choose. SHM_REMAP over
+    anything but shm attachments is refused (see _may_remap)."""
+    shmid = _c_int(shmid, "shmid")
+    addr = 0 if shmaddr is None else _ulong(shmaddr, "shmaddr")
+    flags = _flags32(flags, "flags")
+    if addr and flags & SHM_REMAP:
+        _may_remap(shmid, addr & ~(PAGE_SIZE - 1))
+    got = _shmat(shmid, addr or None, flags) or 0
+    if got == ULONG - 1:
+        _fail()
+    return got
+
+
+def call_shmdt(shmaddr):
+    _none(_shmdt(_ulong(shmaddr, "shmaddr") or None))
+
+
+def call_shmctl(shmid, cmd, buf=None):
+    """shmctl(2) in ipcsim's forms: IPC_STAT a dict of shmid64_ds; SHM_STAT, SHM_STAT_ANY
+    (id, dict); IPC_INFO, SHM_INFO (highest index, dict of shminfo64 or shm_info); IPC_SET
+    reads shm_perm's uid, gid and mode from ``buf`` (a dict as shmid_ds() or IPC_STAT gives);
+    the rest None."""
+    shmid, cmd = _c_int(shmid, "shmid"), _c_int(cmd, "cmd")
+    raw = C.create_string_buffer(_SHMID_DS.size)
+    if cmd == IPC_SET_CMD and shmid >= 0:      # (a negative id is EINVAL first)
+        if not isinstance(buf, dict) or not isinstance(buf.get("shm_perm"), dict):
+            raise TypeError("IPC_SET takes a shmid_ds (as IPC_STAT returns)")
+        perm = buf["shm_perm"]
+        raw_perm = _PERM.pack(0, _flags32(perm["uid"], "uid"), _flags32(perm["gid"], "gid"),
+                              0, 0, _flags32(perm["mode"], "mode"), 0)
+        C.memmove(raw, _SHMID_DS.pack(raw_perm, 0, 0, 0, 0, 0, 0, 0), _SHMID_DS.size)
+    ret = _ok(_shmctl(shmid, cmd, raw))
+    if cmd == IPC_INFO_CMD:
+        return ret, dict(zip(_SHMINFO_FIELDS, _SHMINFO.unpack_from(raw.raw)))
+    if cmd == SHM_INFO_CMD:
+        return ret, dict(zip(_SHM_INFO_FIELDS, _SHM_INFO.unpack_from(raw.raw)))
+    if cmd in (IPC_STAT_CMD, SHM_STAT_CMD, SHM_STAT_ANY_CMD):
+        raw_perm, *rest = _SHMID_DS.unpack(raw.raw)
+        ds = {"shm_perm": _perm(raw_perm), **dict(zip(_SHMID_FIELDS, rest))}
+        return ds if cmd == IPC_STAT_CMD else (ret, ds)
+    return None
+
+
+def call_write_memory(addr, data):
+    """Store ``data`` at ``addr`` of this process, inside one of its shm attachments."""
+    if isinstance(data, str):
+        data = data.encode()
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data must be str or bytes-like, not {type(data).__name__}")
+    data = bytes(data)
+    addr = _access_range(addr, len(data))
+    if data:
+        _attachment(addr, len(data), True)
+        C.memmove(addr, data, len(data))
+
+
+def call_read_memory(addr, n):
+    """The ``n`` bytes at ``addr`` of this process, inside one of its shm attachments."""
+    n = _int(n, "n")
+    if n < 0:
+        raise ValueError("n must not be negative")
+    addr = _access_range(addr, n)
+    if not n:
+        return b""
+    _attachment(addr, n, False)
+    return C.string_at(addr, n)
+
+
 CALLS = {
     "msgget": call_msgget,
     "msgsnd": call_msgsnd,
     "msgrcv": call_msgrcv,
     "msgctl": call_msgctl,
+    "shmget": call_shmget,
+    "shmat": call_shmat,
+    "shmdt": call_shmdt,
+    "shmctl": call_shmctl,
+    "write_memory": call_write_memory,
+    "read_memory": call_read_memory,
     "wait": call_wait,
     "kill": lambda pid, sig: _none(_kill(pid, sig)),
     "signal": call_signal,
@@ -898,6 +1102,10 @@ def agent_main(cfd):
     else:
         high_base = max(hard - 16, 3)
     resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
+    try:        # ipcsim's RLIMIT_MEMLOCK (SHM_LOCK counts against it), whatever the host's
+        resource.setrlimit(resource.RLIMIT_MEMLOCK, (MEMLOCK, MEMLOCK))
+    except (OSError, ValueError):
+        pass
     with open("/proc/sys/kernel/cap_last_cap") as f:
         cap_last = int(f.read())
     err_fd = _high(os.dup(2))

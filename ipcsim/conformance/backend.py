@@ -74,6 +74,19 @@ CALLS: dict[str, tuple[str, ...]] = {
     "msgsnd": ("msqid", "mtype", "data", "msgflg"),
     "msgrcv": ("msqid", "msgsz", "msgtyp", "msgflg"),
     "msgctl": ("msqid", "cmd", "buf"),
+    # System V shared memory. shmat returns the address as an int (the harness compares an
+    # address the kernel chose through labels, see harness.Normalizer.address); IPC_SET
+    # takes a shmid_ds(uid=, gid=, mode=) dict or what IPC_STAT returned. write_memory and
+    # read_memory access the caller's own memory: the bytes must lie inside one of its
+    # attachments (writable for a write). Elsewhere ipcsim raises SegmentationFault and the
+    # real backend refuses the call (UnsafeCallError) instead of letting the agent crash:
+    # scenarios must not fault.
+    "shmget": ("key", "size", "flags"),
+    "shmat": ("shmid", "shmaddr", "flags"),
+    "shmdt": ("shmaddr",),
+    "shmctl": ("shmid", "cmd", "buf"),
+    "write_memory": ("addr", "data"),
+    "read_memory": ("addr", "n"),
     "sigprocmask": ("how", "sigs"),
     "sigpending_signals": (),
     "sigsuspend": ("sigs",),

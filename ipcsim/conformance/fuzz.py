@@ -5,6 +5,14 @@ that what it generates is meaningful on both backends (a descriptor is only used
 that has it), while still producing invalid calls: bad flags, bad values, other users'
 files, calls by unprivileged processes. Shrinking gives a minimal failing scenario, ready to
 go into the catalogue. Needs the ``hypothesis`` package (the ``test`` extra).
+
+Shared memory steps bind shmget's id to a name that later calls mostly use (any process
+may: from another namespace it names nothing, or another segment), attach at a few fixed
+addresses far from anything else (``SHM_FAR`` and up) or let the kernel choose (the result
+is bound to a name that a later shmdt of the same process, or of a child forked after it,
+may use). They never touch the memory: whether an
+attach succeeded is not known when the scenario is generated, and an access outside an
+attachment faults (ipcsim raises SegmentationFault, the real backend refuses the call).
 """
 from __future__ import annotations
 
@@ -15,7 +23,8 @@ from .scenario import Scenario, parse
 SYSCTL_PATHS = ["/proc/sys/kernel/msgmax", "/proc/sys/kernel/msgmni", "/proc/sys/kernel/sem",
                 "/proc/sys/kernel/shmmax", "/proc/sys/kernel/shm_rmid_forced",
                 "/proc/sys/kernel/msg_next_id", "/proc/sys/fs/mqueue/msg_max",
-                "/proc/sys/fs/mqueue/queues_max", "/proc/sys/kernel/auto_msgmni"]
+                "/proc/sys/fs/mqueue/queues_max", "/proc/sys/kernel/auto_msgmni",
+                "/proc/sys/kernel/shmall", "/proc/sys/kernel/shmmni"]
 VALUES = ["0", "1", "-1", "7", "100", "0x20", "010", " 5 ", "1 2 3 4", "1 2", "", "x",
           "32768", "32769", "65536", "2147483648", "18446744073709551615", "-5 -6 -7 8"]
 UNSHARE_FLAGS = ["CLONE_NEWIPC", "CLONE_SYSVSEM", "CLONE_NEWIPC | CLONE_SYSVSEM", "0",
@@ -33,6 +42,8 @@ class _State:
     def __init__(self):
         self.procs = ["a"]             # live, in creation order
         self.fds: dict[str, list[str]] = {"a": []}
+        self.addrs: dict[str, list[str]] = {"a": []}   # addresses it attached at (or names)
+        self.shmids: list[str] = []                      # names bound to shmget results
         self.counter = 0
 
     def fresh(self, prefix: str) -> str:
@@ -56,9 +67,12 @@ def _step(draw, s: _State) -> str | None:
     who = draw(st.sampled_from(s.procs))
     kind = draw(st.sampled_from(["fork", "clone", "unshare", "open_ns", "setns", "close",
                                  "read", "write", "creds", "cap", "exit", "kill",
-                                 "readlink", "open_sysctl", "fd_io", "msg", "msg", "msg"]))
+                                 "readlink", "open_sysctl", "fd_io", "msg", "msg", "msg",
+                                 "shm", "shm", "shm", "shm"]))
     if kind == "msg":
         return _msg_step(draw, who)
+    if kind == "shm":
+        return _shm_step(draw, s, who)
     if kind in ("fork", "clone"):
         if len(s.procs) >= MAX_PROCESSES:
             return None
@@ -66,6 +80,7 @@ def _step(draw, s: _State) -> str | None:
         call = "fork()" if kind == "fork" else f"clone({draw(st.sampled_from(CLONE_FLAGS))})"
         s.procs.append(new)
         s.fds[new] = list(s.fds[who])
+        s.addrs[new] = list(s.addrs[who])
         return f"{new} = {who}.{call}"
     if kind == "unshare":
         return f"{who}.unshare({draw(st.sampled_from(UNSHARE_FLAGS))})"
@@ -109,6 +124,7 @@ def _step(draw, s: _State) -> str | None:
             return None
         s.procs.remove(who)
         del s.fds[who]
+        del s.addrs[who]
         return f"{who}.exit({draw(st.integers(0, 3))})"
     if kind == "kill":
         target = draw(st.sampled_from(s.procs))
@@ -118,6 +134,7 @@ def _step(draw, s: _State) -> str | None:
         if sig == "SIGTERM" and target in s.procs:
             s.procs.remove(target)
             del s.fds[target]
+            del s.addrs[target]
         return f"{who}.kill(pid({target}), {sig})"
     target = draw(st.sampled_from(s.procs))
     return f"{who}.readlink(f\"/proc/{{pid({target})}}/ns/ipc\")"
@@ -152,3 +169,78 @@ def _msg_step(draw, who: str) -> str:
         mode = draw(st.sampled_from(["0o600", "0o666", "0o400"]))
         return f"{who}.msgctl({qid}, IPC_SET, msqid_ds(mode={mode}, qbytes={qbytes}))"
     return f"{who}.msgctl({qid}, {draw(st.sampled_from(MSG_CMDS))})"
+
+
+SHM_FAR = 0x100000000000          # far above the heap and below the agents' own mappings
+SHM_KEYS = ["0x51", "0x52", "IPC_PRIVATE"]
+SHM_SIZES = ["1", "4096", "5000", "3 * 4096", "0", "2 << 20"]
+SHM_GET_FLAGS = ["IPC_CREAT | 0o600", "IPC_CREAT | 0o644", "IPC_CREAT | IPC_EXCL | 0o600",
+                 "IPC_CREAT | 0o600", "0", "0o400", "0o600", "IPC_CREAT | SHM_NORESERVE | 0o666"]
+SHM_IDS = ["0", "1", "2", "32768", "-1"]
+SHM_ADDRS = [f"{SHM_FAR:#x}", f"{SHM_FAR + 0x1000:#x}", f"{SHM_FAR + 0x10000:#x}",
+             f"{SHM_FAR + 1:#x}", f"{SHM_FAR + 0x200000:#x}"]
+SHM_AT_FLAGS = ["0", "0", "SHM_RDONLY", "SHM_RND", "SHM_REMAP", "SHM_RDONLY | SHM_REMAP",
+                "SHM_RND | SHM_REMAP", "SHM_EXEC", "SHM_RDONLY | SHM_EXEC"]
+SHM_CMDS = ["IPC_STAT", "IPC_RMID", "IPC_RMID", "IPC_INFO", "SHM_INFO", "SHM_STAT",
+            "SHM_STAT_ANY", "SHM_LOCK", "SHM_UNLOCK", "99"]
+
+
+def _shm_step(draw, s: _State, who: str) -> str:
+    """A shared memory call on a few keys, ids and fixed addresses (never a memory access);
+    the first one of a scenario makes a segment (else nearly every call is EINVAL)."""
+    if not s.shmids:
+        op = "get"
+    else:
+        op = draw(st.sampled_from(["get", "at", "at", "at", "at_chosen", "dt", "dt", "ctl",
+                                   "ctl", "set", "rmid_attached", "proc"]))
+    if s.shmids and draw(st.integers(0, 3)):
+        shmid = draw(st.sampled_from(s.shmids))
+    else:
+        shmid = draw(st.sampled_from(SHM_IDS))
+    addr = draw(st.sampled_from(SHM_ADDRS))
+    if op == "dt" and not s.addrs[who] and draw(st.integers(0, 3)):
+        op = "at"                        # mostly detach what is attached
+    if op == "get":
+        name = s.fresh("s")
+        s.shmids.append(name)
+        return (f"{name} = {who}.shmget({draw(st.sampled_from(SHM_KEYS))}, "
+                f"{draw(st.sampled_from(SHM_SIZES))}, {draw(st.sampled_from(SHM_GET_FLAGS))})")
+    if op == "at":
+        flags = draw(st.sampled_from(SHM_AT_FLAGS))
+        where = _attach_address(addr, flags)
+        if where is not None and where not in s.addrs[who]:
+            s.addrs[who].append(where)
+        return f"{who}.shmat({shmid}, {addr}, {flags})"
+    if op == "at_chosen":
+        name = s.fresh("x")
+        s.addrs[who].append(name)
+        flags = draw(st.sampled_from(["0", "SHM_RDONLY", "SHM_EXEC"]))
+        return f"{name} = {who}.shmat({shmid}, None, {flags})"
+    if op == "dt":
+        if s.addrs[who] and draw(st.integers(0, 3)):
+            return f"{who}.shmdt({draw(st.sampled_from(s.addrs[who]))})"
+        return f"{who}.shmdt({addr})"
+    if op == "set":
+        mode = draw(st.sampled_from(["0o600", "0o666", "0o400", "0o1777"]))
+        uid = draw(st.sampled_from(UIDS))
+        return f"{who}.shmctl({shmid}, IPC_SET, shmid_ds(uid={uid}, gid={uid}, mode={mode}))"
+    if op == "rmid_attached":
+        where = _attach_address(addr, "0")
+        if where is not None and where not in s.addrs[who]:
+            s.addrs[who].append(where)
+        return (f"{who}.shmat({shmid}, {addr}, 0)\n"
+                f"{who}.shmctl({shmid}, IPC_RMID)")
+    if op == "proc":
+        return f"{who}.read_file(\"/proc/sysvipc/shm\")"
+    return f"{who}.shmctl({shmid}, {draw(st.sampled_from(SHM_CMDS))})"
+
+
+def _attach_address(addr: str, flags: str) -> str | None:
+    """Where shmat(.., addr, flags) would attach (SHM_RND rounds down to SHMLBA, a page on
+    x86-64), or None when the address is not aligned (EINVAL)."""
+    value = int(addr, 16)
+    if value % 4096:
+        if "SHM_RND" not in flags:
+            return None
+        value -= value % 4096
+    return f"{value:#x}"

@@ -4,9 +4,21 @@ Pids, descriptors and namespace inode numbers differ between ipcsim and a real k
 they are compared through a mapping: a pid becomes the label of its process, the n-th
 namespace inode a backend shows becomes ``ns<n>`` (the initial one stays 4026531839), the
 n-th descriptor number ``fd<n>``.
+
+Shared memory addresses (shmat's result): where shmat chooses the address (``shmaddr``
+None or 0), ipcsim places it below a fixed base and Linux below a randomized one, among the
+agent's own mappings, so the n-th such address a backend returns becomes ``addr<n>`` (by
+first appearance: the same address again is the same label). Where the scenario wrote the
+address as a constant (nonzero, even one that SHM_RND rounds down to 0), it is the same
+number on both sides, and so is the result: it is compared as it is. A scenario that binds
+a result (``x = a.shmat(...)``) and passes ``x`` on gets each backend's own raw value; a
+fixed address computed from such a name (``a.shmat(t, x + 4096, SHM_REMAP)``) differs
+between the backends, so the result is compared relative to it: ``"shmaddr"`` when it is
+the address passed, ``"shmaddr-0x..."`` when SHM_RND rounded it down.
 """
 from __future__ import annotations
 
+import ast
 import re
 from typing import Callable
 
@@ -21,6 +33,7 @@ PROC_FILES = ("/proc/sysvipc/msg", "/proc/sysvipc/sem", "/proc/sysvipc/shm")
 _NS_LINK = re.compile(r"ipc:\[(\d+)\]")
 _PID_RESULTS = ("fork", "clone", "getpid", "getppid", "getpgid")
 _FD_RESULTS = ("open", "dup")
+_ADDR_RESULTS = ("shmat",)
 
 
 class Normalizer:
@@ -31,6 +44,7 @@ class Normalizer:
         self.labels: list[str] = []
         self._ns: dict[int, str] = {}
         self._fds: dict[int, str] = {}
+        self._addrs: dict[int, str] = {}
 
     def pid(self, pid: object):
         if not isinstance(pid, int):
@@ -52,6 +66,21 @@ class Normalizer:
         if not isinstance(fd, int):
             return fd
         return self._fds.setdefault(fd, f"fd{len(self._fds) + 1}")
+
+    def address(self, addr: object, args: tuple = (), per_backend: frozenset = frozenset()):
+        """A shmat result: a label for an address the kernel chose; relative to the address
+        passed when that was computed from a per-backend value (argument 1 in
+        ``per_backend``); else the number."""
+        shmaddr = args[1] if len(args) > 1 else None
+        if not isinstance(addr, int):
+            return addr
+        if not shmaddr:
+            return self._addrs.setdefault(addr, f"addr{len(self._addrs) + 1}")
+        if 1 in per_backend and isinstance(shmaddr, int):
+            delta = shmaddr - addr
+            return "shmaddr" if not delta else f"shmaddr{'-' if delta > 0 else '+'}" \
+                f"{abs(delta):#x}"
+        return addr
 
     def plain(self, value):
         """Records (IPC_STAT results) as dicts; pid fields by label; times as set or not
@@ -96,7 +125,10 @@ class Normalizer:
             out.append(new)
         return "\n".join(out)
 
-    def outcome(self, method: str, outcome: Outcome, args: tuple = ()) -> Outcome:
+    def outcome(self, method: str, outcome: Outcome, args: tuple = (),
+                per_backend: frozenset = frozenset()) -> Outcome:
+        """The normalized outcome of ``method(*args)``; ``per_backend``: the positions of
+        the arguments computed from values that earlier steps bound (raw, per backend)."""
         if outcome[0] != OK:
             return outcome
         value = self.plain(outcome[1])
@@ -106,6 +138,8 @@ class Normalizer:
             value = self.pid(value)
         elif method in _FD_RESULTS:
             value = self.fd(value)
+        elif method in _ADDR_RESULTS:
+            value = self.address(value, args, per_backend)
         elif method == "wait" and isinstance(value, tuple) and len(value) == 2:
             value = (self.pid(value[0]) if value[0] else 0, value[1])
         elif method == "readlink" and isinstance(value, str):
@@ -184,6 +218,8 @@ def _run_step(step: Step, backend, env, alive, pending, norm) -> Outcome:
     except RuntimeError:
         alive.discard(label)
         return (SKIP, "process is gone")
+    per_backend = frozenset(i for i, node in enumerate(step.args)
+                            if _uses_bound_values(node, env, norm.labels))
     if raw[0] == BLOCKED:
         pending[label] = step.method
     elif raw[0] == OK:
@@ -195,7 +231,14 @@ def _run_step(step: Step, backend, env, alive, pending, norm) -> Outcome:
             env[step.bind] = raw[1]
         if step.method == "exit":
             alive.discard(label)
-    return norm.outcome(step.method, raw, args)
+    return norm.outcome(step.method, raw, args, per_backend)
+
+
+def _uses_bound_values(node: ast.AST, env: dict, labels: list) -> bool:
+    """The argument expression names a value an earlier step bound (raw, so it may differ
+    between backends); process labels and pid() do not count."""
+    return any(isinstance(n, ast.Name) and n.id in env and n.id != "pid"
+               and n.id not in labels for n in ast.walk(node))
 
 
 def _snapshot(backend, alive, pending, norm) -> dict:

@@ -32,16 +32,27 @@ the host's, and vanish with the namespace when init ends.
 Deliberate differences from ipcsim's layout: init (pid 1) sits in an IPC namespace of its
 own, not in the host's initial one (so no scenario can reach the host's namespace through
 /proc/1/ns/ipc), and it ignores SIGCHLD, so "a" (its child) leaves no zombie when it exits.
-Agents run with RLIMIT_NOFILE 1024 (their own descriptors take the top 4-6 slots) and
-RLIMIT_CORE 0 (so a core-dumping signal's status has no 0x80 bit).
+Agents run with RLIMIT_NOFILE 1024 (their own descriptors take the top 4-6 slots),
+RLIMIT_CORE 0 (so a core-dumping signal's status has no 0x80 bit) and RLIMIT_MEMLOCK 8 MiB
+(what ipcsim gives everyone, for SHM_LOCK).
+
+Shared memory: an agent is a Python process, so the address shmat chooses lies among its
+own mappings (the harness compares chosen addresses through labels). write_memory and
+read_memory touch the agent's own memory; the agent makes them only inside one of its shm
+attachments as the kernel lists them (/proc/self/smaps: they follow fork, shmdt, exit and
+SHM_REMAP's pieces), writable for a write and not SHM_HUGETLB memory, and refuses anything
+else (a SIGSEGV or SIGBUS would kill it; ipcsim raises SegmentationFault there). shmat with
+SHM_REMAP is refused when its range holds anything but shm attachments (it would replace
+the agent's own memory).
 
 Calls that could change the host are refused with :class:`UnsafeCallError`: clone with
 CLONE_VM/VFORK/SETTLS/FILES, opening for writing (or unlinking) anything but the IPC
 namespace's own files (/proc/sys/kernel/{msg,sem,shm}*, /proc/sys/fs/mqueue, /proc/sysvipc,
 /proc/PID/ns, /proc/sys/user without CAP_SYS_RESOURCE) and paths in the scratch tmpfs on
 /run, opening devices, mount and umount on targets not strictly under /run, bind (or move)
-mounts of anything but a namespace file (/proc/PID/ns/...) or a path under /run, and new
-mounts of file system types other than tmpfs, ramfs and mqueue.
+mounts of anything but a namespace file (/proc/PID/ns/...) or a path under /run, new
+mounts of file system types other than tmpfs, ramfs and mqueue, memory accesses outside the
+caller's shm attachments, and SHM_REMAP over the agent's own memory.
 """
 from __future__ import annotations
 
@@ -79,8 +90,10 @@ UNSAFE_CLONE = 0x00000100 | 0x00004000 | 0x00080000 | 0x00000400
 # select, pselect6, recvfrom, recvmsg, sendto, sendmsg, epoll_wait, epoll_pwait(2).
 IDLE_SYSCALLS = frozenset({7, 271, 23, 270, 45, 47, 44, 46, 232, 281, 441})
 QUIET_STATES = frozenset("STtZX")
-# Calls after which an IPC namespace may have lost its last reference.
-NS_RELEASING = frozenset({"exit", "unshare", "setns", "close", "kill", "clone", "umount"})
+# Calls after which an IPC namespace may have lost its last reference (a shm attachment
+# holds the namespace of its segment: shmdt, or shmat with SHM_REMAP over one, can drop it).
+NS_RELEASING = frozenset({"exit", "unshare", "setns", "close", "kill", "clone", "umount",
+                          "shmdt", "shmat"})
 _CHUNK = 32768
 _ANC = socket.CMSG_SPACE(12) + socket.CMSG_SPACE(4 * 8)
 
@@ -617,8 +630,9 @@ class RealBackend:
         """The IPC namespaces that a process is in, holds a namespace descriptor of, or
         that a mount namespace a process is in has bind-mounted; and whether some
         reference cannot be told from outside: a /proc/sysvipc file held open (it pins its
-        namespace), or a mount namespace no process is in, held by a descriptor or a bind
-        mount (its own bind mounts cannot be listed)."""
+        namespace), a shm attachment (it pins the namespace of its segment, which its
+        mapping does not name), or a mount namespace no process is in, held by a descriptor
+        or a bind mount (its own bind mounts cannot be listed)."""
         refs: set[int] = set()
         unsure = False
         mnt_in: set[int] = set()          # mount namespaces a process is in (listed)
@@ -634,6 +648,8 @@ class RealBackend:
                 continue
             if mnt not in mnt_in and self._bind_mounted(hostpid, refs, mnt_held):
                 mnt_in.add(mnt)
+            if not unsure and self._shm_attached(hostpid):
+                unsure = True
             for name in names:
                 try:
                     link = os.readlink(f"/proc/{hostpid}/fd/{name}")
@@ -655,6 +671,15 @@ class RealBackend:
                     if st.st_dev == self._nsfs_dev:
                         refs.add(st.st_ino)
         return refs, unsure or bool(mnt_held - mnt_in)
+
+    @staticmethod
+    def _shm_attached(hostpid: int) -> bool:
+        """The process has a System V shared memory segment attached."""
+        try:
+            with open(f"/proc/{hostpid}/maps", "rb") as f:
+                return b" /SYSV" in f.read()
+        except OSError:
+            return False
 
     @staticmethod
     def _bind_mounted(hostpid: int, refs: set[int], mnt_held: set[int]) -> bool:

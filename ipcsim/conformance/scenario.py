@@ -71,8 +71,15 @@ def msqid_ds(uid: int = 0, gid: int = 0, mode: int = 0o600, qbytes: int = 16384)
     return {"msg_perm": {"uid": uid, "gid": gid, "mode": mode}, "msg_qbytes": qbytes}
 
 
+def shmid_ds(uid: int = 0, gid: int = 0, mode: int = 0o600) -> dict:
+    """What IPC_SET reads from a shmid_ds (shm_perm's uid, gid and mode), as plain data both
+    backends understand (the shape of the dict the real backend's IPC_STAT returns)."""
+    return {"shm_perm": {"uid": uid, "gid": gid, "mode": mode}}
+
+
 _CONSTANTS = constants_env()
 _CONSTANTS["msqid_ds"] = msqid_ds
+_CONSTANTS["shmid_ds"] = shmid_ds
 
 
 def parse(text: str, name: str = "scenario", area: str = "misc") -> Scenario:

@@ -14,6 +14,7 @@ from ..constants import CAP_FULL_SET, CLONE_NEWIPC
 from ..kernel.kernel import Kernel
 from ..kernel.msg import MsqidDs
 from ..kernel.perm import IpcPerm
+from ..kernel.shm import ShmidDs
 from ..kernel.waitq import Waiter
 from ..sim.clock import seconds_to_ns
 from .backend import BLOCKED, ERR, OK, Outcome
@@ -96,6 +97,10 @@ class SimBackend:
             perm = args[2]["msg_perm"]
             ds = MsqidDs(IpcPerm(uid=perm["uid"], gid=perm["gid"], mode=perm["mode"]),
                          msg_qbytes=args[2]["msg_qbytes"])
+            args = (args[0], args[1], ds)
+        if method == "shmctl" and len(args) > 2 and isinstance(args[2], dict):
+            perm = args[2]["shm_perm"]
+            ds = ShmidDs(IpcPerm(uid=perm["uid"], gid=perm["gid"], mode=perm["mode"]))
             args = (args[0], args[1], ds)
         return getattr(p, method)(*args)
 

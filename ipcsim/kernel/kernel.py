@@ -268,17 +268,19 @@ class Kernel:
         if not isinstance(args, (tuple, list)):
             raise TypeError("args must be a tuple")
         new_ns = None
-        if flags & CLONE_NEWIPC:
-            if not parent.creds.capable(CAP_SYS_ADMIN):
-                raise oserror(errno.EPERM)
-            if flags & CLONE_SYSVSEM:
-                raise oserror(errno.EINVAL)
-            new_ns = self._create_ipc_ns(parent)
         try:
+            # copy_namespaces and alloc_pid come after copy_mm in copy_process
+            if flags & CLONE_NEWIPC:
+                if not parent.creds.capable(CAP_SYS_ADMIN):
+                    raise oserror(errno.EPERM)
+                if flags & CLONE_SYSVSEM:
+                    raise oserror(errno.EINVAL)
+                new_ns = self._create_ipc_ns(parent)
             pid = self._alloc_pid()
         except OSError:
             if new_ns is not None:
                 new_ns.put()
+            shm.fork_failed(parent)
             raise
         child = Process(self, pid, parent, parent.creds.copy(),
                         new_ns if new_ns is not None else parent.ipc_ns.get())

@@ -148,6 +148,7 @@ class Process(MsgCalls, SemCalls, ShmCalls):
             raise oserror(errno.EINVAL)
         if flags & PRIVILEGED_NS & ~CSIGNAL and not flags & CLONE_NEWUSER \
                 and not self.creds.capable(CAP_SYS_ADMIN):
+            shm.fork_failed(self)           # copy_namespaces fails after copy_mm
             raise oserror(errno.EPERM)
         if flags & ~CLONE_MODELLED:
             raise UnsupportedError(f"clone flags {flags & ~CLONE_MODELLED:#x} are not "

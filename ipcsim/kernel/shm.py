@@ -481,6 +481,18 @@ def fork_mm(parent, child) -> None:
         child.mm = parent.mm.fork(child)
 
 
+def fork_failed(parent) -> None:
+    """copy_process() failing after copy_mm (a namespace check, the namespace count, no
+    free pid): each attachment was copied for the child and torn down again, so each segment
+    records an attach and a detach by the parent (atime, dtime, lpid); nattch is unchanged."""
+    mm = parent.mm
+    if mm is None:
+        return
+    for vma in list(mm.vmas):
+        vma.seg.opened(parent.pid)
+        vma.seg.closed(parent.pid)
+
+
 def exit_mm(proc) -> None:
     """exit_mm(): every attachment is detached, as munmap would."""
     mm, proc.mm = proc.mm, None

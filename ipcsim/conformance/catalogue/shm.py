@@ -2,12 +2,14 @@
 call can reach without faulting memory, IPC_RMID while attached, shm_rmid_forced, fork and
 exit, and the namespace an attachment keeps alive.
 
-Pending: the real-kernel backend does not make these calls yet. A scenario is played only
-when every call it makes is in :data:`..backend.CALLS` (shmget, shmat, shmdt, shmctl, and
-for some write_memory and read_memory); until then the texts wait in :data:`PENDING`.
-What a backend has to normalize for these to compare: the address shmat returns when it
-chooses (scenarios mostly pass fixed addresses, the same on both sides: 0x100000000000 and
-up), and the times and pids in a ShmidDs and in /proc/sysvipc/shm rows.
+A scenario is played only when every call it makes is in :data:`..backend.CALLS` (shmget,
+shmat, shmdt, shmctl, and for some write_memory and read_memory); the texts are in
+:data:`PENDING` (the name is historical: all of them play now). The harness compares an
+address shmat chose through labels (``addr1``, ...); these scenarios pass fixed addresses
+(0x100000000000 and up: the same on both sides, far from the real agent's own mappings),
+compared as numbers. The times and pids of a ShmidDs and of /proc/sysvipc/shm rows are
+compared as set or not, and by label. Memory accesses must stay inside the caller's
+attachments: ipcsim raises SegmentationFault elsewhere, and the real backend refuses them.
 
 The comments give what Linux 6.18 answered (see tests/test_shm.py, which plays the same
 facts on both sides).
@@ -284,3 +286,19 @@ def _playable(text: str) -> bool:
 
 SCENARIOS = [scenario(AREA, name, text) for name, text in PENDING
              if _playable(text)] if "shmget" in CALLS else []
+
+# Found by random scenarios: a clone that fails in copy_namespaces has already copied the
+# caller's attachments (an attach and a detach of each segment, by the caller).
+SCENARIOS += [
+    scenario(AREA, "a-failed-clone-touches-attachments", """
+s1 = a.shmget(0x51, 1, IPC_CREAT | 0o600)
+a.shmat(s1, 0x100000000000, 0)
+p2 = a.clone(CLONE_NEWIPC | CLONE_SYSVSEM)
+a.shmctl(s1, IPC_STAT)
+b = a.fork()
+b.drop_capability(CAP_SYS_ADMIN)
+c = b.clone(CLONE_NEWIPC)
+a.shmctl(s1, IPC_STAT)
+a.read_file("/proc/sysvipc/shm")
+"""),
+]

@@ -7,6 +7,8 @@ The other tests state the model's behaviour directly, each fact as the real kern
 """
 from __future__ import annotations
 
+from errno import EINVAL
+
 import functools
 
 import pytest
@@ -1461,7 +1463,7 @@ def test_a_failed_clone_has_copied_and_dropped_the_attachments(k):
     k.clock.advance(7)
     with pytest.raises(OSError) as e:
         p.clone(ipcsim.CLONE_NEWIPC | ipcsim.CLONE_SYSVSEM)
-    assert e.value.errno == _errno.EINVAL
+    assert e.value.errno == EINVAL
     ds = p.shmctl(shmid, ipcsim.IPC_STAT)
     assert (ds.shm_nattch, ds.shm_atime, ds.shm_dtime, ds.shm_lpid) == \
         (1, k.clock.time(), k.clock.time(), p.pid)

@@ -10,6 +10,7 @@ from .errors import (DeadlockError, KernelPanic, ProcessGone, SegmentationFault,
                      SimulationError, UnsupportedError)
 from .kernel.kernel import Kernel, TraceEvent
 from .kernel.msg import Msginfo, MsqidDs
+from .kernel.sem import SemidDs, Seminfo
 from .kernel.shm import ShmidDs, ShmInfo, Shminfo
 from .kernel.namespace import IpcNamespace
 from .kernel.perm import IpcPerm
@@ -22,7 +23,7 @@ globals().update(_SIGNALS)   # SIGUSR1 ... with their Linux numbers
 __version__ = "0.1.0"
 
 __all__ = ["Kernel", "Process", "IpcNamespace", "IpcPerm", "TraceEvent", "MsqidDs", "Msginfo",
-           "ShmidDs", "Shminfo", "ShmInfo", "SimulationError",
+           "ShmidDs", "Shminfo", "ShmInfo", "SemidDs", "Seminfo", "SimulationError",
            "DeadlockError", "SegmentationFault", "ProcessGone", "UnsupportedError",
            "KernelPanic", "SIG_DFL", "SIG_IGN", "SIG_BLOCK", "SIG_UNBLOCK", "SIG_SETMASK",
            "SIGNAMES", "constants"] + [

@@ -935,7 +935,92 @@ def call_read_memory(addr, n):
     return C.string_at(addr, n)
 
 
+# --- System V semaphores -------------------------------------------------------------------
+class _Sembuf(C.Structure):
+    _fields_ = [("sem_num", C.c_ushort), ("sem_op", C.c_short), ("sem_flg", C.c_short)]
+
+
+class _Timespec(C.Structure):
+    _fields_ = [("tv_sec", C.c_long), ("tv_nsec", C.c_long)]
+
+
+_SEMID_DS = struct.Struct("=48sQQQQQ16x")
+_SEMINFO = struct.Struct("=10i")
+_SEMINFO_FIELDS = ("semmap", "semmni", "semmns", "semmnu", "semmsl", "semopm", "semume",
+                   "semusz", "semvmx", "semaem")
+
+
+def _sc(nr, *a):
+    a = list(a) + [0] * (5 - len(a))
+    return _ok(_syscall(nr, *a))
+
+
+def call_semget(key, nsems, semflg=0):
+    return _sc(64, _key(key), nsems, semflg & 0xFFFFFFFF)
+
+
+def _sops(sops):
+    arr = (_Sembuf * max(len(sops), 1))()
+    for i, (n, o, f) in enumerate(sops):
+        arr[i].sem_num, arr[i].sem_op, arr[i].sem_flg = n, o, f
+    return arr
+
+
+def call_semop(semid, sops):
+    arr = _sops(sops)
+    _sc(65, semid, C.addressof(arr), len(sops))
+
+
+def call_semtimedop(semid, sops, timeout=None):
+    arr = _sops(sops)
+    if timeout is None:
+        _sc(220, semid, C.addressof(arr), len(sops), 0)
+        return None
+    if isinstance(timeout, tuple):
+        ts = _Timespec(*timeout)
+    else:
+        sec = int(timeout // 1) if timeout >= 0 else -1
+        ts = _Timespec(sec, int(round((timeout - sec) * 1e9)) if timeout >= 0 else 0)
+    _sc(220, semid, C.addressof(arr), len(sops), C.addressof(ts))
+
+
+def call_semctl(semid, semnum, cmd, arg=None):
+    if cmd == 16:
+        _sc(66, semid, semnum, cmd, arg & 0xFFFFFFFFFFFFFFFF)
+        return None
+    buf = C.create_string_buffer(max(_SEMID_DS.size, 2 * 32000))
+    if cmd == 17:
+        vals = (C.c_ushort * len(arg))(*arg)
+        _sc(66, semid, semnum, cmd, C.addressof(vals))
+        return None
+    if cmd == 1:
+        perm = arg["sem_perm"]
+        raw_perm = _PERM.pack(0, perm["uid"] & 0xFFFFFFFF, perm["gid"] & 0xFFFFFFFF, 0, 0,
+                              perm["mode"] & 0xFFFFFFFF, 0)
+        C.memmove(buf, _SEMID_DS.pack(raw_perm, 0, 0, 0, 0, 0), _SEMID_DS.size)
+    ret = _sc(66, semid, semnum, cmd & 0xFFFFFFFF, C.addressof(buf))
+    if cmd in (3, 19):
+        return ret, dict(zip(_SEMINFO_FIELDS, _SEMINFO.unpack_from(buf.raw)))
+    if cmd in (2, 18, 20):
+        raw_perm, otime, _, ctime, _, nsems = _SEMID_DS.unpack_from(buf.raw)
+        ds = {"sem_perm": _perm(raw_perm), "sem_otime": otime, "sem_ctime": ctime,
+              "sem_nsems": nsems}
+        return ds if cmd == 2 else (ret, ds)
+    if cmd == 13:
+        st = C.create_string_buffer(_SEMID_DS.size)
+        _sc(66, semid, 0, 2, C.addressof(st))
+        n = _SEMID_DS.unpack_from(st.raw)[5]
+        return list(struct.unpack_from("=%dH" % n, buf.raw))
+    if cmd in (11, 12, 14, 15):
+        return ret
+    return None
+
+
 CALLS = {
+    "semget": call_semget,
+    "semop": call_semop,
+    "semtimedop": call_semtimedop,
+    "semctl": call_semctl,
     "msgget": call_msgget,
     "msgsnd": call_msgsnd,
     "msgrcv": call_msgrcv,

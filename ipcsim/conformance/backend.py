@@ -74,6 +74,10 @@ CALLS: dict[str, tuple[str, ...]] = {
     "msgsnd": ("msqid", "mtype", "data", "msgflg"),
     "msgrcv": ("msqid", "msgsz", "msgtyp", "msgflg"),
     "msgctl": ("msqid", "cmd", "buf"),
+    "semget": ("key", "nsems", "semflg"),
+    "semop": ("semid", "sops"),
+    "semtimedop": ("semid", "sops", "timeout"),
+    "semctl": ("semid", "semnum", "cmd", "arg"),
     # System V shared memory. shmat returns the address as an int (the harness compares an
     # address the kernel chose through labels, see harness.Normalizer.address); IPC_SET
     # takes a shmid_ds(uid=, gid=, mode=) dict or what IPC_STAT returned. write_memory and

@@ -138,6 +138,8 @@ class Normalizer:
             value = self.pid(value)
         elif method in _FD_RESULTS:
             value = self.fd(value)
+        elif method == "semctl" and len(args) > 2 and args[2] == 11:
+            value = self.pid(value) if value else 0
         elif method in _ADDR_RESULTS:
             value = self.address(value, args, per_backend)
         elif method == "wait" and isinstance(value, tuple) and len(value) == 2:

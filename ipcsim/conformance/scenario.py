@@ -82,6 +82,13 @@ _CONSTANTS["msqid_ds"] = msqid_ds
 _CONSTANTS["shmid_ds"] = shmid_ds
 
 
+def semid_ds(uid: int = 0, gid: int = 0, mode: int = 0o600) -> dict:
+    return {"sem_perm": {"uid": uid, "gid": gid, "mode": mode}}
+
+
+_CONSTANTS["semid_ds"] = semid_ds
+
+
 def parse(text: str, name: str = "scenario", area: str = "misc") -> Scenario:
     """Parse scenario text into steps; raises ScenarioError with the line at fault."""
     steps = []

@@ -102,6 +102,11 @@ class SimBackend:
             perm = args[2]["shm_perm"]
             ds = ShmidDs(IpcPerm(uid=perm["uid"], gid=perm["gid"], mode=perm["mode"]))
             args = (args[0], args[1], ds)
+        if method == "semctl" and len(args) > 3 and isinstance(args[3], dict):
+            from ..kernel.sem import SemidDs
+            perm = args[3]["sem_perm"]
+            args = args[:3] + (SemidDs(IpcPerm(uid=perm["uid"], gid=perm["gid"],
+                                               mode=perm["mode"])),)
         return getattr(p, method)(*args)
 
     def _record(self, sig: int) -> None:

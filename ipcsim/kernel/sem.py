@@ -1,13 +1,94 @@
-"""System V semaphores: the per-process SEM_UNDO list (``sem_undo_list``).
+"""System V semaphore sets (ipc/sem.c): semget, semop, semtimedop, semctl, SEM_UNDO.
 
-A process's undo list is shared by the processes cloned with CLONE_SYSVSEM and counted;
-when the last sharer leaves it (exit, unshare(CLONE_NEWIPC or CLONE_SYSVSEM), setns into
-an IPC namespace), its adjustments are applied in the namespace the process is in then
-(exit_sem). Entries are made by semop with SEM_UNDO.
+The model follows sem.c's data structures, because the order in which sleeping operations
+are served is observable and follows from them:
+
+* a sleeping operation (``struct sem_queue``, here :class:`SemQueue`, carried by the
+  sleeper's :class:`Waiter`) waits in one of four kinds of list: a single-op *alter*
+  (decrement) request in its semaphore's ``pending_alter`` list, a single-op wait-for-zero
+  in its semaphore's ``pending_const``, a multi-op ("complex") request in the set's
+  ``pending_alter`` or ``pending_const``;
+* while a complex request sleeps (``complex_count > 0``) new single-op alter requests go
+  to the set's list. When the first complex request goes to sleep, every semaphore's alter
+  list is spliced to the *front* of the set's list, in ascending semaphore order, so the
+  set's list then holds the highest-numbered semaphore's requests first (merge_queues);
+  when the last complex request leaves, the single-op requests move back to their
+  semaphores' lists in the set-list order (unmerge_queues);
+* after every change the waker completes what it can (do_smart_update): first the
+  wait-for-zero requests of semaphores that are zero, then the alter requests: the set's
+  list in order, restarting from its head after each completion, or, when that list is
+  empty, the lists of the semaphores that were increased, each until its value is 0. A
+  request whose retry ends in an error (ERANGE, or EAGAIN for an IPC_NOWAIT op) is woken
+  with that error. Sleepers are woken in the order sem.c queues its wake-ups.
+
+A SEM_UNDO adjustment (:class:`SemUndo`) is kept per (undo list, semid); undo lists are
+shared by CLONE_SYSVSEM and applied when the last sharer leaves (exit, unshare, setns):
+the adjustments are added and clamped to [0, SEMVMX], sempid becomes the leaver's pid,
+otime is set even when nothing changed, and waiters are served.
+
+semctl returns, by command: IPC_STAT a :class:`SemidDs`; SEM_STAT and SEM_STAT_ANY a
+tuple ``(full id, SemidDs)``; IPC_INFO and SEM_INFO ``(highest index in use, Seminfo)``;
+GETVAL, GETPID, GETNCNT, GETZCNT an int; GETALL a list of ints; SETVAL, SETALL, IPC_SET
+and IPC_RMID None.
 """
 from __future__ import annotations
 
+import errno
 
+import attrs
+
+from ..constants import (GETALL, GETNCNT, GETPID, GETVAL, GETZCNT, IPC_INFO, IPC_NOWAIT,
+                         IPC_RMID, IPC_SET, IPC_STAT, SEM_INFO, SEM_STAT, SEM_STAT_ANY,
+                         SEM_UNDO, SEMAEM, SEMMAP, SEMMNU, SEMUME, SEMUSZ, SEMVMX, SETALL,
+                         SETVAL)
+from ..errors import oserror
+from ..sim.clock import NS, seconds_to_ns
+from .perm import IpcPerm, KernIpcPerm, ipcperms
+from .syscall import int_arg, syscall
+from .util import flags_arg, ipcget, key_arg, obtain_for_ctl, update_perm
+from .waitq import TIMEOUT, WaitQueue, Waiter
+
+S_IRUGO = 0o444
+S_IWUGO = 0o222
+SEMADJ_MIN = -SEMAEM - 1     # a semadj is a short
+SEMADJ_MAX = SEMAEM
+ULONG = 1 << 64
+LONG_MIN = -(1 << 63)
+
+_EAGAIN = errno.EAGAIN
+_ERANGE = errno.ERANGE
+_BLOCK = -1                  # _try(): the op at index i would block -> -(i + 1)
+
+
+@attrs.define(slots=True)
+class SemidDs:
+    """``struct semid64_ds`` as IPC_STAT returns it (IPC_SET reads sem_perm.uid, .gid and
+    .mode). ``sem_otime`` is the time of the last semop (0 until one succeeded)."""
+
+    sem_perm: IpcPerm = attrs.Factory(IpcPerm)
+    sem_otime: int = 0
+    sem_ctime: int = 0
+    sem_nsems: int = 0
+
+
+@attrs.define(slots=True)
+class Seminfo:
+    """``struct seminfo`` as IPC_INFO and SEM_INFO return it. SEM_INFO puts the number of
+    sets in ``semusz`` and the number of semaphores in ``semaem``."""
+
+    semmap: int = 0
+    semmni: int = 0
+    semmns: int = 0
+    semmnu: int = 0
+    semmsl: int = 0
+    semopm: int = 0
+    semume: int = 0
+    semusz: int = 0
+    semvmx: int = 0
+    semaem: int = 0
+
+
+# --- the per-process undo list ---------------------------------------------------------
 class UndoList:
     """``struct sem_undo_list``: the undo entries shared by a group of processes."""
 
@@ -15,7 +96,8 @@ class UndoList:
 
     def __init__(self):
         self.refcnt = 1
-        self.entries: dict = {}   # semid -> undo entry, in the order they were made
+        # semid -> SemUndo; the most recently used last (sem.c keeps it at the list head)
+        self.entries: dict = {}
 
     def share(self) -> "UndoList":
         """copy_semundo() with CLONE_SYSVSEM: one more sharer."""
@@ -23,8 +105,60 @@ class UndoList:
         return self
 
 
+class SemUndo:
+    """``struct sem_undo``: one undo list's adjustments for one semaphore set."""
+
+    __slots__ = ("ulp", "semid", "sma", "semadj")
+
+    def __init__(self, ulp: UndoList, semid: int, sma: "SemArray"):
+        self.ulp = ulp
+        self.semid = semid
+        self.sma = sma
+        self.semadj = [0] * sma.sem_nsems
+
+    def apply_at_exit(self, proc, ns) -> None:
+        """exit_sem() for this entry: look the set up by id in ``ns`` (the leaver's
+        namespace now); add each adjustment, clamped to [0, SEMVMX], making the leaver the
+        sempid of each semaphore that had one; set otime; serve the waiters."""
+        semid = self.semid
+        if semid == -1:
+            return                    # the set was removed
+        sma = None
+        objs = ns.sem_ids.objs
+        if objs:
+            sma = objs.get(semid & 0x7FFF)
+        if sma is None or sma.seq != semid >> 15 or sma is not self.sma:
+            return
+        del sma.undos[self]
+        self.semid = -1
+        self.sma = None
+        semval, sempid, pid = sma.semval, sma.sempid, proc.pid
+        for i, adj in enumerate(self.semadj):
+            if adj:
+                v = semval[i] + adj
+                if v < 0:
+                    v = 0
+                elif v > SEMVMX:
+                    v = SEMVMX
+                semval[i] = v
+                sempid[i] = pid
+        wakes: list = []
+        sma.do_smart_update(None, True, wakes)
+        sma.finish(wakes)
+
+    def __repr__(self) -> str:
+        return f"<SemUndo semid={self.semid} semadj={self.semadj}>"
+
+
 def exit_sem(proc) -> None:
-    """Leave the process's undo list; the last sharer applies every adjustment in it."""
+    """Leave the process's undo list; the last sharer applies every adjustment in it, the
+    most recently used entry first, in the namespace the process is in now.
+
+    A process killed while it sleeps in semop first leaves the queue it sleeps on (in Linux
+    the task unlinks itself before do_exit runs exit_sem)."""
+    w = proc.waiter
+    if w is not None and w.queue is not None and isinstance(w.data, SemQueue):
+        w.queue.discard(w)
     ulp = proc.sysvsem
     if ulp is None:
         return
@@ -33,12 +167,711 @@ def exit_sem(proc) -> None:
     if ulp.refcnt > 0:
         return
     ns = proc.ipc_ns
-    for entry in list(ulp.entries.values()):
+    for entry in reversed(list(ulp.entries.values())):
         entry.apply_at_exit(proc, ns)
     ulp.entries.clear()
+
+
+# --- sleeping operations ---------------------------------------------------------------
+class SemQueue:
+    """``struct sem_queue``: a sleeping semop, as its Waiter's ``data``."""
+
+    __slots__ = ("sops", "nsops", "undo", "pid", "alter", "blocking")
+
+    def __init__(self, sops, undo, pid: int, alter: bool, blocking: int):
+        self.sops = sops
+        self.nsops = len(sops)
+        self.undo = undo
+        self.pid = pid
+        self.alter = alter
+        self.blocking = blocking      # index of the op it sleeps on (GETNCNT/GETZCNT)
+
+
+class PendingList(WaitQueue):
+    """One of a set's lists of sleeping operations, in FIFO order.
+
+    ``discard`` is what the scheduler calls when a sleeper's wait ends by itself (timeout,
+    signal, death, deadlock): like the sleeper's own unlink_queue + sem_unlock, it keeps
+    ``complex_count`` right and moves single-op requests back to their semaphores when the
+    last complex one left."""
+
+    __slots__ = ("sma",)
+
+    def __init__(self, sma: "SemArray"):
+        super().__init__()
+        self.sma = sma
+
+    def discard(self, waiter: Waiter) -> None:
+        if self.pop(waiter, 0) is None:
+            waiter.queue = None
+            sma = self.sma
+            sma.nwait -= 1
+            if waiter.data.nsops > 1:
+                sma.complex_count -= 1
+            if not sma.complex_count and sma.pending_alter:
+                sma.unmerge_queues()
+
+
+_keys = dict.keys
+
+
+class SemArray(KernIpcPerm):
+    """``struct sem_array``: a set of semaphores, its sleepers and its undo entries."""
+
+    __slots__ = ("sem_nsems", "semval", "sempid", "sem_otime", "sem_ctime", "pending_alter",
+                 "pending_const", "sem_alter", "sem_const", "complex_count", "nwait",
+                 "undos")
+
+    def __init__(self, ns, key: int, mode: int, creds, nsems: int, now: int):
+        super().__init__(ns, key, mode, creds)
+        self.sem_nsems = nsems
+        self.semval = [0] * nsems
+        self.sempid = [0] * nsems
+        # Linux keeps an otime per semaphore and shows their maximum; the clock never goes
+        # back, so the last one set is the maximum.
+        self.sem_otime = 0
+        self.sem_ctime = now
+        self.pending_alter = PendingList(self)    # complex alter ops (+ merged single ones)
+        self.pending_const = PendingList(self)    # complex wait-for-zero ops
+        self.sem_alter: dict[int, PendingList] = {}   # semnum -> single-op decrements
+        self.sem_const: dict[int, PendingList] = {}   # semnum -> single-op wait-for-zero
+        self.complex_count = 0
+        self.nwait = 0                                # sleepers in all the lists
+        self.undos: dict[SemUndo, None] = {}          # list_id: the undo entries for the set
+
+    # --- trying operations -------------------------------------------------------------
+    def _try(self, sops, un, pid: int) -> int:
+        """perform_atomic_semop(): apply every op of ``sops`` in order, or none.
+
+        Returns 0 (done: values, semadj and sempid updated), ERANGE, EAGAIN (the first op
+        that cannot proceed has IPC_NOWAIT), or -(i + 1) when op i would block."""
+        semval = self.semval
+        if len(sops) == 1:
+            num, op, flg = sops[0]
+            v = semval[num]
+            if op == 0:
+                if v:
+                    return _EAGAIN if flg & IPC_NOWAIT else _BLOCK
+            else:
+                v += op
+                if v < 0:
+                    return _EAGAIN if flg & IPC_NOWAIT else _BLOCK
+                if v > SEMVMX:
+                    return _ERANGE
+                if flg & SEM_UNDO:
+                    adj = un.semadj[num] - op
+                    if adj < SEMADJ_MIN or adj > SEMADJ_MAX:
+                        return _ERANGE
+                    un.semadj[num] = adj
+                semval[num] = v
+            self.sempid[num] = pid
+            return 0
+        result = 0
+        i = 0
+        for num, op, flg in sops:
+            v = semval[num]
+            if op == 0:
+                if v:
+                    result = _EAGAIN if flg & IPC_NOWAIT else -(i + 1)
+                    break
+            else:
+                v += op
+                if v < 0:
+                    result = _EAGAIN if flg & IPC_NOWAIT else -(i + 1)
+                    break
+                if v > SEMVMX:
+                    result = _ERANGE
+                    break
+                if flg & SEM_UNDO:
+                    adj = un.semadj[num] - op
+                    if adj < SEMADJ_MIN or adj > SEMADJ_MAX:
+                        result = _ERANGE
+                        break
+                    un.semadj[num] = adj
+                semval[num] = v
+            i += 1
+        if result == 0:
+            sempid = self.sempid
+            for num, _, _ in sops:
+                sempid[num] = pid
+            return 0
+        for j in range(i - 1, -1, -1):      # undo the ops applied so far
+            num, op, flg = sops[j]
+            if op:
+                semval[num] -= op
+                if flg & SEM_UNDO:
+                    un.semadj[num] += op
+        return result
+
+    def _retry(self, q: SemQueue) -> int:
+        """A sleeping operation's retry: 0, an errno (ERANGE, EAGAIN), or -1: it still
+        blocks, now on the op q.blocking (which GETNCNT/GETZCNT look at)."""
+        r = self._try(q.sops, q.undo, q.pid)
+        if r < 0:
+            q.blocking = -r - 1
+            return -1
+        return r
+
+    # --- serving sleepers ---------------------------------------------------------------
+    def _unlink(self, w: Waiter) -> None:
+        """unlink_queue() during a scan: the waiter stays in the dict until the scan ends."""
+        w.queue = None
+        self.nwait -= 1
+        if w.data.nsops > 1:
+            self.complex_count -= 1
+
+    def wake_const_ops(self, lst: PendingList, wakes: list) -> bool:
+        """Retry the wait-for-zero requests of ``lst`` in order; True if one completed."""
+        completed = False
+        gone = None
+        for w in _keys(lst):
+            err = self._retry(w.data)
+            if err < 0:
+                continue
+            self._unlink(w)
+            if gone is None:
+                gone = [w]
+            else:
+                gone.append(w)
+            wakes.append((w, err))
+            if err == 0:
+                completed = True
+        if gone:
+            for w in gone:
+                del lst[w]
+        return completed
+
+    def wakeup_zero(self, sops, wakes: list) -> bool:
+        """do_smart_wakeup_zero(): the zero-waiters of each semaphore that ``sops`` named
+        (every semaphore when None) and that is now 0; then, if any was 0, the complex
+        zero-waiters."""
+        semval = self.semval
+        completed = False
+        got_zero = False
+        sem_const = self.sem_const
+        if sops is not None:
+            for num, _, _ in sops:
+                if semval[num] == 0:
+                    got_zero = True
+                    lst = sem_const.get(num) if sem_const else None
+                    if lst:
+                        completed |= self.wake_const_ops(lst, wakes)
+        else:
+            got_zero = 0 in semval
+            if got_zero and sem_const:
+                for num in sorted(sem_const):
+                    lst = sem_const[num]
+                    if lst and semval[num] == 0:
+                        completed |= self.wake_const_ops(lst, wakes)
+        if got_zero and self.pending_const:
+            completed |= self.wake_const_ops(self.pending_const, wakes)
+        return completed
+
+    def update_queue(self, lst: PendingList, semnum: int, wakes: list) -> bool:
+        """update_queue(): retry the alter requests of ``lst`` in order, completing each
+        that can proceed. On the set's list the scan restarts from the head after each
+        completion while requests remain; on a semaphore's list (``semnum`` >= 0) it stops
+        once that semaphore is 0. True if one completed."""
+        completed = False
+        semval = self.semval
+        glob = self.pending_alter
+        while True:
+            gone = None
+            restart = False
+            for w in _keys(lst):
+                if semnum >= 0 and semval[semnum] == 0:
+                    break
+                q = w.data
+                err = self._retry(q)
+                if err < 0:
+                    continue
+                self._unlink(w)
+                if gone is None:
+                    gone = [w]
+                else:
+                    gone.append(w)
+                if err == 0:
+                    completed = True
+                    self.wakeup_zero(q.sops, wakes)
+                    left = len(glob) - (len(gone) if lst is glob else 0)
+                    restart = left > 0 or q.nsops > 1       # check_restart()
+                wakes.append((w, err))
+                if restart:
+                    break
+            if gone:
+                for w in gone:
+                    del lst[w]
+            if not restart:
+                return completed
+
+    def do_smart_update(self, sops, otime: bool, wakes: list) -> None:
+        """do_smart_update() after the values changed (``sops`` None: any may have)."""
+        if self.wakeup_zero(sops, wakes):
+            otime = True
+        glob = self.pending_alter
+        if glob:
+            if self.update_queue(glob, -1, wakes):
+                otime = True
+        elif self.sem_alter:
+            sem_alter = self.sem_alter
+            if sops is None:
+                for num in sorted(sem_alter):
+                    lst = sem_alter[num]
+                    if lst and self.update_queue(lst, num, wakes):
+                        otime = True
+            else:
+                for num, op, _ in sops:
+                    if op > 0:
+                        lst = sem_alter.get(num)
+                        if lst and self.update_queue(lst, num, wakes):
+                            otime = True
+        if otime:
+            self.sem_otime = self.ns.kernel.clock.wall
+
+    def finish(self, wakes: list) -> None:
+        """sem_unlock() + wake_up_q(): unmerge if no complex op is left, then wake."""
+        if not self.complex_count and self.pending_alter:
+            self.unmerge_queues()
+        if wakes:
+            sched = self.ns.kernel.sched
+            for w, err in wakes:
+                sched.wake(w, err)
+
+    def merge_queues(self) -> None:
+        """merge_queues(): each semaphore's alter list, in ascending order, is spliced to
+        the front of the set's list."""
+        merged = []
+        sem_alter = self.sem_alter
+        for num in sorted(sem_alter, reverse=True):
+            lst = sem_alter[num]
+            if lst:
+                merged.extend(_keys(lst))
+                dict.clear(lst)
+        if not merged:
+            return
+        glob = self.pending_alter
+        rest = list(_keys(glob))
+        dict.clear(glob)
+        for w in merged:
+            glob[w] = None
+            w.queue = glob
+        for w in rest:
+            glob[w] = None
+
+    def unmerge_queues(self) -> None:
+        """unmerge_queues(): with no complex op left, the single-op requests of the set's
+        list go back to the tails of their semaphores' lists, in order."""
+        glob = self.pending_alter
+        sem_alter = self.sem_alter
+        for w in _keys(glob):
+            num = w.data.sops[0][0]
+            lst = sem_alter.get(num)
+            if lst is None:
+                lst = sem_alter[num] = PendingList(self)
+            lst[w] = None
+            w.queue = lst
+        dict.clear(glob)
+
+    def enqueue(self, w: Waiter, q: SemQueue) -> None:
+        """Put a sleeper on the list sem.c puts it on."""
+        self.nwait += 1
+        if q.nsops == 1:
+            num = q.sops[0][0]
+            if q.alter:
+                if self.complex_count:
+                    self.pending_alter.add(w)
+                    return
+                table = self.sem_alter
+            else:
+                table = self.sem_const
+            lst = table.get(num)
+            if lst is None:
+                lst = table[num] = PendingList(self)
+            lst.add(w)
+            return
+        if not self.complex_count:
+            self.merge_queues()
+        (self.pending_alter if q.alter else self.pending_const).add(w)
+        self.complex_count += 1
+
+    def count_semcnt(self, semnum: int, count_zero: bool) -> int:
+        """count_semcnt(): the sleepers whose blocking op is a decrement (GETNCNT) or a
+        wait-for-zero (GETZCNT) of ``semnum``."""
+        lst = (self.sem_const if count_zero else self.sem_alter).get(semnum)
+        n = len(lst) if lst else 0
+        lists = (self.pending_alter, self.pending_const) if count_zero else (self.pending_alter,)
+        for glob in lists:
+            for w in _keys(glob):
+                q = w.data
+                num, op, _ = q.sops[q.blocking]
+                if num == semnum and (op == 0 if count_zero else op < 0):
+                    n += 1
+        return n
+
+    def _sleepers(self) -> list:
+        """Every sleeper, in the order freeary wakes them."""
+        out = list(_keys(self.pending_const)) + list(_keys(self.pending_alter))
+        sem_const, sem_alter = self.sem_const, self.sem_alter
+        for num in sorted(set(sem_const) | set(sem_alter)):
+            for table in (sem_const, sem_alter):
+                lst = table.get(num)
+                if lst:
+                    out.extend(_keys(lst))
+        return out
+
+    # --- removal -----------------------------------------------------------------------
+    def freeary(self) -> None:
+        """IPC_RMID (and namespace death): undo entries die, every sleeper gets EIDRM, the
+        id goes, the semaphores are returned to the namespace's count."""
+        for un in self.undos:
+            ulp = un.ulp
+            if ulp.entries.get(un.semid) is un:
+                del ulp.entries[un.semid]
+            un.semid = -1
+            un.sma = None
+        self.undos.clear()
+        sleepers = self._sleepers()
+        for w in sleepers:
+            w.queue = None
+        for lst in (self.pending_const, self.pending_alter):
+            dict.clear(lst)
+        self.sem_const.clear()
+        self.sem_alter.clear()
+        self.complex_count = self.nwait = 0
+        ns = self.ns
+        ns.sem_ids.rmid(self)
+        ns.used_sems -= self.sem_nsems
+        sched = ns.kernel.sched
+        for w in sleepers:
+            sched.wake(w, errno.EIDRM)
+
+    def _ns_exit(self) -> None:
+        self.freeary()
+
+    # --- what semctl and /proc see -----------------------------------------------------
+    def stat(self) -> SemidDs:
+        return SemidDs(self.to_ipc_perm(), self.sem_otime, self.sem_ctime, self.sem_nsems)
+
+    def _proc_row(self, reader) -> str:
+        return (f"{self.key:10d} {self.id:10d}  {self.mode:4o} {self.sem_nsems:10d} "
+                f"{self.uid:5d} {self.gid:5d} {self.cuid:5d} {self.cgid:5d} "
+                f"{self.sem_otime:10d} {self.sem_ctime:10d}\n")
+
+    def __repr__(self) -> str:
+        return f"<SemArray id={self.id} key={self.key:#x} semval={self.semval}>"
+
+
+# --- argument conversion ---------------------------------------------------------------
+def _c_int(value: object, what: str) -> int:
+    """A C int argument: an int that fits in 32 bits; the unsigned view wraps to negative."""
+    value = int_arg(value, what)
+    if not -(1 << 31) <= value < (1 << 32):
+        raise OverflowError(f"{what} must fit in 32 bits")
+    return value - (1 << 32) if value >= (1 << 31) else value
+
+
+def _sops_arg(sops: object) -> list:
+    """The sembuf array: a sequence of (sem_num, sem_op, sem_flg) with sem_num an unsigned
+    short, sem_op and sem_flg shorts (sem_flg may also be given as its unsigned view)."""
+    if isinstance(sops, (str, bytes, bytearray)) or not hasattr(sops, "__len__"):
+        raise TypeError("sops must be a sequence of (sem_num, sem_op, sem_flg) tuples")
+    out = []
+    for sop in sops:
+        if not isinstance(sop, (tuple, list)):
+            raise TypeError("each operation must be a (sem_num, sem_op, sem_flg) tuple")
+        if len(sop) != 3:
+            raise ValueError("each operation must be a (sem_num, sem_op, sem_flg) tuple")
+        num, op, flg = sop
+        if type(num) is not int or type(op) is not int or type(flg) is not int:
+            int_arg(num, "sem_num"), int_arg(op, "sem_op"), int_arg(flg, "sem_flg")
+        if not 0 <= num <= 0xFFFF:
+            raise OverflowError("sem_num must fit in an unsigned short")
+        if not -0x8000 <= op <= 0x7FFF:
+            raise OverflowError("sem_op must fit in a short")
+        if not -0x8000 <= flg <= 0xFFFF:
+            raise OverflowError("sem_flg must fit in a short")
+        out.append((num, op, flg & 0xFFFF))
+    return out
+
+
+def _timeout_arg(timeout: object) -> tuple[int, bool]:
+    """(nanoseconds, valid): seconds as int/float, or a timespec (tv_sec, tv_nsec)."""
+    if isinstance(timeout, tuple):
+        if len(timeout) != 2:
+            raise ValueError("a timespec timeout is (tv_sec, tv_nsec)")
+        sec, nsec = int_arg(timeout[0], "tv_sec"), int_arg(timeout[1], "tv_nsec")
+        for v in (sec, nsec):
+            if not LONG_MIN <= v < (1 << 63):
+                raise OverflowError("tv_sec and tv_nsec must fit in a C long")
+        return sec * NS + nsec, sec >= 0 and 0 <= nsec < NS
+    ns = seconds_to_ns(timeout)
+    return ns, timeout >= 0
+
+
+def _describe(sops) -> str:
+    return ", ".join(f"sem {num} {op:+d}" if op else f"sem {num} 0" for num, op, _ in sops)
+
+
+def _semtimedop(proc, semid: object, sops: object, timeout: object, timed: bool) -> None:
+    """do_semtimedop(), with the checks in the order Linux 6 makes them."""
+    if type(semid) is not int:
+        semid = int_arg(semid, "semid")
+    sop = sops[0] if type(sops) is list and len(sops) == 1 else None
+    if type(sop) is tuple and len(sop) == 3:
+        # the common case: one operation, already in shape
+        num, op, flg = sop
+        if not (type(num) is int and type(op) is int and type(flg) is int
+                and 0 <= num <= 0xFFFF and -0x8000 <= op <= 0x7FFF and 0 <= flg <= 0x7FFF):
+            sops = _sops_arg(sops)
+            num, op, flg = sops[0]
+        maxnum, alter, undos = num, op != 0, flg & SEM_UNDO
+    else:
+        sops = _sops_arg(sops)
+        alter = undos = False
+        maxnum = 0
+        for num, op, flg in sops:
+            if num > maxnum:
+                maxnum = num
+            if op:
+                alter = True
+            if flg & SEM_UNDO:
+                undos = True
+    if not 0 <= semid < (1 << 31):
+        if not -(1 << 31) <= semid < (1 << 32):
+            raise OverflowError("semid must fit in 32 bits")
+        if semid >= (1 << 31):
+            semid -= 1 << 32
+    deadline_ns = None
+    valid = True
+    if timed and timeout is not None:
+        deadline_ns, valid = _timeout_arg(timeout)
+    ns = proc.ipc_ns
+    nsops = len(sops)
+    if nsops > (ns.sc_semopm & 0xFFFFFFFF):    # nsops is unsigned: compared as unsigned
+        raise oserror(errno.E2BIG)
+    if nsops < 1 or semid < 0:
+        raise oserror(errno.EINVAL)
+    if not valid:
+        raise oserror(errno.EINVAL)
+    ids = ns.sem_ids
+    un = None
+    if undos:
+        # find_alloc_undo(): before the set's own checks, and kept even if the call fails
+        ulp = proc.sysvsem
+        if ulp is None:
+            ulp = proc.sysvsem = UndoList()
+        entries = ulp.entries
+        un = entries.pop(semid, None)
+        if un is None:
+            sma = ids.obtain_check(semid)
+            un = SemUndo(ulp, semid, sma)
+            sma.undos[un] = None
+        entries[semid] = un
+    objs = ids.objs
+    sma = objs.get(semid & 0x7FFF) if objs else None
+    if sma is None or sma.seq != semid >> 15:
+        raise oserror(errno.EINVAL)
+    if maxnum >= sma.sem_nsems:
+        raise oserror(errno.EFBIG)
+    creds = proc.creds
+    if not (creds.euid == sma.cuid or creds.euid == sma.uid) \
+            or not sma.mode & (0o200 if alter else 0o400):
+        if not ipcperms(sma, creds, S_IWUGO if alter else S_IRUGO):
+            raise oserror(errno.EACCES)
+    pid = proc.pid
+    r = sma._try(sops, un, pid)
+    if r == 0:
+        if alter and sma.nwait:
+            wakes: list = []
+            sma.do_smart_update(sops, True, wakes)
+            sma.finish(wakes)
+        else:
+            sma.sem_otime = proc.kernel.clock.wall
+        return None
+    if r > 0:
+        raise oserror(r)
+    # sleep until another task completes the operation (or a timeout, signal, RMID)
+    kernel = proc.kernel
+    q = SemQueue(list(sops), un, pid, alter, -r - 1)
+    w = Waiter(proc, f"semop on semaphore set {semid} of ipc:[{ns.inum}] ({_describe(sops)})",
+               q)
+    sma.enqueue(w, q)
+    deadline = None
+    if deadline_ns is not None:
+        deadline = kernel.clock.now_ns() + deadline_ns
+    reason = kernel.sched.block(w, deadline)
+    result = w.result
+    if result is not None:
+        if result:
+            raise oserror(result)
+        return None
+    # a wait that ended by itself: the sleeper has left its list (PendingList.discard)
+    raise oserror(errno.EAGAIN if reason == TIMEOUT else errno.EINTR)
 
 
 class SemCalls:
     """semget, semop, semtimedop, semctl: the methods Process gets from this module."""
 
     __slots__ = ()
+
+    @syscall
+    def semget(self, key: int, nsems: int = 0, semflg: int = 0) -> int:
+        """semget(2): the id of the set with ``key`` (IPC_PRIVATE: always a new one).
+        EINVAL for nsems < 0 or > semmsl (checked first, even for an existing key), for
+        nsems above an existing set's size, and for creating a set of 0; ENOENT without
+        IPC_CREAT, EEXIST with IPC_CREAT|IPC_EXCL, EACCES for mode bits the caller lacks,
+        ENOSPC past semmns semaphores or semmni sets."""
+        key, nsems = key_arg(key), _c_int(nsems, "nsems")
+        semflg = flags_arg(semflg, "semflg")
+        ns = self.ipc_ns
+        if nsems < 0 or nsems > ns.sc_semmsl:
+            raise oserror(errno.EINVAL)
+
+        def newary() -> int:
+            if not nsems:
+                raise oserror(errno.EINVAL)
+            if ns.used_sems + nsems > ns.sc_semmns:
+                raise oserror(errno.ENOSPC)
+            sma = SemArray(ns, key, semflg & 0o777, self.creds, nsems,
+                           self.kernel.clock.time())
+            semid = ns.sem_ids.addid(sma, ns.sc_semmni)
+            ns.used_sems += nsems
+            return semid
+
+        def more_checks(sma) -> None:
+            if nsems > sma.sem_nsems:
+                raise oserror(errno.EINVAL)
+
+        return ipcget(self, ns.sem_ids, key, semflg, newary, more_checks)
+
+    @syscall
+    def semop(self, semid: int, sops) -> None:
+        """semop(2): ``sops`` is a sequence of ``(sem_num, sem_op, sem_flg)``; all are
+        applied, in order, or none. Blocks until that is possible unless the first op that
+        cannot proceed has IPC_NOWAIT (EAGAIN). E2BIG past semopm ops, EINVAL for none,
+        EFBIG for a sem_num past the set, EACCES, ERANGE past SEMVMX or past the SEM_UNDO
+        range; a sleeper gets EIDRM when the set is removed, EINTR on a signal."""
+        return _semtimedop(self, semid, sops, None, False)
+
+    @syscall
+    def semtimedop(self, semid: int, sops, timeout=None) -> None:
+        """semtimedop(2): semop with a timeout in seconds of virtual time (an int or float,
+        or a timespec tuple ``(tv_sec, tv_nsec)``; None waits forever). EAGAIN when it
+        expires; an invalid timeout is EINVAL even when the call would not block."""
+        return _semtimedop(self, semid, sops, timeout, True)
+
+    @syscall
+    def semctl(self, semid: int, semnum: int, cmd: int, arg=None):
+        """semctl(2). ``arg``: SETVAL an int (its low 32 bits, as Linux reads the union),
+        SETALL a sequence of one value per semaphore, IPC_SET a SemidDs (sem_perm.uid, .gid,
+        .mode). Returns: IPC_STAT a SemidDs; SEM_STAT, SEM_STAT_ANY ``(full id, SemidDs)``
+        of the set in slot ``semid``; IPC_INFO, SEM_INFO ``(highest index in use,
+        Seminfo)``; GETVAL, GETPID, GETNCNT, GETZCNT an int; GETALL a list; the others
+        None."""
+        semid = _c_int(semid, "semid")
+        semnum = _c_int(semnum, "semnum")
+        cmd = _c_int(cmd, "cmd")
+        if cmd == SETVAL:
+            arg = int_arg(arg, "arg")
+            if not LONG_MIN <= arg < ULONG:
+                raise OverflowError("arg must fit in an unsigned long")
+        elif cmd == SETALL:
+            arg = _setall_arg(arg)
+        elif cmd == IPC_SET:
+            if not isinstance(arg, SemidDs) or not isinstance(arg.sem_perm, IpcPerm):
+                raise TypeError("IPC_SET takes a SemidDs (as IPC_STAT returns)")
+            perm = arg.sem_perm
+            int_arg(perm.uid, "uid"), int_arg(perm.gid, "gid"), int_arg(perm.mode, "mode")
+        if semid < 0:
+            raise oserror(errno.EINVAL)
+        ns = self.ipc_ns
+        ids = ns.sem_ids
+        creds = self.creds
+        if cmd == IPC_INFO or cmd == SEM_INFO:
+            info = Seminfo(semmap=SEMMAP, semmni=ns.sc_semmni, semmns=ns.sc_semmns,
+                           semmnu=SEMMNU, semmsl=ns.sc_semmsl, semopm=ns.sc_semopm,
+                           semume=SEMUME, semvmx=SEMVMX)
+            if cmd == SEM_INFO:
+                info.semusz, info.semaem = ids.in_use, ns.used_sems
+            else:
+                info.semusz, info.semaem = SEMUSZ, SEMAEM
+            return max(ids.get_maxidx(), 0), info
+        if cmd == IPC_STAT or cmd == SEM_STAT or cmd == SEM_STAT_ANY:
+            sma = ids.obtain_check(semid) if cmd == IPC_STAT else ids.obtain_idx(semid)
+            if cmd != SEM_STAT_ANY and not ipcperms(sma, creds, S_IRUGO):
+                raise oserror(errno.EACCES)
+            return sma.stat() if cmd == IPC_STAT else (sma.id, sma.stat())
+        if cmd == SETVAL:
+            val = arg & 0xFFFFFFFF
+            if val >= 1 << 31:
+                val -= 1 << 32
+            if val < 0 or val > SEMVMX:
+                raise oserror(errno.ERANGE)
+            sma = ids.obtain_check(semid)
+            if semnum < 0 or semnum >= sma.sem_nsems:
+                raise oserror(errno.EINVAL)
+            if not ipcperms(sma, creds, S_IWUGO):
+                raise oserror(errno.EACCES)
+            for un in sma.undos:
+                un.semadj[semnum] = 0
+            sma.semval[semnum] = val
+            sma.sempid[semnum] = self.pid
+            sma.sem_ctime = self.kernel.clock.time()
+            wakes: list = []
+            sma.do_smart_update(None, False, wakes)
+            sma.finish(wakes)
+            return None
+        if cmd in (GETALL, GETVAL, GETPID, GETNCNT, GETZCNT, SETALL):
+            sma = ids.obtain_check(semid)
+            if not ipcperms(sma, creds, S_IWUGO if cmd == SETALL else S_IRUGO):
+                raise oserror(errno.EACCES)
+            nsems = sma.sem_nsems
+            if cmd == GETALL:
+                return list(sma.semval)
+            if cmd == SETALL:
+                if len(arg) != nsems:
+                    raise ValueError(f"SETALL needs {nsems} values, one per semaphore "
+                                     f"(got {len(arg)})")
+                if any(v > SEMVMX for v in arg):
+                    raise oserror(errno.ERANGE)
+                sma.semval[:] = arg
+                sma.sempid[:] = [self.pid] * nsems
+                for un in sma.undos:
+                    un.semadj[:] = [0] * nsems
+                sma.sem_ctime = self.kernel.clock.time()
+                wakes = []
+                sma.do_smart_update(None, False, wakes)
+                sma.finish(wakes)
+                return None
+            if semnum < 0 or semnum >= nsems:
+                raise oserror(errno.EINVAL)
+            if cmd == GETVAL:
+                return sma.semval[semnum]
+            if cmd == GETPID:
+                return sma.sempid[semnum]
+            return sma.count_semcnt(semnum, cmd == GETZCNT)
+        if cmd == IPC_SET:
+            sma = obtain_for_ctl(self, ids, semid)
+            update_perm(self, sma, arg.sem_perm)
+            sma.sem_ctime = self.kernel.clock.time()
+            return None
+        if cmd == IPC_RMID:
+            obtain_for_ctl(self, ids, semid).freeary()
+            return None
+        raise oserror(errno.EINVAL)
+
+
+def _setall_arg(arg: object) -> list:
+    """SETALL's array of unsigned shorts."""
+    if arg is None or isinstance(arg, (str, bytes, bytearray)) or not hasattr(arg, "__len__"):
+        raise TypeError("SETALL takes a sequence of values, one per semaphore")
+    values = []
+    for v in arg:
+        v = int_arg(v, "semaphore value")
+        if not 0 <= v <= 0xFFFF:
+            raise OverflowError("semaphore values must fit in an unsigned short")
+        values.append(v)
+    return values
+
+
+__all__ = ["SemidDs", "Seminfo", "SemArray", "SemUndo", "UndoList", "exit_sem", "SemCalls"]

@@ -68,7 +68,9 @@ def _step(draw, s: _State) -> str | None:
     kind = draw(st.sampled_from(["fork", "clone", "unshare", "open_ns", "setns", "close",
                                  "read", "write", "creds", "cap", "exit", "kill",
                                  "readlink", "open_sysctl", "fd_io", "msg", "msg", "msg",
-                                 "shm", "shm", "shm", "shm"]))
+                                 "shm", "shm", "shm", "shm", "sem", "sem", "sem", "sem"]))
+    if kind == "sem":
+        return _sem_step(draw, who)
     if kind == "msg":
         return _msg_step(draw, who)
     if kind == "shm":
@@ -244,3 +246,31 @@ def _attach_address(addr: str, flags: str) -> str | None:
             return None
         value -= value % 4096
     return f"{value:#x}"
+
+
+SEM_IDS = ["0", "1", "32768", "-1"]
+SEM_OPS = ["[(0, -1, IPC_NOWAIT)]", "[(0, 1, 0)]", "[(0, 1, SEM_UNDO)]",
+           "[(0, -1, SEM_UNDO | IPC_NOWAIT)]", "[(0, 0, IPC_NOWAIT)]", "[(1, 1, 0), (0, -1, 0)]",
+           "[(5, 1, 0)]", "[(0, 32767, 0), (0, 1, 0)]", "[]", "[(0, -2, 0)]"]
+SEM_CMDS = ["GETVAL", "GETALL", "GETPID", "GETNCNT", "GETZCNT", "IPC_STAT", "IPC_RMID",
+            "IPC_INFO", "SEM_INFO", "SEM_STAT", "SEM_STAT_ANY", "99"]
+
+
+def _sem_step(draw, who: str) -> str:
+    """A semaphore call on one of a few keys and ids; operations may block."""
+    op = draw(st.sampled_from(["get", "get", "op", "op", "op", "ctl", "set"]))
+    semid = draw(st.sampled_from(SEM_IDS))
+    if op == "get":
+        key = draw(st.sampled_from(["0x61", "0x62", "IPC_PRIVATE"]))
+        nsems = draw(st.sampled_from([0, 1, 2, 32001]))
+        flags = draw(st.sampled_from(["IPC_CREAT | 0o600", "IPC_CREAT | 0o666", "0",
+                                      "IPC_CREAT | IPC_EXCL | 0o600", "0o400"]))
+        return f"{who}.semget({key}, {nsems}, {flags})"
+    if op == "op":
+        return f"{who}.semop({semid}, {draw(st.sampled_from(SEM_OPS))})"
+    if op == "set":
+        semnum = draw(st.sampled_from([0, 1, 3]))
+        value = draw(st.sampled_from([0, 1, 5, 32768, -1]))
+        return f"{who}.semctl({semid}, {semnum}, SETVAL, {value})"
+    semnum = draw(st.sampled_from([0, 1, 3]))
+    return f"{who}.semctl({semid}, {semnum}, {draw(st.sampled_from(SEM_CMDS))})"

@@ -940,9 +940,6 @@ class _Sembuf(C.Structure):
     _fields_ = [("sem_num", C.c_ushort), ("sem_op", C.c_short), ("sem_flg", C.c_short)]
 
 
-class _Timespec(C.Structure):
-    _fields_ = [("tv_sec", C.c_long), ("tv_nsec", C.c_long)]
-
 
 _SEMID_DS = struct.Struct("=48sQQQQQ16x")
 _SEMINFO = struct.Struct("=10i")

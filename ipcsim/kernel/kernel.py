@@ -14,10 +14,9 @@ from sortedcontainers import SortedDict
 
 from ..constants import (CAP_FULL_SET, CAP_SYS_ADMIN, CLONE_NEWIPC, CLONE_SYSVSEM, CSIGNAL,
                          INIT_IPC_NS_INUM, PID_MAX_DEFAULT, PROC_DYNAMIC_FIRST, RESERVED_PIDS)
-from ..errors import (DeadlockError, KernelPanic, ProcessGone, SimulationError, oserror)
+from ..errors import DeadlockError, KernelPanic, ProcessGone, oserror
 from ..sim.clock import DEFAULT_EPOCH
-from ..sim.scheduler import (NO_ADVANCE, RUNNABLE, STOPPED, UNLIMITED, ProcessExit,
-                             Scheduler, Terminated)
+from ..sim.scheduler import NO_ADVANCE, RUNNABLE, STOPPED, UNLIMITED, Scheduler, Terminated
 from . import sem, shm, signals
 from .creds import Creds
 from .files import NullFile

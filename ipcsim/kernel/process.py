@@ -12,7 +12,6 @@ scheduler runs the programs until it can finish.
 from __future__ import annotations
 
 import errno
-import functools
 from typing import Any, Callable
 
 from ..constants import (CAP_DAC_OVERRIDE, CAP_SYS_ADMIN, CAP_SYS_PTRACE, CLONE_FILES,
@@ -23,14 +22,14 @@ from ..constants import (CAP_DAC_OVERRIDE, CAP_SYS_ADMIN, CAP_SYS_PTRACE, CLONE_
                          WNOHANG)
 from ..errors import UnsupportedError, oserror
 from ..sim.clock import seconds_to_ns
-from ..sim.scheduler import ProcessExit, Terminated
+from ..sim.scheduler import ProcessExit
 from . import creds as _creds
 from . import files, procfs, sem, shm, signals, sysctl
 from .msg import MsgCalls
 from .sem import SemCalls
 from .shm import ShmCalls
 from .syscall import as_bytes, int_arg, syscall
-from .waitq import SIGNAL, TIMEOUT, WaitQueue, Waiter
+from .waitq import SIGNAL, WaitQueue, Waiter
 
 # unshare(2) accepts these bits (check_unshare_flags); anything else is EINVAL.
 UNSHARE_VALID = (CLONE_THREAD | CLONE_FS | CLONE_NEWNS | CLONE_SIGHAND | CLONE_VM | CLONE_FILES
@@ -755,6 +754,3 @@ class NsBindMount:
     def describe(self) -> str:
         return f"nsfs ipc:[{self.ns.inum}]"
 
-
-# Reason names for waits that a syscall turns into errors.
-__all__ = ["Process", "syscall", "TIMEOUT"]

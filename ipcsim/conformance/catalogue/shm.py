@@ -97,7 +97,7 @@ a.shmdt({FAR + 8192})
 a.shmctl(0, SHM_INFO)
 a.shmctl(s, IPC_RMID)
 """),
-    ("shmat-permissions", f"""
+    ("shmat-permissions", """
 s = a.shmget(IPC_PRIVATE, 4096, 0o644)
 """ + NOBODY + f"""
 b.shmat(s, {FAR}, 0)                        # EACCES: read-write wanted

@@ -31,41 +31,18 @@ import sys
 
 import pytest
 
+from ipcsim import constants as _constants
+
 _MARKER = "@@ipcsim-realkernel-result@@"
 
-PRELUDE = r'''
+PRELUDE_TEMPLATE = r'''
 import ctypes, errno, json, os, sys, time
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 _libc.syscall.argtypes = [ctypes.c_long] * 6
 
-CSIGNAL = 0x000000ff
-CLONE_VM = 0x00000100
-CLONE_FS = 0x00000200
-CLONE_FILES = 0x00000400
-CLONE_SIGHAND = 0x00000800
-CLONE_PIDFD = 0x00001000
-CLONE_PTRACE = 0x00002000
-CLONE_VFORK = 0x00004000
-CLONE_PARENT = 0x00008000
-CLONE_THREAD = 0x00010000
-CLONE_NEWNS = 0x00020000
-CLONE_SYSVSEM = 0x00040000
-CLONE_SETTLS = 0x00080000
-CLONE_PARENT_SETTID = 0x00100000
-CLONE_CHILD_CLEARTID = 0x00200000
-CLONE_DETACHED = 0x00400000
-CLONE_UNTRACED = 0x00800000
-CLONE_CHILD_SETTID = 0x01000000
-CLONE_NEWCGROUP = 0x02000000
-CLONE_NEWUTS = 0x04000000
-CLONE_NEWIPC = 0x08000000
-CLONE_NEWUSER = 0x10000000
-CLONE_NEWPID = 0x20000000
-CLONE_NEWNET = 0x40000000
-CLONE_IO = 0x80000000
-CLONE_NEWTIME = 0x00000080
+{CLONE_CONSTANTS}
 SIGCHLD = 17
 _WALL = 0x40000000
 
@@ -194,6 +171,12 @@ def in_child(fn):
 
 result = None
 '''
+# The clone flags come from ipcsim's one table of Linux constants (the prelude runs without
+# ipcsim, in a child process, so they are written into its text).
+PRELUDE = PRELUDE_TEMPLATE.replace("{CLONE_CONSTANTS}", "\n".join(
+    f"{name} = {value:#x}" for name, value in sorted(vars(_constants).items())
+    if name == "CSIGNAL" or name.startswith("CLONE_")))
+
 
 _EPILOGUE = f'''
 import json as _json, sys as _sys

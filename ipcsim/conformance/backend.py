@@ -19,7 +19,7 @@ backend's own pids and descriptors).
 """
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 Outcome = tuple  # ("ok", value) | ("err", "ENAME") | ("blocked",)
 
@@ -154,5 +154,4 @@ def describe(outcome: Outcome) -> str:
     return f"-> (not run: {outcome[1]})"
 
 
-__all__ = ["Backend", "Outcome", "OK", "ERR", "BLOCKED", "CALLS", "DISPOSITIONS", "describe",
-           "Any"]
+__all__ = ["Backend", "Outcome", "OK", "ERR", "BLOCKED", "CALLS", "DISPOSITIONS", "describe"]

@@ -25,7 +25,7 @@ from typing import Callable
 import attrs
 
 from ..constants import INIT_IPC_NS_INUM
-from .backend import BLOCKED, ERR, OK, Outcome, describe
+from .backend import BLOCKED, OK, Outcome, describe
 from .scenario import ADVANCE, Scenario, Step, evaluate
 
 SKIP = "skip"
@@ -323,5 +323,4 @@ def compare(scenario: Scenario, real_factory, sim_factory) -> tuple[Play, Play, 
     return sim_play, real_play, diff(sim_play, real_play)
 
 
-__all__ = ["play", "compare", "diff", "Play", "StepRecord", "Difference", "Normalizer", "ERR",
-           "SKIP"]
+__all__ = ["play", "compare", "diff", "Play", "StepRecord", "Difference", "Normalizer", "SKIP"]

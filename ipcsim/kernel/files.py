@@ -212,9 +212,3 @@ def normalize(path: object) -> str:
         raise ValueError("embedded null byte")
     path = posixpath.normpath("/" + path)
     return path[1:] if path.startswith("//") else path
-
-
-def check_access_mode(flags: object) -> int:
-    if not isinstance(flags, int) or isinstance(flags, bool):
-        raise TypeError(f"flags must be an int, not {type(flags).__name__}")
-    return flags

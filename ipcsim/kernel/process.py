@@ -435,7 +435,7 @@ class Process(MsgCalls, SemCalls, ShmCalls):
         return target.dumpable or c.capable(CAP_SYS_PTRACE)
 
     def _open(self, path: object, flags: int) -> files.OpenFile:
-        flags = files.check_access_mode(int_arg(flags, "flags"))
+        flags = int_arg(flags, "flags")
         path = files.normalize(path)
         node = procfs.lookup(self.kernel, self, path)
         acc = flags & O_ACCMODE

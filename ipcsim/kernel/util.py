@@ -67,4 +67,4 @@ def update_perm(proc, obj, perm) -> None:
     obj.mode = (obj.mode & ~0o777) | (int_arg(perm.mode, "mode") & 0o777)
 
 
-__all__ = ["ipcget", "key_arg", "flags_arg", "obtain_for_ctl", "update_perm", "IPC_PRIVATE"]
+__all__ = ["ipcget", "key_arg", "flags_arg", "obtain_for_ctl", "update_perm"]

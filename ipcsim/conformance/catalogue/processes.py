@@ -236,3 +236,15 @@ b.kill(pid(a), SIGUSR1)
 b.getppid()
 """),
 ]
+
+# kill(-1) counts EPERM targets but does not report EPERM: with only such targets it is 0.
+SCENARIOS += [
+    scenario(AREA, "kill-minus-one-with-only-refusing-targets", """
+b = a.fork()
+c = a.fork()
+c.setuid(1000)
+c.kill(-1, SIGUSR1)
+b.getpid()
+a.getpid()
+"""),
+]

@@ -10,6 +10,18 @@ returns a pid, which the harness compares by process label.
 
 The scenarios are played only once the backends know these calls (``"semop"`` in
 ``backend.CALLS``); until then they wait in ``PENDING`` as (name, text) pairs.
+
+Every errno of semop(2) and semctl(2) has a scenario, except these, deliberately:
+
+* EFAULT (semop's sops, semtimedop's timeout, semctl's buffers): needs a bad pointer; the
+  scenario calls take Python values, never an address.
+* ENOMEM (semop with SEM_UNDO): the system out of memory for the undo structure.
+* EIDRM (semctl): Linux gives EINVAL for an id already removed; EIDRM only in a race with
+  IPC_RMID while GETALL or SETALL has dropped the lock to allocate.
+
+The scenarios after the first ones carry the ideas of LTP's
+testcases/kernel/syscalls/ipc/sem* and of gVisor's test/syscalls/linux/semaphore.cc; each
+comment names the test it comes from.
 """
 from ..backend import CALLS
 from . import scenario
@@ -508,6 +520,174 @@ a.semop(t, [(0, 1, 0)])
 a.read_file("/proc/sysvipc/sem")
 b = a.clone(CLONE_NEWIPC)
 b.read_file("/proc/sysvipc/sem")
+"""),
+]
+
+PENDING += [
+    # gVisor SemOpMultiNoBlock and SemOpNoBlock (LTP semop01 and semop04): several
+    # operations on one semaphore apply in order, so their order decides whether the call
+    # sleeps; IPC_NOWAIT gives EAGAIN for a decrement or a wait for zero.
+    ("several-ops-on-one-semaphore", """
+s = a.semget(IPC_PRIVATE, 4, 0o600)
+a.semop(s, [(0, 10, 0), (1, 2, 0), (2, 3, 0), (0, -5, 0), (2, 2, 0)])
+a.semctl(s, 0, GETALL)
+b = a.fork()
+b.semop(s, [(0, -10, 0), (1, -2, 0), (2, -3, 0), (0, 5, 0), (2, -2, 0)])   # sleeps
+a.semctl(s, 0, GETNCNT)
+a.semop(s, [(0, 5, 0), (1, -2, 0), (2, -3, 0), (0, -10, 0), (2, -2, 0)])
+a.semctl(s, 0, GETALL)
+a.semop(s, [(0, 1, 0), (0, -1, 0), (0, 0, 0)])
+a.semop(s, [(3, 0, 0), (3, 1, 0), (3, 0, IPC_NOWAIT)])   # EAGAIN: the last sees 1
+a.semop(s, [(1, -1, IPC_NOWAIT)])            # EAGAIN
+a.semop(s, [(1, 1, IPC_NOWAIT)])
+a.semop(s, [(1, 0, IPC_NOWAIT)])             # EAGAIN
+a.semop(s, [(1, -1, IPC_NOWAIT)])
+a.semop(s, [(1, 0, IPC_NOWAIT)])
+a.semctl(s, 0, GETALL)
+a.semctl(s, 0, IPC_RMID)                     # b: EIDRM
+"""),
+    # gVisor SemCtlVal and SemCtlGetPid, LTP semctl01 and semctl05: SETVAL wakes the
+    # waiters it satisfies and records the caller in sempid; ERANGE out of 0..SEMVMX.
+    ("setval-wakes-waiters", """
+s = a.semget(IPC_PRIVATE, 1, 0o600)
+a.semctl(s, 0, GETVAL)
+b = a.fork()
+b.semop(s, [(0, -10, 0)])
+a.semctl(s, 0, SETVAL, 9)
+a.semctl(s, 0, GETVAL)
+a.semctl(s, 0, GETNCNT)
+a.semctl(s, 0, SETVAL, 20)                   # b takes 10
+a.semctl(s, 0, GETVAL)
+a.semctl(s, 0, GETPID)
+c = a.fork()
+d = a.fork()
+c.semop(s, [(0, 0, 0)])
+d.semop(s, [(0, 0, 0)])
+a.semctl(s, 0, GETZCNT)
+a.semctl(s, 0, SETVAL, 0)                    # wakes both
+a.semctl(s, 0, GETZCNT)
+a.semctl(s, 0, GETPID)
+a.semctl(s, 0, SETVAL, -1)                   # ERANGE
+a.semctl(s, 0, SETVAL, 32767)
+a.semctl(s, 0, GETVAL)
+"""),
+    # gVisor SemCtlValAll and SemCtlGetPidFork (LTP semctl01 and semctl05): GETALL and
+    # SETALL ignore semnum; SETALL checks every value first (ERANGE) and sets every sempid.
+    ("getall-setall-ignore-semnum", """
+s = a.semget(IPC_PRIVATE, 3, 0o600)
+a.semctl(s, 1, GETALL)
+a.semctl(s, 1, SETALL, [0, 10, 20])
+a.semctl(s, 7, GETALL)
+a.semctl(s, -1, SETALL, [1, 2, 3])
+a.semctl(s, 99, GETALL)
+a.semctl(s, 0, SETALL, [1, 2, 65535])        # ERANGE, and nothing changes
+a.semctl(s, 0, SETALL, [32767, 32767, 32767])
+a.semctl(s, 0, GETALL)
+b = a.fork()
+b.semctl(s, 0, SETVAL, 1)
+a.semctl(s, 0, GETPID)
+a.semctl(s, 1, GETPID)
+b.semctl(s, 0, SETALL, [4, 5, 6])
+a.semctl(s, 2, GETPID)
+"""),
+    # gVisor SemIpcSet, SemCtlIpcStat, SemopGetzcnt, SemopGetncnt and IpcInfo (LTP
+    # semctl02, semop02 and semctl09): without CAP_IPC_OWNER the owner obeys the mode
+    # bits: read for a wait for zero and every GET*, write (alter) for a change and SET*.
+    ("owner-without-ipc-owner-obeys-mode", """
+a.drop_capability(CAP_IPC_OWNER)
+s = a.semget(IPC_PRIVATE, 1, 0o600)
+a.semctl(s, 0, IPC_SET, semid_ds(0, 0, 0o400))
+a.semop(s, [(0, 1, 0)])                      # EACCES
+a.semop(s, [(0, 0, 0)])
+a.semop(s, [(0, 0, 0), (0, 1, 0)])           # EACCES
+a.semctl(s, 0, GETVAL)
+a.semctl(s, 0, SETVAL, 1)                    # EACCES
+a.semctl(s, 0, IPC_SET, semid_ds(0, 0, 0o200))
+a.semop(s, [(0, 0, 0)])                      # EACCES
+a.semop(s, [(0, 1, 0)])
+a.semctl(s, 0, GETVAL)                       # EACCES
+a.semctl(s, 0, GETNCNT)                      # EACCES
+a.semctl(s, 0, GETZCNT)                      # EACCES
+a.semctl(s, 0, GETPID)                       # EACCES
+a.semctl(s, 0, GETALL)                       # EACCES
+a.semctl(s, 0, IPC_STAT)                     # EACCES
+a.semctl(0, 0, SEM_STAT)                     # EACCES
+a.semctl(0, 0, SEM_STAT_ANY)
+a.semctl(s, 0, SETVAL, 5)
+a.semctl(s, 0, SETALL, [6])
+a.semget(IPC_PRIVATE, 1, 0o200)
+a.semctl(s, 0, IPC_SET, semid_ds(0, 0, 0))
+a.semctl(s, 0, IPC_STAT)                     # EACCES
+a.semctl(s, 0, IPC_RMID)                     # the owner needs no mode bits
+"""),
+    # gVisor SemCtlIpcStat, RemoveDeletedSemaphore and SemopGet*cntOnSetRemoval (LTP
+    # semctl01 and semget01): sem_otime set by semop, a neighbouring id EINVAL, and a
+    # removed set's id EINVAL for every call; its key is free.
+    ("stat-times-and-removed-sets", """
+s = a.semget(0x77, 10, IPC_CREAT | 0o600)
+a.semctl(s, 0, IPC_STAT)
+a.semctl(s, 0, IPC_SET, semid_ds(0, 0, 0o666))
+a.semop(s, [(0, 1, 0)])
+a.semctl(s, 0, IPC_STAT)
+a.semctl(s + 1, 0, IPC_STAT)                 # EINVAL
+a.semctl(s, 0, IPC_RMID)
+a.semctl(s, 0, IPC_RMID)                     # EINVAL
+a.semctl(s, 0, GETZCNT)                      # EINVAL
+a.semctl(s, 0, GETVAL)                       # EINVAL
+a.semctl(s, 0, SETVAL, 1)                    # EINVAL
+a.semop(s, [(0, 1, 0)])                      # EINVAL
+a.semtimedop(s, [(0, 1, 0)], 1)              # EINVAL
+a.semget(0x77, 1, 0)                         # ENOENT
+"""),
+    # gVisor SemopGetzcntOnSignal, SemopGetncntOnSignal and SemopGet*cntOnSetRemoval,
+    # LTP semop05: a waiter that leaves (EINTR, a timeout's EAGAIN, EIDRM) no longer
+    # counts in semzcnt or semncnt.
+    ("counts-drop-when-waiters-leave", """
+s = a.semget(IPC_PRIVATE, 1, 0o600)
+a.semctl(s, 0, SETVAL, 1)
+b = a.fork()
+c = a.fork()
+b.signal(SIGHUP, "handler")
+c.signal(SIGHUP, "handler")
+b.semop(s, [(0, 0, 0)])
+c.semop(s, [(0, -2, 0)])
+a.semctl(s, 0, GETZCNT)
+a.semctl(s, 0, GETNCNT)
+a.kill(pid(b), SIGHUP)                       # EINTR
+a.semctl(s, 0, GETZCNT)
+a.semctl(s, 0, GETNCNT)
+a.kill(pid(c), SIGHUP)                       # EINTR
+a.semctl(s, 0, GETNCNT)
+b.semop(s, [(0, 0, 0)])
+c.semtimedop(s, [(0, -2, 0)], 0.05)
+a.semctl(s, 0, GETZCNT)
+a.semctl(s, 0, GETNCNT)
+advance(0.2)                                 # c: EAGAIN
+a.semctl(s, 0, GETNCNT)
+a.semctl(s, 0, IPC_RMID)                     # b: EIDRM
+a.semctl(s, 0, GETZCNT)                      # EINVAL
+"""),
+    # LTP semop02 and semop03, gVisor SemTimedOpSingleNoBlock and SemGet: sem_num 65535
+    # (a C -1) and nsems are EFBIG, SEMVMX is ERANGE even with IPC_NOWAIT, a bad timeout
+    # is not looked at when nsops is 0, and an existing set of SEMMSL may be asked for
+    # with any smaller nsems.
+    ("sem-num-and-sizes-at-the-edges", """
+s = a.semget(IPC_PRIVATE, 2, 0o600)
+a.semop(s, [(65535, 1, 0)])                  # EFBIG
+a.semop(s, [(2, 1, 0)])                      # EFBIG
+a.semop(s, [(1, 32767, 0)])
+a.semop(s, [(1, 1, 0)])                      # ERANGE
+a.semop(s, [(1, 1, IPC_NOWAIT)])             # ERANGE
+a.semop(s, [(1, -32768, IPC_NOWAIT)])        # EAGAIN
+a.semop(s, [(0, -32768, IPC_NOWAIT)])        # EAGAIN
+a.semctl(s, 0, GETALL)
+a.semtimedop(s, [], (0, 1000000000))         # EINVAL: nsops 0
+a.semtimedop(s, [(0, 1, 0)], (0, 999999999))
+a.semctl(s, 0, GETALL)
+a.semctl(s, 0, GETVAL, 0)
+a.semget(0x88, 32000, IPC_CREAT | 0o600)
+a.semget(0x88, 31999, 0)
+a.semget(0x88, 32001, 0)                     # EINVAL
 """),
 ]
 

@@ -13,6 +13,21 @@ attachments: ipcsim raises SegmentationFault elsewhere, and the real backend ref
 
 The comments give what Linux 6.18 answered (see tests/test_shm.py, which plays the same
 facts on both sides).
+
+Every errno of shmop(2) and shmctl(2) (and shmget(2)) has a scenario, except these,
+deliberately:
+
+* EFAULT (shmctl's buffer): needs a bad pointer; the scenario calls take Python values.
+* EIDRM (shmat, shmctl): Linux gives EINVAL for an id already destroyed, and a segment
+  marked for destruction can still be attached; EIDRM only in a race with its destruction.
+* EOVERFLOW (shmctl IPC_STAT): only for the old IPC_OLD layout with 16-bit ids, which
+  x86-64 does not have.
+* ENOMEM for shmat when the address space has no room left, and ENFILE for shmget: they need
+  the whole machine's memory map or file table exhausted.
+
+The scenarios at the end carry the ideas of LTP's testcases/kernel/syscalls/ipc/shm* and
+of gVisor's test/syscalls/linux/shm.cc; each comment names the test it comes from. LTP
+shmat04 (mprotect must not leak shm_nattch) needs mprotect, which the scenario form lacks.
 """
 import re
 
@@ -298,5 +313,141 @@ b.drop_capability(CAP_SYS_ADMIN)
 c = b.clone(CLONE_NEWIPC)
 a.shmctl(s1, IPC_STAT)
 a.read_file("/proc/sysvipc/shm")
+"""),
+]
+
+SCENARIOS += [
+    # gVisor AttachDetach, DetachedSegmentsPersist, MultipleDetachFails and IpcStat (LTP
+    # shmat01, shmdt02 and shmctl01): addresses the kernel chooses, nattch, the times, cpid
+    # and lpid, and the memory surviving a detach.
+    scenario(AREA, "attach-detach-counts", """
+s = a.shmget(IPC_PRIVATE, 128 * 4096, IPC_CREAT | 0o777)
+a.shmctl(s, IPC_STAT)
+x = a.shmat(s, 0, 0)
+a.shmctl(s, IPC_STAT)
+y = a.shmat(s, 0, 0)
+a.shmctl(s, IPC_STAT)
+a.write_memory(x, b"x")
+a.read_memory(y, 1)
+a.shmdt(x)
+a.shmctl(s, IPC_STAT)
+a.shmdt(y)
+a.shmctl(s, IPC_STAT)
+a.shmdt(y)                                  # EINVAL: already detached
+z = a.shmat(s, 0, 0)
+a.read_memory(z, 1)                         # the data stayed
+a.shmdt(z)
+a.shmctl(s, IPC_RMID)
+"""),
+    # gVisor NoDestructionOfAttachedSegmentWithMultipleRmid, RemovedSegmentsAreMarkedDeleted
+    # and ShmCtlSet: IPC_RMID again and again while attached only marks SHM_DEST; IPC_SET
+    # keeps that bit; the last detach destroys.
+    scenario(AREA, "rmid-many-times-while-attached", """
+s = a.shmget(IPC_PRIVATE, 128 * 4096, IPC_CREAT | 0o777)
+x = a.shmat(s, 0, 0)
+y = a.shmat(s, 0, 0)
+a.shmctl(s, IPC_RMID)
+a.shmctl(s, IPC_RMID)
+a.shmctl(s, IPC_RMID)
+a.shmctl(s, IPC_RMID)
+a.shmctl(s, IPC_RMID)
+a.shmctl(s, IPC_RMID)
+a.shmctl(s, IPC_STAT)                       # mode 01777: SHM_DEST
+a.write_memory(x, b"x")
+a.shmdt(x)
+a.write_memory(y, b"y")
+a.shmctl(s, IPC_STAT)
+a.shmctl(s, IPC_SET, shmid_ds(mode=0o600))
+a.shmctl(s, IPC_STAT)
+a.shmdt(y)
+a.shmctl(s, IPC_STAT)                       # EINVAL
+a.shmctl(s, IPC_RMID)                       # EINVAL
+"""),
+    # gVisor SegmentsSizeFixedOnCreation, GracefullyFailOnZeroLenSegmentCreation,
+    # RequestingDuplicateCreationFails, NonExistentSegmentsAreNotFound and
+    # RemovedSegmentsAreNotDiscoverable (LTP shmget02): a smaller size finds the same
+    # segment, whole; a larger one is EINVAL.
+    scenario(AREA, "size-fixed-at-creation", """
+s = a.shmget(0x61, 128 * 4096, IPC_CREAT | 0o777)
+t = a.shmget(0x61, 64 * 4096, 0o777)        # the same id
+a.shmget(0x61, 256 * 4096, 0o777)           # EINVAL
+a.shmget(IPC_PRIVATE, 0, 0)                 # EINVAL
+a.shmget(0x62, 128 * 4096, 0o777)           # ENOENT
+a.shmget(0x61, 128 * 4096, IPC_CREAT | IPC_EXCL | 0o777)   # EEXIST
+x = a.shmat(s, 0, 0)
+y = a.shmat(t, 0, 0)
+a.write_memory(x + 128 * 4096 - 1, b"x")
+a.read_memory(y + 128 * 4096 - 1, 1)
+a.write_memory(y + 128 * 4096 - 1, b"y")
+a.read_memory(x + 128 * 4096 - 1, 1)
+a.shmctl(s, IPC_STAT)
+a.shmdt(x)
+a.shmdt(y)
+a.shmctl(s, IPC_RMID)
+a.shmget(0x61, 128 * 4096, 0o777)           # ENOENT: removed
+"""),
+    # LTP shmctl02: with only its effective uid changed (seteuid), a process is checked as
+    # that user: EACCES on its own mode-0 segment and on root's, EPERM for root's IPC_RMID,
+    # IPC_SET, SHM_LOCK and SHM_UNLOCK; EINVAL for a bad command and a removed segment.
+    scenario(AREA, "effective-uid-decides", """
+r = a.shmget(IPC_PRIVATE, 2048, IPC_CREAT | 0o600)
+a.seteuid(65534)
+s = a.shmget(0x71, 2048, IPC_CREAT | IPC_EXCL)
+t = a.shmget(0x72, 2048, IPC_CREAT | IPC_EXCL | 0o600)
+u = a.shmget(IPC_PRIVATE, 2048, IPC_CREAT | 0o600)
+a.shmctl(u, IPC_RMID)
+a.shmctl(s, IPC_STAT)                       # EACCES
+a.shmctl(t, -1)                             # EINVAL
+a.shmctl(u, IPC_STAT)                       # EINVAL: removed
+a.shmctl(r, IPC_STAT)                       # EACCES
+a.shmctl(r, IPC_RMID)                       # EPERM
+a.shmctl(r, IPC_SET, shmid_ds(mode=0o600))  # EPERM
+a.shmctl(r, SHM_LOCK)                       # EPERM
+a.shmctl(r, SHM_UNLOCK)                     # EPERM
+a.shmctl(t, IPC_STAT)
+a.shmctl(t, SHM_LOCK)
+a.shmctl(t, SHM_UNLOCK)
+a.seteuid(0)
+a.shmctl(s, IPC_STAT)
+a.shmctl(s, IPC_RMID)
+a.shmctl(t, IPC_RMID)
+a.shmctl(r, IPC_RMID)
+"""),
+    # LTP shmget05 and shmget06: shm_next_id asks for the next id and goes back to -1; an
+    # id in use gives another.
+    scenario(AREA, "shm-next-id", """
+a.write_file("/proc/sys/kernel/shm_next_id", "12345")
+s = a.shmget(0x42, 4096, IPC_CREAT | 0o600)
+a.read_file("/proc/sys/kernel/shm_next_id")
+a.write_file("/proc/sys/kernel/shm_next_id", "12345")
+t = a.shmget(0x43, 4096, IPC_CREAT | 0o600)
+a.read_file("/proc/sys/kernel/shm_next_id")
+a.shmctl(0, SHM_INFO)
+a.shmctl(12345 % 32768, SHM_STAT)
+a.read_file("/proc/sysvipc/shm")
+a.shmctl(s, IPC_RMID)
+a.shmctl(t, IPC_RMID)
+"""),
+    # LTP shmctl01 (nattch and lpid across children): fork's copy counts as an attach by
+    # the parent; a detach at exit is the exiting child's.
+    scenario(AREA, "stat-after-fork-and-exit", f"""
+s = a.shmget(IPC_PRIVATE, 4096, 0o600)
+b = a.fork()
+b.shmat(s, {FAR}, 0)
+a.shmctl(s, IPC_STAT)
+c = b.fork()
+a.shmctl(s, IPC_STAT)                       # nattch 2, lpid still b
+d = a.fork()
+d.shmat(s, {FAR + 0x10000}, SHM_RDONLY)
+a.shmctl(s, IPC_STAT)
+c.exit(0)
+b.wait(-1, 0)
+a.shmctl(s, IPC_STAT)                       # lpid c
+b.shmdt({FAR})
+a.shmctl(s, IPC_STAT)
+d.exit(0)
+a.wait(-1, 0)
+a.shmctl(s, IPC_STAT)
+a.shmctl(s, IPC_RMID)
 """),
 ]

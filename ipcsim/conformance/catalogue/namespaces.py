@@ -200,3 +200,73 @@ a.setns(fd, 0)
 a.read_file("/proc/sys/kernel/msgmnb")
 """),
 ]
+
+# LTP testcases/kernel/containers/sysvipc: mesgq_nstest, sem_nstest and shmnstest (a key
+# made in the parent: found after a plain fork, not after clone or unshare of
+# CLONE_NEWIPC, where the same key can be made anew).
+SCENARIOS += [
+    scenario(AREA, "sysv-keys-fork-finds-clone-and-unshare-do-not", """
+q = a.msgget(124426, IPC_CREAT | 0o600)
+s = a.semget(124326, 1, IPC_CREAT | 0o600)
+m = a.shmget(124526, 4096, IPC_CREAT | 0o600)
+b = a.fork()
+b.msgget(124426, 0)
+b.semget(124326, 1, 0)
+b.shmget(124526, 4096, 0)
+c = a.clone(CLONE_NEWIPC)
+c.msgget(124426, 0)                         # ENOENT
+c.semget(124326, 1, 0)                      # ENOENT
+c.shmget(124526, 4096, 0)                   # ENOENT
+c.msgctl(q, IPC_STAT)                       # EINVAL: no such id here
+c.semctl(s, 0, GETVAL)                      # EINVAL
+c.shmctl(m, IPC_STAT)                       # EINVAL
+d = a.fork()
+d.unshare(CLONE_NEWIPC)
+d.msgget(124426, 0)                         # ENOENT
+d.semget(124326, 1, 0)                      # ENOENT
+d.shmget(124526, 4096, 0)                   # ENOENT
+d.msgget(124426, IPC_CREAT | IPC_EXCL | 0o600)
+d.semget(124326, 1, IPC_CREAT | IPC_EXCL | 0o600)
+d.shmget(124526, 4096, IPC_CREAT | IPC_EXCL | 0o600)
+a.msgget(124426, IPC_CREAT | IPC_EXCL)      # EEXIST: the parent's are still there
+a.semget(124326, 1, IPC_CREAT | IPC_EXCL)   # EEXIST
+a.shmget(124526, 4096, IPC_CREAT | IPC_EXCL)   # EEXIST
+b.msgctl(0, MSG_INFO)
+d.msgctl(0, MSG_INFO)
+c.msgctl(0, MSG_INFO)
+"""),
+    # LTP msg_comm, sem_comm, shm_comm, semtest_2ns and shmem_2nstest: two sibling
+    # namespaces make the same key for each kind and use it without disturbing each other;
+    # a child of one shares its namespace's objects.
+    scenario(AREA, "sibling-namespaces-same-keys-do-not-interfere", """
+c1 = a.clone(CLONE_NEWIPC)
+c2 = a.clone(CLONE_NEWIPC)
+q1 = c1.msgget(124426, IPC_CREAT | IPC_EXCL | 0o600)
+q2 = c2.msgget(124426, IPC_CREAT | IPC_EXCL | 0o600)
+c1.msgsnd(q1, 1, b"A", 0)
+c2.msgsnd(q2, 2, b"B", 0)
+c1.msgrcv(q1, 50, 2, IPC_NOWAIT)            # ENOMSG: c2's message is elsewhere
+c2.msgrcv(q2, 50, 1, IPC_NOWAIT)            # ENOMSG
+s1 = c1.semget(124326, 1, IPC_CREAT | IPC_EXCL | 0o666)
+s2 = c2.semget(124326, 1, IPC_CREAT | IPC_EXCL | 0o666)
+c1.semop(s1, [(0, 0, 0), (0, 1, SEM_UNDO)])
+c2.semop(s2, [(0, 0, IPC_NOWAIT), (0, 1, SEM_UNDO)])   # c1's lock is not c2's
+c1.semctl(s1, 0, GETALL)
+m1 = c1.shmget(124526, 4096, IPC_CREAT | IPC_EXCL | 0o600)
+m2 = c2.shmget(124526, 4096, IPC_CREAT | IPC_EXCL | 0o600)
+c1.shmat(m1, 0x100000000000, 0)
+c2.shmat(m2, 0x100000000000, 0)
+c1.write_memory(0x100000000000, b"A")
+c2.read_memory(0x100000000000, 1)
+c2.write_memory(0x100000000000, b"B")
+c1.read_memory(0x100000000000, 1)
+d = c1.fork()
+d.msgrcv(q1, 50, 0, IPC_NOWAIT)
+d.semop(s1, [(0, -1, IPC_NOWAIT)])
+d.read_memory(0x100000000000, 1)
+a.msgget(124426, 0)                         # ENOENT: neither is the parent's
+a.semget(124326, 0, 0)                      # ENOENT
+a.shmget(124526, 0, 0)                      # ENOENT
+c1.read_file("/proc/sysvipc/msg")
+"""),
+]

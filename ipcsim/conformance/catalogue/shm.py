@@ -451,3 +451,29 @@ a.shmctl(s, IPC_STAT)
 a.shmctl(s, IPC_RMID)
 """),
 ]
+
+# LTP shmctl07 and shmctl08: SHM_LOCK shows as SHM_LOCKED (0o2000) in shm_perm.mode; IPC_SET
+# takes only the low nine bits and keeps SHM_LOCKED and SHM_DEST.
+SCENARIOS += [
+    scenario(AREA, "lock-bit-and-ipc-set-mode", f"""
+s = a.shmget(IPC_PRIVATE, 2048, IPC_CREAT | 0o666)
+a.shmctl(s, SHM_LOCK)
+ds = a.shmctl(s, IPC_STAT)                  # mode 02666
+a.shmctl(s, IPC_SET, shmid_ds(mode=0o7600))
+a.shmctl(s, IPC_STAT)                       # mode 02600
+a.shmctl(s, IPC_SET, ds)
+a.shmctl(s, IPC_STAT)
+a.shmctl(s, SHM_UNLOCK)
+a.shmctl(s, IPC_STAT)                       # mode 0666
+a.shmat(s, {FAR}, 0)
+a.shmctl(s, IPC_RMID)
+a.shmctl(s, SHM_LOCK)
+a.shmctl(s, IPC_STAT)                       # mode 03666: SHM_DEST and SHM_LOCKED
+a.read_file("/proc/sysvipc/shm")
+a.shmctl(s, SHM_UNLOCK)
+a.shmctl(s, IPC_SET, shmid_ds(uid=1000, gid=1000, mode=0o640))
+a.shmctl(s, IPC_STAT)
+a.shmdt({FAR})
+a.shmctl(s, IPC_STAT)                       # EINVAL
+"""),
+]

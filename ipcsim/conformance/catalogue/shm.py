@@ -22,8 +22,8 @@ deliberately:
   marked for destruction can still be attached; EIDRM only in a race with its destruction.
 * EOVERFLOW (shmctl IPC_STAT): only for the old IPC_OLD layout with 16-bit ids, which
   x86-64 does not have.
-* ENOMEM for shmat when the address space has no room left, and ENFILE for shmget: they need
-  the whole machine's memory map or file table exhausted.
+* ENFILE (shmget): needs the machine's whole file table exhausted. (shmat's ENOMEM is
+  covered through addresses above TASK_SIZE, not through an address space run out of room.)
 
 The scenarios at the end carry the ideas of LTP's testcases/kernel/syscalls/ipc/shm* and
 of gVisor's test/syscalls/linux/shm.cc; each comment names the test it comes from. LTP

@@ -430,3 +430,36 @@ r = a.msgget(IPC_PRIVATE, 0o600)
 a.msgctl(r, IPC_STAT)
 """),
 ]
+
+# LTP msgstress01-04 and gVisor MsgOpGeneral: several receivers, each waiting for its own
+# type on one queue, several senders; each message goes to the receiver of its type, one
+# nobody waits for stays queued.
+SCENARIOS += [
+    scenario(AREA, "receivers-by-type-and-several-senders", """
+q = a.msgget(0x4d, IPC_CREAT | 0o600)
+r1 = a.fork()
+r2 = a.fork()
+r3 = a.fork()
+r1.msgrcv(q, 100, 1, 0)
+r2.msgrcv(q, 100, 2, 0)
+r3.msgrcv(q, 100, 3, 0)
+s1 = a.fork()
+s2 = a.fork()
+s1.msgsnd(q, 3, b"for r3", 0)
+s2.msgsnd(q, 2, b"for r2", 0)
+s1.msgsnd(q, 4, b"nobody waits", 0)
+s2.msgsnd(q, 1, b"for r1", 0)
+r1.msgrcv(q, 100, 2, IPC_NOWAIT)             # ENOMSG
+r2.msgsnd(q, 1, b"r2 to r1", 0)
+r1.msgrcv(q, 100, 1, 0)
+a.msgctl(q, IPC_STAT)
+r1.exit(0)
+r2.exit(0)
+r3.exit(0)
+a.wait(-1, 0)
+a.wait(-1, 0)
+a.wait(-1, 0)
+a.msgrcv(q, 100, 0, IPC_NOWAIT)
+a.msgctl(q, IPC_RMID)
+"""),
+]

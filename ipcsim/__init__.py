@@ -9,6 +9,7 @@ from .constants import *  # noqa: F401,F403  (the Linux names are the public API
 from .errors import (DeadlockError, KernelPanic, ProcessGone, SegmentationFault,
                      SimulationError, UnsupportedError)
 from .kernel.kernel import Kernel, TraceEvent
+from .kernel.mqueue import MqAttr, SigEvent, SigInfo, Stat
 from .kernel.msg import Msginfo, MsqidDs
 from .kernel.sem import SemidDs, Seminfo
 from .kernel.shm import ShmidDs, ShmInfo, Shminfo
@@ -23,6 +24,7 @@ globals().update(_SIGNALS)   # SIGUSR1 ... with their Linux numbers
 __version__ = "0.1.0"
 
 __all__ = ["Kernel", "Process", "IpcNamespace", "IpcPerm", "TraceEvent", "MsqidDs", "Msginfo",
+           "MqAttr", "SigEvent", "SigInfo", "Stat",
            "ShmidDs", "Shminfo", "ShmInfo", "SemidDs", "Seminfo", "SimulationError",
            "DeadlockError", "SegmentationFault", "ProcessGone", "UnsupportedError",
            "KernelPanic", "SIG_DFL", "SIG_IGN", "SIG_BLOCK", "SIG_UNBLOCK", "SIG_SETMASK",

@@ -160,6 +160,23 @@ HARD_MSGMAX = 65536
 MIN_MSGSIZEMAX = 128
 HARD_MSGSIZEMAX = 16 * 1024 * 1024
 HARD_QUEUESMAX = 1024
+NAME_MAX = 255
+PATH_MAX = 4096
+NOTIFY_COOKIE_LEN = 32
+MQUEUE_MAGIC = 0x19800202
+# struct sigevent's sigev_notify (asm-generic/siginfo.h)
+SIGEV_SIGNAL = 0
+SIGEV_NONE = 1
+SIGEV_THREAD = 2
+# si_code values the model generates (asm-generic/siginfo.h)
+SI_USER = 0
+SI_MESGQ = -3
+
+# --- resource limits (asm-generic/resource.h) ------------------------------------------
+RLIMIT_NOFILE = 7
+RLIMIT_MSGQUEUE = 12
+RLIM_NLIMITS = 16
+RLIM_INFINITY = (1 << 64) - 1
 
 # --- namespaces ------------------------------------------------------------------------
 INIT_IPC_NS_INUM = 0xEFFFFFFF  # PROC_IPC_INIT_INO: ipc:[4026531839]

@@ -58,6 +58,9 @@ class OpenFile:
     def _content(self) -> bytes:
         return b""
 
+    def flush(self, proc) -> None:
+        """A descriptor of it was closed by ``proc`` (f_op->flush)."""
+
     def release(self) -> None:
         """The last descriptor closed."""
 

@@ -13,11 +13,12 @@ import attrs
 from sortedcontainers import SortedDict
 
 from ..constants import (CAP_FULL_SET, CAP_SYS_ADMIN, CLONE_NEWIPC, CLONE_SYSVSEM, CSIGNAL,
-                         INIT_IPC_NS_INUM, PID_MAX_DEFAULT, PROC_DYNAMIC_FIRST, RESERVED_PIDS)
+                         INIT_IPC_NS_INUM, PID_MAX_DEFAULT, PROC_DYNAMIC_FIRST, RESERVED_PIDS,
+                         SI_USER)
 from ..errors import DeadlockError, KernelPanic, ProcessGone, oserror
 from ..sim.clock import DEFAULT_EPOCH
 from ..sim.scheduler import NO_ADVANCE, RUNNABLE, STOPPED, UNLIMITED, Scheduler, Terminated
-from . import sem, shm, signals
+from . import mqueue, sem, shm, signals
 from .creds import Creds
 from .files import NullFile
 from .namespace import IpcNamespace
@@ -121,7 +122,8 @@ class Kernel:
         self.pid_max = pid_max
         self.max_ipc_namespaces = max_ipc_namespaces
         self.mounts = MountTable()
-        self.filesystems: dict[str, Callable] = {}
+        self.filesystems: dict[str, Callable] = {"mqueue": mqueue.mount_mqueue}
+        self.mq_ucounts: dict[int, int] = {}      # RLIMIT_MSGQUEUE bytes per real uid
         self._procs: dict[int, Process] = {}
         self._last_pid = 1
         self._sibling_seq = 0
@@ -290,6 +292,7 @@ class Kernel:
         child.sighand = dict(parent.sighand)
         child.sigmask = parent.sigmask
         child.comm = parent.comm
+        child.rlimits = dict(parent.rlimits)
         for file in parent.fds:
             if file is not None:
                 file.refs += 1
@@ -456,12 +459,14 @@ class Kernel:
         if not signals.kill_ok(sender.creds, target.creds):
             return errno.EPERM
         if sig and target.alive:
-            self._send_signal(target, sig)
+            self._send_signal(target, sig, mqueue.SigInfo(sig, SI_USER, sender.pid,
+                                                          sender.creds.uid))
         return 0
 
-    def _send_signal(self, t: Process, sig: int) -> None:
+    def _send_signal(self, t: Process, sig: int, info=None) -> None:
         """Generate ``sig`` for ``t``: default actions happen now; handled signals are
-        queued, interrupt a blocked call, or run at once in a process that is idle."""
+        queued (with their siginfo ``info``), interrupt a blocked call, or run at once in a
+        process that is idle."""
         if not t.alive:
             return
         handler = t.sighand.get(sig, signals.SIG_DFL)
@@ -475,24 +480,30 @@ class Kernel:
         blocked = t.sigmask >> (sig - 1) & 1
         if blocked:
             # A blocked signal waits, even one that is ignored or would kill (sig_ignored).
-            self._queue_signal(t, sig)
+            self._queue_signal(t, sig, info)
             return
         if signals.is_ignored(t, sig):
             return
         if handler is signals.SIG_DFL:
             self._default_action(t, sig)
             return
-        self._queue_signal(t, sig)
+        self._queue_signal(t, sig, info)
         if t.waiter is not None:
             self.sched.unblock(t.waiter, SIGNAL)
         elif t.program is None:
             self._deliver_signals(t)
 
     @staticmethod
-    def _queue_signal(t: Process, sig: int) -> None:
+    def _queue_signal(t: Process, sig: int, info=None) -> None:
         if sig < signals.SIGRTMIN and sig in t.sigpending:
-            return   # standard signals do not queue twice
+            return   # standard signals do not queue twice (nor does their siginfo)
         t.sigpending.append(sig)
+        if info is not None:
+            if t.siginfo is None:
+                t.siginfo = {}
+            t.siginfo[sig] = info        # (a real-time signal keeps only its latest)
+        elif t.siginfo:
+            t.siginfo.pop(sig, None)
 
     def _default_action(self, t: Process, sig: int) -> None:
         action = signals.default_action(sig)
@@ -530,6 +541,7 @@ class Kernel:
             sig = min(ready)
             proc.sigpending.remove(sig)
             delivered = True
+            proc.last_siginfo = proc.siginfo.pop(sig, None) if proc.siginfo else None
             handler = proc.sighand.get(sig, signals.SIG_DFL)
             if handler is signals.SIG_IGN:
                 continue

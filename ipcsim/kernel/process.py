@@ -18,13 +18,15 @@ from ..constants import (CAP_DAC_OVERRIDE, CAP_SYS_ADMIN, CAP_SYS_PTRACE, CLONE_
                          CLONE_FS, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS,
                          CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER, CLONE_NEWUTS,
                          CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_VM, CSIGNAL,
-                         MNT_DETACH, MS_BIND, O_ACCMODE, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_WRONLY,
-                         WNOHANG)
+                         CAP_SYS_RESOURCE, MNT_DETACH, MQ_BYTES_MAX, MS_BIND, O_ACCMODE, O_CREAT,
+                         O_EXCL, O_RDONLY, O_RDWR, O_WRONLY, RLIM_INFINITY, RLIM_NLIMITS,
+                         RLIMIT_MSGQUEUE, WNOHANG)
 from ..errors import UnsupportedError, oserror
 from ..sim.clock import seconds_to_ns
 from ..sim.scheduler import ProcessExit
 from . import creds as _creds
 from . import files, procfs, sem, shm, signals, sysctl
+from .mqueue import MqCalls
 from .msg import MsgCalls
 from .sem import SemCalls
 from .shm import ShmCalls
@@ -46,14 +48,14 @@ CLONE_MODELLED = CLONE_NEWIPC | CLONE_SYSVSEM | CSIGNAL
 CLONE_KNOWN = 0xFFFFFF00 & ~CLONE_NEWTIME | CSIGNAL
 
 
-class Process(MsgCalls, SemCalls, ShmCalls):
+class Process(MsgCalls, SemCalls, ShmCalls, MqCalls):
     """One simulated process."""
 
     __slots__ = ("kernel", "pid", "parent", "children", "creds", "ipc_ns", "fds", "alive",
                  "exit_status", "wstatus", "result", "program", "waiter", "sigpending", "sigmask",
                  "sighand", "stopped", "pgid", "dumpable", "sysvsem", "shm_clist", "umask_",
                  "child_wait", "comm", "exit_signal", "adopted", "zombies", "sibling_seq", "mm",
-                 "__weakref__")
+                 "rlimits", "siginfo", "last_siginfo", "__weakref__")
 
     def __init__(self, kernel, pid: int, parent: "Process | None", creds, ipc_ns):
         self.kernel = kernel
@@ -85,6 +87,9 @@ class Process(MsgCalls, SemCalls, ShmCalls):
         self.zombies = None       # SortedDict sibling_seq -> ended child, made on first use
         self.sibling_seq = 0      # place in the parent's list of children
         self.mm = None            # the address space of shared memory attachments (shm.py)
+        self.rlimits = {RLIMIT_MSGQUEUE: (MQ_BYTES_MAX, MQ_BYTES_MAX)}   # (soft, hard)
+        self.siginfo = None       # signal -> the siginfo of its pending instance
+        self.last_siginfo = None  # the siginfo of the signal whose handler runs (SigInfo)
 
     # --- what users read --------------------------------------------------------------
     @property
@@ -402,24 +407,43 @@ class Process(MsgCalls, SemCalls, ShmCalls):
         raise oserror(errno.EBADF)
 
     def _install(self, file: files.OpenFile) -> int:
-        fds = self.fds
-        for fd, slot in enumerate(fds):
-            if slot is None:
-                fds[fd] = file
-                return fd
-        if len(fds) >= files.NR_OPEN_DEFAULT:
+        try:
+            fd = self._unused_fd()
+        except OSError:
             file.refs -= 1
             if file.refs == 0:
                 file.release()
+            raise
+        return self._install_at(fd, file)
+
+    def _unused_fd(self) -> int:
+        """get_unused_fd_flags(): the lowest free descriptor number (EMFILE if none)."""
+        fds = self.fds
+        for fd, slot in enumerate(fds):
+            if slot is None:
+                return fd
+        if len(fds) >= files.NR_OPEN_DEFAULT:
             raise oserror(errno.EMFILE)
-        fds.append(file)
-        return len(fds) - 1
+        return len(fds)
+
+    def _install_at(self, fd: int, file: files.OpenFile) -> int:
+        fds = self.fds
+        if fd == len(fds):
+            fds.append(file)
+        else:
+            fds[fd] = file
+        return fd
 
     def _close(self, fd: int) -> None:
         file = self._file(fd)
         self.fds[fd] = None
         while self.fds and self.fds[-1] is None:
             self.fds.pop()
+        self._fput(file)
+
+    def _fput(self, file: files.OpenFile) -> None:
+        """filp_close(): the file's flush at every close, its release at the last."""
+        file.flush(self)
         file.refs -= 1
         if file.refs == 0:
             file.release()
@@ -434,10 +458,12 @@ class Process(MsgCalls, SemCalls, ShmCalls):
             return False
         return target.dumpable or c.capable(CAP_SYS_PTRACE)
 
-    def _open(self, path: object, flags: int) -> files.OpenFile:
+    def _open(self, path: object, flags: int, mode: int = 0o666) -> files.OpenFile:
         flags = int_arg(flags, "flags")
         path = files.normalize(path)
         node = procfs.lookup(self.kernel, self, path)
+        if isinstance(node, procfs.MountEntry):
+            return node.mount.open_entry(self, node.name, flags, mode)
         acc = flags & O_ACCMODE
         want_read = acc in (O_RDONLY, O_RDWR, O_ACCMODE)
         want_write = acc in (O_WRONLY, O_RDWR, O_ACCMODE)
@@ -482,8 +508,7 @@ class Process(MsgCalls, SemCalls, ShmCalls):
     def open(self, path: str, flags: int = O_RDONLY, mode: int = 0o666) -> int:
         """open(2) on the files the model serves: /proc/PID/ns/ipc (a namespace handle that
         keeps the namespace alive), /proc/sys/..., /proc/sysvipc/..., and mounts."""
-        int_arg(mode, "mode")
-        return self._install(self._open(path, flags))
+        return self._install(self._open(path, flags, int_arg(mode, "mode")))
 
     @syscall
     def close(self, fd: int) -> None:
@@ -535,8 +560,7 @@ class Process(MsgCalls, SemCalls, ShmCalls):
                 chunks.append(chunk)
             return b"".join(chunks).decode()
         finally:
-            file.refs -= 1
-            file.release()
+            self._fput(file)
 
     @syscall
     def write_file(self, path: str, text: str | bytes) -> int:
@@ -547,8 +571,7 @@ class Process(MsgCalls, SemCalls, ShmCalls):
         try:
             return file.write(self, data)
         finally:
-            file.refs -= 1
-            file.release()
+            self._fput(file)
 
     @syscall
     def listdir(self, path: str) -> list[str]:
@@ -558,6 +581,8 @@ class Process(MsgCalls, SemCalls, ShmCalls):
             return list(node.names)
         if isinstance(node, procfs.MountNode):
             return node.mount.listdir(self)
+        if isinstance(node, procfs.MountEntry) and not node.mount.has_entry(node.name):
+            raise oserror(errno.ENOENT)
         raise oserror(errno.ENOTDIR)
 
     @syscall
@@ -586,6 +611,8 @@ class Process(MsgCalls, SemCalls, ShmCalls):
             raise oserror(errno.EACCES)
         if isinstance(node, procfs.MountNode):
             return node.mount.unlink(self, norm)
+        if isinstance(node, procfs.MountEntry):
+            return node.mount.unlink_entry(self, node.name)
         if isinstance(node, procfs.Dir):
             raise oserror(errno.EISDIR)
         raise oserror(errno.EPERM)
@@ -637,6 +664,62 @@ class Process(MsgCalls, SemCalls, ShmCalls):
         if not self.creds.capable(CAP_SYS_ADMIN):
             raise oserror(errno.EPERM)
         mounts.remove(path, detach=bool(flags & MNT_DETACH))
+
+    @syscall
+    def chmod(self, path: str, mode: int) -> None:
+        """chmod(2) of an mqueue file or mount: the owner or CAP_FOWNER (EPERM); /proc
+        files refuse (EPERM)."""
+        mode = int_arg(mode, "mode")
+        node = procfs.lookup(self.kernel, self, files.normalize(path))
+        if isinstance(node, procfs.MountEntry):
+            return node.mount.chmod_entry(self, node.name, mode)
+        if isinstance(node, procfs.MountNode) and hasattr(node.mount, "chmod"):
+            return node.mount.chmod(self, mode)
+        raise oserror(errno.EPERM)
+
+    @syscall
+    def stat(self, path: str):
+        """stat(2) of an mqueue file or mount: a Stat(st_mode, st_nlink, st_uid, st_gid,
+        st_size)."""
+        node = procfs.lookup(self.kernel, self, files.normalize(path))
+        if isinstance(node, procfs.MountEntry):
+            return node.mount.stat_entry(self, node.name)
+        if isinstance(node, procfs.MountNode) and hasattr(node.mount, "stat"):
+            return node.mount.stat(self)
+        raise UnsupportedError("stat() is modelled for mqueue files and mounts only")
+
+    # --- resource limits --------------------------------------------------------------
+    @staticmethod
+    def _resource(resource: object) -> int:
+        resource = int_arg(resource, "resource")
+        if not 0 <= resource < RLIM_NLIMITS:
+            raise oserror(errno.EINVAL)
+        if resource != RLIMIT_MSGQUEUE:
+            raise UnsupportedError("only RLIMIT_MSGQUEUE is modelled")
+        return resource
+
+    @syscall
+    def getrlimit(self, resource: int) -> tuple[int, int]:
+        """getrlimit(2): (soft, hard); RLIM_INFINITY is 2**64 - 1."""
+        return self.rlimits[self._resource(resource)]
+
+    @syscall
+    def setrlimit(self, resource: int, soft: int, hard: int) -> None:
+        """setrlimit(2): EINVAL if soft > hard; raising the hard limit needs
+        CAP_SYS_RESOURCE (EPERM). -1 means RLIM_INFINITY."""
+        values = []
+        for value, what in ((soft, "soft"), (hard, "hard")):
+            value = int_arg(value, what)
+            if not -1 <= value <= RLIM_INFINITY:
+                raise OverflowError(f"the {what} limit must be -1 or fit in 64 bits")
+            values.append(value & RLIM_INFINITY)
+        soft, hard = values
+        resource = self._resource(resource)
+        if soft > hard:
+            raise oserror(errno.EINVAL)
+        if hard > self.rlimits[resource][1] and not self.creds.capable(CAP_SYS_RESOURCE):
+            raise oserror(errno.EPERM)
+        self.rlimits[resource] = (soft, hard)
 
     # --- credentials ------------------------------------------------------------------
     def _commit_creds(self, new) -> None:

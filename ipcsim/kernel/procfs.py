@@ -77,6 +77,13 @@ class MountNode:
     mount: object
 
 
+@attrs.frozen
+class MountEntry:
+    """A name directly inside a mounted directory (an mqueue mount), existing or not."""
+    mount: object
+    name: str
+
+
 _SYS_DIRS = sysctl.directories()
 
 # /proc/PID/ns in Linux's readdir order, and the initial namespaces of the kinds the model
@@ -102,6 +109,16 @@ def lookup(kernel, proc, path: str):
     if mount is not None:
         return MountNode(mount)
     parts = [p for p in path.split("/") if p]
+    for depth in range(len(parts) - 1, 0, -1):
+        mount = kernel.mounts.top("/" + "/".join(parts[:depth]))
+        if mount is None:
+            continue
+        if not hasattr(mount, "open_entry"):
+            raise oserror(errno.ENOTDIR)       # a file (a bind-mounted namespace file)
+        if depth == len(parts) - 1:
+            return MountEntry(mount, parts[-1])
+        # deeper: the entry would have to be a directory, and queues are files
+        raise oserror(errno.ENOTDIR if mount.has_entry(parts[depth]) else errno.ENOENT)
     if not parts:
         return Dir(("proc",))
     if parts[0] != "proc":

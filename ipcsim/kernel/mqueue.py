@@ -1,0 +1,887 @@
+"""POSIX message queues and the mqueue filesystem (ipc/mqueue.c).
+
+Each IPC namespace has an mqueue superblock (:class:`MqueueSb`): the queues by name, and the
+mode of its root directory. ``mq_open`` and ``mq_unlink`` act on the caller's current
+namespace; a ``mount(..., "mqueue")`` shows the mounter's. A superblock lives while its
+namespace does, or a mount of it, or a descriptor of one of its queues; when the last of
+those goes, every queue still linked in it is freed (kill_litter_super). A queue
+(:class:`MqueueInode`) lives while it is linked or open; its RLIMIT_MSGQUEUE charge is
+returned when it is freed, and the namespace's queue count too if the namespace still exists
+(mqueue_evict_inode).
+
+Messages wait in one FIFO per priority; a sorted list of the priorities in use finds the next
+highest when one empties, so a send or a receive costs the same however many messages are
+queued. Blocked senders and receivers wait FIFO (every simulated task has the same
+scheduling priority). A send that finds a receiver waiting hands its message over
+(pipelined_send) and does not notify; a receive that makes room takes the first blocked
+sender's message into the queue (pipelined_receive).
+
+Names follow glibc's mq_open(3): a leading slash, which glibc strips (EINVAL without it); the
+kernel then refuses another slash (EACCES), "" (ENOENT: the name "/") and more than NAME_MAX
+bytes (ENAMETOOLONG). glibc's mq_unlink reports the kernel's EPERM as EACCES; unlink(2)
+through a mount does not.
+"""
+from __future__ import annotations
+
+import errno
+from collections import deque
+
+import attrs
+from sortedcontainers import SortedList
+
+from ..constants import (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID,
+                         CAP_SYS_RESOURCE, HARD_MSGMAX, HARD_MSGSIZEMAX, MQ_PRIO_MAX, NAME_MAX, O_ACCMODE, O_CREAT, O_EXCL, O_NONBLOCK,
+                         O_RDONLY, O_TRUNC, PATH_MAX, RLIMIT_MSGQUEUE, SEEK_CUR, SEEK_END, SEEK_SET, SI_MESGQ, SIGEV_NONE, SIGEV_SIGNAL,
+                         SIGEV_THREAD)
+from ..errors import oserror
+from ..sim.clock import seconds_to_ns
+from ..sim.scheduler import Task
+from .files import OpenFile
+from .signals import NSIG
+from .syscall import as_bytes, int_arg, syscall
+from .waitq import SIGNAL, TIMEOUT, WaitQueue, Waiter
+
+NS = 1_000_000_000
+DIRENT_SIZE = 20
+FILENT_SIZE = 80
+S_IFREG = 0o100000
+S_IFDIR = 0o040000
+S_ISVTX = 0o1000
+S_ISGID = 0o2000
+S_IALLUGO = 0o7777
+MAY_EXEC, MAY_WRITE, MAY_READ = 1, 2, 4
+SIZEOF_MSG_MSG = 48                 # struct msg_msg
+SIZEOF_TREE_NODE = 48               # struct posix_msg_tree_node
+LONG_MIN, LONG_MAX = -(1 << 63), (1 << 63) - 1
+
+
+@attrs.define(slots=True)
+class MqAttr:
+    """``struct mq_attr``: what mq_getattr returns; mq_open reads mq_maxmsg and
+    mq_msgsize, mq_setattr only mq_flags (O_NONBLOCK)."""
+
+    mq_flags: int = 0
+    mq_maxmsg: int = 0
+    mq_msgsize: int = 0
+    mq_curmsgs: int = 0
+
+
+@attrs.define(slots=True)
+class SigEvent:
+    """``struct sigevent`` for mq_notify: SIGEV_NONE; SIGEV_SIGNAL (``sigev_signo`` is sent
+    to the registered process, ``sigev_value`` goes in its siginfo); SIGEV_THREAD
+    (``sigev_notify_function(sigev_value)`` runs as a new thread of the registered process,
+    as glibc's helper thread would run it)."""
+
+    sigev_notify: int = SIGEV_SIGNAL
+    sigev_signo: int = 0
+    sigev_value: int = 0
+    sigev_notify_function: object = None
+
+
+@attrs.frozen
+class SigInfo:
+    """What a handler can read as ``process.last_siginfo``: the ``siginfo_t`` of the signal
+    being handled (si_code SI_USER for kill, SI_MESGQ for an mq notification)."""
+
+    si_signo: int
+    si_code: int
+    si_pid: int
+    si_uid: int
+    si_value: int = 0
+
+
+@attrs.frozen
+class Stat:
+    """The fields of ``struct stat`` the model keeps for mqueue files and directories."""
+
+    st_mode: int
+    st_nlink: int
+    st_uid: int
+    st_gid: int
+    st_size: int
+
+
+def generic_permission(creds, mode: int, uid: int, gid: int, mask: int) -> bool:
+    """acl_permission_check() then the capability overrides (fs/namei.c), with fsuid/fsgid."""
+    if creds.fsuid == uid:
+        granted = mode >> 6
+    elif creds.in_group_p(gid):
+        granted = mode >> 3
+    else:
+        granted = mode
+    if not mask & ~granted & 7:
+        return True
+    if creds.capable(CAP_DAC_OVERRIDE):
+        return True        # a regular file or a directory: read and write
+    if mask == MAY_READ and creds.capable(CAP_DAC_READ_SEARCH):
+        return True
+    return False
+
+
+# --- the filesystem ------------------------------------------------------------------------
+class MqueueSb:
+    """One namespace's mqueue superblock: the name table and the root directory."""
+
+    __slots__ = ("ns", "refs", "entries", "mode", "uid", "gid")
+
+    def __init__(self, ns):
+        self.ns = ns                 # None once the namespace died (mq_clear_sbinfo)
+        self.refs = 1                # the namespace's internal mount
+        self.entries: dict[str, MqueueInode] = {}   # oldest first; readdir shows newest first
+        self.mode = S_IFDIR | S_ISVTX | 0o777
+        self.uid = self.gid = 0
+
+    def get(self) -> "MqueueSb":
+        self.refs += 1
+        return self
+
+    def put(self) -> None:
+        self.refs -= 1
+        if self.refs == 0:
+            # kill_litter_super(): every queue still linked goes
+            entries, self.entries = self.entries, {}
+            for inode in entries.values():
+                inode.linked = False
+                if not inode.opens:
+                    inode.evict()
+
+    def detach_namespace(self) -> None:
+        """free_ipc_ns(): the superblock forgets the namespace; the internal mount goes."""
+        self.ns = None
+        self.put()
+
+    @property
+    def size(self) -> int:
+        return 2 * DIRENT_SIZE + DIRENT_SIZE * len(self.entries)
+
+    def names(self) -> list[str]:
+        return list(reversed(self.entries))
+
+    def lookup(self, name: str) -> "MqueueInode | None":
+        return self.entries.get(name)
+
+    def create(self, proc, name: str, mode: int, attr: MqAttr | None) -> "MqueueInode":
+        """vfs_mkobj()/vfs_create() then mqueue_create_attr(): EACCES (directory
+        permission, or a dead namespace), ENOSPC, then mqueue_get_inode's errnos."""
+        creds = proc.creds
+        if not generic_permission(creds, self.mode, self.uid, self.gid, MAY_WRITE | MAY_EXEC):
+            raise oserror(errno.EACCES)
+        ns = self.ns
+        if ns is None:
+            raise oserror(errno.EACCES)
+        if ns.mq_queues_count >= ns.mq_queues_max & 0xFFFFFFFF \
+                and not creds.capable(CAP_SYS_RESOURCE):
+            raise oserror(errno.ENOSPC)
+        inode = mqueue_get_inode(proc, ns, mode, attr)
+        ns.mq_queues_count += 1
+        inode.sb = self
+        inode.name = name
+        inode.linked = True
+        self.entries[name] = inode
+        return inode
+
+    def unlink(self, proc, name: str) -> None:
+        """vfs_unlink() through may_delete(): EACCES without write and search permission on
+        the directory, EPERM for the sticky bit; then mqueue_unlink()."""
+        inode = self.entries.get(name)
+        if inode is None:
+            raise oserror(errno.ENOENT)
+        creds = proc.creds
+        if not generic_permission(creds, self.mode, self.uid, self.gid, MAY_WRITE | MAY_EXEC):
+            raise oserror(errno.EACCES)
+        if self.mode & S_ISVTX and creds.fsuid != inode.uid and creds.fsuid != self.uid \
+                and not creds.capable(CAP_FOWNER):
+            raise oserror(errno.EPERM)
+        del self.entries[name]
+        inode.linked = False
+        if not inode.opens:
+            inode.evict()
+
+
+def mqueue_get_inode(proc, ns, mode: int, attr: MqAttr | None) -> "MqueueInode":
+    """The attribute checks and the RLIMIT_MSGQUEUE charge of a new queue."""
+    maxmsg = min(ns.mq_msg_max, ns.mq_msg_default)
+    msgsize = min(ns.mq_msgsize_max, ns.mq_msgsize_default)
+    if attr is not None:
+        maxmsg, msgsize = attr.mq_maxmsg, attr.mq_msgsize
+    creds = proc.creds
+    if maxmsg <= 0 or msgsize <= 0:
+        raise oserror(errno.EINVAL)
+    if creds.capable(CAP_SYS_RESOURCE):
+        if maxmsg > HARD_MSGMAX or msgsize > HARD_MSGSIZEMAX:
+            raise oserror(errno.EINVAL)
+    elif maxmsg > ns.mq_msg_max or msgsize > ns.mq_msgsize_max:
+        raise oserror(errno.EINVAL)
+    # (EOVERFLOW cannot happen within the hard limits: 65536 * 16 MiB fits an unsigned long)
+    mq_bytes = mq_charge(maxmsg, msgsize)
+    ucounts = proc.kernel.mq_ucounts
+    uid = creds.uid
+    total = ucounts.get(uid, 0) + mq_bytes
+    if total > proc.rlimits[RLIMIT_MSGQUEUE][0]:
+        raise oserror(errno.EMFILE)
+    ucounts[uid] = total
+    return MqueueInode(proc.kernel, mode, creds, maxmsg, msgsize, uid, mq_bytes)
+
+
+def mq_charge(maxmsg: int, msgsize: int) -> int:
+    """What a queue counts against RLIMIT_MSGQUEUE (mqueue_get_inode)."""
+    return maxmsg * msgsize + maxmsg * SIZEOF_MSG_MSG + min(maxmsg, MQ_PRIO_MAX) * SIZEOF_TREE_NODE
+
+
+class MqueueInode:
+    """``struct mqueue_inode_info``: one queue."""
+
+    __slots__ = ("kernel", "sb", "name", "linked", "opens", "mode", "uid", "gid", "size",
+                 "maxmsg", "msgsize", "curmsgs", "qsize", "tree", "prios", "top",
+                 "receivers", "senders", "notify_owner", "notify", "ucount_uid", "mq_bytes",
+                 "__weakref__")
+
+    def __init__(self, kernel, mode: int, creds, maxmsg: int, msgsize: int, uid: int,
+                 mq_bytes: int):
+        self.kernel = kernel
+        self.sb: MqueueSb | None = None
+        self.name = ""
+        self.linked = False
+        self.opens = 0
+        self.mode = mode
+        self.uid, self.gid = creds.fsuid, creds.fsgid
+        self.size = FILENT_SIZE
+        self.maxmsg, self.msgsize = maxmsg, msgsize
+        self.curmsgs = 0
+        self.qsize = 0
+        self.tree: dict[int, deque] = {}     # priority -> its messages (bytes), FIFO
+        self.prios = SortedList()            # the priorities in ``tree`` (some maybe empty)
+        self.top = -1                        # the highest priority with a message, or -1
+        self.receivers = WaitQueue()         # e_wait_q[RECV]
+        self.senders = WaitQueue()           # e_wait_q[SEND]
+        self.notify_owner = None             # the registered Process
+        self.notify: SigEvent | None = None
+        self.ucount_uid = uid
+        self.mq_bytes = mq_bytes
+
+    def __repr__(self) -> str:
+        return f"<MqueueInode {self.name!r} {self.curmsgs}/{self.maxmsg} msgs>"
+
+    # --- messages (msg_insert, msg_get) ----------------------------------------------------
+    def msg_insert(self, data: bytes, prio: int) -> None:
+        fifo = self.tree.get(prio)
+        if fifo is None:
+            tree = self.tree
+            if len(tree) >= 256:
+                for p in [p for p, f in tree.items() if not f]:
+                    del tree[p]
+                    self.prios.remove(p)
+            fifo = tree[prio] = deque()
+            self.prios.add(prio)
+        fifo.append(data)
+        if prio > self.top:
+            self.top = prio
+        self.curmsgs += 1
+        self.qsize += len(data)
+
+    def msg_get(self) -> tuple[bytes, int]:
+        prio = self.top
+        fifo = self.tree[prio]
+        data = fifo.popleft()
+        if not fifo:
+            self.top = self._next_top(prio)
+        self.curmsgs -= 1
+        self.qsize -= len(data)
+        return data, prio
+
+    def _next_top(self, prio: int) -> int:
+        prios, tree = self.prios, self.tree
+        i = prios.bisect_left(prio) - 1
+        while i >= 0:
+            p = prios[i]
+            if tree[p]:
+                return p
+            i -= 1
+        return -1
+
+    # --- notification (__do_notify, remove_notification) -------------------------------
+    def do_notify(self, sender) -> None:
+        """The queue went from empty to one message with nobody waiting to receive."""
+        owner = self.notify_owner
+        if owner is None or self.curmsgs != 1:
+            return
+        sev = self.notify
+        self.notify_owner = self.notify = None
+        kernel = self.kernel
+        if sev.sigev_notify == SIGEV_SIGNAL:
+            if sev.sigev_signo and owner.alive:
+                info = SigInfo(sev.sigev_signo, SI_MESGQ, sender.pid, sender.creds.uid,
+                               sev.sigev_value)
+                kernel._send_signal(owner, sev.sigev_signo, info)
+        elif sev.sigev_notify == SIGEV_THREAD and owner.alive:
+            start_notify_thread(kernel, owner, sev.sigev_notify_function, sev.sigev_value)
+
+    def remove_notification(self) -> None:
+        self.notify_owner = self.notify = None
+
+    # --- what the filesystem shows ---------------------------------------------------------
+    def status(self) -> bytes:
+        """mqueue_read_file(): one line, as snprintf into an 80-byte buffer makes it."""
+        owner = self.notify_owner
+        notify = self.notify.sigev_notify if owner is not None else 0
+        signo = self.notify.sigev_signo if owner is not None and notify == SIGEV_SIGNAL else 0
+        pid = owner.pid if owner is not None else 0
+        text = f"QSIZE:{self.qsize:<10} NOTIFY:{notify:<5} SIGNO:{signo:<5} NOTIFY_PID:{pid:<6}\n"
+        return text.encode()[:FILENT_SIZE - 1]
+
+    def stat(self) -> Stat:
+        return Stat(S_IFREG | self.mode, 1 if self.linked else 0, self.uid, self.gid, self.size)
+
+    # --- lifetime ------------------------------------------------------------------------
+    def evict(self) -> None:
+        """mqueue_evict_inode(): messages freed; the rlimit charge returned; the namespace's
+        queue count too, if the namespace still exists."""
+        self.tree.clear()
+        self.prios.clear()
+        self.top = -1
+        self.curmsgs = self.qsize = 0
+        ucounts = self.kernel.mq_ucounts
+        left = ucounts[self.ucount_uid] - self.mq_bytes
+        if left:
+            ucounts[self.ucount_uid] = left
+        else:
+            del ucounts[self.ucount_uid]
+        sb = self.sb
+        if sb is not None and sb.ns is not None:
+            sb.ns.mq_queues_count -= 1
+
+
+class NotifyThread:
+    """The process a SIGEV_THREAD function runs as: a thread of the registered process (it
+    shares the process's pid, credentials and namespace; it ends with the process)."""
+
+    __slots__ = ("owner", "done", "sigpending", "stopped", "pid", "result")
+
+    def __init__(self, owner):
+        self.owner = owner
+        self.done = False
+        self.sigpending: list[int] = []
+        self.stopped = False
+        self.pid = None           # not a process of its own: nothing to reap
+        self.result = None
+
+    @property
+    def alive(self) -> bool:
+        return not self.done and self.owner.alive
+
+    def __getattr__(self, name):
+        return getattr(self.owner, name)
+
+
+def start_notify_thread(kernel, owner, fn, value) -> None:
+    """Run ``fn(value)`` as a new thread of ``owner`` under the scheduler."""
+    thread = NotifyThread(owner)
+
+    def body(_thread):
+        try:
+            if owner.alive:
+                fn(value)
+        finally:
+            thread.done = True
+
+    kernel.sched.runq.append(Task(thread, body, ()))
+
+
+def mount_mqueue(proc, source, data):
+    """The ``mqueue`` file system type: a mount shows the mounter's current namespace."""
+    return MqueueMount(mq_sb(proc.ipc_ns))
+
+
+def mq_sb(ns) -> MqueueSb:
+    sb = ns.mq_fs
+    if sb is None:
+        sb = ns.mq_fs = MqueueSb(ns)
+    return sb
+
+
+class MqueueMount:
+    """A user mount of a namespace's mqueue filesystem; it outlives the namespace (creating
+    through it then fails with EACCES). ``users`` counts files open through it."""
+
+    __slots__ = ("sb", "users")
+
+    def __init__(self, sb: MqueueSb):
+        self.sb = sb.get()
+        self.users = 0
+
+    def release(self) -> None:
+        sb, self.sb = self.sb, None
+        sb.put()
+
+    def describe(self) -> str:
+        return "mqueue"
+
+    # the root directory
+    def open(self, proc, flags: int) -> OpenFile:
+        from .files import DirFile
+        if flags & O_ACCMODE != O_RDONLY:
+            raise oserror(errno.EISDIR)
+        return DirFile(flags, self.sb.names())
+
+    def listdir(self, proc) -> list[str]:
+        return self.sb.names()
+
+    def unlink(self, proc, path: str) -> None:
+        raise oserror(errno.EISDIR)
+
+    def chmod(self, proc, mode: int) -> None:
+        sb = self.sb
+        sb.mode = _chmod(proc.creds, sb.mode, sb.uid, sb.gid, mode)
+
+    def stat(self, proc) -> Stat:
+        sb = self.sb
+        return Stat(sb.mode, 2, sb.uid, sb.gid, sb.size)
+
+    # its entries
+    def open_entry(self, proc, name: str, flags: int, mode: int) -> OpenFile:
+        """open(2) of a queue file: O_CREAT makes a queue with the default attributes."""
+        _check_name_len(name)
+        sb = self.sb
+        inode = sb.lookup(name)
+        acc = flags & O_ACCMODE
+        if inode is None:
+            if not flags & O_CREAT:
+                raise oserror(errno.ENOENT)
+            inode = sb.create(proc, name, (mode & S_IALLUGO) & ~proc.umask_, None)
+        else:
+            if flags & O_CREAT and flags & O_EXCL:
+                raise oserror(errno.EEXIST)
+            want = (MAY_READ, MAY_WRITE, MAY_READ | MAY_WRITE, MAY_READ | MAY_WRITE)[acc]
+            if not generic_permission(proc.creds, inode.mode, inode.uid, inode.gid, want):
+                raise oserror(errno.EACCES)
+            if flags & O_TRUNC:
+                inode.size = 0
+        return MqFile(flags, inode, self)
+
+    def unlink_entry(self, proc, name: str) -> None:
+        _check_name_len(name)
+        self.sb.unlink(proc, name)
+
+    def chmod_entry(self, proc, name: str, mode: int) -> None:
+        inode = self._inode(name)
+        inode.mode = _chmod(proc.creds, inode.mode, inode.uid, inode.gid, mode)
+
+    def stat_entry(self, proc, name: str) -> Stat:
+        return self._inode(name).stat()
+
+    def has_entry(self, name: str) -> bool:
+        return self.sb.lookup(name) is not None
+
+    def _inode(self, name: str) -> MqueueInode:
+        _check_name_len(name)
+        inode = self.sb.lookup(name)
+        if inode is None:
+            raise oserror(errno.ENOENT)
+        return inode
+
+
+def _check_name_len(name: str) -> None:
+    if len(name.encode()) > NAME_MAX:
+        raise oserror(errno.ENAMETOOLONG)
+
+
+def _chmod(creds, old: int, uid: int, gid: int, mode: int) -> int:
+    """chmod(2): the owner or CAP_FOWNER (EPERM); S_ISGID dropped for a group the caller
+    is not in, without CAP_FSETID. Returns the new mode bits (without the file type)."""
+    if creds.fsuid != uid and not creds.capable(CAP_FOWNER):
+        raise oserror(errno.EPERM)
+    mode &= S_IALLUGO
+    if mode & S_ISGID and not creds.in_group_p(gid) and not creds.capable(CAP_FSETID):
+        mode &= ~S_ISGID
+    return (old & ~S_IALLUGO) | mode
+
+
+class MqFile(OpenFile):
+    """An open queue: an mq descriptor (mq_open) or a queue file opened through a mount.
+    Reading it gives the status line; closing it as the registered process removes the
+    notification (mqueue_flush_file)."""
+
+    __slots__ = ("inode", "mount")
+
+    def __init__(self, flags: int, inode: MqueueInode, mount: MqueueMount | None = None):
+        super().__init__(flags)
+        self.inode = inode
+        inode.opens += 1
+        inode.sb.get()
+        self.mount = mount
+        if mount is not None:
+            mount.users += 1
+
+    def read(self, proc, size: int) -> bytes:
+        text = self.inode.status()
+        data = text[self.pos:self.pos + size]
+        self.pos += len(data)
+        return data
+
+    def lseek(self, offset: int, whence: int) -> int:
+        if whence == SEEK_SET:
+            new = offset
+        elif whence == SEEK_CUR:
+            new = self.pos + offset
+        elif whence == SEEK_END:
+            new = self.inode.size + offset
+        else:
+            raise oserror(errno.EINVAL)
+        if new < 0:
+            raise oserror(errno.EINVAL)
+        self.pos = new
+        return new
+
+    def flush(self, proc) -> None:
+        inode = self.inode
+        if inode.notify_owner is proc:
+            inode.remove_notification()
+
+    def release(self) -> None:
+        inode = self.inode
+        if self.mount is not None:
+            self.mount.users -= 1
+        inode.opens -= 1
+        sb = inode.sb
+        if not inode.opens and not inode.linked:
+            inode.evict()
+        sb.put()
+
+
+# --- argument checks ------------------------------------------------------------------------
+def _name_arg(name: object) -> str:
+    """glibc's check (a leading slash, stripped) and getname()'s (ENOENT for "",
+    ENAMETOOLONG from PATH_MAX); the lookup checks come later."""
+    if isinstance(name, bytes):
+        name = name.decode("utf-8", "surrogateescape")
+    if not isinstance(name, str):
+        raise TypeError(f"a queue name must be str or bytes, not {type(name).__name__}")
+    if "\0" in name:
+        raise ValueError("embedded null byte")
+    if not name.startswith("/"):
+        raise oserror(errno.EINVAL)
+    name = name[1:]
+    if not name:
+        raise oserror(errno.ENOENT)
+    if len(name.encode("utf-8", "surrogateescape")) >= PATH_MAX:
+        raise oserror(errno.ENAMETOOLONG)
+    return name
+
+
+def _lookup_name(name: str) -> None:
+    """lookup_noperm() and simple_lookup(): EACCES for "/" inside, "." and ".."; then
+    ENAMETOOLONG past NAME_MAX."""
+    if "/" in name or name in (".", ".."):
+        raise oserror(errno.EACCES)
+    if len(name.encode("utf-8", "surrogateescape")) > NAME_MAX:
+        raise oserror(errno.ENAMETOOLONG)
+
+
+def _long(value: object, what: str) -> int:
+    value = int_arg(value, what)
+    if not LONG_MIN <= value <= LONG_MAX:
+        raise OverflowError(f"{what} must fit in a C long")
+    return value
+
+
+def _attr_arg(attr: object) -> MqAttr:
+    if not isinstance(attr, MqAttr):
+        raise TypeError(f"attr must be an MqAttr, not {type(attr).__name__}")
+    return MqAttr(_long(attr.mq_flags, "mq_flags"), _long(attr.mq_maxmsg, "mq_maxmsg"),
+                  _long(attr.mq_msgsize, "mq_msgsize"), _long(attr.mq_curmsgs, "mq_curmsgs"))
+
+
+def _prio_arg(prio: object) -> int:
+    prio = int_arg(prio, "msg_prio")
+    if not -(1 << 31) <= prio < (1 << 32):
+        raise OverflowError("msg_prio must fit in an unsigned int")
+    return prio & 0xFFFFFFFF
+
+
+def _timeout_arg(timeout: object, now_ns: int) -> int:
+    """The deadline (virtual ns) of a relative timeout in seconds, or of a relative timespec
+    ``(tv_sec, tv_nsec)``; EINVAL for a negative or malformed one (prepare_timeout)."""
+    if isinstance(timeout, tuple):
+        if len(timeout) != 2:
+            raise ValueError("a timespec timeout is (tv_sec, tv_nsec)")
+        sec, nsec = _long(timeout[0], "tv_sec"), _long(timeout[1], "tv_nsec")
+        if sec < 0 or not 0 <= nsec < NS:
+            raise oserror(errno.EINVAL)
+        return now_ns + sec * NS + nsec
+    ns = seconds_to_ns(timeout)
+    if ns < 0:
+        raise oserror(errno.EINVAL)
+    return now_ns + ns
+
+
+def _sigevent_arg(sev: object) -> SigEvent:
+    if not isinstance(sev, SigEvent):
+        raise TypeError(f"notification must be a SigEvent or None, not {type(sev).__name__}")
+    notify = int_arg(sev.sigev_notify, "sigev_notify")
+    signo = int_arg(sev.sigev_signo, "sigev_signo")
+    value = int_arg(sev.sigev_value, "sigev_value")
+    if not -(1 << 31) <= notify < (1 << 31) or not -(1 << 31) <= signo < (1 << 31):
+        raise OverflowError("sigev_notify and sigev_signo must fit in an int")
+    fn = sev.sigev_notify_function
+    if notify == SIGEV_THREAD and not callable(fn):
+        raise TypeError("SIGEV_THREAD needs a callable sigev_notify_function")
+    return SigEvent(notify, signo, value, fn)
+
+
+def _mqfile(proc, mqdes: object) -> MqFile:
+    """fdget() and the f_op check: EBADF for a closed descriptor or one of another kind."""
+    if type(mqdes) is not int:
+        mqdes = int_arg(mqdes, "mqdes")
+    fds = proc.fds
+    if 0 <= mqdes < len(fds):
+        file = fds[mqdes]
+        if type(file) is MqFile:
+            return file
+    raise oserror(errno.EBADF)
+
+
+def _wq_sleep(proc, inode: MqueueInode, queue: WaitQueue, what: str, data, deadline):
+    """wq_sleep(): park on the queue's SEND or RECV list; the result a waker set, or
+    ETIMEDOUT, or EINTR."""
+    w = Waiter(proc, what, data)
+    queue.add(w)
+    reason = proc.kernel.sched.block(w, deadline)
+    if w.result is not None:
+        return w.result
+    if reason == SIGNAL:
+        raise oserror(errno.EINTR)
+    if reason == TIMEOUT:
+        raise oserror(errno.ETIMEDOUT)
+    raise oserror(errno.EINTR)       # (not reached: the only other waker sets a result)
+
+
+def _describe(inode: MqueueInode) -> str:
+    where = f"queue /{inode.name}" if inode.name else "queue"
+    ns = inode.sb.ns if inode.sb is not None else None
+    return f"{where} of ipc:[{ns.inum}]" if ns is not None else where
+
+
+# --- the calls --------------------------------------------------------------------------------
+def do_mq_open(proc, name: object, oflag: object, mode: object, attr: object) -> int:
+    oflag = int_arg(oflag, "oflag")
+    mode = int_arg(mode, "mode")
+    if not -(1 << 31) <= oflag < (1 << 32):
+        raise OverflowError("oflag must fit in an int")
+    if attr is not None and oflag & O_CREAT:
+        attr = _attr_arg(attr)
+    else:
+        attr = None                   # glibc passes attr only with O_CREAT
+    name = _name_arg(name)
+    fd = proc._unused_fd()
+    _lookup_name(name)
+    sb = mq_sb(proc.ipc_ns)
+    inode = sb.lookup(name)
+    if inode is None:
+        if not oflag & O_CREAT:
+            raise oserror(errno.ENOENT)
+        inode = sb.create(proc, name, mode & S_IALLUGO & ~proc.umask_, attr)
+    else:
+        if oflag & O_CREAT and oflag & O_EXCL:
+            raise oserror(errno.EEXIST)
+        acc = oflag & O_ACCMODE
+        if acc == O_ACCMODE:
+            raise oserror(errno.EINVAL)
+        want = (MAY_READ, MAY_WRITE, MAY_READ | MAY_WRITE)[acc]
+        if not generic_permission(proc.creds, inode.mode, inode.uid, inode.gid, want):
+            raise oserror(errno.EACCES)
+    return proc._install_at(fd, MqFile(oflag & ~(O_CREAT | O_EXCL), inode))
+
+
+class MqCalls:
+    """mq_open, mq_close, mq_unlink, mq_send, mq_timedsend, mq_receive, mq_timedreceive,
+    mq_getattr, mq_setattr, mq_notify: the methods Process gets from this module."""
+
+    __slots__ = ()
+
+    @syscall
+    def mq_open(self, name: str, oflag: int, mode: int = 0o600, attr: MqAttr | None = None) -> int:
+        """mq_open(3): a descriptor of the queue ``name`` ("/something") in the caller's
+        namespace. O_CREAT creates it (mode bits less the umask; ``attr`` gives mq_maxmsg and
+        mq_msgsize, else the namespace's defaults), O_EXCL insists on creating; O_RDONLY,
+        O_WRONLY, O_RDWR; O_NONBLOCK. EINVAL for a name without the leading slash or bad
+        attributes, EACCES for another slash or missing permission, ENOENT, EEXIST,
+        ENAMETOOLONG, ENOSPC past queues_max, EMFILE past RLIMIT_MSGQUEUE."""
+        return do_mq_open(self, name, oflag, mode, attr)
+
+    @syscall
+    def mq_close(self, mqdes: int) -> None:
+        """mq_close(3): close the descriptor (glibc's mq_close is close(2))."""
+        self._close(int_arg(mqdes, "mqdes"))
+
+    @syscall
+    def mq_unlink(self, name: str) -> None:
+        """mq_unlink(3): remove the name at once; the queue lives on while it is open.
+        ENOENT, EACCES (also where the kernel says EPERM: glibc reports EACCES)."""
+        name = _name_arg(name)
+        _lookup_name(name)
+        try:
+            mq_sb(self.ipc_ns).unlink(self, name)
+        except OSError as e:
+            if e.errno == errno.EPERM:
+                raise oserror(errno.EACCES) from None
+            raise
+
+    @syscall
+    def mq_send(self, mqdes: int, data, prio: int = 0) -> None:
+        """mq_send(3): queue ``data`` at priority ``prio`` (< 32768, else EINVAL). EBADF for a
+        descriptor not open for writing, EMSGSIZE past mq_msgsize; a full queue blocks, or
+        EAGAIN with O_NONBLOCK. A waiting receiver takes the message directly."""
+        return _do_mq_timedsend(self, mqdes, data, prio, None)
+
+    @syscall
+    def mq_timedsend(self, mqdes: int, data, prio: int, timeout) -> None:
+        """mq_timedsend(3) with a timeout relative to now, in seconds of virtual time or as a
+        timespec ``(tv_sec, tv_nsec)``: ETIMEDOUT when it passes while the queue stays full;
+        EINVAL for a negative or malformed timeout, checked first."""
+        return _do_mq_timedsend(self, mqdes, data, prio, timeout)
+
+    @syscall
+    def mq_receive(self, mqdes: int, msg_len: int) -> tuple[bytes, int]:
+        """mq_receive(3): ``(data, prio)`` of the oldest message of the highest priority.
+        EMSGSIZE if ``msg_len`` is below mq_msgsize (even on an empty queue), EBADF for a
+        descriptor not open for reading; an empty queue blocks, or EAGAIN with O_NONBLOCK."""
+        return _do_mq_timedreceive(self, mqdes, msg_len, None)
+
+    @syscall
+    def mq_timedreceive(self, mqdes: int, msg_len: int, timeout) -> tuple[bytes, int]:
+        """mq_timedreceive(3): as mq_receive, with a timeout as mq_timedsend takes it."""
+        return _do_mq_timedreceive(self, mqdes, msg_len, timeout)
+
+    @syscall
+    def mq_getattr(self, mqdes: int) -> MqAttr:
+        """mq_getattr(3): MqAttr(mq_flags (O_NONBLOCK of this descriptor), mq_maxmsg,
+        mq_msgsize, mq_curmsgs). Any access mode will do."""
+        inode = (file := _mqfile(self, mqdes)).inode
+        return MqAttr(file.flags & O_NONBLOCK, inode.maxmsg, inode.msgsize, inode.curmsgs)
+
+    @syscall
+    def mq_setattr(self, mqdes: int, attr: MqAttr) -> MqAttr:
+        """mq_setattr(3): set this descriptor's O_NONBLOCK from ``attr.mq_flags`` (any other
+        bit: EINVAL, before the descriptor is looked at); returns the old attributes."""
+        attr = _attr_arg(attr)
+        if attr.mq_flags & ~O_NONBLOCK:
+            raise oserror(errno.EINVAL)
+        file = _mqfile(self, mqdes)
+        inode = file.inode
+        old = MqAttr(file.flags & O_NONBLOCK, inode.maxmsg, inode.msgsize, inode.curmsgs)
+        if attr.mq_flags & O_NONBLOCK:
+            file.flags |= O_NONBLOCK
+        else:
+            file.flags &= ~O_NONBLOCK
+        return old
+
+    @syscall
+    def mq_notify(self, mqdes: int, notification: SigEvent | None) -> None:
+        """mq_notify(3): register this process to be told when a message arrives in the
+        empty queue while no receiver waits (once); None unregisters (silently nothing if
+        another process is registered). EINVAL for a bad sigev_notify or signal (before the
+        descriptor), EBADF, EBUSY when any process (this one too) is registered."""
+        sev = None
+        if notification is not None:
+            sev = _sigevent_arg(notification)
+            if sev.sigev_notify not in (SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD):
+                raise oserror(errno.EINVAL)
+            if sev.sigev_notify == SIGEV_SIGNAL and not 0 <= sev.sigev_signo < NSIG:
+                raise oserror(errno.EINVAL)
+        inode = _mqfile(self, mqdes).inode
+        if sev is None:
+            if inode.notify_owner is self:
+                inode.remove_notification()
+            return
+        if inode.notify_owner is not None:
+            raise oserror(errno.EBUSY)
+        inode.notify_owner = self
+        inode.notify = sev
+
+
+def _do_mq_timedsend(proc, mqdes, data, prio, timeout) -> None:
+    """do_mq_timedsend(), with the hot path inline."""
+    kernel = proc.kernel
+    deadline = None
+    if timeout is not None:
+        deadline = _timeout_arg(timeout, kernel.clock._ns)
+    if type(prio) is not int or not 0 <= prio < MQ_PRIO_MAX:
+        if _prio_arg(prio) >= MQ_PRIO_MAX:
+            raise oserror(errno.EINVAL)
+    text = data if type(data) is bytes else as_bytes(data)
+    file = _mqfile(proc, mqdes)
+    if not file.writable:
+        raise oserror(errno.EBADF)
+    inode = file.inode
+    if len(text) > inode.msgsize:
+        raise oserror(errno.EMSGSIZE)
+    if inode.curmsgs == inode.maxmsg:
+        if file.flags & O_NONBLOCK:
+            raise oserror(errno.EAGAIN)
+        _wq_sleep(proc, inode, inode.senders, f"mq_send on {_describe(inode)} (queue full)",
+                  (text, prio), deadline)
+        return None
+    receivers = inode.receivers
+    if receivers:
+        # pipelined_send(): straight to the first waiting receiver; no notification
+        w = receivers.first()
+        receivers.discard(w)
+        kernel.sched.wake(w, (text, prio))
+        return None
+    # msg_insert (inline: the hot path)
+    fifo = inode.tree.get(prio)
+    if fifo is None:
+        inode.msg_insert(text, prio)
+    else:
+        fifo.append(text)
+        if prio > inode.top:
+            inode.top = prio
+        inode.curmsgs += 1
+        inode.qsize += len(text)
+    if inode.notify_owner is not None:
+        inode.do_notify(proc)
+    return None
+
+
+def _do_mq_timedreceive(proc, mqdes, msg_len, timeout) -> tuple[bytes, int]:
+    """do_mq_timedreceive(), with the hot path inline."""
+    kernel = proc.kernel
+    deadline = None
+    if timeout is not None:
+        deadline = _timeout_arg(timeout, kernel.clock._ns)
+    if type(msg_len) is not int or msg_len < 0:
+        msg_len = int_arg(msg_len, "msg_len")
+        if not 0 <= msg_len < (1 << 64):
+            raise OverflowError("msg_len must fit in a size_t")
+    file = _mqfile(proc, mqdes)
+    if not file.readable:
+        raise oserror(errno.EBADF)
+    inode = file.inode
+    if msg_len < inode.msgsize:
+        raise oserror(errno.EMSGSIZE)
+    if not inode.curmsgs:
+        if file.flags & O_NONBLOCK:
+            raise oserror(errno.EAGAIN)
+        return _wq_sleep(proc, inode, inode.receivers,
+                         f"mq_receive on {_describe(inode)} (queue empty)", None, deadline)
+    # msg_get (inline: the hot path)
+    prio = inode.top
+    fifo = inode.tree[prio]
+    text = fifo.popleft()
+    if not fifo:
+        inode.top = inode._next_top(prio)
+    inode.curmsgs -= 1
+    inode.qsize -= len(text)
+    senders = inode.senders
+    if senders:
+        # pipelined_receive(): the first blocked sender's message takes the free place
+        w = senders.first()
+        senders.discard(w)
+        inode.msg_insert(*w.data)
+        kernel.sched.wake(w, True)
+    return text, prio
+
+
+__all__ = ["MqAttr", "SigEvent", "SigInfo", "Stat", "MqCalls", "MqueueSb", "MqueueInode",
+           "MqueueMount", "MqFile", "mount_mqueue", "mq_charge"]

@@ -238,6 +238,47 @@ def test_semadj_range(p):
     assert p.semop(sid, [(0, -1, UNDO)]) is None
 
 
+def test_the_one_op_hot_path_agrees_with_the_full_path(k, p):
+    """semop's hot path trusts only the very tuple it checked before: an equal tuple of
+    other types, a bool id, a stale id, a sem_num past the set and a caller without the
+    owner's bits all get the full path's answer, and a waiter is still served."""
+    sid = p.semget(IPC_PRIVATE, 2, 0o600)
+    up, down = (0, 1, 0), (0, -1, 0)
+    p.semop(sid, [up])                      # checks `up` once; the hot path takes it now
+    p.semop(sid, [up])
+    assert vals(p, sid) == [2, 0]
+    with pytest.raises(TypeError):
+        p.semop(sid, [(0, 1.0, 0)])         # equal to `up`, but not an int op
+    with pytest.raises(TypeError):
+        p.semop(True, [up])
+    with pytest.raises(TypeError):
+        p.semop(sid, ((x for x in [up])))   # a generator is not a sembuf array
+    assert errno_of(p.semop, sid + 32768, [up]) == "EINVAL"          # stale sequence
+    assert errno_of(p.semop, -1, [up]) == "EINVAL"
+    far = (5, 1, 0)
+    assert errno_of(p.semop, sid, [far]) == "EFBIG"
+    assert errno_of(p.semop, sid, [far]) == "EFBIG"
+    p.write_file("/proc/sys/kernel/sem", "250 32000 0 128")
+    assert errno_of(p.semop, sid, [up]) == "E2BIG"                   # semopm 0
+    p.write_file("/proc/sys/kernel/sem", "250 32000 32 128")
+    other = p.fork()
+    other.setresuid(1000, 1000, 1000)
+    assert errno_of(other.semop, sid, [up]) == "EACCES"
+    assert vals(p, sid) == [2, 0]
+    p.semop(sid, [down])
+    p.semop(sid, [down])
+    assert errno_of(p.semop, sid, [(0, -1, IPC_NOWAIT)]) == "EAGAIN"
+    got = []
+    p.fork(target=lambda q: (q.semop(sid, [down]), got.append(q.pid)))
+    k.run_until_idle()
+    assert counts(p, sid, 1) == ([1], [0])
+    p.semop(sid, [up])                      # the hot path hands the unit to the sleeper
+    k.run_until_idle()
+    assert got and vals(p, sid) == [0, 0]
+    p.semctl(sid, 0, IPC_RMID)
+    assert errno_of(p.semop, sid, [up]) == "EINVAL"
+
+
 def test_semadj_upper_bound_and_exit(k, p):
     sid = p.semget(IPC_PRIVATE, 1, 0o600)
     p.semctl(sid, 0, SETVAL, 32767)

@@ -79,57 +79,71 @@ class IpcIds:
     # --- changes ---------------------------------------------------------------------
     def addid(self, obj, limit: int) -> int:
         """ipc_addid(): give ``obj`` an id and enter it; ENOSPC past ``limit`` objects."""
-        if self.in_use >= min(limit, IPCMNI):
+        in_use = self.in_use
+        if in_use >= limit or in_use >= IPCMNI:
             raise oserror(errno.ENOSPC)
-        if self.objs is None:
-            self.objs, self.keys = {}, {}
-        next_id = self.next_id
-        self.next_id = -1
-        if next_id < 0:
-            end = min(max(self.in_use * 3 // 2, IPC_MIN_CYCLE), IPCMNI)
-            start = self.cursor if self.cursor > 0 else 0
-            idx = self._lowest_free(start, end - 1)
-            if idx is None and start > 0:
-                idx = self._lowest_free(0, end - 1)
-            if idx is None:
-                raise oserror(errno.ENOSPC)
+        objs = self.objs
+        if objs is None:
+            objs = self.objs = {}
+            self.keys = {}
+        if self.next_id < 0:
+            # idr_alloc_cyclic(): the lowest free slot from the cursor to the end of the
+            # window, else from 0
+            end = in_use * 3 // 2
+            if end < IPC_MIN_CYCLE:
+                end = IPC_MIN_CYCLE
+            elif end > IPCMNI:
+                end = IPCMNI
+            idx = self.cursor
+            if idx >= end or idx in objs:
+                idx = self._lowest_free(idx, end)
+                if idx is None:
+                    idx = self._lowest_free(0, end)
+                    if idx is None:
+                        raise oserror(errno.ENOSPC)
             self.cursor = idx + 1
             if idx <= self.last_idx:
                 self.seq += 1
                 if self.seq >= IPCMNI_SEQ_MAX:
                     self.seq = 0
             self.last_idx = idx
-            obj.seq = self.seq
+            seq = obj.seq = self.seq
         else:
-            obj.seq = next_id >> IPCMNI_SHIFT
-            idx = self._lowest_free(next_id & IPCMNI_IDX_MASK, None)
-        obj.id = (obj.seq << IPCMNI_SHIFT) + idx
-        self.objs[idx] = obj
+            next_id, self.next_id = self.next_id, -1
+            seq = obj.seq = next_id >> IPCMNI_SHIFT
+            idx = next_id & IPCMNI_IDX_MASK
+            while idx in objs:
+                idx += 1
+        ipc_id = obj.id = (seq << IPCMNI_SHIFT) + idx
+        objs[idx] = obj
         if obj.key != IPC_PRIVATE:
             self.keys[obj.key] = obj
-        self.in_use += 1
-        if self.max_idx is not None and idx > self.max_idx:
+        self.in_use = in_use + 1
+        max_idx = self.max_idx
+        if max_idx is not None and idx > max_idx:
             self.max_idx = idx
-        return obj.id
+        return ipc_id
 
-    def _lowest_free(self, start: int, last: int | None) -> int | None:
+    def _lowest_free(self, start: int, end: int) -> int | None:
+        """The lowest free slot in [start, end), or None."""
         objs = self.objs
         idx = start
         while idx in objs:
             idx += 1
-        if last is not None and idx > last:
-            return None
-        return idx
+        return idx if idx < end else None
 
     def rmid(self, obj) -> None:
         """ipc_rmid(): free the slot and the key; seq, last_idx and the cursor stay."""
         idx = obj.id & IPCMNI_IDX_MASK
-        del self.objs[idx]
-        self.unkey(obj)
+        objs = self.objs
+        del objs[idx]
+        key = obj.key
+        if key != IPC_PRIVATE and self.keys.get(key) is obj:
+            del self.keys[key]
         self.in_use -= 1
         obj.deleted = True
         if idx == self.max_idx:
-            self.max_idx = None if self.objs else -1
+            self.max_idx = None if objs else -1
 
     def unkey(self, obj) -> None:
         """Take the object's key out of the key table (shm IPC_RMID while attached)."""

@@ -22,7 +22,7 @@ from ..constants import (CAP_SYS_RESOURCE, INT_MAX, IPC_INFO, IPC_NOWAIT, IPC_RM
                          MSGPOOL, MSGSEG, MSGSSZ, MSGTQL)
 from ..errors import oserror
 from .perm import IpcPerm, KernIpcPerm, ipcperms
-from .syscall import as_bytes, int_arg, syscall
+from .syscall import NOKW, as_bytes, hot_syscall, int_arg, syscall
 from .util import flags_arg, ipcget, key_arg, obtain_for_ctl, update_perm
 from .waitq import SIGNAL, WaitQueue, Waiter
 
@@ -79,7 +79,7 @@ class MsgQueue(KernIpcPerm):
         self.ns, self.key, self.mode = ns, key, mode
         self.uid = self.cuid = creds.euid
         self.gid = self.cgid = creds.egid
-        self.id, self.seq, self.deleted = -1, 0, False
+        self.deleted = False          # id and seq: set by addid, before anyone sees the queue
         self.q_stime = self.q_rtime = 0
         self.q_ctime = now
         self.q_cbytes = self.q_qnum = 0
@@ -257,23 +257,19 @@ class MsgCalls:
 
     __slots__ = ()
 
-    @syscall
+    @hot_syscall
     def msgget(self, key: int, msgflg: int = 0) -> int:
         """msgget(2): the id of the queue with ``key`` (IPC_PRIVATE: always a new one).
         ENOENT without IPC_CREAT, EEXIST with IPC_CREAT|IPC_EXCL, EACCES for mode bits the
         caller lacks, ENOSPC past msgmni."""
-        key, msgflg = key_arg(key), flags_arg(msgflg, "msgflg")
-        ns = self.ipc_ns
-        if key == 0:     # IPC_PRIVATE always creates (ipcget)
-            q = MsgQueue(ns, 0, msgflg & 0o777, self.creds, self.kernel.clock.wall)
-            return ns.msg_ids.addid(q, ns.msg_ctlmni)
-
-        def newque() -> int:
-            q = MsgQueue(ns, key, msgflg & 0o777, self.creds, self.kernel.clock.wall)
-            return ns.msg_ids.addid(q, ns.msg_ctlmni)
-
-        return ipcget(self, ns.msg_ids, key, msgflg, newque)
-
+        kernel = self.kernel
+        if kernel._slow or not self.alive:
+            return kernel._syscall(self, _msgget, "msgget", (key, msgflg), NOKW)
+        if key == 0 and type(key) is int and type(msgflg) is int and 0 <= msgflg <= 0xFFFFFFFF:
+            ns = self.ipc_ns    # the hot path: IPC_PRIVATE always creates (ipcget)
+            return ns.msg_ids.addid(MsgQueue(ns, 0, msgflg & 0o777, self.creds,
+                                             kernel.clock.wall), ns.msg_ctlmni)
+        return _msgget(self, key, msgflg)
     @syscall
     def msgsnd(self, msqid: int, mtype: int, data, msgflg: int = 0) -> None:
         """msgsnd(2): queue ``data`` as a message of type ``mtype`` (>= 1). Blocks while the
@@ -421,49 +417,82 @@ class MsgCalls:
                 raise oserror(errno.EINTR)
             # woken by IPC_SET: start again from the permission check
 
-    @syscall
+    @hot_syscall
     def msgctl(self, msqid: int, cmd: int, buf: MsqidDs | None = None):
         """msgctl(2). IPC_STAT: a MsqidDs. MSG_STAT, MSG_STAT_ANY: (full id, MsqidDs) of the
         queue in slot ``msqid``. IPC_INFO, MSG_INFO: (highest slot in use, Msginfo).
         IPC_SET: from ``buf`` (uid, gid, mode, msg_qbytes; raising msg_qbytes past msgmnb
         needs CAP_SYS_RESOURCE). IPC_RMID: wakes every waiter with EIDRM."""
+        kernel = self.kernel
+        if kernel._slow or not self.alive:
+            return kernel._syscall(self, _msgctl, "msgctl", (msqid, cmd, buf), NOKW)
+        if cmd == IPC_RMID and type(cmd) is int and type(msqid) is int and msqid >= 0:
+            # the hot path of IPC_RMID: ipcctl_obtain_check() inline, for the owner
+            objs = self.ipc_ns.msg_ids.objs
+            q = objs.get(msqid & 0x7FFF) if objs else None
+            if q is not None and q.seq == msqid >> 15:
+                euid = self.creds.euid
+                if euid == q.cuid or euid == q.uid:
+                    q.freeque()
+                    return None
+        return _msgctl(self, msqid, cmd, buf)
+
+
+def _msgget(proc, key: object, msgflg: object) -> int:
+    if not (type(key) is int and type(msgflg) is int and -0x80000000 <= key <= 0x7FFFFFFF
+            and 0 <= msgflg <= 0xFFFFFFFF):
+        key, msgflg = key_arg(key), flags_arg(msgflg, "msgflg")
+    ns = proc.ipc_ns
+    if key == 0:     # IPC_PRIVATE always creates (ipcget)
+        q = MsgQueue(ns, 0, msgflg & 0o777, proc.creds, proc.kernel.clock.wall)
+        return ns.msg_ids.addid(q, ns.msg_ctlmni)
+
+    def newque() -> int:
+        q = MsgQueue(ns, key, msgflg & 0o777, proc.creds, proc.kernel.clock.wall)
+        return ns.msg_ids.addid(q, ns.msg_ctlmni)
+
+    return ipcget(proc, ns.msg_ids, key, msgflg, newque)
+
+
+def _msgctl(proc, msqid: object, cmd: object, buf: object):
+    if type(msqid) is not int or type(cmd) is not int:
         msqid, cmd = int_arg(msqid, "msqid"), int_arg(cmd, "cmd")
-        if msqid < 0 or cmd < 0:
-            raise oserror(errno.EINVAL)
-        ns = self.ipc_ns
-        ids = ns.msg_ids
-        if cmd == IPC_RMID:
-            obtain_for_ctl(self, ids, msqid).freeque()
-            return None
-        if cmd in (IPC_INFO, MSG_INFO):
-            info = Msginfo(msgmni=ns.msg_ctlmni, msgmax=ns.msg_ctlmax, msgmnb=ns.msg_ctlmnb,
-                           msgssz=MSGSSZ, msgseg=MSGSEG)
-            if cmd == MSG_INFO:
-                info.msgpool = ids.in_use
-                info.msgmap = min(ns.msg_hdrs, INT_MAX)
-                info.msgtql = min(ns.msg_bytes, INT_MAX)
-            else:
-                info.msgmap, info.msgpool, info.msgtql = MSGMAP, MSGPOOL, MSGTQL
-            return max(ids.get_maxidx(), 0), info
-        if cmd in (IPC_STAT, MSG_STAT, MSG_STAT_ANY):
-            q = ids.obtain_check(msqid) if cmd == IPC_STAT else ids.obtain_idx(msqid)
-            if cmd != MSG_STAT_ANY and not ipcperms(q, self.creds, S_IRUGO):
-                raise oserror(errno.EACCES)
-            return q.stat() if cmd == IPC_STAT else (q.id, q.stat())
-        if cmd == IPC_SET:
-            if not isinstance(buf, MsqidDs):
-                raise TypeError("IPC_SET takes a MsqidDs (as IPC_STAT returns)")
-            qbytes32 = int_arg(buf.msg_qbytes, "msg_qbytes") & 0xFFFFFFFF
-            q = obtain_for_ctl(self, ids, msqid)
-            if qbytes32 > ns.msg_ctlmnb and not self.creds.capable(CAP_SYS_RESOURCE):
-                raise oserror(errno.EPERM)
-            update_perm(self, q, buf.msg_perm)
-            # stored as the int it was passed through, sign-extended to unsigned long
-            q.q_qbytes = (qbytes32 - (1 << 32) if qbytes32 >= 1 << 31 else qbytes32) \
-                % (1 << 64)
-            q.q_ctime = self.kernel.clock.time()
-            sched = self.kernel.sched
-            q.expunge_all(sched, None)
-            q.ss_wakeup(sched)
-            return None
+    if msqid < 0 or cmd < 0:
         raise oserror(errno.EINVAL)
+    ns = proc.ipc_ns
+    ids = ns.msg_ids
+    if cmd == IPC_RMID:
+        obtain_for_ctl(proc, ids, msqid).freeque()
+        return None
+    if cmd in (IPC_INFO, MSG_INFO):
+        info = Msginfo(msgmni=ns.msg_ctlmni, msgmax=ns.msg_ctlmax, msgmnb=ns.msg_ctlmnb,
+                       msgssz=MSGSSZ, msgseg=MSGSEG)
+        if cmd == MSG_INFO:
+            info.msgpool = ids.in_use
+            info.msgmap = min(ns.msg_hdrs, INT_MAX)
+            info.msgtql = min(ns.msg_bytes, INT_MAX)
+        else:
+            info.msgmap, info.msgpool, info.msgtql = MSGMAP, MSGPOOL, MSGTQL
+        return max(ids.get_maxidx(), 0), info
+    if cmd in (IPC_STAT, MSG_STAT, MSG_STAT_ANY):
+        q = ids.obtain_check(msqid) if cmd == IPC_STAT else ids.obtain_idx(msqid)
+        if cmd != MSG_STAT_ANY and not ipcperms(q, proc.creds, S_IRUGO):
+            raise oserror(errno.EACCES)
+        return q.stat() if cmd == IPC_STAT else (q.id, q.stat())
+    if cmd == IPC_SET:
+        if not isinstance(buf, MsqidDs):
+            raise TypeError("IPC_SET takes a MsqidDs (as IPC_STAT returns)")
+        qbytes32 = int_arg(buf.msg_qbytes, "msg_qbytes") & 0xFFFFFFFF
+        q = obtain_for_ctl(proc, ids, msqid)
+        if qbytes32 > ns.msg_ctlmnb and not proc.creds.capable(CAP_SYS_RESOURCE):
+            raise oserror(errno.EPERM)
+        update_perm(proc, q, buf.msg_perm)
+        # stored as the int it was passed through, sign-extended to unsigned long
+        q.q_qbytes = (qbytes32 - (1 << 32) if qbytes32 >= 1 << 31 else qbytes32) \
+            % (1 << 64)
+        q.q_ctime = proc.kernel.clock.time()
+        sched = proc.kernel.sched
+        q.expunge_all(sched, None)
+        q.ss_wakeup(sched)
+        return None
+    raise oserror(errno.EINVAL)

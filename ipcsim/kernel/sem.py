@@ -44,7 +44,7 @@ from ..constants import (GETALL, GETNCNT, GETPID, GETVAL, GETZCNT, IPC_INFO, IPC
 from ..errors import oserror
 from ..sim.clock import NS, seconds_to_ns
 from .perm import IpcPerm, KernIpcPerm, ipcperms
-from .syscall import int_arg, syscall
+from .syscall import NOKW, hot_syscall, int_arg, syscall
 from .util import flags_arg, ipcget, key_arg, obtain_for_ctl, update_perm
 from .waitq import TIMEOUT, WaitQueue, Waiter
 
@@ -608,6 +608,22 @@ def _timeout_arg(timeout: object) -> tuple[int, bool]:
     return ns, timeout >= 0
 
 
+# One-op tuples that passed _semtimedop's checks (a valid sembuf, no SEM_UNDO), each
+# mapped to itself: semop's hot path trusts a tuple only if it is the very object checked
+# (tuples are immutable, and one that compares equal may hold floats).
+_CHECKED_SOPS: dict[tuple, tuple] = {}
+
+
+def _check_in(sop: tuple) -> None:
+    if len(_CHECKED_SOPS) >= 512:
+        _CHECKED_SOPS.clear()
+    _CHECKED_SOPS[sop] = sop
+
+
+def _semop(proc, semid: object, sops: object) -> None:
+    return _semtimedop(proc, semid, sops, None, False)
+
+
 def _describe(sops) -> str:
     return ", ".join(f"sem {num} {op:+d}" if op else f"sem {num} 0" for num, op, _ in sops)
 
@@ -625,6 +641,8 @@ def _semtimedop(proc, semid: object, sops: object, timeout: object, timed: bool)
             sops = _sops_arg(sops)
             num, op, flg = sops[0]
         maxnum, alter, undos = num, op != 0, flg & SEM_UNDO
+        if not undos and sops[0] is sop:
+            _check_in(sop)
     else:
         sops = _sops_arg(sops)
         alter = undos = False
@@ -744,13 +762,51 @@ class SemCalls:
 
         return ipcget(self, ns.sem_ids, key, semflg, newary, more_checks)
 
-    @syscall
+    @hot_syscall
     def semop(self, semid: int, sops) -> None:
         """semop(2): ``sops`` is a sequence of ``(sem_num, sem_op, sem_flg)``; all are
         applied, in order, or none. Blocks until that is possible unless the first op that
         cannot proceed has IPC_NOWAIT (EAGAIN). E2BIG past semopm ops, EINVAL for none,
         EFBIG for a sem_num past the set, EACCES, ERANGE past SEMVMX or past the SEM_UNDO
         range; a sleeper gets EIDRM when the set is removed, EINTR on a signal."""
+        kernel = self.kernel
+        if kernel._slow or not self.alive:
+            return kernel._syscall(self, _semop, "semop", (semid, sops), NOKW)
+        # The hot path: one operation, already validated once, that succeeds at once and
+        # needs no undo entry. Anything else (and any doubt) takes the full path, which
+        # makes every check again in Linux's order; nothing here changes state before the
+        # operation is known to succeed.
+        try:
+            [sop] = sops if sops.__class__ is list else ()
+            if _CHECKED_SOPS.get(sop) is not sop or type(semid) is not int:
+                sma = None
+            else:
+                sma = self.ipc_ns.sem_ids.objs[semid & 0x7FFF]   # KeyError, TypeError: none
+        except (KeyError, TypeError, ValueError):
+            sma = None
+        if sma is not None:
+            num, op, flg = sop
+            creds = self.creds
+            if sma.seq == semid >> 15 and num < sma.sem_nsems and self.ipc_ns.sc_semopm \
+                    and (creds.euid == sma.cuid or creds.euid == sma.uid) \
+                    and sma.mode & (0o200 if op else 0o400):
+                semval = sma.semval
+                v = semval[num] + op
+                if op:
+                    if 0 <= v <= SEMVMX:
+                        semval[num] = v
+                        sma.sempid[num] = self.pid
+                        if sma.nwait:
+                            wakes: list = []
+                            sma.do_smart_update([sop], True, wakes)
+                            sma.finish(wakes)
+                        else:
+                            sma.sem_otime = kernel.clock.wall
+                        return None
+                elif not v:
+                    sma.sempid[num] = self.pid
+                    sma.sem_otime = kernel.clock.wall
+                    return None
         return _semtimedop(self, semid, sops, None, False)
 
     @syscall

@@ -36,7 +36,7 @@ from ..constants import (CAP_IPC_LOCK, CAP_SYS_RAWIO, IPC_INFO, IPC_PRIVATE, IPC
                          SHM_RND, SHM_STAT, SHM_STAT_ANY, SHM_UNLOCK, SHMLBA, SHMMIN)
 from ..errors import SegmentationFault, oserror
 from .perm import IpcPerm, KernIpcPerm, ipcperms
-from .syscall import as_bytes, int_arg, syscall
+from .syscall import NOKW, as_bytes, hot_syscall, int_arg, syscall
 from .util import flags_arg, ipcget, key_arg, obtain_for_ctl, update_perm
 
 PAGE_SHIFT = 12
@@ -118,8 +118,16 @@ class ShmidKernel(KernIpcPerm):
         self.lpid = 0
         self.nattch = 0
         self.creator = creator            # None once the creator exited or unshared
-        self.pages: dict[int, bytearray] = {}   # page index -> contents, made on first touch
+        # page index -> contents (a memoryview of a bytearray), made on first touch
+        self.pages: dict[int, memoryview] = {}
         self.mlock_uid: int | None = None       # whose RLIMIT_MEMLOCK a SHM_LOCK charged
+
+    def page(self, index: int) -> memoryview:
+        """The page at ``index``, made resident (zero-filled) on first touch."""
+        page = self.pages.get(index)
+        if page is None:
+            page = self.pages[index] = memoryview(bytearray(PAGE_SIZE))
+        return page
 
     @property
     def i_size(self) -> int:
@@ -236,12 +244,13 @@ class ShmFile:
 class Vma:
     """``vm_area_struct``: [start, end) maps the segment from page ``pgoff`` on."""
 
-    __slots__ = ("start", "end", "pgoff", "file", "seg", "writable")
+    __slots__ = ("start", "end", "pgoff", "file", "seg", "writable", "delta")
 
     def __init__(self, start: int, end: int, pgoff: int, file: ShmFile):
         self.start = start
         self.end = end
         self.pgoff = pgoff
+        self.delta = (pgoff << PAGE_SHIFT) - start    # address + delta: offset in the segment
         self.file = file
         self.seg = file.seg
         self.writable = file.writable
@@ -264,10 +273,11 @@ class AddressSpace:
     is the same as a full top-down search's.
     """
 
-    __slots__ = ("pid", "starts", "vmas", "nfrag", "fc", "fc_hole")
+    __slots__ = ("pid", "starts", "vmas", "nfrag", "fc", "fc_hole", "hot")
 
     def __init__(self, pid: int):
         self.pid = pid                    # the owner's tgid (shm_lpid of the copies at fork)
+        self.hot: Vma | None = None       # the mapping accessed last (a one-entry vmacache)
         self.starts: list[int] = []
         self.vmas: list[Vma] = []
         self.nfrag = 0                    # mappings that begin inside their segment
@@ -298,6 +308,7 @@ class AddressSpace:
         starts = self.starts
         del starts[i]
         vma = self.vmas.pop(i)
+        self.hot = None
         if vma.pgoff:
             self.nfrag -= 1
         if freed:
@@ -318,6 +329,11 @@ class AddressSpace:
             if addr < vma.end:
                 return vma
         return None
+
+    def find_span(self, addr: int, n: int) -> Vma | None:
+        """The mapping that holds all of [addr, addr + n)."""
+        vma = self.find(addr)
+        return vma if vma is not None and addr + n <= vma.end else None
 
     def intersects(self, lo: int, hi: int) -> bool:
         """find_vma_intersection(): does any mapping meet [lo, hi)?"""
@@ -456,6 +472,7 @@ class AddressSpace:
     def release(self, proc) -> None:
         """exit_mmap(): every mapping goes, lowest first, closed by the exiting process."""
         vmas, self.vmas, self.starts, self.nfrag = self.vmas, [], [], 0
+        self.hot = None
         self.fc, self.fc_hole = MMAP_BASE, 0
         for vma in vmas:
             vma.seg.closed(proc.pid)
@@ -751,111 +768,118 @@ class ShmCalls:
         seg.mode |= SHM_LOCKED
 
     # --- memory ----------------------------------------------------------------------------
-    @syscall
+    @hot_syscall
     def write_memory(self, addr: int, data) -> None:
         """Store ``data`` at ``addr``: every process that has the segment attached sees it.
         The bytes must lie in one attachment, writable; else SegmentationFault."""
-        if data.__class__ is not bytes:
-            data = as_bytes(data)
-        if addr.__class__ is not int:
-            addr = int_arg(addr, "addr")
-        n = len(data)
+        kernel = self.kernel
+        if kernel._slow or not self.alive:
+            return kernel._syscall(self, _write_memory, "write_memory", (addr, data), NOKW)
+        # the hot path: bytes within one resident page of the attachment used last
         mm = self.mm
-        if mm is not None and addr >= 0 and n:
-            i = bisect_right(mm.starts, addr) - 1
-            if i >= 0:
-                vma = mm.vmas[i]
-                if addr + n <= vma.end:
-                    if not vma.writable:
-                        raise _fault(self, "write", addr, n,
-                                     "the attachment is read-only (SHM_RDONLY)")
-                    seg = vma.seg
-                    if seg.huge:
-                        raise _fault(self, "write", addr, n, "SIGBUS: no huge page to "
-                                     "back it (SHM_HUGETLB memory cannot be touched)")
-                    off = addr - vma.start + (vma.pgoff << PAGE_SHIFT)
-                    pages = seg.pages
+        if mm is not None:
+            vma = mm.hot
+            if vma is not None and data.__class__ is bytes and addr.__class__ is int:
+                n = len(data)
+                if vma.start <= addr and addr + n <= vma.end and n and vma.writable:
+                    off = addr + vma.delta
                     start = off & PAGE_MASK
-                    if start + n <= PAGE_SIZE:        # within one page: the usual case
-                        page = pages.get(off >> PAGE_SHIFT)
-                        if page is None:
-                            page = pages[off >> PAGE_SHIFT] = bytearray(PAGE_SIZE)
-                        page[start:start + n] = data
-                        return None
-                    pos = 0
-                    while pos < n:
-                        index, start = off >> PAGE_SHIFT, off & PAGE_MASK
-                        chunk = min(n - pos, PAGE_SIZE - start)
-                        page = pages.get(index)
-                        if page is None:
-                            page = pages[index] = bytearray(PAGE_SIZE)
-                        page[start:start + chunk] = data[pos:pos + chunk] if chunk != n \
-                            else data
-                        pos += chunk
-                        off += chunk
-                    return None
-        exc = self._stray(mm, "write", addr, n)
-        if exc is not None:
-            raise exc
-        return None
+                    if start + n <= PAGE_SIZE:
+                        page = vma.seg.pages.get(off >> PAGE_SHIFT)
+                        if page is not None:
+                            page[start:start + n] = data
+                            return None
+        return _write_memory(self, addr, data)
 
-    @syscall
+    @hot_syscall
     def read_memory(self, addr: int, n: int) -> bytes:
         """The ``n`` bytes at ``addr``, which must lie in one attachment (else
         SegmentationFault). Reading a page makes it resident, as a fault does."""
-        if addr.__class__ is not int:
-            addr = int_arg(addr, "addr")
-        if n.__class__ is not int:
-            n = int_arg(n, "n")
-        if n < 0:
-            raise ValueError("n must not be negative")
+        kernel = self.kernel
+        if kernel._slow or not self.alive:
+            return kernel._syscall(self, _read_memory, "read_memory", (addr, n), NOKW)
         mm = self.mm
-        if mm is not None and addr >= 0 and n:
-            i = bisect_right(mm.starts, addr) - 1
-            if i >= 0:
-                vma = mm.vmas[i]
-                if addr + n <= vma.end:
-                    seg = vma.seg
-                    if seg.huge:
-                        raise _fault(self, "read", addr, n, "SIGBUS: no huge page to "
-                                     "back it (SHM_HUGETLB memory cannot be touched)")
-                    off = addr - vma.start + (vma.pgoff << PAGE_SHIFT)
-                    pages = seg.pages
-                    start = off & PAGE_MASK
-                    if start + n <= PAGE_SIZE:
-                        index = off >> PAGE_SHIFT
-                        page = pages.get(index)
-                        if page is None:
-                            page = pages[index] = bytearray(PAGE_SIZE)
-                        return bytes(page[start:start + n])
-                    out = bytearray()
-                    end = off + n
-                    while off < end:
-                        index, start = off >> PAGE_SHIFT, off & PAGE_MASK
-                        chunk = min(end - off, PAGE_SIZE - start)
-                        page = pages.get(index)
-                        if page is None:
-                            page = pages[index] = bytearray(PAGE_SIZE)
-                        out += page[start:start + chunk]
-                        off += chunk
-                    return bytes(out)
-        exc = self._stray(mm, "read", addr, n)
-        if exc is None:
-            return b""
-        raise exc
+        if mm is not None:
+            vma = mm.hot
+            if vma is not None and addr.__class__ is int and n.__class__ is int \
+                    and vma.start <= addr and addr + n <= vma.end and n > 0:
+                off = addr + vma.delta
+                start = off & PAGE_MASK
+                if start + n <= PAGE_SIZE:
+                    page = vma.seg.pages.get(off >> PAGE_SHIFT)
+                    if page is not None:
+                        return page[start:start + n].tobytes()
+        return _read_memory(self, addr, n)
 
-    def _stray(self, mm, kind: str, addr: int, n: int) -> Exception | None:
-        """The fault of an access that is not inside one attachment (None for an empty
-        access, which touches nothing)."""
-        if addr < 0 or addr + n > ULONG:
-            return OverflowError("addr must be an address in [0, 2**64)")
-        if not n:
-            return None
-        vma = mm.find(addr) if mm is not None else None
-        if vma is not None:
-            return _fault(self, kind, addr, n,
-                          f"it runs past the end of the attachment {vma.describe()}")
-        return _fault(self, kind, addr, n, "nothing is attached there")
+
+def _write_memory(proc, addr: object, data: object) -> None:
+    """write_memory's full path: any data, any span of pages, and the faults."""
+    if data.__class__ is not bytes:
+        data = as_bytes(data)
+    if addr.__class__ is not int:
+        addr = int_arg(addr, "addr")
+    n = len(data)
+    pos = 0
+    for page, start, chunk in _pieces(proc, "write", addr, n):
+        page[start:start + chunk] = data[pos:pos + chunk] if chunk != n else data
+        pos += chunk
+
+
+def _read_memory(proc, addr: object, n: object) -> bytes:
+    """read_memory's full path: any span of pages, and the faults."""
+    if addr.__class__ is not int:
+        addr = int_arg(addr, "addr")
+    if n.__class__ is not int:
+        n = int_arg(n, "n")
+    if n < 0:
+        raise ValueError("n must not be negative")
+    out = bytearray()
+    for page, start, chunk in _pieces(proc, "read", addr, n):
+        out += page[start:start + chunk]
+    return bytes(out)
+
+
+def _pieces(proc, kind: str, addr: int, n: int) -> list:
+    """The (page, offset in page, length) pieces of an access of ``n`` bytes at ``addr``,
+    which must lie in one attachment (writable for a write, not hugetlb); else the fault.
+    Touching a page makes it resident. The attachment becomes the hot path's."""
+    mm = proc.mm
+    vma = mm.find_span(addr, n) if mm is not None and addr >= 0 and n else None
+    if vma is None:
+        exc = _stray(proc, mm, kind, addr, n)
+        if exc is not None:
+            raise exc
+        return []
+    if kind == "write" and not vma.writable:
+        raise _fault(proc, kind, addr, n, "the attachment is read-only (SHM_RDONLY)")
+    seg = vma.seg
+    if seg.huge:
+        raise _fault(proc, kind, addr, n, "SIGBUS: no huge page to back it "
+                     "(SHM_HUGETLB memory cannot be touched)")
+    mm.hot = vma
+    off = addr + vma.delta
+    end = off + n
+    pieces = []
+    while off < end:
+        start = off & PAGE_MASK
+        chunk = min(end - off, PAGE_SIZE - start)
+        pieces.append((seg.page(off >> PAGE_SHIFT), start, chunk))
+        off += chunk
+    return pieces
+
+
+def _stray(proc, mm, kind: str, addr: int, n: int) -> Exception | None:
+    """The fault of an access that is not inside one attachment (None for an empty
+    access, which touches nothing)."""
+    if addr < 0 or addr + n > ULONG:
+        return OverflowError("addr must be an address in [0, 2**64)")
+    if not n:
+        return None
+    vma = mm.find(addr) if mm is not None else None
+    if vma is not None:
+        return _fault(proc, kind, addr, n,
+                      f"it runs past the end of the attachment {vma.describe()}")
+    return _fault(proc, kind, addr, n, "nothing is attached there")
 
 
 __all__ = ["ShmCalls", "ShmidKernel", "ShmidDs", "Shminfo", "ShmInfo", "AddressSpace",

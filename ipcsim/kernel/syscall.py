@@ -31,16 +31,24 @@ def syscall(fn: Callable) -> Callable:
     src = (f"def {name}(self{', ' if decl else ''}{', '.join(decl)}):\n"
            f"    kernel = self.kernel\n"
            f"    if kernel._slow or not self.alive:\n"
-           f"        return kernel._syscall(self, _fn, {name!r}, {packed}, _NOKW)\n"
+           f"        return kernel._syscall(self, _fn, {name!r}, {packed}, NOKW)\n"
            f"    return _fn(self{', ' if names else ''}{args})\n")
-    scope = {"_fn": fn, "_NOKW": _NOKW, **defaults}
+    scope = {"_fn": fn, "NOKW": NOKW, **defaults}
     exec(compile(src, f"<syscall {name}>", "exec"), scope)  # noqa: S102 (generated wrapper)
     call = functools.update_wrapper(scope[name], fn)
     call.is_syscall = True
     return call
 
 
-_NOKW: dict = {}
+NOKW: dict = {}
+
+
+def hot_syscall(fn: Callable) -> Callable:
+    """Mark a method that makes the fast-path test itself (the hottest calls, which cannot
+    afford the wrapper's extra call): it must begin with ``if kernel._slow or not
+    self.alive:`` and then hand its full implementation to ``kernel._syscall``."""
+    fn.is_syscall = True
+    return fn
 
 
 def _generic(fn: Callable, name: str) -> Callable:

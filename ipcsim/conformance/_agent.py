@@ -1013,7 +1013,220 @@ def call_semctl(semid, semnum, cmd, arg=None):
     return None
 
 
+# --- POSIX message queues ------------------------------------------------------------------
+class _MqAttr(C.Structure):
+    _fields_ = [("mq_flags", C.c_long), ("mq_maxmsg", C.c_long), ("mq_msgsize", C.c_long),
+                ("mq_curmsgs", C.c_long), ("reserved", C.c_long * 4)]
+
+
+class _Sigevent(C.Structure):
+    _fields_ = [("sigev_value", C.c_void_p), ("sigev_signo", C.c_int),
+                ("sigev_notify", C.c_int), ("pad", C.c_char * 48)]
+
+
+class _Rlimit(C.Structure):
+    _fields_ = [("rlim_cur", C.c_ulong), ("rlim_max", C.c_ulong)]
+
+
+_mq_open = _fn("mq_open", I, C.c_char_p, I, U, C.c_void_p)
+_mq_unlink = _fn("mq_unlink", I, C.c_char_p)
+_mq_timedsend = _fn("mq_timedsend", I, I, C.c_char_p, SZ, U, C.c_void_p)
+_mq_timedreceive = _fn("mq_timedreceive", C.c_ssize_t, I, C.c_void_p, SZ, C.POINTER(U),
+                       C.c_void_p)
+_mq_getsetattr_nr = 245
+_mq_notify_nr = 244
+_getrlimit = _fn("getrlimit", I, I, C.POINTER(_Rlimit))
+_setrlimit = _fn("setrlimit", I, I, C.POINTER(_Rlimit))
+RLIMIT_MSGQUEUE = 12
+SIGEV_THREAD = 2
+MQ_MSGSIZE_MAX = 16 << 20       # HARD_MSGSIZEMAX: no message is longer
+netlink_fd = -1                 # the socket SIGEV_THREAD notifications go to
+_cookie = C.create_string_buffer(32)
+
+
+def _mq_name(name):
+    if isinstance(name, str):
+        name = name.encode("utf-8", "surrogateescape")
+    if not isinstance(name, (bytes, bytearray)):
+        raise TypeError(f"a queue name must be str or bytes, not {type(name).__name__}")
+    if b"\0" in name:
+        raise ValueError("embedded null byte")
+    return bytes(name)
+
+
+def _long(v, what):
+    v = _int(v, what)
+    if not -(1 << 63) <= v < (1 << 63):
+        raise OverflowError(f"{what} must fit in a C long")
+    return v
+
+
+def _mq_attr(attr):
+    if not isinstance(attr, dict):
+        raise TypeError("attr must be an mq_attr dict")
+    return _MqAttr(_long(attr.get("mq_flags", 0), "mq_flags"),
+                   _long(attr.get("mq_maxmsg", 0), "mq_maxmsg"),
+                   _long(attr.get("mq_msgsize", 0), "mq_msgsize"),
+                   _long(attr.get("mq_curmsgs", 0), "mq_curmsgs"))
+
+
+def _attr_dict(a):
+    return {"mq_flags": a.mq_flags, "mq_maxmsg": a.mq_maxmsg, "mq_msgsize": a.mq_msgsize,
+            "mq_curmsgs": a.mq_curmsgs}
+
+
+def _abs_timeout(timeout):
+    """ipcsim's relative timeout (seconds, or a timespec tuple) as the absolute
+    CLOCK_REALTIME timespec the call takes; an invalid one is passed on as it is."""
+    if isinstance(timeout, tuple):
+        sec, nsec = _long(timeout[0], "tv_sec"), _long(timeout[1], "tv_nsec")
+        if sec < 0 or not 0 <= nsec < 1_000_000_000:
+            return _Timespec(sec, nsec)
+        rel = sec * 1_000_000_000 + nsec
+    else:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+            raise TypeError(f"timeout must be a number, not {type(timeout).__name__}")
+        if timeout < 0:
+            return _Timespec(0, -1)
+        rel = round(timeout * 1_000_000_000)
+    when = time.clock_gettime_ns(time.CLOCK_REALTIME) + rel
+    return _Timespec(when // 1_000_000_000, when % 1_000_000_000)
+
+
+def _prio(prio):
+    prio = _int(prio, "msg_prio")
+    if not -(1 << 31) <= prio < (1 << 32):
+        raise OverflowError("msg_prio must fit in an unsigned int")
+    return prio & 0xFFFFFFFF
+
+
+def call_mq_open(name, oflag, mode=0o600, attr=None):
+    oflag, mode = _int(oflag, "oflag"), _int(mode, "mode")
+    raw = None
+    if attr is not None and oflag & O_CREAT:
+        raw = _mq_attr(attr)
+    return _ok(_mq_open(_mq_name(name), oflag, mode & 0xFFFFFFFF,
+                        C.byref(raw) if raw is not None else None))
+
+
+def call_mq_unlink(name):
+    _none(_mq_unlink(_mq_name(name)))
+
+
+def _mq_send(mqdes, data, prio, timeout):
+    if isinstance(data, str):
+        data = data.encode()
+    if not isinstance(data, (bytes, bytearray)):
+        raise TypeError(f"data must be str or bytes-like, not {type(data).__name__}")
+    ts = _abs_timeout(timeout) if timeout is not None else None
+    prio = _prio(prio)
+    _none(_mq_timedsend(_check_fd(_int(mqdes, "mqdes")), bytes(data), len(data), prio,
+                        C.byref(ts) if ts is not None else None))
+
+
+def _mq_receive(mqdes, msg_len, timeout):
+    msg_len = _int(msg_len, "msg_len")
+    if not 0 <= msg_len < (1 << 64):
+        raise OverflowError("msg_len must fit in a size_t")
+    ts = _abs_timeout(timeout) if timeout is not None else None
+    buf = C.create_string_buffer(max(1, min(msg_len, MQ_MSGSIZE_MAX)))
+    prio = U(0)
+    n = _mq_timedreceive(_check_fd(_int(mqdes, "mqdes")), buf, msg_len, C.byref(prio),
+                         C.byref(ts) if ts is not None else None)
+    if n == -1:
+        _fail()
+    return buf.raw[:n], prio.value
+
+
+def _getsetattr(mqdes, new):
+    old = _MqAttr()
+    _ok(_syscall(_mq_getsetattr_nr, _check_fd(_int(mqdes, "mqdes")),
+                 C.addressof(new) if new is not None else 0, C.addressof(old), 0, 0))
+    return _attr_dict(old)
+
+
+def _netlink():
+    """The netlink socket SIGEV_THREAD registrations name (glibc makes one the same way)."""
+    global netlink_fd
+    if netlink_fd < 0 or netlink_fd not in internal:
+        s = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC, 0)
+        netlink_fd = _high(s.detach())
+        internal.add(netlink_fd)
+    return netlink_fd
+
+
+def call_mq_notify(mqdes, sev):
+    """mq_notify(2); SIGEV_THREAD as glibc registers it (a netlink socket and a cookie);
+    the notification itself is not observed."""
+    mqdes = _int(mqdes, "mqdes")
+    if sev is None:
+        _ok(_syscall(_mq_notify_nr, _check_fd(mqdes), 0, 0, 0, 0))
+        return None
+    if not isinstance(sev, dict):
+        raise TypeError("notification must be a sigevent dict or None")
+    raw = _Sigevent()
+    raw.sigev_notify = _int(sev.get("sigev_notify", 0), "sigev_notify")
+    raw.sigev_signo = _int(sev.get("sigev_signo", 0), "sigev_signo")
+    raw.sigev_value = _int(sev.get("sigev_value", 0), "sigev_value") or None
+    if raw.sigev_notify == SIGEV_THREAD:
+        raw.sigev_signo = _netlink()
+        raw.sigev_value = C.addressof(_cookie)
+    _ok(_syscall(_mq_notify_nr, _check_fd(mqdes), C.addressof(raw), 0, 0, 0))
+    return None
+
+
+def _rlimit_resource(resource):
+    resource = _int(resource, "resource")
+    if resource != RLIMIT_MSGQUEUE and 0 <= resource < 16:
+        raise Refused("only RLIMIT_MSGQUEUE may be changed (others could break the agent)")
+    return resource
+
+
+def call_getrlimit(resource):
+    rl = _Rlimit()
+    _none(_getrlimit(_rlimit_resource(resource), C.byref(rl)))
+    return (rl.rlim_cur, rl.rlim_max)
+
+
+def call_setrlimit(resource, soft, hard):
+    values = []
+    for v, what in ((soft, "soft"), (hard, "hard")):
+        v = _int(v, what)
+        if not -1 <= v < (1 << 64):
+            raise OverflowError(f"the {what} limit must be -1 or fit in 64 bits")
+        values.append(v & 0xFFFFFFFFFFFFFFFF)
+    rl = _Rlimit(*values)
+    _none(_setrlimit(_rlimit_resource(resource), C.byref(rl)))
+
+
+def call_chmod(path, mode):
+    real = _real(path)
+    if not _in_scratch(real):
+        raise Refused(f"chmod of {path!r} ({real}) could change the host")
+    os.chmod(path, _int(mode, "mode"))
+
+
+def call_stat(path):
+    st = os.stat(path)
+    return {"st_mode": st.st_mode, "st_nlink": st.st_nlink, "st_uid": st.st_uid,
+            "st_gid": st.st_gid, "st_size": st.st_size}
+
+
 CALLS = {
+    "mq_open": call_mq_open,
+    "mq_close": lambda mqdes: _none(_close(_check_fd(_int(mqdes, "mqdes")))),
+    "mq_unlink": call_mq_unlink,
+    "mq_send": lambda mqdes, data, prio=0: _mq_send(mqdes, data, prio, None),
+    "mq_timedsend": lambda mqdes, data, prio, timeout: _mq_send(mqdes, data, prio, timeout),
+    "mq_receive": lambda mqdes, msg_len: _mq_receive(mqdes, msg_len, None),
+    "mq_timedreceive": lambda mqdes, msg_len, timeout: _mq_receive(mqdes, msg_len, timeout),
+    "mq_getattr": lambda mqdes: _getsetattr(mqdes, None),
+    "mq_setattr": lambda mqdes, attr: _getsetattr(mqdes, _mq_attr(attr)),
+    "mq_notify": call_mq_notify,
+    "getrlimit": call_getrlimit,
+    "setrlimit": call_setrlimit,
+    "chmod": call_chmod,
+    "stat": call_stat,
     "semget": call_semget,
     "semop": call_semop,
     "semtimedop": call_semtimedop,

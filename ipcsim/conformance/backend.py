@@ -45,7 +45,7 @@ CALLS: dict[str, tuple[str, ...]] = {
     "getpgid": ("pid",),
     "unshare": ("flags",),
     "setns": ("fd", "nstype"),
-    "open": ("path", "flags"),
+    "open": ("path", "flags", "mode"),
     "close": ("fd",),
     "dup": ("fd",),
     "read": ("fd", "size"),
@@ -105,6 +105,28 @@ CALLS: dict[str, tuple[str, ...]] = {
     # path that is not a mount point.
     "mount": ("source", "target", "fstype", "flags"),
     "umount": ("target", "flags"),
+    # POSIX message queues. An attribute argument is an mq_attr(...) dict and a
+    # notification a sigevent(...) dict (see scenario.py); mq_getattr and mq_setattr return
+    # the attributes as such a dict, mq_receive (data, prio). Timeouts are relative, in
+    # seconds or as a (tv_sec, tv_nsec) timespec (the real backend adds them to
+    # CLOCK_REALTIME; an invalid timespec goes to the kernel as it is). A SIGEV_THREAD
+    # registration is made on both sides, but what it runs is not compared. chmod and stat
+    # act on mqueue files (the real backend: under /run only); stat gives st_mode,
+    # st_nlink, st_uid, st_gid and st_size. setrlimit and getrlimit: RLIMIT_MSGQUEUE.
+    "mq_open": ("name", "oflag", "mode", "attr"),
+    "mq_close": ("mqdes",),
+    "mq_unlink": ("name",),
+    "mq_send": ("mqdes", "data", "prio"),
+    "mq_timedsend": ("mqdes", "data", "prio", "timeout"),
+    "mq_receive": ("mqdes", "msg_len"),
+    "mq_timedreceive": ("mqdes", "msg_len", "timeout"),
+    "mq_getattr": ("mqdes",),
+    "mq_setattr": ("mqdes", "attr"),
+    "mq_notify": ("mqdes", "notification"),
+    "getrlimit": ("resource",),
+    "setrlimit": ("resource", "soft", "hard"),
+    "chmod": ("path", "mode"),
+    "stat": ("path",),
 }
 
 

@@ -31,8 +31,10 @@ from .scenario import ADVANCE, Scenario, Step, evaluate
 SKIP = "skip"
 PROC_FILES = ("/proc/sysvipc/msg", "/proc/sysvipc/sem", "/proc/sysvipc/shm")
 _NS_LINK = re.compile(r"ipc:\[(\d+)\]")
+_NOTIFY_PID = re.compile(r"NOTIFY_PID:([1-9]\d*)")
+_NOTIFY_PID_B = re.compile(rb"NOTIFY_PID:([1-9]\d*)")
 _PID_RESULTS = ("fork", "clone", "getpid", "getppid", "getpgid")
-_FD_RESULTS = ("open", "dup")
+_FD_RESULTS = ("open", "dup", "mq_open")
 _ADDR_RESULTS = ("shmat",)
 
 
@@ -125,6 +127,13 @@ class Normalizer:
             out.append(new)
         return "\n".join(out)
 
+    def notify_pid(self, text):
+        """An mqueue status line: the NOTIFY_PID by label."""
+        if isinstance(text, bytes):
+            return _NOTIFY_PID_B.sub(lambda m: b"NOTIFY_PID:" + str(
+                self.pid(int(m.group(1)))).encode(), text)
+        return _NOTIFY_PID.sub(lambda m: f"NOTIFY_PID:{self.pid(int(m.group(1)))}", text)
+
     def outcome(self, method: str, outcome: Outcome, args: tuple = (),
                 per_backend: frozenset = frozenset()) -> Outcome:
         """The normalized outcome of ``method(*args)``; ``per_backend``: the positions of
@@ -144,6 +153,8 @@ class Normalizer:
             value = self.address(value, args, per_backend)
         elif method == "wait" and isinstance(value, tuple) and len(value) == 2:
             value = (self.pid(value[0]) if value[0] else 0, value[1])
+        elif method in ("read_file", "read") and isinstance(value, (str, bytes)):
+            value = self.notify_pid(value)
         elif method == "readlink" and isinstance(value, str):
             value = self.ns(value)
             if value.isdigit():

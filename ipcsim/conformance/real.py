@@ -52,7 +52,13 @@ namespace's own files (/proc/sys/kernel/{msg,sem,shm}*, /proc/sys/fs/mqueue, /pr
 /run, opening devices, mount and umount on targets not strictly under /run, bind (or move)
 mounts of anything but a namespace file (/proc/PID/ns/...) or a path under /run, new
 mounts of file system types other than tmpfs, ramfs and mqueue, memory accesses outside the
-caller's shm attachments, and SHM_REMAP over the agent's own memory.
+caller's shm attachments, SHM_REMAP over the agent's own memory, chmod outside /run, and
+setrlimit/getrlimit of anything but RLIMIT_MSGQUEUE.
+
+POSIX message queues: mq_* calls go through glibc (mq_getsetattr and mq_notify as raw
+system calls); relative timeouts become absolute CLOCK_REALTIME ones. A SIGEV_THREAD
+registration names a netlink socket of the agent's own (at the top of its descriptor
+table), as glibc's helper does; the cookie it receives is not compared.
 """
 from __future__ import annotations
 

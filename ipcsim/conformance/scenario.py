@@ -89,6 +89,21 @@ def semid_ds(uid: int = 0, gid: int = 0, mode: int = 0o600) -> dict:
 _CONSTANTS["semid_ds"] = semid_ds
 
 
+def mq_attr(maxmsg: int = 0, msgsize: int = 0, flags: int = 0, curmsgs: int = 0) -> dict:
+    """A struct mq_attr for mq_open (maxmsg, msgsize) and mq_setattr (flags), as plain data."""
+    return {"mq_flags": flags, "mq_maxmsg": maxmsg, "mq_msgsize": msgsize,
+            "mq_curmsgs": curmsgs}
+
+
+def sigevent(notify: int, signo: int = 0, value: int = 0) -> dict:
+    """A struct sigevent for mq_notify, as plain data."""
+    return {"sigev_notify": notify, "sigev_signo": signo, "sigev_value": value}
+
+
+_CONSTANTS["mq_attr"] = mq_attr
+_CONSTANTS["sigevent"] = sigevent
+
+
 def parse(text: str, name: str = "scenario", area: str = "misc") -> Scenario:
     """Parse scenario text into steps; raises ScenarioError with the line at fault."""
     steps = []

@@ -12,6 +12,7 @@ import signal as _signal
 
 from ..constants import CAP_FULL_SET, CLONE_NEWIPC
 from ..kernel.kernel import Kernel
+from ..kernel.mqueue import MqAttr, SigEvent
 from ..kernel.msg import MsqidDs
 from ..kernel.perm import IpcPerm
 from ..kernel.shm import ShmidDs
@@ -20,6 +21,25 @@ from ..sim.clock import seconds_to_ns
 from .backend import BLOCKED, ERR, OK, Outcome
 
 _DISPOSITION = {"ignore": _signal.SIG_IGN, "default": _signal.SIG_DFL}
+
+
+def _ignore_notification(value) -> None:
+    """What a SIGEV_THREAD registration runs (it is not compared with Linux)."""
+
+
+def _mq_args(method: str, args: tuple) -> tuple:
+    """mq_attr and sigevent dicts as the records ipcsim takes."""
+    pos = 3 if method == "mq_open" else 1
+    if len(args) <= pos or not isinstance(args[pos], dict):
+        return args
+    d = args[pos]
+    if method == "mq_notify":
+        obj = SigEvent(d.get("sigev_notify", 0), d.get("sigev_signo", 0),
+                       d.get("sigev_value", 0), _ignore_notification)
+    else:
+        obj = MqAttr(d.get("mq_flags", 0), d.get("mq_maxmsg", 0), d.get("mq_msgsize", 0),
+                     d.get("mq_curmsgs", 0))
+    return args[:pos] + (obj,) + args[pos + 1:]
 
 
 class Mailbox:
@@ -107,6 +127,8 @@ class SimBackend:
             perm = args[3]["sem_perm"]
             args = args[:3] + (SemidDs(IpcPerm(uid=perm["uid"], gid=perm["gid"],
                                                mode=perm["mode"])),)
+        if method in ("mq_open", "mq_setattr", "mq_notify"):
+            args = _mq_args(method, args)
         return getattr(p, method)(*args)
 
     def _record(self, sig: int) -> None:

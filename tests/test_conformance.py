@@ -127,3 +127,14 @@ def test_scenario_errors_name_the_line(text, message):
 def test_comments_and_hashes_in_strings():
     sc = parse('a.write_file("/proc/sys/kernel/msgmax", "5 # not a comment")  # comment')
     assert len(sc.steps) == 1 and "not a comment" in sc.steps[0].text
+
+
+def test_input_ipcsim_refuses_is_an_outcome_not_a_crash():
+    """A value C would convert silently (-1 as an unsigned short) but ipcsim refuses ends
+    that step with the Python error as its result; the run goes on."""
+    sc = parse("s = a.semget(IPC_PRIVATE, 2, 0o600)\na.semctl(s, 0, SETALL, [1, -1])\n"
+               "a.semctl(s, 0, GETVAL)", "refused")
+    play = harness.run_on(sc, SimBackend)
+    outcomes = [r.outcome for r in play.records]
+    assert outcomes[1][1].startswith("OverflowError")
+    assert outcomes[2] == (OK, 0)                  # nothing changed, and the run went on

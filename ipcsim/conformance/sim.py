@@ -11,6 +11,7 @@ import errno
 import signal as _signal
 
 from ..constants import CAP_FULL_SET, CLONE_NEWIPC
+from ..errors import SimulationError
 from ..kernel.kernel import Kernel
 from ..kernel.mqueue import MqAttr, SigEvent
 from ..kernel.msg import MsqidDs
@@ -89,6 +90,10 @@ class SimBackend:
                 outcome = (OK, value)
             except OSError as e:
                 outcome = (ERR, errno.errorcode.get(e.errno, str(e.errno)))
+            except (TypeError, ValueError, OverflowError, SimulationError) as e:
+                # ipcsim refused the Python input, or the model has no errno for it: a
+                # difference the report shows, not a crash of the whole run
+                outcome = (ERR, f"{type(e).__name__}: {e}")
             self._post(box, outcome)
 
     def _post(self, box: Mailbox, outcome: Outcome) -> None:

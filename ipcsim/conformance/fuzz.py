@@ -13,6 +13,12 @@ is bound to a name that a later shmdt of the same process, or of a child forked 
 may use). They never touch the memory: whether an
 attach succeeded is not known when the scenario is generated, and an access outside an
 attachment faults (ipcsim raises SegmentationFault, the real backend refuses the call).
+
+POSIX message queue steps use three names, bind mq_open's descriptor to a name the opener
+(and children forked after it) use, mostly send and receive without blocking (a zero
+timeout, or O_NONBLOCK), create queues with small attributes (RLIMIT_MSGQUEUE is counted
+per user across the machine, and Linux frees a dead namespace's queues asynchronously), and
+also mount the mqueue filesystem on /run/mq and work through it.
 """
 from __future__ import annotations
 
@@ -24,7 +30,8 @@ SYSCTL_PATHS = ["/proc/sys/kernel/msgmax", "/proc/sys/kernel/msgmni", "/proc/sys
                 "/proc/sys/kernel/shmmax", "/proc/sys/kernel/shm_rmid_forced",
                 "/proc/sys/kernel/msg_next_id", "/proc/sys/fs/mqueue/msg_max",
                 "/proc/sys/fs/mqueue/queues_max", "/proc/sys/kernel/auto_msgmni",
-                "/proc/sys/kernel/shmall", "/proc/sys/kernel/shmmni"]
+                "/proc/sys/kernel/shmall", "/proc/sys/kernel/shmmni",
+                "/proc/sys/fs/mqueue/msgsize_max", "/proc/sys/fs/mqueue/msg_default"]
 VALUES = ["0", "1", "-1", "7", "100", "0x20", "010", " 5 ", "1 2 3 4", "1 2", "", "x",
           "32768", "32769", "65536", "2147483648", "18446744073709551615", "-5 -6 -7 8"]
 UNSHARE_FLAGS = ["CLONE_NEWIPC", "CLONE_SYSVSEM", "CLONE_NEWIPC | CLONE_SYSVSEM", "0",
@@ -44,6 +51,7 @@ class _State:
         self.fds: dict[str, list[str]] = {"a": []}
         self.addrs: dict[str, list[str]] = {"a": []}   # addresses it attached at (or names)
         self.shmids: list[str] = []                      # names bound to shmget results
+        self.mqds: dict[str, list[str]] = {"a": []}      # mq descriptors it holds (names)
         self.counter = 0
 
     def fresh(self, prefix: str) -> str:
@@ -68,7 +76,10 @@ def _step(draw, s: _State) -> str | None:
     kind = draw(st.sampled_from(["fork", "clone", "unshare", "open_ns", "setns", "close",
                                  "read", "write", "creds", "cap", "exit", "kill",
                                  "readlink", "open_sysctl", "fd_io", "msg", "msg", "msg",
-                                 "shm", "shm", "shm", "shm", "sem", "sem", "sem", "sem"]))
+                                 "shm", "shm", "shm", "shm", "sem", "sem", "sem", "sem",
+                                 "mq", "mq", "mq", "mq", "mq"]))
+    if kind == "mq":
+        return _mq_step(draw, s, who)
     if kind == "sem":
         return _sem_step(draw, who)
     if kind == "msg":
@@ -83,6 +94,7 @@ def _step(draw, s: _State) -> str | None:
         s.procs.append(new)
         s.fds[new] = list(s.fds[who])
         s.addrs[new] = list(s.addrs[who])
+        s.mqds[new] = list(s.mqds[who])
         return f"{new} = {who}.{call}"
     if kind == "unshare":
         return f"{who}.unshare({draw(st.sampled_from(UNSHARE_FLAGS))})"
@@ -127,6 +139,7 @@ def _step(draw, s: _State) -> str | None:
         s.procs.remove(who)
         del s.fds[who]
         del s.addrs[who]
+        del s.mqds[who]
         return f"{who}.exit({draw(st.integers(0, 3))})"
     if kind == "kill":
         target = draw(st.sampled_from(s.procs))
@@ -137,6 +150,7 @@ def _step(draw, s: _State) -> str | None:
             s.procs.remove(target)
             del s.fds[target]
             del s.addrs[target]
+            del s.mqds[target]
         return f"{who}.kill(pid({target}), {sig})"
     target = draw(st.sampled_from(s.procs))
     return f"{who}.readlink(f\"/proc/{{pid({target})}}/ns/ipc\")"
@@ -274,3 +288,75 @@ def _sem_step(draw, who: str) -> str:
         return f"{who}.semctl({semid}, {semnum}, SETVAL, {value})"
     semnum = draw(st.sampled_from([0, 1, 3]))
     return f"{who}.semctl({semid}, {semnum}, {draw(st.sampled_from(SEM_CMDS))})"
+
+
+MQ_NAMES = ['"/f1"', '"/f2"', '"/f3"', '"/f1"', '""', '"/a/b"', '"f1"']
+MQ_OPEN_FLAGS = ["O_CREAT | O_RDWR", "O_CREAT | O_RDWR", "O_RDWR", "O_RDONLY", "O_WRONLY",
+                 "O_CREAT | O_EXCL | O_RDWR", "O_CREAT | O_RDWR | O_NONBLOCK",
+                 "O_RDWR | O_NONBLOCK", "O_RDWR | O_WRONLY", "O_CREAT | O_WRONLY"]
+MQ_ATTRS = ["mq_attr(4, 64)", "mq_attr(4, 64)", "mq_attr(1, 16)", "mq_attr(2, 8192)", "None",
+            "mq_attr(0, 5)", "mq_attr(11, 16)", "mq_attr(3, 8193)"]
+MQ_SIGEVENTS = ["None", "sigevent(SIGEV_NONE)", "sigevent(SIGEV_SIGNAL, SIGCHLD)",
+                "sigevent(SIGEV_SIGNAL, SIGUSR1)", "sigevent(SIGEV_SIGNAL, 0)",
+                "sigevent(SIGEV_THREAD)", "sigevent(5)", "sigevent(SIGEV_SIGNAL, 65)"]
+MQ_FILES = ["/run/mq/f1", "/run/mq/f2", "/run/mq/f3"]
+
+
+def _mq_step(draw, s: _State, who: str) -> str:
+    """A POSIX message queue call, mostly one that cannot block."""
+    op = draw(st.sampled_from(["open", "open", "open", "send", "send", "send", "recv", "recv",
+                               "recv", "attr", "notify", "unlink", "close", "fs"]))
+    mine = s.mqds[who]
+    if op != "open" and op != "unlink" and op != "fs" and mine and draw(st.integers(0, 5)):
+        m = draw(st.sampled_from(mine))
+    else:
+        m = "99"          # (0-2 are /dev/null in ipcsim, closed in the agents)
+    if op == "open":
+        name = s.fresh("m")
+        mine.append(name)
+        return (f"{name} = {who}.mq_open({draw(st.sampled_from(MQ_NAMES))}, "
+                f"{draw(st.sampled_from(MQ_OPEN_FLAGS))}, "
+                f"{draw(st.sampled_from(['0o600', '0o644', '0o666']))}, "
+                f"{draw(st.sampled_from(MQ_ATTRS))})")
+    if op == "send":
+        data = f"b'x' * {draw(st.sampled_from([0, 1, 16, 65]))}"
+        prio = draw(st.sampled_from([0, 1, 5, 5, 32767, 32768]))
+        how = draw(st.sampled_from(["timed", "timed", "timed", "block", "bad"]))
+        if how == "block":
+            return f"{who}.mq_send({m}, {data}, {prio})"
+        timeout = "(0, 1000000000)" if how == "bad" else "0"
+        return f"{who}.mq_timedsend({m}, {data}, {prio}, {timeout})"
+    if op == "recv":
+        size = draw(st.sampled_from([64, 64, 8192, 16, 15]))
+        if draw(st.integers(0, 4)):
+            return f"{who}.mq_timedreceive({m}, {size}, 0)"
+        return f"{who}.mq_receive({m}, {size})"
+    if op == "attr":
+        if draw(st.booleans()):
+            return f"{who}.mq_getattr({m})"
+        flags = draw(st.sampled_from(["0", "O_NONBLOCK", "1"]))
+        return f"{who}.mq_setattr({m}, mq_attr(flags={flags}))"
+    if op == "notify":
+        return f"{who}.mq_notify({m}, {draw(st.sampled_from(MQ_SIGEVENTS))})"
+    if op == "unlink":
+        return f"{who}.mq_unlink({draw(st.sampled_from(MQ_NAMES))})"
+    if op == "close":
+        if m in mine:
+            mine.remove(m)
+        return f"{who}.mq_close({m})"
+    fs = draw(st.sampled_from(["mount", "list", "read", "unlink", "open", "chmod"]))
+    path = draw(st.sampled_from(MQ_FILES))
+    if fs == "mount":
+        return f'{who}.mount("none", "/run/mq", "mqueue", 0)'
+    if fs == "list":
+        return f'{who}.listdir("/run/mq")'
+    if fs == "read":
+        return f"{who}.read_file({path!r})"
+    if fs == "unlink":
+        return f"{who}.unlink({path!r})"
+    if fs == "chmod":
+        return f"{who}.chmod({path!r}, {draw(st.sampled_from(['0o600', '0o666']))})"
+    name = s.fresh("m")
+    mine.append(name)
+    flags = draw(st.sampled_from(["O_CREAT | O_RDWR", "O_RDWR", "O_RDONLY"]))
+    return f"{name} = {who}.open({path!r}, {flags}, 0o644)"

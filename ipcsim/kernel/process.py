@@ -649,7 +649,12 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls):
         factory = self.kernel.filesystems.get(fstype)
         if factory is None:
             raise UnsupportedError(f"filesystem type {fstype!r} is not modelled")
-        self.kernel.mounts.add(target, factory(self, source, data))
+        mount = factory(self, source, data)
+        top = self.kernel.mounts.top(target)
+        if top is not None and getattr(top, "sb", None) is getattr(mount, "sb", mount):
+            mount.release()              # do_add_mount(): the same superblock there already
+            raise oserror(errno.EBUSY)
+        self.kernel.mounts.add(target, mount)
 
     @syscall
     def umount(self, target: str, flags: int = 0) -> None:

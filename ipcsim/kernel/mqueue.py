@@ -50,6 +50,7 @@ S_ISVTX = 0o1000
 S_ISGID = 0o2000
 S_IALLUGO = 0o7777
 MAY_EXEC, MAY_WRITE, MAY_READ = 1, 2, 4
+FMODE_READ, FMODE_WRITE = 1, 2
 SIZEOF_MSG_MSG = 48                 # struct msg_msg
 SIZEOF_TREE_NODE = 48               # struct posix_msg_tree_node
 LONG_MIN, LONG_MAX = -(1 << 63), (1 << 63) - 1
@@ -285,7 +286,7 @@ class MqueueInode:
         fifo = self.tree[prio]
         data = fifo.popleft()
         if not fifo:
-            self.top = self._next_top(prio)
+            self.top = self._next_top(prio) if self.curmsgs > 1 else -1
         self.curmsgs -= 1
         self.qsize -= len(data)
         return data, prio
@@ -502,10 +503,11 @@ class MqFile(OpenFile):
     Reading it gives the status line; closing it as the registered process removes the
     notification (mqueue_flush_file)."""
 
-    __slots__ = ("inode", "mount")
+    __slots__ = ("inode", "mount", "fmode")
 
     def __init__(self, flags: int, inode: MqueueInode, mount: MqueueMount | None = None):
         super().__init__(flags)
+        self.fmode = (flags + 1) & O_ACCMODE     # OPEN_FMODE(): FMODE_READ 1, FMODE_WRITE 2
         self.inode = inode
         inode.opens += 1
         inode.sb.get()
@@ -805,13 +807,16 @@ def _do_mq_timedsend(proc, mqdes, data, prio, timeout) -> None:
     kernel = proc.kernel
     deadline = None
     if timeout is not None:
-        deadline = _timeout_arg(timeout, kernel.clock._ns)
+        deadline = _timeout_arg(timeout, kernel.clock.now_ns())
     if type(prio) is not int or not 0 <= prio < MQ_PRIO_MAX:
         if _prio_arg(prio) >= MQ_PRIO_MAX:
             raise oserror(errno.EINVAL)
     text = data if type(data) is bytes else as_bytes(data)
-    file = _mqfile(proc, mqdes)
-    if not file.writable:
+    if type(mqdes) is not int:
+        mqdes = int_arg(mqdes, "mqdes")
+    fds = proc.fds
+    file = fds[mqdes] if 0 <= mqdes < len(fds) else None
+    if type(file) is not MqFile or not file.fmode & FMODE_WRITE:
         raise oserror(errno.EBADF)
     inode = file.inode
     if len(text) > inode.msgsize:
@@ -849,13 +854,16 @@ def _do_mq_timedreceive(proc, mqdes, msg_len, timeout) -> tuple[bytes, int]:
     kernel = proc.kernel
     deadline = None
     if timeout is not None:
-        deadline = _timeout_arg(timeout, kernel.clock._ns)
+        deadline = _timeout_arg(timeout, kernel.clock.now_ns())
     if type(msg_len) is not int or msg_len < 0:
         msg_len = int_arg(msg_len, "msg_len")
         if not 0 <= msg_len < (1 << 64):
             raise OverflowError("msg_len must fit in a size_t")
-    file = _mqfile(proc, mqdes)
-    if not file.readable:
+    if type(mqdes) is not int:
+        mqdes = int_arg(mqdes, "mqdes")
+    fds = proc.fds
+    file = fds[mqdes] if 0 <= mqdes < len(fds) else None
+    if type(file) is not MqFile or not file.fmode & FMODE_READ:
         raise oserror(errno.EBADF)
     inode = file.inode
     if msg_len < inode.msgsize:
@@ -870,7 +878,7 @@ def _do_mq_timedreceive(proc, mqdes, msg_len, timeout) -> tuple[bytes, int]:
     fifo = inode.tree[prio]
     text = fifo.popleft()
     if not fifo:
-        inode.top = inode._next_top(prio)
+        inode.top = inode._next_top(prio) if inode.curmsgs > 1 else -1
     inode.curmsgs -= 1
     inode.qsize -= len(text)
     senders = inode.senders

@@ -1,0 +1,663 @@
+"""The simulated shell: a bash-like command line on a simulated machine.
+
+Every shell is a simulated process. A command such as ``ipcmk -Q`` runs as a child process
+of the shell (fork, run, exit, wait), as bash runs a program; builtins (``echo``, ``kill``,
+``exit``, ``cd``...) run in the shell itself. ``unshare --ipc`` starts a child shell in a new
+IPC namespace and ``nsenter --ipc -t PID`` one in another process's namespace; ``exit``
+ends the innermost shell, and its namespace goes with its last member.
+
+The language is a small part of bash's: words with '...' and "..." quoting and backslashes,
+``$$``, ``$?``, ``$NAME`` and ``NAME=value``, ``;``, ``&&``, ``||``, ``#`` comments, and the
+redirections ``> FILE``, ``>> FILE``, ``< FILE``, ``2> FILE``, ``2>&1`` and ``>/dev/null``.
+Pipelines and background jobs are not modelled (the shell says so).
+"""
+from __future__ import annotations
+
+import random
+import sys
+from typing import Callable, TextIO
+
+from ..constants import CLONE_NEWIPC, MS_BIND, O_WRONLY
+from ..errors import DeadlockError, SimulationError
+from ..kernel.kernel import Kernel
+from ..kernel.process import Process
+from . import ipcutils, lsns as _lsns, tools
+from .common import Ctx, Exit, strerror, strtonum_or_err
+from .getopt import GetoptError, LongOpt, getopt_long
+
+Command = Callable[[Ctx, list], int]
+
+#: The programs the shell can run (each runs as a child process of the shell).
+PROGRAMS: dict[str, tuple[Command, str]] = {
+    "ipcs": (ipcutils.ipcs, "show System V IPC objects (-q -s -m -a; -l -u -c -p -t; -i ID)"),
+    "ipcmk": (ipcutils.ipcmk, "make a queue (-Q), semaphore set (-S N) or segment (-M SIZE)"),
+    "ipcrm": (ipcutils.ipcrm, "remove IPC objects by id (-q -s -m) or key (-Q -S -M), -a: all"),
+    "lsns": (_lsns.lsns, "list namespaces and their processes (lsns -t ipc)"),
+    "cat": (tools.cat, "print files, e.g. /proc/sysvipc/msg, /proc/sys/kernel/msgmni"),
+    "ls": (tools.ls, "list a directory, e.g. /proc/sysvipc, an mqueue mount"),
+    "mount": (tools.mount, "mount -t mqueue none DIR; mount --bind /proc/PID/ns/ipc FILE"),
+    "umount": (tools.umount, "unmount"),
+    "sysctl": (tools.sysctl, "read or set limits: sysctl kernel.msgmni; sysctl -w k=v"),
+    "ps": (tools.ps, "every process with its IPC namespace"),
+    "sleep": (tools.sleep, "let virtual time pass"),
+    "mq": (tools.mq, "POSIX message queues: mq open|send|receive|attr|unlink|ls"),
+}
+
+BUILTINS_HELP = {
+    "unshare": "unshare --ipc [CMD]: a child shell (or CMD) in a new IPC namespace",
+    "nsenter": "nsenter --ipc -t PID [CMD]: a child shell (or CMD) in PID's IPC namespace",
+    "exit": "exit [N]: end this shell (the namespace dies with its last member)",
+    "echo": "echo TEXT [> FILE]: print, or write to a file such as /proc/sys/kernel/msgmax",
+    "kill": "kill [-SIG] PID: send a signal",
+    "help": "this list",
+}
+
+
+class _Redirect:
+    def __init__(self):
+        self.stdout: tuple[str, str] | None = None     # (path, mode) or ("&2", "")
+        self.stderr: tuple[str, str] | None = None
+        self.stdin: str | None = None
+
+
+class ShellExit(Exception):
+    """The outermost shell ended (``exit`` at the top)."""
+
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status
+
+
+class Shell:
+    """A shell session on a simulated machine.
+
+    ``Shell(kernel=None, seed=0, out=print-like, err=...)``: the first shell is a child of
+    init (pid 2 on a fresh kernel), uid 0. ``run(line)`` runs one command line and returns
+    its exit status; ``run_script(text)`` runs lines until ``exit`` at the top; ``proc`` is
+    the innermost shell's process. Keys that ``ipcmk`` makes come from ``random.Random(seed)``,
+    so the same seed and commands give the same output.
+    """
+
+    def __init__(self, kernel: Kernel | None = None, *, seed: int = 0,
+                 out: Callable[[str], object] | None = None,
+                 err: Callable[[str], object] | None = None, interactive: bool = False):
+        self.kernel = kernel if kernel is not None else Kernel(seed=seed)
+        self.rng = random.Random(seed)
+        self.out = out if out is not None else sys.stdout.write
+        self.err = err if err is not None else sys.stderr.write
+        self.interactive = interactive
+        self.status = 0
+        self.lineno = 0
+        self.vars: dict[str, str] = {}
+        self._cmdlines: dict[int, str] = {}
+        login = self.kernel.init.fork()
+        login.comm = "bash"
+        self._cmdlines[login.pid] = "-bash"
+        self.levels: list[Process] = [login]
+        self.ended = False
+
+    # --- what users read ------------------------------------------------------------------
+    @property
+    def proc(self) -> Process:
+        """The innermost shell's process."""
+        return self.levels[-1]
+
+    def prompt(self) -> str:
+        """``[pid 2 ipc:[4026531839]]# ``: who runs the next command, and where."""
+        p = self.proc
+        return f"[pid {p.pid} {p.readlink('/proc/self/ns/ipc')}]# "
+
+    def cmdline(self, proc: Process) -> str:
+        """What lsns shows as COMMAND."""
+        return self._cmdlines.get(proc.pid, proc.comm)
+
+    def comm(self, proc: Process) -> str:
+        """What ps shows as COMMAND."""
+        return proc.comm
+
+    def random_key(self) -> int:
+        """A key for ipcmk (a random key_t, as util-linux draws one)."""
+        key = self.rng.getrandbits(32)
+        return key - 2 ** 32 if key >= 2 ** 31 else key
+
+    def where(self) -> str:
+        """bash's prefix for its own messages."""
+        return "bash: " if self.interactive else f"bash: line {self.lineno}: "
+
+    # --- running --------------------------------------------------------------------------
+    def run_script(self, text: str) -> int:
+        """Run ``text`` line by line, as ``bash < script`` does; returns the last status."""
+        for line in text.splitlines():
+            self.run(line)
+            if self.ended:
+                break
+        return self.status
+
+    def run(self, line: str) -> int:
+        """Run one command line; returns its exit status (also in ``$?``)."""
+        if self.ended:
+            raise SimulationError("this shell has exited")
+        self.lineno += 1
+        try:
+            tokens = tokenize(line, self._expand)
+        except ValueError as e:
+            self.err(f"{self.where()}{e}\n")
+            self.status = 2
+            return 2
+        try:
+            self._run_list(tokens)
+        except ShellExit as e:
+            self.status = e.status
+            self.ended = True
+        self._reap_dead_levels()
+        return self.status
+
+    def _expand(self, name: str) -> str:
+        if name == "$":
+            return str(self.proc.pid)
+        if name == "?":
+            return str(self.status)
+        return self.vars.get(name, "")
+
+    def _run_list(self, tokens: list) -> None:
+        command: list = []
+        connector = None
+        for tok in tokens + [(";",)]:
+            if isinstance(tok, tuple) and tok[0] in (";", "&&", "||", "|", "&"):
+                op = tok[0]
+                if op in ("|", "&"):
+                    what = "pipelines" if op == "|" else "background jobs"
+                    self.err(f"{self.where()}{what} are not modelled by the ipcsim shell\n")
+                    self.status = 2
+                    return
+                if command:
+                    skip = ((connector == "&&" and self.status != 0)
+                            or (connector == "||" and self.status == 0))
+                    if not skip:
+                        self.status = self._run_simple(command)
+                        if self.ended:
+                            return
+                elif op != ";" or connector in ("&&", "||"):
+                    self.err(f"{self.where()}syntax error near unexpected token `{op}'\n")
+                    self.status = 2
+                    return
+                command = []
+                connector = op
+            else:
+                command.append(tok)
+
+    def _run_simple(self, words: list) -> int:
+        redir = _Redirect()
+        argv: list[str] = []
+        i = 0
+        while i < len(words):
+            w = words[i]
+            if isinstance(w, tuple):
+                op = w[0]
+                if op == "2>&1":
+                    redir.stderr = ("&1", "")
+                    i += 1
+                    continue
+                if i + 1 >= len(words) or isinstance(words[i + 1], tuple):
+                    self.err(f"{self.where()}syntax error near unexpected token `newline'\n")
+                    return 2
+                target = words[i + 1]
+                if op in (">", ">>"):
+                    redir.stdout = (target, op)
+                elif op in ("2>", "2>>"):
+                    redir.stderr = (target, op)
+                elif op == "<":
+                    redir.stdin = target
+                i += 2
+                continue
+            argv.append(w)
+            i += 1
+        while argv and "=" in argv[0] and argv[0].split("=", 1)[0].isidentifier():
+            name, value = argv.pop(0).split("=", 1)
+            self.vars[name] = value
+        if not argv:
+            return 0
+        return self._execute(argv, redir)
+
+    # --- output plumbing ------------------------------------------------------------------
+    def _streams(self, redir: _Redirect, name: str):
+        """(out, err, finish) for a command: writes collect and go where redirected."""
+        out_buf: list[str] = []
+        err_buf: list[str] = []
+        to_out = out_buf.append
+        to_err = err_buf.append
+        if redir.stderr == ("&1", ""):
+            to_err = out_buf.append
+
+        def finish(status: int) -> int:
+            text = "".join(out_buf)
+            if redir.stdout is None:
+                self.out(text)
+            elif redir.stdout[0] != "/dev/null":
+                status = self._write_file(redir.stdout[0], text, name) or status
+            etext = "".join(err_buf)
+            if redir.stderr is None or redir.stderr == ("&1", ""):
+                self.err(etext)
+            elif redir.stderr[0] != "/dev/null":
+                status = self._write_file(redir.stderr[0], etext, name) or status
+            return status
+
+        return to_out, to_err, finish
+
+    def _write_file(self, path: str, text: str, name: str) -> int:
+        """What ``> FILE`` does: open(O_WRONLY), one write, close."""
+        p = self.proc
+        try:
+            fd = p.open(path, O_WRONLY)
+        except OSError as e:
+            self.err(f"{self.where()}{path}: {strerror(e.errno)}\n")
+            return 1
+        try:
+            if text:
+                p.write(fd, text.encode())
+        except OSError as e:
+            self.err(f"{self.where()}{name}: write error: {strerror(e.errno)}\n")
+            return 1
+        finally:
+            p.close(fd)
+        return 0
+
+    def _stdin(self, redir: _Redirect) -> str | None:
+        if redir.stdin is None:
+            return ""
+        try:
+            return self.proc.read_file(redir.stdin)
+        except OSError as e:
+            self.err(f"{self.where()}{redir.stdin}: {strerror(e.errno)}\n")
+            return None
+
+    # --- commands -------------------------------------------------------------------------
+    def _execute(self, argv: list[str], redir: _Redirect) -> int:
+        name = argv[0]
+        stdin = self._stdin(redir)
+        if stdin is None:
+            return 1
+        out, err, finish = self._streams(redir, name)
+        if name in ("unshare", "nsenter"):
+            status = self._enter(argv, out, err, stdin)
+            return finish(status)
+        if name == "exit":
+            return self._exit(argv)
+        builtin = {"echo": self._echo, "help": self._help, "true": lambda a, o, e: 0,
+                   "false": lambda a, o, e: 1, "kill": None, "cd": lambda a, o, e: 0}
+        if name in builtin:
+            if name == "kill":
+                ctx = Ctx(self, self.proc, "kill", out, err, stdin)
+                status = self._call(tools.kill, ctx, argv[1:])
+            else:
+                status = builtin[name](argv[1:], out, err)
+            return finish(status)
+        if name not in PROGRAMS:
+            finish(0)
+            self.err(f"{self.where()}{name}: command not found\n")
+            return 127
+        status = self._spawn(self.proc, argv, out, err, stdin)
+        return finish(status)
+
+    def _call(self, fn: Command, ctx: Ctx, args: list[str]) -> int:
+        try:
+            return fn(ctx, args)
+        except Exit as e:
+            return e.status
+        except DeadlockError as e:
+            ctx.ewrite(f"{ctx.prog}: would block forever: {e}\n")
+            return 1
+
+    def _spawn(self, parent: Process, argv: list[str], out, err, stdin: str) -> int:
+        """fork, run the program in the child, exit, wait: as a shell runs a command."""
+        name = argv[0]
+        fn = PROGRAMS[name][0]
+        child = parent.fork()
+        child.comm = name[:15]
+        self._cmdlines[child.pid] = " ".join(argv)
+        ctx = Ctx(self, child, name, out, err, stdin)
+        status = self._call(fn, ctx, argv[1:])
+        return self._finish_child(parent, child, status)
+
+    def _finish_child(self, parent: Process, child: Process, status: int) -> int:
+        if child.alive:
+            child.exit(status & 0xFF)
+        parent.wait(child.pid)
+        self._cmdlines.pop(child.pid, None)
+        sig = child.wstatus & 0x7F
+        return 128 + sig if sig else child.exit_status
+
+    def _echo(self, args: list[str], out, err) -> int:
+        newline = True
+        while args and args[0] in ("-n", "-e", "-E", "-ne", "-en"):
+            if "n" in args[0]:
+                newline = False
+            args = args[1:]
+        out(" ".join(args) + ("\n" if newline else ""))
+        return 0
+
+    def _help(self, args: list[str], out, err) -> int:
+        lines = ["Commands of the ipcsim shell (each acts in the IPC namespace of this shell):\n"]
+        for name, (_fn, text) in PROGRAMS.items():
+            lines.append(f"  {name:<9} {text}\n")
+        for name, text in BUILTINS_HELP.items():
+            lines.append(f"  {name:<9} {text}\n")
+        lines.append("Most take --help. Redirections: > >> < 2> 2>&1; lists: ; && ||\n")
+        out("".join(lines))
+        return 0
+
+    def _exit(self, argv: list[str]) -> int:
+        status = self.status
+        if len(argv) > 1:
+            try:
+                status = int(argv[1]) & 0xFF
+            except ValueError:
+                self.err(f"{self.where()}exit: {argv[1]}: numeric argument required\n")
+                status = 2
+        if len(self.levels) == 1:
+            raise ShellExit(status)
+        shell = self.levels.pop()
+        return self._finish_child(self.proc, shell, status)
+
+    def _reap_dead_levels(self) -> None:
+        while self.levels and not self.levels[-1].alive:
+            dead = self.levels.pop()
+            if not self.levels:
+                self.ended = True
+                return
+            self.status = self._finish_child(self.proc, dead, 0)
+
+    # --- unshare and nsenter --------------------------------------------------------------
+    _UNSHARE_LONG = (LongOpt("help", 0, "h"), LongOpt("version", 0, "V"),
+                     LongOpt("mount", 2, "m"), LongOpt("uts", 2, "u"), LongOpt("ipc", 2, "i"),
+                     LongOpt("net", 2, "n"), LongOpt("pid", 2, "p"), LongOpt("user", 2, "U"),
+                     LongOpt("cgroup", 2, "C"), LongOpt("time", 2, "T"),
+                     LongOpt("fork", 0, "f"), LongOpt("map-root-user", 0, "r"),
+                     LongOpt("kill-child", 2, "kill-child"))
+    _NSENTER_LONG = (LongOpt("all", 0, "a"), LongOpt("help", 0, "h"),
+                     LongOpt("version", 0, "V"), LongOpt("target", 1, "t"),
+                     LongOpt("mount", 2, "m"), LongOpt("uts", 2, "u"), LongOpt("ipc", 2, "i"),
+                     LongOpt("net", 2, "n"), LongOpt("pid", 2, "p"), LongOpt("user", 2, "U"),
+                     LongOpt("cgroup", 2, "C"), LongOpt("time", 2, "T"),
+                     LongOpt("no-fork", 0, "F"), LongOpt("preserve-credentials", 0, "pc"))
+
+    def _enter(self, argv: list[str], out, err, stdin: str) -> int:
+        """unshare(1) and nsenter(1): a child that changes namespace, then runs CMD or a
+        shell."""
+        name = argv[0]
+        parent = self.proc
+        child = parent.fork()
+        child.comm = name
+        self._cmdlines[child.pid] = " ".join(argv)
+        ctx = Ctx(self, child, name, out, err, stdin)
+        try:
+            command = (self._unshare(ctx, argv[1:]) if name == "unshare"
+                       else self._nsenter(ctx, argv[1:]))
+        except Exit as e:
+            return self._finish_child(parent, child, e.status)
+        if command:
+            # exec: the child becomes the command
+            if command[0] not in PROGRAMS and command[0] not in ("bash", "sh"):
+                ctx.warn(f"failed to execute {command[0]}", 2)
+                return self._finish_child(parent, child, 127)
+            if command[0] not in ("bash", "sh"):
+                child.comm = command[0][:15]
+                self._cmdlines[child.pid] = " ".join(command)
+                status = self._call(PROGRAMS[command[0]][0],
+                                    Ctx(self, child, command[0], out, err, stdin), command[1:])
+                return self._finish_child(parent, child, status)
+        child.comm = "bash"
+        self._cmdlines[child.pid] = "bash"
+        self.levels.append(child)
+        return 0
+
+    def _unshare(self, ctx: Ctx, args: list[str]) -> list[str]:
+        try:
+            opts, command = getopt_long(args, "+fhVmuinpCUTr", self._UNSHARE_LONG)
+        except GetoptError as e:
+            ctx.bad_option(str(e))
+        ipc, persist = False, None
+        for key, arg in opts:
+            if key == "h":
+                ctx.write(UNSHARE_HELP)
+                raise Exit(0)
+            if key == "V":
+                ctx.write("unshare from util-linux 2.38.1\n")
+                raise Exit(0)
+            if key == "i":
+                ipc, persist = True, arg
+            elif key in ("m", "u", "n", "p", "C", "U", "T", "r"):
+                ctx.errx(1, "ipcsim models IPC namespaces only: use --ipc (-i)")
+        p = ctx.proc
+        if ipc:
+            try:
+                p.unshare(CLONE_NEWIPC)
+            except OSError as e:
+                ctx.err(1, "unshare failed", e.errno)
+            if persist:
+                try:
+                    p.mount(f"/proc/{p.pid}/ns/ipc", persist, flags=MS_BIND)
+                except OSError as e:
+                    ctx.err(1, f"mount /proc/{p.pid}/ns/ipc on {persist} failed", e.errno)
+        return command
+
+    def _nsenter(self, ctx: Ctx, args: list[str]) -> list[str]:
+        try:
+            opts, command = getopt_long(args, "+ahVt:m::u::i::n::p::C::U::T::S:G:r::w::FZ",
+                                        self._NSENTER_LONG)
+        except GetoptError as e:
+            ctx.bad_option(str(e))
+        target, ipc, path = None, False, None
+        for key, arg in opts:
+            if key == "h":
+                ctx.write(NSENTER_HELP)
+                raise Exit(0)
+            if key == "V":
+                ctx.write("nsenter from util-linux 2.38.1\n")
+                raise Exit(0)
+            if key == "t":
+                target = strtonum_or_err(ctx, arg, "failed to parse pid", -2 ** 31, 2 ** 31 - 1)
+            elif key in ("i", "a"):
+                ipc = True
+                if key == "i" and arg:
+                    path = arg
+            elif key in ("m", "u", "n", "p", "C", "U", "T"):
+                ctx.errx(1, "ipcsim models IPC namespaces only: use --ipc (-i)")
+        p = ctx.proc
+        if ipc:
+            if path is None:
+                if target is None:
+                    ctx.errx(1, "neither filename nor target pid supplied for ns/ipc")
+                path = f"/proc/{target}/ns/ipc"
+            try:
+                fd = p.open(path)
+            except OSError as e:
+                ctx.err(1, f"cannot open {path}", e.errno)
+            try:
+                p.setns(fd, CLONE_NEWIPC)
+            except OSError as e:
+                ctx.err(1, "reassociate to namespace 'ns/ipc' failed", e.errno)
+            finally:
+                p.close(fd)
+        return command
+
+    # --- interactive use ------------------------------------------------------------------
+    def interact(self, stdin: TextIO | None = None) -> int:
+        """Read commands until ``exit`` at the top or end of input; with a terminal, a
+        prompt, line editing, history and completion (readline)."""
+        stdin = stdin if stdin is not None else sys.stdin
+        tty = stdin.isatty()
+        if tty:
+            self._setup_readline()
+        while not self.ended:
+            try:
+                line = input(self.prompt()) if tty else stdin.readline()
+            except EOFError:
+                break
+            except KeyboardInterrupt:
+                self.out("\n")
+                continue
+            if not tty and not line:
+                break
+            self.run(line.rstrip("\n"))
+        if tty and not self.ended:
+            self.out("exit\n")
+        return self.status
+
+    def _setup_readline(self) -> None:
+        try:
+            import readline
+        except ImportError:       # no line editing on this platform
+            return
+        names = sorted(list(PROGRAMS) + list(BUILTINS_HELP) + ["true", "false"])
+
+        def complete(text: str, state: int):
+            buf = readline.get_line_buffer()
+            if " " not in buf.lstrip():
+                options = [n + " " for n in names if n.startswith(text)]
+            else:
+                options = self._complete_path(text)
+            return options[state] if state < len(options) else None
+
+        readline.set_completer_delims(" \t\n;&|<>")
+        readline.set_completer(complete)
+        readline.parse_and_bind("tab: complete")
+
+    def _complete_path(self, text: str) -> list[str]:
+        head, _, tail = text.rpartition("/")
+        base = head or "/"
+        try:
+            entries = self.proc.listdir(base)
+        except (OSError, SimulationError):
+            return []
+        out = []
+        for name in sorted(entries):
+            if name.startswith(tail):
+                full = f"{head}/{name}"
+                try:
+                    self.proc.listdir(full)
+                    out.append(full + "/")
+                except (OSError, SimulationError):
+                    out.append(full + " ")
+        return out
+
+
+UNSHARE_HELP = """
+Usage:
+ unshare [options] [<program> [<argument>...]]
+
+Run a program with some namespaces unshared from the parent.
+
+Options:
+ -i, --ipc[=<file>]        unshare System V IPC namespace
+ -f, --fork                fork before launching <program>
+
+ -h, --help                display this help
+ -V, --version             display version
+
+ipcsim models IPC namespaces only; the other namespace options of unshare(1) are refused.
+
+For more details see unshare(1).
+"""
+
+NSENTER_HELP = """
+Usage:
+ nsenter [options] [<program> [<argument>...]]
+
+Run a program with namespaces of other processes.
+
+Options:
+ -a, --all              enter all namespaces
+ -t, --target <pid>     target process to get namespaces from
+ -i, --ipc[=<file>]     enter System V IPC namespace
+
+ -h, --help             display this help
+ -V, --version          display version
+
+ipcsim models IPC namespaces only; the other namespace options of nsenter(1) are refused.
+
+For more details see nsenter(1).
+"""
+
+
+# --- the tokenizer -------------------------------------------------------------------------
+_OPERATORS = ("2>&1", "2>>", "&&", "||", ">>", "2>", ";", "|", "&", ">", "<")
+
+
+def tokenize(line: str, expand: Callable[[str], str]) -> list:
+    """Words (str) and operators (1-tuples) of a command line, with quotes removed and
+    ``$`` expanded. Raises ValueError on an unterminated quote."""
+    out: list = []
+    i, n = 0, len(line)
+    word: list[str] | None = None
+
+    def end_word():
+        nonlocal word
+        if word is not None:
+            out.append("".join(word))
+            word = None
+
+    while i < n:
+        ch = line[i]
+        if ch in " \t":
+            end_word()
+            i += 1
+            continue
+        if ch == "#" and word is None:
+            break
+        op = next((o for o in _OPERATORS if line.startswith(o, i)), None)
+        if op is not None and (op[0] != "2" or word is None):
+            end_word()
+            out.append((op,))
+            i += len(op)
+            continue
+        if word is None:
+            word = []
+        if ch == "\\" and i + 1 < n:
+            word.append(line[i + 1])
+            i += 2
+        elif ch == "'":
+            j = line.find("'", i + 1)
+            if j < 0:
+                raise ValueError("unexpected EOF while looking for matching `''")
+            word.append(line[i + 1:j])
+            i = j + 1
+        elif ch == '"':
+            i += 1
+            while i < n and line[i] != '"':
+                if line[i] == "\\" and i + 1 < n and line[i + 1] in '"\\$`':
+                    word.append(line[i + 1])
+                    i += 2
+                elif line[i] == "$":
+                    text, i = _dollar(line, i, expand)
+                    word.append(text)
+                else:
+                    word.append(line[i])
+                    i += 1
+            if i >= n:
+                raise ValueError('unexpected EOF while looking for matching `"\'')
+            i += 1
+        elif ch == "$":
+            text, i = _dollar(line, i, expand)
+            word.append(text)
+        else:
+            word.append(ch)
+            i += 1
+    end_word()
+    return out
+
+
+def _dollar(line: str, i: int, expand: Callable[[str], str]) -> tuple[str, int]:
+    nxt = line[i + 1:i + 2]
+    if nxt in ("$", "?"):
+        return expand(nxt), i + 2
+    if nxt == "{":
+        j = line.find("}", i)
+        if j > 0:
+            return expand(line[i + 2:j]), j + 1
+    j = i + 1
+    while j < len(line) and (line[j].isalnum() or line[j] == "_"):
+        j += 1
+    if j == i + 1:
+        return "$", i + 1
+    return expand(line[i + 1:j]), j

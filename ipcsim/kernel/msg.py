@@ -17,9 +17,9 @@ from collections import deque
 
 import attrs
 
-from ..constants import (CAP_SYS_RESOURCE, INT_MAX, IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, MSG_COPY,
-                         MSG_EXCEPT, MSG_INFO, MSG_NOERROR, MSG_STAT, MSG_STAT_ANY, MSGMAP,
-                         MSGPOOL, MSGSEG, MSGSSZ, MSGTQL)
+from ..constants import (CAP_SYS_RESOURCE, INT_MAX, IPC_EXCL, IPC_INFO, IPC_NOWAIT, IPC_RMID,
+                         IPC_SET, IPC_STAT, MSG_COPY, MSG_EXCEPT, MSG_INFO, MSG_NOERROR,
+                         MSG_STAT, MSG_STAT_ANY, MSGMAP, MSGPOOL, MSGSEG, MSGSSZ, MSGTQL)
 from ..errors import oserror
 from .perm import IpcPerm, KernIpcPerm, ipcperms
 from .syscall import NOKW, as_bytes, hot_syscall, int_arg, syscall
@@ -265,10 +265,16 @@ class MsgCalls:
         kernel = self.kernel
         if kernel._slow or not self.alive:
             return kernel._syscall(self, _msgget, "msgget", (key, msgflg), NOKW)
-        if key == 0 and type(key) is int and type(msgflg) is int and 0 <= msgflg <= 0xFFFFFFFF:
-            ns = self.ipc_ns    # the hot path: IPC_PRIVATE always creates (ipcget)
-            return ns.msg_ids.addid(MsgQueue(ns, 0, msgflg & 0o777, self.creds,
-                                             kernel.clock.wall), ns.msg_ctlmni)
+        if type(key) is int and type(msgflg) is int and 0 <= msgflg <= 0xFFFFFFFF:
+            ns = self.ipc_ns
+            ids = ns.msg_ids
+            if key == 0:        # the hot paths: IPC_PRIVATE always creates (ipcget) ...
+                return ids.addid(MsgQueue(ns, 0, msgflg & 0o777, self.creds,
+                                          kernel.clock.wall), ns.msg_ctlmni)
+            keys = ids.keys     # ... and a key that exists, without IPC_EXCL, allowed
+            q = keys.get(key) if keys else None
+            if q is not None and not msgflg & IPC_EXCL and ipcperms(q, self.creds, msgflg):
+                return q.id
         return _msgget(self, key, msgflg)
     @syscall
     def msgsnd(self, msqid: int, mtype: int, data, msgflg: int = 0) -> None:

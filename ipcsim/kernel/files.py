@@ -47,7 +47,7 @@ class OpenFile:
         elif whence == SEEK_CUR:
             new = self.pos + offset
         elif whence == SEEK_END:
-            new = len(self._content()) + offset
+            new = self._size() + offset
         else:
             raise oserror(errno.EINVAL)
         if new < 0:
@@ -57,6 +57,9 @@ class OpenFile:
 
     def _content(self) -> bytes:
         return b""
+
+    def _size(self) -> int:
+        return len(self._content())
 
     def flush(self, proc) -> None:
         """A descriptor of it was closed by ``proc`` (f_op->flush)."""

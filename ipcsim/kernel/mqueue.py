@@ -30,9 +30,9 @@ import attrs
 from sortedcontainers import SortedList
 
 from ..constants import (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID,
-                         CAP_SYS_RESOURCE, HARD_MSGMAX, HARD_MSGSIZEMAX, MQ_PRIO_MAX, NAME_MAX, O_ACCMODE, O_CREAT, O_EXCL, O_NONBLOCK,
-                         O_RDONLY, O_TRUNC, PATH_MAX, RLIMIT_MSGQUEUE, SEEK_CUR, SEEK_END, SEEK_SET, SI_MESGQ, SIGEV_NONE, SIGEV_SIGNAL,
-                         SIGEV_THREAD)
+                         CAP_SYS_RESOURCE, HARD_MSGMAX, HARD_MSGSIZEMAX, MQ_PRIO_MAX, NAME_MAX,
+                         O_ACCMODE, O_CREAT, O_EXCL, O_NONBLOCK, O_RDONLY, O_TRUNC, PATH_MAX,
+                         RLIMIT_MSGQUEUE, SI_MESGQ, SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD)
 from ..errors import oserror
 from ..sim.clock import seconds_to_ns
 from ..sim.scheduler import Task
@@ -264,7 +264,7 @@ class MqueueInode:
     def __repr__(self) -> str:
         return f"<MqueueInode {self.name!r} {self.curmsgs}/{self.maxmsg} msgs>"
 
-    # --- messages (msg_insert, msg_get) ----------------------------------------------------
+    # --- messages (msg_insert; msg_get is inline in mq_receive) -----------------------------
     def msg_insert(self, data: bytes, prio: int) -> None:
         fifo = self.tree.get(prio)
         if fifo is None:
@@ -280,16 +280,6 @@ class MqueueInode:
             self.top = prio
         self.curmsgs += 1
         self.qsize += len(data)
-
-    def msg_get(self) -> tuple[bytes, int]:
-        prio = self.top
-        fifo = self.tree[prio]
-        data = fifo.popleft()
-        if not fifo:
-            self.top = self._next_top(prio) if self.curmsgs > 1 else -1
-        self.curmsgs -= 1
-        self.qsize -= len(data)
-        return data, prio
 
     def _next_top(self, prio: int) -> int:
         prios, tree = self.prios, self.tree
@@ -521,19 +511,8 @@ class MqFile(OpenFile):
         self.pos += len(data)
         return data
 
-    def lseek(self, offset: int, whence: int) -> int:
-        if whence == SEEK_SET:
-            new = offset
-        elif whence == SEEK_CUR:
-            new = self.pos + offset
-        elif whence == SEEK_END:
-            new = self.inode.size + offset
-        else:
-            raise oserror(errno.EINVAL)
-        if new < 0:
-            raise oserror(errno.EINVAL)
-        self.pos = new
-        return new
+    def _size(self) -> int:
+        return self.inode.size          # default_llseek: SEEK_END is relative to i_size (80)
 
     def flush(self, proc) -> None:
         inode = self.inode

@@ -3,7 +3,9 @@ mq_getattr(3) and mq_unlink(3) that needs no bad pointer, blocking and wake-up o
 notification, the LTP mqns isolation cases, the mqueue filesystem and namespace death.
 
 RLIMIT_MSGQUEUE is counted per user across the whole machine, so the scenarios that fill it
-run as a uid nothing else on the host uses (4242).
+run as a uid nothing else on the host uses (4242); and Linux frees a dead namespace's queues
+asynchronously, so scenarios that need several queues make small ones (a default queue is
+charged 82,880 bytes of root's 819,200 while the previous scenario's namespace dies).
 """
 from . import scenario
 
@@ -70,18 +72,18 @@ a.mq_getattr(q5)
 """),
     scenario(AREA, "mq_open-enospc-at-queues_max-counts-unlinked-open-queues", """
 a.write_file("/proc/sys/fs/mqueue/queues_max", "2")
-q1 = a.mq_open("/one", O_CREAT | O_RDWR)
-q2 = a.mq_open("/two", O_CREAT | O_RDWR)
-a.mq_open("/three", O_CREAT | O_RDWR)
+q1 = a.mq_open("/one", O_CREAT | O_RDWR, 0o600, mq_attr(1, 16))
+q2 = a.mq_open("/two", O_CREAT | O_RDWR, 0o600, mq_attr(1, 16))
+a.mq_open("/three", O_CREAT | O_RDWR, 0o600, mq_attr(1, 16))
 a.mq_unlink("/two")
-a.mq_open("/three", O_CREAT | O_RDWR)
+a.mq_open("/three", O_CREAT | O_RDWR, 0o600, mq_attr(1, 16))
 a.mq_close(q2)
-q3 = a.mq_open("/three", O_CREAT | O_RDWR)
+q3 = a.mq_open("/three", O_CREAT | O_RDWR, 0o600, mq_attr(1, 16))
 a.mq_open("/one", O_RDWR)
 a.write_file("/proc/sys/fs/mqueue/queues_max", "-1")
-a.mq_open("/four", O_CREAT | O_RDWR)
+a.mq_open("/four", O_CREAT | O_RDWR, 0o600, mq_attr(1, 16))
 a.write_file("/proc/sys/fs/mqueue/queues_max", "0")
-a.mq_open("/five", O_CREAT | O_RDWR)
+a.mq_open("/five", O_CREAT | O_RDWR, 0o600, mq_attr(1, 16))
 """),
     scenario(AREA, "mq_open-emfile-at-rlimit_msgqueue", """
 b = a.fork()
@@ -509,12 +511,12 @@ q3 = b.mq_open("/new", O_CREAT | O_RDWR, 0o600, mq_attr(1, 1))
     # --- the mqueue filesystem -------------------------------------------------------------
     scenario(AREA, "mount-shows-the-mounters-namespace-newest-first", """
 a.mount("none", "/run/m1", "mqueue", 0)
-a.mq_open("/first", O_CREAT | O_RDWR, 0o600)
-a.mq_open("/second", O_CREAT | O_RDWR, 0o600)
-a.mq_open("/third", O_CREAT | O_RDWR, 0o600)
+a.mq_open("/first", O_CREAT | O_RDWR, 0o600, mq_attr(1, 16))
+a.mq_open("/second", O_CREAT | O_RDWR, 0o600, mq_attr(1, 16))
+a.mq_open("/third", O_CREAT | O_RDWR, 0o600, mq_attr(1, 16))
 a.listdir("/run/m1")
 a.mq_unlink("/second")
-a.mq_open("/second", O_CREAT | O_RDWR, 0o600)
+a.mq_open("/second", O_CREAT | O_RDWR, 0o600, mq_attr(1, 16))
 a.listdir("/run/m1")
 a.stat("/run/m1")
 b = a.clone(CLONE_NEWIPC)
@@ -528,7 +530,7 @@ b.mount("none", "/run/m3", "mqueue", 0)
 b.listdir("/run/m3")
 b.umount("/run/m3", 0)
 a.listdir("/run/m3")
-b.mq_open("/bees", O_CREAT | O_RDWR, 0o600)
+b.mq_open("/bees", O_CREAT | O_RDWR, 0o600, mq_attr(1, 16))
 a.listdir("/run/m2")
 a.listdir("/run/m1/first")
 a.listdir("/run/m1/none")
@@ -583,6 +585,17 @@ a.open("/run/mq", O_RDWR)
 b.open("/run/mq/f", O_RDWR)
 fd2 = b.open("/run/mq/mine", O_CREAT | O_RDWR, 0o600)
 b.stat("/run/mq/mine")
+c = a.fork()
+c.setgid(77)
+c.setuid(1000)
+c.mq_open("/sg", O_CREAT | O_RDWR, 0o600, mq_attr(1, 16))
+d = a.fork()
+d.setgid(88)
+d.setuid(1000)
+d.chmod("/run/mq/sg", 0o2666)
+d.stat("/run/mq/sg")
+c.chmod("/run/mq/sg", 0o2640)
+c.stat("/run/mq/sg")
 a.unlink("/run/mq/f")
 a.unlink("/run/mq/f")
 a.unlink("/run/mq")

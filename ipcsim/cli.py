@@ -1,0 +1,181 @@
+"""The ``ipcsim`` command: a simulated Linux machine to learn IPC namespaces on.
+
+    ipcsim demo                      the tour of ipc_namespaces(7)
+    ipcsim shell                     ipcs, ipcmk, ipcrm, unshare, nsenter, lsns ... simulated
+    ipcsim run FILE                  run a scenario once and show its timeline
+    ipcsim explore FILE --seeds N    run it under N seeds: which deadlock, fail or differ
+
+Every subcommand takes ``--seed``: the same seed gives the same run, byte for byte.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+
+EPILOG = """\
+A scenario FILE is a Python file with a function scenario(k) that starts programs on the
+fresh kernel k (k.init.fork(target=fn, args=...)) without running them, and may return a
+function whose value after the run is the outcome. See examples/dining_philosophers.py.
+
+Examples:
+  ipcsim demo --seed 3
+  ipcsim shell                                   # type 'help' at the prompt
+  echo 'unshare --ipc ipcmk -Q; ipcs -q' | ipcsim shell
+  ipcsim run examples/dining_philosophers.py --seed 12 --svg run.svg
+  ipcsim explore examples/dining_philosophers.py --seeds 1000 --jobs 0
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="ipcsim", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="A simulated Linux machine for learning IPC namespaces: System V "
+                    "queues, semaphores and shared memory, POSIX queues, unshare and "
+                    "nsenter, with a deterministic scheduler (no root, no real kernel "
+                    "objects).", epilog=EPILOG)
+    top.add_argument("--version", action="version", version=f"ipcsim {__version__}")
+    sub = top.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, help_text: str, description: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=description,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.add_argument("--seed", type=int, default=0,
+                       help="the scheduler's seed (default 0): it decides every "
+                            "interleaving, so the same seed gives the same output")
+        return p
+
+    demo = add("demo", "tell the story of ipc_namespaces(7)",
+               "Two containers with their own limits, processes joining and leaving, a "
+               "namespace kept alive by a handle and one vanishing with its last member.")
+    demo.add_argument("--source", action="store_true",
+                      help="print the demo's Python source instead of running it")
+
+    shell = add("shell", "a shell on a simulated machine (ipcs, ipcmk, unshare ...)",
+                "An interactive shell whose commands run as simulated processes and print "
+                "what util-linux prints: unshare --ipc starts a shell in a new IPC "
+                "namespace, nsenter --ipc -t PID one in another's, exit leaves it. Type "
+                "'help' for the commands. With input from a file or pipe it runs it as a "
+                "script: ipcsim shell < script.")
+    shell.add_argument("--echo", action="store_true",
+                       help="print each command after a prompt before its output "
+                            "(a transcript, e.g. for documentation)")
+    shell.add_argument("-c", dest="commands", metavar="COMMANDS",
+                       help="run COMMANDS (lines separated by ';' or newlines) and exit")
+
+    run = add("run", "run a scenario once and show its timeline",
+              "Run the scenario of FILE once with --seed and print every system call in "
+              "order (its step, virtual time, process, result), the calls still blocked at "
+              "the end, and the outcome. Exit status 1 if it deadlocked or failed.")
+    run.add_argument("file", metavar="FILE", help="a Python file defining scenario(k)")
+    run.add_argument("--entry", default="scenario", help="the function to run "
+                     "(default: scenario)")
+    run.add_argument("--svg", metavar="OUT", help="also draw the timeline into OUT (SVG)")
+    run.add_argument("--png", metavar="OUT", help="also draw it into OUT (PNG; needs the "
+                     "plot extra: pip install 'ipcsim[plot]')")
+    run.add_argument("--quiet", action="store_true", help="print only the outcome")
+
+    explore = add("explore", "run a scenario under many seeds: deadlocks, failures, "
+                             "differing outcomes",
+                  "Run the scenario of FILE once per seed (--seed, --seed+1, ...) and report "
+                  "which seeds deadlock, which fail, and which give which outcome, with "
+                  "seeds per second. Replay any seed with: ipcsim run FILE --seed N. "
+                  "Exit status 1 if any seed deadlocked or failed.")
+    explore.add_argument("file", metavar="FILE", help="a Python file defining scenario(k)")
+    explore.add_argument("--seeds", type=int, default=100, metavar="N",
+                         help="how many seeds (default 100)")
+    explore.add_argument("--jobs", "-j", type=int, default=1, metavar="J",
+                         help="processes to spread the seeds over (0: one per CPU)")
+    explore.add_argument("--entry", default="scenario",
+                         help="the function to run (default: scenario)")
+    explore.add_argument("--no-progress", action="store_true",
+                         help="no progress bar (it shows only on a terminal anyway)")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The console script's entry point; returns the exit status."""
+    args = _parser().parse_args(argv)
+    if args.command is None:
+        _parser().print_help()
+        return 2
+    try:
+        return {"demo": _demo, "shell": _shell, "run": _run,
+                "explore": _explore}[args.command](args)
+    except BrokenPipeError:          # ipcsim ... | head
+        sys.stderr.close()
+        return 141
+
+
+def _demo(args) -> int:
+    from . import demo
+    if args.source:
+        import inspect
+        sys.stdout.write(inspect.getsource(demo))
+        return 0
+    demo.main(args.seed)
+    return 0
+
+
+def _shell(args) -> int:
+    from .shell import Shell
+    out = sys.stdout.write
+    sh = Shell(seed=args.seed, out=out, err=sys.stderr.write,
+               interactive=sys.stdin.isatty() and args.commands is None)
+    if args.commands is not None:
+        return sh.run_script(args.commands)
+    if args.echo:
+        for line in sys.stdin:
+            line = line.rstrip("\n")
+            out(f"{sh.prompt()}{line}\n")
+            sys.stdout.flush()
+            sh.run(line)
+            if sh.ended:
+                break
+        return sh.status
+    return sh.interact()
+
+
+def _run(args) -> int:
+    from .errors import DeadlockError
+    from .explore import _outcome, load_scenario
+    from .kernel.kernel import Kernel
+    from .timeline import Timeline
+    fn = load_scenario(args.file, args.entry)
+    k = Kernel(seed=args.seed, trace=True)
+    timeline = Timeline(k)
+    status, verdict = 0, ""
+    try:
+        value = fn(k)
+        k.run()
+        verdict = f"outcome: {_outcome(value)!r}"
+    except DeadlockError as e:
+        status = 1
+        verdict = "deadlock: " + "; ".join(f"pid {pid} waits in {what}"
+                                           for pid, what in e.blocked)
+    except Exception as e:
+        status = 1
+        verdict = f"failed: {type(e).__name__}: {e}"
+    if not args.quiet:
+        print(f"{args.file} ({args.entry}) with seed {args.seed}:")
+        print(timeline.text())
+    print(verdict)
+    if args.svg:
+        timeline.save_svg(args.svg)
+    if args.png:
+        timeline.png(args.png)
+    k.close()
+    return status
+
+
+def _explore(args) -> int:
+    from .explore import DEADLOCK, FAILED, explore
+    report = explore(args.file, range(args.seed, args.seed + args.seeds), entry=args.entry,
+                     jobs=args.jobs, progress=False if args.no_progress else None)
+    print(report.text())
+    return 1 if report.seeds(DEADLOCK) or report.seeds(FAILED) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

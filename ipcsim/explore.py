@@ -1,0 +1,198 @@
+"""Exploring interleavings: run one scenario under many seeds and sort the runs.
+
+A *scenario* is a Python file with a function ``scenario(k)`` that sets up programs on a
+fresh kernel ``k`` (``k.init.fork(target=...)`` and so on) and does not run them. It may
+return what the run's *outcome* is: a function called after the run (its value is the
+outcome), or a list of processes (their ``result`` values are the outcome). Each seed gives
+one interleaving; :func:`explore` runs ``k.run()`` for each and sorts the seeds into
+
+* **deadlock**: ``k.run()`` raised DeadlockError (every remaining program blocked forever),
+* **failed**: a program raised an exception (or the scenario did),
+* **ok**: the run ended; seeds are grouped by outcome, so differing outcomes show.
+
+Every seed is reproducible: ``ipcsim run FILE --seed N`` replays it with its timeline.
+"""
+from __future__ import annotations
+
+import os
+import runpy
+import sys
+import time
+from typing import Callable, Iterable
+
+import attrs
+
+from .errors import DeadlockError
+from .kernel.kernel import Kernel
+
+DEADLOCK, FAILED, OK = "deadlock", "failed", "ok"
+
+
+@attrs.frozen
+class SeedResult:
+    """What one seed did: ``kind`` is "ok", "deadlock" or "failed"; ``outcome`` the
+    scenario's outcome (its repr, for ok runs); ``detail`` the error text otherwise."""
+
+    seed: int
+    kind: str
+    outcome: str = ""
+    detail: str = ""
+
+
+@attrs.define
+class Report:
+    """The seeds of an exploration by kind, and how fast they ran."""
+
+    path: str
+    entry: str
+    results: list[SeedResult]
+    seconds: float
+    jobs: int
+
+    @property
+    def seeds_per_second(self) -> float:
+        return len(self.results) / self.seconds if self.seconds > 0 else float("inf")
+
+    def seeds(self, kind: str) -> list[int]:
+        """The seeds of one kind, in increasing order."""
+        return sorted(r.seed for r in self.results if r.kind == kind)
+
+    def outcomes(self) -> dict[str, list[int]]:
+        """Outcome (repr) -> its seeds, for the runs that ended; in order of first seed."""
+        groups: dict[str, list[int]] = {}
+        for r in sorted(self.results, key=lambda r: r.seed):
+            if r.kind == OK:
+                groups.setdefault(r.outcome, []).append(r.seed)
+        return groups
+
+    def first(self, kind: str) -> SeedResult | None:
+        found = [r for r in self.results if r.kind == kind]
+        return min(found, key=lambda r: r.seed) if found else None
+
+    def text(self, limit: int = 12) -> str:
+        """The report as ``ipcsim explore`` prints it."""
+        n = len(self.results)
+        lines = [f"explored {n} seed{'s' if n != 1 else ''} of {self.path} ({self.entry}) in "
+                 f"{self.seconds:.2f} s: {self.seeds_per_second:,.0f} seeds/s with "
+                 f"{self.jobs} job{'s' if self.jobs != 1 else ''}"]
+        outcomes = self.outcomes()
+        ok = sum(len(s) for s in outcomes.values())
+        lines.append(f"  ok        {ok:6d} seed{'s' if ok != 1 else ''}, "
+                     f"{len(outcomes)} distinct outcome{'s' if len(outcomes) != 1 else ''}")
+        if len(outcomes) > 1:
+            for outcome, seeds in outcomes.items():
+                lines.append(f"    {len(seeds):6d} x {outcome}  (first seed {seeds[0]})")
+        for kind in (DEADLOCK, FAILED):
+            seeds = self.seeds(kind)
+            shown = ", ".join(map(str, seeds[:limit])) + (", ..." if len(seeds) > limit else "")
+            lines.append(f"  {kind:9} {len(seeds):6d} seed{'s' if len(seeds) != 1 else ''}"
+                         + (f": {shown}" if seeds else ""))
+            first = self.first(kind)
+            if first is not None:
+                lines.append(f"    seed {first.seed}: {first.detail}")
+                lines.append(f"    replay it: ipcsim run {self.path} --seed {first.seed}")
+        return "\n".join(lines)
+
+
+def load_scenario(path: str, entry: str = "scenario") -> Callable:
+    """The function ``entry`` of the Python file ``path``."""
+    namespace = runpy.run_path(path, run_name="__ipcsim_scenario__")
+    fn = namespace.get(entry)
+    if not callable(fn):
+        raise SystemExit(f"ipcsim: {path} defines no function {entry}(k)")
+    return fn
+
+
+def _outcome(value) -> object:
+    if callable(value):
+        return value()
+    if isinstance(value, (list, tuple)) and value and all(hasattr(v, "result") for v in value):
+        return [v.result for v in value]
+    return value
+
+
+def run_seed(fn: Callable, seed: int, trace: bool = False) -> tuple[SeedResult, Kernel]:
+    """Run the scenario ``fn`` once with ``seed``; the kernel is closed afterwards but
+    stays readable (its trace, its processes)."""
+    k = Kernel(seed=seed, trace=trace)
+    try:
+        value = fn(k)
+        k.run()
+        return SeedResult(seed, OK, repr(_outcome(value))), k
+    except DeadlockError as e:
+        return SeedResult(seed, DEADLOCK, detail="; ".join(
+            f"pid {pid} waits in {what}" for pid, what in e.blocked)), k
+    except Exception as e:  # a program's (or the scenario's) error
+        return SeedResult(seed, FAILED, detail=f"{type(e).__name__}: {e}"), k
+    finally:
+        k.close()
+
+
+def _run_chunk(path: str, entry: str, seeds: list[int]) -> list[SeedResult]:
+    fn = load_scenario(path, entry)
+    return [run_seed(fn, s)[0] for s in seeds]
+
+
+class Progress:
+    """A one-line progress bar on a terminal (nothing elsewhere)."""
+
+    def __init__(self, total: int, stream=None, enabled: bool | None = None):
+        self.total = total
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self.start = time.perf_counter()
+        self.done = 0
+
+    def update(self, n: int, bad: int) -> None:
+        self.done += n
+        if not self.enabled:
+            return
+        width = 30
+        filled = width * self.done // max(self.total, 1)
+        rate = self.done / max(time.perf_counter() - self.start, 1e-9)
+        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}"
+                          f" seeds, {bad} deadlocked or failed, {rate:,.0f} seeds/s")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def explore(path: str, seeds: Iterable[int], *, entry: str = "scenario", jobs: int = 1,
+            progress: Progress | bool | None = None) -> Report:
+    """Run the scenario of ``path`` once per seed (``jobs`` processes; 0: one per core).
+
+    Results do not depend on ``jobs``: each seed's run is the same wherever it runs.
+    """
+    seeds = list(seeds)
+    if jobs <= 0:
+        jobs = os.cpu_count() or 1
+    jobs = max(1, min(jobs, len(seeds) or 1))
+    bar = progress if isinstance(progress, Progress) else Progress(len(seeds),
+                                                                     enabled=progress)
+    start = time.perf_counter()
+    results: list[SeedResult] = []
+    chunk = max(1, min(200, len(seeds) // (jobs * 8) or 1))
+    chunks = [seeds[i:i + chunk] for i in range(0, len(seeds), chunk)]
+    if jobs == 1:
+        fn = load_scenario(path, entry)
+        for part in chunks:
+            got = [run_seed(fn, s)[0] for s in part]
+            results.extend(got)
+            bar.update(len(got), sum(r.kind != OK for r in results))
+    else:
+        import concurrent.futures
+        import multiprocessing
+        method = "fork" if sys.platform.startswith("linux") else "spawn"
+        ctx = multiprocessing.get_context(method)
+        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+            futures = [pool.submit(_run_chunk, path, entry, part) for part in chunks]
+            for fut in concurrent.futures.as_completed(futures):
+                got = fut.result()
+                results.extend(got)
+                bar.update(len(got), sum(r.kind != OK for r in results))
+    bar.close()
+    results.sort(key=lambda r: r.seed)
+    return Report(path, entry, results, time.perf_counter() - start, jobs)

@@ -1,0 +1,219 @@
+"""The timeline of a traced run: one lane per process, a tick per system call, a bar per
+blocked call.
+
+``Timeline(k)`` must be made before the programs run, on a kernel made with ``trace=True``:
+it records when each call blocks and when it returns (calls still blocked at the end, as in
+a deadlock, are drawn up to the end and marked). The x axis counts events: each system call
+that returned, in the order of ``k.trace``, is one step, so runs where no virtual time
+passes are as readable as runs that sleep; the virtual time is written above the steps where
+it changed.
+
+``svg()`` is pure Python; ``png(path)`` needs matplotlib (``pip install 'ipcsim[plot]'``).
+In a notebook, a Timeline displays itself as its SVG.
+"""
+from __future__ import annotations
+
+import html
+
+import attrs
+
+from .kernel.kernel import Kernel
+
+LANE = 30            # pixels per process lane
+LEFT = 150           # the lane labels
+TOP = 40             # the time axis
+
+
+@attrs.define
+class Blocked:
+    """One call that blocked: from step ``first`` (virtual time ``start``) to step ``last``
+    (time ``end``); ``forever`` if it never returned."""
+
+    pid: int
+    what: str
+    first: int
+    start: float
+    last: int = -1
+    end: float = 0.0
+    forever: bool = False
+
+
+class Timeline:
+    """Records a traced kernel's blocked calls and draws the run."""
+
+    def __init__(self, k: Kernel):
+        if not k.tracing:
+            raise ValueError("Timeline needs a kernel made with trace=True")
+        self.k = k
+        self.blocked: list[Blocked] = []
+        self._open: dict[int, Blocked] = {}
+        sched = k.sched
+        inner = sched.block
+
+        def block(w, deadline=None):
+            pid = w.process.pid if w.process is not None else 0
+            rec = Blocked(pid, w.what, len(k.trace), k.clock.now())
+            self.blocked.append(rec)
+            self._open[id(rec)] = rec
+            try:
+                return inner(w, deadline)
+            finally:
+                rec.last = len(k.trace)
+                rec.end = k.clock.now()
+                self._open.pop(id(rec), None)
+
+        sched.block = block      # every blocking call goes through Scheduler.block
+
+    # --- what the picture is made of ---------------------------------------------------
+    def lanes(self) -> list[tuple[int, str]]:
+        """(pid, label) of every process that made a call, in pid order."""
+        pids = sorted({e.pid for e in self.k.trace} | {b.pid for b in self.blocked})
+        out = []
+        for pid in pids:
+            p = self.k.process(pid)
+            name = p.comm if p is not None else self._comm(pid)
+            out.append((pid, f"pid {pid} {name}"))
+        return out
+
+    def _comm(self, pid: int) -> str:
+        return "init" if pid == 1 else ""
+
+    def intervals(self) -> list[Blocked]:
+        """The blocked calls; those still blocked run to the end (``forever``)."""
+        end = len(self.k.trace)
+        for rec in self._open.values():
+            rec.last, rec.end, rec.forever = end, self.k.clock.now(), True
+        return [b for b in self.blocked if b.last > b.first or b.forever]
+
+    def exits(self) -> dict[int, int]:
+        return {e.pid: i for i, e in enumerate(self.k.trace) if e.name == "exit"}
+
+    # --- text ----------------------------------------------------------------------------
+    def text(self, limit: int | None = None) -> str:
+        """The run as lines: each call with its step, time, pid, result; then the blocked
+        calls."""
+        trace = self.k.trace
+        lines = []
+        shown = trace if limit is None or len(trace) <= limit else trace[-limit:]
+        skip = len(trace) - len(shown)
+        if skip:
+            lines.append(f"... {skip} earlier calls")
+        for i, e in enumerate(shown, start=skip):
+            args = ", ".join(map(repr, e.args))
+            res = f"-> {e.result!r}" if e.errno is None else f"-> error {e.errno}"
+            mark = f" (blocked {e.start:g}s..{e.time:g}s)" if e.blocked else ""
+            lines.append(f"{i:5d} t={e.time:<8g} pid {e.pid:<4d} {e.name}({args}) {res}{mark}")
+        forever = [b for b in self.intervals() if b.forever]
+        for b in forever:
+            lines.append(f"      blocked forever: pid {b.pid} in {b.what} (since step "
+                         f"{b.first}, t={b.start:g}s)")
+        return "\n".join(lines)
+
+    # --- SVG ------------------------------------------------------------------------------
+    def svg(self, width: int = 960) -> str:
+        """The picture as an SVG document (a str)."""
+        trace = self.k.trace
+        steps = max(len(trace), 1)
+        lanes = self.lanes()
+        row = {pid: n for n, (pid, _) in enumerate(lanes)}
+        dx = max(0.5, min(24.0, (width - LEFT - 20) / steps))
+        plot_w = dx * steps
+        w = int(LEFT + plot_w + 20)
+        h = TOP + LANE * max(len(lanes), 1) + 40
+        x = lambda step: LEFT + step * dx          # noqa: E731
+        y = lambda pid: TOP + row[pid] * LANE      # noqa: E731
+        out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
+               f'viewBox="0 0 {w} {h}" font-family="monospace" font-size="11">',
+               f'<rect width="{w}" height="{h}" fill="white"/>',
+               f'<text x="{LEFT}" y="14" font-size="12">virtual time (s) at each change; '
+               f'x axis: system calls in order ({len(trace)})</text>']
+        last_t, last_x = None, -100.0
+        for i, e in enumerate(trace):
+            if e.time != last_t and x(i) - last_x > 40:
+                out.append(f'<line x1="{x(i):.1f}" y1="{TOP - 12}" x2="{x(i):.1f}" '
+                           f'y2="{h - 30}" stroke="#ddd"/>')
+                out.append(f'<text x="{x(i):.1f}" y="{TOP - 16}">{e.time:g}</text>')
+                last_x = x(i)
+            last_t = e.time
+        exits = self.exits()
+        first_seen: dict[int, int] = {}
+        for i, e in enumerate(trace):
+            first_seen.setdefault(e.pid, i)
+        for pid, label in lanes:
+            cy = y(pid) + LANE / 2
+            out.append(f'<text x="6" y="{cy + 4:.1f}">{html.escape(label)}</text>')
+            start = first_seen.get(pid, 0)
+            stop = exits.get(pid, steps)
+            out.append(f'<line x1="{x(start):.1f}" y1="{cy:.1f}" x2="{x(stop):.1f}" '
+                       f'y2="{cy:.1f}" stroke="#888" stroke-width="1"/>')
+        for b in self.intervals():
+            if b.pid not in row:
+                continue
+            color = "#d62728" if b.forever else "#ff7f0e"
+            x0, x1 = x(b.first), x(max(b.last, b.first + 1))
+            title = (f"pid {b.pid} blocked in {b.what}: steps {b.first}-{b.last}, "
+                     f"t={b.start:g}s..{b.end:g}s" + (" (forever)" if b.forever else ""))
+            out.append(f'<rect x="{x0:.1f}" y="{y(b.pid) + 7}" width="{x1 - x0:.1f}" '
+                       f'height="{LANE - 14}" fill="{color}" fill-opacity="0.75">'
+                       f'<title>{html.escape(title)}</title></rect>')
+        for i, e in enumerate(trace):
+            if e.pid not in row:
+                continue
+            color = "#1f77b4" if e.errno is None else "#9467bd"
+            cy = y(e.pid) + LANE / 2
+            out.append(f'<line x1="{x(i) + dx / 2:.1f}" y1="{cy - 6:.1f}" '
+                       f'x2="{x(i) + dx / 2:.1f}" y2="{cy + 6:.1f}" stroke="{color}" '
+                       f'stroke-width="{max(1.0, min(dx / 2, 3)):.1f}">'
+                       f'<title>{html.escape(_describe(i, e))}</title></line>')
+        ly = h - 14
+        out.append(f'<line x1="{LEFT}" y1="{ly - 4}" x2="{LEFT}" y2="{ly + 4}" stroke="#1f77b4" '
+                   f'stroke-width="3"/><text x="{LEFT + 6}" y="{ly + 4}">system call</text>')
+        out.append(f'<rect x="{LEFT + 110}" y="{ly - 6}" width="18" height="12" fill="#ff7f0e"/>'
+                   f'<text x="{LEFT + 132}" y="{ly + 4}">blocked</text>')
+        out.append(f'<rect x="{LEFT + 200}" y="{ly - 6}" width="18" height="12" fill="#d62728"/>'
+                   f'<text x="{LEFT + 222}" y="{ly + 4}">blocked forever (deadlock)</text>')
+        out.append('<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="#9467bd" stroke-width="3"/>'
+                   '<text x="{3}" y="{4}">failed call</text>'.format(
+                       LEFT + 410, ly - 4, ly + 4, LEFT + 416, ly + 4))
+        out.append("</svg>")
+        return "\n".join(out) + "\n"
+
+    def _repr_svg_(self) -> str:
+        return self.svg()
+
+    def save_svg(self, path: str) -> None:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(self.svg())
+
+    # --- PNG (matplotlib) -----------------------------------------------------------------
+    def png(self, path: str) -> None:
+        """Draw with matplotlib into ``path`` (needs the ``plot`` extra)."""
+        try:
+            import matplotlib
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError as e:
+            raise ImportError("Timeline.png needs matplotlib: pip install 'ipcsim[plot]'") from e
+        lanes = self.lanes()
+        row = {pid: n for n, (pid, _) in enumerate(lanes)}
+        fig, ax = plt.subplots(figsize=(10, 0.5 * len(lanes) + 1.2))
+        for b in self.intervals():
+            if b.pid in row:
+                ax.broken_barh([(b.first, max(b.last - b.first, 1))], (row[b.pid] - 0.3, 0.6),
+                               color="#d62728" if b.forever else "#ff7f0e")
+        for i, e in enumerate(self.k.trace):
+            if e.pid in row:
+                ax.vlines(i + 0.5, row[e.pid] - 0.2, row[e.pid] + 0.2,
+                          color="#1f77b4" if e.errno is None else "#9467bd")
+        ax.set_yticks(range(len(lanes)), [label for _, label in lanes])
+        ax.invert_yaxis()
+        ax.set_xlabel("system calls in order")
+        fig.tight_layout()
+        fig.savefig(path)
+        plt.close(fig)
+
+
+def _describe(i: int, e) -> str:
+    args = ", ".join(map(repr, e.args))
+    res = repr(e.result) if e.errno is None else f"error {e.errno}"
+    return f"step {i}, t={e.time:g}s: pid {e.pid} {e.name}({args}) -> {res}"

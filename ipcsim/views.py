@@ -1,0 +1,316 @@
+"""Views of the model for terminals and notebooks: text, HTML, plain data and timelines.
+
+* ``str(k)`` and, in Jupyter, the display of a Kernel: the tree of live IPC namespaces
+  with their member processes and what each namespace holds.
+* ``str(ns)`` / display of an IpcNamespace: its objects as ipcs-like tables (plus its POSIX
+  queues); of a Process: pid, parent, credentials, namespace, state, attachments; of each
+  IPC object (message queue, semaphore set, shared memory segment, POSIX queue): its fields.
+* ``k.snapshot()``: the same state as plain data (dicts of lists of dicts of str/int/None),
+  e.g. ``pandas.DataFrame(k.snapshot()["processes"])``.
+* :class:`Timeline`: a traced run drawn with one lane per process, each system call a tick
+  and each blocked call a bar (to SVG, pure Python; to PNG with the ``plot`` extra).
+
+The model classes keep no presentation code: :func:`install` (run when ipcsim is imported)
+attaches these functions to them as ``__str__``, ``_repr_pretty_`` and ``_repr_html_``;
+``repr()`` stays the short one-line form.
+"""
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from .kernel.kernel import Kernel
+from .kernel.mqueue import MqueueInode, mq_sb
+from .kernel.msg import MsgQueue
+from .kernel.namespace import IpcNamespace
+from .kernel.process import Process
+from .kernel.sem import SemArray
+from .kernel.shm import ShmidKernel
+
+SHM_DEST = 0o1000
+SHM_LOCKED = 0o2000
+_USERS = {0: "root", 65534: "nobody"}
+
+_CSS = ("font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; "
+        "font-size: 12px;")
+
+
+def _user(uid: int) -> str:
+    return _USERS.get(uid, str(uid))
+
+
+def _esc(value: object) -> str:
+    return html.escape(str(value))
+
+
+def _table_html(headers: list[str], rows: list[list[object]], caption: str = "") -> str:
+    head = "".join(f"<th style='text-align:left;padding:0 8px'>{_esc(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td style='padding:0 8px'>{_esc(c)}</td>" for c in row)
+                   + "</tr>" for row in rows)
+    cap = f"<caption style='text-align:left'><b>{_esc(caption)}</b></caption>" if caption else ""
+    return f"<table style='{_CSS}border-collapse:collapse'>{cap}<tr>{head}</tr>{body}</table>"
+
+
+def _table_text(headers: list[str], rows: list[list[object]]) -> str:
+    cells = [headers] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    return "\n".join(" ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells)
+
+
+# --- what a namespace holds -------------------------------------------------------------
+def _mqueues(ns: IpcNamespace) -> list[MqueueInode]:
+    if ns.mq_fs is None:
+        return []
+    sb = mq_sb(ns)
+    return [sb.lookup(name) for name in sorted(sb.names())]
+
+
+def _counts(ns: IpcNamespace) -> str:
+    parts = [(len(ns.msg_ids), "message queue"), (len(ns.sem_ids), "semaphore set"),
+             (len(ns.shm_ids), "shm segment"), (len(_mqueues(ns)), "POSIX queue")]
+    return ", ".join(f"{n} {what}{'s' if n != 1 else ''}" for n, what in parts)
+
+
+def _state(p: Process) -> str:
+    if not p.alive:
+        return "zombie" if p.zombie else f"exited ({p.exit_status})"
+    if p.stopped:
+        return "stopped"
+    if p.waiter is not None:
+        return f"blocked in {p.waiter.what}"
+    task = p.program
+    if task is not None:
+        return "program " + task.state
+    return "idle"
+
+
+def _ns_label(ns: IpcNamespace) -> str:
+    if ns.is_initial:
+        return f"ipc:[{ns.inum}] (initial)"
+    return f"ipc:[{ns.inum}] ({ns.refs} reference{'s' if ns.refs != 1 else ''})"
+
+
+# --- Kernel -----------------------------------------------------------------------------
+def kernel_text(k: Kernel) -> str:
+    """The tree: the kernel, its live IPC namespaces, their processes."""
+    procs = k.processes()
+    nss = k.ipc_namespaces
+    lines = [f"Kernel seed={k.seed} t={k.clock.now():g}s: {len(procs)} process"
+             f"{'es' if len(procs) != 1 else ''} in {len(nss)} IPC namespace"
+             f"{'s' if len(nss) != 1 else ''}"]
+    for i, ns in enumerate(nss):
+        last_ns = i == len(nss) - 1
+        lines.append(f"{'└─' if last_ns else '├─'} {_ns_label(ns)}: {_counts(ns)}")
+        members = ns.members()
+        stem = "   " if last_ns else "│  "
+        if not members:
+            lines.append(f"{stem}└─ no processes (kept alive by a handle, mount or attachment)")
+        for j, p in enumerate(members):
+            branch = "└─" if j == len(members) - 1 else "├─"
+            lines.append(f"{stem}{branch} pid {p.pid} {p.comm} (uid {p.euid}): {_state(p)}")
+    return "\n".join(lines)
+
+
+def kernel_html(k: Kernel) -> str:
+    procs = k.processes()
+    parts = [f"<div style='{_CSS}'><b>Kernel</b> seed={k.seed}, t={k.clock.now():g}s: "
+             f"{len(procs)} processes in {len(k.ipc_namespaces)} IPC namespaces<ul>"]
+    for ns in k.ipc_namespaces:
+        rows = [[p.pid, p.ppid, p.comm, _user(p.euid), _state(p)] for p in ns.members()]
+        parts.append(f"<li><b>{_esc(_ns_label(ns))}</b>: {_esc(_counts(ns))}")
+        if rows:
+            parts.append(_table_html(["PID", "PPID", "COMMAND", "USER", "STATE"], rows))
+        else:
+            parts.append("<br><i>no processes (kept alive by a handle, mount or "
+                         "attachment)</i>")
+        parts.append("</li>")
+    parts.append("</ul></div>")
+    return "".join(parts)
+
+
+# --- IpcNamespace -----------------------------------------------------------------------
+def _msg_rows(ns: IpcNamespace) -> list[list[object]]:
+    return [[f"0x{q.key & 0xFFFFFFFF:08x}", q.id, _user(q.uid), f"{q.mode & 0o777:o}",
+             q.q_cbytes, q.q_qnum] for q in ns.msg_ids]
+
+
+def _shm_rows(ns: IpcNamespace) -> list[list[object]]:
+    return [[f"0x{s.key & 0xFFFFFFFF:08x}", s.id, _user(s.uid), f"{s.mode & 0o777:o}",
+             s.segsz, s.nattch, " ".join(w for w, bit in (("dest", SHM_DEST),
+                                                            ("locked", SHM_LOCKED))
+                                         if s.mode & bit)] for s in ns.shm_ids]
+
+
+def _sem_rows(ns: IpcNamespace) -> list[list[object]]:
+    return [[f"0x{s.key & 0xFFFFFFFF:08x}", s.id, _user(s.uid), f"{s.mode & 0o777:o}",
+             s.sem_nsems, " ".join(map(str, s.semval))] for s in ns.sem_ids]
+
+
+def _mq_rows(ns: IpcNamespace) -> list[list[object]]:
+    return [[f"/{q.name}", _user(q.uid), f"{q.mode & 0o777:o}", q.curmsgs, q.maxmsg,
+             q.msgsize] for q in _mqueues(ns)]
+
+
+_NS_TABLES = (
+    ("Message Queues", ["key", "msqid", "owner", "perms", "used-bytes", "messages"], _msg_rows),
+    ("Shared Memory Segments", ["key", "shmid", "owner", "perms", "bytes", "nattch", "status"],
+     _shm_rows),
+    ("Semaphore Arrays", ["key", "semid", "owner", "perms", "nsems", "values"], _sem_rows),
+    ("POSIX Message Queues", ["name", "owner", "perms", "messages", "maxmsg", "msgsize"],
+     _mq_rows),
+)
+
+
+def namespace_text(ns: IpcNamespace) -> str:
+    """ipcs-like tables of everything the namespace holds."""
+    state = "" if ns.alive else " (destroyed)"
+    members = ", ".join(str(p.pid) for p in ns.members()) if ns.alive else ""
+    out = [f"{_ns_label(ns)}{state}, members: {members or 'none'}"]
+    for title, headers, rows in _NS_TABLES:
+        out.append(f"------ {title} --------")
+        out.append(_table_text(headers, rows(ns) if ns.alive else []))
+    return "\n".join(out)
+
+
+def namespace_html(ns: IpcNamespace) -> str:
+    members = ", ".join(str(p.pid) for p in ns.members()) if ns.alive else ""
+    parts = [f"<div style='{_CSS}'><b>{_esc(_ns_label(ns))}</b>"
+             f"{'' if ns.alive else ' (destroyed)'}, members: {_esc(members or 'none')}"]
+    for title, headers, rows in _NS_TABLES:
+        parts.append(_table_html(headers, rows(ns) if ns.alive else [], title))
+    parts.append("</div>")
+    return "".join(parts)
+
+
+# --- Process ----------------------------------------------------------------------------
+def _process_fields(p: Process) -> list[tuple[str, object]]:
+    fields = [("pid", p.pid), ("parent", p.ppid), ("command", p.comm),
+              ("uid/euid", f"{p.uid}/{p.euid}"), ("gid/egid", f"{p.gid}/{p.egid}"),
+              ("capabilities", f"{p.capabilities:#x}"),
+              ("ipc namespace", f"ipc:[{p.ipc_ns.inum}]" if p.ipc_ns is not None else "-"),
+              ("state", _state(p))]
+    if p.alive:
+        fds = [i for i, f in enumerate(p.fds) if f is not None]
+        fields.append(("open descriptors", ", ".join(map(str, fds)) or "none"))
+        if p.mm is not None:
+            maps = [f"{v.start:#x}-{v.end:#x} shmid {v.file.seg.id}" for v in p.mm]
+            fields.append(("shm attachments", "; ".join(maps) or "none"))
+    children = sorted(p.children)
+    fields.append(("children", ", ".join(map(str, children)) or "none"))
+    if p.result is not None:
+        fields.append(("result", repr(p.result)))
+    return fields
+
+
+def process_text(p: Process) -> str:
+    return "\n".join(f"{k:16} {v}" for k, v in _process_fields(p))
+
+
+def process_html(p: Process) -> str:
+    return _table_html(["", ""], [[k, v] for k, v in _process_fields(p)], f"Process {p.pid}")
+
+
+# --- IPC objects ------------------------------------------------------------------------
+def _perm_fields(o) -> list[tuple[str, object]]:
+    return [("key", f"0x{o.key & 0xFFFFFFFF:08x}"), ("id", o.id),
+            ("owner", f"{o.uid}:{o.gid}"), ("creator", f"{o.cuid}:{o.cgid}"),
+            ("mode", f"{o.mode:o}"), ("namespace", f"ipc:[{o.ns.inum}]")]
+
+
+def _object_fields(o) -> tuple[str, list[tuple[str, object]]]:
+    if isinstance(o, MsgQueue):
+        return "Message queue", _perm_fields(o) + [
+            ("messages", o.q_qnum), ("bytes", o.q_cbytes), ("max bytes", o.q_qbytes),
+            ("last sender", o.q_lspid), ("last receiver", o.q_lrpid)]
+    if isinstance(o, SemArray):
+        return "Semaphore set", _perm_fields(o) + [
+            ("values", list(o.semval)), ("last pids", list(o.sempid)),
+            ("waiting", o.nwait)]
+    if isinstance(o, ShmidKernel):
+        return "Shared memory segment", _perm_fields(o) + [
+            ("size", o.segsz), ("attached", o.nattch), ("creator pid", o.cpid),
+            ("last pid", o.lpid), ("removed", bool(o.mode & SHM_DEST))]
+    queued = [(prio, len(o.tree[prio])) for prio in sorted(o.tree, reverse=True) if o.tree[prio]]
+    return "POSIX message queue", [
+        ("name", f"/{o.name}"), ("owner", f"{o.uid}:{o.gid}"), ("mode", f"{o.mode & 0o7777:o}"),
+        ("messages", f"{o.curmsgs} of {o.maxmsg}"), ("message size", o.msgsize),
+        ("by priority", ", ".join(f"{p}: {n}" for p, n in queued) or "empty"),
+        ("notification", "registered" if o.notify_owner is not None else "none")]
+
+
+def object_text(o) -> str:
+    title, fields = _object_fields(o)
+    return title + "\n" + "\n".join(f"  {k:14} {v}" for k, v in fields)
+
+
+def object_html(o) -> str:
+    title, fields = _object_fields(o)
+    return _table_html(["", ""], [[k, v] for k, v in fields], title)
+
+
+# --- snapshot ---------------------------------------------------------------------------
+def snapshot(k: Kernel) -> dict[str, Any]:
+    """The kernel's state as plain data: ``{"time", "seed", "namespaces", "processes",
+    "msg_queues", "semaphore_sets", "shm_segments", "posix_queues"}``, each table a list of
+    dicts with the same keys (str, int, bool or None values), in a stable order (namespaces
+    by age, processes by pid, objects by namespace then id). ``pandas.DataFrame(table)``
+    loads any of the tables."""
+    snap: dict[str, Any] = {"time": k.clock.now(), "seed": k.seed, "namespaces": [],
+                            "processes": [], "msg_queues": [], "semaphore_sets": [],
+                            "shm_segments": [], "posix_queues": []}
+    for ns in k.ipc_namespaces:
+        snap["namespaces"].append({
+            "ns": ns.inum, "initial": ns.is_initial, "refs": ns.refs,
+            "members": len(ns.members()), "msg_queues": len(ns.msg_ids),
+            "semaphore_sets": len(ns.sem_ids), "shm_segments": len(ns.shm_ids),
+            "posix_queues": len(_mqueues(ns)), "msgmni": ns.msg_ctlmni,
+            "msgmax": ns.msg_ctlmax, "msgmnb": ns.msg_ctlmnb, "shmmni": ns.shm_ctlmni,
+            "semmni": ns.sc_semmni, "queues_max": ns.mq_queues_max})
+        for q in ns.msg_ids:
+            snap["msg_queues"].append({"ns": ns.inum, "key": q.key, "id": q.id, "uid": q.uid,
+                                       "mode": q.mode, "messages": q.q_qnum,
+                                       "bytes": q.q_cbytes, "qbytes": q.q_qbytes,
+                                       "lspid": q.q_lspid, "lrpid": q.q_lrpid})
+        for s in ns.sem_ids:
+            snap["semaphore_sets"].append({"ns": ns.inum, "key": s.key, "id": s.id,
+                                           "uid": s.uid, "mode": s.mode, "nsems": s.sem_nsems,
+                                           "values": " ".join(map(str, s.semval)),
+                                           "waiting": s.nwait})
+        for m in ns.shm_ids:
+            snap["shm_segments"].append({"ns": ns.inum, "key": m.key, "id": m.id,
+                                         "uid": m.uid, "mode": m.mode, "size": m.segsz,
+                                         "nattch": m.nattch, "cpid": m.cpid, "lpid": m.lpid,
+                                         "removed": bool(m.mode & SHM_DEST)})
+        for mq in _mqueues(ns):
+            snap["posix_queues"].append({"ns": ns.inum, "name": f"/{mq.name}",
+                                         "uid": mq.uid, "mode": mq.mode & 0o7777,
+                                         "messages": mq.curmsgs, "maxmsg": mq.maxmsg,
+                                         "msgsize": mq.msgsize})
+    for p in k.processes(include_zombies=True):
+        snap["processes"].append({
+            "pid": p.pid, "ppid": p.ppid, "command": p.comm, "uid": p.uid, "euid": p.euid,
+            "ns": p.ipc_ns.inum if p.ipc_ns is not None else None, "alive": p.alive,
+            "state": _state(p), "exit_status": p.exit_status})
+    return snap
+
+
+# --- installing the views on the model classes ------------------------------------------
+def _pretty(text_fn):
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(text_fn(self))
+    return _repr_pretty_
+
+
+def install() -> None:
+    """Attach the views to the model classes (idempotent)."""
+    for cls, text_fn, html_fn in ((Kernel, kernel_text, kernel_html),
+                                  (IpcNamespace, namespace_text, namespace_html),
+                                  (Process, process_text, process_html),
+                                  (MsgQueue, object_text, object_html),
+                                  (SemArray, object_text, object_html),
+                                  (ShmidKernel, object_text, object_html),
+                                  (MqueueInode, object_text, object_html)):
+        cls.__str__ = text_fn
+        cls._repr_pretty_ = _pretty(text_fn)
+        cls._repr_html_ = html_fn
+    Kernel.snapshot = snapshot

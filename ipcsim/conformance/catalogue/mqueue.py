@@ -70,6 +70,19 @@ a.mq_getattr(q4)
 q5 = a.mq_open("/ok", O_RDWR, 0o600, mq_attr(0, 0))
 a.mq_getattr(q5)
 """),
+    scenario(AREA, "the-limits-are-per-namespace", """
+a.write_file("/proc/sys/fs/mqueue/msg_max", "3")
+a.write_file("/proc/sys/fs/mqueue/queues_max", "1")
+b = a.clone(CLONE_NEWIPC)
+b.read_file("/proc/sys/fs/mqueue/msg_max")
+qb = b.mq_open("/q", O_CREAT | O_RDWR, 0o600, mq_attr(10, 16))
+b.mq_open("/q2", O_CREAT | O_RDWR, 0o600, mq_attr(10, 16))
+a.mq_open("/q", O_CREAT | O_RDWR, 0o600, mq_attr(4, 16))
+qa = a.mq_open("/q", O_CREAT | O_RDWR, 0o600, mq_attr(3, 16))
+a.mq_open("/q2", O_CREAT | O_RDWR, 0o600, mq_attr(1, 16))
+b.mq_getattr(qb)
+a.mq_getattr(qa)
+"""),
     scenario(AREA, "mq_open-enospc-at-queues_max-counts-unlinked-open-queues", """
 a.write_file("/proc/sys/fs/mqueue/queues_max", "2")
 q1 = a.mq_open("/one", O_CREAT | O_RDWR, 0o600, mq_attr(1, 16))

@@ -103,6 +103,8 @@ class Kernel:
     choose at every switch point.
     """
 
+    _scheduler_class = Scheduler     # a subclass may run its calls another way (compat's host kernel)
+
     def __init__(self, seed: int = 0, trace: bool = False, *, capabilities: int = CAP_FULL_SET,
                  epoch: int = DEFAULT_EPOCH,
                  max_ipc_namespaces: int = DEFAULT_MAX_IPC_NAMESPACES,
@@ -117,7 +119,7 @@ class Kernel:
         self.tracing = bool(trace)
         self._slow = self.tracing
         self.trace: list[TraceEvent] = []
-        self.sched = Scheduler(self, seed, epoch, policy)
+        self.sched = self._scheduler_class(self, seed, epoch, policy)
         self.clock = self.sched.clock
         self.pid_max = pid_max
         self.max_ipc_namespaces = max_ipc_namespaces

@@ -33,6 +33,16 @@ NO_ADVANCE = -1       # Scheduler.limit: the clock may not move
 UNLIMITED = None      # Scheduler.limit: the clock may jump to any deadline
 
 
+class _Running(threading.local):
+    """Which task the current thread runs: a program's thread knows its task, any other
+    thread (the caller's, or one the user started) sees None."""
+
+    task: "Task | None" = None
+
+
+running = _Running()
+
+
 class Terminated(BaseException):
     """Unwinds a program whose process has died (killed, or exit() from another task).
 
@@ -98,6 +108,7 @@ class Scheduler:
         proc = task.process
         kernel = self.kernel
         status = 0
+        running.task = task
         try:
             self.resume_checks(task)
             proc.result = task.fn(proc, *task.args)

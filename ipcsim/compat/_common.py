@@ -1,0 +1,190 @@
+"""What both fakes share: attributes that refuse writes as the C extension types do, the
+buffer protocol of a pure-Python class, and the C conversions of arguments."""
+from __future__ import annotations
+
+import ctypes
+import errno
+import platform
+import sys
+from typing import Any, Callable
+
+LONG_MIN, LONG_MAX = -(1 << 63), (1 << 63) - 1
+ULONG_MASK = (1 << 64) - 1
+
+
+class ReadOnly:
+    """A read-only attribute computed by ``getter(obj)``. Writing it raises the
+    AttributeError a C type's getset without a setter raises: "attribute 'NAME' of
+    'MODULE.CLASS' objects is not writable"."""
+
+    __slots__ = ("getter", "name", "doc")
+
+    def __init__(self, getter: Callable[[Any], Any], doc: str = ""):
+        self.getter = getter
+        self.name = getter.__name__
+        self.doc = doc
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        return self.getter(obj)
+
+    def __set__(self, obj, value) -> None:
+        cls = type(obj)
+        raise AttributeError(f"attribute '{self.name}' of '{cls.__module__}.{cls.__qualname__}' "
+                             f"objects is not writable")
+
+    def __delete__(self, obj) -> None:
+        self.__set__(obj, None)
+
+
+class ReadOnlyMember(ReadOnly):
+    """A read-only struct member (``T_INT``, ``READONLY``): writing it raises
+    AttributeError("readonly attribute"), as CPython's member descriptors do."""
+
+    __slots__ = ()
+
+    def __set__(self, obj, value) -> None:
+        raise AttributeError("readonly attribute")
+
+
+def _index(value: object) -> int:
+    """The int of an argument that PyArg_Parse reads as a C integer (not a float)."""
+    if isinstance(value, float):
+        raise TypeError("'float' object cannot be interpreted as an integer")
+    try:
+        return value.__index__()          # type: ignore[union-attr]
+    except AttributeError:
+        raise TypeError(f"'{type(value).__name__}' object cannot be interpreted as an integer") \
+            from None
+
+
+def c_int(value: object) -> int:
+    """PyArg_Parse's "i": an int that fits in a C int."""
+    value = _index(value)
+    if value > 0x7FFFFFFF:
+        raise OverflowError("signed integer is greater than maximum")
+    if value < -0x80000000:
+        raise OverflowError("signed integer is less than minimum")
+    return value
+
+
+def c_long(value: object) -> int:
+    """PyArg_Parse's "l"."""
+    value = _index(value)
+    if not LONG_MIN <= value <= LONG_MAX:
+        raise OverflowError("Python int too large to convert to C long")
+    return value
+
+
+def c_ulong_mask(value: object) -> int:
+    """PyArg_Parse's "k": any int, taken modulo 2**64 (no overflow check)."""
+    if not isinstance(value, int):
+        raise TypeError(f"integer argument expected, got {type(value).__name__}")
+    return value & ULONG_MASK
+
+
+def as_buffer_bytes(data: object) -> bytes:
+    """PyArg_Parse's "s*": str (as UTF-8) or any bytes-like object."""
+    if isinstance(data, str):
+        return data.encode()
+    if isinstance(data, bytes):
+        return data
+    try:
+        return memoryview(data).tobytes()
+    except TypeError:
+        raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'") \
+            from None
+
+
+def fail(e: OSError, table: dict) -> BaseException:
+    """The exception a real module raises for ``e.errno``: ``table`` maps an errno to
+    (class, message or None); an errno it does not name keeps its OSError, as
+    PyErr_SetFromErrno would make it."""
+    entry = table.get(e.errno)
+    if entry is None:
+        return e
+    cls, message = entry
+    return cls(message) if message is not None else cls()
+
+
+def timeout_arg(timeout: object) -> float | None:
+    """convert_timeout() of both modules: None, or a non-negative int or float (seconds)."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, float):
+        value = timeout
+    elif isinstance(timeout, int):
+        value = float(c_long(timeout))
+    else:
+        raise TypeError("The timeout must be None or a non-negative number")
+    if value < 0:
+        raise TypeError("The timeout must be None or a non-negative number")
+    return value
+
+
+def open_or_create(proc, opener: Callable, name, fresh: Callable, *args) -> tuple:
+    """``(name, opener(proc, name, *args))``; for a name of None, a fresh one from
+    ``fresh(proc)``, drawn again while it is taken (EEXIST), as both modules do."""
+    if name is not None:
+        return name, opener(proc, name, *args)
+    while True:
+        name = fresh(proc)
+        try:
+            return name, opener(proc, name, *args)
+        except OSError as e:
+            if e.errno != errno.EEXIST:
+                raise
+
+
+def check_flags(flags: int, name: object, creat: int, excl: int, prefix: str,
+                what: str) -> None:
+    """The constructors' check of their flags: EXCL needs CREAT; no name needs EXCL."""
+    if not flags & creat and flags & excl:
+        raise ValueError(f"{prefix}_EXCL must be combined with {prefix}_CREAT")
+    if name is None and flags & excl != excl:
+        raise ValueError(f"{what} can only be None if {prefix}_EXCL is set")
+
+
+# --- the buffer protocol -------------------------------------------------------------------
+_getbuffer_callbacks: list = []
+
+
+def install_buffer_protocol(cls: type) -> bool:
+    """Give ``cls`` the buffer protocol through its ``__buffer__(flags)`` method, which
+    returns a memoryview to export. Python 3.12 does that by itself (PEP 688); on CPython
+    3.11 the class's ``bf_getbuffer`` slot is set with ctypes to a function that exports that
+    memoryview. Returns False where neither is possible (then memoryview(obj) fails)."""
+    if sys.version_info >= (3, 12):
+        return True
+    if platform.python_implementation() != "CPython" or ctypes.sizeof(ctypes.c_void_p) != 8:
+        return False
+    # PyTypeObject: tp_as_buffer is its 21st pointer-sized field in every CPython 3 build
+    # without Py_TRACE_REFS; a heap type's points at its own PyBufferProcs.
+    offset = 20 * ctypes.sizeof(ctypes.c_void_p)
+
+    def procs_of(t: type) -> int:
+        return ctypes.c_void_p.from_address(id(t) + offset).value or 0
+
+    if not procs_of(bytearray) or procs_of(int) or not procs_of(cls):
+        return False
+    get_buffer = ctypes.pythonapi.PyObject_GetBuffer
+    get_buffer.argtypes = (ctypes.py_object, ctypes.c_void_p, ctypes.c_int)
+    get_buffer.restype = ctypes.c_int
+
+    def getbuffer(obj, view, flags):
+        # A ctypes callback cannot raise: where the export fails, export an empty buffer.
+        try:
+            return get_buffer(obj.__buffer__(flags), view, flags)
+        except Exception:
+            return get_buffer(memoryview(bytearray()), view, flags)
+
+    proto = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.py_object, ctypes.c_void_p, ctypes.c_int)
+    callback = proto(getbuffer)
+    _getbuffer_callbacks.append(callback)            # lives as long as the class
+    slot = ctypes.c_void_p.from_address(procs_of(cls))
+    slot.value = ctypes.cast(callback, ctypes.c_void_p).value
+    return True

@@ -99,7 +99,7 @@ class Timeline:
         if skip:
             lines.append(f"... {skip} earlier calls")
         for i, e in enumerate(shown, start=skip):
-            args = ", ".join(map(repr, e.args))
+            args = ", ".join(map(_arg, e.args))
             res = f"-> {e.result!r}" if e.errno is None else f"-> error {e.errno}"
             mark = f" (blocked {e.start:g}s..{e.time:g}s)" if e.blocked else ""
             lines.append(f"{i:5d} t={e.time:<8g} pid {e.pid:<4d} {e.name}({args}) {res}{mark}")
@@ -213,7 +213,20 @@ class Timeline:
         plt.close(fig)
 
 
+def _arg(value) -> str:
+    """An argument as the timeline shows it: functions by name (no addresses, so the same
+    seed gives the same text), tuples and lists element by element."""
+    if callable(value) and hasattr(value, "__name__"):
+        return value.__name__
+    if isinstance(value, tuple):
+        inner = ", ".join(map(_arg, value))
+        return f"({inner}{',' if len(value) == 1 else ''})"
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_arg, value)) + "]"
+    return repr(value)
+
+
 def _describe(i: int, e) -> str:
-    args = ", ".join(map(repr, e.args))
+    args = ", ".join(map(_arg, e.args))
     res = repr(e.result) if e.errno is None else f"error {e.errno}"
     return f"step {i}, t={e.time:g}s: pid {e.pid} {e.name}({args}) -> {res}"

@@ -26,3 +26,71 @@ def test_namespaces_tour_as_a_script():
                          capture_output=True, text=True, check=True, cwd=EXAMPLES.parent,
                          env={**os.environ, "PYTHONPATH": str(EXAMPLES.parent)}).stdout
     assert out.startswith("A new machine: init is pid 1")
+
+
+def _example(name: str) -> dict:
+    return runpy.run_path(str(EXAMPLES / name))
+
+
+def test_producer_consumer_gets_every_job_in_order_and_waits(capsys):
+    jobs = _example("producer_consumer.py")["main"](seed=4)
+    assert jobs == [f"job {n:02d}" for n in range(8)]
+    assert "calls had to wait" in capsys.readouterr().out
+
+
+def test_producer_consumer_outcome_is_the_same_under_every_seed():
+    from ipcsim.explore import explore
+    report = explore(str(EXAMPLES / "producer_consumer.py"), range(40))
+    assert not report.seeds("deadlock") and not report.seeds("failed")
+    assert len(report.outcomes()) == 1
+
+
+def test_dining_philosophers_deadlock_is_found_within_1000_seeds_and_the_fix_holds():
+    from ipcsim.explore import explore
+    path = str(EXAMPLES / "dining_philosophers.py")
+    example = _example("dining_philosophers.py")
+    naive = explore(path, range(1000), jobs=2)
+    deadlocks = naive.seeds("deadlock")
+    assert deadlocks and deadlocks[0] == example["DEADLOCK_SEED"]
+    assert naive.seeds_per_second > 0
+    fixed = explore(path, range(200), entry="scenario_fixed")
+    assert not fixed.seeds("deadlock") and not fixed.seeds("failed")
+    assert list(fixed.outcomes()) == [repr([2] * 5)]
+
+
+def test_shm_ring_buffer_reader_gets_every_item_in_order(capsys):
+    items = _example("shm_ring_buffer.py")["main"](seed=2)
+    assert items == [f"item {n:02d}" for n in range(10)]
+    assert "Semaphore Arrays" in capsys.readouterr().out
+
+
+def test_posix_queues_priorities_and_notification(capsys):
+    mail = _example("posix_queues.py")["main"](seed=1)
+    assert mail[0].startswith("notified by pid ")
+    assert [prio for prio, _ in mail[1:]] == [9, 5, 5, 0, 0]
+    assert mail[2:4] == [(5, "invoice"), (5, "second invoice")]
+
+
+def test_containers_isolation_handles_and_last_member(capsys):
+    k = _example("containers.py")["main"](seed=0)
+    out = capsys.readouterr().out
+    assert "queue 0 in red holds 1 message, queue 0 in blue 0" in out
+    assert "alive? True (init holds a handle)" in out
+    assert "read: 'only red can read this'" in out
+    assert "handle closed; red's namespace alive? False" in out
+    assert [ns.is_initial for ns in k.ipc_namespaces] == [True]
+
+
+def test_notebook_code_cells_run_in_order(monkeypatch, capsys):
+    import json
+    monkeypatch.chdir(EXAMPLES)
+    notebook = json.loads((EXAMPLES / "tour.ipynb").read_text())
+    namespace = {"__name__": "__notebook__"}
+    cells = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+    assert len(cells) >= 6
+    for cell in cells:
+        exec(compile("".join(cell["source"]), "tour.ipynb", "exec"), namespace)
+    out = capsys.readouterr().out
+    assert "lsns -t ipc" in out and "└─bash" in out
+    assert namespace["report"].seeds("deadlock")
+    assert "<svg" in namespace["timeline"]._repr_svg_()

@@ -128,9 +128,9 @@ class Shell:
     def run_script(self, text: str) -> int:
         """Run ``text`` line by line, as ``bash < script`` does; returns the last status."""
         for line in text.splitlines():
-            self.run(line)
             if self.ended:
                 break
+            self.run(line)
         return self.status
 
     def run(self, line: str) -> int:
@@ -139,7 +139,7 @@ class Shell:
             raise SimulationError("this shell has exited")
         self.lineno += 1
         try:
-            tokens = tokenize(line, self._expand)
+            tokens = lex(line)
         except ValueError as e:
             self.err(f"{self.where()}{e}\n")
             self.status = 2
@@ -162,31 +162,35 @@ class Shell:
     def _run_list(self, tokens: list) -> None:
         command: list = []
         connector = None
-        for tok in tokens + [(";",)]:
-            if isinstance(tok, tuple) and tok[0] in (";", "&&", "||", "|", "&"):
-                op = tok[0]
-                if op in ("|", "&"):
-                    what = "pipelines" if op == "|" else "background jobs"
-                    self.err(f"{self.where()}{what} are not modelled by the ipcsim shell\n")
-                    self.status = 2
-                    return
-                if command:
-                    skip = ((connector == "&&" and self.status != 0)
-                            or (connector == "||" and self.status == 0))
-                    if not skip:
-                        self.status = self._run_simple(command)
-                        if self.ended:
-                            return
-                elif op != ";" or connector in ("&&", "||"):
-                    self.err(f"{self.where()}syntax error near unexpected token `{op}'\n")
-                    self.status = 2
-                    return
-                command = []
-                connector = op
-            else:
+        for n, tok in enumerate(tokens + [None]):
+            if tok is not None and not (isinstance(tok, tuple)
+                                        and tok[0] in (";", "&&", "||", "|", "&")):
                 command.append(tok)
+                continue
+            op = tok[0] if tok is not None else None
+            if op in ("|", "&"):
+                what = "pipelines" if op == "|" else "background jobs"
+                self.err(f"{self.where()}{what} are not modelled by the ipcsim shell\n")
+                self.status = 2
+                return
+            if not command:
+                if op is None and connector in (None, ";"):
+                    return
+                self.err(f"{self.where()}syntax error near unexpected token "
+                         f"`{op or 'newline'}'\n")
+                self.status = 2
+                return
+            skip = ((connector == "&&" and self.status != 0)
+                    or (connector == "||" and self.status == 0))
+            if not skip:
+                self.status = self._run_simple(command)
+                if self.ended:
+                    return
+            command = []
+            connector = op
 
     def _run_simple(self, words: list) -> int:
+        words = [w.expand(self._expand) if isinstance(w, _Word) else w for w in words]
         redir = _Redirect()
         argv: list[str] = []
         i = 0
@@ -584,17 +588,21 @@ For more details see nsenter(1).
 _OPERATORS = ("2>&1", "2>>", "&&", "||", ">>", "2>", ";", "|", "&", ">", "<")
 
 
-def tokenize(line: str, expand: Callable[[str], str]) -> list:
-    """Words (str) and operators (1-tuples) of a command line, with quotes removed and
-    ``$`` expanded. Raises ValueError on an unterminated quote."""
+class Var(str):
+    """A ``$NAME`` inside a word, expanded when its command runs (so ``$?`` is fresh)."""
+
+
+def lex(line: str) -> list:
+    """Words (tuples of literal ``str`` and :class:`Var` pieces) and operators (1-tuples
+    holding the operator), quotes removed. Raises ValueError on an unterminated quote."""
     out: list = []
     i, n = 0, len(line)
-    word: list[str] | None = None
+    word: list | None = None
 
     def end_word():
         nonlocal word
         if word is not None:
-            out.append("".join(word))
+            out.append(_Word(word))
             word = None
 
     while i < n:
@@ -629,8 +637,8 @@ def tokenize(line: str, expand: Callable[[str], str]) -> list:
                     word.append(line[i + 1])
                     i += 2
                 elif line[i] == "$":
-                    text, i = _dollar(line, i, expand)
-                    word.append(text)
+                    piece, i = _dollar(line, i)
+                    word.append(piece)
                 else:
                     word.append(line[i])
                     i += 1
@@ -638,8 +646,8 @@ def tokenize(line: str, expand: Callable[[str], str]) -> list:
                 raise ValueError('unexpected EOF while looking for matching `"\'')
             i += 1
         elif ch == "$":
-            text, i = _dollar(line, i, expand)
-            word.append(text)
+            piece, i = _dollar(line, i)
+            word.append(piece)
         else:
             word.append(ch)
             i += 1
@@ -647,17 +655,29 @@ def tokenize(line: str, expand: Callable[[str], str]) -> list:
     return out
 
 
-def _dollar(line: str, i: int, expand: Callable[[str], str]) -> tuple[str, int]:
+class _Word(tuple):
+    """The pieces of one word."""
+
+    def expand(self, expand: Callable[[str], str]) -> str:
+        return "".join(expand(p) if isinstance(p, Var) else p for p in self)
+
+
+def tokenize(line: str, expand: Callable[[str], str]) -> list:
+    """The words (expanded with ``expand(name)``) and operators (1-tuples) of a line."""
+    return [t.expand(expand) if isinstance(t, _Word) else t for t in lex(line)]
+
+
+def _dollar(line: str, i: int) -> tuple[str, int]:
     nxt = line[i + 1:i + 2]
     if nxt in ("$", "?"):
-        return expand(nxt), i + 2
+        return Var(nxt), i + 2
     if nxt == "{":
         j = line.find("}", i)
         if j > 0:
-            return expand(line[i + 2:j]), j + 1
+            return Var(line[i + 2:j]), j + 1
     j = i + 1
     while j < len(line) and (line[j].isalnum() or line[j] == "_"):
         j += 1
     if j == i + 1:
         return "$", i + 1
-    return expand(line[i + 1:j]), j
+    return Var(line[i + 1:j]), j

@@ -1,0 +1,98 @@
+"""The ipcsim command: demo, shell, run, explore, --seed and --help."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ipcsim.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+PHILOSOPHERS = str(ROOT / "examples" / "dining_philosophers.py")
+
+
+def test_demo_tells_the_tour(capsys):
+    assert main(["demo", "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("A new machine: init is pid 1")
+    assert "after umount: alive? False" in out
+
+
+def test_demo_source_is_the_tour(capsys):
+    assert main(["demo", "--source"]) == 0
+    assert "def main(seed: int = 0)" in capsys.readouterr().out
+
+
+def test_run_shows_the_timeline_and_the_deadlock(capsys, tmp_path):
+    svg = tmp_path / "run.svg"
+    assert main(["run", PHILOSOPHERS, "--seed", "12", "--svg", str(svg)]) == 1
+    out = capsys.readouterr().out
+    assert "blocked forever: pid 2 in semop" in out
+    assert out.rstrip().splitlines()[-1].startswith("deadlock: pid 2 waits in semop")
+    assert svg.read_text().startswith("<svg")
+
+
+def test_run_is_the_same_for_the_same_seed(capsys):
+    main(["run", PHILOSOPHERS, "--seed", "5"])
+    first = capsys.readouterr().out
+    main(["run", PHILOSOPHERS, "--seed", "5"])
+    assert capsys.readouterr().out == first
+    assert first.rstrip().endswith("outcome: [2, 2, 2, 2, 2]")
+
+
+def test_explore_reports_deadlocks_and_rate(capsys):
+    assert main(["explore", PHILOSOPHERS, "--seeds", "40", "--no-progress"]) == 1
+    out = capsys.readouterr().out
+    assert "seeds/s" in out and "deadlock" in out
+    assert "replay it: ipcsim run" in out
+
+
+def test_explore_fixed_version_is_clean_with_jobs(capsys):
+    assert main(["explore", PHILOSOPHERS, "--entry", "scenario_fixed", "--seeds", "30",
+                 "--jobs", "2", "--seed", "100"]) == 0
+    assert "ok            30 seeds, 1 distinct outcome" in capsys.readouterr().out
+
+
+def test_explore_results_do_not_depend_on_jobs():
+    from ipcsim.explore import explore
+    one = explore(PHILOSOPHERS, range(60), jobs=1)
+    two = explore(PHILOSOPHERS, range(60), jobs=2)
+    assert one.results == two.results
+
+
+def test_shell_script_mode_from_stdin():
+    script = "ipcmk -Q\nunshare --ipc ipcs -q\nipcs -q\nexit 3\n"
+    proc = subprocess.run([sys.executable, "-m", "ipcsim.cli", "shell", "--seed", "1"],
+                          input=script, capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 3
+    assert proc.stdout.count("------ Message Queues --------") == 2
+    assert proc.stdout.count("0          root       644") == 1
+
+
+def test_shell_echo_and_commands(capsys, monkeypatch):
+    import io
+    monkeypatch.setattr(sys, "stdin", io.StringIO("ipcmk -S 2\nipcs -s\n"))
+    assert main(["shell", "--echo"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("[pid 2 ipc:[4026531839]]# ipcmk -S 2\nSemaphore id: 0\n")
+    assert main(["shell", "-c", "ipcmk -Q; ipcs -q -i 0 >/dev/null; echo $?"]) == 0
+    assert capsys.readouterr().out.endswith("0\n")
+
+
+@pytest.mark.parametrize("command", ["demo", "shell", "run", "explore"])
+def test_help_teaches_and_offers_seed(command, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([command, "--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "--seed" in out
+
+
+def test_top_level_help_has_examples(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "ipcsim explore examples/dining_philosophers.py" in out
+    assert main([]) == 2

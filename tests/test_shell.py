@@ -1,0 +1,242 @@
+"""The simulated shell on its own: processes, namespaces, parsing and every tool's errors."""
+import pytest
+
+import ipcsim
+from ipcsim.shell import Shell, tokenize
+from ipcsim.shell.common import parse_size, size_to_human
+from ipcsim.shell.getopt import GetoptError, LongOpt, getopt_long
+
+
+def shell(seed=0, kernel=None):
+    out, err = [], []
+    sh = Shell(kernel=kernel, seed=seed, out=out.append, err=err.append)
+
+    def run(line):
+        del out[:], err[:]
+        status = sh.run(line)
+        return status, "".join(out), "".join(err)
+    return sh, run
+
+
+# --- getopt_long, as glibc ---------------------------------------------------------------
+def test_getopt_bundles_attached_arguments_and_permutes():
+    opts, operands = getopt_long(["-qS3", "x", "-p", "600", "y"], "qS:p:")
+    assert opts == [("q", None), ("S", "3"), ("p", "600")]
+    assert operands == ["x", "y"]
+
+
+def test_getopt_long_prefixes_optional_arguments_and_messages():
+    longs = (LongOpt("all", 2, "a"), LongOpt("queue", 1, "q"), LongOpt("quiet", 0, "Q"))
+    assert getopt_long(["--all=msg", "--al"], "a::", longs)[0] == [("a", "msg"), ("a", None)]
+    with pytest.raises(GetoptError, match="option '--qu' is ambiguous; possibilities: "
+                                          "'--queue' '--quiet'"):
+        getopt_long(["--qu"], "", longs)
+    with pytest.raises(GetoptError, match="unrecognized option '--nope'"):
+        getopt_long(["--nope"], "", longs)
+    with pytest.raises(GetoptError, match="option '--queue' requires an argument"):
+        getopt_long(["--queue"], "", longs)
+    with pytest.raises(GetoptError, match="option '--quiet' doesn't allow an argument"):
+        getopt_long(["--quiet=1"], "", longs)
+    with pytest.raises(GetoptError, match="invalid option -- 'z'"):
+        getopt_long(["-z"], "a")
+
+
+def test_getopt_plus_stops_at_the_first_operand():
+    assert getopt_long(["-i", "ipcs", "-q"], "+i") == ([("i", None)], ["ipcs", "-q"])
+
+
+def test_sizes_as_util_linux_reads_and_prints_them():
+    assert parse_size("1K") == 1024 and parse_size("1KB") == 1000 and parse_size("2MiB") == 2 << 20
+    assert parse_size("1.5K") == 1536 and parse_size("-5") is None and parse_size("x") is None
+    assert [size_to_human(n) for n in (0, 5000, 8192, 2 ** 64 - 2 ** 24 - 1)] == \
+        ["0B", "4.9K", "8K", "16E"]
+
+
+# --- the language ------------------------------------------------------------------------
+def test_tokenizer_quotes_variables_and_operators():
+    toks = tokenize("echo 'a b' \"$X-$$\" \\; x>f 2>&1 && y # c", {"X": "1", "$": "7"}.get)
+    assert toks == ["echo", "a b", "1-7", ";", "x", (">",), "f", ("2>&1",), ("&&",), "y"]
+    with pytest.raises(ValueError):
+        tokenize("echo 'open", str)
+
+
+def test_lists_status_and_variables():
+    sh, run = shell()
+    assert run("false && echo no || echo yes; echo $?") == (0, "yes\n0\n", "")
+    assert run("N=3; echo $N ${N}") == (0, "3 3\n", "")
+    assert run("echo $$")[1] == f"{sh.proc.pid}\n"
+
+
+def test_unknown_commands_pipes_and_syntax_errors():
+    sh, run = shell()
+    assert run("nosuch") == (127, "", "bash: line 1: nosuch: command not found\n")
+    status, _, err = run("ipcs | cat")
+    assert status == 2 and "pipelines are not modelled" in err
+    assert run("; ls")[0] == 2
+
+
+def test_each_command_is_a_child_process_and_builtins_are_not():
+    sh, run = shell()
+    assert sh.proc.pid == 2
+    run("ipcmk -M 10")
+    run("ipcmk -M 10")
+    status, out, _ = run("ipcs -m -p")
+    assert "0          root       3          0" in out
+    assert "1          root       4          0" in out
+    assert [p.pid for p in sh.kernel.processes()] == [1, 2]
+
+
+# --- namespaces -------------------------------------------------------------------------
+def test_unshare_nsenter_and_exit_move_between_namespaces():
+    sh, run = shell()
+    run("ipcmk -Q")
+    outer = sh.proc
+    run("unshare --ipc")
+    inner = sh.proc
+    assert inner.parent is outer and inner.ipc_ns is not outer.ipc_ns
+    inner_ns = inner.ipc_ns
+    assert "------ Message Queues --------" in run("ipcs -q")[1]
+    assert run("ipcs -q")[1].count("root") == 0
+    run("ipcmk -S 2")
+    status, out, _ = run("lsns -t ipc")
+    assert out.splitlines()[-1].endswith(f"{inner.pid} root └─bash")
+    run("exit")
+    assert sh.proc is outer and not inner_ns.alive
+    assert "0          root       644" in run("ipcs -q")[1]
+
+
+def test_nsenter_joins_another_shell_namespace():
+    sh, run = shell()
+    run("unshare --ipc")
+    inner = sh.proc
+    run("ipcmk -S 3")
+    status, out, err = run(f"nsenter --ipc -t {inner.pid} ipcs -s")
+    assert "644        3" in out
+    assert run("nsenter --ipc -t 99999 true") == (
+        1, "", "nsenter: cannot open /proc/99999/ns/ipc: No such file or directory\n")
+    assert run("nsenter -t abc --ipc")[2] == "nsenter: failed to parse pid: 'abc'\n"
+    assert run("unshare --net")[0] == 1
+    assert run("unshare --ipc nosuch") == (
+        127, "", "unshare: failed to execute nosuch: No such file or directory\n")
+
+
+def test_unshare_ipc_file_keeps_the_namespace_after_its_last_process():
+    sh, run = shell()
+    assert run("unshare --ipc=/run/ipc1 ipcmk -Q")[0] == 0
+    assert run("nsenter --ipc=/run/ipc1 ipcs -q")[1].count("root       644") == 1
+    assert len(sh.kernel.ipc_namespaces) == 2
+    run("umount /run/ipc1")
+    assert len(sh.kernel.ipc_namespaces) == 1
+
+
+def test_exit_at_the_top_ends_the_session():
+    sh, run = shell()
+    assert run("exit 4")[0] == 4 and sh.ended
+    assert sh.run_script("echo never") == 4
+
+
+def test_killing_a_shell_level_returns_to_its_parent():
+    sh, run = shell()
+    run("unshare --ipc")
+    inner = sh.proc.pid
+    status, _, _ = run(f"kill -9 {inner}")
+    assert sh.proc.pid == 2 and sh.status == 137
+
+
+def test_unprivileged_shell_cannot_unshare():
+    k = ipcsim.Kernel(seed=0)
+    sh, run = shell(kernel=k)
+    sh.proc.setuid(1000)
+    assert run("unshare --ipc") == (1, "", "unshare: unshare failed: Operation not permitted\n")
+    status, out, err = run("ipcmk -Q -p 600")
+    assert "Message queue id: 0" in out
+    assert run("ipcs -q")[1].splitlines()[-2].split()[2] == "1000"
+
+
+# --- the smaller tools ----------------------------------------------------------------------
+def test_files_sysctl_and_redirections():
+    sh, run = shell()
+    assert run("echo 64 > /proc/sys/kernel/msgmni; cat /proc/sys/kernel/msgmni")[1] == "64\n"
+    assert run("echo x > /proc/sys/kernel/msgmni")[2] == \
+        "bash: line 2: echo: write error: Invalid argument\n"
+    assert run("echo x > /nope")[2] == "bash: line 3: /nope: No such file or directory\n"
+    assert run("cat < /proc/sys/kernel/msgmax")[1] == "8192\n"
+    assert run("cat /nope 2>/dev/null; echo $?")[1] == "1\n"
+    assert run("sysctl kernel.msgmni kernel.sem")[1] == \
+        "kernel.msgmni = 64\nkernel.sem = 32000\t1024000000\t500\t32000\n"
+    assert run("sysctl -n -w kernel.msgmax=100")[1] == "100\n"
+    assert run("ls /proc/sysvipc")[1] == "msg\nsem\nshm\n"
+    assert run("ls /nope") == (2, "", "ls: cannot access '/nope': No such file or directory\n")
+
+
+def test_mount_umount_and_mqueue_files():
+    sh, run = shell()
+    assert run("mount -t mqueue none /dev/mqueue")[0] == 0
+    assert run("mount")[1] == "none on /dev/mqueue type mqueue (rw,relatime)\n"
+    run("mq open /jobs")
+    assert run("ls /dev/mqueue")[1] == "jobs\n"
+    assert run("cat /dev/mqueue/jobs")[1].startswith("QSIZE:0 ")
+    assert run("umount /dev/mqueue")[0] == 0
+    assert run("umount /dev/mqueue") == (32, "", "umount: /dev/mqueue: not mounted.\n")
+    assert run("mount -t ext4 none /x")[0] == 32
+
+
+def test_mq_tool_priorities_and_errors():
+    sh, run = shell()
+    assert run("mq open /q -m 2 -s 32")[0] == 0
+    run("mq send /q low 1")
+    run("mq send /q high 7")
+    assert run("mq send /q more") == (1, "", "mq: send /q: would wait forever (no other "
+                                             "process can receive from it)\n")
+    assert run("mq attr /q")[1] == "flags=0 maxmsg=2 msgsize=32 curmsgs=2\n"
+    assert run("mq receive /q")[1] == "high\t(priority 7)\n"
+    assert run("mq receive /q")[1] == "low\t(priority 1)\n"
+    assert run("mq receive /q -n") == (1, "", "mq: receive /q: Resource temporarily "
+                                             "unavailable\n")
+    assert run("mq ls")[1] == "/q\n"
+    assert run("mq unlink /q")[0] == 0
+    assert run("mq unlink /q")[2] == "mq: unlink /q: No such file or directory\n"
+
+
+def test_ps_and_kill():
+    sh, run = shell()
+    out = run("ps")[1].splitlines()
+    assert out[0] == "  PID  PPID      IPCNS USER     COMMAND"
+    assert out[-1] == "    3     2 4026531839 root     ps"
+    assert run("kill 999") == (1, "", "bash: line 2: kill: (999) - No such process\n")
+    assert run("kill -FOO 1")[2] == "bash: line 3: kill: FOO: invalid signal specification\n"
+    assert run("kill")[0] == 2
+    assert "10) SIGUSR1" in run("kill -l")[1]
+
+
+def test_same_seed_same_transcript():
+    script = "ipcmk -Q -S 2 -M 100\nunshare --ipc\nipcmk -Q\nlsns -t ipc\nexit\nipcs\n"
+    outs = []
+    for _ in range(2):
+        out = []
+        Shell(seed=9, out=out.append, err=out.append).run_script(script)
+        outs.append("".join(out))
+    assert outs[0] == outs[1]
+    other = []
+    Shell(seed=10, out=other.append, err=other.append).run_script(script)
+    assert "".join(other) != outs[0]           # ipcmk's keys come from the seed
+
+
+def test_lsns_options():
+    sh, run = shell()
+    run("unshare --ipc")
+    status, out, _ = run("lsns -t ipc -l -o NS,NPROCS,PID,PPID,UID,PATH")
+    assert out.splitlines()[0] == "        NS NPROCS PID PPID UID PATH"
+    assert run("lsns -t ipc -n -r")[1].splitlines()[0] == "4026531839 ipc 2 1 root init"
+    assert run("lsns -t foo") == (1, "", "lsns: unknown namespace type: foo\n")
+    assert run("lsns -o FOO")[2] == "lsns: unknown column: FOO\n"
+    assert run("lsns -p abc")[2] == "lsns: invalid PID argument: 'abc'\n"
+    assert '"ns": 4026531839' in run("lsns -t ipc -J")[1]
+    assert "NETNSID" in run("lsns --help")[1]
+
+
+def test_help_lists_every_command():
+    sh, run = shell()
+    out = run("help")[1]
+    for name in ("ipcs", "ipcmk", "ipcrm", "lsns", "unshare", "nsenter", "mq", "sysctl"):
+        assert f"  {name}" in out

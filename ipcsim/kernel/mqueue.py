@@ -723,16 +723,17 @@ class MqCalls:
         return _do_mq_timedsend(self, mqdes, data, prio, timeout)
 
     @syscall
-    def mq_receive(self, mqdes: int, msg_len: int) -> tuple[bytes, int]:
+    def mq_receive(self, mqdes: int, bufsize: int) -> tuple[bytes, int]:
         """mq_receive(3): ``(data, prio)`` of the oldest message of the highest priority.
-        EMSGSIZE if ``msg_len`` is below mq_msgsize (even on an empty queue), EBADF for a
-        descriptor not open for reading; an empty queue blocks, or EAGAIN with O_NONBLOCK."""
-        return _do_mq_timedreceive(self, mqdes, msg_len, None)
+        EMSGSIZE if ``bufsize`` (msg_len) is below mq_msgsize (even on an empty queue),
+        EBADF for a descriptor not open for reading; an empty queue blocks, or EAGAIN with
+        O_NONBLOCK."""
+        return _do_mq_timedreceive(self, mqdes, bufsize, None)
 
     @syscall
-    def mq_timedreceive(self, mqdes: int, msg_len: int, timeout) -> tuple[bytes, int]:
+    def mq_timedreceive(self, mqdes: int, bufsize: int, timeout) -> tuple[bytes, int]:
         """mq_timedreceive(3): as mq_receive, with a timeout as mq_timedsend takes it."""
-        return _do_mq_timedreceive(self, mqdes, msg_len, timeout)
+        return _do_mq_timedreceive(self, mqdes, bufsize, timeout)
 
     @syscall
     def mq_getattr(self, mqdes: int) -> MqAttr:

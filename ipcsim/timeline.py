@@ -21,7 +21,10 @@ from .kernel.kernel import Kernel
 
 LANE = 30            # pixels per process lane
 LEFT = 150           # the lane labels
-TOP = 40             # the time axis
+TOP = 52             # the time axis
+SLEEPING = "#9ecae1"       # sleep(): waiting for the clock, not for another process
+WAITING = "#ff7f0e"        # blocked in IPC (or wait, pause ...) until someone acts
+FOREVER = "#d62728"        # still blocked when the run ended: a deadlock
 
 
 @attrs.define
@@ -36,6 +39,11 @@ class Blocked:
     last: int = -1
     end: float = 0.0
     forever: bool = False
+
+    @property
+    def sleeping(self) -> bool:
+        """A sleep(): waiting for virtual time only."""
+        return self.what.startswith("sleep(")
 
 
 class Timeline:
@@ -79,11 +87,13 @@ class Timeline:
         return "init" if pid == 1 else ""
 
     def intervals(self) -> list[Blocked]:
-        """The blocked calls; those still blocked run to the end (``forever``)."""
+        """Every call that blocked, in the order they blocked; those still blocked run to
+        the end (``forever``). A call during which no other call returned has
+        ``last == first`` (it is drawn narrow)."""
         end = len(self.k.trace)
         for rec in self._open.values():
             rec.last, rec.end, rec.forever = end, self.k.clock.now(), True
-        return [b for b in self.blocked if b.last > b.first or b.forever]
+        return list(self.blocked)
 
     def exits(self) -> dict[int, int]:
         return {e.pid: i for i, e in enumerate(self.k.trace) if e.name == "exit"}
@@ -113,10 +123,10 @@ class Timeline:
     def svg(self, width: int = 960) -> str:
         """The picture as an SVG document (a str)."""
         trace = self.k.trace
-        steps = max(len(trace), 1)
+        steps = len(trace) + 1                     # one more: calls blocked at the end
         lanes = self.lanes()
         row = {pid: n for n, (pid, _) in enumerate(lanes)}
-        dx = max(0.5, min(24.0, (width - LEFT - 20) / steps))
+        dx = max(0.5, (max(width, 640) - LEFT - 20) / steps)
         plot_w = dx * steps
         w = int(LEFT + plot_w + 20)
         h = TOP + LANE * max(len(lanes), 1) + 40
@@ -125,19 +135,21 @@ class Timeline:
         out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
                f'viewBox="0 0 {w} {h}" font-family="monospace" font-size="11">',
                f'<rect width="{w}" height="{h}" fill="white"/>',
-               f'<text x="{LEFT}" y="14" font-size="12">virtual time (s) at each change; '
-               f'x axis: system calls in order ({len(trace)})</text>']
+               f'<text x="6" y="16" font-size="12">x axis: the {len(trace)} system calls in '
+               f'order; above the lanes: the virtual time (s) where it changes</text>']
         last_t, last_x = None, -100.0
         for i, e in enumerate(trace):
             if e.time != last_t and x(i) - last_x > 40:
                 out.append(f'<line x1="{x(i):.1f}" y1="{TOP - 12}" x2="{x(i):.1f}" '
                            f'y2="{h - 30}" stroke="#ddd"/>')
-                out.append(f'<text x="{x(i):.1f}" y="{TOP - 16}">{e.time:g}</text>')
+                out.append(f'<text x="{x(i):.1f}" y="{TOP - 16}">{e.time:g}s</text>')
                 last_x = x(i)
             last_t = e.time
         exits = self.exits()
         first_seen: dict[int, int] = {}
         for i, e in enumerate(trace):
+            if e.name in ("fork", "clone") and isinstance(e.result, int):
+                first_seen.setdefault(e.result, i)     # a lane starts where it was made
             first_seen.setdefault(e.pid, i)
         for pid, label in lanes:
             cy = y(pid) + LANE / 2
@@ -149,8 +161,9 @@ class Timeline:
         for b in self.intervals():
             if b.pid not in row:
                 continue
-            color = "#d62728" if b.forever else "#ff7f0e"
-            x0, x1 = x(b.first), x(max(b.last, b.first + 1))
+            color = FOREVER if b.forever else SLEEPING if b.sleeping else WAITING
+            x0 = x(b.first)
+            x1 = x(steps) if b.forever else max(x(b.last), x0 + 0.8 * dx)
             title = (f"pid {b.pid} blocked in {b.what}: steps {b.first}-{b.last}, "
                      f"t={b.start:g}s..{b.end:g}s" + (" (forever)" if b.forever else ""))
             out.append(f'<rect x="{x0:.1f}" y="{y(b.pid) + 7}" width="{x1 - x0:.1f}" '
@@ -168,13 +181,14 @@ class Timeline:
         ly = h - 14
         out.append(f'<line x1="{LEFT}" y1="{ly - 4}" x2="{LEFT}" y2="{ly + 4}" stroke="#1f77b4" '
                    f'stroke-width="3"/><text x="{LEFT + 6}" y="{ly + 4}">system call</text>')
-        out.append(f'<rect x="{LEFT + 110}" y="{ly - 6}" width="18" height="12" fill="#ff7f0e"/>'
-                   f'<text x="{LEFT + 132}" y="{ly + 4}">blocked</text>')
-        out.append(f'<rect x="{LEFT + 200}" y="{ly - 6}" width="18" height="12" fill="#d62728"/>'
-                   f'<text x="{LEFT + 222}" y="{ly + 4}">blocked forever (deadlock)</text>')
+        legend = ((110, SLEEPING, "sleeping"), (200, WAITING, "blocked"),
+                  (280, FOREVER, "blocked forever (deadlock)"))
+        for dxl, color, text in legend:
+            out.append(f'<rect x="{LEFT + dxl}" y="{ly - 6}" width="18" height="12" '
+                       f'fill="{color}"/><text x="{LEFT + dxl + 22}" y="{ly + 4}">{text}</text>')
         out.append('<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="#9467bd" stroke-width="3"/>'
                    '<text x="{3}" y="{4}">failed call</text>'.format(
-                       LEFT + 410, ly - 4, ly + 4, LEFT + 416, ly + 4))
+                       LEFT + 490, ly - 4, ly + 4, LEFT + 496, ly + 4))
         out.append("</svg>")
         return "\n".join(out) + "\n"
 
@@ -200,7 +214,8 @@ class Timeline:
         for b in self.intervals():
             if b.pid in row:
                 ax.broken_barh([(b.first, max(b.last - b.first, 1))], (row[b.pid] - 0.3, 0.6),
-                               color="#d62728" if b.forever else "#ff7f0e")
+                               color=FOREVER if b.forever else SLEEPING if b.sleeping
+                               else WAITING)
         for i, e in enumerate(self.k.trace):
             if e.pid in row:
                 ax.vlines(i + 0.5, row[e.pid] - 0.2, row[e.pid] + 0.2,

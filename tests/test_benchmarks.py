@@ -24,3 +24,12 @@ def test_bench_mqueue_quick_smoke(capsys):
     out = capsys.readouterr().out
     assert "send+receive" in out and "growth ipcsim send+receive" in out
     assert figures["real"] is None and figures["ipcsim"]["pair, full"] > 0
+
+
+def test_bench_compat_quick_smoke(capsys):
+    figures = run_quick("bench_compat")
+    out = capsys.readouterr().out
+    assert "sysv msg send+receive" in out and "posix mq send+receive" in out
+    assert figures["real"] is None
+    assert all(v > 0 for v in figures["host"].values())
+    assert set(figures["simulated"]) == set(figures["host"])

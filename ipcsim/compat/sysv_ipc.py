@@ -227,6 +227,7 @@ class MessageQueue:
         if max_message_size > _QUEUE_MESSAGE_SIZE_MAX:
             raise ValueError(f"The message length must be <= {_QUEUE_MESSAGE_SIZE_MAX}\n")
         _check_flags(flags, key)
+        self._key, self._id = key, -1
         self._max_message_size = max_message_size
         flags &= IPC_CREX
         mode &= 0o777
@@ -400,6 +401,7 @@ class Semaphore:
         key = _key_arg(key)
         flags, mode, initial_value = c_int(flags), c_int(mode), c_int(initial_value)
         _check_flags(flags, key)
+        self._key, self._id = key, -1
         self._op_flags = 0
         flags &= IPC_CREX
         set_value = bool(flags & IPC_CREX and mode & 0o200)
@@ -696,6 +698,7 @@ class SharedMemory:
             size = PAGE_SIZE
         shmat_flags = 0 if mode & 0o200 else SHM_RDONLY
         fill = bytes(init_character) if crex and not shmat_flags else None
+        self._key, self._id = key, -1
         self._address = None
         self._read_only = bool(shmat_flags)
         errors = {

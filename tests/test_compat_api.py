@@ -1,0 +1,116 @@
+"""The fakes' public API and corner cases, compared with the real packages on a real kernel."""
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import ipcsim
+from ipcsim.compat import bind
+from ipcsim.compat import posix_ipc as fake_posix
+from ipcsim.compat import sysv_ipc as fake_sysv
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import compat_scenarios  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+HAVE_REAL = all(importlib.util.find_spec(m) is not None for m in ("sysv_ipc", "posix_ipc"))
+CAN_UNSHARE = sys.platform == "linux" and os.geteuid() == 0 and shutil.which("unshare")
+
+REAL_RUN = f"""
+import json, sys
+sys.path.insert(0, {str(HERE)!r})
+import compat_scenarios, sysv_ipc, posix_ipc
+print(json.dumps(compat_scenarios.run_all(sysv_ipc, posix_ipc)))
+"""
+
+
+def fake_outcomes() -> dict:
+    with ipcsim.Kernel(seed=0) as k:
+        with bind(k.init.fork()):
+            return compat_scenarios.run_all(fake_sysv, fake_posix)
+
+
+@pytest.fixture(scope="module")
+def real_outcomes():
+    if not HAVE_REAL:
+        pytest.skip("the real sysv_ipc and posix_ipc packages are not installed")
+    if not CAN_UNSHARE:
+        pytest.skip("the real side needs root on Linux with unshare(1)")
+    proc = subprocess.run(["unshare", "--ipc", sys.executable, "-c", REAL_RUN],
+                          capture_output=True, text=True, timeout=120, cwd="/")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_every_corner_case_behaves_as_the_real_packages(real_outcomes):
+    fake = fake_outcomes()
+    assert list(fake) == list(real_outcomes)
+    differences = {step: (fake[step], real_outcomes[step]) for step in fake
+                   if fake[step] != real_outcomes[step]}
+    assert not differences
+
+
+def test_corner_cases_are_reproducible():
+    assert fake_outcomes() == fake_outcomes()
+
+
+@pytest.mark.skipif(not HAVE_REAL, reason="the real packages are not installed")
+@pytest.mark.parametrize("name", ["sysv_ipc", "posix_ipc"])
+def test_the_public_names_and_constants_are_the_real_ones(name):
+    real = importlib.import_module(name)
+    fake = {"sysv_ipc": fake_sysv, "posix_ipc": fake_posix}[name]
+    public = {n for n in dir(real) if not n.startswith("_")}
+    assert public <= set(dir(fake))
+    for n in sorted(public):
+        value = getattr(real, n)
+        if isinstance(value, (int, str, bool)):
+            assert getattr(fake, n) == value, n
+        elif isinstance(value, type):
+            members = {m for m in vars(value) if not m.startswith("_")}
+            assert members <= set(dir(getattr(fake, n))), n
+            assert str(getattr(fake, n)) == str(value)          # <class 'sysv_ipc.X'>
+    for dunder in ("__version__", "__author__", "__license__"):
+        assert getattr(fake, dunder, None) == getattr(real, dunder, None)
+
+
+def test_exception_classes_look_like_the_real_ones():
+    assert fake_sysv.ExistentialError.__mro__[1:3] == (fake_sysv.Error, Exception)
+    assert str(fake_sysv.BusyError) == "<class 'sysv_ipc.BusyError'>"
+    assert issubclass(fake_posix.SignalError, fake_posix.Error)
+
+
+def test_shared_memory_exports_its_memory_as_a_buffer():
+    with ipcsim.Kernel(seed=0) as k:
+        with bind(k.init):
+            mem = fake_sysv.SharedMemory(None, fake_sysv.IPC_CREX, size=5000)
+            other = fake_sysv.attach(mem.id)
+            view = memoryview(mem)
+            assert (view.format, view.shape, view.readonly) == ("B", (5000,), False)
+            view[4095:4098] = b"abc"                    # across a page boundary
+            assert other.read(3, 4095) == b"abc"
+            other.write(b"xyz", 10)
+            assert bytes(view[10:13]) == b"xyz" and bytearray(mem)[10:13] == b"xyz"
+            view.release()
+            other.detach()
+            mem.detach()
+            mem.remove()
+
+
+def test_posix_shared_memory_is_a_real_descriptor_for_mmap():
+    import mmap
+    with ipcsim.Kernel(seed=0) as k:
+        with bind(k.init):
+            mem = fake_posix.SharedMemory("/mapped", fake_posix.O_CREX, size=4096)
+            with mmap.mmap(mem.fd, mem.size) as a:
+                a[:5] = b"hello"
+            again = fake_posix.SharedMemory("/mapped")
+            with mmap.mmap(again.fd, again.size) as b:
+                assert b[:5] == b"hello"
+            mem.unlink()
+            mem.close_fd()
+            again.close_fd()

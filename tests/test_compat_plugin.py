@@ -1,0 +1,92 @@
+"""The pytest plugin: fixtures and --ipcsim-fake-modules, in a pytest run of its own."""
+import os
+import subprocess
+import sys
+import textwrap
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TESTS = '''
+import sysv_ipc
+import ipcsim
+
+
+def test_imports_give_the_fakes():
+    import posix_ipc
+    assert sysv_ipc.__spec__.name == "ipcsim.compat.sysv_ipc"
+    assert posix_ipc.__spec__.name == "ipcsim.compat.posix_ipc"
+
+
+def test_ipc_kernel_is_fresh_and_the_fakes_act_on_it(ipc_kernel):
+    q = sysv_ipc.MessageQueue(42, sysv_ipc.IPC_CREX)
+    q.send(b"x")
+    assert q.last_send_pid == 1                    # the test acts as the kernel's init
+    assert q.last_send_time == ipc_kernel.clock.time()
+    rows = ipc_kernel.init.read_file("/proc/sysvipc/msg").splitlines()[1:]
+    assert [int(row.split()[0]) for row in rows] == [42]
+
+
+def test_a_second_test_gets_another_kernel(ipc_kernel):
+    q = sysv_ipc.MessageQueue(42, sysv_ipc.IPC_CREX)   # no EEXIST: a fresh kernel
+    assert q.current_messages == 0
+
+
+def test_programs_act_as_themselves(ipc_kernel):
+    def worker(p):
+        sysv_ipc.MessageQueue(7, sysv_ipc.IPC_CREAT).send(b"from a program")
+    child = ipc_kernel.init.fork(target=worker)
+    ipc_kernel.run()
+    q = sysv_ipc.MessageQueue(7)
+    assert q.last_send_pid == child.pid
+    assert q.receive() == (b"from a program", 1)
+
+
+def test_session_kernel_keeps_state_1(ipc_kernel_session):
+    sysv_ipc.MessageQueue(99, sysv_ipc.IPC_CREX)
+
+
+def test_session_kernel_keeps_state_2(ipc_kernel_session):
+    assert sysv_ipc.MessageQueue(99).current_messages == 0
+
+
+def test_without_a_fixture_the_host_kernel_mirrors_this_process():
+    import os
+    q = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX)
+    q.send(b"x")
+    assert q.last_send_pid == os.getpid()
+    q.remove()
+'''
+
+
+def plugin_args() -> list[str]:
+    for ep in metadata.entry_points(group="pytest11"):
+        if ep.name == "ipcsim":
+            return []
+    return ["-p", "ipcsim.pytest_plugin"]
+
+
+def test_fixtures_and_fake_modules(tmp_path):
+    (tmp_path / "test_uses_sysv_ipc.py").write_text(textwrap.dedent(TESTS))
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           *plugin_args(), "--ipcsim-fake-modules", str(tmp_path)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "7 passed" in proc.stdout
+
+
+def test_the_option_is_off_by_default(tmp_path):
+    (tmp_path / "test_plain.py").write_text(textwrap.dedent('''
+        import sys
+
+        def test_nothing_is_faked(ipc_kernel):
+            mod = sys.modules.get("sysv_ipc")
+            assert mod is None or not mod.__spec__.name.startswith("ipcsim")
+    '''))
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           *plugin_args(), str(tmp_path)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -1,0 +1,154 @@
+"""The fakes outside a simulation: the host kernel, real time, several real threads."""
+import os
+import threading
+import time
+
+import pytest
+
+from ipcsim.compat import current_process, host_kernel
+from ipcsim.compat import posix_ipc
+from ipcsim.compat import sysv_ipc
+
+
+def run_threads(*targets):
+    threads = [threading.Thread(target=fn, args=args) for fn, args in targets]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def test_eight_threads_send_and_receive_100000_messages_none_lost_or_duplicated():
+    messages, senders, receivers = 100_000, 4, 4
+    q = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX)
+    got = [[] for _ in range(receivers)]
+    errors = []
+
+    def send(i):
+        try:
+            for j in range(messages // senders):
+                q.send(f"{i}:{j}")
+        except BaseException as e:          # pragma: no cover - reported below
+            errors.append(e)
+
+    def receive(i):
+        try:
+            while True:
+                data, mtype = q.receive()
+                if mtype == 2:
+                    return
+                got[i].append(data)
+        except BaseException as e:          # pragma: no cover - reported below
+            errors.append(e)
+
+    try:
+        sending = run_threads(*[(send, (i,)) for i in range(senders)])
+        receiving = run_threads(*[(receive, (i,)) for i in range(receivers)])
+        for t in sending:
+            t.join(120)
+        for _ in receiving:
+            q.send(b"stop", type=2)        # queued after every data message: FIFO
+        for t in receiving:
+            t.join(120)
+        assert not errors
+        assert not any(t.is_alive() for t in sending + receiving)
+        received = [m for part in got for m in part]
+        assert len(received) == messages
+        assert set(received) == {f"{i}:{j}".encode() for i in range(senders)
+                                 for j in range(messages // senders)}
+        for part in got:                    # one queue: each sender's messages stay in order
+            last = {}
+            for m in part:
+                i, j = map(int, m.split(b":"))
+                assert j > last.get(i, -1)
+                last[i] = j
+        assert q.current_messages == 0
+    finally:
+        q.remove()
+
+
+def test_threads_share_a_semaphore_as_a_mutex():
+    sem = sysv_ipc.Semaphore(None, sysv_ipc.IPC_CREX, initial_value=1)
+    mem = sysv_ipc.SharedMemory(None, sysv_ipc.IPC_CREX, size=8)
+    mem.write(b"0".rjust(8))
+
+    def work():
+        for _ in range(300):
+            with sem:
+                value = int(mem.read(8))
+                mem.write(str(value + 1).rjust(8))
+
+    try:
+        for t in run_threads(*[(work, ()) for _ in range(8)]):
+            t.join(60)
+        assert int(mem.read(8)) == 2400
+        assert sem.value == 1
+    finally:
+        mem.detach()
+        mem.remove()
+        sem.remove()
+
+
+def test_a_blocked_receive_is_woken_by_another_thread():
+    mq = posix_ipc.MessageQueue(None, posix_ipc.O_CREX, max_messages=2, max_message_size=16)
+    out = []
+    try:
+        t = run_threads((lambda: out.append(mq.receive()), ()))[0]
+        time.sleep(0.05)
+        assert not out
+        mq.send(b"wake up", priority=3)
+        t.join(10)
+        assert out == [(b"wake up", 3)]
+    finally:
+        mq.close()
+        mq.unlink()
+
+
+def test_timeouts_follow_the_real_clock():
+    sem = posix_ipc.Semaphore(None, posix_ipc.O_CREX)
+    try:
+        start = time.monotonic()
+        with pytest.raises(posix_ipc.BusyError, match="Semaphore is busy"):
+            sem.acquire(0.2)
+        assert 0.19 <= time.monotonic() - start < 2
+        released = run_threads((lambda: (time.sleep(0.05), sem.release()), ()))[0]
+        sem.acquire(10)                     # woken by the other thread, long before 10 s
+        released.join()
+    finally:
+        sem.unlink()
+        sem.close()
+
+
+def test_the_host_process_mirrors_this_process():
+    proc = current_process()
+    assert proc is host_kernel().host_process
+    assert proc.pid == os.getpid()
+    assert (proc.uid, proc.euid, proc.gid, proc.egid) == (os.getuid(), os.geteuid(),
+                                                         os.getgid(), os.getegid())
+    q = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX)
+    try:
+        before = int(time.time())
+        q.send(b"x")
+        assert q.last_send_pid == os.getpid()
+        assert before <= q.last_send_time <= time.time() + 1
+        assert q.cuid == os.geteuid()
+    finally:
+        q.remove()
+
+
+def test_a_thread_notification_runs_in_a_real_thread():
+    mq = posix_ipc.MessageQueue(None, posix_ipc.O_CREX)
+    seen = []
+    done = threading.Event()
+
+    def notified(param):
+        seen.append((param, threading.current_thread() is not threading.main_thread()))
+        done.set()
+
+    try:
+        mq.request_notification((notified, "param"))
+        mq.send(b"first")
+        assert done.wait(10)
+        assert seen == [("param", True)]
+    finally:
+        mq.close()
+        mq.unlink()

@@ -862,3 +862,26 @@ def _run(seed):
 def test_same_seed_same_run_other_seeds_other_interleavings():
     assert _run(3) == _run(3)
     assert len({repr(_run(s)[0]) for s in range(6)}) > 1
+
+
+def test_a_thread_notification_ends_with_its_process(k, p):
+    q = small(p)
+    owner = p.fork()
+    calls = []
+
+    def fn(value):
+        calls.append(value)
+        owner.exit(3)                       # exit_group from the thread
+        calls.append(owner.mq_receive(q, 16))
+
+    owner.mq_notify(q, SigEvent(SIGEV_THREAD, sigev_value=1, sigev_notify_function=fn))
+    p.mq_send(q, b"x")
+    k.run()
+    assert calls == [1] and owner.exit_status == 3 and p.mq_getattr(q).mq_curmsgs == 1
+    gone = p.fork()
+    gone.mq_notify(q, SigEvent(SIGEV_THREAD, sigev_notify_function=calls.append))
+    p.mq_receive(q, 16)
+    p.mq_send(q, b"y")
+    gone.exit(0)                            # before the thread ever ran: it never runs
+    k.run()
+    assert calls == [1]

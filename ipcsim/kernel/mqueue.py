@@ -33,10 +33,10 @@ from ..constants import (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_
                          CAP_SYS_RESOURCE, HARD_MSGMAX, HARD_MSGSIZEMAX, MQ_PRIO_MAX, NAME_MAX,
                          O_ACCMODE, O_CREAT, O_EXCL, O_NONBLOCK, O_RDONLY, O_TRUNC, PATH_MAX,
                          RLIMIT_MSGQUEUE, SI_MESGQ, SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD)
-from ..errors import oserror
+from ..errors import ProcessGone, oserror
 from ..sim.clock import seconds_to_ns
 from ..sim.scheduler import Task
-from .files import OpenFile
+from .files import DirFile, OpenFile
 from .signals import NSIG
 from .syscall import as_bytes, int_arg, syscall
 from .waitq import SIGNAL, TIMEOUT, WaitQueue, Waiter
@@ -345,7 +345,8 @@ class MqueueInode:
 
 class NotifyThread:
     """The process a SIGEV_THREAD function runs as: a thread of the registered process (it
-    shares the process's pid, credentials and namespace; it ends with the process)."""
+    shares the process's pid, credentials, descriptors and namespace; once the process has
+    died, its next system call ends it)."""
 
     __slots__ = ("owner", "done", "sigpending", "stopped", "pid", "result")
 
@@ -373,6 +374,9 @@ def start_notify_thread(kernel, owner, fn, value) -> None:
         try:
             if owner.alive:
                 fn(value)
+        except ProcessGone:
+            if owner.alive:
+                raise
         finally:
             thread.done = True
 
@@ -410,7 +414,6 @@ class MqueueMount:
 
     # the root directory
     def open(self, proc, flags: int) -> OpenFile:
-        from .files import DirFile
         if flags & O_ACCMODE != O_RDONLY:
             raise oserror(errno.EISDIR)
         return DirFile(flags, self.sb.names())
@@ -448,7 +451,7 @@ class MqueueMount:
                 raise oserror(errno.EACCES)
             if flags & O_TRUNC:
                 inode.size = 0
-        return MqFile(flags, inode, self)
+        return MqFile(flags & ~(O_CREAT | O_EXCL | O_TRUNC), inode, self)
 
     def unlink_entry(self, proc, name: str) -> None:
         _check_name_len(name)

@@ -276,6 +276,7 @@ class MsgCalls:
             if q is not None and not msgflg & IPC_EXCL and ipcperms(q, self.creds, msgflg):
                 return q.id
         return _msgget(self, key, msgflg)
+
     @syscall
     def msgsnd(self, msqid: int, mtype: int, data, msgflg: int = 0) -> None:
         """msgsnd(2): queue ``data`` as a message of type ``mtype`` (>= 1). Blocks while the

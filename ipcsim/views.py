@@ -104,7 +104,8 @@ def kernel_text(k: Kernel) -> str:
         members = ns.members()
         stem = "   " if last_ns else "│  "
         if not members:
-            lines.append(f"{stem}└─ no processes (kept alive by a handle, mount or attachment)")
+            lines.append(f"{stem}└─ no processes (kept alive by a handle, mount or "
+                         f"attachment)")
         for j, p in enumerate(members):
             branch = "└─" if j == len(members) - 1 else "├─"
             lines.append(f"{stem}{branch} pid {p.pid} {p.comm} (uid {p.euid}): {_state(p)}")

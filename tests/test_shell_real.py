@@ -157,6 +157,11 @@ ipcrm msg
 ipcrm -v -a
 ipcrm -x
 ipcrm --help
+ipcmk -Q
+ipcrm -q 4 -x
+ipcrm --queue-id=4
+ipcrm --q 4
+ipcrm --all=sem --verbose
 ipcs
 """,
     "namespaces": """

@@ -12,8 +12,17 @@ from __future__ import annotations
 import attrs
 
 
+Options = list[tuple[str, "str | None"]]
+
+
 class GetoptError(Exception):
-    """A bad option: ``str(e)`` is glibc's message without the program name."""
+    """A bad option: ``str(e)`` is glibc's message without the program name; ``options``
+    are the options getopt_long returned before it (a tool acting on each option as it
+    comes, as ipcrm does, has acted on those)."""
+
+    def __init__(self, message: str, options: "Options | None" = None):
+        super().__init__(message)
+        self.options = options if options is not None else []
 
 
 @attrs.frozen
@@ -41,7 +50,7 @@ def _short_table(optstring: str) -> dict[str, int]:
 
 
 def getopt_long(args: list[str], optstring: str,
-                longopts: tuple[LongOpt, ...] = ()) -> tuple[list[tuple[str, str | None]], list[str]]:
+                longopts: tuple[LongOpt, ...] = ()) -> tuple[Options, list[str]]:
     """Parse ``args`` (without the program name).
 
     Returns ``(options, operands)``: options as ``(key, argument or None)`` in command-line
@@ -66,14 +75,16 @@ def getopt_long(args: list[str], optstring: str,
             exact = [o for o in longopts if o.name == name]
             matches = exact or [o for o in longopts if o.name.startswith(name)]
             if not matches:
-                raise GetoptError(f"unrecognized option '{word}'")
+                raise GetoptError(f"unrecognized option '{word}'", opts)
             if len({(o.has_arg, o.key) for o in matches}) > 1:
                 names = " ".join(f"'--{o.name}'" for o in matches)
-                raise GetoptError(f"option '--{name}' is ambiguous; possibilities: {names}")
+                raise GetoptError(f"option '--{name}' is ambiguous; possibilities: {names}",
+                                  opts)
             opt = matches[0]
             if opt.has_arg == 0:
                 if eq:
-                    raise GetoptError(f"option '--{opt.name}' doesn't allow an argument")
+                    raise GetoptError(f"option '--{opt.name}' doesn't allow an argument",
+                                      opts)
                 opts.append((opt.key, None))
             elif opt.has_arg == 2:
                 opts.append((opt.key, value if eq else None))
@@ -83,7 +94,7 @@ def getopt_long(args: list[str], optstring: str,
                 opts.append((opt.key, args[i]))
                 i += 1
             else:
-                raise GetoptError(f"option '--{opt.name}' requires an argument")
+                raise GetoptError(f"option '--{opt.name}' requires an argument", opts)
             continue
         if word.startswith("-") and word != "-":
             j = 1
@@ -91,7 +102,7 @@ def getopt_long(args: list[str], optstring: str,
                 ch = word[j]
                 j += 1
                 if ch not in shorts or ch == ":":
-                    raise GetoptError(f"invalid option -- '{ch}'")
+                    raise GetoptError(f"invalid option -- '{ch}'", opts)
                 kind = shorts[ch]
                 if kind == 0:
                     opts.append((ch, None))
@@ -105,7 +116,7 @@ def getopt_long(args: list[str], optstring: str,
                     opts.append((ch, args[i]))
                     i += 1
                 else:
-                    raise GetoptError(f"option requires an argument -- '{ch}'")
+                    raise GetoptError(f"option requires an argument -- '{ch}'", opts)
                 break
             continue
         operands.append(word)

@@ -10,7 +10,7 @@ import errno
 
 from ..constants import (GETNCNT, GETPID, GETVAL, GETZCNT, IPC_CREAT, IPC_RMID, IPC_STAT,
                          MSG_INFO, MSG_STAT, SEM_INFO, SEM_STAT, SHM_INFO, SHM_STAT)
-from .common import (GROUPS, PASSWD, Ctx, c_strtol, ctime, parse_size, size_to_human,
+from .common import (GROUPS, PASSWD, Ctx, Exit, c_strtol, ctime, parse_size, size_to_human,
                      strtonum_or_err)
 from .getopt import GetoptError, LongOpt, getopt_long
 
@@ -71,6 +71,12 @@ def _rows(ctx: Ctx, kind: str) -> list[list[int]]:
         fields[2] = str(int(fields[2], 8))
         rows.append([int(f) for f in fields])
     return rows
+
+
+def _header(title: str, *columns: tuple[str, int]) -> str:
+    """A section title and its column headings, each ``%-Ns``."""
+    return (f"------ {title} --------\n"
+            + " ".join(f"{name:<{width}}" for name, width in columns) + "\n")
 
 
 def _perms_row(ident: int, mode: int, cuid: int, cgid: int, uid: int, gid: int) -> str:
@@ -212,19 +218,18 @@ def _do_msg(ctx: Ctx, out: list, fmt: str | None, unit: int) -> None:
                     " bytes\n" if unit == UNIT_DEFAULT else "\n", 0)
         return
     if fmt == "c":
-        out.append("------ Message Queues Creators/Owners --------\n")
-        out.append(f"{'msqid':<10} {'perms':<10} {'cuid':<10} {'cgid':<10} {'uid':<10} "
-                   f"{'gid':<10}\n")
+        out.append(_header("Message Queues Creators/Owners", ('msqid', 10), ('perms', 10),
+                           ('cuid', 10), ('cgid', 10), ('uid', 10), ('gid', 10)))
     elif fmt == "t":
-        out.append("------ Message Queues Send/Recv/Change Times --------\n")
-        out.append(f"{'msqid':<8} {'owner':<10} {'send':<20} {'recv':<20} {'change':<20}\n")
+        out.append(_header("Message Queues Send/Recv/Change Times", ('msqid', 8), ('owner', 10),
+                           ('send', 20), ('recv', 20), ('change', 20)))
     elif fmt == "p":
-        out.append("------ Message Queues PIDs --------\n")
-        out.append(f"{'msqid':<10} {'owner':<10} {'lspid':<10} {'lrpid':<10}\n")
+        out.append(_header("Message Queues PIDs", ('msqid', 10), ('owner', 10), ('lspid', 10),
+                           ('lrpid', 10)))
     else:
-        out.append("------ Message Queues --------\n")
-        out.append(f"{'key':<10} {'msqid':<10} {'owner':<10} {'perms':<10} "
-                   f"{'size' if unit == UNIT_HUMAN else 'used-bytes':<12} {'messages':<12}\n")
+        out.append(_header("Message Queues", ('key', 10), ('msqid', 10), ('owner', 10),
+                           ('perms', 10), ('size' if unit == UNIT_HUMAN else 'used-bytes', 12),
+                           ('messages', 12)))
     for (key, msqid, mode, cbytes, qnum, lspid, lrpid, uid, gid, cuid, cgid, stime, rtime,
          ctime_) in _rows(ctx, "msg"):
         if fmt == "c":
@@ -275,21 +280,18 @@ def _do_shm(ctx: Ctx, out: list, fmt: str | None, unit: int) -> None:
                    f"{info.swap_successes} successes\n")
         return
     if fmt == "c":
-        out.append("------ Shared Memory Segment Creators/Owners --------\n")
-        out.append(f"{'shmid':<10} {'perms':<10} {'cuid':<10} {'cgid':<10} {'uid':<10} "
-                   f"{'gid':<10}\n")
+        out.append(_header("Shared Memory Segment Creators/Owners", ('shmid', 10), ('perms', 10),
+                           ('cuid', 10), ('cgid', 10), ('uid', 10), ('gid', 10)))
     elif fmt == "t":
-        out.append("------ Shared Memory Attach/Detach/Change Times --------\n")
-        out.append(f"{'shmid':<10} {'owner':<10} {'attached':<20} {'detached':<20} "
-                   f"{'changed':<20}\n")
+        out.append(_header("Shared Memory Attach/Detach/Change Times", ('shmid', 10),
+                           ('owner', 10), ('attached', 20), ('detached', 20), ('changed', 20)))
     elif fmt == "p":
-        out.append("------ Shared Memory Creator/Last-op PIDs --------\n")
-        out.append(f"{'shmid':<10} {'owner':<10} {'cpid':<10} {'lpid':<10}\n")
+        out.append(_header("Shared Memory Creator/Last-op PIDs", ('shmid', 10), ('owner', 10),
+                           ('cpid', 10), ('lpid', 10)))
     else:
-        out.append("------ Shared Memory Segments --------\n")
-        out.append(f"{'key':<10} {'shmid':<10} {'owner':<10} {'perms':<10} "
-                   f"{'size' if unit == UNIT_HUMAN else 'bytes':<10} {'nattch':<10} "
-                   f"{'status':<12}\n")
+        out.append(_header("Shared Memory Segments", ('key', 10), ('shmid', 10), ('owner', 10),
+                           ('perms', 10), ('size' if unit == UNIT_HUMAN else 'bytes', 10),
+                           ('nattch', 10), ('status', 12)))
     for row in _rows(ctx, "shm"):
         (key, shmid, mode, size, cpid, lpid, nattch, uid, gid, cuid, cgid, atime, dtime,
          ctime_) = row[:14]
@@ -328,15 +330,14 @@ def _do_sem(ctx: Ctx, out: list, fmt: str | None) -> None:
     if fmt == "p":
         return
     if fmt == "c":
-        out.append("------ Semaphore Arrays Creators/Owners --------\n")
-        out.append(f"{'semid':<10} {'perms':<10} {'cuid':<10} {'cgid':<10} {'uid':<10} "
-                   f"{'gid':<10}\n")
+        out.append(_header("Semaphore Arrays Creators/Owners", ('semid', 10), ('perms', 10),
+                           ('cuid', 10), ('cgid', 10), ('uid', 10), ('gid', 10)))
     elif fmt == "t":
-        out.append("------ Semaphore Operation/Change Times --------\n")
-        out.append(f"{'semid':<8} {'owner':<10} {'last-op':<26} {'last-changed':<26}\n")
+        out.append(_header("Semaphore Operation/Change Times", ('semid', 8), ('owner', 10),
+                           ('last-op', 26), ('last-changed', 26)))
     else:
-        out.append("------ Semaphore Arrays --------\n")
-        out.append(f"{'key':<10} {'semid':<10} {'owner':<10} {'perms':<10} {'nsems':<10}\n")
+        out.append(_header("Semaphore Arrays", ('key', 10), ('semid', 10), ('owner', 10),
+                           ('perms', 10), ('nsems', 10)))
     for key, semid, mode, nsems, uid, gid, cuid, cgid, otime, ctime_ in _rows(ctx, "sem"):
         if fmt == "c":
             out.append(_perms_row(semid, mode, cuid, cgid, uid, gid))
@@ -658,11 +659,9 @@ def ipcrm(ctx: Ctx, args: list[str]) -> int:
     try:
         opts, operands = getopt_long(args, "q:m:s:Q:M:S:a::vhV", _IPCRM_LONG)
     except GetoptError as e:
-        # ipcrm acts on the options before the bad one: getopt_long is called in a loop
-        opts, operands, bad = _options_before_error(args, e)
-        ret = _ipcrm_actions(ctx, rm, opts)
-        ctx.bad_option(str(bad))
-    ret, rm_all, what = 0, False, "all"
+        _ipcrm_actions(ctx, rm, e.options)       # ipcrm acts on each option as it comes
+        ctx.bad_option(str(e))
+    rm_all, what = False, "all"
     ret = _ipcrm_actions(ctx, rm, opts)
     for key, arg in opts:
         if key == "a":
@@ -674,17 +673,6 @@ def ipcrm(ctx: Ctx, args: list[str]) -> int:
         ctx.warnx(f"unknown argument: {operands[0]}")
         ctx.errtryhelp(1)
     return 0 if ret == 0 else 1
-
-
-def _options_before_error(args: list[str], error: GetoptError):
-    """The options getopt_long returned before the bad one (so they take effect first)."""
-    for n in range(len(args), -1, -1):
-        try:
-            opts, operands = getopt_long(args[:n], "q:m:s:Q:M:S:a::vhV", _IPCRM_LONG)
-            return opts, operands, error
-        except GetoptError:
-            continue
-    return [], [], error
 
 
 def _ipcrm_actions(ctx: Ctx, rm: _Ipcrm, opts) -> int:
@@ -710,10 +698,8 @@ def _ipcrm_actions(ctx: Ctx, rm: _Ipcrm, opts) -> int:
             rm.verbose = True
         elif key == "h":
             ctx.write(IPCRM_HELP)
-            from .common import Exit
             raise Exit(0)
         elif key == "V":
             ctx.write("ipcrm " + VERSION)
-            from .common import Exit
             raise Exit(0)
     return ret

@@ -163,7 +163,8 @@ def lsns(ctx: Ctx, args: list[str]) -> int:
             kids = sorted(ns.children, key=lambda n: n.inum)
             for i, kid in enumerate(kids):
                 last = i == len(kids) - 1
-                walk(kid, prefix + ("  " if last else "│ "), prefix + ("└─" if last else "├─"))
+                walk(kid, prefix + ("  " if last else "│ "),
+                     prefix + ("└─" if last else "├─"))
 
         for ns in roots:
             walk(ns, "", "")

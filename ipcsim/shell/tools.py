@@ -198,7 +198,7 @@ def sysctl(ctx: Ctx, args: list[str]) -> int:
     for word in words:
         key, eq, value = word.partition("=")
         if write and not eq:
-            ctx.ewrite(f"sysctl: command line(0): invalid syntax, continuing...\n")
+            ctx.ewrite("sysctl: command line(0): invalid syntax, continuing...\n")
             status = 1
             continue
         path = "/proc/sys/" + key.replace(".", "/")

@@ -96,3 +96,53 @@ def test_top_level_help_has_examples(capsys):
     out = capsys.readouterr().out
     assert "ipcsim explore examples/dining_philosophers.py" in out
     assert main([]) == 2
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs a pty (Linux)")
+def test_interactive_shell_has_a_prompt_completion_and_history():
+    import pty
+    import select
+    import time
+    pid, fd = pty.fork()
+    if pid == 0:        # the child: the shell on a terminal
+        os.environ["PYTHONPATH"] = str(ROOT)
+        os.execv(sys.executable, [sys.executable, "-m", "ipcsim.cli", "shell"])
+
+    def read(until: str, timeout: float = 10.0) -> str:
+        out, end = "", time.monotonic() + timeout
+        while until not in out and time.monotonic() < end:
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                try:
+                    out += os.read(fd, 4096).decode(errors="replace")
+                except OSError:
+                    break
+        return out
+
+    try:
+        assert "[pid 2 ipc:[4026531839]]# " in read("# ")
+        os.write(fd, b"ipcm\t -Q\n")                      # completes to "ipcmk "
+        assert "Message queue id: 0" in read("id: 0")
+        os.write(fd, b"unshare --ipc\n")
+        assert "ipc:[4026531840]]# " in read("40]]# ")
+        os.write(fd, b"\x1b[A")                           # history: the last command
+        assert "unshare --ipc" in read("--ipc")
+        os.write(fd, b"\x15exit\n")
+        read("39]]# ")
+        os.write(fd, b"\x04")                             # end of input at the top
+        assert "exit" in read("exit")
+    finally:
+        os.close(fd)
+        os.waitpid(pid, 0)
+
+
+def test_progress_bar_draws_on_a_terminal_only():
+    import io
+    from ipcsim.explore import Progress, explore
+    stream = io.StringIO()
+    bar = Progress(20, stream=stream, enabled=True)
+    report = explore(PHILOSOPHERS, range(20), progress=bar)
+    assert "\r[" in stream.getvalue() and "20/20 seeds" in stream.getvalue()
+    assert len(report.results) == 20
+    quiet = io.StringIO()
+    assert not Progress(5, stream=quiet).enabled        # StringIO is not a terminal

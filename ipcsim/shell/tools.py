@@ -28,8 +28,7 @@ def cat(ctx: Ctx, args: list[str]) -> int:
     status = 0
     for path in args:
         if path.startswith("-") and path != "-":
-            ctx.warnx(f"invalid option -- '{path[1:2]}'")
-            ctx.ewrite("Try 'cat --help' for more information.\n")
+            ctx.warnx(f"option '{path}' is not modelled by ipcsim (cat FILE... only)")
             return 1
         try:
             ctx.write(ctx.proc.read_file(path))
@@ -40,7 +39,12 @@ def cat(ctx: Ctx, args: list[str]) -> int:
 
 
 def ls(ctx: Ctx, args: list[str]) -> int:
-    """ls [PATH...]: names one per line, sorted (as ls prints into a pipe or a file)."""
+    """ls [-1] [-a] [PATH...]: names one per line, sorted (as ls prints into a pipe or a
+    file); the simulated files have no dot files, so -a changes nothing."""
+    for a in args:
+        if a.startswith("-") and a not in ("-1", "-a", "-1a", "-a1"):
+            ctx.warnx(f"option '{a}' is not modelled by ipcsim (only -1 and -a)")
+            return 2
     paths = [a for a in args if not a.startswith("-")] or ["."]
     status = 0
     out = []
@@ -183,8 +187,8 @@ def sysctl(ctx: Ctx, args: list[str]) -> int:
                 elif ch in "aAX":
                     show_all = True
                 else:
-                    ctx.ewrite("sysctl: no variables specified\n"
-                               "Try `sysctl --help' for more information.\n")
+                    ctx.warnx(f"option '-{ch}' is not modelled by ipcsim (only -n -N -q -w "
+                              f"-a)")
                     return 1
         else:
             words.append(word)

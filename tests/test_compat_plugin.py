@@ -90,3 +90,27 @@ def test_the_option_is_off_by_default(tmp_path):
                            *plugin_args(), str(tmp_path)],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def readme_blocks() -> list[str]:
+    """The Python code blocks of the README's section on the fakes, in order."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Testing code that uses `sysv_ipc` or `posix_ipc`")[1]
+    section = section.split("\n## ")[0]
+    return [block.split("```")[0] for block in section.split("```python\n")[1:]]
+
+
+def test_the_readme_examples_run(tmp_path):
+    module, tests, without_plugin = readme_blocks()
+    (tmp_path / "jobs.py").write_text(module)
+    (tmp_path / "test_jobs.py").write_text(tests)
+    (tmp_path / "without_plugin.py").write_text(
+        without_plugin + "\nprint(sorted(w.result for w in workers))\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           *plugin_args(), "--ipcsim-fake-modules", str(tmp_path)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "2 passed" in proc.stdout, proc.stdout + proc.stderr
+    proc = subprocess.run([sys.executable, "without_plugin.py"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.stdout.splitlines()[-1] == "['a', 'b']", proc.stdout + proc.stderr

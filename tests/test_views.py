@@ -111,3 +111,13 @@ def test_timeline_needs_tracing():
     import pytest
     with pytest.raises(ValueError):
         Timeline(ipcsim.Kernel())
+
+
+def test_timeline_png_with_the_plot_extra(tmp_path):
+    import pytest
+    pytest.importorskip("matplotlib", reason="the plot extra (matplotlib) is not installed")
+    k, tl = _philosophers(12)
+    out = tmp_path / "run.png"
+    tl.png(str(out))
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    k.close()

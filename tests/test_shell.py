@@ -240,3 +240,19 @@ def test_help_lists_every_command():
     out = run("help")[1]
     for name in ("ipcs", "ipcmk", "ipcrm", "lsns", "unshare", "nsenter", "mq", "sysctl"):
         assert f"  {name}" in out
+
+
+def test_setpriv_runs_a_command_as_another_user():
+    sh, run = shell()
+    run("ipcmk -Q -p 600")
+    assert run("setpriv --reuid=nobody --regid=nogroup --clear-groups ipcrm -q 0") == (
+        1, "", "ipcrm: permission denied for id (0)\n")
+    assert run("setpriv --reuid=65534 --clear-groups ipcmk -Q")[1] == "Message queue id: 1\n"
+    assert "nobody" in run("ipcs -q")[1]
+    assert run("setpriv --regid=1 true")[2] == (
+        "setpriv: --[re]gid requires --keep-groups, --clear-groups, --init-groups, or "
+        "--groups\n")
+    assert run("setpriv --reuid=65534 unshare --ipc") == (
+        1, "", "unshare: unshare failed: Operation not permitted\n")
+    assert run("setpriv")[2] == "setpriv: No program specified\n"
+    assert run("setpriv --dump")[0] == 1

@@ -177,6 +177,31 @@ exit
 ipcs -m
 sysctl kernel.msgmni
 """,
+    "setpriv and permissions": """
+ipcmk -Q -p 600
+ipcmk -M 10 -p 600
+ipcmk -S 2 -p 600
+setpriv --reuid=65534 --regid=65534 --clear-groups ipcrm -q 0
+setpriv --reuid=65534 --regid=65534 --clear-groups ipcrm -Q 0x1
+setpriv --reuid=65534 --regid=65534 --clear-groups ipcs -q -i 0
+setpriv --reuid=65534 --regid=65534 --clear-groups ipcs -s -i 0
+setpriv --reuid=65534 --regid=65534 --clear-groups ipcs
+setpriv --reuid=65534 --regid=65534 --clear-groups ipcmk -Q
+setpriv --reuid=65534 ipcs -q
+setpriv --reuid=65534 --regid=65534 --clear-groups unshare --ipc true
+setpriv --reuid=nobody --regid=nogroup --clear-groups ipcrm -a
+ipcs
+setpriv --reuid=nobody --regid=nogroup --clear-groups ipcs -u
+setpriv --reuid=65534 --regid=65534 --clear-groups sysctl -w kernel.msgmni=5
+setpriv --reuid=65534 --regid=65534 --clear-groups cat /proc/sys/kernel/msgmni
+setpriv
+setpriv --reuid=abc true
+setpriv --foo
+setpriv --reuid=65534 --regid=65534 --clear-groups nosuch
+setpriv --reuid=65534 --regid=65534 true
+unshare --ipc setpriv --reuid=65534 ipcmk -S 1
+unshare --ipc echo hi
+""",
     "sysctls and files": """
 cat /proc/sys/kernel/msgmni
 echo 100 > /proc/sys/kernel/msgmax

@@ -22,10 +22,12 @@ from ..errors import DeadlockError, SimulationError
 from ..kernel.kernel import Kernel
 from ..kernel.process import Process
 from . import ipcutils, lsns as _lsns, tools
-from .common import Ctx, Exit, strerror, strtonum_or_err
+from .common import GROUPS, PASSWD, Ctx, Exit, c_strtol, strerror, strtonum_or_err
 from .getopt import GetoptError, LongOpt, getopt_long
 
 Command = Callable[[Ctx, list], int]
+PASSWD_BY_NAME = {name: uid for uid, name in PASSWD.items()}
+GROUPS_BY_NAME = {name: gid for gid, name in GROUPS.items()}
 
 #: The programs the shell can run (each runs as a child process of the shell).
 PROGRAMS: dict[str, tuple[Command, str]] = {
@@ -46,6 +48,7 @@ PROGRAMS: dict[str, tuple[Command, str]] = {
 BUILTINS_HELP = {
     "unshare": "unshare --ipc [CMD]: a child shell (or CMD) in a new IPC namespace",
     "nsenter": "nsenter --ipc -t PID [CMD]: a child shell (or CMD) in PID's IPC namespace",
+    "setpriv": "setpriv --reuid=U --regid=G --clear-groups CMD: run CMD as another user",
     "exit": "exit [N]: end this shell (the namespace dies with its last member)",
     "echo": "echo TEXT [> FILE]: print, or write to a file such as /proc/sys/kernel/msgmax",
     "kill": "kill [-SIG] PID: send a signal",
@@ -282,7 +285,7 @@ class Shell:
         if stdin is None:
             return 1
         out, err, finish = self._streams(redir, name)
-        if name in ("unshare", "nsenter"):
+        if name in ("unshare", "nsenter", "setpriv"):
             status = self._enter(argv, out, err, stdin)
             return finish(status)
         if name == "exit":
@@ -386,34 +389,46 @@ class Shell:
                      LongOpt("no-fork", 0, "F"), LongOpt("preserve-credentials", 0, "pc"))
 
     def _enter(self, argv: list[str], out, err, stdin: str) -> int:
-        """unshare(1) and nsenter(1): a child that changes namespace, then runs CMD or a
-        shell."""
-        name = argv[0]
+        """unshare(1), nsenter(1), setpriv(1): a child that changes its namespace or
+        credentials, then becomes CMD (or a shell)."""
         parent = self.proc
-        child = parent.fork()
-        child.comm = name
+        return self._exec(parent, parent.fork(), argv, out, err, stdin)
+
+    def _exec(self, parent: Process, child: Process, argv: list[str], out, err,
+              stdin: str) -> int:
+        """The child runs argv (as after execve): a wrapper acts and execs the rest."""
+        name = argv[0]
+        child.comm = name[:15]
         self._cmdlines[child.pid] = " ".join(argv)
         ctx = Ctx(self, child, name, out, err, stdin)
+        wrapper = {"unshare": self._unshare, "nsenter": self._nsenter,
+                   "setpriv": self._setpriv}[name]
         try:
-            command = (self._unshare(ctx, argv[1:]) if name == "unshare"
-                       else self._nsenter(ctx, argv[1:]))
+            command = wrapper(ctx, argv[1:])
         except Exit as e:
             return self._finish_child(parent, child, e.status)
-        if command:
-            # exec: the child becomes the command
-            if command[0] not in PROGRAMS and command[0] not in ("bash", "sh"):
-                ctx.warn(f"failed to execute {command[0]}", 2)
-                return self._finish_child(parent, child, 127)
-            if command[0] not in ("bash", "sh"):
-                child.comm = command[0][:15]
-                self._cmdlines[child.pid] = " ".join(command)
-                status = self._call(PROGRAMS[command[0]][0],
-                                    Ctx(self, child, command[0], out, err, stdin), command[1:])
-                return self._finish_child(parent, child, status)
-        child.comm = "bash"
-        self._cmdlines[child.pid] = "bash"
-        self.levels.append(child)
-        return 0
+        if not command or command[0] in ("bash", "sh"):
+            child.comm = "bash"
+            self._cmdlines[child.pid] = "bash"
+            self.levels.append(child)
+            return 0
+        target = command[0]
+        if target in ("unshare", "nsenter", "setpriv"):
+            return self._exec(parent, child, command, out, err, stdin)
+        simple = {"true": 0, "false": 1}
+        if target not in PROGRAMS and target not in simple and target != "echo":
+            ctx.warn(f"failed to execute {target}", 2)
+            return self._finish_child(parent, child, 127)
+        child.comm = target[:15]
+        self._cmdlines[child.pid] = " ".join(command)
+        if target in simple:
+            status = simple[target]
+        elif target == "echo":
+            status = self._echo(command[1:], out, err)
+        else:
+            status = self._call(PROGRAMS[target][0],
+                                Ctx(self, child, target, out, err, stdin), command[1:])
+        return self._finish_child(parent, child, status)
 
     def _unshare(self, ctx: Ctx, args: list[str]) -> list[str]:
         try:
@@ -484,6 +499,84 @@ class Shell:
             finally:
                 p.close(fd)
         return command
+
+    _SETPRIV_LONG = (LongOpt("reuid", 1, "reuid"), LongOpt("regid", 1, "regid"),
+                     LongOpt("ruid", 1, "ruid"), LongOpt("euid", 1, "euid"),
+                     LongOpt("rgid", 1, "rgid"), LongOpt("egid", 1, "egid"),
+                     LongOpt("clear-groups", 0, "clear-groups"),
+                     LongOpt("keep-groups", 0, "keep-groups"),
+                     LongOpt("init-groups", 0, "init-groups"), LongOpt("groups", 1, "groups"),
+                     LongOpt("help", 0, "h"), LongOpt("version", 0, "V"),
+                     LongOpt("dump", 0, "d"), LongOpt("nnp", 0, "nnp"),
+                     LongOpt("no-new-privs", 0, "nnp"))
+
+    def _setpriv(self, ctx: Ctx, args: list[str]) -> list[str]:
+        """setpriv(1) with the credential options: --reuid/--regid (and the r/e halves),
+        --clear-groups, --keep-groups, --init-groups, --groups."""
+        try:
+            opts, command = getopt_long(args, "+dhV", self._SETPRIV_LONG)
+        except GetoptError as e:
+            ctx.bad_option(str(e))
+        ids: dict[str, int] = {}
+        groups: list[int] | None = None
+        group_opt = False
+        for key, arg in opts:
+            if key == "h":
+                ctx.write(SETPRIV_HELP)
+                raise Exit(0)
+            if key == "V":
+                ctx.write("setpriv from util-linux 2.38.1\n")
+                raise Exit(0)
+            if key in ("d", "nnp"):
+                ctx.errx(1, f"--{'dump' if key == 'd' else 'nnp'}: not modelled by ipcsim "
+                            f"(only the uid, gid and group options are)")
+            if key in ("reuid", "ruid", "euid"):
+                ids[key] = self._id_arg(ctx, arg, key, PASSWD_BY_NAME)
+            elif key in ("regid", "rgid", "egid"):
+                ids[key] = self._id_arg(ctx, arg, key, GROUPS_BY_NAME)
+            elif key == "clear-groups":
+                groups, group_opt = [], True
+            elif key in ("keep-groups", "init-groups"):
+                group_opt = True
+            elif key == "groups":
+                groups = [self._id_arg(ctx, g, "supplementary groups", GROUPS_BY_NAME)
+                          for g in arg.split(",")]
+                group_opt = True
+        if {"regid", "rgid", "egid"} & set(ids) and not group_opt:
+            ctx.errx(1, "--[re]gid requires --keep-groups, --clear-groups, --init-groups, "
+                        "or --groups")
+        if not command:
+            ctx.errx(1, "No program specified")
+        p = ctx.proc
+        try:
+            if groups is not None:
+                p.setgroups(groups)
+        except OSError as e:
+            ctx.err(1, "setgroups failed", e.errno)
+        rgid = ids.get("regid", ids.get("rgid", -1))
+        egid = ids.get("regid", ids.get("egid", -1))
+        ruid = ids.get("reuid", ids.get("ruid", -1))
+        euid = ids.get("reuid", ids.get("euid", -1))
+        try:
+            if rgid != -1 or egid != -1:
+                p.setresgid(rgid, egid, -1)
+        except OSError as e:
+            ctx.err(1, "setresgid failed", e.errno)
+        try:
+            if ruid != -1 or euid != -1:
+                p.setresuid(ruid, euid, -1)
+        except OSError as e:
+            ctx.err(1, "setresuid failed", e.errno)
+        return command
+
+    @staticmethod
+    def _id_arg(ctx: Ctx, text: str, what: str, names: dict[str, int]) -> int:
+        if text in names:
+            return names[text]
+        value, rest = c_strtol(text, 10)
+        if value is None or rest or not 0 <= value < 2 ** 32 - 1:
+            ctx.errx(1, f"failed to parse {what}: '{text}'")
+        return value
 
     # --- interactive use ------------------------------------------------------------------
     def interact(self, stdin: TextIO | None = None) -> int:
@@ -562,6 +655,32 @@ Options:
 ipcsim models IPC namespaces only; the other namespace options of unshare(1) are refused.
 
 For more details see unshare(1).
+"""
+
+SETPRIV_HELP = """
+Usage:
+ setpriv [options] <program> [<argument>...]
+
+Run a program with different privilege settings.
+
+Options:
+     --ruid <uid|user>           set real uid
+     --euid <uid|user>           set effective uid
+     --rgid <gid|user>           set real gid
+     --egid <gid|group>          set effective gid
+     --reuid <uid|user>          set real and effective uid
+     --regid <gid|group>         set real and effective gid
+     --clear-groups              clear supplementary groups
+     --keep-groups               keep supplementary groups
+     --init-groups               initialize supplementary groups
+     --groups <group,...>        set supplementary groups by UID or name
+
+ -h, --help                      display this help
+ -V, --version                   display version
+
+ipcsim models the uid, gid and group options; the others of setpriv(1) are refused.
+
+For more details see setpriv(1).
 """
 
 NSENTER_HELP = """

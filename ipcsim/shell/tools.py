@@ -212,6 +212,8 @@ def sysctl(ctx: Ctx, args: list[str]) -> int:
             except OSError as e:
                 if e.errno == errno.ENOENT:
                     ctx.ewrite(f'sysctl: cannot stat {path}: No such file or directory\n')
+                elif e.errno in (errno.EACCES, errno.EPERM):
+                    ctx.ewrite(f'sysctl: permission denied on key "{key}"\n')
                 else:
                     ctx.ewrite(f'sysctl: setting key "{key}": {strerror(e.errno)}\n')
                 status = 1

@@ -885,3 +885,9 @@ def test_a_thread_notification_ends_with_its_process(k, p):
     gone.exit(0)                            # before the thread ever ran: it never runs
     k.run()
     assert calls == [1]
+
+
+def test_name_length_counts_utf8_bytes(p):
+    p.mq_close(p.mq_open("/" + "\U0001f600" * 63 + "abc", O_CREAT | O_RDWR))     # 255 bytes
+    assert err(p.mq_open, "/" + "\U0001f600" * 63 + "abcd", O_CREAT | O_RDWR) == "ENAMETOOLONG"
+    assert err(p.mq_open, "/" + "\U0001f600" * 1024, O_CREAT | O_RDWR) == "ENAMETOOLONG"

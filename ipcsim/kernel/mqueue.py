@@ -548,7 +548,7 @@ def _name_arg(name: object) -> str:
     name = name[1:]
     if not name:
         raise oserror(errno.ENOENT)
-    if len(name.encode("utf-8", "surrogateescape")) >= PATH_MAX:
+    if len(name) >= PATH_MAX // 4 and len(name.encode("utf-8", "surrogateescape")) >= PATH_MAX:
         raise oserror(errno.ENAMETOOLONG)
     return name
 
@@ -558,7 +558,7 @@ def _lookup_name(name: str) -> None:
     ENAMETOOLONG past NAME_MAX."""
     if "/" in name or name in (".", ".."):
         raise oserror(errno.EACCES)
-    if len(name.encode("utf-8", "surrogateescape")) > NAME_MAX:
+    if len(name) > NAME_MAX // 4 and len(name.encode("utf-8", "surrogateescape")) > NAME_MAX:
         raise oserror(errno.ENAMETOOLONG)
 
 

@@ -3,7 +3,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,18 +59,21 @@ def test_without_a_fixture_the_host_kernel_mirrors_this_process():
 '''
 
 
-def plugin_args() -> list[str]:
-    for ep in metadata.entry_points(group="pytest11"):
-        if ep.name == "ipcsim":
-            return []
-    return ["-p", "ipcsim.pytest_plugin"]
+def plugin_args(env: dict) -> list[str]:
+    """``-p ipcsim.pytest_plugin`` unless an installed ipcsim registers the plugin already
+    (seen with the child's own path, which may hold an ipcsim with its entry point)."""
+    probe = ("from importlib import metadata; print(any(ep.name == 'ipcsim' for ep in "
+             "metadata.entry_points(group='pytest11')))")
+    found = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
+                           text=True, timeout=60).stdout.strip() == "True"
+    return [] if found else ["-p", "ipcsim.pytest_plugin"]
 
 
 def test_fixtures_and_fake_modules(tmp_path):
     (tmp_path / "test_uses_sysv_ipc.py").write_text(textwrap.dedent(TESTS))
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           *plugin_args(), "--ipcsim-fake-modules", str(tmp_path)],
+                           *plugin_args(env), "--ipcsim-fake-modules", str(tmp_path)],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "7 passed" in proc.stdout
@@ -87,7 +89,7 @@ def test_the_option_is_off_by_default(tmp_path):
     '''))
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           *plugin_args(), str(tmp_path)],
+                           *plugin_args(env), str(tmp_path)],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -108,7 +110,7 @@ def test_the_readme_examples_run(tmp_path):
         without_plugin + "\nprint(sorted(w.result for w in workers))\n")
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           *plugin_args(), "--ipcsim-fake-modules", str(tmp_path)],
+                           *plugin_args(env), "--ipcsim-fake-modules", str(tmp_path)],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and "2 passed" in proc.stdout, proc.stdout + proc.stderr
     proc = subprocess.run([sys.executable, "without_plugin.py"], cwd=tmp_path, env=env,

@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,12 +83,14 @@ def fetch(workdir: Path) -> dict[str, Path]:
     return trees
 
 
-def plugin_args() -> list[str]:
-    """``-p ipcsim.pytest_plugin`` unless the installed ipcsim already registers it."""
-    for ep in metadata.entry_points(group="pytest11"):
-        if ep.name == "ipcsim" and ep.value == "ipcsim.pytest_plugin":
-            return []
-    return ["-p", "ipcsim.pytest_plugin"]
+def plugin_args(env: dict) -> list[str]:
+    """``-p ipcsim.pytest_plugin`` unless an installed ipcsim registers the plugin already
+    (seen with the child's own path, which may hold an ipcsim with its entry point)."""
+    probe = ("from importlib import metadata; print(any(ep.name == 'ipcsim' for ep in "
+             "metadata.entry_points(group='pytest11')))")
+    found = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
+                           text=True, timeout=60).stdout.strip() == "True"
+    return [] if found else ["-p", "ipcsim.pytest_plugin"]
 
 
 def run_suite(name: str, tree: Path, real: bool, semtimedop: bool) -> dict[str, int]:
@@ -102,7 +103,7 @@ def run_suite(name: str, tree: Path, real: bool, semtimedop: bool) -> dict[str, 
         env["IPCSIM_SEMTIMEDOP"] = "1"
     cmd = [sys.executable, "-m", "pytest", "-s", "-q", "-p", "no:cacheprovider", "tests"]
     if not real:
-        cmd[3:3] = [*plugin_args(), "--ipcsim-fake-modules"]
+        cmd[3:3] = [*plugin_args(env), "--ipcsim-fake-modules"]
     elif os.geteuid() == 0 and shutil.which("unshare"):
         cmd = ["unshare", "--ipc", *cmd]
     print(f"$ {' '.join(cmd)}   (in {tree})", flush=True)

@@ -256,3 +256,13 @@ def test_setpriv_runs_a_command_as_another_user():
         1, "", "unshare: unshare failed: Operation not permitted\n")
     assert run("setpriv")[2] == "setpriv: No program specified\n"
     assert run("setpriv --dump")[0] == 1
+
+
+def test_mount_lists_sources_and_namespace_files():
+    sh, run = shell()
+    run("mount -t mqueue mqueue /dev/mqueue")
+    run("mount --bind /proc/$$/ns/ipc /run/ns")
+    assert run("mount")[1] == ("mqueue on /dev/mqueue type mqueue (rw,relatime)\n"
+                               "nsfs on /run/ns type nsfs (rw)\n")
+    assert run("mount -t nsfs")[1] == "nsfs on /run/ns type nsfs (rw)\n"
+    assert run("mount --bind /proc/sys/kernel/msgmax /x")[0] == 32

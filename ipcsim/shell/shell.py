@@ -93,6 +93,7 @@ class Shell:
         self.lineno = 0
         self.vars: dict[str, str] = {}
         self._cmdlines: dict[int, str] = {}
+        self.mount_sources: dict[str, str] = {}     # what `mount` lists as the source
         login = self.kernel.init.fork()
         login.comm = "bash"
         self._cmdlines[login.pid] = "-bash"
@@ -313,6 +314,9 @@ class Shell:
             return e.status
         except DeadlockError as e:
             ctx.ewrite(f"{ctx.prog}: would block forever: {e}\n")
+            return 1
+        except SimulationError as e:       # a request the model does not cover
+            ctx.ewrite(f"{ctx.prog}: {e}\n")
             return 1
 
     def _spawn(self, parent: Process, argv: list[str], out, err, stdin: str) -> int:

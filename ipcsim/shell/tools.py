@@ -11,6 +11,7 @@ import errno
 
 from ..constants import MS_BIND, O_CREAT, O_EXCL, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY
 from ..errors import DeadlockError, UnsupportedError
+from ..kernel import files
 from ..kernel.mqueue import MqAttr
 from ..kernel.signals import SIGNAMES
 from .common import PASSWD, Ctx, c_strtol, strerror
@@ -94,9 +95,10 @@ def mount(ctx: Ctx, args: list[str]) -> int:
     k = ctx.proc.kernel
     if not operands:
         for path, m in k.mounts:
-            kind = m.describe()
+            kind = m.describe().split()[0]      # "mqueue", or "nsfs ipc:[N]"
             if fstype is None or kind == fstype:
-                source = "nsfs" if kind == "nsfs" else "none"
+                source = "nsfs" if kind == "nsfs" else ctx.shell.mount_sources.get(path,
+                                                                                   "none")
                 opts_text = "rw" if kind == "nsfs" else "rw,relatime"
                 ctx.write(f"{source} on {path} type {kind} ({opts_text})\n")
         return 0
@@ -116,8 +118,12 @@ def mount(ctx: Ctx, args: list[str]) -> int:
                            f"(use -t mqueue).\n")
                 return 32
             p.mount(source, target, fstype)
-    except UnsupportedError:
-        ctx.ewrite(f"mount: {target}: unknown filesystem type '{fstype}'.\n" + _MOUNT_HINT)
+            ctx.shell.mount_sources[files.normalize(target)] = source
+    except UnsupportedError as e:
+        if bind:
+            ctx.ewrite(f"mount: {target}: {e}.\n")
+        else:
+            ctx.ewrite(f"mount: {target}: unknown filesystem type '{fstype}'.\n" + _MOUNT_HINT)
         return 32
     except OSError as e:
         if e.errno == errno.EPERM:

@@ -740,6 +740,8 @@ def test_unlink_chmod_and_create_through_the_mount(k, p):
     assert err(p.open, f"{MNT}/absent/x") == "ENOENT"
     assert err(p.open, f"{MNT}/made/x") == "ENOTDIR"
     assert err(p.open, MNT, O_RDWR) == "EISDIR"
+    assert err(p.open, MNT, O_CREAT | O_RDONLY) == "EISDIR"         # probed
+    assert err(p.open, MNT, O_CREAT | O_EXCL | O_RDONLY) == "EEXIST"
     assert err(p.open, f"{MNT}/" + "n" * 256, O_CREAT | O_RDWR) == "ENAMETOOLONG"
     p.unlink(f"{MNT}/f")
     assert err(p.unlink, f"{MNT}/f") == "ENOENT"

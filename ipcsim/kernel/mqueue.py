@@ -414,7 +414,8 @@ class MqueueMount:
 
     # the root directory
     def open(self, proc, flags: int) -> OpenFile:
-        if flags & O_ACCMODE != O_RDONLY:
+        # do_open(): O_CREAT, or write access, on a directory (O_CREAT|O_EXCL: EEXIST before)
+        if flags & O_CREAT or flags & O_ACCMODE != O_RDONLY:
             raise oserror(errno.EISDIR)
         return DirFile(flags, self.sb.names())
 

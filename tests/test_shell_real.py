@@ -227,6 +227,42 @@ ipcs -l
 }
 
 
+def _columns(text: str) -> list[list[str]]:
+    """lsns tables as words, with namespace inodes and pids numbered by first appearance
+    (their widths differ between machines, so blanks are not compared here)."""
+    ns: dict[str, str] = {}
+    pids: dict[str, str] = {}
+    rows, header = [], None
+    for line in text.splitlines():
+        words = line.split()
+        if words and words[0] == "NS":
+            header = words
+            rows.append(words)
+            continue
+        out = []
+        for col, word in zip(header or [], words):
+            if col == "NS":
+                word = ns.setdefault(word, f"ns{len(ns)}")
+            elif col in ("PID", "PPID"):
+                word = pids.setdefault(word, f"p{len(pids)}")
+            elif col == "PATH":
+                word = "/proc/PID/ns/ipc"
+            out.append(word)
+        rows.append(out + words[len(out):])
+    return rows
+
+
+@requires_real
+def test_lsns_of_a_shell_in_its_own_namespace():
+    script = ("unshare --ipc\nlsns -t ipc -p $$\n"
+              "lsns -t ipc -p $$ -o NS,TYPE,NPROCS,PID,PPID,UID,USER,PATH,COMMAND\n"
+              "lsns -t ipc -p $$ -r -n\nexit\n")
+    real_out, real_err, real_status = run_bash(script)
+    sim_out, sim_err, sim_status = run_sim(script)
+    assert _columns(sim_out) == _columns(real_out)
+    assert (sim_err, sim_status) == (real_err, real_status)
+
+
 @requires_real
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
 def test_shell_prints_what_util_linux_prints(name):

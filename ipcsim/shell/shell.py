@@ -413,7 +413,8 @@ class Shell:
             return self._finish_child(parent, child, e.status)
         if not command or command[0] in ("bash", "sh"):
             child.comm = "bash"
-            self._cmdlines[child.pid] = "bash"
+            # as util-linux's exec_shell() runs $SHELL: argv[0] "-bash"
+            self._cmdlines[child.pid] = "-bash" if not command else " ".join(command)
             self.levels.append(child)
             return 0
         target = command[0]

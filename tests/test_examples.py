@@ -91,6 +91,6 @@ def test_notebook_code_cells_run_in_order(monkeypatch, capsys):
     for cell in cells:
         exec(compile("".join(cell["source"]), "tour.ipynb", "exec"), namespace)
     out = capsys.readouterr().out
-    assert "lsns -t ipc" in out and "└─bash" in out
+    assert "lsns -t ipc" in out and "└─-bash" in out
     assert namespace["report"].seeds("deadlock")
     assert "<svg" in namespace["timeline"]._repr_svg_()

@@ -99,7 +99,7 @@ def test_unshare_nsenter_and_exit_move_between_namespaces():
     assert run("ipcs -q")[1].count("root") == 0
     run("ipcmk -S 2")
     status, out, _ = run("lsns -t ipc")
-    assert out.splitlines()[-1].endswith(f"{inner.pid} root └─bash")
+    assert out.splitlines()[-1].endswith(f"{inner.pid} root └─-bash")
     run("exit")
     assert sh.proc is outer and not inner_ns.alive
     assert "0          root       644" in run("ipcs -q")[1]

@@ -5,6 +5,8 @@ import time
 
 import pytest
 
+import ipcsim
+
 from ipcsim.compat import current_process, host_kernel
 from ipcsim.compat import posix_ipc
 from ipcsim.compat import sysv_ipc
@@ -152,3 +154,32 @@ def test_a_thread_notification_runs_in_a_real_thread():
     finally:
         mq.close()
         mq.unlink()
+
+
+def test_an_exception_from_a_signal_handler_leaves_no_waiter_behind():
+    import signal
+
+    class Interrupted(Exception):
+        pass
+
+    def handler(signum, frame):
+        raise Interrupted
+
+    old = signal.signal(signal.SIGUSR1, handler)
+    q = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX)
+    try:
+        kicker = run_threads((lambda: (time.sleep(0.1), os.kill(os.getpid(),
+                                                                signal.SIGUSR1)), ()))[0]
+        with pytest.raises(Interrupted):
+            q.receive()                     # blocked in the main thread, then interrupted
+        kicker.join()
+        q.send(b"kept")                     # not handed to the abandoned wait
+        assert q.receive(block=False) == (b"kept", 1)
+    finally:
+        signal.signal(signal.SIGUSR1, old)
+        q.remove()
+
+
+def test_the_host_kernel_runs_no_programs():
+    with pytest.raises(ipcsim.SimulationError, match="runs no programs"):
+        host_kernel().init.fork(target=lambda p: None)

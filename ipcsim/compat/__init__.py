@@ -11,8 +11,10 @@
   (pid, uids, gids), follows the real clock, and lets any number of threads call at once.
 
 POSIX named semaphores and shared memory live in ``/dev/shm`` on Linux, outside the IPC
-namespace: the fakes keep them per Kernel, shared by every IPC namespace of that kernel.
+namespace: the fakes keep them per Kernel, shared by every IPC namespace of that kernel
+(``devshm(kernel).names()`` lists them as ``ls /dev/shm`` would).
 """
 from ._context import bind, current_kernel, current_process, host_kernel
+from ._devshm import devshm
 
-__all__ = ["bind", "current_kernel", "current_process", "host_kernel"]
+__all__ = ["bind", "current_kernel", "current_process", "host_kernel", "devshm"]

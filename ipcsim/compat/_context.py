@@ -28,7 +28,7 @@ from ..errors import SimulationError
 from ..kernel.creds import Creds
 from ..kernel.kernel import Kernel
 from ..kernel.process import Process
-from ..kernel.waitq import TIMEOUT, Waiter
+from ..kernel.waitq import SIGNAL, TIMEOUT, Waiter
 from ..sim.clock import NS, Clock
 from ..sim.scheduler import Scheduler, running
 
@@ -96,17 +96,26 @@ class RealTimeScheduler(Scheduler):
         cond = threading.Condition(self.lock)
         w.task = cond
         clock = self.clock
-        while w.reason is None:
-            if deadline is None:
-                cond.wait()
-                continue
-            left = deadline - clock.now_ns()
-            if left <= 0:
+        try:
+            while w.reason is None:
+                if deadline is None:
+                    cond.wait()
+                    continue
+                left = deadline - clock.now_ns()
+                if left <= 0:
+                    self._cancel(w)
+                    w.reason = TIMEOUT
+                    break
+                cond.wait(left / NS)
+        except BaseException:
+            # A Python signal handler raised (KeyboardInterrupt ...): the call ends as if
+            # interrupted, off every queue, so that no waker hands it a message.
+            if w.reason is None:
                 self._cancel(w)
-                w.reason = TIMEOUT
-                break
-            cond.wait(left / NS)
-        w.task = None
+                w.reason = SIGNAL
+            raise
+        finally:
+            w.task = None
         clock.sync()
         return w.reason
 
@@ -148,6 +157,12 @@ class HostKernel(Kernel):
         self.host_process.creds = creds
         self.host_process.comm = "python3"
 
+    def _copy_process(self, parent: Process, flags: int, target, args) -> Process:
+        if target is not None:
+            raise SimulationError("the host kernel runs no programs: make an ipcsim.Kernel "
+                                  "to simulate several processes")
+        return super()._copy_process(parent, flags, target, args)
+
     def _send_signal(self, t: Process, sig: int, info=None) -> None:
         if t is self.host_process:
             self.pending_signals.append(sig)
@@ -169,7 +184,9 @@ _host_lock = threading.Lock()
 
 
 def host_kernel() -> HostKernel:
-    """The host kernel (made on first use; a forked child makes its own)."""
+    """The host kernel (made on first use; a forked child makes its own). The fakes take its
+    ``lock`` around every call; code that calls its processes' methods directly must hold
+    that lock too when other threads use the fakes."""
     global _host
     host = _host
     if host is None:

@@ -538,13 +538,14 @@ class MqFile(OpenFile):
 def _name_arg(name: object) -> str:
     """glibc's check (a leading slash, stripped) and getname()'s (ENOENT for "",
     ENAMETOOLONG from PATH_MAX); the lookup checks come later."""
-    if isinstance(name, bytes):
-        name = name.decode("utf-8", "surrogateescape")
-    if not isinstance(name, str):
-        raise TypeError(f"a queue name must be str or bytes, not {type(name).__name__}")
+    if type(name) is not str:
+        if isinstance(name, bytes):
+            name = name.decode("utf-8", "surrogateescape")
+        if not isinstance(name, str):
+            raise TypeError(f"a queue name must be str or bytes, not {type(name).__name__}")
     if "\0" in name:
         raise ValueError("embedded null byte")
-    if not name.startswith("/"):
+    if name[:1] != "/":
         raise oserror(errno.EINVAL)
     name = name[1:]
     if not name:
@@ -649,8 +650,8 @@ def _describe(inode: MqueueInode) -> str:
 
 # --- the calls --------------------------------------------------------------------------------
 def do_mq_open(proc, name: object, oflag: object, mode: object, attr: object) -> int:
-    oflag = int_arg(oflag, "oflag")
-    mode = int_arg(mode, "mode")
+    if type(oflag) is not int or type(mode) is not int:
+        oflag, mode = int_arg(oflag, "oflag"), int_arg(mode, "mode")
     if not -(1 << 31) <= oflag < (1 << 32):
         raise OverflowError("oflag must fit in an int")
     if attr is not None and oflag & O_CREAT:

@@ -69,14 +69,22 @@ def plugin_args(env: dict) -> list[str]:
     return [] if found else ["-p", "ipcsim.pytest_plugin"]
 
 
-def test_fixtures_and_fake_modules(tmp_path):
+def test_fixtures_fake_modules_and_the_readme_examples(tmp_path):
     (tmp_path / "test_uses_sysv_ipc.py").write_text(textwrap.dedent(TESTS))
+    module, tests, without_plugin = readme_blocks()
+    (tmp_path / "jobs.py").write_text(module)
+    (tmp_path / "test_jobs.py").write_text(tests)
+    (tmp_path / "without_plugin.py").write_text(
+        without_plugin + "\nprint(sorted(w.result for w in workers))\n")
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            *plugin_args(env), "--ipcsim-fake-modules", str(tmp_path)],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "7 passed" in proc.stdout
+    assert "9 passed" in proc.stdout                  # 7 here, 2 from the README
+    proc = subprocess.run([sys.executable, "without_plugin.py"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.stdout.splitlines()[-1] == "['a', 'b']", proc.stdout + proc.stderr
 
 
 def test_the_option_is_off_by_default(tmp_path):
@@ -100,19 +108,3 @@ def readme_blocks() -> list[str]:
     section = text.split("## Testing code that uses `sysv_ipc` or `posix_ipc`")[1]
     section = section.split("\n## ")[0]
     return [block.split("```")[0] for block in section.split("```python\n")[1:]]
-
-
-def test_the_readme_examples_run(tmp_path):
-    module, tests, without_plugin = readme_blocks()
-    (tmp_path / "jobs.py").write_text(module)
-    (tmp_path / "test_jobs.py").write_text(tests)
-    (tmp_path / "without_plugin.py").write_text(
-        without_plugin + "\nprint(sorted(w.result for w in workers))\n")
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           *plugin_args(env), "--ipcsim-fake-modules", str(tmp_path)],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0 and "2 passed" in proc.stdout, proc.stdout + proc.stderr
-    proc = subprocess.run([sys.executable, "without_plugin.py"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.stdout.splitlines()[-1] == "['a', 'b']", proc.stdout + proc.stderr

@@ -51,7 +51,7 @@ def test_dining_philosophers_deadlock_is_found_within_1000_seeds_and_the_fix_hol
     example = _example("dining_philosophers.py")
     naive = explore(path, range(1000), jobs=2)
     deadlocks = naive.seeds("deadlock")
-    assert deadlocks and deadlocks[0] == example["DEADLOCK_SEED"]
+    assert example["DEADLOCK_SEED"] in deadlocks
     assert naive.seeds_per_second > 0
     fixed = explore(path, range(200), entry="scenario_fixed")
     assert not fixed.seeds("deadlock") and not fixed.seeds("failed")

@@ -2,9 +2,10 @@
 
 Every shell is a simulated process. A command such as ``ipcmk -Q`` runs as a child process
 of the shell (fork, run, exit, wait), as bash runs a program; builtins (``echo``, ``kill``,
-``exit``, ``cd``...) run in the shell itself. ``unshare --ipc`` starts a child shell in a new
-IPC namespace and ``nsenter --ipc -t PID`` one in another process's namespace; ``exit``
-ends the innermost shell, and its namespace goes with its last member.
+``exit``, ``true``, ``false``, ``help``) run in the shell itself. ``unshare --ipc`` starts a
+child shell in a new IPC namespace, ``nsenter --ipc -t PID`` one in another process's
+namespace and ``setpriv --reuid=U ...`` one with other credentials (or, given a command, runs
+it there); ``exit`` ends the innermost shell, and its namespace goes with its last member.
 
 The language is a small part of bash's: words with '...' and "..." quoting and backslashes,
 ``$$``, ``$?``, ``$NAME`` and ``NAME=value``, ``;``, ``&&``, ``||``, ``#`` comments, and the
@@ -58,8 +59,8 @@ BUILTINS_HELP = {
 
 class _Redirect:
     def __init__(self):
-        self.stdout: tuple[str, str] | None = None     # (path, mode) or ("&2", "")
-        self.stderr: tuple[str, str] | None = None
+        self.stdout: tuple[str, str] | None = None     # (path, ">" or ">>")
+        self.stderr: tuple[str, str] | None = None     # (path, "2>" ...) or ("&1", "")
         self.stdin: str | None = None
 
 
@@ -292,7 +293,7 @@ class Shell:
         if name == "exit":
             return self._exit(argv)
         builtin = {"echo": self._echo, "help": self._help, "true": lambda a, o, e: 0,
-                   "false": lambda a, o, e: 1, "kill": None, "cd": lambda a, o, e: 0}
+                   "false": lambda a, o, e: 1, "kill": None}
         if name in builtin:
             if name == "kill":
                 ctx = Ctx(self, self.proc, "kill", out, err, stdin)

@@ -146,3 +146,40 @@ def test_progress_bar_draws_on_a_terminal_only():
     assert len(report.results) == 20
     quiet = io.StringIO()
     assert not Progress(5, stream=quiet).enabled        # StringIO is not a terminal
+
+
+RACE = '''
+import ipcsim
+
+def writer(p, qid, tag):
+    p.msgsnd(qid, 1, tag)
+
+def scenario(k):
+    qid = k.init.msgget(ipcsim.IPC_PRIVATE, ipcsim.IPC_CREAT | 0o600)
+    for tag in (b"a", b"b"):
+        k.init.fork(target=writer, args=(qid, tag))
+    def outcome():
+        first = k.init.msgrcv(qid, 10, 0, ipcsim.IPC_NOWAIT)[1]
+        if first == b"b" and k.seed % 7 == 0:
+            raise RuntimeError("b first on a multiple of 7")
+        return first
+    return outcome
+'''
+
+
+def test_explore_reports_differing_outcomes_and_failures(tmp_path, capsys):
+    race = tmp_path / "race.py"
+    race.write_text(RACE)
+    from ipcsim.explore import explore
+    report = explore(str(race), range(60))
+    outcomes = report.outcomes()
+    assert set(outcomes) == {"b'a'", "b'b'"}
+    failed = report.seeds("failed")
+    assert failed and all(seed % 7 == 0 for seed in failed)
+    assert report.first("failed").detail == "RuntimeError: b first on a multiple of 7"
+    text = report.text()
+    assert "2 distinct outcomes" in text and "(first seed" in text
+    assert main(["explore", str(race), "--seeds", "60"]) == 1
+    assert main(["run", str(race), "--seed", str(failed[0]), "--quiet"]) == 1
+    assert capsys.readouterr().out.rstrip().endswith(
+        "failed: RuntimeError: b first on a multiple of 7")

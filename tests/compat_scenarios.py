@@ -20,8 +20,35 @@ def outcome(fn):
     return ["ok", repr(result)]
 
 
+SYSV_ATTRS = {
+    "q": ["key", "id", "last_send_time", "last_receive_time", "last_change_time",
+          "current_messages", "last_send_pid", "last_receive_pid", "max_size", "mode", "uid",
+          "gid", "cuid", "cgid"],
+    "sem": ["id", "key", "value", "undo", "block", "mode", "uid", "gid", "cuid", "cgid",
+            "last_pid", "waiting_for_nonzero", "waiting_for_zero", "o_time"],
+    "m": ["id", "key", "size", "address", "attached", "last_attach_time", "last_detach_time",
+          "last_change_time", "creator_pid", "last_pid", "number_attached", "uid", "gid",
+          "cuid", "cgid", "mode"],
+}
+POSIX_ATTRS = {
+    "q": ["name", "max_messages", "max_message_size", "mode", "block", "mqd",
+          "current_messages"],
+    "sem": ["name", "mode", "value"],
+    "m": ["name", "fd", "mode", "size"],
+}
+
+
+def rewrite_attrs(steps, o, var, names):
+    """Write each attribute back with its own value: read-only ones refuse, with the
+    exception and message of their kind."""
+    for name in names:
+        steps[f"{var}: rewrite {name}"] = (
+            lambda name=name: setattr(getattr(o, var), name, getattr(getattr(o, var), name)))
+
+
 def sysv_steps(s):
     K = 0x7A00
+    ATTRS = SYSV_ATTRS
     steps = {}
     o = types.SimpleNamespace()
     steps["mq none without excl"] = lambda: s.MessageQueue(None)
@@ -30,6 +57,7 @@ def sysv_steps(s):
     steps["mq key not int"] = lambda: s.MessageQueue("k")
     steps["mq key too big"] = lambda: s.MessageQueue(2 ** 70)
     steps["create q"] = lambda: setattr(o, "q", s.MessageQueue(K, s.IPC_CREX, max_message_size=16))
+    rewrite_attrs(steps, o, "q", ATTRS["q"])
     steps["mq exists"] = lambda: s.MessageQueue(K, s.IPC_CREX)
     steps["mq key, str, repr"] = lambda: (o.q.key, str(q).split(",")[0], repr(q))
     steps["mq send type 0"] = lambda: o.q.send(b"x", type=0)
@@ -54,6 +82,7 @@ def sysv_steps(s):
     steps["mq private key"] = lambda: s.MessageQueue(2 ** 40, s.IPC_CREAT).key
 
     steps["create sem"] = lambda: setattr(o, "sem", s.Semaphore(K + 1, s.IPC_CREX, initial_value=3))
+    rewrite_attrs(steps, o, "sem", ATTRS["sem"])
     steps["sem value"] = lambda: (o.sem.value, o.sem.block, o.sem.undo, o.sem.o_time, o.sem.mode)
     steps["sem set -1"] = lambda: setattr(o.sem, "value", -1)
     steps["sem set 999999"] = lambda: setattr(o.sem, "value", 999999)
@@ -77,6 +106,7 @@ def sysv_steps(s):
     steps["remove_semaphore bad"] = lambda: s.remove_semaphore(12345)
 
     steps["create m"] = lambda: setattr(o, "m", s.SharedMemory(K + 2, s.IPC_CREX, size=100, init_character=b"@"))
+    rewrite_attrs(steps, o, "m", ATTRS["m"])
     steps["shm size etc"] = lambda: (o.m.size, o.m.attached, o.m.number_attached, o.m.read(3))
     steps["shm default size"] = lambda: s.SharedMemory(K + 3, s.IPC_CREX).size
     steps["shm exists"] = lambda: s.SharedMemory(K + 2, s.IPC_CREX)
@@ -109,6 +139,7 @@ def sysv_steps(s):
 
 
 def posix_steps(p):
+    ATTRS = POSIX_ATTRS
     steps = {}
     o = types.SimpleNamespace()
     name = "/ipcsim-compat-scenarios"
@@ -121,6 +152,7 @@ def posix_steps(p):
     steps["mq neither read nor write"] = lambda: p.MessageQueue(name, p.O_CREAT, read=False,
                                                                 write=False)
     steps["create q"] = lambda: setattr(o, "q", p.MessageQueue(name, p.O_CREX, max_messages=2, max_message_size=8))
+    rewrite_attrs(steps, o, "q", ATTRS["q"])
     steps["mq attrs"] = lambda: (o.q.name, o.q.max_messages, o.q.max_message_size, o.q.block,
                                  o.q.current_messages, o.q.mode, str(q))
     steps["mq exists"] = lambda: p.MessageQueue(name, p.O_CREX)
@@ -156,6 +188,7 @@ def posix_steps(p):
     steps["sem bad name"] = lambda: p.Semaphore("/a/b", p.O_CREAT)
     steps["sem too big"] = lambda: p.Semaphore(sname, p.O_CREAT, initial_value=2 ** 31)
     steps["create sem"] = lambda: setattr(o, "sem", p.Semaphore(sname, p.O_CREX, initial_value=2))
+    rewrite_attrs(steps, o, "sem", ATTRS["sem"])
     steps["sem attrs"] = lambda: (o.sem.name, o.sem.value, o.sem.mode, str(sem), repr(sem))
     steps["sem exists"] = lambda: p.Semaphore(sname, p.O_CREX)
     steps["sem acquire"] = lambda: (o.sem.acquire(), o.sem.acquire(0), o.sem.value)
@@ -181,6 +214,7 @@ def posix_steps(p):
                                                           read_only=True)
     steps["shm gone after that"] = lambda: p.SharedMemory(mname)
     steps["create m"] = lambda: setattr(o, "m", p.SharedMemory(mname, p.O_CREX, size=3333))
+    rewrite_attrs(steps, o, "m", ATTRS["m"])
     steps["shm attrs"] = lambda: (o.m.name, o.m.size, o.m.mode, str(m), o.m.fd == o.m.fileno())
     steps["shm exists"] = lambda: p.SharedMemory(mname, p.O_CREX)
     steps["shm set fd"] = lambda: setattr(o.m, "fd", 1)

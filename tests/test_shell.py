@@ -266,3 +266,13 @@ def test_mount_lists_sources_and_namespace_files():
                                "nsfs on /run/ns type nsfs (rw)\n")
     assert run("mount -t nsfs")[1] == "nsfs on /run/ns type nsfs (rw)\n"
     assert run("mount --bind /proc/sys/kernel/msgmax /x")[0] == 32
+
+
+def test_lsns_of_one_namespace_is_a_process_tree():
+    sh, run = shell()
+    run("unshare --ipc")
+    inner = sh.proc.pid
+    status, out, _ = run(f"lsns {sh.proc.ipc_ns.inum}")
+    assert out.splitlines() == ["PID PPID USER COMMAND", f"  {inner}    2 root -bash",
+                                f"  {inner + 1}    {inner} root └─lsns {sh.proc.ipc_ns.inum}"]
+    assert "└─" not in run(f"lsns -l {sh.proc.ipc_ns.inum}")[1]

@@ -147,7 +147,8 @@ def lsns(ctx: Ctx, args: list[str]) -> int:
         shown = list(namespaces.values())
     shown.sort(key=lambda ns: (ns.inum, TYPES.index(ns.kind)))
     if only_ns is not None:
-        return _one_namespace(ctx, namespaces, only_ns, columns, no_headings, raw, json_out)
+        return _one_namespace(ctx, namespaces, only_ns, columns, no_headings, raw, json_out,
+                              not list_mode)
     tree = not (list_mode or raw or json_out) and "COMMAND" in columns
     rows: list[tuple[list[str], str]] = []
     if tree:
@@ -284,22 +285,42 @@ def _json(ctx: Ctx, columns: list[str], rows: list[list[str]]) -> None:
     ctx.write("\n".join(lines) + "\n")
 
 
-def _one_namespace(ctx: Ctx, namespaces, inum: int, columns, no_headings, raw, json_out) -> int:
-    """``lsns <namespace>``: the processes of one namespace."""
+def _one_namespace(ctx: Ctx, namespaces, inum: int, columns, no_headings, raw, json_out,
+                   tree: bool) -> int:
+    """``lsns <namespace>``: the processes of one namespace, as a tree of parents and
+    children (unless a list is asked for)."""
     match = [ns for (kind, n), ns in sorted(namespaces.items()) if n == inum]
     if not match:
         return 0
     ns = match[0]
-    rows = []
-    for q in ns.procs:
+
+    def cells(q) -> list[str]:
         values = {"PID": str(q.pid), "PPID": str(q.ppid),
                   "USER": PASSWD.get(q.uid, str(q.uid)), "COMMAND": _command(ctx, q),
                   "UID": str(q.uid), "NS": str(ns.inum), "TYPE": ns.kind,
                   "PATH": f"/proc/{q.pid}/ns/{ns.kind}", "NPROCS": str(len(ns.procs)),
                   "NETNSID": "", "NSFS": "", "PNS": "0", "ONS": str(INIT_USER_NS)}
-        rows.append(([values[c] for c in columns], ""))
+        return [values[c] for c in columns]
+
+    rows: list[tuple[list[str], str]] = []
+    if tree and not (raw or json_out) and "COMMAND" in columns:
+        members = {q.pid for q in ns.procs}
+
+        def walk(q, prefix: str, branch: str) -> None:
+            rows.append((cells(q), branch))
+            kids = [c for c in ns.procs if c.parent is q]
+            for n, kid in enumerate(kids):
+                last = n == len(kids) - 1
+                walk(kid, prefix + ("  " if last else "│ "),
+                     prefix + ("└─" if last else "├─"))
+
+        for q in ns.procs:
+            if q.parent is None or q.parent.pid not in members:
+                walk(q, "", "")
+    else:
+        rows = [(cells(q), "") for q in ns.procs]
     if json_out:
-        _json(ctx, columns, [cells for cells, _ in rows])
+        _json(ctx, columns, [c for c, _ in rows])
     else:
         _table(ctx, columns, rows, no_headings, raw)
     return 0

@@ -95,8 +95,12 @@ class Report:
 
 
 def load_scenario(path: str, entry: str = "scenario") -> Callable:
-    """The function ``entry`` of the Python file ``path``."""
-    namespace = runpy.run_path(path, run_name="__ipcsim_scenario__")
+    """The function ``entry`` of the Python file ``path`` (SystemExit with a message if the
+    file or the function is missing)."""
+    try:
+        namespace = runpy.run_path(path, run_name="__ipcsim_scenario__")
+    except FileNotFoundError:
+        raise SystemExit(f"ipcsim: {path}: no such file") from None
     fn = namespace.get(entry)
     if not callable(fn):
         raise SystemExit(f"ipcsim: {path} defines no function {entry}(k)")
@@ -176,8 +180,8 @@ def explore(path: str, seeds: Iterable[int], *, entry: str = "scenario", jobs: i
     results: list[SeedResult] = []
     chunk = max(1, min(200, len(seeds) // (jobs * 8) or 1))
     chunks = [seeds[i:i + chunk] for i in range(0, len(seeds), chunk)]
+    fn = load_scenario(path, entry)          # a missing file or function fails here, once
     if jobs == 1:
-        fn = load_scenario(path, entry)
         for part in chunks:
             got = [run_seed(fn, s)[0] for s in part]
             results.extend(got)

@@ -121,3 +121,15 @@ def test_timeline_png_with_the_plot_extra(tmp_path):
     tl.png(str(out))
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     k.close()
+
+
+def test_the_readme_pictures_are_what_the_documented_command_draws(tmp_path, capsys):
+    from pathlib import Path
+    from ipcsim.cli import main
+    root = Path(__file__).resolve().parent.parent
+    for seed in (12, 5):
+        out = tmp_path / f"{seed}.svg"
+        main(["run", str(root / "examples" / "dining_philosophers.py"), "--seed", str(seed),
+              "--quiet", "--svg", str(out)])
+        committed = root / "docs" / f"dining-philosophers-seed{seed}.svg"
+        assert out.read_text() == committed.read_text()

@@ -105,6 +105,16 @@ class Ctx:
         self.ewrite(f"Try '{self.prog} --help' for more information.\n")
         raise Exit(status)
 
+    def usage(self, text: str):
+        """--help: the tool's help on stdout, exit 0."""
+        self.write(text)
+        raise Exit(0)
+
+    def print_version(self):
+        """--version, as util-linux 2.38.1 prints it."""
+        self.write(f"{self.prog} from util-linux 2.38.1\n")
+        raise Exit(0)
+
     def bad_option(self, message: str):
         """What a tool does when getopt_long returns '?'."""
         self.warnx(message)

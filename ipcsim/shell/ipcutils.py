@@ -10,11 +10,10 @@ import errno
 
 from ..constants import (GETNCNT, GETPID, GETVAL, GETZCNT, IPC_CREAT, IPC_RMID, IPC_STAT,
                          MSG_INFO, MSG_STAT, SEM_INFO, SEM_STAT, SHM_INFO, SHM_STAT)
-from .common import (GROUPS, PASSWD, Ctx, Exit, c_strtol, ctime, parse_size, size_to_human,
+from .common import (GROUPS, PASSWD, Ctx, c_strtol, ctime, parse_size, size_to_human,
                      strtonum_or_err)
 from .getopt import GetoptError, LongOpt, getopt_long
 
-VERSION = "from util-linux 2.38.1\n"
 SHM_DEST = 0o1000
 SHM_LOCKED = 0o2000
 INT_MIN, INT_MAX = -2 ** 31, 2 ** 31 - 1
@@ -163,11 +162,9 @@ def ipcs(ctx: Ctx, args: list[str]) -> int:
         elif key == "b":
             unit = UNIT_BYTES
         elif key == "h":
-            ctx.write(IPCS_HELP)
-            return 0
+            ctx.usage(IPCS_HELP)
         elif key == "V":
-            ctx.write("ipcs " + VERSION)
-            return 0
+            ctx.print_version()
     if specific and msg + shm + sem != 1:
         ctx.errx(1, "when using an ID, a single resource must be specified")
     out: list[str] = []
@@ -478,11 +475,9 @@ def ipcmk(ctx: Ctx, args: list[str]) -> int:
                 ctx.err(1, "failed to parse mode", errno.ERANGE)
             permission = value & 0xFFFFFFFF
         elif key == "h":
-            ctx.write(IPCMK_HELP)
-            return 0
+            ctx.usage(IPCMK_HELP)
         elif key == "V":
-            ctx.write("ipcmk " + VERSION)
-            return 0
+            ctx.print_version()
     if not (ask_shm or ask_msg or ask_sem):
         ctx.warnx("bad usage")
         ctx.errtryhelp(1)
@@ -697,9 +692,7 @@ def _ipcrm_actions(ctx: Ctx, rm: _Ipcrm, opts) -> int:
         elif key == "v":
             rm.verbose = True
         elif key == "h":
-            ctx.write(IPCRM_HELP)
-            raise Exit(0)
+            ctx.usage(IPCRM_HELP)
         elif key == "V":
-            ctx.write("ipcrm " + VERSION)
-            raise Exit(0)
+            ctx.print_version()
     return ret

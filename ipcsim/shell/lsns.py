@@ -123,11 +123,9 @@ def lsns(ctx: Ctx, args: list[str]) -> int:
                 ctx.errx(1, f"--tree={arg}: ipcsim models no user namespaces, so there is no "
                             f"{arg} tree to show")
         elif key == "h":
-            ctx.write(LSNS_HELP)
-            return 0
+            ctx.usage(LSNS_HELP)
         elif key == "V":
-            ctx.write("lsns from util-linux 2.38.1\n")
-            return 0
+            ctx.print_version()
         # -u and -W change nothing here: no column is ever truncated or wrapped
     only_ns = None
     if operands:

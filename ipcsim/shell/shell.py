@@ -444,11 +444,9 @@ class Shell:
         ipc, persist = False, None
         for key, arg in opts:
             if key == "h":
-                ctx.write(UNSHARE_HELP)
-                raise Exit(0)
+                ctx.usage(UNSHARE_HELP)
             if key == "V":
-                ctx.write("unshare from util-linux 2.38.1\n")
-                raise Exit(0)
+                ctx.print_version()
             if key == "i":
                 ipc, persist = True, arg
             elif key in ("m", "u", "n", "p", "C", "U", "T", "r"):
@@ -475,11 +473,9 @@ class Shell:
         target, ipc, path = None, False, None
         for key, arg in opts:
             if key == "h":
-                ctx.write(NSENTER_HELP)
-                raise Exit(0)
+                ctx.usage(NSENTER_HELP)
             if key == "V":
-                ctx.write("nsenter from util-linux 2.38.1\n")
-                raise Exit(0)
+                ctx.print_version()
             if key == "t":
                 target = strtonum_or_err(ctx, arg, "failed to parse pid", -2 ** 31, 2 ** 31 - 1)
             elif key in ("i", "a"):
@@ -528,11 +524,9 @@ class Shell:
         group_opt = False
         for key, arg in opts:
             if key == "h":
-                ctx.write(SETPRIV_HELP)
-                raise Exit(0)
+                ctx.usage(SETPRIV_HELP)
             if key == "V":
-                ctx.write("setpriv from util-linux 2.38.1\n")
-                raise Exit(0)
+                ctx.print_version()
             if key in ("d", "nnp"):
                 ctx.errx(1, f"--{'dump' if key == 'd' else 'nnp'}: not modelled by ipcsim "
                             f"(only the uid, gid and group options are)")

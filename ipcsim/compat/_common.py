@@ -64,6 +64,8 @@ def _index(value: object) -> int:
 
 def c_int(value: object) -> int:
     """PyArg_Parse's "i": an int that fits in a C int."""
+    if value.__class__ is int and -0x80000000 <= value <= 0x7FFFFFFF:      # type: ignore
+        return value
     value = _index(value)
     if value > 0x7FFFFFFF:
         raise OverflowError("signed integer is greater than maximum")
@@ -74,6 +76,8 @@ def c_int(value: object) -> int:
 
 def c_long(value: object) -> int:
     """PyArg_Parse's "l"."""
+    if value.__class__ is int and LONG_MIN <= value <= LONG_MAX:          # type: ignore
+        return value
     value = _index(value)
     if not LONG_MIN <= value <= LONG_MAX:
         raise OverflowError("Python int too large to convert to C long")

@@ -183,14 +183,6 @@ def _msgget(proc: _Process, key: int, flags: int) -> int:
     return proc.msgget(key, flags)
 
 
-def _msgsnd(proc: _Process, qid: int, mtype: int, data: bytes, flags: int) -> None:
-    proc.msgsnd(qid, mtype, data, flags)
-
-
-def _msgrcv(proc: _Process, qid: int, size: int, mtype: int, flags: int):
-    return proc.msgrcv(qid, size, mtype, flags)
-
-
 def _msgstat(proc: _Process, qid: int):
     return proc.msgctl(qid, _c.IPC_STAT)
 
@@ -252,7 +244,7 @@ class MessageQueue:
                              f"({self._max_message_size})")
         flags = 0 if block else _c.IPC_NOWAIT
         try:
-            _context.call(_msgsnd, self._id, mtype, data, flags)
+            _context.call(_Process.msgsnd, self._id, mtype, data, flags)
         except OSError as e:
             raise fail(e, _MSGSND_ERRORS) from None
 
@@ -263,7 +255,8 @@ class MessageQueue:
         mtype = c_int(type)
         flags = 0 if block else _c.IPC_NOWAIT
         try:
-            got, data = _context.call(_msgrcv, self._id, self._max_message_size, mtype, flags)
+            got, data = _context.call(_Process.msgrcv, self._id, self._max_message_size, mtype,
+                                          flags)
         except OSError as e:
             raise fail(e, _MSGRCV_ERRORS) from None
         return data, got
@@ -374,11 +367,19 @@ def _sem_create(proc: _Process, key: int | None, flags: int, set_value: bool, va
     return key, semid
 
 
+_SOPS: dict[int, tuple[int, int, int]] = {}
+
+
 def _semop(proc: _Process, semid: int, op: int, flg: int, timeout) -> None:
+    # The same tuple object each time: the kernel's semop trusts a sembuf it checked once.
+    key = op << 16 | flg
+    sop = _SOPS.get(key)
+    if sop is None:
+        sop = _SOPS[key] = (0, op, flg)
     if timeout is None:
-        proc.semop(semid, [(0, op, flg)])
+        proc.semop(semid, [sop])
     else:
-        proc.semtimedop(semid, [(0, op, flg)], timeout)
+        proc.semtimedop(semid, [sop], timeout)
 
 
 def _semctl(proc: _Process, semid: int, cmd: int, arg=None):

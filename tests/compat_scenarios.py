@@ -56,7 +56,8 @@ def sysv_steps(s):
     steps["mq missing"] = lambda: s.MessageQueue(K)
     steps["mq key not int"] = lambda: s.MessageQueue("k")
     steps["mq key too big"] = lambda: s.MessageQueue(2 ** 70)
-    steps["create q"] = lambda: setattr(o, "q", s.MessageQueue(K, s.IPC_CREX, max_message_size=16))
+    steps["create q"] = lambda: setattr(o, "q", s.MessageQueue(K, s.IPC_CREX,
+                                                              max_message_size=16))
     rewrite_attrs(steps, o, "q", ATTRS["q"])
     steps["mq exists"] = lambda: s.MessageQueue(K, s.IPC_CREX)
     steps["mq key, str, repr"] = lambda: (o.q.key, str(q).split(",")[0], repr(q))
@@ -81,7 +82,8 @@ def sysv_steps(s):
     steps["remove_message_queue bad"] = lambda: s.remove_message_queue(12345)
     steps["mq private key"] = lambda: s.MessageQueue(2 ** 40, s.IPC_CREAT).key
 
-    steps["create sem"] = lambda: setattr(o, "sem", s.Semaphore(K + 1, s.IPC_CREX, initial_value=3))
+    steps["create sem"] = lambda: setattr(o, "sem", s.Semaphore(K + 1, s.IPC_CREX,
+                                                                initial_value=3))
     rewrite_attrs(steps, o, "sem", ATTRS["sem"])
     steps["sem value"] = lambda: (o.sem.value, o.sem.block, o.sem.undo, o.sem.o_time, o.sem.mode)
     steps["sem set -1"] = lambda: setattr(o.sem, "value", -1)
@@ -105,7 +107,8 @@ def sysv_steps(s):
     steps["sem value removed"] = lambda: o.sem.value
     steps["remove_semaphore bad"] = lambda: s.remove_semaphore(12345)
 
-    steps["create m"] = lambda: setattr(o, "m", s.SharedMemory(K + 2, s.IPC_CREX, size=100, init_character=b"@"))
+    steps["create m"] = lambda: setattr(o, "m", s.SharedMemory(K + 2, s.IPC_CREX, size=100,
+                                                               init_character=b"@"))
     rewrite_attrs(steps, o, "m", ATTRS["m"])
     steps["shm size etc"] = lambda: (o.m.size, o.m.attached, o.m.number_attached, o.m.read(3))
     steps["shm default size"] = lambda: s.SharedMemory(K + 3, s.IPC_CREX).size
@@ -151,7 +154,8 @@ def posix_steps(p):
     steps["mq inner slash"] = lambda: p.MessageQueue("/a/b", p.O_CREAT)
     steps["mq neither read nor write"] = lambda: p.MessageQueue(name, p.O_CREAT, read=False,
                                                                 write=False)
-    steps["create q"] = lambda: setattr(o, "q", p.MessageQueue(name, p.O_CREX, max_messages=2, max_message_size=8))
+    steps["create q"] = lambda: setattr(o, "q", p.MessageQueue(name, p.O_CREX, max_messages=2,
+                                                              max_message_size=8))
     rewrite_attrs(steps, o, "q", ATTRS["q"])
     steps["mq attrs"] = lambda: (o.q.name, o.q.max_messages, o.q.max_message_size, o.q.block,
                                  o.q.current_messages, o.q.mode, str(q))
@@ -187,7 +191,8 @@ def posix_steps(p):
     steps["sem missing"] = lambda: p.Semaphore(sname)
     steps["sem bad name"] = lambda: p.Semaphore("/a/b", p.O_CREAT)
     steps["sem too big"] = lambda: p.Semaphore(sname, p.O_CREAT, initial_value=2 ** 31)
-    steps["create sem"] = lambda: setattr(o, "sem", p.Semaphore(sname, p.O_CREX, initial_value=2))
+    steps["create sem"] = lambda: setattr(o, "sem", p.Semaphore(sname, p.O_CREX,
+                                                                initial_value=2))
     rewrite_attrs(steps, o, "sem", ATTRS["sem"])
     steps["sem attrs"] = lambda: (o.sem.name, o.sem.value, o.sem.mode, str(sem), repr(sem))
     steps["sem exists"] = lambda: p.Semaphore(sname, p.O_CREX)

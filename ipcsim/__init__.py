@@ -21,10 +21,6 @@ from .kernel.signals import _LINUX as _SIGNALS
 
 globals().update(_SIGNALS)   # SIGUSR1 ... with their Linux numbers
 
-from . import views as _views  # noqa: E402  (text, HTML and snapshot views of the model)
-
-_views.install()
-
 __version__ = "0.1.0"
 
 __all__ = ["Kernel", "Process", "IpcNamespace", "IpcPerm", "TraceEvent", "MsqidDs", "Msginfo",

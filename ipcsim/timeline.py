@@ -1,9 +1,9 @@
 """The timeline of a traced run: one lane per process, a tick per system call, a bar per
 blocked call.
 
-``Timeline(k)`` must be made before the programs run, on a kernel made with ``trace=True``:
-it records when each call blocks and when it returns (calls still blocked at the end, as in
-a deadlock, are drawn up to the end and marked). The x axis counts events: each system call
+``Timeline(k)`` draws a kernel made with ``trace=True``, at any point of its run, from what
+the kernel recorded: its calls (``k.trace``) and when each wait began and ended
+(``k.blocks``; calls still blocked, as in a deadlock, are drawn up to the end and marked). The x axis counts events: each system call
 that returned, in the order of ``k.trace``, is one step, so runs where no virtual time
 passes are as readable as runs that sleep; the virtual time is written above the steps where
 it changed.
@@ -47,35 +47,17 @@ class Blocked:
 
 
 class Timeline:
-    """Records a traced kernel's blocked calls and draws the run."""
+    """Draws a traced kernel's run: its calls (``k.trace``) and its waits (``k.blocks``)."""
 
     def __init__(self, k: Kernel):
         if not k.tracing:
             raise ValueError("Timeline needs a kernel made with trace=True")
         self.k = k
-        self.blocked: list[Blocked] = []
-        self._open: dict[int, Blocked] = {}
-        sched = k.sched
-        inner = sched.block
-
-        def block(w, deadline=None):
-            pid = w.process.pid if w.process is not None else 0
-            rec = Blocked(pid, w.what, len(k.trace), k.clock.now())
-            self.blocked.append(rec)
-            self._open[id(rec)] = rec
-            try:
-                return inner(w, deadline)
-            finally:
-                rec.last = len(k.trace)
-                rec.end = k.clock.now()
-                self._open.pop(id(rec), None)
-
-        sched.block = block      # every blocking call goes through Scheduler.block
 
     # --- what the picture is made of ---------------------------------------------------
     def lanes(self) -> list[tuple[int, str]]:
         """(pid, label) of every process that made a call, in pid order."""
-        pids = sorted({e.pid for e in self.k.trace} | {b.pid for b in self.blocked})
+        pids = sorted({e.pid for e in self.k.trace} | {b.pid for b in self.k.blocks})
         out = []
         for pid in pids:
             p = self.k.process(pid)
@@ -90,10 +72,10 @@ class Timeline:
         """Every call that blocked, in the order they blocked; those still blocked run to
         the end (``forever``). A call during which no other call returned has
         ``last == first`` (it is drawn narrow)."""
-        end = len(self.k.trace)
-        for rec in self._open.values():
-            rec.last, rec.end, rec.forever = end, self.k.clock.now(), True
-        return list(self.blocked)
+        k = self.k
+        end, now = len(k.trace), k.clock.now()
+        return [Blocked(b.pid, b.what, b.first, b.start, end if b.last is None else b.last,
+                        now if b.end is None else b.end, b.last is None) for b in k.blocks]
 
     def exits(self) -> dict[int, int]:
         return {e.pid: i for i, e in enumerate(self.k.trace) if e.name == "exit"}

@@ -10,13 +10,14 @@
 * :class:`Timeline`: a traced run drawn with one lane per process, each system call a tick
   and each blocked call a bar (to SVG, pure Python; to PNG with the ``plot`` extra).
 
-The model classes keep no presentation code: :func:`install` (run when ipcsim is imported)
-attaches these functions to them as ``__str__``, ``_repr_pretty_`` and ``_repr_html_``;
-``repr()`` stays the short one-line form.
+The model classes keep no presentation code: they inherit
+:class:`ipcsim.kernel.viewable.Viewable`, whose ``__str__``, ``_repr_pretty_`` and
+``_repr_html_`` call :func:`text` and :func:`html` here; ``repr()`` stays the short one-line
+form.
 """
 from __future__ import annotations
 
-import html
+import html as _html
 from typing import Any
 
 from .kernel.kernel import Kernel
@@ -40,7 +41,7 @@ def _user(uid: int) -> str:
 
 
 def _esc(value: object) -> str:
-    return html.escape(str(value))
+    return _html.escape(str(value))
 
 
 def _table_html(headers: list[str], rows: list[list[object]], caption: str = "") -> str:
@@ -296,22 +297,27 @@ def snapshot(k: Kernel) -> dict[str, Any]:
 
 
 # --- installing the views on the model classes ------------------------------------------
-def _pretty(text_fn):
-    def _repr_pretty_(self, printer, cycle):
-        printer.text(text_fn(self))
-    return _repr_pretty_
+_VIEWS = ((Kernel, kernel_text, kernel_html),
+          (IpcNamespace, namespace_text, namespace_html),
+          (Process, process_text, process_html),
+          (MsgQueue, object_text, object_html),
+          (SemArray, object_text, object_html),
+          (ShmidKernel, object_text, object_html),
+          (MqueueInode, object_text, object_html))
 
 
-def install() -> None:
-    """Attach the views to the model classes (idempotent)."""
-    for cls, text_fn, html_fn in ((Kernel, kernel_text, kernel_html),
-                                  (IpcNamespace, namespace_text, namespace_html),
-                                  (Process, process_text, process_html),
-                                  (MsgQueue, object_text, object_html),
-                                  (SemArray, object_text, object_html),
-                                  (ShmidKernel, object_text, object_html),
-                                  (MqueueInode, object_text, object_html)):
-        cls.__str__ = text_fn
-        cls._repr_pretty_ = _pretty(text_fn)
-        cls._repr_html_ = html_fn
-    Kernel.snapshot = snapshot
+def _views_of(obj) -> tuple:
+    for cls, text_fn, html_fn in _VIEWS:
+        if isinstance(obj, cls):
+            return text_fn, html_fn
+    raise TypeError(f"no view for {type(obj).__name__}")
+
+
+def text(obj) -> str:
+    """The text view of a Kernel, IpcNamespace, Process or IPC object (its ``str()``)."""
+    return _views_of(obj)[0](obj)
+
+
+def html(obj) -> str:
+    """The HTML view (what a notebook shows)."""
+    return _views_of(obj)[1](obj)

@@ -24,6 +24,7 @@ from .files import NullFile
 from .namespace import IpcNamespace
 from .process import Process
 from .sysctl import DEFAULT_MAX_IPC_NAMESPACES
+from .viewable import Viewable
 from .waitq import KILLED, SIGNAL
 
 
@@ -47,6 +48,20 @@ class TraceEvent:
     @property
     def blocked(self) -> bool:
         return self.time > self.start
+
+
+@attrs.define
+class BlockEvent:
+    """One wait in ``Kernel.blocks`` (traced kernels): process ``pid`` blocked in ``what``
+    when ``first`` calls had returned (``len(trace)``), at virtual second ``start``; ``last``
+    and ``end`` are the same at its return, None while it still waits (as in a deadlock)."""
+
+    pid: int
+    what: str
+    first: int
+    start: float
+    last: int | None = None
+    end: float | None = None
 
 
 class MountTable:
@@ -91,7 +106,7 @@ class MountTable:
                 yield path, mount
 
 
-class Kernel:
+class Kernel(Viewable):
     """A simulated machine: processes, IPC namespaces and a deterministic scheduler.
 
     ``seed`` picks the interleaving of programs; ``trace=True`` records every system call in
@@ -119,6 +134,7 @@ class Kernel:
         self.tracing = bool(trace)
         self._slow = self.tracing
         self.trace: list[TraceEvent] = []
+        self.blocks: list[BlockEvent] = []     # every wait of a traced run, in order
         self.sched = self._scheduler_class(self, seed, epoch, policy)
         self.clock = self.sched.clock
         self.pid_max = pid_max
@@ -182,6 +198,12 @@ class Kernel:
         self.sched.check_host("Kernel.run_until_idle()")
         self.sched.drive(NO_ADVANCE)
 
+    def snapshot(self) -> dict:
+        """The kernel's state as plain data (dicts and lists of str, int and None) that
+        pandas can load: see :func:`ipcsim.views.snapshot`."""
+        from ..views import snapshot
+        return snapshot(self)
+
     def close(self) -> None:
         """End every program still running or blocked (their processes exit) and free the
         threads behind them. The kernel stays readable afterwards."""
@@ -235,6 +257,14 @@ class Kernel:
         if kwargs:
             args = args + tuple(sorted(kwargs.items()))
         self.trace.append(TraceEvent(self.clock.now(), start, pid, name, args, result, err))
+
+    def record_block(self, w) -> BlockEvent:
+        """Note in ``blocks`` that ``w``'s process begins to wait (traced kernels)."""
+        proc = w.process
+        rec = BlockEvent(proc.pid if proc is not None else 0, w.what, len(self.trace),
+                         self.clock.now())
+        self.blocks.append(rec)
+        return rec
 
     def _after_call(self, task) -> None:
         """A program returning to user space: die if killed, run handlers, honour SIGSTOP."""

@@ -38,6 +38,7 @@ from ..sim.clock import seconds_to_ns
 from ..sim.scheduler import Task
 from .files import DirFile, OpenFile
 from .signals import NSIG
+from .viewable import Viewable
 from .syscall import as_bytes, int_arg, syscall
 from .waitq import SIGNAL, TIMEOUT, WaitQueue, Waiter
 
@@ -230,7 +231,7 @@ def mq_charge(maxmsg: int, msgsize: int) -> int:
     return maxmsg * msgsize + maxmsg * SIZEOF_MSG_MSG + min(maxmsg, MQ_PRIO_MAX) * SIZEOF_TREE_NODE
 
 
-class MqueueInode:
+class MqueueInode(Viewable):
     """``struct mqueue_inode_info``: one queue."""
 
     __slots__ = ("kernel", "sb", "name", "linked", "opens", "mode", "uid", "gid", "size",

@@ -11,11 +11,12 @@ from __future__ import annotations
 from ..constants import INIT_IPC_NS_INUM
 from .ids import IpcIds
 from .sysctl import NAMESPACE_FIELDS, namespace_defaults
+from .viewable import Viewable
 
 _DEFAULTS = namespace_defaults()
 
 
-class IpcNamespace:
+class IpcNamespace(Viewable):
     """One IPC namespace: three ID tables, an mqueue filesystem, its own limits."""
 
     __slots__ = ("kernel", "inum", "refs", "alive", "msg_ids", "sem_ids", "shm_ids",

@@ -13,9 +13,10 @@ import attrs
 
 from ..constants import CAP_IPC_OWNER, CAP_SYS_ADMIN
 from ..errors import oserror
+from .viewable import Viewable
 
 
-class KernIpcPerm:
+class KernIpcPerm(Viewable):
     """The kernel's view of an IPC object's identity and permissions."""
 
     __slots__ = ("id", "key", "uid", "gid", "cuid", "cgid", "mode", "seq", "deleted", "ns")

@@ -31,6 +31,7 @@ from .msg import MsgCalls
 from .sem import SemCalls
 from .shm import ShmCalls
 from .syscall import as_bytes, int_arg, syscall
+from .viewable import Viewable
 from .waitq import SIGNAL, WaitQueue, Waiter
 
 # unshare(2) accepts these bits (check_unshare_flags); anything else is EINVAL.
@@ -48,7 +49,7 @@ CLONE_MODELLED = CLONE_NEWIPC | CLONE_SYSVSEM | CSIGNAL
 CLONE_KNOWN = 0xFFFFFF00 & ~CLONE_NEWTIME | CSIGNAL
 
 
-class Process(MsgCalls, SemCalls, ShmCalls, MqCalls):
+class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
     """One simulated process."""
 
     __slots__ = ("kernel", "pid", "parent", "children", "creds", "ipc_ns", "fds", "alive",

@@ -215,8 +215,19 @@ class Scheduler:
         """Park the current task on ``w`` until it is woken, times out, or is interrupted.
 
         Returns the reason (WOKEN, TIMEOUT, SIGNAL). A program whose process dies meanwhile
-        unwinds instead. The host raises DeadlockError when nothing can ever wake it.
+        unwinds instead. The host raises DeadlockError when nothing can ever wake it. A
+        traced kernel records the wait in ``kernel.blocks``.
         """
+        kernel = self.kernel
+        if not kernel.tracing:
+            return self._block(w, deadline)
+        rec = kernel.record_block(w)
+        try:
+            return self._block(w, deadline)
+        finally:
+            rec.last, rec.end = len(kernel.trace), self.clock.now()
+
+    def _block(self, w: Waiter, deadline: int | None) -> int:
         task = self.current
         proc = w.process
         w.task = task

@@ -262,3 +262,20 @@ def test_fifo_policy_runs_woken_programs_in_wake_order():
     assert pids == [2, 2, 2, 3, 3, 3, 4, 4, 4]
     with pytest.raises(ValueError):
         ipcsim.Kernel(policy="lifo")
+
+
+def test_a_traced_kernel_records_every_wait_with_its_steps():
+    k = ipcsim.Kernel(seed=3, trace=True)
+    q = k.init.msgget(ipcsim.IPC_PRIVATE, 0o600)
+    k.init.fork(target=lambda p: p.msgrcv(q, 10))
+    k.init.fork(target=lambda p: (p.sleep(2), p.msgsnd(q, 1, b"x")))
+    k.init.fork(target=lambda p: p.msgrcv(q, 10, 7))       # never served
+    with pytest.raises(ipcsim.DeadlockError):
+        k.run()
+    sleep = next(b for b in k.blocks if b.what.startswith("sleep("))
+    assert (sleep.pid, sleep.start, sleep.end) == (3, 0, 2.0) and sleep.last >= sleep.first
+    served, forever = [b for b in k.blocks if b.what.startswith("msgrcv")]
+    assert served.end == 2.0 and served.last is not None
+    assert forever.last is None and forever.end is None      # still waiting: the deadlock
+    assert not ipcsim.Kernel().blocks                         # untraced kernels keep none
+    k.close()

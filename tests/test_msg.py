@@ -411,3 +411,12 @@ def test_a_type_behind_thirty_thousand_others(p):
     assert p.msgctl(q, IPC_STAT).msg_qnum == 30000
     assert p.msgrcv(q, 10, -1) == (1, b"")
     assert errno_of(p.msgrcv, q, 10, 1, MSG_EXCEPT | IPC_NOWAIT) == "ENOMSG"
+
+
+def test_the_keyword_names_of_the_api(p):
+    """api.md's spelling: msgget(key, flags), msgsnd(..., flags=0), msgrcv(..., msgtyp=0,
+    flags=0)."""
+    q = p.msgget(IPC_PRIVATE, flags=0o600)
+    p.msgsnd(q, 3, b"kw", flags=IPC_NOWAIT)
+    assert p.msgrcv(q, 10, msgtyp=3, flags=IPC_NOWAIT) == (3, b"kw")
+    assert errno_of(p.msgrcv, q, 10, 0, IPC_NOWAIT) == "ENOMSG"

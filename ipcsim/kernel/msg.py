@@ -258,34 +258,34 @@ class MsgCalls:
     __slots__ = ()
 
     @hot_syscall
-    def msgget(self, key: int, msgflg: int = 0) -> int:
+    def msgget(self, key: int, flags: int = 0) -> int:
         """msgget(2): the id of the queue with ``key`` (IPC_PRIVATE: always a new one).
         ENOENT without IPC_CREAT, EEXIST with IPC_CREAT|IPC_EXCL, EACCES for mode bits the
         caller lacks, ENOSPC past msgmni."""
         kernel = self.kernel
         if kernel._slow or not self.alive:
-            return kernel._syscall(self, _msgget, "msgget", (key, msgflg), NOKW)
-        if type(key) is int and type(msgflg) is int and 0 <= msgflg <= 0xFFFFFFFF:
+            return kernel._syscall(self, _msgget, "msgget", (key, flags), NOKW)
+        if type(key) is int and type(flags) is int and 0 <= flags <= 0xFFFFFFFF:
             ns = self.ipc_ns
             ids = ns.msg_ids
             if key == 0:        # the hot paths: IPC_PRIVATE always creates (ipcget) ...
-                return ids.addid(MsgQueue(ns, 0, msgflg & 0o777, self.creds,
+                return ids.addid(MsgQueue(ns, 0, flags & 0o777, self.creds,
                                           kernel.clock.wall), ns.msg_ctlmni)
             keys = ids.keys     # ... and a key that exists, without IPC_EXCL, allowed
             q = keys.get(key) if keys else None
-            if q is not None and not msgflg & IPC_EXCL and ipcperms(q, self.creds, msgflg):
+            if q is not None and not flags & IPC_EXCL and ipcperms(q, self.creds, flags):
                 return q.id
-        return _msgget(self, key, msgflg)
+        return _msgget(self, key, flags)
 
     @syscall
-    def msgsnd(self, msqid: int, mtype: int, data, msgflg: int = 0) -> None:
+    def msgsnd(self, msqid: int, mtype: int, data, flags: int = 0) -> None:
         """msgsnd(2): queue ``data`` as a message of type ``mtype`` (>= 1). Blocks while the
         queue is full (bytes, and the message count, against msg_qbytes) unless IPC_NOWAIT
         (EAGAIN); a waiting receiver that matches takes the message directly."""
-        if not (type(msqid) is int and type(mtype) is int and type(msgflg) is int
-                and 0 <= msgflg <= 0xFFFFFFFF and mtype <= LONG_MAX):
+        if not (type(msqid) is int and type(mtype) is int and type(flags) is int
+                and 0 <= flags <= 0xFFFFFFFF and mtype <= LONG_MAX):
             msqid, mtype = int_arg(msqid, "msqid"), _long(mtype, "mtype")
-            msgflg = flags_arg(msgflg, "msgflg")
+            flags = flags_arg(flags, "flags")
         text = data if type(data) is bytes else as_bytes(data)
         ns = self.ipc_ns
         size = len(text)
@@ -307,7 +307,7 @@ class MsgCalls:
                 raise oserror(errno.EIDRM)
             if q.q_cbytes + size <= q.q_qbytes and q.q_qnum < q.q_qbytes:
                 break
-            if msgflg & IPC_NOWAIT:
+            if flags & IPC_NOWAIT:
                 raise oserror(errno.EAGAIN)
             w = Waiter(self, f"msgsnd on queue {msqid} of ipc:[{ns.inum}] (queue full)", size)
             if q.q_senders is None:
@@ -337,30 +337,30 @@ class MsgCalls:
         ns.msg_hdrs += 1
 
     @syscall
-    def msgrcv(self, msqid: int, msgsz: int, msgtyp: int = 0, msgflg: int = 0) -> tuple[int, bytes]:
+    def msgrcv(self, msqid: int, msgsz: int, msgtyp: int = 0, flags: int = 0) -> tuple[int, bytes]:
         """msgrcv(2): ``(mtype, data)`` of the message ``msgtyp`` selects (0: the first; > 0:
         the first of that type, or with MSG_EXCEPT the first of another; < 0: the first of
         the lowest type <= -msgtyp; with MSG_COPY, a copy of the one at position msgtyp).
         E2BIG if longer than ``msgsz`` (MSG_NOERROR truncates); blocks while none matches
         unless IPC_NOWAIT (ENOMSG)."""
         if not (type(msqid) is int and type(msgsz) is int and type(msgtyp) is int
-                and type(msgflg) is int and 0 <= msgflg <= 0xFFFFFFFF
+                and type(flags) is int and 0 <= flags <= 0xFFFFFFFF
                 and msgsz <= LONG_MAX and LONG_MIN <= msgtyp <= LONG_MAX):
             msqid, msgsz = int_arg(msqid, "msqid"), _long(msgsz, "msgsz")
-            msgtyp, msgflg = _long(msgtyp, "msgtyp"), flags_arg(msgflg, "msgflg")
+            msgtyp, flags = _long(msgtyp, "msgtyp"), flags_arg(flags, "flags")
         if msqid < 0 or msgsz < 0:
             raise oserror(errno.EINVAL)
         ns = self.ipc_ns
         copy_size = None
-        if msgflg & MSG_COPY:
-            if msgflg & MSG_EXCEPT or not msgflg & IPC_NOWAIT:
+        if flags & MSG_COPY:
+            if flags & MSG_EXCEPT or not flags & IPC_NOWAIT:
                 raise oserror(errno.EINVAL)
             copy_size = min(msgsz, ns.msg_ctlmax)
             mode, want = SEARCH_NUMBER, msgtyp
         elif msgtyp == 0:
             mode, want = SEARCH_ANY, 0
         else:
-            mode, want = convert_mode(msgtyp, msgflg)
+            mode, want = convert_mode(msgtyp, flags)
         objs = ns.msg_ids.objs
         q = objs.get(msqid & 0x7FFF) if objs else None
         if q is None or q.seq != msqid >> 15:
@@ -382,7 +382,7 @@ class MsgCalls:
                 msg = q.find(want, mode)
             if msg is not None:
                 mtype, text = msg
-                if msgsz < len(text) and not msgflg & MSG_NOERROR:
+                if msgsz < len(text) and not flags & MSG_NOERROR:
                     raise oserror(errno.E2BIG)
                 if copy_size is not None:
                     if len(text) > copy_size:
@@ -405,9 +405,9 @@ class MsgCalls:
                 if q.q_senders:
                     q.ss_wakeup(kernel.sched)
                 return mtype, text[:msgsz] if len(text) > msgsz else text
-            if msgflg & IPC_NOWAIT:
+            if flags & IPC_NOWAIT:
                 raise oserror(errno.ENOMSG)
-            maxsize = INT_MAX if msgflg & MSG_NOERROR else msgsz
+            maxsize = INT_MAX if flags & MSG_NOERROR else msgsz
             w = Waiter(self, f"msgrcv on queue {msqid} of ipc:[{ns.inum}] (type {msgtyp})",
                        (mode, want, maxsize))
             if q.q_receivers is None:

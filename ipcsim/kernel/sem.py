@@ -733,14 +733,14 @@ class SemCalls:
     __slots__ = ()
 
     @syscall
-    def semget(self, key: int, nsems: int = 0, semflg: int = 0) -> int:
+    def semget(self, key: int, nsems: int = 0, flags: int = 0) -> int:
         """semget(2): the id of the set with ``key`` (IPC_PRIVATE: always a new one).
         EINVAL for nsems < 0 or > semmsl (checked first, even for an existing key), for
         nsems above an existing set's size, and for creating a set of 0; ENOENT without
         IPC_CREAT, EEXIST with IPC_CREAT|IPC_EXCL, EACCES for mode bits the caller lacks,
         ENOSPC past semmns semaphores or semmni sets."""
         key, nsems = key_arg(key), _c_int(nsems, "nsems")
-        semflg = flags_arg(semflg, "semflg")
+        flags = flags_arg(flags, "flags")
         ns = self.ipc_ns
         if nsems < 0 or nsems > ns.sc_semmsl:
             raise oserror(errno.EINVAL)
@@ -750,7 +750,7 @@ class SemCalls:
                 raise oserror(errno.EINVAL)
             if ns.used_sems + nsems > ns.sc_semmns:
                 raise oserror(errno.ENOSPC)
-            sma = SemArray(ns, key, semflg & 0o777, self.creds, nsems,
+            sma = SemArray(ns, key, flags & 0o777, self.creds, nsems,
                            self.kernel.clock.time())
             semid = ns.sem_ids.addid(sma, ns.sc_semmni)
             ns.used_sems += nsems
@@ -760,7 +760,7 @@ class SemCalls:
             if nsems > sma.sem_nsems:
                 raise oserror(errno.EINVAL)
 
-        return ipcget(self, ns.sem_ids, key, semflg, newary, more_checks)
+        return ipcget(self, ns.sem_ids, key, flags, newary, more_checks)
 
     @hot_syscall
     def semop(self, semid: int, sops) -> None:

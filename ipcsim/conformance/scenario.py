@@ -63,6 +63,8 @@ def constants_env() -> dict:
     """The names a scenario may use: every Linux constant and signal name."""
     env = {n: getattr(constants, n) for n in dir(constants) if n.isupper()}
     env.update({name: num for name, num in signals._LINUX.items()})
+    env.update(SIG_BLOCK=signals.SIG_BLOCK, SIG_UNBLOCK=signals.SIG_UNBLOCK,
+               SIG_SETMASK=signals.SIG_SETMASK)
     return env
 
 

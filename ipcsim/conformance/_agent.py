@@ -416,7 +416,52 @@ def call_wait(pid=-1, options=0):
     return (got, status.value)
 
 
+class _Sigaction(C.Structure):
+    _fields_ = [("sa_handler", C.c_void_p), ("sa_mask", C.c_ulong * 16),
+                ("sa_flags", C.c_int), ("sa_restorer", C.c_void_p)]
+
+
+SA_SIGINFO = 4
+_SIGINFO_HANDLER = C.CFUNCTYPE(None, C.c_int, C.c_void_p, C.c_void_p)
+_sigaction = _fn("sigaction", I, I, C.c_void_p, C.c_void_p)
+
+
+def _record_info(signum, info, context):
+    """The "siginfo" handler (SA_SIGINFO): records (si_signo, si_code, si_pid, si_uid,
+    si_value) and wakes the idle loop, which reports it. It runs when the agent sleeps in a
+    system call (its idle poll, or a blocked call), where the GIL is free."""
+    signo, _, code, pid, uid, value = struct.unpack("iii4xiiq", C.string_at(info, 32))
+    handled.append([signo, code, pid, uid, value])
+    try:
+        os.write(wake_w, b"\0")
+    except OSError:
+        pass
+
+
+_record_info_c = _SIGINFO_HANDLER(_record_info)
+
+
+def _old_disposition(sig):
+    old = _Sigaction()
+    if _sigaction(sig, None, C.byref(old)) == -1:
+        return None
+    if not old.sa_handler:
+        return "default"
+    return "ignore" if old.sa_handler == 1 else "handler"
+
+
 def call_signal(sig, disposition):
+    if disposition == "siginfo":
+        sig = _int(sig, "sig")
+        if sig in (signal.SIGKILL, signal.SIGSTOP) or not 0 < sig < 65:
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+        before = _old_disposition(sig)
+        act = _Sigaction()
+        act.sa_handler = C.cast(_record_info_c, C.c_void_p).value
+        act.sa_flags = SA_SIGINFO
+        _none(_sigaction(sig, C.byref(act), None))
+        return before
+    before = _old_disposition(sig) if isinstance(sig, int) and 0 < sig < 65 else None
     if disposition == "handler":
         new = _record
     elif disposition == "ignore":
@@ -430,6 +475,8 @@ def call_signal(sig, disposition):
         old = signal.signal(sig, new)
     except ValueError:
         raise OSError(errno.EINVAL, os.strerror(errno.EINVAL)) from None
+    if before is not None:
+        return before
     if old is signal.SIG_IGN:
         return "ignore"
     if old is signal.SIG_DFL or old is None:

@@ -27,7 +27,10 @@ OK, ERR, BLOCKED = "ok", "err", "blocked"
 
 # The dispositions a scenario may give signal(): "handler" installs a handler that records the
 # signal (so a blocked call fails with EINTR), "ignore" is SIG_IGN, "default" is SIG_DFL.
-DISPOSITIONS = ("handler", "ignore", "default")
+# "siginfo" is a handler (SA_SIGINFO) that records what it reads in its siginfo_t instead of
+# the number alone: the tuple (si_signo, si_code, si_pid, si_uid, si_value) (si_pid compared
+# by label). Use it for signals that kill() or an mq_notify registration sends.
+DISPOSITIONS = ("handler", "ignore", "default", "siginfo")
 
 # The calls a process may make in a scenario, with their argument names. Every backend
 # implements each one with the semantics of the ipcsim.Process method of the same name.
@@ -159,8 +162,9 @@ class Backend(Protocol):
     def blocked(self) -> list[str]:
         """Labels of the processes blocked in a call now."""
 
-    def signals_handled(self, label: str) -> list[int]:
-        """The signals the process's recording handler has run for, in order."""
+    def signals_handled(self, label: str) -> list:
+        """The signals the process's recording handler has run for, in order (a siginfo
+        tuple for those a "siginfo" handler recorded)."""
 
     def close(self) -> None:
         """End every process and remove everything the scenario created."""

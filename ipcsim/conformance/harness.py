@@ -206,9 +206,16 @@ def play(scenario: Scenario, backend) -> Play:
                 pending.pop(label)
         records.append(StepRecord(step, outcome, tuple(wakes)))
     texts = _snapshot(backend, alive, pending, norm)
-    handled = {label: tuple(backend.signals_handled(label)) for label in sorted(alive)
-               if label not in pending}
+    handled = {label: tuple(_siginfo(h, norm) for h in backend.signals_handled(label))
+               for label in sorted(alive) if label not in pending}
     return Play(backend.name, tuple(records), texts, handled)
+
+
+def _siginfo(entry, norm):
+    """A "siginfo" handler's record with its si_pid by label; a signal number as it is."""
+    if isinstance(entry, tuple) and len(entry) == 5:
+        return entry[:2] + (norm.pid(entry[2]) if entry[2] else entry[2],) + entry[3:]
+    return entry
 
 
 def _run_step(step: Step, backend, env, alive, pending, norm) -> Outcome:

@@ -424,7 +424,7 @@ class RealBackend:
         if not agent.gone:
             self._settle()
             self._poll_messages(agent)
-        return list(agent.handled)
+        return [tuple(h) if isinstance(h, list) else h for h in agent.handled]
 
     def advance(self, seconds: float) -> None:
         """Let ``seconds`` of real time pass (no call in CALLS has a timeout yet)."""

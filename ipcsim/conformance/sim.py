@@ -113,7 +113,12 @@ class SimBackend:
             return proc.pid
         if method == "signal":
             sig, disposition = args
-            handler = self._record if disposition == "handler" else _DISPOSITION[disposition]
+            if disposition == "handler":
+                handler = self._record
+            elif disposition == "siginfo":
+                handler = self._record_info
+            else:
+                handler = _DISPOSITION[disposition]
             old = p.signal(sig, handler)
             if old is _signal.SIG_IGN:
                 return "ignore"
@@ -143,6 +148,17 @@ class SimBackend:
         for box in self._boxes.values():
             if box.proc is proc:
                 box.handled.append(sig)
+                return
+
+    def _record_info(self, sig: int) -> None:
+        """The "siginfo" handler: records (si_signo, si_code, si_pid, si_uid, si_value)."""
+        proc = self.kernel.sched.current.process
+        info = proc.last_siginfo
+        entry = (sig, None, None, None, None) if info is None else \
+            (info.si_signo, info.si_code, info.si_pid, info.si_uid, info.si_value)
+        for box in self._boxes.values():
+            if box.proc is proc:
+                box.handled.append(entry)
                 return
 
     # --- the Backend interface ---------------------------------------------------------

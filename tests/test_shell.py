@@ -3,7 +3,7 @@ import pytest
 
 import ipcsim
 from ipcsim.shell import Shell, tokenize
-from ipcsim.shell.common import parse_size, size_to_human
+from ipcsim.shell.common import c_strtol, parse_size, parse_size_err, size_to_human
 from ipcsim.shell.getopt import GetoptError, LongOpt, getopt_long
 
 
@@ -50,6 +50,20 @@ def test_sizes_as_util_linux_reads_and_prints_them():
     assert parse_size("1.5K") == 1536 and parse_size("-5") is None and parse_size("x") is None
     assert [size_to_human(n) for n in (0, 5000, 8192, 2 ** 64 - 2 ** 24 - 1)] == \
         ["0B", "4.9K", "8K", "16E"]
+
+
+def test_sizes_parse_as_strtosize_does_c_bases_fractions_and_overflow():
+    # strtoumax's base 0, the fraction added digit by digit (1.25K is 1279, not 1280)
+    assert [parse_size_err(t) for t in ("0x10", "010", " 5", "+5", "1.25K", "1.05K", "1.K")] \
+        == [(16, 0), (8, 0), (5, 0), (5, 0), (1279, 0), (1075, 0), (1024, 0)]
+    assert [parse_size_err(t)[1] for t in ("", "1.5", "5x", "1 K", "-5")] == [22] * 5
+    assert parse_size_err("99999999999999999999999")[1] == 34      # ERANGE
+    assert parse_size_err("16E")[1] == 34 and parse_size_err("15E") == (15 << 60, 0)
+
+
+def test_c_strtol_reads_no_digits_from_an_empty_word_or_other_scripts():
+    assert c_strtol("", 10) == (None, "") and c_strtol("-", 10) == (None, "-")
+    assert c_strtol("\u0663", 10) == (None, "\u0663")       # an Arabic-Indic three
 
 
 # --- the language ------------------------------------------------------------------------
@@ -276,3 +290,21 @@ def test_lsns_of_one_namespace_is_a_process_tree():
     assert out.splitlines() == ["PID PPID USER COMMAND", f"  {inner}    2 root -bash",
                                 f"  {inner + 1}    {inner} root └─lsns {sh.proc.ipc_ns.inum}"]
     assert "└─" not in run(f"lsns -l {sh.proc.ipc_ns.inum}")[1]
+
+
+def test_sysv_tool_sends_receives_and_holds_an_attachment_until_its_shell_exits():
+    sh, run = shell()
+    run("ipcmk -Q"), run("ipcmk -M 4096")
+    assert run("sysv send 0 hi 3") == (0, "", "")
+    assert run("sysv receive 0") == (0, "hi\t(type 3)\n", "")
+    assert run("sysv receive 0") == (1, "", "sysv: receive 0: No message of desired type\n")
+    run("unshare --ipc")
+    assert run("nsenter --ipc -t 2 sysv attach 0")[0] == 0
+    assert "nattch=1" in run("nsenter --ipc -t 2 ipcs -m -i 0")[1]
+    run("exit")
+    # the holder waits for the shell that ran nsenter, as on Linux (nsenter execs)
+    assert "nattch=0" in run("ipcs -m -i 0")[1]
+    assert run("sysv attach 0") == (0, "", "")
+    assert run("sysv lock 0") == (0, "", "") and run("ipcrm -m 0")[0] == 0
+    assert "dest   locked" in run("ipcs -m")[1]
+    assert run("sysv x")[0] == 2 and run("sysv send 0")[2].startswith("sysv: usage:")

@@ -7,9 +7,13 @@ numbered by first appearance, times become a token of the same width, and pids a
 by first appearance (lines that show a pid are then compared with runs of blanks folded,
 since a pid's width differs).
 """
+import atexit
+import functools
+import os
 import re
 import shutil
 import subprocess
+import tempfile
 
 import pytest
 
@@ -22,6 +26,8 @@ CTIME16 = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \
                      r"\d\d:\d\d:\d\d ")
 KEY = re.compile(r"0x[0-9a-f]{8}\b")
 PID_FIELD = re.compile(r"\b(cpid|lpid|lspid|lrpid|pid)=(\d+)")
+# bash's report of a command a signal ended: "bash: line 3: 17797 Segmentation fault  ..."
+BASH_JOB = re.compile(r"^(-?bash: (?:line \d+: )?) *(\d+) ")
 
 
 def normalize(text: str) -> str:
@@ -44,7 +50,10 @@ def normalize(text: str) -> str:
     for line in text.split("\n"):
         if line.startswith("------"):
             section = line
-        if PID_FIELD.search(line):
+        if BASH_JOB.match(line):
+            m = BASH_JOB.match(line)
+            line = f"{m.group(1)}{pid(m.group(2))} " + " ".join(line[m.end():].split())
+        elif PID_FIELD.search(line):
             line = PID_FIELD.sub(lambda m: f"{m.group(1)}={pid(m.group(2))}", line)
         elif "PIDs" in section and line[:1].isdigit():
             f = line.split()
@@ -58,11 +67,124 @@ def normalize(text: str) -> str:
     return "\n".join(lines)
 
 
+# The shell's `sysv` tool on Linux: the same System V calls through libc, the same messages.
+SYSV_TOOL = r'''#!/usr/bin/python3
+"""The shell's `sysv` tool on Linux: the same calls through libc, the same messages."""
+import ctypes
+import os
+import select
+import sys
+
+libc = ctypes.CDLL(None, use_errno=True)
+USAGE = ("usage: sysv send ID TEXT [TYPE] | receive ID [TYPE] | attach ID | lock ID | "
+         "unlock ID | setval ID NUM VALUE\n")
+ARGS = {"send": (2, 3), "receive": (1, 2), "attach": (1, 1), "lock": (1, 1),
+        "unlock": (1, 1), "setval": (3, 3)}
+IPC_NOWAIT, SETVAL, SHM_LOCK, SHM_UNLOCK = 0o4000, 16, 11, 12
+
+
+def main(args):
+    verb = args[0] if args else ""
+    if verb not in ARGS or not ARGS[verb][0] <= len(args) - 1 <= ARGS[verb][1]:
+        sys.stderr.write("sysv: " + USAGE)
+        return 2
+    numbers = []
+    for n, word in enumerate(args[1:]):
+        if verb == "send" and n == 1:
+            numbers.append(word)
+            continue
+        try:
+            numbers.append(int(word))
+        except ValueError:
+            sys.stderr.write(f"sysv: invalid number: '{word}'\n")
+            return 2
+
+    def fail(err):
+        sys.stderr.write(f"sysv: {verb} {args[1]}: {os.strerror(err)}\n")
+        return 1
+
+    ident = numbers[0]
+    if not -2 ** 31 <= ident < 2 ** 31:
+        return fail(34)
+    if verb == "send":
+        mtype = numbers[2] if len(numbers) > 2 else 1
+        if not -2 ** 63 <= mtype < 2 ** 63:
+            return fail(34)
+        text = numbers[1].encode()
+        buf = ctypes.create_string_buffer(8 + len(text))
+        ctypes.memmove(buf, ctypes.c_long(mtype).value.to_bytes(8, "little", signed=True), 8)
+        ctypes.memmove(ctypes.addressof(buf) + 8, text, len(text))
+        if libc.msgsnd(ident, buf, ctypes.c_size_t(len(text)), IPC_NOWAIT) < 0:
+            return fail(ctypes.get_errno())
+    elif verb == "receive":
+        mtype = numbers[1] if len(numbers) > 1 else 0
+        if not -2 ** 63 <= mtype < 2 ** 63:
+            return fail(34)
+        buf = ctypes.create_string_buffer(8 + 65536)
+        n = libc.msgrcv(ident, buf, ctypes.c_size_t(65536), ctypes.c_long(mtype), IPC_NOWAIT)
+        if n < 0:
+            return fail(ctypes.get_errno())
+        got = int.from_bytes(buf.raw[:8], "little", signed=True)
+        sys.stdout.write(f"{buf.raw[8:8 + n].decode(errors='replace')}\t(type {got})\n")
+    elif verb == "attach":
+        shell = os.getppid()
+        r, w = os.pipe()
+        if os.fork() == 0:
+            os.close(r)
+            libc.shmat.restype = ctypes.c_void_p
+            addr = libc.shmat(ident, None, 0)
+            err = ctypes.get_errno() if addr in (None, 2 ** 64 - 1) else 0
+            os.write(w, err.to_bytes(4, "little"))
+            if err:
+                os._exit(1)
+            pidfd = os.pidfd_open(shell)
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            select.select([pidfd], [], [])
+            os._exit(0)
+        os.close(w)
+        err = int.from_bytes(os.read(r, 4), "little")
+        if err:
+            os.wait()
+            return fail(err)
+    elif verb in ("lock", "unlock"):
+        if libc.shmctl(ident, SHM_LOCK if verb == "lock" else SHM_UNLOCK, None) < 0:
+            return fail(ctypes.get_errno())
+    else:
+        if not (-2 ** 31 <= numbers[1] < 2 ** 31 and -2 ** 31 <= numbers[2] < 2 ** 31):
+            return fail(34)
+        if libc.semctl(ident, numbers[1], SETVAL, ctypes.c_int(numbers[2])) < 0:
+            return fail(ctypes.get_errno())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
+'''
+
+
+@functools.cache
+def tool_dir() -> str:
+    """A directory holding the Linux `sysv` tool, put first in the real side's PATH. It is
+    also HOME, whose .bash_profile keeps it first in the login shells unshare starts (their
+    /etc/profile resets PATH)."""
+    path = tempfile.mkdtemp(prefix="ipcsim-tools-")
+    atexit.register(shutil.rmtree, path, True)
+    with open(os.path.join(path, ".bash_profile"), "w") as f:
+        f.write(f'PATH="{path}:$PATH"\n')
+    with open(os.path.join(path, "sysv"), "w") as f:
+        f.write(SYSV_TOOL.replace("#!/usr/bin/python3", "#!" + shutil.which("python3"), 1))
+    os.chmod(os.path.join(path, "sysv"), 0o755)
+    return path
+
+
 def run_bash(script: str) -> tuple[str, str, int]:
     proc = subprocess.run([shutil.which("unshare"), "--ipc", "bash", "-s"], input=script,
                           capture_output=True, text=True, timeout=60,
-                          env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C",
-                               "TZ": "UTC", "SHELL": "/bin/bash"})
+                          env={"PATH": tool_dir() + ":/usr/sbin:/usr/bin:/sbin:/bin",
+                               "LC_ALL": "C", "TZ": "UTC", "SHELL": "/bin/bash",
+                               "HOME": tool_dir()})
     return proc.stdout, proc.stderr, proc.returncode
 
 
@@ -223,6 +345,291 @@ cat /proc/nonexist
 ls /proc/sysvipc
 ipcmk -Q
 ipcs -l
+""",
+    "ipcs options alone and combined": """
+ipcmk -Q
+ipcmk -S 3
+ipcmk -M 4096
+ipcs -q -c
+ipcs -q -p
+ipcs -q -t
+ipcs -q -l
+ipcs -q -u
+ipcs -q -b
+ipcs -q --human
+ipcs -s -c
+ipcs -s -p
+ipcs -s -t
+ipcs -s -l
+ipcs -s -u
+ipcs -s -b
+ipcs -s --human
+ipcs -m -c
+ipcs -m -p
+ipcs -m -t
+ipcs -m -l
+ipcs -m -u
+ipcs -m -b
+ipcs -m --human
+ipcs -a -c
+ipcs -a -t -p
+ipcs -c -p
+ipcs -p -c
+ipcs -l -u
+ipcs -u -l
+ipcs -t -b
+ipcs -c --human
+ipcs -l -b -m
+ipcs -l --human -s
+ipcs -m -s
+ipcs -q -m
+ipcs --queues --shmems --semaphores
+ipcs --all --limits
+ipcs --summary --bytes
+ipcs --creator
+ipcs --time
+ipcs --pid
+ipcs --hum
+ipcs --h
+ipcs --version
+echo $?
+ipcs -V
+ipcs -h
+echo $?
+ipcs --help extra
+""",
+    "ipcs -i": """
+ipcmk -Q
+ipcmk -S 3
+ipcmk -M 4096
+ipcmk -M 1000000
+ipcs -q -i 0
+ipcs -q -i 0 -c
+ipcs -q -i 0 -l
+ipcs -q -i 0 -u
+ipcs -q -i 0 --human
+ipcs -q -i 0 -t
+ipcs -s -i 0 -b
+ipcs -s -i 0 --human
+ipcs -m -i 1 --human
+ipcs -m -i 1 -b
+ipcs -m -i 1 -p
+ipcs -m --id 1
+ipcs --id=1 -m
+ipcs -mi1
+ipcs -i 1 -m -q
+echo $?
+ipcs -i 1 -a
+echo $?
+ipcs -q -i 99
+echo $?
+ipcs -s -i 99
+echo $?
+ipcs -m -i 99
+echo $?
+ipcs -m -i -1
+ipcs -m -i 0x1
+ipcs -m -i 99999999999
+echo $?
+ipcs -m -i ''
+ipcs -q -i 0 -i 5
+ipcs -q -i 5 -i 0
+ipcs -s -i 0 -s
+ipcs -i 0 -q -q
+ipcs -i 0 -q -m -s
+ipcmk -S 2
+ipcmk -Q
+ipcs -s -i -1
+echo $?
+ipcs -q -i -1
+echo $?
+ipcs -m -i -1
+echo $?
+ipcs -q -i -2147483648
+""",
+    "ipcmk sizes, counts and modes": """
+ipcmk -M 0
+echo $?
+ipcmk -M 1K
+ipcmk -M 1M
+ipcmk -M 1KiB
+ipcmk -M 1KB
+ipcmk -M 2k
+ipcmk -M 1.5K
+ipcmk -M 0x10
+ipcmk -M 010
+ipcmk -M " 5"
+ipcmk -M 5x
+ipcmk -M 1E
+ipcmk -M 99999999999999999999999
+ipcmk -M ''
+ipcs -m -b
+ipcmk -S 0
+echo $?
+ipcmk -S -1
+ipcmk -S 1 -S 2
+ipcmk -S 0x3
+ipcmk -S 3x
+ipcmk -S 99999999999
+ipcmk -S ''
+ipcmk -Q -p 999
+echo $?
+ipcmk -Q -p 0
+ipcmk -Q -p 7777
+ipcmk -Q -p 0x1ff
+ipcmk -Q -p -1
+ipcmk -Q -p 01234567
+ipcmk -Q -p 400 -p 600
+ipcmk -Q -p ''
+ipcmk -p 600
+ipcmk -M
+ipcmk -p
+ipcmk --shmem
+ipcmk --shmem=100 --queue --semaphore=1 --mode=600
+ipcmk --sh 10
+ipcmk --q
+ipcmk --m 600 -Q
+ipcmk --mode
+ipcmk -QQ
+ipcmk -Q -Q
+ipcmk -QS2
+ipcmk -QM10
+ipcmk -Q foo bar
+ipcmk -- -Q
+ipcmk -h
+echo $?
+ipcmk --version
+ipcmk --hel
+ipcmk -Q --help
+ipcmk -V -Q
+ipcmk -Q -V
+ipcs
+""",
+    "ipcrm forms": """
+ipcmk -Q
+ipcmk -Q
+ipcmk -S 1
+ipcmk -S 2
+ipcmk -M 10
+ipcmk -M 20
+ipcs
+ipcrm -q 0 -q 1
+echo $?
+ipcrm -s 0 1
+echo $?
+ipcrm -m 0 -m 0
+echo $?
+ipcrm -Q 0x0
+ipcrm -Q -1
+ipcrm -M 0xffffffff
+ipcrm -S 4294967296
+ipcrm -S 99999999999999999999
+ipcrm -Q ''
+ipcrm -q ''
+ipcrm -q -1
+ipcrm -q 2147483648
+ipcrm -q 0x1
+ipcrm -q 1x
+ipcrm -m
+ipcrm -M
+ipcrm --shmem-key
+ipcrm --semaphore-id 1 --shmem-id 1
+echo $?
+ipcrm -a=msg
+ipcrm --all=shm
+ipcrm -ashm -asem
+echo $?
+ipcrm -a -a
+ipcs
+ipcrm shm
+ipcrm shm 0 x
+echo $?
+ipcrm sem 1 2 3
+ipcrm msg -1
+ipcrm msg 99999999999999999999
+ipcrm msg ''
+ipcrm foo 1
+ipcrm -V
+ipcrm --version
+ipcrm -h
+ipcrm -v
+echo $?
+ipcrm extra
+ipcrm -v extra
+ipcrm -- -q 1
+""",
+    "messages, attachments, locks": """
+ipcmk -Q
+ipcmk -M 4096
+ipcmk -S 3
+sysv send 0 hello
+sysv send 0 "two words" 5
+sysv send 0 x 2
+ipcs -q
+ipcs -q -b
+ipcs -q --human
+ipcs -q -p
+ipcs -q -t
+ipcs -q -i 0
+ipcs -q -u
+ipcs -u
+sysv receive 0 5
+sysv receive 0
+sysv receive 0 9
+echo $?
+sysv receive 7
+sysv send 0
+echo $?
+sysv send abc x
+sysv attach 0
+ipcs -m
+ipcs -m -p
+ipcs -m -t
+ipcs -m -i 0
+ipcs -m -u
+sysv lock 0
+ipcs -m
+sysv unlock 0
+ipcs -m
+sysv lock 0
+ipcrm -m 0
+ipcs -m
+ipcs -m -c
+ipcs -m -i 0
+ipcs -a
+sysv setval 0 1 7
+sysv setval 0 5 7
+sysv setval 0 1 40000
+ipcs -s -i 0
+sysv attach 9
+echo $?
+unshare --ipc
+ipcmk -M 10
+sysv attach 0
+ipcs -m
+exit
+ipcs -m
+""",
+    "nested shells: line numbers, signals": """
+nosuch
+unshare --ipc
+nosuch
+echo $?
+ipcs -z
+exit 3
+echo $?
+nosuch
+unshare --ipc
+kill -9 $$
+echo $?
+unshare --ipc
+kill -USR1 $$
+unshare --ipc
+kill $$
+echo $?
+unshare --ipc
+kill -PIPE $$
+echo $?
 """,
 }
 

@@ -50,6 +50,32 @@ def strerror(err: int | None) -> str:
     return _STRERROR.get(err) or os.strerror(err)
 
 
+SIGINT, SIGSEGV, SIGPIPE, SIGTERM = 2, 11, 13, 15
+
+# Linux's strsignal() texts (glibc).
+_STRSIGNAL = {
+    1: "Hangup", 2: "Interrupt", 3: "Quit", 4: "Illegal instruction",
+    5: "Trace/breakpoint trap", 6: "Aborted", 7: "Bus error", 8: "Floating point exception",
+    9: "Killed", 10: "User defined signal 1", 11: "Segmentation fault",
+    12: "User defined signal 2", 13: "Broken pipe", 14: "Alarm clock", 15: "Terminated",
+    16: "Stack fault", 17: "Child exited", 18: "Continued", 19: "Stopped (signal)",
+    20: "Stopped", 21: "Stopped (tty input)", 22: "Stopped (tty output)",
+    23: "Urgent I/O condition", 24: "CPU time limit exceeded",
+    25: "File size limit exceeded", 26: "Virtual timer expired",
+    27: "Profiling timer expired", 28: "Window changed", 29: "I/O possible",
+    30: "Power failure", 31: "Bad system call",
+}
+
+
+def strsignal(sig: int) -> str:
+    """Linux's text for ``sig``."""
+    if sig in _STRSIGNAL:
+        return _STRSIGNAL[sig]
+    if 34 <= sig <= 64:
+        return f"Real-time signal {sig - 34}"
+    return f"Unknown signal {sig}"
+
+
 # The simulated machine's /etc/passwd and /etc/group (as on Debian).
 PASSWD = {0: "root", 1: "daemon", 2: "bin", 3: "sys", 65534: "nobody"}
 GROUPS = {0: "root", 1: "daemon", 2: "bin", 3: "sys", 65534: "nogroup"}
@@ -127,7 +153,7 @@ def c_strtol(text: str, base: int = 10, unsigned: bool = False) -> tuple[int | N
     Leading white space and a sign are accepted, as in C; base 0 reads 0x and 0 prefixes."""
     s = text.lstrip(" \t\n\r\f\v")
     sign = 1
-    if s[:1] in "+-":
+    if s and s[0] in "+-":
         sign = -1 if s[0] == "-" else 1
         s = s[1:]
     if base in (0, 16) and s[:2].lower() == "0x" and len(s) > 2 and _digit(s[2], 16):
@@ -144,10 +170,9 @@ def c_strtol(text: str, base: int = 10, unsigned: bool = False) -> tuple[int | N
 
 
 def _digit(ch: str, base: int) -> bool:
-    try:
-        return int(ch, 36) < base
-    except ValueError:
-        return False
+    """An ASCII digit of ``base`` (C's isdigit/isalpha know no other script)."""
+    return ch in "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" and \
+        int(ch, 36) < base
 
 
 def strtonum_or_err(ctx: Ctx, text: str, msg: str, lo: int, hi: int, base: int = 10) -> int:
@@ -161,44 +186,103 @@ def strtonum_or_err(ctx: Ctx, text: str, msg: str, lo: int, hi: int, base: int =
 
 
 _SUFFIXES = "KMGTPEZY"
+_UINTMAX = 2 ** 64 - 1
+
+
+def _strtoumax0(s: str) -> tuple[int | None, str, int]:
+    """strtoumax(s, &end, 0): (value or None when no digits, rest, errno)."""
+    value, rest = c_strtol(s, 0)
+    if value is None:
+        return None, s, 0
+    if value < 0:                     # strtoumax negates in unsigned arithmetic
+        if -value > _UINTMAX:
+            return _UINTMAX, rest, errno.ERANGE
+        return (value + 2 ** 64) & _UINTMAX, rest, 0
+    if value > _UINTMAX:
+        return _UINTMAX, rest, errno.ERANGE
+    return value, rest, 0
+
+
+def parse_size_err(text: str) -> tuple[int, int]:
+    """util-linux's parse_size(): ``(value, errno)``, errno 0 on success. A number (C's
+    base 0: 0x.. hexadecimal, 0.. octal) with an optional K/M/G/T/P/E/Z/Y suffix (KiB = K =
+    1024, KB = 1000, lower case letters too) and an optional decimal fraction before it."""
+    if not text or text.lstrip(" \t\n\r\f\v")[:1] == "-":
+        return 0, errno.EINVAL
+    x, p, err = _strtoumax0(text)
+    if x is None or (err and x in (_UINTMAX, 0)):
+        return 0, err or errno.EINVAL
+    if not p:
+        return x, 0
+    frac, frac_zeros, base = 0, 0, 1024
+    while True:                       # check_suffix
+        if p[1:2] == "i" and p[2:3] in ("B", "b") and not p[3:]:
+            base = 1024
+        elif p[1:2] in ("B", "b") and not p[2:]:
+            base = 1000
+        elif p[1:]:
+            if frac == 0 and p[:1] == ".":
+                q = p[1:]
+                while q[:1] == "0":
+                    frac_zeros += 1
+                    q = q[1:]
+                if q[:1].isascii() and q[:1].isdigit():
+                    frac, end, err = _strtoumax0(q)
+                    if frac is None or (err and frac in (_UINTMAX, 0)):
+                        return 0, err or errno.EINVAL
+                else:
+                    end = q
+                if frac and not end:
+                    return 0, errno.EINVAL
+                p = end
+                continue
+            return 0, errno.EINVAL
+        break
+    if p[:1] in _SUFFIXES and p[:1]:
+        pwr = _SUFFIXES.index(p[0]) + 1
+    elif p[:1] in _SUFFIXES.lower() and p[:1]:
+        pwr = _SUFFIXES.lower().index(p[0]) + 1
+    else:
+        return 0, errno.EINVAL
+    x, rc = _scale(x, base, pwr)
+    if frac and pwr:
+        frac_div, frac_poz = 10, 1
+        frac_base, _ = _scale(1, base, pwr)
+        while frac_div < frac:
+            if frac_div <= _UINTMAX // 10:
+                frac_div *= 10
+            else:
+                frac //= 10
+        for _ in range(frac_zeros):
+            if frac_div <= _UINTMAX // 10:
+                frac_div *= 10
+            else:
+                frac //= 10
+        while True:
+            seg = frac % 10
+            seg_div = frac_div // frac_poz
+            frac //= 10
+            frac_poz *= 10
+            if seg and seg_div // seg:
+                x = (x + frac_base // (seg_div // seg)) & _UINTMAX
+            if not frac:
+                break
+    return x, rc
+
+
+def _scale(x: int, base: int, power: int) -> tuple[int, int]:
+    """do_scale_by_power(): x * base**power, or ERANGE and the last value that fit."""
+    for _ in range(power):
+        if _UINTMAX // base < x:
+            return x, errno.ERANGE
+        x *= base
+    return x, 0
 
 
 def parse_size(text: str) -> int | None:
-    """strtosize(): a number with an optional K/M/G/T/P/E/Z/Y suffix (KiB = K = 1024,
-    KB = 1000) and an optional decimal fraction; None when it is not a size."""
-    s = text.strip()
-    if not s or s[0] == "-":
-        return None
-    n = 0
-    while n < len(s) and s[n].isdigit():
-        n += 1
-    if n == 0:
-        return None
-    whole = int(s[:n])
-    frac = ""
-    rest = s[n:]
-    if rest[:1] == ".":
-        m = 1
-        while m < len(rest) and rest[m].isdigit():
-            m += 1
-        frac, rest = rest[1:m], rest[m:]
-    if not rest:
-        return whole if not frac else None
-    unit = rest[0].upper()
-    if unit not in _SUFFIXES:
-        return None
-    tail = rest[1:]
-    if tail in ("", "iB", "ib"):
-        base = 1024
-    elif tail in ("B", "b"):
-        base = 1000
-    else:
-        return None
-    mult = base ** (_SUFFIXES.index(unit) + 1)
-    value = whole * mult
-    if frac:
-        value += int(frac) * mult // 10 ** len(frac)
-    return value
+    """strtosize(): the size, or None when it is not one (see :func:`parse_size_err`)."""
+    value, err = parse_size_err(text)
+    return None if err else value
 
 
 def size_to_human(size: int) -> str:

@@ -10,8 +10,8 @@ import errno
 
 from ..constants import (GETNCNT, GETPID, GETVAL, GETZCNT, IPC_CREAT, IPC_RMID, IPC_STAT,
                          MSG_INFO, MSG_STAT, SEM_INFO, SEM_STAT, SHM_INFO, SHM_STAT)
-from .common import (GROUPS, PASSWD, Ctx, c_strtol, ctime, parse_size, size_to_human,
-                     strtonum_or_err)
+from .common import (GROUPS, PASSWD, SIGSEGV, Ctx, c_strtol, ctime, parse_size_err,
+                     size_to_human, strtonum_or_err)
 from .getopt import GetoptError, LongOpt, getopt_long
 
 SHM_DEST = 0o1000
@@ -175,7 +175,12 @@ def ipcs(ctx: Ctx, args: list[str]) -> int:
             if shm:
                 _print_shm(ctx, out, ident, unit)
             if sem:
-                _print_sem(ctx, out, ident)
+                try:
+                    _print_sem(ctx, out, ident)
+                except _Segfault:
+                    out.clear()          # stdout is a pipe: its buffer dies unwritten
+                    ctx.proc.kill(ctx.proc.pid, SIGSEGV)
+                    return 128 + SIGSEGV
             return 0
         if not (msg or shm or sem):
             msg = shm = sem = True
@@ -345,9 +350,15 @@ def _do_sem(ctx: Ctx, out: list, fmt: str | None) -> None:
                        f"{nsems:<10d}\n")
 
 
+class _Segfault(Exception):
+    """ipcs reads past a NULL pointer (``ipcs -s -i`` with a negative id)."""
+
+
 def _find(ctx: Ctx, kind: str, ident: int) -> list[int] | None:
+    """The row of ``ident``; for a negative id, as ipc_*_get_info() reads it (every row,
+    the first printed), the first row."""
     for row in _rows(ctx, kind):
-        if row[1] == ident:
+        if row[1] == ident or ident < 0:
             return row
     return None
 
@@ -360,7 +371,8 @@ def _print_msg(ctx: Ctx, out: list, ident: int, unit: int) -> None:
     key, msqid, mode, cbytes, qnum, lspid, lrpid, uid, gid, cuid, cgid, stime, rtime, ct = row
     qbytes = 0
     try:
-        qbytes = ctx.proc.msgctl(ident, IPC_STAT).msg_qbytes
+        if ident >= 0:                   # (all rows are read for a negative id, unstated)
+            qbytes = ctx.proc.msgctl(ident, IPC_STAT).msg_qbytes
     except OSError:
         pass
     out.append(f"\nMessage Queue msqid={ident}\n")
@@ -395,6 +407,9 @@ def _print_sem(ctx: Ctx, out: list, ident: int) -> None:
         ctx.warnx(f"id {ident} not found")
         return
     key, semid, mode, nsems, uid, gid, cuid, cgid, otime, ct = row
+    if ident < 0:
+        # every row was read and none has its elements: print_sem() reads them from NULL
+        raise _Segfault
     p = ctx.proc
     elements = []
     for i in range(nsems):
@@ -458,9 +473,9 @@ def ipcmk(ctx: Ctx, args: list[str]) -> int:
     ask_shm = ask_msg = ask_sem = False
     for key, arg in opts:
         if key == "M":
-            size = parse_size(arg)
-            if size is None:
-                ctx.err(1, f"failed to parse size: '{arg}'", errno.EINVAL)
+            size, err = parse_size_err(arg)
+            if err:
+                ctx.err(1, f"failed to parse size: '{arg}'", err)
             ask_shm = True
         elif key == "Q":
             ask_msg = True
@@ -640,6 +655,8 @@ def ipcrm(ctx: Ctx, args: list[str]) -> int:
         errors = 0
         for word in args[1:]:
             value, rest = c_strtol(word, 10, unsigned=True)
+            if value is None and not word:
+                value = 0                   # strtoul("") is 0, its end the empty rest
             if value is None or rest or not -(2 ** 64) < value < 2 ** 64:
                 ctx.warnx(f"invalid id: {word}")
                 errors += 1

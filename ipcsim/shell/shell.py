@@ -23,7 +23,8 @@ from ..errors import DeadlockError, SimulationError
 from ..kernel.kernel import Kernel
 from ..kernel.process import Process
 from . import ipcutils, lsns as _lsns, tools
-from .common import GROUPS, PASSWD, Ctx, Exit, c_strtol, strerror, strtonum_or_err
+from .common import (GROUPS, PASSWD, SIGINT, SIGPIPE, SIGTERM, Ctx, Exit, c_strtol, strerror,
+                     strsignal, strtonum_or_err)
 from .getopt import GetoptError, LongOpt, getopt_long
 
 Command = Callable[[Ctx, list], int]
@@ -44,6 +45,7 @@ PROGRAMS: dict[str, tuple[Command, str]] = {
     "ps": (tools.ps, "every process with its IPC namespace"),
     "sleep": (tools.sleep, "let virtual time pass"),
     "mq": (tools.mq, "POSIX message queues: mq open|send|receive|attr|unlink|ls"),
+    "sysv": (tools.sysv, "System V calls: sysv send|receive|attach|lock|unlock|setval"),
 }
 
 BUILTINS_HELP = {
@@ -91,7 +93,9 @@ class Shell:
         self.err = err if err is not None else sys.stderr.write
         self.interactive = interactive
         self.status = 0
-        self.lineno = 0
+        self.lineno = 0                 # lines the innermost shell has read
+        self._shells: dict[int, list] = {}   # shell pid -> [name, lineno, command typed]
+        self._typed = ""                # the command running, as bash shows it
         self.vars: dict[str, str] = {}
         self._cmdlines: dict[int, str] = {}
         self.mount_sources: dict[str, str] = {}     # what `mount` lists as the source
@@ -100,6 +104,7 @@ class Shell:
         self._cmdlines[login.pid] = "-bash"
         self.levels: list[Process] = [login]
         self.ended = False
+        self.holders: dict[int, list[Process]] = {}   # shell pid -> its `sysv attach` holders
 
     # --- what users read ------------------------------------------------------------------
     @property
@@ -125,9 +130,22 @@ class Shell:
         key = self.rng.getrandbits(32)
         return key - 2 ** 32 if key >= 2 ** 31 else key
 
+    def hold(self, holder: Process) -> None:
+        """Keep ``holder`` (a process that ``sysv attach`` left attached) alive until the
+        innermost shell ends, as a holder on Linux waits for its shell to exit."""
+        self.holders.setdefault(self.proc.pid, []).append(holder)
+
+    def _end_holders(self, shell: Process) -> None:
+        for holder in self.holders.pop(shell.pid, []):
+            if holder.alive:
+                holder.exit(0)
+
     def where(self) -> str:
-        """bash's prefix for its own messages."""
-        return "bash: " if self.interactive else f"bash: line {self.lineno}: "
+        """bash's prefix for its own messages: its name ("-bash" for the login shells that
+        unshare and nsenter start) and, reading a script, the number of the line it read
+        (each shell counts the lines it reads itself)."""
+        name = self._shells.get(self.proc.pid, ["bash"])[0]
+        return f"{name}: " if self.interactive else f"{name}: line {self.lineno}: "
 
     # --- running --------------------------------------------------------------------------
     def run_script(self, text: str) -> int:
@@ -142,7 +160,9 @@ class Shell:
         """Run one command line; returns its exit status (also in ``$?``)."""
         if self.ended:
             raise SimulationError("this shell has exited")
-        self.lineno += 1
+        state = self._shells.setdefault(self.proc.pid, ["bash", 0])
+        state[1] += 1
+        self.lineno = state[1]
         try:
             tokens = lex(line)
         except ValueError as e:
@@ -283,6 +303,7 @@ class Shell:
     # --- commands -------------------------------------------------------------------------
     def _execute(self, argv: list[str], redir: _Redirect) -> int:
         name = argv[0]
+        self._typed = " ".join(argv)
         stdin = self._stdin(redir)
         if stdin is None:
             return 1
@@ -331,12 +352,20 @@ class Shell:
         status = self._call(fn, ctx, argv[1:])
         return self._finish_child(parent, child, status)
 
-    def _finish_child(self, parent: Process, child: Process, status: int) -> int:
+    def _finish_child(self, parent: Process, child: Process, status: int,
+                      typed: str | None = None) -> int:
         if child.alive:
             child.exit(status & 0xFF)
         parent.wait(child.pid)
         self._cmdlines.pop(child.pid, None)
         sig = child.wstatus & 0x7F
+        if sig and sig not in (SIGINT, SIGPIPE):
+            # what a non-interactive bash says of a foreground command a signal ended
+            # (bash is built with DONT_REPORT_SIGPIPE and DONT_REPORT_SIGTERM: a SIGTERM
+            # gets the short form only)
+            text = strsignal(sig)
+            self.err(f"{self.where()}{child.pid:5d} {text:<24}{typed or self._typed}\n"
+                     if not self.interactive and sig != SIGTERM else f"{text}\n")
         return 128 + sig if sig else child.exit_status
 
     def _echo(self, args: list[str], out, err) -> int:
@@ -367,17 +396,29 @@ class Shell:
                 self.err(f"{self.where()}exit: {argv[1]}: numeric argument required\n")
                 status = 2
         if len(self.levels) == 1:
+            self._end_holders(self.proc)
             raise ShellExit(status)
-        shell = self.levels.pop()
+        shell = self._pop_level()
         return self._finish_child(self.proc, shell, status)
+
+    def _pop_level(self) -> Process:
+        """The innermost shell ends: its holders end with it, and the shell it was started
+        from reads on."""
+        shell = self.levels.pop()
+        self._end_holders(shell)
+        self._shells.pop(shell.pid, None)
+        if self.levels:
+            self.lineno = self._shells.get(self.proc.pid, ["bash", 0])[1]
+        return shell
 
     def _reap_dead_levels(self) -> None:
         while self.levels and not self.levels[-1].alive:
-            dead = self.levels.pop()
+            typed = self._shells.get(self.proc.pid, ["", 0, None])[2]
+            dead = self._pop_level()
             if not self.levels:
                 self.ended = True
                 return
-            self.status = self._finish_child(self.proc, dead, 0)
+            self.status = self._finish_child(self.proc, dead, 0, typed)
 
     # --- unshare and nsenter --------------------------------------------------------------
     _UNSHARE_LONG = (LongOpt("help", 0, "h"), LongOpt("version", 0, "V"),
@@ -416,6 +457,7 @@ class Shell:
             child.comm = "bash"
             # as util-linux's exec_shell() runs $SHELL: argv[0] "-bash"
             self._cmdlines[child.pid] = "-bash" if not command else " ".join(command)
+            self._shells[child.pid] = ["-bash" if not command else "bash", 0, self._typed]
             self.levels.append(child)
             return 0
         target = command[0]

@@ -1,5 +1,6 @@
 """The smaller commands of the simulated shell: cat, ls, mount, umount, sysctl, ps, kill,
-sleep, and ``mq``, a small tool for POSIX message queues.
+sleep, ``mq``, a small tool for POSIX message queues, and ``sysv``, one for System V
+messages, semaphores and attachments.
 
 Each acts through the process that runs it, so what it sees and may do is that process's
 (its namespace, its credentials); messages and exit codes are those of coreutils,
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 import errno
 
-from ..constants import MS_BIND, O_CREAT, O_EXCL, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY
+from ..constants import (IPC_NOWAIT, MS_BIND, O_CREAT, O_EXCL, O_NONBLOCK, O_RDONLY, O_RDWR,
+                         O_WRONLY, SETVAL, SHM_LOCK, SHM_UNLOCK)
 from ..errors import DeadlockError, UnsupportedError
 from ..kernel import files
 from ..kernel.mqueue import MqAttr
@@ -449,3 +451,79 @@ def mq(ctx: Ctx, args: list[str]) -> int:
 def _mq_names(p) -> list[str]:
     from ..kernel.mqueue import mq_sb
     return sorted(mq_sb(p.ipc_ns).names())
+
+
+# --- sysv: System V messages, semaphores and attachments -----------------------------------
+SYSV_USAGE = ("usage: sysv send ID TEXT [TYPE] | receive ID [TYPE] | attach ID | lock ID | "
+              "unlock ID | setval ID NUM VALUE\n")
+SYSV_HELP = """Usage:
+ sysv send ID TEXT [TYPE]     msgsnd TEXT as a message of TYPE (1 by default), IPC_NOWAIT
+ sysv receive ID [TYPE]       msgrcv the first message (of TYPE), IPC_NOWAIT; prints it
+ sysv attach ID               shmat in a new process that stays attached until this
+                              shell exits (as a program holding the segment would)
+ sysv lock ID, unlock ID      shmctl SHM_LOCK, SHM_UNLOCK
+ sysv setval ID NUM VALUE     semctl SETVAL
+
+ID is the id ipcmk printed (see ipcs). Nothing waits: a full queue or a missing message
+is an error (EAGAIN, ENOMSG). The test suite runs the same commands on Linux through a small
+Python script of the same name, so both print the same.
+"""
+_SYSV_ARGS = {"send": (2, 3), "receive": (1, 2), "attach": (1, 1), "lock": (1, 1),
+              "unlock": (1, 1), "setval": (3, 3)}
+
+
+def sysv(ctx: Ctx, args: list[str]) -> int:
+    """sysv send|receive|attach|lock|unlock|setval: System V IPC calls from the shell."""
+    if args[:1] in (["-h"], ["--help"]):
+        ctx.write(SYSV_HELP)
+        return 0
+    verb = args[0] if args else ""
+    if verb not in _SYSV_ARGS or not (_SYSV_ARGS[verb][0] <= len(args) - 1
+                                      <= _SYSV_ARGS[verb][1]):
+        ctx.ewrite("sysv: " + SYSV_USAGE)
+        return 2
+    numbers = []
+    for n, word in enumerate(args[1:]):
+        if verb == "send" and n == 1:
+            numbers.append(word)          # the text
+            continue
+        try:
+            numbers.append(int(word))
+        except ValueError:
+            ctx.warnx(f"invalid number: '{word}'")
+            return 2
+    ident, p = numbers[0], ctx.proc
+    try:
+        if not -2 ** 31 <= ident < 2 ** 31:
+            raise OSError(errno.ERANGE, "")
+        if verb == "send":
+            mtype = numbers[2] if len(numbers) > 2 else 1
+            if not -2 ** 63 <= mtype < 2 ** 63:
+                raise OSError(errno.ERANGE, "")
+            p.msgsnd(ident, mtype, numbers[1].encode(), IPC_NOWAIT)
+        elif verb == "receive":
+            mtype = numbers[1] if len(numbers) > 1 else 0
+            if not -2 ** 63 <= mtype < 2 ** 63:
+                raise OSError(errno.ERANGE, "")
+            got, data = p.msgrcv(ident, 65536, mtype, IPC_NOWAIT)
+            ctx.write(f"{data.decode(errors='replace')}\t(type {got})\n")
+        elif verb == "attach":
+            holder = p.fork()
+            holder.comm = "sysv"
+            try:
+                holder.shmat(ident)
+            except OSError:
+                holder.exit(1)
+                p.wait(holder.pid)
+                raise
+            ctx.shell.hold(holder)
+        elif verb in ("lock", "unlock"):
+            p.shmctl(ident, SHM_LOCK if verb == "lock" else SHM_UNLOCK)
+        else:
+            if not (-2 ** 31 <= numbers[1] < 2 ** 31 and -2 ** 31 <= numbers[2] < 2 ** 31):
+                raise OSError(errno.ERANGE, "")
+            p.semctl(ident, numbers[1], SETVAL, numbers[2])
+    except OSError as e:
+        ctx.warnx(f"{verb} {args[1]}: {strerror(e.errno)}")
+        return 1
+    return 0

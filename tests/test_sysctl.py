@@ -215,3 +215,11 @@ def test_permission_is_checked_again_at_each_read_and_write(k):
     assert errno_of(p.write, fd, b"5") == "EPERM"      # not open()'s EACCES
     assert p.read(fd, 10) == b"8192\n"
     assert k.init.read_file("/proc/sys/kernel/msgmax") == "8192\n"
+
+
+def test_stat_shows_the_table_mode_whatever_the_caller_may_do(k, nobody):
+    # proc_sys_getattr: S_IFREG | table->mode; root may write msg_next_id all the same
+    assert k.init.stat("/proc/sys/kernel/msg_next_id").st_mode == 0o100444
+    assert k.init.stat("/proc/sys/kernel/msgmni").st_mode == 0o100644
+    assert nobody.stat("/proc/sys/kernel/msgmni").st_mode == 0o100644
+    k.init.write_file("/proc/sys/kernel/msg_next_id", "5")

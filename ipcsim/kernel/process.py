@@ -684,9 +684,13 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
 
     @syscall
     def stat(self, path: str):
-        """stat(2) of an mqueue file or mount: a Stat(st_mode, st_nlink, st_uid, st_gid,
-        st_size)."""
+        """stat(2) of an mqueue file or mount, or of a /proc/sys file: a Stat(st_mode,
+        st_nlink, st_uid, st_gid, st_size). A /proc/sys file shows its table's mode (as
+        proc_sys_getattr does), whatever its permissions() grants."""
         node = procfs.lookup(self.kernel, self, files.normalize(path))
+        if isinstance(node, procfs.SysctlNode):
+            from .mqueue import Stat
+            return Stat(0o100000 | node.entry.mode, 1, 0, 0, 0)
         if isinstance(node, procfs.MountEntry):
             return node.mount.stat_entry(self, node.name)
         if isinstance(node, procfs.MountNode) and hasattr(node.mount, "stat"):

@@ -9,7 +9,9 @@ since a pid's width differs).
 """
 import atexit
 import functools
+import grp
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -18,6 +20,7 @@ import tempfile
 import pytest
 
 from ipcsim.shell import Shell
+from ipcsim.shell.common import GROUPS, PASSWD
 from realkernel import available, requires_real
 
 CTIME24 = re.compile(r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|"
@@ -28,6 +31,31 @@ KEY = re.compile(r"0x[0-9a-f]{8}\b")
 PID_FIELD = re.compile(r"\b(cpid|lpid|lspid|lrpid|pid)=(\d+)")
 # bash's report of a command a signal ended: "bash: line 3: 17797 Segmentation fault  ..."
 BASH_JOB = re.compile(r"^(-?bash: (?:line \d+: )?) *(\d+) ")
+
+
+def _host_names() -> list[tuple[str, str]]:
+    """(name, number) of the user and group 1000 where this machine names them and the
+    simulated machine does not: the tests run commands as uid 1000, which the simulated
+    /etc/passwd leaves unnamed."""
+    names = []
+    for lookup, known in ((pwd.getpwuid, PASSWD), (grp.getgrgid, GROUPS)):
+        try:
+            name = lookup(1000)[0]
+        except KeyError:
+            continue
+        if 1000 not in known:
+            names.append((name, "1000"))
+    return names
+
+
+def _unname(text: str) -> str:
+    """Host user and group names of uid/gid 1000 as numbers, columns kept aligned."""
+    for name, number in _host_names():
+        def sub(m, name=name, number=number):
+            width = len(m.group(0))
+            return number + " " * max(width - len(number), 1 if m.group(1) else 0)
+        text = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])( *)", sub, text)
+    return text
 
 
 def normalize(text: str) -> str:
@@ -42,6 +70,7 @@ def normalize(text: str) -> str:
     def pid(value: str) -> str:
         return pids.setdefault(value, f"P{len(pids)}")
 
+    text = _unname(text)
     text = CTIME24.sub("T" * 24, text)
     text = CTIME16.sub("T" * 16, text)
     text = KEY.sub(key, text)
@@ -170,6 +199,7 @@ def tool_dir() -> str:
     also HOME, whose .bash_profile keeps it first in the login shells unshare starts (their
     /etc/profile resets PATH)."""
     path = tempfile.mkdtemp(prefix="ipcsim-tools-")
+    os.chmod(path, 0o755)              # other users run it too (setpriv)
     atexit.register(shutil.rmtree, path, True)
     with open(os.path.join(path, ".bash_profile"), "w") as f:
         f.write(f'PATH="{path}:$PATH"\n')
@@ -630,6 +660,161 @@ echo $?
 unshare --ipc
 kill -PIPE $$
 echo $?
+""",
+    "owners other than root (uid 1000, unnamed 4242)": """
+setpriv --reuid=1000 --regid=1000 --clear-groups ipcmk -Q
+setpriv --reuid=1000 --regid=1000 --clear-groups ipcmk -M 100 -p 600
+setpriv --reuid=1000 --regid=1000 --clear-groups ipcmk -S 2 -p 640
+setpriv --reuid=4242 --regid=4243 --clear-groups ipcmk -Q -p 666
+ipcmk -Q -p 600
+ipcs
+ipcs -c
+ipcs -t
+ipcs -p
+ipcs -q -i 0
+ipcs -m -i 0
+ipcs -s -i 0
+setpriv --reuid=1000 --regid=1000 --clear-groups ipcs
+setpriv --reuid=1000 --regid=1000 --clear-groups ipcs -q -i 2
+setpriv --reuid=1000 --regid=1000 --clear-groups ipcs -s -i 0
+setpriv --reuid=4242 --regid=4242 --clear-groups ipcs -s -i 0
+echo $?
+setpriv --reuid=4242 --regid=4242 --clear-groups ipcrm -q 0
+echo $?
+setpriv --reuid=4242 --regid=4242 --clear-groups ipcrm -m 0 -s 0
+setpriv --reuid=4242 --regid=4242 --clear-groups ipcrm -a
+echo $?
+setpriv --reuid=4242 --regid=4242 --clear-groups ipcrm -v -a
+setpriv --reuid=4242 --regid=4242 --clear-groups ipcrm -Q 0x1
+setpriv --reuid=4242 --regid=4242 --clear-groups ipcrm msg 0 1 2
+setpriv --reuid=1000 --regid=1000 --clear-groups sysv send 0 hi
+setpriv --reuid=4242 --regid=4242 --clear-groups sysv send 0 hi
+setpriv --reuid=4242 --regid=4242 --clear-groups sysv send 1 hi
+setpriv --reuid=4242 --regid=4242 --clear-groups sysv attach 0
+setpriv --reuid=1000 --regid=1000 --clear-groups sysv attach 0
+setpriv --reuid=1000 --regid=1000 --clear-groups sysv lock 0
+setpriv --reuid=4242 --regid=4242 --clear-groups sysv lock 0
+setpriv --reuid=4242 --regid=4242 --clear-groups sysv setval 0 0 1
+setpriv --reuid=1000 --regid=1000 --clear-groups sysv setval 0 0 1
+ipcs -m
+setpriv --reuid=1000 --regid=1000 --clear-groups ipcrm -v -a
+ipcs
+setpriv --reuid=1000 --regid=1000 --clear-groups ipcs -u
+setpriv --reuid=1000 --regid=1000 --clear-groups ipcs -l
+ipcmk -Q
+ipcmk -Q
+ipcmk -Q
+ipcrm -q 4
+ipcmk -M 5
+ipcmk -M 6
+ipcrm -m 1
+ipcs -q
+ipcs -q -i 5
+ipcs -m
+""",
+    "sysctl as procps-ng": """
+sysctl kernel.msgmni
+sysctl kernel.msgmnb kernel.msgmax
+sysctl kernel/msgmni
+sysctl -w kernel.msgmni=64
+echo $?
+sysctl -w kernel.msgmni=64 kernel.msgmax=4096
+sysctl -w kernel.sem="10 20 30 40"
+sysctl kernel.sem
+sysctl -w kernel.sem=1
+echo $?
+sysctl -w kernel.shmmax=1024
+sysctl -w kernel.shmall=2
+sysctl -w kernel.shmmni=3
+sysctl -w kernel.msgmnb=100
+ipcs -l
+ipcs -l --human
+ipcs -l -b
+echo 5 > /proc/sys/kernel/msgmni
+echo 7000 > /proc/sys/kernel/msgmax
+echo "1 2 3 4" > /proc/sys/kernel/sem
+ipcs -l
+sysctl -n kernel.msgmni kernel.msgmax
+sysctl -q -w kernel.msgmni=9
+sysctl -N kernel.msgmni
+sysctl -w kernel.msgmni=2147483648
+echo $?
+sysctl -w kernel.msgmni=-1
+echo $?
+sysctl -w kernel.msgmni=" 12"
+sysctl kernel.msgmni
+sysctl -w kernel.msgmni=0x10
+sysctl kernel.msgmni
+sysctl -w kernel.nosuch=1
+echo $?
+sysctl -w fs.mqueue.msg_max=20
+sysctl fs.mqueue.msg_max
+sysctl fs.mqueue.queues_max fs.mqueue.msgsize_max fs.mqueue.msg_default fs.mqueue.msgsize_default
+sysctl kernel.shm_rmid_forced
+sysctl -w kernel.shm_rmid_forced=1
+sysctl kernel.msg_next_id kernel.sem_next_id kernel.shm_next_id
+sysctl -w kernel.msg_next_id=42
+ipcmk -Q
+sysctl kernel.msg_next_id
+sysctl kernel.auto_msgmni
+sysctl
+echo $?
+sysctl -z
+echo $?
+sysctl -N -q kernel.msgmni
+echo $?
+sysctl -b kernel.msgmni
+echo
+sysctl -e kernel.nosuch
+echo $?
+sysctl -e -w kernel.nosuch=1
+echo $?
+sysctl -w -- -kernel.nosuch=1
+echo $?
+sysctl -w a
+echo $?
+sysctl -w kernel
+echo $?
+sysctl -w kernel=1
+echo $?
+sysctl kernel.msgmni = 5
+echo $?
+sysctl -w " kernel.msgmni = 33 "
+sysctl kernel.msgmni
+sysctl --values kernel.msgmni
+sysctl --names kernel.msgmni
+sysctl --quiet --write kernel.msgmni=34
+sysctl -nN kernel.msgmni
+sysctl -w kernel.msgmni=1 -q
+sysctl --dry-run -w kernel.msgmni=2
+sysctl kernel.msgmni
+sysctl -p /nonexistent
+echo $?
+sysctl -r msgmni -a
+sysctl kernel.msgmni kernel.nosuch kernel.msgmax
+echo $?
+sysctl kernel..msgmni
+sysctl .kernel.msgmni
+sysctl fs.mqueue.
+""",
+    "help and version": """
+ipcs --help
+ipcs --version
+ipcmk --help
+ipcrm --help
+lsns --help
+echo $?
+lsns --version
+lsns -V
+unshare --version
+nsenter --version
+setpriv --version
+sysctl --version
+sysctl -V
+cat --version
+ls --version
+mount --version
+umount --version
 """,
 }
 

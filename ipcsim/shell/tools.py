@@ -23,8 +23,34 @@ _SIGNUMS = {name[3:]: num for num, name in SIGNAMES.items()}     # "USR1" -> 10
 
 
 # --- cat, ls -------------------------------------------------------------------------------
+_COREUTILS_VERSION = """{prog} (GNU coreutils) 9.1
+Copyright (C) 2022 Free Software Foundation, Inc.
+License GPLv3+: GNU GPL version 3 or later <https://gnu.org/licenses/gpl.html>.
+This is free software: you are free to change and redistribute it.
+There is NO WARRANTY, to the extent permitted by law.
+
+Written by {authors}.
+"""
+_AUTHORS = {"cat": "Torbjorn Granlund and Richard M. Stallman",
+            "ls": "Richard M. Stallman and David MacKenzie"}
+_LIBMOUNT = " (libmount 2.38.1: selinux, smack, btrfs, verity, namespaces, assert, debug)"
+
+
+def _coreutils_version(ctx: Ctx, args: list[str]) -> bool:
+    """--version as the first option (coreutils parses it before any file is read)."""
+    for a in args:
+        if a == "--":
+            return False
+        if a.startswith("--v") and "--version".startswith(a):     # (a unique prefix)
+            ctx.write(_COREUTILS_VERSION.format(prog=ctx.prog, authors=_AUTHORS[ctx.prog]))
+            return True
+    return False
+
+
 def cat(ctx: Ctx, args: list[str]) -> int:
     """cat FILE...: print files (no FILE: what was redirected into it)."""
+    if _coreutils_version(ctx, args):
+        return 0
     if not args:
         ctx.write(ctx.stdin)
         return 0
@@ -44,6 +70,8 @@ def cat(ctx: Ctx, args: list[str]) -> int:
 def ls(ctx: Ctx, args: list[str]) -> int:
     """ls [-1] [-a] [PATH...]: names one per line, sorted (as ls prints into a pipe or a
     file); the simulated files have no dot files, so -a changes nothing."""
+    if _coreutils_version(ctx, args):
+        return 0
     for a in args:
         if a.startswith("-") and a not in ("-1", "-a", "-1a", "-a1"):
             ctx.warnx(f"option '{a}' is not modelled by ipcsim (only -1 and -a)")
@@ -81,13 +109,17 @@ _MOUNT_HINT = "       dmesg(1) may have more information after failed mount syst
 def mount(ctx: Ctx, args: list[str]) -> int:
     """mount [-t TYPE] SOURCE TARGET; mount --bind FILE TARGET; mount [-t TYPE] (list)."""
     try:
-        opts, operands = getopt_long(args, "t:o:B", (LongOpt("types", 1, "t"),
-                                                     LongOpt("options", 1, "o"),
-                                                     LongOpt("bind", 0, "B")))
+        opts, operands = getopt_long(args, "t:o:BV", (LongOpt("types", 1, "t"),
+                                                      LongOpt("options", 1, "o"),
+                                                      LongOpt("bind", 0, "B"),
+                                                      LongOpt("version", 0, "V")))
     except GetoptError as e:
         ctx.bad_option(str(e))
     fstype, bind = None, False
     for key, arg in opts:
+        if key == "V":
+            ctx.write(f"mount from util-linux 2.38.1{_LIBMOUNT}\n")
+            return 0
         if key == "t":
             fstype = arg
         elif key == "B":
@@ -139,14 +171,18 @@ def mount(ctx: Ctx, args: list[str]) -> int:
 def umount(ctx: Ctx, args: list[str]) -> int:
     """umount [-l] TARGET."""
     try:
-        opts, operands = getopt_long(args, "l", (LongOpt("lazy", 0, "l"),))
+        opts, operands = getopt_long(args, "lV", (LongOpt("lazy", 0, "l"),
+                                                  LongOpt("version", 0, "V")))
     except GetoptError as e:
         ctx.bad_option(str(e))
+    if ("V", None) in opts:
+        ctx.write(f"umount from util-linux 2.38.1{_LIBMOUNT}\n")
+        return 0
     if not operands:
         ctx.warnx("bad usage")
         ctx.errtryhelp(1)
     status = 0
-    flags = 2 if opts else 0           # MNT_DETACH
+    flags = 2 if ("l", None) in opts else 0           # MNT_DETACH
     for target in operands:
         try:
             ctx.proc.umount(target, flags)
@@ -166,97 +202,313 @@ def umount(ctx: Ctx, args: list[str]) -> int:
 
 
 # --- sysctl --------------------------------------------------------------------------------
-def _sysctl_keys(p, base: str = "/proc/sys") -> list[str]:
-    out = []
-    for name in sorted(p.listdir(base)):
-        path = f"{base}/{name}"
+SYSCTL_HELP = """
+Usage:
+ sysctl [options] [variable[=value] ...]
+
+Options:
+  -a, --all            display all variables
+  -A                   alias of -a
+  -X                   alias of -a
+      --deprecated     include deprecated parameters to listing
+      --dry-run        Print the key and values but do not write
+  -b, --binary         print value without new line
+  -e, --ignore         ignore unknown variables errors
+  -N, --names          print variable names without values
+  -n, --values         print only values of the given variable(s)
+  -p, --load[=<file>]  read values from file
+  -f                   alias of -p
+      --system         read values from all system directories
+  -r, --pattern <expression>
+                       select setting that match expression
+  -q, --quiet          do not echo variable set
+  -w, --write          enable writing a value to variable
+  -o                   does nothing
+  -x                   does nothing
+  -d                   alias of -h
+
+ -h, --help     display this help and exit
+ -V, --version  output version information and exit
+
+For more details see sysctl(8).
+"""
+_SYSCTL_LONG = (LongOpt("all", 0, "a"), LongOpt("deprecated", 0, "deprecated"),
+                LongOpt("dry-run", 0, "dry-run"), LongOpt("binary", 0, "b"),
+                LongOpt("ignore", 0, "e"), LongOpt("names", 0, "N"),
+                LongOpt("values", 0, "n"), LongOpt("load", 2, "p"), LongOpt("quiet", 0, "q"),
+                LongOpt("write", 0, "w"), LongOpt("system", 0, "system"),
+                LongOpt("pattern", 1, "r"), LongOpt("help", 0, "h"),
+                LongOpt("version", 0, "V"))
+_PROC_SYS = "/proc/sys/"
+_S_IFMT, _S_IFDIR = 0o170000, 0o040000
+_S_IRUSR, _S_IWUSR = 0o400, 0o200
+
+
+class _Sysctl:
+    """procps-ng 4.0.2's sysctl: its options, and ReadSetting, WriteSetting, DisplayAll."""
+
+    def __init__(self, ctx: Ctx):
+        self.ctx, self.p = ctx, ctx.proc
+        self.print_name = self.print_newline = True
+        self.ignore_error = self.quiet = self.name_only = self.dry_run = False
+        self.ignore_deprecated = True
+        self.pattern: str | None = None
+
+    def slashdot(self, text: str, old: str, new: str) -> str:
+        """Turn separators ``old`` into ``new`` (and ``new`` into ``old``) unless the first
+        one already is ``new``; warn once of a repeated separator."""
+        chars = list(text)
+        seps = [i for i, c in enumerate(chars) if c in "/."]
+        if not seps or chars[seps[0]] == new:
+            return text
+        warned = False
+        for i in seps:
+            if text[i + 1:i + 2] in ("/", ".") and text[i + 1:i + 2] and not warned:
+                self.ctx.warnx(f"separators should not be repeated: {''.join(chars[i:])}")
+                warned = True
+            chars[i] = new if chars[i] == old else old
+        return "".join(chars)
+
+    def stat_mode(self, path: str) -> int:
+        """st_mode of a /proc/sys path (a directory when it lists)."""
         try:
-            out.extend(_sysctl_keys(p, path))
+            return self.p.stat(path).st_mode
+        except UnsupportedError:
+            self.p.listdir(path)
+            return _S_IFDIR | 0o555
+
+    def read_setting(self, name: str) -> int:
+        ctx = self.ctx
+        if not name:
+            ctx.warnx(f'"{name}" is an unknown key')
+            return -1
+        path = _PROC_SYS + self.slashdot(name, ".", "/")
+        outname = self.slashdot(name, "/", ".")
+        self.slashdot(name, "/", ".")      # 4.0.2 converts the name twice (and warns twice)
+        try:
+            mode = self.stat_mode(path)
+        except OSError as e:
+            if self.ignore_error:
+                return 0
+            ctx.warn(f"cannot stat {path}", e.errno)
+            return 1
+        if not mode & _S_IRUSR:
+            return 0
+        if mode & _S_IFMT == _S_IFDIR:
+            return self.display_all(path + "/")
+        if self.pattern is not None and not self.matches(outname):
+            return 0
+        if self.name_only:
+            ctx.write(f"{outname}\n")
+            return 0
+        try:
+            text = self.p.read_file(path)
+        except OSError as e:
+            if e.errno == errno.ENOENT:
+                if self.ignore_error:
+                    return 0
+                ctx.warnx(f'"{outname}" is an unknown key')
+            elif e.errno == errno.EACCES:
+                ctx.warnx(f"permission denied on key '{outname}'")
+            else:
+                ctx.warn(f'reading key "{outname}"', e.errno)
+            return 1
+        if not text:
+            return 0
+        if self.print_name:
+            ctx.write(f"{outname} = {text}" + ("" if text.endswith("\n") else "\n"))
+        elif not self.print_newline:
+            ctx.write(text.replace("\n", "", 1))
+        else:
+            ctx.write(text)
+        return 0
+
+    def display_all(self, path: str) -> int:
+        rc = 0
+        try:
+            names = self.p.listdir(path)
         except OSError:
-            out.append(path[len("/proc/sys/"):].replace("/", "."))
-    return out
+            self.ctx.warnx(f'unable to open directory "{path}"')
+            return 1
+        for name in names:
+            if (self.ignore_deprecated and name in ("base_reachable_time", "retrans_time")) \
+                    or name == "stat_refresh":
+                continue
+            sub = path + name
+            try:
+                mode = self.stat_mode(sub)
+            except OSError as e:
+                self.ctx.warn(f"cannot stat {sub}", e.errno)
+                rc |= 1
+                continue
+            if mode & _S_IFMT == _S_IFDIR:
+                rc |= self.display_all(sub + "/")
+            else:
+                rc |= self.read_setting(sub[len(_PROC_SYS):])
+        return rc
+
+    def matches(self, name: str) -> bool:
+        import re
+        try:
+            return re.search(self.pattern or "", name) is not None
+        except re.error:
+            return False
+
+    def parse_setting(self, where: str, lineno: int, line: str):
+        """parse_setting_line(): (key, path, value, ignore_failure), or None."""
+        key = line.lstrip(" \t\n\v\f\r")
+        if len(key) < 2 or key[0] in "#;":
+            return None
+        if self.pattern is not None and not self.matches(key):
+            return None
+        if "=" not in key:
+            if key[0] != "-":
+                self.ctx.warnx(f"{where}({lineno}): invalid syntax, continuing...")
+            return None                   # (an exclusion: nothing to write here)
+        key, _, value = key.partition("=")
+        ignore = key.startswith("-")
+        if ignore:
+            key = key[1:]
+        value = value.strip(" \t\n\v\f\r")
+        key = key.rstrip(" \t\n\v\f\r")
+        path = _PROC_SYS + self.slashdot(key[1:] if key[:1] == "-" else key, ".", "/")
+        return key, path, value, ignore
+
+    def write_setting(self, key: str, path: str, value: str, ignore: bool) -> int:
+        ctx = self.ctx
+        try:
+            mode = self.stat_mode(path)
+        except OSError as e:
+            if self.ignore_error:
+                return 0
+            ctx.warn(f"cannot stat {path}", e.errno)
+            return 1
+        dotted = self.slashdot(path[len(_PROC_SYS):], "/", ".")
+        if not mode & _S_IWUSR:
+            # procps-ng 4.0.2 sets no errno here (warn() shows the one setlocale() left) and
+            # goes on with success
+            ctx.warn(f'setting key "{dotted}"', errno.EINVAL)
+            return 0
+        rc = 0
+        suffix = ", ignoring" if ignore else ""
+        if not self.dry_run:
+            try:
+                fd = self.p.open(path, O_WRONLY)
+            except OSError as e:
+                if e.errno == errno.ENOENT:
+                    if not self.ignore_error:
+                        ctx.warnx(f'"{dotted}" is an unknown key{suffix}')
+                        rc = 0 if ignore else 1
+                elif e.errno in (errno.EPERM, errno.EROFS, errno.EACCES):
+                    ctx.warnx(f'permission denied on key "{dotted}"{suffix}')
+                else:
+                    ctx.warn(f'setting key "{dotted}"{suffix}', e.errno)
+                if not ignore and e.errno != errno.ENOENT:
+                    rc = 1
+            else:
+                try:
+                    self.p.write(fd, (value + "\n").encode())
+                except OSError as e:           # fclose() flushes: close_stream() fails
+                    ctx.warn(f'setting key "{dotted}"', e.errno)
+                    return 1
+                finally:
+                    self.p.close(fd)
+        if (rc == 0 and not self.quiet) or self.dry_run:
+            if self.name_only:
+                ctx.write(f"{dotted}\n")
+            elif self.print_name:
+                ctx.write(f"{dotted} = {value}\n")
+            else:
+                ctx.write(value + ("\n" if self.print_newline else ""))
+        return rc
 
 
 def sysctl(ctx: Ctx, args: list[str]) -> int:
-    """sysctl [-n] [-w] [-a] [-q] KEY[=VALUE]... (procps-ng 4.0.2)."""
-    names_only = values_only = quiet = write = show_all = False
-    words = []
-    for word in args:
-        if word.startswith("-") and len(word) > 1 and not words:
-            for ch in word[1:]:
-                if ch == "n":
-                    values_only = True
-                elif ch == "N":
-                    names_only = True
-                elif ch == "q":
-                    quiet = True
-                elif ch == "w":
-                    write = True
-                elif ch in "aAX":
-                    show_all = True
-                else:
-                    ctx.warnx(f"option '-{ch}' is not modelled by ipcsim (only -n -N -q -w "
-                              f"-a)")
-                    return 1
-        else:
-            words.append(word)
-    p = ctx.proc
-    if show_all and not words:
-        words = _sysctl_keys(p)
-    if not words:
-        ctx.ewrite("sysctl: no variables specified\nTry `sysctl --help' for more information.\n")
+    """sysctl [-n] [-N] [-b] [-e] [-q] [-w] [-a] [-r PATTERN] [-p FILE] [--dry-run]
+    KEY[=VALUE]... (procps-ng 4.0.2)."""
+    if not args:
+        ctx.ewrite(SYSCTL_HELP)
         return 1
-    status = 0
+    s = _Sysctl(ctx)
+    try:
+        opts, words = getopt_long(args, "bneNwfp::qoxaAXr:Vdh", _SYSCTL_LONG)
+    except GetoptError as e:
+        ctx.warnx(str(e))
+        ctx.write(SYSCTL_HELP)
+        return 0
+    write = display_all = preload = False
+    files_: list[str] = []
+    for key, arg in opts:
+        if key == "b":
+            s.print_newline = False
+            s.print_name = False
+        elif key == "n":
+            s.print_name = False
+        elif key == "e":
+            s.ignore_error = True
+        elif key == "N":
+            s.name_only = True
+        elif key == "w":
+            write = True
+        elif key in "fp" and len(key) == 1:
+            preload = True
+            if arg:
+                files_.append(arg)
+        elif key == "q":
+            s.quiet = True
+        elif key in "aAX" and len(key) == 1:
+            display_all = True
+        elif key == "deprecated":
+            s.ignore_deprecated = False
+        elif key == "system":
+            ctx.warnx("--system is not modelled by ipcsim (the simulated machine has no "
+                      "/etc/sysctl.d)")
+            return 1
+        elif key == "dry-run":
+            s.dry_run = True
+        elif key == "r":
+            s.pattern = arg
+        elif key == "V":
+            ctx.write("sysctl from procps-ng 4.0.2\n")
+            return 0
+        elif key in "dh" and len(key) == 1:
+            ctx.write(SYSCTL_HELP)
+            return 0
+    if display_all:
+        return s.display_all(_PROC_SYS)
+    if preload:
+        rc = 0
+        settings = []
+        if not files_ and not words:
+            files_.append("/etc/sysctl.conf")
+        for path in files_ + words:
+            try:
+                text = ctx.proc.read_file(path)
+            except OSError as e:
+                ctx.warn(f'cannot open "{path}"', e.errno)
+                return 1
+            for n, line in enumerate(text.splitlines(True), 1):
+                if len(line) < 2:
+                    continue
+                setting = s.parse_setting(path, n, line)
+                if setting is not None:
+                    settings.append(setting)
+        for setting in settings:
+            rc |= s.write_setting(*setting)
+        return rc
+    if not words:
+        ctx.errx(1, "no variables specified\nTry `sysctl --help' for more information.")
+    if s.name_only and s.quiet:
+        ctx.errx(1, "options -N and -q cannot coexist\nTry `sysctl --help' for more "
+                    "information.")
+    rc = 0
     for word in words:
-        key, eq, value = word.partition("=")
-        if write and not eq:
-            ctx.ewrite("sysctl: command line(0): invalid syntax, continuing...\n")
-            status = 1
-            continue
-        path = "/proc/sys/" + key.replace(".", "/")
-        if eq:
-            try:
-                p.write_file(path, value)
-            except OSError as e:
-                if e.errno == errno.ENOENT:
-                    ctx.ewrite(f'sysctl: cannot stat {path}: No such file or directory\n')
-                elif e.errno in (errno.EACCES, errno.EPERM):
-                    ctx.ewrite(f'sysctl: permission denied on key "{key}"\n')
-                else:
-                    ctx.ewrite(f'sysctl: setting key "{key}": {strerror(e.errno)}\n')
-                status = 1
-                continue
-            if quiet:
-                continue
-            shown = value
+        if write or "=" in word:
+            setting = s.parse_setting("command line", 0, word)
+            rc |= s.write_setting(*setting) if setting is not None else 1
         else:
-            try:
-                text = p.read_file(path)
-            except IsADirectoryError:
-                for sub in _sysctl_keys(p, path):
-                    _print_key(ctx, sub, p.read_file("/proc/sys/" + sub.replace(".", "/")),
-                               names_only, values_only)
-                continue
-            except OSError as e:
-                if e.errno == errno.ENOENT:
-                    ctx.ewrite(f"sysctl: cannot stat {path}: No such file or directory\n")
-                else:
-                    ctx.ewrite(f'sysctl: reading key "{key}": {strerror(e.errno)}\n')
-                status = 1
-                continue
-            shown = text
-        _print_key(ctx, key, shown, names_only, values_only)
-    return status
-
-
-def _print_key(ctx: Ctx, key: str, value: str, names_only: bool, values_only: bool) -> None:
-    value = value[:-1] if value.endswith("\n") else value
-    if names_only:
-        ctx.write(f"{key}\n")
-    elif values_only:
-        ctx.write(f"{value}\n")
-    else:
-        ctx.write(f"{key} = {value}\n")
+            rc += s.read_setting(word)
+    return rc & 0xFF
 
 
 # --- ps, kill, sleep -----------------------------------------------------------------------

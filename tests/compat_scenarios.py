@@ -6,9 +6,13 @@ outcomes with the real packages' on a real kernel (in a fresh IPC namespace).
 """
 from __future__ import annotations
 
+import array
+import copy
 import errno
-import os
+import pickle
 import types
+import warnings
+import weakref
 
 
 def outcome(fn):
@@ -60,7 +64,7 @@ def sysv_steps(s):
                                                               max_message_size=16))
     rewrite_attrs(steps, o, "q", ATTRS["q"])
     steps["mq exists"] = lambda: s.MessageQueue(K, s.IPC_CREX)
-    steps["mq key, str, repr"] = lambda: (o.q.key, str(q).split(",")[0], repr(q))
+    steps["mq key, str, repr"] = lambda: (o.q.key, str(o.q).split(",")[0], repr(o.q))
     steps["mq send type 0"] = lambda: o.q.send(b"x", type=0)
     steps["mq send too long"] = lambda: o.q.send(b"x" * 17)
     steps["mq receive empty"] = lambda: o.q.receive(block=False)
@@ -141,6 +145,255 @@ def sysv_steps(s):
     return steps
 
 
+def sysv_argument_steps(s):
+    """Every constructor and method argument with bad types and out-of-range values, every
+    payload type, sizes at and past the limits, operations after remove."""
+    K = 0x7B00
+    steps = {}
+    o = types.SimpleNamespace()
+    # keys
+    steps["key float"] = lambda: s.MessageQueue(1.5)
+    steps["key bool"] = lambda: s.MessageQueue(True, s.IPC_CREX).key
+    steps["key -1"] = lambda: s.MessageQueue(-1, s.IPC_CREX).key
+    steps["key 2**32+5"] = lambda: s.MessageQueue(2 ** 32 + 5, s.IPC_CREX).key
+    steps["key 2**63"] = lambda: s.MessageQueue(2 ** 63)
+    steps["key -2**63"] = lambda: s.MessageQueue(-2 ** 63, s.IPC_CREX).key
+    steps["key None creat only"] = lambda: s.Semaphore(None, s.IPC_CREAT)
+    steps["shm key None creat only"] = lambda: s.SharedMemory(None, s.IPC_CREAT)
+    steps["shm key 2**40+7"] = lambda: s.SharedMemory(2 ** 40 + 7, s.IPC_CREX).key
+    steps["shm exists message"] = lambda: s.SharedMemory(2 ** 40 + 7, s.IPC_CREX)
+    # flags, mode, sizes
+    steps["mq flags float"] = lambda: s.MessageQueue(None, 1.5)
+    steps["mq flags str"] = lambda: s.MessageQueue(None, "x")
+    steps["mq flags None"] = lambda: s.MessageQueue(None, None)
+    steps["mq mode 2**40"] = lambda: s.MessageQueue(None, s.IPC_CREX, mode=2 ** 40)
+    steps["mq max_message_size float"] = lambda: s.MessageQueue(None, s.IPC_CREX,
+                                                                max_message_size=1.5)
+    steps["mq max_message_size -1"] = lambda: s.MessageQueue(None, s.IPC_CREX,
+                                                             max_message_size=-1)
+    steps["shm size float"] = lambda: s.SharedMemory(None, s.IPC_CREX, size=1.5)
+    steps["shm size None"] = lambda: s.SharedMemory(None, s.IPC_CREX, size=None)
+    steps["shm size 2**64-1"] = lambda: s.SharedMemory(None, s.IPC_CREX, size=2 ** 64 - 1)
+    steps["shm size -1"] = lambda: s.SharedMemory(None, s.IPC_CREX, size=-1)
+    steps["shm size 2**64+4"] = lambda: s.SharedMemory(None, s.IPC_CREX, size=2 ** 64 + 4).size
+    steps["shm init None"] = lambda: s.SharedMemory(None, s.IPC_CREX, init_character=None)
+    steps["shm init int"] = lambda: s.SharedMemory(None, s.IPC_CREX, init_character=1)
+    steps["shm init bytearray"] = lambda: s.SharedMemory(None, s.IPC_CREX, size=5,
+                                                         init_character=bytearray(b"z")).read()
+    steps["shm flags junk"] = lambda: s.SharedMemory(K + 3, s.IPC_CREX | 0o777
+                                                     | s.SHM_NORESERVE).mode
+    steps["shm size 0 with creat only"] = lambda: s.SharedMemory(K + 1, s.IPC_CREAT).size
+    steps["shm mode 0o400"] = lambda: (lambda m: (m.read(2), m.write(b"x")))(
+        s.SharedMemory(K + 2, s.IPC_CREX, mode=0o400, size=5))
+    steps["shm open existing"] = lambda: s.SharedMemory(K + 2).read(2)
+    steps["shm open existing smaller"] = lambda: s.SharedMemory(K + 2, size=3).size
+    steps["sem mode -1"] = lambda: (lambda x: (x.mode, x.value))(s.Semaphore(K, 0, mode=-1))
+    steps["sem initial -1"] = lambda: s.Semaphore(None, s.IPC_CREX, initial_value=-1)
+    steps["sem initial 40000"] = lambda: s.Semaphore(None, s.IPC_CREX, initial_value=40000)
+    steps["sem initial 2**31"] = lambda: s.Semaphore(None, s.IPC_CREX, initial_value=2 ** 31)
+    steps["sem read-only mode"] = lambda: (lambda x: (x.value, x.mode))(
+        s.Semaphore(K + 2, s.IPC_CREX, mode=0o400, initial_value=5))
+    steps["sem creat existing"] = lambda: s.Semaphore(K + 2, s.IPC_CREAT, initial_value=9).value
+    steps["sem flags junk"] = lambda: s.Semaphore(K + 3, s.IPC_CREX | 0o4000 | 0o777).mode
+    # timeouts
+    steps["sem timeout 2**70"] = lambda: s.Semaphore(None, s.IPC_CREX).acquire(2 ** 70)
+    steps["sem Z timeout str"] = lambda: s.Semaphore(None, s.IPC_CREX).Z("x")
+    steps["sem Z timeout -0.5"] = lambda: s.Semaphore(None, s.IPC_CREX).Z(-0.5)
+    steps["sem Z timeout True"] = lambda: s.Semaphore(None, s.IPC_CREX).Z(True)
+    # objects of the type
+    steps["create q"] = lambda: setattr(o, "q", s.MessageQueue(K, s.IPC_CREX))
+    steps["no such attribute"] = lambda: o.q.fooo
+    steps["set no such attribute"] = lambda: setattr(o.q, "fooo", 1)
+    steps["weakref"] = lambda: weakref.ref(o.q)
+    steps["copy"] = lambda: copy.copy(o.q)
+    steps["pickle"] = lambda: pickle.dumps(o.q)
+    steps["pickle protocol 0"] = lambda: pickle.dumps(o.q, 0)
+    # payloads
+    steps["send bytearray"] = lambda: (o.q.send(bytearray(b"ab")), o.q.receive())
+    steps["send memoryview"] = lambda: (o.q.send(memoryview(b"xyz")[1:]), o.q.receive())
+    steps["send array"] = lambda: (o.q.send(array.array("i", [1])), o.q.receive())
+    steps["send empty"] = lambda: (o.q.send(b""), o.q.receive())
+    steps["send str"] = lambda: (o.q.send("héllo", type=3), o.q.receive(type=3))
+    steps["send 2048"] = lambda: (o.q.send(b"x" * 2048), len(o.q.receive()[0]))
+    steps["send 2049"] = lambda: o.q.send(b"x" * 2049)
+    steps["send 8192"] = lambda: s.MessageQueue(K + 1, s.IPC_CREX,
+                                                max_message_size=9000).send(b"x" * 8192)
+    steps["send 8193"] = lambda: s.MessageQueue(K + 1).send(b"x" * 8193)
+    steps["send 8193 small queue object"] = lambda: s.MessageQueue(K + 1).send(b"x" * 3000)
+    steps["receive E2BIG"] = lambda: s.MessageQueue(K + 1, max_message_size=10).receive()
+    steps["receive 2**62 buffer"] = lambda: s.MessageQueue(K + 1,
+                                                           max_message_size=2 ** 62).receive()
+    steps["receive 8192"] = lambda: len(s.MessageQueue(K + 1, max_message_size=8192)
+                                        .receive()[0])
+    steps["send type float"] = lambda: o.q.send(b"x", type=1.0)
+    steps["send type 2**31"] = lambda: o.q.send(b"x", type=2 ** 31)
+    steps["send type -5"] = lambda: o.q.send(b"x", type=-5)
+    steps["send block weird"] = lambda: (o.q.send(b"w", block=[]), o.q.receive(block=()))
+    # every sign of type and value of block
+    steps["fill types"] = lambda: [o.q.send(str(t), type=t) for t in (3, 1, 2, 3, 5)]
+    steps["receive type 3"] = lambda: o.q.receive(type=3)
+    steps["receive type -2"] = lambda: o.q.receive(type=-2)
+    steps["receive type -2 again"] = lambda: o.q.receive(type=-2)
+    steps["receive type -2 none left"] = lambda: o.q.receive(False, -2)
+    steps["receive type 4 none"] = lambda: o.q.receive(block=0, type=4)
+    steps["receive type 0"] = lambda: o.q.receive(True, 0)
+    steps["receive type -2**31"] = lambda: o.q.receive(False, -2 ** 31)
+    steps["receive type 2**31"] = lambda: o.q.receive(False, 2 ** 31)
+    steps["receive type str"] = lambda: o.q.receive(False, "1")
+    steps["receive rest"] = lambda: (o.q.current_messages, o.q.receive(False),
+                                     o.q.current_messages)
+    steps["receive nonblocking empty"] = lambda: o.q.receive(block=None)
+    steps["mq stats"] = lambda: (o.q.last_send_pid == o.q.last_receive_pid > 1,
+                                 o.q.last_send_time > 0, o.q.last_receive_time > 0,
+                                 o.q.last_change_time > 0, o.q.cuid, o.q.cgid, o.q.uid, o.q.gid)
+    steps["mq max_size 2**40"] = lambda: (setattr(o.q, "max_size", 2 ** 40), o.q.max_size)
+    # (the kernel keeps an int: more than msgmnb needs CAP_SYS_RESOURCE, which a container's
+    # root may lack, so only values whose low 32 bits are small are compared)
+    steps["mq max_size 2**64-2**32+1000"] = lambda: (
+        setattr(o.q, "max_size", 2 ** 64 - 2 ** 32 + 1000), o.q.max_size)
+    steps["mq max_size float"] = lambda: setattr(o.q, "max_size", 1.0)
+    steps["mq max_size 0 full"] = lambda: (setattr(o.q, "max_size", 0),
+                                           o.q.send(b"x", block=False))
+    steps["mq uid -1"] = lambda: setattr(o.q, "uid", -1)
+    steps["mq uid 5"] = lambda: (setattr(o.q, "uid", 5), o.q.uid, o.q.cuid)
+    steps["mq gid 2**32+7"] = lambda: (setattr(o.q, "gid", 2 ** 32 + 7), o.q.gid)
+    steps["mq mode 0o7777"] = lambda: (setattr(o.q, "mode", 0o7777), o.q.mode)
+    steps["mq remove"] = lambda: o.q.remove()
+    for name in ("last_send_time", "last_receive_time", "last_change_time", "current_messages",
+                 "last_send_pid", "last_receive_pid", "max_size", "mode", "uid", "gid", "cuid",
+                 "cgid"):
+        steps[f"mq removed {name}"] = lambda name=name: getattr(o.q, name)
+    for name in ("max_size", "mode", "uid", "gid"):
+        steps[f"mq removed set {name}"] = lambda name=name: setattr(o.q, name, 1)
+    steps["mq removed key id str"] = lambda: (o.q.key, str(o.q).split(",")[0], repr(o.q))
+    steps["mq removed receive nonblocking"] = lambda: o.q.receive(False)
+    # semaphores
+    steps["create sem"] = lambda: setattr(o, "sem", s.Semaphore(K + 1, s.IPC_CREX,
+                                                                initial_value=5))
+    steps["sem release -32768 nonblocking"] = lambda: (setattr(o.sem, "block", False),
+                                                       o.sem.release(-32768))
+    steps["sem acquire -32768"] = lambda: o.sem.acquire(delta=-32768)
+    steps["sem acquire 32768"] = lambda: o.sem.acquire(delta=32768)
+    steps["sem acquire -3"] = lambda: (o.sem.acquire(delta=-3), o.sem.value)
+    steps["sem release -2"] = lambda: (o.sem.release(-2), o.sem.value)
+    steps["sem release float"] = lambda: o.sem.release(1.0)
+    steps["sem release True"] = lambda: (o.sem.release(True), o.sem.value)
+    steps["sem acquire timeout 0 nonblocking"] = lambda: o.sem.acquire(0)
+    steps["sem acquire timeout True"] = lambda: o.sem.acquire(True)
+    steps["sem P V"] = lambda: (o.sem.P(), o.sem.V(), o.sem.value)
+    steps["sem value 2**32+1"] = lambda: (setattr(o.sem, "value", 2 ** 32 + 1), o.sem.value)
+    steps["sem value 2**70"] = lambda: setattr(o.sem, "value", 2 ** 70)
+    steps["sem value 32768"] = lambda: setattr(o.sem, "value", 32768)
+    steps["sem value 32767"] = lambda: (setattr(o.sem, "value", 32767), o.sem.value)
+    steps["sem release at 32767"] = lambda: o.sem.release()
+    steps["sem value True"] = lambda: (setattr(o.sem, "value", True), o.sem.value)
+    steps["sem undo"] = lambda: (setattr(o.sem, "undo", 1), o.sem.undo, o.sem.release(),
+                                 o.sem.value)
+    steps["sem undo off"] = lambda: (setattr(o.sem, "undo", []), o.sem.undo)
+    steps["sem block truthy"] = lambda: (setattr(o.sem, "block", "yes"), o.sem.block,
+                                         setattr(o.sem, "block", False), o.sem.block)
+    steps["sem Z busy nonblocking"] = lambda: o.sem.Z()
+    steps["sem counts"] = lambda: (o.sem.waiting_for_nonzero, o.sem.waiting_for_zero,
+                                   o.sem.last_pid > 1, o.sem.o_time > 0)
+    steps["sem Z zero"] = lambda: (setattr(o.sem, "value", 0), o.sem.Z(), o.sem.Z(0.5))
+    steps["sem acquire zero nonblocking"] = lambda: o.sem.acquire()
+    steps["sem uid -1"] = lambda: setattr(o.sem, "uid", -1)
+    steps["sem uid 2**32"] = lambda: (setattr(o.sem, "uid", 2 ** 32), o.sem.uid)
+    steps["sem uid 5"] = lambda: (setattr(o.sem, "uid", 5), o.sem.uid, o.sem.cuid)
+    steps["sem gid 7"] = lambda: (setattr(o.sem, "gid", 7), o.sem.gid, o.sem.cgid)
+    steps["sem mode 0o1777"] = lambda: (setattr(o.sem, "mode", 0o1777), o.sem.mode)
+    steps["sem mode float"] = lambda: setattr(o.sem, "mode", 1.0)
+    steps["sem str repr"] = lambda: (str(o.sem).split(",")[0], repr(o.sem))
+    steps["sem enter exit"] = lambda: (o.sem.release(), o.sem.__enter__() is o.sem,
+                                       o.sem.__exit__(1, 2, 3), o.sem.__exit__(), o.sem.value)
+    steps["sem enter busy"] = lambda: (setattr(o.sem, "value", 0), o.sem.__enter__())
+    steps["sem remove"] = lambda: o.sem.remove()
+    steps["sem remove again"] = lambda: o.sem.remove()
+    steps["sem acquire removed"] = lambda: o.sem.acquire()
+    steps["sem Z removed"] = lambda: o.sem.Z()
+    steps["sem set value removed"] = lambda: setattr(o.sem, "value", 1)
+    steps["sem set mode removed"] = lambda: setattr(o.sem, "mode", 1)
+    steps["sem local flags removed"] = lambda: (o.sem.block, o.sem.undo, o.sem.key,
+                                                str(o.sem).split(",")[0])
+    for name in ("uid", "gid", "cuid", "cgid", "mode", "last_pid", "waiting_for_zero",
+                 "waiting_for_nonzero", "o_time", "value"):
+        steps[f"sem removed {name}"] = lambda name=name: getattr(o.sem, name)
+    steps["remove_semaphore str"] = lambda: s.remove_semaphore("1")
+    steps["remove_semaphore -1"] = lambda: s.remove_semaphore(-1)
+    steps["remove_semaphore 2**31"] = lambda: s.remove_semaphore(2 ** 31)
+    steps["attach id str"] = lambda: s.attach("1")
+    steps["attach address float"] = lambda: s.attach(1, 1.5)
+    steps["attach -1"] = lambda: s.attach(id=-1)
+    # shared memory
+    steps["create m"] = lambda: setattr(o, "m", s.SharedMemory(K, s.IPC_CREX, size=10))
+    steps["m read all"] = lambda: o.m.read()
+    steps["m stats"] = lambda: (o.m.size, o.m.number_attached, o.m.mode, o.m.attached,
+                                o.m.creator_pid == o.m.last_pid > 1,
+                                o.m.last_attach_time > 0, o.m.last_detach_time,
+                                o.m.last_change_time > 0, o.m.uid, o.m.cuid, o.m.gid, o.m.cgid)
+    steps["m write bytearray"] = lambda: (o.m.write(bytearray(b"ab"), 2), o.m.read(4))
+    steps["m write memoryview"] = lambda: (o.m.write(memoryview(b"xyz")[1:]), o.m.read(4))
+    steps["m write array"] = lambda: (o.m.write(array.array("h", [0x4142])), o.m.read(4))
+    steps["m write full"] = lambda: (o.m.write(b"0123456789"), o.m.read())
+    steps["m write 11"] = lambda: o.m.write(b"0123456789A")
+    steps["m write empty at end"] = lambda: o.m.write(b"", 10)
+    steps["m write empty past end"] = lambda: o.m.write(b"", 11)
+    steps["m write offset 2**64+1"] = lambda: (o.m.write(b"!", 2 ** 64 + 1), o.m.read(2))
+    steps["m write offset float"] = lambda: o.m.write(b"x", 1.0)
+    steps["m read offset float"] = lambda: o.m.read(1, 1.0)
+    steps["m read count float"] = lambda: o.m.read(1.0)
+    steps["m read offset -1"] = lambda: o.m.read(1, -1)
+    steps["m read at 9"] = lambda: o.m.read(5, 9)
+    steps["m read 2**63-1"] = lambda: o.m.read(2 ** 63 - 1)
+    steps["m read 2**63"] = lambda: o.m.read(2 ** 63)
+    steps["m read keywords"] = lambda: o.m.read(offset=3, byte_count=2)
+    steps["m attach twice"] = lambda: (o.m.attach(), o.m.number_attached)
+    steps["m detach"] = lambda: (o.m.detach(), o.m.number_attached, o.m.attached, o.m.address)
+    steps["m detach again"] = lambda: (o.m.detach(), o.m.number_attached)
+    steps["m attach flags float"] = lambda: o.m.attach(None, 1.0)
+    steps["m attach unaligned address"] = lambda: o.m.attach(12345)
+    steps["m after failed attach"] = lambda: (o.m.attached, o.m.address)
+    steps["m attach SHM_RND"] = lambda: (o.m.attach(None, s.SHM_RND), o.m.attached)
+    steps["m attach cycles"] = lambda: [(o.m.detach(), o.m.attach(), o.m.read(2))
+                                        for _ in range(3)]
+    steps["m buffer"] = lambda: (bytes(memoryview(o.m))[:3], len(memoryview(o.m)),
+                                 bytearray(o.m)[:3])
+    steps["m uid -1"] = lambda: setattr(o.m, "uid", -1)
+    steps["m uid 2**70"] = lambda: setattr(o.m, "uid", 2 ** 70)
+    steps["m uid float"] = lambda: setattr(o.m, "uid", 1.0)
+    steps["m mode 0o7644"] = lambda: (setattr(o.m, "mode", 0o7644), o.m.mode)
+    steps["m remove attached"] = lambda: (o.m.remove(), o.m.mode, o.m.key, o.m.number_attached)
+    steps["m same key again"] = lambda: s.SharedMemory(K, s.IPC_CREX, size=5).size
+    steps["m removed still attached"] = lambda: (o.m.read(3), o.m.write(b"z"), o.m.attached)
+    steps["m detach removed"] = lambda: o.m.detach()
+    steps["m removed size"] = lambda: o.m.size
+    steps["m removed attach"] = lambda: o.m.attach()
+    steps["m removed remove"] = lambda: o.m.remove()
+    steps["m removed set mode"] = lambda: setattr(o.m, "mode", 0o600)
+    steps["shm str repr"] = lambda: (str(s.SharedMemory(K + 4, s.IPC_CREX)).split(",")[0],
+                                     repr(s.SharedMemory(K + 4)))
+    steps["attach"] = lambda: (lambda x: (x.size, x.read(1), x.attached))(
+        s.attach(s.SharedMemory(K + 4).id))
+    steps["attach read-only write"] = lambda: s.attach(s.SharedMemory(K + 4).id, None,
+                                                       s.SHM_RDONLY).write(b"x")
+    # ftok
+    steps["ftok NUL"] = lambda: s.ftok("/tm\0p", 1, True)
+    steps["ftok bytes"] = lambda: s.ftok(b"/tmp", 1, True)
+    steps["ftok missing message"] = lambda: s.ftok("/no/such/ipcsim", 1, True)
+    steps["ftok id 2**40"] = lambda: s.ftok("/", 2 ** 40, True)
+    steps["ftok id masked"] = lambda: s.ftok("/", 300, True) == s.ftok("/", 44, True)
+    steps["ftok id str"] = lambda: s.ftok("/", "1", True)
+    steps["ftok warns"] = lambda: _warning_of(lambda: s.ftok("/", 1))
+    return steps
+
+
+def _warning_of(fn):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fn()
+    return [(w.category.__name__, str(w.message)) for w in caught]
+
+
 def posix_steps(p):
     ATTRS = POSIX_ATTRS
     steps = {}
@@ -158,7 +411,7 @@ def posix_steps(p):
                                                               max_message_size=8))
     rewrite_attrs(steps, o, "q", ATTRS["q"])
     steps["mq attrs"] = lambda: (o.q.name, o.q.max_messages, o.q.max_message_size, o.q.block,
-                                 o.q.current_messages, o.q.mode, str(q))
+                                 o.q.current_messages, o.q.mode, str(o.q))
     steps["mq exists"] = lambda: p.MessageQueue(name, p.O_CREX)
     steps["mq bad attrs"] = lambda: p.MessageQueue(name + "x", p.O_CREX, max_messages=0)
     steps["mq priority"] = lambda: o.q.send(b"x", priority=32768)
@@ -194,7 +447,7 @@ def posix_steps(p):
     steps["create sem"] = lambda: setattr(o, "sem", p.Semaphore(sname, p.O_CREX,
                                                                 initial_value=2))
     rewrite_attrs(steps, o, "sem", ATTRS["sem"])
-    steps["sem attrs"] = lambda: (o.sem.name, o.sem.value, o.sem.mode, str(sem), repr(sem))
+    steps["sem attrs"] = lambda: (o.sem.name, o.sem.value, o.sem.mode, str(o.sem), repr(o.sem))
     steps["sem exists"] = lambda: p.Semaphore(sname, p.O_CREX)
     steps["sem acquire"] = lambda: (o.sem.acquire(), o.sem.acquire(0), o.sem.value)
     steps["sem busy"] = lambda: o.sem.acquire(0)
@@ -220,7 +473,7 @@ def posix_steps(p):
     steps["shm gone after that"] = lambda: p.SharedMemory(mname)
     steps["create m"] = lambda: setattr(o, "m", p.SharedMemory(mname, p.O_CREX, size=3333))
     rewrite_attrs(steps, o, "m", ATTRS["m"])
-    steps["shm attrs"] = lambda: (o.m.name, o.m.size, o.m.mode, str(m), o.m.fd == o.m.fileno())
+    steps["shm attrs"] = lambda: (o.m.name, o.m.size, o.m.mode, str(o.m), o.m.fd == o.m.fileno())
     steps["shm exists"] = lambda: p.SharedMemory(mname, p.O_CREX)
     steps["shm set fd"] = lambda: setattr(o.m, "fd", 1)
     steps["shm set size"] = lambda: setattr(o.m, "size", 1)
@@ -235,10 +488,219 @@ def posix_steps(p):
     return steps
 
 
+def posix_argument_steps(p):
+    """posix_ipc's arguments, payloads, limits and every flag; operations after close and
+    unlink. Semaphores and shared memory live in the machine's /dev/shm on the real side:
+    names start with /ipcsim-compat-args and every object made is unlinked."""
+    N = "/ipcsim-compat-args"
+    S, M = N + "-sem", N + "-shm"
+    steps = {}
+    o = types.SimpleNamespace()
+
+    def clean():
+        for fn, name in ((p.unlink_semaphore, S), (p.unlink_semaphore, S + "2"),
+                         (p.unlink_shared_memory, M), (p.unlink_shared_memory, M + "2")):
+            try:
+                fn(name)
+            except p.ExistentialError:
+                pass
+
+    steps["clean"] = clean
+    # message queues
+    steps["q create"] = lambda: setattr(o, "q", p.MessageQueue(N, p.O_CREX, max_messages=3,
+                                                              max_message_size=16))
+    steps["q repr"] = lambda: (repr(o.q), str(o.q), o.q.mode, o.q.block, o.q.current_messages)
+    steps["q no such attribute"] = lambda: o.q.fooo
+    steps["q weakref"] = lambda: weakref.ref(o.q)
+    steps["q copy"] = lambda: copy.copy(o.q)
+    steps["q send max size"] = lambda: o.q.send(b"x" * 16)
+    steps["q send 17"] = lambda: o.q.send(b"x" * 17)
+    steps["q send 17 bad priority"] = lambda: o.q.send(b"x" * 17, priority=-1)
+    steps["q send bytearray"] = lambda: o.q.send(bytearray(b"ba"), priority=3)
+    steps["q send priority float"] = lambda: o.q.send(b"x", priority=1.0)
+    steps["q send priority 2**70"] = lambda: o.q.send(b"x", priority=2 ** 70)
+    steps["q send priority max+1"] = lambda: o.q.send(b"x", priority=p.QUEUE_PRIORITY_MAX + 1)
+    steps["q send timeout -1"] = lambda: o.q.send(b"x", -1)
+    steps["q send timeout 2**70"] = lambda: o.q.send(b"x", 2 ** 70)
+    steps["q send timeout None"] = lambda: o.q.send(b"m", None, p.QUEUE_PRIORITY_MAX)
+    steps["q send full timeout"] = lambda: o.q.send(b"n", 0.01)
+    steps["q send full timeout 0"] = lambda: o.q.send(b"n", 0)
+    steps["q current_messages"] = lambda: o.q.current_messages
+    steps["q receive by priority"] = lambda: [o.q.receive(0) for _ in range(3)]
+    steps["q receive timeout"] = lambda: o.q.receive(0.01)
+    steps["q receive timeout True"] = lambda: o.q.receive(True)
+    steps["q receive timeout str"] = lambda: o.q.receive("1")
+    steps["q receive keyword"] = lambda: o.q.receive(timeout=0)
+    steps["q send memoryview str array"] = lambda: (
+        o.q.send(memoryview(b"mv")), o.q.send("é"), o.q.send(array.array("b", [65])),
+        [o.q.receive() for _ in range(3)])
+    steps["q block 0"] = lambda: (setattr(o.q, "block", 0), o.q.block, o.q.receive())
+    steps["q nonblocking full"] = lambda: ([o.q.send(b"z") for _ in range(3)], o.q.send(b"z"))
+    steps["q nonblocking full timeout"] = lambda: o.q.send(b"z", 5)
+    steps["q block truthy"] = lambda: (setattr(o.q, "block", [1]), o.q.block)
+    steps["q drain"] = lambda: [o.q.receive() for _ in range(3)]
+    steps["q notify signal 0"] = lambda: o.q.request_notification(0)
+    steps["q notify signal 65"] = lambda: o.q.request_notification(65)
+    steps["q notify signal -1"] = lambda: o.q.request_notification(-1)
+    steps["q notify list"] = lambda: o.q.request_notification([print, 1])
+    steps["q notify 3-tuple"] = lambda: o.q.request_notification((print, 1, 2))
+    steps["q notify not callable"] = lambda: o.q.request_notification((1, 2))
+    steps["q notify float"] = lambda: o.q.request_notification(1.0)
+    steps["q notify keyword"] = lambda: o.q.request_notification(notification=None)
+    steps["q fileno"] = lambda: o.q.fileno() == o.q.mqd >= 0
+    steps["q second open"] = lambda: (lambda x: (x.max_messages, x.max_message_size, x.mode,
+                                                 repr(x)))(p.MessageQueue(N))
+    steps["q creat existing"] = lambda: (lambda x: (x.max_messages, x.max_message_size))(
+        p.MessageQueue(N, p.O_CREAT, max_messages=1, max_message_size=1))
+    steps["q open O_NONBLOCK"] = lambda: (lambda x: (x.block, x.receive()))(
+        p.MessageQueue(N, p.O_NONBLOCK))
+    steps["q create O_NONBLOCK"] = lambda: (lambda x: (x.block, x.unlink()))(
+        p.MessageQueue(N + "nb", p.O_CREX | p.O_NONBLOCK))
+    steps["q max_messages 2**40"] = lambda: p.MessageQueue(N + "h", p.O_CREX,
+                                                           max_messages=2 ** 40)
+    steps["q max_message_size 0"] = lambda: p.MessageQueue(N + "h", p.O_CREX,
+                                                           max_message_size=0)
+    steps["q max_message_size -1"] = lambda: p.MessageQueue(N + "h", p.O_CREX,
+                                                            max_message_size=-1)
+    steps["q max_message_size float"] = lambda: p.MessageQueue(N + "h", p.O_CREX,
+                                                               max_message_size=1.0)
+    steps["q mode -1"] = lambda: (lambda x: (x.mode, repr(x), x.unlink()))(
+        p.MessageQueue(N + "m", p.O_CREX, mode=-1))
+    steps["q flags float"] = lambda: p.MessageQueue(N + "f", 1.0)
+    steps["q name 255"] = lambda: (lambda x: (len(x.name), x.unlink()))(
+        p.MessageQueue("/" + "a" * 255, p.O_CREAT))
+    steps["q name 256"] = lambda: p.MessageQueue("/" + "a" * 256, p.O_CREAT)
+    steps["q name /"] = lambda: p.MessageQueue("/", p.O_CREAT)
+    steps["q name empty"] = lambda: p.MessageQueue("", p.O_CREAT)
+    steps["q name /."] = lambda: p.MessageQueue("/.", p.O_CREAT)
+    steps["q name bytes"] = lambda: (lambda x: (x.name, x.unlink()))(
+        p.MessageQueue(b"/ipcsim-compat-args-b", p.O_CREX))
+    steps["q name bytes NUL"] = lambda: (lambda x: (x.name, x.unlink()))(
+        p.MessageQueue(b"/ipcsim-compat-args-n\0zz", p.O_CREX))
+    steps["q name bytearray"] = lambda: p.MessageQueue(bytearray(b"/x"), p.O_CREX)
+    steps["q name None"] = lambda: (lambda x: (len(x.name) in range(6, 14), x.name[0],
+                                               x.unlink()))(p.MessageQueue(None, p.O_CREX))
+    steps["q neither read nor write"] = lambda: p.MessageQueue(N, read=0, write=0)
+    steps["q read-only repr"] = lambda: repr(p.MessageQueue(N, read=False))
+    steps["q unlink"] = lambda: o.q.unlink()
+    steps["q unlink again"] = lambda: o.q.unlink()
+    steps["q works unlinked"] = lambda: (o.q.send(b"after"), o.q.receive())
+    steps["q close"] = lambda: (o.q.close(), o.q.mqd)
+    steps["q closed receive"] = lambda: o.q.receive()
+    steps["q closed current_messages"] = lambda: o.q.current_messages
+    steps["q closed set block"] = lambda: setattr(o.q, "block", True)
+    steps["q closed notify"] = lambda: o.q.request_notification(10)
+    steps["q closed cancel"] = lambda: o.q.request_notification()
+    steps["q closed repr"] = lambda: repr(o.q)
+    steps["q closed fileno"] = lambda: o.q.fileno()
+    steps["q closed unlink"] = lambda: o.q.unlink()
+    steps["unlink_message_queue bytes"] = lambda: p.unlink_message_queue(b"/nope")
+    steps["unlink_message_queue None"] = lambda: p.unlink_message_queue(None)
+    steps["unlink_message_queue int"] = lambda: p.unlink_message_queue(5)
+    steps["unlink_message_queue /a/b"] = lambda: p.unlink_message_queue("/a/b")
+    steps["unlink_message_queue empty"] = lambda: p.unlink_message_queue("")
+    steps["unlink_message_queue 300"] = lambda: p.unlink_message_queue("/" + "a" * 300)
+    steps["unlink_message_queue no slash"] = lambda: p.unlink_message_queue("abc")
+    # semaphores
+    steps["s create"] = lambda: setattr(o, "s", p.Semaphore(S, p.O_CREX, initial_value=1))
+    steps["s repr"] = lambda: (repr(o.s), str(o.s), o.s.mode, o.s.value, o.s.name)
+    steps["s no such attribute"] = lambda: setattr(o.s, "fooo", 1)
+    steps["s pickle"] = lambda: pickle.dumps(o.s)
+    steps["s acquire"] = lambda: (o.s.acquire(), o.s.value)
+    steps["s acquire 0"] = lambda: o.s.acquire(0)
+    steps["s acquire 0.0"] = lambda: o.s.acquire(0.0)
+    steps["s acquire 0.02"] = lambda: o.s.acquire(0.02)
+    steps["s acquire keyword"] = lambda: o.s.acquire(timeout=0)
+    steps["s acquire str"] = lambda: o.s.acquire("0")
+    steps["s acquire 2**70"] = lambda: o.s.acquire(2 ** 70)
+    steps["s release"] = lambda: (o.s.release(), o.s.release(), o.s.value)
+    steps["s context"] = lambda: (o.s.__enter__() is o.s, o.s.value,
+                                  o.s.__exit__(None, None, None), o.s.value)
+    steps["s exit arguments"] = lambda: (o.s.__exit__(), o.s.__exit__(1, 2, 3, 4), o.s.value)
+    steps["s second open"] = lambda: (lambda x: (x.value, x.mode, repr(x)))(p.Semaphore(S))
+    steps["s creat existing"] = lambda: p.Semaphore(S, p.O_CREAT, initial_value=50).value
+    steps["s create at max"] = lambda: (lambda x: (x.value, x.release()))(
+        p.Semaphore(S + "2", p.O_CREX, initial_value=p.SEMAPHORE_VALUE_MAX))
+    steps["s unlink 2"] = lambda: p.unlink_semaphore(S + "2")
+    steps["s initial -1"] = lambda: p.Semaphore(S + "2", p.O_CREX, initial_value=-1)
+    steps["s initial float"] = lambda: p.Semaphore(S + "2", p.O_CREX, initial_value=1.0)
+    steps["s initial 2**32+1"] = lambda: (lambda x: (x.value, x.unlink()))(
+        p.Semaphore(S + "2", p.O_CREX, initial_value=2 ** 32 + 1))
+    steps["s mode -1"] = lambda: (lambda x: (x.mode, repr(x), x.unlink()))(
+        p.Semaphore(S + "2", p.O_CREX, mode=-1))
+    steps["s flags float"] = lambda: p.Semaphore(S + "2", 1.0)
+    steps["s name None"] = lambda: (lambda x: (len(x.name) in range(6, 14), x.unlink()))(
+        p.Semaphore(None, p.O_CREX))
+    steps["s name //"] = lambda: (lambda x: (x.name, x.unlink()))(
+        p.Semaphore("//ipcsim-compat-args-ss", p.O_CREX))
+    steps["s name without slash"] = lambda: (lambda x: (x.name, x.unlink()))(
+        p.Semaphore("ipcsim-compat-args-ss", p.O_CREX))
+    steps["s name empty"] = lambda: p.Semaphore("", p.O_CREAT)
+    steps["s name 252"] = lambda: p.Semaphore("/" + "a" * 252, p.O_CREAT)
+    steps["s name 251"] = lambda: p.Semaphore("/" + "a" * 251, p.O_CREAT).unlink()
+    steps["s unlink"] = lambda: o.s.unlink()
+    steps["s unlink again"] = lambda: o.s.unlink()
+    steps["s close"] = lambda: o.s.close()
+    steps["s closed repr"] = lambda: (repr(o.s), str(o.s), o.s.name, o.s.mode)
+    steps["s closed release"] = lambda: o.s.release()
+    steps["s closed unlink"] = lambda: o.s.unlink()
+    steps["s closed enter"] = lambda: o.s.__enter__()
+    steps["unlink_semaphore //"] = lambda: p.unlink_semaphore("//nope-ipcsim")
+    steps["unlink_semaphore empty"] = lambda: p.unlink_semaphore("")
+    steps["unlink_semaphore 300"] = lambda: p.unlink_semaphore("/" + "a" * 300)
+    steps["unlink_semaphore NUL"] = lambda: p.unlink_semaphore("/a\0b")
+    # shared memory
+    steps["m create"] = lambda: setattr(o, "m", p.SharedMemory(M, p.O_CREX, size=100))
+    steps["m repr"] = lambda: (repr(o.m), str(o.m), o.m.size, o.m.mode, o.m.name,
+                               o.m.fd == o.m.fileno())
+    steps["m O_TRUNC"] = lambda: p.SharedMemory(M, p.O_TRUNC).size
+    steps["m grow"] = lambda: p.SharedMemory(M, size=5000).size
+    steps["m shrink"] = lambda: (p.SharedMemory(M, size=10).size, o.m.size)
+    steps["m read_only with size"] = lambda: p.SharedMemory(M, size=10, read_only=True)
+    steps["m gone after that"] = lambda: p.SharedMemory(M).size
+    steps["m create again"] = lambda: setattr(o, "m", p.SharedMemory(M, p.O_CREX))
+    steps["m size 0"] = lambda: o.m.size
+    steps["m read_only"] = lambda: (lambda x: (x.size, repr(x)))(p.SharedMemory(M, read_only=1))
+    steps["m read_only O_TRUNC"] = lambda: p.SharedMemory(M, p.O_TRUNC, read_only=True)
+    steps["m read_only str"] = lambda: p.SharedMemory(M, read_only="x")
+    steps["m read_only float"] = lambda: p.SharedMemory(M, read_only=1.5)
+    steps["m size float"] = lambda: p.SharedMemory(M, size=1.5)
+    steps["m flags O_RDWR"] = lambda: p.SharedMemory(M, p.O_RDWR).size
+    steps["m flags O_WRONLY"] = lambda: p.SharedMemory(M, p.O_WRONLY).size
+    steps["m flags 2**32"] = lambda: p.SharedMemory(M, 2 ** 32).size
+    steps["m size -1"] = lambda: p.SharedMemory(M, size=-1)
+    steps["m gone after -1"] = lambda: p.SharedMemory(M)
+    steps["m size 2**63"] = lambda: p.SharedMemory(M + "2", p.O_CREX, size=2 ** 63)
+    steps["m gone after 2**63"] = lambda: p.SharedMemory(M + "2")
+    steps["m mode -1"] = lambda: (lambda x: (x.mode, repr(x), x.unlink()))(
+        p.SharedMemory(M + "2", p.O_CREX, mode=-1))
+    steps["m name None"] = lambda: (lambda x: (len(x.name) in range(6, 14), x.unlink()))(
+        p.SharedMemory(None, p.O_CREX))
+    steps["m name //"] = lambda: (lambda x: (x.name, x.unlink()))(
+        p.SharedMemory("//ipcsim-compat-args-mm", p.O_CREX))
+    steps["m name without slash"] = lambda: (lambda x: (x.name, x.unlink()))(
+        p.SharedMemory("ipcsim-compat-args-mm", p.O_CREX))
+    steps["m name 256"] = lambda: p.SharedMemory("/" + "a" * 256, p.O_CREAT)
+    steps["m name empty"] = lambda: p.SharedMemory("", p.O_CREAT)
+    steps["m unlink"] = lambda: o.m.unlink()
+    steps["m unlink again"] = lambda: o.m.unlink()
+    steps["m close_fd"] = lambda: (o.m.close_fd(), o.m.fd, o.m.fileno())
+    steps["m close_fd again"] = lambda: o.m.close_fd()
+    steps["m closed size"] = lambda: o.m.size
+    steps["m closed repr"] = lambda: repr(o.m)
+    steps["unlink_shared_memory empty"] = lambda: p.unlink_shared_memory("")
+    steps["unlink_shared_memory 300"] = lambda: p.unlink_shared_memory("/" + "a" * 300)
+    steps["unlink_shared_memory /a/b"] = lambda: p.unlink_shared_memory("/a/b")
+    steps["unlink_shared_memory bytes"] = lambda: p.unlink_shared_memory(b"/a")
+    steps["clean again"] = clean
+    return steps
+
+
 def run_all(sysv_ipc, posix_ipc) -> dict:
     out = {}
-    for prefix, steps in (("sysv", sysv_steps), ("posix", posix_steps)):
-        for label, fn in steps(sysv_ipc if prefix == "sysv" else posix_ipc).items():
+    for prefix, steps in (("sysv", sysv_steps), ("sysv args", sysv_argument_steps),
+                          ("posix", posix_steps), ("posix args", posix_argument_steps)):
+        for label, fn in steps(sysv_ipc if prefix.startswith("sysv") else posix_ipc).items():
             out[f"{prefix}: {label}"] = outcome(fn)
     assert errno.ENOENT     # (errno numbers are compared as Linux gives them)
     return out

@@ -84,24 +84,53 @@ def c_long(value: object) -> int:
     return value
 
 
-def c_ulong_mask(value: object) -> int:
-    """PyArg_Parse's "k": any int, taken modulo 2**64 (no overflow check)."""
-    if not isinstance(value, int):
-        raise TypeError(f"integer argument expected, got {type(value).__name__}")
-    return value & ULONG_MASK
+_HEAPTYPE = 1 << 9
+
+
+def type_name(value: object) -> str:
+    """What PyArg_Parse's messages call the type of ``value`` ("None" for None, else the
+    type's tp_name: "module.Name" for a C type outside builtins)."""
+    if value is None:
+        return "None"
+    t = type(value)
+    if t.__flags__ & _HEAPTYPE or t.__module__ == "builtins":
+        return t.__name__
+    return f"{t.__module__}.{t.__name__}"
+
+
+
+def c_ulong_mask(value: object, argno: int) -> int:
+    """PyArg_Parse's "k" for argument number ``argno``: an int (not an object with
+    __index__), taken modulo 2**64 with no overflow check."""
+    if value.__class__ is int or isinstance(value, int):
+        return value & ULONG_MASK                     # type: ignore[operator]
+    raise TypeError(f"argument {argno} must be int, not {type_name(value)}")
+
+
+def c_str(value: object, argno: int = 1) -> str:
+    """PyArg_Parse's "s": a str without NUL characters (encodable as UTF-8)."""
+    if not isinstance(value, str):
+        raise TypeError(f"argument {argno} must be str, not {type_name(value)}")
+    if "\0" in value:
+        raise ValueError("embedded null character")
+    str.encode(value)                                 # UnicodeEncodeError for surrogates
+    return value
 
 
 def as_buffer_bytes(data: object) -> bytes:
-    """PyArg_Parse's "s*": str (as UTF-8) or any bytes-like object."""
+    """PyArg_Parse's "s*": str (as UTF-8) or any C-contiguous bytes-like object."""
     if isinstance(data, str):
-        return data.encode()
+        return str.encode(data)
     if isinstance(data, bytes):
         return data
     try:
-        return memoryview(data).tobytes()
+        view = memoryview(data)
     except TypeError:
         raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'") \
             from None
+    if not view.c_contiguous:
+        raise BufferError("memoryview: underlying buffer is not C-contiguous")
+    return view.tobytes()
 
 
 def fail(e: OSError, table: dict) -> BaseException:
@@ -122,7 +151,8 @@ def timeout_arg(timeout: object) -> float | None:
     if isinstance(timeout, float):
         value = timeout
     elif isinstance(timeout, int):
-        value = float(c_long(timeout))
+        # PyLong_AsLong: -1 (so "negative") for an int that a C long cannot hold
+        value = float(timeout) if LONG_MIN <= timeout <= LONG_MAX else -1.0
     else:
         raise TypeError("The timeout must be None or a non-negative number")
     if value < 0:
@@ -151,6 +181,44 @@ def check_flags(flags: int, name: object, creat: int, excl: int, prefix: str,
         raise ValueError(f"{prefix}_EXCL must be combined with {prefix}_CREAT")
     if name is None and flags & excl != excl:
         raise ValueError(f"{what} can only be None if {prefix}_EXCL is set")
+
+
+# --- classes that look like C extension types ----------------------------------------------
+_tp_names: list = []
+
+
+def _set_tp_name(cls: type, name: str) -> bool:
+    """Point the C-level name of the heap type ``cls`` (``tp_name``, what CPython's own
+    messages print: "'sysv_ipc.MessageQueue' object has no attribute 'x'", "cannot create
+    weak reference to ...") at ``name``, as a static C type's is, while ``__name__`` stays
+    the bare class name. CPython only; False where the field cannot be found."""
+    if platform.python_implementation() != "CPython":
+        return False
+    # tp_name follows the PyVarObject header, whose size is a bare tuple's basic size
+    field = ctypes.c_char_p.from_address(id(cls) + tuple.__basicsize__)
+    if field.value != cls.__name__.encode():
+        return False
+    buf = ctypes.create_string_buffer(name.encode())
+    _tp_names.append(buf)                      # lives as long as the class
+    ctypes.c_void_p.from_address(id(cls) + tuple.__basicsize__).value = ctypes.addressof(buf)
+    return True
+
+
+def like_c_type(cls: type, module: str) -> None:
+    """Make the pure-Python ``cls`` present itself as the C type ``module.Name``: its
+    ``__module__``, the name CPython's messages use, and no pickling or copying ("cannot
+    pickle 'module.Name' object", as for a C type with no __reduce__)."""
+    cls.__module__ = module
+    _set_tp_name(cls, f"{module}.{cls.__name__}")
+    full = f"{module}.{cls.__name__}"
+
+    def __reduce_ex__(self, protocol):
+        t = type(self)
+        if protocol < 2:                        # copyreg._reduce_ex
+            raise TypeError(f"cannot pickle {t.__name__!r} object")
+        raise TypeError(f"cannot pickle '{full if t is cls else t.__name__}' object")
+
+    cls.__reduce_ex__ = __reduce_ex__          # type: ignore[method-assign]
 
 
 # --- the buffer protocol -------------------------------------------------------------------

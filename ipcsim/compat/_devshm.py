@@ -21,8 +21,7 @@ import shutil
 import tempfile
 import weakref
 
-from ..constants import (CAP_FOWNER, O_ACCMODE, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC,
-                         O_WRONLY)
+from ..constants import CAP_FOWNER, O_ACCMODE, O_CREAT, O_EXCL, O_TRUNC
 from ..errors import oserror
 from ..kernel.mqueue import MAY_READ, MAY_WRITE, generic_permission
 from ..kernel.syscall import NOKW
@@ -71,6 +70,13 @@ class ShmObject(ShmNode):
         return f"<ShmObject /{self.name}>"
 
 
+def _remove_dir(path: str, owner: int) -> None:
+    """Remove a /dev/shm's data directory, only in the process that made it: a forked
+    child that drops its copy of the kernel (or exits) leaves the parent's files alone."""
+    if os.getpid() == owner:
+        shutil.rmtree(path, True)
+
+
 class DevShm:
     """The /dev/shm of one Kernel (mode 1777, owned by root, as on Linux)."""
 
@@ -83,7 +89,7 @@ class DevShm:
     def data_dir(self) -> str:
         if self._dir is None:
             self._dir = tempfile.mkdtemp(prefix="ipcsim-devshm-")
-            self._finalizer = weakref.finalize(self, shutil.rmtree, self._dir, True)
+            self._finalizer = weakref.finalize(self, _remove_dir, self._dir, os.getpid())
         return self._dir
 
     def names(self) -> list[str]:
@@ -141,10 +147,8 @@ def _may(proc, node: ShmNode, want: int) -> None:
 
 
 def _want(oflag: int) -> int:
-    acc = oflag & O_ACCMODE
-    want = {O_RDONLY: MAY_READ, O_WRONLY: MAY_WRITE, O_RDWR: MAY_READ | MAY_WRITE}.get(acc)
-    if want is None:
-        raise oserror(errno.EINVAL)
+    # open(2): access mode 3 asks for read and write permission (and gives neither)
+    want = (MAY_READ, MAY_WRITE, MAY_READ | MAY_WRITE, MAY_READ | MAY_WRITE)[oflag & O_ACCMODE]
     if oflag & O_TRUNC:
         want |= MAY_WRITE
     return want
@@ -235,12 +239,22 @@ def sem_getvalue(proc, sem: NamedSemaphore) -> int:
     return _syscall(proc, _sem_getvalue, "sem_getvalue", sem)
 
 
+def _unlink_name(name: str, prefix: str = "") -> str:
+    """The file name sem_unlink and shm_unlink unlink: glibc reports any fault of the name
+    (EINVAL, ENAMETOOLONG) as ENOENT there."""
+    try:
+        return _name_arg(name, prefix)
+    except OSError:
+        raise oserror(errno.ENOENT) from None
+
+
 def _sem_unlink(proc, name: str) -> None:
-    devshm(proc.kernel).unlink(proc, _name_arg(name, SEM_PREFIX))
+    devshm(proc.kernel).unlink(proc, _unlink_name(name, SEM_PREFIX))
 
 
 def sem_unlink(proc, name: str) -> None:
-    """sem_unlink(3): the name goes now; the semaphore lives on for those who opened it."""
+    """sem_unlink(3): the name goes now; the semaphore lives on for those who opened it.
+    ENOENT (also for a malformed or too long name), EACCES."""
     return _syscall(proc, _sem_unlink, "sem_unlink", name)
 
 
@@ -276,9 +290,10 @@ def shm_open(proc, name: str, oflag: int, mode: int) -> int:
 
 
 def _shm_unlink(proc, name: str) -> None:
-    devshm(proc.kernel).unlink(proc, _name_arg(name))
+    devshm(proc.kernel).unlink(proc, _unlink_name(name))
 
 
 def shm_unlink(proc, name: str) -> None:
-    """shm_unlink(3): the name goes now; open descriptors and mappings keep the bytes."""
+    """shm_unlink(3): the name goes now; open descriptors and mappings keep the bytes.
+    ENOENT (also for a malformed or too long name), EACCES."""
     return _syscall(proc, _shm_unlink, "shm_unlink", name)

@@ -30,8 +30,8 @@ from ..kernel.mqueue import SigEvent as _SigEvent
 from ..kernel.process import Process as _Process
 from . import _context, _devshm
 from ._common import (ReadOnly, ReadOnlyMember, as_buffer_bytes, c_int, c_long,
-                      c_ulong_mask, check_flags, fail, open_or_create,
-                      timeout_arg)
+                      c_str, c_ulong_mask, check_flags, fail, like_c_type,
+                      open_or_create, timeout_arg)
 
 VERSION = "1.3.2"
 __version__ = VERSION
@@ -93,12 +93,12 @@ def _name_arg(name: object) -> str | None:
         return None
     if isinstance(name, str):
         raw = _os.fsencode(name)
+        if b"\0" in raw:
+            raise ValueError("embedded null byte")      # (the real module crashes)
     elif isinstance(name, bytes):
-        raw = name
+        raw = name.split(b"\0", 1)[0]                   # strcpy() stops at a NUL
     else:
         raise TypeError("Name must be None or a string")
-    if b"\0" in raw:
-        raise ValueError("embedded null byte")
     return _os.fsdecode(raw)
 
 
@@ -166,7 +166,7 @@ _SEM_UNLINK_ERRORS = {
 class Semaphore:
     """POSIX semaphore object"""
 
-    __slots__ = ("_name", "_mode", "_sem", "__weakref__")
+    __slots__ = ("_name", "_mode", "_sem")
 
     def __init__(self, name: str | bytes | None, flags: int = 0, mode: int = 0o600,
                  initial_value: int = 0) -> None:
@@ -175,7 +175,7 @@ class Semaphore:
         initial_value = _unsigned_int(initial_value)
         self._sem = None
         self._name = None
-        self._mode = mode
+        self._mode = mode & 0xFFFFFFFF        # an int stored in a C long
         _check_flags(flags, name)
         try:
             self._name, self._sem = _context.call(_open_named, _devshm.sem_open, name, flags,
@@ -218,7 +218,7 @@ class Semaphore:
     def unlink(self) -> None:
         """Unlink (remove) the semaphore."""
         self._valid()
-        unlink_semaphore(self._name)
+        _unlink_semaphore(self._name)
 
     def _getvalue(self) -> int:
         return _context.call(_devshm.sem_getvalue, self._valid())
@@ -241,9 +241,10 @@ class Semaphore:
 
 def unlink_semaphore(name: str) -> None:
     """Unlink a semaphore"""
-    name = _name_arg(name)
-    if name is None:
-        raise TypeError("Name must be None or a string")
+    _unlink_semaphore(c_str(name))
+
+
+def _unlink_semaphore(name: str) -> None:
     try:
         _context.call(_devshm.sem_unlink, name)
     except OSError as e:
@@ -261,17 +262,17 @@ _SHM_UNLINK_ERRORS = {
 class SharedMemory:
     """POSIX shared memory object"""
 
-    __slots__ = ("_name", "_mode", "_fd", "__weakref__")
+    __slots__ = ("_name", "_mode", "_fd")
 
     def __init__(self, name: str | bytes | None, flags: int = 0, mode: int = 0o600,
                  size: int = 0, read_only: bool = False) -> None:
         name = _name_arg(name)
         flags, mode = _unsigned_int(flags), c_int(mode)
-        size = c_ulong_mask(size)
+        size = c_ulong_mask(size, 4)
         read_only = c_int(read_only)
         self._name = None
         self._fd = -1
-        self._mode = mode
+        self._mode = mode & 0xFFFFFFFF        # an int stored in a C long
         _check_flags(flags, name)
         flags |= O_RDONLY if read_only else O_RDWR
         errors = {
@@ -290,7 +291,7 @@ class SharedMemory:
             raise fail(e, errors) from None
         if size:
             try:
-                _os.ftruncate(self._fd, size)
+                _os.ftruncate(self._fd, size - (1 << 64) if size >> 63 else size)  # off_t
             except OSError as e:
                 _os.close(self._fd)
                 self._fd = -1
@@ -337,7 +338,7 @@ class SharedMemory:
 
     def unlink(self) -> None:
         """Unlink (remove) the shared memory."""
-        unlink_shared_memory(self._name)
+        _unlink_shared_memory(self._name)
 
     def __str__(self) -> str:
         return self._name or "(no name)"
@@ -348,9 +349,10 @@ class SharedMemory:
 
 def unlink_shared_memory(name: str) -> None:
     """Unlink shared memory"""
-    name = _name_arg(name)
-    if name is None:
-        raise TypeError("Name must be None or a string")
+    _unlink_shared_memory(c_str(name))
+
+
+def _unlink_shared_memory(name: str) -> None:
     try:
         _context.call(_devshm.shm_unlink, name)
     except OSError as e:
@@ -433,8 +435,7 @@ class MessageQueue:
     """POSIX message queue object"""
 
     __slots__ = ("_name", "_mode", "_mqd", "_max_messages", "_max_message_size",
-                 "_send_permitted", "_receive_permitted", "_callback", "_callback_param",
-                 "__weakref__")
+                 "_send_permitted", "_receive_permitted", "_callback", "_callback_param")
 
     def __init__(self, name: str | bytes | None, flags: int = 0, mode: int = 0o600,
                  max_messages: int = QUEUE_MESSAGES_MAX_DEFAULT,
@@ -445,7 +446,7 @@ class MessageQueue:
         max_messages, max_message_size = c_long(max_messages), c_long(max_message_size)
         self._mqd = -1
         self._name = None
-        self._mode = mode
+        self._mode = mode & 0xFFFFFFFF        # an int stored in a C long
         self._callback = self._callback_param = None
         self._max_messages = self._max_message_size = 0
         _check_flags(flags, name)
@@ -559,7 +560,7 @@ class MessageQueue:
 
     def unlink(self) -> None:
         """Unlink the queue"""
-        unlink_message_queue(self._name)
+        _unlink_message_queue(self._name)
 
     def fileno(self) -> int:
         """Returns the queue's descriptor (same as the mqd property)."""
@@ -599,9 +600,10 @@ class MessageQueue:
 
 def unlink_message_queue(name: str) -> None:
     """Unlink a message queue"""
-    name = _name_arg(name)
-    if name is None:
-        raise TypeError("Name must be None or a string")
+    _unlink_message_queue(c_str(name))
+
+
+def _unlink_message_queue(name: str) -> None:
     try:
         _context.call(_mq_unlink, name)
     except OSError as e:
@@ -609,7 +611,7 @@ def unlink_message_queue(name: str) -> None:
 
 
 for _cls in (MessageQueue, Semaphore, SharedMemory):
-    _cls.__module__ = "posix_ipc"
+    like_c_type(_cls, "posix_ipc")
 
 
 __all__ = ["MessageQueue", "Semaphore", "SharedMemory", "unlink_message_queue",

@@ -17,6 +17,7 @@ timing out raises BusyError).
 from __future__ import annotations
 
 import errno as _errno
+import mmap as _mmap
 import os as _os
 import random as _random
 import warnings as _warnings
@@ -28,8 +29,9 @@ from ..kernel.process import Process as _Process
 from ..kernel.shm import PAGE_SIZE as _MODEL_PAGE_SIZE
 from . import _context
 from ._common import (ReadOnly, ReadOnlyMember, as_buffer_bytes, c_int, c_long,
-                      c_ulong_mask, check_flags, fail, install_buffer_protocol,
-                      open_or_create, timeout_arg)
+                      c_ulong_mask, c_str, check_flags, fail,
+                      install_buffer_protocol, like_c_type, open_or_create, timeout_arg,
+                      type_name)
 
 VERSION = "1.2.0"
 __version__ = VERSION
@@ -179,6 +181,18 @@ _MSG_RMID_ERRORS = {_errno.EIDRM: _MQ_GONE, _errno.EINVAL: _MQ_GONE,
                     _errno.EPERM: _MQ_DENIED}
 
 
+_BIG_BUFFER = 1 << 24
+
+
+def _check_malloc(size: int) -> None:
+    """The real module mallocs its receive buffer: MemoryError("Out of memory") where this
+    machine would refuse that much (an anonymous mapping of that size, never touched)."""
+    try:
+        _mmap.mmap(-1, size).close()
+    except (OSError, OverflowError, ValueError):
+        raise MemoryError("Out of memory") from None
+
+
 def _msgget(proc: _Process, key: int, flags: int) -> int:
     return proc.msgget(key, flags)
 
@@ -209,13 +223,13 @@ def _msgrmid(proc: _Process, qid: int) -> None:
 class MessageQueue:
     """System V message queue object"""
 
-    __slots__ = ("_id", "_key", "_max_message_size", "__weakref__")
+    __slots__ = ("_id", "_key", "_max_message_size")
 
     def __init__(self, key: int | None, flags: int = 0, mode: int = 0o600,
                  max_message_size: int = QUEUE_MESSAGE_SIZE_MAX_DEFAULT) -> None:
         key = _key_arg(key)
         flags, mode = c_int(flags), c_int(mode)
-        max_message_size = c_ulong_mask(max_message_size)
+        max_message_size = c_ulong_mask(max_message_size, 4)
         if max_message_size > _QUEUE_MESSAGE_SIZE_MAX:
             raise ValueError(f"The message length must be <= {_QUEUE_MESSAGE_SIZE_MAX}\n")
         _check_flags(flags, key)
@@ -254,6 +268,8 @@ class MessageQueue:
         raises BusyError when ``block`` is false."""
         mtype = c_int(type)
         flags = 0 if block else _c.IPC_NOWAIT
+        if self._max_message_size >= _BIG_BUFFER:
+            _check_malloc(self._max_message_size + 16)
         try:
             got, data = _context.call(_Process.msgrcv, self._id, self._max_message_size, mtype,
                                           flags)
@@ -395,7 +411,7 @@ def _semset(proc: _Process, semid: int, field: str, value: int) -> None:
 class Semaphore:
     """System V semaphore object"""
 
-    __slots__ = ("_id", "_key", "_op_flags", "__weakref__")
+    __slots__ = ("_id", "_key", "_op_flags")
 
     def __init__(self, key: int | None, flags: int = 0, mode: int = 0o600,
                  initial_value: int = 0) -> None:
@@ -436,7 +452,8 @@ class Semaphore:
         delta = _short(delta)
         if not delta:
             raise ValueError("The delta must be non-zero")
-        self._op(abs(delta), None)
+        # abs() into a C short: release(-32768) is an operation of -32768, as there
+        self._op(abs(delta) if delta != -32768 else delta, None)
 
     def Z(self, timeout: float | None = None) -> None:
         """Waits until zee zemaphore is zero"""
@@ -681,16 +698,16 @@ def _address_arg(address: object) -> int | None:
 class SharedMemory:
     """System V shared memory object"""
 
-    __slots__ = ("_id", "_key", "_address", "_read_only", "__weakref__")
+    __slots__ = ("_id", "_key", "_address", "_read_only")
 
     def __init__(self, key: int | None, flags: int = 0, mode: int = 0o600, size: int = 0,
                  init_character: bytes = b" ") -> None:
         key = _key_arg(key)
         flags, mode = c_int(flags), c_int(mode)
-        size = c_ulong_mask(size)
+        size = c_ulong_mask(size, 4)
         if not isinstance(init_character, (bytes, bytearray)) or len(init_character) != 1:
             raise TypeError(f"argument 5 must be a byte string of length 1, not "
-                            f"{type(init_character).__name__}")
+                            f"{type_name(init_character)}")
         mode &= 0o777
         flags &= ~0o777
         _check_flags(flags, key)
@@ -752,7 +769,7 @@ class SharedMemory:
         """Read ``byte_count`` bytes (0: to the end of the segment) at ``offset``; a count
         past the end reads to the end."""
         byte_count = c_long(byte_count)
-        offset = c_ulong_mask(offset)
+        offset = c_ulong_mask(offset, 2)
         if self._address is None:
             raise NotAttachedError("Read attempt on unattached memory segment")
         return _context.call(_shm_read, self._id, self._address, byte_count, offset)
@@ -760,7 +777,7 @@ class SharedMemory:
     def write(self, s: str | bytes, offset: int = 0) -> None:
         """Write ``s`` (bytes, or str as UTF-8) at ``offset``."""
         data = as_buffer_bytes(s)
-        offset = c_ulong_mask(offset)
+        offset = c_ulong_mask(offset, 2)
         if self._read_only:
             raise OSError("Write attempt on read-only memory segment")
         if self._address is None:
@@ -858,7 +875,7 @@ class SharedMemory:
 
 
 for _cls in (MessageQueue, Semaphore, SharedMemory):
-    _cls.__module__ = "sysv_ipc"
+    like_c_type(_cls, "sysv_ipc")
 install_buffer_protocol(SharedMemory)
 
 
@@ -880,13 +897,15 @@ def attach(id: int, address: int | None = None, flags: int = 0) -> SharedMemory:
 def ftok(path: str, id: int, silence_warning: bool = False) -> int:
     """Calls ftok(). Not recommended; see sysv_ipc documentation. The path is one of the
     host's files (the model has no file system)."""
-    if not isinstance(path, str):
-        raise TypeError(f"argument 1 must be str, not {type(path).__name__}")
+    path = c_str(path)
     proj = c_int(id)
     if not c_int(silence_warning):
         _warnings.warn("Use of ftok() is not recommended; see sysv_ipc documentation",
                        Warning, stacklevel=2)
-    st = _os.stat(path)
+    try:
+        st = _os.stat(path)
+    except OSError as e:                     # PyErr_SetFromErrno: no file name
+        raise OSError(e.errno, _os.strerror(e.errno)) from None
     key = ((proj & 0xFF) << 24 | (st.st_dev & 0xFF) << 16 | (st.st_ino & 0xFFFF))
     return key - (1 << 32) if key >= 1 << 31 else key
 

@@ -1,5 +1,6 @@
 """The fakes outside a simulation: the host kernel, real time, several real threads."""
 import os
+import sys
 import threading
 import time
 
@@ -183,3 +184,126 @@ def test_an_exception_from_a_signal_handler_leaves_no_waiter_behind():
 def test_the_host_kernel_runs_no_programs():
     with pytest.raises(ipcsim.SimulationError, match="runs no programs"):
         host_kernel().init.fork(target=lambda p: None)
+
+
+@pytest.mark.parametrize("module", ["sysv", "posix"])
+def test_two_threads_ping_pong_semaphores_10000_times(module):
+    rounds = 10_000
+    if module == "sysv":
+        ping, pong = (sysv_ipc.Semaphore(None, sysv_ipc.IPC_CREX) for _ in range(2))
+    else:
+        ping, pong = (posix_ipc.Semaphore(None, posix_ipc.O_CREX) for _ in range(2))
+    turns, errors = [], []
+
+    def player(mine, theirs, name):
+        try:
+            for _ in range(rounds):
+                mine.acquire()
+                turns.append(name)
+                theirs.release()
+        except BaseException as e:          # pragma: no cover - reported below
+            errors.append(e)
+
+    try:
+        threads = run_threads((player, (ping, pong, "a")), (player, (pong, ping, "b")))
+        ping.release()                      # a plays first
+        for t in threads:
+            t.join(120)
+        assert not errors and not any(t.is_alive() for t in threads)
+        assert turns == ["a", "b"] * rounds  # strictly alternating: nothing lost or doubled
+        assert (ping.value, pong.value) == (1, 0)
+    finally:
+        for sem in (ping, pong):
+            if module == "sysv":
+                sem.remove()
+            else:
+                sem.unlink()
+                sem.close()
+
+
+def test_blocked_calls_of_every_kind_are_woken_by_other_threads():
+    q = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX, max_message_size=8)
+    sem = sysv_ipc.Semaphore(None, sysv_ipc.IPC_CREX, initial_value=1)
+    psem = posix_ipc.Semaphore(None, posix_ipc.O_CREX)
+    out = []
+    try:
+        q.max_size = 8                      # one 8-byte message fills the queue
+        q.send(b"12345678")
+        waiters = run_threads(
+            (lambda: out.append(("typed", q.receive(type=7))), ()),
+            (lambda: out.append(("send", q.send(b"abcdefgh"))), ()),
+            (lambda: out.append(("Z", sem.Z())), ()),
+            (lambda: out.append(("posix", psem.acquire())), ()))
+        time.sleep(0.1)
+        assert out == []                    # all four wait
+        assert (sem.waiting_for_zero, q.current_messages) == (1, 1)
+        assert q.receive() == (b"12345678", 1)  # room: the blocked send goes through
+        sem.acquire()                       # zero: Z returns
+        psem.release()
+        q.send(b"seven", type=7)
+        for t in waiters:
+            t.join(10)
+        assert sorted(out) == [("Z", None), ("posix", None), ("send", None),
+                               ("typed", (b"seven", 7))]
+        assert q.receive(block=False) == (b"abcdefgh", 1)
+    finally:
+        q.remove()
+        sem.remove()
+        psem.unlink()
+        psem.close()
+
+
+def test_timeouts_of_message_queues_expire_in_real_time():
+    mq = posix_ipc.MessageQueue(None, posix_ipc.O_CREX, max_messages=1)
+    try:
+        for call in (lambda: mq.receive(0.2), lambda: (mq.send(b"full"), mq.send(b"x", 0.2))):
+            start = time.monotonic()
+            with pytest.raises(posix_ipc.BusyError):
+                call()
+            assert 0.19 <= time.monotonic() - start < 2
+    finally:
+        mq.close()
+        mq.unlink()
+
+
+FORK_SCRIPT = r"""
+import gc, os, sys, threading, time
+sys.path.insert(0, ROOT)
+from ipcsim.compat import current_process, posix_ipc, sysv_ipc
+
+q = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX)
+mem = posix_ipc.SharedMemory(None, posix_ipc.O_CREX, size=16)
+q.send(b"parent's")
+got = []
+blocked = threading.Thread(target=lambda: got.append(q.receive(type=9)))
+blocked.start()                     # blocked in a call when the fork happens
+time.sleep(0.05)
+pid = os.fork()
+if pid == 0:
+    gc.collect()                    # the child drops its copy of the parent's kernel
+    child_q = sysv_ipc.MessageQueue(q.key, sysv_ipc.IPC_CREX)      # not the parent's
+    child_q.send(b"child's")
+    assert current_process().pid == os.getpid()
+    assert child_q.receive() == (b"child's", 1) and child_q.current_messages == 0
+    sys.exit(0)                     # a normal exit: finalizers run
+_, status = os.waitpid(pid, 0)
+assert os.waitstatus_to_exitcode(status) == 0
+assert q.current_messages == 1 and q.receive() == (b"parent's", 1)
+again = posix_ipc.SharedMemory(mem.name)            # its file survived the child
+assert again.size == 16
+q.send(b"nine", type=9)
+blocked.join(10)
+assert got == [(b"nine", 9)]
+q.remove()
+mem.unlink()
+print("ok")
+"""
+
+
+def test_a_forked_child_has_its_own_host_kernel_and_leaves_the_parents_alone():
+    import subprocess
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run([sys.executable, "-c", f"ROOT = {root!r}\n" + FORK_SCRIPT],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "ok\n"

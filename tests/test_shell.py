@@ -308,3 +308,24 @@ def test_sysv_tool_sends_receives_and_holds_an_attachment_until_its_shell_exits(
     assert run("sysv lock 0") == (0, "", "") and run("ipcrm -m 0")[0] == 0
     assert "dest   locked" in run("ipcs -m")[1]
     assert run("sysv x")[0] == 2 and run("sysv send 0")[2].startswith("sysv: usage:")
+
+
+def test_child_shells_see_exported_variables_only_and_empty_words_vanish():
+    sh, run = shell()
+    run("A=1"), run("export B=2")
+    run("unshare --ipc")
+    assert run('echo "[$A][$B]"')[1] == "[][2]\n"
+    run("exit")
+    assert run("X=")[0] == 0 and run("echo a $X b")[1] == "a b\n"
+    assert run('echo a "$X" b')[1] == "a  b\n"          # a quoted empty word stays
+    run('Y="-q -c"')
+    assert "Creators/Owners" in run("ipcs $Y")[1]
+    assert run("export 1x")[2] == "bash: line 9: export: `1x': not a valid identifier\n"
+
+
+def test_bash_c_runs_in_a_child_shell_and_exits_with_its_status():
+    sh, run = shell()
+    assert run("unshare --ipc bash -c 'ipcmk -Q; exit 5'") == (5, "Message queue id: 0\n", "")
+    assert run("ipcs -q -i 0")[0] == 0 and "not found" in run("ipcs -q -i 0")[2]
+    assert run("bash -c 'nosuch'") == (127, "", "bash: line 1: nosuch: command not found\n")
+    assert run("bash -c true") == (0, "", "") and len(sh.levels) == 1

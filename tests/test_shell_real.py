@@ -58,6 +58,18 @@ def _unname(text: str) -> str:
     return text
 
 
+def _sysvipc_field(column: str, word: str, key, pid) -> str:
+    """One field of a /proc/sysvipc row: keys as ipcs shows them (then numbered), pids
+    numbered, times a token (the blanks between fields are not compared)."""
+    if column == "key":
+        return key(re.match(KEY, f"0x{int(word) & 0xFFFFFFFF:08x}"))
+    if column in ("lspid", "lrpid", "cpid", "lpid"):
+        return pid(word)
+    if column.endswith("time") and word != "0":
+        return "T"
+    return word
+
+
 def normalize(text: str) -> str:
     keys: dict[str, str] = {}
     pids: dict[str, str] = {"0": "0"}
@@ -76,9 +88,18 @@ def normalize(text: str) -> str:
     text = KEY.sub(key, text)
     lines = []
     section = ""
+    sysvipc: list[str] = []
     for line in text.split("\n"):
         if line.startswith("------"):
             section = line
+        words = line.split()
+        if words[:1] == ["key"] and len(words) > 8:
+            sysvipc = words                # a /proc/sysvipc header: its rows follow
+        elif sysvipc and len(words) == len(sysvipc):
+            line = " ".join(_sysvipc_field(col, word, key, pid)
+                            for col, word in zip(sysvipc, words))
+        else:
+            sysvipc = []
         if BASH_JOB.match(line):
             m = BASH_JOB.match(line)
             line = f"{m.group(1)}{pid(m.group(2))} " + " ".join(line[m.end():].split())
@@ -815,6 +836,146 @@ cat --version
 ls --version
 mount --version
 umount --version
+""",
+    "/proc/sysvipc and limits written through /proc/sys": """
+ls /proc/sysvipc
+cat /proc/sysvipc/msg
+cat /proc/sysvipc/sem
+cat /proc/sysvipc/shm
+ipcmk -Q
+ipcmk -S 4
+ipcmk -M 8192
+sysv send 0 hello 3
+sysv attach 0
+cat /proc/sysvipc/msg /proc/sysvipc/sem
+cat /proc/sysvipc/shm
+cat /proc/sysvipc
+echo $?
+cat /proc/sysvipc/nosuch
+echo $?
+cat < /proc/sysvipc/msg
+ls /proc/sys/kernel/msgmni
+ls /proc/sys/fs/mqueue
+ls /nonexistent
+echo $?
+echo 5 > /proc/sys/kernel/msgmni
+echo 1000 > /proc/sys/kernel/msgmax
+echo 2000 > /proc/sys/kernel/msgmnb
+echo 4096 > /proc/sys/kernel/shmmax
+echo 3 > /proc/sys/kernel/shmmni
+echo 10 > /proc/sys/kernel/shmall
+ipcs -l
+ipcs -l -b
+ipcs -l --human
+cat /proc/sys/kernel/msgmni /proc/sys/kernel/msgmax
+echo 40000 > /proc/sys/kernel/msgmni
+echo $?
+echo -1 > /proc/sys/kernel/msgmni
+echo $?
+echo 18446744073709551615 > /proc/sys/kernel/shmmax
+echo 0 > /proc/sys/kernel/shmall
+ipcs -l
+ipcs -m -l
+echo 18446744073709551615 > /proc/sys/kernel/shmall
+ipcs -m -l
+ipcs -m -l -b
+ipcs -m -l --human
+echo 4611686018427387904 > /proc/sys/kernel/shmall
+ipcs -m -l
+ipcs -m -l -b
+echo "250 32000 32 128" > /proc/sys/kernel/sem
+ipcmk -M 100000
+ipcmk -Q
+echo $?
+echo 1 > /proc/sys/kernel/msgmni
+ipcmk -Q
+echo 10 > /proc/sys/kernel/msgmax
+sysv send 0 01234567890
+echo 1 > /proc/sys/kernel/sem
+ipcmk -S 2
+cat /proc/sys/kernel/sem
+echo "1 1 1 1" > /proc/sys/kernel/sem
+ipcmk -S 2
+ipcmk -S 1
+""",
+    "nesting: unshare, nsenter, bash -c, exported variables": """
+P=$$
+export Q=$$
+ipcmk -Q
+unshare --ipc
+nsenter --ipc -t $P ipcs -q
+ipcs -q
+ipcmk -S 1
+R=$$
+unshare --ipc
+ipcs
+nsenter --ipc -t $Q ipcs -q
+nsenter --ipc -t $R ipcs -s
+nsenter -t $Q --ipc
+ipcs -q
+exit
+exit 4
+echo $?
+ipcs -s
+exit
+ipcs -q
+nsenter --ipc -t 99999 ipcs
+echo $?
+nsenter --ipc ipcs
+echo $?
+nsenter -t $$ ipcs
+echo $?
+nsenter --ipc=/proc/$$/ns/ipc ipcs -q
+nsenter --ipc=/nonexistent true
+echo $?
+unshare -i ipcs -q
+unshare --ipc --fork ipcs -q
+unshare --ipc nosuch
+echo $?
+unshare --ipc -- ipcs -q
+unshare -x
+echo $?
+unshare --ipc false
+echo $?
+unshare --ipc sh -c 'exit 3'
+echo $?
+unshare --ipc bash
+ipcs -q
+nosuch
+exit
+unshare --ipc unshare --ipc ipcs -q
+unshare --ipc nsenter --ipc -t $$ ipcs -q
+unshare --ipc bash -c 'ipcmk -Q; ipcs -q; exit 5'
+echo $?
+unshare --ipc bash -c 'ipcmk -Q; nosuch'
+echo $?
+bash -c 'ipcs -q'
+setpriv --reuid=1000 --regid=1000 --clear-groups bash -c 'ipcmk -Q; ipcs -q'
+X=
+ipcs $X -q
+ipcs "$X" -q
+Y="-q -c"
+ipcs $Y
+ipcs "$Y"
+""",
+    "options acted on in order until a bad one": """
+ipcs -i abc -z
+ipcs -h -z
+ipcs -z -h
+ipcs -V --bogus
+ipcmk -M abc -x
+ipcmk -x -M abc
+ipcmk -V -x
+ipcrm -q abc -x
+ipcrm -x -q abc
+lsns -t foo -x
+lsns -x -t foo
+lsns -V -x
+unshare --ipc -x true
+nsenter -t abc -x
+setpriv --reuid=abc --bogus true
+sysctl -V -z
+sysctl -z -V
 """,
 }
 

@@ -124,3 +124,16 @@ def getopt_long(args: list[str], optstring: str,
             operands.extend(args[i:])
             break
     return opts, operands
+
+
+def getopt_until_error(args: list[str], optstring: str, longopts: tuple[LongOpt, ...] = ()
+                       ) -> tuple[Options, list[str], "GetoptError | None"]:
+    """Like :func:`getopt_long`, for a tool that acts on each option as getopt_long returns
+    it: ``(options, operands, error)``, where on a bad option ``options`` are those before
+    it (the tool acts on them first, and may stop there) and ``error`` is the GetoptError
+    to report after them."""
+    try:
+        opts, operands = getopt_long(args, optstring, longopts)
+    except GetoptError as e:
+        return e.options, [], e
+    return opts, operands, None

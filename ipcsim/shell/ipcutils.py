@@ -12,7 +12,7 @@ from ..constants import (GETNCNT, GETPID, GETVAL, GETZCNT, IPC_CREAT, IPC_RMID, 
                          MSG_INFO, MSG_STAT, SEM_INFO, SEM_STAT, SHM_INFO, SHM_STAT)
 from .common import (GROUPS, PASSWD, SIGSEGV, Ctx, c_strtol, ctime, parse_size_err,
                      size_to_human, strtonum_or_err)
-from .getopt import GetoptError, LongOpt, getopt_long
+from .getopt import GetoptError, LongOpt, getopt_long, getopt_until_error
 
 SHM_DEST = 0o1000
 SHM_LOCKED = 0o2000
@@ -137,10 +137,7 @@ _IPCS_LONG = (LongOpt("id", 1, "i"), LongOpt("queues", 0, "q"), LongOpt("shmems"
 
 def ipcs(ctx: Ctx, args: list[str]) -> int:
     """ipcs(1): System V IPC objects of the caller's namespace."""
-    try:
-        opts, _operands = getopt_long(args, "i:qmsatpclubVh", _IPCS_LONG)
-    except GetoptError as e:
-        ctx.bad_option(str(e))
+    opts, _operands, bad = getopt_until_error(args, "i:qmsatpclubVh", _IPCS_LONG)
     msg = shm = sem = False
     ident, specific, fmt, unit = 0, False, None, UNIT_DEFAULT
     for key, arg in opts:
@@ -165,6 +162,8 @@ def ipcs(ctx: Ctx, args: list[str]) -> int:
             ctx.usage(IPCS_HELP)
         elif key == "V":
             ctx.print_version()
+    if bad:
+        ctx.bad_option(str(bad))
     if specific and msg + shm + sem != 1:
         ctx.errx(1, "when using an ID, a single resource must be specified")
     out: list[str] = []
@@ -465,10 +464,7 @@ _IPCMK_LONG = (LongOpt("shmem", 1, "M"), LongOpt("semaphore", 1, "S"),
 
 def ipcmk(ctx: Ctx, args: list[str]) -> int:
     """ipcmk(1): create a queue, a semaphore set and/or a segment under a random key."""
-    try:
-        opts, _operands = getopt_long(args, "hM:QS:p:Vh", _IPCMK_LONG)
-    except GetoptError as e:
-        ctx.bad_option(str(e))
+    opts, _operands, bad = getopt_until_error(args, "hM:QS:p:Vh", _IPCMK_LONG)
     permission, size, nsems = 0o644, 0, 0
     ask_shm = ask_msg = ask_sem = False
     for key, arg in opts:
@@ -493,6 +489,8 @@ def ipcmk(ctx: Ctx, args: list[str]) -> int:
             ctx.usage(IPCMK_HELP)
         elif key == "V":
             ctx.print_version()
+    if bad:
+        ctx.bad_option(str(bad))
     if not (ask_shm or ask_msg or ask_sem):
         ctx.warnx("bad usage")
         ctx.errtryhelp(1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from .common import PASSWD, Ctx, strtonum_or_err
-from .getopt import GetoptError, LongOpt, getopt_long
+from .getopt import LongOpt, getopt_until_error
 
 LSNS_HELP = """
 Usage:
@@ -80,10 +80,7 @@ class _Ns:
 
 def lsns(ctx: Ctx, args: list[str]) -> int:
     """lsns(8): the namespaces of the simulated machine's processes."""
-    try:
-        opts, operands = getopt_long(args, "Jlp:o:nruhVt:T::W", _LONG)
-    except GetoptError as e:
-        ctx.bad_option(str(e))
+    opts, operands, bad = getopt_until_error(args, "Jlp:o:nruhVt:T::W", _LONG)
     columns: list[str] = []
     kinds: list[str] = []
     task = None
@@ -127,6 +124,8 @@ def lsns(ctx: Ctx, args: list[str]) -> int:
         elif key == "V":
             ctx.print_version()
         # -u and -W change nothing here: no column is ever truncated or wrapped
+    if bad:
+        ctx.bad_option(str(bad))
     only_ns = None
     if operands:
         only_ns = strtonum_or_err(ctx, operands[0], "invalid namespace argument", 0, 2 ** 64)

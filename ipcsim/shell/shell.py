@@ -25,7 +25,7 @@ from ..kernel.process import Process
 from . import ipcutils, lsns as _lsns, tools
 from .common import (GROUPS, PASSWD, SIGINT, SIGPIPE, SIGTERM, Ctx, Exit, c_strtol, strerror,
                      strsignal, strtonum_or_err)
-from .getopt import GetoptError, LongOpt, getopt_long
+from .getopt import LongOpt, getopt_until_error
 
 Command = Callable[[Ctx, list], int]
 PASSWD_BY_NAME = {name: uid for uid, name in PASSWD.items()}
@@ -50,11 +50,13 @@ PROGRAMS: dict[str, tuple[Command, str]] = {
 
 BUILTINS_HELP = {
     "unshare": "unshare --ipc [CMD]: a child shell (or CMD) in a new IPC namespace",
+    "bash": "bash [-c CMDS]: a child shell (in the same namespace)",
     "nsenter": "nsenter --ipc -t PID [CMD]: a child shell (or CMD) in PID's IPC namespace",
     "setpriv": "setpriv --reuid=U --regid=G --clear-groups CMD: run CMD as another user",
     "exit": "exit [N]: end this shell (the namespace dies with its last member)",
     "echo": "echo TEXT [> FILE]: print, or write to a file such as /proc/sys/kernel/msgmax",
     "kill": "kill [-SIG] PID: send a signal",
+    "export": "export NAME[=VALUE]: child shells (unshare, nsenter) start with NAME",
     "help": "this list",
 }
 
@@ -96,7 +98,8 @@ class Shell:
         self.lineno = 0                 # lines the innermost shell has read
         self._shells: dict[int, list] = {}   # shell pid -> [name, lineno, command typed]
         self._typed = ""                # the command running, as bash shows it
-        self.vars: dict[str, str] = {}
+        # each shell's variables and the names it exports (a child shell starts from those)
+        self._vars: dict[int, tuple[dict[str, str], set[str]]] = {}
         self._cmdlines: dict[int, str] = {}
         self.mount_sources: dict[str, str] = {}     # what `mount` lists as the source
         login = self.kernel.init.fork()
@@ -129,6 +132,26 @@ class Shell:
         """A key for ipcmk (a random key_t, as util-linux draws one)."""
         key = self.rng.getrandbits(32)
         return key - 2 ** 32 if key >= 2 ** 31 else key
+
+    @property
+    def vars(self) -> dict[str, str]:
+        """The innermost shell's variables."""
+        return self._vars.setdefault(self.proc.pid, ({}, set()))[0]
+
+    def _export(self, args: list[str], out, err) -> int:
+        """export NAME[=VALUE]...: child shells start with these variables."""
+        values, exported = self._vars.setdefault(self.proc.pid, ({}, set()))
+        status = 0
+        for arg in args:
+            name, eq, value = arg.partition("=")
+            if not name.isidentifier() or not name.isascii():
+                err(f"{self.where()}export: `{arg}': not a valid identifier\n")
+                status = 1
+                continue
+            if eq:
+                values[name] = value
+            exported.add(name)
+        return status
 
     def hold(self, holder: Process) -> None:
         """Keep ``holder`` (a process that ``sysv attach`` left attached) alive until the
@@ -215,7 +238,8 @@ class Shell:
             connector = op
 
     def _run_simple(self, words: list) -> int:
-        words = [w.expand(self._expand) if isinstance(w, _Word) else w for w in words]
+        words = [f for w in words
+                 for f in (w.fields(self._expand) if isinstance(w, _Word) else [w])]
         redir = _Redirect()
         argv: list[str] = []
         i = 0
@@ -308,12 +332,13 @@ class Shell:
         if stdin is None:
             return 1
         out, err, finish = self._streams(redir, name)
-        if name in ("unshare", "nsenter", "setpriv"):
+        if name in ("unshare", "nsenter", "setpriv", "bash", "sh"):
             status = self._enter(argv, out, err, stdin)
             return finish(status)
         if name == "exit":
             return self._exit(argv)
-        builtin = {"echo": self._echo, "help": self._help, "true": lambda a, o, e: 0,
+        builtin = {"echo": self._echo, "help": self._help, "export": self._export,
+                   "true": lambda a, o, e: 0,
                    "false": lambda a, o, e: 1, "kill": None}
         if name in builtin:
             if name == "kill":
@@ -407,6 +432,7 @@ class Shell:
         shell = self.levels.pop()
         self._end_holders(shell)
         self._shells.pop(shell.pid, None)
+        self._vars.pop(shell.pid, None)
         if self.levels:
             self.lineno = self._shells.get(self.proc.pid, ["bash", 0])[1]
         return shell
@@ -436,7 +462,7 @@ class Shell:
 
     def _enter(self, argv: list[str], out, err, stdin: str) -> int:
         """unshare(1), nsenter(1), setpriv(1): a child that changes its namespace or
-        credentials, then becomes CMD (or a shell)."""
+        credentials, then becomes CMD (or a shell); bash: a child shell."""
         parent = self.proc
         return self._exec(parent, parent.fork(), argv, out, err, stdin)
 
@@ -447,18 +473,30 @@ class Shell:
         child.comm = name[:15]
         self._cmdlines[child.pid] = " ".join(argv)
         ctx = Ctx(self, child, name, out, err, stdin)
-        wrapper = {"unshare": self._unshare, "nsenter": self._nsenter,
-                   "setpriv": self._setpriv}[name]
-        try:
-            command = wrapper(ctx, argv[1:])
-        except Exit as e:
-            return self._finish_child(parent, child, e.status)
+        if name in ("bash", "sh"):
+            command = argv
+        else:
+            wrapper = {"unshare": self._unshare, "nsenter": self._nsenter,
+                       "setpriv": self._setpriv}[name]
+            try:
+                command = wrapper(ctx, argv[1:])
+            except Exit as e:
+                return self._finish_child(parent, child, e.status)
         if not command or command[0] in ("bash", "sh"):
             child.comm = "bash"
             # as util-linux's exec_shell() runs $SHELL: argv[0] "-bash"
             self._cmdlines[child.pid] = "-bash" if not command else " ".join(command)
             self._shells[child.pid] = ["-bash" if not command else "bash", 0, self._typed]
+            values, exported = self._vars.get(parent.pid, ({}, set()))
+            self._vars[child.pid] = ({k: v for k, v in values.items() if k in exported},
+                                     set(exported))
             self.levels.append(child)
+            if command[1:2] == ["-c"] and len(command) > 2:
+                return self._run_c(parent, child, command)
+            if command[1:]:
+                self.levels.pop()
+                self.err(f"{command[0]}: {command[1]}: No such file or directory\n")
+                return self._finish_child(parent, child, 127)
             return 0
         target = command[0]
         if target in ("unshare", "nsenter", "setpriv"):
@@ -478,11 +516,30 @@ class Shell:
                                 Ctx(self, child, target, out, err, stdin), command[1:])
         return self._finish_child(parent, child, status)
 
-    def _unshare(self, ctx: Ctx, args: list[str]) -> list[str]:
+    def _run_c(self, parent: Process, child: Process, command: list[str]) -> int:
+        """``bash -c CMDS``: the child shell runs CMDS (its line 1) and exits with the
+        status of the last command, or with what its ``exit`` says."""
+        self._shells[child.pid][1] = 1
+        self.lineno = 1
         try:
-            opts, command = getopt_long(args, "+fhVmuinpCUTr", self._UNSHARE_LONG)
-        except GetoptError as e:
-            ctx.bad_option(str(e))
+            tokens = lex(command[2])
+        except ValueError as e:
+            self.err(f"{self.where()}{e}\n")
+            self.status = 2
+        else:
+            try:
+                self._run_list(tokens)
+            except ShellExit as e:           # (not reached: exit pops this level)
+                self.status = e.status
+        if child in self.levels:
+            while self.levels[-1] is not child:
+                self._finish_child(self.levels[-2], self._pop_level(), 0)
+            self._pop_level()
+            return self._finish_child(parent, child, self.status)
+        return self.status
+
+    def _unshare(self, ctx: Ctx, args: list[str]) -> list[str]:
+        opts, command, bad = getopt_until_error(args, "+fhVmuinpCUTr", self._UNSHARE_LONG)
         ipc, persist = False, None
         for key, arg in opts:
             if key == "h":
@@ -493,6 +550,8 @@ class Shell:
                 ipc, persist = True, arg
             elif key in ("m", "u", "n", "p", "C", "U", "T", "r"):
                 ctx.errx(1, "ipcsim models IPC namespaces only: use --ipc (-i)")
+        if bad:
+            ctx.bad_option(str(bad))
         p = ctx.proc
         if ipc:
             try:
@@ -507,11 +566,8 @@ class Shell:
         return command
 
     def _nsenter(self, ctx: Ctx, args: list[str]) -> list[str]:
-        try:
-            opts, command = getopt_long(args, "+ahVt:m::u::i::n::p::C::U::T::S:G:r::w::FZ",
-                                        self._NSENTER_LONG)
-        except GetoptError as e:
-            ctx.bad_option(str(e))
+        opts, command, bad = getopt_until_error(
+            args, "+ahVt:m::u::i::n::p::C::U::T::S:G:r::w::FZ", self._NSENTER_LONG)
         target, ipc, path = None, False, None
         for key, arg in opts:
             if key == "h":
@@ -526,6 +582,8 @@ class Shell:
                     path = arg
             elif key in ("m", "u", "n", "p", "C", "U", "T"):
                 ctx.errx(1, "ipcsim models IPC namespaces only: use --ipc (-i)")
+        if bad:
+            ctx.bad_option(str(bad))
         p = ctx.proc
         if ipc:
             if path is None:
@@ -557,10 +615,7 @@ class Shell:
     def _setpriv(self, ctx: Ctx, args: list[str]) -> list[str]:
         """setpriv(1) with the credential options: --reuid/--regid (and the r/e halves),
         --clear-groups, --keep-groups, --init-groups, --groups."""
-        try:
-            opts, command = getopt_long(args, "+dhV", self._SETPRIV_LONG)
-        except GetoptError as e:
-            ctx.bad_option(str(e))
+        opts, command, bad = getopt_until_error(args, "+dhV", self._SETPRIV_LONG)
         ids: dict[str, int] = {}
         groups: list[int] | None = None
         group_opt = False
@@ -584,6 +639,8 @@ class Shell:
                 groups = [self._id_arg(ctx, g, "supplementary groups", GROUPS_BY_NAME)
                           for g in arg.split(",")]
                 group_opt = True
+        if bad:
+            ctx.bad_option(str(bad))
         if {"regid", "rgid", "egid"} & set(ids) and not group_opt:
             ctx.errx(1, "--[re]gid requires --keep-groups, --clear-groups, --init-groups, "
                         "or --groups")
@@ -799,7 +856,7 @@ def lex(line: str) -> list:
                     i += 2
                 elif line[i] == "$":
                     piece, i = _dollar(line, i)
-                    word.append(piece)
+                    word.append(QVar(piece) if isinstance(piece, Var) else piece)
                 else:
                     word.append(line[i])
                     i += 1
@@ -816,11 +873,48 @@ def lex(line: str) -> list:
     return out
 
 
+class QVar(Var):
+    """A ``$NAME`` inside double quotes: its value is never split or dropped."""
+
+
 class _Word(tuple):
     """The pieces of one word."""
 
     def expand(self, expand: Callable[[str], str]) -> str:
         return "".join(expand(p) if isinstance(p, Var) else p for p in self)
+
+    def fields(self, expand: Callable[[str], str]) -> list[str]:
+        """The words this one becomes: the value of an unquoted ``$NAME`` is split at
+        blanks, and a word made only of such values that are empty is no word at all."""
+        if not self:
+            return [""]                   # "" (quotes around nothing)
+        fields: list[str] = []
+        current: str | None = None
+        for p in self:
+            if isinstance(p, Var) and not isinstance(p, QVar):
+                value = expand(p)
+                parts = value.split()
+                if not parts:
+                    if value and current is not None:     # blanks end the field
+                        fields.append(current)
+                        current = None
+                    continue
+                if value[:1].isspace() and current is not None:
+                    fields.append(current)
+                    current = None
+                for n, part in enumerate(parts):
+                    if n:
+                        fields.append(current)
+                        current = None
+                    current = (current or "") + part
+                if value[-1:].isspace():
+                    fields.append(current)
+                    current = None
+            else:
+                current = (current or "") + (expand(p) if isinstance(p, Var) else p)
+        if current is not None:
+            fields.append(current)
+        return fields
 
 
 def tokenize(line: str, expand: Callable[[str], str]) -> list:

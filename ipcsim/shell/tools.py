@@ -17,7 +17,7 @@ from ..kernel import files
 from ..kernel.mqueue import MqAttr
 from ..kernel.signals import SIGNAMES
 from .common import PASSWD, Ctx, c_strtol, strerror
-from .getopt import GetoptError, LongOpt, getopt_long
+from .getopt import GetoptError, LongOpt, getopt_long, getopt_until_error
 
 _SIGNUMS = {name[3:]: num for num, name in SIGNAMES.items()}     # "USR1" -> 10
 
@@ -430,12 +430,7 @@ def sysctl(ctx: Ctx, args: list[str]) -> int:
         ctx.ewrite(SYSCTL_HELP)
         return 1
     s = _Sysctl(ctx)
-    try:
-        opts, words = getopt_long(args, "bneNwfp::qoxaAXr:Vdh", _SYSCTL_LONG)
-    except GetoptError as e:
-        ctx.warnx(str(e))
-        ctx.write(SYSCTL_HELP)
-        return 0
+    opts, words, bad = getopt_until_error(args, "bneNwfp::qoxaAXr:Vdh", _SYSCTL_LONG)
     write = display_all = preload = False
     files_: list[str] = []
     for key, arg in opts:
@@ -474,6 +469,10 @@ def sysctl(ctx: Ctx, args: list[str]) -> int:
         elif key in "dh" and len(key) == 1:
             ctx.write(SYSCTL_HELP)
             return 0
+    if bad:                               # getopt's '?': the usage, on stdout, and success
+        ctx.warnx(str(bad))
+        ctx.write(SYSCTL_HELP)
+        return 0
     if display_all:
         return s.display_all(_PROC_SYS)
     if preload:

@@ -78,6 +78,37 @@ def test_the_public_names_and_constants_are_the_real_ones(name):
         assert getattr(fake, dunder, None) == getattr(real, dunder, None)
 
 
+@pytest.mark.skipif(not HAVE_REAL, reason="the real packages are not installed")
+@pytest.mark.parametrize("name", ["sysv_ipc", "posix_ipc"])
+def test_constants_exceptions_and_attribute_docs_are_the_real_ones(name):
+    real = importlib.import_module(name)
+    fake = {"sysv_ipc": fake_sysv, "posix_ipc": fake_posix}[name]
+    for n in [n for n in dir(real) if not n.startswith("_")] + ["__copyright__"]:
+        value = getattr(real, n)
+        if isinstance(value, (int, str, bool)):
+            assert type(getattr(fake, n)) is type(value), n         # True is not 1
+            assert getattr(fake, n) == value, n
+    errors = [n for n in dir(real) if isinstance(getattr(real, n), type)
+              and issubclass(getattr(real, n), BaseException)]
+    bases = [(n, getattr(real, n), getattr(fake, n)) for n in errors] + [
+        (b.__name__, b, b) for b in (BaseException, Exception, OSError, ValueError)]
+    for n in errors:
+        r, f = getattr(real, n), getattr(fake, n)
+        assert [c.__name__ for c in f.__mro__] == [c.__name__ for c in r.__mro__], n
+        assert (f.__module__, f.__qualname__, f.__doc__) == (r.__module__, r.__qualname__,
+                                                             r.__doc__), n
+        assert (str(f("m")), repr(f("m")), str(f())) == (str(r("m")), repr(r("m")), str(r()))
+        for other, r_base, f_base in bases:
+            assert issubclass(f, f_base) == issubclass(r, r_base), (n, other)
+    for cls in ("MessageQueue", "Semaphore", "SharedMemory"):
+        r, f = getattr(real, cls), getattr(fake, cls)
+        assert (f.__module__, f.__name__, f.__qualname__, f.__doc__) == (
+            r.__module__, r.__name__, r.__qualname__, r.__doc__)
+        for attr, descr in vars(r).items():
+            if type(descr).__name__ in ("getset_descriptor", "member_descriptor"):
+                assert getattr(f, attr).__doc__ == descr.__doc__, (cls, attr)
+
+
 def test_exception_classes_look_like_the_real_ones():
     assert fake_sysv.ExistentialError.__mro__[1:3] == (fake_sysv.Error, Exception)
     assert str(fake_sysv.BusyError) == "<class 'sysv_ipc.BusyError'>"

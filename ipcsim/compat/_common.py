@@ -13,19 +13,22 @@ ULONG_MASK = (1 << 64) - 1
 
 
 class ReadOnly:
-    """A read-only attribute computed by ``getter(obj)``. Writing it raises the
-    AttributeError a C type's getset without a setter raises: "attribute 'NAME' of
-    'MODULE.CLASS' objects is not writable"."""
+    # A read-only attribute computed by ``getter(obj)``, documented by ``doc`` (its
+    # ``__doc__``, as a C getset's). Writing it raises the AttributeError a C type's getset
+    # without a setter raises: "attribute 'NAME' of 'MODULE.CLASS' objects is not
+    # writable", naming the class that defines it.
 
-    __slots__ = ("getter", "name", "doc")
+    __slots__ = ("getter", "name", "owner", "__doc__")
 
     def __init__(self, getter: Callable[[Any], Any], doc: str = ""):
         self.getter = getter
         self.name = getter.__name__
-        self.doc = doc
+        self.owner: type | None = None
+        self.__doc__ = doc or None
 
     def __set_name__(self, owner, name: str) -> None:
         self.name = name
+        self.owner = owner
 
     def __get__(self, obj, owner=None):
         if obj is None:
@@ -33,7 +36,7 @@ class ReadOnly:
         return self.getter(obj)
 
     def __set__(self, obj, value) -> None:
-        cls = type(obj)
+        cls = self.owner or type(obj)
         raise AttributeError(f"attribute '{self.name}' of '{cls.__module__}.{cls.__qualname__}' "
                              f"objects is not writable")
 
@@ -42,10 +45,10 @@ class ReadOnly:
 
 
 class ReadOnlyMember(ReadOnly):
-    """A read-only struct member (``T_INT``, ``READONLY``): writing it raises
-    AttributeError("readonly attribute"), as CPython's member descriptors do."""
+    # A read-only struct member (``T_INT``, ``READONLY``): writing it raises
+    # AttributeError("readonly attribute"), as CPython's member descriptors do.
 
-    __slots__ = ()
+    __slots__ = ("__doc__",)          # (else the class's own __doc__ hides the slot)
 
     def __set__(self, obj, value) -> None:
         raise AttributeError("readonly attribute")

@@ -37,7 +37,7 @@ VERSION = "1.3.2"
 __version__ = VERSION
 __author__ = "Philip Semanchuk"
 __license__ = "BSD"
-__copyright__ = "Copyright 2008 - 2026, Philip Semanchuk and contributors"
+__copyright__ = "Copyright 2008 - 2025 Philip Semanchuk and contributors"
 
 O_CREAT: int = _c.O_CREAT
 O_EXCL: int = _c.O_EXCL

@@ -314,8 +314,8 @@ class MessageQueue:
 
     @property
     def max_size(self) -> int:
-        """The maximum size of the queue (in bytes). Read-write if you have sufficient
-        privileges."""
+        ("The maximum size of the queue (in bytes). Read-write if you have sufficient "
+         "privileges.")
         return self._stat().msg_qbytes
 
     @max_size.setter
@@ -500,8 +500,8 @@ class Semaphore:
 
     @property
     def block(self) -> bool:
-        """When True (the default), calls to acquire/release/P/V/Z will wait (block) if the
-        semaphore is busy"""
+        ("When True (the default), calls to acquire/release/P/V/Z will wait (block) if the "
+         "semaphore is busy")
         return not self._op_flags & _c.IPC_NOWAIT
 
     @block.setter
@@ -513,8 +513,8 @@ class Semaphore:
 
     @property
     def undo(self) -> bool:
-        """When True, acquire/release operations will be undone when the process exits.
-        Non-portable."""
+        ("When True, acquire/release operations will be undone when the process exits. "
+         "Non-portable.")
         return bool(self._op_flags & _c.SEM_UNDO)
 
     @undo.setter

@@ -696,6 +696,91 @@ def posix_argument_steps(p):
     return steps
 
 
+def notification_steps(p):
+    """posix_ipc's notifications with real time and threads (the fakes on the host kernel):
+    by signal (to this process, one-shot, only when a message arrives in an empty queue
+    that no receiver waits on) and by a call in a new thread (which may request again; an
+    exception it raises is dropped silently)."""
+    import signal
+    import sys
+    import threading
+    import time
+    steps = {}
+    o = types.SimpleNamespace(signals=[], calls=[], hooked=[])
+    name = "/ipcsim-compat-notify"
+
+    def until(cond, limit=3.0):
+        end = time.monotonic() + limit
+        while not cond() and time.monotonic() < end:
+            time.sleep(0.005)
+        time.sleep(0.05)                # and a little more, for anything extra to arrive
+        return cond()
+
+    def settle():
+        time.sleep(0.2)                 # time for a notification that must not come
+
+    def handler(signum, frame):
+        o.signals.append(signum)
+
+    def callback(param):
+        o.calls.append((param, threading.current_thread() is not threading.main_thread()))
+
+    def again(param):
+        callback(param)
+        o.q.request_notification((callback, "second"))
+
+    def failing(param):
+        o.calls.append(param)
+        raise RuntimeError("from the callback")
+
+    def blocked_receive():
+        t = threading.Thread(target=lambda: o.calls.append(o.q.receive()))
+        t.start()
+        time.sleep(0.1)
+        o.q.request_notification(signal.SIGUSR1)
+        o.q.send(b"to the receiver")
+        t.join(5)
+        return settle(), o.signals, o.calls
+
+    steps["create"] = lambda: (setattr(o, "q", p.MessageQueue(name, p.O_CREX)),
+                               signal.signal(signal.SIGUSR1, handler),
+                               setattr(threading, "excepthook", o.hooked.append))[0]
+    steps["signal"] = lambda: (o.q.request_notification(signal.SIGUSR1), o.q.send(b"1"),
+                               until(lambda: o.signals), o.signals)
+    steps["signal is one-shot"] = lambda: (o.q.receive(), o.q.send(b"2"), o.q.receive(),
+                                           settle(), o.signals)
+    steps["not into a non-empty queue"] = lambda: (
+        o.q.send(b"3"), o.q.request_notification(signal.SIGUSR1), o.q.send(b"4"),
+        settle(), o.signals, o.q.receive(), o.q.receive())
+    steps["cancelled"] = lambda: (o.q.request_notification(), o.q.send(b"5"), o.q.receive(),
+                                  settle(), o.signals)
+    steps["not while a receiver waits"] = lambda: (o.signals.clear(), blocked_receive())
+    steps["cancel the receiver's registration"] = lambda: (
+        o.signals.clear(), o.calls.clear(), o.q.request_notification(),
+        o.q.request_notification((callback, "param")), o.q.send(b"6"),
+        until(lambda: o.calls), o.calls, o.signals, o.q.receive())
+    steps["callable is one-shot"] = lambda: (o.q.send(b"7"), o.q.receive(), settle(),
+                                             o.calls)
+    steps["callable requests again"] = lambda: (
+        o.calls.clear(), o.q.request_notification((again, "first")), o.q.send(b"8"),
+        until(lambda: o.calls), o.q.receive(), o.q.send(b"9"),
+        until(lambda: len(o.calls) > 1), o.q.receive(), o.calls)
+    steps["another object of this process"] = lambda: (
+        o.calls.clear(), o.q.request_notification((callback, "mine")),
+        setattr(o, "other", p.MessageQueue(name)),          # (kept: the real module keeps
+        o.other.request_notification((callback, "other")),  # no reference to it)
+        o.q.send(b"10"),
+        until(lambda: o.calls), o.calls, o.q.receive())
+    steps["a failing callback"] = lambda: (
+        o.calls.clear(), o.q.request_notification((failing, "failing")), o.q.send(b"11"),
+        until(lambda: o.calls), o.q.receive(), o.calls, o.hooked, o.q.current_messages)
+    steps["signal after a failing callback"] = lambda: (
+        o.signals.clear(), o.q.request_notification(signal.SIGUSR1), o.q.send(b"12"),
+        until(lambda: o.signals), o.signals, o.q.receive())
+    steps["clean"] = lambda: (o.q.close(), o.q.unlink(), sys.stderr.flush())
+    return steps
+
+
 def run_all(sysv_ipc, posix_ipc) -> dict:
     out = {}
     for prefix, steps in (("sysv", sysv_steps), ("sysv args", sysv_argument_steps),

@@ -47,6 +47,39 @@ def real_outcomes():
     return json.loads(proc.stdout)
 
 
+NOTIFY_RUN = f"""
+import json, sys
+sys.path.insert(0, {str(HERE)!r})
+sys.path.insert(0, {str(HERE.parent)!r})
+import compat_scenarios
+if sys.argv[1] == "fake":
+    from ipcsim.compat import posix_ipc
+else:
+    import posix_ipc
+steps = compat_scenarios.notification_steps(posix_ipc)
+print(json.dumps({{label: compat_scenarios.outcome(fn) for label, fn in steps.items()}}))
+"""
+
+
+def notification_outcomes(side: str) -> tuple[dict, str]:
+    cmd = [sys.executable, "-c", NOTIFY_RUN, side]
+    if side == "real":
+        cmd = ["unshare", "--ipc"] + cmd
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd="/")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout), proc.stderr
+
+
+@pytest.mark.skipif(not (HAVE_REAL and CAN_UNSHARE), reason="needs the real packages, root "
+                    "and unshare(1)")
+def test_notifications_with_real_threads_and_signals_behave_as_the_real_package():
+    real, real_stderr = notification_outcomes("real")
+    fake, fake_stderr = notification_outcomes("fake")     # on the host kernel
+    assert list(fake) == list(real)
+    assert {k: (fake[k], real[k]) for k in fake if fake[k] != real[k]} == {}
+    assert fake_stderr == real_stderr == ""               # a failing callback says nothing
+
+
 def test_every_corner_case_behaves_as_the_real_packages(real_outcomes):
     fake = fake_outcomes()
     assert list(fake) == list(real_outcomes)

@@ -28,6 +28,8 @@ from .. import constants as _c
 from ..kernel.mqueue import MqAttr as _MqAttr
 from ..kernel.mqueue import SigEvent as _SigEvent
 from ..kernel.process import Process as _Process
+from ..sim.scheduler import ProcessExit as _ProcessExit
+from ..sim.scheduler import Terminated as _Terminated
 from . import _context, _devshm
 from ._common import (ReadOnly, ReadOnlyMember, as_buffer_bytes, c_int, c_long,
                       c_str, c_ulong_mask, check_flags, fail, like_c_type,
@@ -544,11 +546,17 @@ class MessageQueue:
                                                       "notifications elsewhere")}) from None
 
     def _notified(self, _value: int) -> None:
-        """process_notification(): the callback runs once; it may request another."""
+        """process_notification(): the callback runs once; it may request another. What it
+        raises is dropped without a word, as the real module drops it."""
         callback, param = self._callback, self._callback_param
         self._callback = self._callback_param = None
         if callback is not None:
-            callback(param)
+            try:
+                callback(param)
+            except (_ProcessExit, _Terminated):
+                raise                       # the simulation ending the thread's process
+            except BaseException:           # noqa: BLE001 - as the real module does
+                pass
 
     def close(self) -> None:
         """Close the queue's descriptor"""

@@ -329,3 +329,14 @@ def test_bash_c_runs_in_a_child_shell_and_exits_with_its_status():
     assert run("ipcs -q -i 0")[0] == 0 and "not found" in run("ipcs -q -i 0")[2]
     assert run("bash -c 'nosuch'") == (127, "", "bash: line 1: nosuch: command not found\n")
     assert run("bash -c true") == (0, "", "") and len(sh.levels) == 1
+
+
+def test_quoted_operators_are_words_and_a_syntax_error_ends_the_reading_shell():
+    out, err = [], []
+    sh = Shell(out=out.append, err=err.append)
+    status = sh.run_script("echo ';' '&&' '>'\nunshare --ipc\n; echo no\necho 'two\nlines' &&\n"
+                           "  echo next\n")
+    assert "".join(out) == "; && >\ntwo\nlines\nnext\n" and status == 0
+    assert "".join(err) == ("-bash: line 1: syntax error near unexpected token `;'\n"
+                            "-bash: line 1: `; echo no'\n")
+    assert len(sh.levels) == 1             # the child shell ended, its parent read on

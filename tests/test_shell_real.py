@@ -977,6 +977,136 @@ setpriv --reuid=abc --bogus true
 sysctl -V -z
 sysctl -z -V
 """,
+    "times, pids and sizes of used objects": """
+ipcmk -Q
+ipcmk -M 5000
+ipcmk -S 2
+ipcmk -M 3000000000
+echo $?
+ipcmk -M 18446744073709551615
+ipcmk -M 1T
+sysv send 0 abc
+sysv send 0 defgh 2
+sysv receive 0 2
+ipcs -q -t
+ipcs -q -p
+ipcs -q -i 0
+ipcs -q -i 0 --human
+ipcs -q -u
+ipcs -q -u -b
+ipcs -q -u --human
+sysv receive 0 -5
+sysv receive 0 -5
+sysv send 0 x 0
+sysv send 0 x -1
+sysv send 0 x 9223372036854775807
+sysv send 0 x 9223372036854775808
+sysv receive 0 9223372036854775807
+sysv attach 0
+sysv attach 0
+ipcs -m -i 0
+ipcs -m -t
+ipcs -m -p
+ipcs -m -u
+ipcrm -m 0
+ipcs -m -i 0
+ipcs -m -c
+ipcrm -m 0
+ipcrm -M 0x0
+sysv attach 0
+sysv lock 0
+sysv unlock 0
+ipcs -m -i 0
+sysv setval 0 0 5
+sysv setval 0 1 32767
+sysv setval 0 1 32768
+sysv setval 0 1 -1
+sysv setval 0 2 1
+ipcs -s -t
+ipcs -s -i 0
+ipcs -s -u
+ipcs -u --human
+ipcs -a -b
+ipcs --human -m
+ipcrm -a
+ipcs -m
+ipcs > /dev/null
+echo $?
+ipcs -z 2>&1
+ipcs -z 2>/dev/null
+echo $?
+ipcs -z > /dev/null 2>&1
+echo $?
+""",
+    "bash: exit, lists, echo, redirections, syntax errors": r"""
+unshare --ipc
+exit 300
+echo $?
+unshare --ipc
+exit -1
+echo $?
+unshare --ipc
+exit abc
+echo $?
+unshare --ipc
+exit 1 2
+echo $?
+exit
+echo $?
+unshare --ipc
+false
+exit
+echo $?
+true; false; echo $?
+false || echo or
+true && echo and
+false && echo no; echo $?
+nosuch; echo $?
+ipcs -z; echo $?
+echo "a  b" 'c  d' e\ f
+echo -n x; echo y
+echo -e 'a\tb'
+echo $NOPE.
+X=5; echo $X ${X} "$X" '$X'
+echo $$ > /dev/null
+cat /proc/sys/kernel/msgmni > /dev/null; echo $?
+echo 7 >> /proc/sys/kernel/msgmni; cat /proc/sys/kernel/msgmni
+cat < /nonexistent
+echo $?
+echo x > /nonexistent/y
+echo $?
+echo x > /proc/sys/kernel/nosuch
+echo $?
+echo after
+exit 1 2
+echo still
+exit ' 3'
+echo -e 'x\ny' "\x41\0101\c" never
+echo -neE 'a\tb'; echo
+echo -en 'q\tr\n'
+echo -x -n y
+echo - -n
+echo -e 'bad \q end'
+echo ok ;
+echo 'two
+lines'
+true &&
+  echo continued
+echo ';' '&&' '>'
+ipcs -q >
+echo never
+;
+""",
+    "a syntax error ends the shell that read it": """
+echo a
+unshare --ipc
+echo in
+&& x
+echo out
+exit
+echo top
+echo "open
+""",
 }
 
 

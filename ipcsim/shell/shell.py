@@ -172,26 +172,43 @@ class Shell:
 
     # --- running --------------------------------------------------------------------------
     def run_script(self, text: str) -> int:
-        """Run ``text`` line by line, as ``bash < script`` does; returns the last status."""
-        for line in text.splitlines():
-            if self.ended:
-                break
-            self.run(line)
+        """Run ``text`` line by line, as ``bash < script`` does; returns the last status.
+        A command goes on over the next lines while a quote is open or a line ends with
+        ``&&``, ``||`` or ``|``."""
+        lines = text.splitlines()
+        i = 0
+        while i < len(lines) and not self.ended:
+            chunk, i = lines[i], i + 1
+            count = 1
+            while i < len(lines) and _incomplete(chunk):
+                chunk, i, count = chunk + "\n" + lines[i], i + 1, count + 1
+            self.run(chunk, count, at_eof=i >= len(lines))
         return self.status
 
-    def run(self, line: str) -> int:
-        """Run one command line; returns its exit status (also in ``$?``)."""
+    def run(self, line: str, lines: int = 1, at_eof: bool = False) -> int:
+        """Run one command line (of ``lines`` lines); returns its exit status (also in
+        ``$?``). A syntax error ends a shell that reads a script, as it ends bash."""
         if self.ended:
             raise SimulationError("this shell has exited")
         state = self._shells.setdefault(self.proc.pid, ["bash", 0])
-        state[1] += 1
+        state[1] += lines
         self.lineno = state[1]
         try:
             tokens = lex(line)
+            problem = _syntax_error(tokens)
         except ValueError as e:
             self.err(f"{self.where()}{e}\n")
+            if not self.interactive and at_eof:
+                self._end_reading_shell(2)
             self.status = 2
             return 2
+        if problem is not None:
+            self.err(f"{self.where()}syntax error near unexpected token `{problem}'\n")
+            self.status = 2
+            if not self.interactive:
+                self.err(f"{self.where()}`{line}'\n")
+                self._end_reading_shell(2)
+            return self.status
         try:
             self._run_list(tokens)
         except ShellExit as e:
@@ -199,6 +216,17 @@ class Shell:
             self.ended = True
         self._reap_dead_levels()
         return self.status
+
+    def _end_reading_shell(self, status: int) -> None:
+        """The innermost shell exits with ``status`` (a syntax error in what it read)."""
+        self.status = status
+        if len(self.levels) == 1:
+            self._end_holders(self.proc)
+            self.ended = True
+            return
+        typed = self._shells.get(self.proc.pid, ["", 0, None])[2]
+        shell = self._pop_level()
+        self.status = self._finish_child(self.proc, shell, status, typed)
 
     def _expand(self, name: str) -> str:
         if name == "$":
@@ -211,7 +239,7 @@ class Shell:
         command: list = []
         connector = None
         for n, tok in enumerate(tokens + [None]):
-            if tok is not None and not (isinstance(tok, tuple)
+            if tok is not None and not (type(tok) is tuple
                                         and tok[0] in (";", "&&", "||", "|", "&")):
                 command.append(tok)
                 continue
@@ -394,12 +422,24 @@ class Shell:
         return 128 + sig if sig else child.exit_status
 
     def _echo(self, args: list[str], out, err) -> int:
-        newline = True
-        while args and args[0] in ("-n", "-e", "-E", "-ne", "-en"):
-            if "n" in args[0]:
-                newline = False
+        """bash's echo: leading words of -n, -e and -E letters are options; -e reads
+        backslash escapes (\\c ends the output)."""
+        newline, escapes = True, False
+        while args and len(args[0]) > 1 and args[0][0] == "-" \
+                and set(args[0][1:]) <= set("neE"):
+            for ch in args[0][1:]:
+                if ch == "n":
+                    newline = False
+                else:
+                    escapes = ch == "e"
             args = args[1:]
-        out(" ".join(args) + ("\n" if newline else ""))
+        text = " ".join(args)
+        if escapes:
+            text, stop = _echo_escapes(text)
+            if stop:
+                out(text)
+                return 0
+        out(text + ("\n" if newline else ""))
         return 0
 
     def _help(self, args: list[str], out, err) -> int:
@@ -415,11 +455,15 @@ class Shell:
     def _exit(self, argv: list[str]) -> int:
         status = self.status
         if len(argv) > 1:
-            try:
-                status = int(argv[1]) & 0xFF
-            except ValueError:
+            value, rest = c_strtol(argv[1], 10)
+            if value is None or rest.strip(" \t\n") or not -2 ** 63 <= value < 2 ** 63:
                 self.err(f"{self.where()}exit: {argv[1]}: numeric argument required\n")
                 status = 2
+            elif len(argv) > 2:
+                self.err(f"{self.where()}exit: too many arguments\n")
+                return 1                      # bash stays
+            else:
+                status = value & 0xFF
         if len(self.levels) == 1:
             self._end_holders(self.proc)
             raise ShellExit(status)
@@ -825,7 +869,7 @@ def lex(line: str) -> list:
 
     while i < n:
         ch = line[i]
-        if ch in " \t":
+        if ch in " \t\n":
             end_word()
             i += 1
             continue
@@ -871,6 +915,86 @@ def lex(line: str) -> list:
             i += 1
     end_word()
     return out
+
+
+_ECHO_ESCAPES = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n",
+                 "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}
+
+
+def _echo_escapes(text: str) -> tuple[str, bool]:
+    """echo -e: (the text with its escapes read, whether \\c stopped it)."""
+    out, i = [], 0
+    while i < len(text):
+        ch = text[i]
+        if ch != "\\" or i + 1 >= len(text):
+            out.append(ch)
+            i += 1
+            continue
+        nxt = text[i + 1]
+        if nxt in _ECHO_ESCAPES:
+            out.append(_ECHO_ESCAPES[nxt])
+            i += 2
+        elif nxt == "c":
+            return "".join(out), True
+        elif nxt == "0":
+            j = i + 2
+            while j < len(text) and j < i + 5 and text[j] in "01234567":
+                j += 1
+            out.append(chr(int(text[i + 2:j] or "0", 8) & 0xFF))
+            i = j
+        elif nxt in "xuU":
+            width = {"x": 2, "u": 4, "U": 8}[nxt]
+            j = i + 2
+            while j < len(text) and j < i + 2 + width and text[j] in "0123456789abcdefABCDEF":
+                j += 1
+            if j == i + 2:
+                out.append(text[i:i + 2])
+            else:
+                out.append(chr(int(text[i + 2:j], 16)))
+            i = j
+        else:
+            out.append(text[i:i + 2])
+            i += 2
+    return "".join(out), False
+
+
+_CONTINUE = ("&&", "||", "|")
+
+
+def _incomplete(text: str) -> bool:
+    """Whether bash reads another line for this command: an open quote, or a last
+    operator that needs a command after it."""
+    try:
+        tokens = lex(text)
+    except ValueError:
+        return True
+    return bool(tokens) and type(tokens[-1]) is tuple and tokens[-1][0] in _CONTINUE
+
+
+def _syntax_error(tokens: list) -> str | None:
+    """The token bash's parser stops at, or None: an operator with no command before it,
+    a redirection with no word after it."""
+    empty = True
+    for n, tok in enumerate(tokens):
+        if type(tok) is not tuple:          # a word (_Word is a tuple of its pieces)
+            empty = False
+            continue
+        op = tok[0]
+        if op in (";", "&&", "||", "|", "&"):
+            if empty:
+                return op
+            empty = True
+            continue
+        empty = False                       # a redirection: a word must follow
+        if op != "2>&1":
+            nxt = tokens[n + 1] if n + 1 < len(tokens) else None
+            if nxt is None:
+                return "newline"
+            if type(nxt) is tuple:
+                return nxt[0]
+    if empty and tokens and type(tokens[-1]) is tuple and tokens[-1][0] in _CONTINUE:
+        return "newline"
+    return None
 
 
 class QVar(Var):

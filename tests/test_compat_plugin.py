@@ -42,6 +42,45 @@ def test_programs_act_as_themselves(ipc_kernel):
     assert q.receive() == (b"from a program", 1)
 
 
+def test_isolation_1_leaves_objects_of_every_kind(ipc_kernel):
+    import posix_ipc
+    sysv_ipc.MessageQueue(42, sysv_ipc.IPC_CREX).send(b"left behind")
+    sysv_ipc.Semaphore(43, sysv_ipc.IPC_CREX, initial_value=3)
+    sysv_ipc.SharedMemory(44, sysv_ipc.IPC_CREX, size=10).write(b"left")
+    posix_ipc.MessageQueue("/left", posix_ipc.O_CREX).send(b"behind")
+    posix_ipc.Semaphore("/left", posix_ipc.O_CREX, initial_value=3)
+    posix_ipc.SharedMemory("/left", posix_ipc.O_CREX, size=10)
+    blocked = ipc_kernel.init.fork(target=lambda p: sysv_ipc.MessageQueue(42).receive(type=9))
+    ipc_kernel.run_until_idle()                      # a program still blocked at the end
+    assert blocked.alive
+
+
+def test_isolation_2_sees_none_of_them(ipc_kernel):
+    import posix_ipc
+    for make in (lambda: sysv_ipc.MessageQueue(42), lambda: sysv_ipc.Semaphore(43),
+                 lambda: sysv_ipc.SharedMemory(44),
+                 lambda: posix_ipc.MessageQueue("/left"), lambda: posix_ipc.Semaphore("/left"),
+                 lambda: posix_ipc.SharedMemory("/left")):
+        try:
+            make()
+        except (sysv_ipc.ExistentialError, posix_ipc.ExistentialError):
+            continue
+        raise AssertionError("an object of the previous test is visible")
+    assert [p.pid for p in ipc_kernel.processes()] == [1]
+
+
+def test_isolation_3_after_the_fixture_the_host_kernel_again():
+    import os
+    from ipcsim.compat import current_process
+    assert current_process().pid == os.getpid()
+    try:
+        sysv_ipc.MessageQueue(42)
+    except sysv_ipc.ExistentialError:
+        pass
+    else:
+        raise AssertionError("the fixture's kernel leaked into a test without it")
+
+
 def test_session_kernel_keeps_state_1(ipc_kernel_session):
     sysv_ipc.MessageQueue(99, sysv_ipc.IPC_CREX)
 
@@ -81,7 +120,7 @@ def test_fixtures_fake_modules_and_the_readme_examples(tmp_path):
                            *plugin_args(env), "--ipcsim-fake-modules", str(tmp_path)],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "9 passed" in proc.stdout                  # 7 here, 2 from the README
+    assert "12 passed" in proc.stdout                 # 10 here, 2 from the README
     proc = subprocess.run([sys.executable, "without_plugin.py"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.stdout.splitlines()[-1] == "['a', 'b']", proc.stdout + proc.stderr

@@ -88,6 +88,26 @@ def test_every_corner_case_behaves_as_the_real_packages(real_outcomes):
     assert not differences
 
 
+HOST_RUN = f"""
+import json, sys
+sys.path.insert(0, {str(HERE)!r})
+sys.path.insert(0, {str(HERE.parent)!r})
+import compat_scenarios
+from ipcsim.compat import posix_ipc, sysv_ipc
+print(json.dumps(compat_scenarios.run_all(sysv_ipc, posix_ipc)))
+"""
+
+
+def test_every_corner_case_on_the_host_kernel_too(real_outcomes):
+    # the fakes outside a simulation: real time, the host kernel's locks and conditions
+    proc = subprocess.run([sys.executable, "-c", HOST_RUN], capture_output=True, text=True,
+                          timeout=120, cwd="/")
+    assert proc.returncode == 0, proc.stderr
+    fake = json.loads(proc.stdout)
+    assert list(fake) == list(real_outcomes)
+    assert {k: (fake[k], real_outcomes[k]) for k in fake if fake[k] != real_outcomes[k]} == {}
+
+
 def test_corner_cases_are_reproducible():
     assert fake_outcomes() == fake_outcomes()
 

@@ -1124,8 +1124,11 @@ def _columns(text: str) -> list[list[str]]:
             continue
         out = []
         for col, word in zip(header or [], words):
+            # tree branches: ASCII in the C locale, as the shell draws them otherwise
+            word = re.sub(r"^`-", "└─", re.sub(r"^\|-", "├─", word))
+            branch = re.match(r"^(?:[└├]─)*", word).group(0)
             if col == "NS":
-                word = ns.setdefault(word, f"ns{len(ns)}")
+                word = branch + ns.setdefault(word[len(branch):], f"ns{len(ns)}")
             elif col in ("PID", "PPID"):
                 word = pids.setdefault(word, f"p{len(pids)}")
             elif col == "PATH":
@@ -1135,11 +1138,42 @@ def _columns(text: str) -> list[list[str]]:
     return rows
 
 
-@requires_real
-def test_lsns_of_a_shell_in_its_own_namespace():
-    script = ("unshare --ipc\nlsns -t ipc -p $$\n"
+LSNS_SCRIPTS = {
+    "basic": ("unshare --ipc\nlsns -t ipc -p $$\n"
               "lsns -t ipc -p $$ -o NS,TYPE,NPROCS,PID,PPID,UID,USER,PATH,COMMAND\n"
-              "lsns -t ipc -p $$ -r -n\nexit\n")
+              "lsns -t ipc -p $$ -r -n\nexit\n"),
+    "formats, trees and errors": """
+unshare --ipc
+lsns -t ipc -p $$ -l
+lsns -t ipc -p $$ --output-all
+lsns -p $$ -t ipc -o +PATH
+lsns -t ipc -p $$ -o NS,NPROCS -n
+lsns -t ipc -p $$ -r
+lsns -t ipc -p $$ -T
+lsns -t ipc -p $$ --tree
+lsns -t ipc -p $$ -Towner
+lsns -t ipc -p $$ -T process
+lsns -t ipc -p $$ -Tprocess
+lsns -t ipc -p $$ -o NETNSID
+lsns -t ipc -p $$ -o FOO
+lsns -t foo
+lsns -p abc
+lsns -p 99999 -t ipc
+echo $?
+lsns -p 99999
+lsns 12345
+echo $?
+ipcmk -Q
+lsns -t ipc -p $$ -o NS,TYPE,NPROCS
+exit
+""",
+}
+
+
+@requires_real
+@pytest.mark.parametrize("name", sorted(LSNS_SCRIPTS))
+def test_lsns_of_a_shell_in_its_own_namespace(name):
+    script = LSNS_SCRIPTS[name]
     real_out, real_err, real_status = run_bash(script)
     sim_out, sim_err, sim_status = run_sim(script)
     assert _columns(sim_out) == _columns(real_out)

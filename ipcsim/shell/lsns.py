@@ -66,7 +66,7 @@ _LONG = (LongOpt("json", 0, "J"), LongOpt("task", 1, "p"), LongOpt("help", 0, "h
          LongOpt("output", 1, "o"), LongOpt("output-all", 0, "output-all"),
          LongOpt("noheadings", 0, "n"), LongOpt("nowrap", 0, "W"), LongOpt("list", 0, "l"),
          LongOpt("raw", 0, "r"), LongOpt("type", 1, "t"), LongOpt("version", 0, "V"),
-         LongOpt("notruncate", 0, "u"), LongOpt("tree", 1, "T"))
+         LongOpt("notruncate", 0, "u"), LongOpt("tree", 2, "T"))
 
 
 class _Ns:
@@ -84,7 +84,7 @@ def lsns(ctx: Ctx, args: list[str]) -> int:
     columns: list[str] = []
     kinds: list[str] = []
     task = None
-    json_out = list_mode = raw = no_headings = False
+    json_out = list_mode = raw = no_headings = owner_tree = False
     for key, arg in opts:
         if key == "J":
             json_out = True
@@ -116,9 +116,10 @@ def lsns(ctx: Ctx, args: list[str]) -> int:
         elif key == "T":
             if arg not in (None, "process", "parent", "owner"):
                 ctx.errx(1, f"invalid namespace argument: '{arg}'")
-            if arg in ("parent", "owner"):
+            if arg == "parent":
                 ctx.errx(1, f"--tree={arg}: ipcsim models no user namespaces, so there is no "
                             f"{arg} tree to show")
+            owner_tree = arg != "process"          # -T alone is the owner tree
         elif key == "h":
             ctx.usage(LSNS_HELP)
         elif key == "V":
@@ -128,6 +129,8 @@ def lsns(ctx: Ctx, args: list[str]) -> int:
         ctx.bad_option(str(bad))
     only_ns = None
     if operands:
+        if task is not None:
+            ctx.errx(1, "--task is mutually exclusive with <namespace>")
         only_ns = strtonum_or_err(ctx, operands[0], "invalid namespace argument", 0, 2 ** 64)
     if not kinds:
         kinds = list(TYPES)
@@ -143,11 +146,26 @@ def lsns(ctx: Ctx, args: list[str]) -> int:
     else:
         shown = list(namespaces.values())
     shown.sort(key=lambda ns: (ns.inum, TYPES.index(ns.kind)))
+    if not shown and only_ns is None:
+        return 0                          # no namespace: no table, not even its header
     if only_ns is not None:
         return _one_namespace(ctx, namespaces, only_ns, columns, no_headings, raw, json_out,
                               not list_mode)
     tree = not (list_mode or raw or json_out) and "COMMAND" in columns
     rows: list[tuple[list[str], str]] = []
+    if owner_tree and not (list_mode or raw or json_out) and "NS" in columns:
+        # every namespace of the model is owned by the initial user namespace
+        owner = next((ns for ns in shown if ns.kind == "user" and ns.inum == INIT_USER_NS),
+                     None)
+        head = _cells(ctx, owner, columns) if owner is not None else [
+            {"NS": str(INIT_USER_NS), "TYPE": "user", "NPROCS": "0", "USER": "root",
+             "UID": "0", "ONS": "0", "PNS": "0"}.get(c, "") for c in columns]
+        kids = [ns for ns in shown if ns is not owner]
+        rows.append((head, ""))
+        for i, ns in enumerate(kids):
+            rows.append((_cells(ctx, ns, columns), "└─" if i == len(kids) - 1 else "├─"))
+        _table(ctx, columns, rows, no_headings, raw, tree_column="NS")
+        return 0
     if tree:
         kept = {id(ns) for ns in shown}
         for ns in shown:
@@ -219,7 +237,8 @@ def _cells(ctx: Ctx, ns: _Ns, columns: list[str]) -> list[str]:
     return [values[c] for c in columns]
 
 
-def _table(ctx: Ctx, columns: list[str], rows, no_headings: bool, raw: bool) -> None:
+def _table(ctx: Ctx, columns: list[str], rows, no_headings: bool, raw: bool,
+           tree_column: str = "COMMAND") -> None:
     lines = []
     if raw:
         if not no_headings:
@@ -231,8 +250,8 @@ def _table(ctx: Ctx, columns: list[str], rows, no_headings: bool, raw: bool) -> 
     shown = []
     for cells, branch in rows:
         cells = list(cells)
-        if "COMMAND" in columns and branch:
-            i = columns.index("COMMAND")
+        if tree_column in columns and branch:
+            i = columns.index(tree_column)
             cells[i] = branch + cells[i]
         shown.append(cells)
     widths = [len(c) for c in columns]
@@ -243,7 +262,7 @@ def _table(ctx: Ctx, columns: list[str], rows, no_headings: bool, raw: bool) -> 
         parts = []
         for n, (col, cell) in enumerate(zip(columns, cells)):
             last = n == len(columns) - 1
-            if col in RIGHT:
+            if col in RIGHT and col != tree_column:     # (a tree column is left-aligned)
                 parts.append(cell.rjust(widths[n]))
             elif last:
                 parts.append(cell)
@@ -288,7 +307,7 @@ def _one_namespace(ctx: Ctx, namespaces, inum: int, columns, no_headings, raw, j
     children (unless a list is asked for)."""
     match = [ns for (kind, n), ns in sorted(namespaces.items()) if n == inum]
     if not match:
-        return 0
+        ctx.errx(1, f"not found namespace: {inum}")
     ns = match[0]
 
     def cells(q) -> list[str]:

@@ -30,6 +30,7 @@ CTIME16 = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \
 KEY = re.compile(r"0x[0-9a-f]{8}\b")
 PID_FIELD = re.compile(r"\b(cpid|lpid|lspid|lrpid|pid)=(\d+)")
 # bash's report of a command a signal ended: "bash: line 3: 17797 Segmentation fault  ..."
+PROC_PID = re.compile(r"/proc/(\d+)/")
 BASH_JOB = re.compile(r"^(-?bash: (?:line \d+: )?) *(\d+) ")
 
 
@@ -100,6 +101,7 @@ def normalize(text: str) -> str:
                             for col, word in zip(sysvipc, words))
         else:
             sysvipc = []
+        line = PROC_PID.sub(lambda m: f"/proc/{pid(m.group(1))}/", line)
         if BASH_JOB.match(line):
             m = BASH_JOB.match(line)
             line = f"{m.group(1)}{pid(m.group(2))} " + " ".join(line[m.end():].split())

@@ -680,7 +680,7 @@ class Shell:
             elif key in ("keep-groups", "init-groups"):
                 group_opt = True
             elif key == "groups":
-                groups = [self._id_arg(ctx, g, "supplementary groups", GROUPS_BY_NAME)
+                groups = [self._id_arg(ctx, g, None, GROUPS_BY_NAME)
                           for g in arg.split(",")]
                 group_opt = True
         if bad:
@@ -691,25 +691,29 @@ class Shell:
         if not command:
             ctx.errx(1, "No program specified")
         p = ctx.proc
+        priverr = 127                      # SETPRIV_EXIT_PRIVERR
         try:
             if groups is not None:
                 p.setgroups(groups)
         except OSError as e:
-            ctx.err(1, "setgroups failed", e.errno)
-        rgid = ids.get("regid", ids.get("rgid", -1))
-        egid = ids.get("regid", ids.get("egid", -1))
-        ruid = ids.get("reuid", ids.get("ruid", -1))
-        euid = ids.get("reuid", ids.get("euid", -1))
-        try:
-            if rgid != -1 or egid != -1:
-                p.setresgid(rgid, egid, -1)
-        except OSError as e:
-            ctx.err(1, "setresgid failed", e.errno)
-        try:
-            if ruid != -1 or euid != -1:
-                p.setresuid(ruid, euid, -1)
-        except OSError as e:
-            ctx.err(1, "setresuid failed", e.errno)
+            ctx.err(priverr, "setgroups failed", e.errno)
+        # do_setresgid/do_setresuid: the saved id becomes the effective one too
+        if {"regid", "rgid", "egid"} & set(ids):
+            rgid, egid, _sgid = p.getresgid()
+            rgid = ids.get("regid", ids.get("rgid", rgid))
+            egid = ids.get("regid", ids.get("egid", egid))
+            try:
+                p.setresgid(rgid, egid, egid)
+            except OSError as e:
+                ctx.err(priverr, "setresgid failed", e.errno)
+        if {"reuid", "ruid", "euid"} & set(ids):
+            ruid, euid, _suid = p.getresuid()
+            ruid = ids.get("reuid", ids.get("ruid", ruid))
+            euid = ids.get("reuid", ids.get("euid", euid))
+            try:
+                p.setresuid(ruid, euid, euid)
+            except OSError as e:
+                ctx.err(priverr, "setresuid failed", e.errno)
         return command
 
     @staticmethod
@@ -718,7 +722,8 @@ class Shell:
             return names[text]
         value, rest = c_strtol(text, 10)
         if value is None or rest or not 0 <= value < 2 ** 32 - 1:
-            ctx.errx(1, f"failed to parse {what}: '{text}'")
+            ctx.errx(1, f"failed to parse {what}: '{text}'" if what is not None
+                     else f"Invalid supplementary group id: '{text}'")
         return value
 
     # --- interactive use ------------------------------------------------------------------

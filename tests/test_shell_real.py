@@ -1109,6 +1109,45 @@ exit
 echo top
 echo "open
 """,
+    "kill, setpriv's ids and exit codes, nsenter's forms": """
+kill
+echo $?
+kill -9
+kill abc
+echo $?
+kill -s
+kill -s FOO 1
+kill -FOO 1
+kill 99999
+echo $?
+kill -0 $$
+echo $?
+kill -n 0 $$
+kill -s 0 $$
+kill -SIGZERO $$
+setpriv --ruid=1000 ipcs -q
+setpriv --euid=1000 ipcmk -Q
+setpriv --reuid=1000 --rgid=1000 ipcmk -Q
+setpriv --reuid=1000 --regid=1000 --keep-groups ipcmk -Q
+setpriv --reuid=1000 --regid=1000 --groups=1,2 ipcmk -Q
+setpriv --reuid=1000 --regid=1000 --groups=abc ipcmk -Q
+setpriv --reuid=nobody --regid=1000 --clear-groups ipcs -c
+setpriv --reuid=1000 --regid=1000 --clear-groups setpriv --reuid=0 true
+echo $?
+setpriv --reuid=1000 --regid=1000 --clear-groups unshare --ipc true
+echo $?
+setpriv --reuid=1000 --regid=1000 --clear-groups nsenter --ipc -t $$ true
+echo $?
+setpriv --reuid=1000
+setpriv --regid=1000 true
+nsenter --ipc=/proc/$$/ns/ipc ipcs -q
+nsenter -i/proc/$$/ns/ipc ipcs -q
+nsenter -a -t $$ ipcs -q
+nsenter --ipc -t $$
+nsenter
+echo $?
+ipcs -c
+""",
 }
 
 

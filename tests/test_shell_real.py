@@ -30,6 +30,7 @@ CTIME16 = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \
 KEY = re.compile(r"0x[0-9a-f]{8}\b")
 PID_FIELD = re.compile(r"\b(cpid|lpid|lspid|lrpid|pid)=(\d+)")
 # bash's report of a command a signal ended: "bash: line 3: 17797 Segmentation fault  ..."
+NS_LINK = re.compile(r"\b(ipc|mnt|net|pid|user|uts|cgroup|time):\[(\d+)\]")
 PROC_PID = re.compile(r"/proc/(\d+)/")
 BASH_JOB = re.compile(r"^(-?bash: (?:line \d+: )?) *(\d+) ")
 
@@ -80,10 +81,16 @@ def normalize(text: str) -> str:
             return m.group(0)
         return keys.setdefault(m.group(0), f"0x{len(keys) + 1:08x}")
 
+    inodes: dict[str, str] = {}
+
+    def nsid(value: str) -> str:
+        return inodes.setdefault(value, f"N{len(inodes) + 1}")
+
     def pid(value: str) -> str:
         return pids.setdefault(value, f"P{len(pids)}")
 
     text = _unname(text)
+    text = NS_LINK.sub(lambda m: f"{m.group(1)}:[{nsid(m.group(2))}]", text)
     text = CTIME24.sub("T" * 24, text)
     text = CTIME16.sub("T" * 16, text)
     text = KEY.sub(key, text)
@@ -1147,6 +1154,27 @@ nsenter --ipc -t $$
 nsenter
 echo $?
 ipcs -c
+""",
+    "readlink of namespace links": """
+readlink /proc/$$/ns/ipc
+readlink /proc/self/ns/ipc
+readlink -n /proc/self/ns/ipc; echo
+unshare --ipc
+readlink /proc/$$/ns/ipc
+exit
+readlink /proc/$$/ns/ipc
+readlink /proc/sys/kernel/msgmni
+echo $?
+readlink -v /proc/sys/kernel/msgmni
+readlink -v /nonexistent
+readlink
+readlink --version
+""",
+    "ls of /proc": """
+ls /proc/$$/ns
+ls /proc/self/ns
+ls /proc/sys/fs/mqueue /proc/sysvipc
+ls /dev/mqueue
 """,
 }
 

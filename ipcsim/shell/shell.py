@@ -39,6 +39,7 @@ PROGRAMS: dict[str, tuple[Command, str]] = {
     "lsns": (_lsns.lsns, "list namespaces and their processes (lsns -t ipc)"),
     "cat": (tools.cat, "print files, e.g. /proc/sysvipc/msg, /proc/sys/kernel/msgmni"),
     "ls": (tools.ls, "list a directory, e.g. /proc/sysvipc, an mqueue mount"),
+    "readlink": (tools.readlink, "where a link points: readlink /proc/$$/ns/ipc"),
     "mount": (tools.mount, "mount -t mqueue none DIR; mount --bind /proc/PID/ns/ipc FILE"),
     "umount": (tools.umount, "unmount"),
     "sysctl": (tools.sysctl, "read or set limits: sysctl kernel.msgmni; sysctl -w k=v"),

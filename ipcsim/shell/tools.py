@@ -102,6 +102,40 @@ def ls(ctx: Ctx, args: list[str]) -> int:
     return status
 
 
+_AUTHORS["readlink"] = "Dmitry V. Levin"
+
+
+def readlink(ctx: Ctx, args: list[str]) -> int:
+    """readlink [-n] [-v] LINK...: where symbolic links such as /proc/PID/ns/ipc point."""
+    if _coreutils_version(ctx, args):
+        return 0
+    try:
+        opts, operands = getopt_long(args, "nvqsz", (LongOpt("no-newline", 0, "n"),
+                                                     LongOpt("verbose", 0, "v"),
+                                                     LongOpt("quiet", 0, "q"),
+                                                     LongOpt("silent", 0, "s"),
+                                                     LongOpt("zero", 0, "z")))
+    except GetoptError as e:
+        ctx.warnx(str(e) + " (ipcsim models readlink's -n -v -q -s -z)")
+        ctx.errtryhelp(1)
+    keys = {k for k, _ in opts}
+    if not operands:
+        ctx.warnx("missing operand")
+        ctx.errtryhelp(1)
+    end = "\0" if "z" in keys else "\n"
+    if "n" in keys and len(operands) == 1:
+        end = ""
+    status = 0
+    for path in operands:
+        try:
+            ctx.write(ctx.proc.readlink(path) + end)
+        except OSError as e:
+            if "v" in keys and not keys & {"q", "s"}:
+                ctx.warnx(f"{path}: {strerror(e.errno)}")
+            status = 1
+    return status
+
+
 # --- mount, umount -------------------------------------------------------------------------
 _MOUNT_HINT = "       dmesg(1) may have more information after failed mount system call.\n"
 

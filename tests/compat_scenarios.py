@@ -195,11 +195,44 @@ def sysv_argument_steps(s):
         s.Semaphore(K + 2, s.IPC_CREX, mode=0o400, initial_value=5))
     steps["sem creat existing"] = lambda: s.Semaphore(K + 2, s.IPC_CREAT, initial_value=9).value
     steps["sem flags junk"] = lambda: s.Semaphore(K + 3, s.IPC_CREX | 0o4000 | 0o777).mode
+    steps["sem IPC_EXCL alone"] = lambda: s.Semaphore(1, s.IPC_EXCL)
+    steps["shm IPC_EXCL alone"] = lambda: s.SharedMemory(1, s.IPC_EXCL)
+    steps["mq IPC_NOWAIT in flags"] = lambda: s.MessageQueue(K + 5, s.IPC_CREAT | 0o4000).key
+    steps["shm SHM_HUGETLB"] = lambda: s.SharedMemory(K + 6, s.IPC_CREX | s.SHM_HUGETLB,
+                                                      size=4096)
+    steps["shm attach SHM_RDONLY|SHM_REMAP"] = lambda: (lambda m: (
+        m.attach(None, s.SHM_RDONLY | s.SHM_REMAP), m.read(1)))(s.SharedMemory(K + 7,
+                                                                                s.IPC_CREX))
     # timeouts
     steps["sem timeout 2**70"] = lambda: s.Semaphore(None, s.IPC_CREX).acquire(2 ** 70)
     steps["sem Z timeout str"] = lambda: s.Semaphore(None, s.IPC_CREX).Z("x")
     steps["sem Z timeout -0.5"] = lambda: s.Semaphore(None, s.IPC_CREX).Z(-0.5)
     steps["sem Z timeout True"] = lambda: s.Semaphore(None, s.IPC_CREX).Z(True)
+    # the shape of a call, as the C argument parser checks it
+    steps["mq no key"] = lambda: s.MessageQueue()
+    steps["mq 5 arguments"] = lambda: s.MessageQueue(None, 0, 0, 0, 0)
+    steps["mq 5 keywords"] = lambda: s.MessageQueue(key=None, flags=0, mode=0,
+                                                    max_message_size=1, x=2)
+    steps["mq unknown keyword"] = lambda: s.MessageQueue(None, foo=1)
+    steps["mq key twice"] = lambda: s.MessageQueue(None, key=1)
+    steps["mq flags twice"] = lambda: s.MessageQueue(None, 0, flags=1)
+    steps["mq keywords without key"] = lambda: s.MessageQueue(flags=0)
+    steps["sem keyword of another class"] = lambda: s.Semaphore(1, max_message_size=5)
+    steps["shm 6 arguments"] = lambda: s.SharedMemory(1, 0, 0, 0, b" ", 1)
+    steps["shm keywords"] = lambda: s.SharedMemory(key=K + 9, flags=s.IPC_CREX, size=1,
+                                                   mode=0o644, init_character=b"a").read()
+    steps["attach no id"] = lambda: s.attach()
+    steps["attach 4 arguments"] = lambda: s.attach(1, None, 0, 1)
+    steps["attach misspelt keyword"] = lambda: s.attach(id=1, adress=5)
+    steps["ftok no id"] = lambda: s.ftok("/")
+    steps["ftok bad path, no id"] = lambda: s.ftok(5)
+    steps["ftok 4 keywords"] = lambda: s.ftok(path="/", id=1, silence_warning=1, x=1)
+    steps["ftok keywords"] = lambda: s.ftok(id=1, silence_warning=True, path="/") == s.ftok(
+        "/", 1, True)
+    steps["remove_semaphore keyword"] = lambda: s.remove_semaphore(id=1)
+    steps["remove_semaphore no id"] = lambda: s.remove_semaphore()
+    steps["remove_shared_memory 2 arguments"] = lambda: s.remove_shared_memory(1, 2)
+    steps["remove_message_queue no id"] = lambda: s.remove_message_queue()
     # objects of the type
     steps["create q"] = lambda: setattr(o, "q", s.MessageQueue(K, s.IPC_CREX))
     steps["no such attribute"] = lambda: o.q.fooo
@@ -506,6 +539,17 @@ def posix_argument_steps(p):
                 pass
 
     steps["clean"] = clean
+    # the shape of a call, as the C argument parser checks it
+    steps["q no name"] = lambda: p.MessageQueue()
+    steps["q 8 arguments"] = lambda: p.MessageQueue(N, 0, 0, 0, 0, 0, 0, 0)
+    steps["q misspelt keyword"] = lambda: p.MessageQueue(N, max_message=1)
+    steps["s keyword of another module"] = lambda: p.Semaphore(S, value=1)
+    steps["m misspelt keyword"] = lambda: p.SharedMemory(M, readonly=1)
+    steps["m keywords without name"] = lambda: p.SharedMemory(flags=0)
+    steps["unlink_semaphore keyword"] = lambda: p.unlink_semaphore(name=S)
+    steps["unlink_semaphore no name"] = lambda: p.unlink_semaphore()
+    steps["unlink_message_queue 2 arguments"] = lambda: p.unlink_message_queue(N, 1)
+    steps["unlink_shared_memory keyword"] = lambda: p.unlink_shared_memory(x=M)
     # message queues
     steps["q create"] = lambda: setattr(o, "q", p.MessageQueue(N, p.O_CREX, max_messages=3,
                                                               max_message_size=16))
@@ -692,6 +736,18 @@ def posix_argument_steps(p):
     steps["unlink_shared_memory 300"] = lambda: p.unlink_shared_memory("/" + "a" * 300)
     steps["unlink_shared_memory /a/b"] = lambda: p.unlink_shared_memory("/a/b")
     steps["unlink_shared_memory bytes"] = lambda: p.unlink_shared_memory(b"/a")
+    for label in ("O_CREAT", "O_CREX", "O_CREAT|O_NONBLOCK", "O_CREAT|O_RDONLY",
+                  "O_CREAT|O_WRONLY", "O_CREAT|O_RDWR", "O_CREAT|O_TRUNC"):
+        flags = eval(label, vars(p))
+        steps[f"every flag: sem {label}"] = lambda flags=flags: (lambda x: (
+            x.value, x.unlink(), x.close()))(p.Semaphore(S, flags, initial_value=2))
+        steps[f"every flag: shm {label}"] = lambda flags=flags: (lambda x: (
+            x.size, x.unlink(), x.close_fd()))(p.SharedMemory(M, flags, size=8))
+        steps[f"every flag: mq {label}"] = lambda flags=flags: (lambda x: (
+            x.block, x.current_messages, x.unlink(), x.close()))(p.MessageQueue(N, flags))
+        steps[f"every flag: mq write-only {label}"] = lambda flags=flags: (lambda x: (
+            x.block, x.unlink(), x.close()))(p.MessageQueue(N, flags, read=False))
+    steps["every flag: sem O_EXCL alone"] = lambda: p.Semaphore(S, p.O_EXCL)
     steps["clean again"] = clean
     return steps
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import platform
 import sys
 from typing import Any, Callable
@@ -52,6 +53,69 @@ class ReadOnlyMember(ReadOnly):
 
     def __set__(self, obj, value) -> None:
         raise AttributeError("readonly attribute")
+
+
+# --- argument lists, checked as the C argument parser checks them ----------------------------
+def c_args(names: str, required: int = 1, keywords: bool = True, method: bool = False,
+           converters: tuple = ()):
+    """Decorate a function whose C original parses ``names`` (space-separated, self not
+    counted) with PyArg_ParseTupleAndKeywords (``keywords``) or, taking no keywords, with
+    PyArg_ParseTuple: a call with too many arguments, a missing one, an unknown keyword or
+    one given twice raises the TypeError that parser raises ("function takes at most 4
+    arguments (5 given)", "'foo' is an invalid keyword argument for this function"), not
+    Python's; for a missing argument, after converting the ones before it with
+    ``converters``, as the parser does. For constructors and module functions (not hot)."""
+    params = tuple(names.split())
+    count = len(params)
+    skip = 1 if method else 0
+
+    def decorate(fn):
+        if keywords:
+            def wrapper(*args, **kw):
+                nargs = len(args) - skip
+                if kw or not required <= nargs <= count:
+                    _check_keywords(params, required, converters, args[skip:], kw)
+                return fn(*args, **kw)
+        else:
+            name = fn.__name__
+
+            def wrapper(*args, **kw):
+                if kw:
+                    raise TypeError(f"{name}() takes no keyword arguments")
+                if len(args) != count:
+                    raise TypeError(f"function takes exactly {count} argument"
+                                    f"{'' if count == 1 else 's'} ({len(args)} given)")
+                return fn(*args)
+        return functools.update_wrapper(wrapper, fn)
+    return decorate
+
+
+def _check_keywords(params: tuple, required: int, converters: tuple, args: tuple,
+                    kw: dict) -> None:
+    """vgetargskeywords()'s checks of the shape of a call (CPython 3.11)."""
+    count, nargs, left = len(params), len(args), len(kw)
+    if nargs + left > count:
+        raise TypeError(f"function takes at most {count} {'' if nargs else 'keyword '}"
+                        f"argument{'' if count == 1 else 's'} ({nargs + left} given)")
+    for i, param in enumerate(params):
+        if i < nargs:
+            continue
+        if left and param in kw:
+            left -= 1
+            continue
+        if i < required:
+            for j, convert in enumerate(converters[:i]):   # the ones before, converted first
+                convert(args[j] if j < nargs else kw[params[j]])
+            raise TypeError(f"function missing required argument '{param}' (pos {i + 1})")
+        if not left:
+            return
+    for i in range(nargs):
+        if params[i] in kw:
+            raise TypeError(f"argument for function given by name ('{params[i]}') and "
+                            f"position ({i + 1})")
+    for key in kw:
+        if key not in params:
+            raise TypeError(f"'{key}' is an invalid keyword argument for this function")
 
 
 def _index(value: object) -> int:

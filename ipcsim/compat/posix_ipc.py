@@ -31,7 +31,7 @@ from ..kernel.process import Process as _Process
 from ..sim.scheduler import ProcessExit as _ProcessExit
 from ..sim.scheduler import Terminated as _Terminated
 from . import _context, _devshm
-from ._common import (ReadOnly, ReadOnlyMember, as_buffer_bytes, c_int, c_long,
+from ._common import (ReadOnly, ReadOnlyMember, as_buffer_bytes, c_args, c_int, c_long,
                       c_str, c_ulong_mask, check_flags, fail, like_c_type,
                       open_or_create, timeout_arg)
 
@@ -170,6 +170,7 @@ class Semaphore:
 
     __slots__ = ("_name", "_mode", "_sem")
 
+    @c_args("name flags mode initial_value", method=True)
     def __init__(self, name: str | bytes | None, flags: int = 0, mode: int = 0o600,
                  initial_value: int = 0) -> None:
         name = _name_arg(name)
@@ -241,6 +242,7 @@ class Semaphore:
         return f'posix_ipc.Semaphore("{self._name}", mode=0{self._mode:o})'
 
 
+@c_args("name", keywords=False)
 def unlink_semaphore(name: str) -> None:
     """Unlink a semaphore"""
     _unlink_semaphore(c_str(name))
@@ -266,6 +268,7 @@ class SharedMemory:
 
     __slots__ = ("_name", "_mode", "_fd")
 
+    @c_args("name flags mode size read_only", method=True)
     def __init__(self, name: str | bytes | None, flags: int = 0, mode: int = 0o600,
                  size: int = 0, read_only: bool = False) -> None:
         name = _name_arg(name)
@@ -349,6 +352,7 @@ class SharedMemory:
         return f'posix_ipc.SharedMemory("{self._name}", mode=0{self._mode:o})'
 
 
+@c_args("name", keywords=False)
 def unlink_shared_memory(name: str) -> None:
     """Unlink shared memory"""
     _unlink_shared_memory(c_str(name))
@@ -439,6 +443,7 @@ class MessageQueue:
     __slots__ = ("_name", "_mode", "_mqd", "_max_messages", "_max_message_size",
                  "_send_permitted", "_receive_permitted", "_callback", "_callback_param")
 
+    @c_args("name flags mode max_messages max_message_size read write", method=True)
     def __init__(self, name: str | bytes | None, flags: int = 0, mode: int = 0o600,
                  max_messages: int = QUEUE_MESSAGES_MAX_DEFAULT,
                  max_message_size: int = QUEUE_MESSAGE_SIZE_MAX_DEFAULT,
@@ -606,6 +611,7 @@ class MessageQueue:
                 f'write={self._send_permitted})')
 
 
+@c_args("name", keywords=False)
 def unlink_message_queue(name: str) -> None:
     """Unlink a message queue"""
     _unlink_message_queue(c_str(name))

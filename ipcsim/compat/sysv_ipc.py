@@ -28,7 +28,7 @@ from .. import constants as _c
 from ..kernel.process import Process as _Process
 from ..kernel.shm import PAGE_SIZE as _MODEL_PAGE_SIZE
 from . import _context
-from ._common import (ReadOnly, ReadOnlyMember, as_buffer_bytes, c_int, c_long,
+from ._common import (ReadOnly, ReadOnlyMember, as_buffer_bytes, c_args, c_int, c_long,
                       c_ulong_mask, c_str, check_flags, fail,
                       install_buffer_protocol, like_c_type, open_or_create, timeout_arg,
                       type_name)
@@ -225,6 +225,7 @@ class MessageQueue:
 
     __slots__ = ("_id", "_key", "_max_message_size")
 
+    @c_args("key flags mode max_message_size", method=True)
     def __init__(self, key: int | None, flags: int = 0, mode: int = 0o600,
                  max_message_size: int = QUEUE_MESSAGE_SIZE_MAX_DEFAULT) -> None:
         key = _key_arg(key)
@@ -413,6 +414,7 @@ class Semaphore:
 
     __slots__ = ("_id", "_key", "_op_flags")
 
+    @c_args("key flags mode initial_value", method=True)
     def __init__(self, key: int | None, flags: int = 0, mode: int = 0o600,
                  initial_value: int = 0) -> None:
         key = _key_arg(key)
@@ -700,6 +702,7 @@ class SharedMemory:
 
     __slots__ = ("_id", "_key", "_address", "_read_only")
 
+    @c_args("key flags mode size init_character", method=True)
     def __init__(self, key: int | None, flags: int = 0, mode: int = 0o600, size: int = 0,
                  init_character: bytes = b" ") -> None:
         key = _key_arg(key)
@@ -880,6 +883,7 @@ install_buffer_protocol(SharedMemory)
 
 
 # --- module functions -------------------------------------------------------------------------
+@c_args("id address flags")
 def attach(id: int, address: int | None = None, flags: int = 0) -> SharedMemory:
     """Attaches the memory identified by the id and returns a new SharedMemory object."""
     shmid = c_int(id)
@@ -894,6 +898,7 @@ def attach(id: int, address: int | None = None, flags: int = 0) -> SharedMemory:
     return mem
 
 
+@c_args("path id silence_warning", required=2, converters=(c_str,))
 def ftok(path: str, id: int, silence_warning: bool = False) -> int:
     """Calls ftok(). Not recommended; see sysv_ipc documentation. The path is one of the
     host's files (the model has no file system)."""
@@ -910,6 +915,7 @@ def ftok(path: str, id: int, silence_warning: bool = False) -> int:
     return key - (1 << 32) if key >= 1 << 31 else key
 
 
+@c_args("id", keywords=False)
 def remove_semaphore(id: int) -> None:
     """Remove (delete) the semaphore identified by id"""
     semid = c_int(id)
@@ -919,6 +925,7 @@ def remove_semaphore(id: int) -> None:
         raise fail(e, _SEM_ERRORS) from None
 
 
+@c_args("id", keywords=False)
 def remove_shared_memory(id: int) -> None:
     """Remove shared memory identified by id"""
     shmid = c_int(id)
@@ -930,6 +937,7 @@ def remove_shared_memory(id: int) -> None:
                                                          "remove the shared memory")}) from None
 
 
+@c_args("id", keywords=False)
 def remove_message_queue(id: int) -> None:
     """Remove the message queue identified by id"""
     qid = c_int(id)

@@ -403,6 +403,19 @@ def sysv_argument_steps(s):
     steps["m removed attach"] = lambda: o.m.attach()
     steps["m removed remove"] = lambda: o.m.remove()
     steps["m removed set mode"] = lambda: setattr(o.m, "mode", 0o600)
+    steps["m2 create"] = lambda: setattr(o, "m2", s.SharedMemory(K + 8, s.IPC_CREX, size=8192))
+    steps["m2 attach at its own address"] = lambda: o.m2.attach(o.m2.address)
+    steps["m2 attach there with SHM_REMAP"] = lambda: (o.m2.attach(o.m2.address, s.SHM_REMAP),
+                                                       o.m2.number_attached)
+    steps["m2 detach, attach at the same address"] = lambda: (lambda a: (
+        o.m2.detach(), o.m2.attach(a), o.m2.address == a))(o.m2.address)
+    steps["m2 attach at 0"] = lambda: (o.m2.attach(0), o.m2.attached)
+    steps["m2 attach at -1"] = lambda: o.m2.attach(-1)
+    steps["m2 after a failed attach"] = lambda: (o.m2.attached, o.m2.address,
+                                                 o.m2.number_attached)
+    steps["m2 attach SHM_RND unaligned"] = lambda: (lambda a: (
+        o.m2.attach(), o.m2.detach(), o.m2.attach(a + 5, s.SHM_RND), o.m2.address == a))(
+        o.m2.address)
     steps["shm str repr"] = lambda: (str(s.SharedMemory(K + 4, s.IPC_CREX)).split(",")[0],
                                      repr(s.SharedMemory(K + 4)))
     steps["attach"] = lambda: (lambda x: (x.size, x.read(1), x.attached))(
@@ -624,6 +637,18 @@ def posix_argument_steps(p):
     steps["q name bytearray"] = lambda: p.MessageQueue(bytearray(b"/x"), p.O_CREX)
     steps["q name None"] = lambda: (lambda x: (len(x.name) in range(6, 14), x.name[0],
                                                x.unlink()))(p.MessageQueue(None, p.O_CREX))
+    steps["q name not UTF-8"] = lambda: setattr(o, "bad", p.MessageQueue(
+        b"/ipcsim-compat-args-\xff\xfe", p.O_CREX))
+    steps["q name not UTF-8: name"] = lambda: o.bad.name
+    steps["q name not UTF-8: str"] = lambda: str(o.bad)
+    steps["q name not UTF-8: repr"] = lambda: repr(o.bad)
+    steps["q name not UTF-8: unlink"] = lambda: (o.bad.unlink(), o.bad.close())
+    steps["q name with a surrogate"] = lambda: (lambda x: (x.name, x.unlink()))(
+        p.MessageQueue("/ipcsim-compat-args-\udcff", p.O_CREX))
+    steps["q name not ASCII"] = lambda: (lambda x: (x.name, str(x), repr(x), x.unlink()))(
+        p.MessageQueue("/ipcsim-compat-args-é€", p.O_CREX))
+    steps["unlink_message_queue not ASCII"] = lambda: p.unlink_message_queue(
+        "/ipcsim-compat-args-é€")
     steps["q neither read nor write"] = lambda: p.MessageQueue(N, read=0, write=0)
     steps["q read-only repr"] = lambda: repr(p.MessageQueue(N, read=False))
     steps["q unlink"] = lambda: o.q.unlink()

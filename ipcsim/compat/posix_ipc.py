@@ -104,6 +104,22 @@ def _name_arg(name: object) -> str | None:
     return _os.fsdecode(raw)
 
 
+def _c_string(name: str | None) -> str | None:
+    """The name as the real module shows it (T_STRING, PyUnicode_FromString of the C
+    string): bytes that are not UTF-8 raise UnicodeDecodeError."""
+    if name is None or name.isascii():
+        return name
+    return _os.fsencode(name).decode()
+
+
+def _c_format(name: str | None) -> str:
+    """The name as PyUnicode_FromFormat's %s shows it in a repr: bytes that are not UTF-8
+    replaced by U+FFFD; "(null)" for no name."""
+    if name is None:
+        return "(null)"
+    return _os.fsencode(name).decode("utf-8", "replace")
+
+
 def _unsigned_int(value: object) -> int:
     """PyArg_Parse's "I": any int, taken modulo 2**32."""
     if isinstance(value, float):
@@ -186,7 +202,8 @@ class Semaphore:
         except OSError as e:
             raise fail(e, _SEM_OPEN_ERRORS) from None
 
-    name = ReadOnlyMember(lambda self: self._name, "The name specified in the constructor")
+    name = ReadOnlyMember(lambda self: _c_string(self._name),
+                          "The name specified in the constructor")
     mode = ReadOnlyMember(lambda self: self._mode, "The mode specified in the constructor")
 
     def _valid(self):
@@ -236,10 +253,10 @@ class Semaphore:
         self.release()
 
     def __str__(self) -> str:
-        return self._name or "(no name)"
+        return _c_string(self._name) or "(no name)"
 
     def __repr__(self) -> str:
-        return f'posix_ipc.Semaphore("{self._name}", mode=0{self._mode:o})'
+        return f'posix_ipc.Semaphore("{_c_format(self._name)}", mode=0{self._mode:o})'
 
 
 @c_args("name", keywords=False)
@@ -312,7 +329,8 @@ class SharedMemory:
                     _errno.EROFS: (PermissionsError, "The memory is read-only"),
                     _errno.EACCES: (PermissionsError, "The memory is read-only")}) from None
 
-    name = ReadOnlyMember(lambda self: self._name, "The name specified in the constructor")
+    name = ReadOnlyMember(lambda self: _c_string(self._name),
+                          "The name specified in the constructor")
     mode = ReadOnlyMember(lambda self: self._mode, "The mode specified in the constructor")
     fd = ReadOnlyMember(lambda self: self._fd, "Shared memory segment file descriptor")
 
@@ -346,10 +364,10 @@ class SharedMemory:
         _unlink_shared_memory(self._name)
 
     def __str__(self) -> str:
-        return self._name or "(no name)"
+        return _c_string(self._name) or "(no name)"
 
     def __repr__(self) -> str:
-        return f'posix_ipc.SharedMemory("{self._name}", mode=0{self._mode:o})'
+        return f'posix_ipc.SharedMemory("{_c_format(self._name)}", mode=0{self._mode:o})'
 
 
 @c_args("name", keywords=False)
@@ -480,7 +498,8 @@ class MessageQueue:
             raise Error("Unable to initialize object")
         self._max_messages, self._max_message_size = got.mq_maxmsg, got.mq_msgsize
 
-    name = ReadOnlyMember(lambda self: self._name, "The name specified in the constructor")
+    name = ReadOnlyMember(lambda self: _c_string(self._name),
+                          "The name specified in the constructor")
     mode = ReadOnlyMember(lambda self: self._mode, "The mode specified in the constructor")
     max_messages = ReadOnlyMember(lambda self: self._max_messages, "Queue slots")
     max_message_size = ReadOnlyMember(lambda self: self._max_message_size,
@@ -602,10 +621,10 @@ class MessageQueue:
     current_messages = ReadOnly(lambda self: self._attr().mq_curmsgs, "current_message_count")
 
     def __str__(self) -> str:
-        return self._name or "(no name)"
+        return _c_string(self._name) or "(no name)"
 
     def __repr__(self) -> str:
-        return (f'posix_ipc.MessageQueue("{self._name}", mode=0{self._mode:o}, '
+        return (f'posix_ipc.MessageQueue("{_c_format(self._name)}", mode=0{self._mode:o}, '
                 f'max_message_size={self._max_message_size}, '
                 f'max_messages={self._max_messages}, read={self._receive_permitted}, '
                 f'write={self._send_permitted})')

@@ -135,52 +135,66 @@ import select
 import sys
 
 libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
 USAGE = ("usage: sysv send ID TEXT [TYPE] | receive ID [TYPE] | attach ID | lock ID | "
-         "unlock ID | setval ID NUM VALUE\n")
-ARGS = {"send": (2, 3), "receive": (1, 2), "attach": (1, 1), "lock": (1, 1),
-        "unlock": (1, 1), "setval": (3, 3)}
-IPC_NOWAIT, SETVAL, SHM_LOCK, SHM_UNLOCK = 0o4000, 16, 11, 12
+         "unlock ID | setval ID NUM VALUE | msgget KEY [MODE] | semget KEY NSEMS [MODE] | "
+         "shmget KEY SIZE [MODE]\n")
+ARGS = {"send": ("id text", "long"), "receive": ("id", "long"), "attach": ("id", ""),
+        "lock": ("id", ""), "unlock": ("id", ""), "setval": ("id int int", ""),
+        "msgget": ("key", "mode"), "semget": ("key int", "mode"),
+        "shmget": ("key size", "mode")}
+RANGE = {"id": (-2 ** 31, 2 ** 31), "int": (-2 ** 31, 2 ** 31), "long": (-2 ** 63, 2 ** 63),
+         "size": (0, 2 ** 64), "key": (-2 ** 31, 2 ** 32), "mode": (0, 2 ** 32)}
+IPC_CREAT, IPC_NOWAIT, SETVAL, SHM_LOCK, SHM_UNLOCK = 0o1000, 0o4000, 16, 11, 12
+
+
+def operands(verb, words):
+    need, optional = (x.split() for x in ARGS[verb])
+    if not len(need) <= len(words) <= len(need) + len(optional):
+        return None, (2, "sysv: " + USAGE)
+    values = []
+    for kind, word in zip(need + optional, words):
+        if kind == "text":
+            values.append(word)
+            continue
+        try:
+            value = int(word, {"key": 0, "mode": 8}.get(kind, 10))
+        except ValueError:
+            return None, (2, f"sysv: invalid number: '{word}'\n")
+        lo, hi = RANGE[kind]
+        if not lo <= value < hi:
+            return None, (1, f"sysv: {verb} {words[0]}: Numerical result out of range\n")
+        if kind == "key" and value >= 2 ** 31:
+            value -= 2 ** 32
+        values.append(value)
+    return values, None
 
 
 def main(args):
     verb = args[0] if args else ""
-    if verb not in ARGS or not ARGS[verb][0] <= len(args) - 1 <= ARGS[verb][1]:
+    if verb not in ARGS:
         sys.stderr.write("sysv: " + USAGE)
         return 2
-    numbers = []
-    for n, word in enumerate(args[1:]):
-        if verb == "send" and n == 1:
-            numbers.append(word)
-            continue
-        try:
-            numbers.append(int(word))
-        except ValueError:
-            sys.stderr.write(f"sysv: invalid number: '{word}'\n")
-            return 2
+    values, problem = operands(verb, args[1:])
+    if problem is not None:
+        sys.stderr.write(problem[1])
+        return problem[0]
 
     def fail(err):
         sys.stderr.write(f"sysv: {verb} {args[1]}: {os.strerror(err)}\n")
         return 1
 
-    ident = numbers[0]
-    if not -2 ** 31 <= ident < 2 ** 31:
-        return fail(34)
     if verb == "send":
-        mtype = numbers[2] if len(numbers) > 2 else 1
-        if not -2 ** 63 <= mtype < 2 ** 63:
-            return fail(34)
-        text = numbers[1].encode()
-        buf = ctypes.create_string_buffer(8 + len(text))
-        ctypes.memmove(buf, ctypes.c_long(mtype).value.to_bytes(8, "little", signed=True), 8)
-        ctypes.memmove(ctypes.addressof(buf) + 8, text, len(text))
-        if libc.msgsnd(ident, buf, ctypes.c_size_t(len(text)), IPC_NOWAIT) < 0:
+        text = values[1].encode()
+        mtype = values[2] if len(values) > 2 else 1
+        buf = ctypes.create_string_buffer(mtype.to_bytes(8, "little", signed=True) + text)
+        if libc.msgsnd(values[0], buf, ctypes.c_size_t(len(text)), IPC_NOWAIT) < 0:
             return fail(ctypes.get_errno())
     elif verb == "receive":
-        mtype = numbers[1] if len(numbers) > 1 else 0
-        if not -2 ** 63 <= mtype < 2 ** 63:
-            return fail(34)
         buf = ctypes.create_string_buffer(8 + 65536)
-        n = libc.msgrcv(ident, buf, ctypes.c_size_t(65536), ctypes.c_long(mtype), IPC_NOWAIT)
+        mtype = values[1] if len(values) > 1 else 0
+        n = libc.msgrcv(values[0], buf, ctypes.c_size_t(65536), ctypes.c_long(mtype),
+                        IPC_NOWAIT)
         if n < 0:
             return fail(ctypes.get_errno())
         got = int.from_bytes(buf.raw[:8], "little", signed=True)
@@ -188,10 +202,9 @@ def main(args):
     elif verb == "attach":
         shell = os.getppid()
         r, w = os.pipe()
-        if os.fork() == 0:
+        if os.fork() == 0:                 # the holder: attach, stay until the shell exits
             os.close(r)
-            libc.shmat.restype = ctypes.c_void_p
-            addr = libc.shmat(ident, None, 0)
+            addr = libc.shmat(values[0], None, 0)
             err = ctypes.get_errno() if addr in (None, 2 ** 64 - 1) else 0
             os.write(w, err.to_bytes(4, "little"))
             if err:
@@ -208,13 +221,23 @@ def main(args):
             os.wait()
             return fail(err)
     elif verb in ("lock", "unlock"):
-        if libc.shmctl(ident, SHM_LOCK if verb == "lock" else SHM_UNLOCK, None) < 0:
+        if libc.shmctl(values[0], SHM_LOCK if verb == "lock" else SHM_UNLOCK, None) < 0:
+            return fail(ctypes.get_errno())
+    elif verb == "setval":
+        if libc.semctl(values[0], values[1], SETVAL, ctypes.c_int(values[2])) < 0:
             return fail(ctypes.get_errno())
     else:
-        if not (-2 ** 31 <= numbers[1] < 2 ** 31 and -2 ** 31 <= numbers[2] < 2 ** 31):
-            return fail(34)
-        if libc.semctl(ident, numbers[1], SETVAL, ctypes.c_int(numbers[2])) < 0:
+        mode = values[-1] if len(values) > len(ARGS[verb][0].split()) else 0o644
+        flags = ctypes.c_int((IPC_CREAT | mode) & 0xFFFFFFFF).value
+        if verb == "msgget":
+            ident = libc.msgget(values[0], flags)
+        elif verb == "semget":
+            ident = libc.semget(values[0], values[1], flags)
+        else:
+            ident = libc.shmget(values[0], ctypes.c_size_t(values[1]), flags)
+        if ident < 0:
             return fail(ctypes.get_errno())
+        sys.stdout.write(f"{ident}\n")
     return 0
 
 
@@ -1175,6 +1198,46 @@ ls /proc/$$/ns
 ls /proc/self/ns
 ls /proc/sys/fs/mqueue /proc/sysvipc
 ls /dev/mqueue
+""",
+    "keys chosen with sysv msgget/semget/shmget, large ones, ipcrm by key": """
+sysv msgget 0xdeadbeef
+sysv msgget 0x7fffffff 600
+sysv msgget 0x80000000
+sysv msgget -1
+sysv msgget 4294967295
+sysv msgget 4294967296
+sysv msgget 0
+sysv msgget 0
+sysv semget 0xcafe 3
+sysv semget 0xcafe 4
+sysv semget 0xcafe 0
+sysv semget 0xbeef 0
+sysv shmget 0x12345678 4096 640
+sysv shmget 0x12345678 8192
+sysv shmget 0x12345678 100
+sysv shmget 0xfeedface 0
+sysv msgget 0x1 9999
+sysv msgget 0x2 777777777777
+sysv msgget 0x3 abc
+sysv msgget zz
+sysv msgget
+sysv nosuch
+ipcs
+ipcs -c
+ipcrm -Q 0xdeadbeef
+ipcrm -Q 0xDEADBEEF
+ipcrm -Q -559038737
+ipcrm -Q 0x80000000 -Q 0x7fffffff
+ipcrm -Q 4294967295
+ipcrm -S 0xcafe -M 0x12345678
+ipcrm -M 0x12345678
+ipcs
+setpriv --reuid=1000 --regid=1000 --clear-groups sysv msgget 0x77 600
+setpriv --reuid=4242 --regid=4242 --clear-groups ipcrm -Q 0x77
+setpriv --reuid=4242 --regid=4242 --clear-groups sysv msgget 0x77
+setpriv --reuid=4242 --regid=4242 --clear-groups sysv send 5 x
+ipcrm -Q 0x77
+ipcs -q
 """,
 }
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import errno
 
-from ..constants import (IPC_NOWAIT, MS_BIND, O_CREAT, O_EXCL, O_NONBLOCK, O_RDONLY, O_RDWR,
-                         O_WRONLY, SETVAL, SHM_LOCK, SHM_UNLOCK)
+from ..constants import (IPC_CREAT, IPC_NOWAIT, MS_BIND, O_CREAT, O_EXCL, O_NONBLOCK,
+                         O_RDONLY, O_RDWR, O_WRONLY, SETVAL, SHM_LOCK, SHM_UNLOCK)
 from ..errors import DeadlockError, UnsupportedError
 from ..kernel import files
 from ..kernel.mqueue import MqAttr
@@ -740,7 +740,8 @@ def _mq_names(p) -> list[str]:
 
 # --- sysv: System V messages, semaphores and attachments -----------------------------------
 SYSV_USAGE = ("usage: sysv send ID TEXT [TYPE] | receive ID [TYPE] | attach ID | lock ID | "
-              "unlock ID | setval ID NUM VALUE\n")
+              "unlock ID | setval ID NUM VALUE | msgget KEY [MODE] | semget KEY NSEMS [MODE] | "
+              "shmget KEY SIZE [MODE]\n")
 SYSV_HELP = """Usage:
  sysv send ID TEXT [TYPE]     msgsnd TEXT as a message of TYPE (1 by default), IPC_NOWAIT
  sysv receive ID [TYPE]       msgrcv the first message (of TYPE), IPC_NOWAIT; prints it
@@ -748,66 +749,96 @@ SYSV_HELP = """Usage:
                               shell exits (as a program holding the segment would)
  sysv lock ID, unlock ID      shmctl SHM_LOCK, SHM_UNLOCK
  sysv setval ID NUM VALUE     semctl SETVAL
+ sysv msgget KEY [MODE]       msgget(KEY, IPC_CREAT | MODE), MODE 644 by default; prints
+ sysv semget KEY NSEMS [MODE] the id (KEY as C reads it: 0x1234, 0755, 42; IPC_PRIVATE is
+ sysv shmget KEY SIZE [MODE]  0)
 
 ID is the id ipcmk printed (see ipcs). Nothing waits: a full queue or a missing message
 is an error (EAGAIN, ENOMSG). The test suite runs the same commands on Linux through a small
 Python script of the same name, so both print the same.
 """
-_SYSV_ARGS = {"send": (2, 3), "receive": (1, 2), "attach": (1, 1), "lock": (1, 1),
-              "unlock": (1, 1), "setval": (3, 3)}
+# each verb's operands: "id" and "int" (C int), "long", "size" (size_t), "key" (key_t, C's
+# base 0), "mode" (octal), "text"; those after the slash are optional
+_SYSV_ARGS = {"send": ("id text", "long"), "receive": ("id", "long"), "attach": ("id", ""),
+              "lock": ("id", ""), "unlock": ("id", ""), "setval": ("id int int", ""),
+              "msgget": ("key", "mode"), "semget": ("key int", "mode"),
+              "shmget": ("key size", "mode")}
+_SYSV_RANGE = {"id": (-2 ** 31, 2 ** 31), "int": (-2 ** 31, 2 ** 31),
+               "long": (-2 ** 63, 2 ** 63), "size": (0, 2 ** 64), "key": (-2 ** 31, 2 ** 32),
+               "mode": (0, 2 ** 32)}
+
+
+def _sysv_operands(verb: str, words: list[str]):
+    """(values, None) or (None, (status, message)): the operands of ``verb``."""
+    need, optional = (x.split() for x in _SYSV_ARGS[verb])
+    if not len(need) <= len(words) <= len(need) + len(optional):
+        return None, (2, "sysv: " + SYSV_USAGE)
+    values = []
+    for kind, word in zip(need + optional, words):
+        if kind == "text":
+            values.append(word)
+            continue
+        try:
+            value = int(word, {"key": 0, "mode": 8}.get(kind, 10))
+        except ValueError:
+            return None, (2, f"sysv: invalid number: '{word}'\n")
+        lo, hi = _SYSV_RANGE[kind]
+        if not lo <= value < hi:
+            return None, (1, f"sysv: {verb} {words[0]}: Numerical result out of range\n")
+        if kind == "key" and value >= 2 ** 31:
+            value -= 2 ** 32
+        values.append(value)
+    return values, None
 
 
 def sysv(ctx: Ctx, args: list[str]) -> int:
-    """sysv send|receive|attach|lock|unlock|setval: System V IPC calls from the shell."""
+    """sysv send|receive|attach|lock|unlock|setval|msgget|semget|shmget: System V IPC calls
+    from the shell."""
     if args[:1] in (["-h"], ["--help"]):
         ctx.write(SYSV_HELP)
         return 0
     verb = args[0] if args else ""
-    if verb not in _SYSV_ARGS or not (_SYSV_ARGS[verb][0] <= len(args) - 1
-                                      <= _SYSV_ARGS[verb][1]):
+    if verb not in _SYSV_ARGS:
         ctx.ewrite("sysv: " + SYSV_USAGE)
         return 2
-    numbers = []
-    for n, word in enumerate(args[1:]):
-        if verb == "send" and n == 1:
-            numbers.append(word)          # the text
-            continue
-        try:
-            numbers.append(int(word))
-        except ValueError:
-            ctx.warnx(f"invalid number: '{word}'")
-            return 2
-    ident, p = numbers[0], ctx.proc
+    values, problem = _sysv_operands(verb, args[1:])
+    if problem is not None:
+        ctx.ewrite(problem[1])
+        return problem[0]
+    p = ctx.proc
     try:
-        if not -2 ** 31 <= ident < 2 ** 31:
-            raise OSError(errno.ERANGE, "")
         if verb == "send":
-            mtype = numbers[2] if len(numbers) > 2 else 1
-            if not -2 ** 63 <= mtype < 2 ** 63:
-                raise OSError(errno.ERANGE, "")
-            p.msgsnd(ident, mtype, numbers[1].encode(), IPC_NOWAIT)
+            p.msgsnd(values[0], values[2] if len(values) > 2 else 1, values[1].encode(),
+                     IPC_NOWAIT)
         elif verb == "receive":
-            mtype = numbers[1] if len(numbers) > 1 else 0
-            if not -2 ** 63 <= mtype < 2 ** 63:
-                raise OSError(errno.ERANGE, "")
-            got, data = p.msgrcv(ident, 65536, mtype, IPC_NOWAIT)
+            got, data = p.msgrcv(values[0], 65536, values[1] if len(values) > 1 else 0,
+                                 IPC_NOWAIT)
             ctx.write(f"{data.decode(errors='replace')}\t(type {got})\n")
         elif verb == "attach":
             holder = p.fork()
             holder.comm = "sysv"
             try:
-                holder.shmat(ident)
+                holder.shmat(values[0])
             except OSError:
                 holder.exit(1)
                 p.wait(holder.pid)
                 raise
             ctx.shell.hold(holder)
         elif verb in ("lock", "unlock"):
-            p.shmctl(ident, SHM_LOCK if verb == "lock" else SHM_UNLOCK)
+            p.shmctl(values[0], SHM_LOCK if verb == "lock" else SHM_UNLOCK)
+        elif verb == "setval":
+            p.semctl(values[0], values[1], SETVAL, values[2])
         else:
-            if not (-2 ** 31 <= numbers[1] < 2 ** 31 and -2 ** 31 <= numbers[2] < 2 ** 31):
-                raise OSError(errno.ERANGE, "")
-            p.semctl(ident, numbers[1], SETVAL, numbers[2])
+            mode = values[-1] if len(values) > len(_SYSV_ARGS[verb][0].split()) else 0o644
+            flags = IPC_CREAT | mode
+            flags = flags - 2 ** 32 if flags >= 2 ** 31 else flags
+            if verb == "msgget":
+                ident = p.msgget(values[0], flags)
+            elif verb == "semget":
+                ident = p.semget(values[0], values[1], flags)
+            else:
+                ident = p.shmget(values[0], values[1], flags)
+            ctx.write(f"{ident}\n")
     except OSError as e:
         ctx.warnx(f"{verb} {args[1]}: {strerror(e.errno)}")
         return 1

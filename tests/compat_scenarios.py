@@ -862,6 +862,107 @@ def notification_steps(p):
     return steps
 
 
+def blocking_steps(s, p):
+    """Calls blocked in one thread, ended by another (the fakes on the host kernel): by the
+    object's removal, by a message or value they wait for, by a timeout; the wait counts
+    seen meanwhile."""
+    import threading
+    import time
+    steps = {}
+    o = types.SimpleNamespace()
+
+    def blocked(fn):
+        """Start ``fn`` in a thread; give it time to block; return a function that waits
+        for it and gives its outcome."""
+        box = []
+        t = threading.Thread(target=lambda: box.append(outcome(fn)))
+        t.start()
+        time.sleep(0.1)
+
+        def result():
+            t.join(5)
+            return box[0] if box else "still blocked"
+        result.alive = t.is_alive
+        return result
+
+    def removed_while_waiting(make, wait, remove):
+        obj = make()
+        result = blocked(lambda: wait(obj))
+        alive = result.alive()
+        remove(obj)
+        return alive, result()
+
+    K = 0x7F00
+    steps["msgrcv, queue removed"] = lambda: removed_while_waiting(
+        lambda: s.MessageQueue(K, s.IPC_CREX), lambda q: q.receive(), lambda q: q.remove())
+    steps["msgsnd to a full queue, queue removed"] = lambda: removed_while_waiting(
+        lambda: s.MessageQueue(K, s.IPC_CREX, max_message_size=8),
+        lambda q: (setattr(q, "max_size", 8), q.send(b"12345678"), q.send(b"x")),
+        lambda q: q.remove())
+    steps["semop, semaphore removed"] = lambda: removed_while_waiting(
+        lambda: s.Semaphore(K, s.IPC_CREX), lambda sem: sem.acquire(),
+        lambda sem: sem.remove())
+    steps["Z, semaphore removed"] = lambda: removed_while_waiting(
+        lambda: s.Semaphore(K, s.IPC_CREX, initial_value=1), lambda sem: sem.Z(),
+        lambda sem: sem.remove())
+
+    def counts():
+        sem = s.Semaphore(K, s.IPC_CREX, initial_value=1)
+        z = blocked(lambda: sem.Z())
+        a = blocked(lambda: sem.acquire(delta=2))
+        seen = (sem.waiting_for_zero, sem.waiting_for_nonzero)
+        sem.value = 0                      # Z returns; acquire of 2 still waits
+        first = z()
+        sem.release(3)
+        second = a()
+        after = (sem.value, sem.waiting_for_zero, sem.waiting_for_nonzero)
+        sem.remove()
+        return seen, first, second, after
+    steps["wait counts, woken by value and release"] = counts
+
+    def typed():
+        q = s.MessageQueue(K, s.IPC_CREX)
+        low = blocked(lambda: q.receive(type=-3))
+        exact = blocked(lambda: q.receive(type=7))
+        q.send(b"seven", type=7)
+        q.send(b"five", type=5)
+        q.send(b"two", type=2)
+        got = (exact(), low(), q.receive(block=False), q.current_messages)
+        q.remove()
+        return got
+    steps["typed receives woken by the right messages"] = typed
+
+    def posix_queue():
+        q = p.MessageQueue(None, p.O_CREX, max_messages=1)
+        r = blocked(lambda: q.receive(5))
+        q.send(b"in time", priority=4)
+        first = r()
+        q.send(b"fill")
+        w = blocked(lambda: q.send(b"waits", 5))
+        q.unlink()                         # the name goes; the open queue stays
+        got = q.receive()
+        second = w()
+        rest = (q.receive(0), q.current_messages)
+        q.close()
+        return first, got, second, rest
+    steps["posix queue: woken in time, unlink does not disturb"] = posix_queue
+
+    def posix_sem():
+        sem = p.Semaphore(None, p.O_CREX)
+        a = blocked(lambda: sem.acquire(5))
+        b = blocked(lambda: sem.acquire(0.3))
+        sem.release()
+        first = a()
+        start = time.monotonic()
+        second = b()
+        waited = time.monotonic() - start > 0.05
+        sem.unlink()
+        sem.close()
+        return first, second, waited
+    steps["posix semaphore: a wait woken, another times out"] = posix_sem
+    return steps
+
+
 def run_all(sysv_ipc, posix_ipc) -> dict:
     out = {}
     for prefix, steps in (("sysv", sysv_steps), ("sysv args", sysv_argument_steps),

@@ -47,22 +47,25 @@ def real_outcomes():
     return json.loads(proc.stdout)
 
 
-NOTIFY_RUN = f"""
+THREADED_RUN = f"""
 import json, sys
 sys.path.insert(0, {str(HERE)!r})
 sys.path.insert(0, {str(HERE.parent)!r})
 import compat_scenarios
 if sys.argv[1] == "fake":
-    from ipcsim.compat import posix_ipc
+    from ipcsim.compat import posix_ipc, sysv_ipc
 else:
-    import posix_ipc
-steps = compat_scenarios.notification_steps(posix_ipc)
+    import posix_ipc, sysv_ipc
+if sys.argv[2] == "notification_steps":
+    steps = compat_scenarios.notification_steps(posix_ipc)
+else:
+    steps = getattr(compat_scenarios, sys.argv[2])(sysv_ipc, posix_ipc)
 print(json.dumps({{label: compat_scenarios.outcome(fn) for label, fn in steps.items()}}))
 """
 
 
-def notification_outcomes(side: str) -> tuple[dict, str]:
-    cmd = [sys.executable, "-c", NOTIFY_RUN, side]
+def threaded_outcomes(side: str, steps: str = "notification_steps") -> tuple[dict, str]:
+    cmd = [sys.executable, "-c", THREADED_RUN, side, steps]
     if side == "real":
         cmd = ["unshare", "--ipc"] + cmd
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd="/")
@@ -73,11 +76,20 @@ def notification_outcomes(side: str) -> tuple[dict, str]:
 @pytest.mark.skipif(not (HAVE_REAL and CAN_UNSHARE), reason="needs the real packages, root "
                     "and unshare(1)")
 def test_notifications_with_real_threads_and_signals_behave_as_the_real_package():
-    real, real_stderr = notification_outcomes("real")
-    fake, fake_stderr = notification_outcomes("fake")     # on the host kernel
+    real, real_stderr = threaded_outcomes("real")
+    fake, fake_stderr = threaded_outcomes("fake")         # on the host kernel
     assert list(fake) == list(real)
     assert {k: (fake[k], real[k]) for k in fake if fake[k] != real[k]} == {}
     assert fake_stderr == real_stderr == ""               # a failing callback says nothing
+
+
+@pytest.mark.skipif(not (HAVE_REAL and CAN_UNSHARE), reason="needs the real packages, root "
+                    "and unshare(1)")
+def test_calls_blocked_in_real_threads_end_as_with_the_real_packages():
+    real, _ = threaded_outcomes("real", "blocking_steps")
+    fake, _ = threaded_outcomes("fake", "blocking_steps")  # on the host kernel
+    assert list(fake) == list(real)
+    assert {k: (fake[k], real[k]) for k in fake if fake[k] != real[k]} == {}
 
 
 def test_every_corner_case_behaves_as_the_real_packages(real_outcomes):

@@ -869,7 +869,6 @@ def blocking_steps(s, p):
     import threading
     import time
     steps = {}
-    o = types.SimpleNamespace()
 
     def blocked(fn):
         """Start ``fn`` in a thread; give it time to block; return a function that waits

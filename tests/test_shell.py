@@ -340,3 +340,11 @@ def test_quoted_operators_are_words_and_a_syntax_error_ends_the_reading_shell():
     assert "".join(err) == ("-bash: line 1: syntax error near unexpected token `;'\n"
                             "-bash: line 1: `; echo no'\n")
     assert len(sh.levels) == 1             # the child shell ended, its parent read on
+
+
+def test_unquoted_globs_expand_over_the_simulated_files():
+    sh, run = shell()
+    assert run("echo /proc/sysvipc/*")[1] == "/proc/sysvipc/msg /proc/sysvipc/sem " \
+                                             "/proc/sysvipc/shm\n"
+    assert run("echo /proc/sysvipc/s?m '/proc/*' /x/*")[1] == \
+        "/proc/sysvipc/sem /proc/sysvipc/shm /proc/* /x/*\n"

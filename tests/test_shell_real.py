@@ -1239,6 +1239,24 @@ setpriv --reuid=4242 --regid=4242 --clear-groups sysv send 5 x
 ipcrm -Q 0x77
 ipcs -q
 """,
+    "pathname expansion": r"""
+cat /proc/sysvipc/*
+ls /proc/sys/kernel/msg*
+ls /proc/sys/fs/mqueue/msg?max
+ls /proc/sys/kernel/sem*
+echo /proc/sysvipc/*
+echo "/proc/sysvipc/*"
+echo /nonexistent/*
+ls /proc/sys/kernel/[ms]hm*
+sysctl kernel.msg*
+cat /proc/sys/fs/mqueue/*
+ipcmk -Q
+echo /proc/sysvipc/[ms]*
+echo /proc/sysvipc/\*
+echo /proc/sysvipc/"*"
+X="/proc/sysvipc/m*"
+echo $X "$X"
+""",
 }
 
 

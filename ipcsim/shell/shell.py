@@ -14,6 +14,7 @@ Pipelines and background jobs are not modelled (the shell says so).
 """
 from __future__ import annotations
 
+import fnmatch
 import random
 import sys
 from typing import Callable, TextIO
@@ -229,6 +230,32 @@ class Shell:
         shell = self._pop_level()
         self.status = self._finish_child(self.proc, shell, status, typed)
 
+    def _glob(self, word: "Field") -> list[str]:
+        """Pathname expansion of an absolute pattern over what the shell's process sees:
+        the matching paths in order, or the word itself when none matches (a name that
+        starts with a dot matches only a pattern that does)."""
+        if not word.startswith("/"):
+            return [str(word)]
+        found = [""]
+        texts, patterns = word.split("/")[1:], word.pattern.split("/")[1:]
+        for n, (text, pattern) in enumerate(zip(texts, patterns)):
+            if not pattern:                  # "//" or a trailing slash
+                found = [f + "/" for f in found]
+                continue
+            literal = pattern == "".join(f"[{c}]" if c in "*?[" else c for c in text)
+            matched = []
+            for prefix in found:
+                try:
+                    names = self.proc.listdir(prefix or "/")
+                except (OSError, SimulationError):
+                    continue
+                for name in sorted(names):
+                    if (name == text if literal else fnmatch.fnmatchcase(name, pattern)
+                            and (not name.startswith(".") or pattern.startswith("."))):
+                        matched.append(f"{prefix}/{name}")
+            found = matched
+        return sorted(found) or [str(word)]
+
     def _expand(self, name: str) -> str:
         if name == "$":
             return str(self.proc.pid)
@@ -269,6 +296,8 @@ class Shell:
     def _run_simple(self, words: list) -> int:
         words = [f for w in words
                  for f in (w.fields(self._expand) if isinstance(w, _Word) else [w])]
+        words = [g for w in words
+                 for g in (self._glob(w) if isinstance(w, Field) and w.pattern else [w])]
         redir = _Redirect()
         argv: list[str] = []
         i = 0
@@ -917,7 +946,7 @@ def lex(line: str) -> list:
             piece, i = _dollar(line, i)
             word.append(piece)
         else:
-            word.append(ch)
+            word.append(Glob(ch) if ch in "*?[" else ch)
             i += 1
     end_word()
     return out
@@ -1013,38 +1042,74 @@ class _Word(tuple):
     def expand(self, expand: Callable[[str], str]) -> str:
         return "".join(expand(p) if isinstance(p, Var) else p for p in self)
 
-    def fields(self, expand: Callable[[str], str]) -> list[str]:
+    def fields(self, expand: Callable[[str], str]) -> list["Field"]:
         """The words this one becomes: the value of an unquoted ``$NAME`` is split at
-        blanks, and a word made only of such values that are empty is no word at all."""
+        blanks, and a word made only of such values that are empty is no word at all. A
+        word with an unquoted ``*``, ``?`` or ``[`` carries its pattern (for pathname
+        expansion)."""
         if not self:
-            return [""]                   # "" (quotes around nothing)
-        fields: list[str] = []
-        current: str | None = None
+            return [Field("")]                # "" (quotes around nothing)
+        fields: list[Field] = []
+        text: list[str] | None = None
+        pattern: list[str] = []
+        globbing = False
+
+        def add(piece: str, active: bool) -> None:
+            nonlocal text, globbing
+            if text is None:
+                text = []
+            text.append(piece)
+            if active:
+                pattern.append(piece)
+                globbing = globbing or any(c in "*?[" for c in piece)
+            else:
+                pattern.append("".join(f"[{c}]" if c in "*?[" else c for c in piece))
+
+        def end() -> None:
+            nonlocal text, globbing
+            if text is not None:
+                fields.append(Field("".join(text), "".join(pattern) if globbing else None))
+            text, globbing = None, False
+            pattern.clear()
+
         for p in self:
             if isinstance(p, Var) and not isinstance(p, QVar):
                 value = expand(p)
                 parts = value.split()
                 if not parts:
-                    if value and current is not None:     # blanks end the field
-                        fields.append(current)
-                        current = None
+                    if value:                 # blanks end the field
+                        end()
                     continue
-                if value[:1].isspace() and current is not None:
-                    fields.append(current)
-                    current = None
+                if value[:1].isspace():
+                    end()
                 for n, part in enumerate(parts):
                     if n:
-                        fields.append(current)
-                        current = None
-                    current = (current or "") + part
+                        end()
+                    add(part, True)
                 if value[-1:].isspace():
-                    fields.append(current)
-                    current = None
+                    end()
+            elif isinstance(p, Var):
+                add(expand(p), False)
             else:
-                current = (current or "") + (expand(p) if isinstance(p, Var) else p)
-        if current is not None:
-            fields.append(current)
+                add(p, isinstance(p, Glob))
+        end()
         return fields
+
+
+class Glob(str):
+    """An unquoted ``*``, ``?`` or ``[`` of a word."""
+
+
+class Field(str):
+    """A word after expansion; ``pattern`` is its glob pattern (quoted glob characters
+    bracketed, as fnmatch reads them) when it has unquoted glob characters, else None."""
+
+    pattern: str | None
+
+    def __new__(cls, text: str, pattern: str | None = None):
+        self = super().__new__(cls, text)
+        self.pattern = pattern
+        return self
 
 
 def tokenize(line: str, expand: Callable[[str], str]) -> list:

@@ -198,8 +198,11 @@ def host_kernel() -> HostKernel:
 
 
 def _forget_host() -> None:
-    global _host
+    """In a forked child: a host kernel of its own on first use (and a fresh lock for
+    making it, in case another thread of the parent held that one at the fork)."""
+    global _host, _host_lock
     _host = None
+    _host_lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):

@@ -893,3 +893,98 @@ def test_name_length_counts_utf8_bytes(p):
     p.mq_close(p.mq_open("/" + "\U0001f600" * 63 + "abc", O_CREAT | O_RDWR))     # 255 bytes
     assert err(p.mq_open, "/" + "\U0001f600" * 63 + "abcd", O_CREAT | O_RDWR) == "ENAMETOOLONG"
     assert err(p.mq_open, "/" + "\U0001f600" * 1024, O_CREAT | O_RDWR) == "ENAMETOOLONG"
+
+
+def test_a_handler_may_register_again_for_the_next_notification(k, p):
+    """The registration is gone before the signal is sent, so the handler can renew it (and
+    a second registration is EBUSY); as Linux does."""
+    q = small(p)
+    seen = []
+
+    def handler(sig):
+        seen.append(p.last_siginfo.si_value)
+        p.mq_notify(q, SigEvent(SIGEV_SIGNAL, SIGUSR1, len(seen) + 1))
+        seen.append(err(p.mq_notify, q, SigEvent(SIGEV_SIGNAL, SIGUSR1)))
+
+    p.signal(SIGUSR1, handler)
+    p.mq_notify(q, SigEvent(SIGEV_SIGNAL, SIGUSR1, 1))
+    p.mq_send(q, b"a")
+    assert seen == [1, "EBUSY"]
+    p.mq_send(q, b"b")                      # not empty before: nothing
+    assert seen == [1, "EBUSY"]
+    p.mq_receive(q, 16), p.mq_receive(q, 16)
+    p.mq_send(q, b"c")
+    assert seen == [1, "EBUSY", 2, "EBUSY"]
+    assert err(p.mq_notify, q, SigEvent(SIGEV_NONE)) == "EBUSY"     # the third one stands
+
+
+def test_a_stopped_waiter_leaves_the_queue_and_starts_again_when_continued(k, p):
+    """wq_sleep() ends with -ERESTARTSYS when a stop signal arrives: while stopped the
+    process is not waiting (a send queues its message and may notify), and after SIGCONT
+    the call starts again, at the back of the list, with the same deadline."""
+    q = small(p, maxmsg=1)
+    got = []
+
+    def receiver(proc, tag, timeout=None):
+        if timeout is None:
+            got.append((tag, proc.mq_receive(q, 16)))
+        else:
+            got.append((tag, proc.mq_timedreceive(q, 16, timeout)))
+
+    b = p.fork(target=receiver, args=("b",))
+    k.run_until_idle()
+    p.kill(b.pid, ipcsim.SIGSTOP)
+    seen = []
+    p.signal(SIGUSR1, lambda sig: seen.append(p.last_siginfo.si_code))
+    p.mq_notify(q, SigEvent(SIGEV_SIGNAL, SIGUSR1))
+    p.mq_send(q, b"while stopped")
+    assert p.mq_getattr(q).mq_curmsgs == 1 and seen == [SI_MESGQ]
+    p.kill(b.pid, ipcsim.SIGCONT)
+    k.run_until_idle()
+    assert got == [("b", (b"while stopped", 0))]
+    # order: c waits, d waits, c is stopped and continued: d is now first
+    c = p.fork(target=receiver, args=("c",))
+    k.run_until_idle()
+    d = p.fork(target=receiver, args=("d",))
+    k.run_until_idle()
+    p.kill(c.pid, ipcsim.SIGSTOP)
+    p.kill(c.pid, ipcsim.SIGCONT)
+    k.run_until_idle()
+    p.mq_send(q, b"first")
+    k.run_until_idle()
+    assert got[-1] == ("d", (b"first", 0))
+    p.mq_send(q, b"second")
+    k.run_until_idle()
+    assert got[-1] == ("c", (b"second", 0))
+    # the deadline stays: a message that came while stopped is taken even after it
+    e = p.fork(target=receiver, args=("e", 0.2))
+    k.run_until_idle()
+    p.kill(e.pid, ipcsim.SIGSTOP)
+    k.clock.advance(0.5)
+    p.mq_send(q, b"late")
+    p.kill(e.pid, ipcsim.SIGCONT)
+    k.run()
+    assert got[-1] == ("e", (b"late", 0))
+
+
+def test_a_stopped_waiter_with_a_handler_due_gets_eintr(k, p):
+    q = small(p, maxmsg=1)
+    p.mq_send(q, b"full")
+    out = []
+
+    def sender(proc):
+        proc.signal(SIGUSR2, lambda sig: out.append("handler"))
+        try:
+            proc.mq_send(q, b"x")
+        except InterruptedError:
+            out.append("EINTR")
+
+    s = p.fork(target=sender)
+    k.run_until_idle()
+    p.kill(s.pid, ipcsim.SIGSTOP)
+    p.kill(s.pid, SIGUSR2)                       # waits while stopped
+    assert p.mq_receive(q, 16) == (b"full", 0)   # the stopped sender is not waiting
+    assert p.mq_getattr(q).mq_curmsgs == 0
+    p.kill(s.pid, ipcsim.SIGCONT)
+    k.run()
+    assert out == ["handler", "EINTR"] and p.mq_getattr(q).mq_curmsgs == 0

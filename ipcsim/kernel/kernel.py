@@ -17,7 +17,8 @@ from ..constants import (CAP_FULL_SET, CAP_SYS_ADMIN, CLONE_NEWIPC, CLONE_SYSVSE
                          SI_USER)
 from ..errors import DeadlockError, KernelPanic, ProcessGone, oserror
 from ..sim.clock import DEFAULT_EPOCH
-from ..sim.scheduler import NO_ADVANCE, RUNNABLE, STOPPED, UNLIMITED, Scheduler, Terminated
+from ..sim.scheduler import (BLOCKED, NO_ADVANCE, RUNNABLE, STOPPED, UNLIMITED, Scheduler,
+                             Terminated)
 from . import mqueue, sem, shm, signals
 from .creds import Creds
 from .files import NullFile
@@ -25,6 +26,7 @@ from .namespace import IpcNamespace
 from .process import Process
 from .sysctl import DEFAULT_MAX_IPC_NAMESPACES
 from .viewable import Viewable
+from . import waitq
 from .waitq import KILLED, SIGNAL
 
 
@@ -553,6 +555,11 @@ class Kernel(Viewable):
         if task is not None and task.state == RUNNABLE:
             self.sched.runq.remove(task)
             task.state = STOPPED
+        elif task is not None and task.state == BLOCKED \
+                and getattr(task.waiter, "restarts_after_stop", False):
+            # The sleep ends with signal_pending (ERESTARTSYS); the call starts again after
+            # SIGCONT (POSIX queues: wq_sleep).
+            self.sched.unblock(task.waiter, waitq.STOPPED)
 
     def _continue(self, t: Process) -> None:
         if not t.stopped:

@@ -12,7 +12,9 @@ returned when it is freed, and the namespace's queue count too if the namespace 
 Messages wait in one FIFO per priority; a sorted list of the priorities in use finds the next
 highest when one empties, so a send or a receive costs the same however many messages are
 queued. Blocked senders and receivers wait FIFO (every simulated task has the same
-scheduling priority). A send that finds a receiver waiting hands its message over
+scheduling priority). A stop signal ends a wait as Linux's -ERESTARTSYS does: the stopped
+process is not waiting, and after SIGCONT its call starts again (at the back of the line,
+with the same deadline), or fails with EINTR if a handler is due by then. A send that finds a receiver waiting hands its message over
 (pipelined_send) and does not notify; a receive that makes room takes the first blocked
 sender's message into the queue (pipelined_receive).
 
@@ -40,7 +42,7 @@ from .files import DirFile, OpenFile
 from .signals import NSIG
 from .viewable import Viewable
 from .syscall import as_bytes, int_arg, syscall
-from .waitq import SIGNAL, TIMEOUT, WaitQueue, Waiter
+from .waitq import STOPPED, TIMEOUT, RestartingWaiter, WaitQueue
 
 NS = 1_000_000_000
 DIRENT_SIZE = 20
@@ -628,19 +630,33 @@ def _mqfile(proc, mqdes: object) -> MqFile:
     raise oserror(errno.EBADF)
 
 
+RESTART = object()       # what _wq_sleep returns when the call must start again
+
+
 def _wq_sleep(proc, inode: MqueueInode, queue: WaitQueue, what: str, data, deadline):
     """wq_sleep(): park on the queue's SEND or RECV list; the result a waker set, or
-    ETIMEDOUT, or EINTR."""
-    w = Waiter(proc, what, data)
+    ETIMEDOUT, or EINTR, or RESTART: a stop signal ended the sleep (-ERESTARTSYS, the waiter
+    left the list) and no handler is due once continued, so the system call starts again
+    with the same deadline, at the back of the list (a handler due makes it EINTR)."""
+    w = RestartingWaiter(proc, what, data)
     queue.add(w)
     reason = proc.kernel.sched.block(w, deadline)
     if w.result is not None:
         return w.result
-    if reason == SIGNAL:
-        raise oserror(errno.EINTR)
     if reason == TIMEOUT:
         raise oserror(errno.ETIMEDOUT)
-    raise oserror(errno.EINTR)       # (not reached: the only other waker sets a result)
+    if reason == STOPPED and not _handler_due(proc):
+        return RESTART
+    raise oserror(errno.EINTR)
+
+
+def _handler_due(proc) -> bool:
+    """A pending, unblocked signal has a handler: it runs on the way out, and the
+    interrupted call fails with EINTR."""
+    for sig in proc.sigpending:
+        if not proc.sigmask >> (sig - 1) & 1 and callable(proc.sighand.get(sig)):
+            return True
+    return False
 
 
 def _describe(inode: MqueueInode) -> str:
@@ -788,10 +804,9 @@ class MqCalls:
         inode.notify = sev
 
 
-def _do_mq_timedsend(proc, mqdes, data, prio, timeout) -> None:
-    """do_mq_timedsend(), with the hot path inline."""
+def _do_mq_timedsend(proc, mqdes, data, prio, timeout, deadline=None) -> None:
+    """do_mq_timedsend(), with the hot path inline (``deadline``: of a restarted call)."""
     kernel = proc.kernel
-    deadline = None
     if timeout is not None:
         deadline = _timeout_arg(timeout, kernel.clock.now_ns())
     if type(prio) is not int or not 0 <= prio < MQ_PRIO_MAX:
@@ -810,8 +825,9 @@ def _do_mq_timedsend(proc, mqdes, data, prio, timeout) -> None:
     if inode.curmsgs == inode.maxmsg:
         if file.flags & O_NONBLOCK:
             raise oserror(errno.EAGAIN)
-        _wq_sleep(proc, inode, inode.senders, f"mq_send on {_describe(inode)} (queue full)",
-                  (text, prio), deadline)
+        if _wq_sleep(proc, inode, inode.senders, f"mq_send on {_describe(inode)} (queue full)",
+                     (text, prio), deadline) is RESTART:
+            return _do_mq_timedsend(proc, mqdes, text, prio, None, deadline)
         return None
     receivers = inode.receivers
     if receivers:
@@ -835,10 +851,9 @@ def _do_mq_timedsend(proc, mqdes, data, prio, timeout) -> None:
     return None
 
 
-def _do_mq_timedreceive(proc, mqdes, msg_len, timeout) -> tuple[bytes, int]:
-    """do_mq_timedreceive(), with the hot path inline."""
+def _do_mq_timedreceive(proc, mqdes, msg_len, timeout, deadline=None) -> tuple[bytes, int]:
+    """do_mq_timedreceive(), with the hot path inline (``deadline``: of a restarted call)."""
     kernel = proc.kernel
-    deadline = None
     if timeout is not None:
         deadline = _timeout_arg(timeout, kernel.clock.now_ns())
     if type(msg_len) is not int or msg_len < 0:
@@ -857,8 +872,11 @@ def _do_mq_timedreceive(proc, mqdes, msg_len, timeout) -> tuple[bytes, int]:
     if not inode.curmsgs:
         if file.flags & O_NONBLOCK:
             raise oserror(errno.EAGAIN)
-        return _wq_sleep(proc, inode, inode.receivers,
-                         f"mq_receive on {_describe(inode)} (queue empty)", None, deadline)
+        got = _wq_sleep(proc, inode, inode.receivers,
+                        f"mq_receive on {_describe(inode)} (queue empty)", None, deadline)
+        if got is RESTART:
+            return _do_mq_timedreceive(proc, mqdes, msg_len, None, deadline)
+        return got
     # msg_get (inline: the hot path)
     prio = inode.top
     fifo = inode.tree[prio]

@@ -14,8 +14,10 @@ WOKEN = 1       # a waker woke it (result set, or a hint to re-check)
 TIMEOUT = 2     # its deadline passed
 SIGNAL = 3      # a signal with a handler arrived: the call fails with EINTR
 KILLED = 4      # its process died
+STOPPED = 5     # a stop signal ended it (ERESTARTSYS): the call starts again once continued
 
-REASON_NAMES = {WOKEN: "woken", TIMEOUT: "timeout", SIGNAL: "signal", KILLED: "killed"}
+REASON_NAMES = {WOKEN: "woken", TIMEOUT: "timeout", SIGNAL: "signal", KILLED: "killed",
+                STOPPED: "stopped"}
 
 
 class Waiter:
@@ -36,6 +38,14 @@ class Waiter:
     def __repr__(self) -> str:
         pid = getattr(self.process, "pid", None)
         return f"<Waiter pid={pid} {self.what} reason={REASON_NAMES.get(self.reason)}>"
+
+
+class RestartingWaiter(Waiter):
+    """A wait that a stop signal ends, as Linux's do for the waits whose call then restarts
+    after SIGCONT (the waiter leaves its queue while stopped, and joins the back again)."""
+
+    __slots__ = ()
+    restarts_after_stop = True
 
 
 class WaitQueue(dict):

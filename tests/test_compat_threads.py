@@ -127,6 +127,11 @@ def test_the_host_process_mirrors_this_process():
     assert proc.pid == os.getpid()
     assert (proc.uid, proc.euid, proc.gid, proc.egid) == (os.getuid(), os.geteuid(),
                                                          os.getgid(), os.getegid())
+    if os.path.exists("/proc/self/status"):            # and its capabilities, as Linux shows
+        with open("/proc/self/status") as f:
+            status = dict(line.split(":\t") for line in f.read().splitlines() if ":\t" in line)
+        assert proc.creds.cap_effective == int(status["CapEff"], 16) & ipcsim.CAP_FULL_SET
+        assert proc.creds.cap_permitted == int(status["CapPrm"], 16) & ipcsim.CAP_FULL_SET
     q = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX)
     try:
         before = int(time.time())

@@ -7,7 +7,7 @@ A fake call acts as one process of one Kernel:
 * in any other thread while :func:`bind` is in effect (the pytest fixture ``ipc_kernel``
   uses it), as the bound process;
 * otherwise as the *host process* of the *host kernel*: a Kernel made on first use whose
-  process mirrors the real one (its pid, uids, gids and, for root, every capability). Its
+  process mirrors the real one (its pid, uids, gids and capabilities). Its
   clock is the real clock and any number of real threads may call into it at once: one lock
   (the big kernel lock) serialises every call, and a call that blocks waits on a condition of
   that lock, so that another thread's call can wake it or its timeout can pass in real time.
@@ -131,8 +131,27 @@ class RealTimeScheduler(Scheduler):
         return True
 
 
+def _host_capabilities() -> dict[str, int]:
+    """This process's capability sets where Linux shows them (/proc/self/status): a
+    container's root may lack some (CAP_SYS_RESOURCE, say). Empty elsewhere."""
+    names = {"CapInh": "cap_inheritable", "CapPrm": "cap_permitted",
+             "CapEff": "cap_effective", "CapBnd": "cap_bset"}
+    try:
+        with open("/proc/self/status") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return {}
+    sets = {}
+    for line in lines:
+        key, _, value = line.partition(":")
+        if key in names:
+            sets[names[key]] = int(value.strip(), 16)
+    return sets if len(sets) == len(names) else {}
+
+
 class HostKernel(Kernel):
-    """The kernel the fakes use outside a simulation; see the module docstring. Signals for
+    """The kernel the fakes use outside a simulation; see the module docstring. Its host
+    process has this process's pid, uids, gids and capabilities. Signals for
     the host process (an mq notification by signal) go to the real process, once the call
     that raised them has let go of the kernel lock."""
 
@@ -149,6 +168,8 @@ class HostKernel(Kernel):
                       tuple(sorted(set(os.getgroups()))))
         creds.euid = creds.suid = creds.fsuid = euid
         creds.egid = creds.sgid = creds.fsgid = os.getegid()
+        for field, value in _host_capabilities().items():
+            setattr(creds, field, value & CAP_FULL_SET)
         if pid == 1:
             self.host_process = self.init
         else:

@@ -1,5 +1,6 @@
 """Code written for the real sysv_ipc/posix_ipc packages, run unchanged in a simulation of
 several processes in two IPC namespaces."""
+import os
 import sys
 import textwrap
 import types
@@ -223,3 +224,47 @@ def test_shared_memory_between_programs_and_its_buffer():
     k.run()
     assert r.result == b"hello"
     k.close()
+
+
+UNDO_REAL = '''
+import os
+import sysv_ipc as s
+out = []
+for undo in (False, True):
+    sem = s.Semaphore(None, s.IPC_CREX, initial_value=2)
+    pid = os.fork()
+    if pid == 0:
+        sem.undo = undo
+        sem.acquire(delta=2)
+        sem.release()
+        os._exit(0)
+    os.waitpid(pid, 0)
+    out.append((undo, sem.value))
+    sem.remove()
+print(out)
+'''
+
+
+def test_undo_is_applied_when_a_program_exits_as_when_a_real_child_exits():
+    out = []
+    with ipcsim.Kernel(seed=0) as k, bind(k.init):
+        for undo in (False, True):
+            sem = fake_sysv_ipc.Semaphore(None, fake_sysv_ipc.IPC_CREX, initial_value=2)
+
+            def child(p, sem=sem, undo=undo):
+                sem.undo = undo
+                sem.acquire(delta=2)
+                sem.release()
+            k.init.fork(target=child)
+            k.run()
+            out.append((undo, sem.value))
+            sem.remove()
+    assert out == [(False, 1), (True, 2)]            # the exit undoes -2 + 1
+    import importlib.util
+    import shutil
+    import subprocess
+    if (importlib.util.find_spec("sysv_ipc") and shutil.which("unshare")
+            and sys.platform == "linux" and os.geteuid() == 0):
+        real = subprocess.run(["unshare", "--ipc", sys.executable, "-c", UNDO_REAL],
+                              capture_output=True, text=True, timeout=60, cwd="/")
+        assert real.stdout.strip() == str(out), real.stderr

@@ -348,3 +348,12 @@ def test_unquoted_globs_expand_over_the_simulated_files():
                                              "/proc/sysvipc/shm\n"
     assert run("echo /proc/sysvipc/s?m '/proc/*' /x/*")[1] == \
         "/proc/sysvipc/sem /proc/sysvipc/shm /proc/* /x/*\n"
+
+
+def test_compound_commands_and_substitutions_are_refused_before_anything_runs():
+    sh, run = shell()
+    for line in ("ipcmk -Q; for i in 1 2; do ipcmk -Q; done", "ipcmk -Q && echo $(ipcs)",
+                 "(ipcmk -Q)", "ipcmk -Q | cat"):
+        status, out, err = run(line)
+        assert status == 2 and out == "" and "not modelled by the ipcsim shell" in err
+    assert run("echo '$(x)' \\` for")[1] == "$(x) ` for\n" and run(":")[0] == 0

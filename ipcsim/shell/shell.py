@@ -204,6 +204,11 @@ class Shell:
                 self._end_reading_shell(2)
             self.status = 2
             return 2
+        what = _unmodelled(tokens) if problem is None else None
+        if what is not None:
+            self.err(f"{self.where()}{what} are not modelled by the ipcsim shell\n")
+            self.status = 2
+            return 2
         if problem is not None:
             self.err(f"{self.where()}syntax error near unexpected token `{problem}'\n")
             self.status = 2
@@ -396,7 +401,7 @@ class Shell:
         if name == "exit":
             return self._exit(argv)
         builtin = {"echo": self._echo, "help": self._help, "export": self._export,
-                   "true": lambda a, o, e: 0,
+                   "true": lambda a, o, e: 0, ":": lambda a, o, e: 0,
                    "false": lambda a, o, e: 1, "kill": None}
         if name in builtin:
             if name == "kill":
@@ -937,7 +942,7 @@ def lex(line: str) -> list:
                     piece, i = _dollar(line, i)
                     word.append(QVar(piece) if isinstance(piece, Var) else piece)
                 else:
-                    word.append(line[i])
+                    word.append(Subst("`") if line[i] == "`" else line[i])
                     i += 1
             if i >= n:
                 raise ValueError('unexpected EOF while looking for matching `"\'')
@@ -946,7 +951,7 @@ def lex(line: str) -> list:
             piece, i = _dollar(line, i)
             word.append(piece)
         else:
-            word.append(Glob(ch) if ch in "*?[" else ch)
+            word.append(Glob(ch) if ch in "*?[" else Subst(ch) if ch == "`" else ch)
             i += 1
     end_word()
     return out
@@ -1032,6 +1037,29 @@ def _syntax_error(tokens: list) -> str | None:
     return None
 
 
+_COMPOUND = {"for", "while", "until", "if", "case", "select", "function", "{", "[[", "(("}
+
+
+def _unmodelled(tokens: list) -> str | None:
+    """What bash would run that this shell does not model: compound commands (loops,
+    conditionals, groups, subshells), command substitution, pipelines, background jobs."""
+    first = True
+    for tok in tokens:
+        if type(tok) is tuple:
+            if tok[0] in ("|", "&"):
+                return "pipelines" if tok[0] == "|" else "background jobs"
+            first = tok[0] in (";", "&&", "||")
+            continue
+        literal = "".join(p for p in tok if not isinstance(p, Var))
+        if first and (literal in _COMPOUND or literal.startswith("(")) \
+                and all(not isinstance(p, Var) for p in tok):
+            return "compound commands (for, while, if, case, { }, ( ))"
+        if any(isinstance(p, Subst) for p in tok):
+            return "command substitutions ($(...), `...`)"
+        first = False
+    return None
+
+
 class QVar(Var):
     """A ``$NAME`` inside double quotes: its value is never split or dropped."""
 
@@ -1096,6 +1124,10 @@ class _Word(tuple):
         return fields
 
 
+class Subst(str):
+    """An unquoted (or double-quoted) ``$(`` or backquote: a command substitution."""
+
+
 class Glob(str):
     """An unquoted ``*``, ``?`` or ``[`` of a word."""
 
@@ -1119,6 +1151,8 @@ def tokenize(line: str, expand: Callable[[str], str]) -> list:
 
 def _dollar(line: str, i: int) -> tuple[str, int]:
     nxt = line[i + 1:i + 2]
+    if nxt == "(":
+        return Subst("$("), i + 2
     if nxt in ("$", "?"):
         return Var(nxt), i + 2
     if nxt == "{":

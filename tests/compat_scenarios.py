@@ -50,6 +50,18 @@ def rewrite_attrs(steps, o, var, names):
             lambda name=name: setattr(getattr(o, var), name, getattr(getattr(o, var), name)))
 
 
+# attributes with a setter: deleting one crashes the real modules (the setter gets NULL)
+WRITABLE = {"max_size", "mode", "uid", "gid", "value", "undo", "block"}
+POSIX_WRITABLE = {"block"}
+
+
+def delete_attrs(steps, o, var, names, writable=WRITABLE):
+    """Delete each read-only attribute, and one that does not exist: refused, with the
+    exception and message of their kind."""
+    for name in [n for n in names if n not in writable] + ["fooo"]:
+        steps[f"{var}: delete {name}"] = lambda name=name: delattr(getattr(o, var), name)
+
+
 def sysv_steps(s):
     K = 0x7A00
     ATTRS = SYSV_ATTRS
@@ -235,6 +247,7 @@ def sysv_argument_steps(s):
     steps["remove_message_queue no id"] = lambda: s.remove_message_queue()
     # objects of the type
     steps["create q"] = lambda: setattr(o, "q", s.MessageQueue(K, s.IPC_CREX))
+    delete_attrs(steps, o, "q", SYSV_ATTRS["q"])
     steps["no such attribute"] = lambda: o.q.fooo
     steps["set no such attribute"] = lambda: setattr(o.q, "fooo", 1)
     steps["weakref"] = lambda: weakref.ref(o.q)
@@ -303,6 +316,7 @@ def sysv_argument_steps(s):
     # semaphores
     steps["create sem"] = lambda: setattr(o, "sem", s.Semaphore(K + 1, s.IPC_CREX,
                                                                 initial_value=5))
+    delete_attrs(steps, o, "sem", SYSV_ATTRS["sem"])
     steps["sem release -32768 nonblocking"] = lambda: (setattr(o.sem, "block", False),
                                                        o.sem.release(-32768))
     steps["sem acquire -32768"] = lambda: o.sem.acquire(delta=-32768)
@@ -359,6 +373,7 @@ def sysv_argument_steps(s):
     steps["attach -1"] = lambda: s.attach(id=-1)
     # shared memory
     steps["create m"] = lambda: setattr(o, "m", s.SharedMemory(K, s.IPC_CREX, size=10))
+    delete_attrs(steps, o, "m", SYSV_ATTRS["m"])
     steps["m read all"] = lambda: o.m.read()
     steps["m stats"] = lambda: (o.m.size, o.m.number_attached, o.m.mode, o.m.attached,
                                 o.m.creator_pid == o.m.last_pid > 1,
@@ -567,6 +582,7 @@ def posix_argument_steps(p):
     steps["q create"] = lambda: setattr(o, "q", p.MessageQueue(N, p.O_CREX, max_messages=3,
                                                               max_message_size=16))
     steps["q repr"] = lambda: (repr(o.q), str(o.q), o.q.mode, o.q.block, o.q.current_messages)
+    delete_attrs(steps, o, "q", POSIX_ATTRS["q"], POSIX_WRITABLE)
     steps["q no such attribute"] = lambda: o.q.fooo
     steps["q weakref"] = lambda: weakref.ref(o.q)
     steps["q copy"] = lambda: copy.copy(o.q)
@@ -673,6 +689,7 @@ def posix_argument_steps(p):
     # semaphores
     steps["s create"] = lambda: setattr(o, "s", p.Semaphore(S, p.O_CREX, initial_value=1))
     steps["s repr"] = lambda: (repr(o.s), str(o.s), o.s.mode, o.s.value, o.s.name)
+    delete_attrs(steps, o, "s", POSIX_ATTRS["sem"], POSIX_WRITABLE)
     steps["s no such attribute"] = lambda: setattr(o.s, "fooo", 1)
     steps["s pickle"] = lambda: pickle.dumps(o.s)
     steps["s acquire"] = lambda: (o.s.acquire(), o.s.value)
@@ -722,6 +739,7 @@ def posix_argument_steps(p):
     steps["m create"] = lambda: setattr(o, "m", p.SharedMemory(M, p.O_CREX, size=100))
     steps["m repr"] = lambda: (repr(o.m), str(o.m), o.m.size, o.m.mode, o.m.name,
                                o.m.fd == o.m.fileno())
+    delete_attrs(steps, o, "m", POSIX_ATTRS["m"], POSIX_WRITABLE)
     steps["m O_TRUNC"] = lambda: p.SharedMemory(M, p.O_TRUNC).size
     steps["m grow"] = lambda: p.SharedMemory(M, size=5000).size
     steps["m shrink"] = lambda: (p.SharedMemory(M, size=10).size, o.m.size)

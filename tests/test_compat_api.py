@@ -64,20 +64,28 @@ print(json.dumps({{label: compat_scenarios.outcome(fn) for label, fn in steps.it
 """
 
 
-def threaded_outcomes(side: str, steps: str = "notification_steps") -> tuple[dict, str]:
-    cmd = [sys.executable, "-c", THREADED_RUN, side, steps]
-    if side == "real":
-        cmd = ["unshare", "--ipc"] + cmd
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd="/")
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout), proc.stderr
+def threaded_outcomes(steps: str = "notification_steps") -> tuple[tuple, tuple]:
+    """((outcomes, stderr) of the real package, the same of the fakes on the host kernel),
+    the two run at once in processes of their own."""
+    procs = []
+    for side in ("real", "fake"):
+        cmd = [sys.executable, "-c", THREADED_RUN, side, steps]
+        if side == "real":
+            cmd = ["unshare", "--ipc"] + cmd
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True, cwd="/"))
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        results.append((json.loads(out), err))
+    return tuple(results)
 
 
 @pytest.mark.skipif(not (HAVE_REAL and CAN_UNSHARE), reason="needs the real packages, root "
                     "and unshare(1)")
 def test_notifications_with_real_threads_and_signals_behave_as_the_real_package():
-    real, real_stderr = threaded_outcomes("real")
-    fake, fake_stderr = threaded_outcomes("fake")         # on the host kernel
+    (real, real_stderr), (fake, fake_stderr) = threaded_outcomes()
     assert list(fake) == list(real)
     assert {k: (fake[k], real[k]) for k in fake if fake[k] != real[k]} == {}
     assert fake_stderr == real_stderr == ""               # a failing callback says nothing
@@ -86,8 +94,7 @@ def test_notifications_with_real_threads_and_signals_behave_as_the_real_package(
 @pytest.mark.skipif(not (HAVE_REAL and CAN_UNSHARE), reason="needs the real packages, root "
                     "and unshare(1)")
 def test_calls_blocked_in_real_threads_end_as_with_the_real_packages():
-    real, _ = threaded_outcomes("real", "blocking_steps")
-    fake, _ = threaded_outcomes("fake", "blocking_steps")  # on the host kernel
+    (real, _), (fake, _) = threaded_outcomes("blocking_steps")
     assert list(fake) == list(real)
     assert {k: (fake[k], real[k]) for k in fake if fake[k] != real[k]} == {}
 

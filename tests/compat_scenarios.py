@@ -245,6 +245,13 @@ def sysv_argument_steps(s):
     steps["remove_semaphore no id"] = lambda: s.remove_semaphore()
     steps["remove_shared_memory 2 arguments"] = lambda: s.remove_shared_memory(1, 2)
     steps["remove_message_queue no id"] = lambda: s.remove_message_queue()
+    steps["methods without arguments given some"] = lambda: [
+        outcome(lambda: fn(*args, **kw))
+        for obj in (s.MessageQueue(None, s.IPC_CREX), s.Semaphore(None, s.IPC_CREX),
+                    s.SharedMemory(None, s.IPC_CREX))
+        for name in ("remove", "detach", "__enter__") if hasattr(obj, name)
+        for fn in [getattr(obj, name)] for args, kw in (((1,), {}), ((), {"x": 1}))]
+    steps["__exit__ with a keyword"] = lambda: s.Semaphore(None, s.IPC_CREX).__exit__(x=1)
     # objects of the type
     steps["create q"] = lambda: setattr(o, "q", s.MessageQueue(K, s.IPC_CREX))
     delete_attrs(steps, o, "q", SYSV_ATTRS["q"])
@@ -578,6 +585,15 @@ def posix_argument_steps(p):
     steps["unlink_semaphore no name"] = lambda: p.unlink_semaphore()
     steps["unlink_message_queue 2 arguments"] = lambda: p.unlink_message_queue(N, 1)
     steps["unlink_shared_memory keyword"] = lambda: p.unlink_shared_memory(x=M)
+    steps["methods without arguments given some"] = lambda: [
+        outcome(lambda: fn(*args, **kw) is None)            # (not the descriptor numbers)
+        for obj in (p.MessageQueue(N, p.O_CREAT), p.Semaphore(S, p.O_CREAT),
+                    p.SharedMemory(M, p.O_CREAT))
+        for name in ("release", "close", "unlink", "fileno", "close_fd", "__enter__")
+        if hasattr(obj, name)
+        for fn in [getattr(obj, name)] for args, kw in (((1,), {}), ((), {"x": 1}), ((), {}))]
+    steps["__exit__ with a keyword"] = lambda: p.Semaphore(S).__exit__(x=1)
+    steps["clean up after them"] = clean
     # message queues
     steps["q create"] = lambda: setattr(o, "q", p.MessageQueue(N, p.O_CREX, max_messages=3,
                                                               max_message_size=16))

@@ -90,6 +90,14 @@ def c_args(names: str, required: int = 1, keywords: bool = True, method: bool = 
     return decorate
 
 
+def refuse_args(qualname: str, args: tuple, kw: dict):
+    """What CPython raises for arguments to a C method that takes none (METH_NOARGS), or
+    for keywords to one that takes only positional ones (METH_VARARGS)."""
+    if kw:
+        raise TypeError(f"{qualname}() takes no keyword arguments")
+    raise TypeError(f"{qualname}() takes no arguments ({len(args)} given)")
+
+
 def _check_keywords(params: tuple, required: int, converters: tuple, args: tuple,
                     kw: dict) -> None:
     """vgetargskeywords()'s checks of the shape of a call (CPython 3.11)."""

@@ -33,7 +33,7 @@ from ..sim.scheduler import Terminated as _Terminated
 from . import _context, _devshm
 from ._common import (ReadOnly, ReadOnlyMember, as_buffer_bytes, c_args, c_int, c_long,
                       c_str, c_ulong_mask, check_flags, fail, like_c_type,
-                      open_or_create, timeout_arg)
+                      open_or_create, refuse_args, timeout_arg)
 
 VERSION = "1.3.2"
 __version__ = VERSION
@@ -222,21 +222,27 @@ class Semaphore:
         except OSError as e:
             raise fail(e, _SEM_WAIT_ERRORS) from None
 
-    def release(self) -> None:
+    def release(self, *args, **kw) -> None:
         """Release the semaphore"""
+        if args or kw:
+            refuse_args("Semaphore.release", args, kw)
         sem = self._valid()
         try:
             _context.call(_devshm.sem_post, sem)
         except OSError as e:
             raise fail(e, {_errno.EINVAL: _SEM_GONE, _errno.EBADF: _SEM_GONE}) from None
 
-    def close(self) -> None:
+    def close(self, *args, **kw) -> None:
         """Close the semaphore for this process."""
+        if args or kw:
+            refuse_args("Semaphore.close", args, kw)
         self._valid()
         self._sem = None
 
-    def unlink(self) -> None:
+    def unlink(self, *args, **kw) -> None:
         """Unlink (remove) the semaphore."""
+        if args or kw:
+            refuse_args("Semaphore.unlink", args, kw)
         self._valid()
         _unlink_semaphore(self._name)
 
@@ -245,11 +251,15 @@ class Semaphore:
 
     value = ReadOnly(_getvalue, "value")
 
-    def __enter__(self) -> "Semaphore":
+    def __enter__(self, *args, **kw) -> "Semaphore":
+        if args or kw:
+            refuse_args("Semaphore.__enter__", args, kw)
         self.acquire()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc, **kw) -> None:
+        if kw:
+            refuse_args("Semaphore.__exit__", exc, kw)
         self.release()
 
     def __str__(self) -> str:
@@ -344,12 +354,16 @@ class SharedMemory:
 
     size = ReadOnly(_size, "size")
 
-    def fileno(self) -> int:
+    def fileno(self, *args, **kw) -> int:
         """Returns the shared memory's file descriptor (same as the fd property)."""
+        if args or kw:
+            refuse_args("SharedMemory.fileno", args, kw)
         return self._fd
 
-    def close_fd(self) -> None:
+    def close_fd(self, *args, **kw) -> None:
         """Closes the file descriptor associated with the shared memory."""
+        if args or kw:
+            refuse_args("SharedMemory.close_fd", args, kw)
         if self._fd != -1:
             try:
                 _os.close(self._fd)
@@ -359,8 +373,10 @@ class SharedMemory:
                 raise
             self._fd = -1
 
-    def unlink(self) -> None:
+    def unlink(self, *args, **kw) -> None:
         """Unlink (remove) the shared memory."""
+        if args or kw:
+            refuse_args("SharedMemory.unlink", args, kw)
         _unlink_shared_memory(self._name)
 
     def __str__(self) -> str:
@@ -582,20 +598,26 @@ class MessageQueue:
             except BaseException:           # noqa: BLE001 - as the real module does
                 pass
 
-    def close(self) -> None:
+    def close(self, *args, **kw) -> None:
         """Close the queue's descriptor"""
+        if args or kw:
+            refuse_args("MessageQueue.close", args, kw)
         try:
             _context.call(_mq_close, self._mqd)
         except OSError as e:
             raise fail(e, {_errno.EINVAL: _MQ_GONE, _errno.EBADF: _MQ_GONE}) from None
         self._mqd = -1
 
-    def unlink(self) -> None:
+    def unlink(self, *args, **kw) -> None:
         """Unlink the queue"""
+        if args or kw:
+            refuse_args("MessageQueue.unlink", args, kw)
         _unlink_message_queue(self._name)
 
-    def fileno(self) -> int:
+    def fileno(self, *args, **kw) -> int:
         """Returns the queue's descriptor (same as the mqd property)."""
+        if args or kw:
+            refuse_args("MessageQueue.fileno", args, kw)
         return self._mqd
 
     mqd = ReadOnly(lambda self: self._mqd, "Message queue descriptor")

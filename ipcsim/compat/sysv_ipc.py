@@ -30,8 +30,8 @@ from ..kernel.shm import PAGE_SIZE as _MODEL_PAGE_SIZE
 from . import _context
 from ._common import (ReadOnly, ReadOnlyMember, as_buffer_bytes, c_args, c_int, c_long,
                       c_ulong_mask, c_str, check_flags, fail,
-                      install_buffer_protocol, like_c_type, open_or_create, timeout_arg,
-                      type_name)
+                      install_buffer_protocol, like_c_type, open_or_create, refuse_args,
+                      timeout_arg, type_name)
 
 VERSION = "1.2.0"
 __version__ = VERSION
@@ -278,8 +278,10 @@ class MessageQueue:
             raise fail(e, _MSGRCV_ERRORS) from None
         return data, got
 
-    def remove(self) -> None:
+    def remove(self, *args, **kw) -> None:
         """Removes (deletes) the queue from the system"""
+        if args or kw:
+            refuse_args("MessageQueue.remove", args, kw)
         try:
             _context.call(_msgrmid, self._id)
         except OSError as e:
@@ -464,15 +466,21 @@ class Semaphore:
     P = acquire
     V = release
 
-    def remove(self) -> None:
+    def remove(self, *args, **kw) -> None:
         """Removes (deletes) the semaphore from the system"""
+        if args or kw:
+            refuse_args("Semaphore.remove", args, kw)
         self._ctl(_c.IPC_RMID)
 
-    def __enter__(self) -> "Semaphore":
+    def __enter__(self, *args, **kw) -> "Semaphore":
+        if args or kw:
+            refuse_args("Semaphore.__enter__", args, kw)
         self.acquire()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc, **kw) -> None:
+        if kw:
+            refuse_args("Semaphore.__exit__", exc, kw)
         self.release()
 
     def _ctl(self, cmd: int, arg=None):
@@ -758,8 +766,10 @@ class SharedMemory:
             raise fail(e, _SHMAT_ERRORS) from None
         self._read_only = bool(flags & SHM_RDONLY)
 
-    def detach(self) -> None:
+    def detach(self, *args, **kw) -> None:
         """Detaches the shared memory"""
+        if args or kw:
+            refuse_args("SharedMemory.detach", args, kw)
         address, self._address = self._address, None
         if address is None:
             raise NotAttachedError()
@@ -787,8 +797,10 @@ class SharedMemory:
             raise NotAttachedError("Write attempt on unattached memory segment")
         _context.call(_shm_write, self._id, self._address, data, offset)
 
-    def remove(self) -> None:
+    def remove(self, *args, **kw) -> None:
         """Removes (deletes) the shared memory from the system"""
+        if args or kw:
+            refuse_args("SharedMemory.remove", args, kw)
         shmid = self._id
         try:
             _context.call(_shmctl, shmid, _c.IPC_RMID)

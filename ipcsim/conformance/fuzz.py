@@ -311,7 +311,16 @@ MQ_FILES = ["/run/mq/f1", "/run/mq/f2", "/run/mq/f3"]
 def _mq_step(draw, s: _State, who: str) -> str:
     """A POSIX message queue call, mostly one that cannot block."""
     op = draw(st.sampled_from(["open", "open", "open", "send", "send", "send", "recv", "recv",
-                               "recv", "attr", "notify", "unlink", "close", "fs"]))
+                               "recv", "attr", "notify", "unlink", "close", "fs", "sig"]))
+    if op == "sig":
+        # handlers that record the notification's siginfo, and stops of blocked waiters
+        how = draw(st.sampled_from(["siginfo", "siginfo", "handler", "SIGSTOP", "SIGCONT"]))
+        if how in ("SIGSTOP", "SIGCONT"):
+            return f"{who}.kill(pid({draw(st.sampled_from(s.procs))}), {how})"
+        # (ipcsim keeps no siginfo for SIGCHLD: only SIGUSR1, from kill or a notification,
+        # gets a "siginfo" handler)
+        sig = "SIGUSR1" if how == "siginfo" else draw(st.sampled_from(["SIGUSR1", "SIGCHLD"]))
+        return f'{who}.signal({sig}, "{how}")'
     mine = s.mqds[who]
     if op != "open" and op != "unlink" and op != "fs" and mine and draw(st.integers(0, 5)):
         m = draw(st.sampled_from(mine))

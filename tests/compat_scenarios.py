@@ -206,6 +206,12 @@ def sysv_argument_steps(s):
     steps["sem read-only mode"] = lambda: (lambda x: (x.value, x.mode))(
         s.Semaphore(K + 2, s.IPC_CREX, mode=0o400, initial_value=5))
     steps["sem creat existing"] = lambda: s.Semaphore(K + 2, s.IPC_CREAT, initial_value=9).value
+    steps["sem bad initial value, created all the same"] = lambda: s.Semaphore(
+        K + 4, s.IPC_CREX, initial_value=40000)
+    steps["sem left behind"] = lambda: (s.Semaphore(K + 4).value, s.Semaphore(K + 4).mode)
+    steps["sem bad initial value with IPC_CREAT"] = lambda: s.Semaphore(K + 4, s.IPC_CREAT,
+                                                                        initial_value=-5)
+    steps["sem still there"] = lambda: s.Semaphore(K + 4).value
     steps["sem flags junk"] = lambda: s.Semaphore(K + 3, s.IPC_CREX | 0o4000 | 0o777).mode
     steps["sem IPC_EXCL alone"] = lambda: s.Semaphore(1, s.IPC_EXCL)
     steps["shm IPC_EXCL alone"] = lambda: s.SharedMemory(1, s.IPC_EXCL)

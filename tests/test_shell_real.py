@@ -1257,6 +1257,26 @@ echo /proc/sysvipc/"*"
 X="/proc/sysvipc/m*"
 echo $X "$X"
 """,
+    "shm_rmid_forced and segments their creator left": """
+sysctl -w kernel.shm_rmid_forced=1
+ipcmk -M 10
+ipcs -m
+sysv shmget 0x42 100
+ipcs -m
+sysv shmget 0x43 100
+sysv attach 0
+ipcs -m
+sysctl -w kernel.shm_rmid_forced=0
+ipcmk -M 20
+ipcs -m
+unshare --ipc
+ipcmk -M 30
+sysv attach 0
+sysctl -w kernel.shm_rmid_forced=1
+ipcs -m
+exit
+ipcs -m
+""",
 }
 
 

@@ -1277,6 +1277,27 @@ ipcs -m
 exit
 ipcs -m
 """,
+    "bash -c: as another user, $0, parse errors": """
+setpriv --reuid=1000 --regid=1000 --clear-groups bash -c 'echo 5 > /proc/sys/kernel/msgmni'
+echo $?
+setpriv --reuid=1000 --regid=1000 --clear-groups bash -c 'ipcmk -Q -p 01777; ipcs -q'
+setpriv --reuid=1000 --regid=1000 --clear-groups bash -c 'ipcs -q -i 0'
+setpriv --reuid=1000 --regid=1000 --clear-groups bash -c 'sysctl -w kernel.msgmni=5'
+echo $?
+setpriv --reuid=1000 --regid=1000 --clear-groups bash -c 'nosuch; exit 7'
+echo $?
+bash -c 'echo $0'
+bash -c 'echo "a b" > /proc/sys/kernel/msgmni'
+echo $?
+bash -c 'exit 300'
+echo $?
+bash -c
+echo $?
+bash -c 'echo unterminated "quote'
+echo $?
+bash -c 'ipcs -q; ;'
+echo $?
+""",
 }
 
 

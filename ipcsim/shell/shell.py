@@ -172,6 +172,13 @@ class Shell:
         name = self._shells.get(self.proc.pid, ["bash"])[0]
         return f"{name}: " if self.interactive else f"{name}: line {self.lineno}: "
 
+    def _where_parse(self) -> str:
+        """The prefix of a parse error: ``bash -c`` names its string ``-c``."""
+        state = self._shells.get(self.proc.pid, ["bash"])
+        if state[3:4] == ["-c"] and not self.interactive:
+            return f"{state[0]}: -c: line {self.lineno}: "
+        return self.where()
+
     # --- running --------------------------------------------------------------------------
     def run_script(self, text: str) -> int:
         """Run ``text`` line by line, as ``bash < script`` does; returns the last status.
@@ -199,7 +206,7 @@ class Shell:
             tokens = lex(line)
             problem = _syntax_error(tokens)
         except ValueError as e:
-            self.err(f"{self.where()}{e}\n")
+            self.err(f"{self._where_parse()}{e}\n")
             if not self.interactive and at_eof:
                 self._end_reading_shell(2)
             self.status = 2
@@ -210,10 +217,11 @@ class Shell:
             self.status = 2
             return 2
         if problem is not None:
-            self.err(f"{self.where()}syntax error near unexpected token `{problem}'\n")
+            where = self._where_parse()
+            self.err(f"{where}syntax error near unexpected token `{problem}'\n")
             self.status = 2
             if not self.interactive:
-                self.err(f"{self.where()}`{line}'\n")
+                self.err(f"{where}`{line}'\n")
                 self._end_reading_shell(2)
             return self.status
         try:
@@ -264,6 +272,8 @@ class Shell:
     def _expand(self, name: str) -> str:
         if name == "$":
             return str(self.proc.pid)
+        if name == "0":
+            return self._shells.get(self.proc.pid, ["bash"])[0]
         if name == "?":
             return str(self.status)
         return self.vars.get(name, "")
@@ -572,6 +582,10 @@ class Shell:
             self.levels.append(child)
             if command[1:2] == ["-c"] and len(command) > 2:
                 return self._run_c(parent, child, command)
+            if command[1:] == ["-c"]:
+                self.levels.pop()
+                self.err(f"{command[0]}: -c: option requires an argument\n")
+                return self._finish_child(parent, child, 2)
             if command[1:]:
                 self.levels.pop()
                 self.err(f"{command[0]}: {command[1]}: No such file or directory\n")
@@ -596,20 +610,17 @@ class Shell:
         return self._finish_child(parent, child, status)
 
     def _run_c(self, parent: Process, child: Process, command: list[str]) -> int:
-        """``bash -c CMDS``: the child shell runs CMDS (its line 1) and exits with the
-        status of the last command, or with what its ``exit`` says."""
-        self._shells[child.pid][1] = 1
-        self.lineno = 1
-        try:
-            tokens = lex(command[2])
-        except ValueError as e:
-            self.err(f"{self.where()}{e}\n")
-            self.status = 2
-        else:
-            try:
-                self._run_list(tokens)
-            except ShellExit as e:           # (not reached: exit pops this level)
-                self.status = e.status
+        """``bash -c CMDS``: the child shell reads CMDS as its script (from line 1) and
+        exits with the status of the last command, or with what its ``exit`` says."""
+        self._shells[child.pid].append("-c")       # parse errors say "bash: -c: line N:"
+        lines = command[2].split("\n")
+        i = 0
+        while i < len(lines) and child in self.levels and not self.ended:
+            chunk, i = lines[i], i + 1
+            count = 1
+            while i < len(lines) and _incomplete(chunk):
+                chunk, i, count = chunk + "\n" + lines[i], i + 1, count + 1
+            self.run(chunk, count, at_eof=i >= len(lines))
         if child in self.levels:
             while self.levels[-1] is not child:
                 self._finish_child(self.levels[-2], self._pop_level(), 0)

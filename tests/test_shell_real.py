@@ -838,6 +838,8 @@ sysctl --values kernel.msgmni
 sysctl --names kernel.msgmni
 sysctl --quiet --write kernel.msgmni=34
 sysctl -nN kernel.msgmni
+sysctl -N kernel.msgmni=77
+sysctl -N -w kernel.shmmni=4000
 sysctl -w kernel.msgmni=1 -q
 sysctl --dry-run -w kernel.msgmni=2
 sysctl kernel.msgmni

@@ -449,7 +449,7 @@ class _Sysctl:
                     self.p.close(fd)
         if (rc == 0 and not self.quiet) or self.dry_run:
             if self.name_only:
-                ctx.write(f"{dotted}\n")
+                ctx.write(f"{value}\n")           # (4.0.2 prints the value here)
             elif self.print_name:
                 ctx.write(f"{dotted} = {value}\n")
             else:

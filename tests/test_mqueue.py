@@ -988,3 +988,21 @@ def test_a_stopped_waiter_with_a_handler_due_gets_eintr(k, p):
     p.kill(s.pid, ipcsim.SIGCONT)
     k.run()
     assert out == ["handler", "EINTR"] and p.mq_getattr(q).mq_curmsgs == 0
+
+
+def test_mq_open_with_o_path_keeps_the_queue_but_is_no_mq_descriptor(p):
+    O_PATH = 0o10000000
+    q = small(p)
+    path = p.mq_open("/q", O_RDWR | O_PATH)
+    for call, args in ((p.mq_getattr, ()), (p.mq_send, (b"x",)), (p.mq_receive, (16,)),
+                       (p.mq_notify, (SigEvent(SIGEV_NONE),)), (p.read, (10,)),
+                       (p.mq_setattr, (MqAttr(),))):
+        assert err(call, path, *args) == "EBADF"
+    p.mq_notify(q, SigEvent(SIGEV_NONE))
+    p.close(path)                                   # no flush: the registration stays
+    assert err(p.mq_notify, q, SigEvent(SIGEV_NONE)) == "EBUSY"
+    kept = p.mq_open("/gone", O_CREAT | O_RDONLY | O_PATH, 0o600, MqAttr(0, 1, 16, 0))
+    p.mq_unlink("/gone")
+    assert p.ipc_ns.mq_queues_count == 2            # the O_PATH file keeps it
+    p.close(kept)
+    assert p.ipc_ns.mq_queues_count == 1

@@ -57,6 +57,7 @@ FMODE_READ, FMODE_WRITE = 1, 2
 SIZEOF_MSG_MSG = 48                 # struct msg_msg
 SIZEOF_TREE_NODE = 48               # struct posix_msg_tree_node
 LONG_MIN, LONG_MAX = -(1 << 63), (1 << 63) - 1
+O_PATH = 0o10000000
 
 
 @attrs.define(slots=True)
@@ -537,6 +538,26 @@ class MqFile(OpenFile):
         sb.put()
 
 
+class MqPathFile(MqFile):
+    """What mq_open with O_PATH gives (do_dentry_open: FMODE_PATH and empty_fops): it keeps
+    the queue alive like any open file, but it is no mq descriptor (EBADF for every mq call,
+    read and lseek) and its close removes no notification (empty_fops has no flush)."""
+
+    __slots__ = ()
+
+    def read(self, proc, size: int) -> bytes:
+        raise oserror(errno.EBADF)
+
+    def write(self, proc, data: bytes) -> int:
+        raise oserror(errno.EBADF)
+
+    def lseek(self, offset: int, whence: int) -> int:
+        raise oserror(errno.EBADF)
+
+    def flush(self, proc) -> None:
+        pass
+
+
 # --- argument checks ------------------------------------------------------------------------
 def _name_arg(name: object) -> str:
     """glibc's check (a leading slash, stripped) and getname()'s (ENOENT for "",
@@ -693,7 +714,8 @@ def do_mq_open(proc, name: object, oflag: object, mode: object, attr: object) ->
         want = (MAY_READ, MAY_WRITE, MAY_READ | MAY_WRITE)[acc]
         if not generic_permission(proc.creds, inode.mode, inode.uid, inode.gid, want):
             raise oserror(errno.EACCES)
-    return proc._install_at(fd, MqFile(oflag & ~(O_CREAT | O_EXCL), inode))
+    cls = MqPathFile if oflag & O_PATH else MqFile
+    return proc._install_at(fd, cls(oflag & ~(O_CREAT | O_EXCL), inode))
 
 
 class MqCalls:

@@ -12,6 +12,7 @@ import functools
 import grp
 import os
 import pwd
+import random
 import re
 import shutil
 import subprocess
@@ -1382,6 +1383,72 @@ def test_shell_prints_what_util_linux_prints(name):
     assert normalize(sim_out) == normalize(real_out)
     assert normalize(sim_err) == normalize(real_err)
     assert sim_status == real_status
+
+
+def random_script(seed: int, length: int = 30) -> str:
+    """A random sequence of what a student types: objects made, used, removed and listed,
+    limits read and written, shells nested, commands run as uid 1000, statuses echoed."""
+    r = random.Random(seed)
+    ids = ["0", "1", "32768", "-1", "x", "99"]
+
+    def command() -> str:
+        kind = r.choice(["ipcs", "ipcmk", "ipcrm", "sysv", "sysctl", "proc", "nest", "exit",
+                         "priv", "status"])
+        if kind == "ipcs":
+            opts = r.sample(["-q", "-s", "-m", "-a", "-c", "-p", "-t", "-l", "-u", "-b",
+                             "--human", "-i " + r.choice(ids)], r.randint(0, 3))
+            return " ".join(["ipcs"] + opts)
+        if kind == "ipcmk":
+            opts = r.sample(["-Q", "-S " + r.choice(["1", "3", "0", "300"]),
+                             "-M " + r.choice(["1", "4096", "1K", "0", "10M"]),
+                             "-p " + r.choice(["600", "644", "0", "400"])], r.randint(1, 3))
+            return " ".join(["ipcmk"] + opts)
+        if kind == "ipcrm":
+            form = r.choice(["-q", "-s", "-m", "-Q", "-S", "-M", "-a", "msg", "sem", "-v -a",
+                             "--all=shm"])
+            if "a" in form:
+                return f"ipcrm {form}"
+            return f"ipcrm {form} {r.choice(ids + ['0x1', '0x2'])}"
+        if kind == "sysv":
+            return r.choice([f"sysv send {r.choice(ids[:3])} hi {r.choice(['1', '2', ''])}",
+                             f"sysv receive {r.choice(ids[:3])} {r.choice(['', '2', '-2'])}",
+                             f"sysv attach {r.choice(ids[:3])}", f"sysv lock {r.choice(ids[:2])}",
+                             f"sysv setval {r.choice(ids[:2])} {r.choice(['0', '1'])} 3",
+                             "sysv msgget 0x55", "sysv shmget 0x56 100 600"])
+        if kind == "sysctl":
+            key = r.choice(["kernel.msgmni", "kernel.msgmax", "kernel.shmmni", "kernel.sem",
+                            "fs.mqueue.msg_max", "kernel.shm_rmid_forced", "kernel/msgmnb"])
+            value = r.choice(["5", "0", "-1", "abc", "2147483648", " 7", "0x10", ""])
+            return (f"sysctl {r.choice(['', '-n ', '-w ', '-q -w ', '-N '])}{key}"
+                    + (f"={value}" if r.random() < 0.6 else ""))
+        if kind == "proc":
+            name = r.choice(["msgmni", "msgmax", "shmmni", "sem", "msg_next_id"])
+            return r.choice([f"cat /proc/sys/kernel/{name}", "ipcs -l",
+                             f"echo {r.choice(['5', '0', '-3', '1 2 3 4', 'x'])} > "
+                             f"/proc/sys/kernel/{name}"])
+        if kind == "nest":
+            return r.choice(["unshare --ipc", "unshare --ipc ipcs -q", "unshare --ipc ipcmk -Q",
+                             "bash -c 'ipcmk -Q; ipcs -q'"])
+        if kind == "exit":
+            return "exit " + r.choice(["", "3", "0"])
+        if kind == "priv":
+            return ("setpriv --reuid=1000 --regid=1000 --clear-groups "
+                    + r.choice(["ipcmk -Q", "ipcs", "ipcrm -a", "sysv send 0 x", "ipcrm -q 0",
+                                "sysctl -w kernel.msgmni=9"]))
+        return "echo $?"
+
+    return "".join(command() + "\n" for _ in range(length))
+
+
+@requires_real
+@pytest.mark.parametrize("seed", range(6))
+def test_random_sequences_print_what_util_linux_prints(seed):
+    script = random_script(seed)
+    real_out, real_err, real_status = run_bash(script)
+    sim_out, sim_err, sim_status = run_sim(script)
+    assert normalize(sim_out) == normalize(real_out), script
+    assert normalize(sim_err) == normalize(real_err), script
+    assert sim_status == real_status, script
 
 
 def test_real_comparison_reason_is_stated():

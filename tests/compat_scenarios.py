@@ -221,6 +221,23 @@ def sysv_argument_steps(s):
     steps["shm attach SHM_RDONLY|SHM_REMAP"] = lambda: (lambda m: (
         m.attach(None, s.SHM_RDONLY | s.SHM_REMAP), m.read(1)))(s.SharedMemory(K + 7,
                                                                                 s.IPC_CREX))
+    # integers that are not ints
+    steps["__index__: key, flags, mode"] = lambda: s.MessageQueue(Index(K + 10),
+                                                                  Index(s.IPC_CREX),
+                                                                  Index(0o600)).key
+    steps["__index__: size"] = lambda: s.SharedMemory(None, s.IPC_CREX, size=Index(10))
+    steps["__index__: max_message_size"] = lambda: s.MessageQueue(None, s.IPC_CREX,
+                                                                  max_message_size=Index(10))
+    steps["__index__: type"] = lambda: (lambda q: (q.send(b"x", type=Index(3)),
+                                                   q.receive(type=Index(3))))(
+        s.MessageQueue(K + 10))
+    steps["__index__: delta"] = lambda: s.Semaphore(None, s.IPC_CREX).release(Index(2))
+    steps["__index__: timeout"] = lambda: s.Semaphore(None, s.IPC_CREX,
+                                                      initial_value=1).acquire(Index(1))
+    steps["__index__: byte_count, offset"] = lambda: s.SharedMemory(
+        None, s.IPC_CREX, size=10).read(Index(2), Index(1))
+    steps["__index__: value"] = lambda: setattr(s.Semaphore(None, s.IPC_CREX), "value",
+                                                Index(2))
     # timeouts
     steps["sem timeout 2**70"] = lambda: s.Semaphore(None, s.IPC_CREX).acquire(2 ** 70)
     steps["sem Z timeout str"] = lambda: s.Semaphore(None, s.IPC_CREX).Z("x")
@@ -461,6 +478,17 @@ def sysv_argument_steps(s):
     return steps
 
 
+class Index:
+    """An integer that is not an int (numpy's are such): C integer arguments take it, "k"
+    arguments do not."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __index__(self):
+        return self.value
+
+
 def _warning_of(fn):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -600,6 +628,23 @@ def posix_argument_steps(p):
         for fn in [getattr(obj, name)] for args, kw in (((1,), {}), ((), {"x": 1}), ((), {}))]
     steps["__exit__ with a keyword"] = lambda: p.Semaphore(S).__exit__(x=1)
     steps["clean up after them"] = clean
+    # integers that are not ints
+    steps["__index__: flags, mode, sizes"] = lambda: (lambda q: (q.max_messages, q.unlink()))(
+        p.MessageQueue(N + "i", Index(p.O_CREX), Index(0o600), Index(3), Index(16)))
+    steps["__index__: initial_value"] = lambda: (lambda x: (x.value, x.unlink()))(
+        p.Semaphore(S, Index(p.O_CREX), initial_value=Index(3)))
+    steps["__index__: shm flags"] = lambda: (lambda x: (x.size, x.unlink()))(
+        p.SharedMemory(M, Index(p.O_CREX), size=10))
+    steps["__index__: shm size"] = lambda: p.SharedMemory(M, p.O_CREX, size=Index(10))
+    steps["__index__: priority"] = lambda: (lambda q: (q.send(b"x", priority=Index(3)),
+                                                       q.receive(), q.unlink()))(
+        p.MessageQueue(N + "i", p.O_CREX))
+    steps["__index__: notification"] = lambda: (lambda q: (q.unlink(),
+                                                           q.request_notification(Index(3))))(
+        p.MessageQueue(N + "i", p.O_CREX))
+    steps["__index__: timeout"] = lambda: (lambda q: (q.unlink(), q.receive(Index(0))))(
+        p.MessageQueue(N + "i", p.O_CREX))
+    steps["__index__: read_only"] = lambda: p.SharedMemory(M, read_only=Index(1))
     # message queues
     steps["q create"] = lambda: setattr(o, "q", p.MessageQueue(N, p.O_CREX, max_messages=3,
                                                               max_message_size=16))

@@ -126,7 +126,7 @@ def _check_keywords(params: tuple, required: int, converters: tuple, args: tuple
             raise TypeError(f"'{key}' is an invalid keyword argument for this function")
 
 
-def _index(value: object) -> int:
+def c_index(value: object) -> int:
     """The int of an argument that PyArg_Parse reads as a C integer (not a float)."""
     if isinstance(value, float):
         raise TypeError("'float' object cannot be interpreted as an integer")
@@ -141,7 +141,7 @@ def c_int(value: object) -> int:
     """PyArg_Parse's "i": an int that fits in a C int."""
     if value.__class__ is int and -0x80000000 <= value <= 0x7FFFFFFF:      # type: ignore
         return value
-    value = _index(value)
+    value = c_index(value)
     if value > 0x7FFFFFFF:
         raise OverflowError("signed integer is greater than maximum")
     if value < -0x80000000:
@@ -153,7 +153,7 @@ def c_long(value: object) -> int:
     """PyArg_Parse's "l"."""
     if value.__class__ is int and LONG_MIN <= value <= LONG_MAX:          # type: ignore
         return value
-    value = _index(value)
+    value = c_index(value)
     if not LONG_MIN <= value <= LONG_MAX:
         raise OverflowError("Python int too large to convert to C long")
     return value
@@ -173,12 +173,11 @@ def type_name(value: object) -> str:
     return f"{t.__module__}.{t.__name__}"
 
 
-
 def c_ulong_mask(value: object, argno: int) -> int:
     """PyArg_Parse's "k" for argument number ``argno``: an int (not an object with
     __index__), taken modulo 2**64 with no overflow check."""
-    if value.__class__ is int or isinstance(value, int):
-        return value & ULONG_MASK                     # type: ignore[operator]
+    if isinstance(value, int):
+        return value & ULONG_MASK
     raise TypeError(f"argument {argno} must be int, not {type_name(value)}")
 
 
@@ -284,8 +283,8 @@ def like_c_type(cls: type, module: str) -> None:
     ``__module__``, the name CPython's messages use, and no pickling or copying ("cannot
     pickle 'module.Name' object", as for a C type with no __reduce__)."""
     cls.__module__ = module
-    _set_tp_name(cls, f"{module}.{cls.__name__}")
     full = f"{module}.{cls.__name__}"
+    _set_tp_name(cls, full)
 
     def __reduce_ex__(self, protocol):
         t = type(self)

@@ -31,8 +31,8 @@ from ..kernel.process import Process as _Process
 from ..sim.scheduler import ProcessExit as _ProcessExit
 from ..sim.scheduler import Terminated as _Terminated
 from . import _context, _devshm
-from ._common import (ReadOnly, ReadOnlyMember, as_buffer_bytes, c_args, c_int, c_long,
-                      c_str, c_ulong_mask, check_flags, fail, like_c_type,
+from ._common import (ReadOnly, ReadOnlyMember, as_buffer_bytes, c_args, c_index, c_int,
+                      c_long, c_str, c_ulong_mask, check_flags, fail, like_c_type,
                       open_or_create, refuse_args, timeout_arg)
 
 VERSION = "1.3.2"
@@ -121,12 +121,10 @@ def _c_format(name: str | None) -> str:
 
 
 def _unsigned_int(value: object) -> int:
-    """PyArg_Parse's "I": any int, taken modulo 2**32."""
-    if isinstance(value, float):
-        raise TypeError("'float' object cannot be interpreted as an integer")
-    if not isinstance(value, int):
-        raise TypeError(f"'{type(value).__name__}' object cannot be interpreted as an integer")
-    return value & 0xFFFFFFFF
+    """PyArg_Parse's "I": any int (or object with __index__), taken modulo 2**32."""
+    if value.__class__ is int:
+        return value & 0xFFFFFFFF                   # type: ignore[operator]
+    return c_index(value) & 0xFFFFFFFF
 
 
 _rngs: "_weakref.WeakKeyDictionary[Any, _random.Random]" = _weakref.WeakKeyDictionary()

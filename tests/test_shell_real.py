@@ -1301,6 +1301,15 @@ echo $?
 bash -c 'ipcs -q; ;'
 echo $?
 """,
+    "sh -c is dash": """
+sh -c 'nosuch'
+echo $?
+sh -c 'ipcmk -Q; ipcs -q; exit 4'
+echo $?
+unshare --ipc sh -c 'nosuch; ipcs -z'
+echo $?
+sh -c 'echo $0'
+""",
 }
 
 

@@ -170,6 +170,8 @@ class Shell:
         unshare and nsenter start) and, reading a script, the number of the line it read
         (each shell counts the lines it reads itself)."""
         name = self._shells.get(self.proc.pid, ["bash"])[0]
+        if name == "sh":                  # Debian's sh is dash
+            return f"sh: {self.lineno}: "
         return f"{name}: " if self.interactive else f"{name}: line {self.lineno}: "
 
     def _where_parse(self) -> str:
@@ -422,7 +424,8 @@ class Shell:
             return finish(status)
         if name not in PROGRAMS:
             finish(0)
-            self.err(f"{self.where()}{name}: command not found\n")
+            dash = self._shells.get(self.proc.pid, ["bash"])[0] == "sh"
+            self.err(f"{self.where()}{name}: {'not found' if dash else 'command not found'}\n")
             return 127
         status = self._spawn(self.proc, argv, out, err, stdin)
         return finish(status)
@@ -575,7 +578,8 @@ class Shell:
             child.comm = "bash"
             # as util-linux's exec_shell() runs $SHELL: argv[0] "-bash"
             self._cmdlines[child.pid] = "-bash" if not command else " ".join(command)
-            self._shells[child.pid] = ["-bash" if not command else "bash", 0, self._typed]
+            self._shells[child.pid] = ["-bash" if not command else command[0], 0,
+                                     self._typed]
             values, exported = self._vars.get(parent.pid, ({}, set()))
             self._vars[child.pid] = ({k: v for k, v in values.items() if k in exported},
                                      set(exported))

@@ -221,6 +221,15 @@ def sysv_argument_steps(s):
     steps["shm attach SHM_RDONLY|SHM_REMAP"] = lambda: (lambda m: (
         m.attach(None, s.SHM_RDONLY | s.SHM_REMAP), m.read(1)))(s.SharedMemory(K + 7,
                                                                                 s.IPC_CREX))
+    # subclasses of bytes and str
+    steps["send a bytes subclass"] = lambda: (lambda q: (q.send(Bytes(b"ab")),
+                                                         type(q.receive()[0]).__name__))(
+        s.MessageQueue(None, s.IPC_CREX))
+    steps["send a str subclass"] = lambda: (lambda q: (q.send(Str("ab")), q.receive()))(
+        s.MessageQueue(None, s.IPC_CREX))
+    steps["write a bytes subclass"] = lambda: (lambda m: (m.write(Bytes(b"ab")),
+                                                          type(m.read(2)).__name__))(
+        s.SharedMemory(None, s.IPC_CREX))
     # integers that are not ints
     steps["__index__: key, flags, mode"] = lambda: s.MessageQueue(Index(K + 10),
                                                                   Index(s.IPC_CREX),
@@ -489,6 +498,15 @@ class Index:
         return self.value
 
 
+class Bytes(bytes):
+    pass
+
+
+class Str(str):
+    def encode(self, *args, **kwargs):            # never called by the C argument parser
+        return b"/not-what-was-meant"
+
+
 def _warning_of(fn):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -628,6 +646,16 @@ def posix_argument_steps(p):
         for fn in [getattr(obj, name)] for args, kw in (((1,), {}), ((), {"x": 1}), ((), {}))]
     steps["__exit__ with a keyword"] = lambda: p.Semaphore(S).__exit__(x=1)
     steps["clean up after them"] = clean
+    # subclasses of bytes and str
+    steps["send a bytes subclass"] = lambda: (lambda q: (
+        q.send(Bytes(b"ab")), type(q.receive()[0]).__name__, q.unlink()))(
+        p.MessageQueue(N + "b", p.O_CREX))
+    steps["send a str subclass"] = lambda: (lambda q: (q.send(Str("ab")), q.receive(),
+                                                       q.unlink()))(
+        p.MessageQueue(N + "b", p.O_CREX))
+    steps["a str subclass as name"] = lambda: (lambda q: (type(q.name).__name__, q.name,
+                                                          q.unlink()))(
+        p.MessageQueue(Str(N + "b"), p.O_CREX))
     # integers that are not ints
     steps["__index__: flags, mode, sizes"] = lambda: (lambda q: (q.max_messages, q.unlink()))(
         p.MessageQueue(N + "i", Index(p.O_CREX), Index(0o600), Index(3), Index(16)))

@@ -94,7 +94,7 @@ def _name_arg(name: object) -> str | None:
     if name is None:
         return None
     if isinstance(name, str):
-        raw = _os.fsencode(name)
+        raw = _os.fsencode(str.__str__(name))         # (a subclass's encode() is not used)
         if b"\0" in raw:
             raise ValueError("embedded null byte")      # (the real module crashes)
     elif isinstance(name, bytes):

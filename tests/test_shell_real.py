@@ -1310,6 +1310,17 @@ unshare --ipc sh -c 'nosuch; ipcs -z'
 echo $?
 sh -c 'echo $0'
 """,
+    "kill -l": """
+kill -l
+kill -l 9
+kill -l KILL
+kill -l 137
+kill -L
+kill -l 200
+kill -l FOO
+kill -l sigterm
+kill -l 0
+""",
 }
 
 

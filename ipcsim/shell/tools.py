@@ -566,16 +566,56 @@ def _signal_number(spec: str) -> int | None:
     return _SIGNUMS.get(name)
 
 
+def _bash_signame(num: int) -> str:
+    """bash's name of a signal, without SIG: HUP ... SYS, RTMIN, RTMIN+1 ... RTMAX-1, RTMAX."""
+    if num == 34:
+        return "RTMIN"
+    if num == 64:
+        return "RTMAX"
+    if 35 <= num <= 49:
+        return f"RTMIN+{num - 34}"
+    if 50 <= num <= 63:
+        return f"RTMAX-{64 - num}"
+    return SIGNAMES.get(num, f"SIG{num}")[3:]
+
+
 def kill(ctx: Ctx, args: list[str]) -> int:
     """kill [-s SIG | -SIG | -n NUM] PID... ; kill -l (bash's builtin)."""
     sig = 15
     words = list(args)
     usage = ("kill: usage: kill [-s sigspec | -n signum | -sigspec] pid | jobspec ... "
              "or kill -l [sigspec]\n")
-    if words and words[0] == "-l":
-        ctx.write("".join(f"{num:2d}) SIG{name}\n" for name, num in
-                          sorted(_SIGNUMS.items(), key=lambda kv: kv[1])))
-        return 0
+    if words and words[0] in ("-l", "-L"):
+        if len(words) == 1:
+            out, column = [], 0
+            for num in range(1, 65):
+                if num in (32, 33):
+                    continue              # (glibc keeps these)
+                column += 1
+                out.append(f"{num:2d}) SIG{_bash_signame(num)}"
+                           + ("\t" if column < 5 else "\n"))
+                column %= 5
+            ctx.write("".join(out) + ("\n" if column else ""))
+            return 0
+        status = 0
+        for spec in words[1:]:
+            if spec.isdigit():
+                num = int(spec)
+                num = num - 128 if num > 128 else num
+                if num == 0:
+                    ctx.write("EXIT\n")          # (the trap pseudo-signal)
+                    continue
+                if 1 <= num <= 64 and num not in (32, 33):
+                    ctx.write(_bash_signame(num) + "\n")
+                    continue
+            else:
+                num = _signal_number(spec)
+                if num is not None:
+                    ctx.write(f"{num}\n")
+                    continue
+            ctx.ewrite(f"{ctx.shell.where()}kill: {spec}: invalid signal specification\n")
+            status = 1
+        return status
     if words and words[0] in ("-s", "-n"):
         if len(words) < 2:
             ctx.ewrite(f"{ctx.shell.where()}kill: {words[0]}: option requires an argument\n")

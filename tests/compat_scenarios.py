@@ -1075,6 +1075,47 @@ def blocking_steps(s, p):
     return steps
 
 
+PERM_MODES = (0o600, 0o644, 0o640, 0o604, 0o666, 0o400, 0o200)
+
+
+def permission_objects(p, make=True):
+    """posix_ipc objects of several modes, made by root (``make``), or removed."""
+    for mode in PERM_MODES:
+        for kind, cls, unlink, kw in (
+                ("sem", p.Semaphore, p.unlink_semaphore, {"initial_value": 1}),
+                ("shm", p.SharedMemory, p.unlink_shared_memory, {"size": 8}),
+                ("mq", p.MessageQueue, p.unlink_message_queue, {})):
+            name = f"/ipcsim-compat-perm-{kind}-{mode:o}"
+            try:
+                unlink(name)
+            except p.ExistentialError:
+                pass
+            if make:
+                cls(name, p.O_CREX, mode=mode, **kw)
+
+
+def permission_steps(p):
+    """What a process of uid and gid 1000 may do with root's objects of each mode (open
+    them each way, truncate, unlink: the sticky /dev/shm), and with its own (umask)."""
+    steps = {}
+    for mode in PERM_MODES:
+        sem, shm, mq = (f"/ipcsim-compat-perm-{kind}-{mode:o}" for kind in ("sem", "shm", "mq"))
+        steps[f"{sem} open"] = lambda n=sem: p.Semaphore(n).value
+        steps[f"{sem} O_CREAT"] = lambda n=sem: p.Semaphore(n, p.O_CREAT).value
+        steps[f"{sem} unlink"] = lambda n=sem: p.unlink_semaphore(n)
+        steps[f"{shm} open"] = lambda n=shm: p.SharedMemory(n).size
+        steps[f"{shm} read-only"] = lambda n=shm: p.SharedMemory(n, read_only=True).size
+        steps[f"{shm} O_TRUNC"] = lambda n=shm: p.SharedMemory(n, p.O_TRUNC).size
+        steps[f"{shm} unlink"] = lambda n=shm: p.unlink_shared_memory(n)
+        steps[f"{mq} open"] = lambda n=mq: p.MessageQueue(n).mode
+        steps[f"{mq} read only"] = lambda n=mq: p.MessageQueue(n, write=False).mode
+        steps[f"{mq} write only"] = lambda n=mq: p.MessageQueue(n, read=False).mode
+        steps[f"{mq} unlink"] = lambda n=mq: p.unlink_message_queue(n)
+    steps["own, mode 0777"] = lambda: (lambda x: (x.value, x.unlink()))(
+        p.Semaphore("/ipcsim-compat-perm-own", p.O_CREX, mode=0o777))
+    return steps
+
+
 def run_all(sysv_ipc, posix_ipc) -> dict:
     out = {}
     for prefix, steps in (("sysv", sysv_steps), ("sysv args", sysv_argument_steps),

@@ -99,6 +99,55 @@ def test_calls_blocked_in_real_threads_end_as_with_the_real_packages():
     assert {k: (fake[k], real[k]) for k in fake if fake[k] != real[k]} == {}
 
 
+PERM_REAL = f"""
+import json, os, sys
+sys.path.insert(0, {str(HERE)!r})
+import compat_scenarios, posix_ipc
+compat_scenarios.permission_objects(posix_ipc)
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.setgroups([])
+    os.setresgid(1000, 1000, 1000)
+    os.setresuid(1000, 1000, 1000)
+    steps = compat_scenarios.permission_steps(posix_ipc)
+    os.write(w, json.dumps({{k: compat_scenarios.outcome(fn) for k, fn in steps.items()}})
+             .encode())
+    os._exit(0)
+os.close(w)
+with os.fdopen(r) as f:
+    out = f.read()
+os.waitpid(pid, 0)
+compat_scenarios.permission_objects(posix_ipc, make=False)
+print(out)
+"""
+
+
+@pytest.mark.skipif(not (HAVE_REAL and CAN_UNSHARE), reason="needs the real packages, root "
+                    "and unshare(1)")
+def test_a_user_process_is_refused_as_with_the_real_package():
+    real = subprocess.run(["unshare", "--ipc", sys.executable, "-c", PERM_REAL],
+                          capture_output=True, text=True, timeout=120, cwd="/")
+    assert real.returncode == 0, real.stderr
+    real = json.loads(real.stdout)
+    with ipcsim.Kernel(seed=0) as k:
+        with bind(k.init):
+            compat_scenarios.permission_objects(fake_posix)
+
+        def user(p):
+            p.setgroups([])
+            p.setgid(1000)
+            p.setuid(1000)
+            steps = compat_scenarios.permission_steps(fake_posix)
+            return {label: compat_scenarios.outcome(fn) for label, fn in steps.items()}
+        child = k.init.fork(target=user)
+        k.run()
+        fake = child.result
+    assert list(fake) == list(real)
+    assert {k: (fake[k], real[k]) for k in fake if fake[k] != real[k]} == {}
+    assert sum(v[0] == "PermissionsError" for v in real.values()) > 50
+
+
 def test_every_corner_case_behaves_as_the_real_packages(real_outcomes):
     fake = fake_outcomes()
     assert list(fake) == list(real_outcomes)

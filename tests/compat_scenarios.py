@@ -1094,6 +1094,55 @@ def permission_objects(p, make=True):
                 cls(name, p.O_CREX, mode=mode, **kw)
 
 
+def sysv_permission_objects(s, make=True):
+    """sysv_ipc objects of several modes, made by root (``make``), or removed."""
+    for i, mode in enumerate(PERM_MODES):
+        for key, cls, kw in ((0x7C00 + i, s.MessageQueue, {}),
+                             (0x7C10 + i, s.Semaphore, {"initial_value": 1}),
+                             (0x7C20 + i, s.SharedMemory, {"size": 8})):
+            try:
+                cls(key).remove()
+            except s.ExistentialError:
+                pass
+            if make:
+                obj = cls(key, s.IPC_CREX, mode=0o600, **kw)
+                obj.mode = mode
+
+
+def sysv_permission_steps(s):
+    """What a process of uid and gid 1000 may do with root's sysv_ipc objects of each
+    mode."""
+    steps = {}
+    for i, mode in enumerate(PERM_MODES):
+        q, sem, m = 0x7C00 + i, 0x7C10 + i, 0x7C20 + i
+        steps[f"mq {mode:o} open"] = lambda k=q: s.MessageQueue(k).key
+        steps[f"mq {mode:o} creat"] = lambda k=q: s.MessageQueue(k, s.IPC_CREAT).key
+        steps[f"mq {mode:o} stat"] = lambda k=q: s.MessageQueue(k, mode=0).current_messages
+        steps[f"mq {mode:o} send"] = lambda k=q: s.MessageQueue(k, mode=0).send(b"x", False)
+        steps[f"mq {mode:o} receive"] = lambda k=q: s.MessageQueue(k, mode=0).receive(False)
+        steps[f"mq {mode:o} set mode"] = lambda k=q: setattr(s.MessageQueue(k, mode=0), "mode",
+                                                             0o666)
+        steps[f"mq {mode:o} remove"] = lambda k=q: s.MessageQueue(k, mode=0).remove()
+        steps[f"sem {mode:o} open"] = lambda k=sem: s.Semaphore(k).key
+        steps[f"sem {mode:o} value"] = lambda k=sem: s.Semaphore(k, mode=0).value
+        steps[f"sem {mode:o} set value"] = lambda k=sem: setattr(s.Semaphore(k, mode=0),
+                                                                 "value", 1)
+        steps[f"sem {mode:o} acquire"] = lambda k=sem: (lambda x: (
+            setattr(x, "block", False), x.acquire(), x.release()))(s.Semaphore(k, mode=0))
+        steps[f"sem {mode:o} uid"] = lambda k=sem: s.Semaphore(k, mode=0).uid
+        steps[f"sem {mode:o} remove"] = lambda k=sem: s.Semaphore(k, mode=0).remove()
+        steps[f"shm {mode:o} open"] = lambda k=m: s.SharedMemory(k).read(1)
+        steps[f"shm {mode:o} open read-only"] = lambda k=m: s.SharedMemory(k, mode=0o400).read(1)
+        steps[f"shm {mode:o} write"] = lambda k=m: s.SharedMemory(k).write(b"w")
+        steps[f"shm {mode:o} attach by id"] = lambda k=m: s.attach(
+            s.SharedMemory(k, mode=0o400).id).read(1)
+        steps[f"shm {mode:o} size"] = lambda k=m: s.SharedMemory(k, mode=0o400).size
+        steps[f"shm {mode:o} set mode"] = lambda k=m: setattr(s.SharedMemory(k, mode=0o400),
+                                                              "mode", 0o666)
+        steps[f"shm {mode:o} remove"] = lambda k=m: s.SharedMemory(k, mode=0o400).remove()
+    return steps
+
+
 def permission_steps(p):
     """What a process of uid and gid 1000 may do with root's objects of each mode (open
     them each way, truncate, unlink: the sticky /dev/shm), and with its own (umask)."""

@@ -102,8 +102,9 @@ def test_calls_blocked_in_real_threads_end_as_with_the_real_packages():
 PERM_REAL = f"""
 import json, os, sys
 sys.path.insert(0, {str(HERE)!r})
-import compat_scenarios, posix_ipc
+import compat_scenarios, posix_ipc, sysv_ipc
 compat_scenarios.permission_objects(posix_ipc)
+compat_scenarios.sysv_permission_objects(sysv_ipc)
 r, w = os.pipe()
 pid = os.fork()
 if pid == 0:
@@ -111,6 +112,7 @@ if pid == 0:
     os.setresgid(1000, 1000, 1000)
     os.setresuid(1000, 1000, 1000)
     steps = compat_scenarios.permission_steps(posix_ipc)
+    steps.update(compat_scenarios.sysv_permission_steps(sysv_ipc))
     os.write(w, json.dumps({{k: compat_scenarios.outcome(fn) for k, fn in steps.items()}})
              .encode())
     os._exit(0)
@@ -125,7 +127,7 @@ print(out)
 
 @pytest.mark.skipif(not (HAVE_REAL and CAN_UNSHARE), reason="needs the real packages, root "
                     "and unshare(1)")
-def test_a_user_process_is_refused_as_with_the_real_package():
+def test_a_user_process_is_refused_as_with_the_real_packages():
     real = subprocess.run(["unshare", "--ipc", sys.executable, "-c", PERM_REAL],
                           capture_output=True, text=True, timeout=120, cwd="/")
     assert real.returncode == 0, real.stderr
@@ -133,19 +135,21 @@ def test_a_user_process_is_refused_as_with_the_real_package():
     with ipcsim.Kernel(seed=0) as k:
         with bind(k.init):
             compat_scenarios.permission_objects(fake_posix)
+            compat_scenarios.sysv_permission_objects(fake_sysv)
 
         def user(p):
             p.setgroups([])
             p.setgid(1000)
             p.setuid(1000)
             steps = compat_scenarios.permission_steps(fake_posix)
+            steps.update(compat_scenarios.sysv_permission_steps(fake_sysv))
             return {label: compat_scenarios.outcome(fn) for label, fn in steps.items()}
         child = k.init.fork(target=user)
         k.run()
         fake = child.result
     assert list(fake) == list(real)
     assert {k: (fake[k], real[k]) for k in fake if fake[k] != real[k]} == {}
-    assert sum(v[0] == "PermissionsError" for v in real.values()) > 50
+    assert sum(v[0] == "PermissionsError" for v in real.values()) > 100
 
 
 def test_every_corner_case_behaves_as_the_real_packages(real_outcomes):

@@ -731,8 +731,9 @@ class SharedMemory:
         self._address = None
         self._read_only = bool(shmat_flags)
         errors = {
+            # (PyErr_Format knows no %o: the real message keeps it as it is)
             _errno.EACCES: (PermissionsError,
-                            f"Permission {mode:o} cannot be granted on the existing segment"),
+                            "Permission %o cannot be granted on the existing segment"),
             _errno.EINVAL: (ValueError, "The size is invalid"),
             _errno.ENOMEM: (MemoryError, "Not enough memory"),
             _errno.ENOSPC: (OSError, "Not enough shared memory identifiers available (ENOSPC)"),

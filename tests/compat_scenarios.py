@@ -1130,6 +1130,16 @@ def sysv_permission_steps(s):
         steps[f"sem {mode:o} acquire"] = lambda k=sem: (lambda x: (
             setattr(x, "block", False), x.acquire(), x.release()))(s.Semaphore(k, mode=0))
         steps[f"sem {mode:o} uid"] = lambda k=sem: s.Semaphore(k, mode=0).uid
+        steps[f"sem {mode:o} set mode"] = lambda k=sem: setattr(s.Semaphore(k, mode=0), "mode",
+                                                                0o666)
+        steps[f"sem {mode:o} set uid"] = lambda k=sem: setattr(s.Semaphore(k, mode=0), "uid",
+                                                               1000)
+        steps[f"sem {mode:o} Z"] = lambda k=sem: (lambda x: (
+            setattr(x, "block", False), x.Z()))(s.Semaphore(k, mode=0))
+        steps[f"mq {mode:o} max_size up"] = lambda k=q: setattr(s.MessageQueue(k, mode=0),
+                                                                "max_size", 1 << 20)
+        steps[f"shm {mode:o} set gid"] = lambda k=m: setattr(s.SharedMemory(k, mode=0o400),
+                                                             "gid", 1000)
         steps[f"sem {mode:o} remove"] = lambda k=sem: s.Semaphore(k, mode=0).remove()
         steps[f"shm {mode:o} open"] = lambda k=m: s.SharedMemory(k).read(1)
         steps[f"shm {mode:o} open read-only"] = lambda k=m: s.SharedMemory(k, mode=0o400).read(1)

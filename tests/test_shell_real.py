@@ -1321,6 +1321,26 @@ kill -l FOO
 kill -l sigterm
 kill -l 0
 """,
+    "sleep, cat and ls: operands, options, errors": """
+sleep
+echo $?
+sleep x
+echo $?
+sleep 0.1
+sleep 0.1s
+sleep 1m x
+sleep -1
+sleep --version
+cat -n /proc/sys/kernel/sem
+ls -z
+cat nosuch1 nosuch2
+echo $?
+ls /proc/sysvipc/msg /proc/sysvipc
+cat -n /proc/sys/kernel/msgmni /proc/sys/kernel/sem
+cat -n < /proc/sysvipc/msg
+cat -z
+cat -n nosuch /proc/sys/kernel/msgmax
+""",
 }
 
 

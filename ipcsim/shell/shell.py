@@ -441,6 +441,9 @@ class Shell:
         except SimulationError as e:       # a request the model does not cover
             ctx.ewrite(f"{ctx.prog}: {e}\n")
             return 1
+        except OSError as e:               # a failure the tool forgot: the shell lives on
+            ctx.ewrite(f"{ctx.prog}: {strerror(e.errno)}\n")
+            return 1
 
     def _spawn(self, parent: Process, argv: list[str], out, err, stdin: str) -> int:
         """fork, run the program in the child, exit, wait: as a shell runs a command."""

@@ -48,22 +48,45 @@ def _coreutils_version(ctx: Ctx, args: list[str]) -> bool:
 
 
 def cat(ctx: Ctx, args: list[str]) -> int:
-    """cat FILE...: print files (no FILE: what was redirected into it)."""
+    """cat [-n] FILE...: print files ("-" or no FILE: what was redirected into it)."""
     if _coreutils_version(ctx, args):
         return 0
     if not args:
         ctx.write(ctx.stdin)
         return 0
+    number, done, mid = False, 0, False     # -n: lines numbered, one ending mid-line
+    if args and args[0] == "-n":
+        number, args = True, args[1:]
+        if not args:
+            args = ["-"]
     status = 0
     for path in args:
         if path.startswith("-") and path != "-":
-            ctx.warnx(f"option '{path}' is not modelled by ipcsim (cat FILE... only)")
+            letter = next((c for c in path[1:] if c not in "AbeEnstTuv"), None)
+            if letter is not None and not path.startswith("--"):
+                ctx.warnx(f"invalid option -- '{letter}'")
+                ctx.errtryhelp(1)
+            ctx.warnx(f"option '{path}' is not modelled by ipcsim (cat [-n] FILE... only)")
             return 1
         try:
-            ctx.write(ctx.proc.read_file(path))
+            text = ctx.stdin if path == "-" else ctx.proc.read_file(path)
         except OSError as e:
             ctx.warnx(f"{path}: {strerror(e.errno)}")
             status = 1
+            continue
+        if number:                        # -n: lines numbered on, across the files
+            lines = text.split("\n")
+            out = []
+            for i, line in enumerate(lines):
+                if i == len(lines) - 1 and not line:
+                    break
+                if i or not mid:
+                    done += 1
+                    out.append(f"{done:6d}\t")
+                out.append(line + ("\n" if i < len(lines) - 1 else ""))
+            mid = not text.endswith("\n") and bool(text) or mid and not text
+            text = "".join(out)
+        ctx.write(text)
     return status
 
 
@@ -74,6 +97,11 @@ def ls(ctx: Ctx, args: list[str]) -> int:
         return 0
     for a in args:
         if a.startswith("-") and a not in ("-1", "-a", "-1a", "-a1"):
+            letter = next((c for c in a[1:] if c not in
+                           "abcdfghiklmnopqrstuvwxABCDFGHILNQRSTUXZ1"), None)
+            if letter is not None and not a.startswith("--"):
+                ctx.warnx(f"invalid option -- '{letter}'")
+                ctx.errtryhelp(2)
             ctx.warnx(f"option '{a}' is not modelled by ipcsim (only -1 and -a)")
             return 2
     paths = [a for a in args if not a.startswith("-")] or ["."]
@@ -653,20 +681,44 @@ def kill(ctx: Ctx, args: list[str]) -> int:
     return status
 
 
+_AUTHORS["sleep"] = "Jim Meyering and Paul Eggert"
+_SLEEP_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
 def sleep(ctx: Ctx, args: list[str]) -> int:
-    """sleep SECONDS: the virtual clock moves on (programs due meanwhile run)."""
-    if not args:
+    """sleep NUMBER[smhd]...: the virtual clock moves on by their sum (programs due
+    meanwhile run), as coreutils' sleep reads its operands."""
+    if _coreutils_version(ctx, args):
+        return 0
+    words = args[1:] if args[:1] == ["--"] else args
+    for word in words if args[:1] != ["--"] else []:
+        if word.startswith("-") and len(word) > 1:
+            ctx.warnx(f"invalid option -- '{word[1]}'" if word[1] != "-"
+                      else f"unrecognized option '{word}'")
+            ctx.ewrite("Try 'sleep --help' for more information.\n")
+            return 1
+    if not words:
         ctx.warnx("missing operand")
         ctx.ewrite("Try 'sleep --help' for more information.\n")
         return 1
-    total = 0.0
-    for word in args:
+    total, bad = 0.0, False
+    for word in words:
+        number, unit = (word[:-1], word[-1]) if word[-1:] in "smhd" and word[-1:] else \
+            (word, "")
         try:
-            total += float(word.rstrip("s"))
+            if not number or number != number.lstrip():
+                raise ValueError
+            value = float(number)
+            if value < 0 or value != value:
+                raise ValueError
         except ValueError:
-            ctx.warnx(f"invalid time interval ‘{word}’")
-            ctx.ewrite("Try 'sleep --help' for more information.\n")
-            return 1
+            ctx.warnx(f"invalid time interval '{word}'")
+            bad = True
+            continue
+        total += value * _SLEEP_UNITS[unit]
+    if bad:
+        ctx.ewrite("Try 'sleep --help' for more information.\n")
+        return 1
     ctx.proc.sleep(total)
     return 0
 

@@ -1175,6 +1175,88 @@ def permission_steps(p):
     return steps
 
 
+def limit_steps(s, p, write):
+    """The kernel's limits, each lowered with ``write(path, text)`` in /proc/sys of the IPC
+    namespace, then reached, then restored: the exception and message of each module."""
+    steps = {}
+    made = []
+
+    def many(make, n):
+        out = []
+        for i in range(n):
+            try:
+                made.append(make(i))
+                out.append("ok")
+            except BaseException as e:  # noqa: BLE001 - the exception is the outcome
+                out.append(outcome(lambda e=e: (_ for _ in ()).throw(e)))
+        return out
+
+    def clean():
+        for obj in made:
+            for method in ("remove", "unlink"):
+                try:
+                    getattr(obj, method)()
+                except Exception:  # noqa: BLE001 - whatever is left goes
+                    pass
+        made.clear()
+
+    def limited(path, low, normal, fn):
+        write(path, low)
+        try:
+            return fn()
+        finally:
+            clean()
+            write(path, normal)
+
+    sem = "/proc/sys/kernel/sem"
+    steps["msgmni"] = lambda: limited("/proc/sys/kernel/msgmni", "2", "32000", lambda: many(
+        lambda i: s.MessageQueue(0x7300 + i, s.IPC_CREX), 3))
+    steps["semmni"] = lambda: limited(sem, "32000 1024000000 500 2",
+                                      "32000 1024000000 500 32000", lambda: many(
+                                          lambda i: s.Semaphore(0x7310 + i, s.IPC_CREX), 3))
+    steps["semmns"] = lambda: limited(sem, "32000 1 500 32000", "32000 1024000000 500 32000",
+                                      lambda: many(
+                                          lambda i: s.Semaphore(0x7320 + i, s.IPC_CREX), 2))
+    steps["shmmni"] = lambda: limited("/proc/sys/kernel/shmmni", "2", "4096", lambda: many(
+        lambda i: s.SharedMemory(0x7340 + i, s.IPC_CREX), 3))
+    steps["shmmax"] = lambda: limited("/proc/sys/kernel/shmmax", "8192", "18446744073692774399",
+                                      lambda: many(lambda i: s.SharedMemory(
+                                          0x7350 + i, s.IPC_CREX, size=8192 + i), 2))
+    steps["shmall"] = lambda: limited("/proc/sys/kernel/shmall", "2", "18446744073692774399",
+                                      lambda: many(lambda i: s.SharedMemory(
+                                          0x7360 + i, s.IPC_CREX, size=4096), 3))
+    steps["msgmax"] = lambda: limited("/proc/sys/kernel/msgmax", "100", "8192", lambda: (
+        many(lambda i: s.MessageQueue(0x7370, s.IPC_CREAT).send(b"x" * (100 + i)), 2),
+        s.MessageQueue(0x7370).remove()))
+    steps["msgmnb"] = lambda: limited("/proc/sys/kernel/msgmnb", "100", "16384", lambda: (
+        many(lambda i: s.MessageQueue(0x7380, s.IPC_CREAT).send(b"x" * 60, False), 3),
+        s.MessageQueue(0x7380).max_size, s.MessageQueue(0x7380).remove()))
+    steps["queues_max"] = lambda: limited("/proc/sys/fs/mqueue/queues_max", "1", "256",
+                                          lambda: many(lambda i: p.MessageQueue(
+                                              f"/ipcsim-compat-limit-{i}", p.O_CREX), 2))
+    steps["msg_max"] = lambda: limited("/proc/sys/fs/mqueue/msg_max", "5", "10", lambda: many(
+        lambda i: p.MessageQueue(f"/ipcsim-compat-limit-{i}", p.O_CREX, max_messages=5 + i),
+        2))
+    steps["msgsize_max"] = lambda: limited("/proc/sys/fs/mqueue/msgsize_max", "128", "8192",
+                                           lambda: many(lambda i: p.MessageQueue(
+                                               f"/ipcsim-compat-limit-{i}", p.O_CREX,
+                                               max_message_size=128 + i), 2))
+    steps["msgsize_max below its minimum"] = lambda: write("/proc/sys/fs/mqueue/msgsize_max",
+                                                           "100")
+    steps["msg_default"] = lambda: limited("/proc/sys/fs/mqueue/msg_default", "3", "10",
+                                           lambda: many(lambda i: p.MessageQueue(
+                                               f"/ipcsim-compat-limit-{i}", p.O_CREX), 1)
+                                           + [made[0].max_messages])
+    steps["msgsize_default"] = lambda: limited(
+        "/proc/sys/fs/mqueue/msgsize_default", "200", "8192",
+        lambda: many(lambda i: p.MessageQueue(f"/ipcsim-compat-limit-{i}", p.O_CREX), 1)
+        + [made[0].max_message_size])
+    steps["semvmx"] = lambda: many(lambda i: s.Semaphore(0x7330 + i, s.IPC_CREX,
+                                                         initial_value=32767 + i), 2)
+    steps["clean"] = clean
+    return steps
+
+
 def run_all(sysv_ipc, posix_ipc) -> dict:
     out = {}
     for prefix, steps in (("sysv", sysv_steps), ("sysv args", sysv_argument_steps),

@@ -152,6 +152,41 @@ def test_a_user_process_is_refused_as_with_the_real_packages():
     assert sum(v[0] == "PermissionsError" for v in real.values()) > 100
 
 
+LIMITS_REAL = f"""
+import json, sys
+sys.path.insert(0, {str(HERE)!r})
+import compat_scenarios, posix_ipc, sysv_ipc
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+steps = compat_scenarios.limit_steps(sysv_ipc, posix_ipc, write)
+print(json.dumps({{label: compat_scenarios.outcome(fn) for label, fn in steps.items()}}))
+"""
+
+
+@pytest.mark.skipif(not (HAVE_REAL and CAN_UNSHARE), reason="needs the real packages, root "
+                    "and unshare(1)")
+def test_limits_are_reached_as_with_the_real_packages():
+    from ipcsim.compat._context import _host_capabilities
+    real = subprocess.run(["unshare", "--ipc", sys.executable, "-c", LIMITS_REAL],
+                          capture_output=True, text=True, timeout=120, cwd="/")
+    assert real.returncode == 0, real.stderr
+    real = json.loads(real.stdout)
+    with ipcsim.Kernel(seed=0) as k:
+        for field, value in _host_capabilities().items():   # (CAP_SYS_RESOURCE matters)
+            setattr(k.init.creds, field, value & ipcsim.CAP_FULL_SET)
+
+        def write(path, text):
+            k.init.write_file(path, text)
+        with bind(k.init):
+            steps = compat_scenarios.limit_steps(fake_sysv, fake_posix, write)
+            fake = {label: compat_scenarios.outcome(fn) for label, fn in steps.items()}
+    assert list(fake) == list(real)
+    assert {k: (fake[k], real[k]) for k in fake if fake[k] != real[k]} == {}
+
+
 def test_every_corner_case_behaves_as_the_real_packages(real_outcomes):
     fake = fake_outcomes()
     assert list(fake) == list(real_outcomes)

@@ -357,3 +357,13 @@ def test_compound_commands_and_substitutions_are_refused_before_anything_runs():
         status, out, err = run(line)
         assert status == 2 and out == "" and "not modelled by the ipcsim shell" in err
     assert run("echo '$(x)' \\` for")[1] == "$(x) ` for\n" and run(":")[0] == 0
+
+
+def test_the_shell_outlives_a_kill_of_its_group_and_out_of_range_numbers():
+    out, err = [], []
+    sh = Shell(out=out.append, err=err.append)
+    assert sh.run("mq open /q -m 99999999999999999999") == 1
+    assert "invalid number" in "".join(err)
+    sh.run("unshare --ipc")
+    sh.run("kill 0")                       # the whole group, both shells included
+    assert sh.ended and sh.status == 143

@@ -241,7 +241,7 @@ class Shell:
             self._end_holders(self.proc)
             self.ended = True
             return
-        typed = self._shells.get(self.proc.pid, ["", 0, None])[2]
+        typed = (self._shells.get(self.proc.pid, []) + ["", 0, None])[2]
         shell = self._pop_level()
         self.status = self._finish_child(self.proc, shell, status, typed)
 
@@ -444,6 +444,9 @@ class Shell:
         except OSError as e:               # a failure the tool forgot: the shell lives on
             ctx.ewrite(f"{ctx.prog}: {strerror(e.errno)}\n")
             return 1
+        except OverflowError:              # a number no C type of the call holds
+            ctx.ewrite(f"{ctx.prog}: {strerror(34)}\n")
+            return 1
 
     def _spawn(self, parent: Process, argv: list[str], out, err, stdin: str) -> int:
         """fork, run the program in the child, exit, wait: as a shell runs a command."""
@@ -534,12 +537,15 @@ class Shell:
 
     def _reap_dead_levels(self) -> None:
         while self.levels and not self.levels[-1].alive:
-            typed = self._shells.get(self.proc.pid, ["", 0, None])[2]
+            typed = (self._shells.get(self.proc.pid, []) + ["", 0, None])[2]
             dead = self._pop_level()
             if not self.levels:
                 self.ended = True
+                sig = (dead.wstatus or 0) & 0x7F
+                self.status = 128 + sig if sig else (dead.exit_status or 0) & 0xFF
                 return
-            self.status = self._finish_child(self.proc, dead, 0, typed)
+            if self.proc.alive:             # (else its own turn comes next)
+                self.status = self._finish_child(self.proc, dead, 0, typed)
 
     # --- unshare and nsenter --------------------------------------------------------------
     _UNSHARE_LONG = (LongOpt("help", 0, "h"), LongOpt("version", 0, "V"),

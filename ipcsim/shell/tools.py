@@ -758,8 +758,11 @@ def mq(ctx: Ctx, args: list[str]) -> int:
             attr = MqAttr(mq_maxmsg=10, mq_msgsize=8192)
             mode, flags = 0o644, O_RDWR | O_CREAT
             for key, arg in opts:
+                if key == "x":
+                    flags |= O_EXCL
+                    continue
                 value, tail = c_strtol(arg, 8 if key == "p" else 10)
-                if value is None or tail:
+                if value is None or tail or not -2 ** 63 <= value < 2 ** 63:
                     ctx.errx(1, f"invalid number: '{arg}'")
                 if key == "m":
                     attr.mq_maxmsg = value
@@ -767,8 +770,6 @@ def mq(ctx: Ctx, args: list[str]) -> int:
                     attr.mq_msgsize = value
                 elif key == "p":
                     mode = value
-                elif key == "x":
-                    flags |= O_EXCL
             if "m" not in dict(opts) and "s" not in dict(opts):
                 attr = None
             fd = p.mq_open(name, flags, mode, attr)
@@ -781,7 +782,7 @@ def mq(ctx: Ctx, args: list[str]) -> int:
             prio = 0
             if len(rest) > 2:
                 prio, tail = c_strtol(rest[2], 10)
-                if prio is None or tail:
+                if prio is None or tail or not -2 ** 31 <= prio < 2 ** 32:
                     ctx.errx(1, f"invalid priority: '{rest[2]}'")
             fd = p.mq_open(name, O_WRONLY)
             try:

@@ -735,6 +735,9 @@ def posix_argument_steps(p):
     steps["q mode -1"] = lambda: (lambda x: (x.mode, repr(x), x.unlink()))(
         p.MessageQueue(N + "m", p.O_CREX, mode=-1))
     steps["q flags float"] = lambda: p.MessageQueue(N + "f", 1.0)
+    steps["q flags -1, O_PATH among them"] = lambda: p.MessageQueue(N + "f", -1)
+    steps["q made all the same"] = lambda: (lambda q: (q.current_messages, q.unlink()))(
+        p.MessageQueue(N + "f"))
     steps["q name 255"] = lambda: (lambda x: (len(x.name), x.unlink()))(
         p.MessageQueue("/" + "a" * 255, p.O_CREAT))
     steps["q name 256"] = lambda: p.MessageQueue("/" + "a" * 256, p.O_CREAT)

@@ -269,7 +269,8 @@ def run_bash(script: str) -> tuple[str, str, int]:
                           env={"PATH": tool_dir() + ":/usr/sbin:/usr/bin:/sbin:/bin",
                                "LC_ALL": "C", "TZ": "UTC", "SHELL": "/bin/bash",
                                "HOME": tool_dir()})
-    return proc.stdout, proc.stderr, proc.returncode
+    status = proc.returncode
+    return proc.stdout, proc.stderr, 128 - status if status < 0 else status   # as $? says
 
 
 def run_sim(script: str) -> tuple[str, str, int]:
@@ -1340,6 +1341,14 @@ cat -n /proc/sys/kernel/msgmni /proc/sys/kernel/sem
 cat -n < /proc/sysvipc/msg
 cat -z
 cat -n nosuch /proc/sys/kernel/msgmax
+""",
+    "a shell killed by a signal": """
+ipcmk -Q
+unshare --ipc
+kill -USR1 $$
+echo $?
+kill -9 $$
+echo never
 """,
 }
 

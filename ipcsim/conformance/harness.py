@@ -270,10 +270,14 @@ def _snapshot(backend, alive, pending, norm) -> dict:
         try:
             for path in PROC_FILES:
                 out = backend.call(label, "read_file", (path,))
+                if out[0] == BLOCKED:           # a stopped process: ask another one
+                    pending[label] = "read_file"
+                    break
                 texts[path] = norm.proc_text(out[1]) if out[0] == OK else f"({out[1]})"
+            else:
+                return texts
         except RuntimeError:
             continue
-        return texts
     return {}
 
 

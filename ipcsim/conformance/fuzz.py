@@ -299,7 +299,8 @@ def _sem_step(draw, who: str) -> str:
 MQ_NAMES = ['"/f1"', '"/f2"', '"/f3"', '"/f1"', '""', '"/a/b"', '"f1"']
 MQ_OPEN_FLAGS = ["O_CREAT | O_RDWR", "O_CREAT | O_RDWR", "O_RDWR", "O_RDONLY", "O_WRONLY",
                  "O_CREAT | O_EXCL | O_RDWR", "O_CREAT | O_RDWR | O_NONBLOCK",
-                 "O_RDWR | O_NONBLOCK", "O_RDWR | O_WRONLY", "O_CREAT | O_WRONLY"]
+                 "O_RDWR | O_NONBLOCK", "O_RDWR | O_WRONLY", "O_CREAT | O_WRONLY",
+                 "O_RDWR | 0o10000000"]      # O_PATH
 MQ_ATTRS = ["mq_attr(4, 64)", "mq_attr(4, 64)", "mq_attr(1, 16)", "mq_attr(2, 8192)", "None",
             "mq_attr(0, 5)", "mq_attr(11, 16)", "mq_attr(3, 8193)"]
 MQ_SIGEVENTS = ["None", "sigevent(SIGEV_NONE)", "sigevent(SIGEV_SIGNAL, SIGCHLD)",

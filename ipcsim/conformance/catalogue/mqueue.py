@@ -1430,4 +1430,34 @@ a.write_file("/proc/sys/fs/mqueue/queues_max", "1")
 g.setrlimit(RLIMIT_MSGQUEUE, 0, 0)
 g.open("/run/mq/viaopen3", O_CREAT | O_RDWR, 0o600)
 """),
+    scenario(AREA, "notification-after-a-receiver-timed-out-per-queue-and-to-a-stopped-owner", """
+# a receiver that timed out no longer holds the notification back; the owner blocked in
+# mq_receive takes the message itself and stays registered; a stopped owner gets the
+# signal when continued
+a.mount("none", "/run/mq", "mqueue", 0)
+q = a.mq_open("/n", O_CREAT | O_RDWR, 0o600, mq_attr(2, 16))
+q2 = a.mq_open("/n2", O_CREAT | O_RDWR, 0o600, mq_attr(2, 16))
+b = a.fork()
+b.signal(SIGUSR1, "siginfo")
+b.signal(SIGUSR2, "siginfo")
+b.mq_notify(q, sigevent(SIGEV_SIGNAL, SIGUSR1, 1))
+b.mq_notify(q2, sigevent(SIGEV_SIGNAL, SIGUSR2, 2))
+r = a.fork()
+r.mq_timedreceive(q, 16, 0.2)
+advance(0.4)
+a.mq_send(q, b"after timeout", 0)
+b.getpid()
+a.mq_send(q2, b"other queue", 0)
+b.getpid()
+a.mq_receive(q, 16)
+b.mq_notify(q, sigevent(SIGEV_SIGNAL, SIGUSR1, 3))
+b.mq_receive(q, 16)
+a.mq_send(q, b"to the owner", 0)
+a.read_file("/run/mq/n")
+a.kill(pid(b), SIGSTOP)
+a.mq_send(q, b"owner stopped", 0)
+a.read_file("/run/mq/n")
+a.kill(pid(b), SIGCONT)
+b.getpid()
+"""),
 ]

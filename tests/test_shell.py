@@ -367,3 +367,11 @@ def test_the_shell_outlives_a_kill_of_its_group_and_out_of_range_numbers():
     sh.run("unshare --ipc")
     sh.run("kill 0")                       # the whole group, both shells included
     assert sh.ended and sh.status == 143
+
+
+def test_lsns_columns_take_their_width_hints_as_libsmartcols_does():
+    sh, run = shell()
+    run("unshare --ipc")
+    out = run("lsns -t ipc -p $$ -T")[1].splitlines()
+    assert out[0].startswith("NS           TYPE  NPROCS PID")      # TYPE: its hint, 5
+    assert run("lsns -t ipc -p $$ -n -o TYPE,NS")[1].startswith("ipc  40265")  # heading's 4

@@ -60,6 +60,7 @@ COLUMNS = ("NS", "TYPE", "PATH", "NPROCS", "PID", "PPID", "COMMAND", "UID", "USE
 RIGHT = {"NS", "NPROCS", "PID", "PPID", "UID", "NETNSID", "PNS", "ONS"}
 NUMBER = {"NS", "NPROCS", "PID", "PPID", "UID", "NETNSID", "PNS", "ONS"}
 DEFAULT = ("NS", "TYPE", "NPROCS", "PID", "USER", "COMMAND")
+HINTS = {"NS": 10, "TYPE": 5, "NPROCS": 5, "PID": 5, "PPID": 5, "PNS": 10, "ONS": 10}
 INIT_USER_NS = 4026531837
 
 _LONG = (LongOpt("json", 0, "J"), LongOpt("task", 1, "p"), LongOpt("help", 0, "h"),
@@ -254,9 +255,15 @@ def _table(ctx: Ctx, columns: list[str], rows, no_headings: bool, raw: bool,
             i = columns.index(tree_column)
             cells[i] = branch + cells[i]
         shown.append(cells)
-    widths = [len(c) for c in columns]
+    widths = [0] * len(columns)
     for cells in shown:
         widths = [max(w, len(c)) for w, c in zip(widths, cells)]
+    # libsmartcols: a column narrower than its heading takes the heading's width; one at
+    # least that wide but under its width hint takes the hint
+    heads = [len(c) for c in columns]          # (hidden headings count all the same)
+    widths = [head if w < head else HINTS.get(col, 0) if w < HINTS.get(col, 0) and
+              head < HINTS.get(col, 0) else w
+              for w, head, col in zip(widths, heads, columns)]
     table = ([] if no_headings else [list(columns)]) + shown
     for cells in table:
         parts = []

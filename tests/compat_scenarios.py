@@ -9,6 +9,7 @@ from __future__ import annotations
 import array
 import copy
 import errno
+import os
 import pickle
 import types
 import warnings
@@ -1075,6 +1076,80 @@ def blocking_steps(s, p):
         sem.close()
         return first, second, waited
     steps["posix semaphore: a wait woken, another times out"] = posix_sem
+
+    import signal
+    caught = []
+
+    class Raised(Exception):
+        pass
+
+    def interrupted(make, call, handler=caught.append, end=lambda obj: None):
+        """``call(obj)`` in the main thread while another thread sends SIGUSR1 to this
+        process, whose handler is ``handler``."""
+        obj = make()
+        old = signal.signal(signal.SIGUSR1, lambda signum, frame: handler(signum))
+        kicker = threading.Thread(target=lambda: (time.sleep(0.1),
+                                                  os.kill(os.getpid(), signal.SIGUSR1)))
+        caught.clear()
+        try:
+            kicker.start()
+            return outcome(lambda: call(obj)), list(caught)
+        finally:
+            kicker.join()
+            signal.signal(signal.SIGUSR1, old)
+            end(obj)
+
+    def raising(signum):
+        raise Raised("from the handler")
+
+    def settled(call):
+        """What ``call()`` ends with, once a handler still due has run too: the real
+        sysv_ipc's call raises its Error and the handler's exception follows at once."""
+        try:
+            try:
+                call()
+                return "ok"
+            except BaseException as e:  # noqa: BLE001 - the exception is the outcome
+                got = e
+                for _ in range(10000):  # (bytecodes, where a pending handler runs)
+                    pass
+        except BaseException as late:  # noqa: BLE001
+            got = late
+        shown = None if got.__suppress_context__ else got.__context__   # as tracebacks show
+        return type(got).__name__, str(got), shown and type(shown).__name__
+
+    removed, unlinked = (lambda o: o.remove()), (lambda o: (o.unlink(), o.close()))
+    steps["signal handled during msgrcv"] = lambda: interrupted(
+        lambda: s.MessageQueue(None, s.IPC_CREX), lambda q: q.receive(), end=removed)
+    steps["signal handled during msgsnd"] = lambda: interrupted(
+        lambda: s.MessageQueue(None, s.IPC_CREX, max_message_size=8),
+        lambda q: (setattr(q, "max_size", 8), q.send(b"12345678"), q.send(b"x")), end=removed)
+    steps["signal handled during semop"] = lambda: interrupted(
+        lambda: s.Semaphore(None, s.IPC_CREX), lambda sem: sem.acquire(), end=removed)
+    steps["signal handled during Z"] = lambda: interrupted(
+        lambda: s.Semaphore(None, s.IPC_CREX, initial_value=1), lambda sem: sem.Z(),
+        end=removed)
+    steps["signal handled during mq_receive"] = lambda: interrupted(
+        lambda: p.MessageQueue(None, p.O_CREX), lambda q: q.receive(), end=unlinked)
+    steps["signal handled during mq_timedsend"] = lambda: interrupted(
+        lambda: p.MessageQueue(None, p.O_CREX, max_messages=1),
+        lambda q: (q.send(b"full"), q.send(b"x", 5)), end=unlinked)
+    steps["signal handled during sem_wait"] = lambda: interrupted(
+        lambda: p.Semaphore(None, p.O_CREX), lambda sem: sem.acquire(), end=unlinked)
+    steps["signal handled during sem_timedwait"] = lambda: interrupted(
+        lambda: p.Semaphore(None, p.O_CREX), lambda sem: sem.acquire(5), end=unlinked)
+    steps["a raising handler during msgrcv"] = lambda: interrupted(
+        lambda: s.MessageQueue(None, s.IPC_CREX), lambda q: settled(q.receive), raising,
+        removed)
+    steps["a raising handler during sem_wait"] = lambda: interrupted(
+        lambda: p.Semaphore(None, p.O_CREX), lambda sem: settled(sem.acquire), raising,
+        unlinked)
+    steps["an ignored signal during sem_timedwait"] = lambda: (
+        signal.signal(signal.SIGUSR2, signal.SIG_IGN),
+        (lambda sem: (threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGUSR2)).start(),
+                      outcome(lambda: sem.acquire(0.3)), sem.unlink(), sem.close()))(
+            p.Semaphore(None, p.O_CREX)),
+        signal.signal(signal.SIGUSR2, signal.SIG_DFL))[1]
     return steps
 
 

@@ -210,12 +210,28 @@ def as_buffer_bytes(data: object) -> bytes:
 def fail(e: OSError, table: dict) -> BaseException:
     """The exception a real module raises for ``e.errno``: ``table`` maps an errno to
     (class, message or None); an errno it does not name keeps its OSError, as
-    PyErr_SetFromErrno would make it."""
+    PyErr_SetFromErrno would make it.
+
+    A wait on the host kernel that a Python signal handler ended by raising (EINTR): posix_ipc
+    raises its SignalError and drops the handler's exception (PyErr_Clear); with sysv_ipc the
+    handler's exception follows the call's Error (raised while that one is handled)."""
     entry = table.get(e.errno)
     if entry is None:
         return e
     cls, message = entry
-    return cls(message) if message is not None else cls()
+    exc = cls(message) if message is not None else cls()
+    if e.errno == errno.EINTR:
+        from ._context import handler_error
+        pending = handler_error()
+        if pending is not None and cls.__module__ == "sysv_ipc":
+            # raised while the Error is handled, so that the handler's exception shows
+            # after it, as when the real call's Error meets the handler still due
+            try:
+                raise exc
+            except BaseException:
+                exc.__suppress_context__ = True       # (not the model's OSError)
+                raise pending
+    return exc
 
 
 def timeout_arg(timeout: object) -> float | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import threading
 import time
 from contextlib import contextmanager
@@ -78,6 +79,62 @@ class _ThreadStarter(list):
         threading.Thread(target=body, daemon=True, name="ipcsim-notify").start()
 
 
+_handler_errors = threading.local()
+
+
+def handler_error() -> BaseException | None:
+    """The exception a Python signal handler raised while this thread's call waited on the
+    host kernel (that call then failed with EINTR), taken once."""
+    error = getattr(_handler_errors, "error", None)
+    _handler_errors.error = None
+    return error
+
+
+class _SignalWatch:
+    """Whether a signal with a Python handler arrived while the main thread waits in a
+    blocked call: through the wakeup fd of the signal module (a byte for each such signal),
+    set for the wait when nobody else uses it (asyncio's loop does; then no watch)."""
+
+    SLICE = 0.05                        # how soon a handled signal ends the wait (seconds)
+    _pipe: tuple[int, int] | None = None
+
+    @classmethod
+    def start(cls) -> "_SignalWatch | None":
+        if threading.current_thread() is not threading.main_thread():
+            return None                 # the kernel gives a signal to the main thread
+        if cls._pipe is None:
+            r, w = os.pipe()
+            os.set_blocking(r, False)
+            os.set_blocking(w, False)
+            cls._pipe = (r, w)
+        try:
+            old = signal.set_wakeup_fd(cls._pipe[1], warn_on_full_buffer=False)
+        except (ValueError, OSError):
+            return None
+        if old != -1:                   # someone else's: leave it
+            signal.set_wakeup_fd(old)
+            return None
+        watch = cls()
+        watch.drain()
+        return watch
+
+    def drain(self) -> bool:
+        got = False
+        try:
+            while os.read(self._pipe[0], 512):
+                got = True
+        except BlockingIOError:
+            pass
+        return got
+
+    def fired(self) -> bool:
+        return self.drain()
+
+    def stop(self) -> None:
+        signal.set_wakeup_fd(-1)
+        self.drain()
+
+
 class RealTimeScheduler(Scheduler):
     """Blocking for the host kernel: a blocked call waits on a condition of the big kernel
     lock (released meanwhile) until a waker, or its real-time deadline, ends the wait."""
@@ -96,26 +153,43 @@ class RealTimeScheduler(Scheduler):
         cond = threading.Condition(self.lock)
         w.task = cond
         clock = self.clock
+        watch = _SignalWatch.start()
+        _handler_errors.error = None
         try:
             while w.reason is None:
+                if watch is not None and watch.fired():
+                    # a signal's Python handler ran and returned: EINTR, as the system
+                    # call of the real package would fail
+                    self._cancel(w)
+                    w.reason = SIGNAL
+                    break
                 if deadline is None:
-                    cond.wait()
+                    cond.wait(None if watch is None else _SignalWatch.SLICE)
                     continue
                 left = deadline - clock.now_ns()
                 if left <= 0:
                     self._cancel(w)
                     w.reason = TIMEOUT
                     break
-                cond.wait(left / NS)
-        except BaseException:
-            # A Python signal handler raised (KeyboardInterrupt ...): the call ends as if
-            # interrupted, off every queue, so that no waker hands it a message.
+                cond.wait(left / NS if watch is None else min(left / NS, _SignalWatch.SLICE))
+        except KeyboardInterrupt:
+            # Ctrl-C (or a handler that raised it): the call ends as if interrupted, off
+            # every queue, so that no waker hands it a message, and the exception goes on
             if w.reason is None:
                 self._cancel(w)
                 w.reason = SIGNAL
             raise
+        except BaseException as e:
+            # A Python signal handler raised something else: the call fails with EINTR and
+            # the fakes decide what becomes of the exception (see handler_error)
+            if w.reason is None:
+                self._cancel(w)
+                w.reason = SIGNAL
+            _handler_errors.error = e
         finally:
             w.task = None
+            if watch is not None:
+                watch.stop()
         clock.sync()
         return w.reason
 

@@ -102,14 +102,14 @@ class _SignalWatch:
     def start(cls) -> "_SignalWatch | None":
         if threading.current_thread() is not threading.main_thread():
             return None                 # the kernel gives a signal to the main thread
-        if cls._pipe is None:
-            r, w = os.pipe()
-            os.set_blocking(r, False)
-            os.set_blocking(w, False)
-            cls._pipe = (r, w)
         try:
+            if cls._pipe is None:
+                r, w = os.pipe()
+                os.set_blocking(r, False)
+                os.set_blocking(w, False)
+                cls._pipe = (r, w)
             old = signal.set_wakeup_fd(cls._pipe[1], warn_on_full_buffer=False)
-        except (ValueError, OSError):
+        except (ValueError, OSError):       # (not where the signal module allows it)
             return None
         if old != -1:                   # someone else's: leave it
             signal.set_wakeup_fd(old)

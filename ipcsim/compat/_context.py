@@ -97,17 +97,18 @@ class _SignalWatch:
 
     SLICE = 0.05                        # how soon a handled signal ends the wait (seconds)
     _pipe: tuple[int, int] | None = None
+    _pid = 0                            # (a forked child makes its own pipe)
 
     @classmethod
     def start(cls) -> "_SignalWatch | None":
         if threading.current_thread() is not threading.main_thread():
             return None                 # the kernel gives a signal to the main thread
         try:
-            if cls._pipe is None:
+            if cls._pipe is None or cls._pid != os.getpid():
                 r, w = os.pipe()
                 os.set_blocking(r, False)
                 os.set_blocking(w, False)
-                cls._pipe = (r, w)
+                cls._pipe, cls._pid = (r, w), os.getpid()
             old = signal.set_wakeup_fd(cls._pipe[1], warn_on_full_buffer=False)
         except (ValueError, OSError):       # (not where the signal module allows it)
             return None

@@ -218,3 +218,10 @@ def normalize(path: object) -> str:
         raise ValueError("embedded null byte")
     path = posixpath.normpath("/" + path)
     return path[1:] if path.startswith("//") else path
+
+
+def trailing_slash(path: object) -> bool:
+    """Does the path end in "/" or "/." (so that it must name a directory)? ``path`` has
+    passed normalize()."""
+    raw = path.decode() if isinstance(path, bytes) else path
+    return raw.endswith("/") or raw.endswith("/.")

@@ -460,8 +460,7 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
 
     def _open(self, path: object, flags: int, mode: int = 0o666) -> files.OpenFile:
         flags = int_arg(flags, "flags")
-        path = files.normalize(path)
-        node = procfs.lookup(self.kernel, self, path)
+        node = procfs.resolve(self.kernel, self, path, creating=bool(flags & O_CREAT))
         if isinstance(node, procfs.MountEntry):
             return node.mount.open_entry(self, node.name, flags, mode)
         acc = flags & O_ACCMODE
@@ -576,7 +575,7 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
     @syscall
     def listdir(self, path: str) -> list[str]:
         """The names in a directory, in the order readdir gives them."""
-        node = procfs.lookup(self.kernel, self, files.normalize(path))
+        node = procfs.resolve(self.kernel, self, path)
         if isinstance(node, procfs.Dir):
             return list(node.names)
         if isinstance(node, procfs.MountNode):
@@ -588,10 +587,11 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
     @syscall
     def readlink(self, path: str) -> str:
         """readlink(2): ``/proc/PID/ns/ipc`` gives ``ipc:[INODE]``; ``/proc/self`` the pid."""
-        norm = files.normalize(path)
-        if norm == "/proc/self":
+        node = procfs.resolve(self.kernel, self, path)
+        if files.trailing_slash(path):        # the link is followed: no link is left
+            raise oserror(errno.EINVAL)
+        if files.normalize(path) == "/proc/self":
             return str(self.pid)
-        node = procfs.lookup(self.kernel, self, norm)
         if not isinstance(node, (procfs.NsLink, procfs.OtherNsLink)):
             raise oserror(errno.EINVAL)
         if not self._may_ptrace_read(node.target):
@@ -605,8 +605,8 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
     @syscall
     def unlink(self, path: str) -> None:
         """unlink(2): removes a queue through an mqueue mount; /proc files refuse."""
+        node = procfs.resolve(self.kernel, self, path)
         norm = files.normalize(path)
-        node = procfs.lookup(self.kernel, self, norm)
         if isinstance(node, procfs.SysctlNode):
             raise oserror(errno.EACCES)
         if isinstance(node, procfs.MountNode):
@@ -675,7 +675,7 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         """chmod(2) of an mqueue file or mount: the owner or CAP_FOWNER (EPERM); /proc
         files refuse (EPERM)."""
         mode = int_arg(mode, "mode")
-        node = procfs.lookup(self.kernel, self, files.normalize(path))
+        node = procfs.resolve(self.kernel, self, path)
         if isinstance(node, procfs.MountEntry):
             return node.mount.chmod_entry(self, node.name, mode)
         if isinstance(node, procfs.MountNode) and hasattr(node.mount, "chmod"):
@@ -687,7 +687,7 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         """stat(2) of an mqueue file or mount, or of a /proc/sys file: a Stat(st_mode,
         st_nlink, st_uid, st_gid, st_size). A /proc/sys file shows its table's mode (as
         proc_sys_getattr does), whatever its permissions() grants."""
-        node = procfs.lookup(self.kernel, self, files.normalize(path))
+        node = procfs.resolve(self.kernel, self, path)
         if isinstance(node, procfs.SysctlNode):
             from .mqueue import Stat
             return Stat(0o100000 | node.entry.mode, 1, 0, 0, 0)

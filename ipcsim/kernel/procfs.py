@@ -11,7 +11,7 @@ import attrs
 
 from .. import constants
 from ..errors import oserror
-from . import sysctl
+from . import files, sysctl
 
 # /proc/sysvipc headers (ipc/msg.c, sem.c, shm.c; 64-bit kernels)
 SYSVIPC_HEADERS = {
@@ -101,6 +101,23 @@ OTHER_NS = {
     "time": ("time", 4026531834, constants.CLONE_NEWTIME),
     "time_for_children": ("time", 4026531834, constants.CLONE_NEWTIME),
 }
+
+
+def resolve(kernel, proc, path: object, creating: bool = False):
+    """``lookup()`` of a path as the caller wrote it: a trailing slash (or "/.") means the
+    path must name a directory: ENOTDIR for a file; for a missing entry ENOENT, or EISDIR
+    when the call would create it (open_last_lookups)."""
+    node = lookup(kernel, proc, files.normalize(path))
+    if files.trailing_slash(path) and not _is_dir(node):
+        if isinstance(node, MountEntry) and not node.mount.has_entry(node.name):
+            raise oserror(errno.EISDIR if creating else errno.ENOENT)
+        raise oserror(errno.ENOTDIR)
+    return node
+
+
+def _is_dir(node) -> bool:
+    return isinstance(node, Dir) or (isinstance(node, MountNode)
+                                     and hasattr(node.mount, "open_entry"))
 
 
 def lookup(kernel, proc, path: str):

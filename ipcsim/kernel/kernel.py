@@ -556,9 +556,9 @@ class Kernel(Viewable):
             self.sched.runq.remove(task)
             task.state = STOPPED
         elif task is not None and task.state == BLOCKED \
-                and getattr(task.waiter, "restarts_after_stop", False):
-            # The sleep ends with signal_pending (ERESTARTSYS); the call starts again after
-            # SIGCONT (POSIX queues: wq_sleep).
+                and getattr(task.waiter, "ends_on_stop", False):
+            # The sleep ends with signal_pending(); once continued, the call starts again
+            # or fails with EINTR, as each decides (StopEndsWaiter).
             self.sched.unblock(task.waiter, waitq.STOPPED)
 
     def _continue(self, t: Process) -> None:

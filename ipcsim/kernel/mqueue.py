@@ -39,10 +39,10 @@ from ..errors import ProcessGone, oserror
 from ..sim.clock import seconds_to_ns
 from ..sim.scheduler import Task
 from .files import DirFile, OpenFile
-from .signals import NSIG
+from .signals import NSIG, handler_due
 from .viewable import Viewable
 from .syscall import as_bytes, int_arg, syscall
-from .waitq import STOPPED, TIMEOUT, RestartingWaiter, WaitQueue
+from .waitq import STOPPED, TIMEOUT, StopEndsWaiter, WaitQueue
 
 NS = 1_000_000_000
 DIRENT_SIZE = 20
@@ -659,25 +659,16 @@ def _wq_sleep(proc, inode: MqueueInode, queue: WaitQueue, what: str, data, deadl
     ETIMEDOUT, or EINTR, or RESTART: a stop signal ended the sleep (-ERESTARTSYS, the waiter
     left the list) and no handler is due once continued, so the system call starts again
     with the same deadline, at the back of the list (a handler due makes it EINTR)."""
-    w = RestartingWaiter(proc, what, data)
+    w = StopEndsWaiter(proc, what, data)
     queue.add(w)
     reason = proc.kernel.sched.block(w, deadline)
     if w.result is not None:
         return w.result
     if reason == TIMEOUT:
         raise oserror(errno.ETIMEDOUT)
-    if reason == STOPPED and not _handler_due(proc):
+    if reason == STOPPED and not handler_due(proc):
         return RESTART
     raise oserror(errno.EINTR)
-
-
-def _handler_due(proc) -> bool:
-    """A pending, unblocked signal has a handler: it runs on the way out, and the
-    interrupted call fails with EINTR."""
-    for sig in proc.sigpending:
-        if not proc.sigmask >> (sig - 1) & 1 and callable(proc.sighand.get(sig)):
-            return True
-    return False
 
 
 def _describe(inode: MqueueInode) -> str:

@@ -22,9 +22,10 @@ from ..constants import (CAP_SYS_RESOURCE, INT_MAX, IPC_EXCL, IPC_INFO, IPC_NOWA
                          MSG_STAT, MSG_STAT_ANY, MSGMAP, MSGPOOL, MSGSEG, MSGSSZ, MSGTQL)
 from ..errors import oserror
 from .perm import IpcPerm, KernIpcPerm, ipcperms
-from .syscall import NOKW, as_bytes, hot_syscall, int_arg, syscall
+from .signals import handler_due
+from .syscall import NOKW, as_bytes, hot_syscall, int_arg, restart_syscall, syscall
 from .util import flags_arg, ipcget, key_arg, obtain_for_ctl, update_perm
-from .waitq import SIGNAL, WaitQueue, Waiter
+from .waitq import SIGNAL, STOPPED, StopEndsWaiter, WaitQueue
 
 NS = 1_000_000_000
 
@@ -309,14 +310,17 @@ class MsgCalls:
                 break
             if flags & IPC_NOWAIT:
                 raise oserror(errno.EAGAIN)
-            w = Waiter(self, f"msgsnd on queue {msqid} of ipc:[{ns.inum}] (queue full)", size)
+            w = StopEndsWaiter(self, f"msgsnd on queue {msqid} of ipc:[{ns.inum}] "
+                                       f"(queue full)", size)
             if q.q_senders is None:
                 q.q_senders = WaitQueue()
             q.q_senders.add(w)
             reason = kernel.sched.block(w)
             if q.deleted:
                 raise oserror(errno.EIDRM)
-            if reason == SIGNAL:
+            if reason == STOPPED and not handler_due(self):
+                return restart_syscall(self, "msgsnd", msqid, mtype, text, flags)
+            if reason == SIGNAL or reason == STOPPED:
                 raise oserror(errno.EINTR)
         now = kernel.clock.wall
         q.q_lspid = self.pid
@@ -408,8 +412,8 @@ class MsgCalls:
             if flags & IPC_NOWAIT:
                 raise oserror(errno.ENOMSG)
             maxsize = INT_MAX if flags & MSG_NOERROR else msgsz
-            w = Waiter(self, f"msgrcv on queue {msqid} of ipc:[{ns.inum}] (type {msgtyp})",
-                       (mode, want, maxsize))
+            w = StopEndsWaiter(self, f"msgrcv on queue {msqid} of ipc:[{ns.inum}] "
+                                       f"(type {msgtyp})", (mode, want, maxsize))
             if q.q_receivers is None:
                 q.q_receivers = WaitQueue()
             q.q_receivers.add(w)
@@ -420,7 +424,9 @@ class MsgCalls:
                     raise oserror(value)
                 mtype, text = value[0], value[1]
                 return mtype, text[:msgsz] if len(text) > msgsz else text
-            if reason == SIGNAL:
+            if reason == STOPPED and not handler_due(self):
+                return restart_syscall(self, "msgrcv", msqid, msgsz, msgtyp, flags)
+            if reason == SIGNAL or reason == STOPPED:
                 raise oserror(errno.EINTR)
             # woken by IPC_SET: start again from the permission check
 

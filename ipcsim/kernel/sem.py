@@ -46,7 +46,7 @@ from ..sim.clock import NS, seconds_to_ns
 from .perm import IpcPerm, KernIpcPerm, ipcperms
 from .syscall import NOKW, hot_syscall, int_arg, syscall
 from .util import flags_arg, ipcget, key_arg, obtain_for_ctl, update_perm
-from .waitq import TIMEOUT, WaitQueue, Waiter
+from .waitq import TIMEOUT, StopEndsWaiter, WaitQueue, Waiter
 
 S_IRUGO = 0o444
 S_IWUGO = 0o222
@@ -711,8 +711,10 @@ def _semtimedop(proc, semid: object, sops: object, timeout: object, timed: bool)
     # sleep until another task completes the operation (or a timeout, signal, RMID)
     kernel = proc.kernel
     q = SemQueue(list(sops), un, pid, alter, -r - 1)
-    w = Waiter(proc, f"semop on semaphore set {semid} of ipc:[{ns.inum}] ({_describe(sops)})",
-               q)
+    # a stop signal ends the sleep too, and the call then fails with EINTR once continued
+    # (do_semtimedop returns -EINTR, which is not restarted; signal(7))
+    w = StopEndsWaiter(proc, f"semop on semaphore set {semid} of ipc:[{ns.inum}] "
+                               f"({_describe(sops)})", q)
     sma.enqueue(w, q)
     deadline = None
     if deadline_ns is not None:

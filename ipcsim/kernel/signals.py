@@ -93,3 +93,12 @@ def is_ignored(proc, sig: int) -> bool:
     if handler is SIG_IGN:
         return True
     return handler is SIG_DFL and default_action(sig) == IGNORE
+
+
+def handler_due(proc) -> bool:
+    """A pending, unblocked signal has a handler: it runs on the way out of the system call,
+    which then fails with EINTR instead of restarting (ERESTARTNOHAND, ERESTARTSYS)."""
+    for sig in proc.sigpending:
+        if not proc.sigmask >> (sig - 1) & 1 and callable(proc.sighand.get(sig)):
+            return True
+    return False

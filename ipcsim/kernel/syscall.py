@@ -63,6 +63,13 @@ def _generic(fn: Callable, name: str) -> Callable:
     return call
 
 
+def restart_syscall(proc, name: str, *args):
+    """A call that a stop signal interrupted, with no handler due (ERESTARTNOHAND): it starts
+    again from its first check once the process is continued, as the real kernel's restart
+    re-executes it (the object may be gone meanwhile: then the lookup's errno)."""
+    return getattr(type(proc), name).__wrapped__(proc, *args)
+
+
 def int_arg(value: object, what: str) -> int:
     if type(value) is int:
         return value

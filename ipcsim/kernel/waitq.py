@@ -14,7 +14,7 @@ WOKEN = 1       # a waker woke it (result set, or a hint to re-check)
 TIMEOUT = 2     # its deadline passed
 SIGNAL = 3      # a signal with a handler arrived: the call fails with EINTR
 KILLED = 4      # its process died
-STOPPED = 5     # a stop signal ended it (ERESTARTSYS): the call starts again once continued
+STOPPED = 5     # a stop signal ended it (see StopEndsWaiter)
 
 REASON_NAMES = {WOKEN: "woken", TIMEOUT: "timeout", SIGNAL: "signal", KILLED: "killed",
                 STOPPED: "stopped"}
@@ -40,12 +40,14 @@ class Waiter:
         return f"<Waiter pid={pid} {self.what} reason={REASON_NAMES.get(self.reason)}>"
 
 
-class RestartingWaiter(Waiter):
-    """A wait that a stop signal ends, as Linux's do for the waits whose call then restarts
-    after SIGCONT (the waiter leaves its queue while stopped, and joins the back again)."""
+class StopEndsWaiter(Waiter):
+    """A wait that a stop signal ends, as signal_pending() ends Linux's interruptible sleeps:
+    the sleeper leaves its queue while stopped (a waker passes it by), and once continued
+    its call decides: start again (msgsnd, msgrcv, mq_timedsend, mq_timedreceive:
+    ERESTARTNOHAND / ERESTARTSYS with no handler due) or fail with EINTR (semop)."""
 
     __slots__ = ()
-    restarts_after_stop = True
+    ends_on_stop = True
 
 
 class WaitQueue(dict):

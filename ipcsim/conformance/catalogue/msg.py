@@ -463,3 +463,47 @@ a.msgrcv(q, 100, 0, IPC_NOWAIT)
 a.msgctl(q, IPC_RMID)
 """),
 ]
+
+# A stop signal ends a blocked msgsnd or msgrcv (signal_pending: -ERESTARTNOHAND): while
+# stopped the process waits for nothing, so a send queues its message and a receive makes
+# room without handing anything over; once continued the call starts again from the top
+# (with a handler due it fails with EINTR instead). Probed on Linux 6.18.
+SCENARIOS += [
+    scenario(AREA, "a-stopped-receiver-stops-waiting-and-restarts-when-continued", """
+q = a.msgget(IPC_PRIVATE, 0o600)
+b = a.fork()
+b.msgrcv(q, 100, 0, 0)
+a.kill(pid(b), SIGSTOP)
+a.msgsnd(q, 1, b"while stopped", 0)
+a.msgctl(q, IPC_STAT)
+c = a.fork()
+c.msgrcv(q, 100, 0, IPC_NOWAIT)
+a.msgsnd(q, 2, b"for b", 0)
+a.kill(pid(b), SIGCONT)
+a.msgctl(q, IPC_STAT)
+d = a.fork()
+d.signal(SIGUSR1, "handler")
+d.msgrcv(q, 100, 0, 0)
+a.kill(pid(d), SIGSTOP)
+a.kill(pid(d), SIGUSR1)
+a.kill(pid(d), SIGCONT)
+e = a.fork()
+e.msgrcv(q, 100, 7, 0)
+a.kill(pid(e), SIGSTOP)
+a.msgctl(q, IPC_RMID)
+a.kill(pid(e), SIGCONT)
+"""),
+    scenario(AREA, "a-stopped-sender-stops-waiting-and-restarts-when-continued", """
+q = a.msgget(IPC_PRIVATE, 0o600)
+a.msgctl(q, IPC_SET, {"msg_perm": {"uid": 0, "gid": 0, "mode": 0o600}, "msg_qbytes": 8})
+a.msgsnd(q, 1, b"12345678", 0)
+b = a.fork()
+b.msgsnd(q, 2, b"second", 0)
+a.kill(pid(b), SIGSTOP)
+a.msgrcv(q, 100, 0, 0)
+a.msgctl(q, IPC_STAT)
+a.kill(pid(b), SIGCONT)
+a.msgctl(q, IPC_STAT)
+a.msgrcv(q, 100, 0, IPC_NOWAIT)
+"""),
+]

@@ -17,18 +17,14 @@ posix_ipc.MessageQueue) and per acquire+release of a semaphore (both modules), t
 """
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import shutil
-import subprocess
 import sys
-import timeit
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))     # _common
 
 import ipcsim  # noqa: E402
+from _common import best, options, run_real  # noqa: E402
 from ipcsim.compat import bind  # noqa: E402
 from ipcsim.compat import posix_ipc as fake_posix  # noqa: E402
 from ipcsim.compat import sysv_ipc as fake_sysv  # noqa: E402
@@ -72,11 +68,6 @@ exec(compile(LOOPS, "<bench_compat loops>", "exec"), scope)  # noqa: S102 (share
 figures = scope["figures"]
 
 
-def best(fn, number: int, repeat: int) -> float:
-    """Microseconds per call, best of ``repeat`` runs of ``number`` calls."""
-    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
-
-
 def host_figures(number: int, repeat: int) -> dict:
     return figures(fake_sysv, fake_posix, number, repeat, best)
 
@@ -88,22 +79,11 @@ def simulated_figures(number: int, repeat: int) -> dict:
 
 
 def real_figures(number: int, repeat: int) -> tuple[dict | None, str]:
-    if sys.platform != "linux" or os.geteuid() != 0 or not shutil.which("unshare"):
-        return None, "needs root on Linux with unshare(1)"
-    proc = subprocess.run(["unshare", "--ipc", sys.executable, "-c", REAL_SCRIPT, str(number),
-                           str(repeat)], capture_output=True, text=True, timeout=600,
-                          cwd="/")
-    if proc.returncode:
-        last = (proc.stderr.strip().splitlines() or ["failed"])[-1]
-        return None, f"the real run failed: {last}"
-    return json.loads(proc.stdout), ""
+    return run_real(REAL_SCRIPT, [number, repeat], "sysv_ipc")
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
-    ap.add_argument("--no-real", action="store_true", help="skip the real-kernel column")
-    args = ap.parse_args(argv)
+    args = options(__doc__, argv)
     number, repeat = (500, 2) if args.quick else (20000, 5)
     host = host_figures(number, repeat)
     sim = simulated_figures(number, repeat)

@@ -13,26 +13,17 @@ package; otherwise it says why it was skipped.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import shutil
-import subprocess
 import sys
-import timeit
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))     # _common
 
 import ipcsim  # noqa: E402
+from _common import best, options, print_side_by_side, run_real  # noqa: E402
 from ipcsim import CLONE_NEWIPC, O_CREAT, O_RDWR, MqAttr  # noqa: E402
 
 DATA = b"x" * 64
-
-
-def best(fn, number: int, repeat: int) -> float:
-    """Microseconds per call, best of ``repeat`` runs of ``number`` calls."""
-    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
 
 
 # --- ipcsim --------------------------------------------------------------------------------
@@ -77,36 +68,17 @@ print(json.dumps(out))
 
 
 def real_figures(n: int, repeat: int) -> tuple[dict | None, str]:
-    if sys.platform != "linux" or os.geteuid() != 0 or not shutil.which("unshare"):
-        return None, "needs root on Linux with unshare(1)"
-    try:
-        import posix_ipc  # noqa: F401
-    except ImportError:
-        return None, "the posix_ipc package is not installed (pip install posix_ipc)"
-    proc = subprocess.run(["unshare", "--ipc", sys.executable, "-c", REAL_SCRIPT, str(n),
-                           str(repeat)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        return None, f"the real run failed: {proc.stderr.strip()[-300:]}"
-    return json.loads(proc.stdout), ""
+    return run_real(REAL_SCRIPT, [n, repeat], "posix_ipc")
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
-    ap.add_argument("--no-real", action="store_true", help="skip the real-kernel column")
-    opts = ap.parse_args(argv)
+    opts = options(__doc__, argv)
     n, repeat, grow = (2000, 3, 6000) if opts.quick else (50000, 5, 60000)
     sim = sim_figures(n, repeat, grow)
     real, why = (None, "--no-real") if opts.no_real else real_figures(n, repeat)
     print(f"POSIX message queues, microseconds per operation (best of {repeat} x {n}); "
           f"growth measured with {grow:,} messages queued")
-    print(f"{'figure':20} {'ipcsim':>9} {'real':>9} {'ipcsim/real':>12}")
-    for name, value in sim.items():
-        r = real.get(name) if real else None
-        if r is None:
-            print(f"{name:20} {value:9.3f} {'-':>9}")
-        else:
-            print(f"{name:20} {value:9.3f} {r:9.3f} {value / r:11.2f}x")
+    print_side_by_side(sim, real, 20)
     empty, full = sim["pair, empty"], sim["pair, full"]
     print(f"growth ipcsim send+receive: {full / empty:5.2f} (with {grow:,} queued / empty; "
           f"target < 1.5)")

@@ -14,26 +14,17 @@ process in a fresh IPC namespace (``unshare --ipc``) and needs root on Linux and
 """
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import shutil
-import subprocess
 import sys
-import timeit
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))     # _common
 
 import ipcsim  # noqa: E402
+from _common import best, options, print_side_by_side, run_real  # noqa: E402
 from ipcsim import IPC_CREAT, IPC_NOWAIT, IPC_PRIVATE, IPC_RMID  # noqa: E402
 
 DATA = b"x" * 64
-
-
-def best(fn, number: int, repeat: int) -> float:
-    """Microseconds per call, best of ``repeat`` runs of ``number`` calls."""
-    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
 
 
 # --- ipcsim --------------------------------------------------------------------------------
@@ -113,35 +104,17 @@ print(json.dumps(out))
 
 
 def real_figures(n: int, repeat: int, grow: int) -> tuple[dict | None, str]:
-    if sys.platform != "linux" or os.geteuid() != 0 or not shutil.which("unshare"):
-        return None, "needs root on Linux with unshare(1)"
-    try:
-        import sysv_ipc  # noqa: F401
-    except ImportError:
-        return None, "the sysv_ipc package is not installed (pip install sysv_ipc)"
-    proc = subprocess.run(["unshare", "--ipc", sys.executable, "-c", REAL_SCRIPT, str(n),
-                           str(repeat), str(grow)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        return None, f"the real run failed: {proc.stderr.strip()[-300:]}"
-    return json.loads(proc.stdout), ""
+    return run_real(REAL_SCRIPT, [n, repeat, grow], "sysv_ipc")
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
-    ap.add_argument("--no-real", action="store_true", help="skip the real-kernel column")
-    opts = ap.parse_args(argv)
+    opts = options(__doc__, argv)
     n, repeat, grow = (2000, 3, 3000) if opts.quick else (50000, 5, 30000)
     sim = sim_figures(n, repeat, grow)
     real, why = (None, "--no-real") if opts.no_real else real_figures(n, repeat, grow)
     print(f"System V IPC, microseconds per operation (best of {repeat} x {n}); "
           f"growth measured with {grow:,} present")
-    print(f"{'figure':28} {'ipcsim':>9} {'real':>9} {'ipcsim/real':>12}")
-    for name, value in sim.items():
-        r = real.get(name) if real else None
-        ratio = f"{value / r:11.2f}x" if r else "           -"
-        print(f"{name:28} {value:9.3f} {r if r is not None else '-':>9}"
-              if r is None else f"{name:28} {value:9.3f} {r:9.3f} {ratio}")
+    print_side_by_side(sim, real)
     for label, src in (("ipcsim", sim), ("real", real)):
         if not src:
             continue

@@ -33,3 +33,11 @@ def test_bench_compat_quick_smoke(capsys):
     assert figures["real"] is None
     assert all(v > 0 for v in figures["host"].values())
     assert set(figures["simulated"]) == set(figures["host"])
+
+
+def test_bench_sysv_quick_smoke(capsys):
+    figures = run_quick("bench_sysv")
+    out = capsys.readouterr().out
+    assert "msg pair" in out and "growth ipcsim msgrcv behind" in out
+    assert figures["real"] is None
+    assert {"msg pair", "sem pair", "shm 64B", "msgget+rmid"} <= set(figures["ipcsim"])

@@ -570,17 +570,27 @@ class Kernel(Viewable):
             self.sched.make_runnable(task)
 
     def _deliver_signals(self, proc: Process) -> bool:
-        """Run the handlers of the pending signals that are not blocked, lowest number
-        first (a default action where there is no handler); True if any was delivered."""
+        """Deliver every pending signal that is not blocked, as Linux does on the way back to
+        user space; True if any was delivered.
+
+        Signals are taken as get_signal() dequeues them: the synchronous ones (SIGSEGV,
+        SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS) first, then the lowest number. A default
+        action or SIG_IGN is done at once; a handler gets a frame, and its signal is blocked
+        from then on. The frames stack up, so the handlers run last set up first, each with
+        the mask of its frame (its signal blocked) and the mask before it restored on return
+        (sigreturn)."""
         delivered = False
+        frames = []
+        mask = proc.sigmask
         while proc.alive:
-            ready = [sig for sig in proc.sigpending if not proc.sigmask >> (sig - 1) & 1]
+            ready = [sig for sig in proc.sigpending if not mask >> (sig - 1) & 1]
             if not ready:
                 break
-            sig = min(ready)
+            sync = [sig for sig in ready if sig in signals.SYNCHRONOUS]
+            sig = min(sync or ready)
             proc.sigpending.remove(sig)
             delivered = True
-            proc.last_siginfo = proc.siginfo.pop(sig, None) if proc.siginfo else None
+            info = proc.siginfo.pop(sig, None) if proc.siginfo else None
             handler = proc.sighand.get(sig, signals.SIG_DFL)
             if handler is signals.SIG_IGN:
                 continue
@@ -588,5 +598,15 @@ class Kernel(Viewable):
                 if proc.pid != 1:
                     self._default_action(proc, sig)
                 continue
-            handler(sig)
+            frames.append((sig, handler, info, mask))
+            mask |= 1 << (sig - 1)
+        for sig, handler, info, saved in reversed(frames):
+            if not proc.alive:
+                break
+            proc.sigmask = saved | 1 << (sig - 1)
+            proc.last_siginfo = info
+            try:
+                handler(sig)
+            finally:
+                proc.sigmask = saved
         return delivered

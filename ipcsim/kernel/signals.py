@@ -45,6 +45,10 @@ SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
 _UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 
 
+# Dequeued before the others (next_signal(): SYNCHRONOUS_MASK)
+SYNCHRONOUS = frozenset({SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS})  # noqa: F821
+
+
 def mask_of(sigs) -> int:
     """A blocked-signal mask from an iterable of signal numbers (SIGKILL/SIGSTOP dropped)."""
     mask = 0

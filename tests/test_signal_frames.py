@@ -77,3 +77,84 @@ def test_the_real_kernel_agrees(tmp_path):
     out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
     real = [tuple(map(int, line.split())) for line in out.splitlines()]
     assert real == simulated()
+
+
+C_QUEUED = r"""
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+static int sigs[16], mine[16], n;
+static void h(int s, siginfo_t *si, void *ctx) {
+    (void)ctx;
+    sigs[n] = s;
+    mine[n++] = si->si_pid == getpid();
+}
+int main(void) {
+    int rt = SIGRTMIN;
+    struct sigaction sa;
+    sigset_t both, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = h;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(rt, &sa, 0);
+    sigaction(SIGUSR1, &sa, 0);
+    sigemptyset(&both);
+    sigaddset(&both, rt);
+    sigaddset(&both, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &both, &old);
+    kill(getpid(), rt);
+    kill(getpid(), rt);
+    kill(getpid(), SIGUSR1);
+    kill(getpid(), SIGUSR1);
+    pid_t child = fork();
+    if (child == 0) { kill(getppid(), rt); _exit(0); }
+    waitpid(child, 0, 0);
+    sigprocmask(SIG_SETMASK, &old, 0);
+    for (int i = 0; i < n; i++) printf("%d %d\n", sigs[i], mine[i]);
+    return 0;
+}
+"""
+RT = 34            # glibc's SIGRTMIN
+
+
+def simulated_queued() -> list[tuple[int, int]]:
+    k = ipcsim.Kernel()
+    seen = []
+
+    def program(p):
+        def handler(sig):
+            seen.append((sig, int(p.last_siginfo.si_pid == p.pid)))
+        p.signal(RT, handler)
+        p.signal(SIGUSR1, handler)
+        p.sigprocmask(SIG_BLOCK, [RT, SIGUSR1])
+        for sig in (RT, RT, SIGUSR1, SIGUSR1):
+            p.kill(p.pid, sig)
+        child = p.fork()
+        child.kill(p.pid, RT)
+        child.exit(0)
+        p.wait(child.pid)
+        p.sigprocmask(SIG_SETMASK, [])
+
+    k.init.fork(target=program)
+    k.run()
+    return seen
+
+
+def test_real_time_signals_queue_each_instance_with_its_siginfo():
+    """Two instances of a standard signal are one; every instance of a real-time signal is
+    delivered, each with its own siginfo, one after the other (the frame's mask holds the
+    next back until the handler returns), before the older frame of SIGUSR1 runs."""
+    assert simulated_queued() == [(RT, 1), (RT, 1), (RT, 0), (SIGUSR1, 1)]
+
+
+@pytest.mark.skipif(sys.platform != "linux" or not shutil.which("cc"),
+                    reason="needs Linux and a C compiler (cc)")
+def test_the_real_kernel_queues_the_same(tmp_path):
+    src, exe = tmp_path / "queued.c", tmp_path / "queued"
+    src.write_text(C_QUEUED)
+    subprocess.run(["cc", "-o", str(exe), str(src)], check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+    real = [tuple(map(int, line.split())) for line in out.splitlines()]
+    assert real == simulated_queued()

@@ -353,6 +353,7 @@ class Kernel(Viewable):
         proc.alive = False
         proc.stopped = False
         proc.sigpending.clear()
+        proc.siginfo = None
         proc.wstatus = wstatus
         sig = wstatus & 0x7F
         proc.exit_status = -sig if sig else wstatus >> 8
@@ -508,36 +509,28 @@ class Kernel(Viewable):
             return   # init is protected from signals it does not handle
         if sig in (signals.SIGCONT, signals.SIGKILL):
             self._continue(t)
-        if signals.default_action(sig) == signals.STOP:
-            if signals.SIGCONT in t.sigpending:
-                t.sigpending.remove(signals.SIGCONT)
+        # prepare_signal(): SIGCONT discards the pending stop signals, a stop signal a
+        # pending SIGCONT
+        if sig == signals.SIGCONT:
+            for stop in signals.STOP_SIGNALS:
+                signals.flush(t, stop)
+        elif signals.default_action(sig) == signals.STOP:
+            signals.flush(t, signals.SIGCONT)
         blocked = t.sigmask >> (sig - 1) & 1
         if blocked:
             # A blocked signal waits, even one that is ignored or would kill (sig_ignored).
-            self._queue_signal(t, sig, info)
+            signals.queue(t, sig, info)
             return
         if signals.is_ignored(t, sig):
             return
         if handler is signals.SIG_DFL:
             self._default_action(t, sig)
             return
-        self._queue_signal(t, sig, info)
+        signals.queue(t, sig, info)
         if t.waiter is not None:
             self.sched.unblock(t.waiter, SIGNAL)
         elif t.program is None:
             self._deliver_signals(t)
-
-    @staticmethod
-    def _queue_signal(t: Process, sig: int, info=None) -> None:
-        if sig < signals.SIGRTMIN and sig in t.sigpending:
-            return   # standard signals do not queue twice (nor does their siginfo)
-        t.sigpending.append(sig)
-        if info is not None:
-            if t.siginfo is None:
-                t.siginfo = {}
-            t.siginfo[sig] = info        # (a real-time signal keeps only its latest)
-        elif t.siginfo:
-            t.siginfo.pop(sig, None)
 
     def _default_action(self, t: Process, sig: int) -> None:
         action = signals.default_action(sig)
@@ -578,7 +571,8 @@ class Kernel(Viewable):
         action or SIG_IGN is done at once; a handler gets a frame, and its signal is blocked
         from then on. The frames stack up, so the handlers run last set up first, each with
         the mask of its frame (its signal blocked) and the mask before it restored on return
-        (sigreturn)."""
+        (sigreturn), after which what that mask held back is delivered before the next
+        frame runs."""
         delivered = False
         frames = []
         mask = proc.sigmask
@@ -588,9 +582,8 @@ class Kernel(Viewable):
                 break
             sync = [sig for sig in ready if sig in signals.SYNCHRONOUS]
             sig = min(sync or ready)
-            proc.sigpending.remove(sig)
+            info = signals.dequeue(proc, sig)
             delivered = True
-            info = proc.siginfo.pop(sig, None) if proc.siginfo else None
             handler = proc.sighand.get(sig, signals.SIG_DFL)
             if handler is signals.SIG_IGN:
                 continue
@@ -609,4 +602,8 @@ class Kernel(Viewable):
                 handler(sig)
             finally:
                 proc.sigmask = saved
+            if proc.sigpending:
+                # sigreturn goes back to user space, where what the frame's mask held back
+                # (another instance of a real-time signal ...) is delivered first
+                self._deliver_signals(proc)
         return delivered

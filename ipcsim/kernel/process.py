@@ -89,7 +89,7 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         self.sibling_seq = 0      # place in the parent's list of children
         self.mm = None            # the address space of shared memory attachments (shm.py)
         self.rlimits = {RLIMIT_MSGQUEUE: (MQ_BYTES_MAX, MQ_BYTES_MAX)}   # (soft, hard)
-        self.siginfo = None       # signal -> the siginfo of its pending instance
+        self.siginfo = None       # signal -> the siginfo of each pending instance
         self.last_siginfo = None  # the siginfo of the signal whose handler runs (SigInfo)
 
     # --- what users read --------------------------------------------------------------
@@ -289,8 +289,8 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
             self.sighand.pop(sig, None)
         else:
             self.sighand[sig] = handler
-        if signals.is_ignored(self, sig) and sig in self.sigpending:
-            self.sigpending.remove(sig)
+        if signals.is_ignored(self, sig):
+            signals.flush(self, sig)
         return old
 
     @syscall

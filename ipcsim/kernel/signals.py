@@ -45,6 +45,8 @@ SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
 _UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 
 
+STOP_SIGNALS = (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU)  # noqa: F821
+
 # Dequeued before the others (next_signal(): SYNCHRONOUS_MASK)
 SYNCHRONOUS = frozenset({SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS})  # noqa: F821
 
@@ -106,3 +108,41 @@ def handler_due(proc) -> bool:
         if not proc.sigmask >> (sig - 1) & 1 and callable(proc.sighand.get(sig)):
             return True
     return False
+
+
+# --- the pending list ------------------------------------------------------------------
+def queue(t, sig: int, info=None) -> None:
+    """Make ``sig`` pending for ``t`` with its siginfo: a standard signal is pending once
+    (a second one is lost, siginfo too); a real-time signal queues every instance, each
+    with its own siginfo (``t.siginfo``: signal -> the siginfo of each pending instance, in
+    order, kept only for signals that have one)."""
+    if sig < SIGRTMIN and sig in t.sigpending:  # noqa: F821
+        return
+    infos = t.siginfo.get(sig) if t.siginfo else None
+    if info is not None and infos is None:
+        if t.siginfo is None:
+            t.siginfo = {}
+        infos = t.siginfo[sig] = [None] * t.sigpending.count(sig)
+    t.sigpending.append(sig)
+    if infos is not None:
+        infos.append(info)
+
+
+def dequeue(t, sig: int):
+    """Take the oldest pending instance of ``sig``; its siginfo, or None."""
+    t.sigpending.remove(sig)
+    infos = t.siginfo.get(sig) if t.siginfo else None
+    if not infos:
+        return None
+    info = infos.pop(0)
+    if not infos:
+        del t.siginfo[sig]
+    return info
+
+
+def flush(t, sig: int) -> None:
+    """Drop every pending instance of ``sig`` (an ignored signal, SIGCONT against stops)."""
+    if sig in t.sigpending:
+        t.sigpending[:] = [s for s in t.sigpending if s != sig]
+        if t.siginfo:
+            t.siginfo.pop(sig, None)

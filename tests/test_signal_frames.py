@@ -71,12 +71,16 @@ def test_handlers_run_last_set_up_first_with_their_signal_blocked():
 @pytest.mark.skipif(sys.platform != "linux" or not shutil.which("cc"),
                     reason="needs Linux and a C compiler (cc)")
 def test_the_real_kernel_agrees(tmp_path):
-    src, exe = tmp_path / "frames.c", tmp_path / "frames"
-    src.write_text(C_PROGRAM)
+    assert run_c(tmp_path, C_PROGRAM) == simulated()
+
+
+def run_c(tmp_path, source: str) -> list[tuple[int, ...]]:
+    """Compile and run a C program; its output lines as tuples of ints."""
+    src, exe = tmp_path / "probe.c", tmp_path / "probe"
+    src.write_text(source)
     subprocess.run(["cc", "-o", str(exe), str(src)], check=True)
     out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
-    real = [tuple(map(int, line.split())) for line in out.splitlines()]
-    assert real == simulated()
+    return [tuple(map(int, line.split())) for line in out.splitlines()]
 
 
 C_QUEUED = r"""
@@ -152,9 +156,4 @@ def test_real_time_signals_queue_each_instance_with_its_siginfo():
 @pytest.mark.skipif(sys.platform != "linux" or not shutil.which("cc"),
                     reason="needs Linux and a C compiler (cc)")
 def test_the_real_kernel_queues_the_same(tmp_path):
-    src, exe = tmp_path / "queued.c", tmp_path / "queued"
-    src.write_text(C_QUEUED)
-    subprocess.run(["cc", "-o", str(exe), str(src)], check=True)
-    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
-    real = [tuple(map(int, line.split())) for line in out.splitlines()]
-    assert real == simulated_queued()
+    assert run_c(tmp_path, C_QUEUED) == simulated_queued()

@@ -183,3 +183,12 @@ def test_explore_reports_differing_outcomes_and_failures(tmp_path, capsys):
     assert main(["run", str(race), "--seed", str(failed[0]), "--quiet"]) == 1
     assert capsys.readouterr().out.rstrip().endswith(
         "failed: RuntimeError: b first on a multiple of 7")
+
+
+def test_python_dash_m_ipcsim_is_the_command():
+    """Where pip's scripts directory is not on PATH, ``python3 -m ipcsim`` does the same."""
+    proc = subprocess.run([sys.executable, "-m", "ipcsim", "demo"], capture_output=True,
+                          text=True, timeout=120, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr
+    assert "only the initial namespace is left" in proc.stdout

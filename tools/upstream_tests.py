@@ -68,7 +68,8 @@ def pytest_sessionfinish(session, exitstatus):
 def fetch(workdir: Path) -> dict[str, Path]:
     """Download and unpack the source distributions; the path of each package's tree."""
     specs = [f"{name}=={version}" for name, version in PACKAGES.items()]
-    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary",
+    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--timeout", "20", "--retries",
+           "2", "--no-deps", "--no-binary",
            ":all:", "--dest", str(workdir), *specs]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     if proc.returncode:

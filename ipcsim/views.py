@@ -60,9 +60,11 @@ def _table_text(headers: list[str], rows: list[list[object]]) -> str:
 
 # --- what a namespace holds -------------------------------------------------------------
 def _mqueues(ns: IpcNamespace) -> list[MqueueInode]:
-    if ns.mq_fs is None:
+    """The POSIX queues of the namespace's mqueue filesystem, by name. A destroyed
+    namespace's queues stay while a mount of its filesystem does (and go with it)."""
+    sb = ns.mq_fs
+    if sb is None:
         return []
-    sb = mq_sb(ns)
     return [sb.lookup(name) for name in sorted(sb.names())]
 
 
@@ -76,13 +78,32 @@ def _state(p: Process) -> str:
     if not p.alive:
         return "zombie" if p.zombie else f"exited ({p.exit_status})"
     if p.stopped:
-        return "stopped"
+        return "stopped" + (f" (in {p.waiter.what})" if p.waiter is not None else "")
     if p.waiter is not None:
         return f"blocked in {p.waiter.what}"
     task = p.program
     if task is not None:
         return "program " + task.state
     return "idle"
+
+
+def _namespaces(k: Kernel) -> list[IpcNamespace]:
+    """The live IPC namespaces by inode number (as lsns lists them; the initial one first).
+    Inode numbers of dead namespaces are reused, so age order would not be sorted."""
+    return sorted(k.ipc_namespaces, key=lambda ns: ns.inum)
+
+
+def _zombies(k: Kernel) -> list[Process]:
+    return [p for p in k.processes(include_zombies=True) if p.zombie]
+
+
+def _zombie_line(p: Process) -> str:
+    return (f"pid {p.pid} {p.comm} (exit status {p.exit_status}): not yet reaped by its "
+            f"parent, pid {p.ppid}")
+
+
+def _plural(n: int, word: str, plural: str = "") -> str:
+    return f"{n} {word if n == 1 else plural or word + 's'}"
 
 
 def _ns_label(ns: IpcNamespace) -> str:
@@ -95,12 +116,12 @@ def _ns_label(ns: IpcNamespace) -> str:
 def kernel_text(k: Kernel) -> str:
     """The tree: the kernel, its live IPC namespaces, their processes."""
     procs = k.processes()
-    nss = k.ipc_namespaces
-    lines = [f"Kernel seed={k.seed} t={k.clock.now():g}s: {len(procs)} process"
-             f"{'es' if len(procs) != 1 else ''} in {len(nss)} IPC namespace"
-             f"{'s' if len(nss) != 1 else ''}"]
+    nss = _namespaces(k)
+    zombies = _zombies(k)
+    lines = [f"Kernel seed={k.seed} t={k.clock.now():g}s: {_plural(len(procs), 'process', 'processes')}"
+             f" in {_plural(len(nss), 'IPC namespace')}"]
     for i, ns in enumerate(nss):
-        last_ns = i == len(nss) - 1
+        last_ns = i == len(nss) - 1 and not zombies
         lines.append(f"{'└─' if last_ns else '├─'} {_ns_label(ns)}: {_counts(ns)}")
         members = ns.members()
         stem = "   " if last_ns else "│  "
@@ -110,22 +131,34 @@ def kernel_text(k: Kernel) -> str:
         for j, p in enumerate(members):
             branch = "└─" if j == len(members) - 1 else "├─"
             lines.append(f"{stem}{branch} pid {p.pid} {p.comm} (uid {p.euid}): {_state(p)}")
+    if zombies:
+        lines.append(f"└─ zombies (in no namespace any more): {len(zombies)}")
+        for j, p in enumerate(zombies):
+            branch = "└─" if j == len(zombies) - 1 else "├─"
+            lines.append(f"   {branch} {_zombie_line(p)}")
     return "\n".join(lines)
 
 
 def kernel_html(k: Kernel) -> str:
     procs = k.processes()
+    nss = _namespaces(k)
     parts = [f"<div style='{_CSS}'><b>Kernel</b> seed={k.seed}, t={k.clock.now():g}s: "
-             f"{len(procs)} processes in {len(k.ipc_namespaces)} IPC namespaces<ul>"]
-    for ns in k.ipc_namespaces:
+             f"{_plural(len(procs), 'process', 'processes')} in "
+             f"{_plural(len(nss), 'IPC namespace')}<ul>"]
+    for ns in nss:
         rows = [[p.pid, p.ppid, p.comm, _user(p.euid), _state(p)] for p in ns.members()]
         parts.append(f"<li><b>{_esc(_ns_label(ns))}</b>: {_esc(_counts(ns))}")
         if rows:
             parts.append(_table_html(["PID", "PPID", "COMMAND", "USER", "STATE"], rows))
         else:
-            parts.append("<br><i>no processes (kept alive by a handle, mount or "
+            parts.append("<br/><i>no processes (kept alive by a handle, mount or "
                          "attachment)</i>")
         parts.append("</li>")
+    zombies = _zombies(k)
+    if zombies:
+        parts.append(f"<li><b>zombies</b> (in no namespace any more): {len(zombies)}<ul>")
+        parts.extend(f"<li>{_esc(_zombie_line(p))}</li>" for p in zombies)
+        parts.append("</ul></li>")
     parts.append("</ul></div>")
     return "".join(parts)
 
@@ -163,23 +196,30 @@ _NS_TABLES = (
 )
 
 
+_DESTROYED = (" (destroyed: its System V objects are gone; POSIX queues listed stay "
+              "while a mount of its mqueue filesystem does)")
+
+
+def _ns_heading(ns: IpcNamespace) -> str:
+    if not ns.alive:
+        return f"ipc:[{ns.inum}]{_DESTROYED}, members: none"
+    members = ", ".join(str(p.pid) for p in ns.members())
+    return f"{_ns_label(ns)}, members: {members or 'none'}"
+
+
 def namespace_text(ns: IpcNamespace) -> str:
     """ipcs-like tables of everything the namespace holds."""
-    state = "" if ns.alive else " (destroyed)"
-    members = ", ".join(str(p.pid) for p in ns.members()) if ns.alive else ""
-    out = [f"{_ns_label(ns)}{state}, members: {members or 'none'}"]
+    out = [_ns_heading(ns)]
     for title, headers, rows in _NS_TABLES:
         out.append(f"------ {title} --------")
-        out.append(_table_text(headers, rows(ns) if ns.alive else []))
+        out.append(_table_text(headers, rows(ns)))
     return "\n".join(out)
 
 
 def namespace_html(ns: IpcNamespace) -> str:
-    members = ", ".join(str(p.pid) for p in ns.members()) if ns.alive else ""
-    parts = [f"<div style='{_CSS}'><b>{_esc(_ns_label(ns))}</b>"
-             f"{'' if ns.alive else ' (destroyed)'}, members: {_esc(members or 'none')}"]
+    parts = [f"<div style='{_CSS}'><b>{_esc(_ns_heading(ns))}</b>"]
     for title, headers, rows in _NS_TABLES:
-        parts.append(_table_html(headers, rows(ns) if ns.alive else [], title))
+        parts.append(_table_html(headers, rows(ns), title))
     parts.append("</div>")
     return "".join(parts)
 
@@ -214,9 +254,22 @@ def process_html(p: Process) -> str:
 
 # --- IPC objects ------------------------------------------------------------------------
 def _perm_fields(o) -> list[tuple[str, object]]:
-    return [("key", f"0x{o.key & 0xFFFFFFFF:08x}"), ("id", o.id),
-            ("owner", f"{o.uid}:{o.gid}"), ("creator", f"{o.cuid}:{o.cgid}"),
-            ("mode", f"{o.mode:o}"), ("namespace", f"ipc:[{o.ns.inum}]")]
+    ns = f"ipc:[{o.ns.inum}]" + ("" if o.ns.alive else " (destroyed)")
+    fields = [("key", f"0x{o.key & 0xFFFFFFFF:08x}"), ("id", o.id),
+              ("owner", f"{o.uid}:{o.gid}"), ("creator", f"{o.cuid}:{o.cgid}"),
+              ("perms", f"{o.mode & 0o777:o}"), ("namespace", ns)]
+    if o.deleted:
+        fields.insert(0, ("state", "removed: no longer in its namespace's table"))
+    return fields
+
+
+def _shm_status(s: ShmidKernel) -> str:
+    words = [w for w, bit in (("dest", SHM_DEST), ("locked", SHM_LOCKED)) if s.mode & bit]
+    if s.deleted:
+        return "removed"
+    if s.mode & SHM_DEST:
+        words[0] = "dest (marked for destruction: goes with the last detach)"
+    return ", ".join(words) or "-"
 
 
 def _object_fields(o) -> tuple[str, list[tuple[str, object]]]:
@@ -231,10 +284,11 @@ def _object_fields(o) -> tuple[str, list[tuple[str, object]]]:
     if isinstance(o, ShmidKernel):
         return "Shared memory segment", _perm_fields(o) + [
             ("size", o.segsz), ("attached", o.nattch), ("creator pid", o.cpid),
-            ("last pid", o.lpid), ("removed", bool(o.mode & SHM_DEST))]
+            ("last pid", o.lpid), ("status", _shm_status(o))]
     queued = [(prio, len(o.tree[prio])) for prio in sorted(o.tree, reverse=True) if o.tree[prio]]
     return "POSIX message queue", [
-        ("name", f"/{o.name}"), ("owner", f"{o.uid}:{o.gid}"), ("mode", f"{o.mode & 0o7777:o}"),
+        ("name", f"/{o.name}" + ("" if o.linked else " (unlinked: gone with its last "
+                                                     "descriptor)")), ("owner", f"{o.uid}:{o.gid}"), ("mode", f"{o.mode & 0o7777:o}"),
         ("messages", f"{o.curmsgs} of {o.maxmsg}"), ("message size", o.msgsize),
         ("by priority", ", ".join(f"{p}: {n}" for p, n in queued) or "empty"),
         ("notification", "registered" if o.notify_owner is not None else "none")]
@@ -253,45 +307,55 @@ def object_html(o) -> str:
 # --- snapshot ---------------------------------------------------------------------------
 def snapshot(k: Kernel) -> dict[str, Any]:
     """The kernel's state as plain data: ``{"time", "seed", "namespaces", "processes",
-    "msg_queues", "semaphore_sets", "shm_segments", "posix_queues"}``, each table a list of
-    dicts with the same keys (str, int, bool or None values), in a stable order (namespaces
-    by age, processes by pid, objects by namespace then id). ``pandas.DataFrame(table)``
-    loads any of the tables."""
+    "msg_queues", "semaphore_sets", "shm_segments", "posix_queues"}``.
+
+    Each table is a list of dicts with the same keys (str, int, bool or None values), in a
+    stable order: namespaces by inode number, processes by pid (zombies included), objects
+    by namespace then id (POSIX queues by name). ``ipc_ns`` is a namespace's inode number
+    in every table, so tables join on it; ``perms`` are the permission bits (print them
+    with ``oct``), ``*_count`` columns count the rows of the other tables.
+    ``pandas.DataFrame(table)`` loads any of the tables."""
     snap: dict[str, Any] = {"time": k.clock.now(), "seed": k.seed, "namespaces": [],
                             "processes": [], "msg_queues": [], "semaphore_sets": [],
                             "shm_segments": [], "posix_queues": []}
-    for ns in k.ipc_namespaces:
+    for ns in _namespaces(k):
+        mqueues = _mqueues(ns)
         snap["namespaces"].append({
-            "ns": ns.inum, "initial": ns.is_initial, "refs": ns.refs,
-            "members": len(ns.members()), "msg_queues": len(ns.msg_ids),
-            "semaphore_sets": len(ns.sem_ids), "shm_segments": len(ns.shm_ids),
-            "posix_queues": len(_mqueues(ns)), "msgmni": ns.msg_ctlmni,
+            "ipc_ns": ns.inum, "initial": ns.is_initial, "refs": ns.refs,
+            "member_count": len(ns.members()), "msg_queue_count": len(ns.msg_ids),
+            "semaphore_set_count": len(ns.sem_ids), "shm_segment_count": len(ns.shm_ids),
+            "posix_queue_count": len(mqueues), "msgmni": ns.msg_ctlmni,
             "msgmax": ns.msg_ctlmax, "msgmnb": ns.msg_ctlmnb, "shmmni": ns.shm_ctlmni,
             "semmni": ns.sc_semmni, "queues_max": ns.mq_queues_max})
         for q in ns.msg_ids:
-            snap["msg_queues"].append({"ns": ns.inum, "key": q.key, "id": q.id, "uid": q.uid,
-                                       "mode": q.mode, "messages": q.q_qnum,
-                                       "bytes": q.q_cbytes, "qbytes": q.q_qbytes,
-                                       "lspid": q.q_lspid, "lrpid": q.q_lrpid})
+            snap["msg_queues"].append({
+                "ipc_ns": ns.inum, "key": q.key, "msqid": q.id, "owner_uid": q.uid,
+                "perms": q.mode & 0o777, "messages": q.q_qnum, "used_bytes": q.q_cbytes,
+                "max_bytes": q.q_qbytes, "last_send_pid": q.q_lspid,
+                "last_receive_pid": q.q_lrpid})
         for s in ns.sem_ids:
-            snap["semaphore_sets"].append({"ns": ns.inum, "key": s.key, "id": s.id,
-                                           "uid": s.uid, "mode": s.mode, "nsems": s.sem_nsems,
-                                           "values": " ".join(map(str, s.semval)),
-                                           "waiting": s.nwait})
+            snap["semaphore_sets"].append({
+                "ipc_ns": ns.inum, "key": s.key, "semid": s.id, "owner_uid": s.uid,
+                "perms": s.mode & 0o777, "nsems": s.sem_nsems,
+                "values": " ".join(map(str, s.semval)), "waiting_calls": s.nwait})
         for m in ns.shm_ids:
-            snap["shm_segments"].append({"ns": ns.inum, "key": m.key, "id": m.id,
-                                         "uid": m.uid, "mode": m.mode, "size": m.segsz,
-                                         "nattch": m.nattch, "cpid": m.cpid, "lpid": m.lpid,
-                                         "removed": bool(m.mode & SHM_DEST)})
-        for mq in _mqueues(ns):
-            snap["posix_queues"].append({"ns": ns.inum, "name": f"/{mq.name}",
-                                         "uid": mq.uid, "mode": mq.mode & 0o7777,
-                                         "messages": mq.curmsgs, "maxmsg": mq.maxmsg,
-                                         "msgsize": mq.msgsize})
+            snap["shm_segments"].append({
+                "ipc_ns": ns.inum, "key": m.key, "shmid": m.id, "owner_uid": m.uid,
+                "perms": m.mode & 0o777, "size_bytes": m.segsz, "attached": m.nattch,
+                "creator_pid": m.cpid, "last_pid": m.lpid,
+                "marked_for_destruction": bool(m.mode & SHM_DEST),
+                "locked": bool(m.mode & SHM_LOCKED)})
+        for mq in mqueues:
+            snap["posix_queues"].append({
+                "ipc_ns": ns.inum, "name": f"/{mq.name}", "owner_uid": mq.uid,
+                "perms": mq.mode & 0o777, "messages": mq.curmsgs, "maxmsg": mq.maxmsg,
+                "msgsize": mq.msgsize})
     for p in k.processes(include_zombies=True):
         snap["processes"].append({
             "pid": p.pid, "ppid": p.ppid, "command": p.comm, "uid": p.uid, "euid": p.euid,
-            "ns": p.ipc_ns.inum if p.ipc_ns is not None else None, "alive": p.alive,
+            "ipc_ns": p.ipc_ns.inum if p.ipc_ns is not None else None, "alive": p.alive,
+            "zombie": p.zombie, "stopped": p.stopped,
+            "waiting_in": p.waiter.what if p.alive and p.waiter is not None else None,
             "state": _state(p), "exit_status": p.exit_status})
     return snap
 

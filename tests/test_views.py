@@ -66,9 +66,10 @@ def test_snapshot_is_plain_json_data_in_stable_order():
     assert [p["pid"] for p in snap["processes"]] == [1, 2]
     assert snap["msg_queues"][0]["messages"] == 1
     assert snap["semaphore_sets"][0]["values"] == "3 4"
-    assert snap["shm_segments"][0]["nattch"] == 1
+    assert snap["shm_segments"][0]["attached"] == 1
     assert snap["posix_queues"][0]["name"] == "/mail"
-    for table in ("namespaces", "processes", "msg_queues"):
+    for table in ("namespaces", "processes", "msg_queues", "semaphore_sets", "shm_segments",
+                  "posix_queues"):
         keys = {tuple(row) for row in snap[table]}
         assert len(keys) == 1                      # every row has the same columns
 
@@ -133,3 +134,170 @@ def test_the_readme_pictures_are_what_the_documented_command_draws(tmp_path, cap
               "--quiet", "--svg", str(out)])
         committed = root / "docs" / f"dining-philosophers-seed{seed}.svg"
         assert out.read_text() == committed.read_text()
+
+
+# --- the states a student meets -----------------------------------------------------------
+def _receiver(p, q):
+    return p.msgrcv(q, 100)
+
+
+def _sleeper(p):
+    p.sleep(5)
+
+
+def student_kernel(seed=0):
+    """Blocked, sleeping, stopped and zombie processes; a removed and locked segment; queues
+    with messages; a name with <&>; a destroyed namespace still referenced and mounted."""
+    from ipcsim import IPC_RMID, SHM_LOCK, SIGSTOP
+    k = ipcsim.Kernel(seed=seed)
+    box = k.init.clone(CLONE_NEWIPC)
+    box.comm = "a<b>&c"
+    q = box.msgget(0x10, IPC_CREAT | 0o600)
+    box.msgsnd(q, 1, b"hi")
+    q2 = k.init.msgget(0x11, IPC_CREAT | 0o600)
+    sem = k.init.semget(0x20, 2, IPC_CREAT | 0o640)
+    k.init.semctl(sem, 0, SETALL, [0, 4])
+    waiter = k.init.fork(target=_receiver, args=(q2,))
+    sleeper = k.init.fork(target=_sleeper)
+    stopped = k.init.fork(target=_receiver, args=(q2,))
+    zombie = k.init.fork()
+    zombie.exit(3)
+    m = k.init.shmget(0x30, 4096, IPC_CREAT | 0o600)
+    k.init.shmat(m)
+    k.init.shmctl(m, SHM_LOCK)
+    k.init.shmctl(m, IPC_RMID)
+    fd = k.init.mq_open("/a<b>&", O_CREAT | O_RDWR, 0o600)
+    k.init.mq_send(fd, b"x", 3)
+    gone = k.init.clone(CLONE_NEWIPC)
+    gone_ns = gone.ipc_ns
+    gone_q = gone.msgget(0x40, IPC_CREAT | 0o600)
+    gone_queue = list(gone_ns.msg_ids)[0]
+    gfd = gone.mq_open("/kept", O_CREAT | O_RDWR, 0o600)
+    gone.mq_send(gfd, b"still here", 0)
+    gone.mount("mqueue", "/mnt", "mqueue")
+    gone.exit(0)
+    k.init.wait(gone.pid)
+    assert gone_q == 0
+    k.run_until_idle()
+    k.init.kill(stopped.pid, SIGSTOP)
+    k.run_until_idle()
+    return dict(k=k, box=box, waiter=waiter, sleeper=sleeper, stopped=stopped,
+                zombie=zombie, gone_ns=gone_ns, gone_queue=gone_queue)
+
+
+def _xml(fragment):
+    import xml.etree.ElementTree as ET
+    return ET.fromstring(f"<root>{fragment}</root>")
+
+
+def test_kernel_text_shows_waits_stops_and_zombies():
+    s = student_kernel()
+    text = str(s["k"])
+    assert f"pid {s['waiter'].pid} _receiver (uid 0): blocked in msgrcv on queue 0" in text
+    assert f"pid {s['sleeper'].pid} _sleeper (uid 0): blocked in sleep(5)" in text
+    assert f"pid {s['stopped'].pid} _receiver (uid 0): stopped (in msgrcv" in text
+    assert text.splitlines()[-2:] == [
+        "└─ zombies (in no namespace any more): 1",
+        f"   └─ pid {s['zombie'].pid} init (exit status 3): not yet reaped by its parent, "
+        f"pid 1"]
+    html = s["k"]._repr_html_()
+    assert "zombies" in html and "a&lt;b&gt;&amp;c" in html and "a<b>" not in html
+    _xml(html)
+    s["k"].close()
+
+
+def test_process_views_of_each_state():
+    s = student_kernel()
+    assert "state            zombie" in str(s["zombie"])
+    assert "ipc namespace    -" in str(s["zombie"])
+    assert "state            stopped (in msgrcv" in str(s["stopped"])
+    assert "state            blocked in sleep(5)" in str(s["sleeper"])
+    for p in ("zombie", "stopped", "sleeper", "waiter", "box"):
+        _xml(s[p]._repr_html_())
+    assert "a&lt;b&gt;&amp;c" in s["box"]._repr_html_()
+    s["k"].close()
+
+
+def test_a_destroyed_namespace_shows_what_its_mount_keeps():
+    s = student_kernel()
+    ns = s["gone_ns"]
+    text = str(ns)
+    assert text.startswith(f"ipc:[{ns.inum}] (destroyed: ")
+    assert "/kept root  600   1" in text
+    assert "------ Message Queues --------\nkey msqid" in text       # freed with it
+    _xml(ns._repr_html_())
+    queue = str(s["gone_queue"])
+    assert "state          removed: no longer in its namespace's table" in queue
+    assert f"namespace      ipc:[{ns.inum}] (destroyed)" in queue
+    s["k"].close()
+
+
+def test_a_removed_locked_segment_and_a_queue_with_messages():
+    s = student_kernel()
+    k = s["k"]
+    seg = list(k.init_ipc_ns.shm_ids)[0]
+    assert "status         dest (marked for destruction: goes with the last detach), locked" \
+        in str(seg)
+    assert "perms          600" in str(seg)
+    assert "0x00000000 0     root  600   4096  1      dest locked" in str(k.init_ipc_ns)
+    from ipcsim.kernel.mqueue import mq_sb
+    mq = mq_sb(k.init_ipc_ns).lookup("a<b>&")
+    assert "messages       1 of 10" in str(mq) and "by priority    3: 1" in str(mq)
+    html = mq._repr_html_()
+    assert "/a&lt;b&gt;&amp;" in html
+    for obj in (seg, mq, k.init_ipc_ns, list(s["box"].ipc_ns.msg_ids)[0]):
+        _xml(obj._repr_html_())
+    k.init.mq_unlink("/a<b>&")
+    assert "/a<b>& (unlinked: gone with its last descriptor)" in str(mq)
+    k.close()
+
+
+def test_many_namespaces_print_sorted_by_inode_and_the_same_every_time():
+    def build():
+        k = ipcsim.Kernel(seed=1)
+        kids = [k.init.clone(CLONE_NEWIPC) for _ in range(12)]
+        for p in kids[2:5]:
+            p.exit(0)                       # their inode numbers are free for reuse
+        kids += [k.init.clone(CLONE_NEWIPC) for _ in range(2)]
+        return k
+    k1, k2 = build(), build()
+    text = str(k1)
+    assert text == str(k2) and k1._repr_html_() == k2._repr_html_()
+    inums = [int(line.split("[")[1].split("]")[0]) for line in text.splitlines()
+             if "ipc:[" in line and "pid" not in line]
+    assert len(inums) == 12 and inums == sorted(inums)
+    assert [r["ipc_ns"] for r in k1.snapshot()["namespaces"]] == inums
+    assert k1.snapshot() == k2.snapshot()
+
+
+def test_snapshot_tables_are_pandas_ready_and_agree_with_the_kernel():
+    s = student_kernel()
+    k = s["k"]
+    snap = k.snapshot()
+    assert json.loads(json.dumps(snap)) == snap
+    for name, table in snap.items():
+        if name in ("time", "seed"):
+            continue
+        assert isinstance(table, list) and table, name
+        keys = {tuple(row) for row in table}
+        assert len(keys) == 1, name                       # same columns in every row
+        for row in table:
+            assert all(v is None or type(v) in (str, int, float, bool) for v in row.values())
+    nss = {r["ipc_ns"]: r for r in snap["namespaces"]}
+    for table, count in (("msg_queues", "msg_queue_count"),
+                         ("semaphore_sets", "semaphore_set_count"),
+                         ("shm_segments", "shm_segment_count"),
+                         ("posix_queues", "posix_queue_count")):
+        for inum, row in nss.items():
+            assert row[count] == sum(r["ipc_ns"] == inum for r in snap[table])
+    for inum, row in nss.items():
+        assert row["member_count"] == sum(p["ipc_ns"] == inum and p["alive"]
+                                          for p in snap["processes"])
+    procs = {p["pid"]: p for p in snap["processes"]}
+    assert procs[s["zombie"].pid]["zombie"] and procs[s["zombie"].pid]["ipc_ns"] is None
+    assert procs[s["stopped"].pid]["stopped"]
+    assert procs[s["waiter"].pid]["waiting_in"].startswith("msgrcv on queue 0")
+    seg = snap["shm_segments"][0]
+    assert seg["marked_for_destruction"] and seg["locked"] and seg["perms"] == 0o600
+    assert student_kernel()["k"].snapshot() == snap            # the same seed, the same data
+    k.close()

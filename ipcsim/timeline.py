@@ -13,6 +13,7 @@ In a notebook, a Timeline displays itself as its SVG.
 """
 from __future__ import annotations
 
+import errno as _errno
 import html
 
 import attrs
@@ -30,7 +31,8 @@ FOREVER = "#d62728"        # still blocked when the run ended: a deadlock
 @attrs.define
 class Blocked:
     """One call that blocked: from step ``first`` (virtual time ``start``) to step ``last``
-    (time ``end``); ``forever`` if it never returned."""
+    (time ``end``); ``forever`` if it never returned, ``killed`` if its process exited
+    while it waited (the interval ends at the exit)."""
 
     pid: int
     what: str
@@ -39,6 +41,7 @@ class Blocked:
     last: int = -1
     end: float = 0.0
     forever: bool = False
+    killed: bool = False
 
     @property
     def sleeping(self) -> bool:
@@ -56,28 +59,57 @@ class Timeline:
 
     # --- what the picture is made of ---------------------------------------------------
     def lanes(self) -> list[tuple[int, str]]:
-        """(pid, label) of every process that made a call, in pid order."""
+        """(pid, label) of every process that made a call, in pid order. A process already
+        reaped keeps the name it had: its program's, as the trace of its fork tells."""
         pids = sorted({e.pid for e in self.k.trace} | {b.pid for b in self.k.blocks})
+        names = self._names()
         out = []
         for pid in pids:
             p = self.k.process(pid)
-            name = p.comm if p is not None else self._comm(pid)
-            out.append((pid, f"pid {pid} {name}"))
+            name = p.comm if p is not None else names.get(pid, "")
+            out.append((pid, f"pid {pid} {name}".rstrip()))
         return out
 
-    def _comm(self, pid: int) -> str:
-        return "init" if pid == 1 else ""
+    def _names(self) -> dict[int, str]:
+        """pid -> command name from the trace: a fork or clone with a program names the
+        child after it (as the kernel does), one without gives it its parent's name."""
+        names = {1: "init"}
+        for e in self.k.trace:
+            if e.name in ("fork", "clone") and e.errno is None and isinstance(e.result, int):
+                target = next((a for a in e.args if callable(a)), None)
+                if target is None:     # given by keyword: recorded as ("target", fn)
+                    target = next((a[1] for a in e.args if isinstance(a, tuple) and len(a) == 2
+                                   and a[0] == "target" and callable(a[1])), None)
+                if target is not None:
+                    names[e.result] = getattr(target, "__name__", "program")[:15]
+                else:
+                    parent = self.k.process(e.pid)
+                    names[e.result] = parent.comm if parent is not None else names.get(e.pid, "")
+        return names
 
     def intervals(self) -> list[Blocked]:
         """Every call that blocked, in the order they blocked; those still blocked run to
         the end (``forever``). A call during which no other call returned has
-        ``last == first`` (it is drawn narrow)."""
+        ``last == first`` (it is drawn narrow). A wait its process's exit ended (a kill,
+        or ``k.close()``) ends at that exit (``killed``): the kernel records its end only
+        when the dead program unwinds, which may be later."""
         k = self.k
         end, now = len(k.trace), k.clock.now()
-        return [Blocked(b.pid, b.what, b.first, b.start, end if b.last is None else b.last,
-                        now if b.end is None else b.end, b.last is None) for b in k.blocks]
+        exits = self.exits()
+        out = []
+        for b in k.blocks:
+            last = end if b.last is None else b.last
+            stop = now if b.end is None else b.end
+            killed = False
+            died = exits.get(b.pid)
+            if b.last is not None and died is not None and b.first <= died < last:
+                last, stop, killed = died, k.trace[died].time, True
+            out.append(Blocked(b.pid, b.what, b.first, b.start, last, stop, b.last is None,
+                               killed))
+        return out
 
     def exits(self) -> dict[int, int]:
+        """pid -> the step of its exit, for the processes that exited."""
         return {e.pid: i for i, e in enumerate(self.k.trace) if e.name == "exit"}
 
     # --- text ----------------------------------------------------------------------------
@@ -92,13 +124,20 @@ class Timeline:
             lines.append(f"... {skip} earlier calls")
         for i, e in enumerate(shown, start=skip):
             args = ", ".join(map(_arg, e.args))
-            res = f"-> {e.result!r}" if e.errno is None else f"-> error {e.errno}"
+            res = "-> " + _result(e)
             mark = f" (blocked {e.start:g}s..{e.time:g}s)" if e.blocked else ""
             lines.append(f"{i:5d} t={e.time:<8g} pid {e.pid:<4d} {e.name}({args}) {res}{mark}")
-        forever = [b for b in self.intervals() if b.forever]
-        for b in forever:
-            lines.append(f"      blocked forever: pid {b.pid} in {b.what} (since step "
-                         f"{b.first}, t={b.start:g}s)")
+        if not trace:
+            lines.append("(no system calls traced yet)")
+        intervals = self.intervals()
+        for b in intervals:
+            if b.killed:
+                lines.append(f"      exited while blocked: pid {b.pid} in {b.what} (steps "
+                             f"{b.first}-{b.last}, t={b.start:g}s..{b.end:g}s)")
+        for b in intervals:
+            if b.forever:
+                lines.append(f"      blocked forever: pid {b.pid} in {b.what} (since step "
+                             f"{b.first}, t={b.start:g}s)")
         return "\n".join(lines)
 
     # --- SVG ------------------------------------------------------------------------------
@@ -147,7 +186,14 @@ class Timeline:
             x0 = x(b.first)
             x1 = x(steps) if b.forever else max(x(b.last), x0 + 0.8 * dx)
             title = (f"pid {b.pid} blocked in {b.what}: steps {b.first}-{b.last}, "
-                     f"t={b.start:g}s..{b.end:g}s" + (" (forever)" if b.forever else ""))
+                     f"t={b.start:g}s..{b.end:g}s")
+            if b.forever:
+                title += " (forever)"
+            elif b.killed:
+                title += ", until its process exited"
+            elif (b.last < len(trace) and trace[b.last].pid == b.pid
+                  and trace[b.last].errno is not None):             # e.g. EAGAIN: timed out
+                title += f", then failed: {_result(trace[b.last])}"
             out.append(f'<rect x="{x0:.1f}" y="{y(b.pid) + 7}" width="{x1 - x0:.1f}" '
                        f'height="{LANE - 14}" fill="{color}" fill-opacity="0.75">'
                        f'<title>{html.escape(title)}</title></rect>')
@@ -223,7 +269,13 @@ def _arg(value) -> str:
     return repr(value)
 
 
+def _result(e) -> str:
+    """What a call returned: its value, or the error by name (``error EAGAIN``)."""
+    if e.errno is None:
+        return repr(e.result)
+    return f"error {_errno.errorcode.get(e.errno, e.errno)}"
+
+
 def _describe(i: int, e) -> str:
     args = ", ".join(map(_arg, e.args))
-    res = repr(e.result) if e.errno is None else f"error {e.errno}"
-    return f"step {i}, t={e.time:g}s: pid {e.pid} {e.name}({args}) -> {res}"
+    return f"step {i}, t={e.time:g}s: pid {e.pid} {e.name}({args}) -> {_result(e)}"

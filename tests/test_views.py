@@ -301,3 +301,109 @@ def test_snapshot_tables_are_pandas_ready_and_agree_with_the_kernel():
     assert seg["marked_for_destruction"] and seg["locked"] and seg["perms"] == 0o600
     assert student_kernel()["k"].snapshot() == snap            # the same seed, the same data
     k.close()
+
+
+# --- timelines of runs across namespaces, with timeouts, kills and reaped children ----------
+def _grandchild(p):
+    p.sleep(1)
+
+
+def _worker(p, s):
+    try:
+        p.semtimedop(s, [(0, -1, 0)], 2)          # nobody posts: EAGAIN after 2 s
+    except OSError:
+        pass
+    p.fork(target=_grandchild)
+    p.wait()                                      # reaps the grandchild
+
+
+def _boxed(p):
+    from ipcsim import IPC_NOWAIT
+    p.unshare(CLONE_NEWIPC)
+    q = p.msgget(0x5, IPC_CREAT | 0o600)
+    try:
+        p.msgrcv(q, 10, 0, IPC_NOWAIT)
+    except OSError:
+        pass
+    p.msgrcv(q, 10)                               # killed while it waits
+
+
+def _killer(p, pid):
+    from ipcsim import SIGKILL
+    p.sleep(3)
+    p.kill(pid, SIGKILL)
+
+
+def _mixed_run(seed=3):
+    k = ipcsim.Kernel(seed=seed, trace=True)
+    tl = Timeline(k)
+    s = k.init.semget(0x1, 1, IPC_CREAT | 0o600)
+    k.init.fork(target=_worker, args=(s,))
+    boxed = k.init.fork(target=_boxed)
+    k.init.fork(target=_killer, args=(boxed.pid,))
+    k.run()
+    return k, tl
+
+
+def test_timeline_lanes_across_namespaces_and_mid_run_processes():
+    import xml.etree.ElementTree as ET
+    k, tl = _mixed_run()
+    assert tl.lanes() == [(1, "pid 1 init"), (2, "pid 2 _worker"), (3, "pid 3 _boxed"),
+                          (4, "pid 4 _killer"), (5, "pid 5 _grandchild")]   # 5 was reaped
+    assert k.process(5) is None
+    trace = k.trace
+    exits = tl.exits()
+    assert set(exits) == {2, 3, 4, 5} and all(trace[i].pid == pid for pid, i in exits.items())
+    made = next(i for i, e in enumerate(trace) if e.name == "fork" and e.result == 5)
+    root = ET.fromstring(tl.svg())
+    ns = "{http://www.w3.org/2000/svg}"
+    lane_lines = [el for el in root.iter(ns + "line") if el.get("stroke") == "#888"]
+    assert len(lane_lines) == 5
+    x = lambda step: float(lane_lines[0].get("x1")) + step * (        # noqa: E731
+        (float(lane_lines[0].get("x2")) - float(lane_lines[0].get("x1"))) / (len(trace) + 1))
+    grandchild = lane_lines[4]
+    assert abs(float(grandchild.get("x1")) - x(made)) < 0.2          # starts at its fork
+    assert abs(float(grandchild.get("x2")) - x(exits[5])) < 0.2      # ends at its exit
+    titles = [t.text for t in root.iter(ns + "title")]
+    assert any("semop on semaphore set 0" in t and "then failed: error EAGAIN" in t
+               and "t=0s..2s" in t for t in titles)
+    assert any(t.startswith("pid 3 blocked in msgrcv on queue 0 of ipc:[4026531840]")
+               and t.endswith("until its process exited") for t in titles)
+    k.close()
+
+
+def test_timeline_a_wait_ended_by_a_kill_stops_at_the_exit():
+    k, tl = _mixed_run()
+    killed = [b for b in tl.intervals() if b.killed]
+    assert len(killed) == 1 and killed[0].pid == 3 and not killed[0].forever
+    assert killed[0].last == tl.exits()[3] and killed[0].end == 3.0
+    text = tl.text()
+    assert "semtimedop(0, [(0, -1, 0)], 2) -> error EAGAIN (blocked 0s..2s)" in text
+    assert "msgrcv(0, 10, 0, 2048) -> error ENOMSG" in text
+    assert "exited while blocked: pid 3 in msgrcv on queue 0 of ipc:[4026531840]" in text
+    k.close()
+
+
+def test_timeline_text_and_svg_are_stable_for_a_seed():
+    k1, tl1 = _mixed_run(7)
+    k2, tl2 = _mixed_run(7)
+    assert tl1.text() == tl2.text() and tl1.svg() == tl2.svg()
+    assert "0x" not in tl1.text()                   # no addresses in the text
+    k1.close()
+    k2.close()
+
+
+def test_timeline_of_an_empty_or_odd_run_is_well_formed():
+    import xml.etree.ElementTree as ET
+    k = ipcsim.Kernel(trace=True)
+    tl = Timeline(k)
+    ET.fromstring(tl.svg())
+    assert tl.text() == "(no system calls traced yet)"
+    k.init.comm = 'x<&>"'
+    try:
+        k.init.msgget(5, 0)
+    except OSError:
+        pass
+    root = ET.fromstring(tl.svg())
+    assert any(t.text == 'pid 1 x<&>"' for t in root.iter("{http://www.w3.org/2000/svg}text"))
+    assert tl.text() == "    0 t=0        pid 1    msgget(5, 0) -> error ENOENT"

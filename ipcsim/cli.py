@@ -154,7 +154,7 @@ def _run(args) -> int:
         status = 1
         verdict = "deadlock: " + "; ".join(f"pid {pid} waits in {what}"
                                            for pid, what in e.blocked)
-    except Exception as e:
+    except (Exception, SystemExit) as e:
         status = 1
         verdict = f"failed: {type(e).__name__}: {e}"
     if not args.quiet:
@@ -163,14 +163,22 @@ def _run(args) -> int:
     print(verdict)
     if args.svg:
         timeline.save_svg(args.svg)
-    if args.png:
-        timeline.png(args.png)
-    k.close()
+    try:
+        if args.png:
+            timeline.png(args.png)
+    except ImportError as e:
+        print(f"ipcsim: {e}", file=sys.stderr)
+        status = 1
+    finally:
+        k.close()
     return status
 
 
 def _explore(args) -> int:
     from .explore import DEADLOCK, FAILED, explore
+    if args.seeds < 1:
+        print(f"ipcsim explore: --seeds must be at least 1, not {args.seeds}", file=sys.stderr)
+        return 2
     report = explore(args.file, range(args.seed, args.seed + args.seeds), entry=args.entry,
                      jobs=args.jobs, progress=False if args.no_progress else None)
     print(report.text())

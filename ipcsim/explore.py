@@ -18,6 +18,7 @@ import os
 import runpy
 import sys
 import time
+import traceback
 from typing import Callable, Iterable
 
 import attrs
@@ -80,8 +81,13 @@ class Report:
         lines.append(f"  ok        {ok:6d} seed{'s' if ok != 1 else ''}, "
                      f"{len(outcomes)} distinct outcome{'s' if len(outcomes) != 1 else ''}")
         if len(outcomes) > 1:
-            for outcome, seeds in outcomes.items():
-                lines.append(f"    {len(seeds):6d} x {outcome}  (first seed {seeds[0]})")
+            for outcome, seeds in list(outcomes.items())[:limit]:
+                shown = outcome if len(outcome) <= 100 else outcome[:97] + "..."
+                lines.append(f"    {len(seeds):6d} x {shown}  (first seed {seeds[0]})")
+            if len(outcomes) > limit:
+                rest = list(outcomes.values())[limit:]
+                lines.append(f"    ... {len(rest)} more outcomes "
+                             f"({sum(map(len, rest))} seeds): Report.outcomes() has them all")
         for kind in (DEADLOCK, FAILED):
             seeds = self.seeds(kind)
             shown = ", ".join(map(str, seeds[:limit])) + (", ..." if len(seeds) > limit else "")
@@ -101,10 +107,29 @@ def load_scenario(path: str, entry: str = "scenario") -> Callable:
         namespace = runpy.run_path(path, run_name="__ipcsim_scenario__")
     except FileNotFoundError:
         raise SystemExit(f"ipcsim: {path}: no such file") from None
+    except SyntaxError as e:
+        where = f"{path}:{e.lineno}" if e.lineno else path
+        line = (e.text or "").rstrip("\n")
+        shown = f"\n    {line.strip()}" if line.strip() else ""
+        raise SystemExit(f"ipcsim: {where}: SyntaxError: {e.msg}{shown}") from None
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as e:
+        raise SystemExit(f"ipcsim: {path}{_where(e, path)}: loading it raised "
+                         f"{type(e).__name__}: {e}") from None
     fn = namespace.get(entry)
     if not callable(fn):
         raise SystemExit(f"ipcsim: {path} defines no function {entry}(k)")
     return fn
+
+
+def _where(e: BaseException, path: str) -> str:
+    """``:LINE`` of the deepest frame of ``e``'s traceback in the file ``path``."""
+    line = None
+    for frame in traceback.extract_tb(e.__traceback__):
+        if os.path.abspath(frame.filename) == os.path.abspath(path):
+            line = frame.lineno
+    return f":{line}" if line else ""
 
 
 def _outcome(value) -> object:
@@ -126,7 +151,7 @@ def run_seed(fn: Callable, seed: int, trace: bool = False) -> tuple[SeedResult, 
     except DeadlockError as e:
         return SeedResult(seed, DEADLOCK, detail="; ".join(
             f"pid {pid} waits in {what}" for pid, what in e.blocked)), k
-    except Exception as e:  # a program's (or the scenario's) error
+    except (Exception, SystemExit) as e:  # a program's (or the scenario's) error
         return SeedResult(seed, FAILED, detail=f"{type(e).__name__}: {e}"), k
     finally:
         k.close()

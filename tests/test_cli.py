@@ -192,3 +192,63 @@ def test_python_dash_m_ipcsim_is_the_command():
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stderr
     assert "only the initial namespace is left" in proc.stdout
+
+
+def test_explore_results_with_differing_outcomes_do_not_depend_on_jobs(tmp_path, capsys):
+    race = tmp_path / "race.py"
+    race.write_text(RACE)
+    from ipcsim.explore import explore
+    one = explore(str(race), range(10, 70), jobs=1)
+    three = explore(str(race), range(10, 70), jobs=3)
+    assert one.results == three.results and len(one.outcomes()) == 2
+    assert one.results == explore(str(race), range(10, 70)).results     # by seed, again
+    assert main(["explore", str(race), "--seeds", "30", "--jobs", "2"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == ""            # no progress bar: stderr is not a terminal
+    assert "with 2 jobs" in captured.out
+
+
+def test_explore_and_run_explain_a_file_that_cannot_be_loaded(tmp_path, capsys):
+    bad = tmp_path / "bad.py"
+    bad.write_text("import ipcsim\n\ndef scenario(k)\n    pass\n")
+    for argv in (["explore", str(bad)], ["run", str(bad)]):
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+        assert str(e.value) == (f"ipcsim: {bad}:3: SyntaxError: expected ':'\n"
+                                f"    def scenario(k)")
+    broken = tmp_path / "broken.py"
+    broken.write_text("import ipcsim\nimport no_such_module_here\n")
+    with pytest.raises(SystemExit) as e:
+        main(["explore", str(broken)])
+    assert str(e.value) == (f"ipcsim: {broken}:2: loading it raised ModuleNotFoundError: "
+                            f"No module named 'no_such_module_here'")
+    empty = tmp_path / "empty.py"
+    empty.write_text("scenario = 3\n")
+    with pytest.raises(SystemExit) as e:
+        main(["explore", str(empty)])
+    assert str(e.value) == f"ipcsim: {empty} defines no function scenario(k)"
+    assert main(["explore", str(empty), "--seeds", "0"]) == 2
+    assert "--seeds must be at least 1" in capsys.readouterr().err
+
+
+def test_a_scenario_that_raises_or_exits_fails_its_seeds_without_ending_the_exploration(
+        tmp_path):
+    from ipcsim.explore import explore
+    raises = tmp_path / "raises.py"
+    raises.write_text("import sys\n\ndef scenario(k):\n    if k.seed % 2:\n"
+                      "        sys.exit(3)\n    raise ValueError('no table')\n")
+    for jobs in (1, 2):
+        report = explore(str(raises), range(6), jobs=jobs)
+        assert report.seeds("failed") == list(range(6))
+        assert {r.detail for r in report.results} == {"SystemExit: 3",
+                                                       "ValueError: no table"}
+
+
+def test_many_outcomes_are_summarised(tmp_path):
+    from ipcsim.explore import explore
+    many = tmp_path / "many.py"
+    many.write_text("def scenario(k):\n    return lambda: 'x' * 200 + str(k.seed)\n")
+    text = explore(str(many), range(20)).text()
+    assert "20 distinct outcomes" in text
+    assert "... 8 more outcomes (8 seeds): Report.outcomes() has them all" in text
+    assert max(len(line) for line in text.splitlines()) < 160

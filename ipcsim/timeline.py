@@ -57,11 +57,20 @@ class Timeline:
             raise ValueError("Timeline needs a kernel made with trace=True")
         self.k = k
 
+    @property
+    def trace(self) -> list:
+        """The calls of the run: ``k.trace`` up to ``k.close()`` if it was closed (the exits
+        close() forces are not part of the run, and the waits they end were still blocked
+        when the run ended)."""
+        trace = self.k.trace
+        cut = getattr(self.k, "closed_at", None)
+        return trace if cut is None else trace[:cut]
+
     # --- what the picture is made of ---------------------------------------------------
     def lanes(self) -> list[tuple[int, str]]:
         """(pid, label) of every process that made a call, in pid order. A process already
         reaped keeps the name it had: its program's, as the trace of its fork tells."""
-        pids = sorted({e.pid for e in self.k.trace} | {b.pid for b in self.k.blocks})
+        pids = sorted({e.pid for e in self.trace} | {b.pid for b in self.k.blocks})
         names = self._names()
         out = []
         for pid in pids:
@@ -74,7 +83,7 @@ class Timeline:
         """pid -> command name from the trace: a fork or clone with a program names the
         child after it (as the kernel does), one without gives it its parent's name."""
         names = {1: "init"}
-        for e in self.k.trace:
+        for e in self.trace:
             if e.name in ("fork", "clone") and e.errno is None and isinstance(e.result, int):
                 target = next((a for a in e.args if callable(a)), None)
                 if target is None:     # given by keyword: recorded as ("target", fn)
@@ -90,33 +99,35 @@ class Timeline:
     def intervals(self) -> list[Blocked]:
         """Every call that blocked, in the order they blocked; those still blocked run to
         the end (``forever``). A call during which no other call returned has
-        ``last == first`` (it is drawn narrow). A wait its process's exit ended (a kill,
-        or ``k.close()``) ends at that exit (``killed``): the kernel records its end only
-        when the dead program unwinds, which may be later."""
-        k = self.k
-        end, now = len(k.trace), k.clock.now()
+        ``last == first`` (it is drawn narrow). A wait its process's exit ended (a kill)
+        ends at that exit (``killed``): the kernel records its end only when the dead
+        program unwinds, which may be later. The run ends where ``k.close()`` was called,
+        so the waits it ended were still blocked then (``forever``)."""
+        k, trace = self.k, self.trace
+        end, now = len(trace), k.clock.now()
         exits = self.exits()
         out = []
         for b in k.blocks:
-            last = end if b.last is None else b.last
-            stop = now if b.end is None else b.end
-            killed = False
             died = exits.get(b.pid)
-            if b.last is not None and died is not None and b.first <= died < last:
-                last, stop, killed = died, k.trace[died].time, True
-            out.append(Blocked(b.pid, b.what, b.first, b.start, last, stop, b.last is None,
-                               killed))
+            if died is not None and b.first <= died and (b.last is None or died < b.last):
+                # its process exited while it waited: the wait ends there
+                out.append(Blocked(b.pid, b.what, b.first, b.start, died, trace[died].time,
+                                   False, True))
+            elif b.last is None or b.last > end:          # still blocked when the run ended
+                out.append(Blocked(b.pid, b.what, b.first, b.start, end, now, True))
+            else:
+                out.append(Blocked(b.pid, b.what, b.first, b.start, b.last, b.end))
         return out
 
     def exits(self) -> dict[int, int]:
         """pid -> the step of its exit, for the processes that exited."""
-        return {e.pid: i for i, e in enumerate(self.k.trace) if e.name == "exit"}
+        return {e.pid: i for i, e in enumerate(self.trace) if e.name == "exit"}
 
     # --- text ----------------------------------------------------------------------------
     def text(self, limit: int | None = None) -> str:
         """The run as lines: each call with its step, time, pid, result; then the blocked
         calls."""
-        trace = self.k.trace
+        trace = self.trace
         lines = []
         shown = trace if limit is None or len(trace) <= limit else trace[-limit:]
         skip = len(trace) - len(shown)
@@ -143,7 +154,7 @@ class Timeline:
     # --- SVG ------------------------------------------------------------------------------
     def svg(self, width: int = 960) -> str:
         """The picture as an SVG document (a str)."""
-        trace = self.k.trace
+        trace = self.trace
         steps = len(trace) + 1                     # one more: calls blocked at the end
         lanes = self.lanes()
         row = {pid: n for n, (pid, _) in enumerate(lanes)}
@@ -244,7 +255,7 @@ class Timeline:
                 ax.broken_barh([(b.first, max(b.last - b.first, 1))], (row[b.pid] - 0.3, 0.6),
                                color=FOREVER if b.forever else SLEEPING if b.sleeping
                                else WAITING)
-        for i, e in enumerate(self.k.trace):
+        for i, e in enumerate(self.trace):
             if e.pid in row:
                 ax.vlines(i + 0.5, row[e.pid] - 0.2, row[e.pid] + 0.2,
                           color="#1f77b4" if e.errno is None else "#9467bd")

@@ -407,3 +407,21 @@ def test_timeline_of_an_empty_or_odd_run_is_well_formed():
     root = ET.fromstring(tl.svg())
     assert any(t.text == 'pid 1 x<&>"' for t in root.iter("{http://www.w3.org/2000/svg}text"))
     assert tl.text() == "    0 t=0        pid 1    msgget(5, 0) -> error ENOENT"
+
+
+def test_timeline_after_close_still_shows_the_deadlock():
+    k, tl = _philosophers(12)
+    before_text, before_svg = tl.text(), tl.svg()
+    steps = len(k.trace)
+    k.close()
+    assert k.closed_at == steps and len(k.trace) > steps      # close's exits come after
+    k.close()
+    assert k.closed_at == steps
+    assert tl.text() == before_text and tl.svg() == before_svg
+    assert sorted(b.pid for b in tl.intervals() if b.forever) == [2, 3, 4, 5, 6]
+    from pathlib import Path
+    from ipcsim.explore import load_scenario, run_seed
+    path = Path(__file__).resolve().parent.parent / "examples" / "dining_philosophers.py"
+    result, closed = run_seed(load_scenario(str(path)), 12, trace=True)
+    assert result.kind == "deadlock" and closed.closed_at is not None
+    assert Timeline(closed).svg() == before_svg

@@ -137,6 +137,7 @@ class Kernel(Viewable):
         self._slow = self.tracing
         self.trace: list[TraceEvent] = []
         self.blocks: list[BlockEvent] = []     # every wait of a traced run, in order
+        self.closed_at: int | None = None      # len(trace) when close() was first called
         self.sched = self._scheduler_class(self, seed, epoch, policy)
         self.clock = self.sched.clock
         self.pid_max = pid_max
@@ -208,9 +209,12 @@ class Kernel(Viewable):
 
     def close(self) -> None:
         """End every program still running or blocked (their processes exit) and free the
-        threads behind them. The kernel stays readable afterwards."""
+        threads behind them. The kernel stays readable afterwards; ``closed_at`` marks
+        where in ``trace`` the run ended (what follows are close's own exits)."""
         sched = self.sched
         sched.check_host("Kernel.close()")
+        if self.closed_at is None:
+            self.closed_at = len(self.trace)
         for task in list(sched.programs.values()):
             if task.process.alive:
                 self._exit_process(task.process, signals.SIGKILL)

@@ -81,16 +81,47 @@ def test_containers_isolation_handles_and_last_member(capsys):
     assert [ns.is_initial for ns in k.ipc_namespaces] == [True]
 
 
+def _run_cell(source: str, namespace: dict):
+    """Run a code cell as Jupyter does: its statements, then the value of a last bare
+    expression, which is what the notebook displays (None when there is none)."""
+    import ast
+    tree = ast.parse(source)
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    exec(compile(tree, "tour.ipynb", "exec"), namespace)
+    if last is None:
+        return None
+    return eval(compile(ast.Expression(last.value), "tour.ipynb", "eval"), namespace)
+
+
 def test_notebook_code_cells_run_in_order(monkeypatch, capsys):
     import json
+    import xml.etree.ElementTree as ET
     monkeypatch.chdir(EXAMPLES)
     notebook = json.loads((EXAMPLES / "tour.ipynb").read_text())
     namespace = {"__name__": "__notebook__"}
     cells = [c for c in notebook["cells"] if c["cell_type"] == "code"]
     assert len(cells) >= 6
+    shown, printed = [], []
     for cell in cells:
-        exec(compile("".join(cell["source"]), "tour.ipynb", "exec"), namespace)
-    out = capsys.readouterr().out
-    assert "lsns -t ipc" in out and "└─-bash" in out
-    assert namespace["report"].seeds("deadlock")
-    assert "<svg" in namespace["timeline"]._repr_svg_()
+        shown.append(_run_cell("".join(cell["source"]), namespace))
+        printed.append(capsys.readouterr().out)
+    # what each cell displays or prints is what its markdown promises
+    tree = shown[0]._repr_html_()
+    ET.fromstring(tree)
+    assert "ipc:[4026531840] (1 reference)</b>: 1 message queue" in tree
+    box = shown[1]._repr_html_()
+    assert "<td style='padding:0 8px'>0x00001234</td>" in box and "members: 2" in box
+    assert "ipc namespace    ipc:[4026531840]" in printed[2]
+    assert "lsns -t ipc" in printed[3] and "└─-bash" in printed[3]
+    assert printed[3].rstrip().endswith("key        semid      owner      perms      nsems")
+    report = namespace["report"]
+    assert report.seeds("deadlock") and "deadlock" in printed[4]
+    svg = shown[5]._repr_svg_()
+    assert shown[5] is namespace["timeline"] and svg.count('fill="#d62728"') >= 5
+    ET.fromstring(svg)
+    assert printed[5].startswith("deadlock: every program is blocked")
+    assert "└─ pid 6 philosopher (uid 0): blocked in semop on semaphore set 0" in printed[6]
+    assert "0x00000000 0     root  600   5     0 0 0 0 0" in printed[6]
+    assert "deadlock       0 seeds" in printed[7]
+    assert "'values': '0 0 0 0 0'" in printed[8] and "'waiting_in': 'semop on" in printed[8]
+    assert all(value is None for value in shown[2:5] + shown[6:])

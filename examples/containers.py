@@ -19,6 +19,8 @@ def main(seed: int = 0) -> ipcsim.Kernel:
     init = k.init
     red = init.clone(CLONE_NEWIPC)                  # container "red"
     blue = init.clone(CLONE_NEWIPC)                 # container "blue"
+    red.comm, blue.comm = "red", "blue"             # their names in the tree (a clone
+                                                    # without a program keeps "init")
 
     # Isolation: one key, two queues, one message.
     red_q = red.msgget(KEY, IPC_CREAT | 0o600)

@@ -75,6 +75,7 @@ def test_containers_isolation_handles_and_last_member(capsys):
     k = _example("containers.py")["main"](seed=0)
     out = capsys.readouterr().out
     assert "queue 0 in red holds 1 message, queue 0 in blue 0" in out
+    assert "│  └─ pid 2 red (uid 0): idle" in out and "   └─ pid 3 blue (uid 0): idle" in out
     assert "alive? True (init holds a handle)" in out
     assert "read: 'only red can read this'" in out
     assert "handle closed; red's namespace alive? False" in out
@@ -111,8 +112,8 @@ def test_notebook_code_cells_run_in_order(monkeypatch, capsys):
     assert "ipc:[4026531840] (1 reference)</b>: 1 message queue" in tree
     box = shown[1]._repr_html_()
     assert "<td style='padding:0 8px'>0x00001234</td>" in box and "members: 2" in box
-    assert "ipc namespace    ipc:[4026531840]" in printed[2]
-    assert "lsns -t ipc" in printed[3] and "└─-bash" in printed[3]
+    assert "ipc namespace    ipc:[4026531840]" in printed[2] and "command          box" in printed[2]
+    assert "lsns -t ipc" in printed[3] and "└─-bash" in printed[3] and "├─box" in printed[3]
     assert printed[3].rstrip().endswith("key        semid      owner      perms      nsems")
     report = namespace["report"]
     assert report.seeds("deadlock") and "deadlock" in printed[4]

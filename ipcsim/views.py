@@ -21,7 +21,7 @@ import html as _html
 from typing import Any
 
 from .kernel.kernel import Kernel
-from .kernel.mqueue import MqueueInode, mq_sb
+from .kernel.mqueue import MqueueInode
 from .kernel.msg import MsgQueue
 from .kernel.namespace import IpcNamespace
 from .kernel.process import Process
@@ -118,8 +118,9 @@ def kernel_text(k: Kernel) -> str:
     procs = k.processes()
     nss = _namespaces(k)
     zombies = _zombies(k)
-    lines = [f"Kernel seed={k.seed} t={k.clock.now():g}s: {_plural(len(procs), 'process', 'processes')}"
-             f" in {_plural(len(nss), 'IPC namespace')}"]
+    lines = [f"Kernel seed={k.seed} t={k.clock.now():g}s: "
+             f"{_plural(len(procs), 'process', 'processes')} in "
+             f"{_plural(len(nss), 'IPC namespace')}"]
     for i, ns in enumerate(nss):
         last_ns = i == len(nss) - 1 and not zombies
         lines.append(f"{'└─' if last_ns else '├─'} {_ns_label(ns)}: {_counts(ns)}")
@@ -272,15 +273,37 @@ def _shm_status(s: ShmidKernel) -> str:
     return ", ".join(words) or "-"
 
 
+def _waiting(kernel, queues: dict) -> str:
+    """The processes blocked on the given wait queues (role -> queue), by pid."""
+    out = []
+    for p in kernel.processes():
+        w = p.waiter
+        if w is None:
+            continue
+        for role, queue in queues.items():
+            if queue is not None and w.queue is queue:
+                out.append(f"pid {p.pid} ({role})")
+    return ", ".join(out) or "none"
+
+
+def _sem_waiting(o: SemArray) -> str:
+    prefix = f"semop on semaphore set {o.id} of ipc:[{o.ns.inum}] "
+    found = [f"pid {p.pid} {p.waiter.what[len(prefix):]}" for p in o.ns.kernel.processes()
+             if p.waiter is not None and p.waiter.what.startswith(prefix)]
+    return ", ".join(found) or "none"
+
+
 def _object_fields(o) -> tuple[str, list[tuple[str, object]]]:
     if isinstance(o, MsgQueue):
         return "Message queue", _perm_fields(o) + [
             ("messages", o.q_qnum), ("bytes", o.q_cbytes), ("max bytes", o.q_qbytes),
-            ("last sender", o.q_lspid), ("last receiver", o.q_lrpid)]
+            ("last sender", o.q_lspid), ("last receiver", o.q_lrpid),
+            ("waiting", _waiting(o.ns.kernel, {"to receive": o.q_receivers,
+                                                "to send": o.q_senders}))]
     if isinstance(o, SemArray):
         return "Semaphore set", _perm_fields(o) + [
             ("values", list(o.semval)), ("last pids", list(o.sempid)),
-            ("waiting", o.nwait)]
+            ("waiting", _sem_waiting(o))]
     if isinstance(o, ShmidKernel):
         return "Shared memory segment", _perm_fields(o) + [
             ("size", o.segsz), ("attached", o.nattch), ("creator pid", o.cpid),
@@ -288,10 +311,13 @@ def _object_fields(o) -> tuple[str, list[tuple[str, object]]]:
     queued = [(prio, len(o.tree[prio])) for prio in sorted(o.tree, reverse=True) if o.tree[prio]]
     return "POSIX message queue", [
         ("name", f"/{o.name}" + ("" if o.linked else " (unlinked: gone with its last "
-                                                     "descriptor)")), ("owner", f"{o.uid}:{o.gid}"), ("mode", f"{o.mode & 0o7777:o}"),
+                                                     "descriptor)")),
+        ("owner", f"{o.uid}:{o.gid}"), ("perms", f"{o.mode & 0o7777:o}"),
         ("messages", f"{o.curmsgs} of {o.maxmsg}"), ("message size", o.msgsize),
         ("by priority", ", ".join(f"{p}: {n}" for p, n in queued) or "empty"),
-        ("notification", "registered" if o.notify_owner is not None else "none")]
+        ("notification", f"registered by pid {o.notify_owner.pid}"
+         if o.notify_owner is not None else "none"),
+        ("waiting", _waiting(o.kernel, {"to receive": o.receivers, "to send": o.senders}))]
 
 
 def object_text(o) -> str:

@@ -425,3 +425,23 @@ def test_timeline_after_close_still_shows_the_deadlock():
     result, closed = run_seed(load_scenario(str(path)), 12, trace=True)
     assert result.kind == "deadlock" and closed.closed_at is not None
     assert Timeline(closed).svg() == before_svg
+
+
+def _semwaiter(p, s):
+    p.semop(s, [(0, -1, 0)])
+
+
+def test_objects_name_the_processes_waiting_on_them():
+    s = student_kernel()
+    k = s["k"]
+    q2 = [q for q in k.init_ipc_ns.msg_ids if q.key == 0x11][0]
+    # the stopped receiver left the queue while stopped: only the waiter is on it
+    assert f"waiting        pid {s['waiter'].pid} (to receive)" in str(q2)
+    sem = list(k.init_ipc_ns.sem_ids)[0]
+    assert "waiting        none" in str(sem)
+    p = k.init.fork(target=_semwaiter, args=(sem.id,))
+    k.run_until_idle()
+    assert f"waiting        pid {p.pid} (sem 0 -1)" in str(sem)
+    from ipcsim.kernel.mqueue import mq_sb
+    assert "waiting        none" in str(mq_sb(k.init_ipc_ns).lookup("a<b>&"))
+    k.close()

@@ -226,6 +226,23 @@ def namespace_html(ns: IpcNamespace) -> str:
 
 
 # --- Process ----------------------------------------------------------------------------
+def _describe_fd(fd: int, f) -> str:
+    """A descriptor and what it is open on (as ``ls -l /proc/PID/fd`` hints)."""
+    from .kernel import files
+    from .kernel.mqueue import MqFile
+    if isinstance(f, MqFile):
+        what = f"POSIX queue /{f.inode.name}"
+    elif isinstance(f, files.NsFile):
+        what = f"ipc:[{f.ns.inum}]"
+    elif isinstance(f, files.NullFile):
+        what = "/dev/null"
+    elif isinstance(f, files.SysctlFile):
+        what = f"/proc/sys/{f.entry.path}"
+    else:
+        what = type(f).__name__.removesuffix("File").lower() or "file"
+    return f"{fd} ({what})"
+
+
 def _process_fields(p: Process) -> list[tuple[str, object]]:
     fields = [("pid", p.pid), ("parent", p.ppid), ("command", p.comm),
               ("uid/euid", f"{p.uid}/{p.euid}"), ("gid/egid", f"{p.gid}/{p.egid}"),
@@ -233,8 +250,8 @@ def _process_fields(p: Process) -> list[tuple[str, object]]:
               ("ipc namespace", f"ipc:[{p.ipc_ns.inum}]" if p.ipc_ns is not None else "-"),
               ("state", _state(p))]
     if p.alive:
-        fds = [i for i, f in enumerate(p.fds) if f is not None]
-        fields.append(("open descriptors", ", ".join(map(str, fds)) or "none"))
+        fds = [_describe_fd(i, f) for i, f in enumerate(p.fds) if f is not None]
+        fields.append(("open descriptors", ", ".join(fds) or "none"))
         if p.mm is not None:
             maps = [f"{v.start:#x}-{v.end:#x} shmid {v.file.seg.id}" for v in p.mm]
             fields.append(("shm attachments", "; ".join(maps) or "none"))

@@ -445,3 +445,15 @@ def test_objects_name_the_processes_waiting_on_them():
     from ipcsim.kernel.mqueue import mq_sb
     assert "waiting        none" in str(mq_sb(k.init_ipc_ns).lookup("a<b>&"))
     k.close()
+
+
+def test_process_view_says_what_each_descriptor_is():
+    k = ipcsim.Kernel()
+    c = k.init.clone(CLONE_NEWIPC)
+    k.init.open(f"/proc/{c.pid}/ns/ipc")
+    k.init.mq_open("/x<y>", O_CREAT | O_RDWR, 0o600)
+    k.init.open("/proc/sys/kernel/msgmni")
+    assert ("open descriptors 0 (/dev/null), 1 (/dev/null), 2 (/dev/null), "
+            f"3 (ipc:[{c.ipc_ns.inum}]), 4 (POSIX queue /x<y>), 5 (/proc/sys/kernel/msgmni)"
+            in str(k.init))
+    assert "POSIX queue /x&lt;y&gt;" in k.init._repr_html_()

@@ -11,6 +11,9 @@ one interleaving; :func:`explore` runs ``k.run()`` for each and sorts the seeds 
 * **ok**: the run ended; seeds are grouped by outcome, so differing outcomes show.
 
 Every seed is reproducible: ``ipcsim run FILE --seed N`` replays it with its timeline.
+For that, and for results that do not depend on ``jobs``, ``scenario(k)`` must depend only
+on ``k``: each process running seeds loads the file once and calls it for many seeds, so
+state kept between calls (a module-level list, a counter) would leak from seed to seed.
 """
 from __future__ import annotations
 

@@ -102,6 +102,24 @@ def _zombie_line(p: Process) -> str:
             f"parent, pid {p.ppid}")
 
 
+def _mount_lines(k: Kernel) -> list[str]:
+    """The mounts that hold IPC state: namespace files bound somewhere (each holds its
+    namespace) and mqueue filesystems (each holds its queues, even once its namespace
+    died), by path."""
+    from .kernel.mqueue import MqueueMount
+    from .kernel.process import NsBindMount
+    out = []
+    for path, m in k.mounts:
+        if isinstance(m, NsBindMount) and m.ns is not None:
+            out.append(f"{path}: bind mount of ipc:[{m.ns.inum}] (holds it)")
+        elif isinstance(m, MqueueMount) and m.sb is not None:
+            ns = m.sb.ns
+            owner = f"ipc:[{ns.inum}]" if ns is not None else "a destroyed namespace"
+            out.append(f"{path}: mqueue of {owner}, "
+                       f"{_plural(len(m.sb.entries), 'POSIX queue')}")
+    return out
+
+
 def _plural(n: int, word: str, plural: str = "") -> str:
     return f"{n} {word if n == 1 else plural or word + 's'}"
 
@@ -118,11 +136,12 @@ def kernel_text(k: Kernel) -> str:
     procs = k.processes()
     nss = _namespaces(k)
     zombies = _zombies(k)
+    mounts = _mount_lines(k)
     lines = [f"Kernel seed={k.seed} t={k.clock.now():g}s: "
              f"{_plural(len(procs), 'process', 'processes')} in "
              f"{_plural(len(nss), 'IPC namespace')}"]
     for i, ns in enumerate(nss):
-        last_ns = i == len(nss) - 1 and not zombies
+        last_ns = i == len(nss) - 1 and not zombies and not mounts
         lines.append(f"{'└─' if last_ns else '├─'} {_ns_label(ns)}: {_counts(ns)}")
         members = ns.members()
         stem = "   " if last_ns else "│  "
@@ -133,10 +152,16 @@ def kernel_text(k: Kernel) -> str:
             branch = "└─" if j == len(members) - 1 else "├─"
             lines.append(f"{stem}{branch} pid {p.pid} {p.comm} (uid {p.euid}): {_state(p)}")
     if zombies:
-        lines.append(f"└─ zombies (in no namespace any more): {len(zombies)}")
+        stem = "│  " if mounts else "   "
+        lines.append(f"{'├─' if mounts else '└─'} zombies (in no namespace any more): "
+                     f"{len(zombies)}")
         for j, p in enumerate(zombies):
             branch = "└─" if j == len(zombies) - 1 else "├─"
-            lines.append(f"   {branch} {_zombie_line(p)}")
+            lines.append(f"{stem}{branch} {_zombie_line(p)}")
+    if mounts:
+        lines.append(f"└─ mounts holding IPC state: {len(mounts)}")
+        for j, line in enumerate(mounts):
+            lines.append(f"   {'└─' if j == len(mounts) - 1 else '├─'} {line}")
     return "\n".join(lines)
 
 
@@ -159,6 +184,11 @@ def kernel_html(k: Kernel) -> str:
     if zombies:
         parts.append(f"<li><b>zombies</b> (in no namespace any more): {len(zombies)}<ul>")
         parts.extend(f"<li>{_esc(_zombie_line(p))}</li>" for p in zombies)
+        parts.append("</ul></li>")
+    mounts = _mount_lines(k)
+    if mounts:
+        parts.append(f"<li><b>mounts holding IPC state</b>: {len(mounts)}<ul>")
+        parts.extend(f"<li>{_esc(line)}</li>" for line in mounts)
         parts.append("</ul></li>")
     parts.append("</ul></div>")
     return "".join(parts)

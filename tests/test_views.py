@@ -196,10 +196,20 @@ def test_kernel_text_shows_waits_stops_and_zombies():
     assert f"pid {s['waiter'].pid} _receiver (uid 0): blocked in msgrcv on queue 0" in text
     assert f"pid {s['sleeper'].pid} _sleeper (uid 0): blocked in sleep(5)" in text
     assert f"pid {s['stopped'].pid} _receiver (uid 0): stopped (in msgrcv" in text
-    assert text.splitlines()[-2:] == [
-        "└─ zombies (in no namespace any more): 1",
-        f"   └─ pid {s['zombie'].pid} init (exit status 3): not yet reaped by its parent, "
-        f"pid 1"]
+    assert text.splitlines()[-4:] == [
+        "├─ zombies (in no namespace any more): 1",
+        f"│  └─ pid {s['zombie'].pid} init (exit status 3): not yet reaped by its parent, "
+        f"pid 1",
+        "└─ mounts holding IPC state: 1",
+        "   └─ /mnt: mqueue of a destroyed namespace, 1 POSIX queue"]
+    k = s["k"]
+    k.init.mount(f"/proc/{s['box'].pid}/ns/ipc", "/run/ns/box", None, 4096)   # MS_BIND
+    k.init.umount("/mnt")
+    assert str(k).splitlines()[-2:] == [
+        "└─ mounts holding IPC state: 1",
+        f"   └─ /run/ns/box: bind mount of ipc:[{s['box'].ipc_ns.inum}] (holds it)"]
+    assert "(2 references)" in str(k)
+    _xml(k._repr_html_())
     html = s["k"]._repr_html_()
     assert "zombies" in html and "a&lt;b&gt;&amp;c" in html and "a<b>" not in html
     _xml(html)

@@ -467,3 +467,36 @@ def test_process_view_says_what_each_descriptor_is():
             f"3 (ipc:[{c.ipc_ns.inum}]), 4 (POSIX queue /x<y>), 5 (/proc/sys/kernel/msgmni)"
             in str(k.init))
     assert "POSIX queue /x&lt;y&gt;" in k.init._repr_html_()
+
+
+def test_snapshot_and_namespace_view_agree_with_ipcs_in_the_shell():
+    from ipcsim.shell import Shell
+    out = []
+    k = ipcsim.Kernel(seed=4)
+    sh = Shell(kernel=k, seed=4, out=out.append, err=out.append)
+    sh.run_script("ipcmk -Q; ipcmk -Q; ipcmk -S 3; ipcmk -M 4096; unshare --ipc; ipcmk -Q")
+    snap = k.snapshot()
+    checked = 0
+    for ns in k.ipc_namespaces:
+        if not ns.members():
+            continue
+        out.clear()
+        sh2 = Shell(kernel=k, seed=0, out=out.append, err=out.append)
+        sh2.run(f"nsenter --ipc -t {ns.members()[0].pid} ipcs")
+        ipcs = "".join(out)
+        rows = {"Message Queues": "msg_queues", "Shared Memory Segments": "shm_segments",
+                "Semaphore Arrays": "semaphore_sets"}
+        for title, table in rows.items():
+            block = ipcs.split(f"------ {title} --------")[1].split("------")[0]
+            listed = [line for line in block.splitlines() if line.startswith("0x")]
+            mine = [r for r in snap[table] if r["ipc_ns"] == ns.inum]
+            assert len(listed) == len(mine), (ns, title)
+            view = str(ns).split(f"------ {title} --------\n")[1].split("------")[0]
+            assert len([line for line in view.splitlines() if line.startswith("0x")]) \
+                == len(mine)
+            ids = {r[{"msg_queues": "msqid", "shm_segments": "shmid",
+                      "semaphore_sets": "semid"}[table]] for r in mine}
+            assert {int(line.split()[1]) for line in listed} == ids
+            checked += len(ids)
+    assert checked == 5             # 4 objects in the first namespace, 1 queue in the new one
+    k.close()

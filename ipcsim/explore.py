@@ -18,6 +18,7 @@ state kept between calls (a module-level list, a counter) would leak from seed t
 from __future__ import annotations
 
 import os
+import re
 import runpy
 import sys
 import time
@@ -30,6 +31,7 @@ from .errors import DeadlockError
 from .kernel.kernel import Kernel
 
 DEADLOCK, FAILED, OK = "deadlock", "failed", "ok"
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 @attrs.frozen
@@ -87,6 +89,9 @@ class Report:
             for outcome, seeds in list(outcomes.items())[:limit]:
                 shown = outcome if len(outcome) <= 100 else outcome[:97] + "..."
                 lines.append(f"    {len(seeds):6d} x {shown}  (first seed {seeds[0]})")
+            if any(_ADDRESS.search(outcome) for outcome in outcomes):
+                lines.append("    (outcomes show memory addresses, which differ from run to "
+                             "run: return values with a stable repr)")
             if len(outcomes) > limit:
                 rest = list(outcomes.values())[limit:]
                 lines.append(f"    ... {len(rest)} more outcomes "

@@ -49,7 +49,8 @@ def _table_html(headers: list[str], rows: list[list[object]], caption: str = "")
     body = "".join("<tr>" + "".join(f"<td style='padding:0 8px'>{_esc(c)}</td>" for c in row)
                    + "</tr>" for row in rows)
     cap = f"<caption style='text-align:left'><b>{_esc(caption)}</b></caption>" if caption else ""
-    return f"<table style='{_CSS}border-collapse:collapse'>{cap}<tr>{head}</tr>{body}</table>"
+    head_row = f"<tr>{head}</tr>" if any(headers) else ""      # field lists have none
+    return f"<table style='{_CSS}border-collapse:collapse'>{cap}{head_row}{body}</table>"
 
 
 def _table_text(headers: list[str], rows: list[list[object]]) -> str:

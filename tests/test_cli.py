@@ -252,3 +252,12 @@ def test_many_outcomes_are_summarised(tmp_path):
     assert "20 distinct outcomes" in text
     assert "... 8 more outcomes (8 seeds): Report.outcomes() has them all" in text
     assert max(len(line) for line in text.splitlines()) < 160
+
+
+def test_outcomes_with_addresses_get_a_hint(tmp_path):
+    from ipcsim.explore import explore
+    addr = tmp_path / "addr.py"
+    addr.write_text("class Plate:\n    pass\n\n\ndef scenario(k):\n    plate = Plate()\n"
+                    "    return lambda: plate\n")
+    text = explore(str(addr), range(3)).text()
+    assert "3 distinct outcomes" in text and "outcomes show memory addresses" in text

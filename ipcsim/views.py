@@ -84,7 +84,9 @@ def _state(p: Process) -> str:
         return f"blocked in {p.waiter.what}"
     task = p.program
     if task is not None:
-        return "program " + task.state
+        if task.state == "runnable":
+            return "runnable (its program waits for the CPU: k.run() runs it)"
+        return task.state
     return "idle"
 
 

@@ -217,6 +217,11 @@ def test_kernel_text_shows_waits_stops_and_zombies():
 
 
 def test_process_views_of_each_state():
+    k = ipcsim.Kernel()
+    p = k.init.fork(target=_sleeper)
+    assert "state            runnable (its program waits for the CPU: k.run() runs it)" \
+        in str(p)
+    k.close()
     s = student_kernel()
     assert "state            zombie" in str(s["zombie"])
     assert "ipc namespace    -" in str(s["zombie"])

@@ -542,7 +542,20 @@ class Kernel(Viewable):
             # No core is written (RLIMIT_CORE is 0), so the status has no core-dump bit.
             self._exit_process(t, sig)
         elif action == signals.STOP:
+            if sig != signals.SIGSTOP and self._orphaned_pgrp(t.pgid):
+                return   # get_signal(): the terminal stop signals of an orphaned group
             self._stop(t)
+
+    def _orphaned_pgrp(self, pgid: int) -> bool:
+        """is_orphaned_pgrp(): no member has a parent in another group of its session (the
+        model has one session, so any parent outside the group counts). Only the rare
+        default stop of SIGTSTP, SIGTTIN and SIGTTOU asks, so a walk over processes is fine."""
+        for p in self._procs.values():
+            if p.alive and p.pgid == pgid:
+                parent = p.parent
+                if parent is not None and parent.alive and parent.pgid != pgid:
+                    return False
+        return True
 
     def _stop(self, t: Process) -> None:
         if t.stopped:

@@ -248,3 +248,24 @@ b.getpid()
 a.getpid()
 """),
 ]
+
+# SIGTSTP, SIGTTIN and SIGTTOU with their default action are discarded for a process in an
+# orphaned process group (get_signal: is_current_pgrp_orphaned), SIGSTOP never is; a group
+# whose member has its parent in another group of the session is not orphaned.
+SCENARIOS += [
+    scenario(AREA, "terminal-stop-signals-and-orphaned-process-groups", """
+b = a.fork()
+a.kill(pid(b), SIGTSTP)
+b.getpid()
+a.kill(pid(b), SIGTTIN)
+b.getpid()
+c = a.fork()
+c.setpgid(0, 0)
+a.kill(pid(c), SIGTSTP)
+c.getpid()
+a.kill(pid(c), SIGCONT)
+a.kill(pid(b), SIGSTOP)
+b.getpid()
+a.kill(pid(b), SIGCONT)
+"""),
+]

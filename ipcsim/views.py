@@ -362,6 +362,7 @@ def _object_fields(o) -> tuple[str, list[tuple[str, object]]]:
     return "POSIX message queue", [
         ("name", f"/{o.name}" + ("" if o.linked else " (unlinked: gone with its last "
                                                      "descriptor)")),
+        ("namespace", f"ipc:[{o.sb.inum}]" + ("" if o.sb.ns is not None else " (destroyed)")),
         ("owner", f"{o.uid}:{o.gid}"), ("perms", f"{o.mode & 0o7777:o}"),
         ("messages", f"{o.curmsgs} of {o.maxmsg}"), ("message size", o.msgsize),
         ("by priority", ", ".join(f"{p}: {n}" for p, n in queued) or "empty"),

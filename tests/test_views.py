@@ -505,3 +505,15 @@ def test_snapshot_and_namespace_view_agree_with_ipcs_in_the_shell():
             checked += len(ids)
     assert checked == 5             # 4 objects in the first namespace, 1 queue in the new one
     k.close()
+
+
+def test_a_posix_queue_names_its_namespace_even_after_it_died():
+    k = ipcsim.Kernel()
+    p = k.init.clone(ipcsim.CLONE_NEWIPC)
+    inum = p.ipc_ns.inum
+    fd = p.mq_open("/kept", ipcsim.O_CREAT | ipcsim.O_RDWR)
+    queue = p.fds[fd].inode
+    assert f"namespace      ipc:[{inum}]\n" in str(queue)
+    p.unshare(ipcsim.CLONE_NEWIPC)              # the queue's namespace dies; fd keeps it
+    assert f"namespace      ipc:[{inum}] (destroyed)" in str(queue)
+    assert f"ipc:[{inum}] (destroyed)" in queue._repr_html_()

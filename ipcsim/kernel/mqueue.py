@@ -128,10 +128,11 @@ def generic_permission(creds, mode: int, uid: int, gid: int, mask: int) -> bool:
 class MqueueSb:
     """One namespace's mqueue superblock: the name table and the root directory."""
 
-    __slots__ = ("ns", "refs", "entries", "mode", "uid", "gid")
+    __slots__ = ("ns", "inum", "refs", "entries", "mode", "uid", "gid")
 
     def __init__(self, ns):
         self.ns = ns                 # None once the namespace died (mq_clear_sbinfo)
+        self.inum = ns.inum          # whose it was (for views, after it died)
         self.refs = 1                # the namespace's internal mount
         self.entries: dict[str, MqueueInode] = {}   # oldest first; readdir shows newest first
         self.mode = S_IFDIR | S_ISVTX | 0o777

@@ -18,6 +18,7 @@ import html
 
 import attrs
 
+from .callargs import format_args
 from .kernel.kernel import Kernel
 
 LANE = 30            # pixels per process lane
@@ -134,7 +135,7 @@ class Timeline:
         if skip:
             lines.append(f"... {skip} earlier calls")
         for i, e in enumerate(shown, start=skip):
-            args = ", ".join(map(_arg, e.args))
+            args = format_args(e.name, e.args, _arg)
             res = "-> " + _result(e)
             mark = f" (blocked {e.start:g}s..{e.time:g}s)" if e.blocked else ""
             lines.append(f"{i:5d} t={e.time:<8g} pid {e.pid:<4d} {e.name}({args}) {res}{mark}")
@@ -288,5 +289,5 @@ def _result(e) -> str:
 
 
 def _describe(i: int, e) -> str:
-    args = ", ".join(map(_arg, e.args))
+    args = format_args(e.name, e.args, _arg)
     return f"step {i}, t={e.time:g}s: pid {e.pid} {e.name}({args}) -> {_result(e)}"

@@ -339,6 +339,15 @@ class _Sysctl:
             self.p.listdir(path)
             return _S_IFDIR | 0o555
 
+    def stat_or_warn(self, path: str) -> int:
+        """stat_mode(), or -1 after procps's "cannot stat" warning (none with -e)."""
+        try:
+            return self.stat_mode(path)
+        except OSError as e:
+            if not self.ignore_error:
+                self.ctx.warn(f"cannot stat {path}", e.errno)
+            return -1
+
     def read_setting(self, name: str) -> int:
         ctx = self.ctx
         if not name:
@@ -347,13 +356,9 @@ class _Sysctl:
         path = _PROC_SYS + self.slashdot(name, ".", "/")
         outname = self.slashdot(name, "/", ".")
         self.slashdot(name, "/", ".")      # 4.0.2 converts the name twice (and warns twice)
-        try:
-            mode = self.stat_mode(path)
-        except OSError as e:
-            if self.ignore_error:
-                return 0
-            ctx.warn(f"cannot stat {path}", e.errno)
-            return 1
+        mode = self.stat_or_warn(path)
+        if mode < 0:
+            return 0 if self.ignore_error else 1
         if not mode & _S_IRUSR:
             return 0
         if mode & _S_IFMT == _S_IFDIR:
@@ -438,13 +443,9 @@ class _Sysctl:
 
     def write_setting(self, key: str, path: str, value: str, ignore: bool) -> int:
         ctx = self.ctx
-        try:
-            mode = self.stat_mode(path)
-        except OSError as e:
-            if self.ignore_error:
-                return 0
-            ctx.warn(f"cannot stat {path}", e.errno)
-            return 1
+        mode = self.stat_or_warn(path)
+        if mode < 0:
+            return 0 if self.ignore_error else 1
         dotted = self.slashdot(path[len(_PROC_SYS):], "/", ".")
         if not mode & _S_IWUSR:
             # procps-ng 4.0.2 sets no errno here (warn() shows the one setlocale() left) and

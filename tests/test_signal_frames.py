@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import ipcsim
-from ipcsim import SIG_BLOCK, SIG_SETMASK, SIGHUP, SIGSEGV, SIGUSR1, SIGUSR2
+from ipcsim import SIG_BLOCK, SIG_SETMASK, SIGCONT, SIGHUP, SIGSEGV, SIGTSTP, SIGUSR1, SIGUSR2
 
 SENT = (SIGUSR2, SIGHUP, SIGUSR1, SIGSEGV)
 
@@ -157,3 +157,48 @@ def test_real_time_signals_queue_each_instance_with_its_siginfo():
                     reason="needs Linux and a C compiler (cc)")
 def test_the_real_kernel_queues_the_same(tmp_path):
     assert run_c(tmp_path, C_QUEUED) == simulated_queued()
+
+
+C_FLUSH = r"""
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+static void show(void) {
+    sigset_t p;
+    sigpending(&p);
+    printf("%d %d\n", sigismember(&p, SIGTSTP), sigismember(&p, SIGCONT));
+}
+int main(void) {
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGTSTP);
+    sigaddset(&s, SIGCONT);
+    sigprocmask(SIG_BLOCK, &s, 0);
+    kill(getpid(), SIGTSTP); show();
+    kill(getpid(), SIGCONT); show();
+    kill(getpid(), SIGTSTP); show();
+    return 0;
+}
+"""
+
+
+def simulated_flush() -> list[tuple[int, int]]:
+    k = ipcsim.Kernel()
+    p = k.init.fork()
+    p.sigprocmask(SIG_BLOCK, [SIGTSTP, SIGCONT])
+    out = []
+    for sig in (SIGTSTP, SIGCONT, SIGTSTP):
+        p.kill(p.pid, sig)
+        pending = p.sigpending_signals()
+        out.append((int(SIGTSTP in pending), int(SIGCONT in pending)))
+    return out
+
+
+def test_sigcont_and_stop_signals_discard_each_other_while_pending():
+    assert simulated_flush() == [(1, 0), (0, 1), (1, 0)]
+
+
+@pytest.mark.skipif(sys.platform != "linux" or not shutil.which("cc"),
+                    reason="needs Linux and a C compiler (cc)")
+def test_the_real_kernel_discards_the_same(tmp_path):
+    assert run_c(tmp_path, C_FLUSH) == simulated_flush()

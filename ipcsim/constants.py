@@ -239,6 +239,7 @@ OVERFLOWUID = 65534
 OVERFLOWGID = 65534
 
 PID_MAX_DEFAULT = 4194304  # 64-bit pid_max
+PID_MAX_LIMIT = 4194304    # the most /proc/sys/kernel/pid_max takes on 64-bit
 RESERVED_PIDS = 300
 
 

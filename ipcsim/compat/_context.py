@@ -67,16 +67,6 @@ class RealClock(Clock):
         raise SimulationError("the host kernel follows the real clock; it cannot be advanced")
 
 
-class _ThreadStarter(list):
-    """The host kernel's run queue: a task made runnable (a SIGEV_THREAD notification) starts
-    at once, in a real thread of its own, as glibc's helper thread would."""
-
-    def append(self, task) -> None:
-        def body():
-            running.task = None          # the callback's fake calls act as the host process
-            task.fn(task.process, *task.args)
-
-        threading.Thread(target=body, daemon=True, name="ipcsim-notify").start()
 
 
 _handler_errors = threading.local()
@@ -140,11 +130,20 @@ class RealTimeScheduler(Scheduler):
     """Blocking for the host kernel: a blocked call waits on a condition of the big kernel
     lock (released meanwhile) until a waker, or its real-time deadline, ends the wait."""
 
-    def __init__(self, kernel, seed: int, epoch: int, policy: str = "random"):
-        super().__init__(kernel, seed, epoch, policy)
+    def __init__(self, kernel, seed: int, epoch: int, policy: str = "random",
+                 executor: str | None = None):
+        super().__init__(kernel, seed, epoch, policy, "threads")
         self.clock = RealClock(self)
-        self.runq = _ThreadStarter()
         self.lock = threading.Lock()
+
+    def add_thread(self, task) -> None:
+        """A SIGEV_THREAD notification starts at once, in a real thread of its own, as
+        glibc's helper thread would."""
+        def body():
+            running.task = None          # the callback's fake calls act as the host process
+            task.fn(task.process, *task.args)
+
+        threading.Thread(target=body, daemon=True, name="ipcsim-notify").start()
 
     def spawn(self, process, fn, args):
         raise SimulationError("the host kernel runs no programs: make an ipcsim.Kernel to "

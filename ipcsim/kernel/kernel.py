@@ -13,12 +13,12 @@ import attrs
 from sortedcontainers import SortedDict
 
 from ..constants import (CAP_FULL_SET, CAP_SYS_ADMIN, CLONE_NEWIPC, CLONE_SYSVSEM, CSIGNAL,
-                         INIT_IPC_NS_INUM, PID_MAX_DEFAULT, PROC_DYNAMIC_FIRST, RESERVED_PIDS,
-                         SI_USER)
+                         INIT_IPC_NS_INUM, INT_MAX, PID_MAX_DEFAULT, PID_MAX_LIMIT,
+                         PROC_DYNAMIC_FIRST, RESERVED_PIDS, SI_USER)
 from ..errors import DeadlockError, KernelPanic, ProcessGone, oserror
-from ..sim.clock import DEFAULT_EPOCH
-from ..sim.scheduler import (BLOCKED, NO_ADVANCE, RUNNABLE, STOPPED, UNLIMITED, Scheduler,
-                             Terminated)
+from ..sim.clock import DEFAULT_EPOCH, EPOCH_MAX, seconds_to_ns
+from ..sim.scheduler import (BLOCKED, NEVER, NO_ADVANCE, RUNNABLE, STOPPED, UNLIMITED,
+                             Scheduler)
 from . import mqueue, sem, shm, signals
 from .creds import Creds
 from .files import NullFile
@@ -64,6 +64,15 @@ class BlockEvent:
     start: float
     last: int | None = None
     end: float | None = None
+
+
+def _check_int(name: str, value: object, lo: int | None = None, hi: int | None = None,
+               message: str = "") -> None:
+    """A Kernel argument that must be an int (not a bool), within [lo, hi] when given."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ValueError(message or f"{name} is out of range")
 
 
 class MountTable:
@@ -125,20 +134,29 @@ class Kernel(Viewable):
     def __init__(self, seed: int = 0, trace: bool = False, *, capabilities: int = CAP_FULL_SET,
                  epoch: int = DEFAULT_EPOCH,
                  max_ipc_namespaces: int = DEFAULT_MAX_IPC_NAMESPACES,
-                 pid_max: int = PID_MAX_DEFAULT, policy: str = "random"):
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"seed must be an int, not {type(seed).__name__}")
-        if not isinstance(capabilities, int) or capabilities & ~CAP_FULL_SET or capabilities < 0:
+                 pid_max: int = PID_MAX_DEFAULT, policy: str = "random",
+                 executor: str | None = None):
+        _check_int("seed", seed)
+        if not isinstance(trace, (bool, int)):
+            raise TypeError(f"trace must be a bool, not {type(trace).__name__}")
+        _check_int("capabilities", capabilities)
+        if capabilities & ~CAP_FULL_SET or capabilities < 0:
             raise ValueError("capabilities must be a bit mask of CAP_* numbers")
-        if not isinstance(pid_max, int) or pid_max <= RESERVED_PIDS:
-            raise ValueError(f"pid_max must be an int above {RESERVED_PIDS}")
+        _check_int("epoch", epoch, 0, EPOCH_MAX,
+                   "epoch must be a wall-clock second from 0 (1970) on")
+        _check_int("max_ipc_namespaces", max_ipc_namespaces, 0, INT_MAX,
+                   f"max_ipc_namespaces must be from 0 to {INT_MAX}, as the sysctl takes")
+        _check_int("pid_max", pid_max, RESERVED_PIDS + 1, PID_MAX_LIMIT,
+                   f"pid_max must be above {RESERVED_PIDS} and at most {PID_MAX_LIMIT}")
+        if not isinstance(policy, str):
+            raise TypeError(f"policy must be a str, not {type(policy).__name__}")
         self.seed = seed
         self.tracing = bool(trace)
         self._slow = self.tracing
         self.trace: list[TraceEvent] = []
         self.blocks: list[BlockEvent] = []     # every wait of a traced run, in order
         self.closed_at: int | None = None      # len(trace) when close() was first called
-        self.sched = self._scheduler_class(self, seed, epoch, policy)
+        self.sched = self._scheduler_class(self, seed, epoch, policy, executor)
         self.clock = self.sched.clock
         self.pid_max = pid_max
         self.max_ipc_namespaces = max_ipc_namespaces
@@ -157,6 +175,11 @@ class Kernel(Viewable):
         self.init = Process(self, 1, None, Creds(0, 0, capabilities), self.init_ipc_ns.get())
         self.init.fds = [NullFile(0), NullFile(1), NullFile(1)]
         self._procs[1] = self.init
+
+    @property
+    def executor(self) -> str:
+        """How programs run: ``"greenlet"`` or ``"threads"``."""
+        return self.sched.executor.name
 
     # --- what users read --------------------------------------------------------------
     @property
@@ -184,15 +207,43 @@ class Kernel(Viewable):
                 f"ipc_namespaces={len(self._namespaces)} t={self.clock.now()}>")
 
     # --- running programs -------------------------------------------------------------
-    def run(self) -> None:
+    def run(self, until: float | None = None, max_steps: int | None = None) -> None:
         """Run the programs until all have ended, jumping the clock to timers as needed.
 
         Raises DeadlockError (naming each blocked pid and what it waits on) when some are
         blocked and nothing can wake them, and re-raises a program's uncaught exception.
+
+        ``until`` (seconds of virtual time since boot) stops the run when the clock reaches
+        it: timers due by then fire, the clock is left at ``until``, and blocked programs are
+        no deadlock (like SimPy's ``env.run(until=...)``). ``max_steps`` stops the run after
+        that many switch points (see :mod:`ipcsim.sim.scheduler`), the program at the last
+        one parked there. Either way the next ``run()`` goes on where this one stopped, as
+        the same seed would have gone on without the stop.
+
+        An exception raised in the caller meanwhile (Ctrl-C's KeyboardInterrupt) comes out of
+        ``run()`` once the running program has reached its next switch point; the kernel is
+        then consistent, and ``run()`` or ``close()`` may be called again.
         """
-        self.sched.check_host("Kernel.run()")
-        self.sched.drive(UNLIMITED)
-        blocked = self.sched.blocked()
+        sched = self.sched
+        sched.check_host("Kernel.run()")
+        target = None
+        if until is not None:
+            target = seconds_to_ns(until)
+            if target < self.clock.now_ns():
+                raise ValueError(f"until={until!r} is before the clock ({self.clock.now()} s)")
+        if max_steps is not None:
+            _check_int("max_steps", max_steps, 0, None, "max_steps must not be negative")
+            sched.step_limit = sched.stop_at = sched.steps + max_steps
+        try:
+            sched.drive(UNLIMITED if target is None else target)
+        finally:
+            sched.step_limit = sched.stop_at = NEVER
+        if sched.resume is not None:
+            return               # stopped at max_steps: a program is parked, ready to go on
+        if target is not None:
+            self.clock._set(target)
+            return
+        blocked = sched.blocked()
         if blocked:
             raise DeadlockError(blocked)
 
@@ -208,9 +259,13 @@ class Kernel(Viewable):
         return snapshot(self)
 
     def close(self) -> None:
-        """End every program still running or blocked (their processes exit) and free the
-        threads behind them. The kernel stays readable afterwards; ``closed_at`` marks
-        where in ``trace`` the run ended (what follows are close's own exits)."""
+        """End every program still running or blocked (their processes exit) and free what
+        runs them. The kernel stays readable afterwards; ``closed_at`` marks where in
+        ``trace`` the run ended (what follows are close's own exits).
+
+        It never hangs: a program that swallows its kill (a bare ``except:`` around a call)
+        and enters the kernel again is abandoned there, with a ResourceWarning naming it.
+        Calling it again, or after a KeyboardInterrupt, is safe."""
         sched = self.sched
         sched.check_host("Kernel.close()")
         if self.closed_at is None:
@@ -239,7 +294,7 @@ class Kernel(Viewable):
             sched.preempt(task)
         if not proc.alive:
             if not host and task.process is proc:
-                raise Terminated
+                raise sched.dying(task)
             raise ProcessGone(f"process {proc.pid} has exited (status {proc.exit_status}); "
                               f"it can make no more calls")
         try:
@@ -276,11 +331,11 @@ class Kernel(Viewable):
         """A program returning to user space: die if killed, run handlers, honour SIGSTOP."""
         proc = task.process
         if not proc.alive or task.killed:
-            raise Terminated
+            raise self.sched.dying(task)
         if proc.sigpending:
             self._deliver_signals(proc)
             if not proc.alive:
-                raise Terminated
+                raise self.sched.dying(task)
         while proc.stopped:
             task.state = STOPPED
             self.sched.yield_now(task)
@@ -563,8 +618,7 @@ class Kernel(Viewable):
         t.stopped = True
         task = t.program
         if task is not None and task.state == RUNNABLE:
-            self.sched.runq.remove(task)
-            task.state = STOPPED
+            task.state = STOPPED       # its run queue entry is skipped while it is stopped
         elif task is not None and task.state == BLOCKED \
                 and getattr(task.waiter, "ends_on_stop", False):
             # The sleep ends with signal_pending(); once continued, the call starts again

@@ -385,7 +385,7 @@ def start_notify_thread(kernel, owner, fn, value) -> None:
         finally:
             thread.done = True
 
-    kernel.sched.runq.append(Task(thread, body, ()))
+    kernel.sched.add_thread(Task(thread, body, ()))
 
 
 def mount_mqueue(proc, source, data):
@@ -655,7 +655,7 @@ def _mqfile(proc, mqdes: object) -> MqFile:
 RESTART = object()       # what _wq_sleep returns when the call must start again
 
 
-def _wq_sleep(proc, inode: MqueueInode, queue: WaitQueue, what: str, data, deadline):
+def _wq_sleep(proc, inode: MqueueInode, queue: WaitQueue, what, data, deadline):
     """wq_sleep(): park on the queue's SEND or RECV list; the result a waker set, or
     ETIMEDOUT, or EINTR, or RESTART: a stop signal ended the sleep (-ERESTARTSYS, the waiter
     left the list) and no handler is due once continued, so the system call starts again
@@ -670,6 +670,10 @@ def _wq_sleep(proc, inode: MqueueInode, queue: WaitQueue, what: str, data, deadl
     if reason == STOPPED and not handler_due(proc):
         return RESTART
     raise oserror(errno.EINTR)
+
+
+def _waiting_in(call: str, inode: MqueueInode, state: str) -> str:
+    return f"{call} on {_describe(inode)} (queue {state})"
 
 
 def _describe(inode: MqueueInode) -> str:
@@ -839,7 +843,7 @@ def _do_mq_timedsend(proc, mqdes, data, prio, timeout, deadline=None) -> None:
     if inode.curmsgs == inode.maxmsg:
         if file.flags & O_NONBLOCK:
             raise oserror(errno.EAGAIN)
-        if _wq_sleep(proc, inode, inode.senders, f"mq_send on {_describe(inode)} (queue full)",
+        if _wq_sleep(proc, inode, inode.senders, (_waiting_in, "mq_send", inode, "full"),
                      (text, prio), deadline) is RESTART:
             return _do_mq_timedsend(proc, mqdes, text, prio, None, deadline)
         return None
@@ -887,7 +891,7 @@ def _do_mq_timedreceive(proc, mqdes, msg_len, timeout, deadline=None) -> tuple[b
         if file.flags & O_NONBLOCK:
             raise oserror(errno.EAGAIN)
         got = _wq_sleep(proc, inode, inode.receivers,
-                        f"mq_receive on {_describe(inode)} (queue empty)", None, deadline)
+                        (_waiting_in, "mq_receive", inode, "empty"), None, deadline)
         if got is RESTART:
             return _do_mq_timedreceive(proc, mqdes, msg_len, None, deadline)
         return got

@@ -14,15 +14,32 @@ NS = 1_000_000_000
 DEFAULT_EPOCH = 1_767_225_600
 
 
+# The largest ktime_t (about 292 years): a timer set beyond it never fires, and the clock
+# cannot pass it.
+KTIME_MAX = (1 << 63) - 1
+# The latest boot time Kernel(epoch=...) takes: the wall clock (epoch + uptime) fits a time_t.
+EPOCH_MAX = (1 << 63) - 1 - KTIME_MAX // NS
+_TIME_T_LIMIT = 1 << 63
+
+
 def seconds_to_ns(seconds: object) -> int:
-    """Convert a duration in seconds (int or float) to nanoseconds; rejects other types."""
+    """Convert a duration in seconds (int or float) to nanoseconds.
+
+    What a ``struct timespec`` cannot hold is refused as Python's ``time.sleep`` refuses it:
+    TypeError for other types, ValueError for NaN, OverflowError for infinities and for
+    seconds beyond a 64-bit ``time_t``. Negative values are returned as they are: each call
+    chooses its errno for them (EINVAL, mostly)."""
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
         raise TypeError(f"a duration in seconds must be an int or float, "
                         f"not {type(seconds).__name__}")
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):
-        raise ValueError("a duration must be finite")
     if isinstance(seconds, int):
+        if not -_TIME_T_LIMIT <= seconds < _TIME_T_LIMIT:
+            raise OverflowError("timestamp too large to convert to C time_t")
         return seconds * NS
+    if seconds != seconds:
+        raise ValueError("Invalid value NaN (not a number)")
+    if not -_TIME_T_LIMIT <= seconds < _TIME_T_LIMIT:
+        raise OverflowError("timestamp out of range for platform time_t")
     return round(seconds * NS)
 
 
@@ -77,11 +94,17 @@ class Clock:
         ns = seconds_to_ns(seconds)
         if ns < 0:
             raise ValueError("time cannot go backwards")
+        if self._ns + ns > KTIME_MAX:
+            raise OverflowError("the clock cannot pass KTIME_MAX (about 292 years of uptime)")
         self._sched.advance_to(self._ns + ns)
 
     # --- timers, used by the scheduler -----------------------------------------------
     def call_at(self, deadline: int, fn: Callable[[], None]) -> Timer:
+        """Call ``fn`` at ``deadline`` (ns). One beyond KTIME_MAX never fires, as an hrtimer
+        clamped to KTIME_MAX does not."""
         timer = Timer(deadline, fn)
+        if deadline > KTIME_MAX:
+            return timer
         self._seq += 1
         heapq.heappush(self._heap, (deadline, self._seq, timer))
         return timer

@@ -1,25 +1,45 @@
 """The deterministic scheduler.
 
-Each program (``fork(target=fn)``) runs in a thread of its own, but only one thread ever runs
-simulation code at a time: the running task hands the CPU to the next one explicitly (a
-release of that task's gate, then a wait on its own). What runs next is chosen only here,
-by a ``random.Random(seed)``, at every system call a program makes (a switch point) and
-whenever a task blocks or ends. So the same seed and the same programs give the same run,
-and different seeds explore different interleavings.
+Each program (``fork(target=fn)``) has a stack of its own (a greenlet, or an OS thread with
+``Kernel(executor="threads")``, see :mod:`ipcsim.sim.executor`), but exactly one task runs
+simulation code at a time and hands the CPU on explicitly. What runs next is chosen only
+here, from a ``random.Random(seed)``, so the same seed and the same programs give the same
+run on either executor, and different seeds explore different interleavings.
+
+The switch points, where the running program may lose the CPU, are:
+
+* every system call a program makes, on entry (under the ``"random"`` policy: the seed picks
+  the caller or any other runnable task; under ``"fifo"`` the caller keeps the CPU);
+* a program blocking, stopping (SIGSTOP) or ending: the next runnable task is picked.
+
+A pick costs one draw from the seed's generator and no allocation, and none is made where
+there is no choice (nothing else runnable). Code between two system calls runs without a
+switch, so a program's Python code behaves as one atomic step. ``Scheduler.steps`` counts the
+switch points passed; ``Kernel.run(max_steps=n)`` stops after n of them.
 
 The caller's own thread is the *host* task. It runs programs only while it drives: in
 ``Kernel.run``, ``run_until_idle``, ``clock.advance``, or a direct call that blocks. When no
 task can run, the scheduler either jumps the clock to the next timer (when the host's call
 allows it) or hands the CPU back to the host, which then reports idleness or deadlock.
+
+While the host drives from the main thread, the Python handlers of real signals (Ctrl-C's
+KeyboardInterrupt above all) are deferred: the running program is parked at its next switch
+point, and the handler then runs in the host, so an interrupted ``run()`` leaves the model
+consistent and can simply be called again.
 """
 from __future__ import annotations
 
-import random
+import _signal
+import signal
+import sys
 import threading
+import warnings
+from collections import deque
 
 from ..errors import DeadlockError, ProcessGone, SimulationError
 from ..kernel.waitq import KILLED, SIGNAL, TIMEOUT, WOKEN, Waiter
 from .clock import Clock
+from .executor import check_executor, make_executor, running  # noqa: F401 (running: API)
 
 # task states
 RUNNABLE = "runnable"
@@ -31,16 +51,9 @@ DONE = "done"
 
 NO_ADVANCE = -1       # Scheduler.limit: the clock may not move
 UNLIMITED = None      # Scheduler.limit: the clock may jump to any deadline
+NEVER = 1 << 62       # Scheduler.stop_at when no stop is due
 
-
-class _Running(threading.local):
-    """Which task the current thread runs: a program's thread knows its task, any other
-    thread (the caller's, or one the user started) sees None."""
-
-    task: "Task | None" = None
-
-
-running = _Running()
+POLICIES = ("random", "fifo")
 
 
 class Terminated(BaseException):
@@ -57,58 +70,79 @@ class ProcessExit(BaseException):
 class Task:
     """One thread of control: a program's, or the host's."""
 
-    __slots__ = ("process", "fn", "args", "thread", "gate", "state", "waiter", "killed",
-                 "is_host")
+    __slots__ = ("process", "fn", "args", "ctx", "state", "waiter", "killed", "kill_sent",
+                 "is_host", "queued", "outer", "sched")
 
     def __init__(self, process, fn, args, is_host: bool = False):
         self.process = process
         self.fn = fn
         self.args = args
-        self.thread: threading.Thread | None = None
-        self.gate = threading.Lock()
-        self.gate.acquire()
+        self.ctx = None          # the executor's context: a greenlet, or a thread's gate
         self.state = RUNNABLE
         self.waiter: Waiter | None = None
         self.killed = False
+        self.kill_sent = False   # Terminated has been raised in it
         self.is_host = is_host
+        self.queued = False      # it has an entry in the run queue (or the resume slot)
+        self.outer = None        # the host: what ``running.task`` was when it drove
+        self.sched = None
 
     def __repr__(self) -> str:
         who = "host" if self.is_host else f"pid {self.process.pid}"
         return f"<Task {who} {self.state}>"
 
 
+# Signals whose Python handlers are deferred while programs run on the main thread.
+_DEFERRABLE = tuple(int(s) for s in signal.valid_signals()
+                    if s not in (signal.SIGKILL, signal.SIGSTOP))
+
+
 class Scheduler:
     """Chooses what runs; owns the clock; parks and wakes tasks."""
 
-    def __init__(self, kernel, seed: int, epoch: int, policy: str = "random"):
-        if policy not in ("random", "fifo"):
+    def __init__(self, kernel, seed: int, epoch: int, policy: str = "random",
+                 executor: str | None = None):
+        if policy not in POLICIES:
             raise ValueError('policy must be "random" or "fifo"')
         self.kernel = kernel
-        self.rng = random.Random(seed)
+        self.rng = random_source(seed)
+        self._random = self.rng.random
         self.fifo = policy == "fifo"
+        self.executor = make_executor(check_executor(executor), self)
         self.clock = Clock(self, epoch)
         self.host = Task(None, None, (), is_host=True)
+        self.host.sched = self
         self.host.state = RUNNING
         self.current: Task = self.host
-        self.runq: list[Task] = []
+        self.runq: deque[Task] | list[Task] = deque() if self.fifo else []
+        self.resume: Task | None = None   # the pick made at the switch point a stop came at
         self.programs: dict[int, Task] = {}   # pid -> live program task
         self.limit: int | None = NO_ADVANCE
         self.crash: tuple[Task, BaseException] | None = None
         self.switches = 0
+        self.steps = 0               # switch points passed by programs
+        self.step_limit = NEVER      # where run(max_steps=n) stops
+        self.stop_at = NEVER         # hand the CPU to the host once steps reach this
+        self.deferred: list[int] = []   # real signals that arrived while programs ran
+        self.abandoned: list[Task] = []  # programs that ignored their kill (parked for good)
 
     # --- creating and ending programs ------------------------------------------------
     def spawn(self, process, fn, args) -> Task:
         task = Task(process, fn, args)
+        task.sched = self
         self.programs[process.pid] = task
-        self.runq.append(task)
+        self.make_runnable(task)
         return task
 
-    def _main(self, task: Task) -> None:
-        """The body of a program's thread (entered holding the CPU)."""
+    def add_thread(self, task: Task) -> None:
+        """Start an extra thread of a process (a SIGEV_THREAD notification)."""
+        task.sched = self
+        self.make_runnable(task)
+
+    def main(self, task: Task) -> Task:
+        """The body of a program (entered holding the CPU); returns the task to run next."""
         proc = task.process
-        kernel = self.kernel
         status = 0
-        running.task = task
         try:
             self.resume_checks(task)
             proc.result = task.fn(proc, *task.args)
@@ -117,32 +151,55 @@ class Scheduler:
         except BaseException as exc:  # a program's bug: re-raised by the host's run()
             self.crash = (task, exc)
             status = 1
-        if proc.alive:
-            kernel._exit_process(proc, (status & 0xFF) << 8)
-        self._finish(task)
-
-    def _finish(self, task: Task) -> None:
+        try:
+            if proc.alive:
+                self.kernel._exit_process(proc, (status & 0xFF) << 8)
+        except BaseException as exc:   # pragma: no cover - a model bug surfaces in run()
+            self.crash = (task, exc)
         task.state = DONE
         self.programs.pop(task.process.pid, None)
-        self._switch(task, self._choose())
+        self.steps += 1
+        nxt = self._choose()
+        self._handoff(nxt)
+        return nxt
 
     def kill_task(self, task: Task) -> None:
         """Make a program whose process died unwind the next time it runs."""
         if task.state == DONE or task.killed:
             return
         task.killed = True
-        if task.thread is None:
-            # Never started: nothing to unwind.
-            if task in self.runq:
-                self.runq.remove(task)
+        if task.ctx is None:
+            # Never started: nothing to unwind (its run queue entry is skipped).
             task.state = DONE
             self.programs.pop(task.process.pid, None)
             return
         if task.state == BLOCKED:
             self.unblock(task.waiter, KILLED)
         elif task.state == STOPPED:
-            task.state = RUNNABLE
-            self.runq.append(task)
+            self.make_runnable(task)
+
+    def dying(self, task: Task) -> BaseException:
+        """What a killed program gets on entering the kernel: Terminated, or, when it has
+        already been told and has swallowed it (no Terminated is being handled: a bare
+        ``except:`` went on), nothing ever again: it is abandoned."""
+        if task.kill_sent and not isinstance(sys.exc_info()[1], Terminated):
+            self._abandon(task)
+        task.kill_sent = True
+        return Terminated()
+
+    def _abandon(self, task: Task) -> None:
+        proc = task.process
+        warnings.warn(f"ipcsim: pid {proc.pid} ({getattr(proc, 'comm', '?')}) went on after "
+                      f"its process was killed (a bare 'except:' swallowed the kill?); its "
+                      f"program is abandoned and never runs again", ResourceWarning,
+                      stacklevel=2)
+        task.state = DONE
+        self.programs.pop(proc.pid, None)
+        self.abandoned.append(task)
+        self.steps += 1
+        nxt = self._choose()
+        self._handoff(nxt)
+        self.executor.abandon(task, nxt)
 
     # --- running -----------------------------------------------------------------------
     def make_runnable(self, task: Task) -> None:
@@ -153,62 +210,137 @@ class Scheduler:
             task.state = STOPPED
             return
         task.state = RUNNABLE
-        self.runq.append(task)
+        if not task.queued:
+            task.queued = True
+            self.runq.append(task)
+
+    def _pop(self) -> Task | None:
+        """Take the next runnable task: the parked pick first, then one the seed picks
+        (FIFO under the fifo policy); entries of tasks that stopped or died are dropped."""
+        task = self.resume
+        if task is not None:
+            self.resume = None
+            task.queued = False
+            if task.state == RUNNABLE:
+                return task
+        runq = self.runq
+        while runq:
+            if self.fifo:
+                task = runq.popleft()
+            else:
+                n = len(runq)
+                last = runq.pop()
+                if n > 1:
+                    i = int(self._random() * n)
+                    if i < n - 1:
+                        task, runq[i] = runq[i], last
+                    else:
+                        task = last
+                else:
+                    task = last
+            task.queued = False
+            if task.state == RUNNABLE:
+                return task
+        return None
 
     def _choose(self) -> Task:
-        runq = self.runq
+        """The task to run next: the host when a program crashed, when a stop is due
+        (``max_steps``, a deferred signal: the pick is parked for the next drive), or when
+        nothing can run and no timer may fire."""
+        if self.crash is not None:
+            return self._to_host()
         while True:
-            if self.crash is not None:
-                if self.host.state == RUNNABLE:
-                    runq.remove(self.host)
-                return self.host
-            n = len(runq)
-            if n == 1:
-                return runq.pop()
-            if n:
-                return runq.pop(0 if self.fifo else self.rng.randrange(n))
-            if not self.clock.fire_next(self.limit):
-                return self.host
+            task = self._pop()
+            if task is None:
+                if self.steps < self.stop_at and self.clock.fire_next(self.limit):
+                    continue
+                return self._to_host()
+            if self.steps >= self.stop_at and not task.is_host:
+                task.queued = True
+                self.resume = task
+                return self._to_host()
+            return task
+
+    def _to_host(self) -> Task:
+        host = self.host
+        if host.queued:
+            if self.resume is host:
+                self.resume = None
+            else:
+                self.runq.remove(host)
+            host.queued = False
+        return host
+
+    def _handoff(self, nxt: Task) -> None:
+        """Bookkeeping of a switch to ``nxt`` (the executor carries it out)."""
+        self.switches += 1
+        self.current = nxt
+        nxt.state = RUNNING
+        kernel = self.kernel
+        kernel._slow = kernel.tracing or not nxt.is_host
 
     def _switch(self, cur: Task, nxt: Task) -> None:
         """Give the CPU from ``cur`` to ``nxt``; return when ``cur`` is scheduled again."""
         if nxt is cur:
             cur.state = RUNNING
             return
-        self.switches += 1
-        self.current = nxt
-        nxt.state = RUNNING
-        self.kernel._slow = self.kernel.tracing or nxt is not self.host
-        if nxt.thread is None and nxt is not self.host:
-            nxt.thread = threading.Thread(target=self._main, args=(nxt,), daemon=True,
-                                          name=f"ipcsim-pid{nxt.process.pid}")
-            nxt.thread.start()
-        else:
-            nxt.gate.release()
-        if cur.state != DONE:
-            cur.gate.acquire()
+        self._handoff(nxt)
+        self.executor.switch(cur, nxt)
 
     def resume_checks(self, task: Task) -> None:
         """What a program does on getting the CPU back: die if killed, run signal handlers."""
         if task.killed:
-            raise Terminated
+            raise self.dying(task)
         proc = task.process
         if proc.sigpending:
             self.kernel._deliver_signals(proc)
         if task.killed:
-            raise Terminated
+            raise self.dying(task)
 
     def preempt(self, task: Task) -> None:
         """A switch point: a program entering a system call may lose the CPU here."""
-        if self.runq and not self.fifo:
-            task.state = RUNNABLE
-            self.runq.append(task)
-            self._switch(task, self._choose())
+        steps = self.steps = self.steps + 1
+        runq = self.runq
+        if steps >= self.stop_at:
+            self._stop_here(task)
+        elif runq and not self.fifo:
+            # The seed picks among the runnable tasks and the caller (slot n: it goes on).
+            n = len(runq)
+            i = int(self._random() * (n + 1))
+            if i < n:
+                nxt = runq[i]
+                runq[i] = task
+                task.state = RUNNABLE
+                task.queued = True
+                nxt.queued = False
+                if nxt.state != RUNNABLE:     # a stale entry: pick again among the rest
+                    nxt = self._choose()
+                self._switch(task, nxt)
         self.resume_checks(task)
+
+    def _stop_here(self, task: Task) -> None:
+        """A stop is due at this switch point: make the pick as usual, park it, and hand
+        the CPU to the host."""
+        task.state = RUNNABLE
+        if self.fifo:
+            # fifo never switches at a system call: the caller is the pick
+            task.queued = True
+            self.resume = task
+            self._switch(task, self._to_host())
+            return
+        if not task.queued:
+            task.queued = True
+            self.runq.append(task)
+        self._switch(task, self._choose())
 
     def yield_now(self, task: Task) -> None:
         """Give up the CPU (a stopped program, or a program that wants others to run)."""
+        self.steps += 1
         self._switch(task, self._choose())
+
+    def request_host(self) -> None:
+        """Ask for the CPU back for the host at the next switch point."""
+        self.stop_at = -1
 
     # --- blocking ----------------------------------------------------------------------
     def block(self, w: Waiter, deadline: int | None = None) -> int:
@@ -245,10 +377,20 @@ class Scheduler:
         if task is self.host:
             saved, self.limit = self.limit, UNLIMITED
             try:
-                self._switch(task, self._choose())
+                while self._host_switch() and w.reason is None:
+                    pass
+            except BaseException:
+                # a deferred signal's handler raised in the host (Ctrl-C): the call ends
+                # here, off every queue, and the exception goes on
+                if w.reason is None:
+                    self._cancel(w)
+                    w.reason = SIGNAL
+                self._unpark(task, w)
+                raise
             finally:
                 self.limit = saved
         else:
+            self.steps += 1
             self._switch(task, self._choose())
         self._unpark(task, w)
         reason = w.reason
@@ -262,9 +404,9 @@ class Scheduler:
         if reason == KILLED:
             if task.is_host:
                 raise ProcessGone(f"process {proc.pid} died while blocked in {w.what}")
-            raise Terminated
+            raise self.dying(task)
         if task.killed:
-            raise Terminated
+            raise self.dying(task)
         if reason == SIGNAL and proc is not None and proc.sigpending:
             self.kernel._deliver_signals(proc)
         return reason
@@ -303,19 +445,76 @@ class Scheduler:
         if self.current is not self.host:
             raise SimulationError(f"{what} can only be called from outside the programs "
                                   f"(the caller's own thread), not from a running program")
+        why = self.executor.check_thread()
+        if why is not None:
+            raise SimulationError(f"{what}: {why}")
 
     def drive(self, limit: int | None) -> None:
-        """Let the programs run until none can (the clock may move up to ``limit``)."""
+        """Let the programs run until none can (the clock may move up to ``limit``), a stop
+        is due, or a real signal's handler must run in the host."""
         host = self.host
         saved, self.limit = self.limit, limit
         host.state = DRIVING
         try:
-            self._switch(host, self._choose())
+            while self._host_switch():
+                pass      # a deferred signal's handler returned: drive on
         finally:
             host.state = RUNNING
             self.limit = saved
         if self.crash is not None:
             raise self.take_crash()
+
+    def _host_switch(self) -> bool:
+        """The host gives the CPU to the programs until it is handed back. Meanwhile an
+        exception raised by a real signal's Python handler is held back, and raised here
+        once the running program is parked. True when the CPU came back early for a
+        deferred signal whose handler raised nothing (the host may drive on)."""
+        why = self.executor.check_thread()
+        if why is not None:
+            raise SimulationError(why)
+        saved = self._guard_signals()
+        try:
+            self._switch(self.host, self._choose())
+        finally:
+            stopped = self.stop_at < 0
+            if stopped:
+                self.stop_at = self.step_limit
+            if saved is not None:
+                setsignal = _signal.signal
+                for sig, handler in saved:
+                    setsignal(sig, handler)
+            if self.deferred:
+                errors, self.deferred = self.deferred, []
+                raise errors[0]
+        return stopped
+
+    def _guard_signals(self) -> list | None:
+        """Wrap the Python handlers of real signals so that what they raise while a program
+        runs waits for the program's next switch point (main thread only: no other thread
+        runs handlers). The handlers themselves still run at once."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+        saved = []
+        getsignal, setsignal = _signal.getsignal, _signal.signal
+        for sig in _DEFERRABLE:
+            handler = getsignal(sig)
+            if callable(handler) and getattr(handler, "ipcsim_guard", None) is not self:
+                saved.append((sig, handler))
+                setsignal(sig, self._guarded(handler))
+        return saved
+
+    def _guarded(self, handler):
+        def guard(signum, frame):
+            if self.current is self.host:
+                handler(signum, frame)
+                return
+            try:
+                handler(signum, frame)
+            except BaseException as exc:
+                self.deferred.append(exc)
+                self.request_host()
+        guard.ipcsim_guard = self
+        return guard
 
     def advance_to(self, target: int) -> None:
         self.check_host("clock.advance()")
@@ -337,3 +536,9 @@ class Scheduler:
             elif task.state == STOPPED:
                 out.append((pid, "stopped by a signal (send SIGCONT)"))
         return out
+
+
+def random_source(seed: int):
+    """The scheduler's generator for ``seed``."""
+    import random
+    return random.Random(seed)

@@ -310,8 +310,8 @@ class MsgCalls:
                 break
             if flags & IPC_NOWAIT:
                 raise oserror(errno.EAGAIN)
-            w = StopEndsWaiter(self, f"msgsnd on queue {msqid} of ipc:[{ns.inum}] "
-                                       f"(queue full)", size)
+            w = StopEndsWaiter(self, ("msgsnd on queue {} of ipc:[{}] (queue full)", msqid,
+                                       ns.inum), size)
             if q.q_senders is None:
                 q.q_senders = WaitQueue()
             q.q_senders.add(w)
@@ -412,8 +412,8 @@ class MsgCalls:
             if flags & IPC_NOWAIT:
                 raise oserror(errno.ENOMSG)
             maxsize = INT_MAX if flags & MSG_NOERROR else msgsz
-            w = StopEndsWaiter(self, f"msgrcv on queue {msqid} of ipc:[{ns.inum}] "
-                                       f"(type {msgtyp})", (mode, want, maxsize))
+            w = StopEndsWaiter(self, ("msgrcv on queue {} of ipc:[{}] (type {})", msqid,
+                                       ns.inum, msgtyp), (mode, want, maxsize))
             if q.q_receivers is None:
                 q.q_receivers = WaitQueue()
             q.q_receivers.add(w)

@@ -186,7 +186,7 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
                 return self.kernel._reap(child), child.wstatus
             if options & WNOHANG:
                 return 0, 0
-            w = Waiter(self, f"wait({pid}) for a child to exit")
+            w = Waiter(self, ("wait({}) for a child to exit", pid))
             self.child_wait.add(w)
             if self.kernel.sched.block(w) == SIGNAL:
                 # do_wait looks for an ended child before it looks at signals: a child's
@@ -222,7 +222,7 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         if ns < 0:
             raise oserror(errno.EINVAL)
         sched = self.kernel.sched
-        w = Waiter(self, f"sleep({seconds})")
+        w = Waiter(self, ("sleep({})", seconds))
         if sched.block(w, sched.clock.now_ns() + ns) == SIGNAL:
             raise oserror(errno.EINTR)
 

@@ -624,6 +624,10 @@ def _semop(proc, semid: object, sops: object) -> None:
     return _semtimedop(proc, semid, sops, None, False)
 
 
+def _waiting_in(semid: int, inum: int, sops) -> str:
+    return f"semop on semaphore set {semid} of ipc:[{inum}] ({_describe(sops)})"
+
+
 def _describe(sops) -> str:
     return ", ".join(f"sem {num} {op:+d}" if op else f"sem {num} 0" for num, op, _ in sops)
 
@@ -713,8 +717,7 @@ def _semtimedop(proc, semid: object, sops: object, timeout: object, timed: bool)
     q = SemQueue(list(sops), un, pid, alter, -r - 1)
     # a stop signal ends the sleep too, and the call then fails with EINTR once continued
     # (do_semtimedop returns -EINTR, which is not restarted; signal(7))
-    w = StopEndsWaiter(proc, f"semop on semaphore set {semid} of ipc:[{ns.inum}] "
-                               f"({_describe(sops)})", q)
+    w = StopEndsWaiter(proc, (_waiting_in, semid, ns.inum, sops), q)
     sma.enqueue(w, q)
     deadline = None
     if deadline_ns is not None:

@@ -23,17 +23,29 @@ REASON_NAMES = {WOKEN: "woken", TIMEOUT: "timeout", SIGNAL: "signal", KILLED: "k
 class Waiter:
     """One blocked call: which task, as which process, on which queue, and how it ended."""
 
-    __slots__ = ("task", "process", "queue", "reason", "result", "timer", "what", "data")
+    __slots__ = ("task", "process", "queue", "reason", "result", "timer", "_what", "data")
 
-    def __init__(self, process, what: str, data=None):
+    def __init__(self, process, what, data=None):
         self.task = None
         self.process = process
         self.queue: WaitQueue | None = None
         self.reason: int | None = None
         self.result = None
         self.timer = None
-        self.what = what      # for DeadlockError: "msgrcv on queue 3 of ipc:[...]"
+        self._what = what     # see ``what``
         self.data = data      # what the waker needs to know (a wanted type, a sem op, ...)
+
+    @property
+    def what(self) -> str:
+        """What the call waits for, as DeadlockError and the views say it: "msgrcv on queue 3
+        of ipc:[...]". Blocking calls give it as a string, or, to spare the formatting on
+        the hot path, as ``(format, *args)`` or ``(function, *args)``, made into text on
+        first use."""
+        what = self._what
+        if type(what) is not str:
+            make, *args = what
+            what = self._what = make.format(*args) if type(make) is str else make(*args)
+        return what
 
     def __repr__(self) -> str:
         pid = getattr(self.process, "pid", None)

@@ -23,7 +23,7 @@ Examples:
   ipcsim demo --seed 3
   ipcsim shell                                   # type 'help' at the prompt
   echo 'unshare --ipc ipcmk -Q; ipcs -q' | ipcsim shell
-  ipcsim run examples/dining_philosophers.py --seed 12 --svg run.svg
+  ipcsim run examples/dining_philosophers.py --seed 33 --svg run.svg
   ipcsim explore examples/dining_philosophers.py --seeds 1000 --jobs 0
 """
 

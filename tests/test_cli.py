@@ -8,6 +8,9 @@ import pytest
 
 from ipcsim.cli import main
 
+# The scheduler decides these runs: each test runs once with each executor.
+pytestmark = pytest.mark.usefixtures("both_executors")
+
 ROOT = Path(__file__).resolve().parent.parent
 PHILOSOPHERS = str(ROOT / "examples" / "dining_philosophers.py")
 
@@ -26,7 +29,7 @@ def test_demo_source_is_the_tour(capsys):
 
 def test_run_shows_the_timeline_and_the_deadlock(capsys, tmp_path):
     svg = tmp_path / "run.svg"
-    assert main(["run", PHILOSOPHERS, "--seed", "12", "--svg", str(svg)]) == 1
+    assert main(["run", PHILOSOPHERS, "--seed", "33", "--svg", str(svg)]) == 1
     out = capsys.readouterr().out
     assert "blocked forever: pid 2 in semop" in out
     assert out.rstrip().splitlines()[-1].startswith("deadlock: pid 2 waits in semop")

@@ -12,6 +12,9 @@ from ipcsim.compat import bind, current_process
 from ipcsim.compat import posix_ipc as fake_posix_ipc
 from ipcsim.compat import sysv_ipc as fake_sysv_ipc
 
+# The scheduler decides these runs: each test runs once with each executor.
+pytestmark = pytest.mark.usefixtures("both_executors")
+
 # A small "application" written against the real packages: a squaring service over a
 # System V queue (requests of type 1, replies of the client's pid as type) and a POSIX
 # semaphore in /dev/shm that a container's server posts when it is ready.

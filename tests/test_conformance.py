@@ -138,3 +138,16 @@ def test_input_ipcsim_refuses_is_an_outcome_not_a_crash():
     outcomes = [r.outcome for r in play.records]
     assert outcomes[1][1].startswith("OverflowError")
     assert outcomes[2] == (OK, 0)                  # nothing changed, and the run went on
+
+
+@pytest.mark.parametrize("scenario", CATALOGUE, ids=[s.name for s in CATALOGUE])
+def test_catalogue_plays_the_same_with_both_executors(scenario, monkeypatch):
+    """The catalogue is compared with Linux under the default executor (greenlet); the
+    thread executor must play every scenario step for step the same."""
+    from ipcsim.sim import executor
+    plays = {}
+    for name in ("greenlet", "threads"):
+        monkeypatch.setattr(executor, "DEFAULT", name)
+        plays[name] = harness.run_on(scenario, SimBackend)
+    difference = harness.diff(plays["greenlet"], plays["threads"])
+    assert difference is None, f"{scenario.name}\n{difference}"

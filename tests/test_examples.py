@@ -5,6 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# The scheduler decides these runs: each test runs once with each executor.
+pytestmark = pytest.mark.usefixtures("both_executors")
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 

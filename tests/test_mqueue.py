@@ -10,6 +10,9 @@ from ipcsim import (CAP_DAC_OVERRIDE, CAP_SYS_ADMIN, CAP_SYS_RESOURCE, CLONE_NEW
                     SI_MESGQ, SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGUSR1, SIGUSR2, SigEvent)
 from ipcsim.kernel.mqueue import mq_charge
 
+# The scheduler decides these runs: each test runs once with each executor.
+pytestmark = pytest.mark.usefixtures("both_executors")
+
 MNT = "/dev/mqueue"
 
 

@@ -10,6 +10,9 @@ from ipcsim import (CAP_SYS_RESOURCE, CLONE_NEWIPC, IPC_CREAT, IPC_EXCL, IPC_INF
                     MSG_NOERROR, MSG_STAT, MSG_STAT_ANY)
 from ipcsim.kernel.msg import MsqidDs
 
+# The scheduler decides these runs: each test runs once with each executor.
+pytestmark = pytest.mark.usefixtures("both_executors")
+
 
 def errno_of(fn, *args):
     with pytest.raises(OSError) as e:

@@ -7,6 +7,9 @@ import pytest
 
 import ipcsim
 
+# The scheduler decides these runs: each test runs once with each executor.
+pytestmark = pytest.mark.usefixtures("both_executors")
+
 
 def test_init_is_pid_1_root_with_every_capability(k):
     init = k.init

@@ -8,6 +8,9 @@ import pytest
 import ipcsim
 from ipcsim.sim.clock import DEFAULT_EPOCH
 
+# The scheduler decides these runs: each test runs once with each executor.
+pytestmark = pytest.mark.usefixtures("both_executors")
+
 
 def chatter(p, n):
     for _ in range(n):

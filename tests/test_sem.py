@@ -19,6 +19,9 @@ from ipcsim.kernel.sem import SemidDs, Seminfo
 
 from realkernel import requires_real, run_real
 
+# The scheduler decides these runs: each test runs once with each executor.
+pytestmark = pytest.mark.usefixtures("both_executors")
+
 UNDO = SEM_UNDO
 NOWAIT = IPC_NOWAIT
 

@@ -1,0 +1,447 @@
+"""The run loop: stopping at a time or after some steps, Ctrl-C, close() that never hangs,
+kernels dropped without close(), and Kernel's argument checks; on both executors."""
+import _thread
+import errno
+import gc
+import signal
+import threading
+import time
+import warnings
+import weakref
+
+import pytest
+
+import ipcsim
+from ipcsim import IPC_PRIVATE
+
+EXECUTORS = ["greenlet", "threads"]
+
+
+@pytest.fixture(params=EXECUTORS)
+def executor(request):
+    return request.param
+
+
+def sleepers(k, times):
+    woke = []
+    for t in times:
+        k.init.fork(target=lambda p, t=t: (p.sleep(t), woke.append((t, k.clock.now()))))
+    return woke
+
+
+# --- run(until=...) ------------------------------------------------------------------------
+def test_run_until_stops_at_that_virtual_time_and_goes_on(executor):
+    k = ipcsim.Kernel(executor=executor)
+    woke = sleepers(k, [1, 5, 3, 10])
+    k.run(until=4)
+    assert k.clock.now() == 4.0
+    assert woke == [(1, 1.0), (3, 3.0)]
+    k.run(until=4)                        # the same time again: nothing more is due
+    assert woke == [(1, 1.0), (3, 3.0)]
+    k.run()
+    assert woke == [(1, 1.0), (3, 3.0), (5, 5.0), (10, 10.0)]
+    assert k.clock.now() == 10.0
+
+
+def test_run_until_moves_the_clock_even_when_every_program_has_ended(executor):
+    k = ipcsim.Kernel(executor=executor)
+    sleepers(k, [1])
+    k.run(until=30.5)
+    assert k.clock.now() == 30.5 and k.processes() == [k.init]
+
+
+def test_run_until_with_programs_blocked_for_good_is_no_deadlock(executor):
+    k = ipcsim.Kernel(executor=executor)
+    p = k.init.fork(target=lambda p: p.pause())
+    k.run(until=100)
+    assert k.clock.now() == 100 and p.alive
+    with pytest.raises(ipcsim.DeadlockError):
+        k.run()
+    k.close()
+
+
+def test_run_until_checks_its_argument():
+    k = ipcsim.Kernel()
+    k.clock.advance(5)
+    with pytest.raises(ValueError):
+        k.run(until=4)
+    with pytest.raises(TypeError):
+        k.run(until="6")
+    with pytest.raises(OverflowError):
+        k.run(until=2 ** 64)
+    with pytest.raises(ValueError):
+        k.run(until=float("nan"))
+    assert k.clock.now() == 5
+
+
+# --- run(max_steps=...) ------------------------------------------------------------------
+def chatter(p, n):
+    for _ in range(n):
+        p.getresuid()
+    return p.pid
+
+
+def ring(k, n):
+    q = k.init.msgget(IPC_PRIVATE, 0o600)
+
+    def hop(p, i):
+        for _ in range(3):
+            p.msgrcv(q, 8, i)
+            p.msgsnd(q, i % n + 1, b"t")
+
+    procs = [k.init.fork(target=hop, args=(i,)) for i in range(1, n + 1)]
+    k.init.msgsnd(q, 1, b"t")
+    return procs
+
+
+def trace_of(k):
+    return [(e.time, e.pid, e.name, repr(e.args) if e.name != "fork" else "", e.result, e.errno)
+            for e in k.trace]
+
+
+@pytest.mark.parametrize("policy", ["random", "fifo"])
+def test_stepping_with_max_steps_gives_the_same_run_as_one_run(executor, policy):
+    whole = ipcsim.Kernel(seed=11, trace=True, executor=executor, policy=policy)
+    ring(whole, 4)
+    for _ in range(3):
+        whole.init.fork(target=chatter, args=(6,))
+    whole.run()
+    stepped = ipcsim.Kernel(seed=11, trace=True, executor=executor, policy=policy)
+    ring(stepped, 4)
+    for _ in range(3):
+        stepped.init.fork(target=chatter, args=(6,))
+    runs = 0
+    while any(p.alive for p in stepped.processes() if p.pid != 1):
+        stepped.run(max_steps=3)
+        runs += 1
+        assert runs < 1000
+    assert runs > 10
+    assert trace_of(stepped) == trace_of(whole)
+    assert stepped.sched.steps == whole.sched.steps
+
+
+def test_max_steps_counts_switch_points(executor):
+    k = ipcsim.Kernel(seed=3, trace=True, executor=executor)
+    k.init.fork(target=chatter, args=(10,))
+    k.run(max_steps=4)
+    # the program's first four calls are its switch points; it is parked at the fourth,
+    # whose call has not been made yet
+    assert [e.name for e in k.trace] == ["fork"] + ["getresuid"] * 3
+    assert k.sched.steps == 4
+    k.run(max_steps=0)
+    assert len(k.trace) == 4
+    k.run()
+    assert [e.name for e in k.trace].count("getresuid") == 10
+
+
+def test_max_steps_checks_its_argument():
+    k = ipcsim.Kernel()
+    with pytest.raises(ValueError):
+        k.run(max_steps=-1)
+    with pytest.raises(TypeError):
+        k.run(max_steps=2.5)
+    with pytest.raises(TypeError):
+        k.run(max_steps=True)
+
+
+def test_a_program_stopped_while_parked_at_max_steps_waits_for_sigcont(executor):
+    k = ipcsim.Kernel(seed=1, executor=executor)
+    p = k.init.fork(target=chatter, args=(5,))
+    k.run(max_steps=2)
+    k.init.kill(p.pid, signal.SIGSTOP)
+    with pytest.raises(ipcsim.DeadlockError) as e:
+        k.run()
+    assert "stopped by a signal" in str(e.value)
+    k.init.kill(p.pid, signal.SIGCONT)
+    k.run()
+    assert p.result == p.pid
+
+
+# --- Ctrl-C --------------------------------------------------------------------------------
+ROUNDS = 20_000
+
+
+def busy_world(k):
+    """Two programs taking turns on a semaphore set for a long while, counting turns."""
+    sem = k.init.semget(IPC_PRIVATE, 2, 0o600)
+    count = [0]
+
+    def a(p):
+        for _ in range(ROUNDS):
+            p.semop(sem, [(0, -1, 0)])
+            count[0] += 1
+            p.semop(sem, [(1, 1, 0)])
+
+    def b(p):
+        for _ in range(ROUNDS):
+            p.semop(sem, [(0, 1, 0)])
+            p.semop(sem, [(1, -1, 0)])
+
+    procs = [k.init.fork(target=a), k.init.fork(target=b)]
+    return sem, count, procs
+
+
+def assert_parked(k):
+    """Nothing runs: the host holds the CPU, every program is parked somewhere."""
+    sched = k.sched
+    assert sched.current is sched.host
+    states = {t.state for t in sched.programs.values()}
+    assert "running" not in states
+    if executor_of(k) == "threads":
+        # no program thread runs simulation code behind the caller
+        before = (sched.switches, sched.steps)
+        time.sleep(0.05)
+        assert (sched.switches, sched.steps) == before
+
+
+def executor_of(k):
+    return k.executor
+
+
+@pytest.mark.parametrize("how", ["signal handler", "interrupt_main"])
+def test_ctrl_c_during_run_leaves_the_kernel_consistent_and_resumable(executor, how):
+    k = ipcsim.Kernel(seed=2, executor=executor)
+    sem, count, procs = busy_world(k)
+    if how == "signal handler":
+        def handler(signum, frame):
+            raise KeyboardInterrupt
+        old = signal.signal(signal.SIGALRM, handler)
+        signal.setitimer(signal.ITIMER_REAL, 0.02)
+    else:
+        old = None
+        timer = threading.Timer(0.02, _thread.interrupt_main)
+        timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            k.run()
+    finally:
+        if old is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+    assert_parked(k)
+    assert 0 < count[0] < ROUNDS
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # the model is consistent: the semaphores say where the two programs are
+    values = k.init.semctl(sem, 0, ipcsim.GETALL)
+    assert all(v in (0, 1) for v in values)
+    # run() goes on to the end
+    k.run()
+    assert count[0] == ROUNDS
+    assert [p.exit_status for p in procs] == [0, 0]
+    assert k.processes() == [k.init]
+
+
+def test_ctrl_c_then_close_ends_everything(executor):
+    k = ipcsim.Kernel(seed=2, executor=executor)
+    _, count, procs = busy_world(k)
+    timer = threading.Timer(0.02, _thread.interrupt_main)
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        k.run()
+    k.close()
+    assert not any(p.alive for p in procs)
+    assert k.sched.programs == {}
+    assert k.processes() == [k.init]
+
+
+def test_a_signal_handler_that_returns_does_not_stop_the_run(executor):
+    k = ipcsim.Kernel(seed=2, executor=executor)
+    _, count, _ = busy_world(k)
+    seen = []
+    old = signal.signal(signal.SIGALRM, lambda s, f: seen.append(s))
+    signal.setitimer(signal.ITIMER_REAL, 0.02, 0.02)
+    try:
+        k.run()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert count[0] == ROUNDS
+    assert seen                         # the handler ran, and the run went on
+
+
+def test_ctrl_c_in_a_blocking_direct_call_ends_that_call(executor):
+    k = ipcsim.Kernel(seed=2, executor=executor)
+    _, count, _ = busy_world(k)
+    q = k.init.msgget(IPC_PRIVATE, 0o600)
+    timer = threading.Timer(0.02, _thread.interrupt_main)
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        k.init.msgrcv(q, 10)              # blocks: the programs run meanwhile
+    assert_parked(k)
+    assert k.init.msgctl(q, ipcsim.IPC_STAT).msg_qnum == 0
+    k.init.msgsnd(q, 1, b"later")
+    assert k.init.msgrcv(q, 10) == (1, b"later")   # no waiter left behind to steal it
+    k.run()
+    assert count[0] == ROUNDS
+
+
+# --- close() never hangs ---------------------------------------------------------------
+def stubborn(p):
+    while True:
+        try:
+            p.sleep(1)
+        except:  # noqa: E722 (what the test is about)
+            pass
+
+
+def test_close_abandons_a_program_that_swallows_its_kill(executor):
+    k = ipcsim.Kernel(executor=executor)
+    bad = k.init.fork(target=stubborn)
+    good = k.init.fork(target=lambda p: p.pause())
+    k.run_until_idle()
+    with pytest.warns(ResourceWarning, match=f"pid {bad.pid} \\(stubborn\\)"):
+        k.close()
+    assert not bad.alive and not good.alive
+    assert k.sched.programs == {}
+    k.close()                             # again: nothing left to do
+    assert k.init.getpid() == 1           # the kernel stays usable
+
+
+def test_a_swallowed_kill_during_run_abandons_that_program_only(executor):
+    k = ipcsim.Kernel(executor=executor)
+    bad = k.init.fork(target=stubborn)
+    k.init.fork(target=lambda p: (p.sleep(3), p.kill(bad.pid, signal.SIGKILL)))
+    out = []
+    k.init.fork(target=lambda p: (p.sleep(10), out.append(k.clock.now())))
+    with pytest.warns(ResourceWarning, match="abandoned"):
+        k.run()
+    assert out == [10.0] and not bad.alive
+
+
+def test_cleanup_in_finally_after_a_kill_is_not_abandoned(executor):
+    k = ipcsim.Kernel(executor=executor)
+    ran = []
+
+    def tidy(p):
+        try:
+            p.pause()
+        finally:
+            ran.append("finally")
+            try:
+                p.getpid()                # the process is dead: this call ends it again
+            finally:
+                ran.append("inner")
+
+    k.init.fork(target=tidy)
+    k.run_until_idle()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        k.close()
+    assert ran == ["finally", "inner"]
+
+
+# --- kernels dropped without close() -----------------------------------------------------
+def deadlocked_kernel(executor):
+    k = ipcsim.Kernel(executor=executor)
+    q = k.init.msgget(IPC_PRIVATE, 0o600)
+    for _ in range(3):
+        k.init.fork(target=lambda p: p.msgrcv(q, 10))
+    with pytest.raises(ipcsim.DeadlockError):
+        k.run()
+    return weakref.ref(k)
+
+
+def test_with_closes_the_kernel_on_exit(executor):
+    before = threading.active_count()
+    with ipcsim.Kernel(executor=executor) as k:
+        procs = [k.init.fork(target=lambda p: p.pause()) for _ in range(5)]
+        k.run_until_idle()
+    assert not any(p.alive for p in procs)
+    assert threading.active_count() == before
+
+
+def test_with_closes_the_kernel_when_the_block_raises(executor):
+    with pytest.raises(ipcsim.DeadlockError):
+        with ipcsim.Kernel(executor=executor) as k:
+            p = k.init.fork(target=lambda p: p.pause())
+            k.run()
+    assert not p.alive
+
+
+# --- Kernel's arguments ------------------------------------------------------------------
+@pytest.mark.parametrize("kwargs, error", [
+    ({"seed": 1.5}, TypeError),
+    ({"seed": "1"}, TypeError),
+    ({"seed": True}, TypeError),
+    ({"epoch": 1.5}, TypeError),
+    ({"epoch": -1}, ValueError),
+    ({"epoch": 2 ** 64}, ValueError),
+    ({"max_ipc_namespaces": "10"}, TypeError),
+    ({"max_ipc_namespaces": -1}, ValueError),
+    ({"max_ipc_namespaces": 2 ** 31}, ValueError),
+    ({"pid_max": 300}, ValueError),
+    ({"pid_max": 2 ** 23}, ValueError),
+    ({"pid_max": 1000.0}, TypeError),
+    ({"capabilities": -1}, ValueError),
+    ({"capabilities": 1 << 60}, ValueError),
+    ({"capabilities": "all"}, TypeError),
+    ({"policy": "lifo"}, ValueError),
+    ({"policy": 1}, TypeError),
+    ({"executor": "fibers"}, ValueError),
+    ({"executor": 1}, TypeError),
+    ({"trace": "yes"}, TypeError),
+])
+def test_kernel_checks_every_argument(kwargs, error):
+    with pytest.raises(error) as e:
+        ipcsim.Kernel(**kwargs)
+    (name,) = kwargs
+    assert name in str(e.value)
+
+
+def test_kernel_arguments_at_their_limits_are_taken():
+    k = ipcsim.Kernel(epoch=0, max_ipc_namespaces=0, pid_max=301, seed=-5)
+    assert k.clock.time() == 0
+    with pytest.raises(OSError) as e:
+        k.init.clone(ipcsim.CLONE_NEWIPC)
+    assert e.value.errno == errno.ENOSPC
+    assert ipcsim.Kernel(max_ipc_namespaces=2 ** 31 - 1).max_ipc_namespaces == 2 ** 31 - 1
+
+
+def test_the_executor_is_named_and_greenlet_is_the_default():
+    assert ipcsim.Kernel().executor == "greenlet"
+    assert ipcsim.Kernel(executor="threads").executor == "threads"
+
+
+# --- durations ---------------------------------------------------------------------------
+@pytest.mark.parametrize("seconds, error", [
+    (2 ** 1000, OverflowError),
+    (2 ** 63, OverflowError),
+    (float("inf"), OverflowError),
+    (1e300, OverflowError),
+    (float("nan"), ValueError),
+    ("1", TypeError),
+])
+def test_durations_a_timespec_cannot_hold_are_refused_as_time_sleep_does(seconds, error):
+    k = ipcsim.Kernel()
+    with pytest.raises(error):
+        k.init.sleep(seconds)
+    with pytest.raises(error):
+        k.clock.advance(seconds)
+    assert k.clock.now() == 0
+
+
+def test_a_negative_sleep_is_einval():
+    k = ipcsim.Kernel()
+    with pytest.raises(OSError) as e:
+        k.init.sleep(-1)
+    assert e.value.errno == errno.EINVAL
+
+
+def test_a_sleep_past_ktime_max_never_ends_and_moves_no_clock(executor):
+    k = ipcsim.Kernel(executor=executor)
+    p = k.init.fork(target=lambda p: p.sleep(2 ** 62))
+    with pytest.raises(ipcsim.DeadlockError) as e:
+        k.run()
+    assert f"sleep({2 ** 62})" in str(e.value)
+    assert k.clock.now() == 0
+    k.close()
+    assert not p.alive
+
+
+def test_the_clock_cannot_pass_ktime_max():
+    k = ipcsim.Kernel()
+    years_200 = 200 * 365 * 86400
+    k.clock.advance(years_200)
+    with pytest.raises(OverflowError):
+        k.clock.advance(years_200)
+    assert k.clock.now() == years_200

@@ -445,3 +445,40 @@ def test_the_clock_cannot_pass_ktime_max():
     with pytest.raises(OverflowError):
         k.clock.advance(years_200)
     assert k.clock.now() == years_200
+
+
+# --- a program that cannot be started ----------------------------------------------------
+def test_a_program_whose_thread_cannot_start_fails_the_fork_with_eagain(monkeypatch):
+    k = ipcsim.Kernel(executor="threads")
+    k.init.fork(target=lambda p: p.pause())
+    before = [p.pid for p in k.processes()]
+
+    def no_thread(self):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
+    with pytest.raises(OSError) as e:
+        k.init.fork(target=lambda p: p.pause())
+    assert e.value.errno == errno.EAGAIN
+    assert "can't start new thread" in e.value.filename and "greenlet" in e.value.filename
+    assert [p.pid for p in k.processes()] == before      # nothing was made
+    monkeypatch.undo()
+    late = k.init.fork(target=lambda p: 7)               # the kernel goes on
+    k.run_until_idle()
+    assert late.result == 7
+    k.close()
+
+
+def test_programs_killed_before_they_ran_leave_no_thread_behind(executor):
+    before = threading.active_count()
+    k = ipcsim.Kernel(executor=executor)
+    procs = [k.init.fork(target=lambda p: p.pause()) for _ in range(20)]
+    for p in procs:
+        k.init.kill(p.pid, signal.SIGKILL)
+    k.run()
+    assert all(p.exit_status == -signal.SIGKILL for p in procs)
+    assert k.sched.programs == {}
+    deadline = time.monotonic() + 5
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threading.active_count() == before

@@ -361,6 +361,8 @@ class Kernel(Viewable):
             raise TypeError("target must be callable: it runs as target(process, *args)")
         if not isinstance(args, (tuple, list)):
             raise TypeError("args must be a tuple")
+        # what runs the program is made first (dup_task_struct): EAGAIN with nothing changed
+        task = self.sched.prepare(target, tuple(args)) if target is not None else None
         new_ns = None
         try:
             # copy_namespaces and alloc_pid come after copy_mm in copy_process
@@ -374,6 +376,8 @@ class Kernel(Viewable):
         except OSError:
             if new_ns is not None:
                 new_ns.put()
+            if task is not None:
+                self.sched.discard(task)
             shm.fork_failed(parent)
             raise
         child = Process(self, pid, parent, parent.creds.copy(),
@@ -397,9 +401,9 @@ class Kernel(Viewable):
         shm.fork_mm(parent, child)
         self._attach_child(parent, child)
         self._procs[pid] = child
-        if target is not None:
+        if task is not None:
             child.comm = getattr(target, "__name__", "program")[:15]
-            child.program = self.sched.spawn(child, target, tuple(args))
+            child.program = self.sched.spawn(task, child)
         return child
 
     def _exit_process(self, proc: Process, wstatus: int) -> None:
@@ -463,6 +467,8 @@ class Kernel(Viewable):
         self._wake_waiters(parent)
 
     def _wake_waiters(self, parent: Process) -> None:
+        if not parent.child_wait:
+            return
         for w in parent.child_wait:
             self.sched.wake(w)
 

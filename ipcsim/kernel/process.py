@@ -81,7 +81,7 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         self.sysvsem: sem.UndoList | None = None
         self.shm_clist: list = []
         self.umask_ = 0o022
-        self.child_wait = WaitQueue()
+        self.child_wait: WaitQueue | None = None   # made by the first wait() that blocks
         self.comm = "init" if pid == 1 else "proc"
         self.exit_signal = signals.SIGCHLD
         self.adopted = False      # an orphan handed to init, which reaps it when it ends
@@ -187,6 +187,8 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
             if options & WNOHANG:
                 return 0, 0
             w = Waiter(self, ("wait({}) for a child to exit", pid))
+            if self.child_wait is None:
+                self.child_wait = WaitQueue()
             self.child_wait.add(w)
             if self.kernel.sched.block(w) == SIGNAL:
                 # do_wait looks for an ended child before it looks at signals: a child's

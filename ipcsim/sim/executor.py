@@ -17,8 +17,11 @@ program has ended; ``check_thread()`` says why the calling thread may not drive.
 """
 from __future__ import annotations
 
+import errno
 import os
 import threading
+
+from ..errors import oserror
 try:
     import greenlet as _greenlet
 except ImportError:            # pragma: no cover - greenlet has wheels for CPython's platforms
@@ -123,6 +126,12 @@ def _starter(first, root) -> None:
 class GreenletExecutor:
     """Programs as greenlets on one thread (the thread that first runs one of them)."""
 
+    def prepare(self, task) -> None:
+        """Nothing: a program's greenlet is taken or made when it first runs."""
+
+    def discard(self, task) -> None:
+        """Nothing to release for a program that never ran."""
+
     name = "greenlet"
     __slots__ = ("sched", "thread")
 
@@ -196,20 +205,37 @@ class ThreadExecutor:
     def check_thread(self) -> str | None:
         return None
 
-    def _run(self, task) -> None:
+    def prepare(self, task) -> None:
+        """Start the thread that will run ``task``, waiting for its first turn. EAGAIN (as
+        clone gives past RLIMIT_NPROC) when no thread can be started, and nothing changed."""
+        gate = threading.Lock()
+        gate.acquire()
+        try:
+            threading.Thread(target=self._run, args=(task, gate), daemon=True,
+                             name="ipcsim-program").start()
+        except RuntimeError as e:       # "can't start new thread"
+            raise oserror(errno.EAGAIN, f"no thread for the program ({e}); "
+                                        f"Kernel(executor=\"greenlet\") needs none") from None
+        task.ctx = gate
+
+    def discard(self, task) -> None:
+        """Let the thread of a task that will never run end."""
+        gate, task.ctx = task.ctx, None
+        if gate is not None:
+            gate.release()
+
+    def _run(self, task, gate) -> None:
+        gate.acquire()
+        if task.ctx is not gate:
+            return                      # discarded before it ever ran
         running.task = task
         nxt = self.sched.main(task)
         self._enter(nxt)
 
     def _enter(self, nxt) -> None:
         if nxt.ctx is None:
-            gate = nxt.ctx = threading.Lock()
-            gate.acquire()
-            thread = threading.Thread(target=self._run, args=(nxt,), daemon=True,
-                                      name=f"ipcsim-pid{nxt.process.pid}")
-            thread.start()
-        else:
-            nxt.ctx.release()
+            self.prepare(nxt)
+        nxt.ctx.release()
 
     def switch(self, cur, nxt) -> None:
         gate = cur.ctx

@@ -71,7 +71,7 @@ class Task:
     """One thread of control: a program's, or the host's."""
 
     __slots__ = ("process", "fn", "args", "ctx", "state", "waiter", "killed", "kill_sent",
-                 "is_host", "queued", "outer", "sched")
+                 "is_host", "queued", "outer", "sched", "started")
 
     def __init__(self, process, fn, args, is_host: bool = False):
         self.process = process
@@ -86,6 +86,7 @@ class Task:
         self.queued = False      # it has an entry in the run queue (or the resume slot)
         self.outer = None        # the host: what ``running.task`` was when it drove
         self.sched = None
+        self.started = False     # it has run (a program that never ran has nothing to unwind)
 
     def __repr__(self) -> str:
         who = "host" if self.is_host else f"pid {self.process.pid}"
@@ -127,12 +128,25 @@ class Scheduler:
         self.abandoned: list[Task] = []  # programs that ignored their kill (parked for good)
 
     # --- creating and ending programs ------------------------------------------------
-    def spawn(self, process, fn, args) -> Task:
-        task = Task(process, fn, args)
+    def prepare(self, fn, args) -> Task:
+        """A task for a program about to be forked: what the executor needs is made now, so
+        that fork fails (EAGAIN) before anything changed if it cannot be."""
+        task = Task(None, fn, args)
         task.sched = self
+        self.executor.prepare(task)
+        return task
+
+    def spawn(self, task: Task, process) -> Task:
+        """Make ``task`` (from :meth:`prepare`) the program of ``process``, runnable."""
+        task.process = process
         self.programs[process.pid] = task
         self.make_runnable(task)
         return task
+
+    def discard(self, task: Task) -> None:
+        """Forget a prepared task that will not run (its fork failed)."""
+        task.state = DONE
+        self.executor.discard(task)
 
     def add_thread(self, task: Task) -> None:
         """Start an extra thread of a process (a SIGEV_THREAD notification)."""
@@ -143,6 +157,7 @@ class Scheduler:
         """The body of a program (entered holding the CPU); returns the task to run next."""
         proc = task.process
         status = 0
+        task.started = True
         try:
             self.resume_checks(task)
             proc.result = task.fn(proc, *task.args)
@@ -168,10 +183,10 @@ class Scheduler:
         if task.state == DONE or task.killed:
             return
         task.killed = True
-        if task.ctx is None:
-            # Never started: nothing to unwind (its run queue entry is skipped).
-            task.state = DONE
+        if not task.started:
+            # Never ran: nothing to unwind (its run queue entry is skipped).
             self.programs.pop(task.process.pid, None)
+            self.discard(task)
             return
         if task.state == BLOCKED:
             self.unblock(task.waiter, KILLED)

@@ -153,6 +153,7 @@ class Kernel(Viewable):
         self.seed = seed
         self.tracing = bool(trace)
         self._slow = self.tracing
+        self._prog = None          # the running program's task, in an untraced run
         self.trace: list[TraceEvent] = []
         self.blocks: list[BlockEvent] = []     # every wait of a traced run, in order
         self.closed_at: int | None = None      # len(trace) when close() was first called

@@ -152,7 +152,18 @@ class MsgQueue(KernIpcPerm):
         """Hand ``msg`` to the first waiting receiver that matches; too small a buffer gets
         E2BIG and the walk goes on. True if a receiver took it."""
         mtype, text = msg
-        for w in self.q_receivers:
+        receivers = self.q_receivers
+        # The common case, the first receiver takes it: no copy of the list to walk.
+        for w in receivers.keys():
+            break
+        mode, want, maxsize = w.data
+        if (mode == SEARCH_ANY or mtype == want and mode == SEARCH_EQUAL) \
+                and maxsize >= len(text):
+            self.q_lrpid = w.process.pid
+            self.q_rtime = now
+            sched.wake(w, ("msg", msg))
+            return True
+        for w in receivers:
             mode, want, maxsize = w.data
             if not _matches(mtype, want, mode):
                 continue
@@ -363,6 +374,8 @@ class MsgCalls:
             mode, want = SEARCH_NUMBER, msgtyp
         elif msgtyp == 0:
             mode, want = SEARCH_ANY, 0
+        elif msgtyp > 0 and not flags & MSG_EXCEPT:
+            mode, want = SEARCH_EQUAL, msgtyp
         else:
             mode, want = convert_mode(msgtyp, flags)
         objs = ns.msg_ids.objs
@@ -382,6 +395,9 @@ class MsgCalls:
                 msg = messages[0] if messages else None
                 if msg is not None and msg[1] is None:
                     msg = q.first()
+            elif mode == SEARCH_EQUAL:
+                fifo = q.q_bytype.get(want)
+                msg = fifo[0] if fifo else None
             else:
                 msg = q.find(want, mode)
             if msg is not None:

@@ -28,11 +28,28 @@ def syscall(fn: Callable) -> Callable:
         names.append(p.name)
     args = ", ".join(names)
     packed = f"({args},)" if names else "()"
+    call = f"_fn(self{', ' if names else ''}{args})"
+    # Three paths: the caller's own thread (a plain call); a program's call in an untraced
+    # run (the switch point, the call, and the return to user space, inline); and the rest
+    # (traced, a process that has exited, a call on another process) through _syscall.
     src = (f"def {name}(self{', ' if decl else ''}{', '.join(decl)}):\n"
            f"    kernel = self.kernel\n"
            f"    if kernel._slow or not self.alive:\n"
-           f"        return kernel._syscall(self, _fn, {name!r}, {packed}, NOKW)\n"
-           f"    return _fn(self{', ' if names else ''}{args})\n")
+           f"        task = kernel._prog\n"
+           f"        if task is None or task.process is not self or not self.alive:\n"
+           f"            return kernel._syscall(self, _fn, {name!r}, {packed}, NOKW)\n"
+           f"        kernel.sched.preempt(task)\n"
+           f"        if not self.alive:\n"
+           f"            raise kernel.sched.dying(task)\n"
+           f"        try:\n"
+           f"            result = {call}\n"
+           f"        except BaseException:\n"
+           f"            kernel._after_call(task)\n"
+           f"            raise\n"
+           f"        if task.killed or self.sigpending or self.stopped or not self.alive:\n"
+           f"            kernel._after_call(task)\n"
+           f"        return result\n"
+           f"    return {call}\n")
     scope = {"_fn": fn, "NOKW": NOKW, **defaults}
     exec(compile(src, f"<syscall {name}>", "exec"), scope)  # noqa: S102 (generated wrapper)
     call = functools.update_wrapper(scope[name], fn)

@@ -167,6 +167,15 @@ class GreenletExecutor:
             if _here.starter is None:
                 self._first_drive(here)
             self.thread = threading.get_ident()
+        elif not nxt.is_host:
+            # one program to another, the common case (what _enter does, inline)
+            running.task = nxt
+            ctx = nxt.ctx
+            if ctx is None:
+                pool = _here.pool
+                ctx = pool.pop() if pool else _here.starter
+            ctx.switch()
+            return
         self._enter(nxt).switch()
 
     @staticmethod

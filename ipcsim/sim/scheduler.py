@@ -292,7 +292,12 @@ class Scheduler:
         self.current = nxt
         nxt.state = RUNNING
         kernel = self.kernel
-        kernel._slow = kernel.tracing or not nxt.is_host
+        if nxt.is_host:
+            kernel._slow = kernel.tracing
+            kernel._prog = None
+        else:
+            kernel._slow = True
+            kernel._prog = None if kernel.tracing else nxt
 
     def _switch(self, cur: Task, nxt: Task) -> None:
         """Give the CPU from ``cur`` to ``nxt``; return when ``cur`` is scheduled again."""
@@ -331,7 +336,8 @@ class Scheduler:
                 if nxt.state != RUNNABLE:     # a stale entry: pick again among the rest
                     nxt = self._choose()
                 self._switch(task, nxt)
-        self.resume_checks(task)
+        if task.killed or task.process.sigpending:
+            self.resume_checks(task)
 
     def _stop_here(self, task: Task) -> None:
         """A stop is due at this switch point: make the pick as usual, park it, and hand

@@ -75,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--png", metavar="OUT", help="also draw it into OUT (PNG; needs the "
                      "plot extra: pip install 'ipcsim[plot]')")
     run.add_argument("--quiet", action="store_true", help="print only the outcome")
+    _executor_option(run)
 
     explore = add("explore", "run a scenario under many seeds: deadlocks, failures, "
                              "differing outcomes",
@@ -89,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="processes to spread the seeds over (0: one per CPU)")
     explore.add_argument("--entry", default="scenario",
                          help="the function to run (default: scenario)")
+    _executor_option(explore)
     explore.add_argument("--no-progress", action="store_true",
                          help="no progress bar (it shows only on a terminal anyway)")
     return top
@@ -106,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:          # ipcsim ... | head
         sys.stderr.close()
         return 141
+    except KeyboardInterrupt:        # Ctrl-C: a word, not a traceback
+        print("ipcsim: interrupted", file=sys.stderr)
+        return 130
 
 
 def _demo(args) -> int:
@@ -116,6 +121,12 @@ def _demo(args) -> int:
         return 0
     demo.main(args.seed)
     return 0
+
+
+def _executor_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--executor", choices=("greenlet", "threads"), default=None,
+                   help="how programs run: greenlets on one thread (the default) or OS "
+                        "threads; the same seed gives the same run on both")
 
 
 def _shell(args) -> int:
@@ -143,13 +154,16 @@ def _run(args) -> int:
     from .kernel.kernel import Kernel
     from .timeline import Timeline
     fn = load_scenario(args.file, args.entry)
-    k = Kernel(seed=args.seed, trace=True)
+    k = Kernel(seed=args.seed, trace=True, executor=args.executor)
     timeline = Timeline(k)
     status, verdict = 0, ""
     try:
         value = fn(k)
         k.run()
         verdict = f"outcome: {_outcome(value)!r}"
+    except KeyboardInterrupt:
+        status = 130
+        verdict = f"interrupted (Ctrl-C) after {len(k.trace)} calls"
     except DeadlockError as e:
         status = 1
         verdict = "deadlock: " + "; ".join(f"pid {pid} waits in {what}"
@@ -180,7 +194,8 @@ def _explore(args) -> int:
         print(f"ipcsim explore: --seeds must be at least 1, not {args.seeds}", file=sys.stderr)
         return 2
     report = explore(args.file, range(args.seed, args.seed + args.seeds), entry=args.entry,
-                     jobs=args.jobs, progress=False if args.no_progress else None)
+                     jobs=args.jobs, progress=False if args.no_progress else None,
+                     executor=args.executor)
     print(report.text())
     return 1 if report.seeds(DEADLOCK) or report.seeds(FAILED) else 0
 

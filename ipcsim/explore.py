@@ -29,6 +29,7 @@ import attrs
 
 from .errors import DeadlockError
 from .kernel.kernel import Kernel
+from .sim.executor import check_executor
 
 DEADLOCK, FAILED, OK = "deadlock", "failed", "ok"
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -148,10 +149,11 @@ def _outcome(value) -> object:
     return value
 
 
-def run_seed(fn: Callable, seed: int, trace: bool = False) -> tuple[SeedResult, Kernel]:
-    """Run the scenario ``fn`` once with ``seed``; the kernel is closed afterwards but
-    stays readable (its trace, its processes)."""
-    k = Kernel(seed=seed, trace=trace)
+def run_seed(fn: Callable, seed: int, trace: bool = False,
+             executor: str | None = None) -> tuple[SeedResult, Kernel]:
+    """Run the scenario ``fn`` once with ``seed`` (and ``executor``, the default if None);
+    the kernel is closed afterwards but stays readable (its trace, its processes)."""
+    k = Kernel(seed=seed, trace=trace, executor=executor)
     try:
         value = fn(k)
         k.run()
@@ -165,9 +167,10 @@ def run_seed(fn: Callable, seed: int, trace: bool = False) -> tuple[SeedResult, 
         k.close()
 
 
-def _run_chunk(path: str, entry: str, seeds: list[int]) -> list[SeedResult]:
+def _run_chunk(path: str, entry: str, seeds: list[int],
+               executor: str | None) -> list[SeedResult]:
     fn = load_scenario(path, entry)
-    return [run_seed(fn, s)[0] for s in seeds]
+    return [run_seed(fn, s, executor=executor)[0] for s in seeds]
 
 
 class Progress:
@@ -198,11 +201,13 @@ class Progress:
 
 
 def explore(path: str, seeds: Iterable[int], *, entry: str = "scenario", jobs: int = 1,
-            progress: Progress | bool | None = None) -> Report:
+            progress: Progress | bool | None = None, executor: str | None = None) -> Report:
     """Run the scenario of ``path`` once per seed (``jobs`` processes; 0: one per core).
 
-    Results do not depend on ``jobs``: each seed's run is the same wherever it runs.
+    Results do not depend on ``jobs`` nor on ``executor`` (how programs run: see
+    :class:`~ipcsim.Kernel`): each seed's run is the same wherever it runs.
     """
+    executor = check_executor(executor)
     seeds = list(seeds)
     if jobs <= 0:
         jobs = os.cpu_count() or 1
@@ -216,7 +221,7 @@ def explore(path: str, seeds: Iterable[int], *, entry: str = "scenario", jobs: i
     fn = load_scenario(path, entry)          # a missing file or function fails here, once
     if jobs == 1:
         for part in chunks:
-            got = [run_seed(fn, s)[0] for s in part]
+            got = [run_seed(fn, s, executor=executor)[0] for s in part]
             results.extend(got)
             bar.update(len(got), sum(r.kind != OK for r in results))
     else:
@@ -225,7 +230,8 @@ def explore(path: str, seeds: Iterable[int], *, entry: str = "scenario", jobs: i
         method = "fork" if sys.platform.startswith("linux") else "spawn"
         ctx = multiprocessing.get_context(method)
         with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
-            futures = [pool.submit(_run_chunk, path, entry, part) for part in chunks]
+            futures = [pool.submit(_run_chunk, path, entry, part, executor)
+                       for part in chunks]
             for fut in concurrent.futures.as_completed(futures):
                 got = fut.result()
                 results.extend(got)

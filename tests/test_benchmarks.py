@@ -1,5 +1,6 @@
 """The benchmark scripts run (figures are read by people, never asserted on time)."""
 import importlib.util
+import sys
 from pathlib import Path
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
@@ -41,3 +42,18 @@ def test_bench_sysv_quick_smoke(capsys):
     assert "msg pair" in out and "growth ipcsim msgrcv behind" in out
     assert figures["real"] is None
     assert {"msg pair", "sem pair", "shm 64B", "msgget+rmid"} <= set(figures["ipcsim"])
+
+
+def test_bench_sched_quick_smoke(capsys):
+    figures = run_quick("bench_sched")
+    out = capsys.readouterr().out
+    assert "ping-pong" in out and "sem 32" in out and "parked programs" in out
+    assert "targets:" in out
+    assert figures["real"] is None
+    for executor in ("greenlet", "threads"):
+        got = figures[executor]
+        for key in ("ping-pong", "sem 2", "sem 8", "sem 32", "full mq", "getresuid, random",
+                    "explore seeds/s"):
+            assert got[key] > 0, (executor, key)
+        if sys.platform.startswith("linux"):     # fork and /proc/self/statm
+            assert got["parked programs"] > 0 and got["us to start a program"] > 0

@@ -264,3 +264,56 @@ def test_outcomes_with_addresses_get_a_hint(tmp_path):
                     "    return lambda: plate\n")
     text = explore(str(addr), range(3)).text()
     assert "3 distinct outcomes" in text and "outcomes show memory addresses" in text
+
+
+def test_run_and_explore_give_the_same_answers_with_either_executor(capsys):
+    outs = []
+    for executor in ("greenlet", "threads"):
+        main(["run", PHILOSOPHERS, "--seed", "33", "--executor", executor])
+        main(["explore", PHILOSOPHERS, "--seeds", "60", "--executor", executor,
+              "--no-progress"])
+        out = capsys.readouterr().out
+        outs.append([line for line in out.splitlines() if "seeds/s" not in line])
+    assert outs[0] == outs[1]
+    assert any("deadlock" in line for line in outs[0])
+
+
+LONG_SCENARIO = '''
+def spin(p, sem):
+    for _ in range(10_000_000):
+        p.semop(sem, [(0, -1, 0)])
+        p.semop(sem, [(0, 1, 0)])
+
+def scenario(k):
+    sem = k.init.semget(0, 1, 0o600)
+    k.init.semctl(sem, 0, 16, 1)          # SETVAL
+    for _ in range(3):
+        k.init.fork(target=spin, args=(sem,))
+'''
+
+
+def test_ctrl_c_during_run_prints_the_timeline_so_far_and_no_traceback(tmp_path):
+    path = tmp_path / "long.py"
+    path.write_text(LONG_SCENARIO)
+    code = ("import _thread, sys, threading\n"
+            "from ipcsim.cli import main\n"
+            "threading.Timer(0.5, _thread.interrupt_main).start()\n"
+            f"sys.exit(main(['run', {str(path)!r}, '--quiet']))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=str(ROOT))
+    assert proc.returncode == 130
+    assert proc.stdout.startswith("interrupted (Ctrl-C) after ")
+    assert "Traceback" not in proc.stderr
+
+
+def test_ctrl_c_during_explore_is_a_word_not_a_traceback(tmp_path):
+    path = tmp_path / "long.py"
+    path.write_text(LONG_SCENARIO)
+    code = ("import _thread, sys, threading\n"
+            "from ipcsim.cli import main\n"
+            "threading.Timer(0.5, _thread.interrupt_main).start()\n"
+            f"sys.exit(main(['explore', {str(path)!r}, '--seeds', '3', '--no-progress']))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=str(ROOT))
+    assert proc.returncode == 130
+    assert proc.stderr.strip() == "ipcsim: interrupted"

@@ -482,3 +482,60 @@ def test_programs_killed_before_they_ran_leave_no_thread_behind(executor):
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.01)
     assert threading.active_count() == before
+
+
+def test_dropped_kernels_end_their_programs_and_are_freed(executor):
+    """The pattern ``with pytest.raises(DeadlockError): k.run()`` and nothing more, many
+    times: no thread, no greenlet and no kernel is left behind."""
+    before = threading.active_count()
+    refs = []
+    with pytest.warns(ResourceWarning, match="dropped without close"):
+        for _ in range(30):
+            refs.append(deadlocked_kernel(executor))
+        gc.collect()
+    assert all(r() is None for r in refs)
+    assert not [o for o in gc.get_objects() if isinstance(o, ipcsim.Kernel)
+                and o.executor == executor and o.sched.programs]
+    assert threading.active_count() == before
+
+
+def test_a_dropped_kernel_whose_programs_close_over_it_is_freed(executor):
+    def make():
+        k = ipcsim.Kernel(executor=executor)
+        seen = []
+
+        def prog(p):
+            seen.append(k.clock.now())
+            p.pause()
+
+        k.init.fork(target=prog)
+        k.run_until_idle()
+        return weakref.ref(k)
+
+    with pytest.warns(ResourceWarning):
+        ref = make()
+        gc.collect()
+    assert ref() is None
+
+
+@pytest.mark.parametrize("hold", ["kernel", "process", "namespace", "list", "closure"])
+def test_a_kernel_still_referred_to_is_not_closed(executor, hold):
+    k = ipcsim.Kernel(executor=executor)
+    q = k.init.msgget(IPC_PRIVATE, 0o600)
+    p = k.init.fork(target=lambda p: p.msgrcv(q, 10))
+    k.run_until_idle()
+    held = {"kernel": k, "process": p, "namespace": k.init.ipc_ns, "list": [[p]],
+            "closure": (lambda kk: (lambda: kk))(k)}[hold]
+    ref = weakref.ref(k)
+    del k, p
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gc.collect()
+        gc.collect()
+    k = ref()
+    assert k is not None and held is not None
+    (prog,) = [x for x in k.processes() if x.pid != 1]
+    assert prog.alive                             # still parked in msgrcv
+    k.init.msgsnd(q, 1, b"go")
+    k.run()
+    assert prog.result == (1, b"go")

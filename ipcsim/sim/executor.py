@@ -78,6 +78,22 @@ def make_executor(name: str, sched) -> "GreenletExecutor | ThreadExecutor":
 POOL_MAX = 128
 
 
+def enter_program(fn, proc, args: tuple):
+    """``fn(proc, *args)``, made as a plain call for up to three arguments: a call through
+    ``*args`` holds its arguments where Python's reference counts cannot be traced to it,
+    which would make the reaper think a parked program's process is held from outside."""
+    n = len(args)
+    if n == 0:
+        return fn(proc)
+    if n == 1:
+        return fn(proc, args[0])
+    if n == 2:
+        return fn(proc, args[0], args[1])
+    if n == 3:
+        return fn(proc, args[0], args[1], args[2])
+    return fn(proc, *args)
+
+
 class _ThreadGreenlets(threading.local):
     """Per thread: the pool of idle program greenlets, and the starter."""
 
@@ -219,8 +235,12 @@ class ThreadExecutor:
         clone gives past RLIMIT_NPROC) when no thread can be started, and nothing changed."""
         gate = threading.Lock()
         gate.acquire()
+        # The Thread object (which threading keeps in a module-level table) holds only the
+        # box, emptied once the thread has taken what it runs: so it does not keep the
+        # kernel alive (see ipcsim.sim.reaper).
+        box = [self, task, gate]
         try:
-            threading.Thread(target=self._run, args=(task, gate), daemon=True,
+            threading.Thread(target=_thread_main, args=(box,), daemon=True,
                              name="ipcsim-program").start()
         except RuntimeError as e:       # "can't start new thread"
             raise oserror(errno.EAGAIN, f"no thread for the program ({e}); "
@@ -234,6 +254,7 @@ class ThreadExecutor:
             gate.release()
 
     def _run(self, task, gate) -> None:
+        task.ident = threading.get_ident()
         gate.acquire()
         if task.ctx is not gate:
             return                      # discarded before it ever ran
@@ -274,3 +295,9 @@ class ThreadExecutor:
         """Leave ``task``'s thread waiting for good (it is a daemon thread)."""
         self._enter(nxt)
         threading.Event().wait()
+
+
+def _thread_main(box: list) -> None:
+    executor, task, gate = box
+    box.clear()
+    executor._run(task, gate)

@@ -35,11 +35,14 @@ import sys
 import threading
 import warnings
 from collections import deque
+from functools import partial
 
 from ..errors import DeadlockError, ProcessGone, SimulationError
 from ..kernel.waitq import KILLED, SIGNAL, TIMEOUT, WOKEN, Waiter
 from .clock import Clock
-from .executor import check_executor, make_executor, running  # noqa: F401 (running: API)
+from . import reaper
+from .executor import (check_executor, enter_program, make_executor,  # noqa: F401
+                       running)
 
 # task states
 RUNNABLE = "runnable"
@@ -71,7 +74,7 @@ class Task:
     """One thread of control: a program's, or the host's."""
 
     __slots__ = ("process", "fn", "args", "ctx", "state", "waiter", "killed", "kill_sent",
-                 "is_host", "queued", "outer", "sched", "started")
+                 "is_host", "queued", "outer", "sched", "started", "ident")
 
     def __init__(self, process, fn, args, is_host: bool = False):
         self.process = process
@@ -87,6 +90,7 @@ class Task:
         self.outer = None        # the host: what ``running.task`` was when it drove
         self.sched = None
         self.started = False     # it has run (a program that never ran has nothing to unwind)
+        self.ident = None        # the thread's id (executor="threads")
 
     def __repr__(self) -> str:
         who = "host" if self.is_host else f"pid {self.process.pid}"
@@ -160,7 +164,7 @@ class Scheduler:
         task.started = True
         try:
             self.resume_checks(task)
-            proc.result = task.fn(proc, *task.args)
+            proc.result = enter_program(task.fn, proc, task.args)
         except (ProcessExit, Terminated):
             pass
         except BaseException as exc:  # a program's bug: re-raised by the host's run()
@@ -393,7 +397,9 @@ class Scheduler:
                 w.reason = TIMEOUT
                 self._unpark(task, w)
                 return TIMEOUT
-            w.timer = self.clock.call_at(deadline, lambda: self.unblock(w, TIMEOUT))
+            # a partial, not a closure: a closure would make ``self`` and ``w`` cells of this
+            # frame, which the reaper cannot count (see ipcsim.sim.reaper)
+            w.timer = self.clock.call_at(deadline, partial(self.unblock, w, TIMEOUT))
         task.state = BLOCKED
         if task is self.host:
             saved, self.limit = self.limit, UNLIMITED
@@ -497,6 +503,8 @@ class Scheduler:
         try:
             self._switch(self.host, self._choose())
         finally:
+            if self.programs:
+                reaper.remember(self.kernel)
             stopped = self.stop_at < 0
             if stopped:
                 self.stop_at = self.step_limit

@@ -331,11 +331,32 @@ def test_cleanup_in_finally_after_a_kill_is_not_abandoned(executor):
 
 
 # --- kernels dropped without close() -----------------------------------------------------
-def deadlocked_kernel(executor):
+def blocked_in(how, k):
+    """A program body that blocks for good in ``how``."""
+    if how == "msgrcv":
+        q = k.init.msgget(IPC_PRIVATE, 0o600)
+        return lambda p: p.msgrcv(q, 10)
+    if how == "semop":
+        s = k.init.semget(IPC_PRIVATE, 1, 0o600)
+        return lambda p: p.semop(s, [(0, -1, 0)])
+    if how == "mq_receive":
+        def body(p):
+            mqd = p.mq_open("/q", ipcsim.O_RDWR | ipcsim.O_CREAT, 0o600, None)
+            p.mq_receive(mqd, 8192)
+        return body
+    if how == "wait":
+        def parent(p):
+            p.fork(target=lambda c: c.pause())
+            p.wait()
+        return parent
+    return lambda p: p.pause()
+
+
+def deadlocked_kernel(executor, how="msgrcv"):
     k = ipcsim.Kernel(executor=executor)
-    q = k.init.msgget(IPC_PRIVATE, 0o600)
+    body = blocked_in(how, k)
     for _ in range(3):
-        k.init.fork(target=lambda p: p.msgrcv(q, 10))
+        k.init.fork(target=body)
     with pytest.raises(ipcsim.DeadlockError):
         k.run()
     return weakref.ref(k)
@@ -484,14 +505,15 @@ def test_programs_killed_before_they_ran_leave_no_thread_behind(executor):
     assert threading.active_count() == before
 
 
-def test_dropped_kernels_end_their_programs_and_are_freed(executor):
+@pytest.mark.parametrize("how", ["msgrcv", "semop", "mq_receive", "wait", "pause"])
+def test_dropped_kernels_end_their_programs_and_are_freed(executor, how):
     """The pattern ``with pytest.raises(DeadlockError): k.run()`` and nothing more, many
     times: no thread, no greenlet and no kernel is left behind."""
     before = threading.active_count()
     refs = []
     with pytest.warns(ResourceWarning, match="dropped without close"):
         for _ in range(30):
-            refs.append(deadlocked_kernel(executor))
+            refs.append(deadlocked_kernel(executor, how))
         gc.collect()
     assert all(r() is None for r in refs)
     assert not [o for o in gc.get_objects() if isinstance(o, ipcsim.Kernel)

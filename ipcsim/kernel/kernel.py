@@ -17,6 +17,7 @@ from ..constants import (CAP_FULL_SET, CAP_SYS_ADMIN, CLONE_NEWIPC, CLONE_SYSVSE
                          PROC_DYNAMIC_FIRST, RESERVED_PIDS, SI_USER)
 from ..errors import DeadlockError, KernelPanic, ProcessGone, oserror
 from ..sim.clock import DEFAULT_EPOCH, EPOCH_MAX, seconds_to_ns
+from ..sim.executor import enter_program
 from ..sim.scheduler import (BLOCKED, NEVER, NO_ADVANCE, RUNNABLE, STOPPED, UNLIMITED,
                              Scheduler)
 from . import mqueue, sem, shm, signals
@@ -288,6 +289,9 @@ class Kernel(Viewable):
     # --- the system call entry --------------------------------------------------------
     def _syscall(self, proc: Process, fn: Callable, name: str, args: tuple, kwargs: dict):
         """The slow path of a system call: switch point, liveness, trace, signals on return."""
+        task = self._prog
+        if task is not None and task.process is proc and not kwargs and proc.alive:
+            return self._program_call(task, proc, fn, args)
         sched = self.sched
         task = sched.current
         host = task.is_host
@@ -312,6 +316,22 @@ class Kernel(Viewable):
         finally:
             if not host:
                 self._after_call(task)
+
+    def _program_call(self, task, proc: Process, fn: Callable, args: tuple):
+        """A program's own call in an untraced run: the switch point, the call, and the
+        return to user space (what the generated wrappers do inline, for the hot calls)."""
+        sched = self.sched
+        sched.preempt(task)
+        if not proc.alive:
+            raise sched.dying(task)
+        try:
+            result = enter_program(fn, proc, args)
+        except BaseException:
+            self._after_call(task)
+            raise
+        if task.killed or proc.sigpending or proc.stopped or not proc.alive:
+            self._after_call(task)
+        return result
 
     def _record(self, start, pid, name, args, kwargs, result, err) -> None:
         if isinstance(result, Process):

@@ -79,9 +79,10 @@ POOL_MAX = 128
 
 
 def enter_program(fn, proc, args: tuple):
-    """``fn(proc, *args)``, made as a plain call for up to three arguments: a call through
-    ``*args`` holds its arguments where Python's reference counts cannot be traced to it,
-    which would make the reaper think a parked program's process is held from outside."""
+    """``fn(proc, *args)`` (a program's body, or a call it makes), made as a plain call for
+    up to three arguments: a call through ``*args`` holds its arguments where Python's
+    reference counts cannot be traced to them, which would make the reaper
+    (:mod:`ipcsim.sim.reaper`) think a parked program's process is held from outside."""
     n = len(args)
     if n == 0:
         return fn(proc)

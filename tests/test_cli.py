@@ -292,28 +292,26 @@ def scenario(k):
 '''
 
 
-def test_ctrl_c_during_run_prints_the_timeline_so_far_and_no_traceback(tmp_path):
+def interrupted(tmp_path, args):
+    """Run the command on LONG_SCENARIO in a child Python, Ctrl-C it after half a second."""
     path = tmp_path / "long.py"
     path.write_text(LONG_SCENARIO)
     code = ("import _thread, sys, threading\n"
             "from ipcsim.cli import main\n"
             "threading.Timer(0.5, _thread.interrupt_main).start()\n"
-            f"sys.exit(main(['run', {str(path)!r}, '--quiet']))\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+            f"sys.exit(main([{args[0]!r}, {str(path)!r}, *{args[1:]!r}]))\n")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, cwd=str(ROOT))
+
+
+def test_ctrl_c_during_run_prints_the_timeline_so_far_and_no_traceback(tmp_path):
+    proc = interrupted(tmp_path, ["run", "--quiet"])
     assert proc.returncode == 130
     assert proc.stdout.startswith("interrupted (Ctrl-C) after ")
     assert "Traceback" not in proc.stderr
 
 
 def test_ctrl_c_during_explore_is_a_word_not_a_traceback(tmp_path):
-    path = tmp_path / "long.py"
-    path.write_text(LONG_SCENARIO)
-    code = ("import _thread, sys, threading\n"
-            "from ipcsim.cli import main\n"
-            "threading.Timer(0.5, _thread.interrupt_main).start()\n"
-            f"sys.exit(main(['explore', {str(path)!r}, '--seeds', '3', '--no-progress']))\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, cwd=str(ROOT))
+    proc = interrupted(tmp_path, ["explore", "--seeds", "3", "--no-progress"])
     assert proc.returncode == 130
     assert proc.stderr.strip() == "ipcsim: interrupted"

@@ -22,6 +22,7 @@ import os
 import threading
 
 from ..errors import oserror
+
 try:
     import greenlet as _greenlet
 except ImportError:            # pragma: no cover - greenlet has wheels for CPython's platforms
@@ -73,11 +74,6 @@ def make_executor(name: str, sched) -> "GreenletExecutor | ThreadExecutor":
     return (GreenletExecutor if name == "greenlet" else ThreadExecutor)(sched)
 
 
-# Finished programs' greenlets, kept per thread for the next program: a new greenlet costs
-# a fresh frame stack (an mmap), about 8 µs, where a reused one costs nothing.
-POOL_MAX = 128
-
-
 def enter_program(fn, proc, args: tuple):
     """``fn(proc, *args)`` (a program's body, or a call it makes), made as a plain call for
     up to three arguments: a call through ``*args`` holds its arguments where Python's
@@ -93,6 +89,11 @@ def enter_program(fn, proc, args: tuple):
     if n == 3:
         return fn(proc, args[0], args[1], args[2])
     return fn(proc, *args)
+
+
+# Finished programs' greenlets, kept per thread for the next program: a new greenlet costs
+# a fresh frame stack (an mmap), about 8 µs, where a reused one costs nothing.
+POOL_MAX = 128
 
 
 class _ThreadGreenlets(threading.local):
@@ -143,18 +144,18 @@ def _starter(first, root) -> None:
 class GreenletExecutor:
     """Programs as greenlets on one thread (the thread that first runs one of them)."""
 
-    def prepare(self, task) -> None:
-        """Nothing: a program's greenlet is taken or made when it first runs."""
-
-    def discard(self, task) -> None:
-        """Nothing to release for a program that never ran."""
-
     name = "greenlet"
     __slots__ = ("sched", "thread")
 
     def __init__(self, sched):
         self.sched = sched
         self.thread: int | None = None
+
+    def prepare(self, task) -> None:
+        """Nothing: a program's greenlet is taken or made when it first runs."""
+
+    def discard(self, task) -> None:
+        """Nothing to release for a program that never ran."""
 
     def check_thread(self) -> str | None:
         """Why the calling thread cannot drive these programs, or None if it can."""

@@ -30,6 +30,7 @@ consistent and can simply be called again.
 from __future__ import annotations
 
 import _signal
+import random
 import signal
 import sys
 import threading
@@ -99,7 +100,7 @@ class Task:
 
 # Signals whose Python handlers are guarded while programs run on the main thread: the
 # classic ones (a real-time signal's handler that raises is not held back).
-_DEFERRABLE = tuple(int(s) for s in signal.valid_signals()
+_GUARDED = tuple(int(s) for s in signal.valid_signals()
                     if s not in (signal.SIGKILL, signal.SIGSTOP) and s < 32)
 
 
@@ -111,7 +112,7 @@ class Scheduler:
         if policy not in POLICIES:
             raise ValueError('policy must be "random" or "fifo"')
         self.kernel = kernel
-        self.rng = random_source(seed)
+        self.rng = random.Random(seed)
         self._random = self.rng.random
         self.fifo = policy == "fifo"
         self.executor = make_executor(check_executor(executor), self)
@@ -526,7 +527,7 @@ class Scheduler:
             return None
         saved = []
         getsignal, setsignal = _signal.getsignal, _signal.signal
-        for sig in _DEFERRABLE:      # (about 1 µs: the drive's only fixed cost)
+        for sig in _GUARDED:      # (about 1 µs: the drive's only fixed cost)
             handler = getsignal(sig)
             if callable(handler) and getattr(handler, "ipcsim_guard", None) is not self:
                 saved.append((sig, handler))
@@ -567,8 +568,3 @@ class Scheduler:
                 out.append((pid, "stopped by a signal (send SIGCONT)"))
         return out
 
-
-def random_source(seed: int):
-    """The scheduler's generator for ``seed``."""
-    import random
-    return random.Random(seed)

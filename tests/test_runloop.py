@@ -561,3 +561,56 @@ def test_a_kernel_still_referred_to_is_not_closed(executor, hold):
     k.init.msgsnd(q, 1, b"go")
     k.run()
     assert prog.result == (1, b"go")
+
+
+# --- where a kernel is driven from ----------------------------------------------------------
+def test_a_program_may_run_a_kernel_of_its_own(executor):
+    outer = ipcsim.Kernel(seed=4, executor=executor)
+    q = outer.init.msgget(IPC_PRIVATE, 0o600)
+
+    def simulation_in_a_program(p):
+        inner = ipcsim.Kernel(seed=5, executor=executor)
+        iq = inner.init.msgget(IPC_PRIVATE, 0o600)
+        for i in range(3):
+            inner.init.fork(target=lambda c, i=i: c.msgsnd(iq, i + 1, b"x"))
+        inner.run()
+        got = [inner.init.msgrcv(iq, 8)[0] for _ in range(3)]
+        inner.close()
+        p.msgsnd(q, 1, repr(sorted(got)).encode())
+        return got
+
+    prog = outer.init.fork(target=simulation_in_a_program)
+    other = outer.init.fork(target=lambda p: p.msgrcv(q, 64))
+    outer.run()
+    assert sorted(prog.result) == [1, 2, 3]
+    assert other.result == (1, b"[1, 2, 3]")
+
+
+def test_greenlet_programs_are_driven_from_the_thread_that_started_them():
+    k = ipcsim.Kernel(executor="greenlet")
+    p = k.init.fork(target=lambda p: p.sleep(5))
+    k.run_until_idle()
+    errors = []
+
+    def elsewhere():
+        try:
+            k.run()
+        except ipcsim.SimulationError as e:
+            errors.append(str(e))
+
+    t = threading.Thread(target=elsewhere)
+    t.start()
+    t.join()
+    assert errors and 'executor="threads"' in errors[0]
+    k.run()                                   # the starting thread still drives it
+    assert p.exit_status == 0
+
+
+def test_thread_programs_may_be_driven_from_any_thread():
+    k = ipcsim.Kernel(executor="threads")
+    p = k.init.fork(target=lambda p: p.sleep(5))
+    k.run_until_idle()
+    t = threading.Thread(target=k.run)
+    t.start()
+    t.join()
+    assert p.exit_status == 0

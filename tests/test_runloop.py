@@ -614,3 +614,23 @@ def test_thread_programs_may_be_driven_from_any_thread():
     t.start()
     t.join()
     assert p.exit_status == 0
+
+
+def test_ctrl_c_twice_stops_a_program_that_makes_no_system_call():
+    k = ipcsim.Kernel(executor="greenlet")
+
+    def spin(p):
+        while True:
+            pass
+
+    p = k.init.fork(target=spin)
+    timers = [threading.Timer(t, _thread.interrupt_main) for t in (0.05, 0.2)]
+    for t in timers:
+        t.start()
+    with pytest.raises(KeyboardInterrupt):
+        k.run()
+    for t in timers:
+        t.join()
+    assert not p.alive and p.exit_status == 1      # it ended with the interrupt
+    assert_parked(k)
+    k.close()

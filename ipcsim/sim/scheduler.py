@@ -542,6 +542,12 @@ class Scheduler:
             try:
                 handler(signum, frame)
             except BaseException as exc:
+                if self.deferred:
+                    # A second one before the program reached a switch point (it loops
+                    # without system calls): it goes off now, in the program, which
+                    # ends with it (Ctrl-C twice stops such a program).
+                    self.deferred.clear()
+                    raise
                 self.deferred.append(exc)
                 self.request_host()
         guard.ipcsim_guard = self

@@ -70,6 +70,8 @@ def test_run_until_checks_its_argument():
         k.run(until="6")
     with pytest.raises(OverflowError):
         k.run(until=2 ** 64)
+    with pytest.raises(OverflowError):
+        k.run(until=300 * 365 * 86400)            # past KTIME_MAX
     with pytest.raises(ValueError):
         k.run(until=float("nan"))
     assert k.clock.now() == 5

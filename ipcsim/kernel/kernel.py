@@ -16,7 +16,7 @@ from ..constants import (CAP_FULL_SET, CAP_SYS_ADMIN, CLONE_NEWIPC, CLONE_SYSVSE
                          INIT_IPC_NS_INUM, INT_MAX, PID_MAX_DEFAULT, PID_MAX_LIMIT,
                          PROC_DYNAMIC_FIRST, RESERVED_PIDS, SI_USER)
 from ..errors import DeadlockError, KernelPanic, ProcessGone, oserror
-from ..sim.clock import DEFAULT_EPOCH, EPOCH_MAX, seconds_to_ns
+from ..sim.clock import DEFAULT_EPOCH, EPOCH_MAX, KTIME_MAX, seconds_to_ns
 from ..sim.executor import enter_program
 from ..sim.scheduler import (BLOCKED, NEVER, NO_ADVANCE, RUNNABLE, STOPPED, UNLIMITED,
                              Scheduler)
@@ -233,6 +233,9 @@ class Kernel(Viewable):
             target = seconds_to_ns(until)
             if target < self.clock.now_ns():
                 raise ValueError(f"until={until!r} is before the clock ({self.clock.now()} s)")
+            if target > KTIME_MAX:
+                raise OverflowError("the clock cannot pass KTIME_MAX (about 292 years of "
+                                    "uptime)")
         if max_steps is not None:
             _check_int("max_steps", max_steps, 0, None, "max_steps must not be negative")
             sched.step_limit = sched.stop_at = sched.steps + max_steps

@@ -165,8 +165,10 @@ def test_a_program_stopped_while_parked_at_max_steps_waits_for_sigcont(executor)
 ROUNDS = 20_000
 
 
-def busy_world(k):
-    """Two programs taking turns on a semaphore set for a long while, counting turns."""
+def busy_world(k, fire=None, at=500):
+    """Two programs taking turns on a semaphore set for a long while, counting turns; at
+    turn ``at`` the first calls ``fire()`` (which sets off a Ctrl-C: a timer, a signal),
+    so that the run is well under way and far from its end when it comes."""
     sem = k.init.semget(IPC_PRIVATE, 2, 0o600)
     count = [0]
 
@@ -174,6 +176,8 @@ def busy_world(k):
         for _ in range(ROUNDS):
             p.semop(sem, [(0, -1, 0)])
             count[0] += 1
+            if count[0] == at and fire is not None:
+                fire()
             p.semop(sem, [(1, 1, 0)])
 
     def b(p):
@@ -202,19 +206,23 @@ def executor_of(k):
     return k.executor
 
 
-@pytest.mark.parametrize("how", ["signal handler", "interrupt_main"])
+def interrupt_soon():
+    """Ctrl-C a millisecond from now, from another thread (as a terminal's would come)."""
+    threading.Timer(0.001, _thread.interrupt_main).start()
+
+
+@pytest.mark.parametrize("how", ["signal handler", "timer", "interrupt_main"])
 def test_ctrl_c_during_run_leaves_the_kernel_consistent_and_resumable(executor, how):
     k = ipcsim.Kernel(seed=2, executor=executor)
-    sem, count, procs = busy_world(k)
+    old = None
     if how == "signal handler":
         def handler(signum, frame):
             raise KeyboardInterrupt
         old = signal.signal(signal.SIGALRM, handler)
-        signal.setitimer(signal.ITIMER_REAL, 0.02)
+        fire = lambda: signal.setitimer(signal.ITIMER_REAL, 0.001)  # noqa: E731
     else:
-        old = None
-        timer = threading.Timer(0.02, _thread.interrupt_main)
-        timer.start()
+        fire = interrupt_soon if how == "timer" else _thread.interrupt_main
+    sem, count, procs = busy_world(k, fire)
     try:
         with pytest.raises(KeyboardInterrupt):
             k.run()
@@ -223,7 +231,7 @@ def test_ctrl_c_during_run_leaves_the_kernel_consistent_and_resumable(executor, 
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, old)
     assert_parked(k)
-    assert 0 < count[0] < ROUNDS
+    assert 500 <= count[0] < ROUNDS
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     # the model is consistent: the semaphores say where the two programs are
     values = k.init.semctl(sem, 0, ipcsim.GETALL)
@@ -237,9 +245,7 @@ def test_ctrl_c_during_run_leaves_the_kernel_consistent_and_resumable(executor, 
 
 def test_ctrl_c_then_close_ends_everything(executor):
     k = ipcsim.Kernel(seed=2, executor=executor)
-    _, count, procs = busy_world(k)
-    timer = threading.Timer(0.02, _thread.interrupt_main)
-    timer.start()
+    _, count, procs = busy_world(k, interrupt_soon)
     with pytest.raises(KeyboardInterrupt):
         k.run()
     k.close()
@@ -250,10 +256,9 @@ def test_ctrl_c_then_close_ends_everything(executor):
 
 def test_a_signal_handler_that_returns_does_not_stop_the_run(executor):
     k = ipcsim.Kernel(seed=2, executor=executor)
-    _, count, _ = busy_world(k)
+    _, count, _ = busy_world(k, lambda: signal.setitimer(signal.ITIMER_REAL, 0.001, 0.005))
     seen = []
     old = signal.signal(signal.SIGALRM, lambda s, f: seen.append(s))
-    signal.setitimer(signal.ITIMER_REAL, 0.02, 0.02)
     try:
         k.run()
     finally:
@@ -265,10 +270,8 @@ def test_a_signal_handler_that_returns_does_not_stop_the_run(executor):
 
 def test_ctrl_c_in_a_blocking_direct_call_ends_that_call(executor):
     k = ipcsim.Kernel(seed=2, executor=executor)
-    _, count, _ = busy_world(k)
+    _, count, _ = busy_world(k, interrupt_soon)
     q = k.init.msgget(IPC_PRIVATE, 0o600)
-    timer = threading.Timer(0.02, _thread.interrupt_main)
-    timer.start()
     with pytest.raises(KeyboardInterrupt):
         k.init.msgrcv(q, 10)              # blocks: the programs run meanwhile
     assert_parked(k)

@@ -18,7 +18,9 @@ _ID_MAX = 0xFFFFFFFF  # (uid_t)-1 means "leave unchanged" in setres*id
 
 
 class Creds:
-    """The credentials of one process (``struct cred``)."""
+    """The credentials of a process (``struct cred``). They are not changed in place: a
+    change makes new ones (``copy()``, then the process commits them), so processes may
+    share one object, as a child shares its parent's after fork."""
 
     __slots__ = ("uid", "euid", "suid", "fsuid", "gid", "egid", "sgid", "fsgid", "groups",
                  "cap_effective", "cap_permitted", "cap_inheritable", "cap_bset")

@@ -404,7 +404,9 @@ class Kernel(Viewable):
                 self.sched.discard(task)
             shm.fork_failed(parent)
             raise
-        child = Process(self, pid, parent, parent.creds.copy(),
+        # Credentials are never changed in place (a change commits new ones), so the child
+        # shares its parent's until either changes them.
+        child = Process(self, pid, parent, parent.creds,
                         new_ns if new_ns is not None else parent.ipc_ns.get())
         child.exit_signal = flags & CSIGNAL or signals.SIGCHLD
         child.pgid = parent.pgid

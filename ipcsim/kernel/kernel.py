@@ -280,7 +280,8 @@ class Kernel(Viewable):
                 self._exit_process(task.process, signals.SIGKILL)
             sched.kill_task(task)
         sched.crash = None
-        sched.drive(NO_ADVANCE)
+        if sched.runq or sched.resume is not None:
+            sched.drive(NO_ADVANCE)       # the killed programs unwind
         sched.crash = None
 
     def __enter__(self) -> "Kernel":

@@ -684,3 +684,22 @@ def test_the_same_seed_gives_the_same_run_on_both_executors(policy):
             k.run()
             traces.append((trace_of(k), k.sched.steps, k.sched.switches, k.clock.now()))
         assert traces[0] == traces[1], seed
+
+
+def test_close_ends_every_program_even_when_a_cleanup_raises(executor):
+    k = ipcsim.Kernel(executor=executor)
+
+    def messy(p):
+        try:
+            p.pause()
+        finally:
+            raise RuntimeError("cleanup failed")
+
+    procs = [k.init.fork(target=messy) for _ in range(3)]
+    procs.append(k.init.fork(target=lambda p: p.pause()))
+    k.run_until_idle()
+    with pytest.raises(RuntimeError, match="cleanup failed"):
+        k.close()
+    assert not any(p.alive for p in procs)
+    assert k.sched.programs == {} and not k.sched.runq
+    k.close()                                  # nothing left: no error

@@ -270,7 +270,9 @@ class Kernel(Viewable):
 
         It never hangs: a program that swallows its kill (a bare ``except:`` around a call)
         and enters the kernel again is abandoned there, with a ResourceWarning naming it.
-        Calling it again, or after a KeyboardInterrupt, is safe."""
+        An exception that a program's cleanup (``finally:``) raises while it unwinds is
+        raised once every program has ended. Calling it again, or after a
+        KeyboardInterrupt, is safe."""
         sched = self.sched
         sched.check_host("Kernel.close()")
         if self.closed_at is None:
@@ -280,9 +282,16 @@ class Kernel(Viewable):
                 self._exit_process(task.process, signals.SIGKILL)
             sched.kill_task(task)
         sched.crash = None
-        if sched.runq or sched.resume is not None:
-            sched.drive(NO_ADVANCE)       # the killed programs unwind
+        first = None
+        while sched.runq or sched.resume is not None:
+            try:
+                sched.drive(NO_ADVANCE)       # the killed programs unwind
+            except BaseException as e:      # a program's finally: raised; the others go on
+                if first is None:
+                    first = e
         sched.crash = None
+        if first is not None:
+            raise first
 
     def __enter__(self) -> "Kernel":
         return self

@@ -425,9 +425,17 @@ def test_kernel_arguments_at_their_limits_are_taken():
     assert ipcsim.Kernel(max_ipc_namespaces=2 ** 31 - 1).max_ipc_namespaces == 2 ** 31 - 1
 
 
-def test_the_executor_is_named_and_greenlet_is_the_default():
-    assert ipcsim.Kernel().executor == "greenlet"
+def test_the_executor_is_named_and_greenlet_is_the_default(monkeypatch):
+    from ipcsim.sim import executor
     assert ipcsim.Kernel(executor="threads").executor == "threads"
+    assert ipcsim.Kernel(executor="greenlet").executor == "greenlet"
+    assert ipcsim.Kernel().executor == executor.DEFAULT
+    monkeypatch.delenv("IPCSIM_EXECUTOR", raising=False)
+    assert executor._initial_default() == "greenlet"
+    monkeypatch.setenv("IPCSIM_EXECUTOR", "threads")
+    assert executor._initial_default() == "threads"
+    monkeypatch.setenv("IPCSIM_EXECUTOR", "nonsense")
+    assert executor._initial_default() == "greenlet"
 
 
 # --- durations ---------------------------------------------------------------------------

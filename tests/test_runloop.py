@@ -711,3 +711,14 @@ def test_close_ends_every_program_even_when_a_cleanup_raises(executor):
     assert not any(p.alive for p in procs)
     assert k.sched.programs == {} and not k.sched.runq
     k.close()                                  # nothing left: no error
+
+
+def test_a_greenlet_kernel_with_no_program_running_may_change_threads():
+    k = ipcsim.Kernel(executor="greenlet")
+    k.init.fork(target=lambda p: None)
+    k.run()                                   # the program ran and ended on this thread
+    p = k.init.fork(target=lambda p: p.sleep(1))
+    t = threading.Thread(target=k.run)
+    t.start()
+    t.join()
+    assert p.exit_status == 0

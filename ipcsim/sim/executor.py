@@ -159,7 +159,8 @@ class GreenletExecutor:
 
     def check_thread(self) -> str | None:
         """Why the calling thread cannot drive these programs, or None if it can."""
-        if self.thread is not None and self.thread != threading.get_ident():
+        if self.thread is not None and self.thread != threading.get_ident() \
+                and any(t.started for t in self.sched.programs.values()):
             return ("this kernel's programs are greenlets of another thread: drive a Kernel "
                     "from the thread that started its programs, or make it with "
                     "Kernel(executor=\"threads\")")

@@ -187,8 +187,10 @@ def test_an_exception_from_a_signal_handler_leaves_no_waiter_behind():
 
 
 def test_the_host_kernel_runs_no_programs():
+    before = threading.active_count()
     with pytest.raises(ipcsim.SimulationError, match="runs no programs"):
         host_kernel().init.fork(target=lambda p: None)
+    assert threading.active_count() == before       # and starts no thread for one
 
 
 @pytest.mark.parametrize("module", ["sysv", "posix"])
@@ -312,3 +314,4 @@ def test_a_forked_child_has_its_own_host_kernel_and_leaves_the_parents_alone():
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "ok\n"
+

@@ -67,8 +67,6 @@ class RealClock(Clock):
         raise SimulationError("the host kernel follows the real clock; it cannot be advanced")
 
 
-
-
 _handler_errors = threading.local()
 
 
@@ -144,10 +142,6 @@ class RealTimeScheduler(Scheduler):
             task.fn(task.process, *task.args)
 
         threading.Thread(target=body, daemon=True, name="ipcsim-notify").start()
-
-    def spawn(self, process, fn, args):
-        raise SimulationError("the host kernel runs no programs: make an ipcsim.Kernel to "
-                              "simulate several processes")
 
     def block(self, w: Waiter, deadline: int | None = None) -> int:
         cond = threading.Condition(self.lock)

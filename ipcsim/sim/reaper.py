@@ -58,9 +58,11 @@ def _on_gc(phase: str, info: dict) -> None:
             kernel = ref()
             if kernel is None:
                 continue
+            if len(kernel.sched.programs) > MAX_PROGRAMS:
+                continue               # not looked at (nor walked through to find out)
             if not _parked(kernel):
                 _suspects.discard(kernel)
-            elif _idle(kernel) and len(kernel.sched.programs) <= MAX_PROGRAMS:
+            elif _idle(kernel):
                 mark = _signature(kernel)
                 if _held.get(kernel) == mark:
                     continue

@@ -722,3 +722,39 @@ def test_a_greenlet_kernel_with_no_program_running_may_change_threads():
     t.start()
     t.join()
     assert p.exit_status == 0
+
+
+# --- what pytest shows ------------------------------------------------------------------
+FAILING_TESTS = '''
+import ipcsim
+
+def test_deadlock():
+    k = ipcsim.Kernel()
+    q = k.init.msgget(ipcsim.IPC_PRIVATE, 0o600)
+    k.init.fork(target=lambda p: p.msgrcv(q, 10))
+    k.init.msgrcv(q, 10)
+
+def test_program_bug():
+    k = ipcsim.Kernel()
+    def prog(p):
+        p.getpid()
+        raise ValueError("bug in the program")
+    k.init.fork(target=prog)
+    k.run()
+'''
+
+
+def test_pytest_tracebacks_show_no_scheduler_frames(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+    (tmp_path / "test_failing.py").write_text(FAILING_TESTS)
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           str(tmp_path / "test_failing.py")], capture_output=True, text=True,
+                          timeout=120, cwd=str(tmp_path),
+                          env={**__import__("os").environ, "PYTHONPATH": str(root)})
+    out = proc.stdout
+    assert "2 failed" in out
+    assert "DeadlockError" in out and "bug in the program" in out
+    assert "scheduler.py" not in out and "executor.py" not in out and "kernel.py" not in out

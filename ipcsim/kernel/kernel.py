@@ -226,6 +226,7 @@ class Kernel(Viewable):
         ``run()`` once the running program has reached its next switch point; the kernel is
         then consistent, and ``run()`` or ``close()`` may be called again.
         """
+        __tracebackhide__ = True      # pytest: show the caller's line, not the run loop's
         sched = self.sched
         sched.check_host("Kernel.run()")
         target = None

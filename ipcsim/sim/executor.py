@@ -79,6 +79,7 @@ def enter_program(fn, proc, args: tuple):
     up to three arguments: a call through ``*args`` holds its arguments where Python's
     reference counts cannot be traced to them, which would make the reaper
     (:mod:`ipcsim.sim.reaper`) think a parked program's process is held from outside."""
+    __tracebackhide__ = True      # pytest: not the user's frame
     n = len(args)
     if n == 0:
         return fn(proc)

@@ -161,6 +161,7 @@ class Scheduler:
 
     def main(self, task: Task) -> Task:
         """The body of a program (entered holding the CPU); returns the task to run next."""
+        __tracebackhide__ = True
         proc = task.process
         status = 0
         task.started = True
@@ -377,6 +378,7 @@ class Scheduler:
         unwinds instead. The host raises DeadlockError when nothing can ever wake it. A
         traced kernel records the wait in ``kernel.blocks``.
         """
+        __tracebackhide__ = True      # pytest: the scheduler's frames are not the user's
         kernel = self.kernel
         if not kernel.tracing:
             return self._block(w, deadline)
@@ -387,6 +389,7 @@ class Scheduler:
             rec.last, rec.end = len(kernel.trace), self.clock.now()
 
     def _block(self, w: Waiter, deadline: int | None) -> int:
+        __tracebackhide__ = True
         task = self.current
         proc = w.process
         w.task = task
@@ -481,6 +484,7 @@ class Scheduler:
     def drive(self, limit: int | None) -> None:
         """Let the programs run until none can (the clock may move up to ``limit``), a stop
         is due, or a real signal's handler must run in the host."""
+        __tracebackhide__ = True
         host = self.host
         saved, self.limit = self.limit, limit
         host.state = DRIVING
@@ -498,6 +502,7 @@ class Scheduler:
         exception raised by a real signal's Python handler is held back, and raised here
         once the running program is parked. True when the CPU came back early for a
         deferred signal whose handler raised nothing (the host may drive on)."""
+        __tracebackhide__ = True
         why = self.executor.check_thread()
         if why is not None:
             raise SimulationError(why)

@@ -758,3 +758,38 @@ def test_pytest_tracebacks_show_no_scheduler_frames(tmp_path):
     assert "2 failed" in out
     assert "DeadlockError" in out and "bug in the program" in out
     assert "scheduler.py" not in out and "executor.py" not in out and "kernel.py" not in out
+
+
+def test_a_program_with_no_memory_to_start_is_killed_and_the_kernel_goes_on(monkeypatch):
+    from ipcsim.sim import executor as ex
+    real = ex._greenlet.greenlet
+    made = [0]
+
+    def greenlet_or_no_memory(run=None, parent=None):
+        if run is ex._program_body:
+            made[0] += 1
+            if made[0] == 3:
+                raise MemoryError("no memory for a frame stack")
+        return real(run, parent)
+
+    monkeypatch.setattr(ex._greenlet, "greenlet", greenlet_or_no_memory)
+    out = {}
+
+    def scenario():              # a thread of its own: its pool of greenlets starts empty
+        k = ipcsim.Kernel(seed=0, policy="fifo", executor="greenlet")
+        procs = [k.init.fork(target=lambda p, i=i: (p.sleep(1), i)[1]) for i in range(5)]
+        with pytest.warns(ResourceWarning, match="no memory to start pid 4"):
+            k.run()
+        out["status"] = [p.exit_status for p in procs]
+        out["result"] = [p.result for p in procs]
+        late = k.init.fork(target=lambda p: "late")
+        k.run()
+        out["late"] = late.result
+        k.close()
+
+    t = threading.Thread(target=scenario)
+    t.start()
+    t.join()
+    assert out["status"] == [0, 0, -signal.SIGKILL, 0, 0]
+    assert out["result"] == [0, 1, None, 3, 4]
+    assert out["late"] == "late"

@@ -138,8 +138,22 @@ def _starter(first, root) -> None:
     and not from deep inside the program that forked them."""
     first.switch()
     del first
+    me = _greenlet.getcurrent()
     while True:
-        _greenlet.greenlet(_program_body, root).switch()
+        try:
+            # the starter is its parent, so that one that cannot even begin (no memory for
+            # its frame stack) comes back here
+            _greenlet.greenlet(_program_body, me).switch()
+        except MemoryError as e:
+            task = running.task
+            if task is None or task.ctx is not None:
+                raise              # not a program that failed to start
+            sched = task.sched
+            nxt = sched.start_failed(task, e)
+            ctx = sched.executor._enter(nxt)
+            task = nxt = sched = None
+            ctx.switch()           # (a no-op when the next one is new too: it is made here)
+            ctx = None
 
 
 class GreenletExecutor:

@@ -200,6 +200,24 @@ class Scheduler:
         elif task.state == STOPPED:
             self.make_runnable(task)
 
+    def start_failed(self, task: Task, exc: BaseException) -> Task:
+        """A program that could not be started (no memory for its stack): its process is
+        killed with SIGKILL, as the OOM killer would, a ResourceWarning says why, and the
+        kernel goes on. Returns the task to run next."""
+        proc = task.process
+        warnings.warn(f"ipcsim: no memory to start pid {proc.pid}'s program ({exc!r}); it "
+                      f"was killed with SIGKILL, as the OOM killer would", ResourceWarning,
+                      stacklevel=2)
+        task.started = True
+        if proc.alive:
+            self.kernel._exit_process(proc, int(signal.SIGKILL))
+        task.state = DONE
+        self.programs.pop(proc.pid, None)
+        self.steps += 1
+        nxt = self._choose()
+        self._handoff(nxt)
+        return nxt
+
     def dying(self, task: Task) -> BaseException:
         """What a killed program gets on entering the kernel: Terminated, or, when it has
         already been told and has swallowed it (no Terminated is being handled: a bare

@@ -18,6 +18,18 @@ def oserror(err: int, detail: str | None = None) -> OSError:
     return OSError(err, os.strerror(err), detail)
 
 
+def resource_warning(message: str) -> None:
+    """A ResourceWarning from where an exception cannot be let through (the scheduler
+    abandoning a program, the collector closing a kernel): with warnings made errors
+    (``-W error``), it is printed to stderr instead of raised."""
+    import sys
+    import warnings
+    try:
+        warnings.warn(message, ResourceWarning, stacklevel=3)
+    except Warning as w:
+        print(f"{type(w).__name__}: {w}", file=sys.stderr)
+
+
 class SimulationError(Exception):
     """A situation of the simulation itself, with no errno in Linux."""
 

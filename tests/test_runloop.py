@@ -793,3 +793,14 @@ def test_a_program_with_no_memory_to_start_is_killed_and_the_kernel_goes_on(monk
     assert out["status"] == [0, 0, -signal.SIGKILL, 0, 0]
     assert out["result"] == [0, 1, None, 3, 4]
     assert out["late"] == "late"
+
+
+def test_close_never_hangs_even_with_warnings_made_errors(executor, capsys):
+    k = ipcsim.Kernel(executor=executor)
+    bad = k.init.fork(target=stubborn)
+    k.run_until_idle()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        k.close()                                 # the warning cannot stop it
+    assert not bad.alive and k.sched.programs == {}
+    assert f"pid {bad.pid} (stubborn)" in capsys.readouterr().err

@@ -28,10 +28,10 @@ import gc
 import sys
 import threading
 import types
-import warnings
 import weakref
 
 from .executor import _program_body, _thread_main, enter_program
+from ..errors import resource_warning
 
 LIMIT = 100_000          # objects a kernel may reach for the reaper to look at it
 MAX_PROGRAMS = 2_000     # parked programs a kernel may have for the reaper to look at it
@@ -102,12 +102,9 @@ def _idle(kernel) -> bool:
 
 def _close(kernel) -> None:
     n = len(kernel.sched.programs)
-    try:
-        warnings.warn(f"ipcsim: {kernel!r} was dropped without close() while {n} program"
-                      f"{'s' if n != 1 else ''} still ran; they were ended (use "
-                      f"'with ipcsim.Kernel() as k:' or k.close())", ResourceWarning)
-    except Warning:          # warnings made errors: the close still happens
-        pass
+    resource_warning(f"ipcsim: {kernel!r} was dropped without close() while {n} program"
+                     f"{'s' if n != 1 else ''} still ran; they were ended (use "
+                     f"'with ipcsim.Kernel() as k:' or k.close())")
     kernel.close()
 
 

@@ -34,11 +34,10 @@ import random
 import signal
 import sys
 import threading
-import warnings
 from collections import deque
 from functools import partial
 
-from ..errors import DeadlockError, ProcessGone, SimulationError
+from ..errors import DeadlockError, ProcessGone, SimulationError, resource_warning
 from ..kernel.waitq import KILLED, SIGNAL, TIMEOUT, WOKEN, Waiter
 from .clock import Clock
 from . import reaper
@@ -205,9 +204,8 @@ class Scheduler:
         killed with SIGKILL, as the OOM killer would, a ResourceWarning says why, and the
         kernel goes on. Returns the task to run next."""
         proc = task.process
-        warnings.warn(f"ipcsim: no memory to start pid {proc.pid}'s program ({exc!r}); it "
-                      f"was killed with SIGKILL, as the OOM killer would", ResourceWarning,
-                      stacklevel=2)
+        resource_warning(f"ipcsim: no memory to start pid {proc.pid}'s program ({exc!r}); "
+                         f"it was killed with SIGKILL, as the OOM killer would")
         task.started = True
         if proc.alive:
             self.kernel._exit_process(proc, int(signal.SIGKILL))
@@ -229,10 +227,9 @@ class Scheduler:
 
     def _abandon(self, task: Task) -> None:
         proc = task.process
-        warnings.warn(f"ipcsim: pid {proc.pid} ({getattr(proc, 'comm', '?')}) went on after "
-                      f"its process was killed (a bare 'except:' swallowed the kill?); its "
-                      f"program is abandoned and never runs again", ResourceWarning,
-                      stacklevel=2)
+        resource_warning(f"ipcsim: pid {proc.pid} ({getattr(proc, 'comm', '?')}) went on "
+                         f"after its process was killed (a bare 'except:' swallowed the "
+                         f"kill?); its program is abandoned and never runs again")
         task.state = DONE
         self.programs.pop(proc.pid, None)
         self.abandoned.append(task)

@@ -31,7 +31,8 @@ from ..kernel.kernel import Kernel
 from ..kernel.process import Process
 from ..kernel.waitq import SIGNAL, TIMEOUT, Waiter
 from ..sim.clock import NS, Clock
-from ..sim.scheduler import Scheduler, running
+from ..sim.executor import running
+from ..sim.scheduler import Scheduler
 
 
 # --- the host kernel: real time, real threads ---------------------------------------------

@@ -41,8 +41,7 @@ from ..errors import DeadlockError, ProcessGone, SimulationError, resource_warni
 from ..kernel.waitq import KILLED, SIGNAL, TIMEOUT, WOKEN, Waiter
 from .clock import Clock
 from . import reaper
-from .executor import (check_executor, enter_program, make_executor,  # noqa: F401
-                       running)
+from .executor import check_executor, enter_program, make_executor
 
 # task states
 RUNNABLE = "runnable"

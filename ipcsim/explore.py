@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import re
 import runpy
+import signal
 import sys
 import time
 import traceback
@@ -167,6 +168,10 @@ def run_seed(fn: Callable, seed: int, trace: bool = False,
         k.close()
 
 
+def _run_chunk_args(args: tuple) -> list[SeedResult]:
+    return _run_chunk(*args)
+
+
 def _run_chunk(path: str, entry: str, seeds: list[int],
                executor: str | None) -> list[SeedResult]:
     fn = load_scenario(path, entry)
@@ -225,17 +230,25 @@ def explore(path: str, seeds: Iterable[int], *, entry: str = "scenario", jobs: i
             results.extend(got)
             bar.update(len(got), sum(r.kind != OK for r in results))
     else:
-        import concurrent.futures
         import multiprocessing
         method = "fork" if sys.platform.startswith("linux") else "spawn"
         ctx = multiprocessing.get_context(method)
-        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
-            futures = [pool.submit(_run_chunk, path, entry, part, executor)
-                       for part in chunks]
-            for fut in concurrent.futures.as_completed(futures):
-                got = fut.result()
+        # The workers ignore SIGINT: Ctrl-C reaches the whole process group, and only this
+        # process answers it, by ending them (a pool that waited for its queued chunks
+        # would run on after Ctrl-C).
+        pool = ctx.Pool(jobs, initializer=signal.signal,
+                        initargs=(signal.SIGINT, signal.SIG_IGN))
+        try:
+            for got in pool.imap_unordered(_run_chunk_args,
+                                           [(path, entry, part, executor) for part in chunks]):
                 results.extend(got)
                 bar.update(len(got), sum(r.kind != OK for r in results))
+            pool.close()
+        except BaseException:
+            pool.terminate()
+            raise
+        finally:
+            pool.join()
     bar.close()
     results.sort(key=lambda r: r.seed)
     return Report(path, entry, results, time.perf_counter() - start, jobs)

@@ -315,3 +315,28 @@ def test_ctrl_c_during_explore_is_a_word_not_a_traceback(tmp_path):
     proc = interrupted(tmp_path, ["explore", "--seeds", "3", "--no-progress"])
     assert proc.returncode == 130
     assert proc.stderr.strip() == "ipcsim: interrupted"
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="needs process groups (POSIX)")
+def test_ctrl_c_during_explore_with_jobs_ends_the_workers_too(tmp_path):
+    """Ctrl-C at a terminal reaches the whole process group: the workers must not print
+    tracebacks, and the command must not wait for the chunks still queued."""
+    import signal
+    import time
+    path = tmp_path / "long_for_jobs.py"
+    path.write_text(LONG_SCENARIO)
+    proc = subprocess.Popen([sys.executable, "-m", "ipcsim", "explore", str(path), "--seeds",
+                             "8", "--jobs", "2", "--no-progress"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            cwd=str(ROOT))
+    time.sleep(1.5)
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130
+    assert err.strip() == "ipcsim: interrupted"
+    left = subprocess.run(["pgrep", "-f", str(path)], capture_output=True, text=True)
+    assert left.stdout.strip() == ""

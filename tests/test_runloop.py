@@ -5,6 +5,7 @@ import errno
 import gc
 import re
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -804,3 +805,43 @@ def test_close_never_hangs_even_with_warnings_made_errors(executor, capsys):
         k.close()                                 # the warning cannot stop it
     assert not bad.alive and k.sched.programs == {}
     assert f"pid {bad.pid} (stubborn)" in capsys.readouterr().err
+
+
+def _real_nanosleep(seconds: int) -> str:
+    """What Linux's nanosleep does with ``seconds`` (interrupted after 0.2 s by SIGALRM)."""
+    import ctypes
+
+    class Timespec(ctypes.Structure):
+        _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    old = signal.signal(signal.SIGALRM, lambda *a: None)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        failed = libc.nanosleep(ctypes.byref(Timespec(seconds, 0)), None) != 0
+        return errno.errorcode[ctypes.get_errno()] if failed else "ok"
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@pytest.mark.parametrize("seconds", [2 ** 62, 2 ** 63 - 1, -1])
+def test_huge_and_negative_sleeps_end_as_on_linux(executor, seconds):
+    k = ipcsim.Kernel(executor=executor)
+    got = []
+
+    def sleeper(p):
+        p.signal(signal.SIGUSR1, lambda sig: None)
+        try:
+            p.sleep(seconds)
+            got.append("ok")
+        except OSError as e:
+            got.append(errno.errorcode[e.errno])
+
+    s = k.init.fork(target=sleeper)
+    k.init.fork(target=lambda p: (p.sleep(1), p.kill(s.pid, signal.SIGUSR1)))
+    k.run()
+    # a sleep past KTIME_MAX sleeps until a signal ends it; a negative one is EINVAL
+    assert got == (["EINVAL"] if seconds < 0 else ["EINTR"])
+    if sys.platform.startswith("linux"):
+        assert _real_nanosleep(seconds) == got[0]

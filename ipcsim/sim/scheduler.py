@@ -22,10 +22,10 @@ The caller's own thread is the *host* task. It runs programs only while it drive
 task can run, the scheduler either jumps the clock to the next timer (when the host's call
 allows it) or hands the CPU back to the host, which then reports idleness or deadlock.
 
-While the host drives from the main thread, the Python handlers of real signals (Ctrl-C's
-KeyboardInterrupt above all) are deferred: the running program is parked at its next switch
-point, and the handler then runs in the host, so an interrupted ``run()`` leaves the model
-consistent and can simply be called again.
+While the host drives from the main thread, the Python handlers of real signals run at once,
+but what they raise (Ctrl-C's KeyboardInterrupt above all) is held back: the running program
+is parked at its next switch point, and the exception then comes out of the host's call, so
+an interrupted ``run()`` leaves the model consistent and can simply be called again.
 """
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ class Scheduler:
         self.steps = 0               # switch points passed by programs
         self.step_limit = NEVER      # where run(max_steps=n) stops
         self.stop_at = NEVER         # hand the CPU to the host once steps reach this
-        self.deferred: list[int] = []   # real signals that arrived while programs ran
+        self.deferred: list[BaseException] = []   # what signal handlers raised meanwhile
         self.abandoned: list[Task] = []  # programs that ignored their kill (parked for good)
 
     # --- creating and ending programs ------------------------------------------------
@@ -423,8 +423,7 @@ class Scheduler:
         if task is self.host:
             saved, self.limit = self.limit, UNLIMITED
             try:
-                while self._host_switch() and w.reason is None:
-                    pass
+                self._host_switch()
             except BaseException:
                 # a deferred signal's handler raised in the host (Ctrl-C): the call ends
                 # here, off every queue, and the exception goes on
@@ -497,25 +496,23 @@ class Scheduler:
 
     def drive(self, limit: int | None) -> None:
         """Let the programs run until none can (the clock may move up to ``limit``), a stop
-        is due, or a real signal's handler must run in the host."""
+        is due (``max_steps``), or a real signal's handler raised meanwhile."""
         __tracebackhide__ = True
         host = self.host
         saved, self.limit = self.limit, limit
         host.state = DRIVING
         try:
-            while self._host_switch():
-                pass      # a deferred signal's handler returned: drive on
+            self._host_switch()
         finally:
             host.state = RUNNING
             self.limit = saved
         if self.crash is not None:
             raise self.take_crash()
 
-    def _host_switch(self) -> bool:
+    def _host_switch(self) -> None:
         """The host gives the CPU to the programs until it is handed back. Meanwhile an
         exception raised by a real signal's Python handler is held back, and raised here
-        once the running program is parked. True when the CPU came back early for a
-        deferred signal whose handler raised nothing (the host may drive on)."""
+        once the running program is parked."""
         __tracebackhide__ = True
         why = self.executor.check_thread()
         if why is not None:
@@ -526,8 +523,7 @@ class Scheduler:
         finally:
             if self.programs:
                 reaper.remember(self.kernel)
-            stopped = self.stop_at < 0
-            if stopped:
+            if self.stop_at < 0:         # the host asked for the CPU back
                 self.stop_at = self.step_limit
             if saved is not None:
                 setsignal = _signal.signal
@@ -536,7 +532,6 @@ class Scheduler:
             if self.deferred:
                 errors, self.deferred = self.deferred, []
                 raise errors[0]
-        return stopped
 
     def _guard_signals(self) -> list | None:
         """Wrap the Python handlers of real signals so that what they raise while a program

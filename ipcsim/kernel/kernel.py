@@ -333,7 +333,8 @@ class Kernel(Viewable):
 
     def _program_call(self, task, proc: Process, fn: Callable, args: tuple):
         """A program's own call in an untraced run: the switch point, the call, and the
-        return to user space (what the generated wrappers do inline, for the hot calls)."""
+        return to user space, for the hot calls. The generated wrappers (``syscall``) make
+        the same steps inline: calling this from them costs 12-15% of a program's ping-pong."""
         sched = self.sched
         sched.preempt(task)
         if not proc.alive:

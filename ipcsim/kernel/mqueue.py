@@ -41,7 +41,7 @@ from ..sim.scheduler import Task
 from .files import DirFile, OpenFile
 from .signals import NSIG, handler_due
 from .viewable import Viewable
-from .syscall import as_bytes, int_arg, syscall
+from .syscall import CallsBase, as_bytes, int_arg, syscall
 from .waitq import STOPPED, TIMEOUT, StopEndsWaiter, WaitQueue
 
 NS = 1_000_000_000
@@ -714,7 +714,7 @@ def do_mq_open(proc, name: object, oflag: object, mode: object, attr: object) ->
     return proc._install_at(fd, cls(oflag & ~(O_CREAT | O_EXCL), inode))
 
 
-class MqCalls:
+class MqCalls(CallsBase):
     """mq_open, mq_close, mq_unlink, mq_send, mq_timedsend, mq_receive, mq_timedreceive,
     mq_getattr, mq_setattr, mq_notify: the methods Process gets from this module."""
 

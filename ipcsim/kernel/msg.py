@@ -23,7 +23,8 @@ from ..constants import (CAP_SYS_RESOURCE, INT_MAX, IPC_EXCL, IPC_INFO, IPC_NOWA
 from ..errors import oserror
 from .perm import IpcPerm, KernIpcPerm, ipcperms
 from .signals import handler_due
-from .syscall import NOKW, as_bytes, hot_syscall, int_arg, restart_syscall, syscall
+from .syscall import (NOKW, CallsBase, as_bytes, hot_syscall, int_arg, restart_syscall,
+                      syscall)
 from .util import flags_arg, ipcget, key_arg, obtain_for_ctl, update_perm
 from .waitq import SIGNAL, STOPPED, StopEndsWaiter, WaitQueue
 
@@ -264,7 +265,7 @@ def _long(value: object, what: str) -> int:
     return value
 
 
-class MsgCalls:
+class MsgCalls(CallsBase):
     """msgget, msgsnd, msgrcv, msgctl: the methods Process gets from this module."""
 
     __slots__ = ()

@@ -49,8 +49,10 @@ CLONE_MODELLED = CLONE_NEWIPC | CLONE_SYSVSEM | CSIGNAL
 CLONE_KNOWN = 0xFFFFFF00 & ~CLONE_NEWTIME | CSIGNAL
 
 
-class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
-    """One simulated process."""
+class ProcessBase(Viewable):
+    """The state of a process and its calls other than System V and POSIX IPC, which
+    :class:`Process` adds (from MsgCalls, SemCalls, ShmCalls and MqCalls, which build on
+    this class). Every process is a Process."""
 
     __slots__ = ("kernel", "pid", "parent", "children", "creds", "ipc_ns", "fds", "alive",
                  "exit_status", "wstatus", "result", "program", "waiter", "sigpending", "sigmask",
@@ -818,6 +820,12 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         """umask(2): set the file creation mask, return the old one."""
         old, self.umask_ = self.umask_, int_arg(mask, "mask") & 0o777
         return old
+
+
+class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, ProcessBase):
+    """One simulated process."""
+
+    __slots__ = ()
 
 
 class NsBindMount:

@@ -44,7 +44,7 @@ from ..constants import (GETALL, GETNCNT, GETPID, GETVAL, GETZCNT, IPC_INFO, IPC
 from ..errors import oserror
 from ..sim.clock import NS, seconds_to_ns
 from .perm import IpcPerm, KernIpcPerm, ipcperms
-from .syscall import NOKW, hot_syscall, int_arg, syscall
+from .syscall import NOKW, CallsBase, hot_syscall, int_arg, syscall
 from .util import flags_arg, ipcget, key_arg, obtain_for_ctl, update_perm
 from .waitq import TIMEOUT, StopEndsWaiter, WaitQueue, Waiter
 
@@ -732,7 +732,7 @@ def _semtimedop(proc, semid: object, sops: object, timeout: object, timed: bool)
     raise oserror(errno.EAGAIN if reason == TIMEOUT else errno.EINTR)
 
 
-class SemCalls:
+class SemCalls(CallsBase):
     """semget, semop, semtimedop, semctl: the methods Process gets from this module."""
 
     __slots__ = ()

@@ -36,7 +36,7 @@ from ..constants import (CAP_IPC_LOCK, CAP_SYS_RAWIO, IPC_INFO, IPC_PRIVATE, IPC
                          SHM_RND, SHM_STAT, SHM_STAT_ANY, SHM_UNLOCK, SHMLBA, SHMMIN)
 from ..errors import SegmentationFault, oserror
 from .perm import IpcPerm, KernIpcPerm, ipcperms
-from .syscall import NOKW, as_bytes, hot_syscall, int_arg, syscall
+from .syscall import NOKW, CallsBase, as_bytes, hot_syscall, int_arg, syscall
 from .util import flags_arg, ipcget, key_arg, obtain_for_ctl, update_perm
 
 PAGE_SHIFT = 12
@@ -563,7 +563,7 @@ def _fault(proc, kind: str, addr: int, n: int, why: str) -> SegmentationFault:
                              f"at {addr:#x}: {why} ({near})")
 
 
-class ShmCalls:
+class ShmCalls(CallsBase):
     """shmget, shmat, shmdt, shmctl and the memory access methods Process gets from here."""
 
     __slots__ = ()

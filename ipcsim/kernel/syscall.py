@@ -3,10 +3,25 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable, Concatenate, ParamSpec, TypeAlias, TypeVar, cast
+
+if TYPE_CHECKING:
+    from .process import ProcessBase
+    CallsBase = ProcessBase
+else:
+    # The base of MsgCalls, SemCalls, ShmCalls and MqCalls: for type checkers the process
+    # they are part of; at run time nothing (process.py imports their modules).
+    CallsBase = object
+
+# What a call that takes message or memory contents accepts (str is encoded as UTF-8).
+Data: TypeAlias = "str | bytes | bytearray | memoryview"
+
+P = ParamSpec("P")
+R = TypeVar("R")
+S = TypeVar("S", bound="ProcessBase")
 
 
-def syscall(fn: Callable) -> Callable:
+def syscall(fn: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
     """Mark a Process method as a system call.
 
     The fast path (the caller's own thread, no tracing) is a plain call. Otherwise the kernel's
@@ -50,37 +65,37 @@ def syscall(fn: Callable) -> Callable:
            f"            kernel._after_call(task)\n"
            f"        return result\n"
            f"    return {call}\n")
-    scope = {"_fn": fn, "NOKW": NOKW, **defaults}
+    scope: dict[str, Any] = {"_fn": fn, "NOKW": NOKW, **defaults}
     exec(compile(src, f"<syscall {name}>", "exec"), scope)  # noqa: S102 (generated wrapper)
-    call = functools.update_wrapper(scope[name], fn)
-    call.is_syscall = True
-    return call
+    wrapper = functools.update_wrapper(scope[name], fn)
+    setattr(wrapper, "is_syscall", True)
+    return cast("Callable[Concatenate[S, P], R]", wrapper)
 
 
-NOKW: dict = {}
+NOKW: dict[str, Any] = {}
 
 
-def hot_syscall(fn: Callable) -> Callable:
+def hot_syscall(fn: Callable[P, R]) -> Callable[P, R]:
     """Mark a method that makes the fast-path test itself (the hottest calls, which cannot
     afford the wrapper's extra call): it must begin with ``if kernel._slow or not
     self.alive:`` and then hand its full implementation to ``kernel._syscall``."""
-    fn.is_syscall = True
+    setattr(fn, "is_syscall", True)
     return fn
 
 
-def _generic(fn: Callable, name: str) -> Callable:
+def _generic(fn: Callable[Concatenate[S, P], R], name: str) -> Callable[Concatenate[S, P], R]:
     @functools.wraps(fn)
-    def call(self, *args, **kwargs):
+    def call(self: S, *args: P.args, **kwargs: P.kwargs) -> R:
         kernel = self.kernel
         if kernel._slow or not self.alive:
             return kernel._syscall(self, fn, name, args, kwargs)
         return fn(self, *args, **kwargs)
 
-    call.is_syscall = True
-    return call
+    setattr(call, "is_syscall", True)
+    return cast("Callable[Concatenate[S, P], R]", call)
 
 
-def restart_syscall(proc, name: str, *args):
+def restart_syscall(proc: ProcessBase, name: str, *args: object) -> Any:
     """A call that a stop signal interrupted, with no handler due (ERESTARTNOHAND): it starts
     again from its first check once the process is continued, as the real kernel's restart
     re-executes it (the object may be gone meanwhile: then the lookup's errno)."""

@@ -20,16 +20,44 @@ SIGRTMIN = 34
 
 TERM, CORE, IGNORE, STOP, CONT = "terminate", "core", "ignore", "stop", "continue"
 
-# Linux's numbers (x86-64), independent of the host's signal module.
-_LINUX = {
-    "SIGHUP": 1, "SIGINT": 2, "SIGQUIT": 3, "SIGILL": 4, "SIGTRAP": 5, "SIGABRT": 6,
-    "SIGBUS": 7, "SIGFPE": 8, "SIGKILL": 9, "SIGUSR1": 10, "SIGSEGV": 11, "SIGUSR2": 12,
-    "SIGPIPE": 13, "SIGALRM": 14, "SIGTERM": 15, "SIGSTKFLT": 16, "SIGCHLD": 17,
-    "SIGCONT": 18, "SIGSTOP": 19, "SIGTSTP": 20, "SIGTTIN": 21, "SIGTTOU": 22, "SIGURG": 23,
-    "SIGXCPU": 24, "SIGXFSZ": 25, "SIGVTALRM": 26, "SIGPROF": 27, "SIGWINCH": 28,
-    "SIGIO": 29, "SIGPWR": 30, "SIGSYS": 31,
-}
-globals().update(_LINUX)
+# --- Linux's numbers (x86-64), independent of the host's signal module ------------------
+SIGHUP = 1
+SIGINT = 2
+SIGQUIT = 3
+SIGILL = 4
+SIGTRAP = 5
+SIGABRT = 6
+SIGBUS = 7
+SIGFPE = 8
+SIGKILL = 9
+SIGUSR1 = 10
+SIGSEGV = 11
+SIGUSR2 = 12
+SIGPIPE = 13
+SIGALRM = 14
+SIGTERM = 15
+SIGSTKFLT = 16
+SIGCHLD = 17
+SIGCONT = 18
+SIGSTOP = 19
+SIGTSTP = 20
+SIGTTIN = 21
+SIGTTOU = 22
+SIGURG = 23
+SIGXCPU = 24
+SIGXFSZ = 25
+SIGVTALRM = 26
+SIGPROF = 27
+SIGWINCH = 28
+SIGIO = 29
+SIGPWR = 30
+SIGSYS = 31
+
+# Name -> number of each standard signal: the constants above (every SIGxxx numbered below
+# SIGRTMIN), in order.
+_LINUX: dict[str, int] = {
+    name: num for name, num in globals().items()
+    if name.startswith("SIG") and name[3:].isalnum() and type(num) is int and num < SIGRTMIN}
 SIGNAMES = {v: k for k, v in _LINUX.items()}
 
 _DEFAULTS = {
@@ -45,10 +73,10 @@ SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
 _UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 
 
-STOP_SIGNALS = (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU)  # noqa: F821
+STOP_SIGNALS = (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU)
 
 # Dequeued before the others (next_signal(): SYNCHRONOUS_MASK)
-SYNCHRONOUS = frozenset({SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS})  # noqa: F821
+SYNCHRONOUS = frozenset({SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS})
 
 
 def mask_of(sigs) -> int:
@@ -116,7 +144,7 @@ def queue(t, sig: int, info=None) -> None:
     (a second one is lost, siginfo too); a real-time signal queues every instance, each
     with its own siginfo (``t.siginfo``: signal -> the siginfo of each pending instance, in
     order, kept only for signals that have one)."""
-    if sig < SIGRTMIN and sig in t.sigpending:  # noqa: F821
+    if sig < SIGRTMIN and sig in t.sigpending:
         return
     infos = t.siginfo.get(sig) if t.siginfo else None
     if info is not None and infos is None:

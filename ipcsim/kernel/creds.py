@@ -9,6 +9,7 @@ restores the effective set from the permitted one. User namespaces are not model
 from __future__ import annotations
 
 import errno
+from typing import Iterable
 
 from ..constants import CAP_FULL_SET, CAP_LAST_CAP, CAP_SETGID, CAP_SETUID
 from ..errors import oserror
@@ -98,16 +99,16 @@ def setuid(old: Creds, uid: int) -> Creds:
     return new
 
 
-def _setres(old: Creds, values, fields: tuple[str, str, str], cap: int, what: str) -> Creds:
+def _setres(old: Creds, values: tuple[int, int, int], fields: tuple[str, str, str], cap: int, what: str) -> Creds:
     """setres[ug]id(): unprivileged callers may only pick among their current three ids."""
-    values = tuple(check_id(v, what) for v in values)
+    checked = tuple(check_id(v, what) for v in values)
     allowed = tuple(getattr(old, f) for f in fields)
     if not old.capable(cap):
-        for v in values:
+        for v in checked:
             if v != _ID_MAX and v not in allowed:
                 raise oserror(errno.EPERM)
     new = old.copy()
-    for field, v in zip(fields, values):
+    for field, v in zip(fields, checked):
         if v != _ID_MAX:
             setattr(new, field, v)
     return new
@@ -162,15 +163,15 @@ def setresgid(old: Creds, rgid: int, egid: int, sgid: int) -> Creds:
     return new
 
 
-def setgroups(old: Creds, groups) -> Creds:
+def setgroups(old: Creds, groups: Iterable[int]) -> Creds:
     """setgroups(2): needs CAP_SETGID; at most NGROUPS_MAX (65536) groups."""
-    groups = tuple(check_id(g, "gid") for g in groups)
-    if len(groups) > 65536:
+    gids = tuple(check_id(g, "gid") for g in groups)
+    if len(gids) > 65536:
         raise oserror(errno.EINVAL)
     if not old.capable(CAP_SETGID):
         raise oserror(errno.EPERM)
     new = old.copy()
-    new.groups = tuple(sorted(set(groups)))
+    new.groups = tuple(sorted(set(gids)))
     return new
 
 

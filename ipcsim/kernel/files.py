@@ -9,12 +9,56 @@ from __future__ import annotations
 
 import errno
 import posixpath
+from typing import TYPE_CHECKING, Callable, Iterable, Protocol, TypeGuard
 
 from ..constants import O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY, SEEK_CUR, SEEK_END, SEEK_SET
 from ..errors import oserror
 from . import sysctl
 
+if TYPE_CHECKING:
+    from .mqueue import Stat
+    from .namespace import IpcNamespace
+    from .process import NsBindMount, Process
+
 NR_OPEN_DEFAULT = 1024   # RLIMIT_NOFILE's soft default
+
+
+class Mount(Protocol):
+    """What is mounted on a path (``Kernel.mounts``): a file (a bind mount of a namespace
+    file) or a directory (see DirMount)."""
+
+    def open(self, proc: Process, flags: int) -> OpenFile: ...
+
+    def listdir(self, proc: Process) -> list[str]: ...
+
+    def unlink(self, proc: Process, path: str) -> None: ...
+
+    def release(self) -> None: ...
+
+    def describe(self) -> str: ...
+
+
+class DirMount(Mount, Protocol):
+    """A mounted directory (an mqueue filesystem) and the files directly inside it."""
+
+    def open_entry(self, proc: Process, name: str, flags: int, mode: int) -> OpenFile: ...
+
+    def unlink_entry(self, proc: Process, name: str) -> None: ...
+
+    def chmod_entry(self, proc: Process, name: str, mode: int) -> None: ...
+
+    def stat_entry(self, proc: Process, name: str) -> Stat: ...
+
+    def has_entry(self, name: str) -> bool: ...
+
+    def chmod(self, proc: Process, mode: int) -> None: ...
+
+    def stat(self, proc: Process) -> Stat: ...
+
+
+def is_dir_mount(mount: Mount) -> TypeGuard[DirMount]:
+    """Is ``mount`` a directory (it has entries)?"""
+    return hasattr(mount, "open_entry")
 
 
 class OpenFile:
@@ -35,10 +79,10 @@ class OpenFile:
     def writable(self) -> bool:
         return (self.flags & O_ACCMODE) in (O_WRONLY, O_RDWR)
 
-    def read(self, proc, size: int) -> bytes:
+    def read(self, proc: Process, size: int) -> bytes:
         raise oserror(errno.EINVAL)
 
-    def write(self, proc, data: bytes) -> int:
+    def write(self, proc: Process, data: bytes) -> int:
         raise oserror(errno.EINVAL)
 
     def lseek(self, offset: int, whence: int) -> int:
@@ -61,7 +105,7 @@ class OpenFile:
     def _size(self) -> int:
         return len(self._content())
 
-    def flush(self, proc) -> None:
+    def flush(self, proc: Process) -> None:
         """A descriptor of it was closed by ``proc`` (f_op->flush)."""
 
     def release(self) -> None:
@@ -73,10 +117,10 @@ class NullFile(OpenFile):
 
     __slots__ = ()
 
-    def read(self, proc, size: int) -> bytes:
+    def read(self, proc: Process, size: int) -> bytes:
         return b""
 
-    def write(self, proc, data: bytes) -> int:
+    def write(self, proc: Process, data: bytes) -> int:
         return len(data)
 
 
@@ -85,11 +129,11 @@ class DirFile(OpenFile):
 
     __slots__ = ("names",)
 
-    def __init__(self, flags: int, names):
+    def __init__(self, flags: int, names: Iterable[str]):
         super().__init__(flags)
         self.names = tuple(names)
 
-    def read(self, proc, size: int) -> bytes:
+    def read(self, proc: Process, size: int) -> bytes:
         raise oserror(errno.EISDIR)
 
 
@@ -98,9 +142,9 @@ class NsFile(OpenFile):
 
     __slots__ = ("ns", "mount")
 
-    def __init__(self, flags: int, ns, mount=None):
+    def __init__(self, flags: int, ns: IpcNamespace, mount: NsBindMount | None = None):
         super().__init__(flags)
-        self.ns = ns.get()
+        self.ns: IpcNamespace = ns.get()      # None once released
         self.mount = mount            # the bind mount it was opened through, if any
         if mount is not None:
             mount.users += 1
@@ -109,7 +153,7 @@ class NsFile(OpenFile):
         raise oserror(errno.ESPIPE)
 
     def release(self) -> None:
-        ns, self.ns = self.ns, None
+        ns, self.ns = self.ns, None  # type: ignore[assignment]  # (released: never used again)
         if self.mount is not None:
             self.mount.users -= 1
         ns.put()
@@ -134,12 +178,12 @@ class SysctlFile(OpenFile):
 
     __slots__ = ("entry", "owner")
 
-    def __init__(self, flags: int, entry: sysctl.Sysctl, owner):
+    def __init__(self, flags: int, entry: sysctl.Sysctl, owner: sysctl.Owner):
         super().__init__(flags)
         self.entry = entry
         self.owner = owner
 
-    def _owner(self):
+    def _owner(self) -> sysctl.Owner:
         owner = self.owner
         if getattr(owner, "alive", True) is False:
             raise oserror(errno.ENOENT)
@@ -148,14 +192,14 @@ class SysctlFile(OpenFile):
     def _content(self) -> bytes:
         return b""   # proc files have size 0: SEEK_END is relative to 0
 
-    def _check(self, proc, write: bool) -> None:
+    def _check(self, proc: Process, write: bool) -> None:
         """proc_sys_call_handler checks the permission again at every read and write, with
         the caller's credentials of that moment: EPERM, not open()'s EACCES."""
         mode = sysctl.permissions(self.entry, proc.creds)
         if not mode & (2 if write else 4):
             raise oserror(errno.EPERM)
 
-    def read(self, proc, size: int) -> bytes:
+    def read(self, proc: Process, size: int) -> bytes:
         owner = self._owner()
         self._check(proc, False)
         if self.pos != 0:
@@ -166,7 +210,7 @@ class SysctlFile(OpenFile):
         self.pos += len(data)
         return data
 
-    def write(self, proc, data: bytes) -> int:
+    def write(self, proc: Process, data: bytes) -> int:
         owner = self._owner()
         self._check(proc, True)
         if self.pos != 0:
@@ -182,7 +226,7 @@ class TextFile(OpenFile):
 
     __slots__ = ("_render", "_text", "ns")
 
-    def __init__(self, flags: int, render, ns=None):
+    def __init__(self, flags: int, render: Callable[[], bytes], ns: IpcNamespace | None = None):
         super().__init__(flags)
         self._render = render
         self._text = b""
@@ -193,7 +237,7 @@ class TextFile(OpenFile):
             raise oserror(errno.EINVAL)   # seq_file has no end to seek from
         return super().lseek(offset, whence)
 
-    def read(self, proc, size: int) -> bytes:
+    def read(self, proc: Process, size: int) -> bytes:
         if self.pos == 0 or not self._text:
             self._text = self._render()
         data = self._text[self.pos:self.pos + size]
@@ -220,7 +264,7 @@ def normalize(path: object) -> str:
     return path[1:] if path.startswith("//") else path
 
 
-def trailing_slash(path: object) -> bool:
+def trailing_slash(path: str | bytes) -> bool:
     """Does the path end in "/" or "/." (so that it must name a directory)? ``path`` has
     passed normalize()."""
     raw = path.decode() if isinstance(path, bytes) else path

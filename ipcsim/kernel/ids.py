@@ -12,34 +12,38 @@ removing an object are dict operations; the slot order (for /proc) and the highe
 from __future__ import annotations
 
 import errno
+from typing import Generic, Iterator, TypeVar
 
 from ..constants import (IPC_MIN_CYCLE, IPC_PRIVATE, IPCMNI, IPCMNI_IDX_MASK, IPCMNI_SEQ_MAX,
                          IPCMNI_SHIFT)
 from ..errors import oserror
+from .perm import KernIpcPerm
+
+T = TypeVar("T", bound=KernIpcPerm)
 
 
-class IpcIds:
+class IpcIds(Generic[T]):
     """One ``struct ipc_ids``: the objects of one kind in one namespace."""
 
     __slots__ = ("in_use", "seq", "last_idx", "max_idx", "next_id", "cursor", "objs", "keys")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.in_use = 0
         self.seq = 0
         self.last_idx = -1
         self.max_idx: int | None = -1    # None: the highest was removed, not yet looked for
         self.next_id = -1
         self.cursor = 0          # the idr's cyclic position (idr_next)
-        self.objs: dict | None = None     # idx -> object
-        self.keys: dict | None = None     # key -> object (IPC_PRIVATE objects are not keyed)
+        self.objs: dict[int, T] | None = None     # idx -> object
+        self.keys: dict[int, T] | None = None     # key -> object (IPC_PRIVATE ones are not)
 
     # --- lookups ---------------------------------------------------------------------
-    def find_key(self, key: int):
+    def find_key(self, key: int) -> T | None:
         """The object with ``key``, or None (ipc_findkey)."""
         keys = self.keys
         return keys.get(key) if keys else None
 
-    def obtain_check(self, ipc_id: int):
+    def obtain_check(self, ipc_id: int) -> T:
         """The object with exactly this id; EINVAL for a free slot or a stale sequence."""
         objs = self.objs
         if objs:
@@ -48,7 +52,7 @@ class IpcIds:
                 return obj
         raise oserror(errno.EINVAL)
 
-    def obtain_idx(self, ipc_id: int):
+    def obtain_idx(self, ipc_id: int) -> T:
         """The object in slot ``ipc_id & 0x7fff`` whatever its sequence (*_STAT); EINVAL."""
         objs = self.objs
         obj = objs.get(ipc_id & IPCMNI_IDX_MASK) if objs else None
@@ -62,14 +66,16 @@ class IpcIds:
             return -1
         if self.in_use == IPCMNI:
             return IPCMNI - 1
-        if self.max_idx is None:       # the highest was removed: find the next one down
-            self.max_idx = max(self.objs)
-        return self.max_idx
+        max_idx = self.max_idx
+        if max_idx is None:       # the highest was removed: find the next one down
+            assert self.objs
+            max_idx = self.max_idx = max(self.objs)
+        return max_idx
 
     def __len__(self) -> int:
         return self.in_use
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[T]:
         """The objects in slot order (as /proc/sysvipc lists them)."""
         objs = self.objs
         if not objs:
@@ -77,15 +83,16 @@ class IpcIds:
         return iter([objs[i] for i in sorted(objs)])
 
     # --- changes ---------------------------------------------------------------------
-    def addid(self, obj, limit: int) -> int:
+    def addid(self, obj: T, limit: int) -> int:
         """ipc_addid(): give ``obj`` an id and enter it; ENOSPC past ``limit`` objects."""
         in_use = self.in_use
         if in_use >= limit or in_use >= IPCMNI:
             raise oserror(errno.ENOSPC)
         objs = self.objs
-        if objs is None:
+        keys = self.keys
+        if objs is None or keys is None:
             objs = self.objs = {}
-            self.keys = {}
+            keys = self.keys = {}
         if self.next_id < 0:
             # idr_alloc_cyclic(): the lowest free slot from the cursor to the end of the
             # window, else from 0
@@ -96,11 +103,12 @@ class IpcIds:
                 end = IPCMNI
             idx = self.cursor
             if idx >= end or idx in objs:
-                idx = self._lowest_free(idx, end)
-                if idx is None:
-                    idx = self._lowest_free(0, end)
-                    if idx is None:
+                free = self._lowest_free(objs, idx, end)
+                if free is None:
+                    free = self._lowest_free(objs, 0, end)
+                    if free is None:
                         raise oserror(errno.ENOSPC)
+                idx = free
             self.cursor = idx + 1
             if idx <= self.last_idx:
                 self.seq += 1
@@ -117,35 +125,37 @@ class IpcIds:
         ipc_id = obj.id = (seq << IPCMNI_SHIFT) + idx
         objs[idx] = obj
         if obj.key != IPC_PRIVATE:
-            self.keys[obj.key] = obj
+            keys[obj.key] = obj
         self.in_use = in_use + 1
         max_idx = self.max_idx
         if max_idx is not None and idx > max_idx:
             self.max_idx = idx
         return ipc_id
 
-    def _lowest_free(self, start: int, end: int) -> int | None:
-        """The lowest free slot in [start, end), or None."""
-        objs = self.objs
+    @staticmethod
+    def _lowest_free(objs: dict[int, T], start: int, end: int) -> int | None:
+        """The lowest free slot of ``objs`` in [start, end), or None."""
         idx = start
         while idx in objs:
             idx += 1
         return idx if idx < end else None
 
-    def rmid(self, obj) -> None:
+    def rmid(self, obj: T) -> None:
         """ipc_rmid(): free the slot and the key; seq, last_idx and the cursor stay."""
         idx = obj.id & IPCMNI_IDX_MASK
-        objs = self.objs
+        objs, keys = self.objs, self.keys
+        assert objs is not None and keys is not None      # obj is in the table
         del objs[idx]
         key = obj.key
-        if key != IPC_PRIVATE and self.keys.get(key) is obj:
-            del self.keys[key]
+        if key != IPC_PRIVATE and keys.get(key) is obj:
+            del keys[key]
         self.in_use -= 1
         obj.deleted = True
         if idx == self.max_idx:
             self.max_idx = None if objs else -1
 
-    def unkey(self, obj) -> None:
+    def unkey(self, obj: T) -> None:
         """Take the object's key out of the key table (shm IPC_RMID while attached)."""
-        if obj.key != IPC_PRIVATE and self.keys.get(obj.key) is obj:
-            del self.keys[obj.key]
+        keys = self.keys
+        if obj.key != IPC_PRIVATE and keys is not None and keys.get(obj.key) is obj:
+            del keys[obj.key]

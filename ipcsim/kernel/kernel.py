@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import errno
 import heapq
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TypeVar
 
 import attrs
 from sortedcontainers import SortedDict
@@ -28,7 +28,14 @@ from .process import Process
 from .sysctl import DEFAULT_MAX_IPC_NAMESPACES
 from .viewable import Viewable
 from . import waitq
-from .waitq import KILLED, SIGNAL
+from .waitq import KILLED, SIGNAL, Waiter
+
+if TYPE_CHECKING:
+    from ..sim.scheduler import Task
+    from .files import Mount
+    from .process import ProcessState
+
+R = TypeVar("R")
 
 
 @attrs.frozen
@@ -44,7 +51,7 @@ class TraceEvent:
     start: float
     pid: int
     name: str
-    args: tuple
+    args: tuple[Any, ...]
     result: Any
     errno: int | None = None
 
@@ -83,18 +90,18 @@ class MountTable:
     file or directory a real mount needs), and stays after the unmount.
     """
 
-    def __init__(self):
-        self._mounts: dict[str, list] = {}
+    def __init__(self) -> None:
+        self._mounts: dict[str, list[Mount]] = {}
         self._paths: set[str] = set()
 
-    def top(self, path: str):
+    def top(self, path: str) -> Mount | None:
         stack = self._mounts.get(path)
         return stack[-1] if stack else None
 
     def exists(self, path: str) -> bool:
         return path in self._paths
 
-    def add(self, path: str, mount) -> None:
+    def add(self, path: str, mount: Mount) -> None:
         self._mounts.setdefault(path, []).append(mount)
         self._paths.add(path)
 
@@ -105,14 +112,14 @@ class MountTable:
         if not stack:
             raise oserror(errno.EINVAL)
         mount = stack[-1]
-        if mount.users and not detach:
+        if getattr(mount, "users") and not detach:
             raise oserror(errno.EBUSY)
         stack.pop()
         if not stack:
             del self._mounts[path]
         mount.release()
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[str, Mount]]:
         for path in sorted(self._mounts):
             for mount in self._mounts[path]:
                 yield path, mount
@@ -130,7 +137,7 @@ class Kernel(Viewable):
     choose at every switch point.
     """
 
-    _scheduler_class = Scheduler     # a subclass may run its calls another way (compat's host kernel)
+    _scheduler_class: type[Scheduler] = Scheduler     # a subclass may run its calls another way (compat's host kernel)
 
     def __init__(self, seed: int = 0, trace: bool = False, *, capabilities: int = CAP_FULL_SET,
                  epoch: int = DEFAULT_EPOCH,
@@ -154,7 +161,7 @@ class Kernel(Viewable):
         self.seed = seed
         self.tracing = bool(trace)
         self._slow = self.tracing
-        self._prog = None          # the running program's task, in an untraced run
+        self._prog: Task | None = None   # the running program's task, in an untraced run
         self.trace: list[TraceEvent] = []
         self.blocks: list[BlockEvent] = []     # every wait of a traced run, in order
         self.closed_at: int | None = None      # len(trace) when close() was first called
@@ -163,7 +170,8 @@ class Kernel(Viewable):
         self.pid_max = pid_max
         self.max_ipc_namespaces = max_ipc_namespaces
         self.mounts = MountTable()
-        self.filesystems: dict[str, Callable] = {"mqueue": mqueue.mount_mqueue}
+        self.filesystems: dict[str, Callable[[Process, str, str | None], Mount]] = {
+            "mqueue": mqueue.mount_mqueue}
         self.mq_ucounts: dict[int, int] = {}      # RLIMIT_MSGQUEUE bytes per real uid
         self._procs: dict[int, Process] = {}
         self._last_pid = 1
@@ -258,7 +266,7 @@ class Kernel(Viewable):
         self.sched.check_host("Kernel.run_until_idle()")
         self.sched.drive(NO_ADVANCE)
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         """The kernel's state as plain data (dicts and lists of str, int and None) that
         pandas can load: see :func:`ipcsim.views.snapshot`."""
         from ..views import snapshot
@@ -297,11 +305,12 @@ class Kernel(Viewable):
     def __enter__(self) -> "Kernel":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # --- the system call entry --------------------------------------------------------
-    def _syscall(self, proc: Process, fn: Callable, name: str, args: tuple, kwargs: dict):
+    def _syscall(self, proc: ProcessState, fn: Callable[..., R], name: str,
+                 args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
         """The slow path of a system call: switch point, liveness, trace, signals on return."""
         task = self._prog
         if task is not None and task.process is proc and not kwargs and proc.alive:
@@ -331,7 +340,8 @@ class Kernel(Viewable):
             if not host:
                 self._after_call(task)
 
-    def _program_call(self, task, proc: Process, fn: Callable, args: tuple):
+    def _program_call(self, task: Task, proc: ProcessState, fn: Callable[..., R],
+                      args: tuple[Any, ...]) -> R:
         """A program's own call in an untraced run: the switch point, the call, and the
         return to user space, for the hot calls. The generated wrappers (``syscall``) make
         the same steps inline: calling this from them costs 12-15% of a program's ping-pong."""
@@ -348,14 +358,15 @@ class Kernel(Viewable):
             self._after_call(task)
         return result
 
-    def _record(self, start, pid, name, args, kwargs, result, err) -> None:
+    def _record(self, start: float, pid: int, name: str, args: tuple[Any, ...],
+                kwargs: dict[str, Any], result: object, err: int | None) -> None:
         if isinstance(result, Process):
             result = result.pid
         if kwargs:
             args = args + tuple(sorted(kwargs.items()))
         self.trace.append(TraceEvent(self.clock.now(), start, pid, name, args, result, err))
 
-    def record_block(self, w) -> BlockEvent:
+    def record_block(self, w: Waiter) -> BlockEvent:
         """Note in ``blocks`` that ``w``'s process begins to wait (traced kernels)."""
         proc = w.process
         rec = BlockEvent(proc.pid if proc is not None else 0, w.what, len(self.trace),
@@ -363,7 +374,7 @@ class Kernel(Viewable):
         self.blocks.append(rec)
         return rec
 
-    def _after_call(self, task) -> None:
+    def _after_call(self, task: Task) -> None:
         """A program returning to user space: die if killed, run handlers, honour SIGSTOP."""
         proc = task.process
         if not proc.alive or task.killed:
@@ -391,7 +402,8 @@ class Kernel(Viewable):
                 return pid
         raise oserror(errno.EAGAIN)
 
-    def _copy_process(self, parent: Process, flags: int, target, args) -> Process:
+    def _copy_process(self, parent: Process, flags: int,
+                      target: Callable[..., object] | None, args: Sequence[Any]) -> Process:
         """copy_process() for fork and clone."""
         if target is not None and not callable(target):
             raise TypeError("target must be callable: it runs as target(process, *args)")
@@ -467,7 +479,7 @@ class Kernel(Viewable):
                 proc.fds.pop()
             else:
                 proc._close(fd)
-        ns, proc.ipc_ns = proc.ipc_ns, None
+        ns, proc.ipc_ns = proc.ipc_ns, None  # type: ignore[assignment]  # (it has exited)
         ns.put()
         sched = self.sched
         if proc.program is not None and proc.program is not sched.current:
@@ -492,6 +504,7 @@ class Kernel(Viewable):
             child.adopted = True
             self._attach_child(init, child)
         parent = proc.parent
+        assert parent is not None                # (init never exits)
         if proc.adopted or parent.sighand.get(signals.SIGCHLD) is signals.SIG_IGN:
             # init reaps the orphans it adopted, as a real init does
             self._reap(proc)
@@ -518,6 +531,7 @@ class Kernel(Viewable):
     def _reap(self, child: Process) -> int:
         """release_task(): the zombie's pid becomes free."""
         parent = child.parent
+        assert parent is not None                # (init is never reaped)
         del self._procs[child.pid]
         del parent.children[child.pid]
         if parent.zombies:
@@ -553,7 +567,7 @@ class Kernel(Viewable):
         else:
             del self._ns_per_user[uid]
 
-    def _rmid_forced_hook(self, ns) -> None:
+    def _rmid_forced_hook(self, ns: IpcNamespace | Kernel) -> None:
         """After any access to shm_rmid_forced: with it set, destroy orphaned segments."""
         if isinstance(ns, IpcNamespace) and ns.shm_rmid_forced:
             shm.destroy_orphaned(ns)
@@ -601,7 +615,7 @@ class Kernel(Viewable):
                                                           sender.creds.uid))
         return 0
 
-    def _send_signal(self, t: Process, sig: int, info=None) -> None:
+    def _send_signal(self, t: Process, sig: int, info: mqueue.SigInfo | None = None) -> None:
         """Generate ``sig`` for ``t``: default actions happen now; handled signals are
         queued (with their siginfo ``info``), interrupt a blocked call, or run at once in a
         process that is idle."""
@@ -663,11 +677,12 @@ class Kernel(Viewable):
         task = t.program
         if task is not None and task.state == RUNNABLE:
             task.state = STOPPED       # its run queue entry is skipped while it is stopped
-        elif task is not None and task.state == BLOCKED \
-                and getattr(task.waiter, "ends_on_stop", False):
-            # The sleep ends with signal_pending(); once continued, the call starts again
-            # or fails with EINTR, as each decides (StopEndsWaiter).
-            self.sched.unblock(task.waiter, waitq.STOPPED)
+        elif task is not None and task.state == BLOCKED:
+            w = task.waiter
+            if w is not None and getattr(w, "ends_on_stop", False):
+                # The sleep ends with signal_pending(); once continued, the call starts
+                # again or fails with EINTR, as each decides (StopEndsWaiter).
+                self.sched.unblock(w, waitq.STOPPED)
 
     def _continue(self, t: Process) -> None:
         if not t.stopped:

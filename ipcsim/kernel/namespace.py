@@ -8,10 +8,20 @@ zero, :meth:`IpcNamespace.destroy` frees everything, in Linux's order (free_ipc_
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..constants import INIT_IPC_NS_INUM
 from .ids import IpcIds
 from .sysctl import NAMESPACE_FIELDS, namespace_defaults
 from .viewable import Viewable
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
+    from .mqueue import MqueueSb
+    from .msg import MsgQueue
+    from .process import Process
+    from .sem import SemArray
+    from .shm import ShmidKernel
 
 _DEFAULTS = namespace_defaults()
 
@@ -23,21 +33,39 @@ class IpcNamespace(Viewable):
                  "used_sems", "msg_bytes", "msg_hdrs", "shm_tot", "mq_queues_count",
                  "mq_fs", "ucount_uid", "__weakref__") + NAMESPACE_FIELDS
 
-    def __init__(self, kernel, inum: int):
+    # The limits (sysctl.NAMESPACE_FIELDS), set from their table's defaults.
+    shm_ctlmax: int
+    shm_ctlall: int
+    shm_ctlmni: int
+    shm_rmid_forced: int
+    msg_ctlmax: int
+    msg_ctlmni: int
+    msg_ctlmnb: int
+    sc_semmsl: int
+    sc_semmns: int
+    sc_semopm: int
+    sc_semmni: int
+    mq_queues_max: int
+    mq_msg_max: int
+    mq_msgsize_max: int
+    mq_msg_default: int
+    mq_msgsize_default: int
+
+    def __init__(self, kernel: Kernel, inum: int):
         self.kernel = kernel
         self.inum = inum
         self.refs = 0
         self.alive = True
-        self.msg_ids = IpcIds()
-        self.sem_ids = IpcIds()
-        self.shm_ids = IpcIds()
+        self.msg_ids: IpcIds[MsgQueue] = IpcIds()
+        self.sem_ids: IpcIds[SemArray] = IpcIds()
+        self.shm_ids: IpcIds[ShmidKernel] = IpcIds()
         # usage counters, so that every limit is an O(1) check
         self.used_sems = 0
         self.msg_bytes = 0
         self.msg_hdrs = 0
         self.shm_tot = 0
         self.mq_queues_count = 0
-        self.mq_fs = None
+        self.mq_fs: MqueueSb | None = None
         self.ucount_uid = 0
         for field, default in _DEFAULTS:
             setattr(self, field, default)
@@ -70,12 +98,13 @@ class IpcNamespace(Viewable):
         self.alive = False
         if self.mq_fs is not None:
             self.mq_fs.detach_namespace()
+        ids: IpcIds[SemArray] | IpcIds[MsgQueue] | IpcIds[ShmidKernel]
         for ids in (self.sem_ids, self.msg_ids, self.shm_ids):
             for obj in ids:
                 obj._ns_exit()
         self.kernel._namespace_freed(self)
 
-    def members(self) -> list:
+    def members(self) -> list[Process]:
         """The live processes in this namespace, in pid order."""
         return [p for p in self.kernel.processes() if p.ipc_ns is self]
 

@@ -8,6 +8,7 @@ the IPC_SET/IPC_RMID ownership rule.
 from __future__ import annotations
 
 import errno
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -15,13 +16,17 @@ from ..constants import CAP_IPC_OWNER, CAP_SYS_ADMIN
 from ..errors import oserror
 from .viewable import Viewable
 
+if TYPE_CHECKING:
+    from .creds import Creds
+    from .namespace import IpcNamespace
+
 
 class KernIpcPerm(Viewable):
     """The kernel's view of an IPC object's identity and permissions."""
 
     __slots__ = ("id", "key", "uid", "gid", "cuid", "cgid", "mode", "seq", "deleted", "ns")
 
-    def __init__(self, ns, key: int, mode: int, creds):
+    def __init__(self, ns: IpcNamespace, key: int, mode: int, creds: Creds):
         self.ns = ns
         self.key = key
         self.mode = mode
@@ -53,7 +58,7 @@ class IpcPerm:
     seq: int = 0
 
 
-def ipcperms(perm: KernIpcPerm, creds, flag: int) -> bool:
+def ipcperms(perm: KernIpcPerm, creds: Creds, flag: int) -> bool:
     """ipcperms(): may ``creds`` access ``perm`` with the rwx bits requested in ``flag``?
 
     The requested bits of the three classes fold into one; the granted class is owner
@@ -71,13 +76,13 @@ def ipcperms(perm: KernIpcPerm, creds, flag: int) -> bool:
     return True
 
 
-def check_ipcperms(perm: KernIpcPerm, creds, flag: int) -> None:
+def check_ipcperms(perm: KernIpcPerm, creds: Creds, flag: int) -> None:
     """ipcperms() that raises EACCES."""
     if not ipcperms(perm, creds, flag):
         raise oserror(errno.EACCES)
 
 
-def ipcctl_owner(perm: KernIpcPerm, creds) -> None:
+def ipcctl_owner(perm: KernIpcPerm, creds: Creds) -> None:
     """IPC_SET/IPC_RMID: the owner, the creator or CAP_SYS_ADMIN, else EPERM."""
     euid = creds.euid
     if euid == perm.cuid or euid == perm.uid or creds.capable(CAP_SYS_ADMIN):

@@ -12,7 +12,7 @@ scheduler runs the programs until it can finish.
 from __future__ import annotations
 
 import errno
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..constants import (CAP_DAC_OVERRIDE, CAP_SYS_ADMIN, CAP_SYS_PTRACE, CLONE_FILES,
                          CLONE_FS, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS,
@@ -34,6 +34,16 @@ from .syscall import as_bytes, int_arg, syscall
 from .viewable import Viewable
 from .waitq import SIGNAL, WaitQueue, Waiter
 
+if TYPE_CHECKING:
+    from sortedcontainers import SortedDict
+
+    from ..sim.scheduler import Task
+    from .creds import Creds
+    from .kernel import Kernel
+    from .mqueue import SigInfo, Stat
+    from .namespace import IpcNamespace
+    from .shm import AddressSpace, ShmidKernel
+
 # unshare(2) accepts these bits (check_unshare_flags); anything else is EINVAL.
 UNSHARE_VALID = (CLONE_THREAD | CLONE_FS | CLONE_NEWNS | CLONE_SIGHAND | CLONE_VM | CLONE_FILES
                  | CLONE_SYSVSEM | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUSER
@@ -48,11 +58,61 @@ PRIVILEGED_NS = (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLON
 CLONE_MODELLED = CLONE_NEWIPC | CLONE_SYSVSEM | CSIGNAL
 CLONE_KNOWN = 0xFFFFFF00 & ~CLONE_NEWTIME | CSIGNAL
 
+# A program: ``target(process, *args)`` runs as the process it was forked for.
+Program = Callable[..., object]
 
-class ProcessBase(Viewable):
-    """The state of a process and its calls other than System V and POSIX IPC, which
-    :class:`Process` adds (from MsgCalls, SemCalls, ShmCalls and MqCalls, which build on
-    this class). Every process is a Process."""
+
+if TYPE_CHECKING:
+    class ProcessState(Viewable):
+        """What a process holds, for type checkers only (at run time Process's slots): the
+        IPC call classes (MsgCalls, SemCalls, ShmCalls, MqCalls), parts of Process defined
+        beside their kind of object, see a process as this."""
+
+        kernel: Kernel
+        pid: int
+        parent: Process | None
+        children: dict[int, Process]
+        creds: Creds
+        ipc_ns: IpcNamespace      # (None once it has exited: no call reaches it then)
+        fds: list[files.OpenFile | None]
+        alive: bool
+        exit_status: int | None
+        wstatus: int | None
+        result: Any
+        program: Task | None
+        waiter: Waiter | None
+        sigpending: list[int]
+        sigmask: int
+        sighand: dict[int, signals.Handler]
+        stopped: bool
+        pgid: int
+        dumpable: bool
+        sysvsem: sem.UndoList | None
+        shm_clist: list[ShmidKernel]
+        umask_: int
+        child_wait: WaitQueue | None
+        comm: str
+        exit_signal: int
+        adopted: bool
+        zombies: SortedDict[int, Process] | None
+        sibling_seq: int
+        mm: AddressSpace | None
+        rlimits: dict[int, tuple[int, int]]
+        siginfo: dict[int, list[SigInfo | None]] | None
+        last_siginfo: SigInfo | None
+
+        # the descriptor table (Process has them)
+        def _file(self, fd: object) -> files.OpenFile: ...
+
+        def _unused_fd(self) -> int: ...
+
+        def _install_at(self, fd: int, file: files.OpenFile) -> int: ...
+
+        def _close(self, fd: int) -> None: ...
+
+
+class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
+    """One simulated process."""
 
     __slots__ = ("kernel", "pid", "parent", "children", "creds", "ipc_ns", "fds", "alive",
                  "exit_status", "wstatus", "result", "program", "waiter", "sigpending", "sigmask",
@@ -60,30 +120,32 @@ class ProcessBase(Viewable):
                  "child_wait", "comm", "exit_signal", "adopted", "zombies", "sibling_seq", "mm",
                  "rlimits", "siginfo", "last_siginfo", "__weakref__")
 
-    def __init__(self, kernel, pid: int, parent: "Process | None", creds, ipc_ns):
+    def __init__(self, kernel: Kernel, pid: int, parent: Process | None, creds: Creds,
+                 ipc_ns: IpcNamespace):
+        # (the types: ProcessState)
         self.kernel = kernel
         self.pid = pid
         self.parent = parent
-        self.children: dict[int, Process] = {}
+        self.children = {}
         self.creds = creds
         self.ipc_ns = ipc_ns
-        self.fds: list[files.OpenFile | None] = []
+        self.fds = []
         self.alive = True
-        self.exit_status: int | None = None
-        self.wstatus: int | None = None
-        self.result: Any = None
+        self.exit_status = None
+        self.wstatus = None
+        self.result = None
         self.program = None
-        self.waiter: Waiter | None = None
-        self.sigpending: list[int] = []
+        self.waiter = None
+        self.sigpending = []
         self.sigmask = 0          # blocked signals: bit sig-1
-        self.sighand: dict[int, Any] = {}
+        self.sighand = {}
         self.stopped = False
         self.pgid = pid
         self.dumpable = True
-        self.sysvsem: sem.UndoList | None = None
-        self.shm_clist: list = []
+        self.sysvsem = None
+        self.shm_clist = []
         self.umask_ = 0o022
-        self.child_wait: WaitQueue | None = None   # made by the first wait() that blocks
+        self.child_wait = None    # made by the first wait() that blocks
         self.comm = "init" if pid == 1 else "proc"
         self.exit_signal = signals.SIGCHLD
         self.adopted = False      # an orphan handed to init, which reaps it when it ends
@@ -138,13 +200,15 @@ class ProcessBase(Viewable):
 
     # --- processes --------------------------------------------------------------------
     @syscall
-    def fork(self, target: Callable | None = None, args: tuple = ()) -> "Process":
+    def fork(self, target: Program | None = None,
+             args: tuple[Any, ...] | list[Any] = ()) -> Process:
         """fork(2): a child in the same namespace; with ``target`` it runs
         ``target(child, *args)`` as a scheduled program."""
         return self.kernel._copy_process(self, signals.SIGCHLD, target, args)
 
     @syscall
-    def clone(self, flags: int, target: Callable | None = None, args: tuple = ()) -> "Process":
+    def clone(self, flags: int, target: Program | None = None,
+              args: tuple[Any, ...] | list[Any] = ()) -> Process:
         """clone(2) with CLONE_NEWIPC and/or CLONE_SYSVSEM; the low byte is the exit signal
         (SIGCHLD when 0). CLONE_NEWIPC needs CAP_SYS_ADMIN (EPERM) and cannot be combined
         with CLONE_SYSVSEM (EINVAL)."""
@@ -185,7 +249,9 @@ class ProcessBase(Viewable):
         while True:
             child = self._find_zombie(pid)
             if child is not None:
-                return self.kernel._reap(child), child.wstatus
+                wstatus = child.wstatus
+                assert wstatus is not None      # set when it ended
+                return self.kernel._reap(child), wstatus
             if options & WNOHANG:
                 return 0, 0
             w = Waiter(self, ("wait({}) for a child to exit", pid))
@@ -197,7 +263,9 @@ class ProcessBase(Viewable):
                 # SIGCHLD handler does not make the wait for that very child fail
                 child = self._find_zombie(pid)
                 if child is not None:
-                    return self.kernel._reap(child), child.wstatus
+                    wstatus = child.wstatus
+                    assert wstatus is not None
+                    return self.kernel._reap(child), wstatus
                 raise oserror(errno.EINTR)
 
     def _find_zombie(self, pid: int) -> "Process | None":
@@ -278,7 +346,7 @@ class ProcessBase(Viewable):
         self.kernel._kill(self, pid, sig)
 
     @syscall
-    def signal(self, sig: int, handler: Any) -> Any:
+    def signal(self, sig: int, handler: signals.Handler) -> signals.Handler:
         """sigaction(2) in the style of ``signal.signal``: ``handler(signum)`` runs in this
         process, or ``SIG_DFL``/``SIG_IGN``; returns the previous disposition. SIGKILL and
         SIGSTOP cannot be caught (EINVAL)."""
@@ -298,7 +366,7 @@ class ProcessBase(Viewable):
         return old
 
     @syscall
-    def sigprocmask(self, how: int, sigs=None) -> set[int]:
+    def sigprocmask(self, how: int, sigs: Iterable[int] | None = None) -> set[int]:
         """sigprocmask(2): ``how`` is SIG_BLOCK, SIG_UNBLOCK or SIG_SETMASK; ``sigs`` an
         iterable of signal numbers (None only reads). Returns the old mask as a set.
         SIGKILL and SIGSTOP cannot be blocked; signals it unblocks are delivered now."""
@@ -324,7 +392,7 @@ class ProcessBase(Viewable):
         return set(self.sigpending)
 
     @syscall
-    def sigsuspend(self, sigs) -> None:
+    def sigsuspend(self, sigs: Iterable[int]) -> None:
         """sigsuspend(2): wait for a signal with ``sigs`` as the mask, atomically; always
         fails with EINTR once a handler ran, then the old mask is back."""
         mask = signals.mask_of(sigs)
@@ -462,7 +530,7 @@ class ProcessBase(Viewable):
             return False
         return target.dumpable or c.capable(CAP_SYS_PTRACE)
 
-    def _open(self, path: object, flags: int, mode: int = 0o666) -> files.OpenFile:
+    def _open(self, path: str | bytes, flags: int, mode: int = 0o666) -> files.OpenFile:
         flags = int_arg(flags, "flags")
         node = procfs.resolve(self.kernel, self, path, creating=bool(flags & O_CREAT))
         if isinstance(node, procfs.MountEntry):
@@ -683,11 +751,12 @@ class ProcessBase(Viewable):
         if isinstance(node, procfs.MountEntry):
             return node.mount.chmod_entry(self, node.name, mode)
         if isinstance(node, procfs.MountNode) and hasattr(node.mount, "chmod"):
-            return node.mount.chmod(self, mode)
+            node.mount.chmod(self, mode)
+            return
         raise oserror(errno.EPERM)
 
     @syscall
-    def stat(self, path: str):
+    def stat(self, path: str) -> Stat:
         """stat(2) of an mqueue file or mount, or of a /proc/sys file: a Stat(st_mode,
         st_nlink, st_uid, st_gid, st_size). A /proc/sys file shows its table's mode (as
         proc_sys_getattr does), whatever its permissions() grants."""
@@ -698,7 +767,8 @@ class ProcessBase(Viewable):
         if isinstance(node, procfs.MountEntry):
             return node.mount.stat_entry(self, node.name)
         if isinstance(node, procfs.MountNode) and hasattr(node.mount, "stat"):
-            return node.mount.stat(self)
+            st: Stat = node.mount.stat(self)
+            return st
         raise UnsupportedError("stat() is modelled for mqueue files and mounts only")
 
     # --- resource limits --------------------------------------------------------------
@@ -735,7 +805,7 @@ class ProcessBase(Viewable):
         self.rlimits[resource] = (soft, hard)
 
     # --- credentials ------------------------------------------------------------------
-    def _commit_creds(self, new) -> None:
+    def _commit_creds(self, new: Creds) -> None:
         """commit_creds(): a change of effective ids or lost capabilities makes the process
         non-dumpable (so other users can no longer open its /proc/PID/ns files)."""
         old = self.creds
@@ -775,7 +845,7 @@ class ProcessBase(Viewable):
         self._commit_creds(_creds.setresgid(self.creds, rgid, egid, sgid))
 
     @syscall
-    def setgroups(self, groups) -> None:
+    def setgroups(self, groups: Iterable[int]) -> None:
         self._commit_creds(_creds.setgroups(self.creds, groups))
 
     @syscall
@@ -822,19 +892,13 @@ class ProcessBase(Viewable):
         return old
 
 
-class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, ProcessBase):
-    """One simulated process."""
-
-    __slots__ = ()
-
-
 class NsBindMount:
     """A bind mount of a namespace file: holds the namespace until unmounted. ``users``
     counts the files open through it (umount gives EBUSY while there are any)."""
 
     __slots__ = ("ns", "users")
 
-    def __init__(self, ns):
+    def __init__(self, ns: IpcNamespace):
         self.ns = ns.get()
         self.users = 0
 
@@ -850,7 +914,7 @@ class NsBindMount:
         raise oserror(errno.EBUSY)
 
     def release(self) -> None:
-        ns, self.ns = self.ns, None
+        ns, self.ns = self.ns, None  # type: ignore[assignment]  # (released: never used again)
         ns.put()
 
     def describe(self) -> str:

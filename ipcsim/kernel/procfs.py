@@ -6,12 +6,18 @@ and an open /proc/sysvipc file also holds it alive (sysvipc_proc_open takes a re
 from __future__ import annotations
 
 import errno
+from typing import TYPE_CHECKING, Union
 
 import attrs
 
 from .. import constants
 from ..errors import oserror
 from . import files, sysctl
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
+    from .namespace import IpcNamespace
+    from .process import Process
 
 # /proc/sysvipc headers (ipc/msg.c, sem.c, shm.c; 64-bit kernels)
 SYSVIPC_HEADERS = {
@@ -26,10 +32,10 @@ SYSVIPC_HEADERS = {
 _KIND_IDS = {"msg": "msg_ids", "sem": "sem_ids", "shm": "shm_ids"}
 
 
-def sysvipc_text(kind: str, ns, reader) -> bytes:
+def sysvipc_text(kind: str, ns: IpcNamespace, reader: Process) -> bytes:
     """/proc/sysvipc/<kind>: the header, then one row per object in slot order."""
     ids = getattr(ns, _KIND_IDS[kind])
-    rows = [SYSVIPC_HEADERS[kind]]
+    rows: list[str] = [SYSVIPC_HEADERS[kind]]
     rows.extend(obj._proc_row(reader) for obj in ids)
     return "".join(rows).encode()
 
@@ -43,7 +49,7 @@ class Dir:
 @attrs.frozen
 class NsLink:
     """/proc/PID/ns/ipc: a magic link to a process's namespace."""
-    target: object
+    target: Process
 
 
 @attrs.frozen
@@ -51,7 +57,7 @@ class OtherNsLink:
     """/proc/PID/ns/<kind> for a namespace kind the model does not split: every process is
     in the initial namespace of that kind."""
     kind: str
-    target: object
+    target: Process
 
     @property
     def text(self) -> str:
@@ -74,14 +80,17 @@ class SysvipcNode:
 
 @attrs.frozen
 class MountNode:
-    mount: object
+    mount: files.Mount
 
 
 @attrs.frozen
 class MountEntry:
     """A name directly inside a mounted directory (an mqueue mount), existing or not."""
-    mount: object
+    mount: files.DirMount
     name: str
+
+
+Node = Union[Dir, NsLink, OtherNsLink, SysctlNode, SysvipcNode, MountNode, MountEntry]
 
 
 _SYS_DIRS = sysctl.directories()
@@ -103,7 +112,8 @@ OTHER_NS = {
 }
 
 
-def resolve(kernel, proc, path: object, creating: bool = False):
+def resolve(kernel: Kernel, proc: Process, path: str | bytes,
+            creating: bool = False) -> Node:
     """``lookup()`` of a path as the caller wrote it: a trailing slash (or "/.") means the
     path must name a directory: ENOTDIR for a file; for a missing entry ENOENT, or EISDIR
     when the call would create it (open_last_lookups)."""
@@ -115,12 +125,12 @@ def resolve(kernel, proc, path: object, creating: bool = False):
     return node
 
 
-def _is_dir(node) -> bool:
+def _is_dir(node: Node) -> bool:
     return isinstance(node, Dir) or (isinstance(node, MountNode)
-                                     and hasattr(node.mount, "open_entry"))
+                                     and files.is_dir_mount(node.mount))
 
 
-def lookup(kernel, proc, path: str):
+def lookup(kernel: Kernel, proc: Process, path: str) -> Node:
     """Resolve a normalized absolute path to a node, or raise ENOENT/ENOTDIR."""
     mount = kernel.mounts.top(path)
     if mount is not None:
@@ -130,7 +140,7 @@ def lookup(kernel, proc, path: str):
         mount = kernel.mounts.top("/" + "/".join(parts[:depth]))
         if mount is None:
             continue
-        if not hasattr(mount, "open_entry"):
+        if not files.is_dir_mount(mount):
             raise oserror(errno.ENOTDIR)       # a file (a bind-mounted namespace file)
         if depth == len(parts) - 1:
             return MountEntry(mount, parts[-1])

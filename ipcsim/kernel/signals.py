@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import errno
 import signal as _signal
+from typing import TYPE_CHECKING, Callable, Final, Iterable, Union
 
 from ..constants import CAP_KILL
 from ..errors import oserror
 
-SIG_DFL = _signal.SIG_DFL
-SIG_IGN = _signal.SIG_IGN
+if TYPE_CHECKING:
+    from .creds import Creds
+    from .mqueue import SigInfo
+    from .process import ProcessState
+
+SIG_DFL: Final = _signal.SIG_DFL
+SIG_IGN: Final = _signal.SIG_IGN
+
+# A disposition: SIG_DFL, SIG_IGN, or a handler that runs as ``handler(signum)``.
+Handler = Union[Callable[[int], object], _signal.Handlers]
 
 NSIG = 65            # signals 1..64
 SIGRTMIN = 34
@@ -79,7 +88,7 @@ STOP_SIGNALS = (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU)
 SYNCHRONOUS = frozenset({SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS})
 
 
-def mask_of(sigs) -> int:
+def mask_of(sigs: Iterable[int]) -> int:
     """A blocked-signal mask from an iterable of signal numbers (SIGKILL/SIGSTOP dropped)."""
     mask = 0
     for sig in sigs:
@@ -113,7 +122,7 @@ def check_signal(sig: object, allow_zero: bool = True) -> int:
     return int(sig)
 
 
-def kill_ok(sender_creds, target_creds) -> bool:
+def kill_ok(sender_creds: Creds, target_creds: Creds) -> bool:
     """kill_ok_by_cred(): matching real/effective uid against real/saved, or CAP_KILL."""
     s, t = sender_creds, target_creds
     if s.euid in (t.suid, t.uid) or s.uid in (t.suid, t.uid):
@@ -121,7 +130,7 @@ def kill_ok(sender_creds, target_creds) -> bool:
     return s.capable(CAP_KILL)
 
 
-def is_ignored(proc, sig: int) -> bool:
+def is_ignored(proc: ProcessState, sig: int) -> bool:
     """sig_ignored(): dropped at generation time (handler SIG_IGN, or SIG_DFL that ignores)."""
     handler = proc.sighand.get(sig, SIG_DFL)
     if handler is SIG_IGN:
@@ -129,7 +138,7 @@ def is_ignored(proc, sig: int) -> bool:
     return handler is SIG_DFL and default_action(sig) == IGNORE
 
 
-def handler_due(proc) -> bool:
+def handler_due(proc: ProcessState) -> bool:
     """A pending, unblocked signal has a handler: it runs on the way out of the system call,
     which then fails with EINTR instead of restarting (ERESTARTNOHAND, ERESTARTSYS)."""
     for sig in proc.sigpending:
@@ -139,7 +148,7 @@ def handler_due(proc) -> bool:
 
 
 # --- the pending list ------------------------------------------------------------------
-def queue(t, sig: int, info=None) -> None:
+def queue(t: ProcessState, sig: int, info: SigInfo | None = None) -> None:
     """Make ``sig`` pending for ``t`` with its siginfo: a standard signal is pending once
     (a second one is lost, siginfo too); a real-time signal queues every instance, each
     with its own siginfo (``t.siginfo``: signal -> the siginfo of each pending instance, in
@@ -156,19 +165,22 @@ def queue(t, sig: int, info=None) -> None:
         infos.append(info)
 
 
-def dequeue(t, sig: int):
+def dequeue(t: ProcessState, sig: int) -> SigInfo | None:
     """Take the oldest pending instance of ``sig``; its siginfo, or None."""
     t.sigpending.remove(sig)
-    infos = t.siginfo.get(sig) if t.siginfo else None
+    siginfo = t.siginfo
+    if not siginfo:
+        return None
+    infos = siginfo.get(sig)
     if not infos:
         return None
     info = infos.pop(0)
     if not infos:
-        del t.siginfo[sig]
+        del siginfo[sig]
     return info
 
 
-def flush(t, sig: int) -> None:
+def flush(t: ProcessState, sig: int) -> None:
     """Drop every pending instance of ``sig`` (an ignored signal, SIGCONT against stops)."""
     if sig in t.sigpending:
         t.sigpending[:] = [s for s in t.sigpending if s != sig]

@@ -6,11 +6,11 @@ import inspect
 from typing import TYPE_CHECKING, Any, Callable, Concatenate, ParamSpec, TypeAlias, TypeVar, cast
 
 if TYPE_CHECKING:
-    from .process import ProcessBase
-    CallsBase = ProcessBase
+    from .process import ProcessState
+    CallsBase = ProcessState
 else:
-    # The base of MsgCalls, SemCalls, ShmCalls and MqCalls: for type checkers the process
-    # they are part of; at run time nothing (process.py imports their modules).
+    # The base of MsgCalls, SemCalls, ShmCalls and MqCalls: for type checkers the state of
+    # the process they are part of; at run time nothing.
     CallsBase = object
 
 # What a call that takes message or memory contents accepts (str is encoded as UTF-8).
@@ -18,7 +18,7 @@ Data: TypeAlias = "str | bytes | bytearray | memoryview"
 
 P = ParamSpec("P")
 R = TypeVar("R")
-S = TypeVar("S", bound="ProcessBase")
+S = TypeVar("S", bound="ProcessState")
 
 
 def syscall(fn: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
@@ -95,7 +95,7 @@ def _generic(fn: Callable[Concatenate[S, P], R], name: str) -> Callable[Concaten
     return cast("Callable[Concatenate[S, P], R]", call)
 
 
-def restart_syscall(proc: ProcessBase, name: str, *args: object) -> Any:
+def restart_syscall(proc: ProcessState, name: str, *args: object) -> Any:
     """A call that a stop signal interrupted, with no handler due (ERESTARTNOHAND): it starts
     again from its first check once the process is continued, as the real kernel's restart
     re-executes it (the object may be gone meanwhile: then the lookup's errno)."""

@@ -9,6 +9,7 @@ kept. The special handlers (``sem``, ``auto_msgmni``, ``shm_rmid_forced``) are L
 from __future__ import annotations
 
 import errno
+from typing import TYPE_CHECKING, Any, Callable, Union
 
 import attrs
 
@@ -18,6 +19,14 @@ from ..constants import (CAP_CHECKPOINT_RESTORE, CAP_SYS_ADMIN, CAP_SYS_RESOURCE
                          MIN_MSGSIZEMAX, MSGMAX, MSGMNB, MSGMNI, SEMMNI, SEMMNS, SEMMSL,
                          SEMOPM, SHMALL, SHMMAX, SHMMNI, ULONG_MAX)
 from ..errors import oserror
+
+if TYPE_CHECKING:
+    from .creds import Creds
+    from .kernel import Kernel
+    from .namespace import IpcNamespace
+
+# What holds a sysctl's values: the namespace (IPC, MQ scopes) or the kernel (USER).
+Owner = Union["IpcNamespace", "Kernel"]
 
 IPC = "ipc"    # per IPC namespace, /proc/sys/kernel (ipc_permissions)
 MQ = "mq"      # per IPC namespace, /proc/sys/fs/mqueue (mq_permissions)
@@ -103,33 +112,36 @@ def directories() -> dict[str, list[str]]:
 
 
 # --- values --------------------------------------------------------------------------
-def _get(owner, field: str) -> int:
+def _get(owner: Owner, field: str) -> int:
+    obj: Any = owner
     for part in field.split("."):
-        owner = getattr(owner, part)
-    return owner
+        obj = getattr(obj, part)
+    value: int = obj
+    return value
 
 
-def _set(owner, field: str, value: int) -> None:
+def _set(owner: Owner, field: str, value: int) -> None:
     *path, last = field.split(".")
+    obj: object = owner
     for part in path:
-        owner = getattr(owner, part)
-    setattr(owner, last, value)
+        obj = getattr(obj, part)
+    setattr(obj, last, value)
 
 
-def values(entry: Sysctl, owner) -> list[int]:
+def values(entry: Sysctl, owner: Owner) -> list[int]:
     """The current values of a sysctl (auto_msgmni always reads 0)."""
     if entry.handler == "auto_msgmni":
         return [0]
     return [_get(owner, f) for f in entry.fields]
 
 
-def render(entry: Sysctl, owner) -> bytes:
+def render(entry: Sysctl, owner: Owner) -> bytes:
     """The text a read at offset 0 returns: values joined by TABs, then a newline."""
     return ("\t".join(str(v) for v in values(entry, owner)) + "\n").encode()
 
 
 # --- permissions -----------------------------------------------------------------------
-def permissions(entry: Sysctl, creds) -> int:
+def permissions(entry: Sysctl, creds: Creds) -> int:
     """The effective mode of the file for ``creds`` (ipc/mq/set_permissions)."""
     mode = entry.mode
     if entry.scope == USER:
@@ -147,7 +159,7 @@ def permissions(entry: Sysctl, creds) -> int:
     return (mode << 6) | (mode << 3) | mode
 
 
-def check_open(entry: Sysctl, creds, want_read: bool, want_write: bool) -> None:
+def check_open(entry: Sysctl, creds: Creds, want_read: bool, want_write: bool) -> None:
     """EACCES unless the effective mode grants what the open asks for."""
     mode = permissions(entry, creds)
     if (want_read and not mode & 4) or (want_write and not mode & 2):
@@ -252,22 +264,23 @@ def parse(entry: Sysctl, data: bytes) -> tuple[list[int], int, int | None]:
     return out, total - (len(data) - p), err
 
 
-def write(entry: Sysctl, owner, data: bytes, on_rmid_forced=None) -> int:
+def write(entry: Sysctl, owner: Owner, data: bytes,
+          on_rmid_forced: Callable[[Owner], None] | None = None) -> int:
     """Write ``data`` (at offset 0) to a sysctl; returns the bytes consumed or raises."""
     if not data:
         return 0
     new, consumed, err = parse(entry, data)
     if entry.handler == "auto_msgmni":
         new = []                     # "writing to auto_msgmni has no effect"
-    if entry.handler == "sem":
-        semmni = owner.sc_semmni
+    if entry.handler == "sem":      # (a namespace's)
+        semmni = _get(owner, "sc_semmni")
     for field, value in zip(entry.fields, new):
         _set(owner, field, value)
     if entry.handler == "sem":
-        if err is None and not 0 <= owner.sc_semmni <= IPCMNI:
+        if err is None and not 0 <= _get(owner, "sc_semmni") <= IPCMNI:
             err = errno.ERANGE
         if err is not None:
-            owner.sc_semmni = semmni
+            _set(owner, "sc_semmni", semmni)
     if err is not None:
         raise oserror(err)
     if entry.handler == "rmid_forced" and on_rmid_forced is not None:

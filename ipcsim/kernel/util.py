@@ -3,16 +3,22 @@ and the lookups with their checks that every *ctl command starts with."""
 from __future__ import annotations
 
 import errno
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 from ..constants import IPC_CREAT, IPC_EXCL, IPC_PRIVATE
 from ..errors import oserror
-from .perm import check_ipcperms, ipcctl_owner
+from .perm import IpcPerm, KernIpcPerm, check_ipcperms, ipcctl_owner
 from .syscall import int_arg
 
+if TYPE_CHECKING:
+    from .ids import IpcIds
+    from .process import ProcessState
 
-def ipcget(proc, ids, key: int, flg: int, new: Callable[[], int],
-           more_checks: Callable[[object], None] | None = None) -> int:
+T = TypeVar("T", bound=KernIpcPerm)
+
+
+def ipcget(proc: ProcessState, ids: IpcIds[T], key: int, flg: int, new: Callable[[], int],
+           more_checks: Callable[[T], None] | None = None) -> int:
     """ipcget(): IPC_PRIVATE always creates; otherwise find the key, or create it with
     IPC_CREAT (else ENOENT); an existing object gives EEXIST under IPC_CREAT|IPC_EXCL, then
     the kind's own check (EINVAL), then the permission check of flg's mode bits (EACCES)."""
@@ -50,7 +56,7 @@ def flags_arg(flg: object, what: str = "flags") -> int:
     return flg & 0xFFFFFFFF
 
 
-def obtain_for_ctl(proc, ids, ipc_id: int):
+def obtain_for_ctl(proc: ProcessState, ids: IpcIds[T], ipc_id: int) -> T:
     """ipcctl_obtain_check(): the object (EINVAL if none) that the caller owns or is
     CAP_SYS_ADMIN for (EPERM): the lookup of IPC_SET and IPC_RMID."""
     obj = ids.obtain_check(ipc_id)
@@ -58,7 +64,7 @@ def obtain_for_ctl(proc, ids, ipc_id: int):
     return obj
 
 
-def update_perm(proc, obj, perm) -> None:
+def update_perm(proc: ProcessState, obj: KernIpcPerm, perm: IpcPerm) -> None:
     """ipc_update_perm(): IPC_SET's uid, gid and the low nine mode bits."""
     uid, gid = int_arg(perm.uid, "uid"), int_arg(perm.gid, "gid")
     if not (0 <= uid < 0xFFFFFFFF and 0 <= gid < 0xFFFFFFFF):

@@ -8,6 +8,14 @@ depends on every model module).
 """
 from __future__ import annotations
 
+from typing import Protocol
+
+
+class PrettyPrinter(Protocol):
+    """What ``_repr_pretty_`` uses of IPython's pretty printer."""
+
+    def text(self, obj: str) -> None: ...
+
 
 class Viewable:
     """The text and HTML views of a model object."""
@@ -22,5 +30,5 @@ class Viewable:
         from .. import views
         return views.html(self)
 
-    def _repr_pretty_(self, printer, cycle: bool) -> None:
+    def _repr_pretty_(self, printer: PrettyPrinter, cycle: bool) -> None:
         printer.text(str(self))

@@ -9,6 +9,17 @@ from the middle is O(1).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Iterator
+
+if TYPE_CHECKING:
+    from ..sim.clock import Timer
+    from ..sim.scheduler import Task
+    from .process import ProcessState
+
+# What a blocked call waits for: text, or ``(format, *args)`` / ``(function, *args)`` that
+# make it (see Waiter.what).
+What = str | tuple[Any, ...]
+
 # Why a wait ended.
 WOKEN = 1       # a waker woke it (result set, or a hint to re-check)
 TIMEOUT = 2     # its deadline passed
@@ -25,13 +36,13 @@ class Waiter:
 
     __slots__ = ("task", "process", "queue", "reason", "result", "timer", "_what", "data")
 
-    def __init__(self, process, what, data=None):
-        self.task = None
+    def __init__(self, process: ProcessState | None, what: What, data: Any = None):
+        self.task: Task | None = None
         self.process = process
         self.queue: WaitQueue | None = None
         self.reason: int | None = None
-        self.result = None
-        self.timer = None
+        self.result: Any = None
+        self.timer: Timer | None = None
         self._what = what     # see ``what``
         self.data = data      # what the waker needs to know (a wanted type, a sem op, ...)
 
@@ -42,14 +53,17 @@ class Waiter:
         the hot path, as ``(format, *args)`` or ``(function, *args)``, made into text on
         first use."""
         what = self._what
-        if type(what) is not str:
-            make, *args = what
-            what = self._what = make.format(*args) if type(make) is str else make(*args)
-        return what
+        if isinstance(what, str):
+            return what
+        make, *args = what
+        text: str = make.format(*args) if type(make) is str else make(*args)
+        self._what = text
+        return text
 
     def __repr__(self) -> str:
         pid = getattr(self.process, "pid", None)
-        return f"<Waiter pid={pid} {self.what} reason={REASON_NAMES.get(self.reason)}>"
+        reason = REASON_NAMES.get(self.reason) if self.reason is not None else None
+        return f"<Waiter pid={pid} {self.what} reason={reason}>"
 
 
 class StopEndsWaiter(Waiter):
@@ -62,7 +76,7 @@ class StopEndsWaiter(Waiter):
     ends_on_stop = True
 
 
-class WaitQueue(dict):
+class WaitQueue(dict[Waiter, None]):
     """An ordered set of waiters (FIFO): a dict of waiter -> None, so that emptiness and
     length are C-level checks on the hot path."""
 
@@ -76,7 +90,7 @@ class WaitQueue(dict):
         if self.pop(waiter, 0) is None:
             waiter.queue = None
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Waiter]:
         """Iterate over a snapshot, so wakers may remove waiters as they go."""
         return iter(list(self.keys()))
 

@@ -7,7 +7,10 @@ next deadline, as trio's MockClock does), or when the caller advances it.
 from __future__ import annotations
 
 import heapq
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from .scheduler import Scheduler
 
 NS = 1_000_000_000
 # 2026-01-01 00:00:00 UTC: object timestamps start here, fixed so that runs are reproducible.
@@ -65,7 +68,7 @@ class Clock:
 
     __slots__ = ("_ns", "_heap", "_seq", "epoch", "_sched", "wall")
 
-    def __init__(self, sched, epoch: int = DEFAULT_EPOCH):
+    def __init__(self, sched: Scheduler, epoch: int = DEFAULT_EPOCH):
         self._ns = 0
         self.wall = epoch          # time(), kept up to date for the hot paths
         self._heap: list[tuple[int, int, Timer]] = []

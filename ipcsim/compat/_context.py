@@ -16,13 +16,15 @@ The simulated paths take no lock: a simulation is driven by one thread at a time
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import random
 import signal
+import sys
 import threading
 import time
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from ..constants import CAP_FULL_SET, PID_MAX_DEFAULT
 from ..errors import SimulationError
@@ -218,10 +220,135 @@ def _host_capabilities() -> dict[str, int]:
     return sets if len(sets) == len(names) else {}
 
 
+# --- the host process's credentials: this process's own, read when the model reads them ----
+if hasattr(os, "getresuid"):
+    _getresuid, _getresgid = os.getresuid, os.getresgid
+elif hasattr(os, "geteuid"):                # (no saved ids to read: the effective ones)
+    def _getresuid() -> tuple[int, int, int]:
+        euid = os.geteuid()
+        return os.getuid(), euid, euid
+
+    def _getresgid() -> tuple[int, int, int]:
+        egid = os.getegid()
+        return os.getgid(), egid, egid
+else:                                       # no user ids at all: root
+    def _getresuid() -> tuple[int, int, int]:
+        return 0, 0, 0
+
+    _getresgid = _getresuid
+_getuid: Callable[[], int] = getattr(os, "getuid", lambda: 0)
+_geteuid: Callable[[], int] = getattr(os, "geteuid", lambda: 0)
+_getgid: Callable[[], int] = getattr(os, "getgid", lambda: 0)
+_getegid: Callable[[], int] = getattr(os, "getegid", lambda: 0)
+_getgroups: Callable[[], list[int]] = getattr(os, "getgroups", lambda: [])
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def _libc_capget() -> Callable[[], tuple[int, int, int] | None] | None:
+    """capget(2) of the calling thread through libc, as (effective, permitted, inheritable),
+    or None on a failure; None where libc has no capget (elsewhere than Linux)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).capget
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = (ctypes.c_void_p, ctypes.c_void_p)
+    fn.restype = ctypes.c_int
+
+    def capget() -> tuple[int, int, int] | None:
+        header = _CapHeader(0x20080522, 0)          # _LINUX_CAPABILITY_VERSION_3: 2 words
+        data = (_CapData * 2)()
+        if fn(ctypes.byref(header), data) != 0:
+            return None
+        lo, hi = data[0], data[1]
+        return (lo.effective | hi.effective << 32, lo.permitted | hi.permitted << 32,
+                lo.inheritable | hi.inheritable << 32)
+    return capget
+
+
+_capget = _libc_capget()
+
+
+def _cap_sets() -> tuple[int, int, int]:
+    """This process's (effective, permitted, inheritable) capability sets now: capget(2),
+    else /proc/self/status, else every capability for euid 0 (permitted: for a uid 0 among
+    the real, effective and saved ones) and none for others."""
+    sets = _capget() if _capget is not None else None
+    if sets is None:
+        status = _host_capabilities()
+        if status:
+            sets = (status["cap_effective"], status["cap_permitted"],
+                    status["cap_inheritable"])
+        else:
+            ids = _getresuid()
+            sets = (CAP_FULL_SET if ids[1] == 0 else 0, CAP_FULL_SET if 0 in ids else 0, 0)
+    return sets[0] & CAP_FULL_SET, sets[1] & CAP_FULL_SET, sets[2] & CAP_FULL_SET
+
+
+def _live(read: Callable[[], int | tuple[int, ...]], name: str) -> Any:
+    """A field of HostCreds: ``read()`` at each read; a write raises AttributeError."""
+    def get(self: Creds) -> int | tuple[int, ...]:
+        return read()
+
+    def refuse(self: Creds, value: object) -> None:
+        raise AttributeError(f"{name} of the host process is this process's own: change it "
+                             f"with the os module (os.setresuid, os.setgroups, ...)")
+    return property(get, refuse, doc=f"This process's {name}, read now.")
+
+
+class HostCreds(Creds):
+    """The host process's credentials: each field the model reads is this process's own at
+    that moment (uids and gids from getuid(2), geteuid(2), getresuid(2) and their gid twins,
+    the supplementary groups from getgroups(2), the capability sets from capget(2), the
+    bounding set from /proc/self/status), so that every check of a fake call is made with
+    what the process has then, whatever changed it: os.seteuid and its kin, os.setgroups,
+    capset(2) or prctl(2) through ctypes, Linux's own rules for capabilities on a change of
+    uid. Nothing is cached, and nothing is read that the model does not look at: the hot
+    System V calls read the effective uid (one geteuid(2) for the owner's check), the POSIX
+    queue and semaphore calls read nothing. The filesystem ids are the effective ones
+    (setfsuid(2), which the os module does not offer, is not followed).
+
+    ``copy()`` gives ordinary Creds holding the values of the moment: a process forked from
+    the host process has those, and a credential call of the model made on the host process
+    itself (``setuid``, ``capset``, ...) gives it credentials of its own from then on."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:           # (nothing to store)
+        pass
+
+    uid = _live(_getuid, "real uid")
+    euid = _live(_geteuid, "effective uid")
+    suid = _live(lambda: _getresuid()[2], "saved uid")
+    fsuid = _live(_geteuid, "filesystem uid")
+    gid = _live(_getgid, "real gid")
+    egid = _live(_getegid, "effective gid")
+    sgid = _live(lambda: _getresgid()[2], "saved gid")
+    fsgid = _live(_getegid, "filesystem gid")
+    groups = _live(lambda: tuple(sorted(set(_getgroups()))), "supplementary groups")
+    cap_effective = _live(lambda: _cap_sets()[0], "effective capability set")
+    cap_permitted = _live(lambda: _cap_sets()[1], "permitted capability set")
+    cap_inheritable = _live(lambda: _cap_sets()[2], "inheritable capability set")
+    cap_bset = _live(lambda: _host_capabilities().get("cap_bset", CAP_FULL_SET) & CAP_FULL_SET,
+                     "capability bounding set")
+
+    def capable(self, cap: int) -> bool:
+        return (_cap_sets()[0] >> cap) & 1 == 1
+
+
 class HostKernel(Kernel):
     """The kernel the fakes use outside a simulation; see the module docstring. Its host
-    process has this process's pid, uids, gids and capabilities. Signals for
-    the host process (an mq notification by signal) go to the real process, once the call
+    process has this process's pid, and its credentials as they are at each moment
+    (:class:`HostCreds`). Signals for the host process (an mq notification by signal) go to the real process, once the call
     that raised them has let go of the kernel lock."""
 
     _scheduler_class = RealTimeScheduler
@@ -232,26 +359,22 @@ class HostKernel(Kernel):
                          pid_max=max(PID_MAX_DEFAULT, pid + 1))
         self.lock: threading.Lock = self.sched.lock
         self.pending_signals: list[int] = []
-        euid = os.geteuid()
-        creds = Creds(os.getuid(), os.getgid(), CAP_FULL_SET if euid == 0 else 0,
-                      tuple(sorted(set(os.getgroups()))))
-        creds.euid = creds.suid = creds.fsuid = euid
-        creds.egid = creds.sgid = creds.fsgid = os.getegid()
-        for field, value in _host_capabilities().items():
-            setattr(creds, field, value & CAP_FULL_SET)
         if pid == 1:
             self.host_process = self.init
         else:
             self._last_pid = pid - 1
             self.host_process = self.init.fork()
-        self.host_process.creds = creds
+        self.host_process.creds = HostCreds()
         self.host_process.comm = "python3"
 
     def _copy_process(self, parent: Process, flags: int, target, args) -> Process:
         if target is not None:
             raise SimulationError("the host kernel runs no programs: make an ipcsim.Kernel "
                                   "to simulate several processes")
-        return super()._copy_process(parent, flags, target, args)
+        child = super()._copy_process(parent, flags, target, args)
+        if isinstance(child.creds, HostCreds):      # the parent's of the moment, kept
+            child.creds = child.creds.copy()
+        return child
 
     def _send_signal(self, t: Process, sig: int, info=None) -> None:
         if t is self.host_process:

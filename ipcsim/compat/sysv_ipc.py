@@ -686,15 +686,19 @@ def _shm_view(proc: _Process, shmid: int, address: int) -> memoryview:
 
 
 def _shm_set(proc: _Process, shmid: int, field: str, value: int) -> None:
-    errors = {_errno.EIDRM: _shm_gone(shmid), _errno.EINVAL: _shm_gone(shmid),
-              _errno.EPERM: (PermissionsError, "You do not have permission to change the "
-                                               "shared memory's attributes")}
+    # IPC_STAT first, whose errors are the attribute reads' (EACCES: "... to read ...")
     try:
         ds = proc.shmctl(shmid, _c.IPC_STAT)
-        setattr(ds.shm_perm, field, value)
+    except OSError as e:
+        raise fail(e, _shm_stat_errors(shmid)) from None
+    setattr(ds.shm_perm, field, value)
+    try:
         proc.shmctl(shmid, _c.IPC_SET, ds)
     except OSError as e:
-        raise fail(e, errors) from None
+        raise fail(e, {_errno.EIDRM: _shm_gone(shmid), _errno.EINVAL: _shm_gone(shmid),
+                       _errno.EPERM: (PermissionsError, "You do not have permission to "
+                                                        "change the shared memory's "
+                                                        "attributes")}) from None
 
 
 def _address_arg(address: object) -> int | None:

@@ -38,33 +38,39 @@ from ..sim.scheduler import Scheduler
 
 
 # --- the host kernel: real time, real threads ---------------------------------------------
+_monotonic_ns = time.monotonic_ns
+_time_ns = time.time_ns
+
+
 class RealClock(Clock):
     """The host kernel's clock: ``now()`` is real monotonic time since the kernel was made,
-    ``time()`` the real wall clock (what IPC timestamps record). It cannot be advanced."""
+    ``time()`` and ``wall`` the real wall clock (what IPC timestamps record). Each is read
+    when it is asked for, so that only the calls that store a timestamp or compute a
+    deadline read the time. It cannot be advanced."""
 
     __slots__ = ("_base",)
 
-    def __init__(self, sched):
+    def __init__(self, sched: Scheduler) -> None:
         super().__init__(sched, 0)
-        self._base = time.monotonic_ns()
-        self.sync()
+        self._base = _monotonic_ns()
 
-    def sync(self) -> None:
-        """Bring the cached readings the hot paths use up to the present."""
-        self._ns = time.monotonic_ns() - self._base
-        self.wall = time.time_ns() // NS
+    @property                                   # (over the slot the hot paths read)
+    def wall(self) -> int:
+        """The real wall clock in whole seconds, read now."""
+        return _time_ns() // NS
+
+    @wall.setter
+    def wall(self, value: int) -> None:
+        pass                                    # (Clock.__init__'s: the real one runs alone)
 
     def now(self) -> float:
-        self.sync()
-        return self._ns / NS
+        return (_monotonic_ns() - self._base) / NS
 
     def now_ns(self) -> int:
-        self.sync()
-        return self._ns
+        return _monotonic_ns() - self._base
 
     def time(self) -> int:
-        self.sync()
-        return self.wall
+        return _time_ns() // NS
 
     def advance(self, seconds: float) -> None:
         raise SimulationError("the host kernel follows the real clock; it cannot be advanced")
@@ -187,7 +193,6 @@ class RealTimeScheduler(Scheduler):
             w.task = None
             if watch is not None:
                 watch.stop()
-        clock.sync()
         return w.reason
 
     def unblock(self, w: Waiter, reason: int, result=None) -> bool:
@@ -466,11 +471,14 @@ def call(fn: Callable, *args):
         return fn(getattr(proc, "owner", proc), *args)
     if _bound is not None:
         return fn(_bound, *args)
+    # the host kernel: its lock (acquire and release, cheaper than a with statement); the
+    # clock is read where the call stores a timestamp, the credentials where it checks them
     host = _host or host_kernel()
+    lock = host.lock
+    lock.acquire()
     try:
-        with host.lock:
-            host.clock.sync()
-            return fn(host.host_process, *args)
+        return fn(host.host_process, *args)
     finally:
+        lock.release()
         if host.pending_signals:
             host.raise_pending_signals()

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import errno
 from collections import deque
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 import attrs
 from sortedcontainers import SortedList
@@ -42,7 +43,15 @@ from .files import DirFile, OpenFile
 from .signals import NSIG, handler_due
 from .viewable import Viewable
 from .syscall import CallsBase, as_bytes, int_arg, syscall
-from .waitq import STOPPED, TIMEOUT, StopEndsWaiter, WaitQueue
+from .waitq import STOPPED, TIMEOUT, StopEndsWaiter, WaitQueue, Waiter, What
+
+if TYPE_CHECKING:
+    from .creds import Creds
+    from .kernel import Kernel
+    from .namespace import IpcNamespace
+    from .process import Process, ProcessState
+    from .sem import Timeout
+    from .syscall import Data
 
 NS = 1_000_000_000
 DIRENT_SIZE = 20
@@ -81,7 +90,7 @@ class SigEvent:
     sigev_notify: int = SIGEV_SIGNAL
     sigev_signo: int = 0
     sigev_value: int = 0
-    sigev_notify_function: object = None
+    sigev_notify_function: Callable[[int], object] | None = None
 
 
 @attrs.frozen
@@ -107,7 +116,7 @@ class Stat:
     st_size: int
 
 
-def generic_permission(creds, mode: int, uid: int, gid: int, mask: int) -> bool:
+def generic_permission(creds: Creds, mode: int, uid: int, gid: int, mask: int) -> bool:
     """acl_permission_check() then the capability overrides (fs/namei.c), with fsuid/fsgid."""
     if creds.fsuid == uid:
         granted = mode >> 6
@@ -130,8 +139,8 @@ class MqueueSb:
 
     __slots__ = ("ns", "inum", "refs", "entries", "mode", "uid", "gid")
 
-    def __init__(self, ns):
-        self.ns = ns                 # None once the namespace died (mq_clear_sbinfo)
+    def __init__(self, ns: IpcNamespace):
+        self.ns: IpcNamespace | None = ns     # None once the namespace died (mq_clear_sbinfo)
         self.inum = ns.inum          # whose it was (for views, after it died)
         self.refs = 1                # the namespace's internal mount
         self.entries: dict[str, MqueueInode] = {}   # oldest first; readdir shows newest first
@@ -167,7 +176,7 @@ class MqueueSb:
     def lookup(self, name: str) -> "MqueueInode | None":
         return self.entries.get(name)
 
-    def create(self, proc, name: str, mode: int, attr: MqAttr | None) -> "MqueueInode":
+    def create(self, proc: ProcessState, name: str, mode: int, attr: MqAttr | None) -> "MqueueInode":
         """vfs_mkobj()/vfs_create() then mqueue_create_attr(): EACCES (directory
         permission, or a dead namespace), ENOSPC, then mqueue_get_inode's errnos."""
         creds = proc.creds
@@ -187,7 +196,7 @@ class MqueueSb:
         self.entries[name] = inode
         return inode
 
-    def unlink(self, proc, name: str) -> None:
+    def unlink(self, proc: ProcessState, name: str) -> None:
         """vfs_unlink() through may_delete(): EACCES without write and search permission on
         the directory, EPERM for the sticky bit; then mqueue_unlink()."""
         inode = self.entries.get(name)
@@ -205,7 +214,7 @@ class MqueueSb:
             inode.evict()
 
 
-def mqueue_get_inode(proc, ns, mode: int, attr: MqAttr | None) -> "MqueueInode":
+def mqueue_get_inode(proc: ProcessState, ns: IpcNamespace, mode: int, attr: MqAttr | None) -> "MqueueInode":
     """The attribute checks and the RLIMIT_MSGQUEUE charge of a new queue."""
     maxmsg = min(ns.mq_msg_max, ns.mq_msg_default)
     msgsize = min(ns.mq_msgsize_max, ns.mq_msgsize_default)
@@ -243,7 +252,7 @@ class MqueueInode(Viewable):
                  "receivers", "senders", "notify_owner", "notify", "ucount_uid", "mq_bytes",
                  "__weakref__")
 
-    def __init__(self, kernel, mode: int, creds, maxmsg: int, msgsize: int, uid: int,
+    def __init__(self, kernel: Kernel, mode: int, creds: Creds, maxmsg: int, msgsize: int, uid: int,
                  mq_bytes: int):
         self.kernel = kernel
         self.sb: MqueueSb | None = None
@@ -256,12 +265,12 @@ class MqueueInode(Viewable):
         self.maxmsg, self.msgsize = maxmsg, msgsize
         self.curmsgs = 0
         self.qsize = 0
-        self.tree: dict[int, deque] = {}     # priority -> its messages (bytes), FIFO
+        self.tree: dict[int, deque[bytes]] = {}   # priority -> its messages, FIFO
         self.prios = SortedList()            # the priorities in ``tree`` (some maybe empty)
         self.top = -1                        # the highest priority with a message, or -1
         self.receivers = WaitQueue()         # e_wait_q[RECV]
         self.senders = WaitQueue()           # e_wait_q[SEND]
-        self.notify_owner = None             # the registered Process
+        self.notify_owner: Process | None = None   # the registered process
         self.notify: SigEvent | None = None
         self.ucount_uid = uid
         self.mq_bytes = mq_bytes
@@ -290,19 +299,19 @@ class MqueueInode(Viewable):
         prios, tree = self.prios, self.tree
         i = prios.bisect_left(prio) - 1
         while i >= 0:
-            p = prios[i]
+            p: int = prios[i]
             if tree[p]:
                 return p
             i -= 1
         return -1
 
     # --- notification (__do_notify, remove_notification) -------------------------------
-    def do_notify(self, sender) -> None:
+    def do_notify(self, sender: ProcessState) -> None:
         """The queue went from empty to one message with nobody waiting to receive."""
         owner = self.notify_owner
-        if owner is None or self.curmsgs != 1:
-            return
         sev = self.notify
+        if owner is None or sev is None or self.curmsgs != 1:
+            return
         self.notify_owner = self.notify = None
         kernel = self.kernel
         if sev.sigev_notify == SIGEV_SIGNAL:
@@ -319,9 +328,10 @@ class MqueueInode(Viewable):
     # --- what the filesystem shows ---------------------------------------------------------
     def status(self) -> bytes:
         """mqueue_read_file(): one line, as snprintf into an 80-byte buffer makes it."""
-        owner = self.notify_owner
-        notify = self.notify.sigev_notify if owner is not None else 0
-        signo = self.notify.sigev_signo if owner is not None and notify == SIGEV_SIGNAL else 0
+        owner, sev = self.notify_owner, self.notify
+        notify = sev.sigev_notify if owner is not None and sev is not None else 0
+        signo = sev.sigev_signo if sev is not None and owner is not None \
+            and notify == SIGEV_SIGNAL else 0
         pid = owner.pid if owner is not None else 0
         text = f"QSIZE:{self.qsize:<10} NOTIFY:{notify:<5} SIGNO:{signo:<5} NOTIFY_PID:{pid:<6}\n"
         return text.encode()[:FILENT_SIZE - 1]
@@ -355,27 +365,29 @@ class NotifyThread:
 
     __slots__ = ("owner", "done", "sigpending", "stopped", "pid", "result")
 
-    def __init__(self, owner):
+    def __init__(self, owner: Process):
         self.owner = owner
         self.done = False
         self.sigpending: list[int] = []
         self.stopped = False
         self.pid = None           # not a process of its own: nothing to reap
-        self.result = None
+        self.result: object = None
 
     @property
     def alive(self) -> bool:
         return not self.done and self.owner.alive
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self.owner, name)
 
 
-def start_notify_thread(kernel, owner, fn, value) -> None:
+def start_notify_thread(kernel: Kernel, owner: Process, fn: Callable[[int], object] | None,
+                        value: int) -> None:
     """Run ``fn(value)`` as a new thread of ``owner`` under the scheduler."""
     thread = NotifyThread(owner)
+    assert fn is not None                  # (SIGEV_THREAD has one: mq_notify checks)
 
-    def body(_thread):
+    def body(_thread: NotifyThread) -> None:
         try:
             if owner.alive:
                 fn(value)
@@ -388,12 +400,12 @@ def start_notify_thread(kernel, owner, fn, value) -> None:
     kernel.sched.add_thread(Task(thread, body, ()))
 
 
-def mount_mqueue(proc, source, data):
+def mount_mqueue(proc: ProcessState, source: str, data: str | None) -> MqueueMount:
     """The ``mqueue`` file system type: a mount shows the mounter's current namespace."""
     return MqueueMount(mq_sb(proc.ipc_ns))
 
 
-def mq_sb(ns) -> MqueueSb:
+def mq_sb(ns: IpcNamespace) -> MqueueSb:
     sb = ns.mq_fs
     if sb is None:
         sb = ns.mq_fs = MqueueSb(ns)
@@ -411,35 +423,35 @@ class MqueueMount:
         self.users = 0
 
     def release(self) -> None:
-        sb, self.sb = self.sb, None
+        sb, self.sb = self.sb, None  # type: ignore[assignment]  # (released: never used again)
         sb.put()
 
     def describe(self) -> str:
         return "mqueue"
 
     # the root directory
-    def open(self, proc, flags: int) -> OpenFile:
+    def open(self, proc: ProcessState, flags: int) -> OpenFile:
         # do_open(): O_CREAT, or write access, on a directory (O_CREAT|O_EXCL: EEXIST before)
         if flags & O_CREAT or flags & O_ACCMODE != O_RDONLY:
             raise oserror(errno.EISDIR)
         return DirFile(flags, self.sb.names())
 
-    def listdir(self, proc) -> list[str]:
+    def listdir(self, proc: ProcessState) -> list[str]:
         return self.sb.names()
 
-    def unlink(self, proc, path: str) -> None:
+    def unlink(self, proc: ProcessState, path: str) -> None:
         raise oserror(errno.EISDIR)
 
-    def chmod(self, proc, mode: int) -> None:
+    def chmod(self, proc: ProcessState, mode: int) -> None:
         sb = self.sb
         sb.mode = _chmod(proc.creds, sb.mode, sb.uid, sb.gid, mode)
 
-    def stat(self, proc) -> Stat:
+    def stat(self, proc: ProcessState) -> Stat:
         sb = self.sb
         return Stat(sb.mode, 2, sb.uid, sb.gid, sb.size)
 
     # its entries
-    def open_entry(self, proc, name: str, flags: int, mode: int) -> OpenFile:
+    def open_entry(self, proc: ProcessState, name: str, flags: int, mode: int) -> OpenFile:
         """open(2) of a queue file: O_CREAT makes a queue with the default attributes."""
         _check_name_len(name)
         sb = self.sb
@@ -459,15 +471,15 @@ class MqueueMount:
                 inode.size = 0
         return MqFile(flags & ~(O_CREAT | O_EXCL | O_TRUNC), inode, self)
 
-    def unlink_entry(self, proc, name: str) -> None:
+    def unlink_entry(self, proc: ProcessState, name: str) -> None:
         _check_name_len(name)
         self.sb.unlink(proc, name)
 
-    def chmod_entry(self, proc, name: str, mode: int) -> None:
+    def chmod_entry(self, proc: ProcessState, name: str, mode: int) -> None:
         inode = self._inode(name)
         inode.mode = _chmod(proc.creds, inode.mode, inode.uid, inode.gid, mode)
 
-    def stat_entry(self, proc, name: str) -> Stat:
+    def stat_entry(self, proc: ProcessState, name: str) -> Stat:
         return self._inode(name).stat()
 
     def has_entry(self, name: str) -> bool:
@@ -486,7 +498,7 @@ def _check_name_len(name: str) -> None:
         raise oserror(errno.ENAMETOOLONG)
 
 
-def _chmod(creds, old: int, uid: int, gid: int, mode: int) -> int:
+def _chmod(creds: Creds, old: int, uid: int, gid: int, mode: int) -> int:
     """chmod(2): the owner or CAP_FOWNER (EPERM); S_ISGID dropped for a group the caller
     is not in, without CAP_FSETID. Returns the new mode bits (without the file type)."""
     if creds.fsuid != uid and not creds.capable(CAP_FOWNER):
@@ -509,12 +521,12 @@ class MqFile(OpenFile):
         self.fmode = (flags + 1) & O_ACCMODE     # OPEN_FMODE(): FMODE_READ 1, FMODE_WRITE 2
         self.inode = inode
         inode.opens += 1
-        inode.sb.get()
+        inode.sb.get()  # type: ignore[union-attr]  # (a queue one can open is on one)
         self.mount = mount
         if mount is not None:
             mount.users += 1
 
-    def read(self, proc, size: int) -> bytes:
+    def read(self, proc: ProcessState, size: int) -> bytes:
         text = self.inode.status()
         data = text[self.pos:self.pos + size]
         self.pos += len(data)
@@ -523,7 +535,7 @@ class MqFile(OpenFile):
     def _size(self) -> int:
         return self.inode.size          # default_llseek: SEEK_END is relative to i_size (80)
 
-    def flush(self, proc) -> None:
+    def flush(self, proc: ProcessState) -> None:
         inode = self.inode
         if inode.notify_owner is proc:
             inode.remove_notification()
@@ -536,7 +548,7 @@ class MqFile(OpenFile):
         sb = inode.sb
         if not inode.opens and not inode.linked:
             inode.evict()
-        sb.put()
+        sb.put()  # type: ignore[union-attr]  # (MqFile.__init__ took it)
 
 
 class MqPathFile(MqFile):
@@ -546,16 +558,16 @@ class MqPathFile(MqFile):
 
     __slots__ = ()
 
-    def read(self, proc, size: int) -> bytes:
+    def read(self, proc: ProcessState, size: int) -> bytes:
         raise oserror(errno.EBADF)
 
-    def write(self, proc, data: bytes) -> int:
+    def write(self, proc: ProcessState, data: bytes) -> int:
         raise oserror(errno.EBADF)
 
     def lseek(self, offset: int, whence: int) -> int:
         raise oserror(errno.EBADF)
 
-    def flush(self, proc) -> None:
+    def flush(self, proc: ProcessState) -> None:
         pass
 
 
@@ -610,7 +622,7 @@ def _prio_arg(prio: object) -> int:
     return prio & 0xFFFFFFFF
 
 
-def _timeout_arg(timeout: object, now_ns: int) -> int:
+def _timeout_arg(timeout: Timeout, now_ns: int) -> int:
     """The deadline (virtual ns) of a relative timeout in seconds, or of a relative timespec
     ``(tv_sec, tv_nsec)``; EINVAL for a negative or malformed one (prepare_timeout)."""
     if isinstance(timeout, tuple):
@@ -640,7 +652,7 @@ def _sigevent_arg(sev: object) -> SigEvent:
     return SigEvent(notify, signo, value, fn)
 
 
-def _mqfile(proc, mqdes: object) -> MqFile:
+def _mqfile(proc: ProcessState, mqdes: int) -> MqFile:
     """fdget() and the f_op check: EBADF for a closed descriptor or one of another kind."""
     if type(mqdes) is not int:
         mqdes = int_arg(mqdes, "mqdes")
@@ -655,7 +667,8 @@ def _mqfile(proc, mqdes: object) -> MqFile:
 RESTART = object()       # what _wq_sleep returns when the call must start again
 
 
-def _wq_sleep(proc, inode: MqueueInode, queue: WaitQueue, what, data, deadline):
+def _wq_sleep(proc: ProcessState, inode: MqueueInode, queue: WaitQueue, what: What,
+              data: object, deadline: int | None) -> Any:
     """wq_sleep(): park on the queue's SEND or RECV list; the result a waker set, or
     ETIMEDOUT, or EINTR, or RESTART: a stop signal ended the sleep (-ERESTARTSYS, the waiter
     left the list) and no handler is due once continued, so the system call starts again
@@ -683,7 +696,8 @@ def _describe(inode: MqueueInode) -> str:
 
 
 # --- the calls --------------------------------------------------------------------------------
-def do_mq_open(proc, name: object, oflag: object, mode: object, attr: object) -> int:
+def do_mq_open(proc: ProcessState, name: str, oflag: int, mode: int,
+               attr: MqAttr | None) -> int:
     if type(oflag) is not int or type(mode) is not int:
         oflag, mode = int_arg(oflag, "oflag"), int_arg(mode, "mode")
     if not -(1 << 31) <= oflag < (1 << 32):
@@ -749,14 +763,14 @@ class MqCalls(CallsBase):
             raise
 
     @syscall
-    def mq_send(self, mqdes: int, data, prio: int = 0) -> None:
+    def mq_send(self, mqdes: int, data: Data, prio: int = 0) -> None:
         """mq_send(3): queue ``data`` at priority ``prio`` (< 32768, else EINVAL). EBADF for a
         descriptor not open for writing, EMSGSIZE past mq_msgsize; a full queue blocks, or
         EAGAIN with O_NONBLOCK. A waiting receiver takes the message directly."""
         return _do_mq_timedsend(self, mqdes, data, prio, None)
 
     @syscall
-    def mq_timedsend(self, mqdes: int, data, prio: int, timeout) -> None:
+    def mq_timedsend(self, mqdes: int, data: Data, prio: int, timeout: Timeout) -> None:
         """mq_timedsend(3) with a timeout relative to now, in seconds of virtual time or as a
         timespec ``(tv_sec, tv_nsec)``: ETIMEDOUT when it passes while the queue stays full;
         EINVAL for a negative or malformed timeout, checked first."""
@@ -771,7 +785,7 @@ class MqCalls(CallsBase):
         return _do_mq_timedreceive(self, mqdes, bufsize, None)
 
     @syscall
-    def mq_timedreceive(self, mqdes: int, bufsize: int, timeout) -> tuple[bytes, int]:
+    def mq_timedreceive(self, mqdes: int, bufsize: int, timeout: Timeout) -> tuple[bytes, int]:
         """mq_timedreceive(3): as mq_receive, with a timeout as mq_timedsend takes it."""
         return _do_mq_timedreceive(self, mqdes, bufsize, timeout)
 
@@ -818,11 +832,12 @@ class MqCalls(CallsBase):
             return
         if inode.notify_owner is not None:
             raise oserror(errno.EBUSY)
-        inode.notify_owner = self
+        inode.notify_owner = cast("Process", self)
         inode.notify = sev
 
 
-def _do_mq_timedsend(proc, mqdes, data, prio, timeout, deadline=None) -> None:
+def _do_mq_timedsend(proc: ProcessState, mqdes: int, data: Data, prio: int,
+                     timeout: Timeout | None, deadline: int | None = None) -> None:
     """do_mq_timedsend(), with the hot path inline (``deadline``: of a restarted call)."""
     kernel = proc.kernel
     if timeout is not None:
@@ -850,7 +865,7 @@ def _do_mq_timedsend(proc, mqdes, data, prio, timeout, deadline=None) -> None:
     receivers = inode.receivers
     if receivers:
         # pipelined_send(): straight to the first waiting receiver; no notification
-        w = receivers.first()
+        w: Waiter = receivers.first()  # type: ignore[assignment]  # (there is one)
         receivers.discard(w)
         kernel.sched.wake(w, (text, prio))
         return None
@@ -869,7 +884,8 @@ def _do_mq_timedsend(proc, mqdes, data, prio, timeout, deadline=None) -> None:
     return None
 
 
-def _do_mq_timedreceive(proc, mqdes, msg_len, timeout, deadline=None) -> tuple[bytes, int]:
+def _do_mq_timedreceive(proc: ProcessState, mqdes: int, msg_len: int, timeout: Timeout | None,
+                        deadline: int | None = None) -> tuple[bytes, int]:
     """do_mq_timedreceive(), with the hot path inline (``deadline``: of a restarted call)."""
     kernel = proc.kernel
     if timeout is not None:
@@ -890,8 +906,9 @@ def _do_mq_timedreceive(proc, mqdes, msg_len, timeout, deadline=None) -> tuple[b
     if not inode.curmsgs:
         if file.flags & O_NONBLOCK:
             raise oserror(errno.EAGAIN)
-        got = _wq_sleep(proc, inode, inode.receivers,
-                        (_waiting_in, "mq_receive", inode, "empty"), None, deadline)
+        got: tuple[bytes, int] = _wq_sleep(proc, inode, inode.receivers,
+                                           (_waiting_in, "mq_receive", inode, "empty"), None,
+                                           deadline)
         if got is RESTART:
             return _do_mq_timedreceive(proc, mqdes, msg_len, None, deadline)
         return got
@@ -906,7 +923,7 @@ def _do_mq_timedreceive(proc, mqdes, msg_len, timeout, deadline=None) -> tuple[b
     senders = inode.senders
     if senders:
         # pipelined_receive(): the first blocked sender's message takes the free place
-        w = senders.first()
+        w: Waiter = senders.first()  # type: ignore[assignment]  # (there is one)
         senders.discard(w)
         inode.msg_insert(*w.data)
         kernel.sched.wake(w, True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 from collections import deque
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, overload
 
 import attrs
 
@@ -28,12 +29,26 @@ from .syscall import (NOKW, CallsBase, as_bytes, hot_syscall, int_arg, restart_s
 from .util import flags_arg, ipcget, key_arg, obtain_for_ctl, update_perm
 from .waitq import SIGNAL, STOPPED, StopEndsWaiter, WaitQueue
 
+if TYPE_CHECKING:
+    from ..sim.scheduler import Scheduler
+    from .creds import Creds
+    from .namespace import IpcNamespace
+    from .process import ProcessState
+    from .syscall import Data
+
+# A message: [mtype, text], text None once it was removed (a list, so that it is changed in
+# place while the queue's deques still hold it).
+Msg = list[Any]
+
 NS = 1_000_000_000
 
 S_IRUGO = 0o444
 S_IWUGO = 0o222
 LONG_MAX = (1 << 63) - 1
 LONG_MIN = -(1 << 63)
+
+# What msgctl returns, by command (see MsgCalls.msgctl).
+MsgctlResult: TypeAlias = "MsqidDs | tuple[int, MsqidDs] | tuple[int, Msginfo] | None"
 
 # convert_mode(): how msgrcv picks a message
 SEARCH_ANY, SEARCH_EQUAL, SEARCH_NOTEQUAL, SEARCH_LESSEQUAL, SEARCH_NUMBER = range(1, 6)
@@ -76,7 +91,7 @@ class MsgQueue(KernIpcPerm):
                  "q_lspid", "q_lrpid", "q_messages", "q_bytype", "q_dead", "q_receivers",
                  "q_senders")
 
-    def __init__(self, ns, key: int, mode: int, creds, now: int):
+    def __init__(self, ns: IpcNamespace, key: int, mode: int, creds: Creds, now: int):
         # kern_ipc_perm, set here rather than through super().__init__ (msgget's hot path)
         self.ns, self.key, self.mode = ns, key, mode
         self.uid = self.cuid = creds.euid
@@ -88,8 +103,8 @@ class MsgQueue(KernIpcPerm):
         self.q_qbytes = ns.msg_ctlmnb
         self.q_lspid = self.q_lrpid = 0
         # a message is a list [mtype, text]; a removed one has text None
-        self.q_messages: deque = deque()
-        self.q_bytype: dict[int, deque] = {}
+        self.q_messages: deque[Msg] = deque()
+        self.q_bytype: dict[int, deque[Msg]] = {}
         self.q_dead = 0          # removed messages still in q_messages
         self.q_receivers: WaitQueue | None = None     # made when the first one waits
         self.q_senders: WaitQueue | None = None
@@ -99,14 +114,14 @@ class MsgQueue(KernIpcPerm):
         """msg_fits_inqueue(): bytes and the message count are both bounded by qbytes."""
         return self.q_cbytes + size <= self.q_qbytes and self.q_qnum + 1 <= self.q_qbytes
 
-    def first(self) -> list | None:
+    def first(self) -> Msg | None:
         messages = self.q_messages
         while messages and messages[0][1] is None:
             messages.popleft()
             self.q_dead -= 1
         return messages[0] if messages else None
 
-    def find(self, msgtyp: int, mode: int) -> list | None:
+    def find(self, msgtyp: int, mode: int) -> Msg | None:
         """find_msg(): the message msgrcv takes, or None."""
         if mode == SEARCH_ANY:
             return self.first()
@@ -130,7 +145,7 @@ class MsgQueue(KernIpcPerm):
                 count += 1
         return None
 
-    def new_type(self, mtype: int, msg: list) -> None:
+    def new_type(self, mtype: int, msg: Msg) -> None:
         """The first message of a type not seen lately. Emptied per-type FIFOs are kept
         (a type that comes and goes costs no allocation) until there are many of them."""
         bytype = self.q_bytype
@@ -149,11 +164,11 @@ class MsgQueue(KernIpcPerm):
             self.q_dead = 0
 
     # --- waking ------------------------------------------------------------------------
-    def pipelined_send(self, sched, msg: list, now: int) -> bool:
+    def pipelined_send(self, sched: Scheduler, msg: Msg, now: int) -> bool:
         """Hand ``msg`` to the first waiting receiver that matches; too small a buffer gets
-        E2BIG and the walk goes on. True if a receiver took it."""
+        E2BIG and the walk goes on. True if a receiver took it (called while one waits)."""
         mtype, text = msg
-        receivers = self.q_receivers
+        receivers: WaitQueue = self.q_receivers  # type: ignore[assignment]  # (one waits)
         # The common case, the first receiver takes it: no copy of the list to walk.
         for w in receivers.keys():
             break
@@ -177,28 +192,30 @@ class MsgQueue(KernIpcPerm):
             return True
         return False
 
-    def ss_wakeup(self, sched, kill: bool = False) -> None:
+    def ss_wakeup(self, sched: Scheduler, kill: bool = False) -> None:
         """Wake the blocked senders whose message now fits (all of them on removal);
         those that still do not fit go to the tail, in order."""
-        if not self.q_senders:
+        senders = self.q_senders
+        if not senders:
             return
         stop = None
-        for w in self.q_senders:
+        for w in senders:
             if w is stop:
                 break
             if not kill and not self.fits(w.data):
                 if stop is None:
                     stop = w
-                self.q_senders.discard(w)
-                self.q_senders.add(w)
+                senders.discard(w)
+                senders.add(w)
                 continue
             sched.wake(w)
 
-    def expunge_all(self, sched, err: int | None) -> None:
+    def expunge_all(self, sched: Scheduler, err: int | None) -> None:
         """Wake every blocked receiver: with ``err`` (EIDRM), or to re-check (IPC_SET)."""
-        if not self.q_receivers:
+        receivers = self.q_receivers
+        if not receivers:
             return
-        for w in self.q_receivers:
+        for w in receivers:
             sched.wake(w, None if err is None else ("err", err))
 
     # --- what the namespace and /proc see ----------------------------------------------
@@ -224,7 +241,7 @@ class MsgQueue(KernIpcPerm):
         return MsqidDs(self.to_ipc_perm(), self.q_stime, self.q_rtime, self.q_ctime,
                        self.q_cbytes, self.q_qnum, self.q_qbytes, self.q_lspid, self.q_lrpid)
 
-    def _proc_row(self, reader) -> str:
+    def _proc_row(self, reader: ProcessState) -> str:
         return (f"{self.key:10d} {self.id:10d}  {self.mode:4o}  {self.q_cbytes:10d} "
                 f"{self.q_qnum:10d} {self.q_lspid:5d} {self.q_lrpid:5d} {self.uid:5d} "
                 f"{self.gid:5d} {self.cuid:5d} {self.cgid:5d} {self.q_stime:10d} "
@@ -291,7 +308,7 @@ class MsgCalls(CallsBase):
         return _msgget(self, key, flags)
 
     @syscall
-    def msgsnd(self, msqid: int, mtype: int, data, flags: int = 0) -> None:
+    def msgsnd(self, msqid: int, mtype: int, data: Data, flags: int = 0) -> None:
         """msgsnd(2): queue ``data`` as a message of type ``mtype`` (>= 1). Blocks while the
         queue is full (bytes, and the message count, against msg_qbytes) unless IPC_NOWAIT
         (EAGAIN); a waiting receiver that matches takes the message directly."""
@@ -331,7 +348,8 @@ class MsgCalls(CallsBase):
             if q.deleted:
                 raise oserror(errno.EIDRM)
             if reason == STOPPED and not handler_due(self):
-                return restart_syscall(self, "msgsnd", msqid, mtype, text, flags)
+                restart_syscall(self, "msgsnd", msqid, mtype, text, flags)
+                return
             if reason == SIGNAL or reason == STOPPED:
                 raise oserror(errno.EINTR)
         now = kernel.clock.wall
@@ -442,13 +460,32 @@ class MsgCalls(CallsBase):
                 mtype, text = value[0], value[1]
                 return mtype, text[:msgsz] if len(text) > msgsz else text
             if reason == STOPPED and not handler_due(self):
-                return restart_syscall(self, "msgrcv", msqid, msgsz, msgtyp, flags)
+                again: tuple[int, bytes] = restart_syscall(self, "msgrcv", msqid, msgsz, msgtyp,
+                                                           flags)
+                return again
             if reason == SIGNAL or reason == STOPPED:
                 raise oserror(errno.EINTR)
             # woken by IPC_SET: start again from the permission check
 
+    @overload
+    def msgctl(self, msqid: int, cmd: Literal[2], buf: None = None) -> MsqidDs: ...  # IPC_STAT
+
+    @overload   # MSG_STAT, MSG_STAT_ANY
+    def msgctl(self, msqid: int, cmd: Literal[11, 13], buf: None = None) -> tuple[int, MsqidDs]:
+        ...
+
+    @overload   # IPC_INFO, MSG_INFO
+    def msgctl(self, msqid: int, cmd: Literal[3, 12], buf: None = None) -> tuple[int, Msginfo]:
+        ...
+
+    @overload   # IPC_RMID, IPC_SET
+    def msgctl(self, msqid: int, cmd: Literal[0, 1], buf: MsqidDs | None = None) -> None: ...
+
+    @overload
+    def msgctl(self, msqid: int, cmd: int, buf: MsqidDs | None = None) -> MsgctlResult: ...
+
     @hot_syscall
-    def msgctl(self, msqid: int, cmd: int, buf: MsqidDs | None = None):
+    def msgctl(self, msqid: int, cmd: int, buf: MsqidDs | None = None) -> MsgctlResult:
         """msgctl(2). IPC_STAT: a MsqidDs. MSG_STAT, MSG_STAT_ANY: (full id, MsqidDs) of the
         queue in slot ``msqid``. IPC_INFO, MSG_INFO: (highest slot in use, Msginfo).
         IPC_SET: from ``buf`` (uid, gid, mode, msg_qbytes; raising msg_qbytes past msgmnb
@@ -468,7 +505,7 @@ class MsgCalls(CallsBase):
         return _msgctl(self, msqid, cmd, buf)
 
 
-def _msgget(proc, key: object, msgflg: object) -> int:
+def _msgget(proc: ProcessState, key: int, msgflg: int) -> int:
     if not (type(key) is int and type(msgflg) is int and -0x80000000 <= key <= 0x7FFFFFFF
             and 0 <= msgflg <= 0xFFFFFFFF):
         key, msgflg = key_arg(key), flags_arg(msgflg, "msgflg")
@@ -484,7 +521,7 @@ def _msgget(proc, key: object, msgflg: object) -> int:
     return ipcget(proc, ns.msg_ids, key, msgflg, newque)
 
 
-def _msgctl(proc, msqid: object, cmd: object, buf: object):
+def _msgctl(proc: ProcessState, msqid: int, cmd: int, buf: object) -> MsgctlResult:
     if type(msqid) is not int or type(cmd) is not int:
         msqid, cmd = int_arg(msqid, "msqid"), int_arg(cmd, "cmd")
     if msqid < 0 or cmd < 0:

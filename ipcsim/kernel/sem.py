@@ -34,6 +34,7 @@ and IPC_RMID None.
 from __future__ import annotations
 
 import errno
+from typing import TYPE_CHECKING, Any, Literal, Sequence, TypeAlias, overload
 
 import attrs
 
@@ -47,6 +48,20 @@ from .perm import IpcPerm, KernIpcPerm, ipcperms
 from .syscall import NOKW, CallsBase, hot_syscall, int_arg, syscall
 from .util import flags_arg, ipcget, key_arg, obtain_for_ctl, update_perm
 from .waitq import TIMEOUT, StopEndsWaiter, WaitQueue, Waiter
+
+if TYPE_CHECKING:
+    from .creds import Creds
+    from .namespace import IpcNamespace
+    from .process import ProcessState
+
+# One operation of semop: (sem_num, sem_op, sem_flg).
+Sop: TypeAlias = "tuple[int, int, int]"
+# The sleepers an update completed, with the errno each returns with (0: done).
+Wakes: TypeAlias = "list[tuple[Waiter, int]]"
+# A semtimedop timeout: seconds, or a timespec (tv_sec, tv_nsec).
+Timeout: TypeAlias = "float | tuple[int, int]"
+# What semctl returns, by command (see SemCalls.semctl).
+SemctlResult: TypeAlias = "SemidDs | tuple[int, SemidDs] | tuple[int, Seminfo] | int | list[int] | None"
 
 S_IRUGO = 0o444
 S_IWUGO = 0o222
@@ -94,10 +109,10 @@ class UndoList:
 
     __slots__ = ("refcnt", "entries")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.refcnt = 1
         # semid -> SemUndo; the most recently used last (sem.c keeps it at the list head)
-        self.entries: dict = {}
+        self.entries: dict[int, SemUndo] = {}
 
     def share(self) -> "UndoList":
         """copy_semundo() with CLONE_SYSVSEM: one more sharer."""
@@ -110,13 +125,13 @@ class SemUndo:
 
     __slots__ = ("ulp", "semid", "sma", "semadj")
 
-    def __init__(self, ulp: UndoList, semid: int, sma: "SemArray"):
+    def __init__(self, ulp: UndoList, semid: int, sma: SemArray):
         self.ulp = ulp
         self.semid = semid
-        self.sma = sma
+        self.sma: SemArray | None = sma       # None once the set is gone
         self.semadj = [0] * sma.sem_nsems
 
-    def apply_at_exit(self, proc, ns) -> None:
+    def apply_at_exit(self, proc: ProcessState, ns: IpcNamespace) -> None:
         """exit_sem() for this entry: look the set up by id in ``ns`` (the leaver's
         namespace now); add each adjustment, clamped to [0, SEMVMX], making the leaver the
         sempid of each semaphore that had one; set otime; serve the waiters."""
@@ -142,7 +157,7 @@ class SemUndo:
                     v = SEMVMX
                 semval[i] = v
                 sempid[i] = pid
-        wakes: list = []
+        wakes: Wakes = []
         sma.do_smart_update(None, True, wakes)
         sma.finish(wakes)
 
@@ -150,7 +165,7 @@ class SemUndo:
         return f"<SemUndo semid={self.semid} semadj={self.semadj}>"
 
 
-def exit_sem(proc) -> None:
+def exit_sem(proc: ProcessState) -> None:
     """Leave the process's undo list; the last sharer applies every adjustment in it, the
     most recently used entry first, in the namespace the process is in now.
 
@@ -178,7 +193,8 @@ class SemQueue:
 
     __slots__ = ("sops", "nsops", "undo", "pid", "alter", "blocking")
 
-    def __init__(self, sops, undo, pid: int, alter: bool, blocking: int):
+    def __init__(self, sops: list[Sop], undo: SemUndo | None, pid: int, alter: bool,
+                 blocking: int):
         self.sops = sops
         self.nsops = len(sops)
         self.undo = undo
@@ -197,7 +213,7 @@ class PendingList(WaitQueue):
 
     __slots__ = ("sma",)
 
-    def __init__(self, sma: "SemArray"):
+    def __init__(self, sma: SemArray):
         super().__init__()
         self.sma = sma
 
@@ -222,7 +238,8 @@ class SemArray(KernIpcPerm):
                  "pending_const", "sem_alter", "sem_const", "complex_count", "nwait",
                  "undos")
 
-    def __init__(self, ns, key: int, mode: int, creds, nsems: int, now: int):
+    def __init__(self, ns: IpcNamespace, key: int, mode: int, creds: Creds, nsems: int,
+                 now: int):
         super().__init__(ns, key, mode, creds)
         self.sem_nsems = nsems
         self.semval = [0] * nsems
@@ -240,8 +257,9 @@ class SemArray(KernIpcPerm):
         self.undos: dict[SemUndo, None] = {}          # list_id: the undo entries for the set
 
     # --- trying operations -------------------------------------------------------------
-    def _try(self, sops, un, pid: int) -> int:
-        """perform_atomic_semop(): apply every op of ``sops`` in order, or none.
+    def _try(self, sops: Sequence[Sop], un: SemUndo | None, pid: int) -> int:
+        """perform_atomic_semop(): apply every op of ``sops`` in order, or none (``un``:
+        the caller's undo entry for the set, there when an op has SEM_UNDO).
 
         Returns 0 (done: values, semadj and sempid updated), ERANGE, EAGAIN (the first op
         that cannot proceed has IPC_NOWAIT), or -(i + 1) when op i would block."""
@@ -259,6 +277,7 @@ class SemArray(KernIpcPerm):
                 if v > SEMVMX:
                     return _ERANGE
                 if flg & SEM_UNDO:
+                    assert un is not None
                     adj = un.semadj[num] - op
                     if adj < SEMADJ_MIN or adj > SEMADJ_MAX:
                         return _ERANGE
@@ -283,6 +302,7 @@ class SemArray(KernIpcPerm):
                     result = _ERANGE
                     break
                 if flg & SEM_UNDO:
+                    assert un is not None
                     adj = un.semadj[num] - op
                     if adj < SEMADJ_MIN or adj > SEMADJ_MAX:
                         result = _ERANGE
@@ -300,6 +320,7 @@ class SemArray(KernIpcPerm):
             if op:
                 semval[num] -= op
                 if flg & SEM_UNDO:
+                    assert un is not None
                     un.semadj[num] += op
         return result
 
@@ -320,7 +341,7 @@ class SemArray(KernIpcPerm):
         if w.data.nsops > 1:
             self.complex_count -= 1
 
-    def wake_const_ops(self, lst: PendingList, wakes: list) -> bool:
+    def wake_const_ops(self, lst: PendingList, wakes: Wakes) -> bool:
         """Retry the wait-for-zero requests of ``lst`` in order; True if one completed."""
         completed = False
         gone = None
@@ -341,7 +362,7 @@ class SemArray(KernIpcPerm):
                 del lst[w]
         return completed
 
-    def wakeup_zero(self, sops, wakes: list) -> bool:
+    def wakeup_zero(self, sops: Sequence[Sop] | None, wakes: Wakes) -> bool:
         """do_smart_wakeup_zero(): the zero-waiters of each semaphore that ``sops`` named
         (every semaphore when None) and that is now 0; then, if any was 0, the complex
         zero-waiters."""
@@ -367,7 +388,7 @@ class SemArray(KernIpcPerm):
             completed |= self.wake_const_ops(self.pending_const, wakes)
         return completed
 
-    def update_queue(self, lst: PendingList, semnum: int, wakes: list) -> bool:
+    def update_queue(self, lst: PendingList, semnum: int, wakes: Wakes) -> bool:
         """update_queue(): retry the alter requests of ``lst`` in order, completing each
         that can proceed. On the set's list the scan restarts from the head after each
         completion while requests remain; on a semaphore's list (``semnum`` >= 0) it stops
@@ -404,8 +425,9 @@ class SemArray(KernIpcPerm):
             if not restart:
                 return completed
 
-    def do_smart_update(self, sops, otime: bool, wakes: list) -> None:
+    def do_smart_update(self, sops: Sequence[Sop] | None, otime: bool, wakes: Wakes) -> None:
         """do_smart_update() after the values changed (``sops`` None: any may have)."""
+        lst: PendingList | None
         if self.wakeup_zero(sops, wakes):
             otime = True
         glob = self.pending_alter
@@ -428,7 +450,7 @@ class SemArray(KernIpcPerm):
         if otime:
             self.sem_otime = self.ns.kernel.clock.wall
 
-    def finish(self, wakes: list) -> None:
+    def finish(self, wakes: Wakes) -> None:
         """sem_unlock() + wake_up_q(): unmerge if no complex op is left, then wake."""
         if not self.complex_count and self.pending_alter:
             self.unmerge_queues()
@@ -440,7 +462,7 @@ class SemArray(KernIpcPerm):
     def merge_queues(self) -> None:
         """merge_queues(): each semaphore's alter list, in ascending order, is spliced to
         the front of the set's list."""
-        merged = []
+        merged: list[Waiter] = []
         sem_alter = self.sem_alter
         for num in sorted(sem_alter, reverse=True):
             lst = sem_alter[num]
@@ -484,10 +506,10 @@ class SemArray(KernIpcPerm):
                 table = self.sem_alter
             else:
                 table = self.sem_const
-            lst = table.get(num)
-            if lst is None:
-                lst = table[num] = PendingList(self)
-            lst.add(w)
+            pending = table.get(num)
+            if pending is None:
+                pending = table[num] = PendingList(self)
+            pending.add(w)
             return
         if not self.complex_count:
             self.merge_queues()
@@ -508,7 +530,7 @@ class SemArray(KernIpcPerm):
                     n += 1
         return n
 
-    def _sleepers(self) -> list:
+    def _sleepers(self) -> list[Waiter]:
         """Every sleeper, in the order freeary wakes them."""
         out = list(_keys(self.pending_const)) + list(_keys(self.pending_alter))
         sem_const, sem_alter = self.sem_const, self.sem_alter
@@ -552,7 +574,7 @@ class SemArray(KernIpcPerm):
     def stat(self) -> SemidDs:
         return SemidDs(self.to_ipc_perm(), self.sem_otime, self.sem_ctime, self.sem_nsems)
 
-    def _proc_row(self, reader) -> str:
+    def _proc_row(self, reader: ProcessState) -> str:
         return (f"{self.key:10d} {self.id:10d}  {self.mode:4o} {self.sem_nsems:10d} "
                 f"{self.uid:5d} {self.gid:5d} {self.cuid:5d} {self.cgid:5d} "
                 f"{self.sem_otime:10d} {self.sem_ctime:10d}\n")
@@ -570,7 +592,7 @@ def _c_int(value: object, what: str) -> int:
     return value - (1 << 32) if value >= (1 << 31) else value
 
 
-def _sops_arg(sops: object) -> list:
+def _sops_arg(sops: Sequence[Sop]) -> list[Sop]:
     """The sembuf array: a sequence of (sem_num, sem_op, sem_flg) with sem_num an unsigned
     short, sem_op and sem_flg shorts (sem_flg may also be given as its unsigned view)."""
     if isinstance(sops, (str, bytes, bytearray)) or not hasattr(sops, "__len__"):
@@ -594,7 +616,7 @@ def _sops_arg(sops: object) -> list:
     return out
 
 
-def _timeout_arg(timeout: object) -> tuple[int, bool]:
+def _timeout_arg(timeout: Timeout) -> tuple[int, bool]:
     """(nanoseconds, valid): seconds as int/float, or a timespec (tv_sec, tv_nsec)."""
     if isinstance(timeout, tuple):
         if len(timeout) != 2:
@@ -611,28 +633,29 @@ def _timeout_arg(timeout: object) -> tuple[int, bool]:
 # One-op tuples that passed _semtimedop's checks (a valid sembuf, no SEM_UNDO), each
 # mapped to itself: semop's hot path trusts a tuple only if it is the very object checked
 # (tuples are immutable, and one that compares equal may hold floats).
-_CHECKED_SOPS: dict[tuple, tuple] = {}
+_CHECKED_SOPS: dict[Sop, Sop] = {}
 
 
-def _check_in(sop: tuple) -> None:
+def _check_in(sop: Sop) -> None:
     if len(_CHECKED_SOPS) >= 512:
         _CHECKED_SOPS.clear()
     _CHECKED_SOPS[sop] = sop
 
 
-def _semop(proc, semid: object, sops: object) -> None:
+def _semop(proc: ProcessState, semid: int, sops: Sequence[Sop]) -> None:
     return _semtimedop(proc, semid, sops, None, False)
 
 
-def _waiting_in(semid: int, inum: int, sops) -> str:
+def _waiting_in(semid: int, inum: int, sops: Sequence[Sop]) -> str:
     return f"semop on semaphore set {semid} of ipc:[{inum}] ({_describe(sops)})"
 
 
-def _describe(sops) -> str:
+def _describe(sops: Sequence[Sop]) -> str:
     return ", ".join(f"sem {num} {op:+d}" if op else f"sem {num} 0" for num, op, _ in sops)
 
 
-def _semtimedop(proc, semid: object, sops: object, timeout: object, timed: bool) -> None:
+def _semtimedop(proc: ProcessState, semid: int, sops: Sequence[Sop], timeout: Timeout | None,
+                timed: bool) -> None:
     """do_semtimedop(), with the checks in the order Linux 6 makes them."""
     if type(semid) is not int:
         semid = int_arg(semid, "semid")
@@ -677,6 +700,7 @@ def _semtimedop(proc, semid: object, sops: object, timeout: object, timed: bool)
         raise oserror(errno.EINVAL)
     ids = ns.sem_ids
     un = None
+    sma: SemArray | None
     if undos:
         # find_alloc_undo(): before the set's own checks, and kept even if the call fails
         ulp = proc.sysvsem
@@ -704,7 +728,7 @@ def _semtimedop(proc, semid: object, sops: object, timeout: object, timed: bool)
     r = sma._try(sops, un, pid)
     if r == 0:
         if alter and sma.nwait:
-            wakes: list = []
+            wakes: Wakes = []
             sma.do_smart_update(sops, True, wakes)
             sma.finish(wakes)
         else:
@@ -761,14 +785,14 @@ class SemCalls(CallsBase):
             ns.used_sems += nsems
             return semid
 
-        def more_checks(sma) -> None:
+        def more_checks(sma: SemArray) -> None:
             if nsems > sma.sem_nsems:
                 raise oserror(errno.EINVAL)
 
         return ipcget(self, ns.sem_ids, key, flags, newary, more_checks)
 
     @hot_syscall
-    def semop(self, semid: int, sops) -> None:
+    def semop(self, semid: int, sops: Sequence[Sop]) -> None:
         """semop(2): ``sops`` is a sequence of ``(sem_num, sem_op, sem_flg)``; all are
         applied, in order, or none. Blocks until that is possible unless the first op that
         cannot proceed has IPC_NOWAIT (EAGAIN). E2BIG past semopm ops, EINVAL for none,
@@ -782,11 +806,12 @@ class SemCalls(CallsBase):
         # makes every check again in Linux's order; nothing here changes state before the
         # operation is known to succeed.
         try:
-            [sop] = sops if sops.__class__ is list else ()
+            # (ValueError unless one op; TypeError if no set was ever made: the full path)
+            [sop] = sops if sops.__class__ is list else ()  # type: ignore[misc]
             if _CHECKED_SOPS.get(sop) is not sop or type(semid) is not int:
                 sma = None
             else:
-                sma = self.ipc_ns.sem_ids.objs[semid & 0x7FFF]   # KeyError, TypeError: none
+                sma = self.ipc_ns.sem_ids.objs[semid & 0x7FFF]  # type: ignore[index]
         except (KeyError, TypeError, ValueError):
             sma = None
         if sma is not None:
@@ -802,7 +827,7 @@ class SemCalls(CallsBase):
                         semval[num] = v
                         sma.sempid[num] = self.pid
                         if sma.nwait:
-                            wakes: list = []
+                            wakes: Wakes = []
                             sma.do_smart_update([sop], True, wakes)
                             sma.finish(wakes)
                         else:
@@ -815,14 +840,49 @@ class SemCalls(CallsBase):
         return _semtimedop(self, semid, sops, None, False)
 
     @syscall
-    def semtimedop(self, semid: int, sops, timeout=None) -> None:
+    def semtimedop(self, semid: int, sops: Sequence[Sop], timeout: Timeout | None = None) -> None:
         """semtimedop(2): semop with a timeout in seconds of virtual time (an int or float,
         or a timespec tuple ``(tv_sec, tv_nsec)``; None waits forever). EAGAIN when it
         expires; an invalid timeout is EINVAL even when the call would not block."""
         return _semtimedop(self, semid, sops, timeout, True)
 
+    @overload
+    def semctl(self, semid: int, semnum: int, cmd: Literal[2], arg: None = None) -> SemidDs: ...
+
+    @overload   # SEM_STAT, SEM_STAT_ANY
+    def semctl(self, semid: int, semnum: int, cmd: Literal[18, 20],
+               arg: None = None) -> tuple[int, SemidDs]: ...
+
+    @overload   # IPC_INFO, SEM_INFO
+    def semctl(self, semid: int, semnum: int, cmd: Literal[3, 19],
+               arg: None = None) -> tuple[int, Seminfo]: ...
+
+    @overload   # GETPID, GETVAL, GETNCNT, GETZCNT
+    def semctl(self, semid: int, semnum: int, cmd: Literal[11, 12, 14, 15],
+               arg: None = None) -> int: ...
+
+    @overload   # GETALL
+    def semctl(self, semid: int, semnum: int, cmd: Literal[13], arg: None = None) -> list[int]:
+        ...
+
+    @overload   # SETVAL
+    def semctl(self, semid: int, semnum: int, cmd: Literal[16], arg: int) -> None: ...
+
+    @overload   # SETALL
+    def semctl(self, semid: int, semnum: int, cmd: Literal[17], arg: Sequence[int]) -> None: ...
+
+    @overload   # IPC_SET
+    def semctl(self, semid: int, semnum: int, cmd: Literal[1], arg: SemidDs) -> None: ...
+
+    @overload   # IPC_RMID
+    def semctl(self, semid: int, semnum: int, cmd: Literal[0], arg: None = None) -> None: ...
+
+    @overload
+    def semctl(self, semid: int, semnum: int, cmd: int,
+               arg: int | Sequence[int] | SemidDs | None = None) -> SemctlResult: ...
+
     @syscall
-    def semctl(self, semid: int, semnum: int, cmd: int, arg=None):
+    def semctl(self, semid: int, semnum: int, cmd: int, arg: Any = None) -> SemctlResult:
         """semctl(2). ``arg``: SETVAL an int (its low 32 bits, as Linux reads the union),
         SETALL a sequence of one value per semaphore, IPC_SET a SemidDs (sem_perm.uid, .gid,
         .mode). Returns: IPC_STAT a SemidDs; SEM_STAT, SEM_STAT_ANY ``(full id, SemidDs)``
@@ -878,7 +938,7 @@ class SemCalls(CallsBase):
             sma.semval[semnum] = val
             sma.sempid[semnum] = self.pid
             sma.sem_ctime = self.kernel.clock.time()
-            wakes: list = []
+            wakes: Wakes = []
             sma.do_smart_update(None, False, wakes)
             sma.finish(wakes)
             return None
@@ -922,7 +982,7 @@ class SemCalls(CallsBase):
         raise oserror(errno.EINVAL)
 
 
-def _setall_arg(arg: object) -> list:
+def _setall_arg(arg: Sequence[int]) -> list[int]:
     """SETALL's array of unsigned shorts."""
     if arg is None or isinstance(arg, (str, bytes, bytearray)) or not hasattr(arg, "__len__"):
         raise TypeError("SETALL takes a sequence of values, one per semaphore")

@@ -27,6 +27,7 @@ from __future__ import annotations
 import errno
 import weakref
 from bisect import bisect_left, bisect_right
+from typing import TYPE_CHECKING, Iterator, Literal, TypeAlias, overload
 
 import attrs
 
@@ -38,6 +39,17 @@ from ..errors import SegmentationFault, oserror
 from .perm import IpcPerm, KernIpcPerm, ipcperms
 from .syscall import NOKW, CallsBase, as_bytes, hot_syscall, int_arg, syscall
 from .util import flags_arg, ipcget, key_arg, obtain_for_ctl, update_perm
+
+if TYPE_CHECKING:
+    from .creds import Creds
+    from .kernel import Kernel
+    from .namespace import IpcNamespace
+    from .process import Process, ProcessState
+    from .syscall import Data
+
+# What shmctl returns, by command (see ShmCalls.shmctl).
+ShmctlResult: TypeAlias = \
+    "ShmidDs | tuple[int, ShmidDs] | tuple[int, Shminfo] | tuple[int, ShmInfo] | None"
 
 PAGE_SHIFT = 12
 PAGE_MASK = PAGE_SIZE - 1
@@ -56,7 +68,7 @@ HUGE_PAGE_SIZES = {0: 2 << 20, 21: 2 << 20, 30: 1 << 30}   # by log2 (0: the def
 S_IRUGO, S_IWUGO, S_IXUGO = 0o444, 0o222, 0o111
 
 # Pages locked with SHM_LOCK, per kernel and real uid (the ucounts RLIMIT_MEMLOCK counter).
-_mlocked: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_mlocked: weakref.WeakKeyDictionary[Kernel, dict[int, int]] = weakref.WeakKeyDictionary()
 
 
 # --- what shmctl returns ----------------------------------------------------------------
@@ -106,8 +118,8 @@ class ShmidKernel(KernIpcPerm):
     __slots__ = ("segsz", "atime", "dtime", "ctime", "cpid", "lpid", "nattch", "creator",
                  "pages", "npages", "huge", "mlock_uid")
 
-    def __init__(self, ns, key: int, mode: int, creds, size: int, npages: int, huge: int,
-                 pid: int, now: int, creator):
+    def __init__(self, ns: IpcNamespace, key: int, mode: int, creds: Creds, size: int,
+                 npages: int, huge: int, pid: int, now: int, creator: ProcessState):
         super().__init__(ns, key, mode, creds)
         self.segsz = size
         self.npages = npages              # what it counts in shm_tot
@@ -117,7 +129,8 @@ class ShmidKernel(KernIpcPerm):
         self.cpid = pid
         self.lpid = 0
         self.nattch = 0
-        self.creator = creator            # None once the creator exited or unshared
+        # None once the creator exited or unshared
+        self.creator: ProcessState | None = creator
         # page index -> contents (a memoryview of a bytearray), made on first touch
         self.pages: dict[int, memoryview] = {}
         self.mlock_uid: int | None = None       # whose RLIMIT_MEMLOCK a SHM_LOCK charged
@@ -155,7 +168,7 @@ class ShmidKernel(KernIpcPerm):
 
     def may_destroy(self) -> bool:
         """shm_may_destroy(): unattached, and removed or shm_rmid_forced."""
-        return self.nattch == 0 and (self.ns.shm_rmid_forced or self.mode & SHM_DEST != 0)
+        return self.nattch == 0 and (self.ns.shm_rmid_forced != 0 or self.mode & SHM_DEST != 0)
 
     # --- removal -------------------------------------------------------------------------
     def destroy(self) -> None:
@@ -215,7 +228,7 @@ class ShmidKernel(KernIpcPerm):
         return ShmidDs(self.to_ipc_perm(), self.segsz, self.atime, self.dtime, self.ctime,
                        self.cpid, self.lpid, self.nattch)
 
-    def _proc_row(self, reader) -> str:
+    def _proc_row(self, reader: ProcessState) -> str:
         """A row of /proc/sysvipc/shm (64-bit layout); rss and swap in bytes."""
         return (f"{self.key:10d} {self.id:10d}  {self.mode:4o} {self.segsz:21d} "
                 f"{self.cpid:5d} {self.lpid:5d}  {self.nattch:5d} {self.uid:5d} {self.gid:5d} "
@@ -287,7 +300,7 @@ class AddressSpace:
     def __len__(self) -> int:
         return len(self.vmas)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Vma]:
         return iter(list(self.vmas))
 
     # --- the list ------------------------------------------------------------------------
@@ -456,7 +469,7 @@ class AddressSpace:
             else:
                 i += 1
 
-    def fork(self, child) -> "AddressSpace":
+    def fork(self, child: ProcessState) -> AddressSpace:
         """dup_mmap(): the child maps the same files at the same places; each copy is an
         open run by the parent (so shm_lpid is the parent's)."""
         new = AddressSpace(child.pid)
@@ -469,7 +482,7 @@ class AddressSpace:
         new.vmas = vmas
         return new
 
-    def release(self, proc) -> None:
+    def release(self, proc: ProcessState) -> None:
         """exit_mmap(): every mapping goes, lowest first, closed by the exiting process."""
         vmas, self.vmas, self.starts, self.nfrag = self.vmas, [], [], 0
         self.hot = None
@@ -491,14 +504,14 @@ class AddressSpace:
 
 
 # --- the hooks the kernel calls ----------------------------------------------------------
-def fork_mm(parent, child) -> None:
+def fork_mm(parent: ProcessState, child: ProcessState) -> None:
     """fork(): the child gets the parent's attachments at the same addresses (each one a new
     attach: shm_nattch goes up)."""
     if parent.mm is not None:
         child.mm = parent.mm.fork(child)
 
 
-def fork_failed(parent) -> None:
+def fork_failed(parent: ProcessState) -> None:
     """copy_process() failing after copy_mm (a namespace check, the namespace count, no
     free pid): each attachment was copied for the child and torn down again, so each segment
     records an attach and a detach by the parent (atime, dtime, lpid); nattch is unchanged."""
@@ -510,14 +523,14 @@ def fork_failed(parent) -> None:
         vma.seg.closed(parent.pid)
 
 
-def exit_mm(proc) -> None:
+def exit_mm(proc: ProcessState) -> None:
     """exit_mm(): every attachment is detached, as munmap would."""
     mm, proc.mm = proc.mm, None
     if mm is not None:
         mm.release(proc)
 
 
-def exit_shm(proc) -> None:
+def exit_shm(proc: ProcessState) -> None:
     """exit_shm(): the caller's segments are destroyed (rmid_forced, unattached) or orphaned,
     each by the rule of its own namespace."""
     clist, proc.shm_clist = proc.shm_clist, []
@@ -526,7 +539,7 @@ def exit_shm(proc) -> None:
             seg.creator_left()
 
 
-def destroy_orphaned(ns) -> None:
+def destroy_orphaned(ns: IpcNamespace) -> None:
     """shm_destroy_orphaned(): with shm_rmid_forced set, destroy unattached orphans."""
     for seg in list(ns.shm_ids):
         seg.destroy_if_orphaned()
@@ -555,7 +568,7 @@ def _uid32(value: object, what: str) -> int:
     return value % (1 << 32)
 
 
-def _fault(proc, kind: str, addr: int, n: int, why: str) -> SegmentationFault:
+def _fault(proc: ProcessState, kind: str, addr: int, n: int, why: str) -> SegmentationFault:
     mm = proc.mm
     near = mm.describe_near(addr) if mm is not None else \
         "the process has no shared memory attached"
@@ -614,7 +627,7 @@ class ShmCalls(CallsBase):
                 clist[:] = [s for s in clist if s.creator is self]
             return shmid
 
-        def more_checks(seg) -> None:
+        def more_checks(seg: ShmidKernel) -> None:
             if seg.segsz < size:
                 raise oserror(errno.EINVAL)
 
@@ -685,9 +698,10 @@ class ShmCalls(CallsBase):
             if huge and addr & (huge - 1):
                 raise oserror(errno.EINVAL)
         else:
-            addr = mm.unmapped_area(length, huge or PAGE_SIZE)
-            if addr is None:
+            found = mm.unmapped_area(length, huge or PAGE_SIZE)
+            if found is None:
                 raise oserror(errno.ENOMEM)
+            addr = found
         if addr > TASK_SIZE - length:
             raise oserror(errno.ENOMEM)
         if addr < MMAP_MIN_ADDR and not self.creds.capable(CAP_SYS_RAWIO):
@@ -703,8 +717,28 @@ class ShmCalls(CallsBase):
             raise oserror(errno.EINVAL)
         mm.shmdt(addr, self.pid)
 
+    @overload
+    def shmctl(self, shmid: int, cmd: Literal[2], buf: None = None) -> ShmidDs: ...  # IPC_STAT
+
+    @overload   # SHM_STAT, SHM_STAT_ANY
+    def shmctl(self, shmid: int, cmd: Literal[13, 15], buf: None = None) -> tuple[int, ShmidDs]:
+        ...
+
+    @overload   # IPC_INFO
+    def shmctl(self, shmid: int, cmd: Literal[3], buf: None = None) -> tuple[int, Shminfo]: ...
+
+    @overload   # SHM_INFO
+    def shmctl(self, shmid: int, cmd: Literal[14], buf: None = None) -> tuple[int, ShmInfo]: ...
+
+    @overload   # IPC_RMID, IPC_SET, SHM_LOCK, SHM_UNLOCK
+    def shmctl(self, shmid: int, cmd: Literal[0, 1, 11, 12], buf: ShmidDs | None = None) -> None:
+        ...
+
+    @overload
+    def shmctl(self, shmid: int, cmd: int, buf: ShmidDs | None = None) -> ShmctlResult: ...
+
     @syscall
-    def shmctl(self, shmid: int, cmd: int, buf: ShmidDs | None = None):
+    def shmctl(self, shmid: int, cmd: int, buf: ShmidDs | None = None) -> ShmctlResult:
         """shmctl(2). IPC_STAT: a ShmidDs. SHM_STAT, SHM_STAT_ANY: (full id, ShmidDs) of the
         segment in slot ``shmid``. IPC_INFO: (highest slot in use, Shminfo); SHM_INFO:
         (highest slot in use, ShmInfo). IPC_SET: uid, gid and mode from ``buf`` (a ShmidDs).
@@ -769,7 +803,7 @@ class ShmCalls(CallsBase):
 
     # --- memory ----------------------------------------------------------------------------
     @hot_syscall
-    def write_memory(self, addr: int, data) -> None:
+    def write_memory(self, addr: int, data: Data) -> None:
         """Store ``data`` at ``addr``: every process that has the segment attached sees it.
         The bytes must lie in one attachment, writable; else SegmentationFault."""
         kernel = self.kernel
@@ -812,20 +846,19 @@ class ShmCalls(CallsBase):
         return _read_memory(self, addr, n)
 
 
-def _write_memory(proc, addr: object, data: object) -> None:
+def _write_memory(proc: ProcessState, addr: int, data: Data) -> None:
     """write_memory's full path: any data, any span of pages, and the faults."""
-    if data.__class__ is not bytes:
-        data = as_bytes(data)
+    buf = data if type(data) is bytes else as_bytes(data)
     if addr.__class__ is not int:
         addr = int_arg(addr, "addr")
-    n = len(data)
+    n = len(buf)
     pos = 0
     for page, start, chunk in _pieces(proc, "write", addr, n):
-        page[start:start + chunk] = data[pos:pos + chunk] if chunk != n else data
+        page[start:start + chunk] = buf[pos:pos + chunk] if chunk != n else buf
         pos += chunk
 
 
-def _read_memory(proc, addr: object, n: object) -> bytes:
+def _read_memory(proc: ProcessState, addr: int, n: int) -> bytes:
     """read_memory's full path: any span of pages, and the faults."""
     if addr.__class__ is not int:
         addr = int_arg(addr, "addr")
@@ -839,7 +872,8 @@ def _read_memory(proc, addr: object, n: object) -> bytes:
     return bytes(out)
 
 
-def _pieces(proc, kind: str, addr: int, n: int) -> list:
+def _pieces(proc: ProcessState, kind: str, addr: int,
+            n: int) -> list[tuple[memoryview, int, int]]:
     """The (page, offset in page, length) pieces of an access of ``n`` bytes at ``addr``,
     which must lie in one attachment (writable for a write, not hugetlb); else the fault.
     Touching a page makes it resident. The attachment becomes the hot path's."""
@@ -852,6 +886,7 @@ def _pieces(proc, kind: str, addr: int, n: int) -> list:
         return []
     if kind == "write" and not vma.writable:
         raise _fault(proc, kind, addr, n, "the attachment is read-only (SHM_RDONLY)")
+    assert mm is not None           # (the span was found in it)
     seg = vma.seg
     if seg.huge:
         raise _fault(proc, kind, addr, n, "SIGBUS: no huge page to back it "
@@ -859,7 +894,7 @@ def _pieces(proc, kind: str, addr: int, n: int) -> list:
     mm.hot = vma
     off = addr + vma.delta
     end = off + n
-    pieces = []
+    pieces: list[tuple[memoryview, int, int]] = []
     while off < end:
         start = off & PAGE_MASK
         chunk = min(end - off, PAGE_SIZE - start)
@@ -868,7 +903,7 @@ def _pieces(proc, kind: str, addr: int, n: int) -> list:
     return pieces
 
 
-def _stray(proc, mm, kind: str, addr: int, n: int) -> Exception | None:
+def _stray(proc: ProcessState, mm: AddressSpace | None, kind: str, addr: int, n: int) -> Exception | None:
     """The fault of an access that is not inside one attachment (None for an empty
     access, which touches nothing)."""
     if addr < 0 or addr + n > ULONG:

@@ -24,43 +24,43 @@ SIG_IGN: Final = _signal.SIG_IGN
 # A disposition: SIG_DFL, SIG_IGN, or a handler that runs as ``handler(signum)``.
 Handler = Union[Callable[[int], object], _signal.Handlers]
 
-NSIG = 65            # signals 1..64
-SIGRTMIN = 34
+NSIG: Final = 65            # signals 1..64
+SIGRTMIN: Final = 34
 
 TERM, CORE, IGNORE, STOP, CONT = "terminate", "core", "ignore", "stop", "continue"
 
 # --- Linux's numbers (x86-64), independent of the host's signal module ------------------
-SIGHUP = 1
-SIGINT = 2
-SIGQUIT = 3
-SIGILL = 4
-SIGTRAP = 5
-SIGABRT = 6
-SIGBUS = 7
-SIGFPE = 8
-SIGKILL = 9
-SIGUSR1 = 10
-SIGSEGV = 11
-SIGUSR2 = 12
-SIGPIPE = 13
-SIGALRM = 14
-SIGTERM = 15
-SIGSTKFLT = 16
-SIGCHLD = 17
-SIGCONT = 18
-SIGSTOP = 19
-SIGTSTP = 20
-SIGTTIN = 21
-SIGTTOU = 22
-SIGURG = 23
-SIGXCPU = 24
-SIGXFSZ = 25
-SIGVTALRM = 26
-SIGPROF = 27
-SIGWINCH = 28
-SIGIO = 29
-SIGPWR = 30
-SIGSYS = 31
+SIGHUP: Final = 1
+SIGINT: Final = 2
+SIGQUIT: Final = 3
+SIGILL: Final = 4
+SIGTRAP: Final = 5
+SIGABRT: Final = 6
+SIGBUS: Final = 7
+SIGFPE: Final = 8
+SIGKILL: Final = 9
+SIGUSR1: Final = 10
+SIGSEGV: Final = 11
+SIGUSR2: Final = 12
+SIGPIPE: Final = 13
+SIGALRM: Final = 14
+SIGTERM: Final = 15
+SIGSTKFLT: Final = 16
+SIGCHLD: Final = 17
+SIGCONT: Final = 18
+SIGSTOP: Final = 19
+SIGTSTP: Final = 20
+SIGTTIN: Final = 21
+SIGTTOU: Final = 22
+SIGURG: Final = 23
+SIGXCPU: Final = 24
+SIGXFSZ: Final = 25
+SIGVTALRM: Final = 26
+SIGPROF: Final = 27
+SIGWINCH: Final = 28
+SIGIO: Final = 29
+SIGPWR: Final = 30
+SIGSYS: Final = 31
 
 # Name -> number of each standard signal: the constants above (every SIGxxx numbered below
 # SIGRTMIN), in order.
@@ -78,7 +78,9 @@ _DEFAULTS = {
 }
 
 
-SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
+SIG_BLOCK: Final = 0
+SIG_UNBLOCK: Final = 1
+SIG_SETMASK: Final = 2
 _UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 
 

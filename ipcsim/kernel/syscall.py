@@ -21,20 +21,21 @@ R = TypeVar("R")
 S = TypeVar("S", bound="ProcessState")
 
 
-def syscall(fn: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
+def syscall(fn: Callable[P, R]) -> Callable[P, R]:
     """Mark a Process method as a system call.
 
     The fast path (the caller's own thread, no tracing) is a plain call. Otherwise the kernel's
     slow path makes it a switch point, records it in the trace, and runs pending signal
     handlers on return. The wrapper is generated with the method's own parameter list, so
-    that the fast path packs no ``*args``/``**kwargs``.
+    that the fast path packs no ``*args``/``**kwargs``. Type checkers see the method's own
+    signature (the casts cost nothing at call time).
     """
     name = fn.__name__
     sig = inspect.signature(fn)
     params = list(sig.parameters.values())[1:]
     simple = all(p.kind is p.POSITIONAL_OR_KEYWORD for p in params)
     if not simple:
-        return _generic(fn, name)
+        return cast("Callable[P, R]", _generic(cast("Callable[..., R]", fn), name))
     defaults = {f"_d{i}": p.default for i, p in enumerate(params)
                 if p.default is not inspect.Parameter.empty}
     decl, names = [], []
@@ -69,7 +70,7 @@ def syscall(fn: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R
     exec(compile(src, f"<syscall {name}>", "exec"), scope)  # noqa: S102 (generated wrapper)
     wrapper = functools.update_wrapper(scope[name], fn)
     setattr(wrapper, "is_syscall", True)
-    return cast("Callable[Concatenate[S, P], R]", wrapper)
+    return cast("Callable[P, R]", wrapper)
 
 
 NOKW: dict[str, Any] = {}

@@ -36,7 +36,7 @@ class Waiter:
 
     __slots__ = ("task", "process", "queue", "reason", "result", "timer", "_what", "data")
 
-    def __init__(self, process: ProcessState | None, what: What, data: Any = None):
+    def __init__(self, process: ProcessState, what: What, data: Any = None):
         self.task: Task | None = None
         self.process = process
         self.queue: WaitQueue | None = None

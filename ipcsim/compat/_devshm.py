@@ -209,7 +209,13 @@ def sem_wait(proc, sem: NamedSemaphore, timeout: float | None = None,
              trywait: bool = False) -> None:
     """sem_wait(3), sem_trywait (EAGAIN) and sem_timedwait (``timeout`` seconds from now;
     ETIMEDOUT). A waiting caller is woken by sem_post in FIFO order; EINTR on a signal."""
-    return _syscall(proc, _sem_wait, "sem_wait", sem, timeout, trywait)
+    kernel = proc.kernel
+    if kernel._slow or not proc.alive:          # (_syscall's test, inline: the hot path)
+        return kernel._syscall(proc, _sem_wait, "sem_wait", (sem, timeout, trywait), NOKW)
+    if sem.value > 0:                           # (_sem_wait's first step)
+        sem.value -= 1
+        return None
+    return _sem_wait(proc, sem, timeout, trywait)
 
 
 def _sem_post(proc, sem: NamedSemaphore) -> None:
@@ -227,7 +233,13 @@ def _sem_post(proc, sem: NamedSemaphore) -> None:
 def sem_post(proc, sem: NamedSemaphore) -> None:
     """sem_post(3): wake the first waiter (it takes the unit), or add one (EOVERFLOW at
     SEM_VALUE_MAX)."""
-    return _syscall(proc, _sem_post, "sem_post", sem)
+    kernel = proc.kernel
+    if kernel._slow or not proc.alive:          # (_syscall's test, inline: the hot path)
+        return kernel._syscall(proc, _sem_post, "sem_post", (sem,), NOKW)
+    if not sem.waiters and sem.value < SEM_VALUE_MAX:      # (_sem_post with nobody waiting)
+        sem.value += 1
+        return None
+    return _sem_post(proc, sem)
 
 
 def _sem_getvalue(proc, sem: NamedSemaphore) -> int:

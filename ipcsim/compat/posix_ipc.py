@@ -31,6 +31,7 @@ from ..kernel.process import Process as _Process
 from ..sim.scheduler import ProcessExit as _ProcessExit
 from ..sim.scheduler import Terminated as _Terminated
 from . import _context, _devshm
+from ._context import call as _call
 from ._common import (ReadOnly, ReadOnlyMember, as_buffer_bytes, c_args, c_index, c_int,
                       c_long, c_str, c_ulong_mask, check_flags, fail, like_c_type,
                       open_or_create, refuse_args, timeout_arg)
@@ -179,6 +180,10 @@ _SEM_UNLINK_ERRORS = {
 }
 
 
+_sem_wait = _devshm.sem_wait
+_sem_post = _devshm.sem_post
+
+
 class Semaphore:
     """POSIX semaphore object"""
 
@@ -213,20 +218,27 @@ class Semaphore:
     def acquire(self, timeout: float | None = None) -> None:
         """Acquire (grab) the semaphore, waiting if necessary: forever (``timeout`` None),
         not at all (0: BusyError if it is taken), or up to ``timeout`` seconds."""
-        sem = self._valid()
-        timeout = timeout_arg(timeout)
+        sem = self._sem
+        if sem is None:
+            raise ExistentialError("The semaphore has been closed")
         try:
-            _context.call(_devshm.sem_wait, sem, timeout, timeout == 0)
+            if timeout is None:
+                _call(_sem_wait, sem)
+            else:
+                timeout = timeout_arg(timeout)
+                _call(_sem_wait, sem, timeout, timeout == 0)
         except OSError as e:
             raise fail(e, _SEM_WAIT_ERRORS) from None
 
-    def release(self, *args, **kw) -> None:
+    def release(self, *args: Any, **kw: Any) -> None:
         """Release the semaphore"""
         if args or kw:
             refuse_args("Semaphore.release", args, kw)
-        sem = self._valid()
+        sem = self._sem
+        if sem is None:
+            raise ExistentialError("The semaphore has been closed")
         try:
-            _context.call(_devshm.sem_post, sem)
+            _call(_sem_post, sem)
         except OSError as e:
             raise fail(e, {_errno.EINVAL: _SEM_GONE, _errno.EBADF: _SEM_GONE}) from None
 
@@ -436,17 +448,10 @@ def _mq_open(proc: _Process, name: str, flags: int, mode: int, attr) -> tuple[in
         return mqd, None
 
 
-def _mq_send(proc: _Process, mqd: int, data: bytes, prio: int, timeout) -> None:
-    if timeout is None:
-        proc.mq_send(mqd, data, prio)
-    else:
-        proc.mq_timedsend(mqd, data, prio, timeout)
-
-
-def _mq_receive(proc: _Process, mqd: int, size: int, timeout):
-    if timeout is None:
-        return proc.mq_receive(mqd, size)
-    return proc.mq_timedreceive(mqd, size, timeout)
+_mq_send_call = _Process.mq_send
+_mq_timedsend_call = _Process.mq_timedsend
+_mq_receive_call = _Process.mq_receive
+_mq_timedreceive_call = _Process.mq_timedreceive
 
 
 def _mq_close(proc: _Process, mqd: int) -> None:
@@ -524,9 +529,13 @@ class MessageQueue:
         """Send a message via the queue: ``message`` (bytes, or str as UTF-8) at
         ``priority`` (0 to QUEUE_PRIORITY_MAX). A full queue waits forever (``timeout``
         None), not at all (0), or up to ``timeout`` seconds, then raises BusyError."""
-        data = as_buffer_bytes(message)
-        timeout = timeout_arg(timeout)
-        priority = c_long(priority)
+        # (bytes, no timeout and a priority in range are checked inline; the converters
+        # give every other case its exception, in the real module's order)
+        data = message if message.__class__ is bytes else as_buffer_bytes(message)
+        if timeout is not None:
+            timeout = timeout_arg(timeout)
+        if priority.__class__ is not int or not 0 <= priority <= QUEUE_PRIORITY_MAX:
+            priority = c_long(priority)
         if not self._send_permitted:
             raise PermissionsError("The queue is not open for writing")
         # (the real module's own length check falls through to mq_send, whose EMSGSIZE
@@ -535,18 +544,24 @@ class MessageQueue:
             raise ValueError(f"The priority must be a positive number no greater than "
                              f"QUEUE_PRIORITY_MAX ({QUEUE_PRIORITY_MAX})")
         try:
-            _context.call(_mq_send, self._mqd, data, priority, timeout)
+            if timeout is None:
+                _call(_mq_send_call, self._mqd, data, priority)
+            else:
+                _call(_mq_timedsend_call, self._mqd, data, priority, timeout)
         except OSError as e:
             raise fail(e, _MQ_SEND_ERRORS) from None
 
     def receive(self, timeout: float | None = None) -> tuple[bytes, int]:
         """Receive ``(message, priority)``: the oldest message of the highest priority. An
         empty queue waits as ``send`` does on a full one."""
-        timeout = timeout_arg(timeout)
+        if timeout is not None:
+            timeout = timeout_arg(timeout)
         if not self._receive_permitted:
             raise PermissionsError("The queue is not open for reading")
         try:
-            return _context.call(_mq_receive, self._mqd, self._max_message_size, timeout)
+            if timeout is None:
+                return _call(_mq_receive_call, self._mqd, self._max_message_size)
+            return _call(_mq_timedreceive_call, self._mqd, self._max_message_size, timeout)
         except OSError as e:
             raise fail(e, _MQ_RECV_ERRORS) from None
 

@@ -28,6 +28,7 @@ from .. import constants as _c
 from ..kernel.process import Process as _Process
 from ..kernel.shm import PAGE_SIZE as _MODEL_PAGE_SIZE
 from . import _context
+from ._context import call as _call
 from ._common import (ReadOnly, ReadOnlyMember, as_buffer_bytes, c_args, c_int, c_long,
                       c_ulong_mask, c_str, check_flags, fail,
                       install_buffer_protocol, like_c_type, open_or_create, refuse_args,
@@ -182,6 +183,9 @@ _MSG_RMID_ERRORS = {_errno.EIDRM: _MQ_GONE, _errno.EINVAL: _MQ_GONE,
 
 
 _BIG_BUFFER = 1 << 24
+_IPC_NOWAIT = _c.IPC_NOWAIT
+_msgsnd = _Process.msgsnd
+_msgrcv = _Process.msgrcv
 
 
 def _check_malloc(size: int) -> None:
@@ -250,16 +254,18 @@ class MessageQueue:
         """Place a message on the queue: ``message`` (bytes, or str sent as UTF-8) with the
         message type ``type`` (> 0). A full queue blocks, or raises BusyError when
         ``block`` is false."""
-        data = as_buffer_bytes(message)
-        mtype = c_int(type)
-        if mtype <= 0:
-            raise ValueError("The type must be > 0")
+        # (the common case, bytes and a C int above 0, is checked inline; the converters
+        # give every other case its exception, in the real module's order)
+        data = message if message.__class__ is bytes else as_buffer_bytes(message)
+        if type.__class__ is not int or not 0 < type <= 0x7FFFFFFF:
+            type = c_int(type)
+            if type <= 0:
+                raise ValueError("The type must be > 0")
         if len(data) > self._max_message_size:
             raise ValueError(f"The message length exceeds queue's max_message_size "
                              f"({self._max_message_size})")
-        flags = 0 if block else _c.IPC_NOWAIT
         try:
-            _context.call(_Process.msgsnd, self._id, mtype, data, flags)
+            _call(_msgsnd, self._id, type, data, 0 if block else _IPC_NOWAIT)
         except OSError as e:
             raise fail(e, _MSGSND_ERRORS) from None
 
@@ -267,13 +273,14 @@ class MessageQueue:
         """Receive ``(message, type)``: the first message (``type`` 0), the first of that
         type (> 0), or the first of the lowest type <= -type (< 0). An empty queue blocks, or
         raises BusyError when ``block`` is false."""
-        mtype = c_int(type)
-        flags = 0 if block else _c.IPC_NOWAIT
-        if self._max_message_size >= _BIG_BUFFER:
-            _check_malloc(self._max_message_size + 16)
+        if type.__class__ is not int or not -0x80000000 <= type <= 0x7FFFFFFF:
+            type = c_int(type)
+        flags = 0 if block else _IPC_NOWAIT
+        size = self._max_message_size
+        if size >= _BIG_BUFFER:
+            _check_malloc(size + 16)
         try:
-            got, data = _context.call(_Process.msgrcv, self._id, self._max_message_size, mtype,
-                                          flags)
+            got, data = _call(_msgrcv, self._id, size, type, flags)
         except OSError as e:
             raise fail(e, _MSGRCV_ERRORS) from None
         return data, got
@@ -386,19 +393,19 @@ def _sem_create(proc: _Process, key: int | None, flags: int, set_value: bool, va
     return key, semid
 
 
-_SOPS: dict[int, tuple[int, int, int]] = {}
+# The one-operation list of each (sem_op, sem_flg), the same objects each time: the
+# kernel's semop trusts a sembuf it checked once (and neither changes the list).
+_SOPS: dict[int, list[tuple[int, int, int]]] = {}
+_semop = _Process.semop
+_semtimedop = _Process.semtimedop
 
 
-def _semop(proc: _Process, semid: int, op: int, flg: int, timeout) -> None:
-    # The same tuple object each time: the kernel's semop trusts a sembuf it checked once.
+def _sops(op: int, flg: int) -> list[tuple[int, int, int]]:
     key = op << 16 | flg
-    sop = _SOPS.get(key)
-    if sop is None:
-        sop = _SOPS[key] = (0, op, flg)
-    if timeout is None:
-        proc.semop(semid, [sop])
-    else:
-        proc.semtimedop(semid, [sop], timeout)
+    sops = _SOPS.get(key)
+    if sops is None:
+        sops = _SOPS[key] = [(0, op, flg)]
+    return sops
 
 
 def _semctl(proc: _Process, semid: int, cmd: int, arg=None):
@@ -435,29 +442,49 @@ class Semaphore:
     id = ReadOnlyMember(lambda self: self._id, "The id assigned by the system")
     key = ReadOnly(lambda self: self._key, "The key passed to the constructor")
 
-    def _op(self, delta: int, timeout) -> None:
-        if not SEMAPHORE_TIMEOUT_SUPPORTED:
-            timeout = None
+    def _op(self, delta: int, timeout: tuple[int, int] | None) -> None:
+        sops = _SOPS.get(delta << 16 | self._op_flags) or _sops(delta, self._op_flags)
         try:
-            _context.call(_semop, self._id, delta, self._op_flags, timeout)
+            if timeout is None or not SEMAPHORE_TIMEOUT_SUPPORTED:
+                _call(_semop, self._id, sops)
+            else:
+                _call(_semtimedop, self._id, sops, timeout)
         except OSError as e:
             raise fail(e, _SEM_ERRORS) from None
 
     def acquire(self, timeout: float | None = None, delta: int = 1) -> None:
         """Acquire (decrement) the semaphore, waiting if necessary"""
-        timeout = _timespec(timeout)
-        delta = _short(delta)
-        if not delta:
-            raise ValueError("The delta must be non-zero")
-        self._op(-abs(delta), timeout)
+        if timeout is not None:
+            timeout = _timespec(timeout)
+        if delta.__class__ is not int or not 0 < delta <= 32767:    # (else: checked here)
+            delta = _short(delta)
+            if not delta:
+                raise ValueError("The delta must be non-zero")
+            delta = abs(delta)
+        # the operation, as _op makes it (inline: the hot path)
+        sops = _SOPS.get(-delta << 16 | self._op_flags) or _sops(-delta, self._op_flags)
+        try:
+            if timeout is None or not SEMAPHORE_TIMEOUT_SUPPORTED:
+                _call(_semop, self._id, sops)
+            else:
+                _call(_semtimedop, self._id, sops, timeout)
+        except OSError as e:
+            raise fail(e, _SEM_ERRORS) from None
 
     def release(self, delta: int = 1) -> None:
         """Release (increment) the semaphore"""
-        delta = _short(delta)
-        if not delta:
-            raise ValueError("The delta must be non-zero")
-        # abs() into a C short: release(-32768) is an operation of -32768, as there
-        self._op(abs(delta) if delta != -32768 else delta, None)
+        if delta.__class__ is not int or not 0 < delta <= 32767:    # (else: checked here)
+            delta = _short(delta)
+            if not delta:
+                raise ValueError("The delta must be non-zero")
+            # abs() into a C short: release(-32768) is an operation of -32768, as there
+            if delta != -32768:
+                delta = abs(delta)
+        sops = _SOPS.get(delta << 16 | self._op_flags) or _sops(delta, self._op_flags)
+        try:
+            _call(_semop, self._id, sops)
+        except OSError as e:
+            raise fail(e, _SEM_ERRORS) from None
 
     def Z(self, timeout: float | None = None) -> None:
         """Waits until zee zemaphore is zero"""

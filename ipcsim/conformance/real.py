@@ -96,6 +96,7 @@ UNSAFE_CLONE = 0x00000100 | 0x00004000 | 0x00080000 | 0x00000400
 # select, pselect6, recvfrom, recvmsg, sendto, sendmsg, epoll_wait, epoll_pwait(2).
 IDLE_SYSCALLS = frozenset({7, 271, 23, 270, 45, 47, 44, 46, 232, 281, 441})
 QUIET_STATES = frozenset("STtZX")
+RUNNING = -2        # what _syscall_nr says of a process that is not asleep
 # Calls after which an IPC namespace may have lost its last reference (a shm attachment
 # holds the namespace of its segment: shmdt, or shmat with SHM_REMAP over one, can drop it).
 NS_RELEASING = frozenset({"exit", "unshare", "setns", "close", "kill", "clone", "umount",
@@ -778,17 +779,27 @@ class RealBackend:
 
     @staticmethod
     def _syscall_nr(hostpid: int) -> int | None:
+        """The system call the process sleeps in (-1: asleep outside one), RUNNING when it
+        is not asleep, None when /proc/PID/syscall cannot be read. Reading that file waits
+        until the process is off the CPU and off the run queue in the state it shows, or
+        has left that state ("running"): a process preempted between setting its sleeping
+        state and sleeping is not taken for asleep."""
         try:
             fd = os.open(f"/proc/{hostpid}/syscall", os.O_RDONLY)
         except OSError:
             return None
         try:
             first = os.read(fd, 256).split(None, 1)[0]
-            return int(first)
-        except (OSError, IndexError, ValueError):
-            return None        # "running", or no access
+        except (OSError, IndexError):
+            return None
         finally:
             os.close(fd)
+        if first == b"running":
+            return RUNNING
+        try:
+            return int(first)
+        except ValueError:
+            return None
 
     def _is_blocked(self, agent: _Agent) -> bool:
         """Asleep in the call (not in the agent's idle wait), or stopped."""
@@ -798,16 +809,49 @@ class RealBackend:
         if state != "S":
             return False
         nr = self._syscall_nr(agent.hostpid)
-        if nr is not None and nr in IDLE_SYSCALLS:
+        if nr == RUNNING or (nr is not None and nr in IDLE_SYSCALLS):
             return False
         return self._state(agent) == "S"
 
     def _quiet(self, exclude: _Agent | None = None) -> bool:
         """Every agent sleeps, is stopped or has ended; two passes, in both orders, so that
-        a process woken by one checked earlier in the pass is seen."""
+        a process woken by one checked earlier in the pass is seen.
+
+        The state letter alone is not enough: a process shows S (or T) from the moment it
+        sets that state, also while it still runs or waits for a CPU (wait4 reaps a child
+        in state S, then returns: under load it may be preempted there, and its reply is
+        still to come), so a sleeping state is confirmed through /proc/PID/syscall. Between
+        the passes, a read of init's children list takes the kernel's tasklist lock, under
+        which an exiting process becomes a zombie and wakes its parent's wait: a zombie the
+        first pass saw has then woken its parent."""
         agents = [a for a in self._agents.values() if a is not exclude and not a.dead]
-        return all(self._state(a) in QUIET_STATES for a in agents) and \
-            all(self._state(a) in QUIET_STATES for a in reversed(agents))
+        if not self._all_quiet(agents):
+            return False
+        self._tasklist_barrier()
+        return self._all_quiet(reversed(agents))
+
+    def _all_quiet(self, agents) -> bool:
+        for agent in agents:
+            state = self._state(agent)
+            if state not in QUIET_STATES:
+                return False
+            if state in "STt" and self._syscall_nr(agent.hostpid) == RUNNING:
+                return False
+        return True
+
+    def _tasklist_barrier(self) -> None:
+        """Wait for the exits and reaps that hold the tasklist lock (see :meth:`_quiet`)."""
+        pid = self._init_hostpid
+        try:
+            fd = os.open(f"/proc/{pid}/task/{pid}/children", os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.read(fd, 4096)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
     def _settle(self) -> None:
         """Wait until every agent is quiet (at most settle_timeout)."""

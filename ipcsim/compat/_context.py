@@ -35,6 +35,7 @@ from ..kernel.waitq import SIGNAL, TIMEOUT, Waiter
 from ..sim.clock import NS, Clock
 from ..sim.executor import running
 from ..sim.scheduler import Scheduler
+from ._binding import Binding
 
 
 # --- the host kernel: real time, real threads ---------------------------------------------
@@ -428,22 +429,27 @@ if hasattr(os, "register_at_fork"):
 
 
 # --- binding -------------------------------------------------------------------------------
-_bound: Process | None = None
+_bound: Binding | None = None
 
 
 @contextmanager
 def bind(process: Process) -> Iterator[Process]:
-    """Make the fakes act as ``process`` in every thread that is not a program (the caller's
-    thread, mostly) until the block ends; programs of ``process.kernel`` still act as
-    themselves. Bindings nest. Only one thread at a time may drive a simulated kernel."""
+    """Make the fakes act as ``process`` in every thread that is not a program until the
+    block ends: the caller's thread, and threads started meanwhile, each as a thread of
+    ``process`` (the rules: :mod:`ipcsim.compat._binding`). Programs of ``process.kernel``
+    still act as themselves. Bindings nest."""
     global _bound
     if not isinstance(process, Process):
         raise TypeError(f"bind() needs an ipcsim Process, not {type(process).__name__}")
-    saved, _bound = _bound, process
+    binding = Binding(process, _bound)
+    sched = process.kernel.sched
+    saved_sched = sched.binding
+    _bound = sched.binding = binding
     try:
         yield process
     finally:
-        _bound = saved
+        _bound = binding.outer
+        sched.binding = saved_sched
 
 
 def current_process() -> Process:
@@ -453,7 +459,7 @@ def current_process() -> Process:
         proc = task.process
         return getattr(proc, "owner", proc)      # a notification thread acts as its owner
     if _bound is not None:
-        return _bound
+        return _bound.process
     return host_kernel().host_process
 
 
@@ -469,8 +475,16 @@ def call(fn: Callable, *args):
     if task is not None:
         proc = task.process
         return fn(getattr(proc, "owner", proc), *args)
-    if _bound is not None:
-        return fn(_bound, *args)
+    bound = _bound
+    if bound is not None:
+        lock = bound.lock
+        lock.acquire()
+        try:
+            return fn(bound.process, *args)
+        finally:
+            if bound.blocked:
+                bound.cond.notify_all()
+            lock.release()
     # the host kernel: its lock (acquire and release, cheaper than a with statement); the
     # clock is read where the call stores a timestamp, the credentials where it checks them
     host = _host or host_kernel()

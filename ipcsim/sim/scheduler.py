@@ -130,6 +130,7 @@ class Scheduler:
         self.stop_at = NEVER         # hand the CPU to the host once steps reach this
         self.deferred: list[BaseException] = []   # what signal handlers raised meanwhile
         self.abandoned: list[Task] = []  # programs that ignored their kill (parked for good)
+        self.binding = None          # the threads of a test bound to this kernel (compat)
 
     # --- creating and ending programs ------------------------------------------------
     def prepare(self, fn, args) -> Task:
@@ -405,9 +406,29 @@ class Scheduler:
     def _block(self, w: Waiter, deadline: int | None) -> int:
         __tracebackhide__ = True
         task = self.current
+        if task is self.host:
+            binding = self.binding
+            if binding is not None and binding.shared():
+                # threads of a test share the bound process: see ipcsim.compat.bind
+                return binding.block(self, w, deadline)
+            if not self._park(task, w, deadline):
+                return TIMEOUT
+            self._host_wait(task, w, UNLIMITED)
+        else:
+            if not self._park(task, w, deadline):
+                return TIMEOUT
+            self.steps += 1
+            self._switch(task, self._choose())
+        return self._finish(task, w)
+
+    def _park(self, task: Task | None, w: Waiter, deadline: int | None) -> bool:
+        """Put ``task`` (None: a real thread that waits on its own) to sleep on ``w`` until
+        ``deadline``; False if the deadline has passed already (the wait is then over,
+        timed out)."""
         proc = w.process
         w.task = task
-        task.waiter = w
+        if task is not None:
+            task.waiter = w
         if proc is not None:
             proc.waiter = w
         if deadline is not None:
@@ -415,30 +436,39 @@ class Scheduler:
                 self._cancel(w)
                 w.reason = TIMEOUT
                 self._unpark(task, w)
-                return TIMEOUT
+                return False
             # a partial, not a closure: a closure would make ``self`` and ``w`` cells of this
             # frame, which the reaper cannot count (see ipcsim.sim.reaper)
             w.timer = self.clock.call_at(deadline, partial(self.unblock, w, TIMEOUT))
-        task.state = BLOCKED
-        if task is self.host:
-            saved, self.limit = self.limit, UNLIMITED
-            try:
-                self._host_switch()
-            except BaseException:
-                # a deferred signal's handler raised in the host (Ctrl-C): the call ends
-                # here, off every queue, and the exception goes on
-                if w.reason is None:
-                    self._cancel(w)
-                    w.reason = SIGNAL
-                self._unpark(task, w)
-                raise
-            finally:
-                self.limit = saved
-        else:
-            self.steps += 1
-            self._switch(task, self._choose())
+        if task is not None:
+            task.state = BLOCKED
+        return True
+
+    def _host_wait(self, host: Task, w: Waiter, limit: int | None) -> None:
+        """The host, blocked on ``w``, lets the programs run (the clock may move up to
+        ``limit``) until it is woken or nothing can run."""
+        __tracebackhide__ = True
+        saved, self.limit = self.limit, limit
+        try:
+            self._host_switch()
+        except BaseException:
+            # a deferred signal's handler raised in the host (Ctrl-C): the call ends
+            # here, off every queue, and the exception goes on
+            if w.reason is None:
+                self._cancel(w)
+                w.reason = SIGNAL
+            self._unpark(host, w)
+            raise
+        finally:
+            self.limit = saved
+
+    def _finish(self, task: Task | None, w: Waiter) -> int:
+        """The end of a wait: the reason it ended, or what a wait that nothing can end, a
+        death or a crash raises; signals that interrupted it are delivered."""
+        __tracebackhide__ = True
         self._unpark(task, w)
         reason = w.reason
+        proc = w.process
         if reason is None:
             # Only the host gets here: every program is blocked, or one crashed.
             self._cancel(w)
@@ -447,18 +477,19 @@ class Scheduler:
             raise DeadlockError(self.blocked() + [(getattr(proc, "pid", 0), w.what)],
                                 caller=w.what)
         if reason == KILLED:
-            if task.is_host:
+            if task is None or task.is_host:
                 raise ProcessGone(f"process {proc.pid} died while blocked in {w.what}")
             raise self.dying(task)
-        if task.killed:
+        if task is not None and task.killed:
             raise self.dying(task)
         if reason == SIGNAL and proc is not None and proc.sigpending:
             self.kernel._deliver_signals(proc)
         return reason
 
-    def _unpark(self, task: Task, w: Waiter) -> None:
-        task.state = RUNNING
-        task.waiter = None
+    def _unpark(self, task: Task | None, w: Waiter) -> None:
+        if task is not None:
+            task.state = RUNNING
+            task.waiter = None
         if w.process is not None and w.process.waiter is w:
             w.process.waiter = None
 
@@ -497,6 +528,18 @@ class Scheduler:
     def drive(self, limit: int | None) -> None:
         """Let the programs run until none can (the clock may move up to ``limit``), a stop
         is due (``max_steps``), or a real signal's handler raised meanwhile."""
+        __tracebackhide__ = True
+        binding = self.binding
+        if binding is None:
+            self._drive(limit)
+            return
+        with binding.lock:           # the test's threads wait meanwhile
+            try:
+                self._drive(limit)
+            finally:
+                binding.notify()
+
+    def _drive(self, limit: int | None) -> None:
         __tracebackhide__ = True
         host = self.host
         saved, self.limit = self.limit, limit

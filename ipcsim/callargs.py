@@ -9,7 +9,7 @@ from . import constants as c
 from .kernel.signals import signame
 
 
-def _names(*names: str) -> dict[int, str]:
+def _names(*names: str) -> dict[object, str]:
     return {getattr(c, n): n for n in names}
 
 
@@ -26,13 +26,13 @@ _GET_FLAGS = ("IPC_CREAT", "IPC_EXCL", "SHM_HUGETLB", "SHM_NORESERVE")
 _CLONE_FLAGS = tuple(n for n in dir(c) if n.startswith("CLONE_") and n != "CLONE_NS_TYPES")
 
 
-def _bits(value: int, names: tuple[str, ...], rest: Callable[[int], str] | None = None) -> str:
+def _bits(value: object, names: tuple[str, ...], rest: Callable[[int], str] | None = None) -> str:
     """``A|B|rest``: the named bits of ``value`` in the order given, then what is left."""
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         return repr(value)
     parts = []
     for name in names:
-        bit = getattr(c, name)
+        bit: int = getattr(c, name)
         if bit and value & bit == bit:
             parts.append(name)
             value &= ~bit
@@ -45,7 +45,7 @@ def _mode(value: int) -> str:
     return f"0o{value:o}"
 
 
-def key(value) -> str:
+def key(value: object) -> str:
     """A key_t as ipcs shows it: hex, a negative one as its unsigned 32 bits."""
     if value == c.IPC_PRIVATE and isinstance(value, int):
         return "IPC_PRIVATE"
@@ -54,23 +54,23 @@ def key(value) -> str:
     return repr(value)
 
 
-def get_flags(value) -> str:
+def get_flags(value: object) -> str:
     return _bits(value, _GET_FLAGS, _mode)
 
 
-def nowait_flags(value) -> str:
+def nowait_flags(value: object) -> str:
     return _bits(value, ("IPC_NOWAIT",))
 
 
-def msgrcv_flags(value) -> str:
+def msgrcv_flags(value: object) -> str:
     return _bits(value, ("IPC_NOWAIT", "MSG_NOERROR", "MSG_EXCEPT", "MSG_COPY"))
 
 
-def shmat_flags(value) -> str:
+def shmat_flags(value: object) -> str:
     return _bits(value, ("SHM_RDONLY", "SHM_RND", "SHM_REMAP", "SHM_EXEC"))
 
 
-def sops(value) -> str:
+def sops(value: object) -> str:
     if not isinstance(value, (list, tuple)):
         return repr(value)
     out = []
@@ -84,7 +84,7 @@ def sops(value) -> str:
     return "[" + ", ".join(out) + "]"
 
 
-def clone_flags(value) -> str:
+def clone_flags(value: object) -> str:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         return repr(value)
     low = value & 0xFF
@@ -94,13 +94,13 @@ def clone_flags(value) -> str:
     return text or "0"
 
 
-def signal(value) -> str:
+def signal(value: object) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65:
         return signame(value)
     return repr(value)
 
 
-def oflag(value) -> str:
+def oflag(value: object) -> str:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         return repr(value)
     acc = {c.O_RDONLY: "O_RDONLY", c.O_WRONLY: "O_WRONLY", c.O_RDWR: "O_RDWR"}.get(
@@ -109,17 +109,17 @@ def oflag(value) -> str:
     return acc if not rest else f"{acc}|{_bits(rest, ('O_CREAT', 'O_EXCL', 'O_NONBLOCK'))}"
 
 
-def _ctl(call: str) -> Callable:
+def _ctl(call: str) -> Callable[[object], str]:
     table = _CTL[call]
     return lambda value: table.get(value, repr(value))
 
 
-def _mode_arg(value) -> str:
+def _mode_arg(value: object) -> str:
     return _mode(value) if isinstance(value, int) and not isinstance(value, bool) else repr(value)
 
 
 # call -> a decoder per position (None: as it is)
-DECODERS: dict[str, tuple] = {
+DECODERS: dict[str, tuple[Callable[[object], str] | None, ...]] = {
     "msgget": (key, get_flags),
     "msgsnd": (None, None, None, nowait_flags),
     "msgrcv": (None, None, None, msgrcv_flags),
@@ -140,7 +140,7 @@ DECODERS: dict[str, tuple] = {
 }
 
 
-def format_args(name: str, args: tuple, plain: Callable[[object], str] = repr) -> str:
+def format_args(name: str, args: tuple[object, ...], plain: Callable[[object], str] = repr) -> str:
     """The arguments of a call to ``name``, decoded where the call has a decoder for that
     position; ``plain`` shows the rest."""
     decoders = DECODERS.get(name, ())

@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _demo(args) -> int:
+def _demo(args: argparse.Namespace) -> int:
     from . import demo
     if args.source:
         import inspect
@@ -129,7 +129,7 @@ def _executor_option(p: argparse.ArgumentParser) -> None:
                         "threads; the same seed gives the same run on both")
 
 
-def _shell(args) -> int:
+def _shell(args: argparse.Namespace) -> int:
     from .shell import Shell
     out = sys.stdout.write
     sh = Shell(seed=args.seed, out=out, err=sys.stderr.write,
@@ -148,7 +148,7 @@ def _shell(args) -> int:
     return sh.interact()
 
 
-def _run(args) -> int:
+def _run(args: argparse.Namespace) -> int:
     from .errors import DeadlockError
     from .explore import _outcome, load_scenario
     from .kernel.kernel import Kernel
@@ -188,7 +188,7 @@ def _run(args) -> int:
     return status
 
 
-def _explore(args) -> int:
+def _explore(args: argparse.Namespace) -> int:
     from .explore import DEADLOCK, FAILED, explore
     if args.seeds < 1:
         print(f"ipcsim explore: --seeds must be at least 1, not {args.seeds}", file=sys.stderr)

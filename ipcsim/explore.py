@@ -24,7 +24,7 @@ import signal
 import sys
 import time
 import traceback
-from typing import Callable, Iterable
+from typing import Callable, Iterable, TextIO
 
 import attrs
 
@@ -110,7 +110,12 @@ class Report:
         return "\n".join(lines)
 
 
-def load_scenario(path: str, entry: str = "scenario") -> Callable:
+# A scenario: ``fn(k)`` forks the programs of a run on the kernel ``k``; what it returns
+# (a value, a callable, or processes whose results count) is the run's outcome.
+Scenario = Callable[[Kernel], object]
+
+
+def load_scenario(path: str, entry: str = "scenario") -> Scenario:
     """The function ``entry`` of the Python file ``path`` (SystemExit with a message if the
     file or the function is missing)."""
     try:
@@ -127,7 +132,7 @@ def load_scenario(path: str, entry: str = "scenario") -> Callable:
     except BaseException as e:
         raise SystemExit(f"ipcsim: {path}{_where(e, path)}: loading it raised "
                          f"{type(e).__name__}: {e}") from None
-    fn = namespace.get(entry)
+    fn: Scenario | None = namespace.get(entry)
     if not callable(fn):
         raise SystemExit(f"ipcsim: {path} defines no function {entry}(k)")
     return fn
@@ -142,7 +147,7 @@ def _where(e: BaseException, path: str) -> str:
     return f":{line}" if line else ""
 
 
-def _outcome(value) -> object:
+def _outcome(value: object) -> object:
     if callable(value):
         return value()
     if isinstance(value, (list, tuple)) and value and all(hasattr(v, "result") for v in value):
@@ -150,7 +155,7 @@ def _outcome(value) -> object:
     return value
 
 
-def run_seed(fn: Callable, seed: int, trace: bool = False,
+def run_seed(fn: Scenario, seed: int, trace: bool = False,
              executor: str | None = None) -> tuple[SeedResult, Kernel]:
     """Run the scenario ``fn`` once with ``seed`` (and ``executor``, the default if None);
     the kernel is closed afterwards but stays readable (its trace, its processes)."""
@@ -168,7 +173,7 @@ def run_seed(fn: Callable, seed: int, trace: bool = False,
         k.close()
 
 
-def _run_chunk_args(args: tuple) -> list[SeedResult]:
+def _run_chunk_args(args: tuple[str, str, list[int], str | None]) -> list[SeedResult]:
     return _run_chunk(*args)
 
 
@@ -181,7 +186,7 @@ def _run_chunk(path: str, entry: str, seeds: list[int],
 class Progress:
     """A one-line progress bar on a terminal (nothing elsewhere)."""
 
-    def __init__(self, total: int, stream=None, enabled: bool | None = None):
+    def __init__(self, total: int, stream: TextIO | None = None, enabled: bool | None = None):
         self.total = total
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled

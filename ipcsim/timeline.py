@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import errno as _errno
 import html
+from typing import Callable
 
 import attrs
 
 from .callargs import format_args
-from .kernel.kernel import Kernel
+from .kernel.kernel import Kernel, TraceEvent
 
 LANE = 30            # pixels per process lane
 LEFT = 150           # the lane labels
@@ -59,7 +60,7 @@ class Timeline:
         self.k = k
 
     @property
-    def trace(self) -> list:
+    def trace(self) -> list[TraceEvent]:
         """The calls of the run: ``k.trace`` up to ``k.close()`` if it was closed (the exits
         close() forces are not part of the run, and the waits they end were still blocked
         when the run ended)."""
@@ -107,7 +108,7 @@ class Timeline:
         k, trace = self.k, self.trace
         end, now = len(trace), k.clock.now()
         exits = self.exits()
-        out = []
+        out: list[Blocked] = []
         for b in k.blocks:
             died = exits.get(b.pid)
             if died is not None and b.first <= died and (b.last is None or died < b.last):
@@ -117,6 +118,7 @@ class Timeline:
             elif b.last is None or b.last > end:          # still blocked when the run ended
                 out.append(Blocked(b.pid, b.what, b.first, b.start, end, now, True))
             else:
+                assert b.end is not None           # (set with last)
                 out.append(Blocked(b.pid, b.what, b.first, b.start, b.last, b.end))
         return out
 
@@ -163,8 +165,8 @@ class Timeline:
         plot_w = dx * steps
         w = int(LEFT + plot_w + 20)
         h = TOP + LANE * max(len(lanes), 1) + 40
-        x = lambda step: LEFT + step * dx          # noqa: E731
-        y = lambda pid: TOP + row[pid] * LANE      # noqa: E731
+        x: Callable[[float], float] = lambda step: LEFT + step * dx      # noqa: E731
+        y: Callable[[int], int] = lambda pid: TOP + row[pid] * LANE      # noqa: E731
         out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
                f'viewBox="0 0 {w} {h}" font-family="monospace" font-size="11">',
                f'<rect width="{w}" height="{h}" fill="white"/>',
@@ -256,10 +258,10 @@ class Timeline:
                 ax.broken_barh([(b.first, max(b.last - b.first, 1))], (row[b.pid] - 0.3, 0.6),
                                color=FOREVER if b.forever else SLEEPING if b.sleeping
                                else WAITING)
-        for i, e in enumerate(self.trace):
-            if e.pid in row:
-                ax.vlines(i + 0.5, row[e.pid] - 0.2, row[e.pid] + 0.2,
-                          color="#1f77b4" if e.errno is None else "#9467bd")
+        for i, call in enumerate(self.trace):
+            if call.pid in row:
+                ax.vlines(i + 0.5, row[call.pid] - 0.2, row[call.pid] + 0.2,
+                          color="#1f77b4" if call.errno is None else "#9467bd")
         ax.set_yticks(range(len(lanes)), [label for _, label in lanes])
         ax.invert_yaxis()
         ax.set_xlabel("system calls in order")
@@ -268,11 +270,12 @@ class Timeline:
         plt.close(fig)
 
 
-def _arg(value) -> str:
+def _arg(value: object) -> str:
     """An argument as the timeline shows it: functions by name (no addresses, so the same
     seed gives the same text), tuples and lists element by element."""
     if callable(value) and hasattr(value, "__name__"):
-        return value.__name__
+        name: str = value.__name__
+        return name
     if isinstance(value, tuple):
         inner = ", ".join(map(_arg, value))
         return f"({inner}{',' if len(value) == 1 else ''})"
@@ -281,13 +284,13 @@ def _arg(value) -> str:
     return repr(value)
 
 
-def _result(e) -> str:
+def _result(e: TraceEvent) -> str:
     """What a call returned: its value, or the error by name (``error EAGAIN``)."""
     if e.errno is None:
         return repr(e.result)
     return f"error {_errno.errorcode.get(e.errno, e.errno)}"
 
 
-def _describe(i: int, e) -> str:
+def _describe(i: int, e: TraceEvent) -> str:
     args = format_args(e.name, e.args, _arg)
     return f"step {i}, t={e.time:g}s: pid {e.pid} {e.name}({args}) -> {_result(e)}"

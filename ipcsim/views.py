@@ -18,15 +18,22 @@ form.
 from __future__ import annotations
 
 import html as _html
-from typing import Any
+from typing import Any, Callable, Union
 
+from .kernel.files import OpenFile
 from .kernel.kernel import Kernel
 from .kernel.mqueue import MqueueInode
 from .kernel.msg import MsgQueue
 from .kernel.namespace import IpcNamespace
+from .kernel.perm import KernIpcPerm
 from .kernel.process import Process
 from .kernel.sem import SemArray
 from .kernel.shm import ShmidKernel
+from .kernel.viewable import Viewable
+from .kernel.waitq import WaitQueue
+
+# The IPC objects that have a view of their own.
+IpcObject = Union[MsgQueue, SemArray, ShmidKernel, MqueueInode]
 
 SHM_DEST = 0o1000
 SHM_LOCKED = 0o2000
@@ -66,7 +73,7 @@ def _mqueues(ns: IpcNamespace) -> list[MqueueInode]:
     sb = ns.mq_fs
     if sb is None:
         return []
-    return [sb.lookup(name) for name in sorted(sb.names())]
+    return [sb.entries[name] for name in sorted(sb.names())]
 
 
 def _counts(ns: IpcNamespace) -> str:
@@ -259,7 +266,7 @@ def namespace_html(ns: IpcNamespace) -> str:
 
 
 # --- Process ----------------------------------------------------------------------------
-def _describe_fd(fd: int, f) -> str:
+def _describe_fd(fd: int, f: OpenFile) -> str:
     """A descriptor and what it is open on (as ``ls -l /proc/PID/fd`` hints)."""
     from .kernel import files
     from .kernel.mqueue import MqFile
@@ -304,9 +311,9 @@ def process_html(p: Process) -> str:
 
 
 # --- IPC objects ------------------------------------------------------------------------
-def _perm_fields(o) -> list[tuple[str, object]]:
+def _perm_fields(o: KernIpcPerm) -> list[tuple[str, object]]:
     ns = f"ipc:[{o.ns.inum}]" + ("" if o.ns.alive else " (destroyed)")
-    fields = [("key", f"0x{o.key & 0xFFFFFFFF:08x}"), ("id", o.id),
+    fields: list[tuple[str, object]] = [("key", f"0x{o.key & 0xFFFFFFFF:08x}"), ("id", o.id),
               ("owner", f"{o.uid}:{o.gid}"), ("creator", f"{o.cuid}:{o.cgid}"),
               ("perms", f"{o.mode & 0o777:o}"), ("namespace", ns)]
     if o.deleted:
@@ -323,7 +330,7 @@ def _shm_status(s: ShmidKernel) -> str:
     return ", ".join(words) or "-"
 
 
-def _waiting(kernel, queues: dict) -> str:
+def _waiting(kernel: Kernel, queues: dict[str, WaitQueue | None]) -> str:
     """The processes blocked on the given wait queues (role -> queue), by pid."""
     out = []
     for p in kernel.processes():
@@ -343,7 +350,7 @@ def _sem_waiting(o: SemArray) -> str:
     return ", ".join(found) or "none"
 
 
-def _object_fields(o) -> tuple[str, list[tuple[str, object]]]:
+def _object_fields(o: IpcObject) -> tuple[str, list[tuple[str, object]]]:
     if isinstance(o, MsgQueue):
         return "Message queue", _perm_fields(o) + [
             ("messages", o.q_qnum), ("bytes", o.q_cbytes), ("max bytes", o.q_qbytes),
@@ -359,10 +366,12 @@ def _object_fields(o) -> tuple[str, list[tuple[str, object]]]:
             ("size", o.segsz), ("attached", o.nattch), ("creator pid", o.cpid),
             ("last pid", o.lpid), ("status", _shm_status(o))]
     queued = [(prio, len(o.tree[prio])) for prio in sorted(o.tree, reverse=True) if o.tree[prio]]
+    sb = o.sb
+    assert sb is not None                  # (a queue that is shown is on a filesystem)
     return "POSIX message queue", [
         ("name", f"/{o.name}" + ("" if o.linked else " (unlinked: gone with its last "
                                                      "descriptor)")),
-        ("namespace", f"ipc:[{o.sb.inum}]" + ("" if o.sb.ns is not None else " (destroyed)")),
+        ("namespace", f"ipc:[{sb.inum}]" + ("" if sb.ns is not None else " (destroyed)")),
         ("owner", f"{o.uid}:{o.gid}"), ("perms", f"{o.mode & 0o7777:o}"),
         ("messages", f"{o.curmsgs} of {o.maxmsg}"), ("message size", o.msgsize),
         ("by priority", ", ".join(f"{p}: {n}" for p, n in queued) or "empty"),
@@ -371,12 +380,12 @@ def _object_fields(o) -> tuple[str, list[tuple[str, object]]]:
         ("waiting", _waiting(o.kernel, {"to receive": o.receivers, "to send": o.senders}))]
 
 
-def object_text(o) -> str:
+def object_text(o: IpcObject) -> str:
     title, fields = _object_fields(o)
     return title + "\n" + "\n".join(f"  {k:14} {v}" for k, v in fields)
 
 
-def object_html(o) -> str:
+def object_html(o: IpcObject) -> str:
     title, fields = _object_fields(o)
     return _table_html(["", ""], [[k, v] for k, v in fields], title)
 
@@ -447,18 +456,18 @@ _VIEWS = ((Kernel, kernel_text, kernel_html),
           (MqueueInode, object_text, object_html))
 
 
-def _views_of(obj) -> tuple:
+def _views_of(obj: Viewable) -> tuple[Callable[[Any], str], Callable[[Any], str]]:
     for cls, text_fn, html_fn in _VIEWS:
         if isinstance(obj, cls):
             return text_fn, html_fn
     raise TypeError(f"no view for {type(obj).__name__}")
 
 
-def text(obj) -> str:
+def text(obj: Viewable) -> str:
     """The text view of a Kernel, IpcNamespace, Process or IPC object (its ``str()``)."""
     return _views_of(obj)[0](obj)
 
 
-def html(obj) -> str:
+def html(obj: Viewable) -> str:
     """The HTML view (what a notebook shows)."""
     return _views_of(obj)[1](obj)

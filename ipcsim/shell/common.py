@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, NoReturn
 
 from ..kernel.process import Process
+
+if TYPE_CHECKING:
+    from .shell import Shell
 
 # Linux's strerror() texts for the errnos the tools can meet (os.strerror differs by OS).
 _STRERROR = {
@@ -103,7 +106,7 @@ class Exit(Exception):
 class Ctx:
     """What a running command sees: its process, its output streams and its shell."""
 
-    def __init__(self, shell, proc: Process, prog: str, out: Callable[[str], object],
+    def __init__(self, shell: Shell, proc: Process, prog: str, out: Callable[[str], object],
                  err: Callable[[str], object], stdin: str = ""):
         self.shell = shell
         self.proc = proc
@@ -119,29 +122,29 @@ class Ctx:
     def warn(self, msg: str, err: int | None) -> None:
         self.ewrite(f"{self.prog}: {msg}: {strerror(err)}\n")
 
-    def errx(self, status: int, msg: str):
+    def errx(self, status: int, msg: str) -> NoReturn:
         self.warnx(msg)
         raise Exit(status)
 
-    def err(self, status: int, msg: str, err: int | None):
+    def err(self, status: int, msg: str, err: int | None) -> NoReturn:
         self.warn(msg, err)
         raise Exit(status)
 
-    def errtryhelp(self, status: int = 1):
+    def errtryhelp(self, status: int = 1) -> NoReturn:
         self.ewrite(f"Try '{self.prog} --help' for more information.\n")
         raise Exit(status)
 
-    def usage(self, text: str):
+    def usage(self, text: str) -> NoReturn:
         """--help: the tool's help on stdout, exit 0."""
         self.write(text)
         raise Exit(0)
 
-    def print_version(self):
+    def print_version(self) -> NoReturn:
         """--version, as util-linux 2.38.1 prints it."""
         self.write(f"{self.prog} from util-linux 2.38.1\n")
         raise Exit(0)
 
-    def bad_option(self, message: str):
+    def bad_option(self, message: str) -> NoReturn:
         """What a tool does when getopt_long returns '?'."""
         self.warnx(message)
         self.errtryhelp(1)
@@ -227,9 +230,10 @@ def parse_size_err(text: str) -> tuple[int, int]:
                     frac_zeros += 1
                     q = q[1:]
                 if q[:1].isascii() and q[:1].isdigit():
-                    frac, end, err = _strtoumax0(q)
-                    if frac is None or (err and frac in (_UINTMAX, 0)):
+                    got, end, err = _strtoumax0(q)
+                    if got is None or (err and got in (_UINTMAX, 0)):
                         return 0, err or errno.EINVAL
+                    frac = got
                 else:
                     end = q
                 if frac and not end:

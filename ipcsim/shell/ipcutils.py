@@ -12,7 +12,7 @@ from ..constants import (GETNCNT, GETPID, GETVAL, GETZCNT, IPC_CREAT, IPC_RMID, 
                          MSG_INFO, MSG_STAT, SEM_INFO, SEM_STAT, SHM_INFO, SHM_STAT)
 from .common import (GROUPS, PASSWD, SIGSEGV, Ctx, c_strtol, ctime, parse_size_err,
                      size_to_human, strtonum_or_err)
-from .getopt import GetoptError, LongOpt, getopt_long, getopt_until_error
+from .getopt import GetoptError, LongOpt, Options, getopt_long, getopt_until_error
 
 SHM_DEST = 0o1000
 SHM_LOCKED = 0o2000
@@ -37,7 +37,7 @@ def _owner(ident: int, uid: int, width: int) -> str:
     return f"{ident:<{width}d} {_user(uid)[:10]:<10}"
 
 
-def _print_size(out: list, unit: int, msg: str | None, size: int, end: str | None,
+def _print_size(out: list[str], unit: int, msg: str | None, size: int, end: str | None,
                 width: int) -> None:
     """ipc_print_size()."""
     if msg is None:
@@ -142,6 +142,7 @@ def ipcs(ctx: Ctx, args: list[str]) -> int:
     ident, specific, fmt, unit = 0, False, None, UNIT_DEFAULT
     for key, arg in opts:
         if key == "i":
+            assert arg is not None       # (-i takes one)
             ident = strtonum_or_err(ctx, arg, "failed to parse id argument", INT_MIN, INT_MAX)
             specific = True
         elif key == "a":
@@ -198,7 +199,7 @@ def ipcs(ctx: Ctx, args: list[str]) -> int:
         ctx.write("".join(out))
 
 
-def _do_msg(ctx: Ctx, out: list, fmt: str | None, unit: int) -> None:
+def _do_msg(ctx: Ctx, out: list[str], fmt: str | None, unit: int) -> None:
     if fmt == "l":
         p = ctx.proc
         msgmni = int(p.read_file("/proc/sys/kernel/msgmni"))
@@ -249,7 +250,7 @@ def _do_msg(ctx: Ctx, out: list, fmt: str | None, unit: int) -> None:
             out.append(f" {qnum:<12d}\n")
 
 
-def _do_shm(ctx: Ctx, out: list, fmt: str | None, unit: int) -> None:
+def _do_shm(ctx: Ctx, out: list[str], fmt: str | None, unit: int) -> None:
     if fmt == "l":
         p = ctx.proc
         shmall = int(p.read_file("/proc/sys/kernel/shmall"))
@@ -314,7 +315,7 @@ def _do_shm(ctx: Ctx, out: list, fmt: str | None, unit: int) -> None:
             out.append(f" {nattch:<10d} {dest:<6} {locked:<6}\n")
 
 
-def _do_sem(ctx: Ctx, out: list, fmt: str | None) -> None:
+def _do_sem(ctx: Ctx, out: list[str], fmt: str | None) -> None:
     if fmt == "l":
         semmsl, semmns, semopm, semmni = (int(x) for x in
                                           ctx.proc.read_file("/proc/sys/kernel/sem").split())
@@ -362,7 +363,7 @@ def _find(ctx: Ctx, kind: str, ident: int) -> list[int] | None:
     return None
 
 
-def _print_msg(ctx: Ctx, out: list, ident: int, unit: int) -> None:
+def _print_msg(ctx: Ctx, out: list[str], ident: int, unit: int) -> None:
     row = _find(ctx, "msg", ident)
     if row is None:
         ctx.warnx(f"id {ident} not found")
@@ -384,7 +385,7 @@ def _print_msg(ctx: Ctx, out: list, ident: int, unit: int) -> None:
     out.append(f"change_time={_time24(ct):<26}\n\n")
 
 
-def _print_shm(ctx: Ctx, out: list, ident: int, unit: int) -> None:
+def _print_shm(ctx: Ctx, out: list[str], ident: int, unit: int) -> None:
     row = _find(ctx, "shm", ident)
     if row is None:
         ctx.warnx(f"id {ident} not found")
@@ -400,7 +401,7 @@ def _print_shm(ctx: Ctx, out: list, ident: int, unit: int) -> None:
     out.append(f"change_time={ctime(ct):<26}\n\n")
 
 
-def _print_sem(ctx: Ctx, out: list, ident: int) -> None:
+def _print_sem(ctx: Ctx, out: list[str], ident: int) -> None:
     row = _find(ctx, "sem", ident)
     if row is None:
         ctx.warnx(f"id {ident} not found")
@@ -469,6 +470,7 @@ def ipcmk(ctx: Ctx, args: list[str]) -> int:
     ask_shm = ask_msg = ask_sem = False
     for key, arg in opts:
         if key == "M":
+            assert arg is not None       # (-M, -S and -p take one)
             size, err = parse_size_err(arg)
             if err:
                 ctx.err(1, f"failed to parse size: '{arg}'", err)
@@ -476,9 +478,11 @@ def ipcmk(ctx: Ctx, args: list[str]) -> int:
         elif key == "Q":
             ask_msg = True
         elif key == "S":
+            assert arg is not None
             nsems = strtonum_or_err(ctx, arg, "failed to parse elements", INT_MIN, INT_MAX)
             ask_sem = True
         elif key == "p":
+            assert arg is not None
             value, rest = c_strtol(arg, 8, unsigned=True)
             if value is None or rest:
                 ctx.err(1, "failed to parse mode", 0)
@@ -614,6 +618,7 @@ class _Ipcrm:
 
     def remove_all(self, what: str) -> int:
         p, ret = self.ctx.proc, 0
+        _ds: object
         if what in ("shm", "all"):
             maxid, _ = p.shmctl(0, SHM_INFO)
             for i in range(maxid + 1):
@@ -685,12 +690,13 @@ def ipcrm(ctx: Ctx, args: list[str]) -> int:
     return 0 if ret == 0 else 1
 
 
-def _ipcrm_actions(ctx: Ctx, rm: _Ipcrm, opts) -> int:
+def _ipcrm_actions(ctx: Ctx, rm: _Ipcrm, opts: Options) -> int:
     """The per-option actions of ipcrm's getopt loop, in order."""
     ret = 0
     for key, arg in opts:
         if key in "MQS" and len(key) == 1:
             kind = {"M": "shm", "Q": "msg", "S": "sem"}[key]
+            assert arg is not None       # (each of these takes one)
             ident = rm.key_to_id(kind, arg)
             if ident < 0:
                 ret += 1
@@ -698,6 +704,7 @@ def _ipcrm_actions(ctx: Ctx, rm: _Ipcrm, opts) -> int:
                 ret += 1
         elif key in "mqs" and len(key) == 1:
             kind = {"m": "shm", "q": "msg", "s": "sem"}[key]
+            assert arg is not None
             ident = strtonum_or_err(ctx, arg, "failed to parse argument", INT_MIN, INT_MAX)
             if rm.remove_id(kind, False, ident):
                 ret += 1

@@ -9,9 +9,13 @@ not listed.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from .common import PASSWD, Ctx, strtonum_or_err
 from .getopt import LongOpt, getopt_until_error
+
+if TYPE_CHECKING:
+    from ..kernel.process import Process
 
 LSNS_HELP = """
 Usage:
@@ -74,7 +78,7 @@ class _Ns:
     def __init__(self, kind: str, inum: int):
         self.kind = kind
         self.inum = inum
-        self.procs: list = []
+        self.procs: list[Process] = []
         self.children: list[_Ns] = []
         self.parent: _Ns | None = None
 
@@ -96,8 +100,10 @@ def lsns(ctx: Ctx, args: list[str]) -> int:
         elif key == "n":
             no_headings = True
         elif key == "p":
+            assert arg is not None       # (-p, -o and -t take one)
             task = strtonum_or_err(ctx, arg, "invalid PID argument", -2 ** 31, 2 ** 31 - 1)
         elif key == "o":
+            assert arg is not None
             add = arg.startswith("+")
             names = (arg[1:] if add else arg).split(",")
             if not add:
@@ -111,6 +117,7 @@ def lsns(ctx: Ctx, args: list[str]) -> int:
         elif key == "output-all":
             columns = list(COLUMNS)
         elif key == "t":
+            assert arg is not None
             if arg not in TYPES:
                 ctx.errx(1, f"unknown namespace type: {arg}")
             kinds.append(arg)
@@ -222,7 +229,7 @@ def _collect(ctx: Ctx, kinds: list[str]) -> dict[tuple[str, int], _Ns]:
     return found
 
 
-def _command(ctx: Ctx, proc) -> str:
+def _command(ctx: Ctx, proc: Process) -> str:
     return ctx.shell.cmdline(proc) if ctx.shell is not None else proc.comm
 
 
@@ -238,7 +245,8 @@ def _cells(ctx: Ctx, ns: _Ns, columns: list[str]) -> list[str]:
     return [values[c] for c in columns]
 
 
-def _table(ctx: Ctx, columns: list[str], rows, no_headings: bool, raw: bool,
+def _table(ctx: Ctx, columns: list[str], rows: list[tuple[list[str], str]], no_headings: bool,
+           raw: bool,
            tree_column: str = "COMMAND") -> None:
     lines = []
     if raw:
@@ -308,7 +316,8 @@ def _json(ctx: Ctx, columns: list[str], rows: list[list[str]]) -> None:
     ctx.write("\n".join(lines) + "\n")
 
 
-def _one_namespace(ctx: Ctx, namespaces, inum: int, columns, no_headings, raw, json_out,
+def _one_namespace(ctx: Ctx, namespaces: dict[tuple[str, int], _Ns], inum: int,
+                   columns: list[str], no_headings: bool, raw: bool, json_out: bool,
                    tree: bool) -> int:
     """``lsns <namespace>``: the processes of one namespace, as a tree of parents and
     children (unless a list is asked for)."""
@@ -317,7 +326,7 @@ def _one_namespace(ctx: Ctx, namespaces, inum: int, columns, no_headings, raw, j
         ctx.errx(1, f"not found namespace: {inum}")
     ns = match[0]
 
-    def cells(q) -> list[str]:
+    def cells(q: Process) -> list[str]:
         values = {"PID": str(q.pid), "PPID": str(q.ppid),
                   "USER": PASSWD.get(q.uid, str(q.uid)), "COMMAND": _command(ctx, q),
                   "UID": str(q.uid), "NS": str(ns.inum), "TYPE": ns.kind,
@@ -329,7 +338,7 @@ def _one_namespace(ctx: Ctx, namespaces, inum: int, columns, no_headings, raw, j
     if tree and not (raw or json_out) and "COMMAND" in columns:
         members = {q.pid for q in ns.procs}
 
-        def walk(q, prefix: str, branch: str) -> None:
+        def walk(q: Process, prefix: str, branch: str) -> None:
             rows.append((cells(q), branch))
             kids = [c for c in ns.procs if c.parent is q]
             for n, kid in enumerate(kids):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import fnmatch
 import random
 import sys
-from typing import Callable, TextIO
+from typing import Any, Callable, TextIO
 
 from ..constants import CLONE_NEWIPC, MS_BIND, O_WRONLY
 from ..errors import DeadlockError, SimulationError
@@ -28,7 +28,11 @@ from .common import (GROUPS, PASSWD, SIGINT, SIGPIPE, SIGTERM, Ctx, Exit, c_strt
                      strsignal, strtonum_or_err)
 from .getopt import LongOpt, getopt_until_error
 
-Command = Callable[[Ctx, list], int]
+Command = Callable[[Ctx, list[str]], int]
+# Where a command's output goes.
+Write = Callable[[str], object]
+# A line's tokens: words (_Word, a tuple of its pieces) and operators (1-tuples).
+Tokens = list[Any]
 PASSWD_BY_NAME = {name: uid for uid, name in PASSWD.items()}
 GROUPS_BY_NAME = {name: gid for gid, name in GROUPS.items()}
 
@@ -64,7 +68,7 @@ BUILTINS_HELP = {
 
 
 class _Redirect:
-    def __init__(self):
+    def __init__(self) -> None:
         self.stdout: tuple[str, str] | None = None     # (path, ">" or ">>")
         self.stderr: tuple[str, str] | None = None     # (path, "2>" ...) or ("&1", "")
         self.stdin: str | None = None
@@ -98,7 +102,7 @@ class Shell:
         self.interactive = interactive
         self.status = 0
         self.lineno = 0                 # lines the innermost shell has read
-        self._shells: dict[int, list] = {}   # shell pid -> [name, lineno, command typed]
+        self._shells: dict[int, list[Any]] = {}   # shell pid -> [name, lineno, command typed]
         self._typed = ""                # the command running, as bash shows it
         # each shell's variables and the names it exports (a child shell starts from those)
         self._vars: dict[int, tuple[dict[str, str], set[str]]] = {}
@@ -140,7 +144,7 @@ class Shell:
         """The innermost shell's variables."""
         return self._vars.setdefault(self.proc.pid, ({}, set()))[0]
 
-    def _export(self, args: list[str], out, err) -> int:
+    def _export(self, args: list[str], out: Write, err: Write) -> int:
         """export NAME[=VALUE]...: child shells start with these variables."""
         values, exported = self._vars.setdefault(self.proc.pid, ({}, set()))
         status = 0
@@ -251,6 +255,7 @@ class Shell:
         starts with a dot matches only a pattern that does)."""
         if not word.startswith("/"):
             return [str(word)]
+        assert word.pattern is not None     # (only a word with a pattern is globbed)
         found = [""]
         texts, patterns = word.split("/")[1:], word.pattern.split("/")[1:]
         for n, (text, pattern) in enumerate(zip(texts, patterns)):
@@ -275,13 +280,14 @@ class Shell:
         if name == "$":
             return str(self.proc.pid)
         if name == "0":
-            return self._shells.get(self.proc.pid, ["bash"])[0]
+            shell_name: str = self._shells.get(self.proc.pid, ["bash"])[0]
+            return shell_name
         if name == "?":
             return str(self.status)
         return self.vars.get(name, "")
 
-    def _run_list(self, tokens: list) -> None:
-        command: list = []
+    def _run_list(self, tokens: Tokens) -> None:
+        command: Tokens = []
         connector = None
         for n, tok in enumerate(tokens + [None]):
             if tok is not None and not (type(tok) is tuple
@@ -310,7 +316,7 @@ class Shell:
             command = []
             connector = op
 
-    def _run_simple(self, words: list) -> int:
+    def _run_simple(self, words: Tokens) -> int:
         words = [f for w in words
                  for f in (w.fields(self._expand) if isinstance(w, _Word) else [w])]
         words = [g for w in words
@@ -348,7 +354,8 @@ class Shell:
         return self._execute(argv, redir)
 
     # --- output plumbing ------------------------------------------------------------------
-    def _streams(self, redir: _Redirect, name: str):
+    def _streams(self, redir: _Redirect, name: str
+                 ) -> tuple[Write, Write, Callable[[int], int]]:
         """(out, err, finish) for a command: writes collect and go where redirected."""
         out_buf: list[str] = []
         err_buf: list[str] = []
@@ -412,15 +419,17 @@ class Shell:
             return finish(status)
         if name == "exit":
             return self._exit(argv)
-        builtin = {"echo": self._echo, "help": self._help, "export": self._export,
-                   "true": lambda a, o, e: 0, ":": lambda a, o, e: 0,
-                   "false": lambda a, o, e: 1, "kill": None}
+        builtin: dict[str, Callable[[list[str], Write, Write], int] | None] = {
+            "echo": self._echo, "help": self._help, "export": self._export,
+            "true": lambda a, o, e: 0, ":": lambda a, o, e: 0,
+            "false": lambda a, o, e: 1, "kill": None}
         if name in builtin:
-            if name == "kill":
+            run = builtin[name]
+            if run is None:           # kill
                 ctx = Ctx(self, self.proc, "kill", out, err, stdin)
                 status = self._call(tools.kill, ctx, argv[1:])
             else:
-                status = builtin[name](argv[1:], out, err)
+                status = run(argv[1:], out, err)
             return finish(status)
         if name not in PROGRAMS:
             finish(0)
@@ -448,7 +457,8 @@ class Shell:
             ctx.ewrite(f"{ctx.prog}: {strerror(34)}\n")
             return 1
 
-    def _spawn(self, parent: Process, argv: list[str], out, err, stdin: str) -> int:
+    def _spawn(self, parent: Process, argv: list[str], out: Write, err: Write,
+               stdin: str) -> int:
         """fork, run the program in the child, exit, wait: as a shell runs a command."""
         name = argv[0]
         fn = PROGRAMS[name][0]
@@ -465,6 +475,7 @@ class Shell:
             child.exit(status & 0xFF)
         parent.wait(child.pid)
         self._cmdlines.pop(child.pid, None)
+        assert child.wstatus is not None and child.exit_status is not None    # (reaped)
         sig = child.wstatus & 0x7F
         if sig and sig not in (SIGINT, SIGPIPE):
             # what a non-interactive bash says of a foreground command a signal ended
@@ -475,7 +486,7 @@ class Shell:
                      if not self.interactive and sig != SIGTERM else f"{text}\n")
         return 128 + sig if sig else child.exit_status
 
-    def _echo(self, args: list[str], out, err) -> int:
+    def _echo(self, args: list[str], out: Write, err: Write) -> int:
         """bash's echo: leading words of -n, -e and -E letters are options; -e reads
         backslash escapes (\\c ends the output)."""
         newline, escapes = True, False
@@ -496,7 +507,7 @@ class Shell:
         out(text + ("\n" if newline else ""))
         return 0
 
-    def _help(self, args: list[str], out, err) -> int:
+    def _help(self, args: list[str], out: Write, err: Write) -> int:
         lines = ["Commands of the ipcsim shell (each acts in the IPC namespace of this shell):\n"]
         for name, (_fn, text) in PROGRAMS.items():
             lines.append(f"  {name:<9} {text}\n")
@@ -561,13 +572,13 @@ class Shell:
                      LongOpt("cgroup", 2, "C"), LongOpt("time", 2, "T"),
                      LongOpt("no-fork", 0, "F"), LongOpt("preserve-credentials", 0, "pc"))
 
-    def _enter(self, argv: list[str], out, err, stdin: str) -> int:
+    def _enter(self, argv: list[str], out: Write, err: Write, stdin: str) -> int:
         """unshare(1), nsenter(1), setpriv(1): a child that changes its namespace or
         credentials, then becomes CMD (or a shell); bash: a child shell."""
         parent = self.proc
         return self._exec(parent, parent.fork(), argv, out, err, stdin)
 
-    def _exec(self, parent: Process, child: Process, argv: list[str], out, err,
+    def _exec(self, parent: Process, child: Process, argv: list[str], out: Write, err: Write,
               stdin: str) -> int:
         """The child runs argv (as after execve): a wrapper acts and execs the rest."""
         name = argv[0]
@@ -678,6 +689,7 @@ class Shell:
             if key == "V":
                 ctx.print_version()
             if key == "t":
+                assert arg is not None   # (-t takes one)
                 target = strtonum_or_err(ctx, arg, "failed to parse pid", -2 ** 31, 2 ** 31 - 1)
             elif key in ("i", "a"):
                 ipc = True
@@ -731,14 +743,17 @@ class Shell:
                 ctx.errx(1, f"--{'dump' if key == 'd' else 'nnp'}: not modelled by ipcsim "
                             f"(only the uid, gid and group options are)")
             if key in ("reuid", "ruid", "euid"):
+                assert arg is not None   # (these take one)
                 ids[key] = self._id_arg(ctx, arg, key, PASSWD_BY_NAME)
             elif key in ("regid", "rgid", "egid"):
+                assert arg is not None
                 ids[key] = self._id_arg(ctx, arg, key, GROUPS_BY_NAME)
             elif key == "clear-groups":
                 groups, group_opt = [], True
             elif key in ("keep-groups", "init-groups"):
                 group_opt = True
             elif key == "groups":
+                assert arg is not None
                 groups = [self._id_arg(ctx, g, None, GROUPS_BY_NAME)
                           for g in arg.split(",")]
                 group_opt = True
@@ -776,7 +791,7 @@ class Shell:
         return command
 
     @staticmethod
-    def _id_arg(ctx: Ctx, text: str, what: str, names: dict[str, int]) -> int:
+    def _id_arg(ctx: Ctx, text: str, what: str | None, names: dict[str, int]) -> int:
         if text in names:
             return names[text]
         value, rest = c_strtol(text, 10)
@@ -815,7 +830,7 @@ class Shell:
             return
         names = sorted(list(PROGRAMS) + list(BUILTINS_HELP) + ["true", "false"])
 
-        def complete(text: str, state: int):
+        def complete(text: str, state: int) -> str | None:
             buf = readline.get_line_buffer()
             if " " not in buf.lstrip():
                 options = [n + " " for n in names if n.startswith(text)]
@@ -918,14 +933,14 @@ class Var(str):
     """A ``$NAME`` inside a word, expanded when its command runs (so ``$?`` is fresh)."""
 
 
-def lex(line: str) -> list:
+def lex(line: str) -> Tokens:
     """Words (tuples of literal ``str`` and :class:`Var` pieces) and operators (1-tuples
     holding the operator), quotes removed. Raises ValueError on an unterminated quote."""
-    out: list = []
+    out: Tokens = []
     i, n = 0, len(line)
-    word: list | None = None
+    word: list[str] | None = None
 
-    def end_word():
+    def end_word() -> None:
         nonlocal word
         if word is not None:
             out.append(_Word(word))
@@ -1035,7 +1050,7 @@ def _incomplete(text: str) -> bool:
     return bool(tokens) and type(tokens[-1]) is tuple and tokens[-1][0] in _CONTINUE
 
 
-def _syntax_error(tokens: list) -> str | None:
+def _syntax_error(tokens: Tokens) -> str | None:
     """The token bash's parser stops at, or None: an operator with no command before it,
     a redirection with no word after it."""
     empty = True
@@ -1043,7 +1058,7 @@ def _syntax_error(tokens: list) -> str | None:
         if type(tok) is not tuple:          # a word (_Word is a tuple of its pieces)
             empty = False
             continue
-        op = tok[0]
+        op: str = tok[0]
         if op in (";", "&&", "||", "|", "&"):
             if empty:
                 return op
@@ -1055,7 +1070,8 @@ def _syntax_error(tokens: list) -> str | None:
             if nxt is None:
                 return "newline"
             if type(nxt) is tuple:
-                return nxt[0]
+                after: str = nxt[0]
+                return after
     if empty and tokens and type(tokens[-1]) is tuple and tokens[-1][0] in _CONTINUE:
         return "newline"
     return None
@@ -1064,7 +1080,7 @@ def _syntax_error(tokens: list) -> str | None:
 _COMPOUND = {"for", "while", "until", "if", "case", "select", "function", "{", "[[", "(("}
 
 
-def _unmodelled(tokens: list) -> str | None:
+def _unmodelled(tokens: Tokens) -> str | None:
     """What bash would run that this shell does not model: compound commands (loops,
     conditionals, groups, subshells), command substitution, pipelines, background jobs."""
     first = True
@@ -1088,7 +1104,7 @@ class QVar(Var):
     """A ``$NAME`` inside double quotes: its value is never split or dropped."""
 
 
-class _Word(tuple):
+class _Word(tuple[str, ...]):
     """The pieces of one word."""
 
     def expand(self, expand: Callable[[str], str]) -> str:
@@ -1162,13 +1178,13 @@ class Field(str):
 
     pattern: str | None
 
-    def __new__(cls, text: str, pattern: str | None = None):
+    def __new__(cls, text: str, pattern: str | None = None) -> Field:
         self = super().__new__(cls, text)
         self.pattern = pattern
         return self
 
 
-def tokenize(line: str, expand: Callable[[str], str]) -> list:
+def tokenize(line: str, expand: Callable[[str], str]) -> Tokens:
     """The words (expanded with ``expand(name)``) and operators (1-tuples) of a line."""
     return [t.expand(expand) if isinstance(t, _Word) else t for t in lex(line)]
 

@@ -9,6 +9,7 @@ util-linux and procps-ng for the same failures.
 from __future__ import annotations
 
 import errno
+from typing import TYPE_CHECKING, Any
 
 from ..constants import (IPC_CREAT, IPC_NOWAIT, MS_BIND, O_CREAT, O_EXCL, O_NONBLOCK,
                          O_RDONLY, O_RDWR, O_WRONLY, SETVAL, SHM_LOCK, SHM_UNLOCK)
@@ -18,6 +19,9 @@ from ..kernel.mqueue import MqAttr
 from ..kernel.signals import SIGNAMES
 from .common import PASSWD, Ctx, c_strtol, strerror
 from .getopt import GetoptError, LongOpt, getopt_long, getopt_until_error
+
+if TYPE_CHECKING:
+    from ..kernel.process import Process
 
 _SIGNUMS = {name[3:]: num for num, name in SIGNAMES.items()}     # "USR1" -> 10
 
@@ -186,7 +190,7 @@ def mount(ctx: Ctx, args: list[str]) -> int:
             fstype = arg
         elif key == "B":
             bind = True
-        elif key == "o" and "bind" in arg.split(","):
+        elif key == "o" and "bind" in (arg or "").split(","):
             bind = True
     k = ctx.proc.kernel
     if not operands:
@@ -421,7 +425,8 @@ class _Sysctl:
         except re.error:
             return False
 
-    def parse_setting(self, where: str, lineno: int, line: str):
+    def parse_setting(self, where: str, lineno: int,
+                      line: str) -> tuple[str, str, str, bool] | None:
         """parse_setting_line(): (key, path, value, ignore_failure), or None."""
         key = line.lstrip(" \t\n\v\f\r")
         if len(key) < 2 or key[0] in "#;":
@@ -611,6 +616,7 @@ def _bash_signame(num: int) -> str:
 def kill(ctx: Ctx, args: list[str]) -> int:
     """kill [-s SIG | -SIG | -n NUM] PID... ; kill -l (bash's builtin)."""
     sig = 15
+    num: int | None
     words = list(args)
     usage = ("kill: usage: kill [-s sigspec | -n signum | -sigspec] pid | jobspec ... "
              "or kill -l [sigspec]\n")
@@ -758,10 +764,12 @@ def mq(ctx: Ctx, args: list[str]) -> int:
             opts, extra = getopt_long(rest[1:], "m:s:p:x")
             attr = MqAttr(mq_maxmsg=10, mq_msgsize=8192)
             mode, flags = 0o644, O_RDWR | O_CREAT
+            attr_arg: MqAttr | None = attr
             for key, arg in opts:
                 if key == "x":
                     flags |= O_EXCL
                     continue
+                assert arg is not None       # (-m, -s and -p take one)
                 value, tail = c_strtol(arg, 8 if key == "p" else 10)
                 if value is None or tail or not -2 ** 63 <= value < 2 ** 63:
                     ctx.errx(1, f"invalid number: '{arg}'")
@@ -772,19 +780,20 @@ def mq(ctx: Ctx, args: list[str]) -> int:
                 elif key == "p":
                     mode = value
             if "m" not in dict(opts) and "s" not in dict(opts):
-                attr = None
-            fd = p.mq_open(name, flags, mode, attr)
+                attr_arg = None
+            fd = p.mq_open(name, flags, mode, attr_arg)
             p.mq_close(fd)
             return 0
         if verb == "send":
             if len(rest) < 2:
                 ctx.warnx("send: a MESSAGE is needed")
                 return 1
-            prio = 0
+            prio: int | None = 0
             if len(rest) > 2:
                 prio, tail = c_strtol(rest[2], 10)
                 if prio is None or tail or not -2 ** 31 <= prio < 2 ** 32:
                     ctx.errx(1, f"invalid priority: '{rest[2]}'")
+            assert prio is not None
             fd = p.mq_open(name, O_WRONLY)
             try:
                 p.mq_send(fd, rest[1].encode(), prio)
@@ -827,7 +836,7 @@ def mq(ctx: Ctx, args: list[str]) -> int:
     return 1
 
 
-def _mq_names(p) -> list[str]:
+def _mq_names(p: Process) -> list[str]:
     from ..kernel.mqueue import mq_sb
     return sorted(mq_sb(p.ipc_ns).names())
 
@@ -862,12 +871,13 @@ _SYSV_RANGE = {"id": (-2 ** 31, 2 ** 31), "int": (-2 ** 31, 2 ** 31),
                "mode": (0, 2 ** 32)}
 
 
-def _sysv_operands(verb: str, words: list[str]):
+def _sysv_operands(verb: str, words: list[str]
+                   ) -> tuple[list[Any], None] | tuple[None, tuple[int, str]]:
     """(values, None) or (None, (status, message)): the operands of ``verb``."""
     need, optional = (x.split() for x in _SYSV_ARGS[verb])
     if not len(need) <= len(words) <= len(need) + len(optional):
         return None, (2, "sysv: " + SYSV_USAGE)
-    values = []
+    values: list[Any] = []           # a str for "text", else an int
     for kind, word in zip(need + optional, words):
         if kind == "text":
             values.append(word)
@@ -899,6 +909,7 @@ def sysv(ctx: Ctx, args: list[str]) -> int:
     if problem is not None:
         ctx.ewrite(problem[1])
         return problem[0]
+    assert values is not None
     p = ctx.proc
     try:
         if verb == "send":

@@ -29,31 +29,36 @@ import sys
 import threading
 import types
 import weakref
+from typing import TYPE_CHECKING, Any
 
 from .executor import _program_body, _thread_main, enter_program
 from ..errors import resource_warning
 
+if TYPE_CHECKING:
+    from ..kernel.kernel import Kernel
+
 LIMIT = 100_000          # objects a kernel may reach for the reaper to look at it
 MAX_PROGRAMS = 2_000     # parked programs a kernel may have for the reaper to look at it
 
-_suspects: "weakref.WeakSet" = weakref.WeakSet()
+_suspects: weakref.WeakSet[Kernel] = weakref.WeakSet()
 # What each kernel found held looked like then: it is not looked at again until that changes.
-_held: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_held: weakref.WeakKeyDictionary[Kernel, tuple[int, ...]] = weakref.WeakKeyDictionary()
 _busy = threading.Lock()
 
 
-def remember(kernel) -> None:
+def remember(kernel: Kernel) -> None:
     """Note that ``kernel`` has parked programs (called when its host stops driving)."""
     _suspects.add(kernel)
 
 
-def _on_gc(phase: str, info: dict) -> None:
+def _on_gc(phase: str, info: dict[str, Any]) -> None:
     if phase != "start" or info.get("generation") != 2 or not _suspects:
         return
     if sys.is_finalizing() or not _busy.acquire(blocking=False):
         return
     try:
         refs = [weakref.ref(k) for k in list(_suspects)]
+        kernel: Kernel | None
         for ref in refs:
             kernel = ref()
             if kernel is None:
@@ -69,10 +74,11 @@ def _on_gc(phase: str, info: dict) -> None:
                 kernel = None          # only the walk's own references while it counts
                 if _dropped(ref):
                     kernel = ref()
+                    assert kernel is not None    # (held by the walk's caller's frames)
                     _suspects.discard(kernel)
                     _close(kernel)
                 else:
-                    _held[ref()] = mark
+                    _held[ref()] = mark  # type: ignore[index]  # (alive: it is held)
             kernel = None
     except Exception:        # pragma: no cover - never break the collector
         pass
@@ -80,7 +86,7 @@ def _on_gc(phase: str, info: dict) -> None:
         _busy.release()
 
 
-def _signature(kernel) -> tuple:
+def _signature(kernel: Kernel) -> tuple[int, ...]:
     """What changes when a user lets go of the kernel or one of its processes, or the
     kernel runs: a kernel found held is looked at again only once this has changed."""
     getrefcount = sys.getrefcount
@@ -88,11 +94,11 @@ def _signature(kernel) -> tuple:
             kernel.sched.switches, len(kernel._procs))
 
 
-def _parked(kernel) -> bool:
+def _parked(kernel: Kernel) -> bool:
     return any(task.started for task in kernel.sched.programs.values())
 
 
-def _idle(kernel) -> bool:
+def _idle(kernel: Kernel) -> bool:
     """Nobody drives it, and the calling thread may."""
     sched = kernel.sched
     host = sched.host
@@ -100,7 +106,7 @@ def _idle(kernel) -> bool:
             and sched.executor.check_thread() is None)
 
 
-def _close(kernel) -> None:
+def _close(kernel: Kernel) -> None:
     n = len(kernel.sched.programs)
     resource_warning(f"ipcsim: {kernel!r} was dropped without close() while {n} program"
                      f"{'s' if n != 1 else ''} still ran; they were ended (use "
@@ -111,7 +117,7 @@ def _close(kernel) -> None:
 # --- is anything outside holding the kernel? ----------------------------------------------
 def _stops() -> set[int]:
     """Where the walk stops: modules and their dicts (everything is reachable from them)."""
-    out = set()
+    out: set[int] = set()
     for module in list(sys.modules.values()):
         out.add(id(module))
         d = getattr(module, "__dict__", None)
@@ -124,10 +130,10 @@ _STOP_TYPES = (type, types.ModuleType, types.CodeType, types.BuiltinFunctionType
                types.FrameType, weakref.ref)
 
 
-def _program_frames(kernel) -> list:
+def _program_frames(kernel: Kernel) -> list[tuple[types.FrameType, Any]]:
     """The frames of every started program, innermost first (greenlets or threads), each
     with the function it runs where that is known (a frame holds its function)."""
-    frames = []
+    frames: list[tuple[types.FrameType, Any]] = []
     tasks = list(kernel.sched.programs.values())
     # sys._current_frames() holds this very frame too: cleared below, or the cycle would
     # keep what this frame refers to alive
@@ -151,10 +157,10 @@ def _program_frames(kernel) -> list:
     return frames
 
 
-def _dropped(ref) -> bool:
+def _dropped(ref: weakref.ref[Kernel]) -> bool:
     """True when nothing outside the kernel's objects and its programs' frames refers to
     any object from which the kernel (``ref()``) can be reached."""
-    snapshots: list[dict] = []
+    snapshots: list[dict[str, Any]] = []
     collecting = gc.isenabled()
     gc.disable()             # a collection meanwhile would change what is being counted
     try:
@@ -169,8 +175,14 @@ def _dropped(ref) -> bool:
             d.clear()
 
 
-def _walk(ref, snapshots: list) -> bool:
+def _walk(ref: Any, snapshots: list[dict[str, Any]]) -> bool:
+    # (``ref``: the weak reference to the kernel, then each referent of the walk)
     kernel = ref()
+    f_locals: Any
+    value: Any
+    obj: Any
+    frame: Any
+    runs: Any
     f_locals = value = obj = frame = runs = None
     stops = _stops()
     frames = _program_frames(kernel)
@@ -210,7 +222,7 @@ def _walk(ref, snapshots: list) -> bool:
                     todo.append(value)
     while todo:
         obj = todo.pop()
-        out = []
+        out: list[int] = []
         if id(obj) not in hidden and _is_greenlet(obj):
             edges[id(obj)] = out
             continue
@@ -232,7 +244,8 @@ def _walk(ref, snapshots: list) -> bool:
     # Held from outside: more references than found inside (3: ``world``'s, ``held``'s and
     # getrefcount's argument). Frames, their locals dicts and greenlets are held by what
     # runs them.
-    roots = []
+    roots: list[int] = []
+    held: object
     for i in world:
         if i in hidden:
             continue
@@ -249,7 +262,7 @@ def _walk(ref, snapshots: list) -> bool:
     return target not in seen
 
 
-def _is_greenlet(obj) -> bool:
+def _is_greenlet(obj: object) -> bool:
     return type(obj).__name__ == "greenlet" and type(obj).__module__ == "greenlet"
 
 

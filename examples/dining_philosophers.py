@@ -18,6 +18,8 @@ nothing, so a philosopher takes both forks at once or waits with none in hand:
 
 Run this file to see both:  python3 examples/dining_philosophers.py
 """
+from typing import Callable
+
 import ipcsim
 from ipcsim import IPC_CREAT, IPC_PRIVATE, SETALL
 
@@ -42,7 +44,7 @@ def philosopher(p: ipcsim.Process, forks: int, i: int, both_at_once: bool) -> in
     return MEALS
 
 
-def scenario(k: ipcsim.Kernel, both_at_once: bool = False):
+def scenario(k: ipcsim.Kernel, both_at_once: bool = False) -> Callable[[], list[int]]:
     """Set the table on kernel ``k``: one semaphore per fork, a program per philosopher.
     Returns the outcome: how many meals each philosopher had."""
     forks = k.init.semget(IPC_PRIVATE, N, IPC_CREAT | 0o600)
@@ -52,12 +54,12 @@ def scenario(k: ipcsim.Kernel, both_at_once: bool = False):
     return lambda: [p.result for p in diners]
 
 
-def scenario_fixed(k: ipcsim.Kernel):
+def scenario_fixed(k: ipcsim.Kernel) -> Callable[[], list[int]]:
     """The same table, but each philosopher takes both forks in one semop()."""
     return scenario(k, both_at_once=True)
 
 
-def main(seeds: int = 300) -> tuple:
+def main(seeds: int = 300) -> tuple[object, object]:
     from ipcsim.explore import explore
     naive = explore(__file__, range(seeds))
     print(naive.text())

@@ -6,13 +6,15 @@ in an empty queue: here the receiver sleeps in pause() until SIGUSR1 says there 
 
     python3 examples/posix_queues.py
 """
+from typing import Callable
+
 import ipcsim
 from ipcsim import O_CREAT, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY, SIGUSR1
 
 NAME = "/mailbox"
 
 
-def receiver(p: ipcsim.Process) -> list:
+def receiver(p: ipcsim.Process) -> list[str | tuple[int, str]]:
     mqd = p.mq_open(NAME, O_RDONLY | O_NONBLOCK)
     p.signal(SIGUSR1, lambda sig: None)                 # a handler, so SIGUSR1 does not kill
     p.mq_notify(mqd, ipcsim.SigEvent(sigev_signo=SIGUSR1))   # tell me when mail arrives
@@ -20,9 +22,9 @@ def receiver(p: ipcsim.Process) -> list:
         p.pause()                                       # sleep until a signal
     except InterruptedError:
         pass
-    sender = p.last_siginfo.si_pid                      # the siginfo names the sender
+    sender = p.last_siginfo.si_pid  # type: ignore[union-attr]  # (set: a handler ran) the sender
     p.sleep(1)                                          # let the rest of the mail arrive
-    mail = []
+    mail: list[str | tuple[int, str]] = []
     while True:
         try:
             data, prio = p.mq_receive(mqd, 64)
@@ -41,7 +43,7 @@ def sender(p: ipcsim.Process) -> None:
     p.mq_close(mqd)
 
 
-def scenario(k: ipcsim.Kernel):
+def scenario(k: ipcsim.Kernel) -> Callable[[], list[str | tuple[int, str]]]:
     init = k.init
     init.mq_close(init.mq_open(NAME, O_CREAT | O_RDWR, 0o600,
                                ipcsim.MqAttr(mq_maxmsg=10, mq_msgsize=64)))
@@ -51,7 +53,7 @@ def scenario(k: ipcsim.Kernel):
     return lambda: r.result
 
 
-def main(seed: int = 0) -> list:
+def main(seed: int = 0) -> list[str | tuple[int, str]]:
     k = ipcsim.Kernel(seed=seed)
     outcome = scenario(k)
     k.run()

@@ -8,6 +8,8 @@ consumer makes room, and msgrcv blocks while the queue is empty. A message of ty
     python3 examples/producer_consumer.py              # one run, with its timeline
     ipcsim explore examples/producer_consumer.py --seeds 500   # always the same outcome
 """
+from typing import Callable
+
 import ipcsim
 from ipcsim import IPC_CREAT, IPC_PRIVATE, IPC_SET, IPC_STAT
 
@@ -22,8 +24,8 @@ def producer(p: ipcsim.Process, qid: int) -> int:
     return JOBS
 
 
-def consumer(p: ipcsim.Process, qid: int) -> list:
-    got = []
+def consumer(p: ipcsim.Process, qid: int) -> list[str]:
+    got: list[str] = []
     while True:
         mtype, data = p.msgrcv(qid, 100)                # blocks while the queue is empty
         if mtype == DONE:
@@ -31,7 +33,7 @@ def consumer(p: ipcsim.Process, qid: int) -> list:
         got.append(data.decode())
 
 
-def scenario(k: ipcsim.Kernel):
+def scenario(k: ipcsim.Kernel) -> Callable[[], list[str]]:
     qid = k.init.msgget(IPC_PRIVATE, IPC_CREAT | 0o600)
     ds = k.init.msgctl(qid, IPC_STAT)
     ds.msg_qbytes = 24                                  # room for 4 jobs of 6 bytes
@@ -41,7 +43,7 @@ def scenario(k: ipcsim.Kernel):
     return lambda: eater.result
 
 
-def main(seed: int = 0) -> list:
+def main(seed: int = 0) -> list[str]:
     from ipcsim.timeline import Timeline
     k = ipcsim.Kernel(seed=seed, trace=True)
     timeline = Timeline(k)

@@ -9,6 +9,8 @@ the reader would read slots before they are written: explore it and see.
     python3 examples/shm_ring_buffer.py
     ipcsim explore examples/shm_ring_buffer.py --seeds 500
 """
+from typing import Callable
+
 import ipcsim
 from ipcsim import IPC_CREAT, IPC_PRIVATE, SETALL
 
@@ -29,9 +31,9 @@ def writer(p: ipcsim.Process, shmid: int, semid: int) -> int:
     return ITEMS
 
 
-def reader(p: ipcsim.Process, shmid: int, semid: int) -> list:
+def reader(p: ipcsim.Process, shmid: int, semid: int) -> list[str]:
     base = p.shmat(shmid)
-    got = []
+    got: list[str] = []
     for n in range(ITEMS):
         p.semop(semid, [(FULL, -1, 0)])                 # wait for a filled slot
         p.semop(semid, [(MUTEX, -1, 0)])
@@ -42,7 +44,7 @@ def reader(p: ipcsim.Process, shmid: int, semid: int) -> list:
     return got
 
 
-def scenario(k: ipcsim.Kernel):
+def scenario(k: ipcsim.Kernel) -> Callable[[], list[str]]:
     init = k.init
     shmid = init.shmget(IPC_PRIVATE, SLOTS * SLOT, IPC_CREAT | 0o600)
     semid = init.semget(IPC_PRIVATE, 3, IPC_CREAT | 0o600)
@@ -52,7 +54,7 @@ def scenario(k: ipcsim.Kernel):
     return lambda: r.result
 
 
-def main(seed: int = 0) -> list:
+def main(seed: int = 0) -> list[str]:
     k = ipcsim.Kernel(seed=seed)
     outcome = scenario(k)
     k.run()

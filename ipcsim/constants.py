@@ -34,8 +34,8 @@ CLONE_IO: Final = 0x80000000
 CLONE_NEWTIME: Final = 0x00000080  # shares its bit with CSIGNAL; valid for unshare/clone3 only
 
 # Every namespace type bit, as setns(2) knows them.
-CLONE_NS_TYPES: Final = (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER
-                  | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWTIME)
+CLONE_NS_TYPES: Final = (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC
+                         | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWTIME)
 
 # --- mount(2) flags --------------------------------------------------------------------
 MS_RDONLY: Final = 1

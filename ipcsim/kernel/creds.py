@@ -99,7 +99,8 @@ def setuid(old: Creds, uid: int) -> Creds:
     return new
 
 
-def _setres(old: Creds, values: tuple[int, int, int], fields: tuple[str, str, str], cap: int, what: str) -> Creds:
+def _setres(old: Creds, values: tuple[int, int, int], fields: tuple[str, str, str], cap: int,
+            what: str) -> Creds:
     """setres[ug]id(): unprivileged callers may only pick among their current three ids."""
     checked = tuple(check_id(v, what) for v in values)
     allowed = tuple(getattr(old, f) for f in fields)

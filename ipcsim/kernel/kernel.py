@@ -137,7 +137,8 @@ class Kernel(Viewable):
     choose at every switch point.
     """
 
-    _scheduler_class: type[Scheduler] = Scheduler     # a subclass may run its calls another way (compat's host kernel)
+    # a subclass may run its calls another way (compat's host kernel)
+    _scheduler_class: type[Scheduler] = Scheduler
 
     def __init__(self, seed: int = 0, trace: bool = False, *, capabilities: int = CAP_FULL_SET,
                  epoch: int = DEFAULT_EPOCH,

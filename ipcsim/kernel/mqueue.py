@@ -176,7 +176,8 @@ class MqueueSb:
     def lookup(self, name: str) -> "MqueueInode | None":
         return self.entries.get(name)
 
-    def create(self, proc: ProcessState, name: str, mode: int, attr: MqAttr | None) -> "MqueueInode":
+    def create(self, proc: ProcessState, name: str, mode: int,
+               attr: MqAttr | None) -> MqueueInode:
         """vfs_mkobj()/vfs_create() then mqueue_create_attr(): EACCES (directory
         permission, or a dead namespace), ENOSPC, then mqueue_get_inode's errnos."""
         creds = proc.creds
@@ -214,7 +215,8 @@ class MqueueSb:
             inode.evict()
 
 
-def mqueue_get_inode(proc: ProcessState, ns: IpcNamespace, mode: int, attr: MqAttr | None) -> "MqueueInode":
+def mqueue_get_inode(proc: ProcessState, ns: IpcNamespace, mode: int,
+                     attr: MqAttr | None) -> MqueueInode:
     """The attribute checks and the RLIMIT_MSGQUEUE charge of a new queue."""
     maxmsg = min(ns.mq_msg_max, ns.mq_msg_default)
     msgsize = min(ns.mq_msgsize_max, ns.mq_msgsize_default)
@@ -252,8 +254,8 @@ class MqueueInode(Viewable):
                  "receivers", "senders", "notify_owner", "notify", "ucount_uid", "mq_bytes",
                  "__weakref__")
 
-    def __init__(self, kernel: Kernel, mode: int, creds: Creds, maxmsg: int, msgsize: int, uid: int,
-                 mq_bytes: int):
+    def __init__(self, kernel: Kernel, mode: int, creds: Creds, maxmsg: int, msgsize: int,
+                 uid: int, mq_bytes: int):
         self.kernel = kernel
         self.sb: MqueueSb | None = None
         self.name = ""

@@ -61,7 +61,8 @@ Wakes: TypeAlias = "list[tuple[Waiter, int]]"
 # A semtimedop timeout: seconds, or a timespec (tv_sec, tv_nsec).
 Timeout: TypeAlias = "float | tuple[int, int]"
 # What semctl returns, by command (see SemCalls.semctl).
-SemctlResult: TypeAlias = "SemidDs | tuple[int, SemidDs] | tuple[int, Seminfo] | int | list[int] | None"
+SemctlResult: TypeAlias = \
+    "SemidDs | tuple[int, SemidDs] | tuple[int, Seminfo] | int | list[int] | None"
 
 S_IRUGO = 0o444
 S_IWUGO = 0o222

@@ -903,7 +903,8 @@ def _pieces(proc: ProcessState, kind: str, addr: int,
     return pieces
 
 
-def _stray(proc: ProcessState, mm: AddressSpace | None, kind: str, addr: int, n: int) -> Exception | None:
+def _stray(proc: ProcessState, mm: AddressSpace | None, kind: str, addr: int,
+           n: int) -> Exception | None:
     """The fault of an access that is not inside one attachment (None for an empty
     access, which touches nothing)."""
     if addr < 0 or addr + n > ULONG:

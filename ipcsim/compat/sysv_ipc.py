@@ -421,7 +421,9 @@ def _semset(proc: _Process, semid: int, field: str, value: int) -> None:
 class Semaphore:
     """System V semaphore object"""
 
-    __slots__ = ("_id", "_key", "_op_flags")
+    # _down, _up: the operation lists of acquire() and release() by 1 with the flags of
+    # the moment (block, undo), for their hot path
+    __slots__ = ("_id", "_key", "_op_flags", "_down", "_up")
 
     @c_args("key flags mode initial_value", method=True)
     def __init__(self, key: int | None, flags: int = 0, mode: int = 0o600,
@@ -430,7 +432,7 @@ class Semaphore:
         flags, mode, initial_value = c_int(flags), c_int(mode), c_int(initial_value)
         _check_flags(flags, key)
         self._key, self._id = key, -1
-        self._op_flags = 0
+        self._flags(0)
         flags &= IPC_CREX
         set_value = bool(flags & IPC_CREX and mode & 0o200)
         try:
@@ -441,6 +443,10 @@ class Semaphore:
 
     id = ReadOnlyMember(lambda self: self._id, "The id assigned by the system")
     key = ReadOnly(lambda self: self._key, "The key passed to the constructor")
+
+    def _flags(self, flags: int) -> None:
+        self._op_flags = flags
+        self._down, self._up = _sops(-1, flags), _sops(1, flags)
 
     def _op(self, delta: int, timeout: tuple[int, int] | None) -> None:
         sops = _SOPS.get(delta << 16 | self._op_flags) or _sops(delta, self._op_flags)
@@ -454,37 +460,32 @@ class Semaphore:
 
     def acquire(self, timeout: float | None = None, delta: int = 1) -> None:
         """Acquire (decrement) the semaphore, waiting if necessary"""
+        if timeout is None and delta.__class__ is int and delta == 1:     # the hot path
+            try:
+                _call(_semop, self._id, self._down)
+            except OSError as e:
+                raise fail(e, _SEM_ERRORS) from None
+            return
         if timeout is not None:
             timeout = _timespec(timeout)
-        if delta.__class__ is not int or not 0 < delta <= 32767:    # (else: checked here)
-            delta = _short(delta)
-            if not delta:
-                raise ValueError("The delta must be non-zero")
-            delta = abs(delta)
-        # the operation, as _op makes it (inline: the hot path)
-        sops = _SOPS.get(-delta << 16 | self._op_flags) or _sops(-delta, self._op_flags)
-        try:
-            if timeout is None or not SEMAPHORE_TIMEOUT_SUPPORTED:
-                _call(_semop, self._id, sops)
-            else:
-                _call(_semtimedop, self._id, sops, timeout)
-        except OSError as e:
-            raise fail(e, _SEM_ERRORS) from None
+        delta = _short(delta)
+        if not delta:
+            raise ValueError("The delta must be non-zero")
+        self._op(-abs(delta), timeout)
 
     def release(self, delta: int = 1) -> None:
         """Release (increment) the semaphore"""
-        if delta.__class__ is not int or not 0 < delta <= 32767:    # (else: checked here)
-            delta = _short(delta)
-            if not delta:
-                raise ValueError("The delta must be non-zero")
-            # abs() into a C short: release(-32768) is an operation of -32768, as there
-            if delta != -32768:
-                delta = abs(delta)
-        sops = _SOPS.get(delta << 16 | self._op_flags) or _sops(delta, self._op_flags)
-        try:
-            _call(_semop, self._id, sops)
-        except OSError as e:
-            raise fail(e, _SEM_ERRORS) from None
+        if delta.__class__ is int and delta == 1:                           # the hot path
+            try:
+                _call(_semop, self._id, self._up)
+            except OSError as e:
+                raise fail(e, _SEM_ERRORS) from None
+            return
+        delta = _short(delta)
+        if not delta:
+            raise ValueError("The delta must be non-zero")
+        # abs() into a C short: release(-32768) is an operation of -32768, as there
+        self._op(abs(delta) if delta != -32768 else delta, None)
 
     def Z(self, timeout: float | None = None) -> None:
         """Waits until zee zemaphore is zero"""
@@ -544,9 +545,9 @@ class Semaphore:
     @block.setter
     def block(self, value: Any) -> None:
         if value:
-            self._op_flags &= ~_c.IPC_NOWAIT
+            self._flags(self._op_flags & ~_c.IPC_NOWAIT)
         else:
-            self._op_flags |= _c.IPC_NOWAIT
+            self._flags(self._op_flags | _c.IPC_NOWAIT)
 
     @property
     def undo(self) -> bool:
@@ -557,9 +558,9 @@ class Semaphore:
     @undo.setter
     def undo(self, value: Any) -> None:
         if value:
-            self._op_flags |= _c.SEM_UNDO
+            self._flags(self._op_flags | _c.SEM_UNDO)
         else:
-            self._op_flags &= ~_c.SEM_UNDO
+            self._flags(self._op_flags & ~_c.SEM_UNDO)
 
     @property
     def mode(self) -> int:

@@ -51,9 +51,9 @@ class Timer:
 
     __slots__ = ("deadline", "fn")
 
-    def __init__(self, deadline: int, fn: Callable[[], None]):
+    def __init__(self, deadline: int, fn: Callable[[], object]):
         self.deadline = deadline
-        self.fn: Callable[[], None] | None = fn
+        self.fn: Callable[[], object] | None = fn
 
     def cancel(self) -> None:
         self.fn = None
@@ -102,7 +102,7 @@ class Clock:
         self._sched.advance_to(self._ns + ns)
 
     # --- timers, used by the scheduler -----------------------------------------------
-    def call_at(self, deadline: int, fn: Callable[[], None]) -> Timer:
+    def call_at(self, deadline: int, fn: Callable[[], object]) -> Timer:
         """Call ``fn`` at ``deadline`` (ns). One beyond KTIME_MAX never fires, as an hrtimer
         clamped to KTIME_MAX does not."""
         timer = Timer(deadline, fn)

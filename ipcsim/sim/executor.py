@@ -20,8 +20,14 @@ from __future__ import annotations
 import errno
 import os
 import threading
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from ..errors import oserror
+
+if TYPE_CHECKING:
+    from .scheduler import Scheduler, Task
+
+R = TypeVar("R")
 
 try:
     import greenlet as _greenlet
@@ -35,7 +41,7 @@ class Running(threading.local):
     """Which task the calling code runs as: a program's task, or None for any code that is
     not a program (the caller's own thread, or a thread the user started)."""
 
-    task = None
+    task: Task | None = None
 
 
 running = Running()
@@ -68,13 +74,13 @@ def check_executor(name: object) -> str:
     return name
 
 
-def make_executor(name: str, sched) -> "GreenletExecutor | ThreadExecutor":
+def make_executor(name: str, sched: Scheduler) -> GreenletExecutor | ThreadExecutor:
     """The executor ``name`` for ``sched``: its programs run ``sched.main(task)``, which
     returns the task to run next once the program has ended."""
     return (GreenletExecutor if name == "greenlet" else ThreadExecutor)(sched)
 
 
-def enter_program(fn, proc, args: tuple):
+def enter_program(fn: Callable[..., R], proc: object, args: tuple[Any, ...]) -> R:
     """``fn(proc, *args)`` (a program's body, or a call it makes), made as a plain call for
     up to three arguments: a call through ``*args`` holds its arguments where Python's
     reference counts cannot be traced to them, which would make the reaper
@@ -100,8 +106,8 @@ POOL_MAX = 128
 class _ThreadGreenlets(threading.local):
     """Per thread: the pool of idle program greenlets, and the starter."""
 
-    pool: list
-    starter = None
+    pool: list[Any]               # greenlets
+    starter: Any = None
 
 
 _here = _ThreadGreenlets()
@@ -114,8 +120,14 @@ def _program_body() -> None:
     While it waits it holds no reference to the kernel it last ran (only the greenlet it
     switched to), so a pooled greenlet never keeps a closed kernel alive."""
     me = _greenlet.getcurrent()
+    task: Task | None
+    executor: Any
+    nxt: Any
+    ctx: Any
+    pool: Any
     while True:
         task = running.task
+        assert task is not None        # (set for it by the switch that started it)
         task.ctx = me
         me.gr_context = None           # each program starts with fresh context variables
         executor = task.sched.executor
@@ -132,13 +144,16 @@ def _program_body() -> None:
         ctx = pool = None
 
 
-def _starter(first, root) -> None:
+def _starter(first: Any, root: Any) -> None:
     """Starts program greenlets. A greenlet inherits the recursion depth of the code that
     first switches to it, so new ones are started here, at the depth of the first drive,
     and not from deep inside the program that forked them."""
     first.switch()
     del first
     me = _greenlet.getcurrent()
+    sched: Any
+    nxt: Any
+    ctx: Any
     while True:
         try:
             # the starter is its parent, so that one that cannot even begin (no memory for
@@ -162,14 +177,14 @@ class GreenletExecutor:
     name = "greenlet"
     __slots__ = ("sched", "thread")
 
-    def __init__(self, sched):
+    def __init__(self, sched: Scheduler):
         self.sched = sched
         self.thread: int | None = None
 
-    def prepare(self, task) -> None:
+    def prepare(self, task: Task) -> None:
         """Nothing: a program's greenlet is taken or made when it first runs."""
 
-    def discard(self, task) -> None:
+    def discard(self, task: Task) -> None:
         """Nothing to release for a program that never ran."""
 
     def check_thread(self) -> str | None:
@@ -181,7 +196,7 @@ class GreenletExecutor:
                     "Kernel(executor=\"threads\")")
         return None
 
-    def _enter(self, nxt):
+    def _enter(self, nxt: Task) -> Any:
         """The greenlet to give the CPU to, with ``running`` set for it: a program's own, a
         pooled one, or the starter, which starts a new one."""
         if nxt.is_host:
@@ -194,7 +209,7 @@ class GreenletExecutor:
             ctx = pool.pop() if pool else _here.starter
         return ctx
 
-    def switch(self, cur, nxt) -> None:
+    def switch(self, cur: Task, nxt: Task) -> None:
         if cur.is_host:
             here = cur.ctx = _greenlet.getcurrent()
             cur.outer = running.task
@@ -213,7 +228,7 @@ class GreenletExecutor:
         self._enter(nxt).switch()
 
     @staticmethod
-    def _first_drive(here) -> None:
+    def _first_drive(here: Any) -> None:
         """Set up this thread: its pool, and its starter (started here, at the host's depth;
         program greenlets get the thread's main greenlet as parent)."""
         root = here
@@ -224,7 +239,7 @@ class GreenletExecutor:
         starter.switch(here, root)
         _here.starter = starter
 
-    def abandon(self, task, nxt) -> None:
+    def abandon(self, task: Task, nxt: Task) -> None:
         """Leave ``task`` parked for good: it never gets the CPU from the scheduler again.
         Should its greenlet ever be resumed (greenlet kills a suspended greenlet that is
         collected), it goes straight back to whoever resumed it."""
@@ -242,13 +257,13 @@ class ThreadExecutor:
     name = "threads"
     __slots__ = ("sched",)
 
-    def __init__(self, sched):
+    def __init__(self, sched: Scheduler):
         self.sched = sched
 
     def check_thread(self) -> str | None:
         return None
 
-    def prepare(self, task) -> None:
+    def prepare(self, task: Task) -> None:
         """Start the thread that will run ``task``, waiting for its first turn. EAGAIN (as
         clone gives past RLIMIT_NPROC) when no thread can be started, and nothing changed."""
         gate = threading.Lock()
@@ -265,13 +280,13 @@ class ThreadExecutor:
                                         f"Kernel(executor=\"greenlet\") needs none") from None
         task.ctx = gate
 
-    def discard(self, task) -> None:
+    def discard(self, task: Task) -> None:
         """Let the thread of a task that will never run end."""
         gate, task.ctx = task.ctx, None
         if gate is not None:
             gate.release()
 
-    def _run(self, task, gate) -> None:
+    def _run(self, task: Task, gate: threading.Lock) -> None:
         task.ident = threading.get_ident()
         gate.acquire()
         if task.ctx is not gate:
@@ -280,12 +295,12 @@ class ThreadExecutor:
         nxt = self.sched.main(task)
         self._enter(nxt)
 
-    def _enter(self, nxt) -> None:
+    def _enter(self, nxt: Task) -> None:
         if nxt.ctx is None:
             self.prepare(nxt)
         nxt.ctx.release()
 
-    def switch(self, cur, nxt) -> None:
+    def switch(self, cur: Task, nxt: Task) -> None:
         gate = cur.ctx
         if gate is None:           # the host's first switch
             gate = cur.ctx = threading.Lock()
@@ -309,13 +324,13 @@ class ThreadExecutor:
                 pass
             raise
 
-    def abandon(self, task, nxt) -> None:
+    def abandon(self, task: Task, nxt: Task) -> None:
         """Leave ``task``'s thread waiting for good (it is a daemon thread)."""
         self._enter(nxt)
         threading.Event().wait()
 
 
-def _thread_main(box: list) -> None:
+def _thread_main(box: list[Any]) -> None:
     executor, task, gate = box
     box.clear()
     executor._run(task, gate)

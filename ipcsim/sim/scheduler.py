@@ -36,12 +36,18 @@ import sys
 import threading
 from collections import deque
 from functools import partial
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Protocol, cast
 
 from ..errors import DeadlockError, ProcessGone, SimulationError, resource_warning
 from ..kernel.waitq import KILLED, SIGNAL, TIMEOUT, WOKEN, Waiter
 from .clock import Clock
 from . import reaper
 from .executor import check_executor, enter_program, make_executor
+
+if TYPE_CHECKING:
+    from ..kernel.kernel import Kernel
+    from ..kernel.mqueue import NotifyThread
+    from ..kernel.process import Process
 
 # task states
 RUNNABLE = "runnable"
@@ -75,21 +81,24 @@ class Task:
     __slots__ = ("process", "fn", "args", "ctx", "state", "waiter", "killed", "kill_sent",
                  "is_host", "queued", "outer", "sched", "started", "ident")
 
-    def __init__(self, process, fn, args, is_host: bool = False):
-        self.process = process
-        self.fn = fn
+    def __init__(self, process: Process | NotifyThread | None, fn: Callable[..., object] | None,
+                 args: tuple[Any, ...], is_host: bool = False):
+        # The process it runs as: None only for the host, and for a program until spawn()
+        # gives it its process; a NotifyThread stands in for the process it is a thread of.
+        self.process: Process = process  # type: ignore[assignment]
+        self.fn: Callable[..., object] = fn  # type: ignore[assignment]  # (None: the host)
         self.args = args
-        self.ctx = None          # the executor's context: a greenlet, or a thread's gate
+        self.ctx: Any = None     # the executor's context: a greenlet, or a thread's gate
         self.state = RUNNABLE
         self.waiter: Waiter | None = None
         self.killed = False
         self.kill_sent = False   # Terminated has been raised in it
         self.is_host = is_host
         self.queued = False      # it has an entry in the run queue (or the resume slot)
-        self.outer = None        # the host: what ``running.task`` was when it drove
-        self.sched = None
+        self.outer: Task | None = None   # the host: what ``running.task`` was when it drove
+        self.sched: Scheduler = None  # type: ignore[assignment]  # (set by the one that made it)
         self.started = False     # it has run (a program that never ran has nothing to unwind)
-        self.ident = None        # the thread's id (executor="threads")
+        self.ident: int | None = None    # the thread's id (executor="threads")
 
     def __repr__(self) -> str:
         who = "host" if self.is_host else f"pid {self.process.pid}"
@@ -102,10 +111,22 @@ _GUARDED = tuple(int(s) for s in signal.valid_signals()
                     if s not in (signal.SIGKILL, signal.SIGSTOP) and s < 32)
 
 
+class Binding(Protocol):
+    """What the scheduler uses of the threads of a test bound to its kernel (compat)."""
+
+    lock: ContextManager[Any]
+
+    def shared(self) -> bool: ...
+
+    def block(self, sched: Scheduler, w: Waiter, deadline: int | None) -> int: ...
+
+    def notify(self) -> None: ...
+
+
 class Scheduler:
     """Chooses what runs; owns the clock; parks and wakes tasks."""
 
-    def __init__(self, kernel, seed: int, epoch: int, policy: str = "random",
+    def __init__(self, kernel: Kernel, seed: int, epoch: int, policy: str = "random",
                  executor: str | None = None):
         if policy not in POLICIES:
             raise ValueError('policy must be "random" or "fifo"')
@@ -130,10 +151,10 @@ class Scheduler:
         self.stop_at = NEVER         # hand the CPU to the host once steps reach this
         self.deferred: list[BaseException] = []   # what signal handlers raised meanwhile
         self.abandoned: list[Task] = []  # programs that ignored their kill (parked for good)
-        self.binding = None          # the threads of a test bound to this kernel (compat)
+        self.binding: Binding | None = None   # the threads of a test bound to it (compat)
 
     # --- creating and ending programs ------------------------------------------------
-    def prepare(self, fn, args) -> Task:
+    def prepare(self, fn: Callable[..., object], args: tuple[Any, ...]) -> Task:
         """A task for a program about to be forked: what the executor needs is made now, so
         that fork fails (EAGAIN) before anything changed if it cannot be."""
         task = Task(None, fn, args)
@@ -141,7 +162,7 @@ class Scheduler:
         self.executor.prepare(task)
         return task
 
-    def spawn(self, task: Task, process) -> Task:
+    def spawn(self, task: Task, process: Process) -> Task:
         """Make ``task`` (from :meth:`prepare`) the program of ``process``, runnable."""
         task.process = process
         self.programs[process.pid] = task
@@ -195,6 +216,7 @@ class Scheduler:
             self.discard(task)
             return
         if task.state == BLOCKED:
+            assert task.waiter is not None
             self.unblock(task.waiter, KILLED)
         elif task.state == STOPPED:
             self.make_runnable(task)
@@ -263,7 +285,7 @@ class Scheduler:
         runq = self.runq
         while runq:
             if self.fifo:
-                task = runq.popleft()
+                task = runq.popleft()  # type: ignore[union-attr]  # (a deque under fifo)
             else:
                 n = len(runq)
                 last = runq.pop()
@@ -483,7 +505,7 @@ class Scheduler:
         if task is not None and task.killed:
             raise self.dying(task)
         if reason == SIGNAL and proc is not None and proc.sigpending:
-            self.kernel._deliver_signals(proc)
+            self.kernel._deliver_signals(cast("Process", proc))
         return reason
 
     def _unpark(self, task: Task | None, w: Waiter) -> None:
@@ -500,7 +522,7 @@ class Scheduler:
             w.timer.cancel()
             w.timer = None
 
-    def unblock(self, w: Waiter, reason: int, result=None) -> bool:
+    def unblock(self, w: Waiter, reason: int, result: object = None) -> bool:
         """End a wait with ``reason``; False if it had already ended."""
         if w.reason is not None:
             return False
@@ -512,7 +534,7 @@ class Scheduler:
             self.make_runnable(task)
         return True
 
-    def wake(self, w: Waiter, result=None) -> bool:
+    def wake(self, w: Waiter, result: object = None) -> bool:
         """Wake a waiter (optionally completing its operation with ``result``)."""
         return self.unblock(w, WOKEN, result)
 
@@ -576,7 +598,7 @@ class Scheduler:
                 errors, self.deferred = self.deferred, []
                 raise errors[0]
 
-    def _guard_signals(self) -> list | None:
+    def _guard_signals(self) -> list[tuple[int, Any]] | None:
         """Wrap the Python handlers of real signals so that what they raise while a program
         runs waits for the program's next switch point (main thread only: no other thread
         runs handlers). The handlers themselves still run at once."""
@@ -591,8 +613,8 @@ class Scheduler:
                 setsignal(sig, self._guarded(handler))
         return saved
 
-    def _guarded(self, handler):
-        def guard(signum, frame):
+    def _guarded(self, handler: Callable[[int, Any], object]) -> Callable[[int, Any], None]:
+        def guard(signum: int, frame: Any) -> None:
             if self.current is self.host:
                 handler(signum, frame)
                 return
@@ -607,7 +629,7 @@ class Scheduler:
                     raise
                 self.deferred.append(exc)
                 self.request_host()
-        guard.ipcsim_guard = self
+        setattr(guard, "ipcsim_guard", self)
         return guard
 
     def advance_to(self, target: int) -> None:
@@ -616,6 +638,7 @@ class Scheduler:
         self.clock._set(target)
 
     def take_crash(self) -> BaseException:
+        assert self.crash is not None
         task, exc = self.crash
         self.crash = None
         return exc

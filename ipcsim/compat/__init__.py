@@ -16,5 +16,7 @@ namespace: the fakes keep them per Kernel, shared by every IPC namespace of that
 """
 from ._context import bind, current_kernel, current_process, host_kernel
 from ._devshm import devshm
+from ._modules import RealPackageInUse, fake_modules, install_fake_modules
 
-__all__ = ["bind", "current_kernel", "current_process", "host_kernel", "devshm"]
+__all__ = ["bind", "current_kernel", "current_process", "host_kernel", "devshm",
+           "fake_modules", "install_fake_modules", "RealPackageInUse"]

@@ -54,7 +54,7 @@ class Binding:
         self.baseline = {t.ident for t in threading.enumerate()} - {self.owner}
         self.lock = threading.RLock()
         self.cond = threading.Condition(self.lock)
-        self.blocked: set[int] = set()   # threads of the test blocked in the kernel
+        self.blocked: dict[int, Waiter] = {}   # threads of the test blocked in the kernel
         self.deadlocked = False
         self.outer = outer
 
@@ -84,7 +84,7 @@ class Binding:
         host = sched.host if me == self.owner else None
         if not sched._park(host, w, deadline):
             return TIMEOUT
-        self.blocked.add(me)
+        self.blocked[me] = w
         try:
             while w.reason is None:
                 if host is not None:
@@ -99,7 +99,7 @@ class Binding:
         finally:
             if host is not None:
                 sched._to_host()                 # no stale run-queue entry of the host
-            self.blocked.discard(me)
+            del self.blocked[me]
             if not self.blocked:
                 self.deadlocked = False
             self.cond.notify_all()
@@ -107,13 +107,14 @@ class Binding:
 
     # --- waiting -----------------------------------------------------------------------
     def _others(self, me: int) -> list[threading.Thread]:
-        """The test's live threads, other than ``me``, that are not blocked in the kernel:
-        any of them may still end a wait."""
+        """The test's live threads, other than ``me``, that are not blocked in the kernel
+        (or whose wait has ended, and will go on once they get the lock): any of them may
+        still end a wait."""
         skip = self.baseline
         blocked = self.blocked
         return [t for t in threading.enumerate()
-                if t.ident != me and t.ident not in skip and t.ident not in blocked
-                and t.is_alive()]
+                if t.ident != me and t.ident not in skip and t.is_alive() and
+                (t.ident not in blocked or blocked[t.ident].reason is not None)]
 
     def _wait_turn(self, sched: Scheduler, me: int, owner: bool) -> bool:
         """One round of a blocked thread's wait; False when the test is deadlocked."""

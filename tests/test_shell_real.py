@@ -7,6 +7,7 @@ numbered by first appearance, times become a token of the same width, and pids a
 by first appearance (lines that show a pid are then compared with runs of blanks folded,
 since a pid's width differs).
 """
+import ast
 import atexit
 import functools
 import grp
@@ -14,8 +15,10 @@ import os
 import pwd
 import random
 import re
+import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 
 import pytest
@@ -128,8 +131,7 @@ def normalize(text: str) -> str:
 
 
 # The shell's `sysv` tool on Linux: the same System V calls through libc, the same messages.
-SYSV_TOOL = r'''#!/usr/bin/python3
-"""The shell's `sysv` tool on Linux: the same calls through libc, the same messages."""
+SYSV_TOOL = r'''"""The shell's `sysv` tool on Linux: the same calls through libc, the same messages."""
 import ctypes
 import os
 import select
@@ -247,6 +249,126 @@ if __name__ == "__main__":
 '''
 
 
+SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+# The programs the scripts run on the real side (bash's builtins aside), where a distribution
+# may leave one out (sysctl is procps's, mount and umount have a package of their own).
+REAL_TOOLS = ("bash", "ipcs", "ipcmk", "ipcrm", "lsns", "nsenter", "setpriv", "unshare",
+              "sysctl", "mount", "umount", "cat", "ls", "readlink", "sleep")
+# The users the scripts run `sysv` as, besides root (setpriv --reuid=...).
+TOOL_UIDS = (1000, 4242, 65534)
+_TOOL_IMPORTS = "import ctypes, os, select, sys; ctypes.CDLL(None, use_errno=True).msgget"
+
+
+def _missing_tools(script: str) -> list[str]:
+    words = set(re.findall(r"[\w.-]+", script))
+    return [t for t in REAL_TOOLS if t in words and shutil.which(t, path=SYSTEM_PATH) is None]
+
+
+def _python_line(python: str, libdirs: tuple[str, ...] = ()) -> str:
+    """The sh command that starts ``python -IS`` (with ``libdirs`` searched first for its
+    shared libraries)."""
+    env = f"env LD_LIBRARY_PATH={shlex.quote(':'.join(libdirs))} " if libdirs else ""
+    return f"exec {env}{shlex.quote(python)} -IS"
+
+
+def _probe(line: str) -> str:
+    """'' when root and every uid of TOOL_UIDS can run the tool's imports with ``line``;
+    else what went wrong."""
+    setpriv = shutil.which("setpriv", path=SYSTEM_PATH)
+    for uid in (0,) + (TOOL_UIDS if setpriv else ()):
+        argv = ["/bin/sh", "-c", line + ' -c "$1"', "sh", _TOOL_IMPORTS]
+        if uid:
+            argv = [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", *argv]
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd="/",
+                                  env={"PATH": SYSTEM_PATH, "LC_ALL": "C"})
+        except (OSError, subprocess.SubprocessError) as e:
+            return f"uid {uid}: {e}"
+        if proc.returncode != 0:
+            last = proc.stderr.strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
+            return f"uid {uid}: {last[0]}"
+    return ""
+
+
+# Run by the interpreter to copy: the files it needs for the tool, under its prefix.
+_LIST_FILES = r'''
+import ctypes, os, select, sys
+ctypes.CDLL(None, use_errno=True).msgget
+stdlib = os.path.dirname(os.path.dirname(ctypes.__file__))
+files = {getattr(m, "__file__", None) for m in list(sys.modules.values())}
+files.add(os.path.join(stdlib, "os.py"))          # the landmark of the standard library
+for name in os.listdir(os.path.join(stdlib, "encodings")):
+    files.add(os.path.join(stdlib, "encodings", name))
+libs = set()
+with open("/proc/self/maps") as f:
+    for line in f:
+        fields = line.split(None, 5)
+        if len(fields) == 6 and fields[5].startswith("/"):
+            libs.add(fields[5].strip())
+print(repr((os.path.realpath(sys.executable), os.path.realpath(sys.base_prefix),
+            sorted(os.path.realpath(f) for f in files if f and os.path.isfile(f)),
+            sorted(os.path.realpath(f) for f in libs if os.path.isfile(f)))))
+'''
+
+
+def _python_copy(python: str, dest: str) -> str:
+    """Copy ``python`` (the executable, its shared libraries and the standard library
+    modules the tool imports, from under its prefix) to ``dest``, which every user can
+    read: an interpreter kept in root's home (pyenv's, a venv's) cannot be run by others.
+    Returns the sh command that starts the copy."""
+    out = subprocess.run([python, "-IS", "-c", _LIST_FILES], capture_output=True, text=True,
+                         timeout=60, check=True, cwd="/").stdout
+    exe, prefix, files, libs = ast.literal_eval(out)
+    under = [f for f in (exe, *files, *libs) if os.path.commonpath([f, prefix]) == prefix]
+    libdirs = set()
+    for f in under:
+        target = os.path.join(dest, os.path.relpath(f, prefix))
+        os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
+        shutil.copy2(f, target)
+        os.chmod(target, 0o755 if f == exe or f in libs else 0o644)
+        if f in libs and f != exe and f not in files:
+            libdirs.add(os.path.dirname(target))
+    for root, dirs, _ in os.walk(dest):
+        for d in dirs:
+            os.chmod(os.path.join(root, d), 0o755)
+    if exe not in under:
+        raise OSError(f"{exe} is not under its prefix {prefix}")
+    return _python_line(os.path.join(dest, os.path.relpath(exe, prefix)), tuple(sorted(libdirs)))
+
+
+@functools.cache
+def tool_python() -> tuple[str, str]:
+    """(the sh command that starts the tool's Python, '') or ('', why there is none).
+
+    The tool runs as root and as other users: it needs an interpreter they can all run.
+    This one is tried first (a venv's, its base); where another user cannot run it (kept
+    under /root, as pyenv's is, or needing a shared library from there), a copy of what the
+    tool needs in a directory every user can read."""
+    tried = []
+    candidates = [sys.executable, os.path.realpath(sys.executable),
+                  getattr(sys, "_base_executable", sys.executable)]
+    for python in dict.fromkeys(candidates):
+        line = _python_line(python)
+        problem = _probe(line)
+        if not problem:
+            return line, ""
+        tried.append(f"{python}: {problem}")
+    dest = tempfile.mkdtemp(prefix="ipcsim-python-")
+    os.chmod(dest, 0o755)
+    atexit.register(shutil.rmtree, dest, True)
+    try:
+        line = _python_copy(os.path.realpath(sys.executable), dest)
+    except (OSError, subprocess.SubprocessError, ValueError, SyntaxError) as e:
+        tried.append(f"a copy in {dest}: {e}")
+    else:
+        problem = _probe(line)
+        if not problem:
+            return line, ""
+        tried.append(f"a copy in {dest}: {problem}")
+    return "", ("no Python that root and uids " + ", ".join(map(str, TOOL_UIDS))
+                + " can all run for the real side's sysv tool (" + "; ".join(tried) + ")")
+
+
 @functools.cache
 def tool_dir() -> str:
     """A directory holding the Linux `sysv` tool, put first in the real side's PATH. It is
@@ -257,16 +379,26 @@ def tool_dir() -> str:
     atexit.register(shutil.rmtree, path, True)
     with open(os.path.join(path, ".bash_profile"), "w") as f:
         f.write(f'PATH="{path}:$PATH"\n')
-    with open(os.path.join(path, "sysv"), "w") as f:
-        f.write(SYSV_TOOL.replace("#!/usr/bin/python3", "#!" + shutil.which("python3"), 1))
+    with open(os.path.join(path, "sysv.py"), "w") as f:
+        f.write(SYSV_TOOL)
+    line = tool_python()[0] or "exec false"
+    with open(os.path.join(path, "sysv"), "w") as f:    # exec: the tool keeps the pid
+        f.write(f'#!/bin/sh\n{line} {shlex.quote(os.path.join(path, "sysv.py"))} "$@"\n')
     os.chmod(os.path.join(path, "sysv"), 0o755)
     return path
 
 
 def run_bash(script: str) -> tuple[str, str, int]:
+    """Run ``script`` with bash in a fresh IPC namespace; skip the test where this machine
+    lacks a program the script runs, or has no Python for the `sysv` tool."""
+    missing = _missing_tools(script)
+    if missing:
+        pytest.skip(f"the real side runs {', '.join(missing)}, not installed here")
+    if re.search(r"\bsysv\b", script) and tool_python()[1]:
+        pytest.skip(tool_python()[1])
     proc = subprocess.run([shutil.which("unshare"), "--ipc", "bash", "-s"], input=script,
                           capture_output=True, text=True, timeout=60,
-                          env={"PATH": tool_dir() + ":/usr/sbin:/usr/bin:/sbin:/bin",
+                          env={"PATH": tool_dir() + ":" + SYSTEM_PATH,
                                "LC_ALL": "C", "TZ": "UTC", "SHELL": "/bin/bash",
                                "HOME": tool_dir()})
     status = proc.returncode

@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 from ..constants import CAP_FULL_SET, PID_MAX_DEFAULT
 from ..errors import SimulationError
@@ -358,8 +358,9 @@ class HostKernel(Kernel):
     that raised them has let go of the kernel lock."""
 
     _scheduler_class = RealTimeScheduler
+    sched: RealTimeScheduler
 
-    def __init__(self):
+    def __init__(self) -> None:
         pid = os.getpid()
         super().__init__(seed=random.SystemRandom().randrange(1 << 32),
                          pid_max=max(PID_MAX_DEFAULT, pid + 1))
@@ -373,7 +374,8 @@ class HostKernel(Kernel):
         self.host_process.creds = HostCreds()
         self.host_process.comm = "python3"
 
-    def _copy_process(self, parent: Process, flags: int, target, args) -> Process:
+    def _copy_process(self, parent: Process, flags: int,
+                      target: Callable[..., object] | None, args: Sequence[Any]) -> Process:
         if target is not None:
             raise SimulationError("the host kernel runs no programs: make an ipcsim.Kernel "
                                   "to simulate several processes")

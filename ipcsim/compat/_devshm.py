@@ -20,12 +20,16 @@ import os
 import shutil
 import tempfile
 import weakref
+from typing import TYPE_CHECKING
 
 from ..constants import CAP_FOWNER, O_ACCMODE, O_CREAT, O_EXCL, O_TRUNC
 from ..errors import oserror
 from ..kernel.mqueue import MAY_READ, MAY_WRITE, generic_permission
 from ..kernel.syscall import NOKW
 from ..kernel.waitq import SIGNAL, TIMEOUT, WaitQueue, Waiter
+
+if TYPE_CHECKING:
+    from ..kernel.process import Process
 
 NAME_MAX = 255
 SEM_VALUE_MAX = 0x7FFFFFFF
@@ -205,7 +209,7 @@ def _sem_wait(proc, sem: NamedSemaphore, timeout, trywait: bool) -> None:
     raise oserror(errno.EINTR)
 
 
-def sem_wait(proc, sem: NamedSemaphore, timeout: float | None = None,
+def sem_wait(proc: Process, sem: NamedSemaphore, timeout: float | None = None,
              trywait: bool = False) -> None:
     """sem_wait(3), sem_trywait (EAGAIN) and sem_timedwait (``timeout`` seconds from now;
     ETIMEDOUT). A waiting caller is woken by sem_post in FIFO order; EINTR on a signal."""
@@ -230,7 +234,7 @@ def _sem_post(proc, sem: NamedSemaphore) -> None:
     sem.value += 1
 
 
-def sem_post(proc, sem: NamedSemaphore) -> None:
+def sem_post(proc: Process, sem: NamedSemaphore) -> None:
     """sem_post(3): wake the first waiter (it takes the unit), or add one (EOVERFLOW at
     SEM_VALUE_MAX)."""
     kernel = proc.kernel

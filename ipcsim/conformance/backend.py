@@ -19,9 +19,9 @@ backend's own pids and descriptors).
 """
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
-Outcome = tuple  # ("ok", value) | ("err", "ENAME") | ("blocked",)
+Outcome = tuple[Any, ...]  # ("ok", value) | ("err", "ENAME") | ("blocked",)
 
 OK, ERR, BLOCKED = "ok", "err", "blocked"
 
@@ -147,7 +147,8 @@ class Backend(Protocol):
     def pid(self, label: str) -> int:
         """The backend's pid of a labelled process."""
 
-    def call(self, label: str, method: str, args: tuple, new_label: str | None = None) -> Outcome:
+    def call(self, label: str, method: str, args: tuple[Any, ...],
+             new_label: str | None = None) -> Outcome:
         """Process ``label`` calls ``method(*args)``. For fork and clone, ``new_label`` names
         the child, and the value is the child's pid. ``exit`` ends the process (its outcome is
         ``("ok", None)``); it stays a zombie until its parent waits for it."""
@@ -162,7 +163,7 @@ class Backend(Protocol):
     def blocked(self) -> list[str]:
         """Labels of the processes blocked in a call now."""
 
-    def signals_handled(self, label: str) -> list:
+    def signals_handled(self, label: str) -> list[Any]:
         """The signals the process's recording handler has run for, in order (a siginfo
         tuple for those a "siginfo" handler recorded)."""
 

@@ -48,7 +48,7 @@ MAX_PROCESSES = 6
 
 
 class _State:
-    def __init__(self):
+    def __init__(self) -> None:
         self.procs = ["a"]             # live, in creation order
         self.fds: dict[str, list[str]] = {"a": []}
         self.addrs: dict[str, list[str]] = {"a": []}   # addresses it attached at (or names)
@@ -62,7 +62,7 @@ class _State:
 
 
 @st.composite
-def scenarios(draw, max_steps: int = 14) -> Scenario:
+def scenarios(draw: st.DrawFn, max_steps: int = 14) -> Scenario:
     """A random scenario of up to ``max_steps`` steps."""
     state = _State()
     lines = []
@@ -81,7 +81,7 @@ KINDS = ["fork", "clone", "unshare", "open_ns", "setns", "close", "read", "write
          "shm", "shm", "shm", "shm", "sem", "sem", "sem", "sem"] + ["mq"] * (5 * MQ_WEIGHT)
 
 
-def _step(draw, s: _State) -> str | None:
+def _step(draw: st.DrawFn, s: _State) -> str | None:
     who = draw(st.sampled_from(s.procs))
     kind = draw(st.sampled_from(KINDS))
     if kind == "mq":
@@ -169,7 +169,7 @@ MSG_FLAGS = ["0", "IPC_NOWAIT", "IPC_NOWAIT | MSG_NOERROR", "IPC_NOWAIT | MSG_EX
 MSG_CMDS = ["IPC_STAT", "IPC_RMID", "IPC_INFO", "MSG_INFO", "MSG_STAT", "MSG_STAT_ANY", "99"]
 
 
-def _msg_step(draw, who: str) -> str:
+def _msg_step(draw: st.DrawFn, who: str) -> str:
     """A message-queue call on one of a few keys and ids (mostly non-blocking)."""
     op = draw(st.sampled_from(["get", "get", "snd", "snd", "rcv", "rcv", "ctl", "set"]))
     qid = draw(st.sampled_from(MSG_IDS))
@@ -207,7 +207,7 @@ SHM_CMDS = ["IPC_STAT", "IPC_RMID", "IPC_RMID", "IPC_INFO", "SHM_INFO", "SHM_STA
             "SHM_STAT_ANY", "SHM_LOCK", "SHM_UNLOCK", "99"]
 
 
-def _shm_step(draw, s: _State, who: str) -> str:
+def _shm_step(draw: st.DrawFn, s: _State, who: str) -> str:
     """A shared memory call on a few keys, ids and fixed addresses (never a memory access);
     the first one of a scenario makes a segment (else nearly every call is EINVAL)."""
     if not s.shmids:
@@ -215,7 +215,7 @@ def _shm_step(draw, s: _State, who: str) -> str:
     else:
         op = draw(st.sampled_from(["get", "at", "at", "at", "at_chosen", "dt", "dt", "ctl",
                                    "ctl", "set", "rmid_attached", "proc"]))
-    if s.shmids and draw(st.integers(0, 3)):
+    if s.shmids and draw(st.integers(0, 3)) > 0:
         shmid = draw(st.sampled_from(s.shmids))
     else:
         shmid = draw(st.sampled_from(SHM_IDS))
@@ -239,7 +239,7 @@ def _shm_step(draw, s: _State, who: str) -> str:
         flags = draw(st.sampled_from(["0", "SHM_RDONLY", "SHM_EXEC"]))
         return f"{name} = {who}.shmat({shmid}, None, {flags})"
     if op == "dt":
-        if s.addrs[who] and draw(st.integers(0, 3)):
+        if s.addrs[who] and draw(st.integers(0, 3)) > 0:
             return f"{who}.shmdt({draw(st.sampled_from(s.addrs[who]))})"
         return f"{who}.shmdt({addr})"
     if op == "set":
@@ -276,7 +276,7 @@ SEM_CMDS = ["GETVAL", "GETALL", "GETPID", "GETNCNT", "GETZCNT", "IPC_STAT", "IPC
             "IPC_INFO", "SEM_INFO", "SEM_STAT", "SEM_STAT_ANY", "99"]
 
 
-def _sem_step(draw, who: str) -> str:
+def _sem_step(draw: st.DrawFn, who: str) -> str:
     """A semaphore call on one of a few keys and ids; operations may block."""
     op = draw(st.sampled_from(["get", "get", "op", "op", "op", "ctl", "set"]))
     semid = draw(st.sampled_from(SEM_IDS))
@@ -309,7 +309,7 @@ MQ_SIGEVENTS = ["None", "sigevent(SIGEV_NONE)", "sigevent(SIGEV_SIGNAL, SIGCHLD)
 MQ_FILES = ["/run/mq/f1", "/run/mq/f2", "/run/mq/f3"]
 
 
-def _mq_step(draw, s: _State, who: str) -> str:
+def _mq_step(draw: st.DrawFn, s: _State, who: str) -> str:
     """A POSIX message queue call, mostly one that cannot block."""
     op = draw(st.sampled_from(["open", "open", "open", "send", "send", "send", "recv", "recv",
                                "recv", "attr", "notify", "unlink", "close", "fs", "sig"]))

@@ -21,6 +21,7 @@ f-strings. A ``#`` starts a comment.
 from __future__ import annotations
 
 import ast
+from typing import Any
 
 import attrs
 
@@ -43,7 +44,7 @@ class Step:
     text: str
     label: str | None
     method: str
-    args: tuple = ()
+    args: tuple[ast.expr, ...] = ()
     bind: str | None = None
 
     @property
@@ -59,7 +60,7 @@ class Scenario:
     text: str = ""
 
 
-def constants_env() -> dict:
+def constants_env() -> dict[str, Any]:
     """The names a scenario may use: every Linux constant and signal name."""
     env = {n: getattr(constants, n) for n in dir(constants) if n.isupper()}
     env.update({name: num for name, num in signals._LINUX.items()})
@@ -68,12 +69,12 @@ def constants_env() -> dict:
     return env
 
 
-def msqid_ds(uid: int = 0, gid: int = 0, mode: int = 0o600, qbytes: int = 16384) -> dict:
+def msqid_ds(uid: int = 0, gid: int = 0, mode: int = 0o600, qbytes: int = 16384) -> dict[str, Any]:
     """What IPC_SET reads from a msqid_ds, as plain data both backends understand."""
     return {"msg_perm": {"uid": uid, "gid": gid, "mode": mode}, "msg_qbytes": qbytes}
 
 
-def shmid_ds(uid: int = 0, gid: int = 0, mode: int = 0o600) -> dict:
+def shmid_ds(uid: int = 0, gid: int = 0, mode: int = 0o600) -> dict[str, Any]:
     """What IPC_SET reads from a shmid_ds (shm_perm's uid, gid and mode), as plain data both
     backends understand (the shape of the dict the real backend's IPC_STAT returns)."""
     return {"shm_perm": {"uid": uid, "gid": gid, "mode": mode}}
@@ -84,20 +85,20 @@ _CONSTANTS["msqid_ds"] = msqid_ds
 _CONSTANTS["shmid_ds"] = shmid_ds
 
 
-def semid_ds(uid: int = 0, gid: int = 0, mode: int = 0o600) -> dict:
+def semid_ds(uid: int = 0, gid: int = 0, mode: int = 0o600) -> dict[str, Any]:
     return {"sem_perm": {"uid": uid, "gid": gid, "mode": mode}}
 
 
 _CONSTANTS["semid_ds"] = semid_ds
 
 
-def mq_attr(maxmsg: int = 0, msgsize: int = 0, flags: int = 0, curmsgs: int = 0) -> dict:
+def mq_attr(maxmsg: int = 0, msgsize: int = 0, flags: int = 0, curmsgs: int = 0) -> dict[str, Any]:
     """A struct mq_attr for mq_open (maxmsg, msgsize) and mq_setattr (flags), as plain data."""
     return {"mq_flags": flags, "mq_maxmsg": maxmsg, "mq_msgsize": msgsize,
             "mq_curmsgs": curmsgs}
 
 
-def sigevent(notify: int, signo: int = 0, value: int = 0) -> dict:
+def sigevent(notify: int, signo: int = 0, value: int = 0) -> dict[str, Any]:
     """A struct sigevent for mq_notify, as plain data."""
     return {"sigev_notify": notify, "sigev_signo": signo, "sigev_value": value}
 
@@ -142,7 +143,7 @@ def _strip_comment(raw: str) -> str:
     return "".join(out).strip()
 
 
-def _step(node: ast.stmt, lineno: int, line: str, labels: set, name: str) -> Step:
+def _step(node: ast.stmt, lineno: int, line: str, labels: set[str], name: str) -> Step:
     where = f"{name}:{lineno}"
     bind = None
     if isinstance(node, ast.Assign):
@@ -176,7 +177,7 @@ def _step(node: ast.stmt, lineno: int, line: str, labels: set, name: str) -> Ste
     return Step(lineno, line, label, method, tuple(call.args), bind)
 
 
-def evaluate(args: tuple, env: dict) -> tuple:
+def evaluate(args: tuple[ast.expr, ...], env: dict[str, Any]) -> tuple[Any, ...]:
     """Evaluate a step's argument expressions in a backend's environment."""
     scope = dict(_CONSTANTS)
     scope.update(env)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import signal as _signal
+from typing import Any, Callable
 
 from ..constants import CAP_FULL_SET, CLONE_NEWIPC
 from ..errors import SimulationError
@@ -16,6 +17,7 @@ from ..kernel.kernel import Kernel
 from ..kernel.mqueue import MqAttr, SigEvent
 from ..kernel.msg import MsqidDs
 from ..kernel.perm import IpcPerm
+from ..kernel.process import Process
 from ..kernel.shm import ShmidDs
 from ..kernel.waitq import Waiter
 from ..sim.clock import seconds_to_ns
@@ -23,17 +25,21 @@ from .backend import BLOCKED, ERR, OK, Outcome
 
 _DISPOSITION = {"ignore": _signal.SIG_IGN, "default": _signal.SIG_DFL}
 
+# What a "siginfo" handler records: (si_signo, si_code, si_pid, si_uid, si_value).
+SigInfoRecord = tuple[int, "int | None", "int | None", "int | None", "int | None"]
 
-def _ignore_notification(value) -> None:
+
+def _ignore_notification(value: int) -> None:
     """What a SIGEV_THREAD registration runs (it is not compared with Linux)."""
 
 
-def _mq_args(method: str, args: tuple) -> tuple:
+def _mq_args(method: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
     """mq_attr and sigevent dicts as the records ipcsim takes."""
     pos = 3 if method == "mq_open" else 1
     if len(args) <= pos or not isinstance(args[pos], dict):
         return args
     d = args[pos]
+    obj: SigEvent | MqAttr
     if method == "mq_notify":
         obj = SigEvent(d.get("sigev_notify", 0), d.get("sigev_signo", 0),
                        d.get("sigev_value", 0), _ignore_notification)
@@ -50,11 +56,11 @@ class Mailbox:
 
     def __init__(self, label: str):
         self.label = label
-        self.proc = None
-        self.command = None
+        self.proc: Process | None = None
+        self.command: tuple[str, tuple[Any, ...], str | None] | None = None
         self.outcome: Outcome | None = None
         self.waiter: Waiter | None = None
-        self.handled: list[int] = []
+        self.handled: list[int | SigInfoRecord] = []
         self.done_seq = 0
 
 
@@ -72,9 +78,14 @@ class SimBackend:
         self._seq = 0
 
     # --- the agent program --------------------------------------------------------------
-    def _agent(self, p, box: Mailbox) -> None:
+    def _kernel(self) -> Kernel:
+        kernel = self.kernel
+        assert kernel is not None             # (open() made it)
+        return kernel
+
+    def _agent(self, p: Process, box: Mailbox) -> None:
         box.proc = p
-        sched = self.kernel.sched
+        sched = self._kernel().sched
         while True:
             while box.command is None:
                 box.waiter = Waiter(p, "waiting for its next scenario step")
@@ -89,7 +100,7 @@ class SimBackend:
                 value = self._dispatch(p, box, method, args, new_label)
                 outcome = (OK, value)
             except OSError as e:
-                outcome = (ERR, errno.errorcode.get(e.errno, str(e.errno)))
+                outcome = (ERR, errno.errorcode.get(e.errno or 0, str(e.errno)))
             except (TypeError, ValueError, OverflowError, SimulationError) as e:
                 # ipcsim refused the Python input, or the model has no errno for it: a
                 # difference the report shows, not a crash of the whole run
@@ -101,8 +112,10 @@ class SimBackend:
         box.done_seq = self._seq
         box.outcome = outcome
 
-    def _dispatch(self, p, box: Mailbox, method: str, args: tuple, new_label):
+    def _dispatch(self, p: Process, box: Mailbox, method: str, args: tuple[Any, ...],
+                  new_label: str | None) -> Any:
         if method in ("fork", "clone"):
+            assert new_label is not None
             child = Mailbox(new_label)
             self._boxes[new_label] = child
             if method == "fork":
@@ -113,6 +126,7 @@ class SimBackend:
             return proc.pid
         if method == "signal":
             sig, disposition = args
+            handler: _signal.Handlers | Callable[[int], None]
             if disposition == "handler":
                 handler = self._record
             elif disposition == "siginfo":
@@ -125,13 +139,13 @@ class SimBackend:
             return "default" if old is _signal.SIG_DFL else "handler"
         if method == "msgctl" and len(args) > 2 and isinstance(args[2], dict):
             perm = args[2]["msg_perm"]
-            ds = MsqidDs(IpcPerm(uid=perm["uid"], gid=perm["gid"], mode=perm["mode"]),
-                         msg_qbytes=args[2]["msg_qbytes"])
-            args = (args[0], args[1], ds)
+            msg_ds = MsqidDs(IpcPerm(uid=perm["uid"], gid=perm["gid"], mode=perm["mode"]),
+                             msg_qbytes=args[2]["msg_qbytes"])
+            args = (args[0], args[1], msg_ds)
         if method == "shmctl" and len(args) > 2 and isinstance(args[2], dict):
             perm = args[2]["shm_perm"]
-            ds = ShmidDs(IpcPerm(uid=perm["uid"], gid=perm["gid"], mode=perm["mode"]))
-            args = (args[0], args[1], ds)
+            shm_ds = ShmidDs(IpcPerm(uid=perm["uid"], gid=perm["gid"], mode=perm["mode"]))
+            args = (args[0], args[1], shm_ds)
         if method == "semctl" and len(args) > 3 and isinstance(args[3], dict):
             from ..kernel.sem import SemidDs
             perm = args[3]["sem_perm"]
@@ -144,7 +158,7 @@ class SimBackend:
     def _record(self, sig: int) -> None:
         """The recording handler: a forked child inherits it, and records in its own list
         (handlers run in the thread of the process that receives the signal)."""
-        proc = self.kernel.sched.current.process
+        proc = self._kernel().sched.current.process
         for box in self._boxes.values():
             if box.proc is proc:
                 box.handled.append(sig)
@@ -152,9 +166,9 @@ class SimBackend:
 
     def _record_info(self, sig: int) -> None:
         """The "siginfo" handler: records (si_signo, si_code, si_pid, si_uid, si_value)."""
-        proc = self.kernel.sched.current.process
+        proc = self._kernel().sched.current.process
         info = proc.last_siginfo
-        entry = (sig, None, None, None, None) if info is None else \
+        entry: SigInfoRecord = (sig, None, None, None, None) if info is None else \
             (info.si_signo, info.si_code, info.si_pid, info.si_uid, info.si_value)
         for box in self._boxes.values():
             if box.proc is proc:
@@ -163,34 +177,43 @@ class SimBackend:
 
     # --- the Backend interface ---------------------------------------------------------
     def open(self) -> None:
-        self.kernel = Kernel(seed=self._seed, capabilities=self._caps, policy="fifo")
+        kernel = self.kernel = Kernel(seed=self._seed, capabilities=self._caps, policy="fifo")
         # As on the real side, "a" is a child of an init that ignores SIGCHLD: when "a"
         # exits it leaves no zombie.
-        self.kernel.init.signal(_signal.SIGCHLD, _signal.SIG_IGN)
+        kernel.init.signal(_signal.SIGCHLD, _signal.SIG_IGN)
         box = Mailbox("a")
         self._boxes["a"] = box
-        box.proc = self.kernel.init.clone(CLONE_NEWIPC, target=self._agent, args=(box,))
-        box.proc.signal(_signal.SIGCHLD, _signal.SIG_DFL)
-        self.kernel.run_until_idle()
+        proc = box.proc = kernel.init.clone(CLONE_NEWIPC, target=self._agent, args=(box,))
+        proc.signal(_signal.SIGCHLD, _signal.SIG_DFL)
+        kernel.run_until_idle()
+
+    def _proc(self, label: str) -> Process:
+        proc = self._boxes[label].proc
+        assert proc is not None               # (each box gets its process when made)
+        return proc
 
     def capabilities(self) -> int:
-        return self._boxes["a"].proc.capabilities
+        return self._proc("a").capabilities
 
     def pid(self, label: str) -> int:
-        return self._boxes[label].proc.pid
+        return self._proc(label).pid
 
-    def call(self, label: str, method: str, args: tuple, new_label: str | None = None) -> Outcome:
+    def call(self, label: str, method: str, args: tuple[Any, ...],
+             new_label: str | None = None) -> Outcome:
         box = self._boxes[label]
+        proc = self._proc(label)
         if label in self._pending:
             raise RuntimeError(f"process {label} is still blocked in a call")
-        if not box.proc.alive:
+        if not proc.alive:
             raise RuntimeError(f"process {label} is gone")
         box.outcome = None
         box.command = (method, tuple(args), new_label)
-        self.kernel.sched.wake(box.waiter)
-        self.kernel.run_until_idle()
+        kernel = self._kernel()
+        assert box.waiter is not None         # (its agent waits for the command)
+        kernel.sched.wake(box.waiter)
+        kernel.run_until_idle()
         if box.outcome is None:
-            if not box.proc.alive:
+            if not proc.alive:
                 return (ERR, "process died")
             self._pending.add(label)
             return (BLOCKED,)
@@ -198,7 +221,7 @@ class SimBackend:
         return outcome
 
     def advance(self, seconds: float) -> None:
-        self.kernel.clock.advance(seconds)
+        self._kernel().clock.advance(seconds)
         seconds_to_ns(seconds)
 
     def completed(self) -> list[tuple[str, Outcome]]:
@@ -209,23 +232,23 @@ class SimBackend:
                 done.append((box.done_seq, label, box.outcome))
                 box.outcome = None
                 self._pending.discard(label)
-            elif not box.proc.alive:
+            elif not self._proc(label).alive:
                 self._pending.discard(label)
         return [(label, outcome) for _, label, outcome in sorted(done)]
 
     def blocked(self) -> list[str]:
         return sorted(self._pending)
 
-    def signals_handled(self, label: str) -> list[int]:
+    def signals_handled(self, label: str) -> list[int | SigInfoRecord]:
         return list(self._boxes[label].handled)
 
     def close(self) -> None:
         if self.kernel is not None:
             self.kernel.close()
 
-    def __enter__(self):
+    def __enter__(self) -> SimBackend:
         self.open()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()

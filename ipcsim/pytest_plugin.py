@@ -79,7 +79,18 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     if getattr(early_config.known_args_namespace, "ipcsim_fake_modules", False) or \
             early_config.getini("ipcsim_fake_modules"):
         install_fake_modules()
-    install_fallback()
+    _fallback(early_config)
+
+
+FALLBACK_KEY = pytest.StashKey[bool]()
+
+
+def _fallback(config: pytest.Config) -> None:
+    """The fakes where the real packages are missing, once per session, from before the
+    conftests load (or from configure, for a plugin a conftest asked for)."""
+    if not config.stash.get(FALLBACK_KEY, False):
+        config.stash[FALLBACK_KEY] = True
+        install_fallback()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -90,7 +101,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "test's ipcsim kernel is made; seeds=range(n) runs the test once per seed")
     if _whole_run(config):
         install_fake_modules()
-    install_fallback()
+    _fallback(config)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -98,7 +109,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    remove_fallback()
+    if config.stash.get(FALLBACK_KEY, False):
+        config.stash[FALLBACK_KEY] = False
+        remove_fallback()
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

@@ -102,14 +102,9 @@ def test_without_a_fixture_the_host_kernel_mirrors_this_process():
 
 
 def plugin_args(env: dict) -> list[str]:
-    """``-p ipcsim.pytest_plugin`` unless an installed ipcsim registers the plugin already
-    (seen with the child's own path, which may hold an ipcsim with its entry point)."""
-    probe = ("from importlib import metadata; print(any(ep.name == 'ipcsim' for ep in "
-             "metadata.entry_points(group='pytest11')))")
-    found = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
-                           text=True, timeout=60).stdout.strip() == "True"
-    return [] if found else ["-p", "ipcsim.pytest_plugin"]
-
+    """``-p ipcsim.pytest_plugin``: loads this checkout's plugin, and is harmless where an
+    installed ipcsim registers it too (the entry point has the module's name)."""
+    return ["-p", "ipcsim.pytest_plugin"]
 
 def real_packages() -> bool:
     import importlib.util
@@ -428,3 +423,23 @@ def test_the_factory_and_the_bound_process(tmp_path):
     '''))
     proc = run_pytest(tmp_path, "--ipcsim-fake-modules")
     assert proc.returncode == 0 and "3 passed" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_in_process_with_pytester_the_code_under_test_gets_the_fakes(pytester):
+    """pytester's own run, in this process: jobs.py imports the real package at collection
+    (when it is installed), no flag; under the fixture it acts on the test's kernel."""
+    pytester.makepyfile(jobs=readme_blocks()[0])
+    pytester.makepyfile(test_jobs=textwrap.dedent('''
+        import jobs, sysv_ipc
+
+        def test_goes_through(ipc_kernel):
+            jobs.submit("x")
+            assert ipc_kernel.init.read_file("/proc/sysvipc/msg").count("\\n") == 2
+            assert jobs.take() == "x"
+            assert jobs.sysv_ipc.__spec__.name == "ipcsim.compat.sysv_ipc"
+
+        def test_after_the_test_the_module_holds_what_it_held():
+            assert jobs.sysv_ipc is sysv_ipc
+    '''))
+    result = pytester.runpytest("-p", "ipcsim.pytest_plugin")
+    result.assert_outcomes(passed=2)

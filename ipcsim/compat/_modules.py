@@ -192,13 +192,21 @@ class FallbackFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 _OWN_SPECS = {mod.__name__: mod.__spec__ for mod in fakes().values()}
 _finder = FallbackFinder()
+_users = 0                   # pytest sessions in this process (pytester runs nest)
 
 
 def install_fallback() -> None:
+    """Put the fallback finder last on ``sys.meta_path`` (counted: each call wants one
+    :func:`remove_fallback`)."""
+    global _users
+    _users += 1
     if _finder not in sys.meta_path:
         sys.meta_path.append(_finder)
 
 
 def remove_fallback() -> None:
-    while _finder in sys.meta_path:
-        sys.meta_path.remove(_finder)
+    global _users
+    _users = max(0, _users - 1)
+    if not _users:
+        while _finder in sys.meta_path:
+            sys.meta_path.remove(_finder)

@@ -181,3 +181,18 @@ def test_after_the_binding_threads_use_the_host_kernel():
     join(start(lambda: seen.append(current_process())))
     assert seen[0].kernel is not k
     k.close()
+
+
+def test_ctrl_c_while_the_test_waits_for_a_thread_leaves_the_kernel_usable(kernel):
+    import _thread
+    q = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX)
+    hold = threading.Event()
+    t = start(lambda: (hold.wait(JOIN), q.send(b"after")))
+    timer = threading.Timer(0.05, _thread.interrupt_main)
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        q.receive()                 # waits for the thread, which waits for the event
+    assert not kernel.sched.binding.blocked
+    hold.set()
+    join(t)
+    assert q.receive() == (b"after", 1)     # the message went to no one meanwhile

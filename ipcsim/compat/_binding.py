@@ -30,7 +30,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from ..kernel.waitq import TIMEOUT, Waiter
+from ..kernel.waitq import SIGNAL, TIMEOUT, Waiter
 from ..sim.scheduler import BLOCKED, RUNNABLE
 
 if TYPE_CHECKING:
@@ -96,6 +96,14 @@ class Binding:
                     host.state = BLOCKED
                 if not self._wait_turn(sched, me, host is not None):
                     break                        # a deadlock: _finish says so
+        except BaseException:
+            # Ctrl-C (or a handler's exception) while waiting: the call ends here, off
+            # every queue, so that no waker hands it anything, and the exception goes on
+            if w.reason is None:
+                sched._cancel(w)
+                w.reason = SIGNAL
+            sched._unpark(host, w)
+            raise
         finally:
             if host is not None:
                 sched._to_host()                 # no stale run-queue entry of the host

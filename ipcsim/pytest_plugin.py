@@ -36,7 +36,7 @@ import pytest
 
 from . import Kernel
 from .compat import _context, bind
-from .compat._modules import (RealPackageInUse, fake_modules,
+from .compat._modules import (RealPackageInUse, fake_modules, fakes,
                               install_fake_modules, install_fallback, remove_fallback)
 from .constants import CAP_FULL_SET
 from .kernel.creds import Creds
@@ -308,12 +308,25 @@ def _capability_mask(caps: int | Iterable[int] | None, uid: int) -> int:
 # --- fixtures --------------------------------------------------------------------------------
 @pytest.fixture(autouse=True)
 def _ipcsim_isolation(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every test starts with a fresh host kernel and leaves none behind."""
+    """Every test starts with a fresh host kernel and leaves none behind, and what it set in
+    the fakes' modules (``sysv_ipc.SEMAPHORE_TIMEOUT_SUPPORTED = True``) is undone."""
     _context._forget_host()
+    modules = list(fakes().values())
+    saved = [{k: v for k, v in vars(m).items() if not k.startswith("_")} for m in modules]
     try:
         yield
     finally:
         _context._forget_host()
+        for module, before in zip(modules, saved):
+            namespace = vars(module)
+            for name in [k for k in namespace if not k.startswith("_") and k not in before]:
+                del namespace[name]
+            for name, value in before.items():
+                if namespace.get(name, _MISSING) is not value:
+                    namespace[name] = value
+
+
+_MISSING = object()
 
 
 @pytest.fixture

@@ -333,9 +333,17 @@ def test_tests_without_a_fixture_do_not_share_the_host_kernel(tmp_path):
         def test_4_but_not_with_others(ipc_kernel):
             with pytest.raises(sysv_ipc.ExistentialError):
                 sysv_ipc.MessageQueue(5)
+
+        def test_5_changes_a_setting_of_the_fakes():
+            sysv_ipc.SEMAPHORE_TIMEOUT_SUPPORTED = True
+            sysv_ipc.EXTRA = 1
+
+        def test_6_sees_it_undone():
+            assert sysv_ipc.SEMAPHORE_TIMEOUT_SUPPORTED is False
+            assert not hasattr(sysv_ipc, "EXTRA")
     '''))
     proc = run_pytest(tmp_path, "--ipcsim-fake-modules", "-p", "no:randomly")
-    assert proc.returncode == 0 and "5 passed" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "7 passed" in proc.stdout, proc.stdout + proc.stderr
 
 
 SWEEP = '''

@@ -258,9 +258,10 @@ class _CapData(ctypes.Structure):
                 ("inheritable", ctypes.c_uint32)]
 
 
-def _libc_capget() -> Callable[[], tuple[int, int, int] | None] | None:
-    """capget(2) of the calling thread through libc, as (effective, permitted, inheritable),
-    or None on a failure; None where libc has no capget (elsewhere than Linux)."""
+def _libc_capget() -> Callable[[], Any] | None:
+    """capget(2) of the calling thread through libc: its two ``_CapData`` words (low and
+    high 32 capabilities; a buffer of the thread's, valid until its next capget), or None
+    on a failure; None where libc has no capget (elsewhere than Linux)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
@@ -269,15 +270,17 @@ def _libc_capget() -> Callable[[], tuple[int, int, int] | None] | None:
         return None
     fn.argtypes = (ctypes.c_void_p, ctypes.c_void_p)
     fn.restype = ctypes.c_int
+    buffers = threading.local()                 # (each thread's own, made once)
 
-    def capget() -> tuple[int, int, int] | None:
-        header = _CapHeader(0x20080522, 0)          # _LINUX_CAPABILITY_VERSION_3: 2 words
-        data = (_CapData * 2)()
-        if fn(ctypes.byref(header), data) != 0:
-            return None
-        lo, hi = data[0], data[1]
-        return (lo.effective | hi.effective << 32, lo.permitted | hi.permitted << 32,
-                lo.inheritable | hi.inheritable << 32)
+    def capget() -> Any:
+        try:
+            header, ref, data = buffers.made
+        except AttributeError:
+            header, data = _CapHeader(), (_CapData * 2)()
+            ref = ctypes.byref(header)
+            buffers.made = header, ref, data
+        header.version, header.pid = 0x20080522, 0  # _LINUX_CAPABILITY_VERSION_3: 2 words
+        return data if fn(ref, data) == 0 else None
     return capget
 
 
@@ -288,8 +291,12 @@ def _cap_sets() -> tuple[int, int, int]:
     """This process's (effective, permitted, inheritable) capability sets now: capget(2),
     else /proc/self/status, else every capability for euid 0 (permitted: for a uid 0 among
     the real, effective and saved ones) and none for others."""
-    sets = _capget() if _capget is not None else None
-    if sets is None:
+    data = _capget() if _capget is not None else None
+    if data is not None:
+        lo, hi = data[0], data[1]
+        sets = (lo.effective | hi.effective << 32, lo.permitted | hi.permitted << 32,
+                lo.inheritable | hi.inheritable << 32)
+    else:
         status = _host_capabilities()
         if status:
             sets = (status["cap_effective"], status["cap_permitted"],
@@ -298,6 +305,14 @@ def _cap_sets() -> tuple[int, int, int]:
             ids = _getresuid()
             sets = (CAP_FULL_SET if ids[1] == 0 else 0, CAP_FULL_SET if 0 in ids else 0, 0)
     return sets[0] & CAP_FULL_SET, sets[1] & CAP_FULL_SET, sets[2] & CAP_FULL_SET
+
+
+def _cap_effective() -> int:
+    """The effective set alone (what a capability check reads), as _cap_sets() finds it."""
+    data = _capget() if _capget is not None else None
+    if data is None:
+        return _cap_sets()[0]
+    return (data[0].effective | data[1].effective << 32) & CAP_FULL_SET
 
 
 def _live(read: Callable[[], int | tuple[int, ...]], name: str) -> Any:
@@ -341,14 +356,14 @@ class HostCreds(Creds):
     sgid = _live(lambda: _getresgid()[2], "saved gid")
     fsgid = _live(_getegid, "filesystem gid")
     groups = _live(lambda: tuple(sorted(set(_getgroups()))), "supplementary groups")
-    cap_effective = _live(lambda: _cap_sets()[0], "effective capability set")
+    cap_effective = _live(_cap_effective, "effective capability set")
     cap_permitted = _live(lambda: _cap_sets()[1], "permitted capability set")
     cap_inheritable = _live(lambda: _cap_sets()[2], "inheritable capability set")
     cap_bset = _live(lambda: _host_capabilities().get("cap_bset", CAP_FULL_SET) & CAP_FULL_SET,
                      "capability bounding set")
 
     def capable(self, cap: int) -> bool:
-        return (_cap_sets()[0] >> cap) & 1 == 1
+        return (_cap_effective() >> cap) & 1 == 1
 
 
 class HostKernel(Kernel):

@@ -34,6 +34,8 @@ The agent keeps its own descriptors (channel, stderr, signal wake-up pipe) at th
 the descriptor table and closes 0, 1 and 2, so a scenario's open() starts at 0 as in
 ipcsim; calls naming one of these descriptors fail with EBADF.
 """
+from __future__ import annotations
+
 import ctypes
 import errno
 import fcntl
@@ -48,6 +50,11 @@ import stat
 import struct
 import sys
 import time
+
+TYPE_CHECKING = False    # (typing is not imported at run time: the agent starts fast)
+if TYPE_CHECKING:
+    from types import FrameType
+    from typing import Any, Callable, Iterable, NoReturn, Sequence
 
 C = ctypes
 LIBC = C.CDLL(None, use_errno=True)
@@ -77,7 +84,7 @@ CHUNK = 32768
 MEMLOCK = 8 << 20      # ipcsim's RLIMIT_MEMLOCK (8 MiB, Linux's default since 5.16)
 
 
-def _fn(name, restype, *argtypes, lib=LIBC):
+def _fn(name: str, restype: Any, *argtypes: Any, lib: C.CDLL = LIBC) -> Any:
     f = getattr(lib, name)
     f.restype = restype
     f.argtypes = list(argtypes)
@@ -135,48 +142,48 @@ class Refused(Exception):
     """A call the agent will not make on a real machine (it could harm the host)."""
 
 
-def _fail():
+def _fail() -> NoReturn:
     """Raise the OSError of the libc call that just failed."""
     err = C.get_errno()
     raise OSError(err, os.strerror(err))
 
 
-def _ok(res):
+def _ok(res: int) -> int:
     if res == -1:
         _fail()
     return res
 
 
-def _none(res):
+def _none(res: int) -> None:
     if res == -1:
         _fail()
 
 
 # --- state of this agent ----------------------------------------------------------------
-chan = None              # socket.socket: the channel to the harness
-handled = []             # signals the recording handler ran for, in order
+chan: socket.socket = None  # type: ignore[assignment]  # the channel to the harness (set first)
+handled: list[Any] = []  # signals the recording handler ran for, in order
 sent_handled = 0         # len(handled) last reported to the harness
-reported_ns = None       # the IPC namespace inode last reported to the harness
-internal = set()         # this agent's own descriptors
+reported_ns: int | None = None   # the IPC namespace inode last reported to the harness
+internal: set[int] = set()       # this agent's own descriptors
 err_fd = -1
 wake_r = wake_w = -1
 high_base = NOFILE - 16
 cap_last = 40
-scratch_err = "init did not set up the scratch tmpfs"   # None once /run is ours
+scratch_err: str | None = "init did not set up the scratch tmpfs"   # None once /run is ours
 
 
-def _record(signum, frame):
+def _record(signum: int, frame: FrameType | None) -> None:
     handled.append(signum)
 
 
-def _high(fd):
+def _high(fd: int) -> int:
     """Move a descriptor of the agent's own to the top of the table."""
     new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, high_base)
     os.close(fd)
     return new
 
 
-def _new_wake_pipe():
+def _new_wake_pipe() -> None:
     global wake_r, wake_w
     r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     wake_r, wake_w = _high(r), _high(w)
@@ -184,7 +191,7 @@ def _new_wake_pipe():
 
 
 # --- encoding ---------------------------------------------------------------------------
-def enc(v):
+def enc(v: Any) -> Any:
     if isinstance(v, (bytes, bytearray)):
         return {"b": bytes(v).hex()}
     if isinstance(v, tuple):
@@ -198,7 +205,7 @@ def enc(v):
     return v
 
 
-def dec(v):
+def dec(v: Any) -> Any:
     if isinstance(v, dict):
         if "d" in v:
             return {k: dec(x) for k, x in v["d"].items()}
@@ -212,7 +219,7 @@ def dec(v):
     return v
 
 
-def send(obj, fds=()):
+def send(obj: Any, fds: Sequence[int] = ()) -> None:
     data = json.dumps(obj, separators=(",", ":")).encode()
     pieces = [data[i:i + CHUNK] for i in range(0, len(data), CHUNK)] or [b""]
     for i, piece in enumerate(pieces):
@@ -222,14 +229,14 @@ def send(obj, fds=()):
         chan.sendmsg([(b"." if last else b"+") + piece], anc)
 
 
-def _report_signals():
+def _report_signals() -> None:
     global sent_handled
     if len(handled) != sent_handled:
         sent_handled = len(handled)
         send({"k": "sig", "h": handled})
 
 
-def receive():
+def receive() -> Any:
     """The next command, or None at EOF. While idle, report handled signals."""
     poller = select.poll()
     poller.register(chan.fileno(), select.POLLIN)
@@ -262,7 +269,7 @@ _IPC_SYSCTLS = {"msgmax", "msgmnb", "msgmni", "sem", "shmmax", "shmall", "shmmni
 _PID_NS = re.compile(r"^/proc/(\d+|self|thread-self)/(task/\d+/)?ns/")
 
 
-def _real(path):
+def _real(path: object) -> str:
     if isinstance(path, bytes):
         path = os.fsdecode(path)
     if not isinstance(path, str):
@@ -272,13 +279,13 @@ def _real(path):
     return os.path.realpath(path)
 
 
-def _in_scratch(real):
+def _in_scratch(real: str) -> bool:
     """``real`` (a resolved path) lies strictly inside the scratch tmpfs on /run, which is
     private to the scenario's mount namespace: nothing under it is the host's."""
     return scratch_err is None and real.startswith(SCRATCH + "/")
 
 
-def _may_write(path):
+def _may_write(path: object) -> None:
     """Opening ``path`` for writing cannot change the host: an IPC-namespace sysctl, a
     /proc/sysvipc file, a namespace file, a path in the scratch tmpfs on /run (scenario
     mounts), or (without CAP_SYS_RESOURCE, or outside the initial user namespace)
@@ -303,7 +310,7 @@ def _may_write(path):
     raise Refused(f"writing {path!r} ({real}) could change the host")
 
 
-def _may_read(path):
+def _may_read(path: object) -> None:
     real = _real(path)
     if real in ("/proc/kmsg",):
         raise Refused(f"reading {path!r} would consume the host's kernel log")
@@ -316,18 +323,18 @@ def _may_read(path):
             raise Refused(f"opening the device {path!r} could have effects on the host")
 
 
-def _check_fd(fd):
+def _check_fd(fd: int) -> int:
     if fd in internal:
         raise OSError(errno.EBADF, os.strerror(errno.EBADF))
     return fd
 
 
-def _path_bytes(path):
+def _path_bytes(path: str | bytes) -> bytes:
     return os.fsencode(path)
 
 
 # --- the calls --------------------------------------------------------------------------
-def capget():
+def capget() -> tuple[int, ...]:
     hdr = _CapHeader(0x20080522, 0)
     data = (_CapData * 2)()
     _ok(_sys_capget(C.byref(hdr), data))
@@ -335,7 +342,7 @@ def capget():
                  for f in ("effective", "permitted", "inheritable"))
 
 
-def _capset(eff, perm, inh):
+def _capset(eff: int, perm: int, inh: int) -> None:
     hdr = _CapHeader(0x20080522, 0)
     data = (_CapData * 2)()
     for i in range(2):
@@ -345,13 +352,13 @@ def _capset(eff, perm, inh):
     _ok(_sys_capset(C.byref(hdr), data))
 
 
-def _int(v, what):
+def _int(v: Any, what: str) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
         raise TypeError(f"{what} must be an int, not {type(v).__name__}")
     return v
 
 
-def call_fork(flags=None):
+def call_fork(flags: int | None = None) -> tuple[int, int]:
     """fork(), or the raw clone syscall with ``flags``: a child agent on a new channel."""
     hs, cs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     hs.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
@@ -390,7 +397,7 @@ def call_fork(flags=None):
     return pid, hfd
 
 
-def _become_child(cfd, hfd):
+def _become_child(cfd: int, hfd: int) -> NoReturn:
     global chan, handled, sent_handled
     old = chan
     chan = socket.socket(fileno=cfd)
@@ -408,7 +415,7 @@ def _become_child(cfd, hfd):
     os._exit(0)
 
 
-def call_wait(pid=-1, options=0):
+def call_wait(pid: int = -1, options: int = 0) -> tuple[int, int]:
     status = C.c_int(0)
     got = _waitpid(pid, C.byref(status), options)
     if got == -1:
@@ -426,7 +433,7 @@ _SIGINFO_HANDLER = C.CFUNCTYPE(None, C.c_int, C.c_void_p, C.c_void_p)
 _sigaction = _fn("sigaction", I, I, C.c_void_p, C.c_void_p)
 
 
-def _record_info(signum, info, context):
+def _record_info(signum: int, info: int, context: int) -> None:
     """The "siginfo" handler (SA_SIGINFO): records (si_signo, si_code, si_pid, si_uid,
     si_value) and wakes the idle loop, which reports it. It runs when the agent sleeps in a
     system call (its idle poll, or a blocked call), where the GIL is free."""
@@ -441,7 +448,7 @@ def _record_info(signum, info, context):
 _record_info_c = _SIGINFO_HANDLER(_record_info)
 
 
-def _old_disposition(sig):
+def _old_disposition(sig: int) -> str | None:
     old = _Sigaction()
     if _sigaction(sig, None, C.byref(old)) == -1:
         return None
@@ -450,7 +457,7 @@ def _old_disposition(sig):
     return "ignore" if old.sa_handler == 1 else "handler"
 
 
-def call_signal(sig, disposition):
+def call_signal(sig: int, disposition: str) -> str | None:
     if disposition == "siginfo":
         sig = _int(sig, "sig")
         if sig in (signal.SIGKILL, signal.SIGSTOP) or not 0 < sig < 65:
@@ -462,6 +469,7 @@ def call_signal(sig, disposition):
         _none(_sigaction(sig, C.byref(act), None))
         return before
     before = _old_disposition(sig) if isinstance(sig, int) and 0 < sig < 65 else None
+    new: signal.Handlers | Callable[[int, FrameType | None], None]
     if disposition == "handler":
         new = _record
     elif disposition == "ignore":
@@ -484,12 +492,12 @@ def call_signal(sig, disposition):
     return "handler"
 
 
-def call_pause():
+def call_pause() -> NoReturn:
     _pause()
     _fail()
 
 
-def call_open(path, flags=os.O_RDONLY, mode=0o666):
+def call_open(path: str, flags: int = os.O_RDONLY, mode: int = 0o666) -> int:
     _int(flags, "flags")
     if flags & O_ACCMODE != os.O_RDONLY or flags & (O_CREAT | O_TRUNC | O_TMPFILE_BIT):
         _may_write(path)
@@ -498,7 +506,7 @@ def call_open(path, flags=os.O_RDONLY, mode=0o666):
     return _ok(_open(_path_bytes(path), flags, _int(mode, "mode")))
 
 
-def call_read(fd, size=65536):
+def call_read(fd: int, size: int = 65536) -> bytes:
     """read(2); a negative size goes to the kernel as the huge size_t it is."""
     _check_fd(_int(fd, "fd"))
     _int(size, "size")
@@ -510,7 +518,7 @@ def call_read(fd, size=65536):
     return buf.raw[:n]
 
 
-def call_write(fd, data):
+def call_write(fd: int, data: str | bytes) -> int:
     _check_fd(_int(fd, "fd"))
     if isinstance(data, str):
         data = data.encode()
@@ -519,7 +527,7 @@ def call_write(fd, data):
     return _ok(_write(fd, bytes(data), len(data)))
 
 
-def call_read_file(path):
+def call_read_file(path: str) -> str:
     _may_read(path)
     fd = _ok(_open(_path_bytes(path), os.O_RDONLY, 0))
     try:
@@ -537,7 +545,7 @@ def call_read_file(path):
         os.close(fd)
 
 
-def call_write_file(path, text):
+def call_write_file(path: str, text: str | bytes) -> int:
     if isinstance(text, str):
         text = text.encode()
     if not isinstance(text, (bytes, bytearray)):
@@ -550,7 +558,7 @@ def call_write_file(path, text):
         os.close(fd)
 
 
-def call_unlink(path):
+def call_unlink(path: str) -> None:
     real = _real(path)
     if real != "/proc" and not real.startswith("/proc/") and not _in_scratch(real) \
             and os.path.lexists(real):
@@ -558,7 +566,7 @@ def call_unlink(path):
     os.unlink(path)
 
 
-def _cstr(v, what, none=True):
+def _cstr(v: object, what: str, none: bool = True) -> bytes | None:
     if v is None and none:
         return None
     if isinstance(v, str):
@@ -571,7 +579,7 @@ def _cstr(v, what, none=True):
     return bytes(v)
 
 
-def _resolved(path):
+def _resolved(path: str) -> str:
     """``path`` with its symbolic links resolved; where a link cannot be read (a /proc/PID/ns
     link of a process the caller may not trace: EACCES), the path as written, made absolute
     and normalized (the kernel's lookup of it then fails in its own way)."""
@@ -581,7 +589,7 @@ def _resolved(path):
         return os.path.abspath(os.fsdecode(path))
 
 
-def _scratch_target(path, what):
+def _scratch_target(path: str, what: str) -> str:
     """The resolved ``path``; Refused unless it lies strictly inside the scratch tmpfs."""
     real = _resolved(path)
     if scratch_err is not None:
@@ -592,7 +600,7 @@ def _scratch_target(path, what):
     return real
 
 
-def _on_scratch_fs(directory):
+def _on_scratch_fs(directory: str) -> bool:
     """``directory`` is on a tmpfs or ramfs (so creating in it cannot add a message queue
     to an mqueue mount or reach anything else)."""
     buf = C.create_string_buffer(256)
@@ -601,7 +609,7 @@ def _on_scratch_fs(directory):
     return C.c_long.from_buffer(buf).value in (TMPFS_MAGIC, RAMFS_MAGIC)
 
 
-def _make_target(real, directory):
+def _make_target(real: str, directory: bool) -> None:
     """Create a missing mount target under the scratch tmpfs (its missing parents as
     directories), as the caller: an empty file, or a directory. New directories are
     world-writable and sticky, as /run itself, so that a target can be made whatever the
@@ -625,7 +633,8 @@ def _make_target(real, directory):
         pass
 
 
-def call_mount(source, target, fstype=None, flags=0, data=None):
+def call_mount(source: str | None, target: str, fstype: str | None = None, flags: int = 0,
+               data: str | None = None) -> None:
     """mount(2), for targets strictly under /run only (the scratch tmpfs of the scenario's
     mount namespace). As ipcsim has no disk (any path can be a target), a missing target is
     created first: for a bind (or move) an empty file if the source is not a directory (a
@@ -656,7 +665,7 @@ def call_mount(source, target, fstype=None, flags=0, data=None):
     _none(_mount(csource, ctarget, cfstype, flags, cdata))
 
 
-def call_umount(target, flags=0):
+def call_umount(target: str, flags: int = 0) -> None:
     """umount2(2), for targets strictly under /run only (so the scratch tmpfs itself, and
     every mount of the host's, stays)."""
     flags = _int(flags, "flags")
@@ -665,13 +674,13 @@ def call_umount(target, flags=0):
     _none(_umount2(ctarget, flags))
 
 
-def call_setgroups(groups):
+def call_setgroups(groups: Iterable[int]) -> None:
     groups = list(groups)
     arr = (U * max(1, len(groups)))(*groups)
     _ok(_setgroups(len(groups), arr))
 
 
-def call_drop_capability(cap):
+def call_drop_capability(cap: int) -> None:
     _int(cap, "cap")
     if not 0 <= cap <= cap_last:
         raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
@@ -680,11 +689,11 @@ def call_drop_capability(cap):
     _capset(eff & ~bit, perm & ~bit, inh & ~bit)
 
 
-def call_set_dumpable(dumpable):
+def call_set_dumpable(dumpable: int) -> None:
     _ok(_prctl(PR_SET_DUMPABLE, int(dumpable), 0, 0, 0))
 
 
-def call_sleep(seconds):
+def call_sleep(seconds: float) -> None:
     """nanosleep(2): EINTR when a handled signal arrives."""
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
         raise TypeError(f"seconds must be a number, not {type(seconds).__name__}")
@@ -693,7 +702,7 @@ def call_sleep(seconds):
     _none(_nanosleep(C.byref(ts), None))
 
 
-def _sigset(sigs):
+def _sigset(sigs: Iterable[int]) -> Any:
     mask = C.create_string_buffer(128)
     LIBC.sigemptyset(mask)
     for sig in sigs:
@@ -702,7 +711,7 @@ def _sigset(sigs):
     return mask
 
 
-def call_sigprocmask(how, sigs=None):
+def call_sigprocmask(how: int, sigs: Iterable[int] | None = None) -> set[int]:
     """sigprocmask(2) in ipcsim's form: the old mask as a set."""
     if sigs is None:
         old = signal.pthread_sigmask(signal.SIG_BLOCK, [])
@@ -714,13 +723,13 @@ def call_sigprocmask(how, sigs=None):
     return {int(x) for x in old}
 
 
-def call_sigsuspend(sigs):
+def call_sigsuspend(sigs: Iterable[int]) -> NoReturn:
     """sigsuspend(2): EINTR once a handler ran."""
     LIBC.sigsuspend(_sigset(sigs))
     _fail()
 
 
-def call_unshare(flags):
+def call_unshare(flags: int) -> None:
     _ok(_syscall(SYS_UNSHARE, _int(flags, "flags"), 0, 0, 0, 0))
 
 
@@ -741,32 +750,32 @@ _MSGINFO_FIELDS = ("msgpool", "msgmap", "msgmax", "msgmnb", "msgmni", "msgssz", 
                    "msgseg")
 
 
-def _perm(raw):
+def _perm(raw: bytes) -> dict[str, int]:
     return dict(zip(_PERM_FIELDS, _PERM.unpack(raw)))
 
 
-def _key(key):
+def _key(key: int) -> int:
     key = _int(key, "key")
     return key - (1 << 32) if key >= 1 << 31 else key
 
 
-def call_msgget(key, msgflg=0):
+def call_msgget(key: int, msgflg: int = 0) -> int:
     return _ok(_msgget(_key(key), _int(msgflg, "msgflg") & 0xFFFFFFFF))
 
 
-def call_msgsnd(msqid, mtype, data, msgflg=0):
+def call_msgsnd(msqid: int, mtype: int, data: str | bytes, msgflg: int = 0) -> None:
     data = data.encode() if isinstance(data, str) else bytes(data)
     buf = C.create_string_buffer(struct.pack("=q", mtype) + data, 8 + len(data))
     _none(_msgsnd(msqid, buf, len(data), msgflg))
 
 
-def call_msgrcv(msqid, msgsz, msgtyp=0, msgflg=0):
+def call_msgrcv(msqid: int, msgsz: int, msgtyp: int = 0, msgflg: int = 0) -> tuple[int, bytes]:
     buf = C.create_string_buffer(8 + max(0, min(msgsz, 1 << 24)))
     n = _ok(_msgrcv(msqid, buf, msgsz, msgtyp, msgflg))
     return struct.unpack_from("=q", buf.raw)[0], buf.raw[8:8 + n]
 
 
-def call_msgctl(msqid, cmd, ds=None):
+def call_msgctl(msqid: int, cmd: int, ds: Any = None) -> Any:
     buf = C.create_string_buffer(_MSQID_DS.size)
     if cmd == IPC_SET_CMD:
         perm = ds["msg_perm"]
@@ -807,7 +816,7 @@ _SHM_INFO_FIELDS = ("used_ids", "shm_tot", "shm_rss", "shm_swp", "swap_attempts"
 _MAPS_LINE = re.compile(r"^([0-9a-f]+)-([0-9a-f]+) (\S{4}) \S+ \S+ \S+ *(.*)$")
 
 
-def _ulong(v, what):
+def _ulong(v: object, what: str) -> int:
     """An unsigned long (size_t, an address), as ipcsim takes it: negative values are the
     two's complement."""
     v = _int(v, what)
@@ -816,21 +825,21 @@ def _ulong(v, what):
     return v % ULONG
 
 
-def _c_int(v, what):
+def _c_int(v: object, what: str) -> int:
     v = _int(v, what)
     if not -(1 << 31) <= v < (1 << 31):
         raise OverflowError(f"{what} must fit in a C int")
     return v
 
 
-def _flags32(v, what):
+def _flags32(v: object, what: str) -> int:
     v = _int(v, what)
     if not -(1 << 31) <= v < (1 << 32):
         raise OverflowError(f"{what} must fit in 32 bits")
     return v & 0xFFFFFFFF
 
 
-def _mappings(smaps=False):
+def _mappings(smaps: bool = False) -> list[list[Any]]:
     """This process's mappings, from the kernel: [(start, end, perms, path, kernel page
     size in kB or None)]. /proc/self/smaps only walks the page tables: it faults nothing in
     and changes no segment's times, attach count or resident pages."""
@@ -847,13 +856,13 @@ def _mappings(smaps=False):
     return out
 
 
-def _is_shm(mapping):
+def _is_shm(mapping: list[Any]) -> bool:
     """A System V shared memory attachment (a shared mapping of a /SYSVkkkkkkkk file): the
     only mappings of an agent that a scenario's shmat made (Python itself makes none)."""
-    return mapping[3].startswith("/SYSV") and mapping[2][3] == "s"
+    return mapping[3].startswith("/SYSV") and mapping[2][3] == "s"  # type: ignore[no-any-return]
 
 
-def _may_remap(shmid, base):
+def _may_remap(shmid: int, base: int) -> None:
     """shmat with SHM_REMAP replaces whatever is mapped in its range: refuse it unless that
     range holds nothing but shm attachments (never the agent's own memory). The range is
     the segment's size from ``base``, rounded up to a page, or to the largest huge page
@@ -876,7 +885,7 @@ def _may_remap(shmid, base):
                           f"own memory ({m[0]:#x}-{m[1]:#x} {m[2]} {m[3] or '[anon]'})")
 
 
-def _attachment(addr, n, write):
+def _attachment(addr: int, n: int, write: bool) -> None:
     """Refuse an access of ``n`` bytes at ``addr`` unless it lies inside one of this
     process's shm attachments (with write permission for a write) whose memory can be
     touched: anything else would kill the agent with SIGSEGV (ipcsim raises
@@ -902,18 +911,18 @@ def _attachment(addr, n, write):
                   f"(the access would be a SIGSEGV)")
 
 
-def _access_range(addr, n):
+def _access_range(addr: object, n: int) -> int:
     addr = _int(addr, "addr")
     if addr < 0 or addr + n > ULONG:
         raise OverflowError("addr must be an address in [0, 2**64)")
     return addr
 
 
-def call_shmget(key, size, flags=0):
+def call_shmget(key: int, size: int, flags: int = 0) -> int:
     return _ok(_shmget(_key(key), _ulong(size, "size"), _flags32(flags, "flags")))
 
 
-def call_shmat(shmid, shmaddr=None, flags=0):
+def call_shmat(shmid: int, shmaddr: int | None = None, flags: int = 0) -> int:
     """shmat(2); the address as an int. None (or 0) lets the kernel choose. SHM_REMAP over
     anything but shm attachments is refused (see _may_remap)."""
     shmid = _c_int(shmid, "shmid")
@@ -927,11 +936,11 @@ def call_shmat(shmid, shmaddr=None, flags=0):
     return got
 
 
-def call_shmdt(shmaddr):
+def call_shmdt(shmaddr: int) -> None:
     _none(_shmdt(_ulong(shmaddr, "shmaddr") or None))
 
 
-def call_shmctl(shmid, cmd, buf=None):
+def call_shmctl(shmid: int, cmd: int, buf: Any = None) -> Any:
     """shmctl(2) in ipcsim's forms: IPC_STAT a dict of shmid64_ds; SHM_STAT, SHM_STAT_ANY
     (id, dict); IPC_INFO, SHM_INFO (highest index, dict of shminfo64 or shm_info); IPC_SET
     reads shm_perm's uid, gid and mode from ``buf`` (a dict as shmid_ds() or IPC_STAT gives);
@@ -957,7 +966,7 @@ def call_shmctl(shmid, cmd, buf=None):
     return None
 
 
-def call_write_memory(addr, data):
+def call_write_memory(addr: int, data: str | bytes) -> None:
     """Store ``data`` at ``addr`` of this process, inside one of its shm attachments."""
     if isinstance(data, str):
         data = data.encode()
@@ -970,7 +979,7 @@ def call_write_memory(addr, data):
         C.memmove(addr, data, len(data))
 
 
-def call_read_memory(addr, n):
+def call_read_memory(addr: int, n: int) -> bytes:
     """The ``n`` bytes at ``addr`` of this process, inside one of its shm attachments."""
     n = _int(n, "n")
     if n < 0:
@@ -994,28 +1003,29 @@ _SEMINFO_FIELDS = ("semmap", "semmni", "semmns", "semmnu", "semmsl", "semopm", "
                    "semusz", "semvmx", "semaem")
 
 
-def _sc(nr, *a):
-    a = list(a) + [0] * (5 - len(a))
+def _sc(nr: int, *a: int) -> int:
+    a = list(a) + [0] * (5 - len(a))  # type: ignore[assignment]  # (five arguments)
     return _ok(_syscall(nr, *a))
 
 
-def call_semget(key, nsems, semflg=0):
+def call_semget(key: int, nsems: int, semflg: int = 0) -> int:
     return _sc(64, _key(key), nsems, semflg & 0xFFFFFFFF)
 
 
-def _sops(sops):
+def _sops(sops: Sequence[tuple[int, int, int]]) -> Any:
     arr = (_Sembuf * max(len(sops), 1))()
     for i, (n, o, f) in enumerate(sops):
         arr[i].sem_num, arr[i].sem_op, arr[i].sem_flg = n, o, f
     return arr
 
 
-def call_semop(semid, sops):
+def call_semop(semid: int, sops: Sequence[tuple[int, int, int]]) -> None:
     arr = _sops(sops)
     _sc(65, semid, C.addressof(arr), len(sops))
 
 
-def call_semtimedop(semid, sops, timeout=None):
+def call_semtimedop(semid: int, sops: Sequence[tuple[int, int, int]],
+                    timeout: float | tuple[int, int] | None = None) -> None:
     arr = _sops(sops)
     if timeout is None:
         _sc(220, semid, C.addressof(arr), len(sops), 0)
@@ -1028,7 +1038,7 @@ def call_semtimedop(semid, sops, timeout=None):
     _sc(220, semid, C.addressof(arr), len(sops), C.addressof(ts))
 
 
-def call_semctl(semid, semnum, cmd, arg=None):
+def call_semctl(semid: int, semnum: int, cmd: int, arg: Any = None) -> Any:
     if cmd == 16:
         _sc(66, semid, semnum, cmd, arg & 0xFFFFFFFFFFFFFFFF)
         return None
@@ -1091,7 +1101,7 @@ netlink_fd = -1                 # the socket SIGEV_THREAD notifications go to
 _cookie = C.create_string_buffer(32)
 
 
-def _mq_name(name):
+def _mq_name(name: object) -> bytes:
     if isinstance(name, str):
         name = name.encode("utf-8", "surrogateescape")
     if not isinstance(name, (bytes, bytearray)):
@@ -1101,14 +1111,14 @@ def _mq_name(name):
     return bytes(name)
 
 
-def _long(v, what):
+def _long(v: object, what: str) -> int:
     v = _int(v, what)
     if not -(1 << 63) <= v < (1 << 63):
         raise OverflowError(f"{what} must fit in a C long")
     return v
 
 
-def _mq_attr(attr):
+def _mq_attr(attr: object) -> _MqAttr:
     if not isinstance(attr, dict):
         raise TypeError("attr must be an mq_attr dict")
     return _MqAttr(_long(attr.get("mq_flags", 0), "mq_flags"),
@@ -1117,12 +1127,12 @@ def _mq_attr(attr):
                    _long(attr.get("mq_curmsgs", 0), "mq_curmsgs"))
 
 
-def _attr_dict(a):
+def _attr_dict(a: _MqAttr) -> dict[str, int]:
     return {"mq_flags": a.mq_flags, "mq_maxmsg": a.mq_maxmsg, "mq_msgsize": a.mq_msgsize,
             "mq_curmsgs": a.mq_curmsgs}
 
 
-def _abs_timeout(timeout):
+def _abs_timeout(timeout: object) -> _Timespec:
     """ipcsim's relative timeout (seconds, or a timespec tuple) as the absolute
     CLOCK_REALTIME timespec the call takes; an invalid one is passed on as it is."""
     if isinstance(timeout, tuple):
@@ -1140,14 +1150,14 @@ def _abs_timeout(timeout):
     return _Timespec(when // 1_000_000_000, when % 1_000_000_000)
 
 
-def _prio(prio):
+def _prio(prio: object) -> int:
     prio = _int(prio, "msg_prio")
     if not -(1 << 31) <= prio < (1 << 32):
         raise OverflowError("msg_prio must fit in an unsigned int")
     return prio & 0xFFFFFFFF
 
 
-def call_mq_open(name, oflag, mode=0o600, attr=None):
+def call_mq_open(name: str, oflag: int, mode: int = 0o600, attr: object = None) -> int:
     oflag, mode = _int(oflag, "oflag"), _int(mode, "mode")
     raw = None
     if attr is not None and oflag & O_CREAT:
@@ -1156,11 +1166,11 @@ def call_mq_open(name, oflag, mode=0o600, attr=None):
                         C.byref(raw) if raw is not None else None))
 
 
-def call_mq_unlink(name):
+def call_mq_unlink(name: str) -> None:
     _none(_mq_unlink(_mq_name(name)))
 
 
-def _mq_send(mqdes, data, prio, timeout):
+def _mq_send(mqdes: int, data: str | bytes, prio: int, timeout: object) -> None:
     if isinstance(data, str):
         data = data.encode()
     if not isinstance(data, (bytes, bytearray)):
@@ -1171,7 +1181,7 @@ def _mq_send(mqdes, data, prio, timeout):
                         C.byref(ts) if ts is not None else None))
 
 
-def _mq_receive(mqdes, msg_len, timeout):
+def _mq_receive(mqdes: int, msg_len: int, timeout: object) -> tuple[bytes, int]:
     msg_len = _int(msg_len, "msg_len")
     if not 0 <= msg_len < (1 << 64):
         raise OverflowError("msg_len must fit in a size_t")
@@ -1185,14 +1195,14 @@ def _mq_receive(mqdes, msg_len, timeout):
     return buf.raw[:n], prio.value
 
 
-def _getsetattr(mqdes, new):
+def _getsetattr(mqdes: int, new: _MqAttr | None) -> dict[str, int]:
     old = _MqAttr()
     _ok(_syscall(_mq_getsetattr_nr, _check_fd(_int(mqdes, "mqdes")),
                  C.addressof(new) if new is not None else 0, C.addressof(old), 0, 0))
     return _attr_dict(old)
 
 
-def _netlink():
+def _netlink() -> int:
     """The netlink socket SIGEV_THREAD registrations name (glibc makes one the same way)."""
     global netlink_fd
     if netlink_fd < 0 or netlink_fd not in internal:
@@ -1202,7 +1212,7 @@ def _netlink():
     return netlink_fd
 
 
-def call_mq_notify(mqdes, sev):
+def call_mq_notify(mqdes: int, sev: object) -> None:
     """mq_notify(2); SIGEV_THREAD as glibc registers it (a netlink socket and a cookie);
     the notification itself is not observed."""
     mqdes = _int(mqdes, "mqdes")
@@ -1222,20 +1232,20 @@ def call_mq_notify(mqdes, sev):
     return None
 
 
-def _rlimit_resource(resource):
+def _rlimit_resource(resource: object) -> int:
     resource = _int(resource, "resource")
     if resource != RLIMIT_MSGQUEUE and 0 <= resource < 16:
         raise Refused("only RLIMIT_MSGQUEUE may be changed (others could break the agent)")
     return resource
 
 
-def call_getrlimit(resource):
+def call_getrlimit(resource: int) -> tuple[int, int]:
     rl = _Rlimit()
     _none(_getrlimit(_rlimit_resource(resource), C.byref(rl)))
     return (rl.rlim_cur, rl.rlim_max)
 
 
-def call_setrlimit(resource, soft, hard):
+def call_setrlimit(resource: int, soft: int, hard: int) -> None:
     values = []
     for v, what in ((soft, "soft"), (hard, "hard")):
         v = _int(v, what)
@@ -1246,20 +1256,20 @@ def call_setrlimit(resource, soft, hard):
     _none(_setrlimit(_rlimit_resource(resource), C.byref(rl)))
 
 
-def call_chmod(path, mode):
+def call_chmod(path: str, mode: int) -> None:
     real = _real(path)
     if not _in_scratch(real):
         raise Refused(f"chmod of {path!r} ({real}) could change the host")
     os.chmod(path, _int(mode, "mode"))
 
 
-def call_stat(path):
+def call_stat(path: str) -> dict[str, int]:
     st = os.stat(path)
     return {"st_mode": st.st_mode, "st_nlink": st.st_nlink, "st_uid": st.st_uid,
             "st_gid": st.st_gid, "st_size": st.st_size}
 
 
-CALLS = {
+CALLS: dict[str, Callable[..., Any]] = {
     "mq_open": call_mq_open,
     "mq_close": lambda mqdes: _none(_close(_check_fd(_int(mqdes, "mqdes")))),
     "mq_unlink": call_mq_unlink,
@@ -1306,7 +1316,9 @@ CALLS = {
     "lseek": lambda fd, offset, whence=0: _ok(_lseek(_check_fd(fd), offset, whence)),
     "read_file": call_read_file,
     "write_file": call_write_file,
-    "listdir": lambda path: (_may_read(path), os.listdir(path))[1],
+    "listdir": lambda path: (
+        _may_read(path),  # type: ignore[func-returns-value]  # (None: the check)
+        os.listdir(path))[1],
     "readlink": os.readlink,
     "unlink": call_unlink,
     "setuid": lambda uid: _none(_setuid(uid)),
@@ -1332,7 +1344,7 @@ CALLS = {
 }
 
 
-def _witness(msg, fds, kinds):
+def _witness(msg: dict[str, Any], fds: list[int], kinds: list[str]) -> None:
     """If this process's IPC namespace is not the one it last reported, add the namespace's
     inode number and a witness: a descriptor of its msgmax sysctl, which holds no reference
     on the namespace and reads ENOENT once the namespace is freed (the harness keeps it to
@@ -1354,8 +1366,10 @@ def _witness(msg, fds, kinds):
     kinds.append("witness")
 
 
-def hello(err=None):
+def hello(err: str | None = None) -> None:
     msg = {"k": "hello", "pid": os.getpid(), "caps": capget()[0], "err": err}
+    fds: list[int]
+    kinds: list[str]
     fds, kinds = [], []
     _witness(msg, fds, kinds)
     msg["fdk"] = kinds
@@ -1366,7 +1380,7 @@ def hello(err=None):
             os.close(fd)
 
 
-def handle(cmd):
+def handle(cmd: dict[str, Any]) -> None:
     method, args = cmd["m"], dec(cmd["a"])
     fds, kinds = [], []
     stamp = None
@@ -1392,7 +1406,8 @@ def handle(cmd):
         reply = {"s": "ok", "v": enc(value)}
     except OSError as e:
         stamp = stamp or time.monotonic_ns()
-        reply = {"s": "err", "v": errno.errorcode.get(e.errno, f"E{e.errno}")}
+        reply = {"s": "err",
+                 "v": errno.errorcode.get(e.errno, f"E{e.errno}")}  # type: ignore[arg-type]
     except Refused as e:
         reply = {"s": "refused", "v": str(e)}
     except Exception as e:            # a wrong argument: the harness raises it
@@ -1413,7 +1428,7 @@ def handle(cmd):
             os.close(fd)
 
 
-def serve():
+def serve() -> NoReturn:
     while True:
         cmd = receive()
         if cmd is None:
@@ -1422,7 +1437,7 @@ def serve():
 
 
 # --- start-up ---------------------------------------------------------------------------
-def _reset_signals():
+def _reset_signals() -> None:
     for sig in range(1, 65):
         if sig in (signal.SIGKILL, signal.SIGSTOP, 32, 33):
             continue
@@ -1433,7 +1448,7 @@ def _reset_signals():
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 
-def agent_main(cfd):
+def agent_main(cfd: int) -> NoReturn:
     """Process "a": a fresh IPC namespace, a clean process state, then the loop."""
     global chan, err_fd, high_base, cap_last
     _reset_signals()
@@ -1472,7 +1487,7 @@ def agent_main(cfd):
     os._exit(0)
 
 
-def _setup_scratch(host_mntns):
+def _setup_scratch(host_mntns: int) -> str | None:
     """Make this mount namespace's propagation private and mount a fresh tmpfs on /run in
     it; None, or why not. Never in the harness's own mount namespace."""
     try:
@@ -1491,7 +1506,7 @@ def _setup_scratch(host_mntns):
     return None
 
 
-def init_main(bfd, host_mntns):
+def init_main(bfd: int, host_mntns: int) -> NoReturn:
     """pid 1 of the pid namespace: set up the scratch tmpfs, fork "a", then wait for the
     harness to go away."""
     global scratch_err
@@ -1499,7 +1514,7 @@ def init_main(bfd, host_mntns):
     scratch_err = _setup_scratch(host_mntns)
     boot = socket.socket(fileno=bfd)
     data, anc, flags, _ = boot.recvmsg(4096, socket.CMSG_SPACE(4 * 4))
-    cfd = None
+    cfd: Any = None          # the channel of process "a" (SCM_RIGHTS)
     for level, kind, payload in anc:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             cfd = int.from_bytes(payload[:4], sys.byteorder, signed=True)

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Callable
+from typing import Any, Callable
 
 import attrs
 
 from ..constants import INIT_IPC_NS_INUM
-from .backend import BLOCKED, OK, Outcome, describe
+from .backend import BLOCKED, OK, Backend, Outcome, describe
 from .scenario import ADVANCE, Scenario, Step, evaluate
 
 SKIP = "skip"
@@ -41,14 +41,14 @@ _ADDR_RESULTS = ("shmat",)
 class Normalizer:
     """Turns one backend's raw values into backend-independent ones."""
 
-    def __init__(self, backend):
+    def __init__(self, backend: Backend):
         self.backend = backend
         self.labels: list[str] = []
         self._ns: dict[int, str] = {}
         self._fds: dict[int, str] = {}
         self._addrs: dict[int, str] = {}
 
-    def pid(self, pid: object):
+    def pid(self, pid: object) -> object:
         if not isinstance(pid, int):
             return pid
         for label in self.labels:
@@ -57,19 +57,20 @@ class Normalizer:
         return "<pid>" if pid > 0 else pid
 
     def ns(self, text: str) -> str:
-        def name(m):
+        def name(m: re.Match[str]) -> str:
             inum = int(m.group(1))
             if inum == INIT_IPC_NS_INUM:
                 return m.group(0)
             return "ipc:[" + self._ns.setdefault(inum, f"ns{len(self._ns) + 1}") + "]"
         return _NS_LINK.sub(name, text)
 
-    def fd(self, fd: object):
+    def fd(self, fd: object) -> object:
         if not isinstance(fd, int):
             return fd
         return self._fds.setdefault(fd, f"fd{len(self._fds) + 1}")
 
-    def address(self, addr: object, args: tuple = (), per_backend: frozenset = frozenset()):
+    def address(self, addr: object, args: tuple[Any, ...] = (),
+                per_backend: frozenset[int] = frozenset()) -> object:
         """A shmat result: a label for an address the kernel chose; relative to the address
         passed when that was computed from a per-backend value (argument 1 in
         ``per_backend``); else the number."""
@@ -84,7 +85,7 @@ class Normalizer:
                 f"{abs(delta):#x}"
         return addr
 
-    def plain(self, value):
+    def plain(self, value: Any) -> Any:
         """Records (IPC_STAT results) as dicts; pid fields by label; times as set or not
         (real and virtual clocks differ)."""
         if attrs.has(type(value)):
@@ -127,15 +128,15 @@ class Normalizer:
             out.append(new)
         return "\n".join(out)
 
-    def notify_pid(self, text):
+    def notify_pid(self, text: str | bytes) -> str | bytes:
         """An mqueue status line: the NOTIFY_PID by label."""
         if isinstance(text, bytes):
             return _NOTIFY_PID_B.sub(lambda m: b"NOTIFY_PID:" + str(
                 self.pid(int(m.group(1)))).encode(), text)
         return _NOTIFY_PID.sub(lambda m: f"NOTIFY_PID:{self.pid(int(m.group(1)))}", text)
 
-    def outcome(self, method: str, outcome: Outcome, args: tuple = (),
-                per_backend: frozenset = frozenset()) -> Outcome:
+    def outcome(self, method: str, outcome: Outcome, args: tuple[Any, ...] = (),
+                per_backend: frozenset[int] = frozenset()) -> Outcome:
         """The normalized outcome of ``method(*args)``; ``per_backend``: the positions of
         the arguments computed from values that earlier steps bound (raw, per backend)."""
         if outcome[0] != OK:
@@ -168,7 +169,7 @@ class StepRecord:
 
     step: Step
     outcome: Outcome
-    wakes: tuple = ()
+    wakes: tuple[tuple[str, Outcome], ...] = ()
 
     def show(self) -> str:
         text = f"{self.step.text}  {describe(self.outcome)}"
@@ -183,21 +184,21 @@ class Play:
 
     backend: str
     records: tuple[StepRecord, ...]
-    texts: dict
-    handled: dict
+    texts: dict[str, str]
+    handled: dict[str, tuple[Any, ...]]
 
 
-def play(scenario: Scenario, backend) -> Play:
+def play(scenario: Scenario, backend: Backend) -> Play:
     """Run every step of ``scenario`` on an opened backend (the caller closes it)."""
     norm = Normalizer(backend)
     norm.labels.append("a")
-    env: dict = {"pid": backend.pid, "a": "a"}
+    env: dict[str, Any] = {"pid": backend.pid, "a": "a"}
     alive = {"a"}
     pending: dict[str, str] = {}
     records = []
     for step in scenario.steps:
         outcome = _run_step(step, backend, env, alive, pending, norm)
-        wakes = []
+        wakes: list[tuple[str, Outcome]] = []
         for label, done in backend.completed():
             method = pending.pop(label, "")
             wakes.append((label, norm.outcome(method, done)))
@@ -211,14 +212,15 @@ def play(scenario: Scenario, backend) -> Play:
     return Play(backend.name, tuple(records), texts, handled)
 
 
-def _siginfo(entry, norm):
+def _siginfo(entry: Any, norm: Normalizer) -> Any:
     """A "siginfo" handler's record with its si_pid by label; a signal number as it is."""
     if isinstance(entry, tuple) and len(entry) == 5:
         return entry[:2] + (norm.pid(entry[2]) if entry[2] else entry[2],) + entry[3:]
     return entry
 
 
-def _run_step(step: Step, backend, env, alive, pending, norm) -> Outcome:
+def _run_step(step: Step, backend: Backend, env: dict[str, Any], alive: set[str],
+              pending: dict[str, str], norm: Normalizer) -> Outcome:
     if step.method == ADVANCE:
         (seconds,) = evaluate(step.args, env)
         backend.advance(seconds)
@@ -243,10 +245,10 @@ def _run_step(step: Step, backend, env, alive, pending, norm) -> Outcome:
     if raw[0] == BLOCKED:
         pending[label] = step.method
     elif raw[0] == OK:
-        if step.creates_process:
-            alive.add(step.bind)
-            norm.labels.append(step.bind)
-            env[step.bind] = step.bind   # a label names its process: pid(b)
+        if step.creates_process:     # (then it binds a label: see scenario.parse)
+            alive.add(step.bind)  # type: ignore[arg-type]
+            norm.labels.append(step.bind)  # type: ignore[arg-type]
+            env[step.bind] = step.bind  # type: ignore[index]  # a label names its process
         elif step.bind:
             env[step.bind] = raw[1]
         if step.method == "exit":
@@ -254,19 +256,20 @@ def _run_step(step: Step, backend, env, alive, pending, norm) -> Outcome:
     return norm.outcome(step.method, raw, args, per_backend)
 
 
-def _uses_bound_values(node: ast.AST, env: dict, labels: list) -> bool:
+def _uses_bound_values(node: ast.AST, env: dict[str, Any], labels: list[str]) -> bool:
     """The argument expression names a value an earlier step bound (raw, so it may differ
     between backends); process labels and pid() do not count."""
     return any(isinstance(n, ast.Name) and n.id in env and n.id != "pid"
                and n.id not in labels for n in ast.walk(node))
 
 
-def _snapshot(backend, alive, pending, norm) -> dict:
+def _snapshot(backend: Backend, alive: set[str], pending: dict[str, str],
+              norm: Normalizer) -> dict[str, str]:
     """The /proc texts as a live, unblocked process of the scenario sees them."""
     for label in sorted(alive):
         if label in pending:
             continue
-        texts = {}
+        texts: dict[str, str] = {}
         try:
             for path in PROC_FILES:
                 out = backend.call(label, "read_file", (path,))
@@ -315,7 +318,7 @@ def diff(left: Play, right: Play) -> Difference | None:
     return None
 
 
-def _woken(record: StepRecord) -> list:
+def _woken(record: StepRecord) -> list[tuple[str, Outcome]]:
     """The calls one step completed, with their outcomes, in label order. Which calls a
     step wakes, and what each gets, is the kernel's doing; the order in which woken
     processes return to user space is the CPU scheduler's (on a real machine the last woken
@@ -323,7 +326,7 @@ def _woken(record: StepRecord) -> list:
     return sorted(record.wakes, key=lambda w: (w[0], repr(w[1])))
 
 
-def run_on(scenario: Scenario, make_backend: Callable[[], object]) -> Play:
+def run_on(scenario: Scenario, make_backend: Callable[[], Backend]) -> Play:
     backend = make_backend()
     backend.open()
     try:
@@ -332,7 +335,8 @@ def run_on(scenario: Scenario, make_backend: Callable[[], object]) -> Play:
         backend.close()
 
 
-def compare(scenario: Scenario, real_factory, sim_factory) -> tuple[Play, Play, Difference | None]:
+def compare(scenario: Scenario, real_factory: Callable[[], Backend],
+            sim_factory: Callable[[int], Backend]) -> tuple[Play, Play, Difference | None]:
     """Play ``scenario`` on the real kernel, then on ipcsim with the same capabilities."""
     real = real_factory()
     real.open()

@@ -80,6 +80,7 @@ import tempfile
 import time
 import weakref
 from pathlib import Path
+from typing import IO, Any, Iterable
 
 from ..errors import UnsupportedError
 from .backend import BLOCKED, ERR, OK, Outcome
@@ -105,7 +106,7 @@ _CHUNK = 32768
 _ANC = socket.CMSG_SPACE(12) + socket.CMSG_SPACE(4 * 8)
 
 
-def _unsafe_clone(flags) -> bool:
+def _unsafe_clone(flags: object) -> bool:
     """clone flags that would break the agent, unless copy_process rejects them (EINVAL)
     before it creates anything: CLONE_NEWNS|CLONE_FS, CLONE_NEWUSER|CLONE_FS, CLONE_THREAD
     without CLONE_SIGHAND, CLONE_SIGHAND without CLONE_VM."""
@@ -166,7 +167,7 @@ def available() -> tuple[bool, str]:
 
 
 # --- values across the channel ----------------------------------------------------------
-def _enc(v):
+def _enc(v: Any) -> Any:
     if isinstance(v, (bytes, bytearray, memoryview)):
         return {"b": bytes(v).hex()}
     if isinstance(v, tuple):
@@ -180,7 +181,7 @@ def _enc(v):
     return v
 
 
-def _dec(v):
+def _dec(v: Any) -> Any:
     if isinstance(v, dict):
         if "d" in v:
             return {k: _dec(x) for k, x in v["d"].items()}
@@ -207,7 +208,7 @@ class _Agent:
         self.pid = 0                        # its pid in the scenario's pid namespace
         self.handled: list[int] = []        # as last reported by the agent
         self.pending: str | None = None     # the method of a blocked call not yet reported
-        self.held: dict | None = None       # the reply of that call, once read
+        self.held: dict[str, Any] | None = None   # the reply of that call, once read
         self.gone = False                   # its channel reached EOF
         self.dead = False                   # gone from /proc (fully released)
         self.parts: list[bytes] = []        # pieces of a message being read
@@ -256,14 +257,14 @@ class RealBackend:
         self.start_timeout = start_timeout
         self._agents: dict[str, _Agent] = {}
         self._boot: socket.socket | None = None
-        self._proc: subprocess.Popen | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self._init_hostpid = 0
         self._caps = 0
-        self._stderr = None
+        self._stderr: IO[bytes] | None = None
         self._closed = False
         self._witnesses: dict[int, int] = {}     # namespace inode -> its msgmax descriptor
-        self._ns_waited = None
-        self._nsfs_dev = None                    # st_dev of namespace files (nsfs)
+        self._ns_waited: tuple[frozenset[int], frozenset[int], bool] | None = None
+        self._nsfs_dev: int | None = None        # st_dev of namespace files (nsfs)
         self.scratch_error: str | None = None    # why init has no tmpfs on /run, if so
 
     # --- start and end -----------------------------------------------------------------
@@ -290,9 +291,10 @@ class RealBackend:
         argv = [shutil.which("unshare"), *UNSHARE_ARGS, sys.executable, "-I", "-S", "-c",
                 AGENT_SOURCE, "init", str(boot_c.fileno()), str(host_mntns)]
         try:
-            self._proc = subprocess.Popen(argv, pass_fds=(boot_c.fileno(),), env={}, cwd="/",
-                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                          stderr=self._stderr, start_new_session=True)
+            self._proc = subprocess.Popen(
+                argv,  # type: ignore[arg-type]  # (available() found unshare)
+                pass_fds=(boot_c.fileno(),), env={}, cwd="/", stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=self._stderr, start_new_session=True)
         finally:
             boot_c.close()
         try:
@@ -350,7 +352,7 @@ class RealBackend:
         self.open()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def stderr(self) -> str:
@@ -367,7 +369,8 @@ class RealBackend:
     def pid(self, label: str) -> int:
         return self._agents[label].pid
 
-    def call(self, label: str, method: str, args: tuple, new_label: str | None = None) -> Outcome:
+    def call(self, label: str, method: str, args: tuple[Any, ...],
+             new_label: str | None = None) -> Outcome:
         agent = self._agents[label]
         self._poll_messages(agent)
         if agent.pending is not None:
@@ -389,7 +392,7 @@ class RealBackend:
         try:
             outcome = self._await_reply(agent, method)
             if outcome[0] == OK and method in ("fork", "clone"):
-                self._adopt(agent, new_label, outcome[1])
+                self._adopt(agent, new_label, outcome[1])  # type: ignore[arg-type]  # (checked)
         finally:
             self._settle()
         if method in NS_RELEASING or outcome == (ERR, "process died"):
@@ -433,7 +436,7 @@ class RealBackend:
         self._settle()
 
     # --- replies -----------------------------------------------------------------------------
-    def _outcome(self, agent: _Agent, reply: dict) -> Outcome:
+    def _outcome(self, agent: _Agent, reply: dict[str, Any]) -> Outcome:
         status, value = reply["s"], reply.get("v")
         if status == "ok":
             return (OK, _dec(value))
@@ -501,7 +504,7 @@ class RealBackend:
         self._state(child)
 
     # --- the channel ------------------------------------------------------------------------
-    def _send(self, agent: _Agent, obj: dict) -> None:
+    def _send(self, agent: _Agent, obj: dict[str, Any]) -> None:
         data = json.dumps(obj, separators=(",", ":")).encode()
         pieces = [data[i:i + _CHUNK] for i in range(0, len(data), _CHUNK)] or [b""]
         for i, piece in enumerate(pieces):
@@ -535,14 +538,14 @@ class RealBackend:
         agent.parts.append(data)
         return True
 
-    def _read_one(self, agent: _Agent, timeout: float) -> dict | None:
+    def _read_one(self, agent: _Agent, timeout: float) -> dict[str, Any] | None:
         """One whole message (joining its pieces), or None if none started in time."""
         if not agent.parts and not self._recv_datagram(agent, timeout):
             return None
         while agent.parts[-1][:1] != b".":
             if not self._recv_datagram(agent, self.call_timeout):
                 raise RealBackendError(f"process {agent.label} stopped in mid-message")
-        msg = json.loads(b"".join(p[1:] for p in agent.parts))
+        msg: dict[str, Any] = json.loads(b"".join(p[1:] for p in agent.parts))
         agent.parts.clear()
         msg["_hostpid"] = agent.creds
         kinds = msg.get("fdk") or []
@@ -558,7 +561,7 @@ class RealBackend:
             agent.handled = list(msg["h"])
         return msg
 
-    def _read_msg(self, agent: _Agent, deadline: float, what: str) -> dict:
+    def _read_msg(self, agent: _Agent, deadline: float, what: str) -> dict[str, Any]:
         """The next message (a hello), waiting until ``deadline``."""
         while True:
             remaining = deadline - time.monotonic()
@@ -574,7 +577,7 @@ class RealBackend:
             if msg is not None:
                 return msg
 
-    def _read_reply(self, agent: _Agent, timeout: float) -> dict | None:
+    def _read_reply(self, agent: _Agent, timeout: float) -> dict[str, Any] | None:
         """The reply to the current command, taking signal reports on the way."""
         end = time.monotonic() + timeout
         while True:
@@ -830,7 +833,7 @@ class RealBackend:
         self._tasklist_barrier()
         return self._all_quiet(reversed(agents))
 
-    def _all_quiet(self, agents) -> bool:
+    def _all_quiet(self, agents: Iterable[_Agent]) -> bool:
         for agent in agents:
             state = self._state(agent)
             if state not in QUIET_STATES:

@@ -114,7 +114,8 @@ _GUARDED = tuple(int(s) for s in signal.valid_signals()
 class Binding(Protocol):
     """What the scheduler uses of the threads of a test bound to its kernel (compat)."""
 
-    lock: ContextManager[Any]
+    @property
+    def lock(self) -> ContextManager[Any]: ...
 
     def shared(self) -> bool: ...
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from contextlib import ExitStack
 from typing import Any, Callable
 
@@ -177,9 +177,10 @@ def ipcsim_seed(request: pytest.FixtureRequest) -> int:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     outcome = yield
-    report = outcome.get_result()
+    report: pytest.TestReport = outcome.get_result()
     seed = item.stash.get(SEED_KEY, None)
     if seed is None or not report.failed:
         return
@@ -291,7 +292,10 @@ def _bound_process(kernel: Kernel, options: dict[str, Any]) -> Process:
 def _capability_mask(caps: int | Iterable[int] | None, uid: int) -> int:
     if caps is None:
         return CAP_FULL_SET if uid == 0 else 0
-    if isinstance(caps, int) and not isinstance(caps, bool):
+    if isinstance(caps, bool):
+        raise ValueError("capabilities must be a mask of CAP_* bits or a list of CAP_* "
+                         "numbers")
+    if isinstance(caps, int):
         mask = caps
     else:
         mask = 0
@@ -369,7 +373,8 @@ PROCESS_KEY = pytest.StashKey[Process]()
 def ipc_process(ipc_kernel: Kernel, request: pytest.FixtureRequest) -> Process:
     """The process the fakes act as in this test (``ipc_kernel``'s init, or the child of
     init with the marker's credentials)."""
-    return request.node.stash[PROCESS_KEY]
+    process: Process = request.node.stash[PROCESS_KEY]
+    return process
 
 
 @pytest.fixture

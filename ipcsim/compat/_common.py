@@ -7,7 +7,15 @@ import errno
 import functools
 import platform
 import sys
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping, NoReturn, TypeVar, cast
+
+if TYPE_CHECKING:
+    from ..kernel.process import Process
+
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+# What fail() maps an errno to: the exception class and its message (None: no argument).
+ErrorTable = Mapping[int, tuple[type[BaseException], "str | None"]]
 
 LONG_MIN, LONG_MAX = -(1 << 63), (1 << 63) - 1
 ULONG_MASK = (1 << 64) - 1
@@ -21,27 +29,27 @@ class ReadOnly:
 
     __slots__ = ("getter", "name", "owner", "__doc__")
 
-    def __init__(self, getter: Callable[[Any], Any], doc: str = ""):
+    def __init__(self, getter: Callable[[Any], Any], doc: str = "") -> None:
         self.getter = getter
         self.name = getter.__name__
         self.owner: type | None = None
         self.__doc__ = doc or None
 
-    def __set_name__(self, owner, name: str) -> None:
+    def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
         self.owner = owner
 
-    def __get__(self, obj, owner=None):
+    def __get__(self, obj: object, owner: type | None = None) -> Any:
         if obj is None:
             return self
         return self.getter(obj)
 
-    def __set__(self, obj, value) -> None:
+    def __set__(self, obj: object, value: object) -> None:
         cls = self.owner or type(obj)
         raise AttributeError(f"attribute '{self.name}' of '{cls.__module__}.{cls.__qualname__}' "
                              f"objects is not writable")
 
-    def __delete__(self, obj) -> None:
+    def __delete__(self, obj: object) -> None:
         self.__set__(obj, None)
 
 
@@ -51,13 +59,13 @@ class ReadOnlyMember(ReadOnly):
 
     __slots__ = ("__doc__",)          # (else the class's own __doc__ hides the slot)
 
-    def __set__(self, obj, value) -> None:
+    def __set__(self, obj: object, value: object) -> None:
         raise AttributeError("readonly attribute")
 
 
 # --- argument lists, checked as the C argument parser checks them ----------------------------
 def c_args(names: str, required: int = 1, keywords: bool = True, method: bool = False,
-           converters: tuple = ()):
+           converters: tuple[Callable[[Any], object], ...] = ()) -> Callable[[F], F]:
     """Decorate a function whose C original parses ``names`` (space-separated, self not
     counted) with PyArg_ParseTupleAndKeywords (``keywords``) or, taking no keywords, with
     PyArg_ParseTuple: a call with too many arguments, a missing one, an unknown keyword or
@@ -69,9 +77,9 @@ def c_args(names: str, required: int = 1, keywords: bool = True, method: bool = 
     count = len(params)
     skip = 1 if method else 0
 
-    def decorate(fn):
+    def decorate(fn: F) -> F:
         if keywords:
-            def wrapper(*args, **kw):
+            def wrapper(*args: Any, **kw: Any) -> Any:
                 nargs = len(args) - skip
                 if kw or not required <= nargs <= count:
                     _check_keywords(params, required, converters, args[skip:], kw)
@@ -79,18 +87,18 @@ def c_args(names: str, required: int = 1, keywords: bool = True, method: bool = 
         else:
             name = fn.__name__
 
-            def wrapper(*args, **kw):
+            def wrapper(*args: Any, **kw: Any) -> Any:
                 if kw:
                     raise TypeError(f"{name}() takes no keyword arguments")
                 if len(args) != count:
                     raise TypeError(f"function takes exactly {count} argument"
                                     f"{'' if count == 1 else 's'} ({len(args)} given)")
                 return fn(*args)
-        return functools.update_wrapper(wrapper, fn)
+        return cast(F, functools.update_wrapper(wrapper, fn))
     return decorate
 
 
-def refuse_args(qualname: str, args: tuple, kw: dict):
+def refuse_args(qualname: str, args: tuple[Any, ...], kw: dict[str, Any]) -> NoReturn:
     """What CPython raises for arguments to a C method that takes none (METH_NOARGS), or
     for keywords to one that takes only positional ones (METH_VARARGS)."""
     if kw:
@@ -98,8 +106,9 @@ def refuse_args(qualname: str, args: tuple, kw: dict):
     raise TypeError(f"{qualname}() takes no arguments ({len(args)} given)")
 
 
-def _check_keywords(params: tuple, required: int, converters: tuple, args: tuple,
-                    kw: dict) -> None:
+def _check_keywords(params: tuple[str, ...], required: int,
+                    converters: tuple[Callable[[Any], object], ...], args: tuple[Any, ...],
+                    kw: dict[str, Any]) -> None:
     """vgetargskeywords()'s checks of the shape of a call (CPython 3.11)."""
     count, nargs, left = len(params), len(args), len(kw)
     if nargs + left > count:
@@ -131,7 +140,7 @@ def c_index(value: object) -> int:
     if isinstance(value, float):
         raise TypeError("'float' object cannot be interpreted as an integer")
     try:
-        return value.__index__()          # type: ignore[union-attr]
+        return value.__index__()          # type: ignore[attr-defined,no-any-return]
     except AttributeError:
         raise TypeError(f"'{type(value).__name__}' object cannot be interpreted as an integer") \
             from None
@@ -139,7 +148,7 @@ def c_index(value: object) -> int:
 
 def c_int(value: object) -> int:
     """PyArg_Parse's "i": an int that fits in a C int."""
-    if value.__class__ is int and -0x80000000 <= value <= 0x7FFFFFFF:      # type: ignore
+    if value.__class__ is int and -0x80000000 <= value <= 0x7FFFFFFF:
         return value
     value = c_index(value)
     if value > 0x7FFFFFFF:
@@ -151,7 +160,7 @@ def c_int(value: object) -> int:
 
 def c_long(value: object) -> int:
     """PyArg_Parse's "l"."""
-    if value.__class__ is int and LONG_MIN <= value <= LONG_MAX:          # type: ignore
+    if value.__class__ is int and LONG_MIN <= value <= LONG_MAX:
         return value
     value = c_index(value)
     if not LONG_MIN <= value <= LONG_MAX:
@@ -198,7 +207,7 @@ def as_buffer_bytes(data: object) -> bytes:
     if isinstance(data, bytes):
         return data
     try:
-        view = memoryview(data)
+        view = memoryview(data)          # type: ignore[arg-type]  # (TypeError: below)
     except TypeError:
         raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'") \
             from None
@@ -207,7 +216,7 @@ def as_buffer_bytes(data: object) -> bytes:
     return view.tobytes()
 
 
-def fail(e: OSError, table: dict) -> BaseException:
+def fail(e: OSError, table: ErrorTable) -> BaseException:
     """The exception a real module raises for ``e.errno``: ``table`` maps an errno to
     (class, message or None); an errno it does not name keeps its OSError, as
     PyErr_SetFromErrno would make it.
@@ -215,7 +224,7 @@ def fail(e: OSError, table: dict) -> BaseException:
     A wait on the host kernel that a Python signal handler ended by raising (EINTR): posix_ipc
     raises its SignalError and drops the handler's exception (PyErr_Clear); with sysv_ipc the
     handler's exception follows the call's Error (raised while that one is handled)."""
-    entry = table.get(e.errno)
+    entry = table.get(e.errno) if e.errno is not None else None
     if entry is None:
         return e
     cls, message = entry
@@ -250,7 +259,8 @@ def timeout_arg(timeout: object) -> float | None:
     return value
 
 
-def open_or_create(proc, opener: Callable, name, fresh: Callable, *args) -> tuple:
+def open_or_create(proc: Process, opener: Callable[..., T], name: Any,
+                   fresh: Callable[[Process], Any], *args: Any) -> tuple[Any, T]:
     """``(name, opener(proc, name, *args))``; for a name of None, a fresh one from
     ``fresh(proc)``, drawn again while it is taken (EEXIST), as both modules do."""
     if name is not None:
@@ -274,7 +284,7 @@ def check_flags(flags: int, name: object, creat: int, excl: int, prefix: str,
 
 
 # --- classes that look like C extension types ----------------------------------------------
-_tp_names: list = []
+_tp_names: list[ctypes.Array[ctypes.c_char]] = []
 
 
 def _set_tp_name(cls: type, name: str) -> bool:
@@ -302,17 +312,17 @@ def like_c_type(cls: type, module: str) -> None:
     full = f"{module}.{cls.__name__}"
     _set_tp_name(cls, full)
 
-    def __reduce_ex__(self, protocol):
+    def __reduce_ex__(self: object, protocol: int) -> NoReturn:
         t = type(self)
         if protocol < 2:                        # copyreg._reduce_ex
             raise TypeError(f"cannot pickle {t.__name__!r} object")
         raise TypeError(f"cannot pickle '{full if t is cls else t.__name__}' object")
 
-    cls.__reduce_ex__ = __reduce_ex__          # type: ignore[method-assign]
+    setattr(cls, "__reduce_ex__", __reduce_ex__)
 
 
 # --- the buffer protocol -------------------------------------------------------------------
-_getbuffer_callbacks: list = []
+_getbuffer_callbacks: list[Any] = []
 
 
 def install_buffer_protocol(cls: type) -> bool:
@@ -337,12 +347,14 @@ def install_buffer_protocol(cls: type) -> bool:
     get_buffer.argtypes = (ctypes.py_object, ctypes.c_void_p, ctypes.c_int)
     get_buffer.restype = ctypes.c_int
 
-    def getbuffer(obj, view, flags):
+    def getbuffer(obj: Any, view: int, flags: int) -> int:
         # A ctypes callback cannot raise: where the export fails, export an empty buffer.
+        result: int
         try:
-            return get_buffer(obj.__buffer__(flags), view, flags)
+            result = get_buffer(obj.__buffer__(flags), view, flags)
         except Exception:
-            return get_buffer(memoryview(bytearray()), view, flags)
+            result = get_buffer(memoryview(bytearray()), view, flags)
+        return result
 
     proto = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.py_object, ctypes.c_void_p, ctypes.c_int)
     callback = proto(getbuffer)

@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from ..constants import CAP_FULL_SET, PID_MAX_DEFAULT
 from ..errors import SimulationError
@@ -36,6 +36,10 @@ from ..sim.clock import NS, Clock
 from ..sim.executor import running
 from ..sim.scheduler import Scheduler
 from ._binding import Binding
+
+if TYPE_CHECKING:
+    from ..kernel.mqueue import SigInfo
+    from ..sim.scheduler import Task
 
 
 # --- the host kernel: real time, real threads ---------------------------------------------
@@ -119,8 +123,11 @@ class _SignalWatch:
 
     def drain(self) -> bool:
         got = False
+        pipe = self._pipe
+        if pipe is None:
+            return got
         try:
-            while os.read(self._pipe[0], 512):
+            while os.read(pipe[0], 512):
                 got = True
         except BlockingIOError:
             pass
@@ -138,16 +145,16 @@ class RealTimeScheduler(Scheduler):
     """Blocking for the host kernel: a blocked call waits on a condition of the big kernel
     lock (released meanwhile) until a waker, or its real-time deadline, ends the wait."""
 
-    def __init__(self, kernel, seed: int, epoch: int, policy: str = "random",
-                 executor: str | None = None):
+    def __init__(self, kernel: Kernel, seed: int, epoch: int, policy: str = "random",
+                 executor: str | None = None) -> None:
         super().__init__(kernel, seed, epoch, policy, "threads")
         self.clock = RealClock(self)
         self.lock = threading.Lock()
 
-    def add_thread(self, task) -> None:
+    def add_thread(self, task: Task) -> None:
         """A SIGEV_THREAD notification starts at once, in a real thread of its own, as
         glibc's helper thread would."""
-        def body():
+        def body() -> None:
             running.task = None          # the callback's fake calls act as the host process
             task.fn(task.process, *task.args)
 
@@ -155,7 +162,7 @@ class RealTimeScheduler(Scheduler):
 
     def block(self, w: Waiter, deadline: int | None = None) -> int:
         cond = threading.Condition(self.lock)
-        w.task = cond
+        w.task = cond                   # type: ignore[assignment]  # (this scheduler's use)
         clock = self.clock
         watch = _SignalWatch.start()
         _handler_errors.error = None
@@ -196,13 +203,13 @@ class RealTimeScheduler(Scheduler):
                 watch.stop()
         return w.reason
 
-    def unblock(self, w: Waiter, reason: int, result=None) -> bool:
+    def unblock(self, w: Waiter, reason: int, result: object = None) -> bool:
         if w.reason is not None:
             return False
         w.reason = reason
         w.result = result
         self._cancel(w)
-        cond = w.task
+        cond: threading.Condition | None = w.task     # type: ignore[assignment]  # (block's)
         if cond is not None:
             cond.notify()
         return True
@@ -312,7 +319,8 @@ def _cap_effective() -> int:
     data = _capget() if _capget is not None else None
     if data is None:
         return _cap_sets()[0]
-    return (data[0].effective | data[1].effective << 32) & CAP_FULL_SET
+    effective: int = data[0].effective | data[1].effective << 32
+    return effective & CAP_FULL_SET
 
 
 def _live(read: Callable[[], int | tuple[int, ...]], name: str) -> Any:
@@ -399,7 +407,7 @@ class HostKernel(Kernel):
             child.creds = child.creds.copy()
         return child
 
-    def _send_signal(self, t: Process, sig: int, info=None) -> None:
+    def _send_signal(self, t: Process, sig: int, info: SigInfo | None = None) -> None:
         if t is self.host_process:
             self.pending_signals.append(sig)
             return
@@ -505,11 +513,11 @@ def call(fn: Callable, *args):
     # the host kernel: its lock (acquire and release, cheaper than a with statement); the
     # clock is read where the call stores a timestamp, the credentials where it checks them
     host = _host or host_kernel()
-    lock = host.lock
-    lock.acquire()
+    host_lock = host.lock
+    host_lock.acquire()
     try:
         return fn(host.host_process, *args)
     finally:
-        lock.release()
+        host_lock.release()
         if host.pending_signals:
             host.raise_pending_signals()

@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 import weakref
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from ..constants import CAP_FOWNER, O_ACCMODE, O_CREAT, O_EXCL, O_TRUNC
 from ..errors import oserror
@@ -29,7 +29,10 @@ from ..kernel.syscall import NOKW
 from ..kernel.waitq import SIGNAL, TIMEOUT, WaitQueue, Waiter
 
 if TYPE_CHECKING:
+    from ..kernel.kernel import Kernel
     from ..kernel.process import Process
+
+R = TypeVar("R")
 
 NAME_MAX = 255
 SEM_VALUE_MAX = 0x7FFFFFFF
@@ -84,11 +87,11 @@ def _remove_dir(path: str, owner: int) -> None:
 class DevShm:
     """The /dev/shm of one Kernel (mode 1777, owned by root, as on Linux)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.files: dict[str, ShmNode] = {}
         self._dir: str | None = None
         self._serial = 0
-        self._finalizer = None
+        self._finalizer: weakref.finalize[[str, int], DevShm] | None = None
 
     def data_dir(self) -> str:
         if self._dir is None:
@@ -100,7 +103,7 @@ class DevShm:
         """The files, as ``ls /dev/shm`` sorts them."""
         return sorted(self.files)
 
-    def unlink(self, proc, name: str) -> ShmNode:
+    def unlink(self, proc: Process, name: str) -> ShmNode:
         """unlink(2) in a sticky directory: the file's owner, or CAP_FOWNER (EPERM, which
         glibc's sem_unlink and shm_unlink report as EACCES); ENOENT."""
         node = self.files.get(name)
@@ -115,10 +118,10 @@ class DevShm:
         return node
 
 
-_devshms: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_devshms: weakref.WeakKeyDictionary[Kernel, DevShm] = weakref.WeakKeyDictionary()
 
 
-def devshm(kernel) -> DevShm:
+def devshm(kernel: Kernel) -> DevShm:
     """The kernel's /dev/shm (made on first use)."""
     fs = _devshms.get(kernel)
     if fs is None:
@@ -126,7 +129,7 @@ def devshm(kernel) -> DevShm:
     return fs
 
 
-def _syscall(proc, fn, name: str, *args):
+def _syscall(proc: Process, fn: Callable[..., R], name: str, *args: Any) -> R:
     """Enter ``fn`` as a system call of ``proc``: a switch point (and traced) in a program."""
     kernel = proc.kernel
     if kernel._slow or not proc.alive:
@@ -145,7 +148,7 @@ def _name_arg(name: str, prefix: str = "") -> str:
     return prefix + stripped
 
 
-def _may(proc, node: ShmNode, want: int) -> None:
+def _may(proc: Process, node: ShmNode, want: int) -> None:
     if not generic_permission(proc.creds, node.mode, node.uid, node.gid, want):
         raise oserror(errno.EACCES)
 
@@ -159,7 +162,7 @@ def _want(oflag: int) -> int:
 
 
 # --- semaphores --------------------------------------------------------------------------------
-def _sem_open(proc, name: str, oflag: int, mode: int, value: int) -> NamedSemaphore:
+def _sem_open(proc: Process, name: str, oflag: int, mode: int, value: int) -> NamedSemaphore:
     fs = devshm(proc.kernel)
     fname = _name_arg(name, SEM_PREFIX)
     node = fs.files.get(fname)
@@ -180,14 +183,15 @@ def _sem_open(proc, name: str, oflag: int, mode: int, value: int) -> NamedSemaph
     return node
 
 
-def sem_open(proc, name: str, oflag: int, mode: int, value: int) -> NamedSemaphore:
+def sem_open(proc: Process, name: str, oflag: int, mode: int, value: int) -> NamedSemaphore:
     """sem_open(3): the named semaphore ``name`` ("/something"), created with O_CREAT
     (mode less the umask, ``value`` at most SEM_VALUE_MAX else EINVAL). EEXIST, ENOENT,
     EACCES (read and write permission are needed), EINVAL, ENAMETOOLONG."""
     return _syscall(proc, _sem_open, "sem_open", name, oflag, mode, value)
 
 
-def _sem_wait(proc, sem: NamedSemaphore, timeout, trywait: bool) -> None:
+def _sem_wait(proc: Process, sem: NamedSemaphore, timeout: float | None,
+              trywait: bool) -> None:
     if sem.value > 0:
         sem.value -= 1
         return
@@ -222,10 +226,11 @@ def sem_wait(proc: Process, sem: NamedSemaphore, timeout: float | None = None,
     return _sem_wait(proc, sem, timeout, trywait)
 
 
-def _sem_post(proc, sem: NamedSemaphore) -> None:
+def _sem_post(proc: Process, sem: NamedSemaphore) -> None:
     waiters = sem.waiters
     while waiters:
         w = waiters.first()
+        assert w is not None                    # (a queue that is not empty has a first)
         waiters.discard(w)
         if proc.kernel.sched.wake(w, True):
             return
@@ -246,11 +251,11 @@ def sem_post(proc: Process, sem: NamedSemaphore) -> None:
     return _sem_post(proc, sem)
 
 
-def _sem_getvalue(proc, sem: NamedSemaphore) -> int:
+def _sem_getvalue(proc: Process, sem: NamedSemaphore) -> int:
     return sem.value
 
 
-def sem_getvalue(proc, sem: NamedSemaphore) -> int:
+def sem_getvalue(proc: Process, sem: NamedSemaphore) -> int:
     """sem_getvalue(3): the value (0 while callers wait, as glibc reports it)."""
     return _syscall(proc, _sem_getvalue, "sem_getvalue", sem)
 
@@ -264,18 +269,18 @@ def _unlink_name(name: str, prefix: str = "") -> str:
         raise oserror(errno.ENOENT) from None
 
 
-def _sem_unlink(proc, name: str) -> None:
+def _sem_unlink(proc: Process, name: str) -> None:
     devshm(proc.kernel).unlink(proc, _unlink_name(name, SEM_PREFIX))
 
 
-def sem_unlink(proc, name: str) -> None:
+def sem_unlink(proc: Process, name: str) -> None:
     """sem_unlink(3): the name goes now; the semaphore lives on for those who opened it.
     ENOENT (also for a malformed or too long name), EACCES."""
     return _syscall(proc, _sem_unlink, "sem_unlink", name)
 
 
 # --- shared memory -----------------------------------------------------------------------------
-def _shm_open(proc, name: str, oflag: int, mode: int) -> int:
+def _shm_open(proc: Process, name: str, oflag: int, mode: int) -> int:
     fs = devshm(proc.kernel)
     fname = _name_arg(name)
     want = _want(oflag)
@@ -298,18 +303,18 @@ def _shm_open(proc, name: str, oflag: int, mode: int) -> int:
     return fd
 
 
-def shm_open(proc, name: str, oflag: int, mode: int) -> int:
+def shm_open(proc: Process, name: str, oflag: int, mode: int) -> int:
     """shm_open(3): a real descriptor of this Python process for the object ``name``
     (O_RDONLY or O_RDWR, O_CREAT, O_EXCL, O_TRUNC). EEXIST, ENOENT, EACCES, EINVAL,
     ENAMETOOLONG."""
     return _syscall(proc, _shm_open, "shm_open", name, oflag, mode)
 
 
-def _shm_unlink(proc, name: str) -> None:
+def _shm_unlink(proc: Process, name: str) -> None:
     devshm(proc.kernel).unlink(proc, _unlink_name(name))
 
 
-def shm_unlink(proc, name: str) -> None:
+def shm_unlink(proc: Process, name: str) -> None:
     """shm_unlink(3): the name goes now; open descriptors and mappings keep the bytes.
     ENOENT (also for a malformed or too long name), EACCES."""
     return _syscall(proc, _shm_unlink, "shm_unlink", name)

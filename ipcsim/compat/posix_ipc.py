@@ -22,7 +22,7 @@ import errno as _errno
 import os as _os
 import random as _random
 import weakref as _weakref
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from .. import constants as _c
 from ..kernel.mqueue import MqAttr as _MqAttr
@@ -35,6 +35,8 @@ from ._context import call as _call
 from ._common import (ReadOnly, ReadOnlyMember, as_buffer_bytes, c_args, c_index, c_int,
                       c_long, c_str, c_ulong_mask, check_flags, fail, like_c_type,
                       open_or_create, refuse_args, timeout_arg)
+
+T = TypeVar("T")
 
 VERSION = "1.3.2"
 __version__ = VERSION
@@ -124,7 +126,7 @@ def _c_format(name: str | None) -> str:
 def _unsigned_int(value: object) -> int:
     """PyArg_Parse's "I": any int (or object with __index__), taken modulo 2**32."""
     if value.__class__ is int:
-        return value & 0xFFFFFFFF                   # type: ignore[operator]
+        return value & 0xFFFFFFFF
     return c_index(value) & 0xFFFFFFFF
 
 
@@ -142,7 +144,8 @@ def _random_name(proc: _Process) -> str:
     return "/" + "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(length - 1))
 
 
-def _open_named(proc: _Process, opener: Callable, name: str | None, *args):
+def _open_named(proc: _Process, opener: Callable[..., T], name: str | None,
+                *args: Any) -> tuple[str, T]:
     return open_or_create(proc, opener, name, _random_name, *args)
 
 
@@ -209,8 +212,8 @@ class Semaphore:
                           "The name specified in the constructor")
     mode = ReadOnlyMember(lambda self: self._mode, "The mode specified in the constructor")
 
-    def _valid(self):
-        sem = self._sem
+    def _valid(self) -> _devshm.NamedSemaphore:
+        sem: _devshm.NamedSemaphore | None = self._sem
         if sem is None:
             raise ExistentialError("The semaphore has been closed")
         return sem
@@ -242,14 +245,14 @@ class Semaphore:
         except OSError as e:
             raise fail(e, {_errno.EINVAL: _SEM_GONE, _errno.EBADF: _SEM_GONE}) from None
 
-    def close(self, *args, **kw) -> None:
+    def close(self, *args: Any, **kw: Any) -> None:
         """Close the semaphore for this process."""
         if args or kw:
             refuse_args("Semaphore.close", args, kw)
         self._valid()
         self._sem = None
 
-    def unlink(self, *args, **kw) -> None:
+    def unlink(self, *args: Any, **kw: Any) -> None:
         """Unlink (remove) the semaphore."""
         if args or kw:
             refuse_args("Semaphore.unlink", args, kw)
@@ -257,17 +260,18 @@ class Semaphore:
         _unlink_semaphore(self._name)
 
     def _getvalue(self) -> int:
-        return _context.call(_devshm.sem_getvalue, self._valid())
+        got: int = _context.call(_devshm.sem_getvalue, self._valid())
+        return got
 
     value = ReadOnly(_getvalue, "value")
 
-    def __enter__(self, *args, **kw) -> "Semaphore":
+    def __enter__(self, *args: Any, **kw: Any) -> "Semaphore":
         if args or kw:
             refuse_args("Semaphore.__enter__", args, kw)
         self.acquire()
         return self
 
-    def __exit__(self, *exc, **kw) -> None:
+    def __exit__(self, *exc: Any, **kw: Any) -> None:
         if kw:
             refuse_args("Semaphore.__exit__", exc, kw)
         self.release()
@@ -285,7 +289,7 @@ def unlink_semaphore(name: str) -> None:
     _unlink_semaphore(c_str(name))
 
 
-def _unlink_semaphore(name: str) -> None:
+def _unlink_semaphore(name: str | None) -> None:
     try:
         _context.call(_devshm.sem_unlink, name)
     except OSError as e:
@@ -311,12 +315,12 @@ class SharedMemory:
         name = _name_arg(name)
         flags, mode = _unsigned_int(flags), c_int(mode)
         size = c_ulong_mask(size, 4)
-        read_only = c_int(read_only)
+        readonly = c_int(read_only)
         self._name = None
         self._fd = -1
         self._mode = mode & 0xFFFFFFFF        # an int stored in a C long
         _check_flags(flags, name)
-        flags |= O_RDONLY if read_only else O_RDWR
+        flags |= O_RDONLY if readonly else O_RDWR
         errors = {
             _errno.EACCES: (PermissionsError, f"No permission to "
                             f"{'truncate' if flags & O_TRUNC else 'access'} this segment"),
@@ -341,7 +345,7 @@ class SharedMemory:
                     _context.call(_devshm.shm_unlink, self._name)
                 except OSError:
                     pass
-                err = _errno.EINVAL if e.errno == _errno.EBADF else e.errno  # O_RDONLY
+                err = _errno.EINVAL if e.errno == _errno.EBADF else e.errno or 0  # O_RDONLY
                 raise fail(OSError(err, _os.strerror(err)), {
                     _errno.EINVAL: (ValueError, "The size is invalid or the memory is "
                                                 "read-only"),
@@ -364,13 +368,13 @@ class SharedMemory:
 
     size = ReadOnly(_size, "size")
 
-    def fileno(self, *args, **kw) -> int:
+    def fileno(self, *args: Any, **kw: Any) -> int:
         """Returns the shared memory's file descriptor (same as the fd property)."""
         if args or kw:
             refuse_args("SharedMemory.fileno", args, kw)
         return self._fd
 
-    def close_fd(self, *args, **kw) -> None:
+    def close_fd(self, *args: Any, **kw: Any) -> None:
         """Closes the file descriptor associated with the shared memory."""
         if args or kw:
             refuse_args("SharedMemory.close_fd", args, kw)
@@ -383,7 +387,7 @@ class SharedMemory:
                 raise
             self._fd = -1
 
-    def unlink(self, *args, **kw) -> None:
+    def unlink(self, *args: Any, **kw: Any) -> None:
         """Unlink (remove) the shared memory."""
         if args or kw:
             refuse_args("SharedMemory.unlink", args, kw)
@@ -402,7 +406,7 @@ def unlink_shared_memory(name: str) -> None:
     _unlink_shared_memory(c_str(name))
 
 
-def _unlink_shared_memory(name: str) -> None:
+def _unlink_shared_memory(name: str | None) -> None:
     try:
         _context.call(_devshm.shm_unlink, name)
     except OSError as e:
@@ -440,7 +444,8 @@ _MQ_RECV_ERRORS = {_errno.EBADF: _MQ_RECV_GONE, _errno.EINVAL: _MQ_RECV_GONE,
                    _errno.ETIMEDOUT: (BusyError, "The queue is empty")}
 
 
-def _mq_open(proc: _Process, name: str, flags: int, mode: int, attr) -> tuple[int, Any]:
+def _mq_open(proc: _Process, name: str, flags: int, mode: int,
+             attr: _MqAttr | None) -> tuple[int, _MqAttr | None]:
     mqd = proc.mq_open(name, flags, mode, attr)
     try:
         return mqd, proc.mq_getattr(mqd)
@@ -462,7 +467,7 @@ def _mq_unlink(proc: _Process, name: str) -> None:
     proc.mq_unlink(name)
 
 
-def _mq_getattr(proc: _Process, mqd: int):
+def _mq_getattr(proc: _Process, mqd: int) -> _MqAttr:
     return proc.mq_getattr(mqd)
 
 
@@ -470,7 +475,7 @@ def _mq_setattr(proc: _Process, mqd: int, flags: int) -> None:
     proc.mq_setattr(mqd, _MqAttr(mq_flags=flags))
 
 
-def _mq_notify(proc: _Process, mqd: int, sev) -> None:
+def _mq_notify(proc: _Process, mqd: int, sev: _SigEvent | None) -> None:
     proc.mq_notify(mqd, sev)
 
 
@@ -559,9 +564,12 @@ class MessageQueue:
         if not self._receive_permitted:
             raise PermissionsError("The queue is not open for reading")
         try:
+            got: tuple[bytes, int]
             if timeout is None:
-                return _call(_mq_receive_call, self._mqd, self._max_message_size)
-            return _call(_mq_timedreceive_call, self._mqd, self._max_message_size, timeout)
+                got = _call(_mq_receive_call, self._mqd, self._max_message_size)
+            else:
+                got = _call(_mq_timedreceive_call, self._mqd, self._max_message_size, timeout)
+            return got
         except OSError as e:
             raise fail(e, _MQ_RECV_ERRORS) from None
 
@@ -611,7 +619,7 @@ class MessageQueue:
             except BaseException:           # noqa: BLE001 - as the real module does
                 pass
 
-    def close(self, *args, **kw) -> None:
+    def close(self, *args: Any, **kw: Any) -> None:
         """Close the queue's descriptor"""
         if args or kw:
             refuse_args("MessageQueue.close", args, kw)
@@ -621,13 +629,13 @@ class MessageQueue:
             raise fail(e, {_errno.EINVAL: _MQ_GONE, _errno.EBADF: _MQ_GONE}) from None
         self._mqd = -1
 
-    def unlink(self, *args, **kw) -> None:
+    def unlink(self, *args: Any, **kw: Any) -> None:
         """Unlink the queue"""
         if args or kw:
             refuse_args("MessageQueue.unlink", args, kw)
         _unlink_message_queue(self._name)
 
-    def fileno(self, *args, **kw) -> int:
+    def fileno(self, *args: Any, **kw: Any) -> int:
         """Returns the queue's descriptor (same as the mqd property)."""
         if args or kw:
             refuse_args("MessageQueue.fileno", args, kw)
@@ -635,9 +643,10 @@ class MessageQueue:
 
     mqd = ReadOnly(lambda self: self._mqd, "Message queue descriptor")
 
-    def _attr(self):
+    def _attr(self) -> _MqAttr:
         try:
-            return _context.call(_mq_getattr, self._mqd)
+            attr: _MqAttr = _context.call(_mq_getattr, self._mqd)
+            return attr
         except OSError as e:
             raise fail(e, {_errno.EBADF: _MQ_GONE, _errno.EINVAL: _MQ_GONE}) from None
 
@@ -671,15 +680,15 @@ def unlink_message_queue(name: str) -> None:
     _unlink_message_queue(c_str(name))
 
 
-def _unlink_message_queue(name: str) -> None:
+def _unlink_message_queue(name: str | None) -> None:
     try:
         _context.call(_mq_unlink, name)
     except OSError as e:
         raise fail(e, _MQ_UNLINK_ERRORS) from None
 
 
-for _cls in (MessageQueue, Semaphore, SharedMemory):
-    like_c_type(_cls, "posix_ipc")
+for _type in (MessageQueue, Semaphore, SharedMemory):
+    like_c_type(_type, "posix_ipc")
 
 
 __all__ = ["MessageQueue", "Semaphore", "SharedMemory", "unlink_message_queue",

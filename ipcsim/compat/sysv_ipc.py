@@ -22,17 +22,23 @@ import os as _os
 import random as _random
 import warnings as _warnings
 import weakref as _weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .. import constants as _c
 from ..kernel.process import Process as _Process
-from ..kernel.shm import PAGE_SIZE as _MODEL_PAGE_SIZE
+from ..constants import PAGE_SIZE as _MODEL_PAGE_SIZE
 from . import _context
 from ._context import call as _call
 from ._common import (ReadOnly, ReadOnlyMember, as_buffer_bytes, c_args, c_int, c_long,
                       c_ulong_mask, c_str, check_flags, fail,
                       install_buffer_protocol, like_c_type, open_or_create, refuse_args,
                       timeout_arg, type_name)
+
+if TYPE_CHECKING:
+    from ..kernel.msg import MsqidDs
+    from ..kernel.sem import SemidDs
+    from ..kernel.shm import ShmidDs
+    from ._common import ErrorTable
 
 VERSION = "1.2.0"
 __version__ = VERSION
@@ -141,7 +147,8 @@ def _perm_int(value: object, message: str) -> int:
     return c_long(value) & 0xFFFFFFFF
 
 
-def _private_or_create(proc: _Process, get, key: int | None, *args) -> tuple[int, int]:
+def _private_or_create(proc: _Process, get: Callable[..., int], key: int | None,
+                       *args: Any) -> tuple[int, int]:
     """Get ``key``, or create with a random key (drawn again while it is taken)."""
     return open_or_create(proc, get, key, _random_key, *args)
 
@@ -201,7 +208,7 @@ def _msgget(proc: _Process, key: int, flags: int) -> int:
     return proc.msgget(key, flags)
 
 
-def _msgstat(proc: _Process, qid: int):
+def _msgstat(proc: _Process, qid: int) -> MsqidDs:
     return proc.msgctl(qid, _c.IPC_STAT)
 
 
@@ -285,7 +292,7 @@ class MessageQueue:
             raise fail(e, _MSGRCV_ERRORS) from None
         return data, got
 
-    def remove(self, *args, **kw) -> None:
+    def remove(self, *args: Any, **kw: Any) -> None:
         """Removes (deletes) the queue from the system"""
         if args or kw:
             refuse_args("MessageQueue.remove", args, kw)
@@ -294,9 +301,10 @@ class MessageQueue:
         except OSError as e:
             raise fail(e, _MSG_RMID_ERRORS) from None
 
-    def _stat(self):
+    def _stat(self) -> MsqidDs:
         try:
-            return _context.call(_msgstat, self._id)
+            ds: MsqidDs = _context.call(_msgstat, self._id)
+            return ds
         except OSError as e:
             raise fail(e, _MSG_STAT_ERRORS) from None
 
@@ -386,7 +394,8 @@ def _semget(proc: _Process, key: int, flags: int) -> int:
     return proc.semget(key, 1, flags)
 
 
-def _sem_create(proc: _Process, key: int | None, flags: int, set_value: bool, value: int):
+def _sem_create(proc: _Process, key: int | None, flags: int, set_value: bool,
+                value: int) -> tuple[int, int]:
     key, semid = _private_or_create(proc, _semget, key, flags)
     if set_value:
         proc.semctl(semid, 0, _c.SETVAL, value)
@@ -408,7 +417,7 @@ def _sops(op: int, flg: int) -> list[tuple[int, int, int]]:
     return sops
 
 
-def _semctl(proc: _Process, semid: int, cmd: int, arg=None):
+def _semctl(proc: _Process, semid: int, cmd: int, arg: Any = None) -> Any:
     return proc.semctl(semid, 0, cmd, arg)
 
 
@@ -466,12 +475,11 @@ class Semaphore:
             except OSError as e:
                 raise fail(e, _SEM_ERRORS) from None
             return
-        if timeout is not None:
-            timeout = _timespec(timeout)
+        timespec = _timespec(timeout)
         delta = _short(delta)
         if not delta:
             raise ValueError("The delta must be non-zero")
-        self._op(-abs(delta), timeout)
+        self._op(-abs(delta), timespec)
 
     def release(self, delta: int = 1) -> None:
         """Release (increment) the semaphore"""
@@ -494,28 +502,32 @@ class Semaphore:
     P = acquire
     V = release
 
-    def remove(self, *args, **kw) -> None:
+    def remove(self, *args: Any, **kw: Any) -> None:
         """Removes (deletes) the semaphore from the system"""
         if args or kw:
             refuse_args("Semaphore.remove", args, kw)
         self._ctl(_c.IPC_RMID)
 
-    def __enter__(self, *args, **kw) -> "Semaphore":
+    def __enter__(self, *args: Any, **kw: Any) -> "Semaphore":
         if args or kw:
             refuse_args("Semaphore.__enter__", args, kw)
         self.acquire()
         return self
 
-    def __exit__(self, *exc, **kw) -> None:
+    def __exit__(self, *exc: Any, **kw: Any) -> None:
         if kw:
             refuse_args("Semaphore.__exit__", exc, kw)
         self.release()
 
-    def _ctl(self, cmd: int, arg=None):
+    def _ctl(self, cmd: int, arg: Any = None) -> Any:
         try:
             return _context.call(_semctl, self._id, cmd, arg)
         except OSError as e:
             raise fail(e, _SEM_ERRORS) from None
+
+    def _stat(self) -> SemidDs:
+        ds: SemidDs = self._ctl(_c.IPC_STAT)
+        return ds
 
     def _set(self, field: str, value: object) -> None:
         value = _perm_int(value, "The attribute must be an integer")
@@ -527,7 +539,8 @@ class Semaphore:
     @property
     def value(self) -> int:
         """The semaphore's current value"""
-        return self._ctl(_c.GETVAL)
+        got: int = self._ctl(_c.GETVAL)
+        return got
 
     @value.setter
     def value(self, value: int) -> None:
@@ -565,7 +578,7 @@ class Semaphore:
     @property
     def mode(self) -> int:
         """Permissions"""
-        return self._ctl(_c.IPC_STAT).sem_perm.mode
+        return self._stat().sem_perm.mode
 
     @mode.setter
     def mode(self, value: int) -> None:
@@ -574,7 +587,7 @@ class Semaphore:
     @property
     def uid(self) -> int:
         """The semaphore's UID"""
-        return self._ctl(_c.IPC_STAT).sem_perm.uid
+        return self._stat().sem_perm.uid
 
     @uid.setter
     def uid(self, value: int) -> None:
@@ -583,7 +596,7 @@ class Semaphore:
     @property
     def gid(self) -> int:
         """The semaphore's GID"""
-        return self._ctl(_c.IPC_STAT).sem_perm.gid
+        return self._stat().sem_perm.gid
 
     @gid.setter
     def gid(self, value: int) -> None:
@@ -614,11 +627,11 @@ class Semaphore:
 
 
 # --- shared memory --------------------------------------------------------------------------
-def _shm_gone(shmid: int) -> tuple:
+def _shm_gone(shmid: int) -> tuple[type[BaseException], str]:
     return ExistentialError, f"No shared memory with id {shmid} exists"
 
 
-def _shm_stat_errors(shmid: int) -> dict:
+def _shm_stat_errors(shmid: int) -> ErrorTable:
     gone = _shm_gone(shmid)
     return {_errno.EIDRM: gone, _errno.EINVAL: gone,
             _errno.EACCES: (PermissionsError, "You do not have permission to read the shared "
@@ -637,7 +650,7 @@ def _shmget(proc: _Process, key: int, size: int, flags: int) -> int:
 
 
 def _shm_create(proc: _Process, key: int | None, size: int, flags: int, shmat_flags: int,
-                fill: bytes | None):
+                fill: bytes | None) -> tuple[int, int, int]:
     key, shmid = _private_or_create(proc, _shmget, key, size, flags)
     try:
         address = proc.shmat(shmid, None, shmat_flags)
@@ -658,7 +671,7 @@ def _shmdt(proc: _Process, address: int) -> None:
     proc.shmdt(address)
 
 
-def _shmctl(proc: _Process, shmid: int, cmd: int, arg=None):
+def _shmctl(proc: _Process, shmid: int, cmd: int, arg: Any = None) -> Any:
     return proc.shmctl(shmid, cmd, arg)
 
 
@@ -799,7 +812,7 @@ class SharedMemory:
             raise fail(e, _SHMAT_ERRORS) from None
         self._read_only = bool(flags & SHM_RDONLY)
 
-    def detach(self, *args, **kw) -> None:
+    def detach(self, *args: Any, **kw: Any) -> None:
         """Detaches the shared memory"""
         if args or kw:
             refuse_args("SharedMemory.detach", args, kw)
@@ -818,7 +831,8 @@ class SharedMemory:
         offset = c_ulong_mask(offset, 2)
         if self._address is None:
             raise NotAttachedError("Read attempt on unattached memory segment")
-        return _context.call(_shm_read, self._id, self._address, byte_count, offset)
+        got: bytes = _context.call(_shm_read, self._id, self._address, byte_count, offset)
+        return got
 
     def write(self, s: str | bytes, offset: int = 0) -> None:
         """Write ``s`` (bytes, or str as UTF-8) at ``offset``."""
@@ -830,7 +844,7 @@ class SharedMemory:
             raise NotAttachedError("Write attempt on unattached memory segment")
         _context.call(_shm_write, self._id, self._address, data, offset)
 
-    def remove(self, *args, **kw) -> None:
+    def remove(self, *args: Any, **kw: Any) -> None:
         """Removes (deletes) the shared memory from the system"""
         if args or kw:
             refuse_args("SharedMemory.remove", args, kw)
@@ -848,15 +862,16 @@ class SharedMemory:
         ``memoryview(mem)`` and ``bytearray(mem)`` work as with the real module."""
         if self._address is None:
             raise NotAttachedError("The segment is not attached")
-        view = _context.call(_shm_view, self._id, self._address)
+        view: memoryview = _context.call(_shm_view, self._id, self._address)
         return view.toreadonly() if self._read_only else view
 
     def __release_buffer__(self, view: memoryview) -> None:
         pass
 
-    def _stat(self):
+    def _stat(self) -> ShmidDs:
         try:
-            return _context.call(_shmctl, self._id, _c.IPC_STAT)
+            ds: ShmidDs = _context.call(_shmctl, self._id, _c.IPC_STAT)
+            return ds
         except OSError as e:
             raise fail(e, _shm_stat_errors(self._id)) from None
 
@@ -922,8 +937,8 @@ class SharedMemory:
         return f"sysv_ipc.SharedMemory({self._key})"
 
 
-for _cls in (MessageQueue, Semaphore, SharedMemory):
-    like_c_type(_cls, "sysv_ipc")
+for _type in (MessageQueue, Semaphore, SharedMemory):
+    like_c_type(_type, "sysv_ipc")
 install_buffer_protocol(SharedMemory)
 
 
@@ -955,7 +970,8 @@ def ftok(path: str, id: int, silence_warning: bool = False) -> int:
     try:
         st = _os.stat(path)
     except OSError as e:                     # PyErr_SetFromErrno: no file name
-        raise OSError(e.errno, _os.strerror(e.errno)) from None
+        err = e.errno or 0
+        raise OSError(err, _os.strerror(err)) from None
     key = ((proj & 0xFF) << 24 | (st.st_dev & 0xFF) << 16 | (st.st_ino & 0xFFFF))
     return key - (1 << 32) if key >= 1 << 31 else key
 

@@ -62,10 +62,6 @@ def test_the_signal_table_is_the_constants() -> None:
 
 
 # --- mypy --strict ---------------------------------------------------------------------------
-# Files being rewritten elsewhere: their annotations come with the rewrite, and until then
-# their errors do not fail the test. Empty this once they pass: the test then holds the
-# whole package to --strict.
-PENDING = ("ipcsim/compat/", "ipcsim/pytest_plugin.py")
 
 GOOD_CLIENT = '''\
 import os
@@ -147,7 +143,7 @@ def mypy_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]
 
 def test_the_package_and_the_examples_pass_mypy_strict(mypy_report: dict[str, list[str]]) -> None:
     failing = {f: e for f, e in mypy_report.items()
-               if f.startswith(("ipcsim/", "examples/")) and not f.startswith(PENDING)}
+               if f.startswith(("ipcsim/", "examples/"))}
     assert not failing, "\n".join(line for lines in failing.values() for line in lines)
 
 

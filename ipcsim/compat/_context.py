@@ -493,9 +493,10 @@ def current_kernel() -> Kernel:
     return current_process().kernel
 
 
-def call(fn: Callable, *args):
-    """Run ``fn(process, *args)`` as the process the fakes act as; on the host kernel, under
-    its lock, with the clock brought up to date."""
+def call(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run ``fn(process, *args)`` as the process the fakes act as: a program's own process;
+    the bound process, under the binding's lock (threads of a test take turns); or the host
+    process, under the host kernel's lock."""
     task = running.task
     if task is not None:
         proc = task.process

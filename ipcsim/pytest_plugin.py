@@ -34,7 +34,7 @@ from typing import Any, Callable
 
 import pytest
 
-from . import Kernel
+from . import Kernel, constants
 from .compat import _context, bind
 from .compat._modules import (RealPackageInUse, fake_modules, fakes,
                               install_fake_modules, install_fallback, remove_fallback)
@@ -265,7 +265,8 @@ def _write_sysctls(kernel: Kernel, sysctls: dict[str, object]) -> None:
     if not isinstance(sysctls, dict):
         raise TypeError("sysctls must be a dict such as {'kernel.msgmni': 8}")
     for name, value in sysctls.items():
-        path = "/proc/sys/" + str(name).replace(".", "/")
+        name = str(name)
+        path = name if name.startswith("/proc/sys/") else "/proc/sys/" + name.replace(".", "/")
         try:
             kernel.init.write_file(path, str(value))
         except OSError as e:
@@ -289,24 +290,37 @@ def _bound_process(kernel: Kernel, options: dict[str, Any]) -> Process:
     return process
 
 
-def _capability_mask(caps: int | Iterable[int] | None, uid: int) -> int:
+def _capability_mask(caps: int | Iterable[int | str] | None, uid: int) -> int:
+    """A mask from a mask, or from CAP_* numbers or names (``"CAP_IPC_OWNER"``,
+    ``"ipc_owner"``)."""
     if caps is None:
         return CAP_FULL_SET if uid == 0 else 0
-    if isinstance(caps, bool):
+    if isinstance(caps, bool) or isinstance(caps, str):
         raise ValueError("capabilities must be a mask of CAP_* bits or a list of CAP_* "
-                         "numbers")
+                         "numbers or names")
     if isinstance(caps, int):
         mask = caps
     else:
         mask = 0
         for cap in caps:
-            if isinstance(cap, bool) or not isinstance(cap, int) or not 0 <= cap < 64:
-                raise ValueError(f"capabilities: {cap!r} is not a CAP_* number")
-            mask |= 1 << cap
+            mask |= 1 << _capability_number(cap)
     if mask < 0 or mask & ~CAP_FULL_SET:
         raise ValueError("capabilities must be a mask of CAP_* bits or a list of CAP_* "
-                         "numbers")
+                         "numbers or names")
     return mask
+
+
+def _capability_number(cap: object) -> int:
+    if isinstance(cap, str):
+        name = cap.upper()
+        name = name if name.startswith("CAP_") else "CAP_" + name
+        number = getattr(constants, name, None)
+        if isinstance(number, int) and (1 << number) & CAP_FULL_SET:
+            return number
+    elif isinstance(cap, int) and not isinstance(cap, bool) and 0 <= cap < 64 and \
+            (1 << cap) & CAP_FULL_SET:
+        return cap
+    raise ValueError(f"capabilities: {cap!r} is not a CAP_* number or name")
 
 
 # --- fixtures --------------------------------------------------------------------------------

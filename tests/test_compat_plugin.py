@@ -425,12 +425,24 @@ def test_the_factory_and_the_bound_process(tmp_path):
             q = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX)
             assert (q.uid, q.gid, q.cuid) == (1000, 100, 1000)
 
+        @pytest.mark.ipcsim(uid=1000, capabilities=["CAP_IPC_OWNER", "sys_resource"],
+                            sysctls={"/proc/sys/kernel/msgmnb": 100})
+        def test_capability_names_and_sysctl_paths(ipc_process, ipc_kernel):
+            assert ipc_process.has_capability(ipcsim.CAP_IPC_OWNER)
+            assert ipc_process.has_capability(ipcsim.CAP_SYS_RESOURCE)
+            assert not ipc_process.has_capability(ipcsim.CAP_SYS_ADMIN)
+            assert ipc_kernel.init.read_file("/proc/sys/kernel/msgmnb") == "100\\n"
+
+        def test_bad_capability(ipc_kernel_factory):
+            with pytest.raises(ValueError, match="CAP_NOPE"):
+                ipc_kernel_factory(uid=5, capabilities=["CAP_NOPE"])
+
         def test_bad_sysctl(ipc_kernel_factory):
             with pytest.raises(ValueError, match="kernel.nosuch"):
                 ipc_kernel_factory(sysctls={"kernel.nosuch": 1})
     '''))
     proc = run_pytest(tmp_path, "--ipcsim-fake-modules")
-    assert proc.returncode == 0 and "3 passed" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "5 passed" in proc.stdout, proc.stdout + proc.stderr
 
 
 def test_in_process_with_pytester_the_code_under_test_gets_the_fakes(pytester):

@@ -196,3 +196,23 @@ def test_ctrl_c_while_the_test_waits_for_a_thread_leaves_the_kernel_usable(kerne
     hold.set()
     join(t)
     assert q.receive() == (b"after", 1)     # the message went to no one meanwhile
+
+
+def test_a_thread_that_calls_while_the_test_is_inside_a_call_waits_for_it(kernel):
+    """The test's calls take no lock until another thread calls: that first call waits
+    until the test has left the call it is in. Here the test's receive runs a program,
+    which starts the thread, lets it try for a while, then answers."""
+    q = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX)
+    seen, threads = [], []
+
+    def program(p):
+        threads.append(start(lambda: q.send(b"from the thread", type=2)))
+        time.sleep(0.1)                      # the thread tries to call meanwhile
+        seen.append(p.msgctl(q.id, ipcsim.IPC_STAT).msg_qnum)
+        q.send(b"from the program", type=1)
+
+    kernel.init.fork(target=program)
+    assert q.receive(type=1) == (b"from the program", 1)   # runs the program
+    join(threads[0])
+    assert seen == [0]                       # the thread's send waited for the call's end
+    assert q.receive() == (b"from the thread", 2)

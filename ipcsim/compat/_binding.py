@@ -28,7 +28,8 @@ kernel calls do (same seed, same run).
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..kernel.waitq import SIGNAL, TIMEOUT, Waiter
 from ..sim.scheduler import BLOCKED, RUNNABLE
@@ -44,7 +45,7 @@ class Binding:
     """The process the fakes act as outside the programs, and its threads."""
 
     __slots__ = ("process", "owner", "baseline", "lock", "cond", "blocked", "deadlocked",
-                 "outer")
+                 "outer", "solo", "inside", "owner_locked")
 
     def __init__(self, process: Process, outer: Binding | None) -> None:
         self.process = process
@@ -57,6 +58,48 @@ class Binding:
         self.blocked: dict[int, Waiter] = {}   # threads of the test blocked in the kernel
         self.deadlocked = False
         self.outer = outer
+        # Until a second thread calls, the owner's calls take no lock (see call()): it
+        # counts the calls it is inside, so that the first other thread can wait for them
+        self.solo = True
+        self.inside = 0
+        self.owner_locked = False   # the owner took the lock inside such a call (to wait)
+
+    # --- calls -------------------------------------------------------------------------
+    def call(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        """A call of any thread once the binding is shared, under the lock."""
+        if self.solo:
+            self._share()
+        lock = self.lock
+        lock.acquire()
+        try:
+            return fn(self.process, *args)
+        finally:
+            if self.blocked:
+                self.cond.notify_all()
+            lock.release()
+
+    def _share(self) -> None:
+        """The first call of a thread other than the owner: from now on every call takes
+        the lock. The owner may be inside a call it began without it: wait until it has
+        left it, or has taken the lock to wait in it."""
+        self.solo = False
+        if threading.get_ident() == self.owner:
+            return
+        while self.inside and not self.owner_locked:
+            time.sleep(0.0002)
+
+    def lock_owner(self) -> None:
+        """The owner, inside calls it began without the lock, is about to wait for other
+        threads: it takes the lock until it leaves the outermost of them."""
+        if self.inside and not self.owner_locked and \
+                threading.get_ident() == self.owner:
+            self.solo = False
+            self.lock.acquire()
+            self.owner_locked = True
+
+    def unlock_owner(self) -> None:
+        self.owner_locked = False
+        self.lock.release()
 
     # --- what the scheduler asks -------------------------------------------------------
     def shared(self) -> bool:
@@ -80,6 +123,7 @@ class Binding:
         """Wait on ``w`` as a thread of the bound process; the owner runs the programs
         meanwhile. The caller holds the lock (every bound call does)."""
         __tracebackhide__ = True
+        self.lock_owner()
         me = threading.get_ident()
         host = sched.host if me == self.owner else None
         if not sched._park(host, w, deadline):

@@ -23,6 +23,7 @@ import signal
 import sys
 import threading
 import time
+from _thread import get_ident as _get_ident
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
@@ -503,14 +504,19 @@ def call(fn: Callable[..., Any], *args: Any) -> Any:
         return fn(getattr(proc, "owner", proc), *args)
     bound = _bound
     if bound is not None:
-        lock = bound.lock
-        lock.acquire()
-        try:
-            return fn(bound.process, *args)
-        finally:
-            if bound.blocked:
-                bound.cond.notify_all()
-            lock.release()
+        # The owner alone (no other thread has called): no lock, a count of the calls it
+        # is inside instead, set before ``solo`` is read again (see Binding._share)
+        if bound.solo and _get_ident() == bound.owner:
+            bound.inside += 1
+            if bound.solo:
+                try:
+                    return fn(bound.process, *args)
+                finally:
+                    bound.inside -= 1
+                    if bound.owner_locked and not bound.inside:
+                        bound.unlock_owner()
+            bound.inside -= 1
+        return bound.call(fn, args)
     # the host kernel: its lock (acquire and release, cheaper than a with statement); the
     # clock is read where the call stores a timestamp, the credentials where it checks them
     host = _host or host_kernel()

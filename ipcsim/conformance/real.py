@@ -406,12 +406,27 @@ class RealBackend:
             if agent.pending is None:
                 continue
             self._poll_messages(agent)
+            if agent.held is None and not agent.gone:
+                self._await_blocked_or_reply(agent)
             if agent.held is not None:
                 reply, agent.held, agent.pending = agent.held, None, None
                 done.append((reply["t"], agent.label, self._outcome(agent, reply)))
             elif agent.gone:
                 agent.pending = None        # killed while blocked: nothing to report
         return [(label, outcome) for _, label, outcome in sorted(done)]
+
+    def _await_blocked_or_reply(self, agent: _Agent) -> None:
+        """A blocked call whose reply has not come must still be asleep in the call; one
+        that is not is on its way back (this step woke it): wait for its reply (or its
+        end), at most call_timeout."""
+        deadline = time.monotonic() + self.call_timeout
+        poller = select.poll()
+        poller.register(agent.sock.fileno(), select.POLLIN)
+        while not self._is_blocked(agent) and time.monotonic() < deadline:
+            poller.poll(2)
+            self._poll_messages(agent)
+            if agent.held is not None or agent.gone:
+                return
 
     def blocked(self) -> list[str]:
         for agent in self._agents.values():

@@ -264,6 +264,41 @@ def _missing_tools(script: str) -> list[str]:
     return [t for t in REAL_TOOLS if t in words and shutil.which(t, path=SYSTEM_PATH) is None]
 
 
+_RELEASE = re.compile(r"(?:from |\(GNU )([\w-]+)\)? (\d[\w.]*)")
+
+
+def _release(version_line: str) -> str:
+    """'util-linux 2.38.1' of 'ipcs from util-linux 2.38.1', 'coreutils 9.1' of 'cat (GNU
+    coreutils) 9.1'."""
+    m = _RELEASE.search(version_line)
+    return f"{m.group(1)} {m.group(2)}" if m else version_line
+
+
+@functools.cache
+def _releases(tool: str) -> tuple[str, str]:
+    """(the release whose output ipcsim's shell prints for ``tool``, this machine's)."""
+    sim = run_sim(f"{tool} --version")[0].split("\n")[0]
+    try:
+        real = subprocess.run([shutil.which(tool, path=SYSTEM_PATH), "--version"],
+                              capture_output=True, text=True, timeout=30,
+                              env={"PATH": SYSTEM_PATH, "LC_ALL": "C"}).stdout.split("\n")[0]
+    except (OSError, subprocess.SubprocessError) as e:
+        real = str(e)
+    return _release(sim), _release(real) if real else f"a {tool} with no --version"
+
+
+def _other_releases(script: str) -> str:
+    """Why the script's programs here cannot be compared (another release than the one
+    ipcsim's shell prints the output of), or ''."""
+    words = set(re.findall(r"[\w.-]+", script))
+    pairs = dict.fromkeys(_releases(t) for t in REAL_TOOLS if t in words and t != "bash")
+    differ = [(sim, real) for sim, real in pairs if sim != real]
+    if not differ:
+        return ""
+    return (f"ipcsim's shell prints what {' and '.join(dict.fromkeys(s for s, _ in differ))} "
+            f"print; this machine has {' and '.join(dict.fromkeys(r for _, r in differ))}")
+
+
 def _python_line(python: str, libdirs: tuple[str, ...] = ()) -> str:
     """The sh command that starts ``python -IS`` (with ``libdirs`` searched first for its
     shared libraries)."""
@@ -390,10 +425,14 @@ def tool_dir() -> str:
 
 def run_bash(script: str) -> tuple[str, str, int]:
     """Run ``script`` with bash in a fresh IPC namespace; skip the test where this machine
-    lacks a program the script runs, or has no Python for the `sysv` tool."""
+    lacks a program the script runs or has another release of it than the one whose output
+    ipcsim's shell prints, or has no Python for the `sysv` tool."""
     missing = _missing_tools(script)
     if missing:
         pytest.skip(f"the real side runs {', '.join(missing)}, not installed here")
+    other = _other_releases(script)
+    if other:
+        pytest.skip(other)
     if re.search(r"\bsysv\b", script) and tool_python()[1]:
         pytest.skip(tool_python()[1])
     proc = subprocess.run([shutil.which("unshare"), "--ipc", "bash", "-s"], input=script,

@@ -928,7 +928,7 @@ def call_shmat(shmid: int, shmaddr: int | None = None, flags: int = 0) -> int:
     shmid = _c_int(shmid, "shmid")
     addr = 0 if shmaddr is None else _ulong(shmaddr, "shmaddr")
     flags = _flags32(flags, "flags")
-    if addr and flags & SHM_REMAP:
+    if addr & ~(PAGE_SIZE - 1) and flags & SHM_REMAP:   # below one page: EINVAL, no mapping
         _may_remap(shmid, addr & ~(PAGE_SIZE - 1))
     got = _shmat(shmid, addr or None, flags) or 0
     if got == ULONG - 1:

@@ -23,7 +23,6 @@ import signal
 import sys
 import threading
 import time
-from _thread import get_ident as _get_ident
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
@@ -469,13 +468,14 @@ def bind(process: Process) -> Iterator[Process]:
         raise TypeError(f"bind() needs an ipcsim Process, not {type(process).__name__}")
     binding = Binding(process, _bound)
     sched = process.kernel.sched
-    saved_sched = sched.binding
-    _bound = sched.binding = binding
+    saved_sched, saved_here = sched.binding, running.bound
+    _bound = sched.binding = running.bound = binding
     try:
         yield process
     finally:
         _bound = binding.outer
         sched.binding = saved_sched
+        running.bound = saved_here
 
 
 def current_process() -> Process:
@@ -498,15 +498,16 @@ def call(fn: Callable[..., Any], *args: Any) -> Any:
     """Run ``fn(process, *args)`` as the process the fakes act as: a program's own process;
     the bound process, under the binding's lock (threads of a test take turns); or the host
     process, under the host kernel's lock."""
-    task = running.task
+    here = running
+    task = here.task
     if task is not None:
         proc = task.process
         return fn(getattr(proc, "owner", proc), *args)
-    bound = _bound
+    bound = here.bound                  # set in the thread that made the binding only
     if bound is not None:
         # The owner alone (no other thread has called): no lock, a count of the calls it
         # is inside instead, set before ``solo`` is read again (see Binding._share)
-        if bound.solo and _get_ident() == bound.owner:
+        if bound.solo:
             bound.inside += 1
             if bound.solo:
                 try:
@@ -516,6 +517,9 @@ def call(fn: Callable[..., Any], *args: Any) -> Any:
                     if bound.owner_locked and not bound.inside:
                         bound.unlock_owner()
             bound.inside -= 1
+        return bound.call(fn, args)
+    bound = _bound
+    if bound is not None:
         return bound.call(fn, args)
     # the host kernel: its lock (acquire and release, cheaper than a with statement); the
     # clock is read where the call stores a timestamp, the credentials where it checks them

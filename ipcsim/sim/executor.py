@@ -42,6 +42,9 @@ class Running(threading.local):
     not a program (the caller's own thread, or a thread the user started)."""
 
     task: Task | None = None
+    # the binding this thread made (ipcsim.compat.bind), while no other thread shares it:
+    # its calls need no lock (see ipcsim.compat._context.call)
+    bound: Any = None
 
 
 running = Running()

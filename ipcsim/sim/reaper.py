@@ -160,7 +160,7 @@ def _program_frames(kernel: Kernel) -> list[tuple[types.FrameType, Any]]:
 def _dropped(ref: weakref.ref[Kernel]) -> bool:
     """True when nothing outside the kernel's objects and its programs' frames refers to
     any object from which the kernel (``ref()``) can be reached."""
-    snapshots: list[dict[str, Any]] = []
+    snapshots: list[Any] = []
     collecting = gc.isenabled()
     gc.disable()             # a collection meanwhile would change what is being counted
     try:
@@ -168,14 +168,16 @@ def _dropped(ref: weakref.ref[Kernel]) -> bool:
     finally:
         if collecting:
             gc.enable()
-        # Reading f_locals leaves a snapshot of the frame's locals on it, which would keep
-        # them alive after the frame moved on. Python makes a fresh one whenever it needs
-        # one, so emptying it is safe.
+        # Reading f_locals (before Python 3.13) leaves a snapshot of the frame's locals on
+        # it, which would keep them alive after the frame moved on. Python makes a fresh
+        # one whenever it needs one, so emptying it is safe. From 3.13 on, f_locals is a
+        # proxy of the frame itself (PEP 667): nothing is left behind, nothing to empty.
         for d in snapshots:
-            d.clear()
+            if type(d) is dict:
+                d.clear()
 
 
-def _walk(ref: Any, snapshots: list[dict[str, Any]]) -> bool:
+def _walk(ref: Any, snapshots: list[Any]) -> bool:
     # (``ref``: the weak reference to the kernel, then each referent of the walk)
     kernel = ref()
     f_locals: Any

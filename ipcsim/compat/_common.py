@@ -7,7 +7,7 @@ import errno
 import functools
 import platform
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Mapping, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Callable, Mapping, NoReturn, Sequence, TypeVar, cast
 
 if TYPE_CHECKING:
     from ..kernel.process import Process
@@ -132,7 +132,87 @@ def _check_keywords(params: tuple[str, ...], required: int,
                             f"position ({i + 1})")
     for key in kw:
         if key not in params:
-            raise TypeError(f"'{key}' is an invalid keyword argument for this function")
+            raise TypeError(unknown_keyword(key, params))
+
+
+def unknown_keyword(key: str, params: Sequence[str]) -> str:
+    """The C argument parser's message for a keyword it does not know: its wording changed
+    in CPython 3.13, which also suggests the closest known keyword."""
+    if sys.version_info < (3, 13):
+        return f"'{key}' is an invalid keyword argument for this function"
+    suggestion = _closest(key, params)
+    if suggestion is None:
+        return f"this function got an unexpected keyword argument '{key}'"
+    return (f"this function got an unexpected keyword argument '{key}'. "
+            f"Did you mean '{suggestion}'?")
+
+
+# Python/suggestions.c, which CPython 3.13's argument parser asks for a suggestion (on
+# UTF-8 bytes; a case change is an ASCII one)
+_MOVE_COST, _CASE_COST, _MAX_STRING_SIZE, _MAX_CANDIDATES = 2, 1, 40, 750
+
+
+def _closest(name: str, candidates: Sequence[str]) -> str | None:
+    """calculate_suggestions(): the candidate nearest ``name`` by a Levenshtein distance
+    (a case change costs half a move), if no more than a third of the characters differ."""
+    if len(candidates) >= _MAX_CANDIDATES:
+        return None
+    best: str | None = None
+    best_distance = sys.maxsize
+    wanted = name.encode("utf-8", "surrogatepass")      # (C compares UTF-8 bytes)
+    for item in candidates:
+        if item == name:
+            continue
+        other = item.encode("utf-8", "surrogatepass")
+        limit = min((len(wanted) + len(other) + 3) * _MOVE_COST // 6, best_distance - 1)
+        distance = _levenshtein(wanted, other, limit)
+        if distance > limit:
+            continue
+        if best is None or distance < best_distance:
+            best, best_distance = item, distance
+    return best
+
+
+def _lower(byte: int) -> int:
+    return byte + 32 if 65 <= byte <= 90 else byte
+
+
+def _levenshtein(a: bytes, b: bytes, max_cost: int) -> int:
+    if a == b:
+        return 0
+    pre = 0
+    while pre < len(a) and pre < len(b) and a[pre] == b[pre]:
+        pre += 1
+    a, b = a[pre:], b[pre:]
+    post = 0
+    while post < len(a) and post < len(b) and a[-1 - post] == b[-1 - post]:
+        post += 1
+    if post:
+        a, b = a[:-post], b[:-post]
+    if not a or not b:
+        return _MOVE_COST * (len(a) + len(b))
+    if len(a) > _MAX_STRING_SIZE or len(b) > _MAX_STRING_SIZE:
+        return max_cost + 1
+    if len(b) < len(a):
+        a, b = b, a
+    if (len(b) - len(a)) * _MOVE_COST > max_cost:
+        return max_cost + 1
+    row = list(range(_MOVE_COST, _MOVE_COST * (len(a) + 1), _MOVE_COST))
+    result = 0
+    for bindex, bchar in enumerate(b):
+        distance = result = bindex * _MOVE_COST
+        minimum = sys.maxsize
+        for index, achar in enumerate(a):
+            cost = 0 if bchar == achar else \
+                _CASE_COST if _lower(bchar) == _lower(achar) else _MOVE_COST
+            substitute = distance + cost
+            distance = row[index]
+            result = min(min(result, distance) + _MOVE_COST, substitute)
+            row[index] = result
+            minimum = min(minimum, result)
+        if minimum > max_cost:
+            return max_cost + 1
+    return result
 
 
 def c_index(value: object) -> int:

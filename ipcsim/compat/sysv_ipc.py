@@ -17,6 +17,7 @@ timing out raises BusyError).
 from __future__ import annotations
 
 import errno as _errno
+import sys as _sys
 import mmap as _mmap
 import os as _os
 import random as _random
@@ -742,6 +743,12 @@ def _shm_set(proc: _Process, shmid: int, field: str, value: int) -> None:
                                                         "attributes")}) from None
 
 
+def _octal(mode: int) -> str:
+    """What PyErr_Format makes of ``%o`` with ``mode``: octal digits from CPython 3.12 on,
+    ``%o`` itself before."""
+    return f"{mode:o}" if _sys.version_info >= (3, 12) else "%o"
+
+
 def _address_arg(address: object) -> int | None:
     if address is None:
         return None
@@ -776,9 +783,10 @@ class SharedMemory:
         self._address = None
         self._read_only = bool(shmat_flags)
         errors = {
-            # (PyErr_Format knows no %o: the real message keeps it as it is)
+            # (PyErr_Format knows %o from CPython 3.12 on; before, the message keeps it)
             _errno.EACCES: (PermissionsError,
-                            "Permission %o cannot be granted on the existing segment"),
+                            f"Permission {_octal(mode)} cannot be granted on the existing "
+                            f"segment"),
             _errno.EINVAL: (ValueError, "The size is invalid"),
             _errno.ENOMEM: (MemoryError, "Not enough memory"),
             _errno.ENOSPC: (OSError, "Not enough shared memory identifiers available (ENOSPC)"),

@@ -211,6 +211,23 @@ def available() -> tuple[bool, str]:
     return True, ""
 
 
+@functools.lru_cache(maxsize=None)
+def mount_namespace() -> tuple[bool, str]:
+    """(True, "") when a fresh IPC and mount namespace can be made (to mount an mqueue
+    filesystem of its own), else (False, why not): a plain chroot, whose / is no mount
+    point, refuses to change the root's propagation."""
+    ok, why = available()
+    if not ok:
+        return ok, why
+    probe = subprocess.run(["unshare", "--ipc", "--mount", "--propagation", "private", "true"],
+                           capture_output=True, timeout=30)
+    if probe.returncode != 0:
+        err = probe.stderr.decode(errors="replace").strip()
+        return False, (f"needs a mount namespace of its own (unshare --ipc --mount failed: "
+                       f"{err or probe.returncode})")
+    return True, ""
+
+
 skip_reason = available()[1]
 requires_real = pytest.mark.skipif(not available()[0], reason=skip_reason or REASON)
 

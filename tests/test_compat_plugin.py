@@ -1,5 +1,6 @@
 """The pytest plugin: fixtures and --ipcsim-fake-modules, in a pytest run of its own."""
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -182,6 +183,10 @@ def _needs_real_namespace() -> None:
         pytest.skip("needs the unshare command (util-linux)")
     if not real_packages():
         pytest.skip("needs the real sysv_ipc and posix_ipc packages installed")
+    from realkernel import mount_namespace
+    ok, why = mount_namespace()
+    if not ok:
+        pytest.skip(why)
 
 
 SHOW_NAMESPACE = ("import os; print(sorted(open(f'/proc/sysvipc/{k}').read().splitlines()[1:] "
@@ -211,13 +216,15 @@ def test_with_the_real_packages_and_no_flag_a_real_namespace_stays_empty(tmp_pat
             sysv_ipc.SharedMemory(None, sysv_ipc.IPC_CREX, size=10)
     '''))
     (tmp_path / "mq").mkdir()
-    script = (f"mount -t mqueue none mq && {sys.executable} -m pytest -q -p "
-              f"no:cacheprovider . ; echo EXIT=$?; {sys.executable} -c \"{SHOW_NAMESPACE}\"")
+    python = shlex.quote(sys.executable)
+    script = (f"mount -t mqueue none mq && {python} -m pytest -q -p "
+              f"no:cacheprovider . ; echo EXIT=$?; {python} -c \"{SHOW_NAMESPACE}\"")
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     plugin = plugin_args(env)
     if plugin:
         script = script.replace("-p no:cacheprovider", "-p no:cacheprovider -p " + plugin[1])
-    proc = subprocess.run(["unshare", "--ipc", "--mount", "sh", "-c", script], cwd=tmp_path,
+    proc = subprocess.run(["unshare", "--ipc", "--mount", "--propagation", "private", "sh", "-c",
+                           script], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=300)
     out = proc.stdout
     assert f"{README_TESTS + 1} passed" in out and "EXIT=0" in out, out + proc.stderr

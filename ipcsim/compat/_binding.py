@@ -31,7 +31,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..kernel.waitq import SIGNAL, TIMEOUT, Waiter
+from ..kernel.waitq import TIMEOUT, Waiter
 from ..sim.scheduler import BLOCKED, RUNNABLE
 
 if TYPE_CHECKING:
@@ -141,12 +141,7 @@ class Binding:
                 if not self._wait_turn(sched, me, host is not None):
                     break                        # a deadlock: _finish says so
         except BaseException:
-            # Ctrl-C (or a handler's exception) while waiting: the call ends here, off
-            # every queue, so that no waker hands it anything, and the exception goes on
-            if w.reason is None:
-                sched._cancel(w)
-                w.reason = SIGNAL
-            sched._unpark(host, w)
+            sched.interrupted(host, w)
             raise
         finally:
             if host is not None:

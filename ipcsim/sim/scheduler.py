@@ -475,15 +475,18 @@ class Scheduler:
         try:
             self._host_switch()
         except BaseException:
-            # a deferred signal's handler raised in the host (Ctrl-C): the call ends
-            # here, off every queue, and the exception goes on
-            if w.reason is None:
-                self._cancel(w)
-                w.reason = SIGNAL
-            self._unpark(host, w)
+            self.interrupted(host, w)     # a deferred signal's handler raised (Ctrl-C)
             raise
         finally:
             self.limit = saved
+
+    def interrupted(self, task: Task | None, w: Waiter) -> None:
+        """An exception (Ctrl-C, a signal handler's) ends the wait on ``w`` here: it leaves
+        every queue, so that no waker hands it anything, and the exception goes on."""
+        if w.reason is None:
+            self._cancel(w)
+            w.reason = SIGNAL
+        self._unpark(task, w)
 
     def _finish(self, task: Task | None, w: Waiter) -> int:
         """The end of a wait: the reason it ended, or what a wait that nothing can end, a

@@ -438,10 +438,23 @@ class Scheduler:
                 return TIMEOUT
             self._host_wait(task, w, UNLIMITED)
         else:
-            if not self._park(task, w, deadline):
+            proc = w.process
+            if deadline is None:        # a program's plain sleep: parked inline (hot)
+                w.task = task
+                task.waiter = w
+                if proc is not None:
+                    proc.waiter = w
+                task.state = BLOCKED
+            elif not self._park(task, w, deadline):
                 return TIMEOUT
             self.steps += 1
             self._switch(task, self._choose())
+            if w.reason == WOKEN and not task.killed:   # the common end, inline (hot)
+                task.state = RUNNING
+                task.waiter = None
+                if proc is not None and proc.waiter is w:
+                    proc.waiter = None
+                return WOKEN
         return self._finish(task, w)
 
     def _park(self, task: Task | None, w: Waiter, deadline: int | None) -> bool:

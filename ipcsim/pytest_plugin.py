@@ -104,8 +104,29 @@ def pytest_configure(config: pytest.Config) -> None:
     _fallback(config)
 
 
+ISOLATION_KEY = pytest.StashKey[list[tuple[dict[str, Any], dict[str, Any]]]]()
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    _hide_internal_frames()
+    """Every test starts with a fresh host kernel (made on first use), and what it sets in
+    the fakes' modules (``sysv_ipc.SEMAPHORE_TIMEOUT_SUPPORTED = True``) is undone after it
+    (hooks, not a fixture: this runs for every test of every project that has ipcsim)."""
+    _context._forget_host()
+    item.stash[ISOLATION_KEY] = [(vars(m), vars(m).copy()) for m in fakes().values()]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    _context._forget_host()
+    for namespace, before in item.stash.get(ISOLATION_KEY, ()):
+        if namespace == before:         # (C's comparison: the common case, unchanged)
+            continue
+        for name in [k for k in namespace if not k.startswith("_") and k not in before]:
+            del namespace[name]
+        for name, value in before.items():
+            if not name.startswith("_") and namespace.get(name, _MISSING) is not value:
+                namespace[name] = value
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -179,6 +200,8 @@ def ipcsim_seed(request: pytest.FixtureRequest) -> int:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item,
                               call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    if call.excinfo is not None:
+        _hide_internal_frames()         # (only when there is a traceback to show)
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
     seed = item.stash.get(SEED_KEY, None)
@@ -324,26 +347,6 @@ def _capability_number(cap: object) -> int:
 
 
 # --- fixtures --------------------------------------------------------------------------------
-@pytest.fixture(autouse=True)
-def _ipcsim_isolation(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every test starts with a fresh host kernel and leaves none behind, and what it set in
-    the fakes' modules (``sysv_ipc.SEMAPHORE_TIMEOUT_SUPPORTED = True``) is undone."""
-    _context._forget_host()
-    modules = list(fakes().values())
-    saved = [{k: v for k, v in vars(m).items() if not k.startswith("_")} for m in modules]
-    try:
-        yield
-    finally:
-        _context._forget_host()
-        for module, before in zip(modules, saved):
-            namespace = vars(module)
-            for name in [k for k in namespace if not k.startswith("_") and k not in before]:
-                del namespace[name]
-            for name, value in before.items():
-                if namespace.get(name, _MISSING) is not value:
-                    namespace[name] = value
-
-
 _MISSING = object()
 
 

@@ -46,9 +46,15 @@ class RealPackageInUse(SimulationError):
 
 
 def fakes() -> dict[str, ModuleType]:
-    """The fake modules, by the real packages' names."""
-    from . import posix_ipc, sysv_ipc
-    return {"sysv_ipc": sysv_ipc, "posix_ipc": posix_ipc}
+    """The fake modules, by the real packages' names (imported on first use)."""
+    global _fakes
+    if _fakes is None:
+        from . import posix_ipc, sysv_ipc
+        _fakes = {"sysv_ipc": sysv_ipc, "posix_ipc": posix_ipc}
+    return _fakes
+
+
+_fakes: dict[str, ModuleType] | None = None
 
 
 def install_fake_modules() -> None:

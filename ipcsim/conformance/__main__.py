@@ -2,6 +2,12 @@
 
 Options: ``--area NAME`` (only that area), ``--show N`` (differences shown in full, default 3).
 Exit status 1 when any scenario differs.
+
+``--fuzz N`` plays N random scenarios instead (see :mod:`.campaign`): ``--seed S`` (default
+0), ``--weights CLASS=W,...`` (the classes of :data:`.fuzz.CLASSES`; those not named get 0;
+default: IPCSIM_FUZZ_WEIGHTS, else all), ``--max-steps M`` (default 14), ``--save DIR``
+(each differing scenario, with its difference, in a file there). It prints the figures:
+programs, steps, blocked calls, wake-ups, errnos seen, differences.
 """
 from __future__ import annotations
 
@@ -19,7 +25,15 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Compare ipcsim with the real kernel.")
     parser.add_argument("--area", help="only the scenarios of this area")
     parser.add_argument("--show", type=int, default=3, help="differences shown in full")
+    parser.add_argument("--fuzz", type=int, metavar="N", help="play N random scenarios")
+    parser.add_argument("--seed", type=int, default=0, help="the random scenarios' seed")
+    parser.add_argument("--weights", help="class mix of the random scenarios: CLASS=W,...")
+    parser.add_argument("--max-steps", type=int, default=14, help="steps per random scenario")
+    parser.add_argument("--save", help="a directory for the differing random scenarios")
+    parser.add_argument("--progress", type=int, default=0, help="print figures every N")
     args = parser.parse_args(argv)
+    if args.fuzz is not None:
+        return _fuzz(args)
     from . import real
     ok, reason = real.available()
     scenarios = [s for s in all_scenarios() if not args.area or s.area == args.area]
@@ -51,6 +65,25 @@ def main(argv: list[str] | None = None) -> int:
     for sc, difference in differences[:args.show]:
         print(f"\n=== {sc.name}\n{difference}")
     return 1 if differences else 0
+
+
+def _fuzz(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import campaign
+    from .fuzz import weights
+    try:
+        mix = weights(args.weights)
+    except ValueError as e:
+        print(e, file=sys.stderr)
+        return 2
+    print(f"fuzz: {args.fuzz} programs, seed {args.seed}, at most {args.max_steps} steps, "
+          f"classes {','.join(f'{k}={v}' for k, v in mix.items() if v)}", flush=True)
+    figures = campaign.run(args.fuzz, args.seed, mix, args.max_steps,
+                           Path(args.save) if args.save else None, show=args.show,
+                           progress=args.progress)
+    print(figures.report())
+    return 1 if figures.differences or figures.failed or figures.crashed else 0
 
 
 if __name__ == "__main__":

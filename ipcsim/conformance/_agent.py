@@ -1263,6 +1263,28 @@ def call_chmod(path: str, mode: int) -> None:
     os.chmod(path, _int(mode, "mode"))
 
 
+def _scratch_only(path: object, what: str) -> None:
+    """Refused unless ``path`` (resolved) lies strictly inside the scratch tmpfs on /run."""
+    real = _real(path)
+    if not _in_scratch(real):
+        raise Refused(f"{what} of {path!r} ({real}) could change the host")
+
+
+def call_chown(path: str, uid: int, gid: int) -> None:
+    _scratch_only(path, "chown")
+    os.chown(path, _int(uid, "uid"), _int(gid, "gid"))
+
+
+def call_mkdir(path: str, mode: int = 0o777) -> None:
+    _scratch_only(path, "mkdir")
+    os.mkdir(path, _int(mode, "mode"))
+
+
+def call_rmdir(path: str) -> None:
+    _scratch_only(path, "rmdir")
+    os.rmdir(path)
+
+
 def call_stat(path: str) -> dict[str, int]:
     st = os.stat(path)
     return {"st_mode": st.st_mode, "st_nlink": st.st_nlink, "st_uid": st.st_uid,
@@ -1283,6 +1305,9 @@ CALLS: dict[str, Callable[..., Any]] = {
     "getrlimit": call_getrlimit,
     "setrlimit": call_setrlimit,
     "chmod": call_chmod,
+    "chown": call_chown,
+    "mkdir": call_mkdir,
+    "rmdir": call_rmdir,
     "stat": call_stat,
     "semget": call_semget,
     "semop": call_semop,

@@ -130,6 +130,11 @@ CALLS: dict[str, tuple[str, ...]] = {
     "setrlimit": ("resource", "soft", "hard"),
     "chmod": ("path", "mode"),
     "stat": ("path",),
+    # Plain directories and ownership: the real backend makes these under /run only (its
+    # private scratch tmpfs, and the mqueue mounts on it).
+    "chown": ("path", "uid", "gid"),
+    "mkdir": ("path", "mode"),
+    "rmdir": ("path",),
 }
 
 

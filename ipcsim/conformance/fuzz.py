@@ -54,36 +54,97 @@ class _State:
         self.addrs: dict[str, list[str]] = {"a": []}   # addresses it attached at (or names)
         self.shmids: list[str] = []                      # names bound to shmget results
         self.mqds: dict[str, list[str]] = {"a": []}      # mq descriptors it holds (names)
+        self.segments: list[str] = []      # names bound to shmget results of "shmfix"
+        self.mounted: set[str] = set()     # mqueue mount points made by "mqperm"
+        self.waiters: set[str] = set()     # processes made to block by "block"
         self.counter = 0
 
     def fresh(self, prefix: str) -> str:
         self.counter += 1
         return f"{prefix}{self.counter}"
 
+    def add_child(self, parent: str, child: str) -> None:
+        """A fork's child: it holds what its parent holds."""
+        self.procs.append(child)
+        self.fds[child] = list(self.fds[parent])
+        self.addrs[child] = list(self.addrs[parent])
+        self.mqds[child] = list(self.mqds[parent])
+
+    def remove(self, label: str) -> None:
+        """The process has exited or was killed."""
+        if label in self.procs:
+            self.procs.remove(label)
+            del self.fds[label]
+            del self.addrs[label]
+            del self.mqds[label]
+
 
 @st.composite
-def scenarios(draw: st.DrawFn, max_steps: int = 14) -> Scenario:
-    """A random scenario of up to ``max_steps`` steps."""
+def scenarios(draw: st.DrawFn, max_steps: int = 14,
+              class_weights: dict[str, int] | None = None) -> Scenario:
+    """A random scenario of up to ``max_steps`` steps (a step of the "block", "prio",
+    "mqperm" or "shmfix" classes may be several lines), its steps drawn from the classes
+    as ``class_weights`` weighs them (default: :func:`weights`)."""
     state = _State()
+    kinds_ = kinds(class_weights) if class_weights is not None else KINDS
     lines = []
     for _ in range(draw(st.integers(1, max_steps))):
-        line = _step(draw, state)
+        line = _step(draw, state, kinds_)
         if line:
             lines.append(line)
     return parse("\n".join(lines), "fuzz", "fuzz")
 
 
-# IPCSIM_FUZZ_MQ_WEIGHT=N draws a POSIX queue step N times as often as by default (5 of 31
-# kinds), for a run aimed at mqueue.
-MQ_WEIGHT = max(1, int(os.environ.get("IPCSIM_FUZZ_MQ_WEIGHT", "1")))
-KINDS = ["fork", "clone", "unshare", "open_ns", "setns", "close", "read", "write", "creds",
-         "cap", "exit", "kill", "readlink", "open_sysctl", "fd_io", "msg", "msg", "msg",
-         "shm", "shm", "shm", "shm", "sem", "sem", "sem", "sem"] + ["mq"] * (5 * MQ_WEIGHT)
+# The classes of steps, each with the kinds of step it draws from (a kind listed twice is
+# drawn twice as often). A class's weight multiplies its share: see weights().
+CLASSES: dict[str, list[str]] = {
+    "base": ["fork", "clone", "unshare", "open_ns", "setns", "close", "read", "write", "creds",
+             "cap", "exit", "kill", "readlink", "open_sysctl", "fd_io", "msg", "msg", "msg",
+             "shm", "shm", "shm", "shm", "sem", "sem", "sem", "sem"],
+    "mq": ["mq"] * 5,            # POSIX queues, mostly calls that cannot block
+    "mqperm": ["mqperm"] * 4,    # mqueue mounts, modes and owners, other users' access
+    "path": ["path"] * 4,        # ".", "..", "//", trailing "/", PATH_MAX and NAME_MAX
+    "shmfix": ["shmfix"] * 3,    # shmat at fixed addresses: low, near TASK_SIZE, beyond
+    "prio": ["prio"] * 2,        # many POSIX priorities, many System V types and receives
+    "block": ["block"] * 4,      # several waiters on one object, and what wakes them
+}
 
 
-def _step(draw: st.DrawFn, s: _State) -> str | None:
+def weights(spec: str | None = None) -> dict[str, int]:
+    """The weight of each class: ``spec`` is ``"class=N,class=N"`` (the classes not named
+    get 0, so ``"block=1"`` aims a run at blocking interleavings); without it,
+    IPCSIM_FUZZ_WEIGHTS, else every class 1 and "mq" IPCSIM_FUZZ_MQ_WEIGHT (default 1)."""
+    if spec is None:
+        spec = os.environ.get("IPCSIM_FUZZ_WEIGHTS")
+    if not spec:
+        out = dict.fromkeys(CLASSES, 1)
+        out["mq"] = max(1, int(os.environ.get("IPCSIM_FUZZ_MQ_WEIGHT", "1")))
+        return out
+    out = dict.fromkeys(CLASSES, 0)
+    for item in spec.split(","):
+        name, _, value = item.strip().partition("=")
+        if name not in CLASSES:
+            raise ValueError(f"unknown fuzz class {name!r}; known: {', '.join(CLASSES)}")
+        out[name] = int(value or "1")
+    if not any(out.values()):
+        raise ValueError(f"fuzz weights {spec!r} give every class 0")
+    return out
+
+
+def kinds(class_weights: dict[str, int]) -> list[str]:
+    """The kinds of step to draw from, each as often as its class's weight says."""
+    return [kind for name, members in CLASSES.items()
+            for kind in members * class_weights.get(name, 0)]
+
+
+KINDS = kinds(weights())
+
+
+def _step(draw: st.DrawFn, s: _State, kinds_: list[str] | None = None) -> str | None:
     who = draw(st.sampled_from(s.procs))
-    kind = draw(st.sampled_from(KINDS))
+    kind = draw(st.sampled_from(kinds_ or KINDS))
+    if kind in _CLASS_STEPS:
+        return _CLASS_STEPS[kind](draw, s, who)
     if kind == "mq":
         return _mq_step(draw, s, who)
     if kind == "sem":
@@ -97,10 +158,7 @@ def _step(draw: st.DrawFn, s: _State) -> str | None:
             return None
         new = s.fresh("p")
         call = "fork()" if kind == "fork" else f"clone({draw(st.sampled_from(CLONE_FLAGS))})"
-        s.procs.append(new)
-        s.fds[new] = list(s.fds[who])
-        s.addrs[new] = list(s.addrs[who])
-        s.mqds[new] = list(s.mqds[who])
+        s.add_child(who, new)
         return f"{new} = {who}.{call}"
     if kind == "unshare":
         return f"{who}.unshare({draw(st.sampled_from(UNSHARE_FLAGS))})"
@@ -142,21 +200,15 @@ def _step(draw: st.DrawFn, s: _State) -> str | None:
     if kind == "exit":
         if who == "a":
             return None
-        s.procs.remove(who)
-        del s.fds[who]
-        del s.addrs[who]
-        del s.mqds[who]
+        s.remove(who)
         return f"{who}.exit({draw(st.integers(0, 3))})"
     if kind == "kill":
         target = draw(st.sampled_from(s.procs))
         sig = draw(st.sampled_from(SIGNALS))
         if target == "a" and sig == "SIGTERM":
             return None
-        if sig == "SIGTERM" and target in s.procs:
-            s.procs.remove(target)
-            del s.fds[target]
-            del s.addrs[target]
-            del s.mqds[target]
+        if sig == "SIGTERM":
+            s.remove(target)
         return f"{who}.kill(pid({target}), {sig})"
     target = draw(st.sampled_from(s.procs))
     return f"{who}.readlink(f\"/proc/{{pid({target})}}/ns/ipc\")"
@@ -376,3 +428,421 @@ def _mq_step(draw: st.DrawFn, s: _State, who: str) -> str:
     mine.append(name)
     flags = draw(st.sampled_from(["O_CREAT | O_RDWR", "O_RDWR", "O_RDONLY"]))
     return f"{name} = {who}.open({path!r}, {flags}, 0o644)"
+
+
+# --- mqueue mounts: modes, owners and other users ------------------------------------------
+MQ_ROOTS = ["/run/mq", "/run/mq", "/run/mq2"]
+PERM_CREDS = ["setuid(1000)", "seteuid(1000)", "seteuid(65534)", "seteuid(0)", "setgid(1000)",
+              "setegid(1000)", "setegid(0)", "setgroups([])", "setgroups([1000])",
+              "setresuid(1000, 1000, 0)"]
+PERM_CAPS = ["CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_CHOWN",
+             "CAP_SYS_ADMIN", "CAP_SETUID"]
+ROOT_MODES = ["0o1777", "0o777", "0o755", "0o700", "0o1733", "0o333", "0o0", "0o4777"]
+FILE_MODES = ["0o600", "0o644", "0o666", "0o400", "0o200", "0o0", "0o2777"]
+OWNERS = ["0, 0", "1000, 1000", "1000, -1", "-1, 1000", "65534, 65534", "-1, -1"]
+
+
+def _optional(name: str) -> bool:
+    """The model has the call (calls being added to ipcsim are drawn once they land)."""
+    from ..kernel.process import Process
+    return hasattr(Process, name)
+
+
+def _mqperm_step(draw: st.DrawFn, s: _State, who: str) -> str:
+    """A step about who may do what in an mqueue mount: mounting, chmod and chown of the
+    mount's root and of queue files, changes of uid/gid and dropped capabilities, then the
+    accesses: reading a queue file, listing, creating through open(O_CREAT) or mq_open,
+    unlinking through the file system or mq_unlink."""
+    if not s.mounted:
+        s.mounted.add("/run/mq")
+        return f'{who}.mount("none", "/run/mq", "mqueue", 0)'
+    ops = ["mount", "chmod_root", "chmod_file", "creds", "creds", "cap", "fork", "read",
+           "list", "create", "create", "mq_open", "mq_open", "unlink", "mq_unlink", "stat"]
+    if _optional("chown"):
+        ops += ["chown", "chown"]
+    op = draw(st.sampled_from(ops))
+    root = draw(st.sampled_from(sorted(s.mounted)))
+    name = draw(st.sampled_from(["f1", "f2", "f3"]))
+    path = f"{root}/{name}"
+    if op == "mount":
+        target = draw(st.sampled_from(MQ_ROOTS))
+        s.mounted.add(target)
+        return f'{who}.mount("none", {target!r}, "mqueue", 0)'
+    if op == "chmod_root":
+        return f"{who}.chmod({root!r}, {draw(st.sampled_from(ROOT_MODES))})"
+    if op == "chmod_file":
+        return f"{who}.chmod({path!r}, {draw(st.sampled_from(FILE_MODES))})"
+    if op == "chown":
+        target = draw(st.sampled_from([root, path]))
+        return f"{who}.chown({target!r}, {draw(st.sampled_from(OWNERS))})"
+    if op == "creds":
+        return f"{who}.{draw(st.sampled_from(PERM_CREDS))}"
+    if op == "cap":
+        return f"{who}.drop_capability({draw(st.sampled_from(PERM_CAPS))})"
+    if op == "fork":
+        if len(s.procs) >= MAX_PROCESSES:
+            return f"{who}.listdir({root!r})"
+        new = s.fresh("p")
+        s.add_child(who, new)
+        return f"{new} = {who}.fork()\n{new}.{draw(st.sampled_from(PERM_CREDS))}"
+    if op == "read":
+        return f"{who}.read_file({path!r})"
+    if op == "list":
+        return f"{who}.listdir({root!r})"
+    if op == "stat":
+        return f"{who}.stat({draw(st.sampled_from([root, path]))!r})"
+    if op == "unlink":
+        return f"{who}.unlink({path!r})"
+    if op == "mq_unlink":
+        return f'{who}.mq_unlink("/{name}")'
+    fd = s.fresh("m")
+    s.mqds[who].append(fd)
+    mode = draw(st.sampled_from(FILE_MODES))
+    if op == "create":
+        flags = draw(st.sampled_from(["O_CREAT | O_RDWR", "O_CREAT | O_EXCL | O_WRONLY",
+                                      "O_RDONLY", "O_WRONLY", "O_RDWR"]))
+        return f"{fd} = {who}.open({path!r}, {flags}, {mode})"
+    flags = draw(st.sampled_from(["O_CREAT | O_RDWR", "O_CREAT | O_EXCL | O_RDWR", "O_RDONLY",
+                                  "O_WRONLY", "O_RDWR"]))
+    return f'{fd} = {who}.mq_open("/{name}", {flags}, {mode}, None)'
+
+
+# --- paths --------------------------------------------------------------------------------
+# (components, what it is): "w" a file the real backend may write (an IPC sysctl), "f" a
+# file, "d" a directory, "l" a symbolic link, "q" a file in an mqueue mount, "m" the mount.
+PATH_BASES: list[tuple[tuple[str, ...], str]] = [
+    (("proc", "sys", "kernel", "msgmax"), "w"), (("proc", "sys", "kernel", "sem"), "w"),
+    (("proc", "sys", "fs", "mqueue", "msg_max"), "w"), (("proc", "sysvipc", "shm"), "f"),
+    (("proc", "sys", "fs", "mqueue"), "d"), (("proc", "sysvipc"), "d"),
+    (("proc", "self", "ns"), "d"), (("proc", "self", "ns", "ipc"), "l"),
+    (("run", "mq"), "m"), (("run", "mq", "f1"), "q"),
+]
+PLAIN_DIRS: list[tuple[tuple[str, ...], str]] = [(("run", "d1"), "d"),
+                                                 (("run", "d1", "d2"), "d")]
+PATH_MAX = 4096                    # with its NUL
+NAME_MAX = 255
+
+
+def _lexical(path: str) -> str:
+    """``path`` with ".", ".." and repeated slashes resolved as names (the paths drawn here
+    pass through no symbolic link but /proc/self, whose ".." is /proc either way): what the
+    real backend's safety check makes of it."""
+    out: list[str] = []
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if out:
+                out.pop()
+        else:
+            out.append(part)
+    return "/" + "/".join(out)
+
+
+def _writable(path: str) -> bool:
+    """The real backend writes ``path`` (an IPC sysctl), instead of refusing the call."""
+    real = _lexical(path)
+    return (real.startswith("/proc/sys/kernel/") and real.count("/") == 4
+            and real.rsplit("/", 1)[1] in ("msgmax", "sem")) or \
+        real.startswith("/proc/sys/fs/mqueue/")
+
+
+def _path(draw: st.DrawFn, parts: tuple[str, ...]) -> str:
+    """A spelling of ``/parts...``: "." and "x/.." inserted, repeated and trailing slashes,
+    a missing or over-long name on the way, a file's "/..", and lengths around PATH_MAX."""
+    comps = list(parts)
+    for _ in range(draw(st.integers(0, 3))):
+        at = draw(st.integers(0, len(comps)))
+        edit = draw(st.sampled_from(["dot", "updown", "slash", "missing", "long", "root"]))
+        if edit == "dot":
+            comps[at:at] = ["."]
+        elif edit == "updown" and at > 0:
+            comps[at:at] = ["..", comps[at - 1]]
+        elif edit == "slash":
+            comps[at:at] = [""]
+        elif edit == "missing":
+            comps[at:at] = ["nope", ".."]
+        elif edit == "long":
+            comps[at:at] = ["x" * draw(st.sampled_from([NAME_MAX, NAME_MAX + 1])), ".."]
+        elif edit == "root" and at == 0:
+            comps[0:0] = [".."]
+    tail = draw(st.sampled_from(["", "", "", "/", "/.", "/..", "//"]))
+    path = "/" + "/".join(comps) + tail
+    if draw(st.integers(0, 5)) == 0:       # pad to a length around PATH_MAX
+        length = PATH_MAX + draw(st.sampled_from([-2, -1, 0, 1]))
+        pad = length - len(path)
+        if pad > 0:
+            path = "/" + "./" * (pad // 2) + "/" * (pad % 2) + path[1:]
+    return path
+
+
+def _path_expr(path: str) -> str:
+    """``path`` as scenario text: long runs written as repetitions, so a failing scenario
+    stays readable."""
+    for unit in ("./", "x"):
+        run = unit * 16
+        i = path.find(run)
+        if i >= 0:
+            n = 0
+            while path.startswith(unit, i + n * len(unit)):
+                n += 1
+            head, rest = path[:i], path[i + n * len(unit):]
+            return f"{head!r} + {unit!r} * {n} + {_path_expr(rest)}" if rest else \
+                f"{head!r} + {unit!r} * {n}"
+    return repr(path)
+
+
+def _path_step(draw: st.DrawFn, s: _State, who: str) -> str:
+    """A call on a path spelled in one of many ways: through /proc/sys, /proc/self/ns,
+    /proc/sysvipc, an mqueue mount, and plain directories where the model has them."""
+    bases = PATH_BASES + (PLAIN_DIRS if _optional("mkdir") else [])
+    parts, what = draw(st.sampled_from(bases))
+    if what in ("m", "q") and "/run/mq" not in s.mounted:
+        s.mounted.add("/run/mq")
+        return f'{who}.mount("none", "/run/mq", "mqueue", 0)'
+    path = _path(draw, parts)
+    text = _path_expr(path)
+    ops = ["read_file", "listdir", "open"]
+    if what == "w" and _writable(path):
+        ops += ["write_file", "write_file"]
+    if what in ("w", "q", "m") or (what == "d" and parts[0] == "run"):
+        ops.append("stat")
+    if what == "l":
+        ops += ["readlink", "readlink"]
+    if what in ("q", "m"):
+        ops += ["unlink", "mq_open"]
+    if what == "d" and parts[0] == "run":
+        ops += ["mkdir", "mkdir", "rmdir"]
+    op = draw(st.sampled_from(ops))
+    if op == "write_file":
+        return f"{who}.write_file({text}, {draw(st.sampled_from(['100', '8192']))!r})"
+    if op == "open":
+        fd = s.fresh("fd")
+        s.fds[who].append(fd)
+        return f"{fd} = {who}.open({text}, O_RDONLY)"
+    if op == "mq_open":
+        name = "/" + draw(st.sampled_from(["f1", "x" * NAME_MAX, "x" * (NAME_MAX + 1), ".",
+                                            "..", "/f1", "f1/", ""]))
+        fd = s.fresh("m")
+        s.mqds[who].append(fd)
+        return f"{fd} = {who}.mq_open({_path_expr(name)}, O_CREAT | O_RDWR, 0o600, None)"
+    if op in ("mkdir", "rmdir") and not _lexical(path).startswith("/run/"):
+        op = "stat"                   # (the real backend makes directories under /run only)
+    if op == "mkdir":
+        return f"{who}.mkdir({text}, {draw(st.sampled_from(['0o755', '0o700', '0o777']))})"
+    return f"{who}.{op}({text})"
+
+
+# --- shared memory at fixed addresses -------------------------------------------------------
+TASK_SIZE = 0x7FFFFFFFF000
+# Where nothing of the real agents' lies (the low pages, the top pages of the address space,
+# which the randomized stack reaches with a chance of about one in 2**22), or where nothing
+# can lie (at and past TASK_SIZE, the vsyscall page, addresses that wrap).
+FIXED_LOW = ["0x1000", "0x2000", "0x10000", "0x400000", "0x1fff"]
+FIXED_HIGH = [f"{TASK_SIZE - 0x1000:#x}", f"{TASK_SIZE - 0x2000:#x}", f"{TASK_SIZE:#x}",
+              f"{TASK_SIZE - 0x200000:#x}", "0x800000000000", "0xfffffffffffff000",
+              "0xffffffffff600000", f"{TASK_SIZE - 1:#x}", "0xffffffffffffffff"]
+FIXED_SIZES = ["4096", "8192", "5000", "2 << 20", "1"]
+
+
+def _shmfix_step(draw: st.DrawFn, s: _State, who: str) -> str:
+    """shmget, then shmat at fixed addresses (with SHM_RND for the unaligned ones, and
+    SHM_REMAP only low, where no agent has memory of its own), shmdt, and fork of
+    processes that hold attachments."""
+    if not s.segments or draw(st.integers(0, 5)) == 0:
+        seg = s.fresh("g")
+        s.segments.append(seg)
+        return (f"{seg} = {who}.shmget(IPC_PRIVATE, {draw(st.sampled_from(FIXED_SIZES))}, "
+                f"IPC_CREAT | 0o600)")
+    seg = draw(st.sampled_from(s.segments))
+    op = draw(st.sampled_from(["low", "low", "high", "high", "dt", "fork", "rmid"]))
+    if op == "fork" and len(s.procs) < MAX_PROCESSES:
+        new = s.fresh("p")
+        s.add_child(who, new)
+        return f"{new} = {who}.fork()"
+    if op == "rmid":
+        return f"{who}.shmctl({seg}, IPC_RMID)"
+    if op == "dt":
+        return f"{who}.shmdt({draw(st.sampled_from(FIXED_LOW + FIXED_HIGH))})"
+    if op == "high":
+        addr = draw(st.sampled_from(FIXED_HIGH))
+        flags = draw(st.sampled_from(["0", "SHM_RDONLY", "SHM_RND", "SHM_EXEC"]))
+    else:
+        addr = draw(st.sampled_from(FIXED_LOW))
+        flags = draw(st.sampled_from(["0", "SHM_RDONLY", "SHM_RND", "SHM_REMAP",
+                                      "SHM_RND | SHM_REMAP"]))
+    if int(addr, 16) & ~0xFFF == 0 and "SHM_RND" in flags:
+        flags = "0"              # (rounded down to 0, the kernel would choose the address)
+    return f"{who}.shmat({seg}, {addr}, {flags})"
+
+
+# --- many priorities and types ---------------------------------------------------------------
+def _prio_step(draw: st.DrawFn, s: _State, who: str) -> str:
+    """A queue filled with messages of many priorities (POSIX) or types (System V), then
+    received without blocking: in priority order, by exact or negative type, MSG_EXCEPT,
+    MSG_COPY by index, too small a buffer."""
+    lines = []
+    n = draw(st.integers(1, 8))
+    if draw(st.booleans()):
+        m = s.fresh("m")
+        s.mqds[who].append(m)
+        lines.append(f'{m} = {who}.mq_open("/{m}", O_CREAT | O_RDWR, 0o600, mq_attr(8, 16))')
+        for i in range(n):
+            prio = draw(st.one_of(st.integers(0, 32767),
+                                  st.sampled_from([0, 1, 31, 32, 32767, 32768, 2**31])))
+            lines.append(f"{who}.mq_timedsend({m}, b'm{i}', {prio}, 0)")
+        for _ in range(draw(st.integers(1, n + 1))):
+            size = draw(st.sampled_from([16, 16, 16, 15]))
+            lines.append(f"{who}.mq_timedreceive({m}, {size}, 0)")
+        return "\n".join(lines)
+    q = s.fresh("q")
+    lines.append(f"{q} = {who}.msgget(IPC_PRIVATE, IPC_CREAT | 0o600)")
+    for i in range(n):
+        mtype = draw(st.one_of(st.integers(1, 12),
+                               st.sampled_from([2**31 - 1, 2**31, 2**63 - 1, 0, -1])))
+        lines.append(f"{who}.msgsnd({q}, {mtype}, b't{i}', IPC_NOWAIT)")
+    for _ in range(draw(st.integers(1, n + 1))):
+        msgtyp = draw(st.one_of(st.integers(-13, 13),
+                                st.sampled_from([2**31 - 1, -(2**31), 2**63 - 1, -(2**63 - 1),
+                                                 -(2**63)])))
+        flags = draw(st.sampled_from(["IPC_NOWAIT", "IPC_NOWAIT", "IPC_NOWAIT | MSG_EXCEPT",
+                                      "IPC_NOWAIT | MSG_COPY", "IPC_NOWAIT | MSG_NOERROR"]))
+        size = draw(st.sampled_from([64, 64, 1]))
+        lines.append(f"{who}.msgrcv({q}, {size}, {msgtyp}, {flags})")
+    if draw(st.booleans()):
+        lines.append(f"{who}.msgctl({q}, IPC_STAT)")
+    return "\n".join(lines)
+
+
+# --- blocking interleavings -------------------------------------------------------------------
+TIMEOUT, PAST_TIMEOUT = 0.2, 0.4     # a timed wait, and an advance() past its end
+BLOCK_SOPS = ["[(0, -1, 0)]", "[(0, -2, 0)]", "[(0, 0, 0)]", "[(1, -1, 0)]",
+              "[(0, -1, 0), (1, -1, 0)]", "[(1, 0, 0), (0, -1, 0)]", "[(0, -1, SEM_UNDO)]",
+              "[(1, 1, 0), (0, -1, 0)]"]
+WAKE_SOPS = ["[(0, 1, 0)]", "[(0, 2, 0)]", "[(1, 1, 0)]", "[(0, 1, 0), (1, 1, 0)]",
+             "[(0, -1, IPC_NOWAIT)]", "[(0, 3, 0)]"]
+
+
+def _block_step(draw: st.DrawFn, s: _State, who: str) -> str:
+    """One object (a System V queue or semaphore set, or a POSIX queue), one to three
+    forked waiters blocked on it in different ways (some with a SIGUSR1 handler, some with
+    a timeout), then steps that may wake them: sends, receives, semaphore operations and
+    SETVAL/SETALL, IPC_RMID (EIDRM), IPC_SET of a queue's size, signals (EINTR, or death)
+    and the passing of time."""
+    kind = draw(st.sampled_from(["msg", "sem", "mq"]))
+    free = [p for p in s.procs if p not in s.waiters]
+    if who in s.waiters and free:       # (a waiter may still be asleep)
+        who = draw(st.sampled_from(free))
+    obj = s.fresh({"msg": "q", "sem": "s", "mq": "m"}[kind])
+    lines = _block_setup(draw, kind, obj, who)
+    if kind == "mq":
+        s.mqds[who].append(obj)
+    waiters = []
+    for _ in range(min(draw(st.integers(1, 3)), MAX_PROCESSES - len(s.procs))):
+        w = s.fresh("w")
+        s.add_child(who, w)
+        s.waiters.add(w)
+        waiters.append(w)
+        lines.append(f"{w} = {who}.fork()")
+        if draw(st.booleans()):
+            lines.append(f'{w}.signal(SIGUSR1, "handler")')
+        lines.append(f"{w}.{_block_call(draw, kind, obj)}")
+    for _ in range(draw(st.integers(1, 4))):
+        lines.append(_wake(draw, s, kind, obj, who, waiters))
+    return "\n".join(lines)
+
+
+def _block_setup(draw: st.DrawFn, kind: str, obj: str, who: str) -> list[str]:
+    if kind == "msg":
+        lines = [f"{obj} = {who}.msgget(IPC_PRIVATE, IPC_CREAT | 0o600)"]
+        if draw(st.booleans()):         # a small queue, filled: senders block
+            lines.append(f"{who}.msgctl({obj}, IPC_SET, msqid_ds(mode=0o600, qbytes=16))")
+            lines.append(f"{who}.msgsnd({obj}, {draw(st.integers(1, 3))}, b'x' * "
+                         f"{draw(st.sampled_from([8, 16]))}, IPC_NOWAIT)")
+        return lines
+    if kind == "sem":
+        lines = [f"{obj} = {who}.semget(IPC_PRIVATE, 2, IPC_CREAT | 0o600)"]
+        if draw(st.booleans()):
+            values = draw(st.sampled_from(["[0, 1]", "[1, 0]", "[2, 2]", "[1, 1]"]))
+            lines.append(f"{who}.semctl({obj}, 0, SETALL, {values})")
+        return lines
+    lines = [f'{obj} = {who}.mq_open("/{obj}", O_CREAT | O_RDWR, 0o600, mq_attr(2, 16))']
+    for i in range(draw(st.integers(0, 2))):      # two fill it: senders block
+        lines.append(f"{who}.mq_timedsend({obj}, b'f{i}', {draw(st.integers(0, 3))}, 0)")
+    return lines
+
+
+def _block_call(draw: st.DrawFn, kind: str, obj: str) -> str:
+    """A call that blocks (or not: then it answers at once, which is compared too)."""
+    timed = draw(st.integers(0, 3)) == 0
+    if kind == "msg":
+        if draw(st.integers(0, 2)) == 0:
+            mtype, size = draw(st.integers(1, 3)), draw(st.sampled_from([8, 16]))
+            return f"msgsnd({obj}, {mtype}, b'w' * {size}, 0)"
+        msgtyp = draw(st.sampled_from([0, 1, 2, 3, -1, -2, -3]))
+        flags = draw(st.sampled_from(["0", "0", "MSG_EXCEPT", "MSG_NOERROR"]))
+        size = draw(st.sampled_from([64, 64, 4]))
+        return f"msgrcv({obj}, {size}, {msgtyp}, {flags})"
+    if kind == "sem":
+        sops = draw(st.sampled_from(BLOCK_SOPS))
+        return f"semtimedop({obj}, {sops}, {TIMEOUT})" if timed else f"semop({obj}, {sops})"
+    if draw(st.booleans()):
+        return f"mq_timedreceive({obj}, 16, {TIMEOUT})" if timed else \
+            f"mq_receive({obj}, 16)"
+    prio = draw(st.integers(0, 5))
+    return f"mq_timedsend({obj}, b'w', {prio}, {TIMEOUT})" if timed else \
+        f"mq_send({obj}, b'w', {prio})"
+
+
+def _wake(draw: st.DrawFn, s: _State, kind: str, obj: str, who: str,
+          waiters: list[str]) -> str:
+    """A step that may wake some of the waiters."""
+    how = draw(st.sampled_from(["op", "op", "op", "rmid", "signal", "kill", "advance",
+                                "look"]))
+    live = [w for w in waiters if w in s.procs]
+    if how in ("signal", "kill") and live:
+        w = draw(st.sampled_from(live))
+        if how == "kill":
+            s.remove(w)
+            return f"{who}.kill(pid({w}), SIGKILL)"
+        return f"{who}.kill(pid({w}), SIGUSR1)"
+    if how == "advance":
+        return f"advance({PAST_TIMEOUT})"
+    if kind == "msg":
+        if how == "rmid":
+            return f"{who}.msgctl({obj}, IPC_RMID)"
+        if how == "look":
+            return f"{who}.msgctl({obj}, IPC_STAT)"
+        op = draw(st.sampled_from(["snd", "snd", "rcv", "set"]))
+        if op == "snd":
+            return (f"{who}.msgsnd({obj}, {draw(st.integers(1, 3))}, b'y' * "
+                    f"{draw(st.sampled_from([2, 8, 16]))}, IPC_NOWAIT)")
+        if op == "rcv":
+            return f"{who}.msgrcv({obj}, 64, {draw(st.integers(-3, 3))}, IPC_NOWAIT)"
+        qbytes = draw(st.sampled_from([16, 64, 8]))
+        return f"{who}.msgctl({obj}, IPC_SET, msqid_ds(mode=0o600, qbytes={qbytes}))"
+    if kind == "sem":
+        if how == "rmid":
+            return f"{who}.semctl({obj}, 0, IPC_RMID)"
+        if how == "look":
+            cmd = draw(st.sampled_from(["GETNCNT", "GETZCNT", "GETALL"]))
+            return f"{who}.semctl({obj}, {draw(st.integers(0, 1))}, {cmd})"
+        op = draw(st.sampled_from(["op", "op", "op", "setval", "setall"]))
+        if op == "setval":
+            return f"{who}.semctl({obj}, {draw(st.integers(0, 1))}, SETVAL, " \
+                f"{draw(st.integers(0, 3))})"
+        if op == "setall":
+            return f"{who}.semctl({obj}, 0, SETALL, " \
+                f"{draw(st.sampled_from(['[1, 1]', '[2, 0]', '[0, 0]', '[3, 1]']))})"
+        return f"{who}.semop({obj}, {draw(st.sampled_from(WAKE_SOPS))})"
+    if how == "rmid":
+        return f'{who}.mq_unlink("/{obj}")'
+    if how == "look":
+        return f"{who}.mq_getattr({obj})"
+    if draw(st.booleans()):
+        return f"{who}.mq_timedsend({obj}, b'y', {draw(st.integers(0, 5))}, 0)"
+    return f"{who}.mq_timedreceive({obj}, 16, 0)"
+
+
+_CLASS_STEPS = {"mqperm": _mqperm_step, "path": _path_step, "shmfix": _shmfix_step,
+                "prio": _prio_step, "block": _block_step}

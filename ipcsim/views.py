@@ -18,7 +18,9 @@ form.
 from __future__ import annotations
 
 import html as _html
-from typing import Any, Callable, Union
+from typing import TYPE_CHECKING, Any, Callable, Union
+
+import attrs
 
 from .kernel.files import OpenFile
 from .kernel.kernel import Kernel
@@ -30,7 +32,10 @@ from .kernel.process import Process
 from .kernel.sem import SemArray
 from .kernel.shm import ShmidKernel
 from .kernel.viewable import Viewable
-from .kernel.waitq import WaitQueue
+from .kernel.waitq import Waiter, WaitQueue
+
+if TYPE_CHECKING:
+    from .explore import Report
 
 # The IPC objects that have a view of their own.
 IpcObject = Union[MsgQueue, SemArray, ShmidKernel, MqueueInode]
@@ -51,10 +56,19 @@ def _esc(value: object) -> str:
     return _html.escape(str(value))
 
 
-def _table_html(headers: list[str], rows: list[list[object]], caption: str = "") -> str:
+# Row backgrounds of the HTML views: a process blocked in a call, one deadlocked (the
+# colours of the timeline's bars, lighter).
+BLOCKED_ROW = "background:#ffe8d1"
+DEADLOCKED_ROW = "background:#f9d0d0"
+
+
+def _table_html(headers: list[str], rows: list[list[object]], caption: str = "",
+                styles: list[str] | None = None) -> str:
+    """A table; ``styles`` gives each row's style ("" for none)."""
     head = "".join(f"<th style='text-align:left;padding:0 8px'>{_esc(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td style='padding:0 8px'>{_esc(c)}</td>" for c in row)
-                   + "</tr>" for row in rows)
+    body = "".join(("<tr>" if not style else f"<tr style='{style}'>")
+                   + "".join(f"<td style='padding:0 8px'>{_esc(c)}</td>" for c in row)
+                   + "</tr>" for row, style in zip(rows, styles or [""] * len(rows)))
     cap = f"<caption style='text-align:left'><b>{_esc(caption)}</b></caption>" if caption else ""
     head_row = f"<tr>{head}</tr>" if any(headers) else ""      # field lists have none
     return f"<table style='{_CSS}border-collapse:collapse'>{cap}{head_row}{body}</table>"
@@ -140,6 +154,102 @@ def _ns_label(ns: IpcNamespace) -> str:
     return f"ipc:[{ns.inum}] ({ns.refs} reference{'s' if ns.refs != 1 else ''})"
 
 
+# --- who waits for whom -----------------------------------------------------------------
+@attrs.frozen
+class WaitFor:
+    """A blocked process and the processes that could wake it, as the kernel's state tells:
+    ``why`` says how they were found (``"sem 1 last changed by pid 3"``; empty when none
+    was); ``timed`` if the call has a deadline (time alone ends it)."""
+
+    pid: int
+    what: str
+    wakers: tuple[int, ...]
+    why: str
+    timed: bool
+
+
+def wait_for(k: Kernel) -> list[WaitFor]:
+    """Every process blocked in a call (pid order; stopped ones are waiting for SIGCONT, not
+    for a process) with the processes that could wake it:
+
+    * semop: the last process to change the semaphore its blocking operation needs
+      (``sempid``, what GETPID reports);
+    * msgrcv / msgsnd on a System V queue: its last sender / last receiver
+      (``msg_lspid`` / ``msg_lrpid``);
+    * mq_receive / mq_send: the processes holding the queue open for writing / reading;
+    * wait(): its live children.
+
+    Nobody for the rest (pause, sigsuspend, sleep: a signal or the clock ends them). The
+    waiter itself and processes that have exited are never among the wakers."""
+    out = []
+    for p in k.processes():
+        w = p.waiter
+        if w is None or p.stopped:
+            continue
+        found = _wakers(k, p, w)
+        wakers = tuple(sorted(pid for pid in found
+                              if pid != p.pid and _alive(k, pid)))
+        why = found.get(wakers[0], "") if len(wakers) == 1 else \
+            "; ".join(f"pid {pid}: {found[pid]}" for pid in wakers)
+        out.append(WaitFor(p.pid, w.what, wakers, why, w.timer is not None))
+    return out
+
+
+def _alive(k: Kernel, pid: int) -> bool:
+    p = k.process(pid)
+    return p is not None and p.alive
+
+
+def _wakers(k: Kernel, p: Process, w: Waiter) -> dict[int, str]:
+    """pid -> why it could wake the wait ``w`` of ``p`` (see :func:`wait_for`)."""
+    from .kernel.mqueue import MqFile
+    from .kernel.sem import PendingList, SemArray as _Sem, SemQueue
+    queue = w.queue
+    if isinstance(queue, PendingList) and isinstance(w.data, SemQueue):
+        sma: _Sem = queue.sma
+        num = w.data.sops[w.data.blocking][0]
+        pid = sma.sempid[num]
+        return {pid: f"sem {num} last changed by pid {pid}"} if pid else {}
+    if queue is None:
+        return {}
+    if queue is p.child_wait:
+        return {c: "its child" for c in p.children}
+    ns = p.ipc_ns
+    for q in ns.msg_ids if ns is not None else ():
+        if queue is q.q_receivers and q.q_lspid:
+            return {q.q_lspid: f"queue {q.id} last sent to by pid {q.q_lspid}"}
+        if queue is q.q_senders and q.q_lrpid:
+            return {q.q_lrpid: f"queue {q.id} last received from by pid {q.q_lrpid}"}
+    found: dict[int, str] = {}
+    for other in k.processes():
+        for f in other.fds:
+            if isinstance(f, MqFile):
+                inode = f.inode
+                if queue is inode.receivers and f.fmode & 2:
+                    found[other.pid] = f"has /{inode.name} open for writing"
+                elif queue is inode.senders and f.fmode & 1:
+                    found[other.pid] = f"has /{inode.name} open for reading"
+    return found
+
+
+def deadlocked(graph: list[WaitFor]) -> set[int]:
+    """The processes of ``graph`` that only deadlocked processes could wake: each waits
+    with no deadline, for at least one process, and every process that could wake it is
+    in the set too (a cycle of waits, and whatever waits on one). The largest such set:
+    a process left out has a way out (a deadline, a waker that can run, or no known
+    waker at all: then anyone may end its wait)."""
+    waits = {w.pid: w.wakers for w in graph if not w.timed and w.wakers}
+    stuck = set(waits)
+    changed = True
+    while changed:
+        changed = False
+        for pid in sorted(stuck):
+            if any(waker not in stuck for waker in waits[pid]):
+                stuck.discard(pid)
+                changed = True
+    return stuck
+
+
 # --- Kernel -----------------------------------------------------------------------------
 def kernel_text(k: Kernel) -> str:
     """The tree: the kernel, its live IPC namespaces, their processes."""
@@ -181,11 +291,19 @@ def kernel_html(k: Kernel) -> str:
     parts = [f"<div style='{_CSS}'><b>Kernel</b> seed={k.seed}, t={k.clock.now():g}s: "
              f"{_plural(len(procs), 'process', 'processes')} in "
              f"{_plural(len(nss), 'IPC namespace')}<ul>"]
+    graph = {w.pid: w for w in wait_for(k)}
+    stuck = deadlocked(list(graph.values()))
     for ns in nss:
-        rows = [[p.pid, p.ppid, p.comm, _user(p.euid), _state(p)] for p in ns.members()]
+        members = ns.members()
+        rows = [[p.pid, p.ppid, p.comm, _user(p.euid), _state(p) + _waits_html(graph, stuck,
+                                                                                 p.pid)]
+                for p in members]
+        styles = [DEADLOCKED_ROW if p.pid in stuck else BLOCKED_ROW if p.pid in graph else ""
+                  for p in members]
         parts.append(f"<li><b>{_esc(_ns_label(ns))}</b>: {_esc(_counts(ns))}")
         if rows:
-            parts.append(_table_html(["PID", "PPID", "COMMAND", "USER", "STATE"], rows))
+            parts.append(_table_html(["PID", "PPID", "COMMAND", "USER", "STATE"], rows,
+                                     styles=styles))
         else:
             parts.append("<br/><i>no processes (kept alive by a handle, mount or "
                          "attachment)</i>")
@@ -202,6 +320,16 @@ def kernel_html(k: Kernel) -> str:
         parts.append("</ul></li>")
     parts.append("</ul></div>")
     return "".join(parts)
+
+
+def _waits_html(graph: dict[int, WaitFor], stuck: set[int], pid: int) -> str:
+    """What the state column adds for a blocked process: who could wake it, and whether
+    it is deadlocked."""
+    w = graph.get(pid)
+    if w is None or not w.wakers:
+        return ""
+    who = ", ".join(f"pid {p}" for p in w.wakers)
+    return f" (deadlocked: waits for {who})" if pid in stuck else f" (waits for {who})"
 
 
 # --- IpcNamespace -----------------------------------------------------------------------
@@ -307,7 +435,18 @@ def process_text(p: Process) -> str:
 
 
 def process_html(p: Process) -> str:
-    return _table_html(["", ""], [[k, v] for k, v in _process_fields(p)], f"Process {p.pid}")
+    """The fields; the state's row highlighted while the process is blocked (deadlocked:
+    in a cycle of waits, see :func:`deadlocked`)."""
+    fields = _process_fields(p)
+    style = ""
+    if p.alive and p.waiter is not None and not p.stopped:
+        graph = {w.pid: w for w in wait_for(p.kernel)}
+        stuck = deadlocked(list(graph.values()))
+        style = DEADLOCKED_ROW if p.pid in stuck else BLOCKED_ROW
+        fields = [(k, f"{v}{_waits_html(graph, stuck, p.pid)}" if k == "state" else v)
+                  for k, v in fields]
+    return _table_html(["", ""], [[k, v] for k, v in fields], f"Process {p.pid}",
+                       [style if k == "state" else "" for k, _ in fields])
 
 
 # --- IPC objects ------------------------------------------------------------------------
@@ -444,6 +583,95 @@ def snapshot(k: Kernel) -> dict[str, Any]:
             "waiting_in": p.waiter.what if p.alive and p.waiter is not None else None,
             "state": _state(p), "exit_status": p.exit_status})
     return snap
+
+
+# --- explorations ------------------------------------------------------------------------
+# A seed's cell in the picture of an exploration: the ok runs by outcome (the first outcome
+# of the list first), deadlocks in the timeline's red, failures in its purple.
+_OUTCOME_COLOURS = ("#74c476", "#6baed6", "#fdd0a2", "#bcbddc", "#c7e9c0", "#9ecae1",
+                    "#fdae6b", "#dadaeb")
+_KIND_COLOURS = {"deadlock": "#d62728", "failed": "#9467bd"}
+_REPORT_CELLS = 10_000        # seeds drawn at most: past that the picture says how many
+
+
+def report_summary(r: Report) -> str:
+    """One line: what an exploration found (no timings, so the same seeds give the same
+    line)."""
+    outcomes = r.outcomes()
+    ok = sum(len(s) for s in outcomes.values())
+    return (f"<Report of {r.path} ({r.entry}): {_plural(len(r.results), 'seed')}, {ok} ok "
+            f"({_plural(len(outcomes), 'outcome')}), {len(r.seeds('deadlock'))} deadlock, "
+            f"{len(r.seeds('failed'))} failed>")
+
+
+def _report_rows(r: Report, limit: int) -> tuple[list[list[object]], list[str]]:
+    rows: list[list[object]] = []
+    styles = []
+    outcomes = list(r.outcomes().items())
+    for n, (outcome, seeds) in enumerate(outcomes[:limit]):
+        rows.append(["ok", len(seeds), seeds[0], outcome if len(outcome) <= 100
+                     else outcome[:97] + "..."])
+        styles.append(f"border-left:6px solid {_OUTCOME_COLOURS[n % len(_OUTCOME_COLOURS)]}")
+    if len(outcomes) > limit:
+        rest = [s for _, s in outcomes[limit:]]
+        rows.append(["ok", sum(map(len, rest)), min(min(s) for s in rest),
+                     f"{len(rest)} more outcomes: Report.outcomes() has them all"])
+        styles.append("")
+    if not outcomes:
+        rows.append(["ok", 0, "", ""])
+        styles.append("")
+    for kind, style in (("deadlock", DEADLOCKED_ROW), ("failed", BLOCKED_ROW)):
+        first = r.first(kind)
+        seeds = r.seeds(kind)
+        rows.append([kind, len(seeds), "" if first is None else first.seed,
+                     "" if first is None else first.detail])
+        styles.append(style if seeds else "")
+    return rows, styles
+
+
+def report_html(r: Report, limit: int = 12) -> str:
+    """The exploration as a notebook shows it: a table of the kinds of runs (each outcome,
+    deadlocks and failures, the rows with any highlighted), the command that replays the
+    first of each, and the picture of the seeds (:func:`report_svg`)."""
+    rows, styles = _report_rows(r, limit)
+    parts = [f"<div style='{_CSS}'><b>{_esc(report_summary(r)[1:-1])}</b>",
+             _table_html(["kind", "seeds", "first seed", "outcome or what happened"], rows,
+                         styles=styles)]
+    for kind in ("deadlock", "failed"):
+        first = r.first(kind)
+        if first is not None:
+            parts.append(f"<div>replay the first {kind}: <code>ipcsim run {_esc(r.path)} "
+                         f"--seed {first.seed}</code></div>")
+    parts.append(report_svg(r))
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def report_svg(r: Report) -> str:
+    """The seeds as a grid of cells, in seed order, coloured by what each run did (each
+    outcome a colour of its own, deadlocks red, failures purple); a cell's tooltip names
+    its seed. At most 10,000 seeds are drawn."""
+    results = sorted(r.results, key=lambda res: res.seed)
+    shown = results[:_REPORT_CELLS]
+    cols, cell = (50, 12) if len(shown) <= 1000 else (100, 8)
+    rows = max(1, -(-len(shown) // cols))
+    colour = {outcome: _OUTCOME_COLOURS[n % len(_OUTCOME_COLOURS)]
+              for n, outcome in enumerate(r.outcomes())}
+    w, h = cols * cell + 2, rows * cell + 22
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
+           f'viewBox="0 0 {w} {h}" font-family="monospace" font-size="11">']
+    for n, res in enumerate(shown):
+        fill = colour[res.outcome] if res.kind == "ok" else _KIND_COLOURS[res.kind]
+        what = res.outcome if res.kind == "ok" else f"{res.kind}: {res.detail}"
+        out.append(f'<rect x="{1 + n % cols * cell}" y="{1 + n // cols * cell}" '
+                   f'width="{cell - 1}" height="{cell - 1}" fill="{fill}">'
+                   f'<title>{_esc(f"seed {res.seed}: {what}")}</title></rect>')
+    more = len(results) - len(shown)
+    note = f"seeds {results[0].seed}.. in order, {cols} a row" if results else "no seeds"
+    if more:
+        note += f"; {more:,} more not drawn"
+    out.append(f'<text x="1" y="{h - 6}">{_esc(note)}</text></svg>')
+    return "\n".join(out) + "\n"
 
 
 # --- installing the views on the model classes ------------------------------------------

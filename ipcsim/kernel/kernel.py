@@ -32,6 +32,7 @@ from .waitq import KILLED, SIGNAL, Waiter
 
 if TYPE_CHECKING:
     from ..sim.scheduler import Task
+    from ..views import WaitFor
     from .files import Mount
     from .process import ProcessState
 
@@ -166,6 +167,8 @@ class Kernel(Viewable):
         self.trace: list[TraceEvent] = []
         self.blocks: list[BlockEvent] = []     # every wait of a traced run, in order
         self.closed_at: int | None = None      # len(trace) when close() was first called
+        # the waits open then, with who could have ended them (views.wait_for; traced runs)
+        self.wait_for_at_close: list[WaitFor] = []
         self.sched = self._scheduler_class(self, seed, epoch, policy, executor)
         self.clock = self.sched.clock
         self.pid_max = pid_max
@@ -287,6 +290,9 @@ class Kernel(Viewable):
         sched.check_host("Kernel.close()")
         if self.closed_at is None:
             self.closed_at = len(self.trace)
+            if self.tracing:
+                from ..views import wait_for
+                self.wait_for_at_close = wait_for(self)
         for task in list(sched.programs.values()):
             if task.process.alive:
                 self._exit_process(task.process, signals.SIGKILL)

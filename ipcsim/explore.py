@@ -30,6 +30,7 @@ import attrs
 
 from .errors import DeadlockError
 from .kernel.kernel import Kernel
+from .kernel.viewable import PrettyPrinter
 from .sim.executor import check_executor
 
 DEADLOCK, FAILED, OK = "deadlock", "failed", "ok"
@@ -72,6 +73,18 @@ class Report:
             if r.kind == OK:
                 groups.setdefault(r.outcome, []).append(r.seed)
         return groups
+
+    def _repr_html_(self) -> str:
+        from .views import report_html
+        return report_html(self)
+
+    def _repr_svg_(self) -> str:
+        from .views import report_svg
+        return report_svg(self)
+
+    def _repr_pretty_(self, printer: PrettyPrinter, cycle: bool) -> None:
+        from .views import report_summary
+        printer.text(report_summary(self))
 
     def first(self, kind: str) -> SeedResult | None:
         found = [r for r in self.results if r.kind == kind]

@@ -151,3 +151,120 @@ def test_catalogue_plays_the_same_with_both_executors(scenario, monkeypatch):
         plays[name] = harness.run_on(scenario, SimBackend)
     difference = harness.diff(plays["greenlet"], plays["threads"])
     assert difference is None, f"{scenario.name}\n{difference}"
+
+
+# --- the fuzzer's classes ------------------------------------------------------------------
+def _drawn(cls, n=30, max_steps=8):
+    """``n`` scenarios of one class, the same ones every time (a fixed seed)."""
+    from hypothesis import Phase, seed
+
+    from ipcsim.conformance import fuzz
+    out = []
+
+    @seed(0)
+    @settings(max_examples=n, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(scenarios(max_steps, fuzz.weights(f"{cls}=1")))
+    def collect(scenario):
+        out.append(scenario)
+
+    collect()
+    return out
+
+
+def _figures(plays):
+    from ipcsim.conformance.campaign import Figures
+    figures = Figures(compared=False)
+    for p in plays:
+        figures.add(p)
+    return figures
+
+
+def _arguments(scenarios_, method, at=0):
+    """The values of argument ``at`` of every ``method`` step (those naming no bound value)."""
+    from ipcsim.conformance.scenario import evaluate
+    out = []
+    for sc in scenarios_:
+        for step in sc.steps:
+            if step.method == method and len(step.args) > at:
+                try:
+                    out.append(evaluate(step.args[at:at + 1], {})[0])
+                except NameError:
+                    pass
+    return out
+
+
+def test_fuzz_weights_aim_a_run_at_some_classes():
+    from ipcsim.conformance import fuzz
+    mix = fuzz.weights("block=2,path")
+    assert mix["block"] == 2 and mix["path"] == 1 and mix["base"] == mix["mq"] == 0
+    assert set(fuzz.kinds(mix)) == {"block", "path"}
+    assert fuzz.kinds(mix).count("block") == 2 * fuzz.kinds(mix).count("path")
+    for bad in ("nosuch=1", "block=0"):
+        with pytest.raises(ValueError):
+            fuzz.weights(bad)
+
+
+def test_the_block_class_makes_several_waiters_and_wakes_them_in_every_way():
+    plays = [harness.run_on(sc, SimBackend) for sc in _drawn("block", 60)]
+    figures = _figures(plays)
+    assert figures.blocked >= 30 and figures.wakeups >= 15
+    assert {"EIDRM", "EINTR", "ETIMEDOUT", "EAGAIN", "E2BIG"} <= set(figures.errnos)
+    assert any(len(rec.wakes) >= 2 for p in plays for rec in p.records)
+    assert max(sum(rec.outcome == ("blocked",) for rec in p.records) for p in plays) >= 3
+    kills = [rec for p in plays for rec in p.records if "SIGKILL" in rec.step.text]
+    assert kills
+
+
+def test_the_path_class_spells_paths_in_every_way():
+    paths = [p for m in ("read_file", "listdir", "open", "stat", "readlink", "write_file",
+                         "unlink") for p in _arguments(_drawn("path", 60), m)]
+    lengths = {len(p) for p in paths}
+    assert {4094, 4095, 4096} & lengths and max(lengths) >= 4096
+    parts = {c for p in paths for c in p.split("/")}
+    assert {"..", ".", "", "nope", "x" * 255, "x" * 256} <= parts
+    assert any(p.endswith("/") for p in paths) and any("//" in p for p in paths)
+    assert any(p.startswith("/proc/self") for p in paths)
+    assert any("/run/mq" in p for p in paths)
+
+
+def test_the_shmfix_class_attaches_low_near_task_size_and_beyond():
+    from ipcsim.conformance.fuzz import TASK_SIZE
+    addrs = set(_arguments(_drawn("shmfix"), "shmat", 1))
+    assert any(a < 0x10000 for a in addrs)
+    assert any(TASK_SIZE - 0x2000 <= a < TASK_SIZE for a in addrs)
+    assert any(a >= TASK_SIZE for a in addrs)
+    figures = _figures(harness.run_on(sc, SimBackend) for sc in _drawn("shmfix"))
+    assert {"EINVAL", "ENOMEM"} <= set(figures.errnos)
+
+
+def test_the_prio_class_sends_many_priorities_and_types():
+    drawn = _drawn("prio")
+    prios = set(_arguments(drawn, "mq_timedsend", 2))
+    mtypes = set(_arguments(drawn, "msgsnd", 1))
+    msgtyps = set(_arguments(drawn, "msgrcv", 2))
+    assert len(prios) >= 20 and 32768 in prios
+    assert len(mtypes) >= 10 and {0, 2**63 - 1} <= mtypes
+    assert any(t < 0 for t in msgtyps) and any(t > 0 for t in msgtyps)
+    flags = {f for f in _arguments(drawn, "msgrcv", 3)}
+    from ipcsim.constants import MSG_COPY, MSG_EXCEPT
+    assert any(f & MSG_EXCEPT for f in flags) and any(f & MSG_COPY for f in flags)
+
+
+def test_the_mqperm_class_has_other_users_reach_a_mount():
+    drawn = _drawn("mqperm", 40)
+    texts = "\n".join(sc.text for sc in drawn)
+    assert "setuid(1000)" in texts and "drop_capability(CAP_DAC_OVERRIDE)" in texts
+    assert "chmod('/run/mq'," in texts
+    figures = _figures(harness.run_on(sc, SimBackend) for sc in drawn)
+    assert {"EACCES", "EEXIST", "ENOENT"} <= set(figures.errnos)
+
+
+def test_a_fuzz_run_prints_its_figures(capsys):
+    from ipcsim.conformance.__main__ import main
+    main(["--fuzz", "3", "--seed", "1", "--weights", "prio=1", "--max-steps", "2"])
+    out = capsys.readouterr().out
+    assert "fuzz: 3 programs, seed 1, at most 2 steps, classes prio=1" in out
+    for line in ("programs 3", "steps ", "blocked calls ", "wake-ups ", "errnos seen "):
+        assert line in out
+    assert "differences " in out

@@ -449,42 +449,65 @@ def _optional(name: str) -> bool:
 
 
 def _mqperm_step(draw: st.DrawFn, s: _State, who: str) -> str:
-    """A step about who may do what in an mqueue mount: mounting, chmod and chown of the
-    mount's root and of queue files, changes of uid/gid and dropped capabilities, then the
-    accesses: reading a queue file, listing, creating through open(O_CREAT) or mq_open,
-    unlinking through the file system or mq_unlink."""
-    if not s.mounted:
+    """Who may do what in an mqueue mount: the mount (once), queue files made with some
+    modes, chmod (and chown, where the model has it) of the mount's root and of the files,
+    a process with other uids/gids or fewer capabilities (a fork that changes them, or one
+    that exists), then its accesses: reading a queue file, listing, creating through
+    open(O_CREAT) or mq_open, unlinking through the file system or mq_unlink, stat."""
+    lines = []
+    if "/run/mq" not in s.mounted:
         s.mounted.add("/run/mq")
-        return f'{who}.mount("none", "/run/mq", "mqueue", 0)'
-    ops = ["mount", "chmod_root", "chmod_file", "creds", "creds", "cap", "fork", "read",
-           "list", "create", "create", "mq_open", "mq_open", "unlink", "mq_unlink", "stat"]
-    if _optional("chown"):
-        ops += ["chown", "chown"]
-    op = draw(st.sampled_from(ops))
-    root = draw(st.sampled_from(sorted(s.mounted)))
-    name = draw(st.sampled_from(["f1", "f2", "f3"]))
-    path = f"{root}/{name}"
-    if op == "mount":
+        lines.append(f'{who}.mount("none", "/run/mq", "mqueue", 0)')
+    elif draw(st.integers(0, 7)) == 0:
         target = draw(st.sampled_from(MQ_ROOTS))
         s.mounted.add(target)
-        return f'{who}.mount("none", {target!r}, "mqueue", 0)'
+        lines.append(f'{who}.mount("none", {target!r}, "mqueue", 0)')
+    root = draw(st.sampled_from(sorted(s.mounted)))
+    for _ in range(draw(st.integers(0, 2))):          # the owner's setup
+        name = draw(st.sampled_from(["f1", "f2", "f3"]))
+        op = draw(st.sampled_from(["create", "mq_create", "chmod_file", "chmod_root",
+                                   "chown"]))
+        lines.append(_mqperm_setup(draw, s, who, root, name, op))
+    actor = who
+    if len(s.procs) < MAX_PROCESSES and draw(st.integers(0, 2)):
+        actor = s.fresh("p")
+        s.add_child(who, actor)
+        lines.append(f"{actor} = {who}.fork()")
+    elif len(s.procs) > 1:
+        actor = draw(st.sampled_from(s.procs))
+    for _ in range(draw(st.integers(0, 2))):
+        if draw(st.integers(0, 3)):
+            lines.append(f"{actor}.{draw(st.sampled_from(PERM_CREDS))}")
+        else:
+            lines.append(f"{actor}.drop_capability({draw(st.sampled_from(PERM_CAPS))})")
+    for _ in range(draw(st.integers(1, 4))):
+        lines.append(_mqperm_access(draw, s, actor, root))
+    return "\n".join(lines)
+
+
+def _mqperm_setup(draw: st.DrawFn, s: _State, who: str, root: str, name: str,
+                  op: str) -> str:
+    path = f"{root}/{name}"
+    mode = draw(st.sampled_from(FILE_MODES))
+    if op == "chown" and _optional("chown"):
+        target = draw(st.sampled_from([root, path]))
+        return f"{who}.chown({target!r}, {draw(st.sampled_from(OWNERS))})"
     if op == "chmod_root":
         return f"{who}.chmod({root!r}, {draw(st.sampled_from(ROOT_MODES))})"
     if op == "chmod_file":
-        return f"{who}.chmod({path!r}, {draw(st.sampled_from(FILE_MODES))})"
-    if op == "chown":
-        target = draw(st.sampled_from([root, path]))
-        return f"{who}.chown({target!r}, {draw(st.sampled_from(OWNERS))})"
-    if op == "creds":
-        return f"{who}.{draw(st.sampled_from(PERM_CREDS))}"
-    if op == "cap":
-        return f"{who}.drop_capability({draw(st.sampled_from(PERM_CAPS))})"
-    if op == "fork":
-        if len(s.procs) >= MAX_PROCESSES:
-            return f"{who}.listdir({root!r})"
-        new = s.fresh("p")
-        s.add_child(who, new)
-        return f"{new} = {who}.fork()\n{new}.{draw(st.sampled_from(PERM_CREDS))}"
+        return f"{who}.chmod({path!r}, {mode})"
+    fd = s.fresh("m")
+    s.mqds[who].append(fd)
+    if op == "mq_create":
+        return f'{fd} = {who}.mq_open("/{name}", O_CREAT | O_RDWR, {mode}, None)'
+    return f"{fd} = {who}.open({path!r}, O_CREAT | O_RDWR, {mode})"
+
+
+def _mqperm_access(draw: st.DrawFn, s: _State, who: str, root: str) -> str:
+    name = draw(st.sampled_from(["f1", "f2", "f3"]))
+    path = f"{root}/{name}"
+    op = draw(st.sampled_from(["read", "list", "create", "open", "mq_open", "mq_open",
+                               "unlink", "mq_unlink", "stat", "chmod"]))
     if op == "read":
         return f"{who}.read_file({path!r})"
     if op == "list":
@@ -495,15 +518,18 @@ def _mqperm_step(draw: st.DrawFn, s: _State, who: str) -> str:
         return f"{who}.unlink({path!r})"
     if op == "mq_unlink":
         return f'{who}.mq_unlink("/{name}")'
+    if op == "chmod":
+        return f"{who}.chmod({path!r}, {draw(st.sampled_from(FILE_MODES))})"
     fd = s.fresh("m")
     s.mqds[who].append(fd)
     mode = draw(st.sampled_from(FILE_MODES))
     if op == "create":
-        flags = draw(st.sampled_from(["O_CREAT | O_RDWR", "O_CREAT | O_EXCL | O_WRONLY",
-                                      "O_RDONLY", "O_WRONLY", "O_RDWR"]))
+        flags = draw(st.sampled_from(["O_CREAT | O_RDWR", "O_CREAT | O_EXCL | O_WRONLY"]))
         return f"{fd} = {who}.open({path!r}, {flags}, {mode})"
     flags = draw(st.sampled_from(["O_CREAT | O_RDWR", "O_CREAT | O_EXCL | O_RDWR", "O_RDONLY",
                                   "O_WRONLY", "O_RDWR"]))
+    if op == "open":
+        return f"{fd} = {who}.open({path!r}, {flags.replace('O_CREAT | ', '')}, {mode})"
     return f'{fd} = {who}.mq_open("/{name}", {flags}, {mode}, None)'
 
 

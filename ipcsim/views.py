@@ -594,6 +594,10 @@ _KIND_COLOURS = {"deadlock": "#d62728", "failed": "#9467bd"}
 _REPORT_CELLS = 10_000        # seeds drawn at most: past that the picture says how many
 
 
+def _short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[:n - 3] + "..."
+
+
 def report_summary(r: Report) -> str:
     """One line: what an exploration found (no timings, so the same seeds give the same
     line)."""
@@ -609,8 +613,7 @@ def _report_rows(r: Report, limit: int) -> tuple[list[list[object]], list[str]]:
     styles = []
     outcomes = list(r.outcomes().items())
     for n, (outcome, seeds) in enumerate(outcomes[:limit]):
-        rows.append(["ok", len(seeds), seeds[0], outcome if len(outcome) <= 100
-                     else outcome[:97] + "..."])
+        rows.append(["ok", len(seeds), seeds[0], _short(outcome, 100)])
         styles.append(f"border-left:6px solid {_OUTCOME_COLOURS[n % len(_OUTCOME_COLOURS)]}")
     if len(outcomes) > limit:
         rest = [s for _, s in outcomes[limit:]]
@@ -649,8 +652,9 @@ def report_html(r: Report, limit: int = 12) -> str:
 
 def report_svg(r: Report) -> str:
     """The seeds as a grid of cells, in seed order, coloured by what each run did (each
-    outcome a colour of its own, deadlocks red, failures purple); a cell's tooltip names
-    its seed. At most 10,000 seeds are drawn."""
+    outcome a colour of its own, deadlocks red, failures purple); the tooltips name the
+    seeds (neighbours with the same outcome share a cell, and a tooltip). At most 10,000
+    seeds are drawn."""
     results = sorted(r.results, key=lambda res: res.seed)
     shown = results[:_REPORT_CELLS]
     cols, cell = (50, 12) if len(shown) <= 1000 else (100, 8)
@@ -660,14 +664,27 @@ def report_svg(r: Report) -> str:
     w, h = cols * cell + 2, rows * cell + 22
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
            f'viewBox="0 0 {w} {h}" font-family="monospace" font-size="11">']
-    for n, res in enumerate(shown):
-        fill = colour[res.outcome] if res.kind == "ok" else _KIND_COLOURS[res.kind]
-        what = res.outcome if res.kind == "ok" else f"{res.kind}: {res.detail}"
-        out.append(f'<rect x="{1 + n % cols * cell}" y="{1 + n // cols * cell}" '
-                   f'width="{cell - 1}" height="{cell - 1}" fill="{fill}">'
-                   f'<title>{_esc(f"seed {res.seed}: {what}")}</title></rect>')
+    for start in range(0, len(shown), cols):          # a row: runs of one colour each
+        row = shown[start:start + cols]
+        n = 0
+        while n < len(row):
+            res = row[n]
+            fill = colour[res.outcome] if res.kind == "ok" else _KIND_COLOURS[res.kind]
+            end = n + 1
+            while end < len(row) and row[end].kind == res.kind == "ok" \
+                    and row[end].outcome == res.outcome:
+                end += 1
+            what = (f"ok, {_short(res.outcome, 60)}" if res.kind == "ok"
+                    else f"{res.kind}: {_short(res.detail, 80)}")
+            seeds = (f"seed {res.seed}" if end == n + 1
+                     else f"seeds {res.seed}-{row[end - 1].seed}")
+            out.append(f'<rect x="{1 + n * cell}" y="{1 + start // cols * cell}" '
+                       f'width="{(end - n) * cell - 1}" height="{cell - 1}" fill="{fill}">'
+                       f'<title>{_esc(f"{seeds}: {what}")}</title></rect>')
+            n = end
     more = len(results) - len(shown)
-    note = f"seeds {results[0].seed}.. in order, {cols} a row" if results else "no seeds"
+    note = (f"seeds {results[0].seed}-{shown[-1].seed} in order, {cols} a row" if results
+            else "no seeds")
     if more:
         note += f"; {more:,} more not drawn"
     out.append(f'<text x="1" y="{h - 6}">{_esc(note)}</text></svg>')

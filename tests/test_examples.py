@@ -107,10 +107,11 @@ def test_notebook_code_cells_run_in_order(monkeypatch, capsys):
     namespace = {"__name__": "__notebook__"}
     cells = [c for c in notebook["cells"] if c["cell_type"] == "code"]
     assert len(cells) >= 6
-    shown, printed = [], []
+    shown, printed, texts = [], [], []
     for cell in cells:
         shown.append(_run_cell("".join(cell["source"]), namespace))
         printed.append(capsys.readouterr().out)
+        texts.append(str(shown[-1]))         # as displayed then (a later cell closes run)
     # what each cell displays or prints is what its markdown promises
     tree = shown[0]._repr_html_()
     ET.fromstring(tree)
@@ -122,13 +123,15 @@ def test_notebook_code_cells_run_in_order(monkeypatch, capsys):
     assert "lsns -t ipc" in printed[3] and "└─-bash" in printed[3] and "├─box" in printed[3]
     assert printed[3].rstrip().endswith("key        semid      owner      perms      nsems")
     report = namespace["report"]
-    assert report.seeds("deadlock") and "deadlock" in printed[4]
+    assert shown[4] is report and report.seeds("deadlock")
+    assert "deadlock" in report._repr_html_()
     svg = shown[5]._repr_svg_()
     assert shown[5] is namespace["timeline"] and svg.count('fill="#d62728"') >= 5
     ET.fromstring(svg)
     assert printed[5].startswith("deadlock: every program is blocked")
-    assert "└─ pid 6 philosopher (uid 0): blocked in semop on semaphore set 0" in printed[6]
+    assert shown[6] is namespace["run"]
+    assert "└─ pid 6 philosopher (uid 0): blocked in semop on semaphore set 0" in texts[6]
     assert "0x00000000 0     root  600   5     0 0 0 0 0" in printed[6]
-    assert "deadlock       0 seeds" in printed[7]
+    assert shown[7].seeds("deadlock") == [] and len(shown[7].seeds("ok")) == 200
     assert "'values': '0 0 0 0 0'" in printed[8] and "'waiting_in': 'semop on" in printed[8]
-    assert all(value is None for value in shown[2:5] + shown[6:])
+    assert all(value is None for value in shown[2:4] + shown[8:])

@@ -168,8 +168,17 @@ def c_strtol(text: str, base: int = 10, unsigned: bool = False) -> tuple[int | N
         n += 1
     if n == 0:
         return None, text
-    value = sign * int(s[:n], base)
+    digits = s[:n].lstrip("0")
+    if len(digits) > _MAX_DIGITS:
+        # beyond every C integer type (where strtol saturates with ERANGE) and beyond
+        # what int() converts: one number out of every range stands for them all
+        return sign * base ** _MAX_DIGITS, s[n:]
+    value = sign * int(digits or "0", base)
     return value, s[n:]
+
+
+# More digits than any C integer type holds in any base (2**128 has 39 decimal digits).
+_MAX_DIGITS = 130
 
 
 def _digit(ch: str, base: int) -> bool:

@@ -208,6 +208,12 @@ class Shell:
         state = self._shells.setdefault(self.proc.pid, ["bash", 0])
         state[1] += lines
         self.lineno = state[1]
+        line = line.replace("\0", "")           # bash drops NUL bytes from what it reads
+        self._run_line(line, at_eof)
+        self._reap_dead_levels()                # shells a signal ended meanwhile
+        return self.status
+
+    def _run_line(self, line: str, at_eof: bool) -> None:
         try:
             tokens = lex(line)
             problem = _syntax_error(tokens)
@@ -216,12 +222,12 @@ class Shell:
             if not self.interactive and at_eof:
                 self._end_reading_shell(2)
             self.status = 2
-            return 2
+            return
         what = _unmodelled(tokens) if problem is None else None
         if what is not None:
             self.err(f"{self.where()}{what} are not modelled by the ipcsim shell\n")
             self.status = 2
-            return 2
+            return
         if problem is not None:
             where = self._where_parse()
             self.err(f"{where}syntax error near unexpected token `{problem}'\n")
@@ -229,14 +235,12 @@ class Shell:
             if not self.interactive:
                 self.err(f"{where}`{line}'\n")
                 self._end_reading_shell(2)
-            return self.status
+            return
         try:
             self._run_list(tokens)
         except ShellExit as e:
             self.status = e.status
             self.ended = True
-        self._reap_dead_levels()
-        return self.status
 
     def _end_reading_shell(self, status: int) -> None:
         """The innermost shell exits with ``status`` (a syntax error in what it read)."""
@@ -311,7 +315,7 @@ class Shell:
                     or (connector == "||" and self.status == 0))
             if not skip:
                 self.status = self._run_simple(command)
-                if self.ended:
+                if self.ended or not self.proc.alive:    # (a signal ended this shell)
                     return
             command = []
             connector = op
@@ -382,6 +386,8 @@ class Shell:
     def _write_file(self, path: str, text: str, name: str) -> int:
         """What ``> FILE`` does: open(O_WRONLY), one write, close."""
         p = self.proc
+        if not p.alive:           # the command's signal ended this shell: no one writes
+            return 0
         try:
             fd = p.open(path, O_WRONLY)
         except OSError as e:
@@ -445,7 +451,8 @@ class Shell:
         except Exit as e:
             return e.status
         except DeadlockError as e:
-            ctx.ewrite(f"{ctx.prog}: would block forever: {e}\n")
+            waits = "; ".join(f"pid {pid} in {what}" for pid, what in e.blocked)
+            ctx.ewrite(f"{ctx.prog}: would block forever (nothing can wake {waits})\n")
             return 1
         except SimulationError as e:       # a request the model does not cover
             ctx.ewrite(f"{ctx.prog}: {e}\n")
@@ -473,8 +480,10 @@ class Shell:
                       typed: str | None = None) -> int:
         if child.alive:
             child.exit(status & 0xFF)
-        parent.wait(child.pid)
         self._cmdlines.pop(child.pid, None)
+        if not parent.alive:        # the command killed its shell: init reaps the child
+            return status
+        parent.wait(child.pid)
         assert child.wstatus is not None and child.exit_status is not None    # (reaped)
         sig = child.wstatus & 0x7F
         if sig and sig not in (SIGINT, SIGPIPE):

@@ -17,6 +17,7 @@ from ..errors import DeadlockError, UnsupportedError
 from ..kernel import files
 from ..kernel.mqueue import MqAttr
 from ..kernel.signals import SIGNAMES
+from ..sim.clock import KTIME_MAX, NS
 from .common import PASSWD, Ctx, c_strtol, strerror
 from .getopt import GetoptError, LongOpt, getopt_long, getopt_until_error
 
@@ -592,8 +593,10 @@ def ps(ctx: Ctx, args: list[str]) -> int:
 
 
 def _signal_number(spec: str) -> int | None:
-    if spec.isdigit():
-        return int(spec)
+    """bash's decode_signal(): a number below NSIG (65) or a name, with or without SIG."""
+    if spec.isascii() and spec.isdigit():
+        num = c_strtol(spec)[0]
+        return num if num is not None and num <= 64 else None
     name = spec.upper()
     if name.startswith("SIG"):
         name = name[3:]
@@ -634,8 +637,8 @@ def kill(ctx: Ctx, args: list[str]) -> int:
             return 0
         status = 0
         for spec in words[1:]:
-            if spec.isdigit():
-                num = int(spec)
+            if spec.isascii() and spec.isdigit():
+                num = c_strtol(spec)[0] or 0
                 num = num - 128 if num > 128 else num
                 if num == 0:
                     ctx.write("EXIT\n")          # (the trap pseudo-signal)
@@ -726,8 +729,19 @@ def sleep(ctx: Ctx, args: list[str]) -> int:
     if bad:
         ctx.ewrite("Try 'sleep --help' for more information.\n")
         return 1
-    ctx.proc.sleep(total)
+    p = ctx.proc
+    if total * NS >= KTIME_MAX - p.kernel.clock.now_ns():
+        # coreutils sleeps on (TYPE_MAXIMUM(time_t) at a time) until a signal; here no
+        # signal could come, and the virtual clock ends sooner
+        ctx.warnx(f"{_seconds(total)} outlasts the simulated clock (it stops at "
+                  f"{KTIME_MAX // NS} s of uptime)")
+        return 1
+    p.sleep(total)
     return 0
+
+
+def _seconds(total: float) -> str:
+    return "an infinite sleep" if total == float("inf") else f"a sleep of {total:g} s"
 
 
 # --- mq: POSIX message queues --------------------------------------------------------------

@@ -10,7 +10,9 @@ Every subcommand takes ``--seed``: the same seed gives the same run, byte for by
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+from typing import Callable
 
 from . import __version__
 
@@ -28,6 +30,100 @@ Examples:
 """
 
 
+EXAMPLES = {
+    "demo": """\
+Examples:
+  ipcsim demo                  the tour, as the seed 0 interleaves it
+  ipcsim demo --seed 3         the same story; the racing senders may arrive in another order
+  ipcsim demo --source         the demo's Python source (a program to read and change)
+""",
+    "shell": """\
+Examples:
+  ipcsim shell                                   # type 'help' at the prompt
+  ipcsim shell -c 'ipcmk -Q; unshare --ipc ipcs -q; ipcs -q'
+  echo 'unshare --ipc ipcmk -Q; ipcs -q' | ipcsim shell
+  ipcsim shell --echo < lesson.txt > transcript.txt
+""",
+    "run": """\
+Examples:
+  ipcsim run examples/dining_philosophers.py --seed 33            # a deadlock
+  ipcsim run examples/dining_philosophers.py --seed 33 --svg run.svg
+  ipcsim run examples/dining_philosophers.py --entry scenario_fixed --quiet
+  ipcsim run my_scenario.py --traceback      # where a program failed, line by line
+  ipcsim run my_scenario.py --max-steps 10000 --until 60
+""",
+    "explore": """\
+Examples:
+  ipcsim explore examples/dining_philosophers.py --seeds 1000 --jobs 0
+  ipcsim explore examples/dining_philosophers.py --entry scenario_fixed --seeds 500
+  ipcsim explore my_scenario.py --seeds 100000 --max-steps 50000   # find livelocks too
+Ctrl-C stops it and prints what the seeds done so far found (exit status 130).
+""",
+}
+
+
+def _max_steps(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text[:40]!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {value}")
+    return value
+
+
+def _until(text: str) -> float:
+    from .sim.clock import KTIME_MAX, NS
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text[:40]!r}") from None
+    if not 0 <= value < KTIME_MAX / NS or math.isnan(value):
+        raise argparse.ArgumentTypeError(f"must be between 0 and {KTIME_MAX // NS} seconds "
+                                         f"(the end of the virtual clock), not {text[:40]}")
+    return value
+
+
+def _seeds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text[:40]!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+MAX_JOBS = 1024
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text[:40]!r}") from None
+    if not 0 <= value <= MAX_JOBS:
+        raise argparse.ArgumentTypeError(f"must be between 0 (one per CPU) and {MAX_JOBS}, "
+                                         f"not {text[:40]}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text[:40]!r}") from None
+
+
+def _limit_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-steps", type=_max_steps, metavar="N",
+                   help="stop a run after N switch points (a livelock never ends): it "
+                        "did not finish")
+    p.add_argument("--until", type=_until, metavar="SECONDS",
+                   help="stop a run when the virtual clock reaches SECONDS: if programs "
+                        "still run, it did not finish")
+
+
 def _parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="ipcsim", formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -40,8 +136,9 @@ def _parser() -> argparse.ArgumentParser:
 
     def add(name: str, help_text: str, description: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=description,
+                           epilog=EXAMPLES[name],
                            formatter_class=argparse.RawDescriptionHelpFormatter)
-        p.add_argument("--seed", type=int, default=0,
+        p.add_argument("--seed", type=_seed, default=0,
                        help="the scheduler's seed (default 0): it decides every "
                             "interleaving, so the same seed gives the same output")
         return p
@@ -67,7 +164,8 @@ def _parser() -> argparse.ArgumentParser:
     run = add("run", "run a scenario once and show its timeline",
               "Run the scenario of FILE once with --seed and print every system call in "
               "order (its step, virtual time, process, result), the calls still blocked at "
-              "the end, and the outcome. Exit status 1 if it deadlocked or failed.")
+              "the end, and the outcome. Exit status 1 if it deadlocked, failed or did not "
+              "finish.")
     run.add_argument("file", metavar="FILE", help="a Python file defining scenario(k)")
     run.add_argument("--entry", default="scenario", help="the function to run "
                      "(default: scenario)")
@@ -75,6 +173,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--png", metavar="OUT", help="also draw it into OUT (PNG; needs the "
                      "plot extra: pip install 'ipcsim[plot]')")
     run.add_argument("--quiet", action="store_true", help="print only the outcome")
+    run.add_argument("--traceback", action="store_true",
+                     help="if a program fails, show the lines of the scenario that led there")
+    _limit_options(run)
     _executor_option(run)
 
     explore = add("explore", "run a scenario under many seeds: deadlocks, failures, "
@@ -82,14 +183,16 @@ def _parser() -> argparse.ArgumentParser:
                   "Run the scenario of FILE once per seed (--seed, --seed+1, ...) and report "
                   "which seeds deadlock, which fail, and which give which outcome, with "
                   "seeds per second. Replay any seed with: ipcsim run FILE --seed N. "
-                  "Exit status 1 if any seed deadlocked or failed.")
+                  "Exit status 1 if any seed deadlocked, failed or did not finish; 130 "
+                  "after Ctrl-C.")
     explore.add_argument("file", metavar="FILE", help="a Python file defining scenario(k)")
-    explore.add_argument("--seeds", type=int, default=100, metavar="N",
+    explore.add_argument("--seeds", type=_seeds, default=100, metavar="N",
                          help="how many seeds (default 100)")
-    explore.add_argument("--jobs", "-j", type=int, default=1, metavar="J",
+    explore.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="J",
                          help="processes to spread the seeds over (0: one per CPU)")
     explore.add_argument("--entry", default="scenario",
                          help="the function to run (default: scenario)")
+    _limit_options(explore)
     _executor_option(explore)
     explore.add_argument("--no-progress", action="store_true",
                          help="no progress bar (it shows only on a terminal anyway)")
@@ -150,54 +253,78 @@ def _shell(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from .errors import DeadlockError
-    from .explore import _outcome, load_scenario
+    from .explore import (Limits, _outcome, catching_ctrl_c, ctrl_c_pressed, describe_failure,
+                          failure_traceback, load_scenario, unfinished)
     from .kernel.kernel import Kernel
     from .timeline import Timeline
     fn = load_scenario(args.file, args.entry)
     k = Kernel(seed=args.seed, trace=True, executor=args.executor)
+    limits = Limits(args.max_steps, args.until)
     timeline = Timeline(k)
-    status, verdict = 0, ""
+    status, verdict, where = 0, "", ""
+    with catching_ctrl_c():
+        try:
+            value = fn(k)
+            k.run(until=limits.until, max_steps=limits.max_steps)
+            running = unfinished(k)
+            if running:
+                status = 1
+                verdict = f"did not finish by {limits.text()}: {running}"
+            else:
+                verdict = f"outcome: {_outcome(value)!r}"
+        except DeadlockError as e:
+            status = 1
+            verdict = "deadlock: " + "; ".join(f"pid {pid} waits in {what}"
+                                               for pid, what in e.blocked)
+        except BaseException as e:     # a program's error, or Ctrl-C
+            if isinstance(e, KeyboardInterrupt) and ctrl_c_pressed():
+                status = 130
+                verdict = f"interrupted (Ctrl-C) after {len(k.trace)} calls"
+            else:
+                status = 1
+                verdict = f"failed: {describe_failure(e)}"
+                where = failure_traceback(e) if args.traceback else ""
     try:
-        value = fn(k)
-        k.run()
-        verdict = f"outcome: {_outcome(value)!r}"
-    except KeyboardInterrupt:
-        status = 130
-        verdict = f"interrupted (Ctrl-C) after {len(k.trace)} calls"
-    except DeadlockError as e:
-        status = 1
-        verdict = "deadlock: " + "; ".join(f"pid {pid} waits in {what}"
-                                           for pid, what in e.blocked)
-    except (Exception, SystemExit) as e:
-        status = 1
-        verdict = f"failed: {type(e).__name__}: {e}"
-    if not args.quiet:
-        print(f"{args.file} ({args.entry}) with seed {args.seed}:")
-        print(timeline.text())
-    print(verdict)
-    if args.svg:
-        timeline.save_svg(args.svg)
-    try:
-        if args.png:
-            timeline.png(args.png)
-    except ImportError as e:
-        print(f"ipcsim: {e}", file=sys.stderr)
-        status = 1
+        if not args.quiet:
+            print(f"{args.file} ({args.entry}) with seed {args.seed}:")
+            print(timeline.text())
+        if where:
+            print(where, end="")
+        print(verdict)
+        for option, draw in (("svg", timeline.save_svg), ("png", timeline.png)):
+            out = getattr(args, option)
+            if out and not _draw(draw, out):
+                status = status or 1
     finally:
         k.close()
     return status
 
 
+def _draw(draw: Callable[[str], None], path: str) -> bool:
+    """Draw the timeline into ``path``; False (and a message) if that cannot be done."""
+    try:
+        draw(path)
+    except ImportError as e:
+        print(f"ipcsim: {e}", file=sys.stderr)
+        return False
+    except OSError as e:
+        print(f"ipcsim: cannot write {path}: {e.strerror}", file=sys.stderr)
+        return False
+    except ValueError as e:          # a path with a NUL byte
+        print(f"ipcsim: cannot write {path!r}: {e}", file=sys.stderr)
+        return False
+    return True
+
+
 def _explore(args: argparse.Namespace) -> int:
-    from .explore import DEADLOCK, FAILED, explore
-    if args.seeds < 1:
-        print(f"ipcsim explore: --seeds must be at least 1, not {args.seeds}", file=sys.stderr)
-        return 2
+    from .explore import explore
     report = explore(args.file, range(args.seed, args.seed + args.seeds), entry=args.entry,
                      jobs=args.jobs, progress=False if args.no_progress else None,
-                     executor=args.executor)
+                     executor=args.executor, max_steps=args.max_steps, until=args.until)
     print(report.text())
-    return 1 if report.seeds(DEADLOCK) or report.seeds(FAILED) else 0
+    if report.interrupted:
+        return 130
+    return 1 if report.findings() else 0
 
 
 if __name__ == "__main__":

@@ -8,7 +8,14 @@ one interleaving; :func:`explore` runs ``k.run()`` for each and sorts the seeds 
 
 * **deadlock**: ``k.run()`` raised DeadlockError (every remaining program blocked forever),
 * **failed**: a program raised an exception (or the scenario did),
-* **ok**: the run ended; seeds are grouped by outcome, so differing outcomes show.
+* **ok**: the run ended; seeds are grouped by outcome, so differing outcomes show;
+* **did not finish**: programs were still running when ``max_steps`` or ``until`` stopped
+  the run (a livelock, or a run longer than the limit).
+
+A failure names the process, the line of the program and, for a failed system call, the call
+as strace shows it: ``pid 2 at phil.py:14 (philosopher): semop(99, [(0, -1, 0)]) = -1 EINVAL
+(Invalid argument)``. Ctrl-C stops an exploration at any ``jobs``: the report then holds the
+seeds done so far (``Report.interrupted``).
 
 Every seed is reproducible: ``ipcsim run FILE --seed N`` replays it with its timeline.
 For that, and for results that do not depend on ``jobs``, ``scenario(k)`` must depend only
@@ -17,14 +24,20 @@ state kept between calls (a module-level list, a counter) would leak from seed t
 """
 from __future__ import annotations
 
+import contextlib
+import errno as _errno
+import itertools
 import os
+import queue
 import re
 import runpy
 import signal
 import sys
+import threading
 import time
 import traceback
-from typing import Callable, Iterable, TextIO
+from types import FrameType, TracebackType
+from typing import Any, Callable, Iterable, Iterator, TextIO
 
 import attrs
 
@@ -33,14 +46,16 @@ from .kernel.kernel import Kernel
 from .kernel.viewable import PrettyPrinter
 from .sim.executor import check_executor
 
-DEADLOCK, FAILED, OK = "deadlock", "failed", "ok"
+DEADLOCK, FAILED, OK, UNFINISHED = "deadlock", "failed", "ok", "unfinished"
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 @attrs.frozen
 class SeedResult:
-    """What one seed did: ``kind`` is "ok", "deadlock" or "failed"; ``outcome`` the
-    scenario's outcome (its repr, for ok runs); ``detail`` the error text otherwise."""
+    """What one seed did: ``kind`` is "ok", "deadlock", "failed" or "unfinished" (it did
+    not finish);
+    ``outcome`` the scenario's outcome (its repr, for ok runs); ``detail`` what went wrong
+    otherwise (for a failure: the process, the program's line and the error)."""
 
     seed: int
     kind: str
@@ -57,6 +72,7 @@ class Report:
     results: list[SeedResult]
     seconds: float
     jobs: int
+    interrupted: bool = False      # Ctrl-C stopped it: results holds the seeds done
 
     @property
     def seeds_per_second(self) -> float:
@@ -96,6 +112,8 @@ class Report:
         lines = [f"explored {n} seed{'s' if n != 1 else ''} of {self.path} ({self.entry}) in "
                  f"{self.seconds:.2f} s: {self.seeds_per_second:,.0f} seeds/s with "
                  f"{self.jobs} job{'s' if self.jobs != 1 else ''}"]
+        if self.interrupted:
+            lines[0] = "interrupted (Ctrl-C): " + lines[0]
         outcomes = self.outcomes()
         ok = sum(len(s) for s in outcomes.values())
         lines.append(f"  ok        {ok:6d} seed{'s' if ok != 1 else ''}, "
@@ -111,16 +129,24 @@ class Report:
                 rest = list(outcomes.values())[limit:]
                 lines.append(f"    ... {len(rest)} more outcomes "
                              f"({sum(map(len, rest))} seeds): Report.outcomes() has them all")
-        for kind in (DEADLOCK, FAILED):
+        for kind in (DEADLOCK, FAILED, UNFINISHED):
             seeds = self.seeds(kind)
+            if kind == UNFINISHED and not seeds:
+                continue                 # (only where a limit was given and reached)
             shown = ", ".join(map(str, seeds[:limit])) + (", ..." if len(seeds) > limit else "")
-            lines.append(f"  {kind:9} {len(seeds):6d} seed{'s' if len(seeds) != 1 else ''}"
+            label = f"{kind:9} {len(seeds):6d}" if kind != UNFINISHED else \
+                f"did not finish: {len(seeds)}"
+            lines.append(f"  {label} seed{'s' if len(seeds) != 1 else ''}"
                          + (f": {shown}" if seeds else ""))
             first = self.first(kind)
             if first is not None:
                 lines.append(f"    seed {first.seed}: {first.detail}")
                 lines.append(f"    replay it: ipcsim run {self.path} --seed {first.seed}")
         return "\n".join(lines)
+
+    def findings(self) -> int:
+        """How many seeds deadlocked, failed or did not finish."""
+        return sum(r.kind != OK for r in self.results)
 
 
 # A scenario: ``fn(k)`` forks the programs of a run on the kernel ``k``; what it returns
@@ -168,38 +194,214 @@ def _outcome(value: object) -> object:
     return value
 
 
-def run_seed(fn: Scenario, seed: int, trace: bool = False,
-             executor: str | None = None) -> tuple[SeedResult, Kernel]:
-    """Run the scenario ``fn`` once with ``seed`` (and ``executor``, the default if None);
-    the kernel is closed afterwards but stays readable (its trace, its processes)."""
+@attrs.frozen
+class Limits:
+    """Where a run stops though programs still run: after ``max_steps`` switch points,
+    or at ``until`` seconds of virtual time (None: no such limit)."""
+
+    max_steps: int | None = None
+    until: float | None = None
+
+    def text(self) -> str:
+        parts = ([f"{self.max_steps} steps"] if self.max_steps is not None else []) + \
+            ([f"t={self.until:g}s"] if self.until is not None else [])
+        return " or ".join(parts)
+
+
+NO_LIMITS = Limits()
+
+
+def run_seed(fn: Scenario, seed: int, trace: bool = False, executor: str | None = None,
+             limits: Limits = NO_LIMITS) -> tuple[SeedResult, Kernel]:
+    """Run the scenario ``fn`` once with ``seed`` (and ``executor``, the default if None;
+    ``limits`` stop a run that goes on too long); the kernel is closed afterwards but stays
+    readable (its trace, its processes). Ctrl-C (see :func:`catching_ctrl_c`) comes out as
+    KeyboardInterrupt; everything the scenario raises, KeyboardInterrupt included, is its
+    failure."""
     k = Kernel(seed=seed, trace=trace, executor=executor)
     try:
         value = fn(k)
-        k.run()
+        k.run(until=limits.until, max_steps=limits.max_steps)
+        running = unfinished(k)
+        if running:
+            return SeedResult(seed, UNFINISHED, detail=f"still running at {limits.text()}: "
+                                                       f"{running}"), k
         return SeedResult(seed, OK, repr(_outcome(value))), k
     except DeadlockError as e:
         return SeedResult(seed, DEADLOCK, detail="; ".join(
             f"pid {pid} waits in {what}" for pid, what in e.blocked)), k
-    except (Exception, SystemExit) as e:  # a program's (or the scenario's) error
-        return SeedResult(seed, FAILED, detail=f"{type(e).__name__}: {e}"), k
+    except BaseException as e:  # a program's (or the scenario's) error
+        if isinstance(e, KeyboardInterrupt) and ctrl_c_pressed():
+            raise
+        return SeedResult(seed, FAILED, detail=describe_failure(e)), k
     finally:
         k.close()
 
 
-def _run_chunk_args(args: tuple[str, str, list[int], str | None]) -> list[SeedResult]:
-    return _run_chunk(*args)
+def unfinished(k: Kernel) -> str:
+    """The programs still running after a run that a limit stopped ("" if none): each
+    with what it waits in, or "runnable"."""
+    sched = k.sched
+    waits = dict(sched.blocked())
+    return "; ".join(f"pid {pid} " + (f"waits in {waits[pid]}" if pid in waits else "runnable")
+                     for pid in sorted(sched.programs))
 
 
-def _run_chunk(path: str, entry: str, seeds: list[int],
-               executor: str | None) -> list[SeedResult]:
+# --- what a failure says ---------------------------------------------------------------------
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _user_frame(frame: FrameType) -> bool:
+    """A frame of the user's code: not ipcsim's, not a generated wrapper, not the stdlib's
+    runpy."""
+    name = frame.f_code.co_filename
+    return not name.startswith("<") and not os.path.abspath(name).startswith(_PACKAGE)
+
+
+def _frames(tb: TracebackType | None) -> list[tuple[FrameType, int]]:
+    out = []
+    while tb is not None:
+        out.append((tb.tb_frame, tb.tb_lineno))
+        tb = tb.tb_next
+    return out
+
+
+_CALLS: dict[Any, str] = {}
+
+
+def _syscall_codes() -> dict[Any, str]:
+    """The code object of each system call's entry (the generated wrapper, or the hot
+    call itself) -> the call's name; made at the first failure to describe."""
+    if not _CALLS:
+        from .kernel.process import Process
+        for name in dir(Process):
+            fn = getattr(Process, name, None)
+            code = getattr(fn, "__code__", None)
+            if getattr(fn, "is_syscall", False) and code is not None:
+                _CALLS[code] = name
+    return _CALLS
+
+
+def failed_call(e: BaseException) -> tuple[int, str, tuple[Any, ...], int] | None:
+    """``(pid, call, args, index of its frame)`` of the system call that raised ``e`` (the
+    outermost call: what the program called), found in the traceback's frames at the time
+    of the report, so that the calls themselves carry nothing for it."""
+    from .kernel import syscall
+    codes = _syscall_codes()
+    for n, (frame, _line) in enumerate(_frames(e.__traceback__)):
+        code = frame.f_code
+        local = frame.f_locals
+        if code in codes:
+            names = code.co_varnames[1:code.co_argcount]
+            args = tuple(local[a] for a in names if a in local)
+            return getattr(local.get("self"), "pid", 0), codes[code], args, n
+        if code.co_name == "call" and code.co_filename == syscall.__file__:
+            return (getattr(local.get("self"), "pid", 0), str(local.get("name")),
+                    tuple(local.get("args", ())), n)     # (a call with *args: _generic)
+    return None
+
+
+def strace_text(name: str, args: tuple[Any, ...], e: BaseException) -> str:
+    """``semop(99, [(0, -1, 0)]) = -1 EINVAL (Invalid argument)``: a failed call as strace
+    shows it (a call that raised something else than OSError: ``= ? TypeError: ...``)."""
+    from .callargs import format_args
+    call = f"{name}({format_args(name, args)})"
+    if isinstance(e, OSError) and e.errno is not None:
+        code = _errno.errorcode.get(e.errno, str(e.errno))
+        return f"{call} = -1 {code} ({e.strerror or os.strerror(e.errno)})"
+    return f"{call} = ? {_error_text(e)}"
+
+
+def _error_text(e: BaseException) -> str:
+    text = str(e)
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def _program_pid(e: BaseException) -> int | None:
+    """The pid of the program whose body raised ``e`` (the scheduler's frame that ran it)."""
+    from .sim.scheduler import Scheduler
+    main = Scheduler.main.__code__
+    for frame, _line in _frames(e.__traceback__):
+        if frame.f_code is main:
+            return getattr(frame.f_locals.get("proc"), "pid", None)
+    return None
+
+
+def describe_failure(e: BaseException) -> str:
+    """What went wrong, in one line: the process, the program's line, and the error (a
+    failed system call as strace shows it), e.g. ``pid 2 at phil.py:14 (philosopher):
+    semop(99, [(0, -1, 0)]) = -1 EINVAL (Invalid argument)``."""
+    frames = _frames(e.__traceback__)
+    call = failed_call(e)
+    stop = call[3] if call is not None else len(frames)
+    user = [(f, line) for f, line in frames[:stop] if _user_frame(f)]
+    pid = call[0] if call is not None else _program_pid(e)
+    where = []
+    if pid:
+        where.append(f"pid {pid}")
+    if user:
+        frame, line = user[-1]
+        where.append(f"at {frame.f_code.co_filename}:{line} ({frame.f_code.co_name})")
+    error = strace_text(call[1], call[2], e) if call is not None else _error_text(e)
+    return f"{' '.join(where)}: {error}" if where else error
+
+
+def failure_traceback(e: BaseException) -> str:
+    """The frames of the user's code that led to ``e`` (ipcsim's own frames left out),
+    then the error as :func:`describe_failure` words it."""
+    frames = _frames(e.__traceback__)
+    call = failed_call(e)
+    stop = call[3] if call is not None else len(frames)
+    summary = traceback.StackSummary.extract(
+        ((f, line) for f, line in frames[:stop] if _user_frame(f)), capture_locals=False)
+    error = strace_text(call[1], call[2], e) if call is not None else _error_text(e)
+    return "Traceback (most recent call last):\n" + "".join(summary.format()) + error + "\n"
+
+
+# --- Ctrl-C --------------------------------------------------------------------------------
+_pressed = threading.Event()
+
+
+def ctrl_c_pressed() -> bool:
+    """Whether Ctrl-C (SIGINT) came while :func:`catching_ctrl_c` was in effect; a
+    KeyboardInterrupt that a scenario raises itself is its failure, not a stop."""
+    return _pressed.is_set()
+
+
+@contextlib.contextmanager
+def catching_ctrl_c() -> Iterator[None]:
+    """Tell Ctrl-C (a real SIGINT) from a KeyboardInterrupt a scenario raises: while in
+    effect, SIGINT still raises KeyboardInterrupt, and marks it as pressed (main thread
+    only: elsewhere the process's handler stays)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _pressed.clear()
+
+    def pressed(signum: int, frame: object) -> None:
+        _pressed.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, pressed)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+# --- many seeds ----------------------------------------------------------------------------
+def _run_chunk(path: str, entry: str, seeds: list[int], executor: str | None,
+               limits: Limits) -> list[SeedResult]:
     fn = load_scenario(path, entry)
-    return [run_seed(fn, s, executor=executor)[0] for s in seeds]
+    return [run_seed(fn, s, executor=executor, limits=limits)[0] for s in seeds]
 
 
 class Progress:
-    """A one-line progress bar on a terminal (nothing elsewhere)."""
+    """A one-line progress bar on a terminal (nothing elsewhere); ``total`` None: a count
+    of unknown end."""
 
-    def __init__(self, total: int, stream: TextIO | None = None, enabled: bool | None = None):
+    def __init__(self, total: int | None, stream: TextIO | None = None,
+                 enabled: bool | None = None):
         self.total = total
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled
@@ -210,11 +412,15 @@ class Progress:
         self.done += n
         if not self.enabled:
             return
-        width = 30
-        filled = width * self.done // max(self.total, 1)
         rate = self.done / max(time.perf_counter() - self.start, 1e-9)
-        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}"
-                          f" seeds, {bad} deadlocked or failed, {rate:,.0f} seeds/s")
+        if self.total is None:
+            bar = f"{self.done}"
+        else:
+            width = 30
+            filled = width * self.done // max(self.total, 1)
+            bar = f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}"
+        self.stream.write(f"\r{bar} seeds, {bad} deadlocked, failed or unfinished, "
+                          f"{rate:,.0f} seeds/s")
         self.stream.flush()
 
     def close(self) -> None:
@@ -223,50 +429,110 @@ class Progress:
             self.stream.flush()
 
 
+def _count(seeds: Iterable[int]) -> int | None:
+    """How many seeds there are, where that is known without going through them."""
+    try:
+        return len(seeds)  # type: ignore[arg-type]
+    except (TypeError, OverflowError):     # an iterator; a range past sys.maxsize
+        return None
+
+
+def _chunks(seeds: Iterable[int], size: int) -> Iterator[list[int]]:
+    it = iter(seeds)
+    while True:
+        part = list(itertools.islice(it, size))
+        if not part:
+            return
+        yield part
+
+
 def explore(path: str, seeds: Iterable[int], *, entry: str = "scenario", jobs: int = 1,
-            progress: Progress | bool | None = None, executor: str | None = None) -> Report:
+            progress: Progress | bool | None = None, executor: str | None = None,
+            max_steps: int | None = None, until: float | None = None) -> Report:
     """Run the scenario of ``path`` once per seed (``jobs`` processes; 0: one per core).
+
+    ``seeds`` is read as the runs go (a huge range, or an endless iterator, is fine: Ctrl-C
+    then ends it). ``max_steps`` and ``until`` stop each run (see :meth:`Kernel.run`); a seed
+    whose programs still run then "did not finish". Ctrl-C stops the exploration: the
+    report has the seeds done so far and ``interrupted`` set.
 
     Results do not depend on ``jobs`` nor on ``executor`` (how programs run: see
     :class:`~ipcsim.Kernel`): each seed's run is the same wherever it runs.
     """
     executor = check_executor(executor)
-    seeds = list(seeds)
+    limits = Limits(max_steps, until)
+    total = _count(seeds)
     if jobs <= 0:
         jobs = os.cpu_count() or 1
-    jobs = max(1, min(jobs, len(seeds) or 1))
-    bar = progress if isinstance(progress, Progress) else Progress(len(seeds),
-                                                                     enabled=progress)
+    jobs = max(1, min(jobs, total or 1) if total is not None else jobs)
+    bar = progress if isinstance(progress, Progress) else Progress(total, enabled=progress)
     start = time.perf_counter()
     results: list[SeedResult] = []
-    chunk = max(1, min(200, len(seeds) // (jobs * 8) or 1))
-    chunks = [seeds[i:i + chunk] for i in range(0, len(seeds), chunk)]
+    size = max(1, min(200, (total or 0) // (jobs * 8) or (1 if total else 50)))
     fn = load_scenario(path, entry)          # a missing file or function fails here, once
-    if jobs == 1:
-        for part in chunks:
-            got = [run_seed(fn, s, executor=executor)[0] for s in part]
-            results.extend(got)
-            bar.update(len(got), sum(r.kind != OK for r in results))
-    else:
-        import multiprocessing
-        method = "fork" if sys.platform.startswith("linux") else "spawn"
-        ctx = multiprocessing.get_context(method)
-        # The workers ignore SIGINT: Ctrl-C reaches the whole process group, and only this
-        # process answers it, by ending them (a pool that waited for its queued chunks
-        # would run on after Ctrl-C).
-        pool = ctx.Pool(jobs, initializer=signal.signal,
-                        initargs=(signal.SIGINT, signal.SIG_IGN))
+    interrupted = False
+    with catching_ctrl_c():
         try:
-            for got in pool.imap_unordered(_run_chunk_args,
-                                           [(path, entry, part, executor) for part in chunks]):
-                results.extend(got)
-                bar.update(len(got), sum(r.kind != OK for r in results))
-            pool.close()
-        except BaseException:
-            pool.terminate()
-            raise
-        finally:
-            pool.join()
+            if jobs == 1:
+                for part in _chunks(seeds, size):
+                    for seed in part:
+                        results.append(run_seed(fn, seed, executor=executor,
+                                                limits=limits)[0])
+                    bar.update(len(part), sum(r.kind != OK for r in results))
+            else:
+                _explore_in_pool(path, entry, _chunks(seeds, size), jobs, executor, limits,
+                                 results, bar)
+        except KeyboardInterrupt:
+            if not ctrl_c_pressed():
+                raise
+            interrupted = True
     bar.close()
     results.sort(key=lambda r: r.seed)
-    return Report(path, entry, results, time.perf_counter() - start, jobs)
+    return Report(path, entry, results, time.perf_counter() - start, jobs, interrupted)
+
+
+def _explore_in_pool(path: str, entry: str, chunks: Iterator[list[int]], jobs: int,
+                     executor: str | None, limits: Limits, results: list[SeedResult],
+                     bar: Progress) -> None:
+    """Run the chunks in ``jobs`` worker processes, two per worker queued at a time (the
+    seeds are read as they are needed); results are appended as chunks end."""
+    import multiprocessing
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    ctx = multiprocessing.get_context(method)
+    # The workers ignore SIGINT: Ctrl-C reaches the whole process group, and only this
+    # process answers it, by ending them (a pool that waited for its queued chunks would
+    # run on after Ctrl-C).
+    pool = ctx.Pool(jobs, initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN))
+    done: queue.SimpleQueue[list[SeedResult] | BaseException] = queue.SimpleQueue()
+    pending = 0
+    try:
+        def submit() -> bool:
+            part = next(chunks, None)
+            if part is None:
+                return False
+            pool.apply_async(_run_chunk, (path, entry, part, executor, limits),
+                             callback=done.put, error_callback=done.put)
+            return True
+
+        pending = sum(submit() for _ in range(2 * jobs))
+        while pending:
+            got = done.get()
+            pending -= 1
+            if isinstance(got, BaseException):
+                raise got
+            results.extend(got)
+            bar.update(len(got), sum(r.kind != OK for r in results))
+            pending += submit()
+        pool.close()
+    except BaseException:
+        # a second Ctrl-C while the workers are ended would interrupt the ending
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) \
+            if threading.current_thread() is threading.main_thread() else None
+        try:
+            pool.terminate()
+            pool.join()
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+        raise
+    pool.join()

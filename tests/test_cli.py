@@ -179,13 +179,15 @@ def test_explore_reports_differing_outcomes_and_failures(tmp_path, capsys):
     assert set(outcomes) == {"b'a'", "b'b'"}
     failed = report.seeds("failed")
     assert failed and all(seed % 7 == 0 for seed in failed)
-    assert report.first("failed").detail == "RuntimeError: b first on a multiple of 7"
+    # the outcome function runs after the run, in no program: the line, no pid
+    assert report.first("failed").detail == \
+        f"at {race}:14 (outcome): RuntimeError: b first on a multiple of 7"
     text = report.text()
     assert "2 distinct outcomes" in text and "(first seed" in text
     assert main(["explore", str(race), "--seeds", "60"]) == 1
     assert main(["run", str(race), "--seed", str(failed[0]), "--quiet"]) == 1
     assert capsys.readouterr().out.rstrip().endswith(
-        "failed: RuntimeError: b first on a multiple of 7")
+        f"failed: at {race}:14 (outcome): RuntimeError: b first on a multiple of 7")
 
 
 def test_python_dash_m_ipcsim_is_the_command():
@@ -230,8 +232,10 @@ def test_explore_and_run_explain_a_file_that_cannot_be_loaded(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["explore", str(empty)])
     assert str(e.value) == f"ipcsim: {empty} defines no function scenario(k)"
-    assert main(["explore", str(empty), "--seeds", "0"]) == 2
-    assert "--seeds must be at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main(["explore", str(empty), "--seeds", "0"])
+    assert e.value.code == 2
+    assert "argument --seeds: must be at least 1, not 0" in capsys.readouterr().err
 
 
 def test_a_scenario_that_raises_or_exits_fails_its_seeds_without_ending_the_exploration(
@@ -243,8 +247,8 @@ def test_a_scenario_that_raises_or_exits_fails_its_seeds_without_ending_the_expl
     for jobs in (1, 2):
         report = explore(str(raises), range(6), jobs=jobs)
         assert report.seeds("failed") == list(range(6))
-        assert {r.detail for r in report.results} == {"SystemExit: 3",
-                                                       "ValueError: no table"}
+        assert {r.detail for r in report.results} == {f"at {raises}:5 (scenario): SystemExit: 3",
+                                                       f"at {raises}:6 (scenario): ValueError: no table"}
 
 
 def test_many_outcomes_are_summarised(tmp_path):
@@ -313,10 +317,11 @@ def test_ctrl_c_during_run_prints_the_timeline_so_far_and_no_traceback(tmp_path)
     assert "Traceback" not in proc.stderr
 
 
-def test_ctrl_c_during_explore_is_a_word_not_a_traceback(tmp_path):
+def test_ctrl_c_during_explore_prints_the_partial_report_and_no_traceback(tmp_path):
     proc = interrupted(tmp_path, ["explore", "--seeds", "3", "--no-progress"])
     assert proc.returncode == 130
-    assert proc.stderr.strip() == "ipcsim: interrupted"
+    assert proc.stderr == ""
+    assert proc.stdout.startswith("interrupted (Ctrl-C): explored 0 seeds of ")
 
 
 @pytest.mark.skipif(not hasattr(os, "killpg"), reason="needs process groups (POSIX)")
@@ -339,7 +344,9 @@ def test_ctrl_c_during_explore_with_jobs_ends_the_workers_too(tmp_path):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 130
-    assert err.strip() == "ipcsim: interrupted"
+    assert err == ""
+    assert out.startswith("interrupted (Ctrl-C): explored 0 seeds of ")
+    assert "with 2 jobs" in out.splitlines()[0]
     assert processes_running(str(path)) == []
 
 

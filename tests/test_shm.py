@@ -12,6 +12,8 @@ from errno import EINVAL
 import functools
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ipcsim
 from ipcsim import (CAP_IPC_LOCK, CAP_IPC_OWNER, CAP_SYS_ADMIN, CAP_SYS_RAWIO, CLONE_NEWIPC,
@@ -20,7 +22,7 @@ from ipcsim import (CAP_IPC_LOCK, CAP_IPC_OWNER, CAP_SYS_ADMIN, CAP_SYS_RAWIO, C
                     SHM_NORESERVE, SHM_RDONLY, SHM_REMAP, SHM_RND, SHM_STAT, SHM_STAT_ANY,
                     SHM_UNLOCK, SegmentationFault)
 from ipcsim.kernel import shm as shm_module
-from ipcsim.kernel.shm import ShmidDs, ShmInfo, Shminfo
+from ipcsim.kernel.shm import FixedVma, ShmidDs, ShmInfo, Shminfo
 from realkernel import errname, requires_real, run_real
 
 PAGE = 4096
@@ -882,54 +884,107 @@ def test_info_of_an_empty_namespace(p):
 
 
 # --- addresses ------------------------------------------------------------------------------
+GUARD = shm_module.STACK_GUARD_GAP
+TASK_SIZE = shm_module.TASK_SIZE
+HUGE_2M = 2 << 20
+
+
+def mappings(p):
+    """(start, end, name) of every mapping of ``p``, lowest first ("/SYSV" for shm)."""
+    return [(v.start, v.end, v.name if isinstance(v, FixedVma) else "/SYSV")
+            for v in shm_module.mm_of(p).mappings()]
+
+
+def stack_of(maps):
+    return next((lo, hi) for lo, hi, name in maps if name == "[stack]")
+
+
+def naive_unmapped_area(mm, length, align):
+    """Where Linux puts a mapping of ``length`` bytes aligned to ``align``, found by walking
+    every gap: the top of the highest gap below mmap_base that holds length + align - PAGE,
+    else the bottom of the lowest one between mmap_legacy_base and TASK_SIZE; a gap ends a
+    guard gap below the stack; None when nothing fits."""
+    need = length + align - PAGE
+    vmas = mm.mappings()
+    gaps = []                                  # (floor, ceiling) of each free range
+    floor = PAGE
+    for v in vmas:
+        gaps.append((floor, v.start - (GUARD if isinstance(v, FixedVma) and v.guard else 0)))
+        floor = max(floor, v.end)
+    gaps.append((floor, TASK_SIZE))
+    for lo, hi in reversed(gaps):
+        hi = min(hi, mm.mmap_base)
+        if hi - lo >= need:
+            return (hi - length) & ~(align - 1)
+    for lo, hi in gaps:
+        lo = max(lo, mm.layout.mmap_legacy_base)
+        if hi - lo >= need:
+            return (lo + align - 1) & ~(align - 1)
+    return None
+
+
+def test_every_process_has_the_mappings_of_a_small_program(k, p):
+    """Program, heap, libc, vDSO, loader and stack, where Linux 6.18's exec puts them: the
+    loader ends at mmap_base, the stack lies within 16 GiB (and a page) of TASK_SIZE."""
+    maps = mappings(p)
+    names = [name for _, _, name in maps]
+    assert names[:6] == ["/sbin/init"] * 5 + ["[heap]"] and names[-1] == "[stack]"
+    assert names.count(shm_module.LIBC) == 5 and names.count(shm_module.LD_SO) == 5
+    assert {"[vdso]", "[vvar]", "[vvar_vclock]"} <= set(names)
+    mm = shm_module.mm_of(p)
+    loader_end = max(hi for _, hi, name in maps if name == shm_module.LD_SO)
+    assert loader_end == mm.mmap_base
+    lo, hi = stack_of(maps)
+    assert hi - lo == 0x21000 and TASK_SIZE - hi <= (0x3FFFFF << 12) + PAGE
+    gap = (8 << 20) + (0x3FFFFF << 12) + GUARD
+    assert TASK_SIZE - gap - (1 << 40) < mm.mmap_base <= TASK_SIZE - gap
+    assert 0x555555554000 <= maps[0][0] < 0x555555554000 + (1 << 40)
+    assert mm.map_count == len(maps) == 23 and list(mm) == []
+    # a child has the same ones; a kernel with another seed has others
+    assert mappings(p.fork()) == maps == mappings(k.init)
+    k2 = ipcsim.Kernel(seed=k.seed + 1)
+    try:
+        other = mappings(k2.init)
+        assert [n for _, _, n in other] == names and other != maps
+        k3 = ipcsim.Kernel(seed=k.seed)
+        assert mappings(k3.init) == maps
+        k3.close()
+    finally:
+        k2.close()
+
+
 def test_addresses_are_chosen_top_down_below_the_base(p):
-    base = shm_module.MMAP_BASE
+    """As a small C program showed on Linux 6.18: a one-page attach fills the top of the
+    nine-page hole the loader leaves below the vDSO, a ten-page one goes below libc."""
+    maps = mappings(p)
+    mm = shm_module.mm_of(p)
+    hole = [(a[1], b[0]) for a, b in zip(maps, maps[1:]) if a[1] < b[0] < mm.mmap_base][-1]
+    assert hole[1] - hole[0] == 9 * PAGE
     one = p.shmget(IPC_PRIVATE, PAGE, 0o600)
-    three = p.shmget(IPC_PRIVATE, 2 * PAGE + 1, 0o600)
-    a = p.shmat(one)
-    b = p.shmat(three)
-    c = p.shmat(one)
-    assert (a, b, c) == (base - PAGE, base - 4 * PAGE, base - 5 * PAGE)
-    p.shmdt(b)
-    assert p.shmat(one) == base - 2 * PAGE       # the highest free range that fits
-    assert p.shmat(three) == base - 8 * PAGE     # the rest of the hole is too small
-    assert p.shmat(one) == base - 3 * PAGE
-    assert p.shmat(one) == base - 4 * PAGE
-    # the same calls give the same addresses on every kernel
-    k2 = ipcsim.Kernel(seed=99)
-    q = k2.init.clone(CLONE_NEWIPC)
-    s = q.shmget(IPC_PRIVATE, PAGE, 0o600)
-    assert q.shmat(s) == a
-    k2.close()
+    ten = p.shmget(IPC_PRIVATE, 10 * PAGE, 0o600)
+    a, b = p.shmat(one), p.shmat(one)
+    assert (a, b) == (hole[1] - PAGE, hole[1] - 2 * PAGE)
+    lowest = min(lo for lo, _, _ in maps if lo > maps[5][1])
+    assert p.shmat(ten) == lowest - 10 * PAGE
+    p.shmdt(a)
+    assert p.shmat(ten) == lowest - 20 * PAGE
+    assert p.shmat(one) == a                       # the highest free range that fits
 
 
-def plain_top_down(mm, length, align):
-    """The highest free range below the base that fits, by walking every mapping."""
-    top = shm_module.MMAP_BASE
-    for vma in sorted(mm.vmas if mm else [], key=lambda v: -v.start):
-        if vma.start >= top:
-            continue
-        if top - vma.end >= length:
-            addr = (top - length) & ~(align - 1)
-            if addr >= vma.end:
-                return addr
-        top = min(top, vma.start)
-    addr = (top - length) & ~(align - 1)
-    return addr if addr >= PAGE else None
-
-
-@pytest.mark.parametrize("seed", range(20))
-def test_address_search_matches_a_plain_top_down_search(k, seed):
+@pytest.mark.parametrize("seed", range(12))
+def test_address_search_matches_a_plain_top_down_search(seed):
     """The free-area cache never changes the answer: after any mix of attaches, detaches
-    and fixed maps (replacing or not), the address chosen is the highest free range below
-    the base that fits, aligned for huge pages."""
+    and fixed maps (replacing or not, over the fixed mappings too), the address chosen is
+    the naive search's."""
     import random
 
     rng = random.Random(seed)
+    k = ipcsim.Kernel(seed=seed)
     p = k.init.clone(CLONE_NEWIPC)
-    kinds = [(p.shmget(IPC_PRIVATE, n * PAGE, 0o600), n * PAGE, PAGE) for n in (1, 2, 3, 7, 40)]
+    mm = shm_module.mm_of(p)
+    kinds = [(p.shmget(IPC_PRIVATE, n * PAGE, 0o600), n * PAGE, PAGE) for n in (1, 2, 3, 9, 40)]
     kinds.append((p.shmget(IPC_PRIVATE, 5000, SHM_HUGETLB | SHM_NORESERVE | 0o600),
-                  2 << 20, 2 << 20))
+                  HUGE_2M, HUGE_2M))
     fixed_share = rng.choice([0.05, 0.2, 0.5])
     attached = []
     for _ in range(300):
@@ -938,37 +993,144 @@ def test_address_search_matches_a_plain_top_down_search(k, seed):
             continue
         shmid, length, align = rng.choice(kinds)
         if rng.random() < fixed_share:
-            addr = (shm_module.MMAP_BASE + rng.randrange(-400, 40) * PAGE) & ~(align - 1)
+            addr = (mm.mmap_base + rng.randrange(-400, 40) * PAGE) & ~(align - 1)
             try:
                 attached.append(p.shmat(shmid, addr, rng.choice([0, SHM_REMAP])))
             except OSError:
                 pass
             attached = [v.start for v in p.mm if v.pgoff == 0 and v.start in attached]
             continue
-        want = plain_top_down(p.mm, length, align)
+        want = naive_unmapped_area(mm, length, align)
         assert p.shmat(shmid) == want
         attached.append(want)
+    k.close()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2 ** 32), st.lists(st.tuples(
+    st.sampled_from(["chosen", "chosen", "fixed", "remap", "detach"]),
+    st.sampled_from([PAGE, 2 * PAGE, 9 * PAGE, HUGE_2M, 1 << 30, 1 << 40, 20 << 40, 60 << 40]),
+    st.booleans(),
+    st.sampled_from(["base", "stack", "legacy", "low", "loader"]),
+    st.integers(-600, 600)), max_size=40))
+def test_free_area_search_against_a_naive_one(seed, steps):
+    """Over random sets of mappings (chosen and fixed attaches of sizes from a page to 60
+    TiB, some over the process's own mappings, near mmap_base, the stack, the bottom-up
+    floor and the bottom of the address space), shmat(NULL) answers what a walk over every
+    gap answers, ENOMEM when it finds nothing."""
+    k = ipcsim.Kernel(seed=seed)
+    try:
+        p = k.init.clone(CLONE_NEWIPC)
+        mm = shm_module.mm_of(p)
+        segs = {}
+        attached = []
+        stack = stack_of(mappings(p))
+        for op, size, huge, where, pages in steps:
+            align = HUGE_2M if huge else PAGE
+            key = (size, huge)
+            if key not in segs:
+                flags = SHM_NORESERVE | 0o600 | (SHM_HUGETLB if huge else 0)
+                segs[key] = p.shmget(IPC_PRIVATE, size, flags)
+            length = (size + align - 1) & ~(align - 1)
+            if op == "detach":
+                if attached:
+                    p.shmdt(attached.pop(pages % len(attached)))
+            elif op == "chosen":
+                want = naive_unmapped_area(mm, length, align)
+                if want is None:
+                    assert err(p.shmat, segs[key]) == "ENOMEM"
+                else:
+                    assert p.shmat(segs[key]) == want
+                    attached.append(want)
+            else:
+                near = {"base": mm.mmap_base, "stack": stack[0] - GUARD,
+                        "legacy": mm.layout.mmap_legacy_base, "low": 1 << 30,
+                        "loader": mm.mmap_base - 0x40000}[where]
+                addr = (near + pages * PAGE) & ~(align - 1)
+                try:
+                    attached.append(p.shmat(segs[key], addr,
+                                            SHM_REMAP if op == "remap" else 0))
+                except OSError:
+                    pass
+                attached = [v.start for v in p.mm if v.pgoff == 0 and v.start in attached]
+    finally:
+        k.close()
 
 
 def test_no_room_is_enomem(p):
-    huge = p.shmget(IPC_PRIVATE, 100 << 40, SHM_NORESERVE | 0o600)
-    addr = p.shmat(huge)
-    assert addr == shm_module.MMAP_BASE - (100 << 40)
+    mm = shm_module.mm_of(p)
+    below_program = mappings(p)[0][0] - PAGE
+    huge = p.shmget(IPC_PRIVATE, below_program, SHM_NORESERVE | 0o600)
+    assert p.shmat(huge) == PAGE                   # the largest free range, below the program
     assert err(p.shmat, huge) == "ENOMEM"          # neither below the base nor above
-    p.shmdt(addr)
     too_big = p.shmget(IPC_PRIVATE, 1 << 47, SHM_NORESERVE | 0o600)
     assert err(p.shmat, too_big) == "ENOMEM"       # longer than the address space
-    assert nattch(p, too_big) == 0
+    assert nattch(p, too_big) == 0 and mm.map_count == 24
 
 
 def test_bottom_up_when_nothing_fits_below_the_base(p):
-    big = p.shmget(IPC_PRIVATE, 100 << 40, SHM_NORESERVE | 0o600)
-    p.shmat(big)
-    small = p.shmget(IPC_PRIVATE, PAGE, 0o600)
-    assert p.shmat(small) == shm_module.MMAP_BASE - (100 << 40) - PAGE
-    p.shmat(small, PAGE, 0)
-    p.shmat(big, 0x10000000000, SHM_REMAP)       # fill [1 TiB, 101 TiB)
-    assert p.shmat(small) == 0x10000000000 - PAGE
+    """With every free range below mmap_base too small, a mapping goes just above it (the
+    loader's end), and no closer to the stack than its guard gap; what does not fit there
+    goes above the stack or is ENOMEM."""
+    maps = mappings(p)
+    lo = PAGE
+    for start, end, _ in maps[:-1]:                # (all but the stack)
+        if start - lo >= 1 << 20:                  # fill every range of a MiB or more
+            fill = p.shmget(IPC_PRIVATE, start - lo, SHM_NORESERVE | 0o600)
+            assert p.shmat(fill, lo) == lo
+        lo = max(lo, end)
+    mm = shm_module.mm_of(p)
+    stack = stack_of(maps)
+    room = stack[0] - GUARD - mm.mmap_base
+    fits = p.shmget(IPC_PRIVATE, room, SHM_NORESERVE | 0o600)
+    more = p.shmget(IPC_PRIVATE, room + PAGE, SHM_NORESERVE | 0o600)
+    small = p.shmget(IPC_PRIVATE, 1 << 20, SHM_NORESERVE | 0o600)
+    assert p.shmat(small) == mm.mmap_base
+    p.shmdt(mm.mmap_base)
+    assert p.shmat(fits) == mm.mmap_base
+    above = TASK_SIZE - stack[1]
+    if room + PAGE <= above:
+        assert p.shmat(more) == stack[1]
+    else:
+        assert err(p.shmat, more) == "ENOMEM"
+    assert p.shmat(small) == stack[1]              # above the stack, up to TASK_SIZE
+
+
+def test_fixed_attaches_over_the_stack(p):
+    """Without SHM_REMAP, a range that meets the stack is EINVAL (before any mmap check:
+    even one that runs past TASK_SIZE); with it, the stack gives way as to MAP_FIXED, and
+    ENOMEM past TASK_SIZE."""
+    lo, hi = stack_of(mappings(p))
+    two = p.shmget(IPC_PRIVATE, 2 * PAGE, 0o600)
+    huge = p.shmget(IPC_PRIVATE, 0x420000000000, SHM_NORESERVE | 0o600)
+    assert err(p.shmat, two, lo - PAGE, 0) == "EINVAL"
+    assert err(p.shmat, two, hi - PAGE, 0) == "EINVAL"
+    assert err(p.shmat, huge, 0x3E0000000000, 0) == "EINVAL"
+    assert err(p.shmat, huge, 0x3E0000000000, SHM_REMAP) == "ENOMEM"
+    assert nattch(p, two) == nattch(p, huge) == 0 and stack_of(mappings(p)) == (lo, hi)
+    assert p.shmat(two, lo + 4 * PAGE, SHM_REMAP) == lo + 4 * PAGE
+    maps = mappings(p)
+    assert [m for m in maps if m[0] >= lo] == [
+        (lo, lo + 4 * PAGE, "[stack]"), (lo + 4 * PAGE, lo + 6 * PAGE, "/SYSV"),
+        (lo + 6 * PAGE, hi, "[stack]")]
+    c = p.fork()                                   # the child has the same pieces
+    assert mappings(c) == maps and nattch(p, two) == 2
+    p.shmdt(lo + 4 * PAGE)
+    assert [m for m in mappings(p) if m[0] >= lo] == [
+        (lo, lo + 4 * PAGE, "[stack]"), (lo + 6 * PAGE, hi, "[stack]")]
+    with pytest.raises(ipcsim.UnsupportedError, match=r"\[stack\]"):
+        p.read_memory(lo, 1)
+    with pytest.raises(SegmentationFault, match="nothing is mapped there"):
+        p.read_memory(lo + 4 * PAGE, 1)
+
+
+def test_the_fixed_mappings_count_toward_the_map_count_limit(p):
+    shmid = p.shmget(IPC_PRIVATE, PAGE, 0o600)
+    fixed = shm_module.mm_of(p).map_count
+    for _ in range(shm_module.MAX_MAP_COUNT + 1 - fixed):
+        p.shmat(shmid)
+    assert err(p.shmat, shmid) == "ENOMEM"
+    assert nattch(p, shmid) == shm_module.MAX_MAP_COUNT + 1 - fixed
 
 
 def test_hugetlb_placement_and_touching(p):
@@ -1006,12 +1168,102 @@ def test_a_fixed_address_below_mmap_min_addr_needs_cap_sys_rawio(p):
     assert p.shmat(shmid, 1, SHM_RND) == 0
 
 
-def test_the_map_count_limit(p):
-    shmid = p.shmget(IPC_PRIVATE, PAGE, 0o600)
-    for _ in range(shm_module.MAX_MAP_COUNT + 1):
-        p.shmat(shmid)
-    assert err(p.shmat, shmid) == "ENOMEM"
-    assert nattch(p, shmid) == shm_module.MAX_MAP_COUNT + 1
+# The same layout facts on both sides, each side reading its own mappings (a real Python
+# process has many more than ipcsim's small program, so every expected answer is computed
+# from the mappings it has: the stack near the top, the loader's end at mmap_base).
+LAYOUT_PROBE = r'''
+import errno as _errno
+
+
+def layout_probe(P):
+    PAGE, GUARD, TASK_SIZE = 4096, 1 << 20, 0x7FFFFFFFF000
+    NORESERVE, REMAP = 0o10000, 0o40000
+
+    def at(shmid, addr, flags):
+        try:
+            return P.shmat(shmid, addr, flags)
+        except OSError as e:
+            return _errno.errorcode[e.errno]
+
+    def stack():
+        return next((lo, hi) for lo, hi, name in P.maps() if name == "[stack]")
+
+    out = []
+    lo, hi = stack()
+    huge = P.shmget(0, 0x420000000000, NORESERVE | 0o600)
+    out.append(at(huge, 0x3E0000000000, 0))           # EINVAL: it crosses the stack
+    out.append(at(huge, 0x3E0000000000, REMAP))       # ENOMEM: past TASK_SIZE
+    two = P.shmget(0, 2 * PAGE, 0o600)
+    out.append(at(two, lo - PAGE, 0))                 # EINVAL: the stack's first page
+    out.append(at(two, hi - PAGE, 0))                 # EINVAL: its last page
+    one = P.shmget(0, PAGE, 0o600)
+    out.append(at(one, lo, REMAP) == lo)              # replaces the stack's lowest page
+    out.append(stack() == (lo + PAGE, hi))
+    out.append(P.shmdt(lo))
+    out.append(stack() == (lo + PAGE, hi))            # the stack stays shorter
+    # fill every free range of 64 MiB or more below the loader's end (mmap_base): then a
+    # 64 MiB attach goes bottom-up, just above it, keeping the guard gap below the stack
+    lo, hi = stack()
+    maps = [m for m in P.maps() if m[1] <= lo]
+    top = maps[-1][1]
+    floor, ok = PAGE, True
+    for start, end, _ in maps:
+        if start - floor >= 64 << 20:
+            fill = P.shmget(0, start - floor, NORESERVE | 0o600)
+            ok = ok and at(fill, floor, 0) == floor
+        floor = end
+    out.append(ok)
+    size = 64 << 20
+    want = top if lo - GUARD - top >= size else hi if TASK_SIZE - hi >= size else "ENOMEM"
+    out.append(at(P.shmget(0, size, NORESERVE | 0o600), 0, 0) == want)
+    room = lo - GUARD - top - size
+    if room > 0:
+        out.append(at(P.shmget(0, room, NORESERVE | 0o600), 0, 0) == top + size)
+        big = P.shmget(0, room + PAGE, NORESERVE | 0o600)
+        out.append(at(big, 0, 0) == (hi if TASK_SIZE - hi >= room + PAGE else "ENOMEM"))
+    else:
+        out += [True, True]
+    return out
+'''
+
+REAL_LAYOUT = r'''
+def _maps():
+    out = []
+    with open("/proc/self/maps") as f:
+        for line in f:
+            fields = line.split()
+            lo, hi = (int(x, 16) for x in fields[0].split("-"))
+            if hi <= 0x7FFFFFFFF000:
+                out.append((lo, hi, fields[5] if len(fields) > 5 else ""))
+    return out
+
+
+RealPrims.maps = staticmethod(_maps)
+result = layout_probe(RealPrims())
+'''
+
+LAYOUT_EXPECTED = ["EINVAL", "ENOMEM", "EINVAL", "EINVAL", True, True, 0, True, True, True,
+                   True, True]
+_scope_layout: dict = {}
+exec(compile(LAYOUT_PROBE, "<shm layout probe>", "exec"), _scope_layout)   # noqa: S102
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7, 2024])
+def test_layout_probe_model(seed):
+    k = ipcsim.Kernel(seed=seed)
+    try:
+        prims = SimPrims(k.init.clone(CLONE_NEWIPC))
+        prims.maps = lambda: mappings(prims.p)
+        assert _scope_layout["layout_probe"](prims) == LAYOUT_EXPECTED
+    finally:
+        k.close()
+
+
+@requires_real
+def test_layout_probe_matches_real():
+    code = (REAL_PRIMS.replace("result = run_script(STEPS, RealPrims())", "")
+            + LAYOUT_PROBE + REAL_LAYOUT)
+    assert run_real("STEPS = []\n" + RUNNER + code) == LAYOUT_EXPECTED
 
 
 # --- memory ---------------------------------------------------------------------------------
@@ -1045,11 +1297,10 @@ def test_a_new_segment_is_zero_and_memory_goes_with_the_segment(p):
 
 def test_faults(p):
     shmid = p.shmget(IPC_PRIVATE, PAGE, 0o600)
-    with pytest.raises(SegmentationFault, match="no shared memory attached"):
+    with pytest.raises(SegmentationFault, match="nothing is mapped there"):
         p.read_memory(0x1000, 1)
-    a = p.shmat(shmid)
-    ro = p.shmat(shmid, None, SHM_RDONLY)
-    assert ro == a - PAGE                                 # adjacent mappings
+    a = p.shmat(shmid, FAR)
+    ro = p.shmat(shmid, FAR - PAGE, SHM_RDONLY)           # adjacent mappings
     with pytest.raises(SegmentationFault) as e:
         p.write_memory(ro, b"x")
     assert f"pid {p.pid}" in str(e.value) and hex(ro) in str(e.value)
@@ -1061,7 +1312,7 @@ def test_faults(p):
         p.write_memory(a + PAGE - 1, b"xy")
     with pytest.raises(SegmentationFault) as e:
         p.read_memory(a + PAGE, 1)
-    assert "nothing is attached there" in str(e.value)
+    assert "nothing is mapped there" in str(e.value)
     assert f"below: {a:#x}-{a + PAGE:#x} rw-s (shmid {shmid})" in str(e.value)
     with pytest.raises(SegmentationFault):
         p.read_memory(a - 2 * PAGE, 1)

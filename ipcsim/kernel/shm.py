@@ -7,12 +7,17 @@ mappings (``vm_area_struct``), sorted by address, so that an access finds its ma
 one bisection. Each attach is a mapping that holds a reference on the segment's namespace,
 so a namespace lives as long as some process has its memory attached.
 
-Addresses: the model has no other mappings than shared memory. ``shmat`` without an address
-picks, as Linux's top-down mmap does, the highest free range below ``MMAP_BASE``
-(0x7f0000000000, fixed: Linux randomizes its base) that fits the page-rounded size (aligned to
-the huge page size for SHM_HUGETLB); if none fits, the lowest one above ``TASK_UNMAPPED_BASE``.
-A fixed address may be anything below ``TASK_SIZE`` (0x7ffffffff000, x86-64 with 4-level
-paging); below ``MMAP_MIN_ADDR`` (4096) it needs CAP_SYS_RAWIO.
+Addresses: every process has the mappings of a small dynamically linked x86-64 program (see
+:class:`Layout`): its program and heap near 0x555555554000, the loader, vDSO and libc just below
+``mmap_base``, and its stack near ``TASK_SIZE`` (0x7ffffffff000, 4-level paging), placed with
+the randomness Linux's exec draws (ASLR), drawn from the kernel's seed: the same seed gives the
+same addresses, and processes inherit them across fork (nothing in the model execs). They count
+in ``vm.max_map_count``; a fixed shmat over them is EINVAL, with SHM_REMAP it replaces them as
+MAP_FIXED would. ``shmat`` without an address picks, as arch_get_unmapped_area_topdown does, the
+highest free range below ``mmap_base`` that fits the page-rounded size (plus the huge page
+size less a page, for SHM_HUGETLB, to align it); if none fits, the lowest one above
+``mmap_legacy_base``, keeping the stack guard gap below the stack. A fixed address may be
+anything below ``TASK_SIZE``; below ``MMAP_MIN_ADDR`` (4096) it needs CAP_SYS_RAWIO.
 
 Each segment remembers the process that created it (on the creator's ``shm_clist``); that
 list drives ``shm_rmid_forced`` at exit and at unshare(CLONE_NEWIPC) (exit_shm).
@@ -25,9 +30,10 @@ touching it is SIGBUS); RLIMIT_MEMLOCK is 8 MiB for everyone.
 from __future__ import annotations
 
 import errno
+import random
 import weakref
 from bisect import bisect_left, bisect_right
-from typing import TYPE_CHECKING, Iterator, Literal, TypeAlias, overload
+from typing import TYPE_CHECKING, ClassVar, Iterator, Literal, TypeAlias, overload
 
 import attrs
 
@@ -35,7 +41,7 @@ from ..constants import (CAP_IPC_LOCK, CAP_SYS_RAWIO, IPC_INFO, IPC_PRIVATE, IPC
                          IPC_SET, IPC_STAT, PAGE_SIZE, SHM_DEST, SHM_EXEC, SHM_HUGETLB,
                          SHM_INFO, SHM_LOCK, SHM_LOCKED, SHM_NORESERVE, SHM_RDONLY, SHM_REMAP,
                          SHM_RND, SHM_STAT, SHM_STAT_ANY, SHM_UNLOCK, SHMLBA, SHMMIN)
-from ..errors import SegmentationFault, oserror
+from ..errors import SegmentationFault, UnsupportedError, oserror
 from .perm import IpcPerm, KernIpcPerm, ipcperms
 from .syscall import NOKW, CallsBase, as_bytes, hot_syscall, int_arg, syscall
 from .util import flags_arg, ipcget, key_arg, obtain_for_ctl, update_perm
@@ -55,9 +61,13 @@ PAGE_SHIFT = 12
 PAGE_MASK = PAGE_SIZE - 1
 ULONG = 1 << 64
 LLONG_MAX = (1 << 63) - 1          # MAX_LFS_FILESIZE: the largest shmem file
-TASK_SIZE = 0x7FFFFFFFF000         # x86-64, 4-level paging
-MMAP_BASE = 0x7F0000000000         # where top-down placement starts (Linux: randomized)
-TASK_UNMAPPED_BASE = (TASK_SIZE // 3 + PAGE_MASK) & ~PAGE_MASK   # bottom-up fallback
+TASK_SIZE = 0x7FFFFFFFF000         # x86-64, 4-level paging (also STACK_TOP)
+TASK_UNMAPPED_BASE = (TASK_SIZE // 3 + PAGE_MASK) & ~PAGE_MASK   # bottom-up, before ASLR
+ELF_ET_DYN_BASE = TASK_SIZE // 3 * 2   # where a PIE program goes, before ASLR
+STACK_RLIMIT = 8 << 20             # RLIMIT_STACK of the process that exec'd (ulimit -s 8192)
+STACK_GUARD_GAP = 256 << PAGE_SHIFT   # kept free below the stack (stack_guard_gap)
+STACK_RND_MASK = 0x3FFFFF          # pages of stack randomization (x86-64)
+MMAP_RND_BITS = 28                 # vm.mmap_rnd_bits
 MMAP_MIN_ADDR = 4096               # vm.mmap_min_addr
 MAX_MAP_COUNT = 65530              # vm.max_map_count
 RAM_PAGES = 16 << (30 - PAGE_SHIFT)   # totalram_pages() + total_swap_pages
@@ -255,9 +265,11 @@ class ShmFile:
 
 
 class Vma:
-    """``vm_area_struct``: [start, end) maps the segment from page ``pgoff`` on."""
+    """``vm_area_struct`` of an attachment: [start, end) maps the segment from page
+    ``pgoff`` on."""
 
     __slots__ = ("start", "end", "pgoff", "file", "seg", "writable", "delta")
+    guard: ClassVar[int] = 0            # vm_start_gap(): only a stack keeps room below it
 
     def __init__(self, start: int, end: int, pgoff: int, file: ShmFile):
         self.start = start
@@ -275,67 +287,188 @@ class Vma:
         return f"{self.start:#x}-{self.end:#x} {self.file.prot} ({what}{off})"
 
 
+class FixedVma:
+    """``vm_area_struct`` of one of the mappings every process has (its program, heap,
+    loader, vDSO, libc and stack), with the permissions and name /proc/PID/maps shows. The
+    model keeps no contents for them. ``guard`` is the stack's guard gap (VM_GROWSDOWN):
+    the free-area search leaves that much free below it."""
+
+    __slots__ = ("start", "end", "prot", "name", "guard")
+
+    def __init__(self, start: int, end: int, prot: str, name: str, guard: int = 0):
+        self.start = start
+        self.end = end
+        self.prot = prot
+        self.name = name
+        self.guard = guard
+
+    def piece(self, start: int, end: int) -> FixedVma:
+        """What is left of it over [start, end) after an unmap of the rest."""
+        return FixedVma(start, end, self.prot, self.name, self.guard)
+
+    def describe(self) -> str:
+        return f"{self.start:#x}-{self.end:#x} {self.prot} {self.name or '(anonymous)'}"
+
+
+AnyVma: TypeAlias = "Vma | FixedVma"
+
+PROGRAM = "/sbin/init"             # init's program: every process is a fork of it
+LD_SO = "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
+LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6"
+HEAP_SIZE = 0x21000                # malloc's first brk (132 KiB)
+STACK_SIZE = 0x21000               # a page of arguments and 128 KiB (setup_arg_pages)
+# A small dynamically linked program (gcc -O2, glibc 2.41) as /proc/self/maps shows it on
+# Linux 6.18. Its segments, from the load address up:
+PROGRAM_MAPS = [(0x1000, "r--p"), (0x1000, "r-xp"), (0x1000, "r--p"), (0x1000, "r--p"),
+                (0x1000, "rw-p")]
+# What exec and the loader map top-down from mmap_base, from the top: (size, perms, name),
+# "" for anonymous memory, None for a hole (something the loader mapped and unmapped).
+MMAP_AREA_MAPS = [
+    (0x2000, "rw-p", LD_SO), (0x2000, "r--p", LD_SO), (0xA000, "r--p", LD_SO),
+    (0x26000, "r-xp", LD_SO), (0x1000, "r--p", LD_SO),
+    (0x2000, "r-xp", "[vdso]"), (0x2000, "r--p", "[vvar_vclock]"), (0x4000, "r--p", "[vvar]"),
+    (0x2000, "rw-p", ""), (0x9000, "", None), (0xD000, "rw-p", ""),
+    (0x2000, "rw-p", LIBC), (0x4000, "r--p", LIBC), (0x53000, "r--p", LIBC),
+    (0x156000, "r-xp", LIBC), (0x26000, "r--p", LIBC), (0x3000, "rw-p", ""),
+]
+
+
+def mmap_base(rnd: int, rlim_stack: int = STACK_RLIMIT) -> int:
+    """mmap_base(): below the stack by its rlimit, its randomization and its guard gap
+    (at least 128 MiB, at most 5/6 of TASK_SIZE), and by ``rnd``."""
+    gap = rlim_stack
+    pad = (STACK_RND_MASK << PAGE_SHIFT) + STACK_GUARD_GAP
+    if gap + pad < ULONG:
+        gap += pad
+    gap = min(max(gap, 128 << 20), TASK_SIZE // 6 * 5)
+    return (TASK_SIZE - gap - rnd + PAGE_MASK) & ~PAGE_MASK
+
+
+class Layout:
+    """Where the mappings every process has are, as exec placed them with address space
+    randomization: ``mmap_base`` (top-down placement starts there), ``mmap_legacy_base``
+    (the bottom-up fallback's floor), and the mappings, sorted. The random numbers come
+    from the kernel's seed, so a seed always gives the same layout."""
+
+    __slots__ = ("mmap_base", "mmap_legacy_base", "vmas", "starts")
+
+    def __init__(self, seed: int):
+        rng = random.Random(f"ipcsim exec layout {seed}")
+        rnd = rng.getrandbits(MMAP_RND_BITS) << PAGE_SHIFT           # arch_mmap_rnd()
+        self.mmap_legacy_base = TASK_UNMAPPED_BASE + rnd
+        self.mmap_base = top = mmap_base(rnd)
+        stack_top = TASK_SIZE - (rng.getrandbits(32) & STACK_RND_MASK << PAGE_SHIFT)
+        stack_top = ((stack_top - rng.randrange(8192)) & ~0xF) + PAGE_MASK & ~PAGE_MASK
+        load_bias = (ELF_ET_DYN_BASE + (rng.getrandbits(MMAP_RND_BITS) << PAGE_SHIFT)) \
+            & ~PAGE_MASK
+        vmas = []
+        addr = load_bias
+        for size, prot in PROGRAM_MAPS:
+            vmas.append(FixedVma(addr, addr + size, prot, PROGRAM))
+            addr += size
+        brk = addr + (rng.randrange(0x2000000 >> PAGE_SHIFT) << PAGE_SHIFT)
+        vmas.append(FixedVma(brk, brk + HEAP_SIZE, "rw-p", "[heap]"))
+        mmapped = []
+        for size, prot, name in MMAP_AREA_MAPS:
+            if name is not None:
+                mmapped.append(FixedVma(top - size, top, prot, name))
+            top -= size
+        vmas += reversed(mmapped)
+        vmas.append(FixedVma(stack_top - STACK_SIZE, stack_top, "rw-p", "[stack]",
+                             STACK_GUARD_GAP))
+        self.vmas = tuple(vmas)
+        self.starts = tuple(vma.start for vma in vmas)
+
+
+_layouts: weakref.WeakKeyDictionary[Kernel, Layout] = weakref.WeakKeyDictionary()
+
+
+def layout(kernel: Kernel) -> Layout:
+    """The layout of every process of ``kernel`` (init's: nothing in the model execs)."""
+    got = _layouts.get(kernel)
+    if got is None:
+        got = _layouts[kernel] = Layout(kernel.seed)
+    return got
+
+
 class AddressSpace:
-    """``mm_struct``: a process's shared memory mappings, sorted by start address.
+    """``mm_struct``: a process's mappings, sorted by start address: those every process
+    has (:class:`FixedVma`) and its shm attachments (:class:`Vma`).
 
     The top-down search keeps a free-area cache, as Linux once did: ``fc`` is where the last
     search ended and ``fc_hole`` bounds the size of every free range that lies wholly
-    between ``fc`` and MMAP_BASE, so that a search for more than that starts at the free
+    between ``fc`` and mmap_base, so that a search for more than that starts at the free
     range holding ``fc`` (attaching many segments one after the other, or attaching and
     detaching in a loop, costs a bisection each, not a walk over all mappings). The answer
     is the same as a full top-down search's.
     """
 
-    __slots__ = ("pid", "starts", "vmas", "nfrag", "fc", "fc_hole", "hot")
+    __slots__ = ("pid", "layout", "mmap_base", "starts", "vmas", "nfrag", "fc", "fc_hole",
+                 "hot")
 
-    def __init__(self, pid: int):
+    def __init__(self, pid: int, layout: Layout, vmas: list[AnyVma] | None = None,
+                 starts: list[int] | None = None):
         self.pid = pid                    # the owner's tgid (shm_lpid of the copies at fork)
-        self.hot: Vma | None = None       # the mapping accessed last (a one-entry vmacache)
-        self.starts: list[int] = []
-        self.vmas: list[Vma] = []
-        self.nfrag = 0                    # mappings that begin inside their segment
-        self.fc = MMAP_BASE
+        self.layout = layout
+        self.mmap_base = layout.mmap_base
+        self.hot: Vma | None = None       # the attachment accessed last (a one-entry vmacache)
+        self.vmas: list[AnyVma] = list(layout.vmas) if vmas is None else vmas
+        self.starts: list[int] = list(layout.starts) if starts is None else starts
+        self.nfrag = 0                    # attachments that begin inside their segment
+        self.fc = layout.mmap_base
         self.fc_hole = 0
 
-    def __len__(self) -> int:
+    @property
+    def map_count(self) -> int:
+        """mm->map_count: every mapping, the fixed ones included (vm.max_map_count)."""
         return len(self.vmas)
 
     def __iter__(self) -> Iterator[Vma]:
-        return iter(list(self.vmas))
+        """The shm attachments (and pieces of them), lowest first."""
+        return iter([vma for vma in self.vmas if isinstance(vma, Vma)])
+
+    def mappings(self) -> list[AnyVma]:
+        """Every mapping, lowest first."""
+        return list(self.vmas)
 
     # --- the list ------------------------------------------------------------------------
-    def _insert(self, vma: Vma) -> None:
+    def _insert(self, vma: AnyVma) -> None:
         starts = self.starts
         i = bisect_left(starts, vma.start)
         starts.insert(i, vma.start)
         self.vmas.insert(i, vma)
-        if vma.pgoff:
+        if isinstance(vma, Vma) and vma.pgoff:
             self.nfrag += 1
         if vma.end >= self.fc:
             # a mapping placed above fc can cut a free range that lies wholly above it
-            top = min(starts[i + 1] if i + 1 < len(starts) else TASK_SIZE, MMAP_BASE)
+            top = min(starts[i + 1] if i + 1 < len(starts) else TASK_SIZE, self.mmap_base)
             if top - vma.end > self.fc_hole:
                 self.fc_hole = top - vma.end
 
-    def _remove_at(self, i: int, freed: bool = True) -> Vma:
+    def _remove_at(self, i: int, freed: bool = True) -> AnyVma:
         starts = self.starts
         del starts[i]
         vma = self.vmas.pop(i)
         self.hot = None
-        if vma.pgoff:
+        if isinstance(vma, Vma) and vma.pgoff:
             self.nfrag -= 1
         if freed:
             # the free range the removal leaves: a search from fc sees it unless it lies
             # wholly above fc
             floor = self.vmas[i - 1].end if i else PAGE_SIZE
             if floor >= self.fc:
-                top = min(starts[i] if i < len(starts) else TASK_SIZE, MMAP_BASE)
+                top = min(starts[i] if i < len(starts) else TASK_SIZE, self.mmap_base)
                 if top - floor > self.fc_hole:
                     self.fc_hole = top - floor
         return vma
 
     def find(self, addr: int) -> Vma | None:
-        """The mapping that contains ``addr``."""
+        """The attachment that contains ``addr``."""
+        vma = self.find_any(addr)
+        return vma if isinstance(vma, Vma) else None
+
+    def find_any(self, addr: int) -> AnyVma | None:
+        """The mapping that contains ``addr`` (find_vma, when it holds addr)."""
         i = bisect_right(self.starts, addr) - 1
         if i >= 0:
             vma = self.vmas[i]
@@ -344,7 +477,7 @@ class AddressSpace:
         return None
 
     def find_span(self, addr: int, n: int) -> Vma | None:
-        """The mapping that holds all of [addr, addr + n)."""
+        """The attachment that holds all of [addr, addr + n)."""
         vma = self.find(addr)
         return vma if vma is not None and addr + n <= vma.end else None
 
@@ -355,42 +488,57 @@ class AddressSpace:
 
     # --- placement -----------------------------------------------------------------------
     def unmapped_area(self, length: int, align: int) -> int | None:
-        """The top-down choice below MMAP_BASE, else the bottom-up one above
-        TASK_UNMAPPED_BASE (arch_get_unmapped_area_topdown's fallback)."""
+        """arch_get_unmapped_area_topdown(): the top of the highest free range below
+        mmap_base that holds ``length`` plus ``align`` less a page (the worst case of
+        aligning), aligned down; else (the bottom-up fallback) the bottom of the lowest
+        such range above mmap_legacy_base, aligned up. A free range ends ``guard`` below
+        the mapping above it (the stack guard gap)."""
+        need = length + align - PAGE_SIZE
         starts, vmas = self.starts, self.vmas
-        if length <= self.fc_hole:
-            top, largest = MMAP_BASE, 0
+        base = self.mmap_base
+        if need <= self.fc_hole:
+            top, largest = base, 0
             i = bisect_left(starts, top)
         else:
             # start at the top of the free range that holds fc (or the mapping just above)
-            top, largest = MMAP_BASE, self.fc_hole
+            top, largest = base, self.fc_hole
             i = bisect_right(starts, self.fc)
-            if i < len(starts) and starts[i] < top:
-                top = starts[i]
+        if i < len(vmas):
+            vma = vmas[i]
+            top = min(top, vma.start - vma.guard)
         while True:
             floor = vmas[i - 1].end if i else PAGE_SIZE
             gap = top - floor
-            if gap >= length:
+            if gap >= need:
                 addr = (top - length) & ~(align - 1)
-                if addr >= floor:
-                    self.fc = addr
-                    self.fc_hole = max(largest, top - addr - length)
-                    return addr
+                self.fc = addr
+                self.fc_hole = max(largest, top - addr - length)
+                return addr
             if gap > largest:
                 largest = gap
             if not i:
                 break
             i -= 1
-            top = min(top, vmas[i].start)
-        low = TASK_UNMAPPED_BASE
+            vma = vmas[i]
+            top = min(top, vma.start - vma.guard)
+        return self._unmapped_area_bottom_up(length, align, need)
+
+    def _unmapped_area_bottom_up(self, length: int, align: int, need: int) -> int | None:
+        """arch_get_unmapped_area(): the lowest free range above mmap_legacy_base (up to
+        TASK_SIZE) that holds ``need``."""
+        starts, vmas = self.starts, self.vmas
+        low = self.layout.mmap_legacy_base
         i = bisect_right(starts, low)
         if i and vmas[i - 1].end > low:
             low = vmas[i - 1].end
         while True:
-            addr = (low + align - 1) & ~(align - 1)
-            ceiling = vmas[i].start if i < len(vmas) else TASK_SIZE
-            if addr + length <= ceiling:
-                return addr
+            if i < len(vmas):
+                vma = vmas[i]
+                ceiling = vma.start - vma.guard
+            else:
+                ceiling = TASK_SIZE
+            if ceiling - low >= need:
+                return (low + align - 1) & ~(align - 1)
             if i >= len(vmas):
                 return None
             low = max(low, vmas[i].end)
@@ -418,9 +566,10 @@ class AddressSpace:
         if head.start < lo and head.end > hi and len(vmas) >= MAX_MAP_COUNT:
             raise oserror(errno.ENOMEM)
         for vma, at in ((head, lo), (tail, hi)):
-            huge = vma.seg.huge
-            if vma.start < at < vma.end and huge and at & (huge - 1):
-                raise oserror(errno.EINVAL)      # hugetlb_vm_op_split
+            if isinstance(vma, Vma) and vma.start < at < vma.end:
+                huge = vma.seg.huge
+                if huge and at & (huge - 1):
+                    raise oserror(errno.EINVAL)      # hugetlb_vm_op_split
         pid = self.pid
         if head.start < lo:
             self._split(first, lo, pid)
@@ -430,14 +579,21 @@ class AddressSpace:
         if tail.end > hi:
             self._split(last - 1, hi, pid)
         for _ in range(first, last):
-            self._remove_at(first).seg.closed(pid)
+            vma = self._remove_at(first)
+            if isinstance(vma, Vma):
+                vma.seg.closed(pid)
 
     def _split(self, i: int, at: int, pid: int) -> None:
-        """__split_vma(): two mappings where there was one; the segment sees an open."""
+        """__split_vma(): two mappings where there was one; a segment sees an open."""
         vma = self._remove_at(i, freed=False)
-        lower = Vma(vma.start, at, vma.pgoff, vma.file)
-        upper = Vma(at, vma.end, vma.pgoff + ((at - vma.start) >> PAGE_SHIFT), vma.file)
-        vma.seg.opened(pid)
+        lower: AnyVma
+        upper: AnyVma
+        if isinstance(vma, Vma):
+            lower = Vma(vma.start, at, vma.pgoff, vma.file)
+            upper = Vma(at, vma.end, vma.pgoff + ((at - vma.start) >> PAGE_SHIFT), vma.file)
+            vma.seg.opened(pid)
+        else:
+            lower, upper = vma.piece(vma.start, at), vma.piece(at, vma.end)
         self._insert(upper)
         self._insert(lower)
 
@@ -450,60 +606,71 @@ class AddressSpace:
         n = len(vmas)
         while i < n:
             vma = vmas[i]
-            if vma.start - addr == vma.pgoff << PAGE_SHIFT:
+            if isinstance(vma, Vma) and vma.start - addr == vma.pgoff << PAGE_SHIFT:
                 break
             if not self.nfrag:
-                raise oserror(errno.EINVAL)
+                raise oserror(errno.EINVAL)      # only one starting at addr could match
             i += 1
         else:
             raise oserror(errno.EINVAL)
         file = vma.file
         size = (file.seg.i_size + PAGE_MASK) & ~PAGE_MASK
-        self._remove_at(i).seg.closed(pid)
+        self._remove_at(i)
+        file.seg.closed(pid)
         while i < len(vmas):
             vma = vmas[i]
             if vma.end - addr > size:
                 break
-            if vma.file is file and vma.start - addr == vma.pgoff << PAGE_SHIFT:
-                self._remove_at(i).seg.closed(pid)
+            if isinstance(vma, Vma) and vma.file is file \
+                    and vma.start - addr == vma.pgoff << PAGE_SHIFT:
+                self._remove_at(i)
+                vma.seg.closed(pid)
             else:
                 i += 1
 
     def fork(self, child: ProcessState) -> AddressSpace:
-        """dup_mmap(): the child maps the same files at the same places; each copy is an
-        open run by the parent (so shm_lpid is the parent's)."""
-        new = AddressSpace(child.pid)
-        new.starts = list(self.starts)
+        """dup_mmap(): the child has the same mappings at the same places; each attachment
+        copied is an open run by the parent (so shm_lpid is the parent's)."""
+        vmas = list(self.vmas)
+        for i, vma in enumerate(vmas):
+            if isinstance(vma, Vma):
+                vma.seg.opened(self.pid)
+                vmas[i] = Vma(vma.start, vma.end, vma.pgoff, vma.file)
+        new = AddressSpace(child.pid, self.layout, vmas, list(self.starts))
         new.nfrag, new.fc, new.fc_hole = self.nfrag, self.fc, self.fc_hole
-        vmas = []
-        for vma in self.vmas:
-            vma.seg.opened(self.pid)
-            vmas.append(Vma(vma.start, vma.end, vma.pgoff, vma.file))
-        new.vmas = vmas
         return new
 
     def release(self, proc: ProcessState) -> None:
-        """exit_mmap(): every mapping goes, lowest first, closed by the exiting process."""
+        """exit_mmap(): every mapping goes; attachments are closed by the exiting process,
+        lowest first."""
         vmas, self.vmas, self.starts, self.nfrag = self.vmas, [], [], 0
         self.hot = None
-        self.fc, self.fc_hole = MMAP_BASE, 0
+        self.fc, self.fc_hole = self.mmap_base, 0
         for vma in vmas:
-            vma.seg.closed(proc.pid)
+            if isinstance(vma, Vma):
+                vma.seg.closed(proc.pid)
 
     def describe_near(self, addr: int) -> str:
         """The mappings around ``addr``, for a fault's message."""
-        if not self.vmas:
-            return "the process has no shared memory attached"
         i = bisect_right(self.starts, addr)
         near = []
         if i:
             near.append("below: " + self.vmas[i - 1].describe())
         if i < len(self.vmas):
             near.append("above: " + self.vmas[i].describe())
-        return "nearest mappings: " + "; ".join(near)
+        return "nearest mappings: " + "; ".join(near) if near else "the process has no mappings"
 
 
 # --- the hooks the kernel calls ----------------------------------------------------------
+def mm_of(proc: ProcessState) -> AddressSpace:
+    """The process's address space, made on first use: until it maps or unmaps something,
+    a process has exactly the mappings of the kernel's layout."""
+    mm = proc.mm
+    if mm is None:
+        mm = proc.mm = AddressSpace(proc.pid, layout(proc.kernel))
+    return mm
+
+
 def fork_mm(parent: ProcessState, child: ProcessState) -> None:
     """fork(): the child gets the parent's attachments at the same addresses (each one a new
     attach: shm_nattch goes up)."""
@@ -518,7 +685,7 @@ def fork_failed(parent: ProcessState) -> None:
     mm = parent.mm
     if mm is None:
         return
-    for vma in list(mm.vmas):
+    for vma in mm:
         vma.seg.opened(parent.pid)
         vma.seg.closed(parent.pid)
 
@@ -569,9 +736,7 @@ def _uid32(value: object, what: str) -> int:
 
 
 def _fault(proc: ProcessState, kind: str, addr: int, n: int, why: str) -> SegmentationFault:
-    mm = proc.mm
-    near = mm.describe_near(addr) if mm is not None else \
-        "the process has no shared memory attached"
+    near = mm_of(proc).describe_near(addr)
     return SegmentationFault(f"pid {proc.pid}: {kind} of {n} byte{'s' if n != 1 else ''} "
                              f"at {addr:#x}: {why} ({near})")
 
@@ -667,9 +832,7 @@ class ShmCalls(CallsBase):
         seg = self.ipc_ns.shm_ids.obtain_check(shmid)
         if not ipcperms(seg, self.creds, acc):
             raise oserror(errno.EACCES)
-        mm = self.mm
-        if mm is None:
-            mm = self.mm = AddressSpace(self.pid)
+        mm = mm_of(self)
         seg.nattch += 1                   # held across the mapping, as do_shmat does
         try:
             size = seg.i_size
@@ -691,7 +854,7 @@ class ShmCalls(CallsBase):
         length = (size + PAGE_MASK) & ~PAGE_MASK
         if not length:
             raise oserror(errno.EINVAL if not size else errno.ENOMEM)
-        if len(mm) > MAX_MAP_COUNT or length > TASK_SIZE:
+        if len(mm.vmas) > MAX_MAP_COUNT or length > TASK_SIZE:
             raise oserror(errno.ENOMEM)
         huge = seg.huge
         if fixed:
@@ -911,12 +1074,16 @@ def _stray(proc: ProcessState, mm: AddressSpace | None, kind: str, addr: int,
         return OverflowError("addr must be an address in [0, 2**64)")
     if not n:
         return None
-    vma = mm.find(addr) if mm is not None else None
+    vma = mm_of(proc).find_any(addr)
+    if isinstance(vma, FixedVma):
+        return UnsupportedError(f"pid {proc.pid}: {kind} at {addr:#x}: it lies in the "
+                                f"process's own mapping {vma.describe()}, whose memory ipcsim "
+                                f"does not simulate (only shared memory's)")
     if vma is not None:
         return _fault(proc, kind, addr, n,
                       f"it runs past the end of the attachment {vma.describe()}")
-    return _fault(proc, kind, addr, n, "nothing is attached there")
+    return _fault(proc, kind, addr, n, "nothing is mapped there")
 
 
 __all__ = ["ShmCalls", "ShmidKernel", "ShmidDs", "Shminfo", "ShmInfo", "AddressSpace",
-           "fork_mm", "exit_mm", "exit_shm", "destroy_orphaned"]
+           "Layout", "Vma", "FixedVma", "layout", "mm_of", "fork_mm", "exit_mm", "exit_shm", "destroy_orphaned"]

@@ -40,6 +40,12 @@ def batch_job(p: ipcsim.Process, seconds: float) -> str:
     return f"batch job in {p.readlink('/proc/self/ns/ipc')} finished after {seconds}s"
 
 
+def sender(p: ipcsim.Process, qid: int, name: str) -> None:
+    """A program that sends two messages to a queue of its namespace."""
+    for n in (1, 2):
+        p.msgsnd(qid, 2, f"{name}{n}")
+
+
 def main(seed: int = 0) -> ipcsim.Kernel:
     k = ipcsim.Kernel(seed=seed)
     init = k.init
@@ -79,6 +85,16 @@ def main(seed: int = 0) -> ipcsim.Kernel:
     k.run_until_idle()
     k.clock.advance(5)
     print("\n" + job.result)
+
+    # 4b. Programs of one namespace share its objects: two senders in 'web' race to its
+    #     queue. The seed decides their interleaving (the only thing it changes here).
+    senders = [web.fork(target=sender, args=(web_q, name)) for name in ("a", "b")]
+    k.run_until_idle()
+    for s in senders:
+        web.wait(s.pid)
+    order = [web.msgrcv(web_q, 64, 2)[1].decode() for _ in range(4)]
+    print(f"\nTwo senders in 'web' raced to queue {web_q}: their messages arrived as "
+          f"{' '.join(order)} (seed {seed}: another may interleave them otherwise)")
 
     # 5. A handle keeps a namespace alive: open /proc/PID/ns/ipc and bind-mount it.
     fd = init.open(f"/proc/{batch.pid}/ns/ipc")

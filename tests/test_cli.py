@@ -22,6 +22,16 @@ def test_demo_tells_the_tour(capsys):
     assert "after umount: alive? False" in out
 
 
+def test_demo_seed_changes_the_interleaving(capsys):
+    orders = set()
+    for seed in range(4):
+        assert main(["demo", "--seed", str(seed)]) == 0
+        [line] = [x for x in capsys.readouterr().out.splitlines() if " raced to queue " in x]
+        orders.add(line.split("arrived as ")[1].split(" (")[0])
+    assert len(orders) > 1
+    assert all(sorted(o.split()) == ["a1", "a2", "b1", "b2"] for o in orders)
+
+
 def test_demo_source_is_the_tour(capsys):
     assert main(["demo", "--source"]) == 0
     assert "def main(seed: int = 0)" in capsys.readouterr().out
@@ -91,6 +101,7 @@ def test_help_teaches_and_offers_seed(command, capsys):
     assert e.value.code == 0
     out = capsys.readouterr().out
     assert "--seed" in out
+    assert f"Examples:\n  ipcsim {command}" in out
 
 
 def test_top_level_help_has_examples(capsys):

@@ -11,7 +11,7 @@ import argparse
 import signal
 
 import ipcsim
-from ipcsim import CLONE_NEWIPC, MS_BIND
+from ipcsim import CLONE_NEWIPC, MS_BIND, O_CREAT, O_WRONLY
 
 
 def show(k: ipcsim.Kernel, title: str) -> None:
@@ -98,6 +98,8 @@ def main(seed: int = 0) -> ipcsim.Kernel:
 
     # 5. A handle keeps a namespace alive: open /proc/PID/ns/ipc and bind-mount it.
     fd = init.open(f"/proc/{batch.pid}/ns/ipc")
+    init.mkdir("/run/netns-like")                  # a bind mount needs a file to cover
+    init.close(init.open("/run/netns-like/batch", O_CREAT | O_WRONLY, 0o444))
     init.mount(f"/proc/{batch.pid}/ns/ipc", "/run/netns-like/batch", flags=MS_BIND)
     batch_ns = batch.ipc_ns
     batch.exit(0)

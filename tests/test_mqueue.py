@@ -668,6 +668,8 @@ def test_a_mount_shows_the_mounters_namespace_newest_first(k, p):
     assert (st.st_mode, st.st_size, st.st_nlink) == (0o41777, 100, 2)
     other = p.clone(CLONE_NEWIPC)
     assert other.listdir(MNT) == ["second", "third", "first"]   # one mount namespace
+    p.mkdir("/mnt/other")
+    p.mkdir("/mnt/again")
     other.mount("none", "/mnt/other", "mqueue")
     assert other.listdir("/mnt/other") == []
     p.mount("none", "/mnt/again", "mqueue")

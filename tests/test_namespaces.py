@@ -4,7 +4,8 @@ import errno
 import pytest
 
 import ipcsim
-from ipcsim import (CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWUTS, CLONE_SYSVSEM, MS_BIND)
+from ipcsim import (CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWUTS, CLONE_SYSVSEM, MS_BIND, O_CREAT,
+                    O_WRONLY)
 
 
 def errno_of(fn, *args):
@@ -149,6 +150,8 @@ def test_handles_survive_fork_and_die_with_the_last_descriptor(k):
 def test_a_bind_mount_keeps_a_namespace_alive(k):
     a = k.init.clone(CLONE_NEWIPC)
     ns = a.ipc_ns
+    k.init.mkdir("/run/ipcns")
+    k.init.close(k.init.open("/run/ipcns/box", O_CREAT | O_WRONLY))   # a file to bind onto
     k.init.mount(f"/proc/{a.pid}/ns/ipc", "/run/ipcns/box", flags=MS_BIND)
     a.exit(0)
     assert ns.alive
@@ -165,6 +168,7 @@ def test_a_bind_mount_keeps_a_namespace_alive(k):
 
 
 def test_mount_needs_cap_sys_admin(k, nobody):
+    k.init.close(k.init.open("/x", O_CREAT | O_WRONLY))
     assert errno_of(nobody.mount, "/proc/1/ns/ipc", "/x", None, MS_BIND) == "EPERM"
     k.init.mount("/proc/1/ns/ipc", "/x", flags=MS_BIND)
     assert errno_of(nobody.umount, "/x") == "EPERM"

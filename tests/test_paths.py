@@ -54,6 +54,7 @@ print(json.dumps(out))
 def sim_outcomes() -> list[str]:
     k = ipcsim.Kernel()
     p = k.init.clone(CLONE_NEWIPC)
+    p.mkdir(M)
     p.mount("none", M, "mqueue")
     p.close(p.open(M + "/q", O_CREAT | O_RDWR, 0o600))
     out = []

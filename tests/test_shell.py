@@ -1,4 +1,6 @@
 """The simulated shell on its own: processes, namespaces, parsing and every tool's errors."""
+import re
+
 import pytest
 
 import ipcsim
@@ -136,6 +138,11 @@ def test_nsenter_joins_another_shell_namespace():
 
 def test_unshare_ipc_file_keeps_the_namespace_after_its_last_process():
     sh, run = shell()
+    status, out, err = run("unshare --ipc=/run/ipc1 true")
+    assert (status, out) == (1, "")
+    assert re.fullmatch(r"unshare: mount /proc/\d+/ns/ipc on /run/ipc1 failed: No such file "
+                        r"or directory\n", err)
+    assert run("touch /run/ipc1")[0] == 0         # the bind mount needs a file to cover
     assert run("unshare --ipc=/run/ipc1 ipcmk -Q")[0] == 0
     assert run("nsenter --ipc=/run/ipc1 ipcs -q")[1].count("root       644") == 1
     assert len(sh.kernel.ipc_namespaces) == 2
@@ -275,6 +282,7 @@ def test_setpriv_runs_a_command_as_another_user():
 def test_mount_lists_sources_and_namespace_files():
     sh, run = shell()
     run("mount -t mqueue mqueue /dev/mqueue")
+    run("touch /run/ns")
     run("mount --bind /proc/$$/ns/ipc /run/ns")
     assert run("mount")[1] == ("mqueue on /dev/mqueue type mqueue (rw,relatime)\n"
                                "nsfs on /run/ns type nsfs (rw)\n")

@@ -209,6 +209,8 @@ def test_kernel_text_shows_waits_stops_and_zombies():
         "└─ mounts holding IPC state: 1",
         "   └─ /mnt: mqueue of a destroyed namespace, 1 POSIX queue"]
     k = s["k"]
+    k.init.mkdir("/run/ns")
+    k.init.close(k.init.open("/run/ns/box", O_CREAT | O_RDWR))      # the bind mount's target
     k.init.mount(f"/proc/{s['box'].pid}/ns/ipc", "/run/ns/box", None, 4096)   # MS_BIND
     k.init.umount("/mnt")
     assert str(k).splitlines()[-2:] == [

@@ -11,7 +11,8 @@ import errno
 import signal as _signal
 from typing import Any, Callable
 
-from ..constants import CAP_FULL_SET, CLONE_NEWIPC
+from ..constants import (CAP_FULL_SET, CLONE_NEWIPC, MS_BIND, MS_REMOUNT, O_CREAT, O_EXCL,
+                         O_WRONLY)
 from ..errors import SimulationError
 from ..kernel.kernel import Kernel
 from ..kernel.mqueue import MqAttr, SigEvent
@@ -62,6 +63,46 @@ class Mailbox:
         self.waiter: Waiter | None = None
         self.handled: list[int | SigInfoRecord] = []
         self.done_seq = 0
+
+
+SCRATCH = "/run"               # where the real side's agents make missing mount targets
+MS_MOVE = 0x2000
+MS_PROPAGATION = (1 << 17) | (1 << 18) | (1 << 19) | (1 << 20)
+
+
+def _make_mount_target(p: Process, source: object = None, target: object = None,
+                       fstype: object = None, flags: object = 0, data: object = None) -> None:
+    """What the real side's agent does before mount(2) (_agent._make_target): a missing
+    target strictly under /run is made as the caller, with its missing parents as
+    world-writable sticky directories: an empty file for a bind (or move) of a file, else
+    a directory. A remount or a propagation change makes nothing; neither does a target
+    that cannot be made (mount(2) then says why)."""
+    if not isinstance(target, str) or not isinstance(flags, int) \
+            or not target.startswith(SCRATCH + "/") or flags & (MS_REMOUNT | MS_PROPAGATION):
+        return
+    directory = True
+    if flags & (MS_BIND | MS_MOVE):
+        try:
+            directory = p.stat(source).st_mode & 0o170000 == 0o040000  # type: ignore[arg-type]
+        except (OSError, TypeError, ValueError, SimulationError):
+            directory = False           # (os.path.isdir of what is not there)
+    parts = [c for c in target[len(SCRATCH):].split("/") if c]
+    path = SCRATCH
+    for i, name in enumerate(parts):
+        path = f"{path}/{name}"
+        try:
+            p.stat(path)
+            continue
+        except (OSError, SimulationError):
+            pass
+        try:
+            if directory or i < len(parts) - 1:
+                p.mkdir(path, 0o700)
+                p.chmod(path, 0o1777)
+            else:
+                p.close(p.open(path, O_WRONLY | O_CREAT | O_EXCL, 0o644))
+        except OSError:
+            return
 
 
 class SimBackend:
@@ -153,6 +194,8 @@ class SimBackend:
                                                mode=perm["mode"])),)
         if method in ("mq_open", "mq_setattr", "mq_notify"):
             args = _mq_args(method, args)
+        if method == "mount":
+            _make_mount_target(p, *args)
         return getattr(p, method)(*args)
 
     def _record(self, sig: int) -> None:
@@ -178,6 +221,7 @@ class SimBackend:
     # --- the Backend interface ---------------------------------------------------------
     def open(self) -> None:
         kernel = self.kernel = Kernel(seed=self._seed, capabilities=self._caps, policy="fifo")
+        kernel.init.chmod(SCRATCH, 0o1777)      # the real side's fresh tmpfs on /run
         # As on the real side, "a" is a child of an init that ignores SIGCHLD: when "a"
         # exits it leaves no zombie.
         kernel.init.signal(_signal.SIGCHLD, _signal.SIG_IGN)

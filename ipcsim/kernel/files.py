@@ -1,64 +1,23 @@
-"""Open files and the paths a process can see.
+"""Open files.
 
-The model has no disk filesystem. It serves /proc (``/proc/PID/ns/ipc``, ``/proc/sys/...``,
-``/proc/sysvipc/...``) and whatever is mounted (bind mounts of namespace files; mqueue
-filesystems). A path resolves to a node; opening a node gives an :class:`OpenFile`, shared by
+A path names a node (see :mod:`.vfs`); opening a node gives an :class:`OpenFile`, shared by
 every descriptor that refers to it (fork, dup) and released when the last one closes.
 """
 from __future__ import annotations
 
 import errno
-import posixpath
-from typing import TYPE_CHECKING, Callable, Iterable, Protocol, TypeGuard
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from ..constants import O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY, SEEK_CUR, SEEK_END, SEEK_SET
 from ..errors import oserror
 from . import sysctl
 
 if TYPE_CHECKING:
-    from .mqueue import Stat
     from .namespace import IpcNamespace
-    from .process import NsBindMount, Process
+    from .process import Process
+    from .procfs import NsBindMount
 
 NR_OPEN_DEFAULT = 1024   # RLIMIT_NOFILE's soft default
-
-
-class Mount(Protocol):
-    """What is mounted on a path (``Kernel.mounts``): a file (a bind mount of a namespace
-    file) or a directory (see DirMount)."""
-
-    def open(self, proc: Process, flags: int) -> OpenFile: ...
-
-    def listdir(self, proc: Process) -> list[str]: ...
-
-    def unlink(self, proc: Process, path: str) -> None: ...
-
-    def release(self) -> None: ...
-
-    def describe(self) -> str: ...
-
-
-class DirMount(Mount, Protocol):
-    """A mounted directory (an mqueue filesystem) and the files directly inside it."""
-
-    def open_entry(self, proc: Process, name: str, flags: int, mode: int) -> OpenFile: ...
-
-    def unlink_entry(self, proc: Process, name: str) -> None: ...
-
-    def chmod_entry(self, proc: Process, name: str, mode: int) -> None: ...
-
-    def stat_entry(self, proc: Process, name: str) -> Stat: ...
-
-    def has_entry(self, name: str) -> bool: ...
-
-    def chmod(self, proc: Process, mode: int) -> None: ...
-
-    def stat(self, proc: Process) -> Stat: ...
-
-
-def is_dir_mount(mount: Mount) -> TypeGuard[DirMount]:
-    """Is ``mount`` a directory (it has entries)?"""
-    return hasattr(mount, "open_entry")
 
 
 class OpenFile:
@@ -248,24 +207,3 @@ class TextFile(OpenFile):
         if self.ns is not None:
             ns, self.ns = self.ns, None
             ns.put()
-
-
-def normalize(path: object) -> str:
-    """An absolute, normalized path (the model has no working directory: it is /)."""
-    if isinstance(path, bytes):
-        path = path.decode()
-    if not isinstance(path, str):
-        raise TypeError(f"a path must be str or bytes, not {type(path).__name__}")
-    if not path:
-        raise oserror(errno.ENOENT)
-    if "\0" in path:
-        raise ValueError("embedded null byte")
-    path = posixpath.normpath("/" + path)
-    return path[1:] if path.startswith("//") else path
-
-
-def trailing_slash(path: str | bytes) -> bool:
-    """Does the path end in "/" or "/." (so that it must name a directory)? ``path`` has
-    passed normalize()."""
-    raw = path.decode() if isinstance(path, bytes) else path
-    return raw.endswith("/") or raw.endswith("/.")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import errno
 import heapq
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 
 import attrs
 from sortedcontainers import SortedDict
@@ -20,9 +20,10 @@ from ..sim.clock import DEFAULT_EPOCH, EPOCH_MAX, KTIME_MAX, seconds_to_ns
 from ..sim.executor import enter_program
 from ..sim.scheduler import (BLOCKED, NEVER, NO_ADVANCE, RUNNABLE, STOPPED, UNLIMITED,
                              Scheduler)
-from . import mqueue, sem, shm, signals
+from . import mqueue, procfs, sem, shm, signals, vfs
 from .creds import Creds
 from .files import NullFile
+from .vfs import MountTable
 from .namespace import IpcNamespace
 from .process import Process
 from .sysctl import DEFAULT_MAX_IPC_NAMESPACES
@@ -33,7 +34,7 @@ from .waitq import KILLED, SIGNAL, Waiter
 if TYPE_CHECKING:
     from ..sim.scheduler import Task
     from ..views import WaitFor
-    from .files import Mount
+    from .vfs import MountSource
     from .process import ProcessState
 
 R = TypeVar("R")
@@ -84,48 +85,6 @@ def _check_int(name: str, value: object, lo: int | None = None, hi: int | None =
         raise ValueError(message or f"{name} is out of range")
 
 
-class MountTable:
-    """Mounts by target path; a later mount on the same path hides the earlier one.
-
-    The model has no disk: a path exists once something has been mounted on it (as the
-    file or directory a real mount needs), and stays after the unmount.
-    """
-
-    def __init__(self) -> None:
-        self._mounts: dict[str, list[Mount]] = {}
-        self._paths: set[str] = set()
-
-    def top(self, path: str) -> Mount | None:
-        stack = self._mounts.get(path)
-        return stack[-1] if stack else None
-
-    def exists(self, path: str) -> bool:
-        return path in self._paths
-
-    def add(self, path: str, mount: Mount) -> None:
-        self._mounts.setdefault(path, []).append(mount)
-        self._paths.add(path)
-
-    def remove(self, path: str, detach: bool = False) -> None:
-        """umount2(): EINVAL if nothing is mounted there; EBUSY while a file is open
-        through the mount, unless MNT_DETACH (then it goes when the last one closes)."""
-        stack = self._mounts.get(path)
-        if not stack:
-            raise oserror(errno.EINVAL)
-        mount = stack[-1]
-        if getattr(mount, "users") and not detach:
-            raise oserror(errno.EBUSY)
-        stack.pop()
-        if not stack:
-            del self._mounts[path]
-        mount.release()
-
-    def __iter__(self) -> Iterator[tuple[str, Mount]]:
-        for path in sorted(self._mounts):
-            for mount in self._mounts[path]:
-                yield path, mount
-
-
 class Kernel(Viewable):
     """A simulated machine: processes, IPC namespaces and a deterministic scheduler.
 
@@ -173,8 +132,9 @@ class Kernel(Viewable):
         self.clock = self.sched.clock
         self.pid_max = pid_max
         self.max_ipc_namespaces = max_ipc_namespaces
-        self.mounts = MountTable()
-        self.filesystems: dict[str, Callable[[Process, str, str | None], Mount]] = {
+        tree = vfs.boot_tree()
+        self.mounts = MountTable(tree)
+        self.filesystems: dict[str, Callable[[Process, str, str | None], MountSource]] = {
             "mqueue": mqueue.mount_mqueue}
         self.mq_ucounts: dict[int, int] = {}      # RLIMIT_MSGQUEUE bytes per real uid
         self._procs: dict[int, Process] = {}
@@ -189,6 +149,7 @@ class Kernel(Viewable):
         self.init = Process(self, 1, None, Creds(0, 0, capabilities), self.init_ipc_ns.get())
         self.init.fds = [NullFile(0), NullFile(1), NullFile(1)]
         self._procs[1] = self.init
+        self.mounts.attach(self.mounts.root, tree.entries["proc"], procfs.ProcRoot(self), None)
 
     @property
     def executor(self) -> str:
@@ -558,7 +519,7 @@ class Kernel(Viewable):
         else:
             inum = self._next_inum
             self._next_inum += 1
-        ns = IpcNamespace(self, inum)
+        ns = IpcNamespace(self, inum, (creator.creds.fsuid, creator.creds.fsgid))
         ns.ucount_uid = uid
         ns.refs = 1
         self._namespaces[inum] = ns

@@ -32,14 +32,17 @@ from typing import TYPE_CHECKING, Any, Callable, cast
 import attrs
 from sortedcontainers import SortedList
 
-from ..constants import (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID,
+from ..constants import (CAP_FOWNER,
                          CAP_SYS_RESOURCE, HARD_MSGMAX, HARD_MSGSIZEMAX, MQ_PRIO_MAX, NAME_MAX,
                          O_ACCMODE, O_CREAT, O_EXCL, O_NONBLOCK, O_RDONLY, O_TRUNC, PATH_MAX,
                          RLIMIT_MSGQUEUE, SI_MESGQ, SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD)
 from ..errors import ProcessGone, oserror
 from ..sim.clock import seconds_to_ns
 from ..sim.scheduler import Task
-from .files import DirFile, OpenFile
+from .files import OpenFile
+from .vfs import MAY_EXEC, S_IFDIR, S_IFREG, S_IALLUGO, S_ISVTX, Node
+from .vfs import MAY_READ as MAY_READ, MAY_WRITE as MAY_WRITE, Stat as Stat
+from .vfs import generic_permission as generic_permission
 from .signals import NSIG, handler_due
 from .viewable import Viewable
 from .syscall import CallsBase, as_bytes, int_arg, syscall
@@ -56,12 +59,6 @@ if TYPE_CHECKING:
 NS = 1_000_000_000
 DIRENT_SIZE = 20
 FILENT_SIZE = 80
-S_IFREG = 0o100000
-S_IFDIR = 0o040000
-S_ISVTX = 0o1000
-S_ISGID = 0o2000
-S_IALLUGO = 0o7777
-MAY_EXEC, MAY_WRITE, MAY_READ = 1, 2, 4
 FMODE_READ, FMODE_WRITE = 1, 2
 SIZEOF_MSG_MSG = 48                 # struct msg_msg
 SIZEOF_TREE_NODE = 48               # struct posix_msg_tree_node
@@ -105,39 +102,11 @@ class SigInfo:
     si_value: int = 0
 
 
-@attrs.frozen
-class Stat:
-    """The fields of ``struct stat`` the model keeps for mqueue files and directories."""
-
-    st_mode: int
-    st_nlink: int
-    st_uid: int
-    st_gid: int
-    st_size: int
-
-
-def generic_permission(creds: Creds, mode: int, uid: int, gid: int, mask: int) -> bool:
-    """acl_permission_check() then the capability overrides (fs/namei.c), with fsuid/fsgid."""
-    if creds.fsuid == uid:
-        granted = mode >> 6
-    elif creds.in_group_p(gid):
-        granted = mode >> 3
-    else:
-        granted = mode
-    if not mask & ~granted & 7:
-        return True
-    if creds.capable(CAP_DAC_OVERRIDE):
-        return True        # a regular file or a directory: read and write
-    if mask == MAY_READ and creds.capable(CAP_DAC_READ_SEARCH):
-        return True
-    return False
-
-
 # --- the filesystem ------------------------------------------------------------------------
 class MqueueSb:
     """One namespace's mqueue superblock: the name table and the root directory."""
 
-    __slots__ = ("ns", "inum", "refs", "entries", "mode", "uid", "gid")
+    __slots__ = ("ns", "inum", "refs", "entries", "mode", "uid", "gid", "root")
 
     def __init__(self, ns: IpcNamespace):
         self.ns: IpcNamespace | None = ns     # None once the namespace died (mq_clear_sbinfo)
@@ -145,7 +114,10 @@ class MqueueSb:
         self.refs = 1                # the namespace's internal mount
         self.entries: dict[str, MqueueInode] = {}   # oldest first; readdir shows newest first
         self.mode = S_IFDIR | S_ISVTX | 0o777
-        self.uid = self.gid = 0
+        # mq_init_ns() fills the superblock as the namespace is made: the root belongs to
+        # the fsuid/fsgid of the process that made the namespace
+        self.uid, self.gid = ns.mq_owner
+        self.root = MqueueDir(self)
 
     def get(self) -> "MqueueSb":
         self.refs += 1
@@ -416,13 +388,17 @@ def mq_sb(ns: IpcNamespace) -> MqueueSb:
 
 class MqueueMount:
     """A user mount of a namespace's mqueue filesystem; it outlives the namespace (creating
-    through it then fails with EACCES). ``users`` counts files open through it."""
+    through it then fails with EACCES). ``users`` counts files open through it. Every mount
+    of one superblock shows the same root directory."""
 
     __slots__ = ("sb", "users")
 
     def __init__(self, sb: MqueueSb):
         self.sb = sb.get()
         self.users = 0
+
+    def root_node(self) -> Node:
+        return self.sb.root
 
     def release(self) -> None:
         sb, self.sb = self.sb, None  # type: ignore[assignment]  # (released: never used again)
@@ -431,84 +407,92 @@ class MqueueMount:
     def describe(self) -> str:
         return "mqueue"
 
-    # the root directory
-    def open(self, proc: ProcessState, flags: int) -> OpenFile:
-        # do_open(): O_CREAT, or write access, on a directory (O_CREAT|O_EXCL: EEXIST before)
-        if flags & O_CREAT or flags & O_ACCMODE != O_RDONLY:
-            raise oserror(errno.EISDIR)
-        return DirFile(flags, self.sb.names())
 
-    def listdir(self, proc: ProcessState) -> list[str]:
+class MqueueDir(Node):
+    """The root directory of an mqueue superblock, as path lookup sees it: its queues are
+    its entries (simple_lookup: ENAMETOOLONG past NAME_MAX); O_CREAT makes a queue with the
+    default attributes; it has no subdirectories (mkdir: EPERM)."""
+
+    __slots__ = ("sb", "mounted")
+    has_create = has_unlink = True
+
+    def __init__(self, sb: MqueueSb):
+        self.sb = sb
+        self.mounted = 0
+
+    @property
+    def mode(self) -> int:  # type: ignore[override]
+        return self.sb.mode
+
+    @property
+    def uid(self) -> int:  # type: ignore[override]
+        return self.sb.uid
+
+    @property
+    def gid(self) -> int:  # type: ignore[override]
+        return self.sb.gid
+
+    def set_attrs(self, mode: int, uid: int, gid: int) -> None:
+        sb = self.sb
+        sb.mode, sb.uid, sb.gid = mode, uid, gid
+
+    def lookup(self, proc: ProcessState, name: str) -> Node | None:
+        _check_name_len(name)
+        inode = self.sb.lookup(name)
+        return MqueueFileNode(inode) if inode is not None else None
+
+    def readdir(self, proc: ProcessState) -> list[str]:
         return self.sb.names()
 
-    def unlink(self, proc: ProcessState, path: str) -> None:
-        raise oserror(errno.EISDIR)
+    def create(self, proc: ProcessState, name: str, mode: int) -> Node:
+        return MqueueFileNode(self.sb.create(proc, name, mode, None))
 
-    def chmod(self, proc: ProcessState, mode: int) -> None:
-        sb = self.sb
-        sb.mode = _chmod(proc.creds, sb.mode, sb.uid, sb.gid, mode)
+    def unlink(self, proc: ProcessState, name: str) -> None:
+        self.sb.unlink(proc, name)
 
-    def stat(self, proc: ProcessState) -> Stat:
+    def getattr(self, proc: ProcessState) -> Stat:
         sb = self.sb
         return Stat(sb.mode, 2, sb.uid, sb.gid, sb.size)
 
-    # its entries
-    def open_entry(self, proc: ProcessState, name: str, flags: int, mode: int) -> OpenFile:
-        """open(2) of a queue file: O_CREAT makes a queue with the default attributes."""
-        _check_name_len(name)
-        sb = self.sb
-        inode = sb.lookup(name)
-        acc = flags & O_ACCMODE
-        if inode is None:
-            if not flags & O_CREAT:
-                raise oserror(errno.ENOENT)
-            inode = sb.create(proc, name, (mode & S_IALLUGO) & ~proc.umask_, None)
-        else:
-            if flags & O_CREAT and flags & O_EXCL:
-                raise oserror(errno.EEXIST)
-            want = (MAY_READ, MAY_WRITE, MAY_READ | MAY_WRITE, MAY_READ | MAY_WRITE)[acc]
-            if not generic_permission(proc.creds, inode.mode, inode.uid, inode.gid, want):
-                raise oserror(errno.EACCES)
-            if flags & O_TRUNC:
-                inode.size = 0
-        return MqFile(flags & ~(O_CREAT | O_EXCL | O_TRUNC), inode, self)
 
-    def unlink_entry(self, proc: ProcessState, name: str) -> None:
-        _check_name_len(name)
-        self.sb.unlink(proc, name)
+class MqueueFileNode(Node):
+    """A queue file in an mqueue directory: reading it gives the status line."""
 
-    def chmod_entry(self, proc: ProcessState, name: str, mode: int) -> None:
-        inode = self._inode(name)
-        inode.mode = _chmod(proc.creds, inode.mode, inode.uid, inode.gid, mode)
+    __slots__ = ("inode", "mounted")
 
-    def stat_entry(self, proc: ProcessState, name: str) -> Stat:
-        return self._inode(name).stat()
+    def __init__(self, inode: MqueueInode):
+        self.inode = inode
+        self.mounted = 0
 
-    def has_entry(self, name: str) -> bool:
-        return self.sb.lookup(name) is not None
+    @property
+    def mode(self) -> int:  # type: ignore[override]
+        return S_IFREG | self.inode.mode
 
-    def _inode(self, name: str) -> MqueueInode:
-        _check_name_len(name)
-        inode = self.sb.lookup(name)
-        if inode is None:
-            raise oserror(errno.ENOENT)
-        return inode
+    @property
+    def uid(self) -> int:  # type: ignore[override]
+        return self.inode.uid
+
+    @property
+    def gid(self) -> int:  # type: ignore[override]
+        return self.inode.gid
+
+    def set_attrs(self, mode: int, uid: int, gid: int) -> None:
+        inode = self.inode
+        inode.mode, inode.uid, inode.gid = mode & S_IALLUGO, uid, gid
+
+    def open(self, proc: ProcessState, mnt: Any, flags: int) -> OpenFile:
+        inode = self.inode
+        if flags & O_TRUNC and flags & O_ACCMODE:
+            inode.size = 0
+        return MqFile(flags & ~O_TRUNC, inode, mnt.source)
+
+    def getattr(self, proc: ProcessState) -> Stat:
+        return self.inode.stat()
 
 
 def _check_name_len(name: str) -> None:
-    if len(name.encode()) > NAME_MAX:
+    if len(name.encode("utf-8", "surrogateescape")) > NAME_MAX:
         raise oserror(errno.ENAMETOOLONG)
-
-
-def _chmod(creds: Creds, old: int, uid: int, gid: int, mode: int) -> int:
-    """chmod(2): the owner or CAP_FOWNER (EPERM); S_ISGID dropped for a group the caller
-    is not in, without CAP_FSETID. Returns the new mode bits (without the file type)."""
-    if creds.fsuid != uid and not creds.capable(CAP_FOWNER):
-        raise oserror(errno.EPERM)
-    mode &= S_IALLUGO
-    if mode & S_ISGID and not creds.in_group_p(gid) and not creds.capable(CAP_FSETID):
-        mode &= ~S_ISGID
-    return (old & ~S_IALLUGO) | mode
 
 
 class MqFile(OpenFile):

@@ -31,7 +31,7 @@ class IpcNamespace(Viewable):
 
     __slots__ = ("kernel", "inum", "refs", "alive", "msg_ids", "sem_ids", "shm_ids",
                  "used_sems", "msg_bytes", "msg_hdrs", "shm_tot", "mq_queues_count",
-                 "mq_fs", "ucount_uid", "__weakref__") + NAMESPACE_FIELDS
+                 "mq_fs", "mq_owner", "ucount_uid", "__weakref__") + NAMESPACE_FIELDS
 
     # The limits (sysctl.NAMESPACE_FIELDS), set from their table's defaults.
     shm_ctlmax: int
@@ -51,7 +51,9 @@ class IpcNamespace(Viewable):
     mq_msg_default: int
     mq_msgsize_default: int
 
-    def __init__(self, kernel: Kernel, inum: int):
+    def __init__(self, kernel: Kernel, inum: int, owner: tuple[int, int] = (0, 0)):
+        """``owner``: the fsuid and fsgid of the process that creates the namespace, whose
+        the root directory of its mqueue filesystem is (mq_init_ns)."""
         self.kernel = kernel
         self.inum = inum
         self.refs = 0
@@ -66,6 +68,7 @@ class IpcNamespace(Viewable):
         self.shm_tot = 0
         self.mq_queues_count = 0
         self.mq_fs: MqueueSb | None = None
+        self.mq_owner = owner
         self.ucount_uid = 0
         for field, default in _DEFAULTS:
             setattr(self, field, default)

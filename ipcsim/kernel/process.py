@@ -25,7 +25,8 @@ from ..errors import UnsupportedError, oserror
 from ..sim.clock import seconds_to_ns
 from ..sim.scheduler import ProcessExit
 from . import creds as _creds
-from . import files, procfs, sem, shm, signals, sysctl
+from . import files, procfs, sem, shm, signals, vfs
+from .procfs import NsBindMount as NsBindMount
 from .mqueue import MqCalls
 from .msg import MsgCalls
 from .sem import SemCalls
@@ -40,7 +41,8 @@ if TYPE_CHECKING:
     from ..sim.scheduler import Task
     from .creds import Creds
     from .kernel import Kernel
-    from .mqueue import SigInfo, Stat
+    from .mqueue import SigInfo
+    from .vfs import Stat
     from .namespace import IpcNamespace
     from .shm import AddressSpace, ShmidKernel
 
@@ -531,54 +533,15 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         return target.dumpable or c.capable(CAP_SYS_PTRACE)
 
     def _open(self, path: str | bytes, flags: int, mode: int = 0o666) -> files.OpenFile:
-        flags = int_arg(flags, "flags")
-        node = procfs.resolve(self.kernel, self, path, creating=bool(flags & O_CREAT))
-        if isinstance(node, procfs.MountEntry):
-            return node.mount.open_entry(self, node.name, flags, mode)
-        acc = flags & O_ACCMODE
-        want_read = acc in (O_RDONLY, O_RDWR, O_ACCMODE)
-        want_write = acc in (O_WRONLY, O_RDWR, O_ACCMODE)
-        if flags & O_CREAT and flags & O_EXCL:
-            raise oserror(errno.EEXIST)
-        if isinstance(node, procfs.Dir):
-            if want_write:
-                raise oserror(errno.EISDIR)
-            return files.DirFile(flags, node.names)
-        if isinstance(node, procfs.NsLink):
-            return self._open_ns(node.target, flags, want_write)
-        if isinstance(node, procfs.OtherNsLink):
-            if not self._may_ptrace_read(node.target):
-                raise oserror(errno.EACCES)
-            if node.target.ipc_ns is None:
-                raise oserror(errno.ENOENT)
-            if want_write:
-                raise oserror(errno.EPERM)
-            return files.OtherNsFile(flags, node.nstype)
-        if isinstance(node, procfs.SysctlNode):
-            entry = node.entry
-            owner = self.kernel if entry.scope == "user" else self.ipc_ns
-            sysctl.check_open(entry, self.creds, want_read, want_write)
-            return files.SysctlFile(flags, entry, owner)
-        if isinstance(node, procfs.SysvipcNode):
-            if want_write and not self.creds.capable(CAP_DAC_OVERRIDE):
-                raise oserror(errno.EACCES)
-            kind, ns = node.kind, self.ipc_ns
-            return files.TextFile(flags, lambda: procfs.sysvipc_text(kind, ns, self), ns)
-        return node.mount.open(self, flags)
-
-    def _open_ns(self, target: "Process", flags: int, want_write: bool) -> files.OpenFile:
-        if not self._may_ptrace_read(target):
-            raise oserror(errno.EACCES)
-        if target.ipc_ns is None:
-            raise oserror(errno.ENOENT)
-        if want_write:
-            raise oserror(errno.EPERM)
-        return files.NsFile(flags, target.ipc_ns)
+        return vfs.do_open(self, path, int_arg(flags, "flags"), mode)
 
     @syscall
     def open(self, path: str, flags: int = O_RDONLY, mode: int = 0o666) -> int:
-        """open(2) on the files the model serves: /proc/PID/ns/ipc (a namespace handle that
-        keeps the namespace alive), /proc/sys/..., /proc/sysvipc/..., and mounts."""
+        """open(2): /proc/PID/ns/ipc (a namespace handle that keeps the namespace alive),
+        /proc/sys/..., /proc/sysvipc/..., files and directories of the root file system and
+        of mounts. O_CREAT makes a missing file (mode bits less the umask), with write and
+        search permission on its directory (EACCES); an existing file is opened with its own
+        permission checks (O_EXCL: EEXIST)."""
         return self._install(self._open(path, flags, int_arg(mode, "mode")))
 
     @syscall
@@ -646,130 +609,131 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
 
     @syscall
     def listdir(self, path: str) -> list[str]:
-        """The names in a directory, in the order readdir gives them."""
-        node = procfs.resolve(self.kernel, self, path)
-        if isinstance(node, procfs.Dir):
-            return list(node.names)
-        if isinstance(node, procfs.MountNode):
-            return node.mount.listdir(self)
-        if isinstance(node, procfs.MountEntry) and not node.mount.has_entry(node.name):
-            raise oserror(errno.ENOENT)
-        raise oserror(errno.ENOTDIR)
+        """The names in a directory, in the order readdir gives them; it needs read
+        permission on the directory (EACCES), as opening it does."""
+        nd = vfs.lookup(self, path, directory=True)
+        nd.node.may_open(self, O_RDONLY)
+        return nd.node.readdir(self)
 
     @syscall
     def readlink(self, path: str) -> str:
-        """readlink(2): ``/proc/PID/ns/ipc`` gives ``ipc:[INODE]``; ``/proc/self`` the pid."""
-        node = procfs.resolve(self.kernel, self, path)
-        if files.trailing_slash(path):        # the link is followed: no link is left
-            raise oserror(errno.EINVAL)
-        if files.normalize(path) == "/proc/self":
-            return str(self.pid)
-        if not isinstance(node, (procfs.NsLink, procfs.OtherNsLink)):
-            raise oserror(errno.EINVAL)
-        if not self._may_ptrace_read(node.target):
-            raise oserror(errno.EACCES)
-        if node.target.ipc_ns is None:
-            raise oserror(errno.ENOENT)
-        if isinstance(node, procfs.OtherNsLink):
-            return node.text
-        return f"ipc:[{node.target.ipc_ns.inum}]"
+        """readlink(2): ``/proc/PID/ns/ipc`` gives ``ipc:[INODE]``; ``/proc/self`` the pid;
+        anything else (or a link a trailing slash follows) EINVAL."""
+        nd = vfs.lookup(self, path, follow=False)
+        return nd.node.readlink(self)
 
     @syscall
     def unlink(self, path: str) -> None:
-        """unlink(2): removes a queue through an mqueue mount; /proc files refuse."""
-        node = procfs.resolve(self.kernel, self, path)
-        norm = files.normalize(path)
-        if isinstance(node, procfs.SysctlNode):
-            raise oserror(errno.EACCES)
-        if isinstance(node, procfs.MountNode):
-            return node.mount.unlink(self, norm)
-        if isinstance(node, procfs.MountEntry):
-            return node.mount.unlink_entry(self, node.name)
-        if isinstance(node, procfs.Dir):
-            raise oserror(errno.EISDIR)
-        raise oserror(errno.EPERM)
+        """unlink(2): removes a file (a queue through an mqueue mount) with write and
+        search permission on its directory (EACCES), the sticky bit respected (EPERM);
+        EISDIR for a directory, EBUSY for a mountpoint, EPERM where the file system (most
+        of /proc) removes nothing; /proc/sys answers EACCES."""
+        vfs.do_unlink(self, path)
+
+    @syscall
+    def mkdir(self, path: str, mode: int = 0o777) -> None:
+        """mkdir(2): a directory with ``mode`` less the umask (and no set-id bits but
+        S_ISVTX), owned by the caller's fsuid and fsgid (the directory's group under a
+        set-group-ID one). EEXIST if the name exists, EACCES without write and search
+        permission on the parent, ENOENT in /proc, EPERM in an mqueue mount."""
+        vfs.do_mkdir(self, path, int_arg(mode, "mode"))
+
+    @syscall
+    def rmdir(self, path: str) -> None:
+        """rmdir(2): removes an empty directory: ENOTEMPTY if it has entries, EBUSY for a
+        mountpoint (or "/"), EINVAL for a last "." and ENOTEMPTY for "..", ENOTDIR for a
+        file, with unlink(2)'s permission rules."""
+        vfs.do_rmdir(self, path)
 
     @syscall
     def mount(self, source: str, target: str, fstype: str | None = None, flags: int = 0,
               data: str | None = None) -> None:
         """mount(2): ``MS_BIND`` of a ``/proc/PID/ns/ipc`` file keeps that namespace alive
-        until unmounted. Needs CAP_SYS_ADMIN (EPERM). The model has no disk, so any
-        absolute path can be a target; mounts are seen by every process."""
+        until unmounted; an ``mqueue`` filesystem shows the mounter's namespace. The target
+        must exist (ENOENT, looked up before CAP_SYS_ADMIN is checked: EPERM): a file for a
+        namespace file, a directory for a filesystem (ENOTDIR). What is mounted hides what
+        the target held until it is unmounted; mounts are seen by every process."""
         flags = int_arg(flags, "flags")
+        kernel = self.kernel
+        nd = vfs.lookup(self, target)
         if not self.creds.capable(CAP_SYS_ADMIN):
             raise oserror(errno.EPERM)
-        target = files.normalize(target)
         if flags & MS_BIND:
-            node = procfs.lookup(self.kernel, self, files.normalize(source))
-            if isinstance(node, procfs.NsLink):
-                if not self._may_ptrace_read(node.target):
-                    raise oserror(errno.EACCES)
-                if node.target.ipc_ns is None:
-                    raise oserror(errno.ENOENT)
-                ns = node.target.ipc_ns
-            elif isinstance(node, procfs.MountNode) and hasattr(node.mount, "ns"):
-                ns = node.mount.ns
-            else:
+            src = vfs.lookup(self, source).node
+            if not isinstance(src, procfs.NsfsNode):
                 raise UnsupportedError("only namespace files (/proc/PID/ns/ipc) can be "
                                        "bind-mounted in ipcsim")
-            self.kernel.mounts.add(target, NsBindMount(ns))
+            bind = procfs.NsBindMount(src.ns)
+            try:
+                kernel.mounts.attach(nd.mnt, nd.node, bind.root_node(), bind)
+            except BaseException:
+                bind.release()
+                raise
             return
         if fstype is None:
             raise oserror(errno.EINVAL)
         if not isinstance(fstype, str):
             raise TypeError("fstype must be a str")
-        factory = self.kernel.filesystems.get(fstype)
+        factory = kernel.filesystems.get(fstype)
         if factory is None:
             raise UnsupportedError(f"filesystem type {fstype!r} is not modelled")
-        mount = factory(self, source, data)
-        top = self.kernel.mounts.top(target)
-        if top is not None and getattr(top, "sb", None) is getattr(mount, "sb", mount):
-            mount.release()              # do_add_mount(): the same superblock there already
-            raise oserror(errno.EBUSY)
-        self.kernel.mounts.add(target, mount)
+        new = factory(self, source, data)
+        try:
+            root = new.root_node()
+            if nd.node is nd.mnt.root and nd.node is root:
+                raise oserror(errno.EBUSY)    # do_add_mount(): that superblock is there already
+            kernel.mounts.attach(nd.mnt, nd.node, root, new)
+        except BaseException:
+            new.release()
+            raise
 
     @syscall
     def umount(self, target: str, flags: int = 0) -> None:
-        """umount2(2): ENOENT for a path that does not exist, EPERM without CAP_SYS_ADMIN,
-        EINVAL if nothing is mounted there, EBUSY while a file is open through the mount
-        (unless MNT_DETACH)."""
+        """umount2(2): the lookup's errnos (ENOENT...), then EPERM without CAP_SYS_ADMIN,
+        EINVAL unless the path is the root of a mount, EBUSY while a file is open through
+        the mount or something is mounted inside it (unless MNT_DETACH, which takes the
+        mounts inside too; a namespace file open through it keeps its namespace)."""
         flags = int_arg(flags, "flags")
-        path = files.normalize(target)
-        mounts = self.kernel.mounts
-        if not mounts.exists(path):
-            procfs.lookup(self.kernel, self, path)        # ENOENT outside /proc
+        nd = vfs.lookup(self, target)
         if not self.creds.capable(CAP_SYS_ADMIN):
             raise oserror(errno.EPERM)
-        mounts.remove(path, detach=bool(flags & MNT_DETACH))
+        mnt, mounts = nd.mnt, self.kernel.mounts
+        if nd.node is not mnt.root or mnt.parent is None:
+            raise oserror(errno.EINVAL)
+        if mnt.source is None:
+            raise UnsupportedError("unmounting /proc is not modelled")
+        if not flags & MNT_DETACH and (mnt.source.users or mounts.has_children(mnt)):
+            raise oserror(errno.EBUSY)
+        mounts.detach(mnt)
 
     @syscall
     def chmod(self, path: str, mode: int) -> None:
-        """chmod(2) of an mqueue file or mount: the owner or CAP_FOWNER (EPERM); /proc
-        files refuse (EPERM)."""
+        """chmod(2): the owner or CAP_FOWNER (EPERM); S_ISGID is dropped for a group the
+        caller is not in, without CAP_FSETID. /proc/sys files and namespace files refuse
+        (EPERM)."""
         mode = int_arg(mode, "mode")
-        node = procfs.resolve(self.kernel, self, path)
-        if isinstance(node, procfs.MountEntry):
-            return node.mount.chmod_entry(self, node.name, mode)
-        if isinstance(node, procfs.MountNode) and hasattr(node.mount, "chmod"):
-            node.mount.chmod(self, mode)
-            return
-        raise oserror(errno.EPERM)
+        vfs.lookup(self, path).node.chmod(self, mode)
+
+    @syscall
+    def chown(self, path: str, uid: int, gid: int) -> None:
+        """chown(2) (the link followed); -1 keeps an id. A new owner needs CAP_CHOWN (the
+        owner may "change" it to itself); a new group needs the owner in that group, or
+        CAP_CHOWN (EPERM). It clears S_ISUID (and S_ISGID where group execute is set) on
+        anything but a directory."""
+        ids = []
+        for value, what in ((uid, "uid"), (gid, "gid")):
+            value = int_arg(value, what)
+            if not -1 <= value <= 0xFFFFFFFF:
+                raise OverflowError(f"{what} must fit in a uid_t or be -1")
+            ids.append(-1 if value == 0xFFFFFFFF else value)
+        vfs.lookup(self, path).node.chown(self, ids[0], ids[1])
 
     @syscall
     def stat(self, path: str) -> Stat:
-        """stat(2) of an mqueue file or mount, or of a /proc/sys file: a Stat(st_mode,
-        st_nlink, st_uid, st_gid, st_size). A /proc/sys file shows its table's mode (as
-        proc_sys_getattr does), whatever its permissions() grants."""
-        node = procfs.resolve(self.kernel, self, path)
-        if isinstance(node, procfs.SysctlNode):
-            from .mqueue import Stat
-            return Stat(0o100000 | node.entry.mode, 1, 0, 0, 0)
-        if isinstance(node, procfs.MountEntry):
-            return node.mount.stat_entry(self, node.name)
-        if isinstance(node, procfs.MountNode) and hasattr(node.mount, "stat"):
-            st: Stat = node.mount.stat(self)
-            return st
-        raise UnsupportedError("stat() is modelled for mqueue files and mounts only")
+        """stat(2) (the link followed): a Stat(st_mode, st_nlink, st_uid, st_gid, st_size)
+        of a file or directory of the root file system, an mqueue file or mount, a /proc/sys
+        file (its table's mode, as proc_sys_getattr shows it) or a namespace file."""
+        return vfs.lookup(self, path).node.getattr(self)
 
     # --- resource limits --------------------------------------------------------------
     @staticmethod
@@ -890,33 +854,3 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         """umask(2): set the file creation mask, return the old one."""
         old, self.umask_ = self.umask_, int_arg(mask, "mask") & 0o777
         return old
-
-
-class NsBindMount:
-    """A bind mount of a namespace file: holds the namespace until unmounted. ``users``
-    counts the files open through it (umount gives EBUSY while there are any)."""
-
-    __slots__ = ("ns", "users")
-
-    def __init__(self, ns: IpcNamespace):
-        self.ns = ns.get()
-        self.users = 0
-
-    def open(self, proc: Process, flags: int) -> files.OpenFile:
-        if flags & O_ACCMODE != O_RDONLY:
-            raise oserror(errno.EPERM)
-        return files.NsFile(flags, self.ns, self)
-
-    def listdir(self, proc: Process) -> list[str]:
-        raise oserror(errno.ENOTDIR)
-
-    def unlink(self, proc: Process, path: str) -> None:
-        raise oserror(errno.EBUSY)
-
-    def release(self) -> None:
-        ns, self.ns = self.ns, None  # type: ignore[assignment]  # (released: never used again)
-        ns.put()
-
-    def describe(self) -> str:
-        return f"nsfs ipc:[{self.ns.inum}]"
-

@@ -1,23 +1,26 @@
-"""What /proc shows: the tree a process can walk, and the text of /proc/sysvipc.
+"""What /proc shows: the nodes a path walk finds there, and the text of /proc/sysvipc.
 
 Which namespace a file shows is the opener's at open(): /proc/sys files stay bound to it,
 and an open /proc/sysvipc file also holds it alive (sysvipc_proc_open takes a reference).
+Lookups in /proc never leave negative entries: a missing name is ENOENT at once, so
+nothing can be created there (ENOENT too).
 """
 from __future__ import annotations
 
 import errno
-from typing import TYPE_CHECKING, Union
-
-import attrs
+from typing import TYPE_CHECKING, cast
 
 from .. import constants
-from ..errors import oserror
-from . import files, sysctl
+from ..constants import O_ACCMODE, O_RDONLY
+from ..errors import UnsupportedError, oserror
+from . import files, sysctl, vfs
+from .vfs import S_IFDIR, S_IFLNK, S_IFREG
 
 if TYPE_CHECKING:
+    from .creds import Creds
     from .kernel import Kernel
     from .namespace import IpcNamespace
-    from .process import Process
+    from .process import Process, ProcessState
 
 # /proc/sysvipc headers (ipc/msg.c, sem.c, shm.c; 64-bit kernels)
 SYSVIPC_HEADERS = {
@@ -41,23 +44,227 @@ def sysvipc_text(kind: str, ns: IpcNamespace, reader: Process) -> bytes:
 
 
 # --- the tree --------------------------------------------------------------------------
-@attrs.frozen
-class Dir:
-    names: tuple[str, ...]
+class ProcNode(vfs.Node):
+    """A /proc node: made afresh at each lookup, owned by root unless it says otherwise."""
+
+    __slots__ = ()
+    mode = S_IFDIR | 0o555
+    uid = 0
+    gid = 0
+
+    def set_attrs(self, mode: int, uid: int, gid: int) -> None:
+        raise UnsupportedError("changing the mode or owner of /proc files is not modelled")
 
 
-@attrs.frozen
-class NsLink:
-    """/proc/PID/ns/ipc: a magic link to a process's namespace."""
-    target: Process
+class ProcRoot(ProcNode):
+    """/proc: self, sys, sysvipc and a directory per process (zombies too)."""
+
+    __slots__ = ("kernel",)
+
+    def __init__(self, kernel: Kernel):
+        self.kernel = kernel
+
+    def lookup(self, proc: ProcessState, name: str) -> vfs.Node | None:
+        if name == "self":
+            return SelfLink()
+        if name == "sys":
+            return SysDir("")
+        if name == "sysvipc":
+            return SysvipcDir()
+        target = self.kernel.process_by_pid_str(name)
+        if target is None:
+            raise oserror(errno.ENOENT)     # proc_pid_lookup: no negative entries
+        return PidDir(target)
+
+    def readdir(self, proc: ProcessState) -> list[str]:
+        pids = [str(p.pid) for p in self.kernel.processes(include_zombies=True)]
+        return ["self", "sys", "sysvipc"] + pids
 
 
-@attrs.frozen
-class OtherNsLink:
+class SelfLink(ProcNode):
+    """/proc/self: a link to the caller's own /proc/PID."""
+
+    __slots__ = ()
+    mode = S_IFLNK | 0o777
+
+    def get_link(self, proc: ProcessState) -> vfs.Node:
+        return PidDir(cast("Process", proc))
+
+    def readlink(self, proc: ProcessState) -> str:
+        return str(proc.pid)
+
+
+class SysDir(ProcNode):
+    """A /proc/sys directory: readable and searchable by everyone, writable by no one
+    (proc_sys_permission has no capability override), so nothing in it can be removed
+    (EACCES)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: str):
+        self.key = key
+
+    def permission(self, creds: Creds, mask: int) -> bool:
+        return not mask & vfs.MAY_WRITE
+
+    def lookup(self, proc: ProcessState, name: str) -> vfs.Node | None:
+        key = f"{self.key}/{name}" if self.key else name
+        if key in _SYS_DIRS:
+            return SysDir(key)
+        entry = sysctl.BY_PATH.get(key)
+        if entry is None:
+            raise oserror(errno.ENOENT)
+        return SysctlNode(entry)
+
+    def readdir(self, proc: ProcessState) -> list[str]:
+        return list(_SYS_DIRS[self.key])
+
+
+class SysctlNode(ProcNode):
+    """A /proc/sys file: its permission is the table's, for the caller (sysctl.permissions);
+    it shows the namespace of whoever opens it."""
+
+    __slots__ = ("entry",)
+
+    def __init__(self, entry: sysctl.Sysctl):
+        self.entry = entry
+
+    @property
+    def mode(self) -> int:  # type: ignore[override]
+        return S_IFREG | self.entry.mode
+
+    def may_open(self, proc: ProcessState, flags: int) -> None:
+        acc = vfs.acc_mode(flags)
+        sysctl.check_open(self.entry, proc.creds, bool(acc & vfs.MAY_READ),
+                          bool(acc & vfs.MAY_WRITE))
+
+    def open(self, proc: ProcessState, mnt: vfs.Vfsmount, flags: int) -> files.OpenFile:
+        entry = self.entry
+        owner = proc.kernel if entry.scope == "user" else proc.ipc_ns
+        return files.SysctlFile(flags, entry, owner)
+
+    def getattr(self, proc: ProcessState) -> vfs.Stat:
+        return vfs.Stat(self.mode, 1, 0, 0, 0)    # the table's mode (proc_sys_getattr)
+
+    def set_attrs(self, mode: int, uid: int, gid: int) -> None:
+        raise oserror(errno.EPERM)                # proc_sys_setattr refuses ATTR_MODE/UID/GID
+
+    def chown(self, proc: ProcessState, uid: int, gid: int) -> None:
+        raise oserror(errno.EPERM)
+
+
+class SysvipcDir(ProcNode):
+    __slots__ = ()
+
+    def lookup(self, proc: ProcessState, name: str) -> vfs.Node | None:
+        if name in _KIND_IDS:
+            return SysvipcNode(name)
+        raise oserror(errno.ENOENT)
+
+    def readdir(self, proc: ProcessState) -> list[str]:
+        return sorted(_KIND_IDS)
+
+
+class SysvipcNode(ProcNode):
+    """/proc/sysvipc/<kind>: read-only for everyone but CAP_DAC_OVERRIDE (mode 0444)."""
+
+    __slots__ = ("kind",)
+    mode = S_IFREG | 0o444
+
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    def open(self, proc: ProcessState, mnt: vfs.Vfsmount, flags: int) -> files.OpenFile:
+        kind, ns = self.kind, proc.ipc_ns
+        return files.TextFile(flags, lambda: sysvipc_text(kind, ns, cast("Process", proc)), ns)
+
+
+def _task_owner(target: Process) -> tuple[int, int]:
+    """task_dump_owner(): a dumpable task's effective ids, else root's."""
+    if target.dumpable:
+        return target.creds.euid, target.creds.egid
+    return 0, 0
+
+
+class PidDir(ProcNode):
+    """/proc/PID (only ``ns`` is modelled in it). Neither it nor anything in it can be
+    unlinked or removed (EPERM, as Linux answers)."""
+
+    __slots__ = ("target",)
+    immutable = True
+
+    def __init__(self, target: Process):
+        self.target = target
+
+    @property
+    def uid(self) -> int:  # type: ignore[override]
+        return _task_owner(self.target)[0]
+
+    @property
+    def gid(self) -> int:  # type: ignore[override]
+        return _task_owner(self.target)[1]
+
+    def lookup(self, proc: ProcessState, name: str) -> vfs.Node | None:
+        if name == "ns":
+            return NsDir(self.target)
+        raise oserror(errno.ENOENT)
+
+    def readdir(self, proc: ProcessState) -> list[str]:
+        return ["ns"]
+
+
+class NsDir(PidDir):
+    """/proc/PID/ns: dr-x--x--x, owned as the process's directory."""
+
+    __slots__ = ()
+    mode = S_IFDIR | 0o511
+
+    def lookup(self, proc: ProcessState, name: str) -> vfs.Node | None:
+        if name == "ipc":
+            return NsLink(self.target)
+        if name in OTHER_NS:
+            return OtherNsLink(name, self.target)
+        raise oserror(errno.ENOENT)
+
+    def readdir(self, proc: ProcessState) -> list[str]:
+        return list(NS_NAMES)
+
+
+class NsLink(ProcNode):
+    """/proc/PID/ns/ipc: a magic link to a process's namespace. Following or reading it
+    needs PTRACE_MODE_READ access to the process (EACCES); an exited one has none
+    (ENOENT)."""
+
+    __slots__ = ("target",)
+    mode = S_IFLNK | 0o777
+
+    def __init__(self, target: Process):
+        self.target = target
+
+    def _check(self, proc: ProcessState) -> None:
+        if not cast("Process", proc)._may_ptrace_read(self.target):
+            raise oserror(errno.EACCES)
+        if self.target.ipc_ns is None:
+            raise oserror(errno.ENOENT)
+
+    def get_link(self, proc: ProcessState) -> vfs.Node:
+        self._check(proc)
+        return NsfsNode(self.target.ipc_ns)
+
+    def readlink(self, proc: ProcessState) -> str:
+        self._check(proc)
+        return f"ipc:[{self.target.ipc_ns.inum}]"
+
+
+class OtherNsLink(NsLink):
     """/proc/PID/ns/<kind> for a namespace kind the model does not split: every process is
     in the initial namespace of that kind."""
-    kind: str
-    target: Process
+
+    __slots__ = ("kind",)
+
+    def __init__(self, kind: str, target: Process):
+        super().__init__(target)
+        self.kind = kind
 
     @property
     def text(self) -> str:
@@ -67,30 +274,82 @@ class OtherNsLink:
     def nstype(self) -> int:
         return OTHER_NS[self.kind][2]
 
+    def get_link(self, proc: ProcessState) -> vfs.Node:
+        self._check(proc)
+        return OtherNsfsNode(self.nstype)
 
-@attrs.frozen
-class SysctlNode:
-    entry: sysctl.Sysctl
-
-
-@attrs.frozen
-class SysvipcNode:
-    kind: str
+    def readlink(self, proc: ProcessState) -> str:
+        self._check(proc)
+        return self.text
 
 
-@attrs.frozen
-class MountNode:
-    mount: files.Mount
+class NsfsNode(vfs.Node):
+    """A namespace file (nsfs): what /proc/PID/ns/ipc leads to, and the root of a bind
+    mount of one. It opens read-only (EPERM otherwise); attributes cannot change."""
+
+    __slots__ = ("ns", "mounted")
+    mode = S_IFREG | 0o444
+    uid = 0
+    gid = 0
+
+    def __init__(self, ns: IpcNamespace):
+        self.ns = ns
+        self.mounted = 0
+
+    def may_open(self, proc: ProcessState, flags: int) -> None:
+        if flags & O_ACCMODE != O_RDONLY:
+            raise oserror(errno.EPERM)
+
+    def open(self, proc: ProcessState, mnt: vfs.Vfsmount, flags: int) -> files.OpenFile:
+        source = mnt.source
+        return files.NsFile(flags, self.ns, source if isinstance(source, NsBindMount) else None)
+
+    def getattr(self, proc: ProcessState) -> vfs.Stat:
+        return vfs.Stat(self.mode, 1, 0, 0, 0)
 
 
-@attrs.frozen
-class MountEntry:
-    """A name directly inside a mounted directory (an mqueue mount), existing or not."""
-    mount: files.DirMount
-    name: str
+class OtherNsfsNode(vfs.Node):
+    """The namespace file of a kind the model does not split."""
+
+    __slots__ = ("nstype",)
+    mode = S_IFREG | 0o444
+    uid = 0
+    gid = 0
+
+    def __init__(self, nstype: int):
+        self.nstype = nstype
+
+    def may_open(self, proc: ProcessState, flags: int) -> None:
+        if flags & O_ACCMODE != O_RDONLY:
+            raise oserror(errno.EPERM)
+
+    def open(self, proc: ProcessState, mnt: vfs.Vfsmount, flags: int) -> files.OpenFile:
+        return files.OtherNsFile(flags, self.nstype)
+
+    def getattr(self, proc: ProcessState) -> vfs.Stat:
+        return vfs.Stat(self.mode, 1, 0, 0, 0)
 
 
-Node = Union[Dir, NsLink, OtherNsLink, SysctlNode, SysvipcNode, MountNode, MountEntry]
+class NsBindMount:
+    """A bind mount of a namespace file: holds the namespace until unmounted. ``users``
+    counts the files open through it (umount gives EBUSY while there are any)."""
+
+    __slots__ = ("ns", "users", "root")
+
+    def __init__(self, ns: IpcNamespace):
+        self.ns = ns.get()
+        self.users = 0
+        self.root = NsfsNode(ns)
+
+    def root_node(self) -> vfs.Node:
+        return self.root
+
+    def release(self) -> None:
+        ns, self.ns = self.ns, None  # type: ignore[assignment]  # (released: never used again)
+        ns.put()
+
+    def describe(self) -> str:
+        return f"nsfs ipc:[{self.ns.inum}]"
 
 
 _SYS_DIRS = sysctl.directories()
@@ -110,74 +369,3 @@ OTHER_NS = {
     "time": ("time", 4026531834, constants.CLONE_NEWTIME),
     "time_for_children": ("time", 4026531834, constants.CLONE_NEWTIME),
 }
-
-
-def resolve(kernel: Kernel, proc: Process, path: str | bytes,
-            creating: bool = False) -> Node:
-    """``lookup()`` of a path as the caller wrote it: a trailing slash (or "/.") means the
-    path must name a directory: ENOTDIR for a file; for a missing entry ENOENT, or EISDIR
-    when the call would create it (open_last_lookups)."""
-    node = lookup(kernel, proc, files.normalize(path))
-    if files.trailing_slash(path) and not _is_dir(node):
-        if isinstance(node, MountEntry) and not node.mount.has_entry(node.name):
-            raise oserror(errno.EISDIR if creating else errno.ENOENT)
-        raise oserror(errno.ENOTDIR)
-    return node
-
-
-def _is_dir(node: Node) -> bool:
-    return isinstance(node, Dir) or (isinstance(node, MountNode)
-                                     and files.is_dir_mount(node.mount))
-
-
-def lookup(kernel: Kernel, proc: Process, path: str) -> Node:
-    """Resolve a normalized absolute path to a node, or raise ENOENT/ENOTDIR."""
-    mount = kernel.mounts.top(path)
-    if mount is not None:
-        return MountNode(mount)
-    parts = [p for p in path.split("/") if p]
-    for depth in range(len(parts) - 1, 0, -1):
-        mount = kernel.mounts.top("/" + "/".join(parts[:depth]))
-        if mount is None:
-            continue
-        if not files.is_dir_mount(mount):
-            raise oserror(errno.ENOTDIR)       # a file (a bind-mounted namespace file)
-        if depth == len(parts) - 1:
-            return MountEntry(mount, parts[-1])
-        # deeper: the entry would have to be a directory, and queues are files
-        raise oserror(errno.ENOTDIR if mount.has_entry(parts[depth]) else errno.ENOENT)
-    if not parts:
-        return Dir(("proc",))
-    if parts[0] != "proc":
-        raise oserror(errno.ENOENT)
-    rest = parts[1:]
-    if not rest:
-        pids = tuple(str(p.pid) for p in kernel.processes(include_zombies=True))
-        return Dir(("self", "sys", "sysvipc") + pids)
-    head, rest = rest[0], rest[1:]
-    if head == "sys":
-        key = "/".join(rest)
-        if key in _SYS_DIRS:
-            return Dir(tuple(_SYS_DIRS[key]))
-        entry = sysctl.BY_PATH.get(key)
-        if entry is None:
-            raise oserror(errno.ENOENT)
-        return SysctlNode(entry)
-    if head == "sysvipc":
-        if not rest:
-            return Dir(tuple(sorted(_KIND_IDS)))
-        if len(rest) == 1 and rest[0] in _KIND_IDS:
-            return SysvipcNode(rest[0])
-        raise oserror(errno.ENOENT)
-    target = proc if head == "self" else kernel.process_by_pid_str(head)
-    if target is None:
-        raise oserror(errno.ENOENT)
-    if not rest:
-        return Dir(("ns",))
-    if rest == ["ns"]:
-        return Dir(NS_NAMES)
-    if rest == ["ns", "ipc"]:
-        return NsLink(target)
-    if len(rest) == 2 and rest[0] == "ns" and rest[1] in OTHER_NS:
-        return OtherNsLink(rest[1], target)
-    raise oserror(errno.ENOENT)

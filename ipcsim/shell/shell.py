@@ -47,6 +47,8 @@ PROGRAMS: dict[str, tuple[Command, str]] = {
     "readlink": (tools.readlink, "where a link points: readlink /proc/$$/ns/ipc"),
     "mount": (tools.mount, "mount -t mqueue none DIR; mount --bind /proc/PID/ns/ipc FILE"),
     "umount": (tools.umount, "unmount"),
+    "mkdir": (tools.mkdir, "make directories (-p: with their parents), e.g. mount targets"),
+    "touch": (tools.touch, "make empty files, e.g. a target for unshare --ipc=FILE"),
     "sysctl": (tools.sysctl, "read or set limits: sysctl kernel.msgmni; sysctl -w k=v"),
     "ps": (tools.ps, "every process with its IPC namespace"),
     "sleep": (tools.sleep, "let virtual time pass"),

@@ -9,12 +9,12 @@ util-linux and procps-ng for the same failures.
 from __future__ import annotations
 
 import errno
+import posixpath
 from typing import TYPE_CHECKING, Any
 
 from ..constants import (IPC_CREAT, IPC_NOWAIT, MS_BIND, O_CREAT, O_EXCL, O_NONBLOCK,
                          O_RDONLY, O_RDWR, O_WRONLY, SETVAL, SHM_LOCK, SHM_UNLOCK)
 from ..errors import DeadlockError, UnsupportedError
-from ..kernel import files
 from ..kernel.mqueue import MqAttr
 from ..kernel.signals import SIGNAMES
 from ..sim.clock import KTIME_MAX, NS
@@ -37,7 +37,9 @@ There is NO WARRANTY, to the extent permitted by law.
 Written by {authors}.
 """
 _AUTHORS = {"cat": "Torbjorn Granlund and Richard M. Stallman",
-            "ls": "Richard M. Stallman and David MacKenzie"}
+            "ls": "Richard M. Stallman and David MacKenzie",
+            "mkdir": "David MacKenzie",
+            "touch": "Paul Rubin, Arnold Robbins, Jim Kingdon,\nDavid MacKenzie, and Randy Smith"}
 _LIBMOUNT = " (libmount 2.38.1: selinux, smack, btrfs, verity, namespaces, assert, debug)"
 
 
@@ -169,6 +171,70 @@ def readlink(ctx: Ctx, args: list[str]) -> int:
     return status
 
 
+# --- mkdir, touch --------------------------------------------------------------------------
+def mkdir(ctx: Ctx, args: list[str]) -> int:
+    """mkdir [-p] [-m MODE] DIR...: make directories (-p: with their missing parents, and no
+    error for one that exists)."""
+    if _coreutils_version(ctx, args):
+        return 0
+    try:
+        opts, operands = getopt_long(args, "pm:", (LongOpt("parents", 0, "p"),
+                                                   LongOpt("mode", 1, "m")))
+    except GetoptError as e:
+        ctx.bad_option(str(e))
+    parents = ("p", None) in opts
+    mode = 0o777
+    for key, arg in opts:
+        if key == "m":
+            try:
+                mode = int(arg or "", 8)
+            except ValueError:
+                ctx.errx(1, f"invalid mode '{arg}'")
+    if not operands:
+        ctx.warnx("missing operand")
+        ctx.errtryhelp(1)
+    status = 0
+    p = ctx.proc
+    for path in operands:
+        steps = [path]
+        if parents:
+            parts = [c for c in path.split("/") if c]
+            lead = "/" if path.startswith("/") else ""
+            steps = [lead + "/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+        for i, step in enumerate(steps):
+            last = i == len(steps) - 1
+            try:
+                p.mkdir(step, mode if last else 0o777)
+            except OSError as e:
+                if parents and e.errno == errno.EEXIST:
+                    continue
+                ctx.ewrite(f"mkdir: cannot create directory '{step}': {strerror(e.errno)}\n")
+                status = 1
+                break
+    return status
+
+
+def touch(ctx: Ctx, args: list[str]) -> int:
+    """touch FILE...: make each missing file, empty (the model keeps no times)."""
+    if _coreutils_version(ctx, args):
+        return 0
+    operands = [a for a in args if a != "--"]
+    if not operands:
+        ctx.warnx("missing file operand")
+        ctx.errtryhelp(1)
+    status = 0
+    p = ctx.proc
+    for path in operands:
+        try:
+            p.close(p.open(path, O_CREAT | O_WRONLY | O_NONBLOCK, 0o666))
+        except IsADirectoryError:
+            pass
+        except OSError as e:
+            ctx.ewrite(f"touch: cannot touch '{path}': {strerror(e.errno)}\n")
+            status = 1
+    return status
+
+
 # --- mount, umount -------------------------------------------------------------------------
 _MOUNT_HINT = "       dmesg(1) may have more information after failed mount system call.\n"
 
@@ -219,7 +285,7 @@ def mount(ctx: Ctx, args: list[str]) -> int:
                            f"(use -t mqueue).\n")
                 return 32
             p.mount(source, target, fstype)
-            ctx.shell.mount_sources[files.normalize(target)] = source
+            ctx.shell.mount_sources[posixpath.normpath("/" + target.lstrip("/"))] = source
     except UnsupportedError as e:
         if bind:
             ctx.ewrite(f"mount: {target}: {e}.\n")

@@ -1,0 +1,679 @@
+"""Path lookup and the in-memory file system that every path starts from (fs/namei.c).
+
+A path is walked one component at a time, as Linux's ``link_path_walk`` walks it: each
+directory passed must grant search permission (EACCES), each component but the last must
+be a directory (ENOTDIR), ``..`` at the root of a mount goes to the directory that holds
+the mountpoint, a mountpoint leads to the root of what is mounted on it (the latest mount
+on top), and symbolic links (``/proc/self``, ``/proc/PID/ns/*``) are followed. A path is
+refused before the walk when it has PATH_MAX bytes or more (with its NUL, ENAMETOOLONG),
+and a file system refuses a name of more than NAME_MAX bytes at lookup. The cost of a walk
+is linear in the number of components.
+
+The root file system is a tmpfs-like tree of directories and regular files (:class:`TmpDir`,
+:class:`TmpFile`) with Linux's ownership and permission rules; /proc (:mod:`.procfs`) and
+every ``mount()`` hang off it through the mount table (``Kernel.mounts``).
+"""
+from __future__ import annotations
+
+import errno
+from typing import TYPE_CHECKING, Iterator, Protocol
+
+import attrs
+
+from ..constants import (CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER,
+                         CAP_FSETID, NAME_MAX, O_ACCMODE, O_CREAT, O_EXCL, O_TRUNC, PATH_MAX)
+from ..errors import UnsupportedError, oserror
+from .files import DirFile, OpenFile
+
+if TYPE_CHECKING:
+    from .creds import Creds
+    from .process import ProcessState
+
+S_IFMT = 0o170000
+S_IFLNK = 0o120000
+S_IFREG = 0o100000
+S_IFDIR = 0o040000
+S_ISUID = 0o4000
+S_ISGID = 0o2000
+S_ISVTX = 0o1000
+S_IALLUGO = 0o7777
+S_IRWXUGO = 0o777
+S_IXGRP = 0o010
+S_IXUGO = 0o111
+MAY_EXEC, MAY_WRITE, MAY_READ = 1, 2, 4
+BOGO_DIRENT_SIZE = 20        # what a tmpfs directory's size grows by per entry
+O_DIRECTORY = 0o200000
+
+# the kind of a path's last component (nd->last_type)
+LAST_NORM, LAST_ROOT, LAST_DOT, LAST_DOTDOT = 0, 1, 2, 3
+
+
+@attrs.frozen
+class Stat:
+    """The fields of ``struct stat`` the model keeps."""
+
+    st_mode: int
+    st_nlink: int
+    st_uid: int
+    st_gid: int
+    st_size: int
+
+
+def generic_permission(creds: Creds, mode: int, uid: int, gid: int, mask: int) -> bool:
+    """acl_permission_check() then the capability overrides (fs/namei.c), with fsuid/fsgid.
+    ``mode`` holds the file type: DAC is overridable for directories (CAP_DAC_READ_SEARCH
+    for reading and searching, CAP_DAC_OVERRIDE for anything), and for other files
+    CAP_DAC_READ_SEARCH reads, CAP_DAC_OVERRIDE reads and writes (and executes where some
+    execute bit is set)."""
+    if creds.fsuid == uid:
+        granted = mode >> 6
+    elif creds.in_group_p(gid):
+        granted = mode >> 3
+    else:
+        granted = mode
+    if not mask & ~granted & 7:
+        return True
+    if mode & S_IFMT == S_IFDIR:
+        if not mask & MAY_WRITE and creds.capable(CAP_DAC_READ_SEARCH):
+            return True
+        return creds.capable(CAP_DAC_OVERRIDE)
+    mask &= 7
+    if mask == MAY_READ and creds.capable(CAP_DAC_READ_SEARCH):
+        return True
+    if not mask & MAY_EXEC or mode & S_IXUGO:
+        return creds.capable(CAP_DAC_OVERRIDE)
+    return False
+
+
+def acc_mode(flags: int) -> int:
+    """The permission an open() with ``flags`` asks for (ACC_MODE: O_ACCMODE asks both)."""
+    return (MAY_READ, MAY_WRITE, MAY_READ | MAY_WRITE, MAY_READ | MAY_WRITE)[flags & O_ACCMODE]
+
+
+# --- attributes (fs/attr.c) ------------------------------------------------------------
+def chmod_mode(creds: Creds, old: int, uid: int, gid: int, mode: int) -> int:
+    """chmod(2): the owner or CAP_FOWNER (EPERM); S_ISGID dropped for a group the caller
+    is not in, without CAP_FSETID. Returns the new mode (with the old file type)."""
+    if creds.fsuid != uid and not creds.capable(CAP_FOWNER):
+        raise oserror(errno.EPERM)
+    mode &= S_IALLUGO
+    if mode & S_ISGID and not creds.in_group_p(gid) and not creds.capable(CAP_FSETID):
+        mode &= ~S_ISGID
+    return (old & ~S_IALLUGO) | mode
+
+
+def chown_attrs(creds: Creds, mode: int, uid: int, gid: int, new_uid: int,
+                new_gid: int) -> tuple[int, int, int]:
+    """chown(2) (chown_common, setattr_prepare): -1 keeps an id. A new owner needs
+    CAP_CHOWN unless the caller owns the file and keeps its owner; a new group needs the
+    caller to own the file and be in that group, or CAP_CHOWN (EPERM). On anything but a
+    directory it clears S_ISUID, and S_ISGID where group execute is set or the caller
+    could not have set it. Returns (mode, uid, gid)."""
+    if new_uid != -1 and not ((creds.fsuid == uid and new_uid == uid)
+                              or creds.capable(CAP_CHOWN)):
+        raise oserror(errno.EPERM)
+    if new_gid != -1 and not ((creds.fsuid == uid and (new_gid == gid
+                                                       or creds.in_group_p(new_gid)))
+                              or creds.capable(CAP_CHOWN)):
+        raise oserror(errno.EPERM)
+    uid = uid if new_uid == -1 else new_uid
+    gid = gid if new_gid == -1 else new_gid
+    if mode & S_IFMT != S_IFDIR:
+        kill = mode & S_ISUID
+        if mode & S_ISGID and (mode & S_IXGRP or not (creds.in_group_p(gid)
+                                                      or creds.capable(CAP_FSETID))):
+            kill |= S_ISGID
+        if kill and creds.fsuid != uid and not creds.capable(CAP_FOWNER):
+            raise oserror(errno.EPERM)
+        mode &= ~kill
+    return mode, uid, gid
+
+
+# --- nodes -----------------------------------------------------------------------------
+class Node:
+    """An inode as the walk sees it. Subclasses give ``mode`` (with the file type), ``uid``
+    and ``gid``, and the operations their file system has; what it lacks fails as Linux
+    fails a missing inode operation."""
+
+    __slots__ = ()
+
+    mode: int
+    uid: int
+    gid: int
+    mounted = 0          # how many mounts sit on it (d_mountpoint)
+    immutable = False    # unlink and rmdir refuse it (EPERM)
+    has_create = has_mkdir = has_unlink = has_rmdir = False
+
+    def is_dir(self) -> bool:
+        return self.mode & S_IFMT == S_IFDIR
+
+    def permission(self, creds: Creds, mask: int) -> bool:
+        """inode_permission(): may ``creds`` read, write or search (``mask``) it?"""
+        return generic_permission(creds, self.mode, self.uid, self.gid, mask)
+
+    def lookup(self, proc: ProcessState, name: str) -> Node | None:
+        """The entry ``name`` of a directory, None if there is none (a negative dentry)."""
+        raise oserror(errno.ENOTDIR)
+
+    def get_link(self, proc: ProcessState) -> Node | None:
+        """What following this node gives, or None if it is no symbolic link."""
+        return None
+
+    def readlink(self, proc: ProcessState) -> str:
+        raise oserror(errno.EINVAL)
+
+    def readdir(self, proc: ProcessState) -> list[str]:
+        """The names in a directory, in readdir order."""
+        raise oserror(errno.ENOTDIR)
+
+    def may_open(self, proc: ProcessState, flags: int) -> None:
+        """may_open(): a directory opens read-only (EISDIR), then the permission (EACCES)."""
+        if self.is_dir() and flags & O_ACCMODE != 0:
+            raise oserror(errno.EISDIR)
+        if not self.permission(proc.creds, acc_mode(flags)):
+            raise oserror(errno.EACCES)
+
+    def open(self, proc: ProcessState, mnt: Vfsmount, flags: int) -> OpenFile:
+        if self.is_dir():
+            return DirFile(flags, self.readdir(proc))
+        raise UnsupportedError("opening this file is not modelled")
+
+    def create(self, proc: ProcessState, name: str, mode: int) -> Node:
+        raise oserror(errno.EACCES)
+
+    def mkdir(self, proc: ProcessState, name: str, mode: int) -> None:
+        raise oserror(errno.EPERM)
+
+    def unlink(self, proc: ProcessState, name: str) -> None:
+        raise oserror(errno.EPERM)
+
+    def rmdir(self, proc: ProcessState, name: str) -> None:
+        raise oserror(errno.EPERM)
+
+    def getattr(self, proc: ProcessState) -> Stat:
+        raise UnsupportedError("stat() of this file is not modelled")
+
+    def set_attrs(self, mode: int, uid: int, gid: int) -> None:
+        """Store new attributes (nodes whose file system has setattr)."""
+        raise oserror(errno.EPERM)
+
+    def chmod(self, proc: ProcessState, mode: int) -> None:
+        self.set_attrs(chmod_mode(proc.creds, self.mode, self.uid, self.gid, mode),
+                       self.uid, self.gid)
+
+    def chown(self, proc: ProcessState, uid: int, gid: int) -> None:
+        self.set_attrs(*chown_attrs(proc.creds, self.mode, self.uid, self.gid, uid, gid))
+
+
+class TmpNode(Node):
+    """An inode of the root file system (shmem/tmpfs)."""
+
+    __slots__ = ("mode", "uid", "gid", "parent", "name", "mounted")
+
+    def __init__(self, parent: TmpDir | None, name: str, mode: int, uid: int, gid: int):
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+        self.parent = parent
+        self.name = name
+        self.mounted = 0
+
+    def set_attrs(self, mode: int, uid: int, gid: int) -> None:
+        self.mode, self.uid, self.gid = mode, uid, gid
+
+    def path(self) -> str:
+        """The path from the root of its file system."""
+        names = []
+        node: TmpNode | None = self
+        while node is not None and node.parent is not None:
+            names.append(node.name)
+            node = node.parent
+        return "/" + "/".join(reversed(names))
+
+
+class TmpDir(TmpNode):
+    """A tmpfs directory: entries newest first in readdir, as dcache_readdir gives them."""
+
+    __slots__ = ("entries", "nlink")
+    has_create = has_mkdir = has_unlink = has_rmdir = True
+
+    def __init__(self, parent: TmpDir | None, name: str, mode: int, uid: int, gid: int):
+        super().__init__(parent, name, S_IFDIR | mode, uid, gid)
+        self.entries: dict[str, TmpNode] = {}
+        self.nlink = 2
+
+    def lookup(self, proc: ProcessState, name: str) -> Node | None:
+        if len(name) > NAME_MAX // 4 and len(name.encode("utf-8", "surrogateescape")) > NAME_MAX:
+            raise oserror(errno.ENAMETOOLONG)         # simple_lookup
+        return self.entries.get(name)
+
+    def readdir(self, proc: ProcessState) -> list[str]:
+        return list(reversed(self.entries))
+
+    def _owner(self, proc: ProcessState, mode: int) -> tuple[int, int, int]:
+        """inode_init_owner(): the caller's fsuid; the directory's group (and, for a
+        directory, S_ISGID) under a set-group-ID directory, else the caller's fsgid."""
+        creds = proc.creds
+        if self.mode & S_ISGID:
+            if mode & S_IFMT == S_IFDIR:
+                mode |= S_ISGID
+            elif mode & (S_ISGID | S_IXGRP) == S_ISGID | S_IXGRP \
+                    and not (creds.in_group_p(self.gid) or creds.capable(CAP_FSETID)):
+                mode &= ~S_ISGID
+            return mode, creds.fsuid, self.gid
+        return mode, creds.fsuid, creds.fsgid
+
+    def create(self, proc: ProcessState, name: str, mode: int) -> Node:
+        mode, uid, gid = self._owner(proc, S_IFREG | mode)
+        node = TmpFile(self, name, mode & ~S_IFMT, uid, gid)
+        self.entries[name] = node
+        return node
+
+    def mkdir(self, proc: ProcessState, name: str, mode: int) -> None:
+        mode, uid, gid = self._owner(proc, S_IFDIR | mode)
+        self.entries[name] = TmpDir(self, name, mode & ~S_IFMT, uid, gid)
+        self.nlink += 1
+
+    def unlink(self, proc: ProcessState, name: str) -> None:
+        del self.entries[name]
+
+    def rmdir(self, proc: ProcessState, name: str) -> None:
+        victim = self.entries[name]
+        assert isinstance(victim, TmpDir)
+        if victim.entries:
+            raise oserror(errno.ENOTEMPTY)
+        del self.entries[name]
+        self.nlink -= 1
+
+    def getattr(self, proc: ProcessState) -> Stat:
+        return Stat(self.mode, self.nlink, self.uid, self.gid,
+                    BOGO_DIRENT_SIZE * (2 + len(self.entries)))
+
+
+class TmpFile(TmpNode):
+    """A tmpfs regular file: its bytes live in memory."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, parent: TmpDir | None, name: str, mode: int, uid: int, gid: int):
+        super().__init__(parent, name, S_IFREG | mode, uid, gid)
+        self.data = bytearray()
+
+    def open(self, proc: ProcessState, mnt: Vfsmount, flags: int) -> OpenFile:
+        if flags & O_TRUNC and flags & O_ACCMODE:
+            del self.data[:]
+        return RegularFile(flags, self)
+
+    def getattr(self, proc: ProcessState) -> Stat:
+        return Stat(self.mode, 1 if self.parent is not None and
+                    self.parent.entries.get(self.name) is self else 0,
+                    self.uid, self.gid, len(self.data))
+
+
+class RegularFile(OpenFile):
+    """An open tmpfs file: reads and writes at the shared position."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, flags: int, node: TmpFile):
+        super().__init__(flags)
+        self.node = node
+
+    def _size(self) -> int:
+        return len(self.node.data)
+
+    def read(self, proc: ProcessState, size: int) -> bytes:
+        data = bytes(self.node.data[self.pos:self.pos + size])
+        self.pos += len(data)
+        return data
+
+    def write(self, proc: ProcessState, data: bytes) -> int:
+        buf = self.node.data
+        if len(buf) < self.pos:
+            buf.extend(bytes(self.pos - len(buf)))
+        buf[self.pos:self.pos + len(data)] = data
+        self.pos += len(data)
+        return len(data)
+
+
+# --- mounts ----------------------------------------------------------------------------
+class MountSource(Protocol):
+    """What ``mount()`` attaches (an mqueue filesystem, a bind-mounted namespace file):
+    its root node, the files open through it (``users``: umount is EBUSY while there are
+    any), and what to drop when it is unmounted."""
+
+    users: int
+
+    def root_node(self) -> Node: ...
+
+    def release(self) -> None: ...
+
+    def describe(self) -> str: ...
+
+
+class Vfsmount:
+    """One mount: the root node it shows, where it is mounted (``parent`` mount and
+    ``mountpoint`` node in it) and, for a user mount, its ``source``."""
+
+    __slots__ = ("root", "source", "parent", "mountpoint", "path", "seq")
+
+    def __init__(self, root: Node, source: MountSource | None, parent: Vfsmount | None,
+                 mountpoint: Node | None, path: str, seq: int):
+        self.root = root
+        self.source = source
+        self.parent = parent
+        self.mountpoint = mountpoint
+        self.path = path
+        self.seq = seq
+
+
+@attrs.define(slots=True)
+class Nameidata:
+    """Where a walk stands: a mount and a node in it, the directories passed on the way
+    (for ``..``), and the last component once the walk has stopped before it."""
+
+    mnt: Vfsmount
+    node: Node
+    stack: list[tuple[Vfsmount, Node]]
+    last: str = ""
+    last_type: int = LAST_ROOT
+    trailing: bool = False       # the path ends in "/": the last must be a directory
+
+
+def getname(path: object) -> str:
+    """getname(): the path as a str (bytes decoded as the file system encoding does);
+    ValueError for an embedded NUL, ENOENT for "", ENAMETOOLONG from PATH_MAX bytes on
+    (the terminating NUL counts)."""
+    if type(path) is not str:
+        if isinstance(path, bytes):
+            path = path.decode("utf-8", "surrogateescape")
+        elif not isinstance(path, str):
+            raise TypeError(f"a path must be str or bytes, not {type(path).__name__}")
+    assert isinstance(path, str)
+    if "\0" in path:
+        raise ValueError("embedded null byte")
+    if not path:
+        raise oserror(errno.ENOENT)
+    if len(path) >= PATH_MAX // 4 and len(path.encode("utf-8", "surrogateescape")) >= PATH_MAX:
+        raise oserror(errno.ENAMETOOLONG)
+    return path
+
+
+def path_parentat(proc: ProcessState, name: str) -> Nameidata:
+    """link_path_walk(): walk every component but the last, which is left in ``last``
+    (the model has no working directory: a relative path starts at /). The directory the
+    last would be looked up in has been checked for search permission."""
+    mounts = proc.kernel.mounts
+    root = mounts.root
+    nd = Nameidata(root, root.root, [])
+    comps = [c for c in name.split("/") if c]
+    if not comps:
+        return nd                     # "/": LAST_ROOT
+    creds = proc.creds
+    for comp in comps[:-1]:
+        if not nd.node.permission(creds, MAY_EXEC):
+            raise oserror(errno.EACCES)
+        walk_component(proc, nd, comp, True)
+        if not nd.node.is_dir():
+            raise oserror(errno.ENOTDIR)
+    if not nd.node.permission(creds, MAY_EXEC):
+        raise oserror(errno.EACCES)
+    last = comps[-1]
+    nd.last = last
+    nd.last_type = LAST_DOT if last == "." else LAST_DOTDOT if last == ".." else LAST_NORM
+    nd.trailing = name.endswith("/")
+    return nd
+
+
+def walk_component(proc: ProcessState, nd: Nameidata, comp: str, follow: bool) -> None:
+    """Step from the directory ``nd`` stands on to its entry ``comp``: ENOENT if there is
+    none; a mountpoint leads to what is mounted there; a link is followed if ``follow``."""
+    if comp == ".":
+        return
+    if comp == "..":
+        follow_dotdot(nd)
+        return
+    child = nd.node.lookup(proc, comp)
+    if child is None:
+        raise oserror(errno.ENOENT)
+    step_into(proc, nd, child, follow)
+
+
+def follow_dotdot(nd: Nameidata) -> None:
+    """``..``: the directory the walk came from (at a mount root, the one holding the
+    mountpoint, as follow_dotdot climbs it); at / it stays."""
+    if nd.stack:
+        nd.mnt, nd.node = nd.stack.pop()
+
+
+def step_into(proc: ProcessState, nd: Nameidata, child: Node, follow: bool) -> None:
+    nd.stack.append((nd.mnt, nd.node))
+    mnt = nd.mnt
+    if child.mounted:
+        mnt, child = proc.kernel.mounts.cross(mnt, child)
+    if follow:
+        target = child.get_link(proc)
+        if target is not None:
+            child = target
+            if child.mounted:
+                mnt, child = proc.kernel.mounts.cross(mnt, child)
+    nd.mnt, nd.node = mnt, child
+
+
+def path_lookupat(proc: ProcessState, name: str, follow: bool = True,
+                  directory: bool = False) -> Nameidata:
+    """The node a path names (``nd.mnt``, ``nd.node``): ENOENT, ENOTDIR, EACCES from the
+    walk; a trailing slash (or ``directory``) asks for a directory (ENOTDIR) and follows a
+    last link even when ``follow`` is False."""
+    nd = path_parentat(proc, name)
+    if nd.last_type == LAST_NORM:
+        walk_component(proc, nd, nd.last, follow or nd.trailing)
+    elif nd.last_type == LAST_DOTDOT:
+        follow_dotdot(nd)
+    if (directory or nd.trailing) and not nd.node.is_dir():
+        raise oserror(errno.ENOTDIR)
+    return nd
+
+
+def lookup(proc: ProcessState, path: object, follow: bool = True,
+           directory: bool = False) -> Nameidata:
+    """user_path_at(): getname() then path_lookupat()."""
+    return path_lookupat(proc, getname(path), follow, directory)
+
+
+# --- the calls -------------------------------------------------------------------------
+def do_open(proc: ProcessState, path: object, flags: int, mode: int) -> OpenFile:
+    """path_openat(): the walk, then open_last_lookups() (O_CREAT makes a missing last
+    entry, with write and search permission on its directory), then do_open()."""
+    nd = path_parentat(proc, getname(path))
+    creat = flags & O_CREAT
+    created = False
+    if nd.last_type != LAST_NORM:
+        if nd.last_type == LAST_DOTDOT:
+            follow_dotdot(nd)
+    else:
+        if creat and nd.trailing:
+            raise oserror(errno.EISDIR)
+        child = nd.node.lookup(proc, nd.last)
+        if child is None:
+            if not creat:
+                raise oserror(errno.ENOENT)
+            parent = nd.node
+            if not parent.permission(proc.creds, MAY_WRITE | MAY_EXEC):
+                raise oserror(errno.EACCES)
+            if not parent.has_create:
+                raise oserror(errno.EACCES)
+            nd.stack.append((nd.mnt, parent))
+            nd.node = parent.create(proc, nd.last, mode & S_IALLUGO & ~proc.umask_)
+            created = True
+        else:
+            step_into(proc, nd, child, True)
+    node = nd.node
+    if creat:
+        if flags & O_EXCL and not created:
+            raise oserror(errno.EEXIST)
+        if node.is_dir():
+            raise oserror(errno.EISDIR)
+    if (nd.trailing or flags & O_DIRECTORY) and not node.is_dir():
+        raise oserror(errno.ENOTDIR)
+    if not created:
+        node.may_open(proc, flags)
+    return node.open(proc, nd.mnt, flags & ~(O_CREAT | O_EXCL))
+
+
+def do_mkdir(proc: ProcessState, path: object, mode: int) -> None:
+    """mkdirat(): EEXIST for an existing name (or ".", "..", "/"), then EACCES without
+    write and search permission on the directory, EPERM where the file system makes no
+    directories."""
+    nd = path_parentat(proc, getname(path))
+    if nd.last_type != LAST_NORM:
+        raise oserror(errno.EEXIST)
+    parent = nd.node
+    if parent.lookup(proc, nd.last) is not None:
+        raise oserror(errno.EEXIST)
+    if not parent.permission(proc.creds, MAY_WRITE | MAY_EXEC):
+        raise oserror(errno.EACCES)
+    if not parent.has_mkdir:
+        raise oserror(errno.EPERM)
+    parent.mkdir(proc, nd.last, mode & (S_IRWXUGO | S_ISVTX) & ~proc.umask_)
+
+
+def may_delete(proc: ProcessState, parent: Node, victim: Node, isdir: bool) -> None:
+    """may_delete(): write and search permission on the directory (EACCES); the sticky
+    bit, or an undeletable node (EPERM); then the kind of the victim (ENOTDIR/EISDIR)."""
+    creds = proc.creds
+    if not parent.permission(creds, MAY_WRITE | MAY_EXEC):
+        raise oserror(errno.EACCES)
+    if parent.mode & S_ISVTX and creds.fsuid != victim.uid and creds.fsuid != parent.uid \
+            and not creds.capable(CAP_FOWNER):
+        raise oserror(errno.EPERM)
+    if victim.immutable:
+        raise oserror(errno.EPERM)
+    if isdir:
+        if not victim.is_dir():
+            raise oserror(errno.ENOTDIR)
+    elif victim.is_dir():
+        raise oserror(errno.EISDIR)
+
+
+def do_unlink(proc: ProcessState, path: object) -> None:
+    """unlinkat(): EISDIR for ".", ".." and "/"; a trailing slash after a file ENOTDIR;
+    may_delete(); EPERM where the file system unlinks nothing; EBUSY for a mountpoint."""
+    nd = path_parentat(proc, getname(path))
+    if nd.last_type != LAST_NORM:
+        raise oserror(errno.EISDIR)
+    parent = nd.node
+    victim = parent.lookup(proc, nd.last)
+    if victim is None:
+        raise oserror(errno.ENOENT)
+    if nd.trailing:
+        raise oserror(errno.EISDIR if victim.is_dir() else errno.ENOTDIR)
+    may_delete(proc, parent, victim, False)
+    if not parent.has_unlink:
+        raise oserror(errno.EPERM)
+    if victim.mounted:
+        raise oserror(errno.EBUSY)
+    parent.unlink(proc, nd.last)
+
+
+def do_rmdir(proc: ProcessState, path: object) -> None:
+    """rmdir(): EINVAL for ".", ENOTEMPTY for "..", EBUSY for "/"; may_delete(); EPERM
+    where the file system removes no directories; EBUSY for a mountpoint; ENOTEMPTY."""
+    nd = path_parentat(proc, getname(path))
+    if nd.last_type != LAST_NORM:
+        raise oserror({LAST_DOT: errno.EINVAL, LAST_DOTDOT: errno.ENOTEMPTY,
+                       LAST_ROOT: errno.EBUSY}[nd.last_type])
+    parent = nd.node
+    victim = parent.lookup(proc, nd.last)
+    if victim is None:
+        raise oserror(errno.ENOENT)
+    may_delete(proc, parent, victim, True)
+    if not parent.has_rmdir:
+        raise oserror(errno.EPERM)
+    if victim.mounted:
+        raise oserror(errno.EBUSY)
+    parent.rmdir(proc, nd.last)
+
+
+def mount_path(mnt: Vfsmount, node: Node) -> str:
+    """The path of ``node`` (a mount's root, or a node of the root file system)."""
+    if node is mnt.root:
+        return mnt.path
+    if not isinstance(node, TmpNode):
+        raise UnsupportedError("ipcsim can mount only on directories and files of its "
+                               "root file system (and on mounts)")
+    base = mnt.path.rstrip("/")
+    return base + node.path() if base else node.path()
+
+
+class MountTable:
+    """Every mount: the root file system, what is mounted on which (mount, node), and the
+    user mounts in the order made. A mount on a path that already has one goes on top of
+    it (on its root), so it hides it until unmounted."""
+
+    def __init__(self, root: Node):
+        self._seq = 0
+        self.root = Vfsmount(root, None, None, None, "/", 0)
+        self._children: dict[tuple[Vfsmount, Node], Vfsmount] = {}
+        self._user: list[Vfsmount] = []
+
+    def cross(self, mnt: Vfsmount, node: Node) -> tuple[Vfsmount, Node]:
+        """__follow_mount(): down through every mount on (mnt, node), to the top one."""
+        children = self._children
+        while node.mounted:
+            child = children.get((mnt, node))
+            if child is None:
+                break
+            mnt, node = child, child.root
+        return mnt, node
+
+    def attach(self, parent: Vfsmount, mountpoint: Node, root: Node,
+               source: MountSource | None) -> Vfsmount:
+        """graft_tree(): a directory mounts on a directory, a file on a file (ENOTDIR)."""
+        if mountpoint.is_dir() != root.is_dir():
+            raise oserror(errno.ENOTDIR)
+        path = mount_path(parent, mountpoint)
+        self._seq += 1
+        mnt = Vfsmount(root, source, parent, mountpoint, path, self._seq)
+        self._children[(parent, mountpoint)] = mnt
+        mountpoint.mounted += 1     # type: ignore[misc]  # (a node that can be a mountpoint)
+        if source is not None:
+            self._user.append(mnt)
+        return mnt
+
+    def has_children(self, mnt: Vfsmount) -> bool:
+        return any(m.parent is mnt for m in self._user)
+
+    def detach(self, mnt: Vfsmount) -> None:
+        """Take ``mnt`` and everything mounted inside it away, releasing each source."""
+        for child in [m for m in self._user if m.parent is mnt]:
+            self.detach(child)
+        parent, mountpoint = mnt.parent, mnt.mountpoint
+        assert parent is not None and mountpoint is not None
+        del self._children[(parent, mountpoint)]
+        mountpoint.mounted -= 1     # type: ignore[misc]
+        if mnt in self._user:
+            self._user.remove(mnt)
+        if mnt.source is not None:
+            mnt.source.release()
+
+    def __iter__(self) -> Iterator[tuple[str, MountSource]]:
+        """The user mounts as (path, source), by path, stacked ones in mount order."""
+        for mnt in sorted(self._user, key=lambda m: (m.path, m.seq)):
+            assert mnt.source is not None
+            yield mnt.path, mnt.source
+
+
+def boot_tree() -> TmpDir:
+    """The root file system at boot: the directories a typical machine has."""
+    root = TmpDir(None, "", 0o755, 0, 0)
+    for name, mode in (("dev", 0o755), ("mnt", 0o755), ("proc", 0o555), ("run", 0o755),
+                       ("tmp", 0o1777)):
+        root.entries[name] = TmpDir(root, name, mode, 0, 0)
+        root.nlink += 1
+    dev = root.entries["dev"]
+    assert isinstance(dev, TmpDir)
+    for name, mode in (("mqueue", 0o1777), ("shm", 0o1777)):
+        dev.entries[name] = TmpDir(dev, name, mode, 0, 0)
+        dev.nlink += 1
+    return root

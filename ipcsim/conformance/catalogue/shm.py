@@ -288,6 +288,21 @@ c.readlink("/proc/self/ns/ipc")             # a third number: the first is still
 b.read_memory({FAR}, 5)
 b.shmdt({FAR})                              # the old namespace dies here
 """),
+    # Every process has its stack within 16 GiB of TASK_SIZE (ipcsim's processes have the
+    # mappings of a small program too): a fixed range that meets it is EINVAL, found before
+    # mmap's ENOMEM for a range that runs past TASK_SIZE. (SHM_REMAP there is ENOMEM on both
+    # sides; the real agent refuses it, as a range holding its own stack.)
+    ("shmat-over-the-stack", """
+s = a.shmget(IPC_PRIVATE, 0x420000000000, SHM_NORESERVE | 0o600)
+a.shmat(s, 0x3e0000000000, 0)               # EINVAL: it crosses the stack, ends past TASK_SIZE
+t = a.shmget(IPC_PRIVATE, 0xffffff000, SHM_NORESERVE | 0o600)
+a.shmat(t, 0x7ff000000000, 0)               # EINVAL: the top 64 GiB hold the stack
+a.shmat(t, 0x7ff000001000, 0)               # EINVAL: the same, ending past TASK_SIZE
+a.shmctl(s, IPC_STAT)                       # nothing attached
+a.shmctl(t, IPC_STAT)
+a.shmctl(s, IPC_RMID)
+a.shmctl(t, IPC_RMID)
+"""),
 ]
 
 _CALL = re.compile(r"\b[a-z]\w*\.(\w+)\(")
@@ -477,3 +492,4 @@ a.shmdt({FAR})
 a.shmctl(s, IPC_STAT)                       # EINVAL
 """),
 ]
+

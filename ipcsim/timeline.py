@@ -185,24 +185,24 @@ def draw_png(layout: Layout, path: str, dpi: int = 100) -> None:
     ax.set_axis_off()
     pt = 0.72                  # a layout pixel in points, at 100 pixels an inch
     align = {"start": "left", "middle": "center", "end": "right"}
-    for s in layout.shapes:
+    for z, s in enumerate(layout.shapes):      # z: in the layout's order, as SVG paints
         if isinstance(s, Rect):
             ax.add_patch(Rectangle((s.x, s.y), s.w, s.h, facecolor=s.fill, alpha=s.opacity,
-                                   linewidth=0))
+                                   linewidth=0, zorder=z))
         elif isinstance(s, Line):
             ax.add_line(Line2D([s.x1, s.x2], [s.y1, s.y2], color=s.stroke,
-                               linewidth=s.width * pt, solid_capstyle="butt"))
+                               linewidth=s.width * pt, solid_capstyle="butt", zorder=z))
         elif isinstance(s, Text):
             ax.text(s.x, s.y, s.text, fontsize=s.size * pt, color=s.fill,
                     ha=align[s.anchor], va="baseline", fontfamily=PNG_FONT,
-                    fontweight="bold" if s.bold else "normal")
+                    fontweight="bold" if s.bold else "normal", zorder=z)
         elif s.fill is not None:
             ax.add_patch(Polygon(list(s.points), closed=True, facecolor=s.fill,
-                                 edgecolor=s.stroke, linewidth=s.width * pt))
+                                 edgecolor=s.stroke, linewidth=s.width * pt, zorder=z))
         else:
             ax.add_line(Line2D([x for x, _ in s.points], [y for _, y in s.points],
                                color=s.stroke, linewidth=s.width * pt,
-                               solid_capstyle="butt", solid_joinstyle="miter"))
+                               solid_capstyle="butt", solid_joinstyle="miter", zorder=z))
     fig.savefig(path, dpi=dpi, facecolor="white",
                 metadata={"Title": layout.title or "ipcsim timeline",
                           "Description": png_description(layout)})

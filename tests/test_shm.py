@@ -1008,7 +1008,7 @@ def test_address_search_matches_a_plain_top_down_search(seed):
 
 @settings(max_examples=150, deadline=None)
 @given(st.integers(0, 2 ** 32), st.lists(st.tuples(
-    st.sampled_from(["chosen", "chosen", "fixed", "remap", "detach"]),
+    st.sampled_from(["chosen", "chosen", "chosen", "fixed", "remap", "detach", "fill"]),
     st.sampled_from([PAGE, 2 * PAGE, 9 * PAGE, HUGE_2M, 1 << 30, 1 << 40, 20 << 40, 60 << 40]),
     st.booleans(),
     st.sampled_from(["base", "stack", "legacy", "low", "loader"]),
@@ -1016,8 +1016,9 @@ def test_address_search_matches_a_plain_top_down_search(seed):
 def test_free_area_search_against_a_naive_one(seed, steps):
     """Over random sets of mappings (chosen and fixed attaches of sizes from a page to 60
     TiB, some over the process's own mappings, near mmap_base, the stack, the bottom-up
-    floor and the bottom of the address space), shmat(NULL) answers what a walk over every
-    gap answers, ENOMEM when it finds nothing."""
+    floor and the bottom of the address space, and fills of every free range below
+    mmap_base above some size, which send searches bottom-up), shmat(NULL) answers what a
+    walk over every gap answers, ENOMEM when it finds nothing."""
     k = ipcsim.Kernel(seed=seed)
     try:
         p = k.init.clone(CLONE_NEWIPC)
@@ -1035,6 +1036,13 @@ def test_free_area_search_against_a_naive_one(seed, steps):
             if op == "detach":
                 if attached:
                     p.shmdt(attached.pop(pages % len(attached)))
+            elif op == "fill":
+                floor = PAGE
+                for v in mm.mappings():
+                    if v.start - floor >= 1 << (12 + pages % 34) and v.start <= mm.mmap_base:
+                        fill = p.shmget(IPC_PRIVATE, v.start - floor, SHM_NORESERVE | 0o600)
+                        attached.append(p.shmat(fill, floor))
+                    floor = max(floor, v.end)
             elif op == "chosen":
                 want = naive_unmapped_area(mm, length, align)
                 if want is None:

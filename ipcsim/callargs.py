@@ -137,6 +137,8 @@ DECODERS: dict[str, tuple[Callable[[object], str] | None, ...]] = {
     "kill": (None, signal),
     "signal": (signal,),
     "mq_open": (None, oflag, _mode_arg),
+    "mkdir": (None, _mode_arg),
+    "chmod": (None, _mode_arg),
 }
 
 

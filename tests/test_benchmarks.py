@@ -57,3 +57,10 @@ def test_bench_sched_quick_smoke(capsys):
             assert got[key] > 0, (executor, key)
         if sys.platform.startswith("linux"):     # fork and /proc/self/statm
             assert got["parked programs"] > 0 and got["us to start a program"] > 0
+
+
+def test_bench_paths_quick_smoke(capsys):
+    figures = run_quick("bench_paths")
+    out = capsys.readouterr().out
+    assert "per component of the walk" in out and "4095-byte path" in out
+    assert set(figures["walk"]) == {"/./././...", "a/../a/../..."}

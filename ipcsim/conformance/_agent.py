@@ -1285,28 +1285,6 @@ def call_rmdir(path: str) -> None:
     os.rmdir(path)
 
 
-def _scratch_path(path: object, what: str) -> str:
-    real = _real(path)
-    if not _in_scratch(real):
-        raise Refused(f"{what} {path!r} ({real}) could change the host")
-    return real
-
-
-def call_mkdir(path: str, mode: int = 0o777) -> None:
-    _scratch_path(path, "mkdir of")
-    os.mkdir(path, _int(mode, "mode"))
-
-
-def call_rmdir(path: str) -> None:
-    _scratch_path(path, "rmdir of")
-    os.rmdir(path)
-
-
-def call_chown(path: str, uid: int, gid: int) -> None:
-    _scratch_path(path, "chown of")
-    os.chown(path, _int(uid, "uid"), _int(gid, "gid"))
-
-
 def call_stat(path: str) -> dict[str, int]:
     st = os.stat(path)
     return {"st_mode": st.st_mode, "st_nlink": st.st_nlink, "st_uid": st.st_uid,

@@ -1,0 +1,330 @@
+"""The root file system, path lookup and the permissions of paths, as Linux has them.
+
+The same steps run on ipcsim and, where it can, on the real kernel (in a fresh IPC and mount
+namespace, over a private tmpfs on /run), as root or as uid 1000; each outcome is compared.
+"""
+import errno
+import json
+import subprocess
+import sys
+
+import pytest
+
+import ipcsim
+from ipcsim import CLONE_NEWIPC, MS_BIND, O_CREAT, O_RDONLY, O_RDWR, O_WRONLY
+from ipcsim.kernel import vfs
+
+LONG = "/run" + "/." * 2045 + "/"           # 4095 bytes: PATH_MAX with its NUL
+TOO_LONG = "/run" + "/." * 2045 + "/x"      # 4096 bytes
+
+STEPS = [
+    ("root", "mkdir", "/run/d", 0o755),
+    ("root", "mkdir", "/run/d", 0o755),
+    ("root", "mount_mqueue", "/run/mq"),
+    ("root", "mkdir", "/run/mq", 0o755),
+    ("root", "mount_mqueue", "/run/mq"),
+    ("root", "creat", "/run/mq/q0", 0o666),
+    ("root", "chmod", "/run/mq", 0o600),
+    ("user", "read", "/run/mq/q0"),
+    ("user", "listdir", "/run/mq"),
+    ("user", "creat", "/run/mq/q1", 0o666),
+    ("user", "stat", "/run/mq"),
+    ("root", "mkdir", "/run/mq2", 0o755),
+    ("root", "mount_mqueue", "/run/mq2"),
+    ("root", "stat", "/run/mq2"),
+    ("root", "umount", "/run/mq2"),
+    ("root", "stat", "/run/mq2"),
+    ("root", "listdir", "/run/mq/.."),
+    ("root", "listdir", "/proc/sys/kernel/msgmni/.."),
+    ("root", "listdir", "/proc/self/ns/ipc/.."),
+    ("root", "stat", "/run/" + "a" * 255),
+    ("root", "stat", "/run/" + "a" * 256),
+    ("root", "stat", "/proc/" + "a" * 256),
+    ("root", "stat", LONG),
+    ("root", "stat", TOO_LONG),
+    ("root", "unlink", "/proc/sys/kernel"),
+    ("root", "unlink", "/proc/sys/fs/mqueue"),
+    ("root", "unlink", "/proc/self/ns"),
+    ("root", "unlink", "/proc/sysvipc"),
+    ("root", "rmdir", "/run/mq"),
+    ("root", "unlink", "/run/mq"),
+    ("root", "umount", "/run/mq"),
+    ("root", "listdir", "/run/mq"),
+    ("root", "mkdir", "/run/d/hidden", 0o700),
+    ("root", "mount_mqueue", "/run/d"),
+    ("root", "listdir", "/run/d"),
+    ("root", "stat", "/run/d/hidden"),
+    ("root", "umount", "/run/d"),
+    ("root", "listdir", "/run/d"),
+    ("root", "rmdir", "/run/d"),
+    ("root", "rmdir", "/run/d/hidden"),
+    ("root", "bind_ns", "/run/nsf"),
+    ("root", "creat", "/run/nsf", 0o644),
+    ("root", "bind_ns", "/run/d"),
+    ("root", "bind_ns", "/run/nsf"),
+    ("root", "stat", "/run/nsf"),
+    ("root", "unlink", "/run/nsf"),
+    ("root", "umount", "/run/nsf"),
+    ("root", "unlink", "/run/nsf"),
+    ("user", "mkdir", "/run/d/u", 0o777),
+    ("root", "chown", "/run/d", 1000, 1000),
+    ("user", "mkdir", "/run/d/u", 0o777),
+    ("root", "stat", "/run/d/u"),
+    ("user", "chown", "/run/d/u", 0, -1),
+    ("user", "chown", "/run/d/u", -1, 1000),
+    ("user", "chmod", "/run/d", 0o1777),
+    ("root", "mkdir", "/run/d/r", 0o755),
+    ("user", "rmdir", "/run/d/r"),              # sticky, but the directory is the user's
+    ("user", "rmdir", "/run/d/u"),
+    ("root", "creat", "/run/d/f", 0o4755),
+    ("root", "chown", "/run/d/f", 1000, -1),
+    ("root", "stat", "/run/d/f"),
+    ("root", "rmdir", "/run/d/f"),
+    ("root", "rmdir", "/run/d/."),
+    ("root", "rmdir", "/run/d/.."),
+    ("root", "creator_gid", "/run/mq3"),
+]
+
+PROBE = r"""
+import ctypes, errno, json, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+
+def check(r):
+    if r != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+def stat(path):
+    st = os.stat(path)
+    return [st.st_mode, st.st_uid, st.st_gid]
+
+def op(call, *args):
+    if call == "mkdir":
+        os.mkdir(*args)
+    elif call == "rmdir":
+        os.rmdir(*args)
+    elif call == "unlink":
+        os.unlink(*args)
+    elif call == "chmod":
+        os.chmod(*args)
+    elif call == "chown":
+        os.chown(*args)
+    elif call == "stat":
+        return stat(args[0])
+    elif call == "listdir":
+        return os.listdir(args[0])
+    elif call == "read":
+        with open(args[0]) as f:
+            f.read()
+    elif call == "creat":
+        os.close(os.open(args[0], os.O_CREAT | os.O_RDWR, args[1]))
+    elif call == "mount_mqueue":
+        check(libc.mount(b"none", args[0].encode(), b"mqueue", 0, None))
+    elif call == "umount":
+        check(libc.umount2(args[0].encode(), 0))
+    elif call == "bind_ns":
+        check(libc.mount(b"/proc/self/ns/ipc", args[0].encode(), None, 4096, None))
+    elif call == "creator_gid":
+        os.setgid(1001)
+        check(libc.unshare(0x08000000))
+        os.mkdir(args[0])
+        check(libc.mount(b"none", args[0].encode(), b"mqueue", 0, None))
+        return stat(args[0])[1:]
+
+def outcome(call, args):
+    try:
+        r = op(call, *args)
+        return "ok" if r is None else r
+    except OSError as e:
+        return errno.errorcode[e.errno]
+
+def in_child(call, args, user):
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        if user:
+            os.setgroups([])
+            os.setgid(1000)
+            os.setuid(1000)
+        os.write(w, json.dumps(outcome(call, args)).encode())
+        os._exit(0)
+    os.close(w)
+    data = b""
+    while chunk := os.read(r, 65536):
+        data += chunk
+    os.waitpid(pid, 0)
+    return json.loads(data)
+
+os.umask(0o022)
+out = []
+for who, call, *args in json.loads(sys.argv[1]):
+    if who == "user" or call == "creator_gid":
+        out.append(in_child(call, args, who == "user"))
+    else:
+        out.append(outcome(call, args))
+print(json.dumps(out))
+"""
+
+
+def sim_outcomes(steps=STEPS):
+    k = ipcsim.Kernel()
+    root = k.init.clone(CLONE_NEWIPC)
+    user = root.fork()
+    user.setgroups([])
+    user.setgid(1000)
+    user.setuid(1000)
+
+    def op(p, call, *args):
+        if call == "stat":
+            st = p.stat(args[0])
+            return [st.st_mode, st.st_uid, st.st_gid]
+        if call == "read":
+            p.read_file(args[0])
+        elif call == "creat":
+            p.close(p.open(args[0], O_CREAT | O_RDWR, args[1]))
+        elif call == "mount_mqueue":
+            p.mount("none", args[0], "mqueue")
+        elif call == "bind_ns":
+            p.mount("/proc/self/ns/ipc", args[0], None, MS_BIND)
+        elif call == "creator_gid":
+            c = p.fork()
+            c.setgid(1001)
+            c.unshare(CLONE_NEWIPC)
+            c.mkdir(args[0])
+            c.mount("none", args[0], "mqueue")
+            st = c.stat(args[0])
+            return [st.st_uid, st.st_gid]
+        else:
+            return getattr(p, call)(*args)
+
+    out = []
+    for who, call, *args in steps:
+        try:
+            r = op(user if who == "user" else root, call, *args)
+            out.append("ok" if r is None else r)
+        except OSError as e:
+            out.append(errno.errorcode[e.errno])
+    k.close()
+    return out
+
+
+EXPECTED = [
+    "ok", "EEXIST", "ENOENT", "ok", "ok", "ok", "ok",
+    "EACCES", "EACCES", "EACCES", [0o40600, 0, 0],
+    "ok", "ok", [0o40600, 0, 0], "ok", [0o40755, 0, 0],
+    ["mq2", "mq", "d"], "ENOTDIR", "ENOTDIR",
+    "ENOENT", "ENAMETOOLONG", "ENOENT", [0o40755, 0, 0], "ENAMETOOLONG",
+    "EACCES", "EACCES", "EPERM", "EISDIR",
+    "EBUSY", "EISDIR", "ok", [],
+    "ok", "ok", ["q0"], "ENOENT", "ok", ["hidden"], "ENOTEMPTY", "ok",
+    "ENOENT", "ok", "ENOTDIR", "ok", [0o100444, 0, 0], "EBUSY", "ok", "ok",
+    "EACCES", "ok", "ok", [0o40755, 1000, 1000], "EPERM", "ok", "ok",
+    "ok", "ok", "ok",
+    "ok", "ok", [0o100755, 1000, 0], "ENOTDIR", "EINVAL", "ENOTEMPTY",
+    [0, 1001],
+]
+
+
+def test_the_model_gives_linux_outcomes():
+    assert sim_outcomes() == EXPECTED
+
+
+def test_the_real_kernel_agrees():
+    from realkernel import mount_namespace
+    ok, why = mount_namespace()
+    if not ok:
+        pytest.skip(why)
+    script = (f"mount -t tmpfs -o mode=755 none /run && "
+              f"{_quote(sys.executable)} -c {_quote(PROBE)} {_quote(json.dumps(STEPS))}")
+    proc = subprocess.run(["unshare", "--ipc", "--mount", "--propagation", "private", "--fork",
+                           "sh", "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    real = json.loads(proc.stdout)
+    sim = sim_outcomes()
+    diffs = [(step, r, s) for step, r, s in zip(STEPS, real, sim) if r != s]
+    assert not diffs
+    assert real == EXPECTED
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+# --- the model alone ---------------------------------------------------------------------
+def test_boot_tree_has_the_usual_directories():
+    k = ipcsim.Kernel()
+    assert k.init.listdir("/") == ["tmp", "run", "proc", "mnt", "dev"]
+    assert k.init.stat("/tmp").st_mode == 0o41777
+    assert k.init.listdir("/dev") == ["shm", "mqueue"]
+    assert k.init.listdir("/proc")[:3] == ["self", "sys", "sysvipc"]
+
+
+def test_a_tmpfs_file_keeps_what_is_written():
+    k = ipcsim.Kernel()
+    p = k.init
+    fd = p.open("/tmp/f", O_CREAT | O_WRONLY, 0o644)
+    assert p.write(fd, b"hello") == 5
+    p.close(fd)
+    assert p.read_file("/tmp/f") == "hello"
+    assert p.stat("/tmp/f").st_size == 5
+    assert p.stat("/tmp").st_size == 60          # 2 + 1 entries of BOGO_DIRENT_SIZE
+    fd = p.open("/tmp/f", O_RDONLY)
+    assert p.read(fd, 2) == b"he"
+    p.close(fd)
+
+
+def test_umask_and_sticky_tmp():
+    k = ipcsim.Kernel()
+    a = k.init.fork()
+    a.setuid(1000)
+    b = k.init.fork()
+    b.setuid(1001)
+    a.umask(0o077)
+    a.mkdir("/tmp/a", 0o777)
+    assert a.stat("/tmp/a").st_mode == 0o40700
+    a.close(a.open("/tmp/af", O_CREAT | O_WRONLY, 0o666))
+    with pytest.raises(PermissionError):
+        b.unlink("/tmp/af")                     # sticky /tmp: not b's file
+    with pytest.raises(PermissionError):
+        b.listdir("/tmp/a")
+    k.init.unlink("/tmp/af")                    # CAP_FOWNER
+
+
+def test_dotdot_at_a_mount_root_and_relative_paths():
+    k = ipcsim.Kernel()
+    p = k.init
+    p.mount("none", "/dev/mqueue", "mqueue")
+    assert "mqueue" in p.listdir("/dev/mqueue/..")
+    assert p.listdir("/..") == p.listdir("/")
+    assert p.listdir("proc/sysvipc") == ["msg", "sem", "shm"]    # the model's cwd is /
+
+
+def test_bytes_paths_and_nul():
+    k = ipcsim.Kernel()
+    assert k.init.listdir(b"/proc/sysvipc") == ["msg", "sem", "shm"]
+    with pytest.raises(ValueError):
+        k.init.stat("/tmp\0x")
+    with pytest.raises(FileNotFoundError):
+        k.init.stat("")
+
+
+def test_the_walk_is_linear_in_components():
+    """Not a timing: the walk visits each component once, so a path 80,000 components long
+    finishes (a quadratic walk would not within the test's time)."""
+    k = ipcsim.Kernel()
+    k.init.mkdir("/tmp/a")
+    nd = vfs.path_lookupat(k.init, "/tmp/a" + "/../a" * 40_000)
+    assert nd.node.getattr(k.init).st_mode == 0o40755
+
+
+def test_mount_needs_an_existing_target_of_the_same_kind():
+    k = ipcsim.Kernel()
+    p = k.init
+    with pytest.raises(FileNotFoundError):
+        p.mount("none", "/run/nothing", "mqueue")
+    p.close(p.open("/run/file", O_CREAT | O_WRONLY))
+    with pytest.raises(NotADirectoryError):
+        p.mount("none", "/run/file", "mqueue")
+    with pytest.raises(NotADirectoryError):
+        p.mount("/proc/1/ns/ipc", "/run", None, MS_BIND)

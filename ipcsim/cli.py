@@ -62,11 +62,19 @@ Ctrl-C stops it and prints what the seeds done so far found (exit status 130).
 }
 
 
-def _max_steps(text: str) -> int:
+def _int(text: str) -> int:
+    """A whole number as int() reads it, or argparse's message."""
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
+        digits = text.strip().lstrip("+-")
+        if digits.isascii() and digits.isdigit():      # past int()'s 4,300 digits
+            raise argparse.ArgumentTypeError(f"too large: {len(digits)} digits") from None
         raise argparse.ArgumentTypeError(f"not a whole number: {text[:40]!r}") from None
+
+
+def _max_steps(text: str) -> int:
+    value = _int(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative: {value}")
     return value
@@ -85,10 +93,7 @@ def _until(text: str) -> float:
 
 
 def _seeds(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text[:40]!r}") from None
+    value = _int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
@@ -98,21 +103,13 @@ MAX_JOBS = 1024
 
 
 def _jobs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text[:40]!r}") from None
+    value = _int(text)
     if not 0 <= value <= MAX_JOBS:
         raise argparse.ArgumentTypeError(f"must be between 0 (one per CPU) and {MAX_JOBS}, "
                                          f"not {text[:40]}")
     return value
 
 
-def _seed(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text[:40]!r}") from None
 
 
 def _limit_options(p: argparse.ArgumentParser) -> None:
@@ -138,7 +135,7 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=description,
                            epilog=EXAMPLES[name],
                            formatter_class=argparse.RawDescriptionHelpFormatter)
-        p.add_argument("--seed", type=_seed, default=0,
+        p.add_argument("--seed", type=_int, default=0,
                        help="the scheduler's seed (default 0): it decides every "
                             "interleaving, so the same seed gives the same output")
         return p

@@ -323,6 +323,8 @@ class Shell:
             connector = op
 
     def _run_simple(self, words: Tokens) -> int:
+        # what bash shows of the command (a job report): its words as typed
+        self._typed = " ".join(w.raw if isinstance(w, _Word) else w[0] for w in words)
         words = [f for w in words
                  for f in (w.fields(self._expand) if isinstance(w, _Word) else [w])]
         words = [g for w in words
@@ -417,7 +419,6 @@ class Shell:
     # --- commands -------------------------------------------------------------------------
     def _execute(self, argv: list[str], redir: _Redirect) -> int:
         name = argv[0]
-        self._typed = " ".join(argv)
         stdin = self._stdin(redir)
         if stdin is None:
             return 1
@@ -950,11 +951,14 @@ def lex(line: str) -> Tokens:
     out: Tokens = []
     i, n = 0, len(line)
     word: list[str] | None = None
+    start = 0
 
     def end_word() -> None:
         nonlocal word
         if word is not None:
-            out.append(_Word(word))
+            token = _Word(word)
+            token.raw = line[start:i]
+            out.append(token)
             word = None
 
     while i < n:
@@ -972,7 +976,7 @@ def lex(line: str) -> Tokens:
             i += len(op)
             continue
         if word is None:
-            word = []
+            word, start = [], i
         if ch == "\\" and i + 1 < n:
             word.append(line[i + 1])
             i += 2
@@ -1116,7 +1120,9 @@ class QVar(Var):
 
 
 class _Word(tuple[str, ...]):
-    """The pieces of one word."""
+    """The pieces of one word; ``raw`` its text as typed (quotes kept)."""
+
+    raw = ""
 
     def expand(self, expand: Callable[[str], str]) -> str:
         return "".join(expand(p) if isinstance(p, Var) else p for p in self)

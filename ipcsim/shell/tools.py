@@ -744,7 +744,7 @@ def kill(ctx: Ctx, args: list[str]) -> int:
     status = 0
     for word in words:
         value, rest = c_strtol(word, 10)
-        if value is None or rest:
+        if value is None or rest or not -2 ** 31 <= value < 2 ** 31:     # (a pid_t)
             ctx.ewrite(f"{ctx.shell.where()}kill: {word}: arguments must be process or job "
                        f"IDs\n")
             status = 1

@@ -9,9 +9,9 @@ those goes, every queue still linked in it is freed (kill_litter_super). A queue
 returned when it is freed, and the namespace's queue count too if the namespace still exists
 (mqueue_evict_inode).
 
-Messages wait in one FIFO per priority; a sorted list of the priorities in use finds the next
-highest when one empties, so a send or a receive costs the same however many messages are
-queued. Blocked senders and receivers wait FIFO (every simulated task has the same
+Messages wait in one FIFO per priority; the highest priority with messages is kept, and a
+heap holds the others, so a send or a receive costs the same however many messages and
+priorities are queued. Blocked senders and receivers wait FIFO (every simulated task has the same
 scheduling priority). A stop signal ends a wait as Linux's -ERESTARTSYS does: the stopped
 process is not waiting, and after SIGCONT its call starts again (at the back of the line,
 with the same deadline), or fails with EINTR if a handler is due by then. A send that finds a receiver waiting hands its message over
@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import errno
 from collections import deque
+from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any, Callable, cast
 
 import attrs
-from sortedcontainers import SortedList
 
 from ..constants import (CAP_FOWNER,
                          CAP_SYS_RESOURCE, HARD_MSGMAX, HARD_MSGSIZEMAX, MQ_PRIO_MAX, NAME_MAX,
@@ -222,7 +222,7 @@ class MqueueInode(Viewable):
     """``struct mqueue_inode_info``: one queue."""
 
     __slots__ = ("kernel", "sb", "name", "linked", "opens", "mode", "uid", "gid", "size",
-                 "maxmsg", "msgsize", "curmsgs", "qsize", "tree", "prios", "top",
+                 "maxmsg", "msgsize", "curmsgs", "qsize", "tree", "top", "lower", "spare",
                  "receivers", "senders", "notify_owner", "notify", "ucount_uid", "mq_bytes",
                  "__weakref__")
 
@@ -240,8 +240,9 @@ class MqueueInode(Viewable):
         self.curmsgs = 0
         self.qsize = 0
         self.tree: dict[int, deque[bytes]] = {}   # priority -> its messages, FIFO
-        self.prios = SortedList()            # the priorities in ``tree`` (some maybe empty)
         self.top = -1                        # the highest priority with a message, or -1
+        self.lower: list[int] = []           # heap of the others with messages, negated
+        self.spare = -1                      # the one priority whose FIFO may stay empty
         self.receivers = WaitQueue()         # e_wait_q[RECV]
         self.senders = WaitQueue()           # e_wait_q[SEND]
         self.notify_owner: Process | None = None   # the registered process
@@ -254,30 +255,37 @@ class MqueueInode(Viewable):
 
     # --- messages (msg_insert; msg_get is inline in mq_receive) -----------------------------
     def msg_insert(self, data: bytes, prio: int) -> None:
+        """Queue ``data`` behind the messages of ``prio``."""
         fifo = self.tree.get(prio)
         if fifo is None:
-            tree = self.tree
-            if len(tree) >= 256:
-                for p in [p for p, f in tree.items() if not f]:
-                    del tree[p]
-                    self.prios.remove(p)
-            fifo = tree[prio] = deque()
-            self.prios.add(prio)
+            fifo = self.tree[prio] = deque()
+        if not fifo:
+            self.prio_filled(prio)
         fifo.append(data)
-        if prio > self.top:
-            self.top = prio
         self.curmsgs += 1
         self.qsize += len(data)
 
-    def _next_top(self, prio: int) -> int:
-        prios, tree = self.prios, self.tree
-        i = prios.bisect_left(prio) - 1
-        while i >= 0:
-            p: int = prios[i]
-            if tree[p]:
-                return p
-            i -= 1
-        return -1
+    def prio_filled(self, prio: int) -> None:
+        """``prio`` is getting its first message: it becomes the top, or joins the heap."""
+        top = self.top
+        if prio > top:
+            if top >= 0:
+                heappush(self.lower, -top)
+            self.top = prio
+        else:
+            heappush(self.lower, -prio)
+
+    def prio_emptied(self, prio: int) -> None:
+        """The top priority ``prio`` has no message left: the next highest becomes the top.
+        Its FIFO stays for the next message of ``prio``, in place of the previous spare."""
+        lower = self.lower
+        self.top = -heappop(lower) if lower else -1
+        spare = self.spare
+        if spare != prio:
+            fifo = self.tree.get(spare)
+            if fifo is not None and not fifo:
+                del self.tree[spare]
+            self.spare = prio
 
     # --- notification (__do_notify, remove_notification) -------------------------------
     def do_notify(self, sender: ProcessState) -> None:
@@ -318,8 +326,8 @@ class MqueueInode(Viewable):
         """mqueue_evict_inode(): messages freed; the rlimit charge returned; the namespace's
         queue count too, if the namespace still exists."""
         self.tree.clear()
-        self.prios.clear()
-        self.top = -1
+        self.lower.clear()
+        self.top = self.spare = -1
         self.curmsgs = self.qsize = 0
         ucounts = self.kernel.mq_ucounts
         left = ucounts[self.ucount_uid] - self.mq_bytes
@@ -860,9 +868,12 @@ def _do_mq_timedsend(proc: ProcessState, mqdes: int, data: Data, prio: int,
     if fifo is None:
         inode.msg_insert(text, prio)
     else:
+        if not fifo:
+            if inode.top < 0:
+                inode.top = prio          # the first message of an empty queue
+            else:
+                inode.prio_filled(prio)
         fifo.append(text)
-        if prio > inode.top:
-            inode.top = prio
         inode.curmsgs += 1
         inode.qsize += len(text)
     if inode.notify_owner is not None:
@@ -903,7 +914,10 @@ def _do_mq_timedreceive(proc: ProcessState, mqdes: int, msg_len: int, timeout: T
     fifo = inode.tree[prio]
     text = fifo.popleft()
     if not fifo:
-        inode.top = inode._next_top(prio) if inode.curmsgs > 1 else -1
+        if inode.curmsgs == 1 and inode.spare == prio:
+            inode.top = -1                # the queue is empty again
+        else:
+            inode.prio_emptied(prio)
     inode.curmsgs -= 1
     inode.qsize -= len(text)
     senders = inode.senders

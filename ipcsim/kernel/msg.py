@@ -1,10 +1,13 @@
 """System V message queues (ipc/msg.c).
 
-A queue keeps its messages in arrival order and, beside that, one FIFO per message type, so
-that ``msgrcv`` of a type, of the first message, or of the lowest type up to a bound costs
-the same however many messages of other types are queued (Linux scans the queue; the
-results are the same). Every removal takes the oldest message of its type, so the per-type
-FIFOs never hold removed messages; the arrival-order deque drops removed ones lazily.
+A queue keeps its messages in arrival order and, beside that, one FIFO per message type and
+a min-heap of the types it has FIFOs for, so that ``msgrcv`` of the first message, of a
+type, or of the lowest type up to a bound costs the same however many messages and types
+are queued (Linux scans the queue; the results are the same). Every removal takes the oldest
+message of its type, so the per-type FIFOs never hold removed messages; the arrival-order
+deque drops removed ones lazily. MSG_EXCEPT and MSG_COPY walk the arrival order as Linux
+does, in slices rather than one message at a time; MSG_EXCEPT behind a run of one type
+without removed messages in it finds the first other message by bisection.
 
 A send that finds a receiver waiting hands the message over directly (pipelined_send), in
 the receivers' FIFO order, exactly as Linux does: a receiver whose buffer is too small gets
@@ -14,7 +17,9 @@ from __future__ import annotations
 
 import errno
 from collections import deque
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias, overload
+from heapq import heapify, heappop, heappush
+from itertools import islice
+from typing import TYPE_CHECKING, Any, Iterator, Literal, Sequence, TypeAlias, overload
 
 import attrs
 
@@ -36,8 +41,8 @@ if TYPE_CHECKING:
     from .process import ProcessState
     from .syscall import Data
 
-# A message: [mtype, text], text None once it was removed (a list, so that it is changed in
-# place while the queue's deques still hold it).
+# A message: [mtype, text]; emptied ([], false) when it leaves from the middle of the arrival
+# order, so that the deque, which still holds it, can skip it (filter(None, ...) in C).
 Msg = list[Any]
 
 NS = 1_000_000_000
@@ -88,8 +93,8 @@ class MsgQueue(KernIpcPerm):
     """``struct msg_queue``."""
 
     __slots__ = ("q_stime", "q_rtime", "q_ctime", "q_cbytes", "q_qnum", "q_qbytes",
-                 "q_lspid", "q_lrpid", "q_messages", "q_bytype", "q_dead", "q_receivers",
-                 "q_senders")
+                 "q_lspid", "q_lrpid", "q_messages", "q_bytype", "q_types", "q_dead",
+                 "q_receivers", "q_senders")
 
     def __init__(self, ns: IpcNamespace, key: int, mode: int, creds: Creds, now: int):
         # kern_ipc_perm, set here rather than through super().__init__ (msgget's hot path)
@@ -102,9 +107,9 @@ class MsgQueue(KernIpcPerm):
         self.q_cbytes = self.q_qnum = 0
         self.q_qbytes = ns.msg_ctlmnb
         self.q_lspid = self.q_lrpid = 0
-        # a message is a list [mtype, text]; a removed one has text None
         self.q_messages: deque[Msg] = deque()
-        self.q_bytype: dict[int, deque[Msg]] = {}
+        self.q_bytype: dict[int, deque[Msg]] = {}     # type -> its messages (maybe none)
+        self.q_types: list[int] = []        # heap of the types in q_bytype
         self.q_dead = 0          # removed messages still in q_messages
         self.q_receivers: WaitQueue | None = None     # made when the first one waits
         self.q_senders: WaitQueue | None = None
@@ -115,8 +120,9 @@ class MsgQueue(KernIpcPerm):
         return self.q_cbytes + size <= self.q_qbytes and self.q_qnum + 1 <= self.q_qbytes
 
     def first(self) -> Msg | None:
+        """The oldest message (removed ones at the front are dropped on the way)."""
         messages = self.q_messages
-        while messages and messages[0][1] is None:
+        while messages and not messages[0]:
             messages.popleft()
             self.q_dead -= 1
         return messages[0] if messages else None
@@ -129,38 +135,108 @@ class MsgQueue(KernIpcPerm):
             fifo = self.q_bytype.get(msgtyp)
             return fifo[0] if fifo else None
         if mode == SEARCH_LESSEQUAL:
-            lowest = min((t for t, fifo in self.q_bytype.items() if fifo and t <= msgtyp),
-                         default=None)
-            return None if lowest is None else self.q_bytype[lowest][0]
-        count = 0
-        for msg in self.q_messages:
-            if msg[1] is None:
-                continue
-            if mode == SEARCH_NOTEQUAL:
-                if msg[0] != msgtyp:
-                    return msg
-            elif count == msgtyp:          # SEARCH_NUMBER (MSG_COPY)
-                return msg
-            else:
-                count += 1
+            return self.lowest(msgtyp)
+        if mode == SEARCH_NOTEQUAL:
+            return self.first_other(msgtyp)
+        return self.nth(msgtyp)
+
+    def lowest(self, msgtyp: int) -> Msg | None:
+        """SEARCH_LESSEQUAL: the oldest message of the lowest type, if that type is at most
+        ``msgtyp``. Types whose FIFO emptied leave the heap when they reach its top."""
+        types, bytype = self.q_types, self.q_bytype
+        while types:
+            fifo = bytype[types[0]]
+            if fifo:
+                return fifo[0] if types[0] <= msgtyp else None
+            del bytype[heappop(types)]
         return None
 
+    def first_other(self, msgtyp: int) -> Msg | None:
+        """SEARCH_NOTEQUAL: the oldest message whose type is not ``msgtyp``. Before it, the
+        arrival order holds the oldest messages of ``msgtyp``, in their FIFO's order (and
+        removed ones)."""
+        first = self.first()
+        if first is None or first[0] != msgtyp:
+            return first
+        fifo = self.q_bytype[msgtyp]
+        messages = self.q_messages
+        if not self.q_dead:
+            i = _common_prefix(messages, fifo)
+            return messages[i] if i < len(messages) else None
+        same = iter(fifo)
+        passed = 0                      # messages of msgtyp walked over
+        for start, chunk in self._chunks():
+            live = list(filter(None, chunk))
+            theirs = list(islice(same, len(live)))
+            if live == theirs:        # (identical lists compare equal without a look inside)
+                passed += len(live)
+                continue
+            self._walked(start + len(chunk), passed + len(live))
+            return live[_common_prefix(live, theirs)]
+        return None
+
+    def nth(self, number: int) -> Msg | None:
+        """SEARCH_NUMBER (MSG_COPY): the message at position ``number``, counting from 0."""
+        messages = self.q_messages
+        if number < 0:
+            return None
+        if not self.q_dead:
+            return messages[number] if number < len(messages) else None
+        left = number
+        for start, chunk in self._chunks():
+            live = list(filter(None, chunk))
+            if left < len(live):
+                self._walked(start + len(chunk), number - left + len(live))
+                return live[left]
+            left -= len(live)
+        return None
+
+    def _chunks(self) -> Iterator[tuple[int, list[Msg]]]:
+        """The arrival order, removed messages included, in growing slices: (position of
+        the slice's first message, the slice)."""
+        rest = iter(self.q_messages)
+        start, size = 0, 16
+        while chunk := list(islice(rest, size)):
+            yield start, chunk
+            start += len(chunk)
+            size = min(2 * size, 4096)
+
+    def _walked(self, stop: int, live: int) -> None:
+        """A search walked the first ``stop`` messages, ``live`` of them not removed: if
+        the removed ones were more than a third (steps Linux would not make), drop them, so
+        that walks stay within a constant of Linux's and each removed one is dropped once."""
+        dead = stop - live
+        if dead <= live // 2 + 64:
+            return
+        messages = self.q_messages
+        head = [messages.popleft() for _ in range(stop)]
+        messages.extendleft(reversed([m for m in head if m]))
+        self.q_dead -= dead
+
     def new_type(self, mtype: int, msg: Msg) -> None:
-        """The first message of a type not seen lately. Emptied per-type FIFOs are kept
-        (a type that comes and goes costs no allocation) until there are many of them."""
+        """The first message of a type without a FIFO. Emptied FIFOs are kept (a type that
+        comes and goes costs no allocation) until they outnumber the messages."""
         bytype = self.q_bytype
-        if len(bytype) >= 256:
+        if len(bytype) >= 2 * self.q_qnum + 64:
             for t in [t for t, fifo in bytype.items() if not fifo]:
                 del bytype[t]
+            self.q_types = list(bytype)
+            heapify(self.q_types)
         bytype[mtype] = deque((msg,))
+        heappush(self.q_types, mtype)
 
-    def dead_in_middle(self) -> None:
-        """A message left from the middle of the arrival order: drop it from the deque
-        lazily, compacting when removed ones outnumber the live."""
-        self.q_dead += 1
+    def dead_in_middle(self, msg: Msg) -> None:
+        """``msg`` left, not from the front of the arrival order: from the back it is
+        popped; otherwise it is emptied and dropped lazily, compacting when removed ones
+        outnumber the live."""
         messages = self.q_messages
+        if messages[-1] is msg:
+            messages.pop()
+            return
+        msg.clear()
+        self.q_dead += 1
         if self.q_dead > 64 and self.q_dead > len(messages) // 2:
-            self.q_messages = deque(m for m in messages if m[1] is not None)
+            self.q_messages = deque(filter(None, messages))
             self.q_dead = 0
 
     # --- waking ------------------------------------------------------------------------
@@ -232,6 +308,7 @@ class MsgQueue(KernIpcPerm):
             ns.msg_hdrs -= self.q_qnum
             self.q_messages.clear()
             self.q_bytype.clear()
+            self.q_types.clear()
             self.q_cbytes = self.q_qnum = self.q_dead = 0
 
     def _ns_exit(self) -> None:
@@ -249,6 +326,26 @@ class MsgQueue(KernIpcPerm):
 
     def __repr__(self) -> str:
         return f"<MsgQueue id={self.id} key={self.key:#x} qnum={self.q_qnum}>"
+
+
+def _common_prefix(a: Sequence[Msg], b: Sequence[Msg]) -> int:
+    """How many leading messages ``a`` and ``b`` share (the same objects), found by galloping
+    then bisecting: O(log n) lookups. Past the shared part they must differ at every
+    position (true of the arrival order against a FIFO of one type, with nothing removed:
+    past the first message of another type, each of that FIFO's stands further back)."""
+    n = min(len(a), len(b))
+    lo, step = 0, 1                  # a[:lo] is b[:lo]
+    while lo + step <= n and a[lo + step - 1] is b[lo + step - 1]:
+        lo += step
+        step *= 2
+    hi = min(lo + step, n + 1)       # a[hi - 1] is not b[hi - 1], or hi == n + 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if a[mid - 1] is b[mid - 1]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def _matches(mtype: int, want: int, mode: int) -> bool:
@@ -412,7 +509,7 @@ class MsgCalls(CallsBase):
             if mode == SEARCH_ANY:
                 messages = q.q_messages
                 msg = messages[0] if messages else None
-                if msg is not None and msg[1] is None:
+                if msg is not None and not msg:
                     msg = q.first()
             elif mode == SEARCH_EQUAL:
                 fifo = q.q_bytype.get(want)
@@ -429,11 +526,10 @@ class MsgCalls(CallsBase):
                     return mtype, text
                 # unlink (inline for the hot path): msg is the oldest of its type
                 q.q_bytype[mtype].popleft()
-                msg[1] = None
                 if q.q_messages[0] is msg:
                     q.q_messages.popleft()
                 else:
-                    q.dead_in_middle()
+                    q.dead_in_middle(msg)
                 size = len(text)
                 q.q_cbytes -= size
                 q.q_qnum -= 1

@@ -1372,7 +1372,7 @@ readlink --version
 ls /proc/$$/ns
 ls /proc/self/ns
 ls /proc/sys/fs/mqueue /proc/sysvipc
-ls /dev/mqueue
+ls /run/no-such-mqueue
 """,
     "keys chosen with sysv msgget/semget/shmget, large ones, ipcrm by key": """
 sysv msgget 0xdeadbeef

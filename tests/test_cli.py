@@ -335,32 +335,6 @@ def test_ctrl_c_during_explore_prints_the_partial_report_and_no_traceback(tmp_pa
     assert proc.stdout.startswith("interrupted (Ctrl-C): explored 0 seeds of ")
 
 
-@pytest.mark.skipif(not hasattr(os, "killpg"), reason="needs process groups (POSIX)")
-def test_ctrl_c_during_explore_with_jobs_ends_the_workers_too(tmp_path):
-    """Ctrl-C at a terminal reaches the whole process group: the workers must not print
-    tracebacks, and the command must not wait for the chunks still queued."""
-    import signal
-    import time
-    path = tmp_path / "long_for_jobs.py"
-    path.write_text(LONG_SCENARIO)
-    proc = subprocess.Popen([sys.executable, "-m", "ipcsim", "explore", str(path), "--seeds",
-                             "8", "--jobs", "2", "--no-progress"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            cwd=str(ROOT))
-    time.sleep(1.5)
-    os.killpg(proc.pid, signal.SIGINT)
-    try:
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode == 130
-    assert err == ""
-    assert out.startswith("interrupted (Ctrl-C): explored 0 seeds of ")
-    assert "with 2 jobs" in out.splitlines()[0]
-    assert processes_running(str(path)) == []
-
-
 def processes_running(text: str) -> list[str]:
     """The pids of the processes whose command line holds ``text``: from /proc where there
     is one (pgrep is procps's, which a minimal Linux may lack), else pgrep's answer."""

@@ -428,8 +428,11 @@ def scenario(k):
 @pytest.mark.parametrize("jobs, seeds", [("1", "9" * 23), ("2", "10")])
 def test_one_ctrl_c_stops_explore_with_the_partial_report(tmp_path, jobs, seeds):
     """Seeds 0-3 end at once, the others run for minutes: one SIGINT to the process group
-    (what Ctrl-C at a terminal sends) prints what the first four found, and exits 130.
-    (With jobs, a chunk of seeds is reported once it ends: 10 seeds make chunks of one.)"""
+    (what Ctrl-C at a terminal sends) prints what the first four found, and exits 130; the
+    workers ignore it (no traceback from them), and the command ends them, not waiting for
+    the chunks still queued. (With jobs, a chunk of seeds is reported once it ends: 10
+    seeds make chunks of one.)"""
+    from test_cli import processes_running
     path = tmp_path / "slow_after_4.py"
     path.write_text(SLOW_AFTER_4)
     proc = subprocess.Popen([sys.executable, "-m", "ipcsim", "explore", str(path), "--seeds",
@@ -449,3 +452,4 @@ def test_one_ctrl_c_stops_explore_with_the_partial_report(tmp_path, jobs, seeds)
     assert first.startswith("interrupted (Ctrl-C): explored 4 seeds of "), out
     assert first.endswith(f"with {jobs} job{'s' if jobs != '1' else ''}")
     assert "ok             4 seeds, 1 distinct outcome" in out
+    assert processes_running(str(path)) == []

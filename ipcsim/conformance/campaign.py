@@ -98,9 +98,10 @@ def run(n: int, seed: int, class_weights: dict[str, int], max_steps: int = 14,
         sim: Callable[[int], SimBackend] = lambda caps: SimBackend(caps)  # noqa: E731
         try:
             _, real_play, difference = compare(scenario, real.RealBackend, sim)
-        except real.UnsafeCallError:
+        except real.UnsafeCallError as e:
             figures.programs += 1
             figures.refused += 1
+            _keep(save, f"refused-{figures.refused}", scenario, str(e))
             return
         except (real.RealBackendError, RuntimeError) as e:
             figures.programs += 1

@@ -545,6 +545,10 @@ PATH_BASES: list[tuple[tuple[str, ...], str]] = [
 ]
 PLAIN_DIRS: list[tuple[tuple[str, ...], str]] = [(("run", "d1"), "d"),
                                                  (("run", "d1", "d2"), "d")]
+# The directories whose whole listing the model has (it has no other sysctls than the IPC
+# ones, and no /proc/PID files but ns): a listing of any other is not drawn.
+LISTABLE = frozenset({"/proc/sys/fs/mqueue", "/proc/sysvipc", "/proc/self/ns", "/run/mq",
+                      "/run/mq2", "/run/d1", "/run/d1/d2"})
 PATH_MAX = 4096                    # with its NUL
 NAME_MAX = 255
 
@@ -631,8 +635,8 @@ def _path_step(draw: st.DrawFn, s: _State, who: str) -> str:
     ops = ["read_file", "listdir", "open"]
     if what == "w" and _writable(path):
         ops += ["write_file", "write_file"]
-    if what in ("w", "q", "m") or (what == "d" and parts[0] == "run"):
-        ops.append("stat")
+    if what in ("w", "q", "m", "l") or (what == "d" and parts[0] == "run"):
+        ops.append("stat")          # (the model stats no /proc directory)
     if what == "l":
         ops += ["readlink", "readlink"]
     if what in ("q", "m"):
@@ -640,6 +644,8 @@ def _path_step(draw: st.DrawFn, s: _State, who: str) -> str:
     if what == "d" and parts[0] == "run":
         ops += ["mkdir", "mkdir", "rmdir"]
     op = draw(st.sampled_from(ops))
+    if op == "listdir" and what in ("d", "m") and _lexical(path) not in LISTABLE:
+        op = "read_file"             # (a trailing "/.." left the directories listed above)
     if op == "write_file":
         return f"{who}.write_file({text}, {draw(st.sampled_from(['100', '8192']))!r})"
     if op == "open":
@@ -652,8 +658,8 @@ def _path_step(draw: st.DrawFn, s: _State, who: str) -> str:
         fd = s.fresh("m")
         s.mqds[who].append(fd)
         return f"{fd} = {who}.mq_open({_path_expr(name)}, O_CREAT | O_RDWR, 0o600, None)"
-    if op in ("mkdir", "rmdir") and not _lexical(path).startswith("/run/"):
-        op = "stat"                   # (the real backend makes directories under /run only)
+    if op in ("mkdir", "rmdir", "unlink") and not _lexical(path).startswith("/run/"):
+        op = "stat"                   # (the real backend changes nothing but under /run)
     if op == "mkdir":
         return f"{who}.mkdir({text}, {draw(st.sampled_from(['0o755', '0o700', '0o777']))})"
     return f"{who}.{op}({text})"
@@ -741,7 +747,11 @@ def _prio_step(draw: st.DrawFn, s: _State, who: str) -> str:
 
 
 # --- blocking interleavings -------------------------------------------------------------------
-TIMEOUT, PAST_TIMEOUT = 0.2, 0.4     # a timed wait, and an advance() past its end
+# A timed wait, and an advance() past its end. Linux's clock runs while the steps are
+# played (ipcsim's does not), so a timed wait is drawn only for the last waiter of a
+# segment, with at most one step between it and the advance: the steps in between must
+# take less than TIMEOUT of real time, even on a loaded machine.
+TIMEOUT, PAST_TIMEOUT = 0.5, 0.8
 BLOCK_SOPS = ["[(0, -1, 0)]", "[(0, -2, 0)]", "[(0, 0, 0)]", "[(1, -1, 0)]",
               "[(0, -1, 0), (1, -1, 0)]", "[(1, 0, 0), (0, -1, 0)]", "[(0, -1, SEM_UNDO)]",
               "[(1, 1, 0), (0, -1, 0)]"]
@@ -764,7 +774,9 @@ def _block_step(draw: st.DrawFn, s: _State, who: str) -> str:
     if kind == "mq":
         s.mqds[who].append(obj)
     waiters = []
-    for _ in range(min(draw(st.integers(1, 3)), MAX_PROCESSES - len(s.procs))):
+    count = min(draw(st.integers(1, 3)), MAX_PROCESSES - len(s.procs))
+    timed = count > 0 and draw(st.integers(0, 3)) == 0
+    for i in range(count):
         w = s.fresh("w")
         s.add_child(who, w)
         s.waiters.add(w)
@@ -772,10 +784,12 @@ def _block_step(draw: st.DrawFn, s: _State, who: str) -> str:
         lines.append(f"{w} = {who}.fork()")
         if draw(st.booleans()):
             lines.append(f'{w}.signal(SIGUSR1, "handler")')
-        lines.append(f"{w}.{_block_call(draw, kind, obj)}")
-    for _ in range(draw(st.integers(1, 4))):
-        lines.append(_wake(draw, s, kind, obj, who, waiters))
-    return "\n".join(lines)
+        lines.append(f"{w}.{_block_call(draw, kind, obj, timed and i == count - 1)}")
+    wakes = [_wake(draw, s, kind, obj, who, waiters) for _ in range(draw(st.integers(1, 4)))]
+    if timed:
+        wakes = [w for w in wakes if not w.startswith("advance(")]
+        wakes.insert(min(len(wakes), draw(st.integers(0, 1))), f"advance({PAST_TIMEOUT})")
+    return "\n".join(lines + wakes)
 
 
 def _block_setup(draw: st.DrawFn, kind: str, obj: str, who: str) -> list[str]:
@@ -798,9 +812,9 @@ def _block_setup(draw: st.DrawFn, kind: str, obj: str, who: str) -> list[str]:
     return lines
 
 
-def _block_call(draw: st.DrawFn, kind: str, obj: str) -> str:
-    """A call that blocks (or not: then it answers at once, which is compared too)."""
-    timed = draw(st.integers(0, 3)) == 0
+def _block_call(draw: st.DrawFn, kind: str, obj: str, timed: bool) -> str:
+    """A call that blocks (or not: then it answers at once, which is compared too); with a
+    timeout if ``timed`` (else none: a msgrcv or msgsnd has none anyway)."""
     if kind == "msg":
         if draw(st.integers(0, 2)) == 0:
             mtype, size = draw(st.integers(1, 3)), draw(st.sampled_from([8, 16]))
@@ -833,7 +847,7 @@ def _wake(draw: st.DrawFn, s: _State, kind: str, obj: str, who: str,
             return f"{who}.kill(pid({w}), SIGKILL)"
         return f"{who}.kill(pid({w}), SIGUSR1)"
     if how == "advance":
-        return f"advance({PAST_TIMEOUT})"
+        return "advance(0.05)"          # (no timed wait of this segment ends in it)
     if kind == "msg":
         if how == "rmid":
             return f"{who}.msgctl({obj}, IPC_RMID)"

@@ -1456,3 +1456,246 @@ def test_random_programs_agree_with_the_real_kernel(seed):
     prog = random_program(rng, rng.randint(2, 4), rng.randint(5, 8), rng.randint(15, 30))
     got = real(REAL_DRIVER.replace("PROG", json.dumps(prog)))
     assert play_on_ipcsim(prog) == json.loads(json.dumps(got))
+
+
+# --- the wake-up scans against a plain walk ----------------------------------------------
+# SemArray skips the scans that could change nothing (see SemArray._narrow) and checks the
+# requests of the set's lists with a fast path. RefSet is ipc/sem.c written plainly: every
+# scan retries every request, with perform_atomic_semop_slow's rules. Random sleepers and
+# changes must give the same wake-ups, in the same order, and the same counts.
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from ipcsim.kernel.sem import SemArray  # noqa: E402
+
+SEMVMX_, SEMAEM_ = 32767, 32767
+
+
+class RefQ:
+    def __init__(self, who, sops, adj):
+        self.who, self.sops, self.adj, self.blocking = who, sops, adj, 0
+        self.alter = any(op for _, op, _ in sops)
+
+
+class RefSet:
+    def __init__(self, nsems):
+        self.n = nsems
+        self.val, self.pid = [0] * nsems, [None] * nsems
+        self.sem_alter = [[] for _ in range(nsems)]
+        self.sem_const = [[] for _ in range(nsems)]
+        self.alter, self.const, self.complex = [], [], 0
+        self.wakes = []
+
+    def perform(self, q):
+        vals, adj = list(self.val), list(q.adj)
+        for j, (num, op, flg) in enumerate(q.sops):
+            v = vals[num]
+            if (op == 0 and v) or v + op < 0:
+                q.blocking = j
+                return "EAGAIN" if flg & NOWAIT else "block"
+            v += op
+            if v > SEMVMX_:
+                return "ERANGE"
+            if flg & UNDO:
+                a = adj[num] - op
+                if not -SEMAEM_ - 1 <= a <= SEMAEM_:
+                    return "ERANGE"
+                adj[num] = a
+            vals[num] = v
+        self.val, q.adj[:] = vals, adj
+        for num, _, _ in q.sops:
+            self.pid[num] = q.who
+        return None
+
+    def lst(self, q):
+        if len(q.sops) == 1:
+            num = q.sops[0][0]
+            if q.alter:
+                return self.alter if q in self.alter else self.sem_alter[num]
+            return self.sem_const[num]
+        return self.alter if q.alter else self.const
+
+    def unlink(self, q):
+        self.lst(q).remove(q)
+        self.complex -= len(q.sops) > 1
+
+    def wake_const_ops(self, lst):
+        done = False
+        for q in list(lst):
+            r = self.perform(q)
+            if r != "block":
+                self.unlink(q)
+                self.wakes.append([q.who, r])
+                done |= r is None
+        return done
+
+    def wakeup_zero(self, nums):
+        done = got_zero = False
+        for num in nums:
+            if self.val[num] == 0:
+                got_zero = True
+                done |= self.wake_const_ops(self.sem_const[num])
+        if got_zero:
+            done |= self.wake_const_ops(self.const)
+        return done
+
+    def update_queue(self, semnum):
+        done = False
+        lst = self.alter if semnum < 0 else self.sem_alter[semnum]
+        again = True
+        while again:
+            again = False
+            for q in list(lst):
+                if semnum >= 0 and self.val[semnum] == 0:
+                    break
+                r = self.perform(q)
+                if r == "block":
+                    continue
+                self.unlink(q)
+                if r is None:
+                    done = True
+                    self.wakeup_zero([num for num, _, _ in q.sops])   # woken first
+                    again = bool(self.alter) or len(q.sops) > 1
+                self.wakes.append([q.who, r])
+                if again:
+                    break
+        return done
+
+    def do_smart_update(self, sops):
+        nums = range(self.n) if sops is None else [num for num, _, _ in sops]
+        self.wakeup_zero(nums)
+        if self.alter:
+            self.update_queue(-1)
+        elif sops is None:
+            for num in range(self.n):
+                self.update_queue(num)
+        else:
+            for num, op, _ in sops:
+                if op > 0:
+                    self.update_queue(num)
+
+    def unlock(self):
+        if not self.complex:
+            for q in self.alter:
+                self.sem_alter[q.sops[0][0]].append(q)
+            self.alter = []
+
+    def semop(self, who, sops, adj):
+        q = RefQ(who, sops, adj)
+        r = self.perform(q)
+        if r is None:
+            if q.alter:
+                self.do_smart_update(sops)
+        elif r == "block":
+            if len(sops) == 1:
+                if not q.alter:
+                    self.sem_const[sops[0][0]].append(q)
+                else:
+                    (self.alter if self.complex else self.sem_alter[sops[0][0]]).append(q)
+            else:
+                if not self.complex:
+                    for num in range(self.n):
+                        self.alter[:0] = self.sem_alter[num]
+                        self.sem_alter[num] = []
+                (self.alter if q.alter else self.const).append(q)
+                self.complex += 1
+        self.unlock()
+        return r
+
+    def set_values(self, who, nums, values, adjs):
+        for num, v in zip(nums, values):
+            self.val[num], self.pid[num] = v, who
+            for adj in adjs:
+                adj[num] = 0
+        self.do_smart_update(None)
+        self.unlock()
+
+    def counts(self):
+        ncnt = [len(lst) for lst in self.sem_alter]
+        zcnt = [len(lst) for lst in self.sem_const]
+        for glob, zero in ((self.alter, False), (self.alter, True), (self.const, True)):
+            for q in glob:
+                num, op, _ = q.sops[q.blocking]
+                if zero and op == 0:
+                    zcnt[num] += 1
+                elif not zero and op < 0:
+                    ncnt[num] += 1
+        return ncnt, zcnt
+
+
+def _sops(nsems, most):
+    op = st.tuples(st.integers(0, nsems - 1),
+                   st.sampled_from([-2, -1, -1, 0, 0, 1, 1, 2, SEMVMX_, -SEMVMX_ - 1]),
+                   st.sampled_from([0, 0, 0, NOWAIT, UNDO]))
+    return st.lists(op, min_size=1, max_size=most)
+
+
+@st.composite
+def _scenarios(draw):
+    nsems = draw(st.integers(1, 4))
+    step = st.one_of(
+        st.tuples(st.just("wait"), _sops(nsems, 4), st.booleans()),
+        st.tuples(st.just("wait"), _sops(nsems, 1), st.booleans()),
+        st.tuples(st.just("op"), _sops(nsems, 3)),
+        st.tuples(st.just("op"), _sops(nsems, 1)),
+        st.tuples(st.just("setval"), st.integers(0, nsems - 1),
+                  st.sampled_from([0, 1, 2, 3, SEMVMX_ - 1, SEMVMX_])),
+        st.tuples(st.just("setall"), st.lists(st.integers(0, 3), min_size=nsems,
+                                                max_size=nsems)))
+    return nsems, draw(st.lists(step, min_size=1, max_size=30))
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(scenario=_scenarios())
+# a sleeper sharing the driver's undo list (CLONE_SYSVSEM): the driver's op leaves the value
+# as it was but moves the shared semadj to its limit, so the sleeper's retry is ERANGE
+@example(scenario=(2, [("setval", 0, SEMVMX_), ("op", [(0, -SEMVMX_ + 1, UNDO)]),
+                       ("wait", [(0, -1, UNDO), (1, -1, 0)], True),
+                       ("op", [(0, -1, UNDO), (0, 1, 0)])]))
+def test_wake_ups_agree_with_a_plain_walk(scenario):
+    nsems, steps = scenario
+    ref = RefSet(nsems)
+    woken = []
+
+    def finish(sma, wakes, _orig=SemArray.finish):
+        woken.extend([label[w.process.pid], errno.errorcode.get(e)] for w, e in wakes)
+        _orig(sma, wakes)
+
+    with ipcsim.Kernel(seed=0) as k, pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SemArray, "finish", finish)
+        p = k.init.clone(CLONE_NEWIPC)
+        sid = p.semget(IPC_PRIVATE, nsems, 0o600)
+        label = {p.pid: "driver", 0: None}
+        adjs = {"driver": [0] * nsems}
+        done = {}
+        for i, step in enumerate(steps):
+            woken.clear()
+            ref.wakes = []
+            if step[0] == "wait":
+                sops = [tuple(o) for o in step[1]]
+                adjs[i] = adjs["driver"] if step[2] else [0] * nsems
+                ref_now = ref.semop(i, sops, adjs[i])
+
+                def prog(proc, i=i, sops=sops):
+                    done[i] = outcome(proc.semop, sid, sops)
+                    proc.pause()        # alive: no undo applied at exit
+                child = p.clone(CLONE_SYSVSEM, target=prog) if step[2] else p.fork(target=prog)
+                label[child.pid] = i
+                k.run_until_idle()
+                assert done.get(i, "block") == ref_now, (i, step)
+            elif step[0] == "op":
+                sops = [(n, o, f | NOWAIT) for n, o, f in step[1]]
+                assert outcome(p.semop, sid, sops) == ref.semop("driver", sops,
+                                                                adjs["driver"]), (i, step)
+            elif step[0] == "setval":
+                p.semctl(sid, step[1], SETVAL, step[2])
+                ref.set_values("driver", [step[1]], [step[2]], adjs.values())
+            else:
+                p.semctl(sid, 0, SETALL, step[1])
+                ref.set_values("driver", range(nsems), step[1], adjs.values())
+            k.run_until_idle()
+            assert woken == ref.wakes, (i, step)
+            assert vals(p, sid) == ref.val, (i, step)
+            assert counts(p, sid, nsems) == ref.counts(), (i, step)
+            assert [label[p.semctl(sid, n, GETPID)] for n in range(nsems)] == ref.pid

@@ -34,6 +34,7 @@ and IPC_RMID None.
 from __future__ import annotations
 
 import errno
+from operator import le as _le
 from typing import TYPE_CHECKING, Any, Literal, Sequence, TypeAlias, overload
 
 import attrs
@@ -58,6 +59,8 @@ if TYPE_CHECKING:
 Sop: TypeAlias = "tuple[int, int, int]"
 # The sleepers an update completed, with the errno each returns with (0: done).
 Wakes: TypeAlias = "list[tuple[Waiter, int]]"
+# Per semaphore, the lowest and the highest value of a range (see SemArray._narrow).
+Ranges: TypeAlias = "tuple[list[int], list[int]]"
 # A semtimedop timeout: seconds, or a timespec (tv_sec, tv_nsec).
 Timeout: TypeAlias = "float | tuple[int, int]"
 # What semctl returns, by command (see SemCalls.semctl).
@@ -74,6 +77,7 @@ LONG_MIN = -(1 << 63)
 _EAGAIN = errno.EAGAIN
 _ERANGE = errno.ERANGE
 _BLOCK = -1                  # _try(): the op at index i would block -> -(i + 1)
+_NO_NEED = SEMVMX + 1        # PendingList.min_need of a list with no request
 
 
 @attrs.define(slots=True)
@@ -192,7 +196,7 @@ def exit_sem(proc: ProcessState) -> None:
 class SemQueue:
     """``struct sem_queue``: a sleeping semop, as its Waiter's ``data``."""
 
-    __slots__ = ("sops", "nsops", "undo", "pid", "alter", "blocking")
+    __slots__ = ("sops", "nsops", "undo", "pid", "alter", "blocking", "dupsop")
 
     def __init__(self, sops: list[Sop], undo: SemUndo | None, pid: int, alter: bool,
                  blocking: int):
@@ -202,6 +206,12 @@ class SemQueue:
         self.pid = pid
         self.alter = alter
         self.blocking = blocking      # index of the op it sleeps on (GETNCNT/GETZCNT)
+        # an op sees the values the earlier ops of the same semaphore left (sem.c's dupsop)
+        self.dupsop = len({sop[0] for sop in sops}) < len(sops)
+
+    def need(self) -> int:
+        """A single decrement's need: the value its semaphore must reach."""
+        return -self.sops[0][1]
 
 
 class PendingList(WaitQueue):
@@ -212,11 +222,14 @@ class PendingList(WaitQueue):
     ``complex_count`` right and moves single-op requests back to their semaphores when the
     last complex one left."""
 
-    __slots__ = ("sma",)
+    __slots__ = ("sma", "min_need")
 
     def __init__(self, sma: SemArray):
         super().__init__()
         self.sma = sma
+        # a semaphore's list of single decrements: no request in it can proceed while the
+        # value is below this (a lower bound of their needs; exact after a full scan)
+        self.min_need = _NO_NEED
 
     def discard(self, waiter: Waiter) -> None:
         if self.pop(waiter, 0) is None:
@@ -237,7 +250,7 @@ class SemArray(KernIpcPerm):
 
     __slots__ = ("sem_nsems", "semval", "sempid", "sem_otime", "sem_ctime", "pending_alter",
                  "pending_const", "sem_alter", "sem_const", "complex_count", "nwait",
-                 "undos")
+                 "undos", "alter_range", "const_range")
 
     def __init__(self, ns: IpcNamespace, key: int, mode: int, creds: Creds, nsems: int,
                  now: int):
@@ -256,6 +269,9 @@ class SemArray(KernIpcPerm):
         self.complex_count = 0
         self.nwait = 0                                # sleepers in all the lists
         self.undos: dict[SemUndo, None] = {}          # list_id: the undo entries for the set
+        # the values within which no request of the set's lists would change (see _narrow)
+        self.alter_range: Ranges | None = None
+        self.const_range: Ranges | None = None
 
     # --- trying operations -------------------------------------------------------------
     def _try(self, sops: Sequence[Sop], un: SemUndo | None, pid: int) -> int:
@@ -334,6 +350,139 @@ class SemArray(KernIpcPerm):
             return -1
         return r
 
+    # --- what a change cannot affect -----------------------------------------------------
+    # sem.c retries every request of a list after each change; most retries block again on
+    # the same op. For each of the set's lists the array keeps, per semaphore, a range of
+    # values (lo[n]..hi[n]): while every value stays in its range, every request of the list
+    # would block again on the op it blocks on now, so a scan would change nothing (no
+    # wake-up, no GETNCNT/GETZCNT count) and is skipped. A scan that runs rebuilds the ranges
+    # from the retries it makes; a request added narrows them; one that leaves does not
+    # widen them (they stay safe, only narrower than they need be).
+
+    def _fresh_ranges(self) -> Ranges:
+        n = self.sem_nsems
+        return [0] * n, [SEMVMX] * n
+
+    def _narrow(self, q: SemQueue, lo: list[int], hi: list[int]) -> None:
+        """Narrow the ranges to the values for which ``q``, which blocks now on op
+        q.blocking, would block there again: each op before it still passes, it does not.
+        An earlier op with SEM_UNDO also checks its semadj, which changes with any op on its
+        semaphore: that semaphore's range is then empty (any change of it rescans)."""
+        semval = self.semval
+        sops = q.sops
+        seen: dict[int, int] = {}       # the dupsop case: what earlier ops added
+        dupsop = q.dupsop
+        for j in range(q.blocking):
+            num, op, flg = sops[j]
+            a = seen.get(num, 0) if dupsop else 0
+            if op == 0:
+                if lo[num] < -a:
+                    lo[num] = -a
+                if hi[num] > -a:
+                    hi[num] = -a
+                continue
+            if flg & SEM_UNDO:
+                lo[num], hi[num] = _NO_NEED, -1
+            elif op < 0:
+                if lo[num] < -a - op:
+                    lo[num] = -a - op
+            elif hi[num] > SEMVMX - a - op:
+                hi[num] = SEMVMX - a - op
+            if dupsop:
+                seen[num] = a + op
+        num, op, _ = sops[q.blocking]
+        t = -(seen.get(num, 0) if dupsop else 0) - op    # the value it waits for (op 0) or
+        if op or semval[num] < t:                        # needs at least (a decrement)
+            if hi[num] >= t:
+                hi[num] = t - 1
+        elif lo[num] <= t:
+            lo[num] = t + 1
+
+    def _retry_narrow(self, q: SemQueue, lo: list[int], hi: list[int]) -> int:
+        """_retry() for a request of one of the set's lists, narrowing the list's ranges
+        to the values for which it would block where it blocks now (see _narrow). Without
+        dupsop this is perform_atomic_semop()'s fast path: every op checked against the
+        values as they are, then all applied; the ranges narrow as the ops pass (for a
+        request that then completes, they end up narrower than they need be)."""
+        if q.dupsop:
+            err = self._retry(q)
+            if err < 0:
+                self._narrow(q, lo, hi)
+            return err
+        semval = self.semval
+        sops = q.sops
+        j = 0
+        for num, op, flg in sops:
+            v = semval[num]
+            if op == 0:
+                if v:
+                    if flg & IPC_NOWAIT:
+                        return _EAGAIN
+                    if lo[num] < 1:
+                        lo[num] = 1
+                    q.blocking = j
+                    return -1
+                if hi[num] > 0:
+                    hi[num] = 0
+            elif op < 0:
+                if v + op < 0:
+                    if flg & IPC_NOWAIT:
+                        return _EAGAIN
+                    if hi[num] >= -op:
+                        hi[num] = -op - 1
+                    q.blocking = j
+                    return -1
+                if flg & SEM_UNDO:
+                    lo[num], hi[num] = _NO_NEED, -1
+                elif lo[num] < -op:
+                    lo[num] = -op
+            else:
+                if v + op > SEMVMX:
+                    return _ERANGE
+                if flg & SEM_UNDO:
+                    lo[num], hi[num] = _NO_NEED, -1
+                elif hi[num] > SEMVMX - op:
+                    hi[num] = SEMVMX - op
+            if op and flg & SEM_UNDO:
+                adj = q.undo.semadj[num] - op       # type: ignore[union-attr]
+                if adj < SEMADJ_MIN or adj > SEMADJ_MAX:
+                    return _ERANGE
+            j += 1
+        un, sempid, pid = q.undo, self.sempid, q.pid
+        for num, op, flg in sops:
+            if op:
+                semval[num] += op
+                if flg & SEM_UNDO:
+                    un.semadj[num] -= op            # type: ignore[union-attr]
+            sempid[num] = pid
+        return 0
+
+    def _alter_may_change(self, sops: Sequence[Sop] | None) -> bool:
+        """Whether a scan of pending_alter could change anything after the ops ``sops``
+        (None: any value may have changed): one of their values left its range. Every other
+        value is as it was at the last change, when it was in range."""
+        r = self.alter_range
+        if r is None or sops is None:
+            return True
+        lo, hi = r
+        semval = self.semval
+        for num, _, _ in sops:
+            v = semval[num]
+            if v < lo[num] or v > hi[num]:
+                return True
+        return False
+
+    def _const_may_change(self) -> bool:
+        """Whether a scan of pending_const could change anything: its requests are retried
+        only when a semaphore reaches zero, so every value is checked against its range
+        (unless there are many more semaphores than requests to scan)."""
+        r = self.const_range
+        if r is None or self.sem_nsems > 16 * len(self.pending_const):
+            return True
+        lo, hi = r
+        semval = self.semval
+        return not (all(map(_le, lo, semval)) and all(map(_le, semval, hi)))
+
     # --- serving sleepers ---------------------------------------------------------------
     def _unlink(self, w: Waiter) -> None:
         """unlink_queue() during a scan: the waiter stays in the dict until the scan ends."""
@@ -346,8 +495,10 @@ class SemArray(KernIpcPerm):
         """Retry the wait-for-zero requests of ``lst`` in order; True if one completed."""
         completed = False
         gone = None
+        ranges = self._fresh_ranges() if lst is self.pending_const else None
         for w in _keys(lst):
-            err = self._retry(w.data)
+            q = w.data
+            err = self._retry(q) if ranges is None else self._retry_narrow(q, *ranges)
             if err < 0:
                 continue
             self._unlink(w)
@@ -361,6 +512,8 @@ class SemArray(KernIpcPerm):
         if gone:
             for w in gone:
                 del lst[w]
+        if ranges is not None:
+            self.const_range = ranges
         return completed
 
     def wakeup_zero(self, sops: Sequence[Sop] | None, wakes: Wakes) -> bool:
@@ -385,26 +538,26 @@ class SemArray(KernIpcPerm):
                     lst = sem_const[num]
                     if lst and semval[num] == 0:
                         completed |= self.wake_const_ops(lst, wakes)
-        if got_zero and self.pending_const:
+        if got_zero and self.pending_const and self._const_may_change():
             completed |= self.wake_const_ops(self.pending_const, wakes)
         return completed
 
     def update_queue(self, lst: PendingList, semnum: int, wakes: Wakes) -> bool:
         """update_queue(): retry the alter requests of ``lst`` in order, completing each
-        that can proceed. On the set's list the scan restarts from the head after each
-        completion while requests remain; on a semaphore's list (``semnum`` >= 0) it stops
-        once that semaphore is 0. True if one completed."""
+        that can proceed. On the set's list (``semnum`` -1) the scan restarts from the head
+        after each completion while requests remain; on a semaphore's list it stops once
+        that semaphore is 0. True if one completed."""
+        if semnum >= 0:
+            return self._update_sem_queue(lst, semnum, wakes)
         completed = False
-        semval = self.semval
         glob = self.pending_alter
         while True:
             gone = None
             restart = False
-            for w in _keys(lst):
-                if semnum >= 0 and semval[semnum] == 0:
-                    break
+            lo, hi = ranges = self._fresh_ranges()
+            for w in _keys(glob):
                 q = w.data
-                err = self._retry(q)
+                err = self._retry_narrow(q, lo, hi)
                 if err < 0:
                     continue
                 self._unlink(w)
@@ -415,16 +568,53 @@ class SemArray(KernIpcPerm):
                 if err == 0:
                     completed = True
                     self.wakeup_zero(q.sops, wakes)
-                    left = len(glob) - (len(gone) if lst is glob else 0)
-                    restart = left > 0 or q.nsops > 1       # check_restart()
+                    restart = len(glob) > len(gone) or q.nsops > 1     # check_restart()
                 wakes.append((w, err))
                 if restart:
                     break
             if gone:
                 for w in gone:
-                    del lst[w]
+                    del glob[w]
             if not restart:
+                self.alter_range = ranges
                 return completed
+
+    def _update_sem_queue(self, lst: PendingList, semnum: int, wakes: Wakes) -> bool:
+        """update_queue() on a semaphore's list of single decrements: none can proceed
+        below the list's min_need, so that scan is skipped. (A completion never restarts
+        the scan: the set's list is empty, and a single op is not complex.)"""
+        semval = self.semval
+        if semval[semnum] < lst.min_need:
+            return False
+        completed = False
+        gone = None
+        min_need = _NO_NEED
+        for w in _keys(lst):
+            v = semval[semnum]
+            if v == 0:
+                min_need = lst.min_need        # the rest was not looked at
+                break
+            q = w.data
+            op = q.sops[0][1]
+            if v + op < 0:                     # still blocks (the op is a decrement)
+                if -op < min_need:
+                    min_need = -op
+                continue
+            err = self._retry(q)
+            self._unlink(w)
+            if gone is None:
+                gone = [w]
+            else:
+                gone.append(w)
+            if err == 0:
+                completed = True
+                self.wakeup_zero(q.sops, wakes)
+            wakes.append((w, err))
+        if gone:
+            for w in gone:
+                del lst[w]
+        lst.min_need = min_need
+        return completed
 
     def do_smart_update(self, sops: Sequence[Sop] | None, otime: bool, wakes: Wakes) -> None:
         """do_smart_update() after the values changed (``sops`` None: any may have)."""
@@ -433,7 +623,7 @@ class SemArray(KernIpcPerm):
             otime = True
         glob = self.pending_alter
         if glob:
-            if self.update_queue(glob, -1, wakes):
+            if self._alter_may_change(sops) and self.update_queue(glob, -1, wakes):
                 otime = True
         elif self.sem_alter:
             sem_alter = self.sem_alter
@@ -470,9 +660,12 @@ class SemArray(KernIpcPerm):
             if lst:
                 merged.extend(_keys(lst))
                 dict.clear(lst)
+                lst.min_need = _NO_NEED
         if not merged:
             return
         glob = self.pending_alter
+        if not glob:
+            self.alter_range = self._fresh_ranges()
         rest = list(_keys(glob))
         dict.clear(glob)
         for w in merged:
@@ -480,6 +673,10 @@ class SemArray(KernIpcPerm):
             w.queue = glob
         for w in rest:
             glob[w] = None
+        r = self.alter_range
+        if r is not None:
+            for w in merged:
+                self._narrow(w.data, *r)
 
     def unmerge_queues(self) -> None:
         """unmerge_queues(): with no complex op left, the single-op requests of the set's
@@ -487,35 +684,51 @@ class SemArray(KernIpcPerm):
         glob = self.pending_alter
         sem_alter = self.sem_alter
         for w in _keys(glob):
-            num = w.data.sops[0][0]
+            num, op, _ = w.data.sops[0]
             lst = sem_alter.get(num)
             if lst is None:
                 lst = sem_alter[num] = PendingList(self)
             lst[w] = None
             w.queue = lst
+            if -op < lst.min_need:
+                lst.min_need = -op
         dict.clear(glob)
+        self.alter_range = None
 
     def enqueue(self, w: Waiter, q: SemQueue) -> None:
-        """Put a sleeper on the list sem.c puts it on."""
+        """Put a sleeper on the list sem.c puts it on (it has just blocked on op
+        q.blocking with the values as they are)."""
         self.nwait += 1
         if q.nsops == 1:
-            num = q.sops[0][0]
-            if q.alter:
-                if self.complex_count:
-                    self.pending_alter.add(w)
-                    return
-                table = self.sem_alter
-            else:
-                table = self.sem_const
+            num, op, _ = q.sops[0]
+            if q.alter and self.complex_count:
+                self._enqueue_set(self.pending_alter, w, q)
+                return
+            table = self.sem_alter if q.alter else self.sem_const
             pending = table.get(num)
             if pending is None:
                 pending = table[num] = PendingList(self)
             pending.add(w)
+            if -op < pending.min_need:       # (a decrement; 0 for a wait-for-zero list)
+                pending.min_need = -op
             return
         if not self.complex_count:
             self.merge_queues()
-        (self.pending_alter if q.alter else self.pending_const).add(w)
+        self._enqueue_set(self.pending_alter if q.alter else self.pending_const, w, q)
         self.complex_count += 1
+
+    def _enqueue_set(self, lst: PendingList, w: Waiter, q: SemQueue) -> None:
+        """Add a sleeper to one of the set's lists, narrowing that list's ranges."""
+        alter = lst is self.pending_alter
+        r = self.alter_range if alter else self.const_range
+        if r is None or not lst:
+            r = self._fresh_ranges()
+            if alter:
+                self.alter_range = r
+            else:
+                self.const_range = r
+        lst.add(w)
+        self._narrow(q, *r)
 
     def count_semcnt(self, semnum: int, count_zero: bool) -> int:
         """count_semcnt(): the sleepers whose blocking op is a decrement (GETNCNT) or a
@@ -561,6 +774,7 @@ class SemArray(KernIpcPerm):
         self.sem_const.clear()
         self.sem_alter.clear()
         self.complex_count = self.nwait = 0
+        self.alter_range = self.const_range = None
         ns = self.ns
         ns.sem_ids.rmid(self)
         ns.used_sems -= self.sem_nsems

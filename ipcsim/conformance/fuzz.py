@@ -642,7 +642,7 @@ def _path_step(draw: st.DrawFn, s: _State, who: str) -> str:
     if what in ("q", "m"):
         ops += ["unlink", "mq_open"]
     if what == "d" and parts[0] == "run":
-        ops += ["mkdir", "mkdir", "rmdir"]
+        ops += ["mkdir", "mkdir", "rmdir", "chmod", "chown"]
     op = draw(st.sampled_from(ops))
     if op == "listdir" and what in ("d", "m") and _lexical(path) not in LISTABLE:
         op = "read_file"             # (a trailing "/.." left the directories listed above)
@@ -658,10 +658,15 @@ def _path_step(draw: st.DrawFn, s: _State, who: str) -> str:
         fd = s.fresh("m")
         s.mqds[who].append(fd)
         return f"{fd} = {who}.mq_open({_path_expr(name)}, O_CREAT | O_RDWR, 0o600, None)"
-    if op in ("mkdir", "rmdir", "unlink") and not _lexical(path).startswith("/run/"):
+    if op in ("mkdir", "rmdir", "unlink", "chmod", "chown") and \
+            not _lexical(path).startswith("/run/"):
         op = "stat"                   # (the real backend changes nothing but under /run)
     if op == "mkdir":
         return f"{who}.mkdir({text}, {draw(st.sampled_from(['0o755', '0o700', '0o777']))})"
+    if op == "chmod":
+        return f"{who}.chmod({text}, {draw(st.sampled_from(ROOT_MODES))})"
+    if op == "chown":
+        return f"{who}.chown({text}, {draw(st.sampled_from(OWNERS))})"
     return f"{who}.{op}({text})"
 
 
@@ -675,6 +680,11 @@ FIXED_HIGH = [f"{TASK_SIZE - 0x1000:#x}", f"{TASK_SIZE - 0x2000:#x}", f"{TASK_SI
               f"{TASK_SIZE - 0x200000:#x}", "0x800000000000", "0xfffffffffffff000",
               "0xffffffffff600000", f"{TASK_SIZE - 1:#x}", "0xffffffffffffffff"]
 FIXED_SIZES = ["4096", "8192", "5000", "2 << 20", "1"]
+# Ranges that meet what every process has, wherever randomization put it (the same rules
+# place ipcsim's mappings): the program (PIE, within 1 TiB above 2/3 of TASK_SIZE), the
+# libraries and vDSO below mmap_base, the stack (within 16 GiB of TASK_SIZE).
+OVER_MAPPINGS = [("0x550000000000", "0x20000000000"), ("0x7e0000000000", "0x1f0000000000"),
+                 ("0x7ff000000000", "0xffffff000"), ("0x7ff000001000", "0xffffff000")]
 
 
 def _shmfix_step(draw: st.DrawFn, s: _State, who: str) -> str:
@@ -687,7 +697,14 @@ def _shmfix_step(draw: st.DrawFn, s: _State, who: str) -> str:
         return (f"{seg} = {who}.shmget(IPC_PRIVATE, {draw(st.sampled_from(FIXED_SIZES))}, "
                 f"IPC_CREAT | 0o600)")
     seg = draw(st.sampled_from(s.segments))
-    op = draw(st.sampled_from(["low", "low", "high", "high", "dt", "fork", "rmid"]))
+    op = draw(st.sampled_from(["low", "low", "high", "high", "dt", "fork", "rmid", "over"]))
+    if op == "over":                  # a huge segment (no memory reserved) over the mappings
+        addr, size = draw(st.sampled_from(OVER_MAPPINGS))
+        seg = s.fresh("g")
+        s.segments.append(seg)
+        return (f"{seg} = {who}.shmget(IPC_PRIVATE, {size}, IPC_CREAT | SHM_NORESERVE | "
+                f"0o600)\n{who}.shmat({seg}, {addr}, "
+                f"{draw(st.sampled_from(['0', 'SHM_RDONLY', 'SHM_RND']))})")
     if op == "fork" and len(s.procs) < MAX_PROCESSES:
         new = s.fresh("p")
         s.add_child(who, new)

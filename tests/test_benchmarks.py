@@ -64,3 +64,11 @@ def test_bench_paths_quick_smoke(capsys):
     out = capsys.readouterr().out
     assert "per component of the walk" in out and "4095-byte path" in out
     assert set(figures["walk"]) == {"/./././...", "a/../a/../..."}
+
+
+def test_bench_semwaiters_quick_smoke(capsys):
+    figures = run_quick("bench_semwaiters")
+    out = capsys.readouterr().out
+    assert "complex" in out and "shifting" in out and "growth" in out
+    assert figures["real"] is None
+    assert all(v > 0 for v in figures["ipcsim"].values())

@@ -1699,3 +1699,100 @@ def test_wake_ups_agree_with_a_plain_walk(scenario):
             assert vals(p, sid) == ref.val, (i, step)
             assert counts(p, sid, nsems) == ref.counts(), (i, step)
             assert [label[p.semctl(sid, n, GETPID)] for n in range(nsems)] == ref.pid
+
+
+MANY_WAITERS = r'''
+import select
+rng_sops, changes, nsems = SPEC
+sid = semget(0, nsems, 0o600)
+
+def total():
+    return sum(semctl(sid, i, c) for i in range(nsems) for c in (GETNCNT, GETZCNT))
+
+def snapshot():
+    return [getall(sid, nsems), [semctl(sid, i, c) for c in (GETNCNT, GETZCNT)
+                                 for i in range(nsems)]]
+
+pipes = []
+go_r, go_w = os.pipe()          # the sleepers stay alive (no undo at exit) until it closes
+for sops in rng_sops:
+    before = total()
+    r, w = os.pipe()
+    if os.fork() == 0:
+        os.close(r)
+        os.close(go_w)
+        os.write(w, json.dumps(semop(sid, [tuple(o) for o in sops])).encode())
+        os.close(w)
+        os.read(go_r, 1)
+        os._exit(0)
+    os.close(w)
+    pipes.append(r)
+    for _ in range(2000):
+        if total() > before or select.select([r], [], [], 0)[0]:
+            break
+        time.sleep(0.002)
+out = [snapshot()]
+for kind, a, b in changes:
+    if kind == "setval":
+        semctl(sid, a, SETVAL, b)
+    else:
+        semop(sid, [(a, b, IPC_NOWAIT)])
+    out.append(snapshot())
+semctl(sid, 0, IPC_RMID)
+os.close(go_w)
+results = []
+for r in pipes:
+    data = b""
+    while True:
+        chunk = os.read(r, 4096)
+        if not chunk:
+            break
+        data += chunk
+    results.append(json.loads(data))
+    os.wait()
+result = [out, results]
+'''
+
+
+@requires_real
+def test_many_waiters_agree_with_the_real_kernel():
+    """80 sleepers of every kind on one set, then changes that wake some: after each, the
+    values and GETNCNT/GETZCNT; at the end, what each call returned (EIDRM if it was still
+    asleep when the set was removed)."""
+    rng = random.Random(7)
+    nsems = 5
+    sleepers = []
+    for _ in range(80):
+        sleepers.append([[rng.randrange(nsems), rng.choice([-3, -2, -1, -1, 0, 1]),
+                          rng.choice([0, 0, 0, UNDO])] for _ in range(rng.choice([1, 2, 3]))])
+    changes = [["op", rng.randrange(nsems), rng.choice([1, 1, 2, -1])] for _ in range(40)]
+    changes += [["setval", n, 3] for n in range(nsems)]
+    got = real(MANY_WAITERS.replace("SPEC", json.dumps([sleepers, changes, nsems])))
+    k = ipcsim.Kernel()
+    p = k.init.clone(CLONE_NEWIPC)
+    sid = p.semget(IPC_PRIVATE, nsems, 0o600)
+    results = {}
+
+    def prog(proc, i, sops):
+        results[i] = outcome(proc.semop, sid, sops)
+        proc.pause()                 # alive (no undo at exit) until the end
+    for i, sops in enumerate(sleepers):
+        p.fork(target=prog, args=(i, [tuple(o) for o in sops]))
+        k.run_until_idle()
+
+    def snapshot():
+        k.run_until_idle()
+        ncnt, zcnt = counts(p, sid, nsems)
+        return [vals(p, sid), ncnt + zcnt]
+    out = [snapshot()]
+    for kind, a, b in changes:
+        if kind == "setval":
+            p.semctl(sid, a, SETVAL, b)
+        else:
+            outcome(p.semop, sid, [(a, b, NOWAIT)])
+        out.append(snapshot())
+    p.semctl(sid, 0, IPC_RMID)
+    k.run_until_idle()
+    mine = [out, [results[i] for i in range(len(sleepers))]]
+    k.close()
+    assert mine == json.loads(json.dumps(got))

@@ -777,7 +777,7 @@ WAKE_SOPS = ["[(0, 1, 0)]", "[(0, 2, 0)]", "[(1, 1, 0)]", "[(0, 1, 0), (1, 1, 0)
 
 
 def _block_step(draw: st.DrawFn, s: _State, who: str) -> str:
-    """One object (a System V queue or semaphore set, or a POSIX queue), one to three
+    """One object (a System V queue or semaphore set, or a POSIX queue), one to four
     forked waiters blocked on it in different ways (some with a SIGUSR1 handler, some with
     a timeout), then steps that may wake them: sends, receives, semaphore operations and
     SETVAL/SETALL, IPC_RMID (EIDRM), IPC_SET of a queue's size, signals (EINTR, or death)
@@ -791,7 +791,7 @@ def _block_step(draw: st.DrawFn, s: _State, who: str) -> str:
     if kind == "mq":
         s.mqds[who].append(obj)
     waiters = []
-    count = min(draw(st.integers(1, 3)), MAX_PROCESSES - len(s.procs))
+    count = min(draw(st.integers(1, 4)), MAX_PROCESSES - len(s.procs))
     timed = count > 0 and draw(st.integers(0, 3)) == 0
     for i in range(count):
         w = s.fresh("w")

@@ -222,7 +222,7 @@ def run_seed(fn: Scenario, seed: int, trace: bool = False, executor: str | None 
     try:
         value = fn(k)
         k.run(until=limits.until, max_steps=limits.max_steps)
-        running = unfinished(k)
+        running = unfinished(k) if limits != NO_LIMITS else ""   # (else none runs on)
         if running:
             return SeedResult(seed, UNFINISHED, detail=f"still running at {limits.text()}: "
                                                        f"{running}"), k

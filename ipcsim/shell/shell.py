@@ -830,7 +830,11 @@ class Shell:
                 continue
             if not tty and not line:
                 break
-            self.run(line.rstrip("\n"))
+            try:
+                self.run(line.rstrip("\n"))
+            except KeyboardInterrupt:      # Ctrl-C during a command: bash's new prompt
+                self.out("\n")
+                self.status = 130
         if tty and not self.ended:
             self.out("exit\n")
         return self.status

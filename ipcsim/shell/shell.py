@@ -9,8 +9,13 @@ it there); ``exit`` ends the innermost shell, and its namespace goes with its la
 
 The language is a small part of bash's: words with '...' and "..." quoting and backslashes,
 ``$$``, ``$?``, ``$NAME`` and ``NAME=value``, ``;``, ``&&``, ``||``, ``#`` comments, and the
-redirections ``> FILE``, ``>> FILE``, ``< FILE``, ``2> FILE``, ``2>&1`` and ``>/dev/null``.
-Pipelines and background jobs are not modelled (the shell says so).
+redirections ``> FILE``, ``>> FILE``, ``< FILE``, ``2> FILE``, ``2>&1`` and ``>/dev/null``,
+pipelines (``cmd | grep x``: the stages run one after the other, each reading what the one
+before wrote) and jobs: ``cmd &`` runs in the background, ``jobs``, ``wait``, ``fg`` and
+``kill %N`` act on it. A program runs as a scheduled program of the kernel, so a call that
+blocks (``sysv semop``, ``mq receive``) really waits: the prompt comes back when the
+foreground command ends, and while it waits the background jobs run. When every process is
+blocked the shell prints the deadlock and reads on; the blocked command stays, as a job.
 """
 from __future__ import annotations
 
@@ -20,10 +25,11 @@ import sys
 from typing import Any, Callable, TextIO
 
 from ..constants import CLONE_NEWIPC, MS_BIND, O_WRONLY
-from ..errors import DeadlockError, SimulationError
+from ..errors import DeadlockError, ProcessGone, SimulationError
 from ..kernel.kernel import Kernel
 from ..kernel.process import Process
-from . import ipcutils, lsns as _lsns, tools
+from . import ipcutils, lsns as _lsns, textutils, tools
+from .jobs import Job, JobTable, deadlock_report
 from .common import (GROUPS, PASSWD, SIGINT, SIGPIPE, SIGTERM, Ctx, Exit, c_strtol, strerror,
                      strsignal, strtonum_or_err)
 from .getopt import LongOpt, getopt_until_error
@@ -53,7 +59,15 @@ PROGRAMS: dict[str, tuple[Command, str]] = {
     "ps": (tools.ps, "every process with its IPC namespace"),
     "sleep": (tools.sleep, "let virtual time pass"),
     "mq": (tools.mq, "POSIX message queues: mq open|send|receive|attr|unlink|ls"),
-    "sysv": (tools.sysv, "System V calls: sysv send|receive|attach|lock|unlock|setval"),
+    "sysv": (tools.sysv, "System V calls: semop, msgsnd, msgrcv (they wait), shmat ..."),
+    "grep": (textutils.grep, "lines that match: ipcs -q | grep root"),
+    "wc": (textutils.wc, "count lines, words, bytes: ipcs -s | wc -l"),
+    "head": (textutils.head, "the first lines (-n N)"),
+    "tail": (textutils.tail, "the last lines (-n N, -n +N)"),
+    "sort": (textutils.sort, "sort lines (-n -r -u -k N -t C)"),
+    "id": (textutils.id_, "who this shell runs as: uid, gid, groups"),
+    "whoami": (textutils.whoami, "the effective user's name"),
+    "clear": (textutils.clear, "clear the terminal"),
 }
 
 BUILTINS_HELP = {
@@ -63,7 +77,11 @@ BUILTINS_HELP = {
     "setpriv": "setpriv --reuid=U --regid=G --clear-groups CMD: run CMD as another user",
     "exit": "exit [N]: end this shell (the namespace dies with its last member)",
     "echo": "echo TEXT [> FILE]: print, or write to a file such as /proc/sys/kernel/msgmax",
-    "kill": "kill [-SIG] PID: send a signal",
+    "kill": "kill [-SIG] PID|%N: send a signal",
+    "jobs": "jobs [-lp]: the background jobs (cmd &)",
+    "wait": "wait [%N|PID]: wait for background jobs",
+    "fg": "fg [%N]: bring a job to the foreground (Ctrl-C sends it SIGINT)",
+    "cd": "cd DIR, pwd: the working directory",
     "export": "export NAME[=VALUE]: child shells (unshare, nsenter) start with NAME",
     "help": "this list",
 }
@@ -116,6 +134,9 @@ class Shell:
         self.levels: list[Process] = [login]
         self.ended = False
         self.holders: dict[int, list[Process]] = {}   # shell pid -> its `sysv attach` holders
+        self._jobs: dict[int, JobTable] = {}      # shell pid -> its jobs
+        self._last_bg: dict[int, int] = {}        # shell pid -> $! (its last background job)
+        self._cwd: dict[int, str] = {}            # shell pid -> its working directory
 
     # --- what users read ------------------------------------------------------------------
     @property
@@ -213,6 +234,7 @@ class Shell:
         line = line.replace("\0", "")           # bash drops NUL bytes from what it reads
         self._run_line(line, at_eof)
         self._reap_dead_levels()                # shells a signal ended meanwhile
+        self.notify()
         return self.status
 
     def _run_line(self, line: str, at_eof: bool) -> None:
@@ -290,10 +312,16 @@ class Shell:
             return shell_name
         if name == "?":
             return str(self.status)
+        if name == "!":
+            last = self._last_bg.get(self.proc.pid)
+            return "" if last is None else str(last)
+        if name == "PWD":
+            return self.cwd
         return self.vars.get(name, "")
 
     def _run_list(self, tokens: Tokens) -> None:
         command: Tokens = []
+        stages: list[Tokens] = []          # the pipeline's commands before ``command``
         connector = None
         for n, tok in enumerate(tokens + [None]):
             if tok is not None and not (type(tok) is tuple
@@ -301,11 +329,10 @@ class Shell:
                 command.append(tok)
                 continue
             op = tok[0] if tok is not None else None
-            if op in ("|", "&"):
-                what = "pipelines" if op == "|" else "background jobs"
-                self.err(f"{self.where()}{what} are not modelled by the ipcsim shell\n")
-                self.status = 2
-                return
+            if op == "|" and command:
+                stages.append(command)
+                command = []
+                continue
             if not command:
                 if op is None and connector in (None, ";"):
                     return
@@ -316,15 +343,37 @@ class Shell:
             skip = ((connector == "&&" and self.status != 0)
                     or (connector == "||" and self.status == 0))
             if not skip:
-                self.status = self._run_simple(command)
+                stages.append(command)
+                if op == "&":
+                    self.status = self._background(stages)
+                elif len(stages) > 1:
+                    self.status = self._run_pipeline(stages)
+                else:
+                    self.status = self._run_simple(command)
                 if self.ended or not self.proc.alive:    # (a signal ended this shell)
                     return
-            command = []
-            connector = op
+            command, stages = [], []
+            connector = ";" if op == "&" else op
 
-    def _run_simple(self, words: Tokens) -> int:
-        # what bash shows of the command (a job report): its words as typed
-        self._typed = " ".join(w.raw if isinstance(w, _Word) else w[0] for w in words)
+    def _run_simple(self, words: Tokens, pipe_in: str | None = None,
+                    sink: list[str] | None = None) -> int:
+        """Run one simple command; ``pipe_in`` is what a pipe brings to its stdin, and
+        ``sink`` collects its stdout for the next stage of a pipeline."""
+        prepared = self._prepare(words)
+        if isinstance(prepared, int):
+            return prepared
+        argv, redir = prepared
+        return self._execute(argv, redir, pipe_in, sink)
+
+    @staticmethod
+    def _typed_text(words: Tokens) -> str:
+        """What bash shows of a command (a job report): its words as typed."""
+        return " ".join(w.raw if isinstance(w, _Word) else w[0] for w in words)
+
+    def _prepare(self, words: Tokens) -> tuple[list[str], _Redirect] | int:
+        """The argv and redirections of a simple command (its words expanded and globbed,
+        leading assignments made); a status when there is nothing to run."""
+        self._typed = self._typed_text(words)
         words = [f for w in words
                  for f in (w.fields(self._expand) if isinstance(w, _Word) else [w])]
         words = [g for w in words
@@ -359,23 +408,44 @@ class Shell:
             self.vars[name] = value
         if not argv:
             return 0
-        return self._execute(argv, redir)
+        return argv, redir
+
+    def _run_pipeline(self, stages: list[Tokens]) -> int:
+        """``a | b | c`` in the foreground: each stage runs when the one before has ended,
+        reading what it wrote; the status is the last stage's."""
+        typed = " | ".join(self._typed_text(words) for words in stages)
+        piped: str | None = None
+        status = 0
+        for n, words in enumerate(stages):
+            sink: list[str] | None = [] if n < len(stages) - 1 else None
+            status = self._run_simple(words, piped if n else None, sink)
+            self._typed = typed
+            if self.ended or not self.proc.alive:
+                return status
+            piped = "".join(sink) if sink is not None else None
+        return status
 
     # --- output plumbing ------------------------------------------------------------------
-    def _streams(self, redir: _Redirect, name: str
-                 ) -> tuple[Write, Write, Callable[[int], int]]:
-        """(out, err, finish) for a command: writes collect and go where redirected."""
+    def _streams(self, redir: _Redirect, name: str, sink: list[str] | None = None,
+                 live: bool = False) -> tuple[Write, Write, Callable[[int], int]]:
+        """(out, err, finish) for a command: writes collect and go where redirected (into
+        ``sink``, a pipe, when given); with ``live`` (a background job) what is not
+        redirected goes out as it is written."""
         out_buf: list[str] = []
         err_buf: list[str] = []
-        to_out = out_buf.append
-        to_err = err_buf.append
+        to_out: Write = out_buf.append
+        to_err: Write = err_buf.append
+        if live and redir.stdout is None and sink is None:
+            to_out = self.out
+        if live and redir.stderr is None:
+            to_err = self.err
         if redir.stderr == ("&1", ""):
-            to_err = out_buf.append
+            to_err = to_out
 
         def finish(status: int) -> int:
             text = "".join(out_buf)
             if redir.stdout is None:
-                self.out(text)
+                (sink.append if sink is not None else self.out)(text)
             elif redir.stdout[0] != "/dev/null":
                 status = self._write_file(redir.stdout[0], text, name) or status
             etext = "".join(err_buf)
@@ -407,9 +477,9 @@ class Shell:
             p.close(fd)
         return 0
 
-    def _stdin(self, redir: _Redirect) -> str | None:
+    def _stdin(self, redir: _Redirect, pipe_in: str | None = None) -> str | None:
         if redir.stdin is None:
-            return ""
+            return pipe_in or ""
         try:
             return self.proc.read_file(redir.stdin)
         except OSError as e:
@@ -417,12 +487,13 @@ class Shell:
             return None
 
     # --- commands -------------------------------------------------------------------------
-    def _execute(self, argv: list[str], redir: _Redirect) -> int:
+    def _execute(self, argv: list[str], redir: _Redirect, pipe_in: str | None = None,
+                 sink: list[str] | None = None) -> int:
         name = argv[0]
-        stdin = self._stdin(redir)
+        stdin = self._stdin(redir, pipe_in)
         if stdin is None:
             return 1
-        out, err, finish = self._streams(redir, name)
+        out, err, finish = self._streams(redir, name, sink)
         if name in ("unshare", "nsenter", "setpriv", "bash", "sh"):
             status = self._enter(argv, out, err, stdin)
             return finish(status)
@@ -431,7 +502,9 @@ class Shell:
         builtin: dict[str, Callable[[list[str], Write, Write], int] | None] = {
             "echo": self._echo, "help": self._help, "export": self._export,
             "true": lambda a, o, e: 0, ":": lambda a, o, e: 0,
-            "false": lambda a, o, e: 1, "kill": None}
+            "false": lambda a, o, e: 1, "kill": None, "jobs": self._jobs_builtin,
+            "wait": self._wait_builtin, "fg": self._fg, "bg": self._bg, "cd": self._cd,
+            "pwd": self._pwd}
         if name in builtin:
             run = builtin[name]
             if run is None:           # kill
@@ -445,8 +518,8 @@ class Shell:
             dash = self._shells.get(self.proc.pid, ["bash"])[0] == "sh"
             self.err(f"{self.where()}{name}: {'not found' if dash else 'command not found'}\n")
             return 127
-        status = self._spawn(self.proc, argv, out, err, stdin)
-        return finish(status)
+        status = self._spawn(self.proc, argv, out, err, stdin, finish)
+        return status
 
     def _call(self, fn: Command, ctx: Ctx, args: list[str]) -> int:
         try:
@@ -467,17 +540,249 @@ class Shell:
             ctx.ewrite(f"{ctx.prog}: {strerror(34)}\n")
             return 1
 
-    def _spawn(self, parent: Process, argv: list[str], out: Write, err: Write,
-               stdin: str) -> int:
-        """fork, run the program in the child, exit, wait: as a shell runs a command."""
+    def _fork_program(self, parent: Process, argv: list[str], out: Write, err: Write,
+                      stdin: str) -> Process:
+        """fork a child that runs ``argv`` as a scheduled program and exits with its status."""
         name = argv[0]
-        fn = PROGRAMS[name][0]
-        child = parent.fork()
+        child = parent.fork(target=_program_main,
+                            args=(self, PROGRAMS[name][0], name, out, err, stdin, argv[1:]))
         child.comm = name[:15]
         self._cmdlines[child.pid] = " ".join(argv)
-        ctx = Ctx(self, child, name, out, err, stdin)
-        status = self._call(fn, ctx, argv[1:])
-        return self._finish_child(parent, child, status)
+        return child
+
+    def _spawn(self, parent: Process, argv: list[str], out: Write, err: Write,
+               stdin: str, finish: Callable[[int], int]) -> int:
+        """fork, run the program in the child, wait: as a shell runs a command. While it
+        runs, so do the background jobs; if every process blocks, it becomes a job."""
+        child = self._fork_program(parent, argv, out, err, stdin)
+        return self._wait_foreground(parent, child, self._typed, finish)
+
+    def _wait_foreground(self, parent: Process, child: Process, typed: str,
+                         finish: Callable[[int], int]) -> int:
+        """Wait for a foreground program: Ctrl-C sends it SIGINT (as the terminal sends it
+        to the foreground job); if every process is blocked, the deadlock is reported and
+        the program stays, as job [N]."""
+        while True:
+            try:
+                parent.wait(child.pid)
+                break
+            except KeyboardInterrupt:
+                if child.alive and parent.alive:
+                    parent.kill(child.pid, SIGINT)
+            except ProcessGone:          # the shell itself was killed meanwhile
+                return finish(0)
+            except DeadlockError as e:
+                self.err(self._deadlock_text(e))
+                job = self._table().add(child, typed, finish)
+                self.err(job.line("+"))
+                return 1
+        status = finish(self._status_of(parent, child, typed))
+        if status == 128 + SIGINT and self.interactive:
+            self.out("\n")
+        return status
+
+    # --- jobs ---------------------------------------------------------------------------
+    def _table(self) -> JobTable:
+        """The innermost shell's jobs."""
+        return self._jobs.setdefault(self.proc.pid, JobTable())
+
+    def _deadlock_text(self, e: DeadlockError) -> str:
+        return deadlock_report(self.kernel, e, self._name_of, {p.pid for p in self.levels})
+
+    def _name_of(self, pid: int) -> str:
+        p = self.kernel.process(pid)
+        return p.comm if p is not None else "?"
+
+    def _background(self, stages: list[Tokens]) -> int:
+        """``cmd &``: a child runs it (a pipeline: a subshell runs its stages in turn)
+        while the shell reads on. An interactive shell prints ``[N] PID``; $! is PID."""
+        typed = " | ".join(self._typed_text(words) for words in stages)
+        parent = self.proc
+        if len(stages) == 1:
+            prepared = self._prepare(stages[0])
+            if isinstance(prepared, int):
+                return prepared
+            argv, redir = prepared
+            stdin = self._stdin(redir)
+            if stdin is None:
+                return 1
+            out, err, finish = self._streams(redir, argv[0], live=True)
+            if argv[0] in PROGRAMS:
+                child = self._fork_program(parent, argv, out, err, stdin)
+            else:
+                # a builtin in the background runs in a subshell: it is done at once
+                child = parent.fork()
+                child.comm = "bash"
+                saved, self._typed = self._typed, typed
+                status = self._execute(argv, redir)
+                self._typed = saved
+                child.exit(status & 0xFF)
+                finish = _keep
+        else:
+            child = parent.fork(target=_pipeline_main, args=(self, stages))
+            child.comm = "bash"
+            finish = _keep
+        job = self._table().add(child, typed, finish)
+        self._last_bg[parent.pid] = child.pid
+        if self.interactive:
+            self.err(f"[{job.number}] {child.pid}\n")
+        return 0
+
+    def _reap_jobs(self) -> None:
+        """Collect the jobs of the innermost shell that have ended (their redirected output
+        is written now)."""
+        for job in self._table().jobs:
+            if job.wstatus is None and not job.proc.alive:
+                self._collect(job)
+
+    def _collect(self, job: Job) -> None:
+        p = self.proc
+        if job.proc.wstatus is not None and job.proc.pid in p.children:
+            p.wait(job.pid)
+        job.wstatus = job.proc.wstatus if job.proc.wstatus is not None else 0
+        job.finish(job.status())
+
+    def notify(self) -> None:
+        """What bash does before a prompt: let the programs run until each has ended or is
+        blocked, then (interactive) report each job that ended since, and forget it; a
+        script's shell forgets a job a signal ended without a word."""
+        if self.ended or not self.kernel.sched.programs and not self._table().jobs:
+            return
+        self.kernel.run_until_idle()
+        self._reap_jobs()
+        table = self._table()
+        lines = []
+        for job in list(table.jobs):
+            if job.wstatus is None:
+                continue
+            if self.interactive:
+                lines.append(job.line(table.mark(job)))
+                table.remove(job)
+            elif job.quiet_end():
+                table.remove(job)
+        if lines:
+            self.err("".join(lines))
+
+    def job_pid(self, spec: str) -> int | None:
+        """The pid of the job ``spec`` (``%N``) of the innermost shell, or None."""
+        job = self._table().find(spec)
+        return None if job is None else job.pid
+
+    def _jobs_builtin(self, args: list[str], out: Write, err: Write) -> int:
+        """jobs [-lp] [%N...]: each job with its state; ended ones are then forgotten."""
+        self._reap_jobs()
+        table = self._table()
+        flags = ""
+        while args and args[0].startswith("-") and len(args[0]) > 1 and args[0] != "--":
+            bad = next((c for c in args[0][1:] if c not in "lprsn"), None)
+            if bad is not None:
+                err(f"{self.where()}jobs: -{bad}: invalid option\n"
+                    f"jobs: usage: jobs [-lnprs] [jobspec ...] or jobs -x command [args]\n")
+                return 2
+            flags += args.pop(0)[1:]
+        args = args[1:] if args[:1] == ["--"] else args
+        chosen: list[Job] = []
+        status = 0
+        for spec in args:
+            job = table.find(spec) if spec.startswith("%") else None
+            if job is None:
+                err(f"{self.where()}jobs: {spec}: no such job\n")
+                status = 1
+            else:
+                chosen.append(job)
+        if not args:
+            chosen = list(table.jobs)
+        if "s" in flags:          # no job is ever stopped here
+            chosen = []
+        if "r" in flags:
+            chosen = [j for j in chosen if j.wstatus is None]
+        for job in chosen:
+            if "p" in flags:
+                out(f"{job.pid}\n")
+            else:
+                out(job.line(table.mark(job), "l" in flags))
+        for job in chosen:
+            if job.wstatus is not None:
+                table.remove(job)
+        return status
+
+    def _wait_builtin(self, args: list[str], out: Write, err: Write) -> int:
+        """wait [%N|PID...]: wait for those jobs (all, without operands); the status is the
+        last one's. Ctrl-C ends the wait (130), not the jobs."""
+        table = self._table()
+        targets: list[Job] = []
+        status = 0
+        for word in args:
+            job = None
+            if word.startswith("%"):
+                job = table.find(word)
+                if job is None:
+                    err(f"{self.where()}wait: {word}: no such job\n")
+                    status = 127
+                    continue
+            else:
+                value, rest = c_strtol(word, 10)
+                if value is None or rest or not word.isascii():
+                    err(f"{self.where()}wait: `{word}': not a pid or valid job spec\n")
+                    status = 2
+                    continue
+                job = table.by_pid(value)
+                if job is None:
+                    err(f"{self.where()}wait: pid {word} is not a child of this shell\n")
+                    status = 127
+                    continue
+            targets.append(job)
+        if not args:
+            targets = list(table.jobs)
+        for job in targets:
+            try:
+                if job.wstatus is None:
+                    self.proc.wait(job.pid)
+                    self._collect(job)
+            except KeyboardInterrupt:
+                return 128 + SIGINT
+            except DeadlockError as e:
+                err(self._deadlock_text(e))
+                return 1
+            status = job.status()
+            if job in table.jobs:
+                table.remove(job)
+        return 0 if not args else status
+
+    def _fg(self, args: list[str], out: Write, err: Write) -> int:
+        """fg [%N]: the job comes to the foreground: its command is printed, then waited
+        for (a script's shell has no job control)."""
+        if not self.interactive:
+            err(f"{self.where()}fg: no job control\n")
+            return 1
+        table = self._table()
+        self._reap_jobs()
+        spec = args[0] if args else "%+"
+        job = table.find(spec) if spec.startswith("%") or not args else None
+        if job is None and args and not spec.startswith("%"):
+            value, rest = c_strtol(spec, 10)
+            job = table.by_pid(value) if value is not None and not rest else None
+        if job is None:
+            err(f"{self.where()}fg: {'current' if not args else spec}: no such job\n")
+            return 1
+        table.remove(job)
+        out(job.typed + "\n")
+        if job.wstatus is not None:
+            return job.status()
+        return self._wait_foreground(self.proc, job.proc, job.typed, job.finish)
+
+    def _bg(self, args: list[str], out: Write, err: Write) -> int:
+        """bg [%N]: every job here is already running (none is ever stopped)."""
+        if not self.interactive:
+            err(f"{self.where()}bg: no job control\n")
+            return 1
+        spec = args[0] if args else "%+"
+        job = self._table().find(spec) if spec.startswith("%") else None
+        if job is None:
+            err(f"{self.where()}bg: {'current' if not args else spec}: no such job\n")
+            return 1
+        err(f"{self.where()}bg: job {job.number} already in background\n")
+        return 0
 
     def _finish_child(self, parent: Process, child: Process, status: int,
                       typed: str | None = None) -> int:
@@ -487,6 +792,11 @@ class Shell:
         if not parent.alive:        # the command killed its shell: init reaps the child
             return status
         parent.wait(child.pid)
+        return self._status_of(parent, child, typed)
+
+    def _status_of(self, parent: Process, child: Process, typed: str | None) -> int:
+        """$? for a reaped foreground child; a signal that ended it is reported as bash
+        reports it."""
         assert child.wstatus is not None and child.exit_status is not None    # (reaped)
         sig = child.wstatus & 0x7F
         if sig and sig not in (SIGINT, SIGPIPE):
@@ -541,6 +851,9 @@ class Shell:
                 return 1                      # bash stays
             else:
                 status = value & 0xFF
+        if self.interactive:
+            name = self._shells.get(self.proc.pid, ["bash"])[0]
+            self.err("logout\n" if name.startswith("-") else "exit\n")
         if len(self.levels) == 1:
             self._end_holders(self.proc)
             raise ShellExit(status)
@@ -554,6 +867,9 @@ class Shell:
         self._end_holders(shell)
         self._shells.pop(shell.pid, None)
         self._vars.pop(shell.pid, None)
+        self._jobs.pop(shell.pid, None)
+        self._last_bg.pop(shell.pid, None)
+        self._cwd.pop(shell.pid, None)
         if self.levels:
             self.lineno = self._shells.get(self.proc.pid, ["bash", 0])[1]
         return shell
@@ -812,10 +1128,83 @@ class Shell:
                      else f"Invalid supplementary group id: '{text}'")
         return value
 
+    # --- the working directory -----------------------------------------------------------
+    @property
+    def cwd(self) -> str:
+        """The innermost shell's working directory (``cd``, ``pwd``, $PWD): the shell
+        makes relative paths absolute with it (the model's processes have no cwd)."""
+        return self._cwd.get(self.proc.pid) or self._cwd.get(self.levels[0].pid, "/")
+
+    def abspath(self, path: str) -> str:
+        """``path`` as seen from the working directory."""
+        if path.startswith("/") or not path:
+            return path
+        base = self.cwd
+        return (base.rstrip("/") + "/" + path) if base != "/" else "/" + path
+
+    def _cd(self, args: list[str], out: Write, err: Write) -> int:
+        """cd [DIR]: DIR (/root without one: root's home; ``-``: the previous one) must be
+        a directory this shell may search; the path is kept as typed, ``..`` taken off."""
+        if len(args) > 1:
+            err(f"{self.where()}cd: too many arguments\n")
+            return 1
+        target = args[0] if args else self.vars.get("HOME", "/root")
+        if target == "-":
+            target = self.vars.get("OLDPWD", "")
+            if not target:
+                err(f"{self.where()}cd: OLDPWD not set\n")
+                return 1
+            out(target + "\n")
+        path = _normpath(self.abspath(target))
+        try:
+            st = self.proc.stat(path)
+        except OSError as e:
+            err(f"{self.where()}cd: {target}: {strerror(e.errno)}\n")
+            return 1
+        except SimulationError:
+            st = None                  # (a directory the model has only in part: /proc)
+        if st is not None and st.st_mode & 0o170000 != 0o040000:
+            err(f"{self.where()}cd: {target}: Not a directory\n")
+            return 1
+        try:
+            self.proc.listdir(path)
+        except OSError as e:
+            err(f"{self.where()}cd: {target}: {strerror(e.errno)}\n")
+            return 1
+        except SimulationError:
+            pass
+        self.vars["OLDPWD"] = self.cwd
+        self._cwd[self.proc.pid] = path
+        return 0
+
+    def _pwd(self, args: list[str], out: Write, err: Write) -> int:
+        """pwd: the working directory."""
+        bad = next((a for a in args if a.startswith("-") and a not in ("-L", "-P", "--")), None)
+        if bad is not None:
+            err(f"{self.where()}pwd: {bad[:2]}: invalid option\npwd: usage: pwd [-LP]\n")
+            return 2
+        out(self.cwd + "\n")
+        return 0
+
     # --- interactive use ------------------------------------------------------------------
+    def eof(self) -> None:
+        """End of input on a terminal (Ctrl-D): the innermost shell says ``logout`` (a
+        login shell, as unshare and nsenter start) or ``exit`` and ends; the shell it was
+        started from reads on."""
+        name = self._shells.get(self.proc.pid, ["bash"])[0]
+        self.err("logout\n" if name.startswith("-") else "exit\n")
+        if len(self.levels) == 1:
+            self._end_holders(self.proc)
+            self.ended = True
+            return
+        shell = self._pop_level()
+        self.status = self._finish_child(self.proc, shell, self.status)
+        self.notify()
+
     def interact(self, stdin: TextIO | None = None) -> int:
         """Read commands until ``exit`` at the top or end of input; with a terminal, a
-        prompt, line editing, history and completion (readline)."""
+        prompt, line editing, history and completion (readline); there Ctrl-D ends only
+        the innermost shell, Ctrl-C a running command (SIGINT) or the line being typed."""
         stdin = stdin if stdin is not None else sys.stdin
         tty = stdin.isatty()
         if tty:
@@ -824,9 +1213,12 @@ class Shell:
             try:
                 line = input(self.prompt()) if tty else stdin.readline()
             except EOFError:
-                break
+                self.out("\n")
+                self.eof()
+                continue
             except KeyboardInterrupt:
                 self.out("\n")
+                self.status = 128 + SIGINT
                 continue
             if not tty and not line:
                 break
@@ -835,9 +1227,11 @@ class Shell:
             except KeyboardInterrupt:      # Ctrl-C during a command: bash's new prompt
                 self.out("\n")
                 self.status = 130
-        if tty and not self.ended:
-            self.out("exit\n")
         return self.status
+
+    def close(self) -> None:
+        """End every program still running (background jobs, blocked commands)."""
+        self.kernel.close()
 
     def _setup_readline(self) -> None:
         try:
@@ -939,6 +1333,47 @@ ipcsim models IPC namespaces only; the other namespace options of nsenter(1) are
 
 For more details see nsenter(1).
 """
+
+
+def _program_main(proc: Process, shell: Shell, fn: Command, name: str, out: Write,
+                  err: Write, stdin: str, args: list[str]) -> None:
+    """The body of a command's process: the tool runs, and its status is the exit status."""
+    status = shell._call(fn, Ctx(shell, proc, name, out, err, stdin), args)
+    proc.exit(status & 0xFF)
+
+
+def _pipeline_main(proc: Process, shell: Shell, stages: list[Tokens]) -> None:
+    """A background pipeline's subshell: each stage a child of its own, run in turn, the
+    output of one the input of the next; the exit status is the last stage's."""
+    piped = ""
+    status = 0
+    for n, words in enumerate(stages):
+        argv = [str(f) for w in words if isinstance(w, _Word)
+                for f in w.fields(shell._expand)]
+        sink: list[str] = []
+        last = n == len(stages) - 1
+        out: Write = shell.out if last else sink.append
+        if not argv:
+            continue
+        if argv[0] not in PROGRAMS:
+            if argv[0] == "echo":
+                status = shell._echo(argv[1:], out, shell.err)
+            else:
+                shell.err(f"bash: {argv[0]}: command not found\n")
+                status = 127
+        else:
+            child = shell._fork_program(proc, argv, out, shell.err, piped)
+            proc.wait(child.pid)
+            shell._cmdlines.pop(child.pid, None)
+            status = (child.exit_status or 0) if not (child.wstatus or 0) & 0x7F \
+                else 128 + ((child.wstatus or 0) & 0x7F)
+        piped = "".join(sink)
+    proc.exit(status & 0xFF)
+
+
+def _keep(status: int) -> int:
+    """A job's ``finish`` when it has nothing left to write."""
+    return status
 
 
 # --- the tokenizer -------------------------------------------------------------------------
@@ -1059,6 +1494,20 @@ def _echo_escapes(text: str) -> tuple[str, bool]:
 _CONTINUE = ("&&", "||", "|")
 
 
+def _normpath(path: str) -> str:
+    """``path`` with ``.``, ``..`` and repeated slashes taken off, as bash's cd does."""
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if parts:
+                parts.pop()
+            continue
+        parts.append(part)
+    return "/" + "/".join(parts)
+
+
 def _incomplete(text: str) -> bool:
     """Whether bash reads another line for this command: an open quote, or a last
     operator that needs a command after it."""
@@ -1101,13 +1550,11 @@ _COMPOUND = {"for", "while", "until", "if", "case", "select", "function", "{", "
 
 def _unmodelled(tokens: Tokens) -> str | None:
     """What bash would run that this shell does not model: compound commands (loops,
-    conditionals, groups, subshells), command substitution, pipelines, background jobs."""
+    conditionals, groups, subshells) and command substitution."""
     first = True
     for tok in tokens:
         if type(tok) is tuple:
-            if tok[0] in ("|", "&"):
-                return "pipelines" if tok[0] == "|" else "background jobs"
-            first = tok[0] in (";", "&&", "||")
+            first = tok[0] in (";", "&&", "||", "|", "&")
             continue
         literal = "".join(p for p in tok if not isinstance(p, Var))
         if first and (literal in _COMPOUND or literal.startswith("(")) \
@@ -1214,7 +1661,7 @@ def _dollar(line: str, i: int) -> tuple[str, int]:
     nxt = line[i + 1:i + 2]
     if nxt == "(":
         return Subst("$("), i + 2
-    if nxt in ("$", "?"):
+    if nxt in ("$", "?", "!"):
         return Var(nxt), i + 2
     if nxt == "{":
         j = line.find("}", i)

@@ -13,7 +13,7 @@ import posixpath
 from typing import TYPE_CHECKING, Any
 
 from ..constants import (IPC_CREAT, IPC_NOWAIT, MS_BIND, O_CREAT, O_EXCL, O_NONBLOCK,
-                         O_RDONLY, O_RDWR, O_WRONLY, SETVAL, SHM_LOCK, SHM_UNLOCK)
+                         O_RDONLY, O_RDWR, O_WRONLY, SEM_UNDO, SETVAL, SHM_LOCK, SHM_UNLOCK)
 from ..errors import DeadlockError, UnsupportedError
 from ..kernel.mqueue import MqAttr
 from ..kernel.signals import SIGNAMES
@@ -743,6 +743,13 @@ def kill(ctx: Ctx, args: list[str]) -> int:
         return 2
     status = 0
     for word in words:
+        if word.startswith("%"):             # a jobspec: the job's process
+            value = ctx.shell.job_pid(word)
+            if value is None:
+                ctx.ewrite(f"{ctx.shell.where()}kill: {word}: no such job\n")
+                status = 1
+                continue
+            word = str(value)
         value, rest = c_strtol(word, 10)
         if value is None or rest or not -2 ** 31 <= value < 2 ** 31:     # (a pid_t)
             ctx.ewrite(f"{ctx.shell.where()}kill: {word}: arguments must be process or job "
@@ -924,7 +931,9 @@ def _mq_names(p: Process) -> list[str]:
 # --- sysv: System V messages, semaphores and attachments -----------------------------------
 SYSV_USAGE = ("usage: sysv send ID TEXT [TYPE] | receive ID [TYPE] | attach ID | lock ID | "
               "unlock ID | setval ID NUM VALUE | msgget KEY [MODE] | semget KEY NSEMS [MODE] | "
-              "shmget KEY SIZE [MODE]\n")
+              "shmget KEY SIZE [MODE] | semop ID NUM OP[,NUM OP...] [--undo] [--nowait] | "
+              "msgsnd ID TEXT [TYPE] [--nowait] | msgrcv ID [TYPE] [--nowait] | "
+              "shmat ID [SECONDS]\n")
 SYSV_HELP = """Usage:
  sysv send ID TEXT [TYPE]     msgsnd TEXT as a message of TYPE (1 by default), IPC_NOWAIT
  sysv receive ID [TYPE]       msgrcv the first message (of TYPE), IPC_NOWAIT; prints it
@@ -936,9 +945,21 @@ SYSV_HELP = """Usage:
  sysv semget KEY NSEMS [MODE] the id (KEY as C reads it: 0x1234, 0755, 42; IPC_PRIVATE is
  sysv shmget KEY SIZE [MODE]  0)
 
-ID is the id ipcmk printed (see ipcs). Nothing waits: a full queue or a missing message
-is an error (EAGAIN, ENOMSG). The test suite runs the same commands on Linux through a small
-Python script of the same name, so both print the same.
+ sysv semop ID NUM OP[,NUM OP...] [--undo] [--nowait]
+                              semop: all the operations at once, waiting until they can
+                              be done (--undo: SEM_UNDO, --nowait: IPC_NOWAIT)
+ sysv msgsnd ID TEXT [TYPE] [--nowait]
+                              msgsnd, waiting while the queue is full
+ sysv msgrcv ID [TYPE] [--nowait]
+                              msgrcv, waiting for a message (of TYPE); prints it
+ sysv shmat ID [SECONDS]      shmat, print the address, stay attached until a signal
+                              ends the process (or SECONDS pass: then shmdt)
+
+ID is the id ipcmk printed (see ipcs). send, receive, attach and the rest never wait: a full
+queue or a missing message is an error (EAGAIN, ENOMSG); semop, msgsnd and msgrcv wait, as
+the calls do (run them with & to go on meanwhile: jobs, wait, kill %N). The test suite runs
+the same commands on Linux through a small Python script of the same name, so both print
+the same.
 """
 # each verb's operands: "id" and "int" (C int), "long", "size" (size_t), "key" (key_t, C's
 # base 0), "mode" (octal), "text"; those after the slash are optional
@@ -982,6 +1003,8 @@ def sysv(ctx: Ctx, args: list[str]) -> int:
         ctx.write(SYSV_HELP)
         return 0
     verb = args[0] if args else ""
+    if verb in _SYSV_WAITING:
+        return _SYSV_WAITING[verb](ctx, args[1:])
     if verb not in _SYSV_ARGS:
         ctx.ewrite("sysv: " + SYSV_USAGE)
         return 2
@@ -1028,3 +1051,132 @@ def sysv(ctx: Ctx, args: list[str]) -> int:
         ctx.warnx(f"{verb} {args[1]}: {strerror(e.errno)}")
         return 1
     return 0
+
+
+# --- sysv: the calls that wait ---------------------------------------------------------------
+def _sysv_flags(words: list[str], allowed: tuple[str, ...]) -> tuple[list[str], set[str]]:
+    """The operands, and which of the ``allowed`` options (--undo, --nowait) were given."""
+    return [w for w in words if w not in allowed], {w for w in words if w in allowed}
+
+
+def _sysv_fail(ctx: Ctx, verb: str, ident: str, e: OSError) -> int:
+    ctx.warnx(f"{verb} {ident}: {strerror(e.errno)}")
+    return 1
+
+
+def _sysv_semop(ctx: Ctx, words: list[str]) -> int:
+    """sysv semop ID NUM OP[,NUM OP...] [--undo] [--nowait]: one semop(2) of those
+    operations, all or none, waiting as long as they cannot be done."""
+    operands, flags = _sysv_flags(words, ("--undo", "--nowait"))
+    if len(operands) < 3:
+        ctx.ewrite("sysv: " + SYSV_USAGE)
+        return 2
+    flg = (SEM_UNDO if "--undo" in flags else 0) | (IPC_NOWAIT if "--nowait" in flags else 0)
+    values, problem = _sysv_operands("setval", operands[:1] + ["0", "0"])
+    if problem is not None:
+        ctx.ewrite(problem[1].replace("setval", "semop"))
+        return problem[0]
+    assert values is not None
+    sops = []
+    for group in " ".join(operands[1:]).split(","):
+        pair = group.split()
+        if len(pair) != 2:
+            ctx.ewrite("sysv: " + SYSV_USAGE)
+            return 2
+        try:
+            num, op = int(pair[0]), int(pair[1])
+        except ValueError:
+            bad = next(w for w in pair if not _is_int(w))
+            ctx.ewrite(f"sysv: invalid number: '{bad}'\n")
+            return 2
+        if not (0 <= num < 2 ** 16 and -2 ** 15 <= op < 2 ** 15):   # sembuf's shorts
+            ctx.ewrite(f"sysv: semop {operands[0]}: Numerical result out of range\n")
+            return 1
+        sops.append((num, op, flg))
+    try:
+        ctx.proc.semop(values[0], sops)
+    except OSError as e:
+        return _sysv_fail(ctx, "semop", operands[0], e)
+    return 0
+
+
+def _is_int(word: str) -> bool:
+    try:
+        int(word)
+    except ValueError:
+        return False
+    return True
+
+
+def _sysv_msgsnd(ctx: Ctx, words: list[str]) -> int:
+    """sysv msgsnd ID TEXT [TYPE] [--nowait]: msgsnd(2), waiting while the queue is full."""
+    operands, flags = _sysv_flags(words, ("--nowait",))
+    values, problem = _sysv_operands("send", operands)
+    if problem is not None:
+        ctx.ewrite(problem[1].replace("sysv: send", "sysv: msgsnd"))
+        return problem[0]
+    assert values is not None
+    try:
+        ctx.proc.msgsnd(values[0], values[2] if len(values) > 2 else 1, values[1].encode(),
+                        IPC_NOWAIT if flags else 0)
+    except OSError as e:
+        return _sysv_fail(ctx, "msgsnd", operands[0], e)
+    return 0
+
+
+def _sysv_msgrcv(ctx: Ctx, words: list[str]) -> int:
+    """sysv msgrcv ID [TYPE] [--nowait]: msgrcv(2), waiting for a message; prints it."""
+    operands, flags = _sysv_flags(words, ("--nowait",))
+    values, problem = _sysv_operands("receive", operands)
+    if problem is not None:
+        ctx.ewrite(problem[1].replace("sysv: receive", "sysv: msgrcv"))
+        return problem[0]
+    assert values is not None
+    try:
+        got, data = ctx.proc.msgrcv(values[0], 65536, values[1] if len(values) > 1 else 0,
+                                    IPC_NOWAIT if flags else 0)
+    except OSError as e:
+        return _sysv_fail(ctx, "msgrcv", operands[0], e)
+    ctx.write(f"{data.decode(errors='replace')}\t(type {got})\n")
+    return 0
+
+
+def _sysv_shmat(ctx: Ctx, words: list[str]) -> int:
+    """sysv shmat ID [SECONDS]: attach, print the address, and hold the attachment until a
+    signal ends the process (its exit detaches), or for SECONDS and then shmdt."""
+    if not 1 <= len(words) <= 2:
+        ctx.ewrite("sysv: " + SYSV_USAGE)
+        return 2
+    values, problem = _sysv_operands("attach", words[:1])
+    if problem is not None:
+        ctx.ewrite(problem[1].replace("sysv: attach", "sysv: shmat"))
+        return problem[0]
+    assert values is not None
+    seconds = None
+    if len(words) > 1:
+        try:
+            seconds = float(words[1])
+            if not 0 <= seconds < KTIME_MAX / NS:
+                raise ValueError
+        except ValueError:
+            ctx.ewrite(f"sysv: invalid number: '{words[1]}'\n")
+            return 2
+    p = ctx.proc
+    try:
+        addr = p.shmat(values[0])
+    except OSError as e:
+        return _sysv_fail(ctx, "shmat", words[0], e)
+    ctx.write(f"attached {values[0]} at {addr:#x}\n")
+    if seconds is None:
+        while True:
+            try:
+                p.pause()
+            except OSError:          # a handled signal: hold on
+                continue
+    p.sleep(seconds)
+    p.shmdt(addr)
+    return 0
+
+
+_SYSV_WAITING = {"semop": _sysv_semop, "msgsnd": _sysv_msgsnd, "msgrcv": _sysv_msgrcv,
+                 "shmat": _sysv_shmat}

@@ -1,0 +1,130 @@
+"""Jobs: what bash's job table holds and how ``jobs``, ``wait``, ``fg`` and its notices
+show them.
+
+A job is a command line's last pipeline run with ``&`` (or a foreground one that every
+process being blocked left waiting: see :func:`deadlock_report`). Each shell has its own
+table; job numbers count up from one above the highest in use. The *current* job (``+``)
+is the latest one, the *previous* (``-``) the one before, as bash marks them.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, Container
+
+from .common import strsignal
+
+if TYPE_CHECKING:
+    from ..errors import DeadlockError
+    from ..kernel.kernel import Kernel
+    from ..kernel.process import Process
+
+# bash's width for a job's state in ``jobs`` and its notices
+STATE_WIDTH = 24
+
+
+class Job:
+    """One job: its number, its process (the one ``wait`` and ``kill %N`` act on), the
+    command as typed, and what ``finish`` does with its status once it is reaped (writes
+    its redirected output)."""
+
+    def __init__(self, number: int, proc: Process, typed: str,
+                 finish: Callable[[int], int]):
+        self.number = number
+        self.proc = proc
+        self.typed = typed
+        self.finish = finish
+        self.wstatus: int | None = None      # set when reaped
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def state(self) -> str:
+        """``Running``, ``Done``, ``Exit N`` or the text of the signal that ended it."""
+        w = self.wstatus
+        if w is None:
+            return "Running"
+        if w & 0x7F:
+            return strsignal(w & 0x7F)
+        return f"Exit {w >> 8}" if w >> 8 else "Done"
+
+    def status(self) -> int:
+        """$? for this job: its exit status, or 128 + the signal that ended it."""
+        w = self.wstatus or 0
+        return 128 + (w & 0x7F) if w & 0x7F else w >> 8
+
+    def line(self, mark: str, with_pid: bool = False) -> str:
+        """bash's line for the job: ``[1]+  Running                 sleep 5 &``."""
+        pid = f"{self.pid:5d}" if with_pid else ""
+        tail = " &" if self.wstatus is None else ""
+        return f"[{self.number}]{mark} {pid} {self.state():<{STATE_WIDTH}}{self.typed}{tail}\n"
+
+    def quiet_end(self) -> bool:
+        """A job a non-interactive bash drops without a word: one a signal ended."""
+        return self.wstatus is not None and bool(self.wstatus & 0x7F)
+
+
+class JobTable:
+    """One shell's jobs, in the order they were started."""
+
+    def __init__(self) -> None:
+        self.jobs: list[Job] = []
+
+    def add(self, proc: Process, typed: str, finish: Callable[[int], int]) -> Job:
+        number = max((j.number for j in self.jobs), default=0) + 1
+        job = Job(number, proc, typed, finish)
+        self.jobs.append(job)
+        return job
+
+    def mark(self, job: Job) -> str:
+        """``+`` for the current job, ``-`` for the previous one, else a blank."""
+        if job is self.jobs[-1]:
+            return "+"
+        if len(self.jobs) > 1 and job is self.jobs[-2]:
+            return "-"
+        return " "
+
+    def current(self) -> Job | None:
+        return self.jobs[-1] if self.jobs else None
+
+    def find(self, spec: str) -> Job | None:
+        """The job of a jobspec: %N, %%, %+, %-, or %STRING (the command starts with it)."""
+        body = spec[1:]
+        if body in ("", "%", "+"):
+            return self.current()
+        if body == "-":
+            return self.jobs[-2] if len(self.jobs) > 1 else self.current()
+        if body.isascii() and body.isdigit():
+            return next((j for j in self.jobs if j.number == int(body)), None)
+        found = [j for j in self.jobs if j.typed.startswith(body)]
+        return found[-1] if found else None
+
+    def by_pid(self, pid: int) -> Job | None:
+        return next((j for j in self.jobs if j.pid == pid), None)
+
+    def remove(self, job: Job) -> None:
+        self.jobs.remove(job)
+
+
+def deadlock_report(k: Kernel, e: DeadlockError, names: Callable[[int], str],
+                    shells: Container[int]) -> str:
+    """What the shell prints when every process is blocked: the kernel's deadlock line,
+    then each blocked program (the shells waiting for them left out), what it waits in and
+    who could wake it (``views.wait_for``), the ones only each other could wake marked as
+    the deadlock's."""
+    from ..errors import DeadlockError
+    from ..views import deadlocked, wait_for
+    graph = {w.pid: w for w in wait_for(k)}
+    stuck = deadlocked(list(graph.values()))
+    blocked = [(pid, what) for pid, what in e.blocked if pid not in shells]
+    head = str(DeadlockError(blocked)).split(":\n", 1)[0]
+    lines = [f"ipcsim: {head}:\n"]
+    for pid, what in blocked:
+        w = graph.get(pid)
+        wakers = ""
+        if w is not None and w.wakers:
+            wakers = " (could be woken by " + ", ".join(f"pid {p}" for p in w.wakers) + ")"
+        star = "*" if pid in stuck else " "
+        lines.append(f" {star}pid {pid} ({names(pid)}): {what}{wakers}\n")
+    if stuck:
+        lines.append("  (*: a cycle of waits that only its own members could end)\n")
+    return "".join(lines)

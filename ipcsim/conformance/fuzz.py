@@ -437,8 +437,10 @@ PERM_CREDS = ["setuid(1000)", "seteuid(1000)", "seteuid(65534)", "seteuid(0)", "
               "setresuid(1000, 1000, 0)"]
 PERM_CAPS = ["CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_CHOWN",
              "CAP_SYS_ADMIN", "CAP_SETUID"]
-ROOT_MODES = ["0o1777", "0o777", "0o755", "0o700", "0o1733", "0o333", "0o0", "0o4777"]
-FILE_MODES = ["0o600", "0o644", "0o666", "0o400", "0o200", "0o0", "0o2777"]
+ROOT_MODES = ["0o1777", "0o777", "0o755", "0o700", "0o1733", "0o333", "0o0", "0o4777",
+              "0o770", "0o1770", "0o710", "0o705"]
+FILE_MODES = ["0o600", "0o644", "0o666", "0o400", "0o200", "0o0", "0o2777", "0o060", "0o040",
+              "0o606"]
 OWNERS = ["0, 0", "1000, 1000", "1000, -1", "-1, 1000", "65534, 65534", "-1, -1"]
 
 

@@ -931,9 +931,7 @@ def _mq_names(p: Process) -> list[str]:
 # --- sysv: System V messages, semaphores and attachments -----------------------------------
 SYSV_USAGE = ("usage: sysv send ID TEXT [TYPE] | receive ID [TYPE] | attach ID | lock ID | "
               "unlock ID | setval ID NUM VALUE | msgget KEY [MODE] | semget KEY NSEMS [MODE] | "
-              "shmget KEY SIZE [MODE] | semop ID NUM OP[,NUM OP...] [--undo] [--nowait] | "
-              "msgsnd ID TEXT [TYPE] [--nowait] | msgrcv ID [TYPE] [--nowait] | "
-              "shmat ID [SECONDS]\n")
+              "shmget KEY SIZE [MODE]\n")
 SYSV_HELP = """Usage:
  sysv send ID TEXT [TYPE]     msgsnd TEXT as a message of TYPE (1 by default), IPC_NOWAIT
  sysv receive ID [TYPE]       msgrcv the first message (of TYPE), IPC_NOWAIT; prints it

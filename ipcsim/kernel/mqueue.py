@@ -9,9 +9,10 @@ those goes, every queue still linked in it is freed (kill_litter_super). A queue
 returned when it is freed, and the namespace's queue count too if the namespace still exists
 (mqueue_evict_inode).
 
-Messages wait in one FIFO per priority; the highest priority with messages is kept, and a
-heap holds the others, so a send or a receive costs the same however many messages and
-priorities are queued. Blocked senders and receivers wait FIFO (every simulated task has the same
+Messages wait in one FIFO per priority (a lone message without a deque of its own); the
+highest priority with messages is kept, and a two-level bitmap holds the others (512 words of
+64 bits, MQ_PRIO_MAX in all, and a word of the words in use), so a send or a receive costs
+the same however many messages and priorities are queued. Blocked senders and receivers wait FIFO (every simulated task has the same
 scheduling priority). A stop signal ends a wait as Linux's -ERESTARTSYS does: the stopped
 process is not waiting, and after SIGCONT its call starts again (at the back of the line,
 with the same deadline), or fails with EINTR if a handler is due by then. A send that finds a receiver waiting hands its message over
@@ -27,8 +28,7 @@ from __future__ import annotations
 
 import errno
 from collections import deque
-from heapq import heappop, heappush
-from typing import TYPE_CHECKING, Any, Callable, cast
+from typing import TYPE_CHECKING, Any, Callable, TypeAlias, cast
 
 import attrs
 
@@ -64,6 +64,9 @@ SIZEOF_MSG_MSG = 48                 # struct msg_msg
 SIZEOF_TREE_NODE = 48               # struct posix_msg_tree_node
 LONG_MIN, LONG_MAX = -(1 << 63), (1 << 63) - 1
 O_PATH = 0o10000000
+
+# The messages of one priority, oldest first: a lone one as a 1-tuple (no deque to make).
+Fifo: TypeAlias = "tuple[bytes] | deque[bytes]"
 
 
 @attrs.define(slots=True)
@@ -222,8 +225,8 @@ class MqueueInode(Viewable):
     """``struct mqueue_inode_info``: one queue."""
 
     __slots__ = ("kernel", "sb", "name", "linked", "opens", "mode", "uid", "gid", "size",
-                 "maxmsg", "msgsize", "curmsgs", "qsize", "tree", "top", "lower", "spare",
-                 "receivers", "senders", "notify_owner", "notify", "ucount_uid", "mq_bytes",
+                 "maxmsg", "msgsize", "curmsgs", "qsize", "tree", "top", "bitmap", "bitmap_summary",
+                 "spare", "receivers", "senders", "notify_owner", "notify", "ucount_uid", "mq_bytes",
                  "__weakref__")
 
     def __init__(self, kernel: Kernel, mode: int, creds: Creds, maxmsg: int, msgsize: int,
@@ -239,10 +242,11 @@ class MqueueInode(Viewable):
         self.maxmsg, self.msgsize = maxmsg, msgsize
         self.curmsgs = 0
         self.qsize = 0
-        self.tree: dict[int, deque[bytes]] = {}   # priority -> its messages, FIFO
+        self.tree: dict[int, Fifo] = {}      # priority -> its messages, FIFO
         self.top = -1                        # the highest priority with a message, or -1
-        self.lower: list[int] = []           # heap of the others with messages, negated
-        self.spare = -1                      # the one priority whose FIFO may stay empty
+        self.bitmap: list[int] | None = None  # the others with messages: bit prio & 63 of
+        self.bitmap_summary = 0              # word prio >> 6; bit w: word w is not 0
+        self.spare = -1                      # the one priority whose deque may be empty
         self.receivers = WaitQueue()         # e_wait_q[RECV]
         self.senders = WaitQueue()           # e_wait_q[SEND]
         self.notify_owner: Process | None = None   # the registered process
@@ -254,38 +258,82 @@ class MqueueInode(Viewable):
         return f"<MqueueInode {self.name!r} {self.curmsgs}/{self.maxmsg} msgs>"
 
     # --- messages (msg_insert; msg_get is inline in mq_receive) -----------------------------
+    # A priority's messages are a 1-tuple while there is one, a deque from the second on. The
+    # last FIFO emptied stays as a spare deque, so that a queue used at one priority, one
+    # message at a time, allocates nothing.
     def msg_insert(self, data: bytes, prio: int) -> None:
         """Queue ``data`` behind the messages of ``prio``."""
-        fifo = self.tree.get(prio)
+        tree = self.tree
+        fifo = tree.get(prio)
         if fifo is None:
-            fifo = self.tree[prio] = deque()
-        if not fifo:
+            tree[prio] = (data,)
             self.prio_filled(prio)
-        fifo.append(data)
+        elif type(fifo) is deque:
+            if not fifo:
+                self.prio_filled(prio)
+            fifo.append(data)
+        else:
+            tree[prio] = deque((fifo[0], data))
         self.curmsgs += 1
         self.qsize += len(data)
 
     def prio_filled(self, prio: int) -> None:
-        """``prio`` is getting its first message: it becomes the top, or joins the heap."""
+        """``prio`` has got its first message: it becomes the top (the top it replaces goes
+        into the bitmap), or goes into the bitmap."""
         top = self.top
-        if prio > top:
-            if top >= 0:
-                heappush(self.lower, -top)
+        if top < 0:
             self.top = prio
-        else:
-            heappush(self.lower, -prio)
+            return
+        if prio > top:
+            self.top, prio = prio, top
+        bitmap = self.bitmap
+        if bitmap is None:
+            bitmap = self.bitmap = [0] * (MQ_PRIO_MAX >> 6)
+        w = prio >> 6
+        word = bitmap[w]
+        if not word:
+            self.bitmap_summary |= 1 << w
+        bitmap[w] = word | 1 << (prio & 63)
 
-    def prio_emptied(self, prio: int) -> None:
-        """The top priority ``prio`` has no message left: the next highest becomes the top.
-        Its FIFO stays for the next message of ``prio``, in place of the previous spare."""
-        lower = self.lower
-        self.top = -heappop(lower) if lower else -1
+    def prio_emptied(self) -> None:
+        """The top priority has no message left: the highest in the bitmap leaves it and
+        becomes the top (-1 if there is none)."""
+        summary = self.bitmap_summary
+        if not summary:
+            self.top = -1
+            return
+        bitmap: list[int] = self.bitmap  # type: ignore[assignment]  # (made with the first bit)
+        w = summary.bit_length() - 1
+        word = bitmap[w]
+        bit = word.bit_length() - 1
+        self.top = w << 6 | bit
+        word ^= 1 << bit
+        bitmap[w] = word
+        if not word:
+            self.bitmap_summary = summary ^ 1 << w
+
+    def deque_emptied(self, prio: int) -> None:
+        """The deque of the top priority ``prio`` has emptied: it becomes the spare (the
+        previous spare goes, if still empty), and the next priority the top."""
         spare = self.spare
         if spare != prio:
-            fifo = self.tree.get(spare)
-            if fifo is not None and not fifo:
+            if spare >= 0 and not self.tree[spare]:
                 del self.tree[spare]
             self.spare = prio
+        self.prio_emptied()
+
+    def lone_taken(self, prio: int) -> None:
+        """The lone message of the top priority ``prio`` has been taken. If it was the last
+        message of the queue, the spare deque moves to ``prio``."""
+        tree = self.tree
+        if self.curmsgs > 1:
+            del tree[prio]
+            self.prio_emptied()
+            return
+        spare = self.spare
+        tree[prio] = tree.pop(spare) if spare >= 0 else deque()
+        self.spare = prio
+        self.top = -1
 
     # --- notification (__do_notify, remove_notification) -------------------------------
     def do_notify(self, sender: ProcessState) -> None:
@@ -326,7 +374,8 @@ class MqueueInode(Viewable):
         """mqueue_evict_inode(): messages freed; the rlimit charge returned; the namespace's
         queue count too, if the namespace still exists."""
         self.tree.clear()
-        self.lower.clear()
+        self.bitmap = None
+        self.bitmap_summary = 0
         self.top = self.spare = -1
         self.curmsgs = self.qsize = 0
         ucounts = self.kernel.mq_ucounts
@@ -865,9 +914,7 @@ def _do_mq_timedsend(proc: ProcessState, mqdes: int, data: Data, prio: int,
         return None
     # msg_insert (inline: the hot path)
     fifo = inode.tree.get(prio)
-    if fifo is None:
-        inode.msg_insert(text, prio)
-    else:
+    if type(fifo) is deque:
         if not fifo:
             if inode.top < 0:
                 inode.top = prio          # the first message of an empty queue
@@ -876,6 +923,8 @@ def _do_mq_timedsend(proc: ProcessState, mqdes: int, data: Data, prio: int,
         fifo.append(text)
         inode.curmsgs += 1
         inode.qsize += len(text)
+    else:
+        inode.msg_insert(text, prio)
     if inode.notify_owner is not None:
         inode.do_notify(proc)
     return None
@@ -912,12 +961,16 @@ def _do_mq_timedreceive(proc: ProcessState, mqdes: int, msg_len: int, timeout: T
     # msg_get (inline: the hot path)
     prio = inode.top
     fifo = inode.tree[prio]
-    text = fifo.popleft()
-    if not fifo:
-        if inode.curmsgs == 1 and inode.spare == prio:
-            inode.top = -1                # the queue is empty again
-        else:
-            inode.prio_emptied(prio)
+    if type(fifo) is deque:
+        text = fifo.popleft()
+        if not fifo:
+            if inode.curmsgs == 1 and inode.spare == prio:
+                inode.top = -1            # the queue is empty again
+            else:
+                inode.deque_emptied(prio)
+    else:
+        text = fifo[0]
+        inode.lone_taken(prio)
     inode.curmsgs -= 1
     inode.qsize -= len(text)
     senders = inode.senders

@@ -268,3 +268,27 @@ def test_a_fuzz_run_prints_its_figures(capsys):
     for line in ("programs 3", "steps ", "blocked calls ", "wake-ups ", "errnos seen "):
         assert line in out
     assert "differences " in out
+
+
+def test_a_fuzz_run_counts_each_difference_and_keeps_it(tmp_path, monkeypatch):
+    """The run goes on past a difference: each is counted and kept in a file of its own."""
+    from ipcsim.conformance import campaign
+    from ipcsim.conformance import real as real_module
+    monkeypatch.setattr(real_module, "available", lambda: (True, ""))
+
+    class SkewedSysctls(SimBackend):
+        name = "skewed"
+
+        def call(self, label, method, args, new_label=None):
+            outcome = super().call(label, method, args, new_label)
+            if method == "read_file" and args[0].startswith("/proc/sys/") and outcome[0] == OK:
+                return (OK, "skewed\n")
+            return outcome
+
+    monkeypatch.setattr(real_module, "RealBackend", SkewedSysctls)
+    figures = campaign.run(30, 0, {"base": 1}, 14, save=tmp_path, show=0)
+    assert figures.programs == 30 and figures.steps > 30
+    assert 0 < figures.differences < 30
+    kept = sorted(tmp_path.glob("diff-*.txt"))
+    assert len(kept) == figures.differences
+    assert all("'skewed\\n'" in k.read_text() for k in kept)

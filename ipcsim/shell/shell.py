@@ -463,7 +463,7 @@ class Shell:
         if not p.alive:           # the command's signal ended this shell: no one writes
             return 0
         try:
-            fd = p.open(path, O_WRONLY)
+            fd = p.open(self.abspath(path), O_WRONLY)
         except OSError as e:
             self.err(f"{self.where()}{path}: {strerror(e.errno)}\n")
             return 1
@@ -481,7 +481,7 @@ class Shell:
         if redir.stdin is None:
             return pipe_in or ""
         try:
-            return self.proc.read_file(redir.stdin)
+            return self.proc.read_file(self.abspath(redir.stdin))
         except OSError as e:
             self.err(f"{self.where()}{redir.stdin}: {strerror(e.errno)}\n")
             return None

@@ -76,7 +76,7 @@ def cat(ctx: Ctx, args: list[str]) -> int:
             ctx.warnx(f"option '{path}' is not modelled by ipcsim (cat [-n] FILE... only)")
             return 1
         try:
-            text = ctx.stdin if path == "-" else ctx.proc.read_file(path)
+            text = ctx.stdin if path == "-" else ctx.proc.read_file(ctx.shell.abspath(path))
         except OSError as e:
             ctx.warnx(f"{path}: {strerror(e.errno)}")
             status = 1
@@ -98,24 +98,32 @@ def cat(ctx: Ctx, args: list[str]) -> int:
 
 
 def ls(ctx: Ctx, args: list[str]) -> int:
-    """ls [-1] [-a] [PATH...]: names one per line, sorted (as ls prints into a pipe or a
-    file); the simulated files have no dot files, so -a changes nothing."""
+    """ls [-1] [-a] [-l] [PATH...]: names one per line, sorted (as ls prints into a pipe or
+    a file); -l: the long format (mode, links, owner, group, size, time, name, and where a
+    link such as /proc/PID/ns/ipc points). The simulated files have no dot files, so -a
+    changes nothing."""
     if _coreutils_version(ctx, args):
         return 0
+    long = False
     for a in args:
-        if a.startswith("-") and a not in ("-1", "-a", "-1a", "-a1"):
+        if a.startswith("-") and len(a) > 1 and set(a[1:]) <= set("1al") \
+                and not a.startswith("--"):
+            long = long or "l" in a
+        elif a.startswith("-") and len(a) > 1:
             letter = next((c for c in a[1:] if c not in
                            "abcdfghiklmnopqrstuvwxABCDFGHILNQRSTUXZ1"), None)
             if letter is not None and not a.startswith("--"):
                 ctx.warnx(f"invalid option -- '{letter}'")
                 ctx.errtryhelp(2)
-            ctx.warnx(f"option '{a}' is not modelled by ipcsim (only -1 and -a)")
+            ctx.warnx(f"option '{a}' is not modelled by ipcsim (only -1, -a and -l)")
             return 2
-    paths = [a for a in args if not a.startswith("-")] or ["."]
+    paths = [a for a in args if not (a.startswith("-") and len(a) > 1)] or ["."]
+    if long:
+        return _ls_long(ctx, paths)
     status = 0
     out = []
     for n, path in enumerate(paths):
-        target = "/" if path == "." else path
+        target = ctx.shell.abspath(ctx.shell.cwd if path == "." else path)
         try:
             names = ctx.proc.listdir(target)
         except NotADirectoryError:
@@ -133,6 +141,93 @@ def ls(ctx: Ctx, args: list[str]) -> int:
         if len(paths) > 1:
             out.append(("\n" if n else "") + f"{path}:\n")
         out.extend(name + "\n" for name in sorted(names))
+    ctx.write("".join(out))
+    return status
+
+
+_S_IFLNK = 0o120000
+_FILE_TYPES = {0o040000: "d", 0o120000: "l", 0o100000: "-", 0o020000: "c", 0o060000: "b",
+               0o010000: "p", 0o140000: "s"}
+
+
+def _mode_text(mode: int) -> str:
+    """``drwxrwxrwt``: the type letter and the permission bits, as ls -l shows them."""
+    out = [_FILE_TYPES.get(mode & 0o170000, "?")]
+    for shift, special, letter in ((6, 0o4000, "s"), (3, 0o2000, "s"), (0, 0o1000, "t")):
+        bits = mode >> shift
+        out.append("r" if bits & 4 else "-")
+        out.append("w" if bits & 2 else "-")
+        x = bool(bits & 1)
+        if mode & special:
+            out.append(letter if x else letter.upper())
+        else:
+            out.append("x" if x else "-")
+    return "".join(out)
+
+
+def _ls_entry(ctx: Ctx, path: str) -> tuple[int, int, int, int, int, str] | None:
+    """(mode, links, uid, gid, size, link target) of ``path`` as lstat and readlink see it
+    (a /proc/PID/ns entry is a link), or None when the model keeps no stat of it."""
+    p = ctx.proc
+    try:
+        return (_S_IFLNK | 0o777, 1, 0, 0, 0, p.readlink(path))
+    except OSError as e:
+        if e.errno != errno.EINVAL:
+            raise
+    try:
+        st = p.stat(path)
+    except UnsupportedError:
+        return None
+    return (st.st_mode, st.st_nlink, st.st_uid, st.st_gid, st.st_size, "")
+
+
+def _ls_long(ctx: Ctx, paths: list[str]) -> int:
+    """ls -l: for a directory, ``total 0`` (the model's files take no blocks) and a line
+    per entry; for any other operand, its line."""
+    from .common import GROUPS
+    import time
+    tm = time.gmtime(ctx.proc.kernel.clock.wall)
+    stamp = time.strftime("%b ", tm) + f"{tm.tm_mday:2d} " + time.strftime("%H:%M", tm)
+    status = 0
+    out: list[str] = []
+    for n, path in enumerate(paths):
+        target = ctx.shell.abspath(ctx.shell.cwd if path == "." else path)
+        try:
+            entries = [(name, target.rstrip("/") + "/" + name)
+                       for name in sorted(ctx.proc.listdir(target))]
+            is_dir = True
+        except OSError as e:
+            if e.errno != errno.ENOTDIR:
+                ctx.write("".join(out))
+                out.clear()
+                ctx.ewrite(f"ls: cannot access '{path}': {strerror(e.errno)}\n")
+                status = 2
+                continue
+            entries, is_dir = [(path, target)], False
+        rows = []
+        for name, full in entries:
+            try:
+                entry = _ls_entry(ctx, full)
+            except OSError as e:
+                ctx.ewrite(f"ls: cannot access '{full}': {strerror(e.errno)}\n")
+                status = 1
+                continue
+            if entry is None:
+                ctx.ewrite(f"ls: {full}: ipcsim keeps no stat of this file\n")
+                status = 1
+                continue
+            mode, links, uid, gid, size, link = entry
+            rows.append((_mode_text(mode), str(links), PASSWD.get(uid, str(uid)),
+                         GROUPS.get(gid, str(gid)), str(size),
+                         name + (f" -> {link}" if link else "")))
+        if len(paths) > 1 and is_dir:
+            out.append(("\n" if n else "") + f"{path}:\n")
+        if is_dir:
+            out.append("total 0\n")
+        widths = [max((len(r[i]) for r in rows), default=0) for i in range(5)]
+        for r in rows:
+            out.append(f"{r[0]} {r[1]:>{widths[1]}} {r[2]:<{widths[2]}} {r[3]:<{widths[3]}} "
+                       f"{r[4]:>{widths[4]}} {stamp} {r[5]}\n")
     ctx.write("".join(out))
     return status
 
@@ -163,7 +258,7 @@ def readlink(ctx: Ctx, args: list[str]) -> int:
     status = 0
     for path in operands:
         try:
-            ctx.write(ctx.proc.readlink(path) + end)
+            ctx.write(ctx.proc.readlink(ctx.shell.abspath(path)) + end)
         except OSError as e:
             if "v" in keys and not keys & {"q", "s"}:
                 ctx.warnx(f"{path}: {strerror(e.errno)}")
@@ -204,7 +299,7 @@ def mkdir(ctx: Ctx, args: list[str]) -> int:
         for i, step in enumerate(steps):
             last = i == len(steps) - 1
             try:
-                p.mkdir(step, mode if last else 0o777)
+                p.mkdir(ctx.shell.abspath(step), mode if last else 0o777)
             except OSError as e:
                 if parents and e.errno == errno.EEXIST:
                     continue
@@ -226,7 +321,7 @@ def touch(ctx: Ctx, args: list[str]) -> int:
     p = ctx.proc
     for path in operands:
         try:
-            p.close(p.open(path, O_CREAT | O_WRONLY | O_NONBLOCK, 0o666))
+            p.close(p.open(ctx.shell.abspath(path), O_CREAT | O_WRONLY | O_NONBLOCK, 0o666))
         except IsADirectoryError:
             pass
         except OSError as e:

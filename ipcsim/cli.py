@@ -51,6 +51,9 @@ Examples:
   ipcsim run examples/dining_philosophers.py --entry scenario_fixed --quiet
   ipcsim run my_scenario.py --traceback      # where a program failed, line by line
   ipcsim run my_scenario.py --max-steps 10000 --until 60
+  ipcsim run examples/dining_philosophers.py --seed 33 --svg run.svg --pids 2,3 --x time
+  ipcsim run examples/dining_philosophers.py --svg run.svg --title "A deadlock" --fold 40
+  ipcsim run examples/dining_philosophers.py --seed 33 --png run.png --dpi 200
 """,
     "explore": """\
 Examples:
@@ -110,6 +113,50 @@ def _jobs(text: str) -> int:
     return value
 
 
+
+
+def _pids(text: str) -> list[int]:
+    """2,3: the processes a timeline shows."""
+    pids = []
+    for word in text.split(","):
+        value = _int(word)
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"not a pid: {word[:40]!r}")
+        pids.append(value)
+    return pids
+
+
+def _ranged(lo: int, hi: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = _int(text)
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be from {lo} to {hi}, not {text[:40]}")
+        return value
+    return parse
+
+
+def _fold(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text[:40]!r}") from None
+    if not value > 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text[:40]}")
+    return value
+
+
+def _timeline_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--title", metavar="TEXT", help="the timeline's title")
+    p.add_argument("--pids", type=_pids, metavar="2,3",
+                   help="draw only these processes' lanes")
+    p.add_argument("--x", choices=("calls", "time"), default="calls",
+                   help="the horizontal axis: one step per call (default) or virtual time")
+    p.add_argument("--width", type=_ranged(400, 20000), default=960, metavar="N",
+                   help="the picture's width in pixels (default 960)")
+    p.add_argument("--fold", type=_fold, metavar="N",
+                   help="start a new panel every N calls (or seconds with --x time)")
+    p.add_argument("--dpi", type=_ranged(10, 1200), default=100, metavar="N",
+                   help="the PNG's resolution (default 100: the SVG's size; 200 doubles it)")
 
 
 def _limit_options(p: argparse.ArgumentParser) -> None:
@@ -172,6 +219,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="print only the outcome")
     run.add_argument("--traceback", action="store_true",
                      help="if a program fails, show the lines of the scenario that led there")
+    _timeline_options(run)
     _limit_options(run)
     _executor_option(run)
 
@@ -257,7 +305,7 @@ def _run(args: argparse.Namespace) -> int:
     fn = load_scenario(args.file, args.entry)
     k = Kernel(seed=args.seed, trace=True, executor=args.executor)
     limits = Limits(args.max_steps, args.until)
-    timeline = Timeline(k)
+    timeline = Timeline(k, title=args.title, pids=args.pids, x=args.x)
     status, verdict, where = 0, "", ""
     with catching_ctrl_c():
         try:
@@ -288,7 +336,11 @@ def _run(args: argparse.Namespace) -> int:
         if where:
             print(where, end="")
         print(verdict)
-        for option, draw in (("svg", timeline.save_svg), ("png", timeline.png)):
+        drawers: tuple[tuple[str, Callable[[str], None]], ...] = (
+            ("svg", lambda out: timeline.save_svg(out, width=args.width, fold=args.fold)),
+            ("png", lambda out: timeline.png(out, dpi=args.dpi, width=args.width,
+                                             fold=args.fold)))
+        for option, draw in drawers:
             out = getattr(args, option)
             if out and not _draw(draw, out):
                 status = status or 1

@@ -46,6 +46,29 @@ def test_run_shows_the_timeline_and_the_deadlock(capsys, tmp_path):
     assert svg.read_text().startswith("<svg")
 
 
+def test_run_draws_the_timeline_with_the_options_given(capsys, tmp_path):
+    from ipcsim.kernel.kernel import Kernel
+    from ipcsim.timeline import Timeline
+    import runpy
+    svg = tmp_path / "run.svg"
+    assert main(["run", PHILOSOPHERS, "--seed", "33", "--svg", str(svg), "--quiet",
+                 "--title", "Two of them", "--pids", "2,3", "--x", "time",
+                 "--width", "1400", "--fold", "2"]) == 1
+    # the same picture as Timeline(k, title=, pids=, x=).svg(width, fold) draws
+    k = Kernel(seed=33, trace=True)
+    tl = Timeline(k, title="Two of them", pids=[2, 3], x="time")
+    runpy.run_path(PHILOSOPHERS)["scenario"](k)
+    with pytest.raises(Exception):
+        k.run()
+    assert svg.read_text() == tl.svg(1400, 2.0)
+    k.close()
+    for bad in (["--dpi", "5"], ["--width", "10"], ["--fold", "0"], ["--pids", "2,x"],
+                ["--x", "steps"]):
+        with pytest.raises(SystemExit):
+            main(["run", PHILOSOPHERS] + bad)
+        assert "error: argument" in capsys.readouterr().err
+
+
 def test_run_is_the_same_for_the_same_seed(capsys):
     main(["run", PHILOSOPHERS, "--seed", "5"])
     first = capsys.readouterr().out

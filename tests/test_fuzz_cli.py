@@ -25,6 +25,7 @@ import pytest
 from ipcsim.cli import main
 from ipcsim.shell import Shell
 from realkernel import requires_real
+from test_cli import LONG_SCENARIO, processes_running
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNT = int(os.environ.get("IPCSIM_FUZZ_COUNT", "0"))
@@ -415,18 +416,8 @@ def test_the_console_command_shows_no_traceback(scenarios):
         assert TRACEBACK not in proc.stdout + proc.stderr, args
 
 
-SLOW_AFTER_4 = '''
-def spin(p, sem):
-    for _ in range(10_000_000):
-        p.semop(sem, [(0, -1, 0)])
-        p.semop(sem, [(0, 1, 0)])
-
-def scenario(k):
-    sem = k.init.semget(0, 1, 0o600)
-    k.init.semctl(sem, 0, 16, 1)          # SETVAL
-    for _ in range(2 if k.seed >= 4 else 0):
-        k.init.fork(target=spin, args=(sem,))
-'''
+# seeds 0-3 end at once; from seed 4 on, two programs spin for minutes
+SLOW_AFTER_4 = LONG_SCENARIO.replace("range(3)", "range(2 if k.seed >= 4 else 0)")
 
 
 @pytest.mark.skipif(not hasattr(os, "killpg"), reason="needs process groups (POSIX)")
@@ -437,7 +428,6 @@ def test_one_ctrl_c_stops_explore_with_the_partial_report(tmp_path, jobs, seeds)
     workers ignore it (no traceback from them), and the command ends them, not waiting for
     the chunks still queued. (With jobs, a chunk of seeds is reported once it ends: 10
     seeds make chunks of one.)"""
-    from test_cli import processes_running
     path = tmp_path / "slow_after_4.py"
     path.write_text(SLOW_AFTER_4)
     proc = subprocess.Popen([sys.executable, "-m", "ipcsim", "explore", str(path), "--seeds",

@@ -57,7 +57,23 @@ WORDS = {
     "mq": ["open", "send", "receive", "attr", "unlink", "ls", "/q", "/q2", "-m", "-s", "-p",
            "-x", "-n", "hello"],
     "sysv": ["send", "receive", "attach", "lock", "unlock", "setval", "msgget", "semget",
-             "shmget", "0", "1"],
+             "shmget", "0", "1", "semop", "msgsnd", "msgrcv", "shmat", "--undo", "--nowait",
+             "-1,1", "0,1", "1,0 -1"],
+    "jobs": ["-l", "-p", "-r", "-s", "-x", "%1", "%%", "%-", "%+", "%sysv", "%9"],
+    "wait": ["%1", "%2", "$!", "99", "-n", "%%", "x"],
+    "fg": ["%1", "%2", "%-", "1", "%x"],
+    "bg": ["%1", "%+"],
+    "cd": ["/proc", "..", "/dev/mqueue", "-", "/nope", "ns", "/proc/$$/ns/ipc", "a b"],
+    "pwd": ["-L", "-P", "-x"],
+    "grep": ["-i", "-v", "-c", "-n", "-w", "-x", "-E", "-F", "-q", "-o", "-l", "-e", "-m",
+             "root", "0x", "^k", "a|b", "\\(", "[", "[a-", "/proc/sysvipc/sem"],
+    "wc": ["-l", "-w", "-c", "-m", "-L", "/proc/sysvipc/msg", "-"],
+    "head": ["-n", "-c", "-2", "-n-1", "-q", "-v", "/proc/sysvipc/shm"],
+    "tail": ["-n", "+2", "-c", "-n+1", "/proc/sysvipc/shm"],
+    "sort": ["-r", "-n", "-u", "-f", "-k", "2", "2,3", "-t", ":", "::"],
+    "id": ["-u", "-g", "-G", "-n", "-r", "nobody", "nosuch", "root"],
+    "whoami": ["x"],
+    "clear": ["-x", "-T"],
     "kill": ["-9", "-l", "-s", "-n", "-L", "0", "-1", "$$", "1", "-TERM", "-SIGUSR1", "-0",
              "%1"],
     "echo": ["-n", "-e", "-E", "hi", "\\x41", "\\c", "\\0101"],
@@ -81,7 +97,7 @@ ODD = ["\x00", "a\x00b", "/proc/\x00", "\u00e9", "\u65e5\u672c", "\u202e", "'", 
        "$", "$$", "$?", "${X}", "${", "*", "?", "[", "/*", "/proc/*/ns/ipc", "`", "$(x)",
        "#", "~", "-", "--", "---", "=", "a=b", ">", "<", "2>", "2>&1", ">>", "&", "|", "(",
        ")", "{", "}", "\t", "\r", "\udcff"]
-OPERATORS = [";", "&&", "||", ";", ";"]
+OPERATORS = [";", "&&", "||", ";", ";", "&", "|", "|", "& wait;", "&"]
 
 
 def huge(r: random.Random) -> str:

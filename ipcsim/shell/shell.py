@@ -606,6 +606,10 @@ class Shell:
             stdin = self._stdin(redir)
             if stdin is None:
                 return 1
+            if argv[0] in _FOREGROUND_ONLY:
+                self.err(f"{self.where()}{argv[0]} in the background is not modelled by the "
+                         f"ipcsim shell (run it in the foreground)\n")
+                return 2
             out, err, finish = self._streams(redir, argv[0], live=True)
             if argv[0] in PROGRAMS:
                 child = self._fork_program(parent, argv, out, err, stdin)
@@ -701,7 +705,7 @@ class Shell:
                 out(f"{job.pid}\n")
             else:
                 out(job.line(table.mark(job), "l" in flags))
-        for job in chosen:
+        for job in dict.fromkeys(chosen):
             if job.wstatus is not None:
                 table.remove(job)
         return status
@@ -1333,6 +1337,10 @@ ipcsim models IPC namespaces only; the other namespace options of nsenter(1) are
 
 For more details see nsenter(1).
 """
+
+
+# Commands that change which shell reads on: only in the foreground.
+_FOREGROUND_ONLY = ("unshare", "nsenter", "setpriv", "bash", "sh", "exit", "fg", "wait")
 
 
 def _program_main(proc: Process, shell: Shell, fn: Command, name: str, out: Write,

@@ -374,12 +374,13 @@ class Timeline:
         intervals = [b for b in self.intervals() if chosen is None or b.pid in chosen]
         for b in intervals:
             if b.killed:
-                lines.append(f"      exited while blocked: pid {b.pid} in {b.what} (steps "
-                             f"{b.first}-{b.last}, t={b.start:g}s..{b.end:g}s)")
+                lines.append(f"      exited while blocked: pid {b.pid} in {b.what} (blocked "
+                             f"{_after(b.first)}, exited at step {b.last}, "
+                             f"t={b.start:g}s..{b.end:g}s)")
         for b in intervals:
             if b.forever:
-                lines.append(f"      blocked forever: pid {b.pid} in {b.what} (since step "
-                             f"{b.first}, t={b.start:g}s)")
+                lines.append(f"      blocked forever: pid {b.pid} in {b.what} (blocked "
+                             f"{_after(b.first)}, t={b.start:g}s)")
         return "\n".join(lines)
 
     # --- the picture ---------------------------------------------------------------------
@@ -683,6 +684,12 @@ class _Drawing:
             out.append(Text(x + 22, y, text))
             x += w + 14
         return y + 10
+
+
+def _after(first: int) -> str:
+    """Where a wait began, in steps the text shows: a call that blocked is not a step
+    until it returns, so its wait began after the step before ``first``."""
+    return f"after step {first - 1}" if first else "before step 0"
 
 
 def _arg(value: object) -> str:

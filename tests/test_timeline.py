@@ -442,3 +442,31 @@ def test_a_blocked_call_with_no_deadlock_draws_no_arrow():
     k.run()
     assert not any(b.forever for b in tl.intervals())
     k.close()
+
+
+def test_the_text_names_only_steps_it_printed():
+    """A wait began after a printed step: the blocked call itself is not a step until it
+    returns, so the text never points at a step it did not show."""
+    for seed in (33,):                    # a seed that deadlocks
+        k = philosophers(seed)
+        text = Timeline(k).text()
+        printed = {int(m) for m in re.findall(r"^\s*(\d+) t=", text, re.M)}
+        named = [int(m) for m in re.findall(r"after step (\d+)", text)]
+        assert named and set(named) <= printed
+        assert "since step" not in text
+
+
+def test_a_wait_ended_by_exit_names_where_it_began_and_the_exit():
+    k = ipcsim.Kernel(seed=1, trace=True)
+    qid = k.init.msgget(ipcsim.IPC_PRIVATE, IPC_CREAT | 0o600)
+    child = k.init.fork(lambda p: p.msgrcv(qid, 100, 0))
+    with pytest.raises(ipcsim.DeadlockError):
+        k.run()
+    k.init.kill(child.pid, ipcsim.SIGKILL)
+    k.init.wait()
+    text = Timeline(k).text()
+    exit_step = next(i for i, e in enumerate(k.trace) if e.name == "exit" and e.pid == child.pid)
+    assert f"in msgrcv on queue {qid} " in text
+    began = Timeline(k).intervals()[0].first - 1
+    assert k.trace[began].pid == k.init.pid and began < exit_step
+    assert f"(blocked after step {began}, exited at step {exit_step}," in text

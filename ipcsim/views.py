@@ -590,7 +590,7 @@ def snapshot(k: Kernel) -> dict[str, Any]:
 # of the list first), deadlocks in the timeline's red, failures in its purple.
 _OUTCOME_COLOURS = ("#74c476", "#6baed6", "#fdd0a2", "#bcbddc", "#c7e9c0", "#9ecae1",
                     "#fdae6b", "#dadaeb")
-_KIND_COLOURS = {"deadlock": "#d62728", "failed": "#9467bd"}
+_KIND_COLOURS = {"deadlock": "#d62728", "failed": "#9467bd", "unfinished": "#7f7f7f"}
 _REPORT_CELLS = 10_000        # seeds drawn at most: past that the picture says how many
 
 
@@ -603,9 +603,12 @@ def report_summary(r: Report) -> str:
     line)."""
     outcomes = r.outcomes()
     ok = sum(len(s) for s in outcomes.values())
-    return (f"<Report of {r.path} ({r.entry}): {_plural(len(r.results), 'seed')}, {ok} ok "
+    unfinished = len(r.seeds("unfinished"))
+    return (f"<{'Interrupted (Ctrl-C): ' if r.interrupted else ''}Report of {r.path} "
+            f"({r.entry}): {_plural(len(r.results), 'seed')}, {ok} ok "
             f"({_plural(len(outcomes), 'outcome')}), {len(r.seeds('deadlock'))} deadlock, "
-            f"{len(r.seeds('failed'))} failed>")
+            f"{len(r.seeds('failed'))} failed"
+            + (f", {unfinished} did not finish" if unfinished else "") + ">")
 
 
 def _report_rows(r: Report, limit: int) -> tuple[list[list[object]], list[str]]:
@@ -623,9 +626,12 @@ def _report_rows(r: Report, limit: int) -> tuple[list[list[object]], list[str]]:
     if not outcomes:
         rows.append(["ok", 0, "", ""])
         styles.append("")
-    for kind, style in (("deadlock", DEADLOCKED_ROW), ("failed", BLOCKED_ROW)):
+    for kind, style in (("deadlock", DEADLOCKED_ROW), ("failed", BLOCKED_ROW),
+                        ("unfinished", BLOCKED_ROW)):
         first = r.first(kind)
         seeds = r.seeds(kind)
+        if kind == "unfinished" and not seeds:
+            continue                     # (only where a limit was given and reached)
         rows.append([kind, len(seeds), "" if first is None else first.seed,
                      "" if first is None else first.detail])
         styles.append(style if seeds else "")
@@ -640,7 +646,7 @@ def report_html(r: Report, limit: int = 12) -> str:
     parts = [f"<div style='{_CSS}'><b>{_esc(report_summary(r)[1:-1])}</b>",
              _table_html(["kind", "seeds", "first seed", "outcome or what happened"], rows,
                          styles=styles)]
-    for kind in ("deadlock", "failed"):
+    for kind in ("deadlock", "failed", "unfinished"):
         first = r.first(kind)
         if first is not None:
             parts.append(f"<div>replay the first {kind}: <code>ipcsim run {_esc(r.path)} "
@@ -652,7 +658,8 @@ def report_html(r: Report, limit: int = 12) -> str:
 
 def report_svg(r: Report) -> str:
     """The seeds as a grid of cells, in seed order, coloured by what each run did (each
-    outcome a colour of its own, deadlocks red, failures purple); the tooltips name the
+    outcome a colour of its own, deadlocks red, failures purple, runs that did not finish
+    grey); the tooltips name the
     seeds (neighbours with the same outcome share a cell, and a tooltip). At most 10,000
     seeds are drawn."""
     results = sorted(r.results, key=lambda res: res.seed)

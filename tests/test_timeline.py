@@ -470,3 +470,26 @@ def test_a_wait_ended_by_exit_names_where_it_began_and_the_exit():
     began = Timeline(k).intervals()[0].first - 1
     assert k.trace[began].pid == k.init.pid and began < exit_step
     assert f"(blocked after step {began}, exited at step {exit_step}," in text
+
+
+def test_runs_that_did_not_finish_and_an_interrupted_exploration_display():
+    import attrs
+
+    from ipcsim.explore import explore
+    report = explore(str(PHILOSOPHERS), range(6), max_steps=5)
+    assert report.seeds("unfinished") == list(range(6))
+    html = report._repr_html_()
+    ET.fromstring(html)
+    assert "<td style='padding:0 8px'>unfinished</td><td style='padding:0 8px'>6</td>" in html
+    assert f"ipcsim run {PHILOSOPHERS} --seed 0</code>" in html
+    svg = ET.fromstring(report._repr_svg_())
+    titles = [cell.find(SVG + "title").text for cell in svg.iter(SVG + "rect")]
+    assert titles and all(": unfinished: " in t for t in titles)
+    stopped = attrs.evolve(report, interrupted=True)
+    assert repr_text(stopped).startswith("<Interrupted (Ctrl-C): Report of ")
+    assert repr_text(stopped).endswith(", 6 did not finish>")
+
+
+def repr_text(report):
+    from ipcsim.notebook import mime_bundle
+    return mime_bundle(report)["text/plain"][0]

@@ -620,7 +620,8 @@ class Shell:
                 saved, self._typed = self._typed, typed
                 status = self._execute(argv, redir)
                 self._typed = saved
-                child.exit(status & 0xFF)
+                if child.alive:             # (kill 0 may have ended it)
+                    child.exit(status & 0xFF)
                 finish = _keep
         else:
             child = parent.fork(target=_pipeline_main, args=(self, stages))

@@ -280,20 +280,30 @@ def _executor_option(p: argparse.ArgumentParser) -> None:
 def _shell(args: argparse.Namespace) -> int:
     from .shell import Shell
     out = sys.stdout.write
-    sh = Shell(seed=args.seed, out=out, err=sys.stderr.write,
-               interactive=sys.stdin.isatty() and args.commands is None)
-    if args.commands is not None:
-        return sh.run_script(args.commands)
-    if args.echo:
-        for line in sys.stdin:
-            line = line.rstrip("\n")
-            out(f"{sh.prompt()}{line}\n")
-            sys.stdout.flush()
-            sh.run(line)
-            if sh.ended:
-                break
-        return sh.status
-    return sh.interact()
+    def err(text: str) -> None:
+        sys.stdout.flush()               # (what was printed before comes first)
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+    # --echo: a transcript of the lines as if typed at the terminal (bash's messages for
+    # an interactive shell: job numbers and notices, no line numbers)
+    sh = Shell(seed=args.seed, out=out, err=err,
+               interactive=(sys.stdin.isatty() or args.echo) and args.commands is None)
+    try:
+        if args.commands is not None:
+            return sh.run_script(args.commands)
+        if args.echo:
+            for line in sys.stdin:
+                line = line.rstrip("\n")
+                out(f"{sh.prompt()}{line}\n")
+                sys.stdout.flush()
+                sh.run(line)
+                if sh.ended:
+                    break
+            return sh.status
+        return sh.interact()
+    finally:
+        sh.close()
 
 
 def _run(args: argparse.Namespace) -> int:

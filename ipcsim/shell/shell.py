@@ -320,6 +320,42 @@ class Shell:
         return self.vars.get(name, "")
 
     def _run_list(self, tokens: Tokens) -> None:
+        """Run a line: its and-or lists in turn, each ended by ``;`` or ``&`` (the whole
+        list in the background, as bash runs ``a && b &``)."""
+        start = 0
+        for n, tok in enumerate(tokens + [None]):
+            if tok is not None and not (type(tok) is tuple and tok[0] in (";", "&")):
+                continue
+            part = tokens[start:n]
+            start = n + 1
+            if tok is not None and tok[0] == "&" and any(
+                    type(t) is tuple and t[0] in ("&&", "||", "|") for t in part):
+                self.status = self._background_list(part)
+            else:
+                self._run_and_or(part + ([tok] if tok is not None else []))
+            if self.ended or not self.proc.alive:
+                return
+
+    def _background_list(self, tokens: Tokens) -> int:
+        """``a && b | c &``: a subshell runs the list while this shell reads on."""
+        parent = self.proc
+        child = parent.fork(target=_list_main, args=(self, tokens))
+        child.comm = "bash"
+        return self._announce(parent, child, self._typed_text(tokens), _keep)
+
+    def _announce(self, parent: Process, child: Process, typed: str,
+                  finish: Callable[[int], int]) -> int:
+        """A background job starts: with job control (an interactive shell) it leads a
+        process group of its own, which ``kill %N`` signals; ``[N] PID`` is printed."""
+        job = self._table().add(child, typed, finish)
+        self._last_bg[parent.pid] = child.pid
+        if self.interactive:
+            if child.alive:
+                parent.setpgid(child.pid, child.pid)
+            self.err(f"[{job.number}] {child.pid}\n")
+        return 0
+
+    def _run_and_or(self, tokens: Tokens) -> None:
         command: Tokens = []
         stages: list[Tokens] = []          # the pipeline's commands before ``command``
         connector = None
@@ -627,11 +663,7 @@ class Shell:
             child = parent.fork(target=_pipeline_main, args=(self, stages))
             child.comm = "bash"
             finish = _keep
-        job = self._table().add(child, typed, finish)
-        self._last_bg[parent.pid] = child.pid
-        if self.interactive:
-            self.err(f"[{job.number}] {child.pid}\n")
-        return 0
+        return self._announce(parent, child, typed, finish)
 
     def _reap_jobs(self) -> None:
         """Collect the jobs of the innermost shell that have ended (their redirected output
@@ -669,9 +701,14 @@ class Shell:
             self.err("".join(lines))
 
     def job_pid(self, spec: str) -> int | None:
-        """The pid of the job ``spec`` (``%N``) of the innermost shell, or None."""
+        """What ``kill %N`` signals: the job's process group (-PGID) under job control,
+        else its process; None when there is no such job."""
         job = self._table().find(spec)
-        return None if job is None else job.pid
+        if job is None:
+            return None
+        if self.interactive and job.proc.alive and job.proc.pgid == job.pid:
+            return -job.pid
+        return job.pid
 
     def _jobs_builtin(self, args: list[str], out: Write, err: Write) -> int:
         """jobs [-lp] [%N...]: each job with its state; ended ones are then forgotten."""
@@ -1351,9 +1388,33 @@ def _program_main(proc: Process, shell: Shell, fn: Command, name: str, out: Writ
     proc.exit(status & 0xFF)
 
 
+def _list_main(proc: Process, shell: Shell, tokens: Tokens) -> None:
+    """A background list's subshell: its pipelines in turn, ``&&`` and ``||`` as bash reads
+    them; the exit status is the last pipeline's. (Redirections are not read here.)"""
+    status, connector = 0, None
+    stages: list[Tokens] = [[]]
+    for tok in tokens + [None]:
+        if tok is not None and not (type(tok) is tuple and tok[0] in ("&&", "||", "|")):
+            stages[-1].append(tok)
+            continue
+        op = tok[0] if tok is not None else None
+        if op == "|":
+            stages.append([])
+            continue
+        if not ((connector == "&&" and status != 0) or (connector == "||" and status == 0)):
+            status = _pipeline_in(proc, shell, stages)
+        stages, connector = [[]], op
+    proc.exit(status & 0xFF)
+
+
 def _pipeline_main(proc: Process, shell: Shell, stages: list[Tokens]) -> None:
-    """A background pipeline's subshell: each stage a child of its own, run in turn, the
-    output of one the input of the next; the exit status is the last stage's."""
+    """A background pipeline's subshell (see :func:`_pipeline_in`)."""
+    proc.exit(_pipeline_in(proc, shell, stages) & 0xFF)
+
+
+def _pipeline_in(proc: Process, shell: Shell, stages: list[Tokens]) -> int:
+    """A pipeline run by a subshell: each stage a child of its own, run in turn, the
+    output of one the input of the next; the status is the last stage's."""
     piped = ""
     status = 0
     for n, words in enumerate(stages):
@@ -1377,7 +1438,7 @@ def _pipeline_main(proc: Process, shell: Shell, stages: list[Tokens]) -> None:
             status = (child.exit_status or 0) if not (child.wstatus or 0) & 0x7F \
                 else 128 + ((child.wstatus or 0) & 0x7F)
         piped = "".join(sink)
-    proc.exit(status & 0xFF)
+    return status
 
 
 def _keep(status: int) -> int:

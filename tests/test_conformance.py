@@ -292,3 +292,13 @@ def test_a_fuzz_run_counts_each_difference_and_keeps_it(tmp_path, monkeypatch):
     kept = sorted(tmp_path.glob("diff-*.txt"))
     assert len(kept) == figures.differences
     assert all("'skewed\\n'" in k.read_text() for k in kept)
+
+
+def test_a_sysvipc_table_is_normalized_however_its_path_is_spelled():
+    sc = parse("s = a.shmget(IPC_PRIVATE, 1, 0o600)\n"
+               'a.read_file("/proc/sysvipc/shm")\n'
+               'a.read_file("/proc/./sysvipc//shm")\n'
+               'a.read_file("/proc/self/../sysvipc/shm")', "spelled")
+    outcomes = [r.outcome for r in harness.run_on(sc, SimBackend).records[1:]]
+    assert outcomes[0] == outcomes[1] == outcomes[2]
+    assert "<a>" in outcomes[0][1] and " T " in outcomes[0][1]

@@ -31,6 +31,7 @@ from .scenario import ADVANCE, Scenario, Step, evaluate
 SKIP = "skip"
 PROC_FILES = ("/proc/sysvipc/msg", "/proc/sysvipc/sem", "/proc/sysvipc/shm")
 _NS_LINK = re.compile(r"ipc:\[(\d+)\]")
+_SYSVIPC_HEADER = re.compile(r" *key +(msqid|semid|shmid) ")   # a /proc/sysvipc table
 _NOTIFY_PID = re.compile(r"NOTIFY_PID:([1-9]\d*)")
 _NOTIFY_PID_B = re.compile(rb"NOTIFY_PID:([1-9]\d*)")
 _PID_RESULTS = ("fork", "clone", "getpid", "getppid", "getpgid")
@@ -142,8 +143,8 @@ class Normalizer:
         if outcome[0] != OK:
             return outcome
         value = self.plain(outcome[1])
-        if method == "read_file" and args and str(args[0]).startswith("/proc/sysvipc/"):
-            return (OK, self.proc_text(value))
+        if method == "read_file" and isinstance(value, str) and _SYSVIPC_HEADER.match(value):
+            return (OK, self.proc_text(value))       # (the path may be spelled any way)
         if method in _PID_RESULTS:
             value = self.pid(value)
         elif method in _FD_RESULTS:

@@ -63,7 +63,7 @@ def test_bench_paths_quick_smoke(capsys):
     figures = run_quick("bench_paths")
     out = capsys.readouterr().out
     assert "per component of the walk" in out and "4095-byte path" in out
-    assert set(figures["walk"]) == {"/./././...", "a/../a/../..."}
+    assert {"/./././...", "a/../a/../...", "d/d/d/...", "mqueue mount"} <= set(figures["walk"])
 
 
 def test_bench_semwaiters_quick_smoke(capsys):

@@ -9,6 +9,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ipcsim
 from ipcsim import CLONE_NEWIPC, MS_BIND, O_CREAT, O_RDONLY, O_RDWR, O_WRONLY
@@ -83,6 +85,38 @@ STEPS = [
     ("root", "rmdir", "/run/d/."),
     ("root", "rmdir", "/run/d/.."),
     ("root", "creator_gid", "/run/mq3"),
+    # paths the walk shortens (runs of "/", "." and "X/.."): the same checks, in order
+    ("root", "mkdir", "/run/p", 0o700),
+    ("user", "stat", "/run/p/"),
+    ("user", "stat", "/run/p/."),               # a last "." searches p: a trailing / does not
+    ("user", "stat", "/run/p/./"),
+    ("user", "stat", "/run/p/../run"),
+    ("user", "stat", "/run/./p//"),
+    ("root", "creat", "/run/p/f", 0o644),
+    ("root", "stat", "/run/p/f/."),
+    ("root", "stat", "/run/p/f/../f"),
+    ("root", "stat", "/run/p/x/../x/../f"),
+    ("root", "mkdir", "/run/p/x/../x/../y", 0o755),
+    ("root", "rmdir", "/run/p/./."),
+    ("root", "stat", "/run/p/f/../f/.."),
+    ("user", "stat", "/run/d/../p/../d/../p/../d"),
+    ("root", "mkdir", "/run/p/m", 0o755),
+    ("root", "mount_mqueue", "/run/p/m"),       # the namespace's superblock: mode 0600 (above)
+    ("root", "chmod", "/run/p", 0o711),
+    ("user", "stat", "/run/p/m/../m/../m/."),
+    ("root", "chmod", "/run/p/m", 0o1777),
+    ("user", "stat", "/run/p/m/../m/../m/."),
+    ("user", "stat", "/run/p/m/../f/../m/../f"),
+    ("root", "chmod", "/run/p/m", 0o700),
+    ("user", "stat", "/run/p/m/../f"),
+    ("user", "stat", "/run/p/m"),
+    ("user", "stat", "/run/p/m/"),
+    ("user", "stat", "/run/p/m/./"),
+    ("root", "stat", "/run/p/m/../m/../m/../f"),
+    ("root", "stat", "/run/p/f//"),
+    ("root", "stat", "//run//p//..//p//..//p"),
+    ("root", "unlink", "/run/p/f/../f"),
+    ("root", "rmdir", "/run/p/m/../m/.."),
 ]
 
 PROBE = r"""
@@ -223,6 +257,11 @@ EXPECTED = [
     "ok", "ok", "ok",
     "ok", "ok", [0o100755, 1000, 0], "ENOTDIR", "EINVAL", "ENOTEMPTY",
     [0, 1001],
+    "ok", [0o40700, 0, 0], "EACCES", "EACCES", "EACCES", [0o40700, 0, 0],
+    "ok", "ENOTDIR", "ENOTDIR", "ENOENT", "ENOENT", "EINVAL", "ENOTDIR", "EACCES",
+    "ok", "ok", "ok", "EACCES", "ok", [0o41777, 0, 0], "ENOTDIR",
+    "ok", "EACCES", [0o40700, 0, 0], [0o40700, 0, 0], "EACCES",
+    [0o100644, 0, 0], "ENOTDIR", [0o40711, 0, 0], "ENOTDIR", "ENOTEMPTY",
 ]
 
 
@@ -328,3 +367,139 @@ def test_mount_needs_an_existing_target_of_the_same_kind():
         p.mount("none", "/run/file", "mqueue")
     with pytest.raises(NotADirectoryError):
         p.mount("/proc/1/ns/ipc", "/run", None, MS_BIND)
+
+
+# --- the walk's shortcuts against a plain walk ---------------------------------------------
+def reference_walk(proc, name, follow=True, directory=False, parent=False):
+    """fs/namei.c's walk with nothing skipped: every component, "." and empty ones
+    included, with search permission asked before each and ".." going back where the walk
+    came from. Returns (mnt, node) or, with ``parent``, (mnt, node, last, trailing)."""
+    mounts = proc.kernel.mounts
+    mnt, node = mounts.root, mounts.root.root
+    stack = []
+    comps = [c for c in name.split("/") if c]
+    trailing = name.endswith("/")
+    if not comps:
+        return (mnt, node, "", False) if parent else (mnt, node)
+    for i, comp in enumerate(comps):
+        last = i == len(comps) - 1
+        if not node.permission(proc.creds, vfs.MAY_EXEC):
+            raise OSError(errno.EACCES, "search")
+        if last and parent:
+            return mnt, node, comp, trailing
+        if comp == "..":
+            if stack:
+                mnt, node = stack.pop()
+        elif comp != ".":
+            child = node.lookup(proc, comp)
+            if child is None:
+                raise OSError(errno.ENOENT, "lookup")
+            stack.append((mnt, node))
+            mnt, child = mounts.cross(mnt, child)
+            if not last or follow or trailing:
+                target = child.get_link(proc)
+                if target is not None:
+                    mnt, child = mounts.cross(mnt, target)
+            node = child
+        if not last and not node.is_dir():
+            raise OSError(errno.ENOTDIR, "not last")
+    if (directory or trailing) and not node.is_dir():
+        raise OSError(errno.ENOTDIR, "trailing")
+    return mnt, node
+
+
+def _same(node):
+    """What identifies a node: itself, or for /proc nodes (made afresh at each lookup)
+    their class and fields."""
+    slots = [s for cls in type(node).__mro__ for s in getattr(cls, "__slots__", ())]
+    if isinstance(node, vfs.TmpNode) or not slots:
+        return node
+    return (type(node),) + tuple(getattr(node, s) for s in slots)
+
+
+def _outcome(fn):
+    try:
+        got = fn()
+    except OSError as e:
+        return errno.errorcode[e.errno]
+    return tuple(_same(x) for x in got)
+
+
+def _walk_world():
+    """/tmp/a/b, a file /tmp/f, /tmp/nx (root's, 0700) with /tmp/nx/in, an mqueue mount on
+    /tmp/m (0711, queue q) and two stacked on /tmp/a/s, a namespace file bound on /tmp/ns;
+    processes as root and as uid 1000."""
+    k = ipcsim.Kernel()
+    root = k.init.clone(CLONE_NEWIPC)
+    for d in ("/tmp/a", "/tmp/a/b", "/tmp/nx", "/tmp/nx/in", "/tmp/m", "/tmp/a/s"):
+        root.mkdir(d, 0o755)
+    root.chmod("/tmp/nx", 0o700)
+    root.close(root.open("/tmp/f", O_CREAT | O_WRONLY, 0o644))
+    root.close(root.open("/tmp/ns", O_CREAT | O_WRONLY, 0o644))
+    root.mount("none", "/tmp/m", "mqueue")
+    root.close(root.open("/tmp/m/q", O_CREAT | O_RDWR, 0o600))
+    root.chmod("/tmp/m", 0o711)
+    root.mount("none", "/tmp/a/s", "mqueue")
+    other = root.fork()
+    other.unshare(CLONE_NEWIPC)
+    other.mount("none", "/tmp/a/s", "mqueue")
+    other.chmod("/tmp/a/s", 0o700)
+    root.mount("/proc/self/ns/ipc", "/tmp/ns", None, MS_BIND)
+    user = root.fork()
+    user.setgroups([])
+    user.setgid(1000)
+    user.setuid(1000)
+    return k, root, user
+
+
+_WORLD = _walk_world()
+_NAMES = ["", ".", "..", "tmp", "a", "b", "s", "f", "nx", "in", "m", "q", "ns", "missing",
+          "proc", "self", "sys", "kernel", "fs", "msgmni", "1", "ns", "ipc", "dev", "mqueue",
+          "L" * 255, "L" * 256]
+
+
+_PLACES = ["", "tmp", "tmp/a", "tmp/a/b", "tmp/a/s", "tmp/m", "tmp/m/q", "tmp/nx/in",
+           "tmp/f", "tmp/ns", "proc/sys/kernel/msgmni", "proc/self/ns/ipc", "proc/1/ns",
+           "dev/mqueue", "proc/sys/fs/mqueue"]
+
+
+@st.composite
+def walk_paths(draw):
+    """A path to one of the world's places (or past it), with on the way empty components,
+    ".", names, runs of "X/.." (repeated, and alternating), leading and trailing slashes."""
+    def pair_run(near):
+        x = st.one_of(st.just(near), st.just(near), st.sampled_from(_NAMES))
+        xs = st.lists(x, min_size=1, max_size=3)
+        return xs.flatmap(lambda xs: st.integers(1, 4).map(
+            lambda n: "/".join(f"{x}/.." for x in xs * n)))
+
+    def noise(near):
+        dots = st.sampled_from(["", ".", "./.", ".."])
+        return st.lists(st.one_of(dots, dots, dots, pair_run(near), pair_run(near),
+                                  st.sampled_from(_NAMES)), max_size=2)
+
+    parts = []
+    for comp in draw(st.sampled_from(_PLACES)).split("/"):
+        parts += draw(noise(comp)) + [comp]
+    parts += draw(noise("."))
+    lead = draw(st.sampled_from(["/", "//", "", "./"]))
+    tail = draw(st.sampled_from(["", "", "/", "//", "/.", "/./", "/.."]))
+    return lead + "/".join(parts) + tail or "/"      # (getname() refuses "": ENOENT)
+
+
+@given(walk_paths(), st.booleans(), st.booleans(), st.booleans())
+@settings(max_examples=800, deadline=None)
+def test_the_walk_answers_as_a_plain_walk(path, as_user, follow, directory):
+    k, root, user = _WORLD
+    p = user if as_user else root
+
+    def fast():
+        nd = vfs.path_lookupat(p, path, follow, directory)
+        return nd.mnt, nd.node
+
+    def fast_parent():
+        nd = vfs.path_parentat(p, path)
+        return nd.mnt, nd.node, nd.last, nd.trailing
+
+    assert _outcome(fast) == _outcome(lambda: reference_walk(p, path, follow, directory))
+    assert _outcome(fast_parent) == _outcome(lambda: reference_walk(p, path, parent=True))

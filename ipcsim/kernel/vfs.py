@@ -16,6 +16,7 @@ every ``mount()`` hang off it through the mount table (``Kernel.mounts``).
 from __future__ import annotations
 
 import errno
+import re
 from typing import TYPE_CHECKING, Iterator, Protocol
 
 import attrs
@@ -367,17 +368,21 @@ class Vfsmount:
         self.seq = seq
 
 
-@attrs.define(slots=True)
 class Nameidata:
-    """Where a walk stands: a mount and a node in it, the directories passed on the way
-    (for ``..``), and the last component once the walk has stopped before it."""
+    """Where a walk stands: a mount and a node in it, and the last component once the walk
+    has stopped before it. ``stack`` holds where the walk came from for the nodes ``..``
+    cannot find from the node itself (see :func:`follow_dotdot`)."""
 
-    mnt: Vfsmount
-    node: Node
-    stack: list[tuple[Vfsmount, Node]]
-    last: str = ""
-    last_type: int = LAST_ROOT
-    trailing: bool = False       # the path ends in "/": the last must be a directory
+    __slots__ = ("mnt", "node", "stack", "last", "last_type", "trailing")
+
+    def __init__(self, mnt: Vfsmount, node: Node, stack: list[tuple[Vfsmount, Node]],
+                 last: str = "", last_type: int = LAST_ROOT, trailing: bool = False):
+        self.mnt = mnt
+        self.node = node
+        self.stack = stack
+        self.last = last
+        self.last_type = last_type
+        self.trailing = trailing     # the path ends in "/": the last must be a directory
 
 
 def getname(path: object) -> str:
@@ -394,35 +399,163 @@ def getname(path: object) -> str:
         raise ValueError("embedded null byte")
     if not path:
         raise oserror(errno.ENOENT)
-    if len(path) >= PATH_MAX // 4 and len(path.encode("utf-8", "surrogateescape")) >= PATH_MAX:
+    if len(path) >= PATH_MAX // 4 and (len(path) >= PATH_MAX or not path.isascii()) \
+            and len(path.encode("utf-8", "surrogateescape")) >= PATH_MAX:
         raise oserror(errno.ENAMETOOLONG)
     return path
+
+
+_SLASH2 = re.compile("//")
+_SLASHES = re.compile("//+")
+_DOTS = re.compile(r"/(?:\./)+")
+_PAIRS = re.compile(r"(?:/[^/]+/\.\.(?=/|$)){2,}")           # a run of "/X/.."
+
+
+def split_path(name: str) -> tuple[list[str], bool]:
+    """The components a walk of ``name`` takes, and whether it ends in "/". The walk gives
+    the same answer (node or errno) as a walk of every component of ``name``:
+
+    * Empty components are dropped (Linux skips runs of slashes).
+    * So is every "." but a last one: a "." that is not last looks up nothing and asks only
+      for search permission on the directory the walk stands on, which the component
+      after it asks for again (and that is a directory: the walk checked it when it got
+      there). A last "." stays: it asks for that permission where a trailing slash would
+      not, and makes LAST_DOT.
+    * In a run of "X/.." (X not ".."), each X is taken once (see :func:`_pairs_once`).
+
+    The model has no working directory: a relative path is walked from /."""
+    trailing = name[-1] == "/"
+    if trailing:
+        name = name.rstrip("/")
+    if name[:1] != "/":
+        name = "/" + name
+    if _SLASH2.search(name) is not None:      # (faster than "//" in name on long paths)
+        name = _SLASHES.sub("/", name)
+    if "." in name:
+        if "/./" in name:
+            name = _DOTS.sub("/", name)
+        if "/../" in name:
+            name = _PAIRS.sub(_pairs_once, name)
+    return (name[1:].split("/") if len(name) > 1 else []), trailing
+
+
+def _pairs_once(run: re.Match[str]) -> str:
+    """A run of "/X/.." with each X after its first one left out. Each "X/.." starts
+    where the one before it started and comes back there (``..`` returns where the walk
+    came from), so a repeated X asks the same questions (search permission, lookup,
+    mounts, links, a directory) of the same directory and gets the answers it got the
+    first time, within one walk; the first X that fails is kept. An X that is ".." climbs:
+    the pairs after it are a run of their own."""
+    names = run.group().split("/")[1::2]
+    if ".." not in names:
+        return "/" + "/../".join(dict.fromkeys(names)) + "/.."
+    out: list[str] = []
+    seen: dict[str, None] = {}
+    for x in names:
+        if x == "..":
+            seen = {}
+            out.append("/../..")
+        elif x not in seen:
+            seen[x] = None
+            out.append(f"/{x}/..")
+    return "".join(out)
 
 
 def path_parentat(proc: ProcessState, name: str) -> Nameidata:
     """link_path_walk(): walk every component but the last, which is left in ``last``
     (the model has no working directory: a relative path starts at /). The directory the
     last would be looked up in has been checked for search permission."""
-    mounts = proc.kernel.mounts
-    root = mounts.root
+    root = proc.kernel.mounts.root
     nd = Nameidata(root, root.root, [])
-    comps = [c for c in name.split("/") if c]
+    comps, trailing = split_path(name)
     if not comps:
         return nd                     # "/": LAST_ROOT
-    creds = proc.creds
-    for comp in comps[:-1]:
-        if not nd.node.permission(creds, MAY_EXEC):
-            raise oserror(errno.EACCES)
-        walk_component(proc, nd, comp, True)
-        if not nd.node.is_dir():
-            raise oserror(errno.ENOTDIR)
-    if not nd.node.permission(creds, MAY_EXEC):
-        raise oserror(errno.EACCES)
-    last = comps[-1]
+    last = comps.pop()
+    link_path_walk(proc, nd, comps)
     nd.last = last
     nd.last_type = LAST_DOT if last == "." else LAST_DOTDOT if last == ".." else LAST_NORM
-    nd.trailing = name.endswith("/")
+    nd.trailing = trailing
     return nd
+
+
+def link_path_walk(proc: ProcessState, nd: Nameidata, comps: list[str]) -> None:
+    """Walk ``comps`` (no empty ones, no "."; see :func:`split_path`) from where ``nd``
+    stands, as link_path_walk() does: before each component, and before the last one that
+    the caller looks up, search permission on the directory (EACCES); then the lookup
+    (ENOENT, ENAMETOOLONG), mounts crossed and links followed; and a directory is needed
+    to go on (ENOTDIR).
+
+    Nothing a lookup answers changes during one walk, so within it a directory's
+    permission is asked once and a step other than from a tmpfs directory to a tmpfs
+    directory (through /proc, into a mount) is taken once: later ones are one dict lookup.
+    The common step, tmpfs directory to tmpfs directory, is walked inline."""
+    creds = proc.creds
+    mnt, node, stack = nd.mnt, nd.node, nd.stack
+    push, pop = stack.append, stack.pop
+    searchable: set[Node] = set()
+    steps: dict[tuple[Vfsmount, Node, str], tuple[Vfsmount, Node]] = {}
+    for comp in comps:
+        if type(node) is TmpDir:
+            # may_lookup(): a directory with every execute bit is searchable by anyone
+            if node.mode & S_IXUGO != S_IXUGO and not node.permission(creds, MAY_EXEC):
+                raise oserror(errno.EACCES)
+            if comp == "..":
+                parent = node.parent
+                if parent is not None and node is not mnt.root:
+                    node = parent
+                elif stack:
+                    mnt, node = pop()
+                continue
+            child = node.entries.get(comp)
+            if type(child) is TmpDir and not child.mounted:
+                node = child
+                continue
+        else:
+            if node not in searchable:
+                if not node.permission(creds, MAY_EXEC):
+                    raise oserror(errno.EACCES)
+                searchable.add(node)
+            if comp == "..":
+                if stack:
+                    mnt, node = pop()
+                continue
+        key = (mnt, node, comp)
+        step = steps.get(key)
+        if step is None:
+            step = steps[key] = step_to_dir(proc, mnt, node, comp)
+        push((mnt, node))
+        mnt, node = step
+    nd.mnt, nd.node = mnt, node
+    if node not in searchable and not node.permission(creds, MAY_EXEC):
+        raise oserror(errno.EACCES)
+
+
+def step_to_dir(proc: ProcessState, mnt: Vfsmount, node: Node,
+                comp: str) -> tuple[Vfsmount, Node]:
+    """Where the entry ``comp`` of ``node`` (not the last component) leads: ENOENT if
+    there is none, ENOTDIR unless it is a directory once mounts and links are followed."""
+    child = node.lookup(proc, comp)
+    if child is None:
+        raise oserror(errno.ENOENT)
+    mnt, child = enter(proc, mnt, child, True)
+    if not child.is_dir():
+        raise oserror(errno.ENOTDIR)
+    return mnt, child
+
+
+def enter(proc: ProcessState, mnt: Vfsmount, child: Node,
+          follow: bool) -> tuple[Vfsmount, Node]:
+    """step_into(): where an entry ``child`` of a directory in ``mnt`` leads: down through
+    the mounts on it, then (if ``follow``) its link and the mounts on what that leads to."""
+    if child.mounted:
+        mnt, child = proc.kernel.mounts.cross(mnt, child)
+    if follow:
+        target = child.get_link(proc)
+        if target is not None:
+            child = target
+            if child.mounted:
+                mnt, child = proc.kernel.mounts.cross(mnt, child)
+    return mnt, child
 
 
 def walk_component(proc: ProcessState, nd: Nameidata, comp: str, follow: bool) -> None:
@@ -440,24 +573,25 @@ def walk_component(proc: ProcessState, nd: Nameidata, comp: str, follow: bool) -
 
 
 def follow_dotdot(nd: Nameidata) -> None:
-    """``..``: the directory the walk came from (at a mount root, the one holding the
-    mountpoint, as follow_dotdot climbs it); at / it stays."""
-    if nd.stack:
+    """``..``: the parent directory; at the root of a mount, the one that holds the
+    mountpoint (follow_dotdot climbs it); at / it stays. A tmpfs node knows its parent;
+    for the others (/proc, mount roots) it is where the walk came from, which ``stack``
+    keeps (every step to a node other than a tmpfs one with nothing mounted on it is
+    pushed there, and tmpfs nodes live only in the root mount, so at one the stack is
+    empty)."""
+    node = nd.node
+    if isinstance(node, TmpNode) and node.parent is not None and node is not nd.mnt.root:
+        nd.node = node.parent
+    elif nd.stack:
         nd.mnt, nd.node = nd.stack.pop()
 
 
 def step_into(proc: ProcessState, nd: Nameidata, child: Node, follow: bool) -> None:
-    nd.stack.append((nd.mnt, nd.node))
-    mnt = nd.mnt
-    if child.mounted:
-        mnt, child = proc.kernel.mounts.cross(mnt, child)
-    if follow:
-        target = child.get_link(proc)
-        if target is not None:
-            child = target
-            if child.mounted:
-                mnt, child = proc.kernel.mounts.cross(mnt, child)
-    nd.mnt, nd.node = mnt, child
+    """Move ``nd`` to the entry ``child`` of the directory it stands on (see
+    :func:`enter`), keeping where it came from unless ``..`` can find that itself."""
+    if child.mounted or not isinstance(child, TmpNode):
+        nd.stack.append((nd.mnt, nd.node))
+    nd.mnt, nd.node = enter(proc, nd.mnt, child, follow)
 
 
 def path_lookupat(proc: ProcessState, name: str, follow: bool = True,
@@ -503,7 +637,6 @@ def do_open(proc: ProcessState, path: object, flags: int, mode: int) -> OpenFile
                 raise oserror(errno.EACCES)
             if not parent.has_create:
                 raise oserror(errno.EACCES)
-            nd.stack.append((nd.mnt, parent))
             nd.node = parent.create(proc, nd.last, mode & S_IALLUGO & ~proc.umask_)
             created = True
         else:

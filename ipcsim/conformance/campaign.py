@@ -27,6 +27,7 @@ class Figures:
     """What a campaign played and saw (the real kernel's side, where it ran)."""
 
     programs: int = 0
+    texts: set[int] = attrs.field(factory=set)   # hashes of the scenarios' texts
     steps: int = 0
     blocked: int = 0                 # calls that went to sleep
     wakeups: int = 0                 # blocked calls that a later step completed
@@ -54,7 +55,7 @@ class Figures:
 
     def report(self) -> str:
         errnos = " ".join(f"{name}:{n}" for name, n in sorted(self.errnos.items()))
-        lines = [f"programs {self.programs}", f"steps {self.steps}",
+        lines = [f"programs {self.programs} ({len(self.texts)} distinct)", f"steps {self.steps}",
                  f"blocked calls {self.blocked}", f"wake-ups {self.wakeups}",
                  f"errnos seen {len(self.errnos)}: {errnos}"]
         if self.compared:
@@ -92,6 +93,7 @@ def run(n: int, seed: int, class_weights: dict[str, int], max_steps: int = 14,
         save.mkdir(parents=True, exist_ok=True)
 
     def play_one(scenario: Scenario) -> None:
+        figures.texts.add(hash(scenario.text))
         if not ok:
             figures.add(run_on(scenario, SimBackend))
             return

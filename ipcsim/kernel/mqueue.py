@@ -225,9 +225,9 @@ class MqueueInode(Viewable):
     """``struct mqueue_inode_info``: one queue."""
 
     __slots__ = ("kernel", "sb", "name", "linked", "opens", "mode", "uid", "gid", "size",
-                 "maxmsg", "msgsize", "curmsgs", "qsize", "tree", "top", "bitmap", "bitmap_summary",
-                 "spare", "receivers", "senders", "notify_owner", "notify", "ucount_uid", "mq_bytes",
-                 "__weakref__")
+                 "maxmsg", "msgsize", "curmsgs", "qsize", "tree", "top", "bitmap",
+                 "bitmap_summary", "spare", "receivers", "senders", "notify_owner", "notify",
+                 "ucount_uid", "mq_bytes", "__weakref__")
 
     def __init__(self, kernel: Kernel, mode: int, creds: Creds, maxmsg: int, msgsize: int,
                  uid: int, mq_bytes: int):

@@ -1,11 +1,12 @@
 """System V message queues (ipc/msg.c).
 
-A queue keeps its messages in arrival order and, beside that, one FIFO per message type and
-a min-heap of the types it has FIFOs for, so that ``msgrcv`` of the first message, of a
-type, or of the lowest type up to a bound costs the same however many messages and types
-are queued (Linux scans the queue; the results are the same). Every removal takes the oldest
-message of its type, so the per-type FIFOs never hold removed messages; the arrival-order
-deque drops removed ones lazily. MSG_EXCEPT and MSG_COPY walk the arrival order as Linux
+A queue keeps its messages in arrival order and, beside that, one FIFO per message type (a
+type's first message alone needs none: many types never have a second), and, once a receive
+by negative type has been asked of it, a min-heap of the types, so that ``msgrcv`` of the
+first message, of a type, or of the lowest type up to a bound costs the same however many
+messages and types are queued (Linux scans the queue; the results are the same). Every
+removal takes the oldest message of its type, so the per-type FIFOs never hold removed
+messages; the arrival-order deque drops removed ones lazily. MSG_EXCEPT and MSG_COPY walk the arrival order as Linux
 does, in slices rather than one message at a time; MSG_EXCEPT behind a run of one type
 without removed messages in it finds the first other message by bisection.
 
@@ -93,7 +94,7 @@ class MsgQueue(KernIpcPerm):
     """``struct msg_queue``."""
 
     __slots__ = ("q_stime", "q_rtime", "q_ctime", "q_cbytes", "q_qnum", "q_qbytes",
-                 "q_lspid", "q_lrpid", "q_messages", "q_bytype", "q_types", "q_dead",
+                 "q_lspid", "q_lrpid", "q_messages", "q_bytype", "q_lone", "q_types", "q_dead",
                  "q_receivers", "q_senders")
 
     def __init__(self, ns: IpcNamespace, key: int, mode: int, creds: Creds, now: int):
@@ -108,8 +109,14 @@ class MsgQueue(KernIpcPerm):
         self.q_qbytes = ns.msg_ctlmnb
         self.q_lspid = self.q_lrpid = 0
         self.q_messages: deque[Msg] = deque()
-        self.q_bytype: dict[int, deque[Msg]] = {}     # type -> its messages (maybe none)
-        self.q_types: list[int] = []        # heap of the types in q_bytype
+        # A type's messages: in q_bytype once it has had two at a time, or a message after
+        # its first left (the deque stays when it empties: a type that comes and goes
+        # allocates nothing); before that, in q_lone: its only message, or None once that
+        # has left. Types without messages go once they outnumber the messages.
+        self.q_bytype: dict[int, deque[Msg]] = {}
+        self.q_lone: dict[int, Msg | None] = {}
+        self.q_types: list[int] | None = None   # heap of the types of both: made by the
+        #   first receive by negative type
         self.q_dead = 0          # removed messages still in q_messages
         self.q_receivers: WaitQueue | None = None     # made when the first one waits
         self.q_senders: WaitQueue | None = None
@@ -133,7 +140,7 @@ class MsgQueue(KernIpcPerm):
             return self.first()
         if mode == SEARCH_EQUAL:
             fifo = self.q_bytype.get(msgtyp)
-            return fifo[0] if fifo else None
+            return fifo[0] if fifo else self.q_lone.get(msgtyp)
         if mode == SEARCH_LESSEQUAL:
             return self.lowest(msgtyp)
         if mode == SEARCH_NOTEQUAL:
@@ -142,14 +149,34 @@ class MsgQueue(KernIpcPerm):
 
     def lowest(self, msgtyp: int) -> Msg | None:
         """SEARCH_LESSEQUAL: the oldest message of the lowest type, if that type is at most
-        ``msgtyp``. Types whose FIFO emptied leave the heap when they reach its top."""
-        types, bytype = self.q_types, self.q_bytype
+        ``msgtyp``. The heap is made the first time; types without messages leave it (and
+        the queue) when they reach its top."""
+        types, bytype, lone = self.q_types, self.q_bytype, self.q_lone
+        if types is None:
+            types = self.q_types = [*bytype, *lone]
+            heapify(types)
         while types:
-            fifo = bytype[types[0]]
+            mtype = types[0]
+            fifo = bytype.get(mtype)
             if fifo:
-                return fifo[0] if types[0] <= msgtyp else None
-            del bytype[heappop(types)]
+                return fifo[0] if mtype <= msgtyp else None
+            if fifo is None:
+                msg = lone[mtype]
+                if msg is not None:
+                    return msg if mtype <= msgtyp else None
+                del lone[mtype]
+            else:
+                del bytype[mtype]
+            heappop(types)
         return None
+
+    def fifo(self, mtype: int) -> Sequence[Msg]:
+        """The messages of ``mtype``, oldest first."""
+        fifo = self.q_bytype.get(mtype)
+        if fifo is not None:
+            return fifo
+        msg = self.q_lone.get(mtype)
+        return (msg,) if msg is not None else ()
 
     def first_other(self, msgtyp: int) -> Msg | None:
         """SEARCH_NOTEQUAL: the oldest message whose type is not ``msgtyp``. Before it, the
@@ -158,7 +185,7 @@ class MsgQueue(KernIpcPerm):
         first = self.first()
         if first is None or first[0] != msgtyp:
             return first
-        fifo = self.q_bytype[msgtyp]
+        fifo = self.fifo(msgtyp)
         messages = self.q_messages
         if not self.q_dead:
             i = _common_prefix(messages, fifo)
@@ -214,16 +241,29 @@ class MsgQueue(KernIpcPerm):
         self.q_dead -= dead
 
     def new_type(self, mtype: int, msg: Msg) -> None:
-        """The first message of a type without a FIFO. Emptied FIFOs are kept (a type that
-        comes and goes costs no allocation) until they outnumber the messages."""
-        bytype = self.q_bytype
-        if len(bytype) >= 2 * self.q_qnum + 64:
-            for t in [t for t, fifo in bytype.items() if not fifo]:
-                del bytype[t]
-            self.q_types = list(bytype)
+        """``msg`` is of a type without a deque: its lone message, or the start of its deque
+        if it has had one."""
+        lone = self.q_lone
+        if mtype in lone:
+            first = lone.pop(mtype)
+            self.q_bytype[mtype] = deque((msg,) if first is None else (first, msg))
+            return
+        if len(lone) + len(self.q_bytype) >= 2 * self.q_qnum + 64:
+            self.forget_types()
+        lone[mtype] = msg
+        if self.q_types is not None:
+            heappush(self.q_types, mtype)
+
+    def forget_types(self) -> None:
+        """Drop the types without messages (and make the heap again, if there is one)."""
+        bytype, lone = self.q_bytype, self.q_lone
+        for t in [t for t, fifo in bytype.items() if not fifo]:
+            del bytype[t]
+        for t in [t for t, msg in lone.items() if msg is None]:
+            del lone[t]
+        if self.q_types is not None:
+            self.q_types = [*bytype, *lone]
             heapify(self.q_types)
-        bytype[mtype] = deque((msg,))
-        heappush(self.q_types, mtype)
 
     def dead_in_middle(self, msg: Msg) -> None:
         """``msg`` left, not from the front of the arrival order: from the back it is
@@ -308,7 +348,8 @@ class MsgQueue(KernIpcPerm):
             ns.msg_hdrs -= self.q_qnum
             self.q_messages.clear()
             self.q_bytype.clear()
-            self.q_types.clear()
+            self.q_lone.clear()
+            self.q_types = None
             self.q_cbytes = self.q_qnum = self.q_dead = 0
 
     def _ns_exit(self) -> None:
@@ -513,7 +554,7 @@ class MsgCalls(CallsBase):
                     msg = q.first()
             elif mode == SEARCH_EQUAL:
                 fifo = q.q_bytype.get(want)
-                msg = fifo[0] if fifo else None
+                msg = fifo[0] if fifo else q.q_lone.get(want)
             else:
                 msg = q.find(want, mode)
             if msg is not None:
@@ -525,7 +566,12 @@ class MsgCalls(CallsBase):
                         raise oserror(errno.EINVAL)
                     return mtype, text
                 # unlink (inline for the hot path): msg is the oldest of its type
-                q.q_bytype[mtype].popleft()
+                if mode != SEARCH_EQUAL:      # (else fifo is the type's, from above)
+                    fifo = q.q_bytype.get(mtype)
+                if fifo:
+                    fifo.popleft()
+                else:
+                    q.q_lone[mtype] = None
                 if q.q_messages[0] is msg:
                     q.q_messages.popleft()
                 else:

@@ -429,7 +429,8 @@ def split_path(name: str) -> tuple[list[str], bool]:
         name = name.rstrip("/")
     if name[:1] != "/":
         name = "/" + name
-    if _SLASH2.search(name) is not None:      # (faster than "//" in name on long paths)
+    # (a regex finds "//" faster than str.__contains__ in a long path, slower in a short one)
+    if ("//" in name) if len(name) < 256 else (_SLASH2.search(name) is not None):
         name = _SLASHES.sub("/", name)
     if "." in name:
         if "/./" in name:
@@ -465,41 +466,48 @@ def path_parentat(proc: ProcessState, name: str) -> Nameidata:
     """link_path_walk(): walk every component but the last, which is left in ``last``
     (the model has no working directory: a relative path starts at /). The directory the
     last would be looked up in has been checked for search permission."""
-    root = proc.kernel.mounts.root
-    nd = Nameidata(root, root.root, [])
     comps, trailing = split_path(name)
+    root = proc.kernel.mounts.root
+    mnt, node = root, root.root
     if not comps:
-        return nd                     # "/": LAST_ROOT
+        return Nameidata(mnt, node, [])          # "/": LAST_ROOT
     last = comps.pop()
-    link_path_walk(proc, nd, comps)
-    nd.last = last
-    nd.last_type = LAST_DOT if last == "." else LAST_DOTDOT if last == ".." else LAST_NORM
-    nd.trailing = trailing
-    return nd
+    stack: list[tuple[Vfsmount, Node]] = []
+    if comps:
+        mnt, node = link_path_walk(proc, mnt, node, stack, comps)
+    if (type(node) is not TmpDir or node.mode & S_IXUGO != S_IXUGO) \
+            and not node.permission(proc.creds, MAY_EXEC):
+        raise oserror(errno.EACCES)             # may_lookup() before the last
+    return Nameidata(mnt, node, stack, last,
+                     LAST_DOT if last == "." else LAST_DOTDOT if last == ".." else LAST_NORM,
+                     trailing)
 
 
-def link_path_walk(proc: ProcessState, nd: Nameidata, comps: list[str]) -> None:
-    """Walk ``comps`` (no empty ones, no "."; see :func:`split_path`) from where ``nd``
-    stands, as link_path_walk() does: before each component, and before the last one that
-    the caller looks up, search permission on the directory (EACCES); then the lookup
-    (ENOENT, ENAMETOOLONG), mounts crossed and links followed; and a directory is needed
-    to go on (ENOTDIR).
+def link_path_walk(proc: ProcessState, mnt: Vfsmount, node: Node,
+                   stack: list[tuple[Vfsmount, Node]], comps: list[str]) -> tuple[Vfsmount, Node]:
+    """Walk ``comps`` (no empty ones, no "."; see :func:`split_path`) from directory
+    ``node`` of ``mnt``, as link_path_walk() does: before each component, search
+    permission on the directory (EACCES); then the lookup (ENOENT, ENAMETOOLONG), mounts
+    crossed and links followed; and a directory is needed to go on (ENOTDIR). Returns
+    where the walk ends; ``stack`` keeps where it came from (see :func:`follow_dotdot`).
 
-    Nothing a lookup answers changes during one walk, so within it a directory's
+    Nothing a lookup answers changes during one walk, so once the walk has gone back up
+    (before that it only goes down and meets each directory once), a directory's
     permission is asked once and a step other than from a tmpfs directory to a tmpfs
     directory (through /proc, into a mount) is taken once: later ones are one dict lookup.
     The common step, tmpfs directory to tmpfs directory, is walked inline."""
     creds = proc.creds
-    mnt, node, stack = nd.mnt, nd.node, nd.stack
     push, pop = stack.append, stack.pop
-    searchable: set[Node] = set()
-    steps: dict[tuple[Vfsmount, Node, str], tuple[Vfsmount, Node]] = {}
+    searchable: set[Node] | None = None
+    steps: dict[tuple[Vfsmount, Node, str], tuple[Vfsmount, Node]] | None = None
     for comp in comps:
         if type(node) is TmpDir:
             # may_lookup(): a directory with every execute bit is searchable by anyone
             if node.mode & S_IXUGO != S_IXUGO and not node.permission(creds, MAY_EXEC):
                 raise oserror(errno.EACCES)
             if comp == "..":
+                if steps is None:
+                    searchable, steps = set(), {}
                 parent = node.parent
                 if parent is not None and node is not mnt.root:
                     node = parent
@@ -511,32 +519,40 @@ def link_path_walk(proc: ProcessState, nd: Nameidata, comps: list[str]) -> None:
                 node = child
                 continue
         else:
-            if node not in searchable:
+            child = None
+            if searchable is None or node not in searchable:
                 if not node.permission(creds, MAY_EXEC):
                     raise oserror(errno.EACCES)
-                searchable.add(node)
+                if searchable is not None:
+                    searchable.add(node)
             if comp == "..":
+                if steps is None:
+                    searchable, steps = set(), {}
                 if stack:
                     mnt, node = pop()
                 continue
-        key = (mnt, node, comp)
-        step = steps.get(key)
-        if step is None:
-            step = steps[key] = step_to_dir(proc, mnt, node, comp)
+        if steps is None:
+            step = step_to_dir(proc, mnt, node, comp, child)
+        else:
+            key = (mnt, node, comp)
+            known = steps.get(key)
+            if known is None:
+                known = steps[key] = step_to_dir(proc, mnt, node, comp, child)
+            step = known
         push((mnt, node))
         mnt, node = step
-    nd.mnt, nd.node = mnt, node
-    if node not in searchable and not node.permission(creds, MAY_EXEC):
-        raise oserror(errno.EACCES)
+    return mnt, node
 
 
-def step_to_dir(proc: ProcessState, mnt: Vfsmount, node: Node,
-                comp: str) -> tuple[Vfsmount, Node]:
-    """Where the entry ``comp`` of ``node`` (not the last component) leads: ENOENT if
-    there is none, ENOTDIR unless it is a directory once mounts and links are followed."""
-    child = node.lookup(proc, comp)
+def step_to_dir(proc: ProcessState, mnt: Vfsmount, node: Node, comp: str,
+                child: Node | None) -> tuple[Vfsmount, Node]:
+    """Where the entry ``comp`` of ``node`` (not the last component; ``child`` if already
+    found) leads: ENOENT if there is none, ENOTDIR unless it is a directory once mounts
+    and links are followed."""
     if child is None:
-        raise oserror(errno.ENOENT)
+        child = node.lookup(proc, comp)
+        if child is None:
+            raise oserror(errno.ENOENT)
     mnt, child = enter(proc, mnt, child, True)
     if not child.is_dir():
         raise oserror(errno.ENOTDIR)
@@ -558,20 +574,6 @@ def enter(proc: ProcessState, mnt: Vfsmount, child: Node,
     return mnt, child
 
 
-def walk_component(proc: ProcessState, nd: Nameidata, comp: str, follow: bool) -> None:
-    """Step from the directory ``nd`` stands on to its entry ``comp``: ENOENT if there is
-    none; a mountpoint leads to what is mounted there; a link is followed if ``follow``."""
-    if comp == ".":
-        return
-    if comp == "..":
-        follow_dotdot(nd)
-        return
-    child = nd.node.lookup(proc, comp)
-    if child is None:
-        raise oserror(errno.ENOENT)
-    step_into(proc, nd, child, follow)
-
-
 def follow_dotdot(nd: Nameidata) -> None:
     """``..``: the parent directory; at the root of a mount, the one that holds the
     mountpoint (follow_dotdot climbs it); at / it stays. A tmpfs node knows its parent;
@@ -589,8 +591,10 @@ def follow_dotdot(nd: Nameidata) -> None:
 def step_into(proc: ProcessState, nd: Nameidata, child: Node, follow: bool) -> None:
     """Move ``nd`` to the entry ``child`` of the directory it stands on (see
     :func:`enter`), keeping where it came from unless ``..`` can find that itself."""
-    if child.mounted or not isinstance(child, TmpNode):
-        nd.stack.append((nd.mnt, nd.node))
+    if not child.mounted and isinstance(child, TmpNode):
+        nd.node = child                         # (tmpfs has no links)
+        return
+    nd.stack.append((nd.mnt, nd.node))
     nd.mnt, nd.node = enter(proc, nd.mnt, child, follow)
 
 
@@ -601,7 +605,10 @@ def path_lookupat(proc: ProcessState, name: str, follow: bool = True,
     last link even when ``follow`` is False."""
     nd = path_parentat(proc, name)
     if nd.last_type == LAST_NORM:
-        walk_component(proc, nd, nd.last, follow or nd.trailing)
+        child = nd.node.lookup(proc, nd.last)
+        if child is None:
+            raise oserror(errno.ENOENT)
+        step_into(proc, nd, child, follow or nd.trailing)
     elif nd.last_type == LAST_DOTDOT:
         follow_dotdot(nd)
     if (directory or nd.trailing) and not nd.node.is_dir():

@@ -4,6 +4,7 @@ oldest message of the highest priority), and against the real kernel."""
 import errno
 import json
 import random
+from collections import deque
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -151,9 +152,28 @@ def model_msg(ops: list) -> list:
     return out
 
 
-def sim_mq(p, ops: list, maxmsg: int) -> list:
+def mq_structures_agree(inode) -> None:
+    """The queue's priority structures describe its messages: FIFOs (a lone message in a
+    1-tuple, more in a deque; at most one empty deque, the spare), the top is the highest
+    priority with messages, the bitmap holds exactly the others, its summary the words in
+    use."""
+    tree = inode.tree
+    live = sorted(prio for prio, fifo in tree.items() if fifo)
+    assert [prio for prio, fifo in tree.items() if not fifo] in ([], [inode.spare])
+    assert all(type(fifo) is deque or len(fifo) == 1 for fifo in tree.values())
+    assert sum(len(fifo) for fifo in tree.values()) == inode.curmsgs
+    assert inode.top == (live[-1] if live else -1)
+    bitmap = inode.bitmap or [0] * 512
+    assert len(bitmap) == 512
+    assert [w * 64 + b for w in range(512) if bitmap[w] for b in range(64)
+            if bitmap[w] >> b & 1] == live[:-1]
+    assert inode.bitmap_summary == sum(1 << w for w in range(512) if bitmap[w])
+
+
+def sim_mq(p, ops: list, maxmsg: int, check: bool = False) -> list:
     p.write_file("/proc/sys/fs/mqueue/msg_max", str(max(maxmsg, 10)))
     q = p.mq_open("/growth", O_CREAT | O_RDWR | O_NONBLOCK, 0o600, MqAttr(0, maxmsg, 16, 0))
+    inode = p.fds[q].inode
     out = []
     for op in ops:
         try:
@@ -164,6 +184,9 @@ def sim_mq(p, ops: list, maxmsg: int) -> list:
             out.append([text.decode(), prio])
         except OSError as e:
             out.append(errno.errorcode[e.errno])
+        finally:
+            if check:
+                mq_structures_agree(inode)
     out.append(["curmsgs", p.mq_getattr(q).mq_curmsgs])
     p.mq_close(q)
     p.mq_unlink("/growth")
@@ -207,6 +230,38 @@ def test_mq_receive_over_many_priorities_takes_the_oldest_of_the_highest(kind):
     k.close()
 
 
+# Priorities at the bitmap's edges: the ends, a word's first and last bits (63/64), the
+# summary's (word 7/8, 511/512 ...), the last word.
+EDGE_PRIOS = [0, 1, 62, 63, 64, 65, 127, 128, 511, 512, 4095, 4096, 32703, 32704, 32766, 32767]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mq_priorities_at_the_bitmaps_edges_follow_the_model(seed):
+    """Priorities at word boundaries filled, emptied and filled again, queues emptied and
+    refilled at another priority: every receive as the list model says, and the structures
+    agree with the messages after every call."""
+    rnd = random.Random(f"mq-edges-{seed}")
+    prios = rnd.sample(EDGE_PRIOS, rnd.choice([1, 2, 5, len(EDGE_PRIOS)]))
+    ops = mq_script(rnd, 3000, prios)
+    k, p = new_process()
+    assert sim_mq(p, ops, 50, check=True) == model_mq(ops, 50)
+    k.close()
+
+
+def test_mq_a_priority_emptied_and_refilled_keeps_its_order():
+    """A lone message, a second behind it, both taken, the priority refilled (the spare
+    deque moving with the queue's emptying): FIFO within a priority, the highest first."""
+    k, p = new_process()
+    ops = []
+    for prio_a, prio_b in [(0, 32767), (63, 64), (511, 512), (64, 63), (32767, 0)]:
+        ops += [["send", prio_a, "a1"], ["receive"], ["send", prio_a, "a2"],
+                ["send", prio_a, "a3"], ["send", prio_b, "b1"], ["receive"], ["receive"],
+                ["send", prio_b, "b2"], ["receive"], ["receive"], ["receive"],
+                ["send", prio_b, "b3"], ["send", prio_a, "a4"], ["receive"], ["receive"]]
+    assert sim_mq(p, ops, 8, check=True) == model_mq(ops, 8)
+    k.close()
+
+
 msg_ops = st.lists(st.one_of(
     st.tuples(st.just("snd"), st.integers(1, 6), st.sampled_from(["a", "bb", "cccccc"])),
     st.tuples(st.just("rcv"), st.integers(-7, 7),
@@ -223,7 +278,7 @@ def test_msg_queue_matches_the_list_model(ops):
 
 
 mq_ops = st.lists(st.one_of(
-    st.tuples(st.just("send"), st.sampled_from([0, 1, 2, 31, 32767]),
+    st.tuples(st.just("send"), st.sampled_from([0, 1, 2, 31, 32767] + EDGE_PRIOS),
               st.sampled_from(["a", "b", "c"])),
     st.tuples(st.just("receive"))).map(list), max_size=300)
 
@@ -232,7 +287,51 @@ mq_ops = st.lists(st.one_of(
 @given(mq_ops)
 def test_mqueue_matches_the_list_model(ops):
     k, p = new_process()
-    assert sim_mq(p, ops, 8) == model_mq(ops, 8)
+    assert sim_mq(p, ops, 8, check=True) == model_mq(ops, 8)
+    k.close()
+
+
+many_types_ops = st.lists(st.one_of(
+    st.tuples(st.just("snd"), st.integers(1, 150), st.sampled_from(["a", "bb"])).map(
+        lambda op: [list(op)]),
+    st.tuples(st.just("rcv"), st.integers(-150, 150),
+              st.sampled_from([0, 0, MSG_EXCEPT, MSG_COPY]), st.just(64)).map(
+        lambda op: [list(op)]),
+    st.integers(1, 400).map(            # 70 types that come and go
+        lambda t0: [op for t in range(t0, t0 + 70)
+                    for op in (["snd", t, "c"], ["rcv", t, 0, 64])]),
+    st.just([["rcv", 0, 0, 64]] * 20)),
+    max_size=400).map(lambda groups: [op for group in groups for op in group])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(many_types_ops)
+def test_msg_queue_with_types_coming_and_going_matches_the_list_model(ops):
+    """More types than messages (types without messages are forgotten, with the heap made
+    again), types whose lone message left coming back, the first negative receive coming
+    late: the list model's results."""
+    k, p = new_process()
+    assert sim_msg(p, ops) == model_msg(ops)
+    k.close()
+
+
+def test_msg_types_come_back_before_and_after_the_first_negative_receive():
+    """Lone messages of many types, taken by type, their types sent again (a deque from
+    then on), many more types than messages, and only then receives by negative type: the
+    lowest type first, each type's oldest first."""
+    ops = []
+    for round_ in range(3):
+        ops += [["snd", t, f"{round_}-{t}"] for t in range(300, 0, -1)]
+        ops += [["rcv", t, 0, 64] for t in range(1, 301, 2)]
+        ops += [["snd", t, f"{round_}-{t}-again"] for t in range(1, 301, 3)]
+        if round_:
+            ops += [["rcv", -t, 0, 64] for t in range(1, 400, 7)]
+        ops += [["rcv", 0, 0, 64] for _ in range(100 if round_ == 1 else 700)]
+        for t in range(1000 + round_, 1400, 3):       # types that come and go: forgotten
+            ops += [["snd", t, f"{round_}-{t}"], ["rcv", t, 0, 64]]
+        ops += [["rcv", -1200, 0, 64] for _ in range(round_ * 40)]
+    k, p = new_process()
+    assert sim_msg(p, ops) == model_msg(ops)
     k.close()
 
 
@@ -329,7 +428,7 @@ def test_msgrcv_modes_over_many_types_match_the_real_kernel():
 def test_mq_receive_over_many_priorities_matches_the_real_kernel():
     pytest.importorskip("posix_ipc")
     rnd = random.Random("real-mq")
-    ops = mq_script(rnd, 2500, [(i * 7919) % 32768 for i in range(200)] + [0, 1, 32767])
+    ops = mq_script(rnd, 2500, [(i * 7919) % 32768 for i in range(200)] + EDGE_PRIOS)
     real = run_real(f"OPS = {json.dumps(ops)}\nMAXMSG = 1000\n" + REAL_MQ, timeout=120)
     k, p = new_process()
     assert sim_mq(p, ops, 1000) == real

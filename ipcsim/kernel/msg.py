@@ -6,9 +6,10 @@ by negative type has been asked of it, a min-heap of the types, so that ``msgrcv
 first message, of a type, or of the lowest type up to a bound costs the same however many
 messages and types are queued (Linux scans the queue; the results are the same). Every
 removal takes the oldest message of its type, so the per-type FIFOs never hold removed
-messages; the arrival-order deque drops removed ones lazily. MSG_EXCEPT and MSG_COPY walk the arrival order as Linux
-does, in slices rather than one message at a time; MSG_EXCEPT behind a run of one type
-without removed messages in it finds the first other message by bisection.
+messages; the arrival-order deque drops removed ones lazily. MSG_EXCEPT and MSG_COPY walk
+the arrival order as Linux does, in slices rather than one message at a time; MSG_EXCEPT
+behind a run of one type without removed messages in it finds the first other message by
+bisection.
 
 A send that finds a receiver waiting hands the message over directly (pipelined_send), in
 the receivers' FIFO order, exactly as Linux does: a receiver whose buffer is too small gets

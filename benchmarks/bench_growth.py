@@ -26,10 +26,11 @@ most 3x Linux's at Linux's largest size: per message walked where Linux walks it
 (MSG_EXCEPT, MSG_COPY, receives by type), per operation elsewhere. Each row says ``ok`` or
 ``MISSED``. ``main()`` returns the figures.
 
-So that load on the machine does not decide a verdict, the sizes take turns (each round
-samples every scenario at every size), a sample at a small size runs its scenario as many
-times as make the timed operations of one run at the largest, and the best sample counts;
-timed parts run with the cyclic garbage collector off, as timeit runs them.
+So that load on the machine does not decide a verdict, times are the process's CPU time
+(user and system), a scenario's sizes take turns (each round samples it at every size), a
+sample at a small size runs its scenario as many times as make the timed operations of one
+run at the largest, and the best sample counts; timed parts run with the cyclic garbage
+collector off, as timeit runs them.
 """
 from __future__ import annotations
 
@@ -50,14 +51,16 @@ TYPES = 64          # the interleaved types of the mixed scenario
 
 
 def _timed(ops: Callable[[], Any], count: int) -> float:
-    """Microseconds per operation of ``ops``, which makes ``count`` of them (with the cyclic
-    garbage collector off, as timeit runs)."""
+    """Microseconds per operation of ``ops``, which makes ``count`` of them: the CPU time of
+    the process (user and system: the kernel's work for its calls counts), so that time
+    spent waiting for a CPU on a loaded machine does not; with the cyclic garbage collector
+    off, as timeit runs."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        t = time.perf_counter()
+        t = time.process_time_ns()
         ops()
-        return (time.perf_counter() - t) * 1e6 / count
+        return (time.process_time_ns() - t) / 1e3 / count
     finally:
         if enabled:
             gc.enable()

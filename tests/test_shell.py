@@ -211,10 +211,10 @@ def test_mq_tool_priorities_and_errors():
     # and keeps the sender as a job, which the next receive lets go on
     status, out, err = run("mq send /q more")
     assert status == 1 and out == ""
-    assert err.splitlines() == [
-        "ipcsim: deadlock: every program is blocked and no timer can wake any:",
-        "  pid 6 (mq): mq_send on queue /q of ipc:[4026531839] (queue full)",
-        "[1]+  Running                 mq send /q more &"]
+    lines = err.splitlines()
+    assert lines[0] == "ipcsim: deadlock: every program is blocked and no timer can wake any:"
+    assert lines[1].startswith("  pid 6 (mq): mq_send") and lines[1].endswith("(queue full)")
+    assert lines[2:] == ["[1]+  Running                 mq send /q more &"]
     assert run("mq attr /q")[1] == "flags=0 maxmsg=2 msgsize=32 curmsgs=2\n"
     assert run("mq receive /q")[1] == "high\t(priority 7)\n"
     assert run("jobs") == (0, "[1]+  Done                    mq send /q more\n", "")
@@ -391,3 +391,116 @@ def test_lsns_columns_take_their_width_hints_as_libsmartcols_does():
     out = run("lsns -t ipc -p $$ -T")[1].splitlines()
     assert out[0].startswith("NS           TYPE  NPROCS PID")      # TYPE: its hint, 5
     assert run("lsns -t ipc -p $$ -n -o TYPE,NS")[1].startswith("ipc  40265")  # heading's 4
+
+
+# --- jobs, waiting calls, pipelines and the new commands ---------------------------------
+def test_jobs_wait_and_bash_messages_in_a_script():
+    sh, run = shell()
+    run("mq open /q")
+    assert run("mq receive /q &") == (0, "", "")          # a script's bash says nothing
+    pid = sh.kernel.processes()[-1].pid
+    assert run("echo $!")[1] == f"{pid}\n"
+    assert run("jobs -l")[1] == f"[1]+ {pid:5d} Running                 mq receive /q &\n"
+    assert run("fg") == (1, "", "bash: line 5: fg: no job control\n")
+    assert run("wait 99") == (127, "", "bash: line 6: wait: pid 99 is not a child of this "
+                                       "shell\n")
+    assert run("kill %3") == (1, "", "bash: line 7: kill: %3: no such job\n")
+    assert run("mq send /q hi") == (0, "hi\t(priority 0)\n", "")   # the job printed it
+    assert run("jobs") == (0, "[1]+  Done                    mq receive /q\n", "")
+    assert run("jobs") == (0, "", "")
+    run("false &")
+    assert run("wait $!; echo $?")[1] == "1\n"
+
+
+def test_every_process_blocked_is_a_deadlock_report_and_the_state_stays():
+    sh, run = shell()
+    run("ipcmk -S 2")
+    run("sysv semop 0 1 1 && sysv semop 0 0 -1,1 -1 &")
+    status, out, err = run("sysv semop 0 1 -1,1 -1")
+    assert status == 1
+    lines = err.splitlines()
+    assert lines[0] == "ipcsim: deadlock: every program is blocked and no timer can wake any:"
+    assert [line.split()[:3] for line in lines[1:-1]] == [
+        ["pid", "4", "(bash):"], ["pid", "6", "(sysv):"], ["pid", "7", "(sysv):"]]
+    assert lines[-1] == "[2]+  Running                 sysv semop 0 1 -1,1 -1 &"
+    rows = run("ipcs -s -i 0")[1].splitlines()[-3:-1]
+    assert [r.split()[:4] for r in rows] == [["0", "0", "1", "0"], ["1", "1", "1", "0"]]
+    assert run("sysv semop 0 0 1,1 2")[0] == 0          # both can go on now
+    assert run("jobs")[1] == ("[1]-  Done                    sysv semop 0 1 1 && sysv semop "
+                              "0 0 -1,1 -1\n[2]+  Done                    sysv semop 0 1 "
+                              "-1,1 -1\n")
+    assert run("sysv semop 0 0 -1 --nowait") == (1, "", "sysv: semop 0: Resource "
+                                                         "temporarily unavailable\n")
+    assert run("sysv semop 0 x -1")[0] == 2
+    sh.close()
+
+
+def test_eof_ends_the_innermost_shell_only():
+    out, err = [], []
+    sh = Shell(out=out.append, err=err.append, interactive=True)
+    sh.run("unshare --ipc")
+    inner_ns = sh.proc.ipc_ns
+    sh.run("bash")
+    sh.eof()
+    assert err[-1] == "exit\n" and not sh.ended and sh.proc.ipc_ns is inner_ns
+    sh.eof()
+    assert err[-1] == "logout\n" and not inner_ns.alive and sh.proc.pid == 2
+    sh.eof()
+    assert sh.ended
+
+
+TEXT = "b 2\na 10\nc 1\na 10\nB x\n"
+
+
+@pytest.mark.parametrize("line", [
+    "grep a", "grep -c a", "grep -v -n a", "grep -i b", "grep -E '1|x'", "grep 'a\\|B'",
+    "grep -w 1", "grep -x 'c 1'", "grep -o '[0-9]*'", "grep nomatch", "grep -q a",
+    "wc", "wc -l", "wc -w -c", "head -n 2", "head -2", "head -n -2", "head -c 5",
+    "tail -n 2", "tail -n +3", "tail -c 4", "sort", "sort -r", "sort -n -k 2", "sort -u",
+    "sort -k 2 -t ' '", "head -n q", "grep", "sort -q"])
+def test_filters_print_what_coreutils_and_grep_print(line):
+    import subprocess
+    real = subprocess.run(["bash", "-c", line], input=TEXT, capture_output=True, text=True,
+                          env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"})
+    sh, run = shell()
+    run("touch /tmp/in; echo -n '" + TEXT + "' > /tmp/in")
+    status, out, err = run(line + " < /tmp/in")
+    assert (status, out) == (real.returncode, real.stdout)
+    assert err == real.stderr
+
+
+def test_ls_l_id_whoami_cd_pwd():
+    sh, run = shell()
+    lines = run("ls -l /proc/$$/ns")[1].splitlines()
+    assert lines[0] == "total 0"
+    assert "lrwxrwxrwx 1 root root 0 Jan  1 00:00 ipc -> ipc:[4026531839]" in lines
+    run("mq open /q")
+    run("mount -t mqueue none /dev/mqueue")
+    assert run("ls -l /dev/mqueue")[1] == \
+        "total 0\n-rw-r--r-- 1 root root 80 Jan  1 00:00 q\n"
+    assert run("id; whoami")[1] == "uid=0(root) gid=0(root) groups=0(root)\nroot\n"
+    assert run("setpriv --reuid=1000 --regid=1000 --clear-groups id")[1] == \
+        "uid=1000 gid=1000 groups=1000\n"
+    assert run("setpriv --reuid=1000 --regid=1000 --clear-groups whoami") == \
+        (1, "", "whoami: cannot find name for user ID 1000\n")
+    assert run("cd /proc/self/ns; pwd; readlink ipc; cd ..; pwd")[1] == \
+        "/proc/self/ns\nipc:[4026531839]\n/proc/self\n"
+    assert run("cd /nope")[2] == "bash: line 9: cd: /nope: No such file or directory\n"
+    assert run("clear")[1] == "\x1b[H\x1b[2J\x1b[3J"
+
+
+def test_the_readme_lab_transcript_is_what_the_script_prints():
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    script = root / "examples" / "lab_namespaces.sh"
+    done = subprocess.run([sys.executable, "-m", "ipcsim", "shell", "--echo"],
+                          stdin=script.open(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, cwd=root, env={"PYTHONPATH": str(root)}, check=True)
+    printed = "\n".join(line.rstrip() for line in done.stdout.splitlines()) + "\n"
+    readme = (root / "README.md").read_text()
+    start = readme.index("$ ipcsim shell --echo < examples/lab_namespaces.sh 2>&1\n")
+    block = readme[start:readme.index("```", start)].split("\n", 1)[1]
+    assert block == printed
+    assert "ipcsim: deadlock: every program is blocked" in printed

@@ -405,15 +405,17 @@ def getname(path: object) -> str:
     return path
 
 
+WALK_PIECE = 1 << 16          # bytes of a path split at once
 _SLASH2 = re.compile("//")
 _SLASHES = re.compile("//+")
 _DOTS = re.compile(r"/(?:\./)+")
 _PAIRS = re.compile(r"(?:/[^/]+/\.\.(?=/|$)){2,}")           # a run of "/X/.."
 
 
-def split_path(name: str) -> tuple[list[str], bool]:
-    """The components a walk of ``name`` takes, and whether it ends in "/". The walk gives
-    the same answer (node or errno) as a walk of every component of ``name``:
+def normalize(name: str) -> tuple[str, bool]:
+    """The components a walk of ``name`` takes, as "/" or "/C1/C2/.../Cn", and whether
+    ``name`` ends in "/". The walk gives the same answer (node or errno) as a walk of
+    every component of ``name``:
 
     * Empty components are dropped (Linux skips runs of slashes).
     * So is every "." but a last one: a "." that is not last looks up nothing and asks only
@@ -437,7 +439,7 @@ def split_path(name: str) -> tuple[list[str], bool]:
             name = _DOTS.sub("/", name)
         if "/../" in name:
             name = _PAIRS.sub(_pairs_once, name)
-    return (name[1:].split("/") if len(name) > 1 else []), trailing
+    return name, trailing
 
 
 def _pairs_once(run: re.Match[str]) -> str:
@@ -466,15 +468,22 @@ def path_parentat(proc: ProcessState, name: str) -> Nameidata:
     """link_path_walk(): walk every component but the last, which is left in ``last``
     (the model has no working directory: a relative path starts at /). The directory the
     last would be looked up in has been checked for search permission."""
-    comps, trailing = split_path(name)
+    name, trailing = normalize(name)
     root = proc.kernel.mounts.root
     mnt, node = root, root.root
-    if not comps:
+    if len(name) == 1:
         return Nameidata(mnt, node, [])          # "/": LAST_ROOT
-    last = comps.pop()
+    cut = name.rfind("/")
+    last = name[cut + 1:]
     stack: list[tuple[Vfsmount, Node]] = []
-    if comps:
-        mnt, node = link_path_walk(proc, mnt, node, stack, comps)
+    start = 1
+    while start < cut:
+        # a piece at a time: a walk far past PATH_MAX keeps its components in the cache
+        stop = name.find("/", start + WALK_PIECE, cut) if cut - start > WALK_PIECE else -1
+        if stop < 0:
+            stop = cut
+        mnt, node = link_path_walk(proc, mnt, node, stack, name[start:stop].split("/"))
+        start = stop + 1
     if (type(node) is not TmpDir or node.mode & S_IXUGO != S_IXUGO) \
             and not node.permission(proc.creds, MAY_EXEC):
         raise oserror(errno.EACCES)             # may_lookup() before the last
@@ -485,7 +494,7 @@ def path_parentat(proc: ProcessState, name: str) -> Nameidata:
 
 def link_path_walk(proc: ProcessState, mnt: Vfsmount, node: Node,
                    stack: list[tuple[Vfsmount, Node]], comps: list[str]) -> tuple[Vfsmount, Node]:
-    """Walk ``comps`` (no empty ones, no "."; see :func:`split_path`) from directory
+    """Walk ``comps`` (no empty ones, no "."; see :func:`normalize`) from directory
     ``node`` of ``mnt``, as link_path_walk() does: before each component, search
     permission on the directory (EACCES); then the lookup (ENOENT, ENAMETOOLONG), mounts
     crossed and links followed; and a directory is needed to go on (ENOTDIR). Returns
@@ -553,8 +562,12 @@ def step_to_dir(proc: ProcessState, mnt: Vfsmount, node: Node, comp: str,
         child = node.lookup(proc, comp)
         if child is None:
             raise oserror(errno.ENOENT)
-    mnt, child = enter(proc, mnt, child, True)
-    if not child.is_dir():
+    if child.mounted:                           # enter(), its common case inline
+        mnt, child = proc.kernel.mounts.cross(mnt, child)
+    target = child.get_link(proc)
+    if target is not None:
+        mnt, child = enter(proc, mnt, target, False)
+    if child.mode & S_IFMT != S_IFDIR:
         raise oserror(errno.ENOTDIR)
     return mnt, child
 

@@ -1,6 +1,6 @@
 """Path lookup: the cost of the walk per component, beside the real kernel's.
 
-    python3 benchmarks/bench_paths.py            # full sizes, about a minute
+    python3 benchmarks/bench_paths.py            # full sizes, about 20-30 s
     python3 benchmarks/bench_paths.py --quick    # a smoke run of a few seconds
     python3 benchmarks/bench_paths.py --no-real  # ipcsim only
 

@@ -42,6 +42,7 @@ from typing import Any, Callable, Iterable, Iterator, TextIO
 import attrs
 
 from .errors import DeadlockError
+from .kernel import syscall
 from .kernel.kernel import Kernel
 from .kernel.viewable import PrettyPrinter
 from .sim.executor import check_executor
@@ -266,46 +267,17 @@ def _frames(tb: TracebackType | None) -> list[tuple[FrameType, int]]:
     return out
 
 
-_CALLS: dict[Any, str] = {}
-
-
-def _syscall_codes() -> dict[Any, str]:
-    """The code object of each system call's entry (the generated wrapper, or the hot
-    call itself) -> the call's name; made at the first failure to describe."""
-    if not _CALLS:
-        from .kernel.process import Process
-        for name in dir(Process):
-            fn = getattr(Process, name, None)
-            code = getattr(fn, "__code__", None)
-            if getattr(fn, "is_syscall", False) and code is not None:
-                _CALLS[code] = name
-    return _CALLS
-
-
 def failed_call(e: BaseException) -> tuple[int, str, tuple[Any, ...], int] | None:
     """``(pid, call, args, index of its frame)`` of the system call that raised ``e`` (the
     outermost call: what the program called), found in the traceback's frames at the time
     of the report, so that the calls themselves carry nothing for it."""
-    from .kernel import syscall
-    codes = _syscall_codes()
-    for n, (frame, _line) in enumerate(_frames(e.__traceback__)):
-        code = frame.f_code
-        local = frame.f_locals
-        if code in codes:
-            names = code.co_varnames[1:code.co_argcount]
-            args = tuple(local[a] for a in names if a in local)
-            return getattr(local.get("self"), "pid", 0), codes[code], args, n
-        if code.co_name == "call" and code.co_filename == syscall.__file__:
-            return (getattr(local.get("self"), "pid", 0), str(local.get("name")),
-                    tuple(local.get("args", ())), n)     # (a call with *args: _generic)
-    return None
+    return syscall.outermost_call(frame for frame, _line in _frames(e.__traceback__))
 
 
 def strace_text(name: str, args: tuple[Any, ...], e: BaseException) -> str:
     """``semop(99, [(0, -1, 0)]) = -1 EINVAL (Invalid argument)``: a failed call as strace
     shows it (a call that raised something else than OSError: ``= ? TypeError: ...``)."""
-    from .callargs import format_args
-    call = f"{name}({format_args(name, args)})"
+    call = syscall.call_text(name, args)
     if isinstance(e, OSError) and e.errno is not None:
         code = _errno.errorcode.get(e.errno, str(e.errno))
         return f"{call} = -1 {code} ({e.strerror or os.strerror(e.errno)})"

@@ -406,7 +406,7 @@ def test_deadlock_names_the_queue(p):
     q = small(p)
     with pytest.raises(ipcsim.DeadlockError) as e:
         p.mq_receive(q, 16)
-    assert "mq_receive on queue /q" in str(e.value)
+    assert f"mq_receive({q}, 16) on queue /q" in str(e.value)
 
 
 # --- mq_getattr and mq_setattr --------------------------------------------------------------

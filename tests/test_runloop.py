@@ -360,6 +360,17 @@ def blocked_in(how, k):
     return lambda p: p.pause()
 
 
+def threads_left(before, wait=5.0):
+    """The threads started since ``before`` (a set of threads) still alive after up to
+    ``wait`` seconds; threads of earlier tests that end meanwhile do not count."""
+    deadline = time.monotonic() + wait
+    while True:
+        left = [t for t in threading.enumerate() if t not in before]
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.01)
+
+
 def deadlocked_kernel(executor, how="msgrcv"):
     k = ipcsim.Kernel(executor=executor)
     body = blocked_in(how, k)
@@ -371,12 +382,12 @@ def deadlocked_kernel(executor, how="msgrcv"):
 
 
 def test_with_closes_the_kernel_on_exit(executor):
-    before = threading.active_count()
+    before = set(threading.enumerate())
     with ipcsim.Kernel(executor=executor) as k:
         procs = [k.init.fork(target=lambda p: p.pause()) for _ in range(5)]
         k.run_until_idle()
     assert not any(p.alive for p in procs)
-    assert threading.active_count() == before
+    assert not threads_left(before)
 
 
 def test_with_closes_the_kernel_when_the_block_raises(executor):
@@ -507,7 +518,7 @@ def test_a_program_whose_thread_cannot_start_fails_the_fork_with_eagain(monkeypa
 
 
 def test_programs_killed_before_they_ran_leave_no_thread_behind(executor):
-    before = threading.active_count()
+    before = set(threading.enumerate())
     k = ipcsim.Kernel(executor=executor)
     procs = [k.init.fork(target=lambda p: p.pause()) for _ in range(20)]
     for p in procs:
@@ -515,17 +526,14 @@ def test_programs_killed_before_they_ran_leave_no_thread_behind(executor):
     k.run()
     assert all(p.exit_status == -signal.SIGKILL for p in procs)
     assert k.sched.programs == {}
-    deadline = time.monotonic() + 5
-    while threading.active_count() > before and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert threading.active_count() == before
+    assert not threads_left(before)
 
 
 @pytest.mark.parametrize("how", ["msgrcv", "semop", "mq_receive", "wait", "pause"])
 def test_dropped_kernels_end_their_programs_and_are_freed(executor, how):
     """The pattern ``with pytest.raises(DeadlockError): k.run()`` and nothing more, many
     times: no thread, no greenlet and no kernel is left behind."""
-    before = threading.active_count()
+    before = set(threading.enumerate())
     refs = []
     with pytest.warns(ResourceWarning, match="dropped without close"):
         for _ in range(30):
@@ -534,7 +542,7 @@ def test_dropped_kernels_end_their_programs_and_are_freed(executor, how):
     assert all(r() is None for r in refs)
     assert not [o for o in gc.get_objects() if isinstance(o, ipcsim.Kernel)
                 and o.executor == executor and o.sched.programs]
-    assert threading.active_count() == before
+    assert not threads_left(before)
 
 
 def test_a_dropped_kernel_whose_programs_close_over_it_is_freed(executor):
@@ -845,3 +853,35 @@ def test_huge_and_negative_sleeps_end_as_on_linux(executor, seconds):
     assert got == (["EINVAL"] if seconds < 0 else ["EINTR"])
     if sys.platform.startswith("linux"):
         assert _real_nanosleep(seconds) == got[0]
+
+
+def test_a_deadlock_names_each_blocked_call_as_strace_writes_it(executor):
+    k = ipcsim.Kernel(seed=1, executor=executor)
+    q = k.init.msgget(IPC_PRIVATE, ipcsim.IPC_CREAT | 0o600)
+    s = k.init.semget(IPC_PRIVATE, 2, ipcsim.IPC_CREAT | 0o600)
+    k.init.fork(target=lambda p: p.msgrcv(q, 100, -5))
+    k.init.fork(target=lambda p: p.semop(s, [(1, -1, ipcsim.SEM_UNDO)]))
+    k.init.fork(target=lambda p: p.pause())
+    with pytest.raises(ipcsim.DeadlockError) as e:
+        k.run()
+    assert e.value.blocked == [
+        (2, f"msgrcv({q}, 100, -5, 0) on queue {q} of ipc:[4026531839] (type -5)"),
+        (3, f"semop({s}, [(1, -1, SEM_UNDO)]) on semaphore set {s} of ipc:[4026531839] "
+            f"(sem 1 -1)"),
+        (4, "pause() for a signal")]
+    with pytest.raises(ipcsim.DeadlockError) as e:
+        k.init.msgrcv(q, 10, 7)
+    assert f"(the caller's msgrcv({q}, 10, 7, 0) on queue {q} " in str(e.value)
+    assert e.value.blocked[-1] == (1, f"msgrcv({q}, 10, 7, 0) on queue {q} of "
+                                      f"ipc:[4026531839] (type 7)")
+    k.close()
+
+
+def test_a_call_as_a_dead_process_names_the_call(executor):
+    k = ipcsim.Kernel(executor=executor)
+    child = k.init.fork(target=lambda p: None)
+    k.run()
+    with pytest.raises(ipcsim.ProcessGone, match=re.escape(
+            f"semop(0, [(0, -1, 0)]): process {child.pid} has exited (status 0)")):
+        child.semop(0, [(0, -1, 0)])
+    k.close()

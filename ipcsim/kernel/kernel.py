@@ -20,7 +20,7 @@ from ..sim.clock import DEFAULT_EPOCH, EPOCH_MAX, KTIME_MAX, seconds_to_ns
 from ..sim.executor import enter_program
 from ..sim.scheduler import (BLOCKED, NEVER, NO_ADVANCE, RUNNABLE, STOPPED, UNLIMITED,
                              Scheduler)
-from . import mqueue, procfs, sem, shm, signals, vfs
+from . import mqueue, procfs, sem, shm, signals, syscall, vfs
 from .creds import Creds
 from .files import NullFile
 from .vfs import MountTable
@@ -291,8 +291,8 @@ class Kernel(Viewable):
         if not proc.alive:
             if not host and task.process is proc:
                 raise sched.dying(task)
-            raise ProcessGone(f"process {proc.pid} has exited (status {proc.exit_status}); "
-                              f"it can make no more calls")
+            raise ProcessGone(f"{syscall.call_text(name, args)}: process {proc.pid} has exited "
+                              f"(status {proc.exit_status}); it can make no more calls")
         try:
             if not self.tracing:
                 return fn(proc, *args, **kwargs)

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import TYPE_CHECKING, Any, Callable, Concatenate, ParamSpec, TypeAlias, TypeVar, cast
+from contextlib import contextmanager
+from types import FrameType
+from typing import (TYPE_CHECKING, Any, Callable, Concatenate, Iterable, Iterator, ParamSpec, TypeAlias,
+                    TypeVar, cast)
 
 if TYPE_CHECKING:
     from .process import ProcessState
@@ -94,6 +97,72 @@ def _generic(fn: Callable[Concatenate[S, P], R], name: str) -> Callable[Concaten
 
     setattr(call, "is_syscall", True)
     return cast("Callable[Concatenate[S, P], R]", call)
+
+
+_CALL_CODES: dict[Any, str] = {}
+
+
+def _syscall_codes() -> dict[Any, str]:
+    """The code object of each system call's entry (the generated wrapper, or the hot
+    call itself) -> the call's name; made at the first use (a report, never a call)."""
+    if not _CALL_CODES:
+        from .process import Process
+        for name in dir(Process):
+            fn = getattr(Process, name, None)
+            code = getattr(fn, "__code__", None)
+            if getattr(fn, "is_syscall", False) and code is not None:
+                _CALL_CODES[code] = name
+    return _CALL_CODES
+
+
+def outermost_call(frames: Iterable[FrameType]) -> tuple[int, str, tuple[Any, ...], int] | None:
+    """``(pid, call, args, index)`` of the first system call's frame among ``frames``
+    (outermost first: what the program called), read from the frame's arguments at the
+    time of a report, so that the calls themselves carry nothing for it."""
+    codes = _syscall_codes()
+    generic = _generic.__code__.co_consts
+    for n, frame in enumerate(frames):
+        code = frame.f_code
+        if code in codes:
+            names = code.co_varnames[1:code.co_argcount]
+            with _locals(frame) as local:
+                args = tuple(local[a] for a in names if a in local)
+                return getattr(local.get("self"), "pid", 0), codes[code], args, n
+        if code in generic:                       # a call with *args (see _generic)
+            with _locals(frame) as local:
+                return (getattr(local.get("self"), "pid", 0), str(local.get("name")),
+                        tuple(local.get("args", ())), n)
+    return None
+
+
+@contextmanager
+def _locals(frame: FrameType) -> Iterator[Any]:
+    """A frame's locals, read without keeping them: before Python 3.13 reading f_locals
+    leaves a snapshot dict on a live frame, which would hold what it refers to (the kernel
+    of a parked program) for as long as the frame lives; Python makes a fresh one when it
+    needs one, so it is emptied after. From 3.13 it is a proxy (PEP 667), nothing to empty."""
+    local = frame.f_locals
+    try:
+        yield local
+    finally:
+        if type(local) is dict:
+            local.clear()
+
+
+def frames_out(frame: FrameType | None) -> list[FrameType]:
+    """``frame`` and its callers, outermost first."""
+    out = []
+    while frame is not None:
+        out.append(frame)
+        frame = frame.f_back
+    out.reverse()
+    return out
+
+
+def call_text(name: str, args: tuple[Any, ...]) -> str:
+    """``semop(99, [(0, -1, 0)])``: a call as strace writes it."""
+    from ..callargs import format_args
+    return f"{name}({format_args(name, args)})"
 
 
 def restart_syscall(proc: ProcessState, name: str, *args: object) -> Any:

@@ -157,6 +157,26 @@ def _program_frames(kernel: Kernel) -> list[tuple[types.FrameType, Any]]:
     return frames
 
 
+def program_call(task: Any) -> str | None:
+    """The system call a parked program is in, as strace writes it (``msgrcv(0, 100, 0,
+    0)``), read from its frames; None if none is found."""
+    from ..kernel import syscall
+    frame = None
+    ctx = task.ctx
+    if hasattr(ctx, "gr_frame"):
+        frame = ctx.gr_frame
+    elif task.ident is not None:
+        frame = sys._current_frames().get(task.ident)
+    frames = []
+    while frame is not None and frame.f_code not in _BOTTOM_CODES:
+        frames.append(frame)
+        frame = frame.f_back
+    frame = None
+    frames.reverse()
+    found = syscall.outermost_call(frames)
+    return None if found is None else syscall.call_text(found[1], found[2])
+
+
 def _dropped(ref: weakref.ref[Kernel]) -> bool:
     """True when nothing outside the kernel's objects and its programs' frames refers to
     any object from which the kernel (``ref()``) can be reached."""

@@ -513,11 +513,13 @@ class Scheduler:
             self._cancel(w)
             if self.crash is not None:
                 raise self.take_crash()
-            raise DeadlockError(self.blocked() + [(getattr(proc, "pid", 0), w.what)],
-                                caller=w.what)
+            what = _with_call(w.what, _host_call())
+            raise DeadlockError(self.blocked() + [(getattr(proc, "pid", 0), what)],
+                                caller=what)
         if reason == KILLED:
             if task is None or task.is_host:
-                raise ProcessGone(f"process {proc.pid} died while blocked in {w.what}")
+                raise ProcessGone(f"process {proc.pid} died while blocked in "
+                                  f"{_with_call(w.what, _host_call())}")
             raise self.dying(task)
         if task is not None and task.killed:
             raise self.dying(task)
@@ -661,13 +663,39 @@ class Scheduler:
         return exc
 
     def blocked(self) -> list[tuple[int, str]]:
-        """(pid, what it waits on) for every program that cannot run, in pid order."""
+        """(pid, what it waits on) for every program that cannot run, in pid order; a wait
+        in a system call begins with the call as strace writes it (``msgrcv(0, 100, 0, 0)
+        on queue 0 of ipc:[4026531839] (type 0)``)."""
         out = []
         for pid in sorted(self.programs):
             task = self.programs[pid]
             if task.state == BLOCKED and task.waiter is not None:
-                out.append((pid, task.waiter.what))
+                out.append((pid, _with_call(task.waiter.what, reaper.program_call(task))))
             elif task.state == STOPPED:
                 out.append((pid, "stopped by a signal (send SIGCONT)"))
         return out
+
+
+def _with_call(what: str, call: str | None) -> str:
+    """A wait's description with the call it is in written out: ``semop on set 0 (sem 3
+    -1)`` becomes ``semop(0, [(3, -1, 0)]) on set 0 (sem 3 -1)``."""
+    if call is None:
+        return what
+    name = call.split("(", 1)[0]
+    if what == name or what.startswith(name + " "):
+        return call + what[len(name):]
+    if what.startswith(name + "("):          # (sleep(5), wait(-1) for a child to exit)
+        depth = 0
+        for i in range(len(name), len(what)):
+            depth += {"(": 1, ")": -1}.get(what[i], 0)
+            if not depth:
+                return call + what[i + 1:]
+    return f"{call}: {what}"
+
+
+def _host_call() -> str | None:
+    """The system call the calling thread is in (its outermost), as strace writes it."""
+    from ..kernel import syscall
+    found = syscall.outermost_call(syscall.frames_out(sys._getframe(1)))
+    return None if found is None else syscall.call_text(found[1], found[2])
 

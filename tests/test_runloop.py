@@ -885,3 +885,32 @@ def test_a_call_as_a_dead_process_names_the_call(executor):
             f"semop(0, [(0, -1, 0)]): process {child.pid} has exited (status 0)")):
         child.semop(0, [(0, -1, 0)])
     k.close()
+
+
+def test_the_trace_logs_one_exit_per_process(executor):
+    """However a program ends: returning, exit(), exit() caught by a bare except, killed
+    while blocked (its finally: calls nothing more), or killing itself."""
+    def swallowed(p):
+        try:
+            p.exit(3)
+        except BaseException:
+            pass
+        return 5
+
+    def cleanup(p):
+        try:
+            p.pause()
+        finally:
+            p.getpid()
+
+    k = ipcsim.Kernel(trace=True, executor=executor)
+    procs = [k.init.fork(target=body) for body in (
+        lambda p: 1, lambda p: p.exit(2), swallowed, cleanup,
+        lambda p: p.kill(p.pid, signal.SIGKILL))]
+    k.run_until_idle()
+    k.init.kill(procs[3].pid, signal.SIGTERM)
+    k.run()
+    exits = [e.pid for e in k.trace if e.name == "exit"]
+    assert sorted(exits) == [p.pid for p in procs]
+    assert [p.exit_status for p in procs] == [0, 2, 3, -signal.SIGTERM, -signal.SIGKILL]
+    k.close()

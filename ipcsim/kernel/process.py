@@ -153,7 +153,8 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         self.adopted = False      # an orphan handed to init, which reaps it when it ends
         self.zombies = None       # SortedDict sibling_seq -> ended child, made on first use
         self.sibling_seq = 0      # place in the parent's list of children
-        self.mm = None            # the address space of shared memory attachments (shm.py)
+        self.mm = None            # every mapping: the program's (made on first use) and the
+                                  # shm attachments (shm.py)
         self.rlimits = {RLIMIT_MSGQUEUE: (MQ_BYTES_MAX, MQ_BYTES_MAX)}   # (soft, hard)
         self.siginfo = None       # signal -> the siginfo of each pending instance
         self.last_siginfo = None  # the siginfo of the signal whose handler runs (SigInfo)

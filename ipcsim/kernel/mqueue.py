@@ -882,9 +882,8 @@ class MqCalls(CallsBase):
 def _do_mq_timedsend(proc: ProcessState, mqdes: int, data: Data, prio: int,
                      timeout: Timeout | None, deadline: int | None = None) -> None:
     """do_mq_timedsend(), with the hot path inline (``deadline``: of a restarted call)."""
-    kernel = proc.kernel
     if timeout is not None:
-        deadline = _timeout_arg(timeout, kernel.clock.now_ns())
+        deadline = _timeout_arg(timeout, proc.kernel.clock.now_ns())
     if type(prio) is not int or not 0 <= prio < MQ_PRIO_MAX:
         if _prio_arg(prio) >= MQ_PRIO_MAX:
             raise oserror(errno.EINVAL)
@@ -910,7 +909,7 @@ def _do_mq_timedsend(proc: ProcessState, mqdes: int, data: Data, prio: int,
         # pipelined_send(): straight to the first waiting receiver; no notification
         w: Waiter = receivers.first()  # type: ignore[assignment]  # (there is one)
         receivers.discard(w)
-        kernel.sched.wake(w, (text, prio))
+        proc.kernel.sched.wake(w, (text, prio))
         return None
     # msg_insert (inline: the hot path)
     fifo = inode.tree.get(prio)
@@ -933,9 +932,8 @@ def _do_mq_timedsend(proc: ProcessState, mqdes: int, data: Data, prio: int,
 def _do_mq_timedreceive(proc: ProcessState, mqdes: int, msg_len: int, timeout: Timeout | None,
                         deadline: int | None = None) -> tuple[bytes, int]:
     """do_mq_timedreceive(), with the hot path inline (``deadline``: of a restarted call)."""
-    kernel = proc.kernel
     if timeout is not None:
-        deadline = _timeout_arg(timeout, kernel.clock.now_ns())
+        deadline = _timeout_arg(timeout, proc.kernel.clock.now_ns())
     if type(msg_len) is not int or msg_len < 0:
         msg_len = int_arg(msg_len, "msg_len")
         if not 0 <= msg_len < (1 << 64):
@@ -979,7 +977,7 @@ def _do_mq_timedreceive(proc: ProcessState, mqdes: int, msg_len: int, timeout: T
         w: Waiter = senders.first()  # type: ignore[assignment]  # (there is one)
         senders.discard(w)
         inode.msg_insert(*w.data)
-        kernel.sched.wake(w, True)
+        proc.kernel.sched.wake(w, True)
     return text, prio
 
 

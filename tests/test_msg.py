@@ -291,7 +291,7 @@ def test_deadlock_names_the_queue(k, p):
     p.fork(target=lambda r: r.msgrcv(q, 10, 3))
     with pytest.raises(ipcsim.DeadlockError) as e:
         k.run()
-    assert f"msgrcv on queue {q}" in str(e.value)
+    assert f"msgrcv({q}, 10, 3, 0) on queue {q}" in str(e.value)
 
 
 # --- msgctl ------------------------------------------------------------------------------

@@ -627,7 +627,8 @@ def test_deadlock_names_the_set(k, p):
     p.fork(target=lambda c: c.semop(sid, [(1, -1, 0)]))
     with pytest.raises(ipcsim.DeadlockError) as e:
         k.run()
-    assert f"semop on semaphore set {sid}" in str(e.value) and "sem 1 -1" in str(e.value)
+    assert f"semop({sid}, [(1, -1, 0)]) on semaphore set {sid}" in str(e.value) \
+        and "sem 1 -1" in str(e.value)
     with pytest.raises(ipcsim.DeadlockError):
         p.semop(sid, [(0, -1, 0), (1, 0, 0)])
     obj = p.ipc_ns.sem_ids.objs[sid]

@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ipcsim
-from ipcsim import CLONE_NEWIPC, MS_BIND, O_CREAT, O_RDONLY, O_RDWR, O_WRONLY
+from ipcsim import (CLONE_NEWIPC, MS_BIND, O_APPEND, O_CREAT, O_RDONLY, O_RDWR, O_TRUNC,
+                    O_WRONLY)
 from ipcsim.kernel import vfs
 
 LONG = "/run" + "/." * 2045 + "/"           # 4095 bytes: PATH_MAX with its NUL
@@ -311,6 +312,26 @@ def test_a_tmpfs_file_keeps_what_is_written():
     fd = p.open("/tmp/f", O_RDONLY)
     assert p.read(fd, 2) == b"he"
     p.close(fd)
+
+
+def test_o_trunc_empties_and_o_append_writes_at_the_end():
+    k = ipcsim.Kernel()
+    p = k.init
+    fd = p.open("/tmp/f", O_CREAT | O_WRONLY)
+    p.write(fd, b"hello\n")
+    p.close(fd)
+    fd = p.open("/tmp/f", O_WRONLY | O_APPEND)
+    p.lseek(fd, 0, 0)                           # O_APPEND: every write goes to the end
+    p.write(fd, b"more\n")
+    p.close(fd)
+    assert p.read_file("/tmp/f") == "hello\nmore\n"
+    fd = p.open("/tmp/f", O_RDONLY | O_TRUNC)   # O_TRUNC needs write access to act
+    p.close(fd)
+    assert p.stat("/tmp/f").st_size == 11
+    fd = p.open("/tmp/f", O_CREAT | O_WRONLY | O_TRUNC)
+    p.write(fd, b"a\n")
+    p.close(fd)
+    assert p.read_file("/tmp/f") == "a\n"
 
 
 def test_umask_and_sticky_tmp():

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Iterator, Protocol
 import attrs
 
 from ..constants import (CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER,
-                         CAP_FSETID, NAME_MAX, O_ACCMODE, O_CREAT, O_EXCL, O_TRUNC, PATH_MAX)
+                         CAP_FSETID, NAME_MAX, O_ACCMODE, O_APPEND, O_CREAT, O_EXCL, O_TRUNC,
+                         PATH_MAX)
 from ..errors import UnsupportedError, oserror
 from .files import DirFile, OpenFile
 
@@ -312,7 +313,8 @@ class TmpFile(TmpNode):
 
 
 class RegularFile(OpenFile):
-    """An open tmpfs file: reads and writes at the shared position."""
+    """An open tmpfs file: reads and writes at the shared position; with O_APPEND each
+    write first moves it to the end (generic_write_checks)."""
 
     __slots__ = ("node",)
 
@@ -330,6 +332,8 @@ class RegularFile(OpenFile):
 
     def write(self, proc: ProcessState, data: bytes) -> int:
         buf = self.node.data
+        if self.flags & O_APPEND:
+            self.pos = len(buf)
         if len(buf) < self.pos:
             buf.extend(bytes(self.pos - len(buf)))
         buf[self.pos:self.pos + len(data)] = data

@@ -12,9 +12,12 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from .timeline import Timeline
 
 EPILOG = """\
 A scenario FILE is a Python file with a function scenario(k) that starts programs on the
@@ -145,6 +148,12 @@ def _fold(text: str) -> float:
     return value
 
 
+def _out(text: str) -> str:
+    if not text:
+        raise argparse.ArgumentTypeError("an empty file name")
+    return text
+
+
 def _timeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--title", metavar="TEXT", help="the timeline's title")
     p.add_argument("--pids", type=_pids, metavar="2,3",
@@ -213,9 +222,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("file", metavar="FILE", help="a Python file defining scenario(k)")
     run.add_argument("--entry", default="scenario", help="the function to run "
                      "(default: scenario)")
-    run.add_argument("--svg", metavar="OUT", help="also draw the timeline into OUT (SVG)")
-    run.add_argument("--png", metavar="OUT", help="also draw it into OUT (PNG; needs the "
-                     "plot extra: pip install 'ipcsim[plot]')")
+    run.add_argument("--svg", type=_out, metavar="OUT",
+                     help="also draw the timeline into OUT (SVG)")
+    run.add_argument("--png", type=_out, metavar="OUT",
+                     help="also draw it into OUT (PNG, whatever its name ends with; needs "
+                          "the plot extra: pip install 'ipcsim[plot]')")
     run.add_argument("--quiet", action="store_true", help="print only the outcome")
     run.add_argument("--traceback", action="store_true",
                      help="if a program fails, show the lines of the scenario that led there")
@@ -346,17 +357,36 @@ def _run(args: argparse.Namespace) -> int:
         if where:
             print(where, end="")
         print(verdict)
-        drawers: tuple[tuple[str, Callable[[str], None]], ...] = (
-            ("svg", lambda out: timeline.save_svg(out, width=args.width, fold=args.fold)),
-            ("png", lambda out: timeline.png(out, dpi=args.dpi, width=args.width,
-                                             fold=args.fold)))
-        for option, draw in drawers:
-            out = getattr(args, option)
-            if out and not _draw(draw, out):
-                status = status or 1
+        if args.svg or args.png:
+            status = _draw_all(args, timeline) or status
     finally:
         k.close()
     return status
+
+
+def _draw_all(args: argparse.Namespace, timeline: Timeline) -> int:
+    """Draw the timeline into --svg and --png; a status if one could not be drawn (2: a
+    --fold too small for this run)."""
+    try:
+        layout = timeline.layout(width=args.width, fold=args.fold)
+    except ValueError as e:
+        print(f"ipcsim run: error: argument --fold: {e}", file=sys.stderr)
+        return 2
+    from .timeline import draw_png
+    status = 0
+    drawers: tuple[tuple[str, Callable[[str], None]], ...] = (
+        ("svg", lambda out: _write_text(out, layout.svg())),
+        ("png", lambda out: draw_png(layout, out, dpi=args.dpi)))
+    for option, draw in drawers:
+        out = getattr(args, option)
+        if out and not _draw(draw, out):
+            status = 1
+    return status
+
+
+def _write_text(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
 
 
 def _draw(draw: Callable[[str], None], path: str) -> bool:
@@ -367,7 +397,7 @@ def _draw(draw: Callable[[str], None], path: str) -> bool:
         print(f"ipcsim: {e}", file=sys.stderr)
         return False
     except OSError as e:
-        print(f"ipcsim: cannot write {path}: {e.strerror}", file=sys.stderr)
+        print(f"ipcsim: cannot write {path}: {e.strerror or e}", file=sys.stderr)
         return False
     except ValueError as e:          # a path with a NUL byte
         print(f"ipcsim: cannot write {path!r}: {e}", file=sys.stderr)

@@ -42,6 +42,7 @@ RIGHT = 20           # after the plot (and its arrows)
 AXIS = 30            # above each panel's lanes: step numbers and times
 GAP = 16             # between panels
 MIN_DX = 6.0         # pixels a step at least: longer runs fold into more panels
+MAX_PANELS = 1000    # a fold= making more is refused (a tiny fold would fill the memory)
 CHAR = 0.6           # a monospace character's width, in units of its font size
 SLEEPING = "#9ecae1"       # sleep(): waiting for the clock, not for another process
 WAITING = "#ff7f0e"        # blocked in IPC (or wait, pause ...) until someone acts
@@ -167,7 +168,8 @@ def png_description(layout: Layout) -> str:
 def draw_png(layout: Layout, path: str, dpi: int = 100) -> None:
     """Draw ``layout`` into the PNG file ``path`` with matplotlib's Agg renderer: a layout
     pixel is 1/100 inch, so ``dpi=100`` gives the SVG's size and ``dpi=200`` twice as many
-    pixels each way (for slides). Needs the ``plot`` extra."""
+    pixels each way (for slides). It writes ``path`` itself as PNG, whatever its name ends
+    with. Needs the ``plot`` extra."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -203,7 +205,7 @@ def draw_png(layout: Layout, path: str, dpi: int = 100) -> None:
             ax.add_line(Line2D([x for x, _ in s.points], [y for _, y in s.points],
                                color=s.stroke, linewidth=s.width * pt,
                                solid_capstyle="butt", solid_joinstyle="miter", zorder=z))
-    fig.savefig(path, dpi=dpi, facecolor="white",
+    fig.savefig(path, format="png", dpi=dpi, facecolor="white",
                 metadata={"Title": layout.title or "ipcsim timeline",
                           "Description": png_description(layout)})
 
@@ -387,7 +389,9 @@ class Timeline:
     def layout(self, width: int = 960, fold: float | None = None) -> Layout:
         """The picture, ``width`` pixels wide (at least 640), as shapes. ``fold``: steps
         (``x="calls"``) or seconds (``x="time"``) a panel; by default a run of calls folds
-        where a step would get narrower than 6 pixels, and a time axis does not fold."""
+        where a step would get narrower than 6 pixels, and a time axis does not fold. A
+        ``fold`` making more than :data:`MAX_PANELS` panels is a ValueError naming the
+        smallest fold allowed."""
         return _Drawing(self, max(int(width), 640), fold).layout()
 
     def svg(self, width: int = 960, fold: float | None = None) -> str:
@@ -447,6 +451,24 @@ def _fits(text: str, pixels: float, size: float) -> bool:
     return len(text) * size * CHAR + 6 <= pixels
 
 
+def smallest_fold(total: float, calls: bool) -> float:
+    """The smallest ``fold`` that makes at most :data:`MAX_PANELS` panels of ``total``
+    positions: whole steps, or seconds rounded up to three significant digits."""
+    exact = total / MAX_PANELS
+    if calls:
+        return float(math.ceil(exact))
+    unit = 10.0 ** (math.floor(math.log10(exact)) - 2)
+    return math.ceil(exact / unit) * unit
+
+
+def _check_panels(per: float, total: float, calls: bool) -> None:
+    if total / per - 1e-9 > MAX_PANELS:         # (compared as floats: it may be inf)
+        unit = "steps" if calls else "s"
+        raise ValueError(f"fold {per:g} would make more than {MAX_PANELS} panels: "
+                         f"the smallest fold for this run is "
+                         f"{smallest_fold(total, calls):g} {unit}")
+
+
 class _Drawing:
     """One layout of a timeline: where each position (a step or a second) goes."""
 
@@ -466,6 +488,7 @@ class _Drawing:
             if isinstance(fold, bool) or not isinstance(fold, (int, float)) or not fold > 0:
                 raise ValueError(f"fold must be a positive number, not {fold!r}")
             per = float(fold)
+            _check_panels(per, self.total, self.calls)
         elif self.calls:
             panels = max(1, math.ceil(self.total * MIN_DX / self.plot_w))
             per = float(math.ceil(self.total / panels))

@@ -373,3 +373,34 @@ def processes_running(text: str) -> list[str]:
         except OSError:
             continue                # gone meanwhile
     return pids
+
+
+def test_png_writes_exactly_the_path_given_as_png_and_says_why_it_cannot(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    named_svg = tmp_path / "x.svg"
+    assert main(["run", PHILOSOPHERS, "--quiet", "--png", str(named_svg)]) == 0
+    assert named_svg.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.svg"]
+    for option in ("--png", "--svg"):
+        assert main(["run", PHILOSOPHERS, "--quiet", option, str(tmp_path)]) == 1
+        assert capsys.readouterr().err == f"ipcsim: cannot write {tmp_path}: Is a directory\n"
+        with pytest.raises(SystemExit) as exit_:
+            main(["run", PHILOSOPHERS, option, ""])
+        assert exit_.value.code == 2
+        assert f"error: argument {option}: an empty file name" in capsys.readouterr().err
+    assert main(["run", PHILOSOPHERS, "--quiet", "--png", "/dev/full"]) == 1
+    assert capsys.readouterr().err == "ipcsim: cannot write /dev/full: No space left on device\n"
+    assert not os.path.exists("/dev/full.png")
+
+
+def test_a_fold_making_too_many_panels_is_an_error_of_the_option(tmp_path, capsys):
+    svg = tmp_path / "o.svg"
+    assert main(["run", PHILOSOPHERS, "--quiet", "--svg", str(svg), "--x", "time",
+                 "--fold", "1e-9"]) == 2
+    assert capsys.readouterr().err == (
+        "ipcsim run: error: argument --fold: fold 1e-09 would make more than 1000 panels: "
+        "the smallest fold for this run is 0.01 s\n")
+    assert not svg.exists()
+    assert main(["run", PHILOSOPHERS, "--quiet", "--svg", str(svg), "--x", "time",
+                 "--fold", "0.01"]) == 0
+    assert svg.read_text().count(">pid 2 philosopher</text>") <= 1000

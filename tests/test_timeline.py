@@ -337,6 +337,24 @@ def test_500_calls_fold_into_panels_a_step_at_least_6_pixels_wide():
     k.close()
 
 
+def test_a_fold_making_more_than_1000_panels_is_refused_naming_the_smallest_allowed():
+    k = philosophers(5)                   # 52 calls, t=0s..8s
+    calls, time = Timeline(k), Timeline(k, x="time")
+    with pytest.raises(ValueError, match=r"^fold 1e-09 would make more than 1000 panels: "
+                                         r"the smallest fold for this run is 0\.008 s$"):
+        time.layout(fold=1e-9)
+    with pytest.raises(ValueError, match=r"more than 1000 panels.* is 0\.008 s$"):
+        time.png("/nonexistent/never-written.png", fold=5e-324)
+    with pytest.raises(ValueError, match=r"fold 0\.01 would make .* is 1 steps$"):
+        calls.svg(fold=0.01)
+    # the smallest fold it names is allowed, and makes 1,000 panels at most
+    labels = [s for s in time.layout(fold=0.008).shapes
+              if isinstance(s, Text) and s.text == "pid 2 philosopher"]
+    assert len(labels) == 1000
+    assert len(calls.layout(fold=1).shapes) > 53
+    k.close()
+
+
 def test_time_axis_title_and_pid_filter():
     k = philosophers(5)
     tl = Timeline(k, title="seed 5 <by time>", pids=[2, 3], x="time")

@@ -157,11 +157,14 @@ Scenario = Callable[[Kernel], object]
 
 def load_scenario(path: str, entry: str = "scenario") -> Scenario:
     """The function ``entry`` of the Python file ``path`` (SystemExit with a message if the
-    file or the function is missing)."""
+    file or the function is missing, or the path is not a file it can read)."""
+    try:
+        with open(path, "rb"):      # (run_path would run a directory's __main__.py)
+            pass
+    except OSError as e:
+        raise SystemExit(f"ipcsim: cannot run {path}: {e.strerror or e}") from None
     try:
         namespace = runpy.run_path(path, run_name="__ipcsim_scenario__")
-    except FileNotFoundError:
-        raise SystemExit(f"ipcsim: {path}: no such file") from None
     except SyntaxError as e:
         where = f"{path}:{e.lineno}" if e.lineno else path
         line = (e.text or "").rstrip("\n")

@@ -261,6 +261,12 @@ def test_explore_and_run_explain_a_file_that_cannot_be_loaded(tmp_path, capsys):
         main(["explore", str(broken)])
     assert str(e.value) == (f"ipcsim: {broken}:2: loading it raised ModuleNotFoundError: "
                             f"No module named 'no_such_module_here'")
+    for path, why in ((tmp_path, "Is a directory"),
+                      (tmp_path / "missing.py", "No such file or directory")):
+        for command in ("run", "explore"):
+            with pytest.raises(SystemExit) as e:
+                main([command, str(path)])
+            assert str(e.value) == f"ipcsim: cannot run {path}: {why}"
     empty = tmp_path / "empty.py"
     empty.write_text("scenario = 3\n")
     with pytest.raises(SystemExit) as e:

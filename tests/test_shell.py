@@ -180,7 +180,8 @@ def test_files_sysctl_and_redirections():
     assert run("echo 64 > /proc/sys/kernel/msgmni; cat /proc/sys/kernel/msgmni")[1] == "64\n"
     assert run("echo x > /proc/sys/kernel/msgmni")[2] == \
         "bash: line 2: echo: write error: Invalid argument\n"
-    assert run("echo x > /nope")[2] == "bash: line 3: /nope: No such file or directory\n"
+    assert run("echo x > /nodir/f")[2] == \
+        "bash: line 3: /nodir/f: No such file or directory\n"
     assert run("cat < /proc/sys/kernel/msgmax")[1] == "8192\n"
     assert run("cat /nope 2>/dev/null; echo $?")[1] == "1\n"
     assert run("sysctl kernel.msgmni kernel.sem")[1] == \
@@ -188,6 +189,18 @@ def test_files_sysctl_and_redirections():
     assert run("sysctl -n -w kernel.msgmax=100")[1] == "100\n"
     assert run("ls /proc/sysvipc")[1] == "msg\nsem\nshm\n"
     assert run("ls /nope") == (2, "", "ls: cannot access '/nope': No such file or directory\n")
+
+
+def test_redirections_create_truncate_and_append_as_bash():
+    sh, run = shell()
+    # bash opens `>` with O_WRONLY|O_CREAT|O_TRUNC, 0666 less the umask; `>>` with O_APPEND
+    assert run("cd /run; echo x > f; cat f") == (0, "x\n", "")
+    assert sh.proc.stat("/run/f").st_mode & 0o777 == 0o644
+    assert run("echo abcdef > f; echo a > f; cat f")[1] == "a\n"
+    assert run("echo b >> f; echo c >> f; cat f")[1] == "a\nb\nc\n"
+    assert run("ls /nope 2> e; ls /nope 2>> e; cat e")[1] == \
+        "ls: cannot access '/nope': No such file or directory\n" * 2
+    assert run("echo y > /")[2] == "bash: line 5: /: Is a directory\n"
 
 
 def test_mount_umount_and_mqueue_files():

@@ -24,7 +24,7 @@ import random
 import sys
 from typing import Any, Callable, TextIO
 
-from ..constants import CLONE_NEWIPC, MS_BIND, O_WRONLY
+from ..constants import CLONE_NEWIPC, MS_BIND, O_APPEND, O_CREAT, O_TRUNC, O_WRONLY
 from ..errors import DeadlockError, ProcessGone, SimulationError
 from ..kernel.kernel import Kernel
 from ..kernel.process import Process
@@ -483,23 +483,24 @@ class Shell:
             if redir.stdout is None:
                 (sink.append if sink is not None else self.out)(text)
             elif redir.stdout[0] != "/dev/null":
-                status = self._write_file(redir.stdout[0], text, name) or status
+                status = self._write_file(*redir.stdout, text, name) or status
             etext = "".join(err_buf)
             if redir.stderr is None or redir.stderr == ("&1", ""):
                 self.err(etext)
             elif redir.stderr[0] != "/dev/null":
-                status = self._write_file(redir.stderr[0], etext, name) or status
+                status = self._write_file(*redir.stderr, etext, name) or status
             return status
 
         return to_out, to_err, finish
 
-    def _write_file(self, path: str, text: str, name: str) -> int:
-        """What ``> FILE`` does: open(O_WRONLY), one write, close."""
+    def _write_file(self, path: str, op: str, text: str, name: str) -> int:
+        """What ``> FILE`` does: open(O_WRONLY|O_CREAT|O_TRUNC, 0666 less the umask), one
+        write, close; ``>>`` opens with O_APPEND in place of O_TRUNC."""
         p = self.proc
         if not p.alive:           # the command's signal ended this shell: no one writes
             return 0
         try:
-            fd = p.open(self.abspath(path), O_WRONLY)
+            fd = p.open(self.abspath(path), O_WRONLY | O_CREAT | _REDIRECT_FLAGS[op], 0o666)
         except OSError as e:
             self.err(f"{self.where()}{path}: {strerror(e.errno)}\n")
             return 1
@@ -1447,6 +1448,7 @@ def _keep(status: int) -> int:
 
 
 # --- the tokenizer -------------------------------------------------------------------------
+_REDIRECT_FLAGS = {">": O_TRUNC, "2>": O_TRUNC, ">>": O_APPEND, "2>>": O_APPEND}
 _OPERATORS = ("2>&1", "2>>", "&&", "||", ">>", "2>", ";", "|", "&", ">", "<")
 
 

@@ -118,6 +118,17 @@ STEPS = [
     ("root", "stat", "//run//p//..//p//..//p"),
     ("root", "unlink", "/run/p/f/../f"),
     ("root", "rmdir", "/run/p/m/../m/.."),
+    # /proc/PID is immutable: EPERM before its mode, for a user too; /proc/PID/ns is not
+    ("user", "unlink", "/proc/self/ns"),
+    ("user", "rmdir", "/proc/self/ns"),
+    ("user", "unlink", "/proc/1/ns"),
+    ("user", "rmdir", "/proc/1/ns"),
+    ("root", "rmdir", "/proc/1/ns"),
+    ("user", "unlink", "/proc/self/ns/ipc"),
+    ("root", "unlink", "/proc/self/ns/ipc"),
+    ("user", "unlink", "/proc/1"),
+    ("root", "unlink", "/proc/1"),
+    ("user", "unlink", "/proc/sysvipc/msg"),
 ]
 
 PROBE = r"""
@@ -263,6 +274,8 @@ EXPECTED = [
     "ok", "ok", "ok", "EACCES", "ok", [0o41777, 0, 0], "ENOTDIR",
     "ok", "EACCES", [0o40700, 0, 0], [0o40700, 0, 0], "EACCES",
     [0o100644, 0, 0], "ENOTDIR", [0o40711, 0, 0], "ENOTDIR", "ENOTEMPTY",
+    "EPERM", "EPERM", "EPERM", "EPERM", "EPERM", "EACCES", "EPERM", "EACCES", "EPERM",
+    "EACCES",
 ]
 
 

@@ -187,8 +187,8 @@ def _task_owner(target: Process) -> tuple[int, int]:
 
 
 class PidDir(ProcNode):
-    """/proc/PID (only ``ns`` is modelled in it). Neither it nor anything in it can be
-    unlinked or removed (EPERM, as Linux answers)."""
+    """/proc/PID (only ``ns`` is modelled in it): an immutable directory, so neither it
+    nor anything in it can be unlinked or removed, by root or anyone else (EPERM)."""
 
     __slots__ = ("target",)
     immutable = True
@@ -214,10 +214,12 @@ class PidDir(ProcNode):
 
 
 class NsDir(PidDir):
-    """/proc/PID/ns: dr-x--x--x, owned as the process's directory."""
+    """/proc/PID/ns: dr-x--x--x, owned as the process's directory; not immutable, so
+    removing a link in it is EACCES for others, EPERM (no unlink) for root."""
 
     __slots__ = ()
     mode = S_IFDIR | 0o511
+    immutable = False
 
     def lookup(self, proc: ProcessState, name: str) -> vfs.Node | None:
         if name == "ipc":

@@ -143,7 +143,7 @@ class Node:
     uid: int
     gid: int
     mounted = 0          # how many mounts sit on it (d_mountpoint)
-    immutable = False    # unlink and rmdir refuse it (EPERM)
+    immutable = False    # no writing in it, no unlinking or removing it (EPERM)
     has_create = has_mkdir = has_unlink = has_rmdir = False
 
     def is_dir(self) -> bool:
@@ -696,9 +696,12 @@ def do_mkdir(proc: ProcessState, path: object, mode: int) -> None:
 
 
 def may_delete(proc: ProcessState, parent: Node, victim: Node, isdir: bool) -> None:
-    """may_delete(): write and search permission on the directory (EACCES); the sticky
-    bit, or an undeletable node (EPERM); then the kind of the victim (ENOTDIR/EISDIR)."""
+    """may_delete(): write and search permission on the directory (EPERM for an immutable
+    one, for root too, else EACCES); the sticky bit, or an immutable victim (EPERM); then
+    the kind of the victim (ENOTDIR/EISDIR)."""
     creds = proc.creds
+    if parent.immutable:            # inode_permission() refuses MAY_WRITE before the mode
+        raise oserror(errno.EPERM)
     if not parent.permission(creds, MAY_WRITE | MAY_EXEC):
         raise oserror(errno.EACCES)
     if parent.mode & S_ISVTX and creds.fsuid != victim.uid and creds.fsuid != parent.uid \

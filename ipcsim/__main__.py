@@ -2,7 +2,10 @@
 PATH."""
 import sys
 
-from .cli import main
+try:
+    from .cli import main
+except KeyboardInterrupt:       # Ctrl-C while starting: the exit status of one, quietly
+    sys.exit(130)
 
 if __name__ == "__main__":
     sys.exit(main())

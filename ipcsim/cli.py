@@ -257,11 +257,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """The console script's entry point; returns the exit status."""
-    args = _parser().parse_args(argv)
-    if args.command is None:
-        _parser().print_help()
-        return 2
     try:
+        args = _parser().parse_args(argv)
+        if args.command is None:
+            _parser().print_help()
+            return 2
         return {"demo": _demo, "shell": _shell, "run": _run,
                 "explore": _explore}[args.command](args)
     except BrokenPipeError:          # ipcsim ... | head
@@ -278,7 +278,11 @@ def _demo(args: argparse.Namespace) -> int:
         import inspect
         sys.stdout.write(inspect.getsource(demo))
         return 0
-    demo.main(args.seed)
+    from .explore import catching_ctrl_c, ctrl_c_pressed
+    with catching_ctrl_c():
+        demo.main(args.seed)
+    if ctrl_c_pressed():       # (a program of the demo took it as its own failure)
+        raise KeyboardInterrupt
     return 0
 
 

@@ -410,3 +410,22 @@ def test_a_fold_making_too_many_panels_is_an_error_of_the_option(tmp_path, capsy
     assert main(["run", PHILOSOPHERS, "--quiet", "--svg", str(svg), "--x", "time",
                  "--fold", "0.01"]) == 0
     assert svg.read_text().count(">pid 2 philosopher</text>") <= 1000
+
+
+def test_ctrl_c_during_the_demo_says_interrupted_with_status_130(monkeypatch, capsys):
+    import signal
+    from ipcsim import demo
+    from ipcsim.kernel.kernel import Kernel
+
+    def interrupted(seed: int) -> None:
+        # SIGINT arrives while a program of the demo runs: that program fails of it
+        k = Kernel(seed=seed)
+        k.init.fork(target=lambda p: os.kill(os.getpid(), signal.SIGINT))
+        k.run()
+        k.close()
+        print("the demo went on")
+    monkeypatch.setattr(demo, "main", interrupted)
+    assert main(["demo"]) == 130
+    captured = capsys.readouterr()
+    assert captured.err == "ipcsim: interrupted\n"
+    assert "Traceback" not in captured.out + captured.err

@@ -184,15 +184,44 @@ def differences(saved: dict[str, Any], fresh: dict[str, Any]) -> list[str]:
     return out
 
 
+PROG = "python3 -m ipcsim.notebook"
+
+
+def _load(path: Path) -> dict[str, Any]:
+    """The notebook in ``path``: OSError if it cannot be read, ValueError (saying why) if
+    it is not JSON of an nbformat 4 notebook."""
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        notebook = json.loads(data)
+    except UnicodeDecodeError as e:
+        raise ValueError(f"not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list) \
+            or not all(isinstance(c, dict) for c in notebook["cells"]):
+        raise ValueError("no list of cells (nbformat 4)")
+    return notebook
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m ipcsim.notebook",
+    """The command's entry point: exit status 0, 1 if a cell failed, the outputs differ
+    (``--check``) or the file is not a notebook, 2 if it cannot be read."""
+    parser = argparse.ArgumentParser(prog=PROG,
                                      description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("notebook", help="an .ipynb file (nbformat 4)")
     parser.add_argument("--check", action="store_true",
                         help="do not write: exit 1 if the saved outputs differ from a run")
     args = parser.parse_args(argv)
     path = Path(args.notebook).resolve()
-    saved = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        saved = _load(path)
+    except OSError as e:
+        print(f"{PROG}: cannot read {args.notebook}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    except ValueError as e:
+        print(f"{PROG}: {args.notebook} is not a notebook: {e}", file=sys.stderr)
+        return 1
     fresh = execute(saved, path.parent)
     errors = [c for c in fresh["cells"] if any(o["output_type"] == "error"
                                                  for o in c.get("outputs", ()))]
@@ -206,7 +235,11 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"{args.notebook}: the saved outputs are what a run gives")
         return 0
-    path.write_text(dumps(fresh), encoding="utf-8")
+    try:
+        path.write_text(dumps(fresh), encoding="utf-8")
+    except OSError as e:
+        print(f"{PROG}: cannot write {args.notebook}: {e.strerror or e}", file=sys.stderr)
+        return 1
     if errors:
         print("".join(errors[0]["outputs"][-1]["traceback"]), file=sys.stderr)
         return 1

@@ -119,3 +119,23 @@ def test_the_command_fills_a_notebook_and_checks_it(tmp_path, capsys):
     path.write_text(json.dumps(_nb("raise ValueError('no')")))
     assert notebook.main([str(path)]) == 1
     assert "ValueError: no" in capsys.readouterr().err
+
+
+def test_the_command_says_why_a_file_is_not_a_notebook_it_can_run(tmp_path, capsys):
+    prog = "python3 -m ipcsim.notebook"
+    cases = [(tmp_path / "missing.ipynb", None, 2, "cannot read {}: No such file or directory"),
+             (tmp_path, None, 2, "cannot read {}: Is a directory"),
+             (tmp_path / "broken.ipynb", b'{"cells": [\n', 1,
+              "{} is not a notebook: invalid JSON at line 2 column 1: Expecting value"),
+             (tmp_path / "list.ipynb", b"[1]", 1,
+              "{} is not a notebook: no list of cells (nbformat 4)"),
+             (tmp_path / "binary.ipynb", b"\xff", 1,
+              "{} is not a notebook: not UTF-8 text (invalid start byte at byte 0)")]
+    for path, content, status, message in cases:
+        if content is not None:
+            path.write_bytes(content)
+        for check in ([], ["--check"]):
+            assert notebook.main([str(path)] + check) == status
+            assert capsys.readouterr().err == f"{prog}: {message.format(path)}\n"
+        if content is not None:
+            assert path.read_bytes() == content        # left as it was

@@ -1231,6 +1231,16 @@ def layout_probe(P):
         out.append(at(big, 0, 0) == (hi if TASK_SIZE - hi >= room + PAGE else "ENOMEM"))
     else:
         out += [True, True]
+    # the vDSO and vvar never split (EINVAL), but SHM_REMAP replaces one whole (not
+    # the vDSO here: the real process would crash at its next call into it)
+    for name in ("[vdso]", "[vvar]", "[vvar_vclock]"):
+        lo, hi = next((lo, hi) for lo, hi, n in P.maps() if n == name)
+        out.append(at(one, lo, REMAP))
+        out.append(at(one, hi - PAGE, REMAP))
+        out.append(at(two, hi - PAGE, REMAP))
+        if name != "[vdso]":
+            out.append(at(P.shmget(0, hi - lo, 0o600), lo, REMAP) == lo)
+            out.append(name in [n for _, _, n in P.maps()])
     return out
 '''
 
@@ -1251,7 +1261,7 @@ result = layout_probe(RealPrims())
 '''
 
 LAYOUT_EXPECTED = ["EINVAL", "ENOMEM", "EINVAL", "EINVAL", True, True, 0, True, True, True,
-                   True, True]
+                   True, True] + ["EINVAL"] * 3 + ["EINVAL", "EINVAL", "EINVAL", True, False] * 2
 _scope_layout: dict = {}
 exec(compile(LAYOUT_PROBE, "<shm layout probe>", "exec"), _scope_layout)   # noqa: S102
 

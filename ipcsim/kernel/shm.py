@@ -13,7 +13,7 @@ Addresses: every process has the mappings of a small dynamically linked x86-64 p
 the randomness Linux's exec draws (ASLR), drawn from the kernel's seed: the same seed gives the
 same addresses, and processes inherit them across fork (nothing in the model execs). They count
 in ``vm.max_map_count``; a fixed shmat over them is EINVAL, with SHM_REMAP it replaces them as
-MAP_FIXED would. ``shmat`` without an address picks, as arch_get_unmapped_area_topdown does, the
+MAP_FIXED would (the vDSO's and vvar's only whole: splitting one is EINVAL). ``shmat`` without an address picks, as arch_get_unmapped_area_topdown does, the
 highest free range below ``mmap_base`` that fits the page-rounded size (plus the huge page
 size less a page, for SHM_HUGETLB, to align it); if none fits, the lowest one above
 ``mmap_legacy_base``, keeping the stack guard gap below the stack. A fixed address may be
@@ -280,6 +280,12 @@ class Vma:
         self.seg = file.seg
         self.writable = file.writable
 
+    def may_split(self, at: int) -> bool:
+        """vm_ops->may_split: a huge page mapping splits only on a huge page boundary
+        (hugetlb_vm_op_split)."""
+        huge = self.seg.huge
+        return not huge or not at & (huge - 1)
+
     def describe(self) -> str:
         seg = self.seg
         what = f"shmid {seg.id}" + (", removed" if seg.deleted or seg.mode & SHM_DEST else "")
@@ -302,6 +308,11 @@ class FixedVma:
         self.name = name
         self.guard = guard
 
+    def may_split(self, at: int) -> bool:
+        """vm_ops->may_split: the kernel's special mappings never split
+        (special_mapping_split); replacing one whole is allowed."""
+        return self.name not in SPECIAL_MAPPINGS
+
     def piece(self, start: int, end: int) -> FixedVma:
         """What is left of it over [start, end) after an unmap of the rest."""
         return FixedVma(start, end, self.prot, self.name, self.guard)
@@ -311,6 +322,9 @@ class FixedVma:
 
 
 AnyVma: TypeAlias = "Vma | FixedVma"
+
+# _install_special_mapping()'s mappings (arch/x86/entry/vdso/vma.c)
+SPECIAL_MAPPINGS = frozenset({"[vdso]", "[vvar]", "[vvar_vclock]"})
 
 PROGRAM = "/sbin/init"             # init's program: every process is a fork of it
 LD_SO = "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
@@ -566,10 +580,8 @@ class AddressSpace:
         if head.start < lo and head.end > hi and len(vmas) >= MAX_MAP_COUNT:
             raise oserror(errno.ENOMEM)
         for vma, at in ((head, lo), (tail, hi)):
-            if isinstance(vma, Vma) and vma.start < at < vma.end:
-                huge = vma.seg.huge
-                if huge and at & (huge - 1):
-                    raise oserror(errno.EINVAL)      # hugetlb_vm_op_split
+            if vma.start < at < vma.end and not vma.may_split(at):
+                raise oserror(errno.EINVAL)
         pid = self.pid
         if head.start < lo:
             self._split(first, lo, pid)

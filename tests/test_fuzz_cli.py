@@ -66,7 +66,10 @@ WORDS = {
     "cd": ["/proc", "..", "/dev/mqueue", "-", "/nope", "ns", "/proc/$$/ns/ipc", "a b"],
     "pwd": ["-L", "-P", "-x"],
     "grep": ["-i", "-v", "-c", "-n", "-w", "-x", "-E", "-F", "-q", "-o", "-l", "-e", "-m",
-             "root", "0x", "^k", "a|b", "\\(", "[", "[a-", "/proc/sysvipc/sem"],
+             "root", "0x", "^k", "a|b", "\\(", "[", "[a-", "/proc/sysvipc/sem", "(?i)x",
+             "a{1}{2}", "[[:digit:]]", "[[:foo:]]", "[:space:]", "x{99999}", "\\(a\\)\\2",
+             "*x", "+", "\\", "[]a]", "[z-a]", "a**", "(", ")", "\\{1", "a{,2}", "\\<",
+             "[[.a.]]", "[a-[:alpha:]]", "--help"],
     "wc": ["-l", "-w", "-c", "-m", "-L", "/proc/sysvipc/msg", "-"],
     "head": ["-n", "-c", "-2", "-n-1", "-q", "-v", "/proc/sysvipc/shm"],
     "tail": ["-n", "+2", "-c", "-n+1", "/proc/sysvipc/shm"],
@@ -151,6 +154,7 @@ def test_the_shell_shows_no_traceback_for_random_lines():
             raise AssertionError(f"{type(e).__name__}: {e} from the script {lines!r}") from e
         assert 0 <= status <= 255
         assert TRACEBACK not in out.getvalue() + err.getvalue(), lines
+        assert "internal error" not in err.getvalue(), lines
         done += len(lines)
     assert done == LINES
 

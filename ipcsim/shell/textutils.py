@@ -71,40 +71,206 @@ _GREP_LONG = (LongOpt("ignore-case", 0, "i"), LongOpt("invert-match", 0, "v"),
               LongOpt("max-count", 1, "m"))
 
 
-def _bre(pattern: str, extended: bool) -> str:
-    """A POSIX basic (or extended) regular expression as Python's re reads it."""
-    out, i = [], 0
+class RegexError(ValueError):
+    """A pattern GNU grep refuses; the text is its message."""
+
+
+# The POSIX classes in the C locale, as the members of a Python character class.
+_CLASSES = {"alpha": "a-zA-Z", "digit": "0-9", "alnum": "0-9A-Za-z", "upper": "A-Z",
+            "lower": "a-z", "space": " \\t\\n\\r\\f\\v", "blank": " \\t",
+            "punct": "!-/:-@\\[-`{-~", "print": " -~", "graph": "!-~",
+            "cntrl": "\\x00-\\x1f\\x7f", "xdigit": "0-9A-Fa-f"}
+_RE_DUP_MAX = 0x7FFF
+# The GNU escapes that keep a meaning; any other escaped character is itself.
+_GNU_ESCAPES = {"w": r"\w", "W": r"\W", "s": r"\s", "S": r"\S", "b": r"\b", "B": r"\B",
+                "<": r"\b(?=\w)", ">": r"\b(?<=\w)", "`": r"\A", "'": r"\Z"}
+
+
+def _bracket(pattern: str, i: int) -> tuple[str, int]:
+    """The bracket expression opening at ``pattern[i]`` as a Python class, and the index
+    after its ``]``."""
+    j = i + 1
+    negate = pattern[j:j + 1] == "^"
+    j += negate
+    members: list[str] = []
+    last: str | None = None          # the previous single character (a range may start)
+    first = True
+    while True:
+        if j >= len(pattern):
+            raise RegexError("Invalid regular expression" if i == len(pattern) - 1 else
+                             "Unmatched [, [^, [:, [., or [=")
+        ch = pattern[j]
+        if ch == "]" and not first:
+            break
+        first = False
+        if ch == "[" and pattern[j + 1:j + 2] in (":", ".", "="):
+            kind = pattern[j + 1]
+            close = pattern.find(kind + "]", j + 2)
+            if close < 0:
+                raise RegexError("Unmatched [, [^, [:, [., or [=")
+            name = pattern[j + 2:close]
+            j = close + 2
+            if kind == ":":
+                if name not in _CLASSES:
+                    raise RegexError("Invalid character class name")
+                if pattern[j:j + 1] == "-" and pattern[j + 1:j + 2] not in ("]", ""):
+                    raise RegexError("Invalid range end")
+                members.append(_CLASSES[name])
+                last = None
+                continue
+            if len(name) != 1:
+                raise RegexError("Invalid collation character")
+            ch = name
+        else:
+            j += 1
+        if ch == "-" and last is not None and pattern[j:j + 1] not in ("]", ""):
+            hi = pattern[j]
+            if hi == "[" and pattern[j + 1:j + 2] in (".", "="):
+                close = pattern.find(pattern[j + 1] + "]", j + 2)
+                hi, j = pattern[j + 2:close], close + 2
+            elif hi == "[" and pattern[j + 1:j + 2] == ":":
+                raise RegexError("Invalid range end")
+            else:
+                j += 1
+            if len(hi) != 1 or ord(hi) < ord(last):
+                raise RegexError("Invalid range end")
+            members.append("-" + re.escape(hi))
+            last = None
+            continue
+        members.append(re.escape(ch) if ch in "\\[]^-" else ch)
+        last = ch
+    body = "".join(members)
+    if re.fullmatch(r":[a-z]+:", pattern[i + 1:j]):
+        name = pattern[i + 1:j]
+        raise RegexError(f"character class syntax is [[{name}]], not [{name}]")
+    return ("[^" if negate else "[") + body + "]", j + 1
+
+
+def _interval(pattern: str, i: int, extended: bool) -> tuple[str, int] | None:
+    """The ``{m,n}`` (``\\{m,n\\}`` in a BRE) whose brace is at ``pattern[i]``, as Python
+    writes it, and the index after it; None when an ERE brace is a plain character."""
+    close = "}" if extended else "\\}"
+    m = re.compile(r"([0-9]*)(,([0-9]*))?" + re.escape(close)).match(pattern, i + (1 if extended else 2))
+    if m is None or (not m.group(1) and not m.group(2)):
+        if extended:
+            return None
+        if pattern.find(close, i) < 0:
+            raise RegexError("Unmatched \\{")
+        raise RegexError("Invalid content of \\{\\}")
+    low = int(m.group(1) or 0)
+    high = None if m.group(2) and not m.group(3) else int(m.group(3) or m.group(1))
+    if high is not None and high < low:
+        raise RegexError("Invalid content of \\{\\}")
+    if max(low, high or 0) > _RE_DUP_MAX:
+        raise RegexError("Regular expression too big")
+    return "{%d,%s}" % (low, "" if high is None else high), m.end()
+
+
+def _bre(pattern: str, extended: bool, groups: int = 0,
+         warn: Callable[[str], None] = lambda text: None) -> tuple[str, int]:
+    """A POSIX basic (or extended) regular expression, with GNU's extensions, as Python's
+    re reads it, and the number of groups it opens (``groups`` are already open before it,
+    so that back-references of several patterns joined with ``|`` stay right). ``warn``
+    receives GNU grep's warnings; a pattern grep refuses raises RegexError."""
+    out: list[str] = []
+    atom: int | None = None        # where in ``out`` the last atom starts
+    quantified = False
+    opened: list[tuple[int, int]] = []     # (number, start in ``out``) of open groups
+    closed: set[int] = set()
+    count = groups
+    i = 0
+
+    def special(ch: str, i: int) -> str | None:
+        """The operator ``ch`` at ``i`` is (with its backslash in a BRE), or None."""
+        if extended:
+            return ch if pattern[i] in "(){}|+?*" else None
+        if ch == "*":
+            return "*"
+        if ch == "\\" and i + 1 < len(pattern) and pattern[i + 1] in "(){}|+?":
+            return pattern[i + 1]
+        return None
+
     while i < len(pattern):
         ch = pattern[i]
-        if ch == "\\" and i + 1 < len(pattern):
-            nxt = pattern[i + 1]
-            if not extended and nxt in "(){}|+?":
-                out.append(nxt)
-            elif nxt in "<>":
-                out.append(r"\b")
+        op = special(ch, i)
+        step = 1 if extended or op in (None, "*") else 2
+        if op in ("*", "+", "?", "{"):
+            if atom is None:       # nothing to repeat: ERE drops it, BRE reads a character
+                if extended:
+                    warn(("{...}" if op == "{" else op) + " at start of expression")
+                    i += 1
+                    continue
+                out.append(re.escape(op))
+                atom, quantified = len(out) - 1, False
+                i += step
+                continue
+            if op == "{":
+                interval = _interval(pattern, i, extended)
+                if interval is None:
+                    out.append(re.escape("{"))
+                    atom, quantified = len(out) - 1, False
+                    i += 1
+                    continue
+                text, i = interval
             else:
-                out.append("\\" + nxt)
-            i += 2
+                text = op
+                i += step
+            if quantified:                    # a repeat of a repeat: group it first
+                out[atom:] = ["(?:" + "".join(out[atom:]) + ")"]
+            out.append(text)
+            quantified = True
             continue
-        if ch == "[":                     # a bracket expression goes over as it is
-            j = i + 1
-            if pattern[j:j + 1] == "^":
-                j += 1
-            if pattern[j:j + 1] == "]":
-                j += 1
-            end = pattern.find("]", j)
-            if end < 0:
-                raise ValueError("Unmatched [, [^, [:, [., or [=")
-            body = pattern[i + 1:end].replace("\\", "\\\\")
-            out.append("[" + body + "]")
-            i = end + 1
-            continue
-        if not extended and ch in "(){}|+?":
-            out.append("\\" + ch)
+        quantified = False
+        if op == "(":
+            count += 1
+            opened.append((count, len(out)))
+            out.append("(")
+            atom = None
+        elif op == ")":
+            if not opened:
+                if not extended:
+                    raise RegexError("Unmatched ) or \\)")
+                out.append(re.escape(")"))
+                atom = len(out) - 1
+            else:
+                number, start = opened.pop()
+                closed.add(number)
+                out[start:] = ["".join(out[start:]) + ")"]
+                atom = start
+        elif op == "|":
+            out.append("|")
+            atom = None
+        elif ch == "\\":
+            if i + 1 >= len(pattern):
+                raise RegexError("Trailing backslash")
+            nxt = pattern[i + 1]
+            step = 2
+            if nxt in "123456789":
+                if int(nxt) + groups not in closed:
+                    raise RegexError("Invalid back reference")
+                out.append(f"(?:\\{int(nxt) + groups})")
+            else:
+                out.append(_GNU_ESCAPES.get(nxt, re.escape(nxt)))
+            atom = None if nxt in "<>`'bB" else len(out) - 1
+        elif ch == "[":
+            text, step = _bracket(pattern, i)
+            step -= i
+            out.append(text)
+            atom = len(out) - 1
+        elif ch == "^" and (extended or atom is None and (not out or out[-1] in ("(", "|"))):
+            out.append("^")
+            atom = None
+        elif ch == "$" and (extended or i + 1 == len(pattern)
+                            or pattern[i + 1:i + 3] in ("\\)", "\\|")):
+            out.append("$")
+            atom = None
         else:
-            out.append(ch)
-        i += 1
-    return "".join(out)
+            out.append("." if ch == "." else re.escape(ch))
+            atom = len(out) - 1
+        i += step
+    if opened:
+        raise RegexError("Unmatched ( or \\(")
+    return "".join(out), count - groups
 
 
 def grep(ctx: Ctx, args: list[str]) -> int:
@@ -127,12 +293,17 @@ def grep(ctx: Ctx, args: list[str]) -> int:
             max_count = value
     fixed, extended = "F" in flags, "E" in flags
     pieces = []
+    groups = 0
     for pattern in (p for text in patterns for p in text.split("\n")):
-        try:
-            body = re.escape(pattern) if fixed else _bre(pattern, extended)
-            re.compile(body)
-        except (ValueError, re.error) as e:
-            ctx.errx(2, str(e) if isinstance(e, ValueError) else "Invalid regular expression")
+        if fixed:
+            body = re.escape(pattern)
+        else:
+            try:
+                body, opened = _bre(pattern, extended, groups,
+                                    lambda text: ctx.warnx("warning: " + text))
+            except RegexError as e:
+                ctx.errx(2, str(e))
+            groups += opened
         if "w" in flags:
             body = rf"(?<!\w)(?:{body})(?!\w)"
         if "x" in flags:

@@ -517,3 +517,50 @@ def test_the_readme_lab_transcript_is_what_the_script_prints():
     block = readme[start:readme.index("```", start)].split("\n", 1)[1]
     assert block == printed
     assert "ipcsim: deadlock: every program is blocked" in printed
+
+
+REGEX_TEXT = "x (?i)x a\n12 aa A-Z ^a a$b\n  \\d]*\n{1}a a{1 tab\there\n"
+_PATTERNS_E = ["(?i)x", "(", ")", "a{1", "[", "a[", "a**", "+x", "*x", "a{2,1}", "\\", "x\\",
+               "[[:foo:]]", "[:space:]", "a{99999}", "()", "a|*b", "(*a)", "{1}a", "a{,2}",
+               "[a", "[]", "[z-a]", "a{1}{2}", "[[:digit:]]+", "[[:space:]]", "[[:alpha:]]+",
+               "[[:upper:]]", "[^[:alnum:] ]", "\\<x", "(a)\\1", "(a)\\2", "\\d", "[]a-]+",
+               "[a\\]", "^a|x$", "[[:alpha:]-z]", "x{32768}", "[[.a.]]", "(a|)x",
+               "[[:blank:]]", "[[:punct:]]+", "[[:xdigit:]]+", "[a-[:alpha:]]"]
+_PATTERNS_G = ["\\(", "\\)", "a\\{1", "*x", "a**", "\\{1\\}", "a\\{2,1\\}", "x\\+",
+               "[[:digit:]]\\+", "a\\|b", "^*", "a\\{1,2\\}\\{2\\}", "a^", "a$b", "\\(a\\)\\1",
+               "\\(a\\)\\2", "[[:upper:]]", "a\\{,2\\}", "x\\{x\\}", "[[:lower:]]*", "(a)",
+               "a|b", "a+", "\\(^a\\)", "\\(b$\\)"]
+
+
+@pytest.mark.parametrize("line", [f"grep -oE '{p}'" for p in _PATTERNS_E]
+                         + [f"grep -o '{p}'" for p in _PATTERNS_G]
+                         + [f"grep -c -i '[[:upper:]]'", "grep -e '\\(a\\)' -e '\\(b\\)\\1'"])
+def test_grep_regular_expressions_as_gnu_grep(line):
+    """POSIX classes, GNU's extensions and its messages (errors exit 2, warnings go to
+    stderr), with no Python warning."""
+    import subprocess
+    import warnings
+    real = subprocess.run(["bash", "-c", line], input=REGEX_TEXT, capture_output=True,
+                          text=True, env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"})
+    sh, run = shell()
+    run("touch /tmp/in; echo -n '" + REGEX_TEXT + "' > /tmp/in")
+    assert run("cat /tmp/in")[1] == REGEX_TEXT
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        status, out, err = run(line + " < /tmp/in")
+    assert (status, out, err) == (real.returncode, real.stdout, real.stderr)
+
+
+def test_a_command_that_fails_unexpectedly_says_so_in_one_line(monkeypatch):
+    """A Python exception in a command, in the foreground or in a background job, is one
+    line on stderr and exit status 2; the shell reads on."""
+    from ipcsim.shell import shell as shell_module
+
+    def broken(ctx, args):
+        raise KeyError("no such entry")
+    monkeypatch.setitem(shell_module.PROGRAMS, "wc", (broken, "counts"))
+    sh, run = shell()
+    assert run("echo x | wc; echo $?") == \
+        (0, "2\n", "ipcsim: wc: internal error: KeyError: 'no such entry'\n")
+    assert run("wc & wait $!; echo $?")[1:] == \
+        ("2\n", "ipcsim: wc: internal error: KeyError: 'no such entry'\n")

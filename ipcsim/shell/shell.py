@@ -576,6 +576,9 @@ class Shell:
         except OverflowError:              # a number no C type of the call holds
             ctx.ewrite(f"{ctx.prog}: {strerror(34)}\n")
             return 1
+        except Exception as e:             # a bug in the tool: one line, and the shell lives on
+            ctx.ewrite(f"ipcsim: {ctx.prog}: internal error: {type(e).__name__}: {e}\n")
+            return 2
 
     def _fork_program(self, parent: Process, argv: list[str], out: Write, err: Write,
                       stdin: str) -> Process:

@@ -602,11 +602,13 @@ class Shell:
         """Wait for a foreground program: Ctrl-C sends it SIGINT (as the terminal sends it
         to the foreground job); if every process is blocked, the deadlock is reported and
         the program stays, as job [N]."""
+        interrupted = False
         while True:
             try:
                 parent.wait(child.pid)
                 break
             except KeyboardInterrupt:
+                interrupted = True
                 if child.alive and parent.alive:
                     parent.kill(child.pid, SIGINT)
             except ProcessGone:          # the shell itself was killed meanwhile
@@ -619,6 +621,10 @@ class Shell:
         status = finish(self._status_of(parent, child, typed))
         if status == 128 + SIGINT and self.interactive:
             self.out("\n")
+        elif status == 128 + SIGINT and interrupted:
+            # a script's bash that sees its command die of the SIGINT it got too ends
+            # itself (wait_sigint_handler): the script stops there
+            raise KeyboardInterrupt
         return status
 
     # --- jobs ---------------------------------------------------------------------------
@@ -786,6 +792,8 @@ class Shell:
                     self.proc.wait(job.pid)
                     self._collect(job)
             except KeyboardInterrupt:
+                if not self.interactive:       # SIGINT ends a script's bash in `wait` too
+                    raise
                 return 128 + SIGINT
             except DeadlockError as e:
                 err(self._deadlock_text(e))
@@ -1263,6 +1271,8 @@ class Shell:
                 self.eof()
                 continue
             except KeyboardInterrupt:
+                if not tty:
+                    return self._interrupted()
                 self.out("\n")
                 self.status = 128 + SIGINT
                 continue
@@ -1271,8 +1281,16 @@ class Shell:
             try:
                 self.run(line.rstrip("\n"))
             except KeyboardInterrupt:      # Ctrl-C during a command: bash's new prompt
+                if not tty:
+                    return self._interrupted()
                 self.out("\n")
                 self.status = 130
+        return self.status
+
+    def _interrupted(self) -> int:
+        """SIGINT to a bash reading a script (not a terminal): it stops reading, 130."""
+        self.ended = True
+        self.status = 128 + SIGINT
         return self.status
 
     def close(self) -> None:

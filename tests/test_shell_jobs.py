@@ -1,0 +1,73 @@
+"""The shell's jobs and signals as bash has them: a script's bash stops at SIGINT, a job's
+status stays until it is waited for, a stopped job shows as ``Stopped``, and a job keeps
+its number."""
+import io
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ipcsim.shell import Shell
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def shell(interactive=False):
+    out, err = [], []
+    sh = Shell(seed=0, out=out.append, err=err.append, interactive=interactive)
+
+    def run(line):
+        del out[:], err[:]
+        status = sh.run(line)
+        return status, "".join(out), "".join(err)
+    return sh, run
+
+
+def real_bash(script):
+    """What bash itself prints for ``script`` read from its standard input."""
+    if shutil.which("bash") is None:
+        pytest.skip("bash is not installed")
+    done = subprocess.run(["bash"], input=script, capture_output=True, text=True, timeout=60)
+    return done.returncode, done.stdout, done.stderr
+
+
+# --- SIGINT to a shell reading a script ------------------------------------------------------
+class _Interrupting(io.StringIO):
+    """A script whose reading is interrupted (SIGINT) when it reaches line ``at``."""
+
+    def __init__(self, text, at):
+        super().__init__(text)
+        self.left = at
+
+    def readline(self, *args):
+        self.left -= 1
+        if self.left == 0:
+            raise KeyboardInterrupt
+        return super().readline(*args)
+
+
+def test_sigint_between_commands_stops_a_script():
+    sh, run = shell()
+    status = sh.interact(_Interrupting("echo one\necho two\necho three\n", at=2))
+    assert status == 130 and sh.ended
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sends a real SIGINT")
+def test_sigint_to_ipcsim_shell_reading_a_script_ends_it_with_130(tmp_path):
+    script = tmp_path / "long.sh"
+    script.write_text("echo start\n" + "ipcs -q > /dev/null\n" * 200_000 + "echo end\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    with script.open() as stdin:
+        p = subprocess.Popen([sys.executable, "-u", "-m", "ipcsim", "shell"], env=env,
+                             stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        assert p.stdout is not None
+        assert p.stdout.readline() == "start\n"
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+    assert p.returncode == 130
+    assert "end" not in out and "Traceback" not in err

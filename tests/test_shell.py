@@ -564,3 +564,38 @@ def test_a_command_that_fails_unexpectedly_says_so_in_one_line(monkeypatch):
         (0, "2\n", "ipcsim: wc: internal error: KeyError: 'no such entry'\n")
     assert run("wc & wait $!; echo $?")[1:] == \
         ("2\n", "ipcsim: wc: internal error: KeyError: 'no such entry'\n")
+
+
+SORT_TEXT = "b 2 x\na 10 y\nc 1 z\nA  10 y\n\tB 3\nc 1 a\n-1 0 b\n"
+
+
+@pytest.mark.parametrize("line", [
+    "sort -k2n", "sort -k2,2n", "sort -k2,2nr", "sort -k2nr", "sort -k2,2 -k1,1",
+    "sort -k2.2", "sort -k1.2,1.2", "sort -k2b", "sort -bk2", "sort -k3 -r", "sort -k3r",
+    "sort -fu", "sort -u -k2,2n", "sort -k2,2n -k3,3r", "sort -t' ' -k2,2n", "sort -k1f",
+    "sort -n", "sort -nr", "sort -k0", "sort -k1.0", "sort -k2,0", "sort -kx", "sort -k2,x",
+    "sort -k2z", "sort -k2.x", "sort -k2,2.x", "sort -k99999999999999999999999",
+    "sort nosuch", "sort - nosuch other", "head nosuch", "tail nosuch", "head -n 1 - nosuch",
+    "wc nosuch", "grep x nosuch", "tail -0", "tail -n0", "head -0", "tail -c0",
+    "sort /proc", "head /proc", "tail /proc", "grep x /proc"])
+def test_sort_keys_and_the_filters_messages_as_coreutils(line, tmp_path):
+    import subprocess
+    real = subprocess.run(["bash", "-c", line], input=SORT_TEXT, capture_output=True,
+                          text=True, cwd=tmp_path, env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"})
+    sh, run = shell()
+    run("touch /tmp/in; echo -n '" + SORT_TEXT + "' > /tmp/in")
+    assert (run(line + " < /tmp/in")) == (real.returncode, real.stdout, real.stderr)
+
+
+@pytest.mark.parametrize("command", ["grep", "wc", "head", "tail", "sort", "id", "whoami"])
+def test_the_filters_answer_help_as_gnu_begins_it(command):
+    import subprocess
+    real = subprocess.run([command, "--help"], capture_output=True, text=True,
+                          env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"})
+    sh, run = shell()
+    status, out, err = run(command + " --help nosuch-operand")
+    assert (status, err) == (0, "")
+    assert out.splitlines()[0] == real.stdout.splitlines()[0]
+    *help, last = out.splitlines()
+    assert set(help) <= set(real.stdout.splitlines())
+    assert last.startswith("The ipcsim shell models the options above only")

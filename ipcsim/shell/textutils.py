@@ -7,16 +7,22 @@ process's namespace) and, without one or for ``-``, what the shell piped or redi
 """
 from __future__ import annotations
 
+import errno
 import re
-from typing import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cmp_to_key
+from typing import Callable, NoReturn
 
 from .common import GROUPS, PASSWD, Ctx, Exit, c_strtol, strerror
-from .getopt import GetoptError, LongOpt, getopt_long
+from .getopt import LongOpt, getopt_until_error
 
 
-def _inputs(ctx: Ctx, files: list[str], fail_status: int) -> list[tuple[str, str | None]]:
-    """(name, text or None when it could not be read) for each operand; a message for
-    each that cannot be read."""
+def _inputs(ctx: Ctx, files: list[str], cannot_open: str = "{name}: {error}",
+            cannot_read: str = "{name}: {error}") -> list[tuple[str, str | None]]:
+    """(name, text or None when it could not be read) for each operand, and the tool's
+    message for each that cannot be opened (``cannot_open``) or read, as a directory
+    (``cannot_read``)."""
     out: list[tuple[str, str | None]] = []
     for name in files or ["-"]:
         if name == "-":
@@ -25,24 +31,134 @@ def _inputs(ctx: Ctx, files: list[str], fail_status: int) -> list[tuple[str, str
         try:
             out.append((name, ctx.proc.read_file(ctx.shell.abspath(name))))
         except OSError as e:
-            ctx.warnx(f"{name}: {strerror(e.errno)}")
-            out.append((name, None))
-        except IsADirectoryError:
-            ctx.warnx(f"{name}: Is a directory")
+            text = cannot_read if e.errno == errno.EISDIR else cannot_open
+            ctx.warnx(text.format(name=name, error=strerror(e.errno)))
             out.append((name, None))
     return out
 
 
+_HELP = {
+    "grep": """Usage: grep [OPTION]... PATTERNS [FILE]...
+Search for PATTERNS in each FILE.
+Example: grep -i 'hello world' menu.h main.c
+PATTERNS can contain multiple patterns separated by newlines.
+
+  -E, --extended-regexp     PATTERNS are extended regular expressions
+  -F, --fixed-strings       PATTERNS are strings
+  -G, --basic-regexp        PATTERNS are basic regular expressions
+  -e, --regexp=PATTERNS     use PATTERNS for matching
+  -i, --ignore-case         ignore case distinctions in patterns and data
+  -w, --word-regexp         match only whole words
+  -x, --line-regexp         match only whole lines
+  -v, --invert-match        select non-matching lines
+  -m, --max-count=NUM       stop after NUM selected lines
+  -n, --line-number         print line number with output lines
+  -H, --with-filename       print file name with output lines
+  -h, --no-filename         suppress the file name prefix on output
+  -o, --only-matching       show only nonempty parts of lines that match
+  -q, --quiet, --silent     suppress all normal output
+  -l, --files-with-matches  print only names of FILEs with selected lines
+  -c, --count               print only a count of selected lines per FILE
+
+When FILE is '-', read standard input.  With no FILE, read '.' if
+recursive, '-' otherwise.  With fewer than two FILEs, assume -h.
+Exit status is 0 if any line is selected, 1 otherwise;
+if any error occurs and -q is not given, the exit status is 2.
+""",
+    "wc": """Usage: wc [OPTION]... [FILE]...
+Print newline, word, and byte counts for each FILE, and a total line if
+more than one FILE is specified.  A word is a non-zero-length sequence of
+printable characters delimited by white space.
+
+With no FILE, or when FILE is -, read standard input.
+
+  -c, --bytes            print the byte counts
+  -m, --chars            print the character counts
+  -l, --lines            print the newline counts
+  -L, --max-line-length  print the maximum display width
+  -w, --words            print the word counts
+""",
+    "head": """Usage: head [OPTION]... [FILE]...
+Print the first 10 lines of each FILE to standard output.
+With more than one FILE, precede each with a header giving the file name.
+
+With no FILE, or when FILE is -, read standard input.
+
+  -c, --bytes=[-]NUM       print the first NUM bytes of each file;
+                             with the leading '-', print all but the last
+                             NUM bytes of each file
+  -n, --lines=[-]NUM       print the first NUM lines instead of the first 10;
+                             with the leading '-', print all but the last
+                             NUM lines of each file
+  -q, --quiet, --silent    never print headers giving file names
+  -v, --verbose            always print headers giving file names
+""",
+    "tail": """Usage: tail [OPTION]... [FILE]...
+Print the last 10 lines of each FILE to standard output.
+With more than one FILE, precede each with a header giving the file name.
+
+With no FILE, or when FILE is -, read standard input.
+
+  -c, --bytes=[+]NUM       output the last NUM bytes; or use -c +NUM to
+                             output starting with byte NUM of each file
+  -n, --lines=[+]NUM       output the last NUM lines, instead of the last 10;
+                             or use -n +NUM to output starting with line NUM
+  -q, --quiet, --silent    never output headers giving file names
+  -v, --verbose            always output headers giving file names
+""",
+    "sort": """Usage: sort [OPTION]... [FILE]...
+Write sorted concatenation of all FILE(s) to standard output.
+
+With no FILE, or when FILE is -, read standard input.
+
+  -f, --ignore-case           fold lower case to upper case characters
+  -n, --numeric-sort          compare according to string numerical value
+  -r, --reverse               reverse the result of comparisons
+  -k, --key=KEYDEF          sort via a key; KEYDEF gives location and type
+  -t, --field-separator=SEP  use SEP instead of non-blank to blank transition
+  -u, --unique              with -c, check for strict ordering;
+                              without -c, output only the first of an equal run
+
+KEYDEF is F[.C][OPTS][,F[.C][OPTS]] for start and stop position, where F is a
+field number and C a character position in the field; both are origin 1, and
+the stop position defaults to the line's end.  If neither -t nor -b is in
+effect, characters in a field are counted from the beginning of the preceding
+whitespace.  OPTS is one or more single-letter ordering options [bdfgiMhnRrV],
+which override global ordering options for that key.  If no key is given, use
+the entire line as the key.  Use --debug to diagnose incorrect key usage.
+""",
+    "id": """Usage: id [OPTION]... [USER]...
+Print user and group information for each specified USER,
+or (when USER omitted) for the current process.
+
+  -g, --group    print only the effective group ID
+  -G, --groups   print all group IDs
+  -n, --name     print a name instead of a number, for -ugG
+  -r, --real     print the real ID instead of the effective ID, with -ugG
+  -u, --user     print only the effective user ID
+""",
+    "whoami": """Usage: whoami [OPTION]...
+Print the user name associated with the current effective user ID.
+Same as id -un.
+""",
+}
+_HELP_OPT = LongOpt("help", 0, "\x00help")
+
+
 def _options(ctx: Ctx, args: list[str], short: str, longs: tuple[LongOpt, ...] = (),
              status: int = 1) -> tuple[list[tuple[str, str | None]], list[str]]:
-    """getopt_long, or the tool's message and ``Try 'PROG --help'`` (exit ``status``)."""
-    try:
-        return getopt_long(args, short, longs)
-    except GetoptError as e:
-        ctx.warnx(str(e))
+    """getopt_long, with --help (the tool's help on stdout, exit 0); or the tool's message
+    and ``Try 'PROG --help'`` (exit ``status``)."""
+    opts, operands, error = getopt_until_error(args, short, longs + (_HELP_OPT,))
+    if any(key == _HELP_OPT.key for key, _ in opts):
+        ctx.usage(_HELP[ctx.prog] + "\nThe ipcsim shell models the options above only"
+                  + (" (with the orderings b, f, n, r).\n" if ctx.prog == "sort" else ".\n"))
+    if error is not None:
+        ctx.warnx(str(error))
         if ctx.prog == "grep":
             ctx.ewrite("Usage: grep [OPTION]... PATTERNS [FILE]...\n")
         ctx.errtryhelp(status)
+    return opts, operands
 
 
 def _lines(text: str) -> list[str]:
@@ -312,7 +428,7 @@ def grep(ctx: Ctx, args: list[str]) -> int:
     regex = re.compile("|".join(f"(?:{p})" for p in pieces),
                        re.IGNORECASE if "i" in flags else 0)
     invert = "v" in flags
-    inputs = _inputs(ctx, operands, 2)
+    inputs = _inputs(ctx, operands)
     named = ("H" in flags or len(inputs) > 1) and "h" not in flags
     found, failed = False, False
     out: list[str] = []
@@ -362,7 +478,7 @@ def wc(ctx: Ctx, args: list[str]) -> int:
     """wc [-lwcmL] [FILE...]: newlines, words and bytes (with several files, a total)."""
     opts, operands = _options(ctx, args, "lwcmL", _WC_LONG)
     chosen = [k for k in "lwmcL" if (k, None) in opts] or ["l", "w", "c"]
-    inputs = _inputs(ctx, operands, 1)
+    inputs = _inputs(ctx, operands)
     rows: list[tuple[list[int], str]] = []
     totals = [0] * len(chosen)
     status = 0
@@ -434,7 +550,8 @@ def _cut(ctx: Ctx, args: list[str], pick: Callable[[list[str], int, str], list[s
     status = 0
     out: list[str] = []
     first = True
-    for name, text in _inputs(ctx, operands, 1):
+    for name, text in _inputs(ctx, operands, "cannot open '{name}' for reading: {error}",
+                              "error reading '{name}': {error}"):
         if text is None:
             status = 1
             continue
@@ -467,22 +584,122 @@ def tail(ctx: Ctx, args: list[str]) -> int:
 # --- sort ----------------------------------------------------------------------------------
 _SORT_LONG = (LongOpt("reverse", 0, "r"), LongOpt("numeric-sort", 0, "n"),
               LongOpt("unique", 0, "u"), LongOpt("key", 1, "k"),
-              LongOpt("field-separator", 1, "t"), LongOpt("ignore-case", 0, "f"))
+              LongOpt("field-separator", 1, "t"), LongOpt("ignore-case", 0, "f"),
+              LongOpt("ignore-leading-blanks", 0, "b"))
+_ORDERINGS = "bfnr"          # the ordering options modelled, global or per key
+_BLANKS = " \t"
+_SIZE_MAX = 2**64 - 1
 
 
-def _number_prefix(text: str) -> float:
+@dataclass
+class _Key:
+    """One -k KEYDEF as coreutils' struct keyfield: ``sword``/``schar`` 0-based (sword
+    None: from the line's start), ``eword`` 0-based or None (to the line's end), ``echar``
+    0 for the end of the field; ``orderings`` the letters given with it."""
+    sword: int | None
+    schar: int
+    eword: int | None
+    echar: int
+    orderings: str
+
+
+def _field_count(ctx: Ctx, spec: str, text: str, what: str) -> tuple[int, str]:
+    """parse_field_count: the leading count of ``text`` (a count past SIZE_MAX is
+    SIZE_MAX) and the rest."""
+    m = re.match(r"[0-9]+", text)
+    if m is None:
+        ctx.errx(2, f"{what}: invalid count at start of '{text}'")
+    return min(int(m.group(0)), _SIZE_MAX), text[m.end():]
+
+
+def _parse_key(ctx: Ctx, spec: str) -> _Key:
+    """A -k KEYDEF, F[.C][OPTS][,F[.C][OPTS]], with sort's messages."""
+    def bad(why: str) -> NoReturn:
+        ctx.errx(2, f"{why}: invalid field specification '{spec}'")
+
+    def orderings(text: str) -> tuple[str, str]:
+        m = re.match(f"[{_ORDERINGS}]*", text)
+        assert m is not None
+        return m.group(0), text[m.end():]
+
+    sword, rest = _field_count(ctx, spec, spec, "invalid number at field start")
+    if sword == 0:
+        bad("field number is zero")
+    schar = 1
+    if rest[:1] == ".":
+        schar, rest = _field_count(ctx, spec, rest[1:], "invalid number after '.'")
+        if schar == 0:
+            bad("character offset is zero")
+    letters, rest = orderings(rest)
+    eword: int | None = None
+    echar = 0
+    if rest[:1] == ",":
+        end, rest = _field_count(ctx, spec, rest[1:], "invalid number after ','")
+        if end == 0:
+            bad("field number is zero")
+        eword = end - 1
+        if rest[:1] == ".":
+            echar, rest = _field_count(ctx, spec, rest[1:], "invalid number after '.'")
+        more, rest = orderings(rest)
+        letters += more
+    if rest:
+        bad("stray character in field spec")
+    return _Key(sword - 1, schar - 1, eword, echar, letters)
+
+
+def _number_prefix(text: str) -> Decimal:
     """sort -n's key: the leading number (blanks skipped), 0 without one."""
-    m = re.match(r"\s*(-?[0-9]+(?:\.[0-9]*)?|-?\.[0-9]+)", text)
-    return float(m.group(1)) if m else 0.0
+    m = re.match(r"[ \t]*(-?[0-9]+(?:\.[0-9]*)?|-?\.[0-9]+)", text)
+    return Decimal(m.group(1)) if m else Decimal(0)
+
+
+def _skip_field(line: str, i: int, sep: str | None) -> int:
+    """The index after the field starting at ``i`` (with its leading blanks, without -t)."""
+    if sep is not None:
+        j = line.find(sep, i)
+        return len(line) if j < 0 else j
+    while i < len(line) and line[i] in _BLANKS:
+        i += 1
+    while i < len(line) and line[i] not in _BLANKS:
+        i += 1
+    return i
+
+
+def _key_span(line: str, key: _Key, sep: str | None, blanks: tuple[bool, bool]) -> str:
+    """begfield .. limfield: the text of ``key`` in ``line``."""
+    i = 0
+    if key.sword is not None:
+        for _ in range(min(key.sword, len(line) + 1)):
+            i = _skip_field(line, i, sep)
+            if sep is not None and i < len(line):
+                i += 1
+        if blanks[0]:
+            while i < len(line) and line[i] in _BLANKS:
+                i += 1
+        i = min(len(line), i + key.schar)
+    end = len(line)
+    if key.eword is not None:
+        end, words = 0, key.eword + (key.echar == 0)
+        while end < len(line) and words:
+            words -= 1
+            end = _skip_field(line, end, sep)
+            if sep is not None and end < len(line) and (words or key.echar):
+                end += 1
+        if key.echar:
+            if blanks[1]:
+                while end < len(line) and line[end] in _BLANKS:
+                    end += 1
+            end = min(len(line), end + key.echar)
+    return line[i:max(i, end)]
 
 
 def sort(ctx: Ctx, args: list[str]) -> int:
-    """sort [-rnuf] [-k N[,M]] [-t SEP] [FILE...]: lines in byte order (the C locale), by
-    number with -n; a tie is broken by the whole line."""
-    opts, operands = _options(ctx, args, "rnufk:t:", _SORT_LONG, 2)
-    flags = {k for k, _ in opts}
+    """sort [-bfnru] [-k KEYDEF]... [-t SEP] [FILE...]: lines in byte order (the C locale),
+    by number with -n, by the keys in turn; a tie is broken by the whole line."""
+    opts, operands = _options(ctx, args, "bfnruk:t:", _SORT_LONG, 2)
+    glob = "".join(k for k, _ in opts if k in _ORDERINGS)
     sep: str | None = None
-    keys: list[tuple[int, int | None]] = []
+    keys: list[_Key] = []
     for key, arg in opts:
         if key == "t":
             if len(arg or "") != 1:
@@ -490,50 +707,53 @@ def sort(ctx: Ctx, args: list[str]) -> int:
                          else "empty tab")
             sep = arg
         elif key == "k":
-            m = re.fullmatch(r"([0-9]+)(?:,([0-9]+))?", arg or "")
-            if m is None or int(m.group(1)) == 0:
-                ctx.errx(2, f"invalid number at field start: invalid count at start of "
-                            f"'{arg}'")
-            keys.append((int(m.group(1)), int(m.group(2)) if m.group(2) else None))
+            keys.append(_parse_key(ctx, arg or ""))
+    for k in keys:                   # a key without ordering options takes the global ones
+        if not k.orderings:
+            k.orderings = glob
+    if not keys and set(glob) - {"r"}:
+        keys.append(_Key(None, 0, None, 0, glob))
     lines: list[str] = []
-    status = 0
-    for _name, text in _inputs(ctx, operands, 2):
+    for name in operands or ["-"]:          # the first file that cannot be read ends sort
+        [(_name, text)] = _inputs(ctx, [name], "cannot read: {name}: {error}",
+                                  "read failed: {name}: {error}")
         if text is None:
-            status = 2
-            continue
+            raise Exit(2)
         lines.extend(line.rstrip("\n") for line in _lines(text))
-    if status:
-        raise Exit(2)
+    unique = any(k == "u" for k, _ in opts)
 
-    def fields(line: str) -> list[str]:
-        if sep is not None:
-            return line.split(sep)
-        return re.findall(r"\s*\S+", line)       # blanks lead each field, as in sort
+    def keycompare(a: str, b: str) -> int:
+        for k in keys:
+            blanks = ("b" in k.orderings, "b" in k.orderings)
+            ta, tb = _key_span(a, k, sep, blanks), _key_span(b, k, sep, blanks)
+            if "n" in k.orderings:
+                na, nb = _number_prefix(ta), _number_prefix(tb)
+                diff = (na > nb) - (na < nb)
+            else:
+                if "f" in k.orderings:
+                    ta, tb = ta.upper(), tb.upper()
+                ba = ta.encode("utf-8", "surrogateescape")
+                bb = tb.encode("utf-8", "surrogateescape")
+                diff = (ba > bb) - (ba < bb)
+            if diff:
+                return -diff if "r" in k.orderings else diff
+        return 0
 
-    def key_text(line: str) -> str:
-        if not keys:
-            return line
-        start, end = keys[0]
-        parts = fields(line)
-        chosen = parts[start - 1:end if end is not None else None]
-        return (sep or "").join(chosen)
+    def compare(a: str, b: str) -> int:
+        diff = keycompare(a, b)
+        if diff or (unique and keys):
+            return diff
+        ba, bb = a.encode("utf-8", "surrogateescape"), b.encode("utf-8", "surrogateescape")
+        diff = (ba > bb) - (ba < bb)
+        return -diff if "r" in glob else diff
 
-    def order(line: str) -> tuple[object, ...]:
-        text = key_text(line)
-        main: object = _number_prefix(text) if "n" in flags else \
-            (text.lower() if "f" in flags else text).encode("utf-8", "surrogateescape")
-        return (main, line.encode("utf-8", "surrogateescape"))
-
-    done = sorted(lines, key=order, reverse="r" in flags)
-    if "u" in flags:
-        seen: set[object] = set()
-        unique = []
+    done = sorted(lines, key=cmp_to_key(compare))
+    if unique:
+        kept: list[str] = []
         for line in done:
-            k = order(line)[0]
-            if k not in seen:
-                seen.add(k)
-                unique.append(line)
-        done = unique
+            if not kept or compare(kept[-1], line):
+                kept.append(line)
+        done = kept
     ctx.write("".join(line + "\n" for line in done))
     return 0
 

@@ -64,6 +64,8 @@ Examples:
   ipcsim explore examples/dining_philosophers.py --entry scenario_fixed --seeds 500
   ipcsim explore my_scenario.py --seeds 100000 --max-steps 50000   # find livelocks too
 Ctrl-C stops it and prints what the seeds done so far found (exit status 130).
+A scenario calling os._exit ends the process running it: with --jobs 2 or more, that
+worker's seeds fail and the others go on; with one job, the command itself ends.
 """,
 }
 
@@ -170,8 +172,8 @@ def _timeline_options(p: argparse.ArgumentParser) -> None:
 
 def _limit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-steps", type=_max_steps, metavar="N",
-                   help="stop a run after N switch points (a livelock never ends): it "
-                        "did not finish")
+                   help="stop a run after N switch points: it did not finish (a "
+                        "livelock in zero virtual time needs this, not --until)")
     p.add_argument("--until", type=_until, metavar="SECONDS",
                    help="stop a run when the virtual clock reaches SECONDS: if programs "
                         "still run, it did not finish")

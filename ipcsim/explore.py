@@ -24,11 +24,11 @@ state kept between calls (a module-level list, a counter) would leak from seed t
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import errno as _errno
 import itertools
 import os
-import queue
 import re
 import runpy
 import signal
@@ -469,45 +469,122 @@ def explore(path: str, seeds: Iterable[int], *, entry: str = "scenario", jobs: i
 def _explore_in_pool(path: str, entry: str, chunks: Iterator[list[int]], jobs: int,
                      executor: str | None, limits: Limits, results: list[SeedResult],
                      bar: Progress) -> None:
-    """Run the chunks in ``jobs`` worker processes, two per worker queued at a time (the
-    seeds are read as they are needed); results are appended as chunks end."""
+    """Run the chunks in ``jobs`` worker processes, two chunks queued for each (the seeds
+    are read as they are needed); results are appended as chunks end. A worker that dies (a
+    scenario calling ``os._exit``, a signal) fails the seeds of the chunk it ran; a new
+    worker takes the chunks queued behind it."""
     import multiprocessing
+    from multiprocessing.connection import wait
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     ctx = multiprocessing.get_context(method)
-    # The workers ignore SIGINT: Ctrl-C reaches the whole process group, and only this
-    # process answers it, by ending them (a pool that waited for its queued chunks would
-    # run on after Ctrl-C).
-    pool = ctx.Pool(jobs, initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN))
-    done: queue.SimpleQueue[list[SeedResult] | BaseException] = queue.SimpleQueue()
-    pending = 0
-    try:
-        def submit() -> bool:
-            part = next(chunks, None)
-            if part is None:
-                return False
-            pool.apply_async(_run_chunk, (path, entry, part, executor, limits),
-                             callback=done.put, error_callback=done.put)
-            return True
+    workers: list[_Worker] = []
 
-        pending = sum(submit() for _ in range(2 * jobs))
-        while pending:
-            got = done.get()
-            pending -= 1
-            if isinstance(got, BaseException):
-                raise got
-            results.extend(got)
-            bar.update(len(got), sum(r.kind != OK for r in results))
-            pending += submit()
-        pool.close()
+    def give(w: _Worker) -> None:
+        """Queue the next chunk for ``w``, or end it when none is left and it has ended."""
+        chunk = next(chunks, None)
+        if chunk is not None:
+            w.send(chunk)
+        elif not w.chunks:
+            w.end()
+
+    try:
+        for _ in range(jobs):
+            workers.append(_Worker(ctx, path, entry, executor, limits))
+            give(workers[-1])
+            give(workers[-1])
+        while True:
+            busy = [w for w in workers if w.chunks]
+            if not busy:
+                break
+            ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy]))
+            for w in busy:
+                if w.conn not in ready and w.process.sentinel not in ready:
+                    continue
+                try:
+                    got: list[SeedResult] | BaseException = w.conn.recv()
+                    w.chunks.popleft()
+                except (EOFError, OSError):   # it died: a new worker takes what it had left
+                    got = w.died()
+                    new = _Worker(ctx, path, entry, executor, limits)
+                    for chunk in w.chunks:
+                        new.send(chunk)
+                    workers[workers.index(w)] = w = new
+                if isinstance(got, BaseException):
+                    raise got
+                results.extend(got)
+                bar.update(len(got), sum(r.kind != OK for r in results))
+                give(w)
     except BaseException:
         # a second Ctrl-C while the workers are ended would interrupt the ending
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN) \
             if threading.current_thread() is threading.main_thread() else None
         try:
-            pool.terminate()
-            pool.join()
+            for w in workers:
+                w.process.terminate()
+            for w in workers:
+                w.process.join()
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
         raise
-    pool.join()
+    for w in workers:
+        w.process.join()
+
+
+class _Worker:
+    """A process running the chunks of seeds it is sent, in order; ``chunks`` are those it
+    has not answered yet, the one it runs first."""
+
+    def __init__(self, ctx: Any, path: str, entry: str, executor: str | None,
+                 limits: Limits):
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_work, args=(child, path, entry, executor, limits),
+                                   daemon=True)
+        self.process.start()
+        child.close()
+        self.chunks: collections.deque[list[int]] = collections.deque()
+
+    def send(self, chunk: list[int]) -> None:
+        self.chunks.append(chunk)
+        with contextlib.suppress(OSError):    # it died: its pipe's end tells, when read
+            self.conn.send(chunk)
+
+    def died(self) -> list[SeedResult]:
+        """The seeds of the chunk it ran, failed (its chunk is taken off ``chunks``)."""
+        self.process.join()
+        code = self.process.exitcode
+        if code is not None and code < 0:
+            try:
+                how = f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                how = f"killed by signal {-code}"
+        else:
+            how = f"exit status {code}"
+        self.conn.close()
+        detail = f"the worker running it died ({how})"
+        return [SeedResult(seed, FAILED, detail=detail) for seed in self.chunks.popleft()]
+
+    def end(self) -> None:
+        with contextlib.suppress(OSError):
+            self.conn.send(None)
+        self.conn.close()
+
+
+def _work(conn: Any, path: str, entry: str, executor: str | None, limits: Limits) -> None:
+    """A worker's life: run each chunk it receives, send back its results (or the error
+    that stopped it), until it receives None. Ctrl-C reaches the whole process group: only
+    the parent answers it, by ending the workers."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    while True:
+        part = conn.recv()
+        if part is None:
+            return
+        answer: list[SeedResult] | BaseException
+        try:
+            answer = _run_chunk(path, entry, part, executor, limits)
+        except BaseException as e:   # noqa: B036 (the parent raises it)
+            answer = e
+        try:
+            conn.send(answer)
+        except Exception as e:       # an error that does not pickle: its text goes instead
+            conn.send(RuntimeError(f"{type(e).__name__}: {e}"))

@@ -291,6 +291,23 @@ def test_a_scenario_that_raises_or_exits_fails_its_seeds_without_ending_the_expl
                                                        f"at {raises}:6 (scenario): ValueError: no table"}
 
 
+def test_a_worker_that_dies_fails_its_chunk_and_the_exploration_goes_on(tmp_path):
+    from ipcsim.explore import explore
+    dies = tmp_path / "dies.py"
+    dies.write_text("import os, signal\n\ndef scenario(k):\n"
+                    "    if k.seed == 3:\n        os._exit(5)\n"
+                    "    if k.seed == 41:\n        os.kill(os.getpid(), signal.SIGKILL)\n"
+                    "    return lambda: k.seed % 2\n")
+    report = explore(str(dies), range(60), jobs=2)      # chunks of 3 seeds: 3-5, 39-41
+    assert [r.seed for r in report.results] == list(range(60))
+    assert report.seeds("failed") == [3, 4, 5, 39, 40, 41]
+    details = {r.seed: r.detail for r in report.results if r.kind == "failed"}
+    assert details[4] == "the worker running it died (exit status 5)"
+    assert details[40] == "the worker running it died (killed by SIGKILL)"
+    assert [r.outcome for r in report.results if r.kind == "ok"] == \
+        [repr(seed % 2) for seed in range(60) if seed not in details]
+
+
 def test_many_outcomes_are_summarised(tmp_path):
     from ipcsim.explore import explore
     many = tmp_path / "many.py"

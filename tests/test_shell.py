@@ -599,3 +599,15 @@ def test_the_filters_answer_help_as_gnu_begins_it(command):
     *help, last = out.splitlines()
     assert set(help) <= set(real.stdout.splitlines())
     assert last.startswith("The ipcsim shell models the options above only")
+
+
+@pytest.mark.parametrize("builtin", ["cd", "pwd", "jobs", "wait", "kill", "fg", "bg", "exit"])
+def test_the_builtins_answer_help_as_bash_does(builtin):
+    """bash 5.2 prints a builtin's help on stdout and returns 2; nothing else happens."""
+    import subprocess
+    real = subprocess.run(["bash", "-c", f"{builtin} --help; echo $?; pwd"],
+                          capture_output=True, text=True, cwd="/",
+                          env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"})
+    sh, run = shell()
+    assert run(f"cd /; {builtin} --help; echo $?; pwd") == (0, real.stdout, real.stderr)
+    assert not sh.ended

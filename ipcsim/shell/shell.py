@@ -29,6 +29,7 @@ from ..errors import DeadlockError, ProcessGone, SimulationError
 from ..kernel.kernel import Kernel
 from ..kernel.process import Process
 from . import ipcutils, lsns as _lsns, textutils, tools
+from .bashhelp import BASH_HELP
 from .jobs import Job, JobTable, deadlock_report
 from .common import (GROUPS, PASSWD, SIGINT, SIGPIPE, SIGTERM, Ctx, Exit, c_strtol, strerror,
                      strsignal, strtonum_or_err)
@@ -531,6 +532,9 @@ class Shell:
         if stdin is None:
             return 1
         out, err, finish = self._streams(redir, name, sink)
+        if argv[1:2] == ["--help"] and name in BASH_HELP:    # before the builtin's options
+            out(BASH_HELP[name])
+            return finish(2)
         if name in ("unshare", "nsenter", "setpriv", "bash", "sh"):
             status = self._enter(argv, out, err, stdin)
             return finish(status)

@@ -333,14 +333,14 @@ def _run(args: argparse.Namespace) -> int:
     k = Kernel(seed=args.seed, trace=True, executor=args.executor)
     limits = Limits(args.max_steps, args.until)
     timeline = Timeline(k, title=args.title, pids=args.pids, x=args.x)
-    status, verdict, where = 0, "", ""
+    status, verdict, where, at_limit = 0, "", "", False
     with catching_ctrl_c():
         try:
             value = fn(k)
             k.run(until=limits.until, max_steps=limits.max_steps)
             running = unfinished(k)
             if running:
-                status = 1
+                status, at_limit = 1, True
                 verdict = f"did not finish by {limits.text()}: {running}"
             else:
                 verdict = f"outcome: {_outcome(value)!r}"
@@ -359,7 +359,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         if not args.quiet:
             print(f"{args.file} ({args.entry}) with seed {args.seed}:")
-            print(timeline.text())
+            print(timeline.text(at_limit=at_limit))
         if where:
             print(where, end="")
         print(verdict)

@@ -354,9 +354,12 @@ class Timeline:
                 if w.pid in forever and w.pid in row for waker in w.wakers if waker in row]
 
     # --- text ----------------------------------------------------------------------------
-    def text(self, limit: int | None = None) -> str:
+    def text(self, limit: int | None = None, at_limit: bool = False) -> str:
         """The run as lines: each call with its step, time, pid, result; then the blocked
-        calls, and who could wake those blocked at the end (of ``pids`` only, if given)."""
+        calls, and who could wake those blocked at the end (of ``pids`` only, if given).
+        ``limit``: only the last ``limit`` calls. ``at_limit``: the run was stopped by
+        ``run(until=...)`` or ``max_steps`` (not a deadlock), so the calls blocked at the
+        end are "still blocked at the limit", not "blocked forever"."""
         trace = self.trace
         chosen = self.pids
         lines = []
@@ -379,9 +382,10 @@ class Timeline:
                 lines.append(f"      exited while blocked: pid {b.pid} in {b.what} (blocked "
                              f"{_after(b.first)}, exited at step {b.last}, "
                              f"t={b.start:g}s..{b.end:g}s)")
+        state = "still blocked at the limit" if at_limit else "blocked forever"
         for b in intervals:
             if b.forever:
-                lines.append(f"      blocked forever: pid {b.pid} in {b.what} (blocked "
+                lines.append(f"      {state}: pid {b.pid} in {b.what} (blocked "
                              f"{_after(b.first)}, t={b.start:g}s)")
         return "\n".join(lines)
 

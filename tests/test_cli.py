@@ -446,3 +446,49 @@ def test_ctrl_c_during_the_demo_says_interrupted_with_status_130(monkeypatch, ca
     captured = capsys.readouterr()
     assert captured.err == "ipcsim: interrupted\n"
     assert "Traceback" not in captured.out + captured.err
+
+
+PING_PONG = """\
+from ipcsim import IPC_CREAT
+
+def ping(p, q):
+    while True:
+        p.msgsnd(q, 1, b"x")
+        p.msgrcv(q, 100, 2)
+
+def pong(p, q):
+    while True:
+        p.msgrcv(q, 100, 1)
+        p.msgsnd(q, 2, b"y")
+
+def waiter(p, q):
+    p.msgrcv(q, 100, 9)
+
+def sleeper(p, q):
+    p.sleep(60)
+
+def scenario(k):
+    q = k.init.msgget(1, IPC_CREAT | 0o600)
+    for fn in (waiter, ping, pong):
+        k.init.fork(target=fn, args=(q,))
+
+def scenario_sleeping(k):
+    q = k.init.msgget(1, IPC_CREAT | 0o600)
+    for fn in (waiter, sleeper):
+        k.init.fork(target=fn, args=(q,))
+"""
+
+
+def test_a_run_stopped_by_a_limit_shows_calls_still_blocked_at_the_limit(tmp_path, capsys):
+    scenario = tmp_path / "ping_pong.py"
+    scenario.write_text(PING_PONG)
+    for options in (["--max-steps", "50"], ["--entry", "scenario_sleeping", "--until", "5"]):
+        assert main(["run", str(scenario)] + options) == 1
+        out = capsys.readouterr().out
+        assert "      still blocked at the limit: pid 2 in msgrcv on queue 0 of " \
+               "ipc:[4026531839] (type 9) (blocked after step " in out
+        assert "blocked forever" not in out
+        assert out.splitlines()[-1].startswith("did not finish by ")
+    # a deadlock's waits are blocked forever
+    assert main(["run", PHILOSOPHERS, "--seed", "33"]) == 1
+    assert "      blocked forever: pid 2 in semop" in capsys.readouterr().out

@@ -611,3 +611,23 @@ def test_the_builtins_answer_help_as_bash_does(builtin):
     sh, run = shell()
     assert run(f"cd /; {builtin} --help; echo $?; pwd") == (0, real.stdout, real.stderr)
     assert not sh.ended
+
+
+@pytest.mark.parametrize("line", ["touch --help", "mkdir --help", "touch -c nosuch; ls",
+                                  "touch -q x; ls", "touch -- -c; ls", "touch -a -m new; ls"])
+def test_touch_and_mkdir_read_options_as_coreutils(line, tmp_path):
+    """--help prints the usage (exit 0) and makes nothing; touch's options are not files."""
+    import subprocess
+    real = subprocess.run(["bash", "-c", line], capture_output=True, text=True, cwd=tmp_path,
+                          env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"})
+    sh, run = shell()
+    run("mkdir /w; cd /w")
+    status, out, err = run(line)
+    assert (status, err) == (real.returncode, real.stderr)
+    if "--help" in line:
+        *help, last = out.splitlines()
+        assert help[0] == real.stdout.splitlines()[0]
+        assert set(help) <= set(real.stdout.splitlines())
+        assert run("ls")[1] == ""
+    else:
+        assert out == real.stdout

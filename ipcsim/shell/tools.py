@@ -43,13 +43,38 @@ _AUTHORS = {"cat": "Torbjorn Granlund and Richard M. Stallman",
 _LIBMOUNT = " (libmount 2.38.1: selinux, smack, btrfs, verity, namespaces, assert, debug)"
 
 
+_COREUTILS_HELP = {
+    "mkdir": """Usage: mkdir [OPTION]... DIRECTORY...
+Create the DIRECTORY(ies), if they do not already exist.
+
+Mandatory arguments to long options are mandatory for short options too.
+  -m, --mode=MODE   set file mode (as in chmod), not a=rwx - umask
+  -p, --parents     no error if existing, make parent directories as needed,
+                    with their file modes unaffected by any -m option.
+""",
+    "touch": """Usage: touch [OPTION]... FILE...
+Update the access and modification times of each FILE to the current time.
+
+A FILE argument that does not exist is created empty, unless -c or -h
+is supplied.
+
+  -c, --no-create        do not create any files
+""",
+}
+
+
 def _coreutils_version(ctx: Ctx, args: list[str]) -> bool:
-    """--version as the first option (coreutils parses it before any file is read)."""
+    """--version (or, for a tool with a help text here, --help) as the first option
+    (coreutils parses it before any file is read)."""
     for a in args:
         if a == "--":
             return False
         if a.startswith("--v") and "--version".startswith(a):     # (a unique prefix)
             ctx.write(_COREUTILS_VERSION.format(prog=ctx.prog, authors=_AUTHORS[ctx.prog]))
+            return True
+        if a.startswith("--h") and "--help".startswith(a) and ctx.prog in _COREUTILS_HELP:
+            ctx.write(_COREUTILS_HELP[ctx.prog]
+                      + "\nThe ipcsim shell models the options above only.\n")
             return True
     return False
 
@@ -310,10 +335,18 @@ def mkdir(ctx: Ctx, args: list[str]) -> int:
 
 
 def touch(ctx: Ctx, args: list[str]) -> int:
-    """touch FILE...: make each missing file, empty (the model keeps no times)."""
+    """touch [-c] FILE...: make each missing file, empty (the model keeps no times, so
+    -a, -m, -f, -h, -d, -r and -t are read and change nothing)."""
     if _coreutils_version(ctx, args):
         return 0
-    operands = [a for a in args if a != "--"]
+    try:
+        opts, operands = getopt_long(args, "acfhmd:r:t:", (
+            LongOpt("no-create", 0, "c"), LongOpt("date", 1, "d"),
+            LongOpt("reference", 1, "r"), LongOpt("no-dereference", 0, "h"),
+            LongOpt("time", 1, "T")))
+    except GetoptError as e:
+        ctx.bad_option(str(e))
+    create = not any(key in "ch" for key, _ in opts)
     if not operands:
         ctx.warnx("missing file operand")
         ctx.errtryhelp(1)
@@ -321,10 +354,13 @@ def touch(ctx: Ctx, args: list[str]) -> int:
     p = ctx.proc
     for path in operands:
         try:
-            p.close(p.open(ctx.shell.abspath(path), O_CREAT | O_WRONLY | O_NONBLOCK, 0o666))
+            p.close(p.open(ctx.shell.abspath(path),
+                           (O_CREAT if create else 0) | O_WRONLY | O_NONBLOCK, 0o666))
         except IsADirectoryError:
             pass
         except OSError as e:
+            if e.errno == errno.ENOENT and not create:
+                continue
             ctx.ewrite(f"touch: cannot touch '{path}': {strerror(e.errno)}\n")
             status = 1
     return status

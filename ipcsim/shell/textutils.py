@@ -426,7 +426,7 @@ def grep(ctx: Ctx, args: list[str]) -> int:
             body = rf"^(?:{body})$"
         pieces.append(body)
     regex = re.compile("|".join(f"(?:{p})" for p in pieces),
-                       re.IGNORECASE if "i" in flags else 0)
+                       re.ASCII | (re.IGNORECASE if "i" in flags else 0))
     invert = "v" in flags
     inputs = _inputs(ctx, operands)
     named = ("H" in flags or len(inputs) > 1) and "h" not in flags

@@ -253,7 +253,7 @@ def _bracket(pattern: str, i: int) -> tuple[str, int]:
             members.append("-" + re.escape(hi))
             last = None
             continue
-        members.append(re.escape(ch) if ch in "\\[]^-" else ch)
+        members.append(re.escape(ch) if ch in "\\[]^-&~|" else ch)   # (&& ~~ ||: set ops)
         last = ch
     body = "".join(members)
     if re.fullmatch(r":[a-z]+:", pattern[i + 1:j]):
@@ -297,7 +297,7 @@ def _bre(pattern: str, extended: bool, groups: int = 0,
     i = 0
 
     def special(ch: str, i: int) -> str | None:
-        """The operator ``ch`` at ``i`` is (with its backslash in a BRE), or None."""
+        """The operator that ``ch`` at ``i`` begins (with its backslash in a BRE), or None."""
         if extended:
             return ch if pattern[i] in "(){}|+?*" else None
         if ch == "*":

@@ -539,10 +539,12 @@ def test_dropped_kernels_end_their_programs_and_are_freed(executor, how):
         for _ in range(30):
             refs.append(deadlocked_kernel(executor, how))
         gc.collect()
-    assert all(r() is None for r in refs)
+    kept = [r() for r in refs if r() is not None]
+    assert not kept, f"{len(kept)} of {len(refs)} kernels kept alive: {gc.get_referrers(kept[0])}"
     assert not [o for o in gc.get_objects() if isinstance(o, ipcsim.Kernel)
                 and o.executor == executor and o.sched.programs]
-    assert not threads_left(before)
+    left = threads_left(before)
+    assert not left, f"threads left: {left}"
 
 
 def test_a_dropped_kernel_whose_programs_close_over_it_is_freed(executor):

@@ -129,6 +129,22 @@ STEPS = [
     ("user", "unlink", "/proc/1"),
     ("root", "unlink", "/proc/1"),
     ("user", "unlink", "/proc/sysvipc/msg"),
+    # /proc directories (the link count of /proc itself counts every process of the machine)
+    ("root", "stat", "/proc"),
+    ("root", "stat", "/proc/self/.."),
+    ("root", "stat_all", "/proc/self"),
+    ("root", "stat_all", "/proc/sys"),
+    ("root", "stat_all", "/proc/sys/fs/mqueue"),
+    ("root", "stat_all", "/proc/sysvipc"),
+    ("root", "stat_all", "/proc/sysvipc/msg"),
+    ("root", "stat_all", "/proc/1"),
+    ("root", "stat_all", "/proc/self/ns"),
+    ("root", "stat_all", "/proc/self/ns/.."),
+    ("user", "stat", "/proc/sys/.."),
+    ("user", "stat_all", "/proc/self"),         # the effective ids, though not dumpable
+    ("user", "stat_all", "/proc/self/ns"),      # root's: it is not dumpable
+    ("user", "stat_all", "/proc/1"),
+    ("user", "stat_all", "/proc/sysvipc"),
 ]
 
 PROBE = r"""
@@ -157,6 +173,9 @@ def op(call, *args):
         os.chown(*args)
     elif call == "stat":
         return stat(args[0])
+    elif call == "stat_all":
+        st = os.stat(args[0])
+        return [st.st_mode, st.st_nlink, st.st_uid, st.st_gid, st.st_size]
     elif call == "listdir":
         return os.listdir(args[0])
     elif call == "read":
@@ -225,6 +244,9 @@ def sim_outcomes(steps=STEPS):
         if call == "stat":
             st = p.stat(args[0])
             return [st.st_mode, st.st_uid, st.st_gid]
+        if call == "stat_all":
+            st = p.stat(args[0])
+            return [st.st_mode, st.st_nlink, st.st_uid, st.st_gid, st.st_size]
         if call == "read":
             p.read_file(args[0])
         elif call == "creat":
@@ -276,6 +298,11 @@ EXPECTED = [
     [0o100644, 0, 0], "ENOTDIR", [0o40711, 0, 0], "ENOTDIR", "ENOTEMPTY",
     "EPERM", "EPERM", "EPERM", "EPERM", "EPERM", "EACCES", "EPERM", "EACCES", "EPERM",
     "EACCES",
+    [0o40555, 0, 0], [0o40555, 0, 0], [0o40555, 9, 0, 0, 0], [0o40555, 1, 0, 0, 0],
+    [0o40555, 1, 0, 0, 0], [0o40555, 2, 0, 0, 0], [0o100444, 1, 0, 0, 0],
+    [0o40555, 9, 0, 0, 0], [0o40511, 2, 0, 0, 0], [0o40555, 9, 0, 0, 0],
+    [0o40555, 0, 0], [0o40555, 9, 1000, 1000, 0], [0o40511, 2, 0, 0, 0],
+    [0o40555, 9, 0, 0, 0], [0o40555, 2, 0, 0, 0],
 ]
 
 
@@ -305,6 +332,23 @@ def _quote(text: str) -> str:
 
 
 # --- the model alone ---------------------------------------------------------------------
+def test_proc_counts_a_link_per_process():
+    """/proc's link count: itself and its ".", one per directory of /proc (sys, sysvipc),
+    one per process, zombies included, as proc_root_getattr() counts them."""
+    k = ipcsim.Kernel()
+    try:
+        base = k.init.stat("/proc").st_nlink
+        assert base == 4 + 1
+        child = k.init.fork()
+        assert k.init.stat("/proc").st_nlink == base + 1
+        child.exit(0)
+        assert k.init.stat("/proc").st_nlink == base + 1      # a zombie still counts
+        k.init.wait(child.pid)
+        assert k.init.stat("/proc").st_nlink == base
+    finally:
+        k.close()
+
+
 def test_boot_tree_has_the_usual_directories():
     k = ipcsim.Kernel()
     assert k.init.listdir("/") == ["tmp", "run", "proc", "mnt", "dev"]

@@ -732,8 +732,9 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
     @syscall
     def stat(self, path: str) -> Stat:
         """stat(2) (the link followed): a Stat(st_mode, st_nlink, st_uid, st_gid, st_size)
-        of a file or directory of the root file system, an mqueue file or mount, a /proc/sys
-        file (its table's mode, as proc_sys_getattr shows it) or a namespace file."""
+        of a file or directory of the root file system, an mqueue file or mount, a /proc
+        directory, a /proc/sys file (its table's mode, as proc_sys_getattr shows it), a
+        /proc/sysvipc file or a namespace file."""
         return vfs.lookup(self, path).node.getattr(self)
 
     # --- resource limits --------------------------------------------------------------

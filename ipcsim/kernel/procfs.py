@@ -45,12 +45,17 @@ def sysvipc_text(kind: str, ns: IpcNamespace, reader: Process) -> bytes:
 
 # --- the tree --------------------------------------------------------------------------
 class ProcNode(vfs.Node):
-    """A /proc node: made afresh at each lookup, owned by root unless it says otherwise."""
+    """A /proc node: made afresh at each lookup, owned by root unless it says otherwise.
+    stat() shows its mode, owner and link count, and size 0."""
 
     __slots__ = ()
     mode = S_IFDIR | 0o555
     uid = 0
     gid = 0
+    nlink = 1
+
+    def getattr(self, proc: ProcessState) -> vfs.Stat:
+        return vfs.Stat(self.mode, self.nlink, self.uid, self.gid, 0)
 
     def set_attrs(self, mode: int, uid: int, gid: int) -> None:
         raise UnsupportedError("changing the mode or owner of /proc files is not modelled")
@@ -79,6 +84,13 @@ class ProcRoot(ProcNode):
     def readdir(self, proc: ProcessState) -> list[str]:
         pids = [str(p.pid) for p in self.kernel.processes(include_zombies=True)]
         return ["self", "sys", "sysvipc"] + pids
+
+    def getattr(self, proc: ProcessState) -> vfs.Stat:
+        """proc_root_getattr(): two links, one per directory registered in /proc (here sys
+        and sysvipc) and one per process, zombies too (nr_processes()). Linux counts more:
+        its other directories (fs, bus, driver, ...) and every process of the machine."""
+        nlink = 2 + 2 + len(self.kernel.processes(include_zombies=True))
+        return vfs.Stat(self.mode, nlink, 0, 0, 0)
 
 
 class SelfLink(ProcNode):
@@ -155,6 +167,7 @@ class SysctlNode(ProcNode):
 
 class SysvipcDir(ProcNode):
     __slots__ = ()
+    nlink = 2
 
     def lookup(self, proc: ProcessState, name: str) -> vfs.Node | None:
         if name in _KIND_IDS:
@@ -188,21 +201,25 @@ def _task_owner(target: Process) -> tuple[int, int]:
 
 class PidDir(ProcNode):
     """/proc/PID (only ``ns`` is modelled in it): an immutable directory, so neither it
-    nor anything in it can be unlinked or removed, by root or anyone else (EPERM)."""
+    nor anything in it can be unlinked or removed, by root or anyone else (EPERM). It is
+    owned by the process's effective ids, dumpable or not (task_dump_owner() keeps them for
+    a dr-xr-xr-x directory); its link count is Linux's, for the directories it has there
+    (task, fd, map_files, fdinfo, ns, net, attr)."""
 
     __slots__ = ("target",)
     immutable = True
+    nlink = 9
 
     def __init__(self, target: Process):
         self.target = target
 
     @property
     def uid(self) -> int:  # type: ignore[override]
-        return _task_owner(self.target)[0]
+        return self.target.creds.euid
 
     @property
     def gid(self) -> int:  # type: ignore[override]
-        return _task_owner(self.target)[1]
+        return self.target.creds.egid
 
     def lookup(self, proc: ProcessState, name: str) -> vfs.Node | None:
         if name == "ns":
@@ -214,12 +231,22 @@ class PidDir(ProcNode):
 
 
 class NsDir(PidDir):
-    """/proc/PID/ns: dr-x--x--x, owned as the process's directory; not immutable, so
-    removing a link in it is EACCES for others, EPERM (no unlink) for root."""
+    """/proc/PID/ns: dr-x--x--x, owned by the process's effective ids while it is
+    dumpable, else by root (task_dump_owner()); not immutable, so removing a link in it is
+    EACCES for others, EPERM (no unlink) for root."""
 
     __slots__ = ()
     mode = S_IFDIR | 0o511
     immutable = False
+    nlink = 2
+
+    @property
+    def uid(self) -> int:  # type: ignore[override]
+        return _task_owner(self.target)[0]
+
+    @property
+    def gid(self) -> int:  # type: ignore[override]
+        return _task_owner(self.target)[1]
 
     def lookup(self, proc: ProcessState, name: str) -> vfs.Node | None:
         if name == "ipc":

@@ -71,3 +71,45 @@ def test_sigint_to_ipcsim_shell_reading_a_script_ends_it_with_130(tmp_path):
         out, err = p.communicate(timeout=60)
     assert p.returncode == 130
     assert "end" not in out and "Traceback" not in err
+
+
+# --- a job's status until it is waited for ---------------------------------------------------
+SIGNALLED_SCRIPTS = [
+    # the status of a job a signal ended stays until `wait` takes it...
+    "sleep 5 &\nkill %1\nwait %1\necho $?\n",
+    "sleep 5 &\nkill %1; wait %1; echo $?\n",
+    "sleep 5 &\nkill %1; true; wait %1; echo $?\n",
+    # (with lines of builtins between, bash may or may not have forgotten it: a race with
+    # the SIGCHLD; the model keeps it)
+    # ...or until a foreground command has ended: then the job is forgotten without a word
+    "sleep 5 &\nkill %1\nsleep 0.5\nwait %1\necho $?\nwait $!\necho $?\n",
+]
+
+
+@pytest.mark.parametrize("script", SIGNALLED_SCRIPTS)
+def test_a_signalled_job_is_kept_until_waited_for_as_bash_keeps_it(script):
+    sh = Shell(seed=0, out=(out := []).append, err=(err := []).append)
+    status = sh.run_script(script)
+    assert (status, "".join(out), "".join(err)) == real_bash(script)
+
+
+def test_a_stopped_job_shows_as_stopped_and_jobs_s_r_filter():
+    sh, run = shell(interactive=True)
+    run("sleep 5 &")
+    run("sleep 9 &")
+    run("kill -STOP %1")
+    assert run("jobs")[1] == ("[1]-  Stopped                 sleep 5\n"
+                              "[2]+  Running                 sleep 9 &\n")
+    assert run("jobs -s")[1] == "[1]-  Stopped                 sleep 5\n"
+    assert run("jobs -r")[1] == "[2]+  Running                 sleep 9 &\n"
+    run("kill -CONT %1")
+    assert run("jobs -s")[1] == ""
+    assert run("jobs -r")[1].startswith("[1]-  Running                 sleep 5 &\n")
+
+
+def test_a_script_s_bash_does_not_see_a_job_stop():
+    sh, run = shell()
+    run("sleep 5 &")
+    run("kill -STOP %1")
+    assert run("jobs")[1] == "[1]+  Running                 sleep 5 &\n"
+    assert run("jobs -s")[1] == ""

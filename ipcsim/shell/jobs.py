@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 # bash's width for a job's state in ``jobs`` and its notices
 STATE_WIDTH = 24
+# how many statuses of forgotten jobs bash keeps (its bgpids list holds CHILD_MAX of them)
+BGPIDS_MAX = 4096
 
 
 class Job:
@@ -27,8 +29,9 @@ class Job:
     its redirected output)."""
 
     def __init__(self, number: int, proc: Process, typed: str,
-                 finish: Callable[[int], int]):
+                 finish: Callable[[int], int], job_control: bool = False):
         self.number = number
+        self.job_control = job_control       # (only then does bash see a job stop)
         self.proc = proc
         self.typed = typed
         self.finish = finish
@@ -38,11 +41,17 @@ class Job:
     def pid(self) -> int:
         return self.proc.pid
 
+    def stopped(self) -> bool:
+        """A signal stopped it (SIGSTOP) and none has continued it: bash sees that only
+        with job control (it waits with WUNTRACED)."""
+        return self.job_control and self.wstatus is None and self.proc.stopped
+
     def state(self) -> str:
-        """``Running``, ``Done``, ``Exit N`` or the text of the signal that ended it."""
+        """``Running``, ``Stopped``, ``Done``, ``Exit N`` or the text of the signal that
+        ended it."""
         w = self.wstatus
         if w is None:
-            return "Running"
+            return "Stopped" if self.stopped() else "Running"
         if w & 0x7F:
             return strsignal(w & 0x7F)
         return f"Exit {w >> 8}" if w >> 8 else "Done"
@@ -55,7 +64,7 @@ class Job:
     def line(self, mark: str, with_pid: bool = False) -> str:
         """bash's line for the job: ``[1]+  Running                 sleep 5 &``."""
         pid = f"{self.pid:5d}" if with_pid else ""
-        tail = " &" if self.wstatus is None else ""
+        tail = " &" if self.wstatus is None and not self.stopped() else ""
         return f"[{self.number}]{mark} {pid} {self.state():<{STATE_WIDTH}}{self.typed}{tail}\n"
 
     def quiet_end(self) -> bool:
@@ -66,12 +75,14 @@ class Job:
 class JobTable:
     """One shell's jobs, in the order they were started."""
 
-    def __init__(self) -> None:
+    def __init__(self, job_control: bool = False) -> None:
         self.jobs: list[Job] = []
+        self.job_control = job_control
+        self.bgpids: dict[int, int] = {}     # pid -> $? of the jobs forgotten once ended
 
     def add(self, proc: Process, typed: str, finish: Callable[[int], int]) -> Job:
         number = max((j.number for j in self.jobs), default=0) + 1
-        job = Job(number, proc, typed, finish)
+        job = Job(number, proc, typed, finish, self.job_control)
         self.jobs.append(job)
         return job
 
@@ -102,7 +113,14 @@ class JobTable:
         return next((j for j in self.jobs if j.pid == pid), None)
 
     def remove(self, job: Job) -> None:
+        """Forget a job; if it has ended, ``wait PID`` still gives its status (bash's
+        bgpids list, which keeps the latest BGPIDS_MAX)."""
         self.jobs.remove(job)
+        if job.wstatus is not None:
+            self.bgpids.pop(job.pid, None)
+            self.bgpids[job.pid] = job.status()
+            if len(self.bgpids) > BGPIDS_MAX:
+                del self.bgpids[next(iter(self.bgpids))]
 
 
 def deadlock_report(k: Kernel, e: DeadlockError, names: Callable[[int], str],

@@ -623,6 +623,8 @@ class Shell:
                 self.err(job.line("+"))
                 return 1
         status = finish(self._status_of(parent, child, typed))
+        if not self.interactive:
+            self._forget_signalled()
         if status == 128 + SIGINT and self.interactive:
             self.out("\n")
         elif status == 128 + SIGINT and interrupted:
@@ -634,7 +636,7 @@ class Shell:
     # --- jobs ---------------------------------------------------------------------------
     def _table(self) -> JobTable:
         """The innermost shell's jobs."""
-        return self._jobs.setdefault(self.proc.pid, JobTable())
+        return self._jobs.setdefault(self.proc.pid, JobTable(self.interactive))
 
     def _deadlock_text(self, e: DeadlockError) -> str:
         return deadlock_report(self.kernel, e, self._name_of, {p.pid for p in self.levels})
@@ -693,10 +695,19 @@ class Shell:
         job.wstatus = job.proc.wstatus if job.proc.wstatus is not None else 0
         job.finish(job.status())
 
+    def _forget_signalled(self) -> None:
+        """What a script's bash does once a foreground command has ended: it forgets,
+        without a word, the jobs a signal ended (until then ``wait %N`` gives their
+        status)."""
+        self._reap_jobs()
+        table = self._table()
+        for job in [j for j in table.jobs if j.quiet_end()]:
+            table.remove(job)
+
     def notify(self) -> None:
         """What bash does before a prompt: let the programs run until each has ended or is
         blocked, then (interactive) report each job that ended since, and forget it; a
-        script's shell forgets a job a signal ended without a word."""
+        script's shell keeps them until waited for (see :meth:`_forget_signalled`)."""
         if self.ended or not self.kernel.sched.programs and not self._table().jobs:
             return
         self.kernel.run_until_idle()
@@ -708,8 +719,6 @@ class Shell:
                 continue
             if self.interactive:
                 lines.append(job.line(table.mark(job)))
-                table.remove(job)
-            elif job.quiet_end():
                 table.remove(job)
         if lines:
             self.err("".join(lines))
@@ -748,10 +757,10 @@ class Shell:
                 chosen.append(job)
         if not args:
             chosen = list(table.jobs)
-        if "s" in flags:          # no job is ever stopped here
-            chosen = []
+        if "s" in flags:
+            chosen = [j for j in chosen if j.stopped()]
         if "r" in flags:
-            chosen = [j for j in chosen if j.wstatus is None]
+            chosen = [j for j in chosen if j.wstatus is None and not j.stopped()]
         for job in chosen:
             if "p" in flags:
                 out(f"{job.pid}\n")
@@ -766,7 +775,7 @@ class Shell:
         """wait [%N|PID...]: wait for those jobs (all, without operands); the status is the
         last one's. Ctrl-C ends the wait (130), not the jobs."""
         table = self._table()
-        targets: list[Job] = []
+        targets: list[Job | int] = []     # (the status of a job already forgotten)
         status = 0
         for word in args:
             job = None
@@ -783,6 +792,9 @@ class Shell:
                     status = 2
                     continue
                 job = table.by_pid(value)
+                if job is None and value in table.bgpids:
+                    targets.append(table.bgpids[value])
+                    continue
                 if job is None:
                     err(f"{self.where()}wait: pid {word} is not a child of this shell\n")
                     status = 127
@@ -790,7 +802,11 @@ class Shell:
             targets.append(job)
         if not args:
             targets = list(table.jobs)
-        for job in targets:
+        for target in targets:
+            if isinstance(target, int):
+                status = target
+                continue
+            job = target
             try:
                 if job.wstatus is None:
                     self.proc.wait(job.pid)

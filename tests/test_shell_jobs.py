@@ -113,3 +113,19 @@ def test_a_script_s_bash_does_not_see_a_job_stop():
     run("kill -STOP %1")
     assert run("jobs")[1] == "[1]+  Running                 sleep 5 &\n"
     assert run("jobs -s")[1] == ""
+
+
+# --- a job keeps its number -------------------------------------------------------------------
+def test_fg_of_a_job_that_blocks_again_keeps_its_number():
+    sh, run = shell(interactive=True)
+    run("mq open /q -m 1 -s 32")
+    run("mq send /q one")
+    assert run("mq send /q two")[2].endswith("[1]+  Running                 mq send /q two &\n")
+    assert run("mq send /q three")[2].endswith("[2]+  Running                 mq send /q three &\n")
+    status, out, err = run("fg %1")
+    assert status == 1 and out == "mq send /q two\n"
+    assert err.endswith("[1]+  Running                 mq send /q two &\n")
+    assert run("jobs")[1] == ("[1]+  Running                 mq send /q two &\n"
+                              "[2]-  Running                 mq send /q three &\n")
+    assert run("kill %1")[0] == 0
+    assert run("kill %1")[2] == "bash: kill: %1: no such job\n"

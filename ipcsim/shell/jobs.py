@@ -79,23 +79,36 @@ class JobTable:
         self.jobs: list[Job] = []
         self.job_control = job_control
         self.bgpids: dict[int, int] = {}     # pid -> $? of the jobs forgotten once ended
+        self._current: Job | None = None     # a job put back (else the latest is current)
 
     def add(self, proc: Process, typed: str, finish: Callable[[int], int]) -> Job:
         number = max((j.number for j in self.jobs), default=0) + 1
         job = Job(number, proc, typed, finish, self.job_control)
         self.jobs.append(job)
+        self._current = None
         return job
+
+    def put_back(self, job: Job) -> None:
+        """A job ``fg`` took that is left waiting again: it keeps its number (and its place
+        in ``jobs``) and becomes the current job."""
+        at = next((i for i, j in enumerate(self.jobs) if j.number > job.number), len(self.jobs))
+        self.jobs.insert(at, job)
+        self._current = job
+
+    def _ranked(self) -> tuple[Job | None, Job | None]:
+        """The current and the previous job."""
+        if not self.jobs:
+            return None, None
+        cur = self._current if self._current in self.jobs else self.jobs[-1]
+        return cur, next((j for j in reversed(self.jobs) if j is not cur), None)
 
     def mark(self, job: Job) -> str:
         """``+`` for the current job, ``-`` for the previous one, else a blank."""
-        if job is self.jobs[-1]:
-            return "+"
-        if len(self.jobs) > 1 and job is self.jobs[-2]:
-            return "-"
-        return " "
+        cur, prev = self._ranked()
+        return "+" if job is cur else "-" if job is prev else " "
 
     def current(self) -> Job | None:
-        return self.jobs[-1] if self.jobs else None
+        return self._ranked()[0]
 
     def find(self, spec: str) -> Job | None:
         """The job of a jobspec: %N, %%, %+, %-, or %STRING (the command starts with it)."""
@@ -103,7 +116,8 @@ class JobTable:
         if body in ("", "%", "+"):
             return self.current()
         if body == "-":
-            return self.jobs[-2] if len(self.jobs) > 1 else self.current()
+            cur, prev = self._ranked()
+            return prev or cur
         if body.isascii() and body.isdigit():
             return next((j for j in self.jobs if j.number == int(body)), None)
         found = [j for j in self.jobs if j.typed.startswith(body)]

@@ -602,10 +602,10 @@ class Shell:
         return self._wait_foreground(parent, child, self._typed, finish)
 
     def _wait_foreground(self, parent: Process, child: Process, typed: str,
-                         finish: Callable[[int], int]) -> int:
+                         finish: Callable[[int], int], job: Job | None = None) -> int:
         """Wait for a foreground program: Ctrl-C sends it SIGINT (as the terminal sends it
         to the foreground job); if every process is blocked, the deadlock is reported and
-        the program stays, as job [N]."""
+        the program stays, as job [N] (``job``, the one ``fg`` took, keeps its number)."""
         interrupted = False
         while True:
             try:
@@ -619,7 +619,10 @@ class Shell:
                 return finish(0)
             except DeadlockError as e:
                 self.err(self._deadlock_text(e))
-                job = self._table().add(child, typed, finish)
+                if job is None:
+                    job = self._table().add(child, typed, finish)
+                else:
+                    self._table().put_back(job)
                 self.err(job.line("+"))
                 return 1
         status = finish(self._status_of(parent, child, typed))
@@ -843,7 +846,7 @@ class Shell:
         out(job.typed + "\n")
         if job.wstatus is not None:
             return job.status()
-        return self._wait_foreground(self.proc, job.proc, job.typed, job.finish)
+        return self._wait_foreground(self.proc, job.proc, job.typed, job.finish, job)
 
     def _bg(self, args: list[str], out: Write, err: Write) -> int:
         """bg [%N]: every job here is already running (none is ever stopped)."""

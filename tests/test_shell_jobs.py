@@ -129,3 +129,13 @@ def test_fg_of_a_job_that_blocks_again_keeps_its_number():
                               "[2]-  Running                 mq send /q three &\n")
     assert run("kill %1")[0] == 0
     assert run("kill %1")[2] == "bash: kill: %1: no such job\n"
+
+
+def test_sysv_usage_lists_every_verb():
+    sh, run = shell()
+    usage = run("sysv semop 0 0")[2]
+    assert usage.startswith("sysv: usage: sysv send ID")
+    for verb in ("send", "receive", "attach", "lock", "unlock", "setval", "msgget", "semget",
+                 "shmget", "semop", "msgsnd", "msgrcv", "shmat"):
+        assert f" {verb} " in usage
+    assert run("sysv send 0") == (2, "", usage)

@@ -141,7 +141,9 @@ libc = ctypes.CDLL(None, use_errno=True)
 libc.shmat.restype = ctypes.c_void_p
 USAGE = ("usage: sysv send ID TEXT [TYPE] | receive ID [TYPE] | attach ID | lock ID | "
          "unlock ID | setval ID NUM VALUE | msgget KEY [MODE] | semget KEY NSEMS [MODE] | "
-         "shmget KEY SIZE [MODE]\n")
+         "shmget KEY SIZE [MODE] | semop ID NUM OP[,NUM OP...] [--undo] [--nowait] | "
+         "msgsnd ID TEXT [TYPE] [--nowait] | msgrcv ID [TYPE] [--nowait] | "
+         "shmat ID [SECONDS]\n")
 ARGS = {"send": ("id text", "long"), "receive": ("id", "long"), "attach": ("id", ""),
         "lock": ("id", ""), "unlock": ("id", ""), "setval": ("id int int", ""),
         "msgget": ("key", "mode"), "semget": ("key int", "mode"),

@@ -1062,7 +1062,9 @@ def _mq_names(p: Process) -> list[str]:
 # --- sysv: System V messages, semaphores and attachments -----------------------------------
 SYSV_USAGE = ("usage: sysv send ID TEXT [TYPE] | receive ID [TYPE] | attach ID | lock ID | "
               "unlock ID | setval ID NUM VALUE | msgget KEY [MODE] | semget KEY NSEMS [MODE] | "
-              "shmget KEY SIZE [MODE]\n")
+              "shmget KEY SIZE [MODE] | semop ID NUM OP[,NUM OP...] [--undo] [--nowait] | "
+              "msgsnd ID TEXT [TYPE] [--nowait] | msgrcv ID [TYPE] [--nowait] | "
+              "shmat ID [SECONDS]\n")
 SYSV_HELP = """Usage:
  sysv send ID TEXT [TYPE]     msgsnd TEXT as a message of TYPE (1 by default), IPC_NOWAIT
  sysv receive ID [TYPE]       msgrcv the first message (of TYPE), IPC_NOWAIT; prints it
@@ -1086,7 +1088,10 @@ SYSV_HELP = """Usage:
 
 ID is the id ipcmk printed (see ipcs). send, receive, attach and the rest never wait: a full
 queue or a missing message is an error (EAGAIN, ENOMSG); semop, msgsnd and msgrcv wait, as
-the calls do (run them with & to go on meanwhile: jobs, wait, kill %N). The test suite runs
+the calls do (run them with & to go on meanwhile: jobs, wait, kill %N). An attachment
+belongs to the process that made it and ends when that process detaches or exits: `attach`
+holds it until this shell exits, `shmat ID &` until `kill %N` (or SECONDS); no other process
+can shmdt it, so there is no separate detaching command. The test suite runs
 the same commands on Linux through a small Python script of the same name, so both print
 the same.
 """

@@ -75,6 +75,10 @@ class Report:
     jobs: int
     interrupted: bool = False      # Ctrl-C stopped it: results holds the seeds done
 
+    def __repr__(self) -> str:
+        from .views import report_summary
+        return report_summary(self)
+
     @property
     def seeds_per_second(self) -> float:
         return len(self.results) / self.seconds if self.seconds > 0 else float("inf")
@@ -141,13 +145,28 @@ class Report:
                          + (f": {shown}" if seeds else ""))
             first = self.first(kind)
             if first is not None:
-                lines.append(f"    seed {first.seed}: {first.detail}")
+                detail = first.detail if kind == FAILED else _waits_text(first.detail)
+                lines.append(f"    seed {first.seed}: {detail}")
                 lines.append(f"    replay it: ipcsim run {self.path} --seed {first.seed}")
         return "\n".join(lines)
 
     def findings(self) -> int:
         """How many seeds deadlocked, failed or did not finish."""
         return sum(r.kind != OK for r in self.results)
+
+
+def _waits_text(detail: str, width: int = 100) -> str:
+    """A deadlock's or an unfinished run's waits ("pid 2 waits in ...; pid 3 ...") on about
+    one line: the first, those that still fit in ``width``, and how many more (a replay of
+    the seed shows them all)."""
+    waits = detail.split("; ")
+    shown = waits[:1]
+    for wait in waits[1:]:
+        if len("; ".join(shown + [wait])) > width:
+            break
+        shown.append(wait)
+    more = len(waits) - len(shown)
+    return "; ".join(shown) + (f"; ... ({more} more)" if more else "")
 
 
 # A scenario: ``fn(k)`` forks the programs of a run on the kernel ``k``; what it returns

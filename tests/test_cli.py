@@ -492,3 +492,26 @@ def test_a_run_stopped_by_a_limit_shows_calls_still_blocked_at_the_limit(tmp_pat
     # a deadlock's waits are blocked forever
     assert main(["run", PHILOSOPHERS, "--seed", "33"]) == 1
     assert "      blocked forever: pid 2 in semop" in capsys.readouterr().out
+
+
+def test_the_readme_explore_transcripts_are_what_the_command_prints(capsys):
+    import re
+    import shlex
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^\$ (ipcsim explore .*)\n((?:[^$`].*\n)+)", readme, re.M)
+    assert len(blocks) >= 2
+    for command, transcript in blocks:
+        argv = shlex.split(command)[1:]
+        argv[1] = str(ROOT / argv[1])
+        main(argv + ["--no-progress"])
+        out = capsys.readouterr().out.replace(str(ROOT) + "/", "")
+        # the first line has the timing, which varies: the rest is the same, line by line
+        assert out.splitlines()[1:] == transcript.splitlines()[1:], command
+        assert all(len(line) <= 120 for line in out.splitlines())
+
+
+def test_repr_of_a_report_is_one_line():
+    from ipcsim.explore import explore
+    report = explore(PHILOSOPHERS, range(100))
+    assert repr(report) == (f"<Report of {PHILOSOPHERS} (scenario): 100 seeds, 95 ok "
+                            f"(1 outcome), 5 deadlock, 0 failed>")

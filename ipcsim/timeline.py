@@ -108,8 +108,17 @@ def _n(v: float) -> str:
     return f"{v:.1f}"
 
 
+# characters XML 1.0 forbids (a title typed with a control character): dropped
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml(text: str) -> str:
+    """``text`` as SVG character data: escaped, without the characters XML forbids."""
+    return html.escape(_NOT_XML.sub("", text))
+
+
 def _title(title: str) -> str:
-    return f"<title>{html.escape(title)}</title>" if title else ""
+    return f"<title>{_xml(title)}</title>" if title else ""
 
 
 def _element(s: Shape) -> str:
@@ -127,7 +136,7 @@ def _element(s: Shape) -> str:
                           f' fill="{s.fill}"' if s.fill != "#000000" else "",
                           f' text-anchor="{s.anchor}"' if s.anchor != "start" else "",
                           ' font-weight="bold"' if s.bold else ""))
-        return f'<text x="{_n(s.x)}" y="{_n(s.y)}"{attrs_}>{html.escape(s.text)}</text>'
+        return f'<text x="{_n(s.x)}" y="{_n(s.y)}"{attrs_}>{_xml(s.text)}</text>'
     points = " ".join(f"{_n(x)},{_n(y)}" for x, y in s.points)
     tag = "polygon" if s.fill is not None else "polyline"
     head = (f'<{tag} points="{points}" fill="{s.fill or "none"}" stroke="{s.stroke}" '
@@ -236,7 +245,8 @@ class Timeline:
     """Draws a traced kernel's run: its calls (``k.trace``) and its waits (``k.blocks``).
 
     ``title`` heads the picture; ``pids`` (any iterable of pids) keeps only their lanes and
-    calls; ``x`` is ``"calls"`` (a step per call, the default) or ``"time"`` (virtual
+    calls (pids that made no call are not an error, as a run may not have made them yet:
+    with none of them, the picture has no lane and says so); ``x`` is ``"calls"`` (a step per call, the default) or ``"time"`` (virtual
     seconds)."""
 
     def __init__(self, k: Kernel, title: str | None = None, pids: Iterable[int] | None = None,
@@ -258,11 +268,15 @@ class Timeline:
         self.x = x
 
     def __repr__(self) -> str:
-        trace = self.trace
-        forever = sum(b.forever for b in self.intervals())
+        """One line: the calls, processes and calls blocked forever it draws (of ``pids``
+        only, if given)."""
+        calls = sum(self.pids is None or e.pid in self.pids for e in self.trace)
+        forever = sum(b.forever for b in self.intervals()
+                      if self.pids is None or b.pid in self.pids)
         end = f", {forever} blocked forever" if forever else ""
-        return (f"<Timeline of {len(trace)} calls by {len(self.lanes())} processes, "
-                f"t=0s..{self._end_time():g}s{end}>")
+        procs = len(self.lanes())
+        return (f"<Timeline of {calls} call{'s' if calls != 1 else ''} by {procs} "
+                f"process{'es' if procs != 1 else ''}, t=0s..{self._end_time():g}s{end}>")
 
     @property
     def trace(self) -> list[TraceEvent]:
@@ -376,6 +390,8 @@ class Timeline:
             lines.append(f"{i:5d} t={e.time:<8g} pid {e.pid:<4d} {e.name}({args}) {res}{mark}")
         if not trace:
             lines.append("(no system calls traced yet)")
+        elif chosen is not None and not any(e.pid in chosen for e in trace):
+            lines.append(f"(no system calls by pids {', '.join(map(str, sorted(chosen)))})")
         intervals = [b for b in self.intervals() if chosen is None or b.pid in chosen]
         for b in intervals:
             if b.killed:
@@ -565,8 +581,9 @@ class _Drawing:
             y += 26
         forever = sum(b.forever for b in self.intervals)
         procs = len({e.pid for e in trace} | {b.pid for b in tl.k.blocks})
-        shown = "" if tl.pids is None else f" (pids {', '.join(str(p) for p, _ in self.lanes)}" \
-                                           f" shown)"
+        shown = "" if tl.pids is None else \
+            f" (pids {', '.join(str(p) for p, _ in self.lanes)} shown)" if self.lanes else \
+            f" (none by pids {', '.join(map(str, sorted(tl.pids)))}: no lane shown)"
         summary = (f"seed {tl.k.seed}: {len(trace)} system calls by {procs} processes{shown}, "
                    f"t=0s..{tl._end_time():g}s")
         if forever:

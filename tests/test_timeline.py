@@ -394,6 +394,29 @@ def test_repr_and_notebook_displays():
     empty = Timeline(ipcsim.Kernel(trace=True))
     assert repr(empty) == "<Timeline of 0 calls by 0 processes, t=0s..0s>"
     ET.fromstring(empty.svg())
+    # pids: only their calls, lanes and waits count
+    assert repr(Timeline(k, pids=[2, 3])) == \
+        "<Timeline of 2 calls by 2 processes, t=0s..0s, 2 blocked forever>"
+    assert repr(Timeline(k, pids=[1])) == "<Timeline of 7 calls by 1 process, t=0s..0s>"
+    k.close()
+
+
+def test_pids_that_made_no_call_draw_no_lane_and_say_so():
+    k = philosophers(33)
+    tl = Timeline(k, pids=[99, 98])
+    assert repr(tl) == "<Timeline of 0 calls by 0 processes, t=0s..0s>"
+    assert tl.text() == "(no system calls by pids 98, 99)"
+    texts = [t.text for t in ET.fromstring(tl.svg()).iter(SVG + "text")]
+    assert texts[0] == ("seed 33: 12 system calls by 6 processes (none by pids 98, 99: no lane "
+                        "shown), t=0s..0s")
+    k.close()
+
+
+def test_a_title_with_control_characters_makes_valid_svg():
+    k = philosophers(33)
+    tl = Timeline(k, title="a\x01b\x1b[31mc\td\ufffe")
+    root = ET.fromstring(tl.svg())
+    assert [t.text for t in root.iter(SVG + "text")][0] == "ab[31mc\td"
     k.close()
 
 

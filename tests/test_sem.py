@@ -5,6 +5,7 @@ The tests marked ``requires_real`` run the same situation in a fresh real IPC na
 """
 import errno
 import json
+import os
 import random
 import signal
 
@@ -1646,7 +1647,8 @@ def _scenarios(draw):
     return nsems, draw(st.lists(step, min_size=1, max_size=30))
 
 
-@settings(max_examples=300, deadline=None,
+# IPCSIM_SEM_EXAMPLES: more examples for a longer search
+@settings(max_examples=int(os.environ.get("IPCSIM_SEM_EXAMPLES", "300")), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(scenario=_scenarios())
 # a sleeper sharing the driver's undo list (CLONE_SYSVSEM): the driver's op leaves the value
@@ -1654,6 +1656,9 @@ def _scenarios(draw):
 @example(scenario=(2, [("setval", 0, SEMVMX_), ("op", [(0, -SEMVMX_ + 1, UNDO)]),
                        ("wait", [(0, -1, UNDO), (1, -1, 0)], True),
                        ("op", [(0, -1, UNDO), (0, 1, 0)])]))
+# a wait for zero behind a decrement of the same semaphore waits for the value 1
+@example(scenario=(2, [("wait", [(1, 1, 0), (0, -1, 0), (0, 0, 0)], False),
+                       ("op", [(0, 1, 0)])]))
 def test_wake_ups_agree_with_a_plain_walk(scenario):
     nsems, steps = scenario
     ref = RefSet(nsems)

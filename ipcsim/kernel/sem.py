@@ -19,7 +19,8 @@ are served is observable and follows from them:
   list in order, restarting from its head after each completion, or, when that list is
   empty, the lists of the semaphores that were increased, each until its value is 0. A
   request whose retry ends in an error (ERANGE, or EAGAIN for an IPC_NOWAIT op) is woken
-  with that error. Sleepers are woken in the order sem.c queues its wake-ups.
+  with that error. Sleepers are woken in the order sem.c queues its wake-ups (the set's
+  list reaches that order without walking every request: see SemArray._watch).
 
 A SEM_UNDO adjustment (:class:`SemUndo`) is kept per (undo list, semid); undo lists are
 shared by CLONE_SYSVSEM and applied when the last sharer leaves (exit, unshare, setns):
@@ -34,6 +35,7 @@ and IPC_RMID None.
 from __future__ import annotations
 
 import errno
+from heapq import heappop, heappush
 from operator import le as _le
 from typing import TYPE_CHECKING, Any, Literal, Sequence, TypeAlias, overload
 
@@ -196,7 +198,8 @@ def exit_sem(proc: ProcessState) -> None:
 class SemQueue:
     """``struct sem_queue``: a sleeping semop, as its Waiter's ``data``."""
 
-    __slots__ = ("sops", "nsops", "undo", "pid", "alter", "blocking", "dupsop")
+    __slots__ = ("sops", "nsops", "undo", "pid", "alter", "_blocking", "dupsop", "values",
+                 "seq", "watch")
 
     def __init__(self, sops: list[Sop], undo: SemUndo | None, pid: int, alter: bool,
                  blocking: int):
@@ -205,9 +208,34 @@ class SemQueue:
         self.undo = undo
         self.pid = pid
         self.alter = alter
-        self.blocking = blocking      # index of the op it sleeps on (GETNCNT/GETZCNT)
+        self._blocking = blocking
         # an op sees the values the earlier ops of the same semaphore left (sem.c's dupsop)
         self.dupsop = len({sop[0] for sop in sops}) < len(sops)
+        # in the set's alter list: the set's values (see blocking), its place in the list
+        # and the watch lists that hold it (see SemArray._watch)
+        self.values: list[int] | None = None
+        self.seq = 0
+        self.watch: list[dict[Waiter, int]] = []
+
+    @property
+    def blocking(self) -> int:
+        """The index of the op it sleeps on (GETNCNT/GETZCNT). In the set's alter list, sem.c
+        retries every request after each change, so it is the first op that fails with the
+        values as they are; it is computed when asked."""
+        semval = self.values
+        if semval is None:
+            return self._blocking
+        seen: dict[int, int] = {}
+        for j, (num, op, _) in enumerate(self.sops):
+            v = seen.get(num, semval[num]) if self.dupsop else semval[num]
+            if (v != 0) if op == 0 else (v + op < 0):
+                return j
+            seen[num] = v + op
+        return self._blocking
+
+    @blocking.setter
+    def blocking(self, value: int) -> None:
+        self._blocking = value
 
     def need(self) -> int:
         """A single decrement's need: the value its semaphore must reach."""
@@ -235,6 +263,8 @@ class PendingList(WaitQueue):
         if self.pop(waiter, 0) is None:
             waiter.queue = None
             sma = self.sma
+            if self is sma.pending_alter:
+                sma._unwatch(waiter, waiter.data)
             sma.nwait -= 1
             if waiter.data.nsops > 1:
                 sma.complex_count -= 1
@@ -245,12 +275,28 @@ class PendingList(WaitQueue):
 _keys = dict.keys
 
 
+class SemWatch:
+    """The sleepers of a set's alter list whose sleep a change of one semaphore could end
+    (see SemArray._watch), each map keyed by sleeper."""
+
+    __slots__ = ("dec", "zero", "inc", "any", "min_need", "max_ok")
+
+    def __init__(self) -> None:
+        self.dec: dict[Waiter, int] = {}      # its witness decrements it: -> the value needed
+        self.zero: dict[Waiter, int] = {}     # its witness waits for it to be zero
+        self.inc: dict[Waiter, int] = {}      # an earlier op adds to it: -> the highest
+        #                                       value at which that op does not overflow
+        self.any: dict[Waiter, int] = {}      # any change of it may matter
+        self.min_need = _NO_NEED              # a lower bound of dec's needs
+        self.max_ok = SEMVMX                  # a lower bound of inc's highest values
+
+
 class SemArray(KernIpcPerm):
     """``struct sem_array``: a set of semaphores, its sleepers and its undo entries."""
 
     __slots__ = ("sem_nsems", "semval", "sempid", "sem_otime", "sem_ctime", "pending_alter",
                  "pending_const", "sem_alter", "sem_const", "complex_count", "nwait",
-                 "undos", "alter_range", "const_range")
+                 "undos", "const_range", "watchers", "alter_head", "alter_tail")
 
     def __init__(self, ns: IpcNamespace, key: int, mode: int, creds: Creds, nsems: int,
                  now: int):
@@ -269,9 +315,13 @@ class SemArray(KernIpcPerm):
         self.complex_count = 0
         self.nwait = 0                                # sleepers in all the lists
         self.undos: dict[SemUndo, None] = {}          # list_id: the undo entries for the set
-        # the values within which no request of the set's lists would change (see _narrow)
-        self.alter_range: Ranges | None = None
+        # the values within which no request of pending_const would change (see _narrow)
         self.const_range: Ranges | None = None
+        # semnum -> the sleepers of pending_alter that watch it (see _watch)
+        self.watchers: dict[int, SemWatch] = {}
+        # the places in pending_alter before its head and after its tail (SemQueue.seq)
+        self.alter_head = 0
+        self.alter_tail = 0
 
     # --- trying operations -------------------------------------------------------------
     def _try(self, sops: Sequence[Sop], un: SemUndo | None, pid: int) -> int:
@@ -351,11 +401,11 @@ class SemArray(KernIpcPerm):
         return r
 
     # --- what a change cannot affect -----------------------------------------------------
-    # sem.c retries every request of a list after each change; most retries block again on
-    # the same op. For each of the set's lists the array keeps, per semaphore, a range of
-    # values (lo[n]..hi[n]): while every value stays in its range, every request of the list
-    # would block again on the op it blocks on now, so a scan would change nothing (no
-    # wake-up, no GETNCNT/GETZCNT count) and is skipped. A scan that runs rebuilds the ranges
+    # sem.c retries every request of pending_const whenever a semaphore reaches zero; most
+    # retries block again on the same op. For that list the array keeps, per semaphore, a
+    # range of values (lo[n]..hi[n]): while every value stays in its range, every request of
+    # the list would block again on the op it blocks on now, so a scan would change nothing
+    # (no wake-up, no GETZCNT count) and is skipped. A scan that runs rebuilds the ranges
     # from the retries it makes; a request added narrows them; one that leaves does not
     # widen them (they stay safe, only narrower than they need be).
 
@@ -399,7 +449,7 @@ class SemArray(KernIpcPerm):
             lo[num] = t + 1
 
     def _retry_narrow(self, q: SemQueue, lo: list[int], hi: list[int]) -> int:
-        """_retry() for a request of one of the set's lists, narrowing the list's ranges
+        """_retry() for a request of pending_const, narrowing the list's ranges
         to the values for which it would block where it blocks now (see _narrow). Without
         dupsop this is perform_atomic_semop()'s fast path: every op checked against the
         values as they are, then all applied; the ranges narrow as the ops pass (for a
@@ -456,21 +506,6 @@ class SemArray(KernIpcPerm):
                     un.semadj[num] -= op            # type: ignore[union-attr]
             sempid[num] = pid
         return 0
-
-    def _alter_may_change(self, sops: Sequence[Sop] | None) -> bool:
-        """Whether a scan of pending_alter could change anything after the ops ``sops``
-        (None: any value may have changed): one of their values left its range. Every other
-        value is as it was at the last change, when it was in range."""
-        r = self.alter_range
-        if r is None or sops is None:
-            return True
-        lo, hi = r
-        semval = self.semval
-        for num, _, _ in sops:
-            v = semval[num]
-            if v < lo[num] or v > hi[num]:
-                return True
-        return False
 
     def _const_may_change(self) -> bool:
         """Whether a scan of pending_const could change anything: its requests are retried
@@ -549,35 +584,178 @@ class SemArray(KernIpcPerm):
         that semaphore is 0. True if one completed."""
         if semnum >= 0:
             return self._update_sem_queue(lst, semnum, wakes)
+        return self._update_set_queue(None, wakes)
+
+    # --- the set's alter list ------------------------------------------------------------
+    # sem.c retries every request of pending_alter after each change, in order, restarting
+    # from the head after each completion. So between changes every request blocks on the
+    # first op that fails with the values as they are, and a change completes (or fails with
+    # ERANGE/EAGAIN) the earliest request that no longer blocks, then the earliest one under
+    # the new values, and so on. A request blocks as long as one op fails and no earlier op
+    # turns into an error: each request keeps a *witness*, an op that fails now, and is
+    # listed under the semaphores that could change that: the witness's, and those of the
+    # earlier ops that could end in ERANGE or EAGAIN (an increment, SEM_UNDO, IPC_NOWAIT).
+    # A change looks only at the requests listed under the semaphores it changed.
+
+    def _watch(self, w: Waiter, q: SemQueue) -> int:
+        """List a request of pending_alter under the semaphores whose change could end its
+        sleep, if it blocks with the values as they are (-1). Otherwise it is not listed,
+        and the result its retry would have is returned (0, ERANGE, EAGAIN).
+
+        Each op is judged as if the earlier ones had passed (with dupsop it sees what the
+        earlier ops of its semaphore added): whether it fails, or ends in an error, then
+        depends on its own semaphore's value (and semadj) alone."""
+        semval = self.semval
+        sops = q.sops
+        dupsop = q.dupsop
+        added: dict[int, int] = {}          # dupsop: what the earlier ops of a semaphore add
+        witness = -1
+        j = 0
+        for num, op, flg in sops:
+            v = semval[num] + added.get(num, 0) if dupsop else semval[num]
+            if (v != 0) if op == 0 else (v + op < 0):
+                if flg & IPC_NOWAIT:
+                    if witness < 0:
+                        return _EAGAIN
+                    break
+                witness = j        # the last failing op: often on a semaphore that rests
+            elif op and (v + op > SEMVMX or flg & SEM_UNDO and not SEMADJ_MIN <= (
+                    self._semadj_before(q, j) - op) <= SEMADJ_MAX):
+                if witness < 0:
+                    return _ERANGE
+                break
+            if dupsop:
+                added[num] = added.get(num, 0) + op
+            j += 1
+        if witness < 0:
+            return 0
+        watchers = self.watchers
+        watch = q.watch
+        num, op, _ = sops[witness]
+        sw = watchers.get(num)
+        if sw is None:
+            sw = watchers[num] = SemWatch()
+        a = sum(sop[1] for sop in sops[:witness] if sop[0] == num) if dupsop else 0
+        if op:
+            need = -a - op                  # it fails while the value is below this
+            sw.dec[w] = need
+            if need < sw.min_need:
+                sw.min_need = need
+            watch.append(sw.dec)
+        elif not a:
+            sw.zero[w] = 0
+            watch.append(sw.zero)
+        else:
+            sw.any[w] = 0
+            watch.append(sw.any)
+        added.clear()
+        for num, op, flg in sops[:witness]:
+            a = added.get(num, 0) if dupsop else 0
+            if dupsop:
+                added[num] = a + op
+            if not (op > 0 or flg & (IPC_NOWAIT | SEM_UNDO)):
+                continue
+            sw = watchers.get(num)
+            if sw is None:
+                sw = watchers[num] = SemWatch()
+            if op > 0 and not flg & SEM_UNDO:
+                # an increment can only overflow (IPC_NOWAIT changes nothing for it)
+                top = SEMVMX - a - op
+                if top < sw.inc.get(w, SEMVMX + 1):
+                    if w not in sw.inc:
+                        watch.append(sw.inc)
+                    sw.inc[w] = top
+                    if top < sw.max_ok:
+                        sw.max_ok = top
+            elif w not in sw.any:
+                sw.any[w] = 0
+                watch.append(sw.any)
+        return -1
+
+    @staticmethod
+    def _semadj_before(q: SemQueue, j: int) -> int:
+        """The semadj op j of ``q`` sees, its earlier SEM_UNDO ops of the same semaphore
+        applied (they are, when it is reached)."""
+        num = q.sops[j][0]
+        adj = q.undo.semadj[num]            # type: ignore[union-attr]
+        if q.dupsop:
+            for n, op, flg in q.sops[:j]:
+                if n == num and flg & SEM_UNDO:
+                    adj -= op
+        return adj
+
+    @staticmethod
+    def _unwatch(w: Waiter, q: SemQueue) -> None:
+        for lst in q.watch:
+            del lst[w]
+        q.watch = []
+
+    def _changed(self, nums: Sequence[int] | None, ready: list[tuple[int, Waiter]]) -> None:
+        """Move the requests of pending_alter whose sleep a change of the semaphores
+        ``nums`` (None: any) may have ended to ``ready``, a heap by place in the list."""
+        cands: dict[Waiter, int] | list[Waiter]
+        if nums is None:
+            cands = list(_keys(self.pending_alter))
+        else:
+            cands = {}
+            watchers, semval = self.watchers, self.semval
+            for num in nums:
+                sw = watchers.get(num)
+                if sw is None:
+                    continue
+                if sw.any:
+                    cands.update(sw.any)
+                v = semval[num]
+                if v == 0 and sw.zero:
+                    cands.update(sw.zero)
+                if v >= sw.min_need:
+                    least = _NO_NEED
+                    for w, need in sw.dec.items():
+                        if need <= v:
+                            cands[w] = 0
+                        elif need < least:
+                            least = need
+                    sw.min_need = least
+                if v > sw.max_ok:
+                    least = SEMVMX
+                    for w, top in sw.inc.items():
+                        if v > top:
+                            cands[w] = 0
+                        elif top < least:
+                            least = top
+                    sw.max_ok = least
+        for w in cands:
+            q = w.data
+            self._unwatch(w, q)
+            if self._watch(w, q) >= 0:
+                heappush(ready, (q.seq, w))
+
+    def _update_set_queue(self, nums: Sequence[int] | None, wakes: Wakes) -> bool:
+        """update_queue() on pending_alter after a change of the semaphores ``nums`` (None:
+        any): complete, in the order sem.c does, the requests that no longer block. True
+        if one completed."""
+        ready: list[tuple[int, Waiter]] = []
+        self._changed(nums, ready)
         completed = False
         glob = self.pending_alter
-        while True:
-            gone = None
-            restart = False
-            lo, hi = ranges = self._fresh_ranges()
-            for w in _keys(glob):
-                q = w.data
-                err = self._retry_narrow(q, lo, hi)
-                if err < 0:
-                    continue
-                self._unlink(w)
-                if gone is None:
-                    gone = [w]
-                else:
-                    gone.append(w)
-                if err == 0:
-                    completed = True
-                    self.wakeup_zero(q.sops, wakes)
-                    restart = len(glob) > len(gone) or q.nsops > 1     # check_restart()
+        while ready:
+            w = heappop(ready)[1]
+            q = w.data
+            err = self._try(q.sops, q.undo, q.pid)
+            if err < 0:
+                self._watch(w, q)
+                continue
+            self._unlink(w)
+            del glob[w]
+            q.values = None
+            if err == 0:
+                completed = True
+                self.wakeup_zero(q.sops, wakes)
+                wakes.append((w, 0))
+                self._changed([num for num, op, _ in q.sops if op], ready)
+            else:
                 wakes.append((w, err))
-                if restart:
-                    break
-            if gone:
-                for w in gone:
-                    del glob[w]
-            if not restart:
-                self.alter_range = ranges
-                return completed
+        return completed
 
     def _update_sem_queue(self, lst: PendingList, semnum: int, wakes: Wakes) -> bool:
         """update_queue() on a semaphore's list of single decrements: none can proceed
@@ -623,7 +801,8 @@ class SemArray(KernIpcPerm):
             otime = True
         glob = self.pending_alter
         if glob:
-            if self._alter_may_change(sops) and self.update_queue(glob, -1, wakes):
+            if self._update_set_queue(
+                    None if sops is None else [num for num, op, _ in sops if op], wakes):
                 otime = True
         elif self.sem_alter:
             sem_alter = self.sem_alter
@@ -664,19 +843,20 @@ class SemArray(KernIpcPerm):
         if not merged:
             return
         glob = self.pending_alter
-        if not glob:
-            self.alter_range = self._fresh_ranges()
         rest = list(_keys(glob))
         dict.clear(glob)
+        seq = self.alter_head = self.alter_head - len(merged)
+        semval = self.semval
         for w in merged:
             glob[w] = None
             w.queue = glob
+            q = w.data
+            q.seq = seq
+            seq += 1
+            q.values = semval
+            self._watch(w, q)
         for w in rest:
             glob[w] = None
-        r = self.alter_range
-        if r is not None:
-            for w in merged:
-                self._narrow(w.data, *r)
 
     def unmerge_queues(self) -> None:
         """unmerge_queues(): with no complex op left, the single-op requests of the set's
@@ -692,8 +872,11 @@ class SemArray(KernIpcPerm):
             w.queue = lst
             if -op < lst.min_need:
                 lst.min_need = -op
+            q = w.data
+            q.values = None
+            q.watch = []
         dict.clear(glob)
-        self.alter_range = None
+        self.watchers.clear()
 
     def enqueue(self, w: Waiter, q: SemQueue) -> None:
         """Put a sleeper on the list sem.c puts it on (it has just blocked on op
@@ -718,15 +901,18 @@ class SemArray(KernIpcPerm):
         self.complex_count += 1
 
     def _enqueue_set(self, lst: PendingList, w: Waiter, q: SemQueue) -> None:
-        """Add a sleeper to one of the set's lists, narrowing that list's ranges."""
-        alter = lst is self.pending_alter
-        r = self.alter_range if alter else self.const_range
+        """Add a sleeper to one of the set's lists: pending_alter's watch lists (see
+        _watch), or pending_const's ranges (see _narrow)."""
+        if lst is self.pending_alter:
+            lst.add(w)
+            q.seq = self.alter_tail
+            self.alter_tail += 1
+            q.values = self.semval
+            self._watch(w, q)
+            return
+        r = self.const_range
         if r is None or not lst:
-            r = self._fresh_ranges()
-            if alter:
-                self.alter_range = r
-            else:
-                self.const_range = r
+            r = self.const_range = self._fresh_ranges()
         lst.add(w)
         self._narrow(q, *r)
 
@@ -774,7 +960,8 @@ class SemArray(KernIpcPerm):
         self.sem_const.clear()
         self.sem_alter.clear()
         self.complex_count = self.nwait = 0
-        self.alter_range = self.const_range = None
+        self.const_range = None
+        self.watchers.clear()
         ns = self.ns
         ns.sem_ids.rmid(self)
         ns.used_sems -= self.sem_nsems

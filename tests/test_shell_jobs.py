@@ -139,3 +139,21 @@ def test_sysv_usage_lists_every_verb():
                  "shmget", "semop", "msgsnd", "msgrcv", "shmat"):
         assert f" {verb} " in usage
     assert run("sysv send 0") == (2, "", usage)
+
+
+# --- redirections open before the command runs -------------------------------------------------
+def test_a_redirection_is_opened_before_the_command_runs_as_bash_opens_it(tmp_path):
+    body = ("nosuch > made\nls\necho data > g\ncat g > g\ncat g | wc -c\n"
+            "echo a > x 2> /nodir/y\necho $?\ncat x\necho b >> x\ncat x\n")
+    sh = Shell(seed=0, out=(out := []).append, err=(err := []).append)
+    status = sh.run_script("cd /run\n" + body)
+    real = tmp_path / "run"
+    real.mkdir()
+    assert (status, "".join(out), "".join(err)) == real_bash(f"cd {real}\n" + body)
+
+
+def test_a_failed_redirection_keeps_the_command_from_running():
+    sh, run = shell()
+    assert run("ipcmk -Q > /nodir/f") == (1, "", "bash: line 1: /nodir/f: No such file or "
+                                                  "directory\n")
+    assert run("ipcs -q | grep -c 0x")[1] == "0\n"

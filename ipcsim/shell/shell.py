@@ -464,10 +464,24 @@ class Shell:
 
     # --- output plumbing ------------------------------------------------------------------
     def _streams(self, redir: _Redirect, name: str, sink: list[str] | None = None,
-                 live: bool = False) -> tuple[Write, Write, Callable[[int], int]]:
+                 live: bool = False) -> tuple[Write, Write, Callable[[int], int]] | None:
         """(out, err, finish) for a command: writes collect and go where redirected (into
         ``sink``, a pipe, when given); with ``live`` (a background job) what is not
-        redirected goes out as it is written."""
+        redirected goes out as it is written. The files are opened first, as bash opens
+        them before the command runs: None (the error said) if one cannot be."""
+        p = self.proc
+        fds: list[int] = []
+        for target in (redir.stdout, redir.stderr):
+            if target is None or target[0] in ("/dev/null", "&1"):
+                fds.append(-1)
+                continue
+            fd = self._open_redirect(p, *target)
+            if fd is None:
+                for opened in fds:
+                    if opened >= 0:
+                        p.close(opened)
+                return None
+            fds.append(fd)
         out_buf: list[str] = []
         err_buf: list[str] = []
         to_out: Write = out_buf.append
@@ -483,28 +497,30 @@ class Shell:
             text = "".join(out_buf)
             if redir.stdout is None:
                 (sink.append if sink is not None else self.out)(text)
-            elif redir.stdout[0] != "/dev/null":
-                status = self._write_file(*redir.stdout, text, name) or status
+            elif fds[0] >= 0:
+                status = self._write_fd(p, fds[0], text, name) or status
             etext = "".join(err_buf)
             if redir.stderr is None or redir.stderr == ("&1", ""):
                 self.err(etext)
-            elif redir.stderr[0] != "/dev/null":
-                status = self._write_file(*redir.stderr, etext, name) or status
+            elif fds[1] >= 0:
+                status = self._write_fd(p, fds[1], etext, name) or status
             return status
 
         return to_out, to_err, finish
 
-    def _write_file(self, path: str, op: str, text: str, name: str) -> int:
-        """What ``> FILE`` does: open(O_WRONLY|O_CREAT|O_TRUNC, 0666 less the umask), one
-        write, close; ``>>`` opens with O_APPEND in place of O_TRUNC."""
-        p = self.proc
-        if not p.alive:           # the command's signal ended this shell: no one writes
-            return 0
+    def _open_redirect(self, p: Process, path: str, op: str) -> int | None:
+        """What ``> FILE`` opens: open(O_WRONLY|O_CREAT|O_TRUNC, 0666 less the umask);
+        ``>>`` opens with O_APPEND in place of O_TRUNC. None (the error said) on failure."""
         try:
-            fd = p.open(self.abspath(path), O_WRONLY | O_CREAT | _REDIRECT_FLAGS[op], 0o666)
+            return p.open(self.abspath(path), O_WRONLY | O_CREAT | _REDIRECT_FLAGS[op], 0o666)
         except OSError as e:
             self.err(f"{self.where()}{path}: {strerror(e.errno)}\n")
-            return 1
+            return None
+
+    def _write_fd(self, p: Process, fd: int, text: str, name: str) -> int:
+        """The command's output into the redirected file, in one write; then close."""
+        if not p.alive:           # the command's signal ended this shell: no one writes
+            return 0
         try:
             if text:
                 p.write(fd, text.encode())
@@ -531,7 +547,10 @@ class Shell:
         stdin = self._stdin(redir, pipe_in)
         if stdin is None:
             return 1
-        out, err, finish = self._streams(redir, name, sink)
+        streams = self._streams(redir, name, sink)
+        if streams is None:
+            return 1
+        out, err, finish = streams
         if argv[1:2] == ["--help"] and name in BASH_HELP:    # before the builtin's options
             out(BASH_HELP[name])
             return finish(2)
@@ -665,9 +684,15 @@ class Shell:
                 self.err(f"{self.where()}{argv[0]} in the background is not modelled by the "
                          f"ipcsim shell (run it in the foreground)\n")
                 return 2
-            out, err, finish = self._streams(redir, argv[0], live=True)
-            if argv[0] in PROGRAMS:
+            streams = self._streams(redir, argv[0], live=True) if argv[0] in PROGRAMS else None
+            if streams is not None:
+                out, err, finish = streams
                 child = self._fork_program(parent, argv, out, err, stdin)
+            elif argv[0] in PROGRAMS:       # its redirection failed: the job ends at once
+                child = parent.fork()
+                child.comm = "bash"
+                child.exit(1)
+                finish = _keep
             else:
                 # a builtin in the background runs in a subshell: it is done at once
                 child = parent.fork()

@@ -79,7 +79,7 @@ class JobTable:
         self.jobs: list[Job] = []
         self.job_control = job_control
         self.bgpids: dict[int, int] = {}     # pid -> $? of the jobs forgotten once ended
-        self._current: Job | None = None     # a job put back (else the latest is current)
+        self._current: Job | None = None     # one stopped or put back, else the latest
 
     def add(self, proc: Process, typed: str, finish: Callable[[int], int]) -> Job:
         number = max((j.number for j in self.jobs), default=0) + 1
@@ -96,11 +96,17 @@ class JobTable:
         self._current = job
 
     def _ranked(self) -> tuple[Job | None, Job | None]:
-        """The current and the previous job."""
+        """The current and the previous job: stopped jobs come first, as bash makes a job
+        that stops the current one; then the latest."""
         if not self.jobs:
             return None, None
+        stopped = [j for j in self.jobs if j.stopped()]
+        if stopped and self._current not in stopped:
+            self._current = stopped[-1]      # (and stays current once continued)
         cur = self._current if self._current in self.jobs else self.jobs[-1]
-        return cur, next((j for j in reversed(self.jobs) if j is not cur), None)
+        prev = next((j for j in reversed(stopped) if j is not cur), None) or \
+            next((j for j in reversed(self.jobs) if j is not cur), None)
+        return cur, prev
 
     def mark(self, job: Job) -> str:
         """``+`` for the current job, ``-`` for the previous one, else a blank."""

@@ -6,23 +6,29 @@
 
 Each row is a kind of sleepers, blocked in semop on one set of 16 semaphores, and a pair of
 semops by another process that completes none of them (microseconds per pair, best of a few
-repeats):
+repeats). Every sleeper's sops differ from every other's (k, m and z below are semaphores 1-15
+that follow the sleeper's index i; j is i // 15, which makes the needs distinct):
 
-* ``complex``: each sleeper distinct multi-op sops on semaphores 1-15 (an increment, a
-  wait-for-zero, a decrement it cannot make); the pair is +1/-1 on semaphore 0;
-* ``complex on 0``: the same, each blocked on a decrement of semaphore 0 it needs 2-4 for;
-* ``shifting``: each sleeper [(0, -1), (k, -1)] with both at 0: the pair's +1 lets the first
-  op pass, so every sleeper's blocking op moves to the second and back (GETNCNT changes);
-* ``one semaphore``: single decrements of 2 on semaphore 0, the pair +1/-1 on it;
-* ``other semaphores``: single decrements of 2 of semaphores 1-15;
-* ``zero``: multi-op wait-for-zero sleepers; the pair -1/+1 on semaphore 1 takes it to zero,
-  which makes Linux retry them all;
+* ``complex``: [(k, +1), (z, 0), (m, -(3 + j))]; the pair is +1/-1 on semaphore 0;
+* ``complex on 0``: [(k, +1), (m, +1), (0, -(2 + j))]: each blocked on a decrement of
+  semaphore 0 that the pair's +1 does not satisfy;
+* ``complex past 0``: [(k, +1), (z, 0), (0, -1), (m, -(3 + j))]: the pair's +1 lets the op on
+  semaphore 0 pass, so each sleeper's first failing op moves to the last and back;
+* ``shifting``: [(0, -1), (k, -(1 + j))] with both at 0: the same move with two ops
+  (GETNCNT changes);
+* ``one semaphore``: single decrements of 2 + i on semaphore 0, the pair +1/-1 on it;
+* ``other semaphores``: single decrements of 2 + j of semaphores 1-15;
+* ``zero``: wait-for-zero sleepers, each on its own sequence of four of semaphores 2-15 (all
+  1) and then semaphore 1; the pair -1/+1 on semaphore 1 takes it to zero, which makes Linux
+  retry them all;
 * ``mix``: a quarter each of complex, one semaphore, other semaphores and zero.
 
 Linux walks its lists of sleepers on each semop (update_queue, wake_const_ops), so its cost
-grows with their number; ipcsim skips the scans that could change nothing (a range of
-values per semaphore within which every sleeper would block again on the same op) and
-scans otherwise. The real column runs the same sleepers as threads (ctypes semop) in a child
+grows with their number. ipcsim looks, for the multi-op sleepers, only at those listed under
+a semaphore the pair changed (each sleeper is listed under the semaphore of one op that fails
+and those of earlier ops that could turn into an error), and skips the single-op and
+wait-for-zero scans that could change nothing (a least need per semaphore, a range of values
+per semaphore). The real column runs the same sleepers as threads (ctypes semop) in a child
 process under ``unshare --ipc``: root on Linux is needed, otherwise it says why it was
 skipped. The growth lines give the cost per sleeper beyond the first: (pair with N - pair
 with 1) / (N - 1).
@@ -44,8 +50,8 @@ from _common import best, options  # noqa: E402
 from ipcsim import CLONE_NEWIPC, IPC_PRIVATE, IPC_RMID, SETALL  # noqa: E402
 
 NSEMS = 16
-KINDS = ("complex", "complex on 0", "shifting", "one semaphore", "other semaphores", "zero",
-         "mix")
+KINDS = ("complex", "complex on 0", "complex past 0", "shifting", "one semaphore",
+         "other semaphores", "zero", "mix")
 
 Sops = list[tuple[int, int, int]]
 
@@ -53,22 +59,35 @@ Sops = list[tuple[int, int, int]]
 def _sleeper(kind: str, i: int) -> Sops:
     """The sops of sleeper ``i`` of ``kind`` (see the module docstring)."""
     k = 1 + i % (NSEMS - 1)
+    j = i // (NSEMS - 1)
     m = 1 + (i * 7 + 3) % (NSEMS - 1)
+    z = 1 + (i * 3 + 1) % (NSEMS - 1)
     if kind == "complex":
-        z = 1 + (i * 3 + 1) % (NSEMS - 1)
-        return [(k, 1, 0), (z, 0, 0) if z not in (k, m) else (z, 1, 0), (m, -3 - i % 3, 0)]
+        return [(k, 1, 0), (z, 0, 0) if z not in (k, m) else (z, 1, 0), (m, -3 - j, 0)]
     if kind == "complex on 0":
-        return [(k, 1, 0), (m, 1, 0), (0, -2 - i % 3, 0)]
+        return [(k, 1, 0), (m, 1, 0), (0, -2 - j, 0)]
+    if kind == "complex past 0":
+        return [(k, 1, 0), (z, 0, 0) if z != k else (z, 1, 0), (0, -1, 0), (m, -3 - j, 0)]
     if kind == "shifting":
-        return [(0, -1, 0), (k, -1, 0)]
+        return [(0, -1, 0), (k, -1 - j, 0)]
     if kind == "one semaphore":
-        return [(0, -2, 0)]
+        return [(0, -2 - i, 0)]
     if kind == "other semaphores":
-        return [(k, -2, 0)]
+        return [(k, -2 - j, 0)]
     if kind == "zero":
-        return [(2 + i % (NSEMS - 2), 0, 0), (1, 0, 0)]
+        return [(num, 0, 0) for num in _four_of(i)] + [(1, 0, 0)]
     sub = ("complex", "one semaphore", "other semaphores", "zero")[i % 4]
     return _sleeper(sub, i)
+
+
+def _four_of(i: int) -> list[int]:
+    """The i-th sequence of four distinct semaphores of 2-15 (24,024 of them)."""
+    left = list(range(2, NSEMS))
+    out = []
+    for _ in range(4):
+        i, d = divmod(i, len(left))
+        out.append(left.pop(d))
+    return out
 
 
 def scenario(kind: str, n: int) -> dict:
@@ -79,8 +98,9 @@ def scenario(kind: str, n: int) -> dict:
         values = [0, 1] + [1] * (NSEMS - 2)
         if kind == "zero":
             pair = [[(1, -1, 0)], [(1, 1, 0)]]
-    return {"values": values, "sleepers": [_sleeper(kind, i) for i in range(n)],
-            "pair": pair}
+    sleepers = [_sleeper(kind, i) for i in range(n)]
+    assert len({tuple(sops) for sops in sleepers}) == n, f"{kind}: sleepers repeat"
+    return {"values": values, "sleepers": sleepers, "pair": pair}
 
 
 # --- ipcsim --------------------------------------------------------------------------------
@@ -166,7 +186,7 @@ def main(argv: list[str] | None = None) -> dict:
     opts = options(__doc__, argv)
     sizes = (1, 10, 100) if opts.quick else (1, 10, 100, 1000, 3000)
     repeat = 3
-    kinds = KINDS[:3] + KINDS[5:] if opts.quick else KINDS
+    kinds = KINDS[:4] + KINDS[6:] if opts.quick else KINDS
     jobs = []
     for kind in kinds:
         for n in sizes:

@@ -279,13 +279,14 @@ class SemWatch:
     """The sleepers of a set's alter list whose sleep a change of one semaphore could end
     (see SemArray._watch), each map keyed by sleeper."""
 
-    __slots__ = ("dec", "zero", "inc", "any", "min_need", "max_ok")
+    __slots__ = ("dec", "zero", "inc", "adj", "any", "min_need", "max_ok")
 
     def __init__(self) -> None:
         self.dec: dict[Waiter, int] = {}      # its witness decrements it: -> the value needed
         self.zero: dict[Waiter, int] = {}     # its witness waits for it to be zero
         self.inc: dict[Waiter, int] = {}      # an earlier op adds to it: -> the highest
         #                                       value at which that op does not overflow
+        self.adj: dict[Waiter, int] = {}      # an earlier op has SEM_UNDO: semadj matters
         self.any: dict[Waiter, int] = {}      # any change of it may matter
         self.min_need = _NO_NEED              # a lower bound of dec's needs
         self.max_ok = SEMVMX                  # a lower bound of inc's highest values
@@ -658,7 +659,12 @@ class SemArray(KernIpcPerm):
             sw = watchers.get(num)
             if sw is None:
                 sw = watchers[num] = SemWatch()
-            if op > 0 and not flg & SEM_UNDO:
+            if flg & SEM_UNDO and w not in sw.adj:
+                sw.adj[w] = 0
+                watch.append(sw.adj)
+            if op < 0 and not flg & IPC_NOWAIT:
+                continue        # a decrement can only block (or, with SEM_UNDO, see adj)
+            if op > 0:
                 # an increment can only overflow (IPC_NOWAIT changes nothing for it)
                 top = SEMVMX - a - op
                 if top < sw.inc.get(w, SEMVMX + 1):
@@ -690,21 +696,23 @@ class SemArray(KernIpcPerm):
             del lst[w]
         q.watch = []
 
-    def _changed(self, nums: Sequence[int] | None, ready: list[tuple[int, Waiter]]) -> None:
-        """Move the requests of pending_alter whose sleep a change of the semaphores
-        ``nums`` (None: any) may have ended to ``ready``, a heap by place in the list."""
+    def _changed(self, sops: Sequence[Sop] | None, ready: list[tuple[int, Waiter]]) -> None:
+        """Move the requests of pending_alter whose sleep the ops ``sops`` (None: a change
+        of any value or semadj) may have ended to ``ready``, a heap by place in the list."""
         cands: dict[Waiter, int] | list[Waiter]
-        if nums is None:
+        if sops is None:
             cands = list(_keys(self.pending_alter))
         else:
             cands = {}
             watchers, semval = self.watchers, self.semval
-            for num in nums:
-                sw = watchers.get(num)
+            for num, op, flg in sops:
+                sw = watchers.get(num) if op else None
                 if sw is None:
                     continue
                 if sw.any:
                     cands.update(sw.any)
+                if flg & SEM_UNDO and sw.adj:
+                    cands.update(sw.adj)
                 v = semval[num]
                 if v == 0 and sw.zero:
                     cands.update(sw.zero)
@@ -730,12 +738,12 @@ class SemArray(KernIpcPerm):
             if self._watch(w, q) >= 0:
                 heappush(ready, (q.seq, w))
 
-    def _update_set_queue(self, nums: Sequence[int] | None, wakes: Wakes) -> bool:
-        """update_queue() on pending_alter after a change of the semaphores ``nums`` (None:
-        any): complete, in the order sem.c does, the requests that no longer block. True
+    def _update_set_queue(self, sops: Sequence[Sop] | None, wakes: Wakes) -> bool:
+        """update_queue() on pending_alter after the ops ``sops`` (None: any value or
+        semadj may have changed): complete, in the order sem.c does, the requests that no longer block. True
         if one completed."""
         ready: list[tuple[int, Waiter]] = []
-        self._changed(nums, ready)
+        self._changed(sops, ready)
         completed = False
         glob = self.pending_alter
         while ready:
@@ -752,7 +760,7 @@ class SemArray(KernIpcPerm):
                 completed = True
                 self.wakeup_zero(q.sops, wakes)
                 wakes.append((w, 0))
-                self._changed([num for num, op, _ in q.sops if op], ready)
+                self._changed(q.sops, ready)
             else:
                 wakes.append((w, err))
         return completed
@@ -801,8 +809,7 @@ class SemArray(KernIpcPerm):
             otime = True
         glob = self.pending_alter
         if glob:
-            if self._update_set_queue(
-                    None if sops is None else [num for num, op, _ in sops if op], wakes):
+            if self._update_set_queue(sops, wakes):
                 otime = True
         elif self.sem_alter:
             sem_alter = self.sem_alter

@@ -1106,9 +1106,10 @@ _SYSV_RANGE = {"id": (-2 ** 31, 2 ** 31), "int": (-2 ** 31, 2 ** 31),
                "mode": (0, 2 ** 32)}
 
 
-def _sysv_operands(verb: str, words: list[str]
+def _sysv_operands(verb: str, words: list[str], shown: str | None = None
                    ) -> tuple[list[Any], None] | tuple[None, tuple[int, str]]:
-    """(values, None) or (None, (status, message)): the operands of ``verb``."""
+    """(values, None) or (None, (status, message)): the operands of ``verb``; a message
+    names the verb as ``shown`` (a waiting verb that takes another verb's operands)."""
     need, optional = (x.split() for x in _SYSV_ARGS[verb])
     if not len(need) <= len(words) <= len(need) + len(optional):
         return None, (2, "sysv: " + SYSV_USAGE)
@@ -1123,7 +1124,8 @@ def _sysv_operands(verb: str, words: list[str]
             return None, (2, f"sysv: invalid number: '{word}'\n")
         lo, hi = _SYSV_RANGE[kind]
         if not lo <= value < hi:
-            return None, (1, f"sysv: {verb} {words[0]}: Numerical result out of range\n")
+            return None, (1, f"sysv: {shown or verb} {words[0]}: Numerical result out of "
+                             f"range\n")
         if kind == "key" and value >= 2 ** 31:
             value -= 2 ** 32
         values.append(value)
@@ -1198,6 +1200,17 @@ def _sysv_fail(ctx: Ctx, verb: str, ident: str, e: OSError) -> int:
     return 1
 
 
+def _sysv_values(ctx: Ctx, verb: str, words: list[str], shown: str) -> list[Any] | int:
+    """The operands of ``verb`` for the waiting verb ``shown``, or the status after saying
+    what is wrong with them."""
+    values, problem = _sysv_operands(verb, words, shown)
+    if problem is not None:
+        ctx.ewrite(problem[1])
+        return problem[0]
+    assert values is not None
+    return values
+
+
 def _sysv_semop(ctx: Ctx, words: list[str]) -> int:
     """sysv semop ID NUM OP[,NUM OP...] [--undo] [--nowait]: one semop(2) of those
     operations, all or none, waiting as long as they cannot be done."""
@@ -1206,11 +1219,9 @@ def _sysv_semop(ctx: Ctx, words: list[str]) -> int:
         ctx.ewrite("sysv: " + SYSV_USAGE)
         return 2
     flg = (SEM_UNDO if "--undo" in flags else 0) | (IPC_NOWAIT if "--nowait" in flags else 0)
-    values, problem = _sysv_operands("setval", operands[:1] + ["0", "0"])
-    if problem is not None:
-        ctx.ewrite(problem[1].replace("setval", "semop"))
-        return problem[0]
-    assert values is not None
+    values = _sysv_values(ctx, "setval", operands[:1] + ["0", "0"], "semop")
+    if isinstance(values, int):
+        return values
     sops = []
     for group in " ".join(operands[1:]).split(","):
         pair = group.split()
@@ -1245,11 +1256,9 @@ def _is_int(word: str) -> bool:
 def _sysv_msgsnd(ctx: Ctx, words: list[str]) -> int:
     """sysv msgsnd ID TEXT [TYPE] [--nowait]: msgsnd(2), waiting while the queue is full."""
     operands, flags = _sysv_flags(words, ("--nowait",))
-    values, problem = _sysv_operands("send", operands)
-    if problem is not None:
-        ctx.ewrite(problem[1].replace("sysv: send", "sysv: msgsnd"))
-        return problem[0]
-    assert values is not None
+    values = _sysv_values(ctx, "send", operands, "msgsnd")
+    if isinstance(values, int):
+        return values
     try:
         ctx.proc.msgsnd(values[0], values[2] if len(values) > 2 else 1, values[1].encode(),
                         IPC_NOWAIT if flags else 0)
@@ -1261,11 +1270,9 @@ def _sysv_msgsnd(ctx: Ctx, words: list[str]) -> int:
 def _sysv_msgrcv(ctx: Ctx, words: list[str]) -> int:
     """sysv msgrcv ID [TYPE] [--nowait]: msgrcv(2), waiting for a message; prints it."""
     operands, flags = _sysv_flags(words, ("--nowait",))
-    values, problem = _sysv_operands("receive", operands)
-    if problem is not None:
-        ctx.ewrite(problem[1].replace("sysv: receive", "sysv: msgrcv"))
-        return problem[0]
-    assert values is not None
+    values = _sysv_values(ctx, "receive", operands, "msgrcv")
+    if isinstance(values, int):
+        return values
     try:
         got, data = ctx.proc.msgrcv(values[0], 65536, values[1] if len(values) > 1 else 0,
                                     IPC_NOWAIT if flags else 0)
@@ -1281,11 +1288,9 @@ def _sysv_shmat(ctx: Ctx, words: list[str]) -> int:
     if not 1 <= len(words) <= 2:
         ctx.ewrite("sysv: " + SYSV_USAGE)
         return 2
-    values, problem = _sysv_operands("attach", words[:1])
-    if problem is not None:
-        ctx.ewrite(problem[1].replace("sysv: attach", "sysv: shmat"))
-        return problem[0]
-    assert values is not None
+    values = _sysv_values(ctx, "attach", words[:1], "shmat")
+    if isinstance(values, int):
+        return values
     seconds = None
     if len(words) > 1:
         try:

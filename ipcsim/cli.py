@@ -88,12 +88,16 @@ def _max_steps(text: str) -> int:
     return value
 
 
+def _float(text: str, what: str = "a number") -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not {what}: {text[:40]!r}") from None
+
+
 def _until(text: str) -> float:
     from .sim.clock import KTIME_MAX, NS
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text[:40]!r}") from None
+    value = _float(text, "a number of seconds")
     if not 0 <= value < KTIME_MAX / NS or math.isnan(value):
         raise argparse.ArgumentTypeError(f"must be between 0 and {KTIME_MAX // NS} seconds "
                                          f"(the end of the virtual clock), not {text[:40]}")
@@ -118,8 +122,6 @@ def _jobs(text: str) -> int:
     return value
 
 
-
-
 def _pids(text: str) -> list[int]:
     """2,3: the processes a timeline shows."""
     pids = []
@@ -141,10 +143,7 @@ def _ranged(lo: int, hi: int) -> Callable[[str], int]:
 
 
 def _fold(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text[:40]!r}") from None
+    value = _float(text)
     if not value > 0 or math.isinf(value):
         raise argparse.ArgumentTypeError(f"must be a positive number, not {text[:40]}")
     return value

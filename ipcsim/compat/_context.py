@@ -457,6 +457,23 @@ if hasattr(os, "register_at_fork"):
 _bound: Binding | None = None
 
 
+# --- a kernel server (ipcsim.remote): the fakes' calls go there instead of the host kernel --
+def _attach_lazily(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    """The first call of a process started with ``IPCSIM_SERVER`` in its environment:
+    attach to that server, then call there."""
+    from ..remote.client import attach_from_environment
+    remote = attach_from_environment()
+    if remote is None:                          # (the variable went away meanwhile)
+        global _remote
+        _remote = None
+        return call(fn, *args)
+    return remote(fn, args)
+
+
+_remote: Callable[[Callable[..., Any], tuple[Any, ...]], Any] | None = (
+    _attach_lazily if os.environ.get("IPCSIM_SERVER") else None)
+
+
 @contextmanager
 def bind(process: Process) -> Iterator[Process]:
     """Make the fakes act as ``process`` in every thread that is not a program until the
@@ -479,13 +496,18 @@ def bind(process: Process) -> Iterator[Process]:
 
 
 def current_process() -> Process:
-    """The process the fakes act as in the calling thread."""
+    """The process the fakes act as in the calling thread (attached to a kernel server:
+    an :class:`ipcsim.remote.RemoteProcess`, which runs each call in the server)."""
     task = running.task
     if task is not None:
         proc = task.process
         return getattr(proc, "owner", proc)      # a notification thread acts as its owner
     if _bound is not None:
         return _bound.process
+    if _remote is not None:
+        from ..remote.client import RemoteProcess, attach_from_environment
+        remote = attach_from_environment() if _remote is _attach_lazily else _remote
+        return RemoteProcess(remote)            # type: ignore[arg-type, return-value]
     return host_kernel().host_process
 
 
@@ -521,6 +543,9 @@ def call(fn: Callable[..., Any], *args: Any) -> Any:
     bound = _bound
     if bound is not None:
         return bound.call(fn, args)
+    remote = _remote
+    if remote is not None:              # attached to a kernel server (ipcsim.remote)
+        return remote(fn, args)
     # the host kernel: its lock (acquire and release, cheaper than a with statement); the
     # clock is read where the call stores a timestamp, the credentials where it checks them
     host = _host or host_kernel()

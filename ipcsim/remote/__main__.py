@@ -1,0 +1,96 @@
+"""``python -m ipcsim.remote``: what ``ipcsim serve`` runs.
+
+    ipcsim serve [--socket PATH] [--seed N]        serve until stopped (Ctrl-C, SIGTERM)
+    ipcsim serve [--socket PATH] -- CMD ARGS...     run CMD against a fresh server
+
+The first prints ``IPCSIM_SERVER=PATH`` once it listens: put that in the environment of the
+processes that should share the kernel.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import selectors
+import signal
+import sys
+import tempfile
+
+
+def _parser(prog: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=prog, description="Serve one simulated kernel to every process that imports "
+        "the fakes with IPCSIM_SERVER in its environment.")
+    p.add_argument("--socket", metavar="PATH", help="the Unix socket to listen on "
+                   "(default: a new one in a private temporary directory)")
+    p.add_argument("--seed", type=int, default=None, help="the kernel's seed")
+    p.add_argument("--parent", type=int, default=None, help=argparse.SUPPRESS)
+    p.add_argument("command", nargs=argparse.REMAINDER,
+                   help="-- CMD ARGS...: run CMD against a fresh server, then stop it")
+    return p
+
+
+def main(argv: list[str] | None = None, prog: str = "ipcsim serve") -> int:
+    args = _parser(prog).parse_args(argv)
+    command = args.command
+    if command and command[0] == "--":
+        command = command[1:]
+    if command:
+        from .launch import run_command
+        return run_command(command, args.socket, seed=args.seed)
+    return _serve(args.socket, args.seed, args.parent, prog)
+
+
+def _serve(path: str | None, seed: int | None, parent: int | None, prog: str) -> int:
+    from .server import KernelServer
+    tmpdir = None
+    if path is None:
+        tmpdir = tempfile.mkdtemp(prefix="ipcsim-server-")
+        os.chmod(tmpdir, 0o711)
+        path = os.path.join(tmpdir, "kernel.sock")
+    try:
+        server = KernelServer(path, seed=seed)
+    except OSError as e:
+        sys.stderr.write(f"{prog}: cannot listen on {path}: {e.strerror}\n")
+        return 1
+
+    def stop(_sig: int, _frame: object) -> None:
+        server.stop()
+        raise _Stop
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if parent is not None:
+        _watch_parent(server, parent)
+    print(f"IPCSIM_SERVER={path}", flush=True)
+    try:
+        server.serve_forever()
+    except _Stop:
+        server.close()
+    finally:
+        if tmpdir is not None:
+            try:
+                os.rmdir(tmpdir)
+            except OSError:
+                pass
+    return 0
+
+
+class _Stop(Exception):
+    pass
+
+
+def _watch_parent(server: object, pid: int) -> None:
+    """End the server when the process that started it ends."""
+    from .server import KernelServer
+    assert isinstance(server, KernelServer)
+    if hasattr(os, "pidfd_open"):
+        try:
+            fd = os.pidfd_open(pid)
+        except OSError:
+            server.stop()
+            return
+        server.sel.register(fd, selectors.EVENT_READ, lambda _f: server.stop())
+
+
+if __name__ == "__main__":
+    sys.exit(main(prog="python -m ipcsim.remote"))

@@ -1,0 +1,428 @@
+"""A process's link to the kernel server: the fakes' calls, sent and answered.
+
+While this process is attached (:func:`attach`, or on its own when ``IPCSIM_SERVER`` is in
+the environment), every fake call that would have used the in-process host kernel goes to
+the server instead and acts there as this real process: same pid, credentials read at each
+call, parent known. Calls inside a simulation (programs of an ipcsim.Kernel) and under
+:func:`ipcsim.compat.bind` stay in-process, as before.
+
+Each thread has a connection of its own, made at its first call. A call that parks in the
+served kernel blocks the calling thread until the server answers. In the main thread, a
+signal whose Python handler runs meanwhile interrupts the call as it interrupts the real
+system call (EINTR): the client asks the server to end the wait, and the fakes raise what
+the real package raises. Ctrl-C ends the wait the same way, then KeyboardInterrupt goes on.
+
+A forked child gets a model process forked from its parent's (same attachments and queue
+descriptors) and connections of its own; a child started any other way (subprocess,
+multiprocessing's spawn) starts as a new program, a child of its parent when the parent is
+a client too.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import signal
+import socket
+import sys
+import threading
+from typing import Any, Callable
+
+from ..errors import SimulationError
+from . import protocol as P
+
+ENV = "IPCSIM_SERVER"
+
+_HEADER_PACK = P.HEADER.pack
+_dumps = pickle.dumps
+_loads = pickle.loads
+_PROTOCOL = P.PROTOCOL
+
+
+class ServerGone(SimulationError):
+    """The kernel server this process is attached to has stopped (or cannot be reached)."""
+
+
+def _read_comm() -> str:
+    try:
+        with open("/proc/self/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return os.path.basename(sys.executable)[:15]
+
+
+def _bounding_set() -> int:
+    from ..compat._context import _host_capabilities
+    from ..constants import CAP_FULL_SET
+    return _host_capabilities().get("cap_bset", CAP_FULL_SET)
+
+
+def _creds_reader() -> Callable[[], tuple[Any, ...]]:
+    from ..compat._context import _cap_sets, _getgroups, _getresgid, _getresuid
+
+    def read() -> tuple[Any, ...]:
+        return (*_getresuid(), *_getresgid(), tuple(_getgroups()), *_cap_sets())
+    return read
+
+
+_read_creds = _creds_reader()
+_MAIN = threading.main_thread().ident
+SPIN = 0.00005     # seconds a caller polls for its reply before it sleeps
+_getpid = os.getpid
+_select = select.select
+_set_wakeup_fd = signal.set_wakeup_fd
+_pipe: tuple[int, int] | None = None
+_pipe_pid = 0
+
+
+def _wakeup_pipe() -> tuple[int, int]:
+    """This process's pipe for the signal module's wakeup bytes (non-blocking)."""
+    global _pipe, _pipe_pid
+    pid = _getpid()
+    if _pipe is None or _pipe_pid != pid:
+        r, w = os.pipe()
+        os.set_blocking(r, False)
+        os.set_blocking(w, False)
+        _pipe, _pipe_pid = (r, w), pid
+    return _pipe
+
+
+def _drain(fd: int) -> bool:
+    got = False
+    try:
+        while os.read(fd, 512):
+            got = True
+    except BlockingIOError:
+        pass
+    return got
+
+
+class Connection:
+    """One thread's connection to the server."""
+
+    __slots__ = ("remote", "sock", "reader", "creds", "closed")
+
+    def __init__(self, remote: "Remote") -> None:
+        self.remote = remote
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(remote.address)
+        except OSError as e:
+            sock.close()
+            raise ServerGone(f"cannot reach the ipcsim kernel server at {remote.address} "
+                             f"({e.strerror or e}): is `ipcsim serve` running, and is "
+                             f"{ENV} right?") from None
+        self.sock = sock
+        self.reader = P.FrameReader(sock)
+        self.closed = False
+        creds = _read_creds()
+        self.creds = creds
+        self.request((P.OP_HELLO, os.getpid(), os.getppid(), remote.forked,
+                      (*creds, remote.bset), remote.comm))
+
+    # --- a call -----------------------------------------------------------------------------
+    def call(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        creds = _read_creds()
+        if creds == self.creds:
+            body = _dumps((P.OP_CALL, fn, args, None), _PROTOCOL)
+        else:
+            self.creds = creds
+            body = _dumps((P.OP_CALL, fn, args, creds), _PROTOCOL)
+        return self._exchange(_HEADER_PACK(len(body)) + body)
+
+    def request(self, req: tuple[Any, ...]) -> Any:
+        body = _dumps(req, _PROTOCOL)
+        return self._exchange(_HEADER_PACK(len(body)) + body)
+
+    def _exchange(self, frame: bytes) -> Any:
+        if threading.get_ident() == _MAIN and self.remote.pid == _getpid():
+            status, value = self._exchange_watched(frame)
+        else:
+            try:
+                self.sock.sendall(frame)
+            except OSError as e:
+                raise self._gone(e) from None
+            status, value = self._read()
+            if status == P.REPLY_BLOCKED:
+                status, value = self._read()
+        if status == P.REPLY_OK:
+            return value
+        raise value
+
+    def _gone(self, e: OSError | None) -> ServerGone:
+        self.close()
+        why = f" ({e.strerror or e})" if e is not None else ""
+        return ServerGone(f"the ipcsim kernel server at {self.remote.address} has gone "
+                          f"away{why}: the call's outcome is unknown")
+
+    def _read(self) -> tuple[int, Any]:
+        try:
+            got = self.reader.read()
+        except OSError as e:
+            raise self._gone(e) from None
+        if got is None:
+            raise self._gone(None)
+        reply: tuple[int, Any] = P.decode_reply(*got)
+        return reply
+
+    def _exchange_watched(self, frame: bytes) -> tuple[int, Any]:
+        """A call of the main thread: while it waits, a signal whose Python handler runs
+        ends it (OP_CANCEL), as the signal ends the real system call with EINTR; the
+        signal module's wakeup descriptor tells (unless someone else uses it: asyncio)."""
+        from ..compat._context import _handler_errors
+        pipe = _wakeup_pipe()
+        try:
+            old = _set_wakeup_fd(pipe[1], warn_on_full_buffer=False)
+        except ValueError:
+            old = None                      # (a subinterpreter: no signals here)
+        if old != -1:
+            if old is not None:
+                _set_wakeup_fd(old)
+            try:
+                self.sock.sendall(frame)
+            except OSError as e:
+                raise self._gone(e) from None
+            return self._read()
+        sock = self.sock
+        reader = self.reader
+        try:
+            try:
+                sock.sendall(frame)
+                if SPIN and reader.spin(SPIN):
+                    reply = self._read()
+                    if reply[0] != P.REPLY_BLOCKED:
+                        return reply
+            except EOFError:
+                raise self._gone(None) from None
+            except OSError as e:
+                raise self._gone(e) from None
+            while True:
+                if reader.pending():
+                    reply = self._read()
+                    if reply[0] != P.REPLY_BLOCKED:
+                        return reply
+                    continue
+                try:
+                    ready = _select((sock, pipe[0]), (), ())[0]
+                except BaseException as e:
+                    return self._cancelled(e)
+                if pipe[0] in ready and _drain(pipe[0]):
+                    _handler_errors.error = None
+                    self._send_cancel()
+                    return self._read_after_cancel()
+                if sock in ready:
+                    try:
+                        if not reader._fill():
+                            raise self._gone(None)
+                    except OSError as e:
+                        raise self._gone(e) from None
+        finally:
+            _set_wakeup_fd(-1)
+
+    def _send_cancel(self) -> None:
+        body = _dumps((P.OP_CANCEL,), _PROTOCOL)
+        try:
+            self.sock.sendall(_HEADER_PACK(len(body)) + body)
+        except OSError as e:
+            raise self._gone(e) from None
+
+    def _read_after_cancel(self) -> tuple[int, Any]:
+        while True:
+            try:
+                reply = self._read()
+                if reply[0] != P.REPLY_BLOCKED:
+                    return reply
+            except KeyboardInterrupt:
+                continue                   # (the reply comes at once: take it first)
+            except OSError as e:
+                raise self._gone(e) from None
+
+    def _cancelled(self, e: BaseException) -> tuple[int, Any]:
+        """A signal's handler raised ``e`` while the call waited: the call ends (EINTR,
+        or what it got first). Ctrl-C goes on at once; another exception follows the
+        fakes' rules (see ``_common.fail``)."""
+        from ..compat._context import _handler_errors
+        self._send_cancel()
+        status, value = self._read_after_cancel()
+        if isinstance(e, KeyboardInterrupt) or status == P.REPLY_OK:
+            raise e
+        _handler_errors.error = e
+        return status, value
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+
+
+class Remote:
+    """This process's attachment to a server: its address and its threads' connections."""
+
+    def __init__(self, address: str, forked: bool = False) -> None:
+        self.address = address
+        self.forked = forked
+        self.comm = _read_comm()
+        self.bset = _bounding_set()
+        self.local = threading.local()
+        self.conns: list[Connection] = []
+        self.lock = threading.Lock()
+        self.pid = os.getpid()
+
+    def connection(self) -> Connection:
+        conn: Connection | None = getattr(self.local, "conn", None)
+        if conn is None or conn.closed:
+            conn = Connection(self)
+            self.local.conn = conn
+            with self.lock:
+                self.conns.append(conn)
+        return conn
+
+    def __call__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        conn = getattr(self.local, "conn", None)
+        if conn is None or conn.closed:
+            conn = self.connection()
+        return conn.call(fn, args)
+
+    def request(self, req: tuple[Any, ...]) -> Any:
+        return self.connection().request(req)
+
+    def close(self) -> None:
+        with self.lock:
+            conns, self.conns = self.conns, []
+        for conn in conns:
+            conn.close()
+
+
+_remote: Remote | None = None
+
+
+def attach(address: str) -> Remote:
+    """Send this process's fake calls to the server at ``address`` (until :func:`detach`)."""
+    global _remote
+    from ..compat import _context
+    detach()
+    remote = Remote(address)
+    _remote = remote
+    _context._remote = remote
+    return remote
+
+
+def detach() -> None:
+    """Back to the in-process host kernel; this process's connections are closed."""
+    global _remote
+    from ..compat import _context
+    remote, _remote = _remote, None
+    _context._remote = None
+    if remote is not None:
+        remote.close()
+
+
+def attached() -> Remote | None:
+    """This process's attachment, if any."""
+    return _remote
+
+
+def attach_from_environment() -> Remote | None:
+    """Attach to the server named by ``IPCSIM_SERVER`` (unless attached already)."""
+    if _remote is not None:
+        return _remote
+    address = os.environ.get(ENV)
+    if not address:
+        return None
+    return attach(address)
+
+
+# --- fork ----------------------------------------------------------------------------------
+def _children_of_this_thread() -> list[int]:
+    try:
+        tid = threading.get_native_id()
+        with open(f"/proc/self/task/{tid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _after_fork_in_parent() -> None:
+    """Tell the server of the child at once, so that its model process is a copy of this
+    one as it is now (same attachments and descriptors), whatever this one does next."""
+    remote = _remote
+    if remote is None or remote.pid != os.getpid():
+        return
+    children = _children_of_this_thread()
+    if not children:
+        return
+    try:
+        remote.request((P.OP_FORK, children[-1]))
+    except Exception:
+        pass                               # (the child says who it is when it calls)
+
+
+def _after_fork_in_child() -> None:
+    """The parent's connections are not this process's: close this copy of them; new ones
+    are made at the first call, as a child forked from the parent."""
+    global _remote
+    from ..compat import _context
+    remote = _remote
+    if remote is None:
+        return
+    for conn in remote.conns:
+        try:
+            conn.sock.close()
+        except OSError:
+            pass
+        conn.closed = True
+    child = Remote.__new__(Remote)
+    child.address = remote.address
+    child.forked = True
+    child.comm = remote.comm
+    child.bset = remote.bset
+    child.local = threading.local()
+    child.conns = []
+    child.lock = threading.Lock()
+    child.pid = os.getpid()
+    _remote = child
+    _context._remote = child
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_parent=_after_fork_in_parent,
+                        after_in_child=_after_fork_in_child)
+
+
+# --- the process and the kernel, seen from a client --------------------------------------
+class RemoteProcess:
+    """This real process as the served kernel sees it: ``proc.unshare(...)``,
+    ``proc.read_file("/proc/sysvipc/msg")``, any public call of
+    :class:`ipcsim.kernel.process.Process`, run there as this process."""
+
+    def __init__(self, remote: Remote) -> None:
+        self._remote = remote
+
+    @property
+    def pid(self) -> int:
+        return os.getpid()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        remote = self._remote
+
+        def method(*args: Any, **kwargs: Any) -> Any:
+            conn = remote.connection()
+            return conn.request((P.OP_PROC, name, args, kwargs, _read_creds()))
+        method.__name__ = name
+        return method
+
+    def __repr__(self) -> str:
+        return f"<RemoteProcess {os.getpid()} of the kernel server at {self._remote.address}>"
+
+
+def kernel_call(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(kernel, *args)`` in the server (``fn`` one of ``ipcsim.remote.ops``')."""
+    remote = _remote
+    if remote is None:
+        raise SimulationError("this process is not attached to a kernel server")
+    return remote.request((P.OP_KCALL, fn, args))

@@ -99,6 +99,9 @@ class Kernel(Viewable):
 
     # a subclass may run its calls another way (compat's host kernel)
     _scheduler_class: type[Scheduler] = Scheduler
+    #: whether the processes are real OS processes served by ipcsim.remote's kernel server
+    #: (calls may then hand them real descriptors)
+    served: bool = False
 
     def __init__(self, seed: int = 0, trace: bool = False, *, capabilities: int = CAP_FULL_SET,
                  epoch: int = DEFAULT_EPOCH,

@@ -45,7 +45,8 @@ PROTOCOL = pickle.HIGHEST_PROTOCOL
 # name starts with "_", the fakes' kernel-side helpers).
 CALLABLE_MODULES = frozenset({
     "ipcsim.compat.sysv_ipc", "ipcsim.compat.posix_ipc", "ipcsim.compat._devshm",
-    "ipcsim.compat._common", "ipcsim.remote.ops",
+    "ipcsim.compat._common", "ipcsim.remote.ops", "ipcsim.remote.shmops",
+    "ipcsim.remote.mqops",
 })
 SAFE_BUILTINS = frozenset({
     "bytearray", "bytes", "complex", "dict", "frozenset", "list", "range", "set", "slice",

@@ -132,6 +132,7 @@ class ServedKernel(Kernel):
 
     _scheduler_class = ServedScheduler
     sched: ServedScheduler
+    served = True
 
     def __init__(self, server: "KernelServer", seed: int | None = None) -> None:
         super().__init__(seed=random.SystemRandom().randrange(1 << 32) if seed is None

@@ -1,0 +1,21 @@
+"""Kernel-side calls that clients of the kernel server may ask for by name (besides the
+fakes' own): each takes the caller's model process (``OP_CALL``) or the kernel
+(``OP_KCALL``) first."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..kernel.kernel import Kernel
+
+
+def processes(kernel: Kernel) -> list[tuple[int, int, str]]:
+    """(pid, parent pid, comm) of every live process of the served kernel, by pid."""
+    return [(p.pid, p.parent.pid if p.parent is not None else 0, p.comm)
+            for p in kernel.processes()]
+
+
+def read_file(kernel: Kernel, path: str) -> str:
+    """A file of the served kernel's /proc as init reads it (``/proc/sysvipc/msg``, ...)."""
+    text: Any = kernel.init.read_file(path)
+    return str(text)

@@ -2,10 +2,13 @@
 
 A segment (:class:`ShmidKernel`) owns its memory as 4 KiB pages made on first touch, read or
 write, as shmem's page cache does; the pages ever touched are its resident set (the ``rss``
-of /proc/sysvipc/shm and SHM_INFO). A process's :class:`AddressSpace` is its list of
-mappings (``vm_area_struct``), sorted by address, so that an access finds its mapping with
-one bisection. Each attach is a mapping that holds a reference on the segment's namespace,
-so a namespace lives as long as some process has its memory attached.
+of /proc/sysvipc/shm and SHM_INFO). A kernel server backs a segment that a client process
+attaches with a real memory file instead (:meth:`ShmidKernel.back`): its pages are then views
+of the server's mapping of that file, and the resident set is the file's. A process's
+:class:`AddressSpace` is its list of mappings (``vm_area_struct``), sorted by address, so
+that an access finds its mapping with one bisection. Each attach is a mapping that holds a
+reference on the segment's namespace, so a namespace lives as long as some process has its
+memory attached.
 
 Addresses: every process has the mappings of a small dynamically linked x86-64 program (see
 :class:`Layout`): its program and heap near 0x555555554000, the loader, vDSO and libc just below
@@ -33,7 +36,7 @@ import errno
 import random
 import weakref
 from bisect import bisect_left, bisect_right
-from typing import TYPE_CHECKING, ClassVar, Iterator, Literal, TypeAlias, overload
+from typing import TYPE_CHECKING, ClassVar, Iterator, Literal, Protocol, TypeAlias, overload
 
 import attrs
 
@@ -122,11 +125,26 @@ class ShmInfo:
 
 
 # --- the segment ------------------------------------------------------------------------
+class SegmentMemory(Protocol):
+    """Memory a segment's pages can live in instead of the model's own (see
+    :meth:`ShmidKernel.back`): a kernel server gives each segment a real memory file that its
+    client processes map too."""
+
+    def page(self, index: int) -> memoryview:
+        """The page at ``index`` (PAGE_SIZE bytes, writable)."""
+
+    def resident(self) -> int:
+        """How many of its pages hold memory (touched by anyone: the model or a mapping)."""
+
+    def close(self) -> None:
+        """The segment is gone: let the memory go."""
+
+
 class ShmidKernel(KernIpcPerm):
     """``struct shmid_kernel``: one segment and its memory."""
 
     __slots__ = ("segsz", "atime", "dtime", "ctime", "cpid", "lpid", "nattch", "creator",
-                 "pages", "npages", "huge", "mlock_uid")
+                 "pages", "npages", "huge", "mlock_uid", "backing")
 
     def __init__(self, ns: IpcNamespace, key: int, mode: int, creds: Creds, size: int,
                  npages: int, huge: int, pid: int, now: int, creator: ProcessState):
@@ -141,16 +159,33 @@ class ShmidKernel(KernIpcPerm):
         self.nattch = 0
         # None once the creator exited or unshared
         self.creator: ProcessState | None = creator
-        # page index -> contents (a memoryview of a bytearray), made on first touch
+        # page index -> contents (a memoryview of a bytearray, or of the backing), made on
+        # first touch
         self.pages: dict[int, memoryview] = {}
         self.mlock_uid: int | None = None       # whose RLIMIT_MEMLOCK a SHM_LOCK charged
+        self.backing: SegmentMemory | None = None   # where pages live, if not in the model
 
     def page(self, index: int) -> memoryview:
         """The page at ``index``, made resident (zero-filled) on first touch."""
         page = self.pages.get(index)
         if page is None:
-            page = self.pages[index] = memoryview(bytearray(PAGE_SIZE))
+            backing = self.backing
+            page = self.pages[index] = (memoryview(bytearray(PAGE_SIZE)) if backing is None
+                                        else backing.page(index))
         return page
+
+    def back(self, memory: SegmentMemory) -> None:
+        """Keep the segment's bytes in ``memory`` from now on (until it is destroyed): the
+        pages made so far are copied there, and every page is a view of it. Reads and writes
+        of the model and whoever else maps that memory then see the same bytes."""
+        if self.backing is not None:
+            raise ValueError(f"shmid {self.id} has its memory already")
+        pages = self.pages
+        for index, old in pages.items():
+            new = memory.page(index)
+            new[:] = old
+            pages[index] = new
+        self.backing = memory
 
     @property
     def i_size(self) -> int:
@@ -189,6 +224,10 @@ class ShmidKernel(KernIpcPerm):
         ns.shm_ids.rmid(self)
         self._unlock_memory()
         self.pages = {}
+        backing = self.backing
+        if backing is not None:
+            self.backing = None
+            backing.close()
 
     def rmid(self) -> None:
         """do_shm_rmid(): destroy now, or when the last attachment goes (SHM_DEST, and the key
@@ -232,7 +271,9 @@ class ShmidKernel(KernIpcPerm):
 
     # --- what shmctl and /proc see -------------------------------------------------------
     def rss_pages(self) -> int:
-        return len(self.pages)
+        """The pages that hold memory (the model's touches, or its backing's count)."""
+        backing = self.backing
+        return len(self.pages) if backing is None else backing.resident()
 
     def stat(self) -> ShmidDs:
         return ShmidDs(self.to_ipc_perm(), self.segsz, self.atime, self.dtime, self.ctime,
@@ -243,7 +284,7 @@ class ShmidKernel(KernIpcPerm):
         return (f"{self.key:10d} {self.id:10d}  {self.mode:4o} {self.segsz:21d} "
                 f"{self.cpid:5d} {self.lpid:5d}  {self.nattch:5d} {self.uid:5d} {self.gid:5d} "
                 f"{self.cuid:5d} {self.cgid:5d} {self.atime:10d} {self.dtime:10d} "
-                f"{self.ctime:10d} {len(self.pages) * PAGE_SIZE:21d} {0:21d}\n")
+                f"{self.ctime:10d} {self.rss_pages() * PAGE_SIZE:21d} {0:21d}\n")
 
     def __repr__(self) -> str:
         state = " removed" if self.mode & SHM_DEST else ""
@@ -1097,5 +1138,6 @@ def _stray(proc: ProcessState, mm: AddressSpace | None, kind: str, addr: int,
     return _fault(proc, kind, addr, n, "nothing is mapped there")
 
 
-__all__ = ["ShmCalls", "ShmidKernel", "ShmidDs", "Shminfo", "ShmInfo", "AddressSpace",
-           "Layout", "Vma", "FixedVma", "layout", "mm_of", "fork_mm", "exit_mm", "exit_shm", "destroy_orphaned"]
+__all__ = ["ShmCalls", "ShmidKernel", "SegmentMemory", "ShmidDs", "Shminfo", "ShmInfo",
+           "AddressSpace", "Layout", "Vma", "FixedVma", "layout", "mm_of", "fork_mm", "exit_mm",
+           "exit_shm", "destroy_orphaned"]

@@ -10,8 +10,10 @@ process's credentials.
 A semaphore's value lives in the model, and a blocked ``sem_wait`` parks on the kernel's
 wait queues like any other call (virtual time in a simulation, real time on the host
 kernel). A shared memory object's bytes live in a real file of a private temporary
-directory, so that the descriptor ``shm_open`` returns is a real one of this Python process
-(``mmap.mmap(fd, size)`` works on it); its name, owner and mode live in the model.
+directory, so that the descriptor ``shm_open`` returns is a real one of the calling process
+(``mmap.mmap(fd, size)`` works on it); its name, owner and mode live in the model. A kernel
+server keeps those files in its own directory and passes the descriptor to the client that
+opens one (``ipcsim.remote``): every client process then shares the object's bytes.
 """
 from __future__ import annotations
 
@@ -292,7 +294,7 @@ def _shm_open(proc: Process, name: str, oflag: int, mode: int) -> int:
         if not isinstance(node, ShmObject):
             raise oserror(errno.EINVAL)
         flags = oflag & (O_ACCMODE | O_TRUNC)
-        return os.open(node.path, flags | os.O_CLOEXEC)
+        return _passed(proc, os.open(node.path, flags | os.O_CLOEXEC))
     if not oflag & O_CREAT:
         raise oserror(errno.ENOENT)
     fs._serial += 1
@@ -300,13 +302,23 @@ def _shm_open(proc: Process, name: str, oflag: int, mode: int) -> int:
     fd = os.open(path, (oflag & O_ACCMODE) | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     fs.files[fname] = ShmObject(fname, proc.creds.fsuid, proc.creds.fsgid,
                                 mode & 0o7777 & ~proc.umask_, path)
-    return fd
+    return _passed(proc, fd)
+
+
+def _passed(proc: Process, fd: int) -> int:
+    """``fd`` as shm_open returns it: this process's own descriptor; for a client of a
+    kernel server, one the reply hands over (the server keeps no copy)."""
+    if not proc.kernel.served:
+        return fd
+    from ..remote.protocol import PassedFd
+    return PassedFd(fd, close=True)
 
 
 def shm_open(proc: Process, name: str, oflag: int, mode: int) -> int:
-    """shm_open(3): a real descriptor of this Python process for the object ``name``
+    """shm_open(3): a real descriptor of the calling process for the object ``name``
     (O_RDONLY or O_RDWR, O_CREAT, O_EXCL, O_TRUNC). EEXIST, ENOENT, EACCES, EINVAL,
-    ENAMETOOLONG."""
+    ENAMETOOLONG. In a kernel server the file lives in the server's directory and the
+    descriptor travels to the client, so every client process maps the same bytes."""
     return _syscall(proc, _shm_open, "shm_open", name, oflag, mode)
 
 

@@ -9,6 +9,15 @@ program's own process inside a simulation, the bound process under
 ``ipcsim.compat.bind`` (the pytest fixture ``ipc_kernel``), or else the host process of a
 real-time kernel shared by every thread.
 
+Attached to a kernel server (:mod:`ipcsim.remote`), a ``SharedMemory`` maps the memory file
+the server passes for its segment: ``read``, ``write`` and the buffer protocol (``memoryview``,
+numpy) then work on that mapping, shared with every other process that attaches the segment,
+with no call to the server; attaching and detaching are still calls of the model, which keeps
+nattch, the times and the address space. One difference from the real module remains there:
+it asks the kernel for the segment's size (IPC_STAT) at each read and write, so those fail
+once the caller may no longer read the segment's attributes (its mode changed, or the caller
+moved to another IPC namespace); the mapping does not ask.
+
 ``SEMAPHORE_TIMEOUT_SUPPORTED`` is False, as in the Linux wheels of sysv_ipc 1.2.0 on PyPI,
 which were built without semtimedop: a timeout given to ``acquire``/``P``/``Z`` is then
 ignored, as there. Set it to True to get a build with semtimedop (the timeout is honoured;
@@ -26,7 +35,9 @@ import weakref as _weakref
 from typing import TYPE_CHECKING, Any, Callable
 
 from .. import constants as _c
+from ..errors import UnsupportedError as _UnsupportedError
 from ..kernel.process import Process as _Process
+from ..sim.executor import running as _running
 from ..constants import PAGE_SIZE as _MODEL_PAGE_SIZE
 from . import _context
 from ._context import call as _call
@@ -658,10 +669,15 @@ def _shm_create(proc: _Process, key: int | None, size: int, flags: int, shmat_fl
     except OSError as e:
         raise fail(e, _SHMAT_ERRORS) from None
     if fill is not None:
-        segsz = proc.shmctl(shmid, _c.IPC_STAT).shm_segsz
-        if segsz:
-            proc.write_memory(address, fill * segsz)
+        _shm_fill(proc, shmid, address, fill)
     return key, shmid, address
+
+
+def _shm_fill(proc: _Process, shmid: int, address: int, fill: bytes) -> None:
+    """A new segment's memset with the init character, through the model."""
+    segsz = proc.shmctl(shmid, _c.IPC_STAT).shm_segsz
+    if segsz:
+        proc.write_memory(address, fill * segsz)
 
 
 def _shmat(proc: _Process, shmid: int, address: int | None, flags: int) -> int:
@@ -711,6 +727,9 @@ def _shm_view(proc: _Process, shmid: int, address: int) -> memoryview:
     if vma is None:
         raise NotAttachedError("the segment is not attached")
     seg = vma.seg
+    if seg.backing is not None:          # (its pages are views of a memory file's mapping)
+        raise _UnsupportedError(f"shmid {seg.id} lives in a memory file of a kernel server: "
+                                f"a client maps that file to get a buffer of it")
     npages = -(-seg.segsz // PAGE_SIZE)
     pages = seg.pages
     first = pages.get(0)
@@ -757,10 +776,98 @@ def _address_arg(address: object) -> int | None:
     return address
 
 
+# --- memory mapped here, from a kernel server ---------------------------------------------
+class _Mapping:
+    """This process's mapping of a segment's memory file for one attachment (attached to a
+    kernel server): the segment's ``size`` bytes. ``live`` goes False when the attachment
+    goes; the memory stays mapped while a buffer exported from it lives (where Linux would
+    unmap it under a numpy array, and the next access would be SIGSEGV). The mapping holds
+    a descriptor of the file (Python's mmap keeps a copy of the one it maps)."""
+
+    __slots__ = ("map", "size", "live")
+
+    def __init__(self, m: _mmap.mmap, size: int) -> None:
+        self.map = m
+        self.size = size
+        self.live = True
+
+    def drop(self) -> None:
+        self.live = False
+        try:
+            self.map.close()
+        except BufferError:
+            pass            # (a memoryview or an array still uses it: it goes with them)
+
+
+# This process's mappings, by the address of their attachment in the served model (inherited
+# by a forked child, as its attachments are).
+_mappings: dict[int, _Mapping] = {}
+_PROT_RW = getattr(_mmap, "PROT_READ", 1) | getattr(_mmap, "PROT_WRITE", 2)
+_PROT_EXEC = getattr(_mmap, "PROT_EXEC", 4)
+
+
+def _served() -> bool:
+    """Whether a fake call made now goes to a kernel server (as ``_context.call`` decides:
+    not inside a simulation's program, not under ``bind``)."""
+    if _context._remote is None:
+        return False
+    here = _running
+    return here.task is None and here.bound is None and _context._bound is None
+
+
+def _shmops() -> Any:
+    from ..remote import shmops
+    return shmops
+
+
+def _drop_mappings(lo: int, hi: int) -> None:
+    """The attachments whose mappings meet [lo, hi) are gone (a new attach there)."""
+    for address in [a for a, m in _mappings.items() if a < hi and lo < a + len(m.map)]:
+        _mappings.pop(address).drop()
+
+
+def _map_attachment(address: int, got: tuple[int, int, int, bool] | None,
+                    read_only: bool) -> _Mapping | None:
+    """Map the memory file a kernel server passed for the attachment at ``address`` (with
+    the access shmat gives: read-only for SHM_RDONLY, executable too for SHM_EXEC); None
+    without one, or where it cannot be mapped (reads and writes then go to the server)."""
+    if got is None:
+        return None
+    fd, length, size, executable = got
+    try:
+        _drop_mappings(address, address + length)
+        try:
+            if read_only:
+                m = _mmap.mmap(fd, length, access=_mmap.ACCESS_READ)
+            elif executable:
+                try:
+                    m = _mmap.mmap(fd, length, prot=_PROT_RW | _PROT_EXEC)
+                except PermissionError:          # (a file system mounted noexec)
+                    m = _mmap.mmap(fd, length, prot=_PROT_RW)
+            else:
+                m = _mmap.mmap(fd, length, prot=_PROT_RW)
+        except (OSError, OverflowError, ValueError):
+            return None
+    finally:
+        _os.close(fd)
+    mapping = _mappings[address] = _Mapping(m, size)
+    return mapping
+
+
+def _fill_mapping(mapping: _Mapping, fill: bytes) -> None:
+    """The real module's memset of a new segment, on this process's mapping."""
+    m, size = mapping.map, mapping.size
+    step = min(size, 1 << 20)
+    chunk = fill * step
+    for offset in range(0, size, step):
+        n = min(step, size - offset)
+        m[offset:offset + n] = chunk if n == step else chunk[:n]
+
+
 class SharedMemory:
     """System V shared memory object"""
 
-    __slots__ = ("_id", "_key", "_address", "_read_only")
+    __slots__ = ("_id", "_key", "_address", "_read_only", "_local")
 
     @c_args("key flags mode size init_character", method=True)
     def __init__(self, key: int | None, flags: int = 0, mode: int = 0o600, size: int = 0,
@@ -782,6 +889,7 @@ class SharedMemory:
         self._key, self._id = key, -1
         self._address = None
         self._read_only = bool(shmat_flags)
+        self._local: _Mapping | None = None
         errors = {
             # (PyErr_Format knows %o from CPython 3.12 on; before, the message keeps it)
             _errno.EACCES: (PermissionsError,
@@ -791,9 +899,16 @@ class SharedMemory:
             _errno.ENOMEM: (MemoryError, "Not enough memory"),
             _errno.ENOSPC: (OSError, "Not enough shared memory identifiers available (ENOSPC)"),
         }
+        served = _served()
+        got = None
         try:
-            self._key, self._id, self._address = _context.call(
-                _shm_create, key, size, (mode | flags) & 0xFFFFFFFF, shmat_flags, fill)
+            if served:
+                self._key, self._id, self._address, got = _context.call(
+                    _shmops().shm_create, key, size, (mode | flags) & 0xFFFFFFFF,
+                    shmat_flags, fill)
+            else:
+                self._key, self._id, self._address = _context.call(
+                    _shm_create, key, size, (mode | flags) & 0xFFFFFFFF, shmat_flags, fill)
         except OSError as e:
             if e.errno == _errno.EEXIST:
                 raise ExistentialError(f"Shared memory with the key {key} already exists") \
@@ -801,6 +916,13 @@ class SharedMemory:
             if e.errno == _errno.ENOENT:
                 raise ExistentialError(f"No shared memory exists with the key {key}") from None
             raise fail(e, errors) from None
+        if served and self._address is not None:
+            self._local = local = _map_attachment(self._address, got, bool(shmat_flags))
+            if fill is not None and got is not None:     # (the server left the fill to us)
+                if local is not None:
+                    _fill_mapping(local, fill)
+                else:
+                    _context.call(_shm_fill, self._id, self._address, fill)
 
     id = ReadOnlyMember(lambda self: self._id, "The id assigned by the system")
     key = ReadOnly(lambda self: self._key, "The key passed to the constructor. Read only.")
@@ -813,6 +935,15 @@ class SharedMemory:
         self._attach(address, flags)
 
     def _attach(self, address: int | None, flags: int) -> None:
+        if _served():
+            try:
+                self._address, got = _context.call(_shmops().shmat, self._id, address, flags)
+            except OSError as e:
+                self._address = self._local = None
+                raise fail(e, _SHMAT_ERRORS) from None
+            self._read_only = read_only = bool(flags & SHM_RDONLY)
+            self._local = _map_attachment(self._address, got, read_only)
+            return
         try:
             self._address = _context.call(_shmat, self._id, address, flags)
         except OSError as e:
@@ -827,10 +958,16 @@ class SharedMemory:
         address, self._address = self._address, None
         if address is None:
             raise NotAttachedError()
+        self._local = None
         try:
             _context.call(_shmdt, address)
         except OSError as e:
             raise fail(e, {_errno.EINVAL: (NotAttachedError, None)}) from None
+        finally:
+            if _mappings:
+                mapping = _mappings.pop(address, None)   # (whichever object mapped it)
+                if mapping is not None:
+                    mapping.drop()
 
     def read(self, byte_count: int = 0, offset: int = 0) -> bytes:
         """Read ``byte_count`` bytes (0: to the end of the segment) at ``offset``; a count
@@ -839,6 +976,16 @@ class SharedMemory:
         offset = c_ulong_mask(offset, 2)
         if self._address is None:
             raise NotAttachedError("Read attempt on unattached memory segment")
+        local = self._local
+        if local is not None and local.live:
+            size = local.size
+            if offset >= size:
+                raise ValueError("The offset must be less than the segment size")
+            if byte_count < 0:
+                raise ValueError("The byte_count cannot be negative")
+            if not byte_count or byte_count > size - offset:
+                byte_count = size - offset
+            return local.map[offset:offset + byte_count]
         got: bytes = _context.call(_shm_read, self._id, self._address, byte_count, offset)
         return got
 
@@ -850,6 +997,13 @@ class SharedMemory:
             raise OSError("Write attempt on read-only memory segment")
         if self._address is None:
             raise NotAttachedError("Write attempt on unattached memory segment")
+        local = self._local
+        if local is not None and local.live:
+            size = local.size
+            if offset > size or len(data) > size - offset:
+                raise ValueError("Attempt to write past end of memory segment")
+            local.map[offset:offset + len(data)] = data
+            return
         _context.call(_shm_write, self._id, self._address, data, offset)
 
     def remove(self, *args: Any, **kw: Any) -> None:
@@ -870,8 +1024,36 @@ class SharedMemory:
         ``memoryview(mem)`` and ``bytearray(mem)`` work as with the real module."""
         if self._address is None:
             raise NotAttachedError("The segment is not attached")
-        view: memoryview = _context.call(_shm_view, self._id, self._address)
+        local = self._local
+        if local is not None and local.live:
+            view = memoryview(local.map)[:local.size]
+        elif _served():
+            view = self._span_view()
+        else:
+            view = _context.call(_shm_view, self._id, self._address)
         return view.toreadonly() if self._read_only else view
+
+    def _span_view(self) -> memoryview:
+        """A buffer over the memory at this object's address when it has no mapping of its
+        own (another attach replaced it): the memory file there, mapped for this object
+        (which keeps it while attached, as the memory stays while the real one is)."""
+        address = self._address
+        assert address is not None
+        size = self._stat().shm_segsz
+        old = _mappings.get(address)
+        if old is not None and old.live and len(old.map) >= size:
+            mapping = old                        # (the attachment now at this address)
+        else:
+            fd, offset = _context.call(_shmops().span, address, size)
+            try:
+                access = _mmap.ACCESS_READ if self._read_only else _mmap.ACCESS_WRITE
+                mapping = _Mapping(_mmap.mmap(fd, size, offset=offset, access=access), size)
+            finally:
+                _os.close(fd)
+            if old is None or not old.live:
+                _mappings[address] = mapping
+        self._local = mapping
+        return memoryview(mapping.map)[:size]
 
     def __release_buffer__(self, view: memoryview) -> None:
         pass
@@ -962,6 +1144,7 @@ def attach(id: int, address: int | None = None, flags: int = 0) -> SharedMemory:
     mem._key = 0
     mem._address = None
     mem._read_only = False
+    mem._local = None
     mem._attach(address, flags)
     return mem
 

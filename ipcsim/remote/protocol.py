@@ -16,6 +16,7 @@ client cannot make the server run anything else.
 from __future__ import annotations
 
 import io
+import os
 import pickle
 import socket
 import struct
@@ -60,14 +61,39 @@ class PassedFd(int):
     sending."""
 
     close: bool = False
+    #: set when one is made: the server looks for them in the next reply only then
+    made = False
 
     def __new__(cls, fd: int, close: bool = False) -> "PassedFd":
         self = super().__new__(cls, fd)
         self.close = close
+        PassedFd.made = True
         return self
 
 
 _allowed: dict[tuple[str, str], Any] = {}     # what find_class let through, by name
+
+
+class Ref:
+    """A model object that stays in the server (a named semaphore, say): the client holds
+    this handle and sends it back; the server puts the object in its place."""
+
+    __slots__ = ("n",)
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Ref, (self.n,))
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Ref and other.n == self.n
+
+    def __hash__(self) -> int:
+        return hash(("ipcsim-ref", self.n))
+
+    def __repr__(self) -> str:
+        return f"<object {self.n} of the kernel server>"
 
 
 class RequestUnpickler(pickle.Unpickler):
@@ -210,6 +236,7 @@ class FrameReader:
             except BlockingIOError:
                 if _perf_counter() > deadline:
                     return False
+                _sched_yield()           # (another process waiting for a CPU goes first)
                 continue
             if self.pending():
                 return True
@@ -224,3 +251,4 @@ _ANCILLARY = socket.CMSG_SPACE(MAX_FDS * 4)
 _NO_FDS: list[int] = []
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 _perf_counter = time.perf_counter
+_sched_yield = getattr(os, "sched_yield", lambda: None)

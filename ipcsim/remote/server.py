@@ -43,6 +43,7 @@ from ..kernel.waitq import KILLED, SIGNAL, TIMEOUT, Waiter
 from ..sim.clock import NS
 from ..sim.scheduler import Scheduler
 from ..compat._context import RealClock
+from ..compat._devshm import ShmNode
 from . import protocol as P
 
 if TYPE_CHECKING:
@@ -50,8 +51,12 @@ if TYPE_CHECKING:
     from ..sim.scheduler import Task
 
 SPIN = 0.0002      # seconds the server polls before it sleeps (see serve_forever)
+IDLE_WORKERS = 64  # greenlets kept for the next calls
 POLL_INTERVAL = 0.2     # seconds between liveness checks where there are no pidfds
 _has_pidfd = hasattr(os, "pidfd_open")
+_PassedFd = P.PassedFd
+_Ref = P.Ref
+_BY_REFERENCE = (ShmNode,)     # what stays in the server: clients get handles
 _BLOCKED_FRAME = P.encode((P.REPLY_BLOCKED, None))
 
 
@@ -206,15 +211,18 @@ class Client:
 
 
 def apply_creds(client: Client, creds: tuple[Any, ...]) -> None:
-    """The credentials a client read of itself: (ruid, euid, suid, rgid, egid, sgid, groups,
-    effective, permitted, inheritable[, bounding set])."""
+    """The credentials a client read of itself: ((ruid, euid, suid), (rgid, egid, sgid),
+    groups, capability sets), the sets as capget(2)'s 24 raw bytes or as (effective,
+    permitted, inheritable)."""
     c = Creds.__new__(Creds)
-    c.uid, c.euid, c.suid, c.gid, c.egid, c.sgid = creds[:6]
+    (c.uid, c.euid, c.suid), (c.gid, c.egid, c.sgid), groups, caps = creds
     c.fsuid, c.fsgid = c.euid, c.egid
-    c.groups = tuple(creds[6])
-    c.cap_effective, c.cap_permitted, c.cap_inheritable = creds[7:10]
-    if len(creds) > 10:
-        client.bset = creds[10]
+    c.groups = tuple(sorted(set(groups)))
+    if type(caps) is bytes:
+        w = struct.unpack("6I", caps)
+        caps = (w[0] | w[3] << 32, w[1] | w[4] << 32, w[2] | w[5] << 32)
+    c.cap_effective, c.cap_permitted, c.cap_inheritable = (
+        caps[0] & CAP_FULL_SET, caps[1] & CAP_FULL_SET, caps[2] & CAP_FULL_SET)
     c.cap_bset = client.bset
     client.proc.creds = c
 
@@ -251,6 +259,9 @@ class KernelServer:
         self.uid = os.geteuid() if hasattr(os, "geteuid") else 0
         self.kernel = ServedKernel(self, seed)
         self._next_poll = 0.0
+        self.idle: list[greenlet] = []     # greenlets waiting for a call to run
+        self.refs: list[Any] = []          # model objects clients hold handles of
+        self.ref_numbers: dict[int, int] = {}
         self.spin = float(os.environ.get("IPCSIM_SERVER_SPIN", SPIN))
         self._chunk = bytearray(65536)   # (one buffer for every read)
         self._view = memoryview(self._chunk)
@@ -262,6 +273,7 @@ class KernelServer:
         clock = self.kernel.clock
         select = self.sel.select
         spin = self.spin
+        sched_yield = getattr(os, "sched_yield", lambda: None)
         perf_counter = time.perf_counter
         idle_since = perf_counter()
         try:
@@ -278,8 +290,13 @@ class KernelServer:
                 elif perf_counter() - idle_since > spin:
                     events = select(self._timeout(clock.now_ns()))
                     idle_since = 0.0
+                else:
+                    sched_yield()                # (a client waiting for a CPU goes first)
                 for key, _mask in events:
-                    key.data(key.fileobj)
+                    try:
+                        key.data(key.fileobj)
+                    except Exception as e:       # (a bug must not end every client's kernel)
+                        _report(e)
                 if self.timers:
                     self._fire_timers(clock.now_ns())
                 if not _has_pidfd:
@@ -399,7 +416,8 @@ class KernelServer:
         try:
             if value is _BLOCKED_FRAME:
                 conn.sock.sendall(value)
-            elif value[0] == P.REPLY_OK and _has_passed_fd(value[1]):
+            elif _PassedFd.made and value[0] == P.REPLY_OK and _has_passed_fd(value[1]):
+                _PassedFd.made = False
                 frame, fds = P.encode_with_fds(value)
                 P.send_frame(conn.sock, frame, fds)
                 for fd in fds:
@@ -436,7 +454,16 @@ class KernelServer:
                 return
             if req[3] is not None:
                 apply_creds(client, req[3])
-            self._start(conn, req[1], req[2])
+            args = req[2]
+            for a in args:
+                if type(a) is _Ref:
+                    try:
+                        args = self._resolve(args)
+                    except SimulationError as e:
+                        self.reply(conn, (P.REPLY_ERROR, e))
+                        return
+                    break
+            self._start(conn, req[1], args)
         elif op == P.OP_PROC:
             if client is None:
                 self.reply(conn, (P.REPLY_ERROR, SimulationError("OP_HELLO must come first")))
@@ -476,7 +503,8 @@ class KernelServer:
         self.reply(conn, value)
 
     def _start(self, conn: Conn, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        g = greenlet(self._call_body, self.hub)
+        idle = self.idle
+        g = idle.pop() if idle else greenlet(self._worker, self.hub)
         conn.greenlet = g
         self.current = conn
         try:
@@ -487,6 +515,17 @@ class KernelServer:
             self._run_ready()
         elif self.pending_signals:
             self._flush_signals()
+
+    def _worker(self, conn: Conn, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        """A greenlet that runs calls one after another (making one per call costs more
+        than the call): between calls it waits in the pool of idle ones."""
+        idle = self.idle
+        while True:
+            self._call_body(conn, fn, args)
+            if len(idle) >= IDLE_WORKERS:
+                return
+            idle.append(greenlet.getcurrent())
+            conn, fn, args = self.hub.switch()
 
     def _call_body(self, conn: Conn, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         client = conn.client
@@ -499,11 +538,40 @@ class KernelServer:
         except BaseException as e:
             value = (P.REPLY_ERROR, _picklable(e))
         conn.greenlet = None
+        result = value[1]
+        if isinstance(result, _BY_REFERENCE) or (type(result) is tuple and any(
+                isinstance(v, _BY_REFERENCE) for v in result)):
+            value = (value[0], self._refer(result))
         self.reply(conn, value)
+
+    def _refer(self, value: Any) -> Any:
+        """``value`` with the model objects that stay here replaced by handles (one per
+        object, made on first sight, kept until the kernel is reset)."""
+        if isinstance(value, _BY_REFERENCE):
+            n = self.ref_numbers.get(id(value))
+            if n is None:
+                n = self.ref_numbers[id(value)] = len(self.refs)
+                self.refs.append(value)
+            return _Ref(n)
+        if type(value) is tuple:
+            return tuple(self._refer(v) for v in value)
+        return value
+
+    def _resolve(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        refs = self.refs
+        out = []
+        for a in args:
+            if type(a) is _Ref:
+                if not 0 <= a.n < len(refs):
+                    raise SimulationError(f"{a!r} is not an object of this kernel (was the "
+                                          f"server reset since it was made?)")
+                a = refs[a.n]
+            out.append(a)
+        return tuple(out)
 
     # --- processes -----------------------------------------------------------------------
     def _hello(self, conn: Conn, pid: int, ppid: int, forked: bool, creds: tuple[Any, ...],
-               comm: str) -> None:
+               comm: str, bset: int = CAP_FULL_SET) -> None:
         try:
             client = self._client(pid, ppid, forked)
         except Exception as e:
@@ -511,6 +579,7 @@ class KernelServer:
             return
         conn.client = client
         client.conns.append(conn)
+        client.bset = bset & CAP_FULL_SET
         if creds is not None:
             apply_creds(client, creds)
         if comm:
@@ -531,8 +600,6 @@ class KernelServer:
         if not forked or parent_client is None:
             _exec(proc)
         client = Client(pid, proc)
-        if parent_client is not None:
-            client.bset = parent_client.bset
         self.clients[pid] = client
         self._watch(client)
         return client
@@ -637,6 +704,8 @@ class KernelServer:
         except Exception:
             pass
         self.kernel = ServedKernel(self, seed if seed is not None else self.seed)
+        self.refs.clear()
+        self.ref_numbers.clear()
         mine = [c for c in self.conns if c.client is not None and c.client.pid == keep]
         conn.client = None
         for c in mine:
@@ -653,6 +722,13 @@ class KernelServer:
         token = getattr(task.fn, "token", None)
         self.reply(client.listener, (P.REPLY_EVENT, (token, task.args[0] if task.args
                                                       else 0)))
+
+
+def _report(e: BaseException) -> None:
+    """An error of the server's own (not of a call, whose errors go to its caller)."""
+    import traceback
+    sys.stderr.write("ipcsim kernel server: internal error (the server goes on):\n")
+    traceback.print_exception(e, file=sys.stderr)
 
 
 def _process_method(proc: Process, name: str, args: tuple[Any, ...],

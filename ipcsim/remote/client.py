@@ -110,6 +110,12 @@ _pipe: tuple[int, int] | None = None
 _pipe_pid = 0
 
 
+def _check_signals() -> None:
+    """Run the Python handlers of the signals that have arrived (PyErr_CheckSignals: the
+    signal module runs it after pthread_kill, and signal 0 sends nothing)."""
+    signal.pthread_kill(threading.get_ident(), 0)
+
+
 def _wakeup_pipe() -> tuple[int, int]:
     """This process's pipe for the signal module's wakeup bytes (non-blocking)."""
     global _pipe, _pipe_pid
@@ -238,14 +244,20 @@ class Connection:
                         return reply
                     continue
                 try:
-                    ready = _select((sock, pipe[0]), (), ())[0]
+                    ready = _select([sock.fileno(), pipe[0]], [], [])[0]
                 except BaseException as e:
                     return self._cancelled(e)
                 if pipe[0] in ready and _drain(pipe[0]):
+                    # a signal came: its Python handler runs now, not at some later
+                    # bytecode (it may raise)
+                    try:
+                        _check_signals()
+                    except BaseException as e:
+                        return self._cancelled(e)
                     _handler_errors.error = None
                     self._send_cancel()
                     return self._read_after_cancel()
-                if sock in ready:
+                if sock.fileno() in ready:
                     try:
                         if not reader._fill():
                             raise self._gone(None)
@@ -253,6 +265,7 @@ class Connection:
                         raise self._gone(e) from None
         finally:
             _set_wakeup_fd(-1)
+            _drain(pipe[0])          # (a signal's byte must not end the next call)
 
     def _send_cancel(self) -> None:
         body = _dumps((P.OP_CANCEL,), _PROTOCOL)
@@ -262,15 +275,20 @@ class Connection:
             raise self._gone(e) from None
 
     def _read_after_cancel(self) -> tuple[int, Any]:
+        """The reply to a cancelled call (it comes at once). Ctrl-C meanwhile waits for it,
+        then goes on."""
+        interrupted: KeyboardInterrupt | None = None
         while True:
             try:
                 reply = self._read()
-                if reply[0] != P.REPLY_BLOCKED:
-                    return reply
-            except KeyboardInterrupt:
-                continue                   # (the reply comes at once: take it first)
-            except OSError as e:
-                raise self._gone(e) from None
+            except KeyboardInterrupt as e:
+                interrupted = e
+                continue
+            if reply[0] != P.REPLY_BLOCKED:
+                break
+        if interrupted is not None:
+            raise interrupted
+        return reply
 
     def _cancelled(self, e: BaseException) -> tuple[int, Any]:
         """A signal's handler raised ``e`` while the call waited: the call ends (EINTR,

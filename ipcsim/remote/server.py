@@ -270,7 +270,6 @@ class KernelServer:
     def serve_forever(self) -> None:
         """Serve until a client sends OP_STOP (or ``stop()`` is called from a handler)."""
         self.hub = greenlet.getcurrent()
-        clock = self.kernel.clock
         select = self.sel.select
         spin = self.spin
         sched_yield = getattr(os, "sched_yield", lambda: None)
@@ -288,7 +287,7 @@ class KernelServer:
                 elif not idle_since:
                     idle_since = perf_counter()
                 elif perf_counter() - idle_since > spin:
-                    events = select(self._timeout(clock.now_ns()))
+                    events = select(self._timeout(self.kernel.clock.now_ns()))
                     idle_since = 0.0
                 else:
                     sched_yield()                # (a client waiting for a CPU goes first)
@@ -298,7 +297,7 @@ class KernelServer:
                     except Exception as e:       # (a bug must not end every client's kernel)
                         _report(e)
                 if self.timers:
-                    self._fire_timers(clock.now_ns())
+                    self._fire_timers(self.kernel.clock.now_ns())
                 if not _has_pidfd:
                     self._poll_clients()
         finally:

@@ -201,6 +201,15 @@ _finder = FallbackFinder()
 _users = 0                   # pytest sessions in this process (pytester runs nest)
 
 
+def fake_spec(name: str) -> importlib.machinery.ModuleSpec:
+    """A spec that loads the fake ``name`` (``"sysv_ipc"`` or ``"posix_ipc"``): what a finder
+    returns to make ``import sysv_ipc`` give the fake (the import hook of
+    :mod:`ipcsim.remote.autoload`)."""
+    if name not in FAKED:
+        raise ValueError(f"ipcsim has no fake of {name!r}")
+    return importlib.machinery.ModuleSpec(name, _finder)
+
+
 def install_fallback() -> None:
     """Put the fallback finder last on ``sys.meta_path`` (counted: each call wants one
     :func:`remove_fallback`)."""

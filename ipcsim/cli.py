@@ -4,6 +4,7 @@
     ipcsim shell                     ipcs, ipcmk, ipcrm, unshare, nsenter, lsns ... simulated
     ipcsim run FILE                  run a scenario once and show its timeline
     ipcsim explore FILE --seeds N    run it under N seeds: which deadlock, fail or differ
+    ipcsim serve [-- CMD ARGS...]    one simulated kernel for every process (the fakes)
 
 Every subcommand takes ``--seed``: the same seed gives the same run, byte for byte.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from typing import TYPE_CHECKING, Callable
 
@@ -30,6 +32,7 @@ Examples:
   echo 'unshare --ipc ipcmk -Q; ipcs -q' | ipcsim shell
   ipcsim run examples/dining_philosophers.py --seed 33 --svg run.svg
   ipcsim explore examples/dining_philosophers.py --seeds 1000 --jobs 0
+  ipcsim serve -- python3 -m pytest tests/      # sysv_ipc/posix_ipc: one simulated kernel
 """
 
 
@@ -66,6 +69,17 @@ Examples:
 Ctrl-C stops it and prints what the seeds done so far found (exit status 130).
 A scenario calling os._exit ends the process running it: with --jobs 2 or more, that
 worker's seeds fail and the others go on; with one job, the command itself ends.
+""",
+    "serve": """\
+Examples:
+  ipcsim serve                                   # prints IPCSIM_SERVER=PATH; Ctrl-C stops it
+  ipcsim serve --socket /tmp/k.sock &            # then, in any shell:
+  IPCSIM_SERVER=/tmp/k.sock python3 writer.py & IPCSIM_SERVER=/tmp/k.sock python3 reader.py
+  ipcsim serve -- python3 demo.py                # demo.py and its children share one kernel
+  ipcsim serve --seed 7 -- python3 -m pytest tests/
+Every Python process with IPCSIM_SERVER in its environment that imports sysv_ipc or
+posix_ipc gets ipcsim's fakes (installed: ipcsim-autoload.pth; IPCSIM_AUTOLOAD=0 turns
+that off) and acts in the served kernel as itself: its pid, credentials and parent.
 """,
 }
 
@@ -253,6 +267,24 @@ def _parser() -> argparse.ArgumentParser:
     _executor_option(explore)
     explore.add_argument("--no-progress", action="store_true",
                          help="no progress bar (it shows only on a terminal anyway)")
+
+    serve = sub.add_parser(
+        "serve", help="one simulated kernel for every process that imports the fakes",
+        description="Serve one ipcsim kernel over a Unix socket to every OS process that "
+                    "imports sysv_ipc or posix_ipc with IPCSIM_SERVER in its environment: "
+                    "they meet there as on one machine. Without CMD it prints "
+                    "IPCSIM_SERVER=PATH and serves until Ctrl-C or SIGTERM (exit status "
+                    "0, the socket removed). With -- CMD it runs CMD with IPCSIM_SERVER "
+                    "set against a fresh server, stops the server when CMD exits, and "
+                    "exits with CMD's status.",
+        epilog=EXAMPLES["serve"], formatter_class=argparse.RawDescriptionHelpFormatter)
+    serve.add_argument("--socket", metavar="PATH", type=_out,
+                       help="the Unix socket to listen on (default: a new one in a private "
+                            "temporary directory)")
+    serve.add_argument("--seed", type=_int, default=None, metavar="N",
+                       help="the served kernel's seed (default: a random one)")
+    serve.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ARGS",
+                       help="run CMD against a fresh server, then stop the server")
     return top
 
 
@@ -264,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
             _parser().print_help()
             return 2
         return {"demo": _demo, "shell": _shell, "run": _run,
-                "explore": _explore}[args.command](args)
+                "explore": _explore, "serve": _serve}[args.command](args)
     except BrokenPipeError:          # ipcsim ... | head
         sys.stderr.close()
         return 141
@@ -419,6 +451,51 @@ def _explore(args: argparse.Namespace) -> int:
     if report.interrupted:
         return 130
     return 1 if report.findings() else 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """``ipcsim serve``: ``python -m ipcsim.remote`` under this command's name."""
+    from .errors import SimulationError
+    from .remote import autoload
+    from .remote.__main__ import main as serve
+    command = list(args.cmd)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    argv = [] if args.socket is None else ["--socket", args.socket]
+    if args.seed is not None:
+        argv += ["--seed", str(args.seed)]
+    if args.socket is not None:
+        problem = _cannot_listen(args.socket)
+        if problem:
+            print(f"ipcsim serve: cannot listen on {args.socket}: {problem}", file=sys.stderr)
+            return 1
+    if not command:
+        if not autoload.pth_installed() and os.environ.get(autoload.SWITCH) != "0":
+            print(f"ipcsim serve: this Python's site-packages has no {autoload.PTH} (an "
+                  f"editable install or a source checkout): give the processes "
+                  f"PYTHONPATH={autoload.STAND_INS} too", file=sys.stderr)
+        return serve(argv, prog="ipcsim serve")
+    try:
+        with autoload.exported():       # (the stand-ins, where the .pth is not installed)
+            return serve([*argv, "--", *command], prog="ipcsim serve")
+    except SimulationError as e:
+        print(f"ipcsim serve: {e}", file=sys.stderr)
+        return 1
+
+
+def _cannot_listen(path: str) -> str | None:
+    """Why the server could not listen on ``path`` (told by a trial bind there), or None:
+    said here, in one line, rather than by the server's process."""
+    import socket
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(path)
+    except OSError as e:
+        return e.strerror or str(e)
+    finally:
+        sock.close()
+    os.unlink(path)
+    return None
 
 
 if __name__ == "__main__":

@@ -13,6 +13,18 @@ Fixtures:
   bind=False)``, each closed after the test.
 * ``ipc_kernel_module`` / ``ipc_kernel_session``: one kernel for a module / the session,
   bound during each test that asks for it by name.
+* ``ipc_server``: a kernel served to every OS process of the test (:mod:`ipcsim.remote`).
+  One server process for the session, started at the first test that asks for it and
+  stopped at the end; each test starts from a fresh served kernel (seeded as the marker
+  says). During the test ``IPCSIM_SERVER`` names it in ``os.environ``, so that children
+  started by ``subprocess``, multiprocessing ("fork", "spawn", "forkserver") or
+  ``os.fork`` use it, with the fakes as their ``sysv_ipc`` and ``posix_ipc`` (see
+  :mod:`ipcsim.remote.autoload`); this process's fakes act there as this real process
+  (its pid and credentials); ``import sysv_ipc`` gives the fakes. All of it is undone
+  after the test. Its value is the :class:`ipcsim.remote.launch.ServerProcess`:
+  ``.address``, ``.call(ipcsim.remote.ops.read_file, "/proc/sysvipc/msg")``, ``.pid``.
+  Of the marker's options only ``seed``/``seeds`` apply: the served kernel's processes
+  are the real ones, with their real credentials.
 
 The marker: ``@pytest.mark.ipcsim(seed=7, uid=1000, gid=1000, groups=(), capabilities=...,
 sysctls={"kernel.msgmni": 8}, policy="random", executor=None, epoch=...)``, and
@@ -29,8 +41,8 @@ from __future__ import annotations
 import shlex
 import sys
 from collections.abc import Generator, Iterable, Iterator
-from contextlib import ExitStack
-from typing import Any, Callable
+from contextlib import ExitStack, contextmanager
+from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
 
@@ -41,6 +53,9 @@ from .compat._modules import (RealPackageInUse, fake_modules, fakes,
 from .constants import CAP_FULL_SET
 from .kernel.creds import Creds
 from .kernel.process import Process
+
+if TYPE_CHECKING:
+    from .remote.launch import ServerProcess
 
 __all__ = ["make_kernel", "MARKER_OPTIONS"]
 
@@ -449,6 +464,60 @@ def _ipcsim_bind_shared_kernel(request: pytest.FixtureRequest) -> Iterator[None]
     kernel = request.getfixturevalue(name)
     with bind(kernel.init):
         yield
+
+
+# --- a served kernel (ipcsim.remote) -----------------------------------------------------------
+@pytest.fixture(scope="session")
+def _ipcsim_server_process() -> Iterator[ServerProcess]:
+    """The session's kernel server, started on first use."""
+    from .remote.launch import start_server
+    server = start_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+SERVER_OPTIONS = ("seed", "seeds")
+
+
+@pytest.fixture
+def ipc_server(_ipcsim_fakes: None, _ipcsim_server_process: ServerProcess,
+               ipcsim_seed: int, request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
+    """The session's kernel server, its kernel fresh for this test, named by
+    ``IPCSIM_SERVER`` for the children the test starts, and this process attached to it
+    (its fakes act there as this real process) until the test ends."""
+    options = set(_marker_options(request.node)) - set(SERVER_OPTIONS)
+    if options:
+        raise pytest.UsageError(
+            f"{request.node.nodeid}: a served kernel takes only seed= or seeds= from "
+            f"@pytest.mark.ipcsim, not {', '.join(sorted(options))} (its processes are the "
+            f"real ones, with their real credentials)")
+    server = _ipcsim_server_process
+    if not server.alive():
+        pytest.fail(f"the ipcsim kernel server {server.address} (pid {server.pid}) has "
+                    f"stopped: {server.popen.returncode}", pytrace=False)
+    server.reset(ipcsim_seed)
+    with _served_here(server.address):
+        yield server
+
+
+@contextmanager
+def _served_here(address: str) -> Iterator[None]:
+    """``IPCSIM_SERVER`` (and what children need to load the fakes) in ``os.environ``,
+    and this process attached to the server, for the block; as before after it."""
+    from .remote import autoload, client
+    saved = _context._remote        # (attached, attaching at its first call, or neither)
+    with autoload.exported(address):
+        client.attach(address)
+        try:
+            yield
+        finally:
+            client.detach()
+            if isinstance(saved, client.Remote):
+                client.attach(saved.address)
+            else:
+                _context._remote = saved
 
 
 @pytest.hookimpl(tryfirst=True)

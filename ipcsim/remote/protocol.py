@@ -195,7 +195,7 @@ class FrameReader:
         """Read what has come (waiting for it unless ``flags`` say not to); False at the
         end of the stream."""
         n, ancdata, _flags, _addr = self.sock.recvmsg_into(
-            (self.chunk,), _ANCILLARY, flags)
+            (self.chunk,), _ANCILLARY, flags | _CLOEXEC)
         if ancdata:
             for level, kind, payload in ancdata:
                 if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
@@ -250,5 +250,7 @@ class FrameReader:
 _ANCILLARY = socket.CMSG_SPACE(MAX_FDS * 4)
 _NO_FDS: list[int] = []
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+# descriptors that come are close-on-exec, as shm_open(3) and mq_open(3) make theirs
+_CLOEXEC = getattr(socket, "MSG_CMSG_CLOEXEC", 0)
 _perf_counter = time.perf_counter
 _sched_yield = getattr(os, "sched_yield", lambda: None)

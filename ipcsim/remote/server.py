@@ -409,21 +409,29 @@ class KernelServer:
                 return
 
     def reply(self, conn: Conn, value: Any) -> None:
-        """Send ``value`` to the client (dropped when it is gone)."""
+        """Send ``value`` to the client (dropped when it is gone). Descriptors it passes
+        and the server need not keep are closed here, sent or not."""
         if conn.closed:
+            if _PassedFd.made and value is not _BLOCKED_FRAME:
+                _close_passed(value)
             return
         try:
             if value is _BLOCKED_FRAME:
                 conn.sock.sendall(value)
             elif _PassedFd.made and value[0] == P.REPLY_OK and _has_passed_fd(value[1]):
                 _PassedFd.made = False
-                frame, fds = P.encode_with_fds(value)
-                P.send_frame(conn.sock, frame, fds)
-                for fd in fds:
-                    if fd.close:
-                        os.close(fd)
+                try:
+                    frame, fds = P.encode_with_fds(value)
+                    P.send_frame(conn.sock, frame, fds)
+                finally:
+                    _close_passed(value)
             else:
-                body = pickle.dumps(value, P.PROTOCOL)
+                try:
+                    body = pickle.dumps(value, P.PROTOCOL)
+                except Exception as e:          # (a result that cannot travel)
+                    body = pickle.dumps((P.REPLY_ERROR, SimulationError(
+                        f"the result of the call cannot be sent to the client: {e}")),
+                        P.PROTOCOL)
                 conn.sock.sendall(P.HEADER.pack(len(body)) + body)
         except OSError:
             self._lost(conn)
@@ -749,6 +757,19 @@ def _exec(proc: Process) -> None:
     for fd in range(len(proc.fds) - 1, 2, -1):
         if proc.fds[fd] is not None:
             proc._close(fd)
+
+
+def _close_passed(value: Any) -> None:
+    """Close the descriptors in a reply that the server does not keep."""
+    if type(value) is P.PassedFd:
+        if value.close:
+            try:
+                os.close(value)
+            except OSError:
+                pass
+    elif type(value) is tuple:
+        for v in value:
+            _close_passed(v)
 
 
 def _has_passed_fd(value: Any) -> bool:

@@ -455,7 +455,6 @@ def _explore(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     """``ipcsim serve``: ``python -m ipcsim.remote`` under this command's name."""
-    from .errors import SimulationError
     from .remote import autoload
     from .remote.__main__ import main as serve
     command = list(args.cmd)
@@ -475,12 +474,7 @@ def _serve(args: argparse.Namespace) -> int:
                   f"editable install or a source checkout): give the processes "
                   f"PYTHONPATH={autoload.STAND_INS} too", file=sys.stderr)
         return serve(argv, prog="ipcsim serve")
-    try:
-        with autoload.exported():       # (the stand-ins, where the .pth is not installed)
-            return serve([*argv, "--", *command], prog="ipcsim serve")
-    except SimulationError as e:
-        print(f"ipcsim serve: {e}", file=sys.stderr)
-        return 1
+    return serve([*argv, "--", *command], prog="ipcsim serve")
 
 
 def _cannot_listen(path: str) -> str | None:

@@ -35,8 +35,13 @@ def main(argv: list[str] | None = None, prog: str = "ipcsim serve") -> int:
     if command and command[0] == "--":
         command = command[1:]
     if command:
+        from ..errors import SimulationError
         from .launch import run_command
-        return run_command(command, args.socket, seed=args.seed)
+        try:
+            return run_command(command, args.socket, seed=args.seed)
+        except SimulationError as e:
+            sys.stderr.write(f"{prog}: {e}\n")
+            return 1
     return _serve(args.socket, args.seed, args.parent, prog)
 
 
@@ -53,19 +58,12 @@ def _serve(path: str | None, seed: int | None, parent: int | None, prog: str) ->
         sys.stderr.write(f"{prog}: cannot listen on {path}: {e.strerror}\n")
         return 1
 
-    def stop(_sig: int, _frame: object) -> None:
-        server.stop()
-        raise _Stop
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    _stop_on_signals(server)
     if parent is not None:
         _watch_parent(server, parent)
     print(f"IPCSIM_SERVER={path}", flush=True)
     try:
         server.serve_forever()
-    except _Stop:
-        server.close()
     finally:
         if tmpdir is not None:
             try:
@@ -75,8 +73,18 @@ def _serve(path: str | None, seed: int | None, parent: int | None, prog: str) ->
     return 0
 
 
-class _Stop(Exception):
-    pass
+def _stop_on_signals(server: object) -> None:
+    """SIGTERM and SIGINT end the loop between two requests (a handler only writes a byte
+    that the loop reads: nothing is raised in the middle of a call)."""
+    from .server import KernelServer
+    assert isinstance(server, KernelServer)
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    os.set_blocking(w, False)
+    signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda _sig, _frame: None)
+    server.sel.register(r, selectors.EVENT_READ, lambda _f: server.stop())
 
 
 def _watch_parent(server: object, pid: int) -> None:

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import IO, Any, Callable, Iterator
 
 from ..errors import SimulationError
 from . import protocol as P
@@ -30,6 +30,14 @@ class ServerProcess:
         self.address = address
         self.popen = popen
         self._tmpdir = tmpdir
+        self._errors: IO[str] | None = None
+
+    def errors(self) -> str:
+        """What the server wrote of its own errors so far (internal errors it survived)."""
+        if self._errors is None or self._errors.closed:
+            return ""
+        self._errors.seek(0)
+        return self._errors.read()
 
     @property
     def pid(self) -> int:
@@ -69,6 +77,8 @@ class ServerProcess:
                 self.popen.wait()
         if self.popen.stdout is not None:
             self.popen.stdout.close()
+        if self._errors is not None:
+            self._errors.close()
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
@@ -125,64 +135,78 @@ def start_server(path: str | None = None, *, seed: int | None = None,
     package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"]
                                         if env.get("PYTHONPATH") else "")
+    errors = tempfile.TemporaryFile("w+")     # what the server says of itself
     popen = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                             text=True, env=env, start_new_session=True)
+                             stderr=errors, text=True, env=env, start_new_session=True)
     assert popen.stdout is not None
     line = popen.stdout.readline()
     if not line.startswith(READY):
         popen.kill()
         popen.wait()
+        errors.seek(0)
+        said = errors.read().strip().splitlines()
+        errors.close()
+        popen.stdout.close()
         if tmpdir is not None:
             shutil.rmtree(tmpdir, ignore_errors=True)
-        raise SimulationError(f"the kernel server did not start (it said {line!r}); run "
-                              f"`{' '.join(cmd)}` to see why")
-    return ServerProcess(line[len(READY):].strip(), popen, tmpdir)
+        why = said[-1] if said else (line.strip() or "it ended at once")
+        raise SimulationError(f"the kernel server did not start: {why}")
+    server = ServerProcess(line[len(READY):].strip(), popen, tmpdir)
+    server._errors = errors
+    return server
 
 
 @contextmanager
 def served(path: str | None = None, *, seed: int | None = None,
            attach_self: bool = True) -> Iterator[ServerProcess]:
-    """A kernel server for the block: ``IPCSIM_SERVER`` names it (children started meanwhile
-    use it) and, with ``attach_self``, this process's fakes use it too. Everything is put
-    back and the server stopped at the end."""
+    """A kernel server for the block: ``IPCSIM_SERVER`` names it and the import hook is in
+    place (children started meanwhile use it with the fakes: see
+    :func:`ipcsim.remote.autoload.exported`) and, with ``attach_self``, this process's
+    fakes use it too. Everything is put back and the server stopped at the end."""
+    from .autoload import exported
     server = start_server(path, seed=seed)
-    saved_env = os.environ.get(ENV)
     saved_remote = attached()
-    os.environ[ENV] = server.address
     try:
-        if attach_self:
-            attach(server.address)
-        yield server
+        with exported(server.address):
+            if attach_self:
+                attach(server.address)
+            try:
+                yield server
+            finally:
+                if attach_self:
+                    detach()
+                    if saved_remote is not None:
+                        attach(saved_remote.address)
     finally:
-        if attach_self:
-            detach()
-            if saved_remote is not None:
-                attach(saved_remote.address)
-        if saved_env is None:
-            os.environ.pop(ENV, None)
-        else:
-            os.environ[ENV] = saved_env
         server.stop()
 
 
 def run_command(argv: list[str], path: str | None = None, *, seed: int | None = None) -> int:
-    """Run ``argv`` against a fresh server (its address in ``IPCSIM_SERVER``) and stop the
-    server when the command ends; the command's exit status (128+N for a signal N)."""
+    """Run ``argv`` against a fresh server (its address in ``IPCSIM_SERVER``, the import
+    hook in place for its Python processes) and stop the server when the command ends; the
+    command's exit status (128+N for a signal N). SIGINT, SIGTERM and SIGHUP that reach
+    this process go on to the command, which decides when it ends."""
+    from .autoload import child_environment
     server = start_server(path, seed=seed)
-    env = dict(os.environ)
-    env[ENV] = server.address
+    forwarded = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    saved: dict[int, Any] = {}
+    child: subprocess.Popen[bytes] | None = None
+
+    def forward(sig: int, _frame: object) -> None:
+        if child is not None and child.poll() is None:
+            child.send_signal(sig)
+
     try:
         try:
-            child = subprocess.Popen(argv, env=env)
+            child = subprocess.Popen(argv, env=child_environment(server.address))
         except OSError as e:
             sys.stderr.write(f"ipcsim serve: {argv[0]}: {e.strerror}\n")
             return 127 if isinstance(e, FileNotFoundError) else 126
-        while True:
-            try:
-                status = child.wait()
-                break
-            except KeyboardInterrupt:
-                child.send_signal(signal.SIGINT)
+        for sig in forwarded:
+            saved[sig] = signal.signal(sig, forward)
+        status = child.wait()
         return status if status >= 0 else 128 - status
     finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
         server.stop()

@@ -249,8 +249,8 @@ class FrameReader:
 
 _ANCILLARY = socket.CMSG_SPACE(MAX_FDS * 4)
 _NO_FDS: list[int] = []
-_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+_DONTWAIT = int(getattr(socket, "MSG_DONTWAIT", 0))     # (ints: enum arithmetic is slow)
 # descriptors that come are close-on-exec, as shm_open(3) and mq_open(3) make theirs
-_CLOEXEC = getattr(socket, "MSG_CMSG_CLOEXEC", 0)
+_CLOEXEC = int(getattr(socket, "MSG_CMSG_CLOEXEC", 0))
 _perf_counter = time.perf_counter
 _sched_yield = getattr(os, "sched_yield", lambda: None)

@@ -7,8 +7,11 @@ attributes, exception classes and messages: ``MessageQueue`` (send, receive, clo
 ``Error`` with its subclasses. Calls act as the process :mod:`ipcsim.compat` chooses (a
 program's own process in a simulation, the bound process, or the host process).
 
-Message queues are the model's POSIX message queues, in the caller's IPC namespace; ``mqd``
-and ``fileno()`` are descriptors of the simulated process. Semaphores and shared memory
+Message queues are the model's POSIX message queues, in the caller's IPC namespace. Outside a
+simulation (the host kernel, a kernel server) ``mqd`` and ``fileno()`` are real descriptors
+that ``select``, ``poll`` and ``selectors`` report readable while the queue has a message and
+writable while it has room, as Linux's mq descriptors are (see :mod:`ipcsim.remote.mqops`);
+in a simulation they are descriptors of the simulated process. Semaphores and shared memory
 live in the kernel's /dev/shm, shared by all its IPC namespaces as on Linux (see
 :mod:`ipcsim.compat._devshm`); a SharedMemory's ``fd`` is a real descriptor of this Python
 process, so ``mmap.mmap(mem.fd, mem.size)`` works as with the real package.
@@ -22,7 +25,7 @@ import errno as _errno
 import os as _os
 import random as _random
 import weakref as _weakref
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from .. import constants as _c
 from ..kernel.mqueue import MqAttr as _MqAttr
@@ -35,6 +38,9 @@ from ._context import call as _call
 from ._common import (ReadOnly, ReadOnlyMember, as_buffer_bytes, c_args, c_index, c_int,
                       c_long, c_str, c_ulong_mask, check_flags, fail, like_c_type,
                       open_or_create, refuse_args, timeout_arg)
+
+if TYPE_CHECKING:
+    from ..remote.notify import Notifier as _Notifier
 
 T = TypeVar("T")
 
@@ -444,15 +450,6 @@ _MQ_RECV_ERRORS = {_errno.EBADF: _MQ_RECV_GONE, _errno.EINVAL: _MQ_RECV_GONE,
                    _errno.ETIMEDOUT: (BusyError, "The queue is empty")}
 
 
-def _mq_open(proc: _Process, name: str, flags: int, mode: int,
-             attr: _MqAttr | None) -> tuple[int, _MqAttr | None]:
-    mqd = proc.mq_open(name, flags, mode, attr)
-    try:
-        return mqd, proc.mq_getattr(mqd)
-    except OSError:
-        return mqd, None
-
-
 _mq_send_call = _Process.mq_send
 _mq_timedsend_call = _Process.mq_timedsend
 _mq_receive_call = _Process.mq_receive
@@ -482,8 +479,13 @@ def _mq_notify(proc: _Process, mqd: int, sev: _SigEvent | None) -> None:
 class MessageQueue:
     """POSIX message queue object"""
 
-    __slots__ = ("_name", "_mode", "_mqd", "_max_messages", "_max_message_size",
-                 "_send_permitted", "_receive_permitted", "_callback", "_callback_param")
+    # _mqd is the model's descriptor (what the calls name), _fd what mqd and fileno() show:
+    # a real descriptor of this process that it closes (_real), or _mqd in a simulation;
+    # _served: the queue is a kernel server's; _notifier: the token of a thread
+    # notification asked for there
+    __slots__ = ("_name", "_mode", "_mqd", "_fd", "_real", "_served", "_notifier",
+                 "_max_messages", "_max_message_size", "_send_permitted",
+                 "_receive_permitted", "_callback", "_callback_param")
 
     @c_args("name flags mode max_messages max_message_size read write", method=True)
     def __init__(self, name: str | bytes | None, flags: int = 0, mode: int = 0o600,
@@ -493,7 +495,9 @@ class MessageQueue:
         name = _name_arg(name)
         flags, mode = _unsigned_int(flags), c_int(mode)
         max_messages, max_message_size = c_long(max_messages), c_long(max_message_size)
-        self._mqd = -1
+        self._mqd = self._fd = -1
+        self._real = self._served = False
+        self._notifier: _Notifier | None = None
         self._name = None
         self._mode = mode & 0xFFFFFFFF        # an int stored in a C long
         self._callback = self._callback_param = None
@@ -513,11 +517,16 @@ class MessageQueue:
         attr = None
         if flags & O_CREAT:
             attr = _MqAttr(flags & O_NONBLOCK, max_messages, max_message_size, 0)
+        from ..remote import mqops      # (ipcsim.remote is loaded when a queue is first made)
         try:
-            self._name, (self._mqd, got) = _context.call(_open_named, _mq_open, name, flags,
-                                                         mode, attr)
+            self._name, (self._mqd, got, fd, self._served) = _context.call(
+                _open_named, mqops.mq_open, name, flags, mode, attr)
         except OSError as e:
             raise fail(e, _MQ_OPEN_ERRORS) from None
+        if fd is None:
+            self._fd = self._mqd
+        else:
+            self._fd, self._real = fd, True         # (close-on-exec, as glibc's mq_open)
         if got is None:
             raise Error("Unable to initialize object")
         self._max_messages, self._max_message_size = got.mq_maxmsg, got.mq_msgsize
@@ -585,7 +594,7 @@ class MessageQueue:
                 sev.sigev_signo -= 1 << 32
         elif (isinstance(notification, tuple) and len(notification) == 2
               and callable(notification[0])):
-            sev = _SigEvent(_c.SIGEV_THREAD, 0, 0, self._notified)
+            sev = _SigEvent(_c.SIGEV_THREAD, 0, 0, self._notified)   # (in this process)
         else:
             raise ValueError("The notification must be None, an integer, or a tuple of "
                              "(function, parameter)")
@@ -594,23 +603,36 @@ class MessageQueue:
             _context.call(_mq_notify, self._mqd, None)
         except OSError:
             pass
-        self._callback = self._callback_param = None
+        self._drop_callback()
         if sev is None:
             return
         if sev.sigev_notify == _c.SIGEV_THREAD:
             self._callback, self._callback_param = notification
+            if self._served:
+                # the server tells this process's listener to run it (the callback stays
+                # here): see ipcsim.remote.notify
+                from ..remote import notify
+                self._notifier = sev.sigev_notify_function = notify.register(self._notified)
         try:
             _context.call(_mq_notify, self._mqd, sev)
         except OSError as e:
-            self._callback = self._callback_param = None
+            self._drop_callback()
             raise fail(e, {_errno.EBUSY: (BusyError, "The queue is already delivering "
                                                       "notifications elsewhere")}) from None
+
+    def _drop_callback(self) -> None:
+        self._callback = self._callback_param = None
+        notifier, self._notifier = self._notifier, None
+        if notifier is not None:
+            from ..remote import notify
+            notify.forget(notifier)
 
     def _notified(self, _value: int) -> None:
         """process_notification(): the callback runs once; it may request another. What it
         raises is dropped without a word, as the real module drops it."""
         callback, param = self._callback, self._callback_param
         self._callback = self._callback_param = None
+        self._notifier = None
         if callback is not None:
             try:
                 callback(param)
@@ -627,7 +649,17 @@ class MessageQueue:
             _context.call(_mq_close, self._mqd)
         except OSError as e:
             raise fail(e, {_errno.EINVAL: _MQ_GONE, _errno.EBADF: _MQ_GONE}) from None
-        self._mqd = -1
+        fd, real = self._fd, self._real
+        self._mqd = self._fd = -1
+        self._real = False
+        if real:
+            try:
+                _os.close(fd)
+            except OSError:
+                pass                        # (closed behind the queue's back)
+        if self._notifier is not None:
+            # the close removed this process's registration
+            self._drop_callback()
 
     def unlink(self, *args: Any, **kw: Any) -> None:
         """Unlink the queue"""
@@ -639,9 +671,9 @@ class MessageQueue:
         """Returns the queue's descriptor (same as the mqd property)."""
         if args or kw:
             refuse_args("MessageQueue.fileno", args, kw)
-        return self._mqd
+        return self._fd
 
-    mqd = ReadOnly(lambda self: self._mqd, "Message queue descriptor")
+    mqd = ReadOnly(lambda self: self._fd, "Message queue descriptor")
 
     def _attr(self) -> _MqAttr:
         try:

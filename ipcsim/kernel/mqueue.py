@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import errno
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, Callable, Protocol, TypeAlias, cast
 
 import attrs
 
@@ -103,6 +103,17 @@ class SigInfo:
     si_pid: int
     si_uid: int
     si_value: int = 0
+
+
+class ReadyHook(Protocol):
+    """What follows a queue's readiness for select/poll outside the model (the real
+    descriptors of :mod:`ipcsim.remote.mqops`): ``changed`` is called after every send and
+    receive that changes the number of messages (it compares the number with empty and
+    full itself), ``close`` once no description of the queue is open any more."""
+
+    def changed(self, inode: MqueueInode) -> None: ...
+
+    def close(self) -> None: ...
 
 
 # --- the filesystem ------------------------------------------------------------------------
@@ -227,7 +238,7 @@ class MqueueInode(Viewable):
     __slots__ = ("kernel", "sb", "name", "linked", "opens", "mode", "uid", "gid", "size",
                  "maxmsg", "msgsize", "curmsgs", "qsize", "tree", "top", "bitmap",
                  "bitmap_summary", "spare", "receivers", "senders", "notify_owner", "notify",
-                 "ucount_uid", "mq_bytes", "__weakref__")
+                 "ucount_uid", "mq_bytes", "ready", "__weakref__")
 
     def __init__(self, kernel: Kernel, mode: int, creds: Creds, maxmsg: int, msgsize: int,
                  uid: int, mq_bytes: int):
@@ -253,6 +264,7 @@ class MqueueInode(Viewable):
         self.notify: SigEvent | None = None
         self.ucount_uid = uid
         self.mq_bytes = mq_bytes
+        self.ready: ReadyHook | None = None   # real descriptors watch it (while it is open)
 
     def __repr__(self) -> str:
         return f"<MqueueInode {self.name!r} {self.curmsgs}/{self.maxmsg} msgs>"
@@ -418,7 +430,7 @@ def start_notify_thread(kernel: Kernel, owner: Process, fn: Callable[[int], obje
     thread = NotifyThread(owner)
     assert fn is not None                  # (SIGEV_THREAD has one: mq_notify checks)
 
-    def body(_thread: NotifyThread) -> None:
+    def body(_thread: NotifyThread, value: int) -> None:
         try:
             if owner.alive:
                 fn(value)
@@ -428,7 +440,10 @@ def start_notify_thread(kernel: Kernel, owner: Process, fn: Callable[[int], obje
         finally:
             thread.done = True
 
-    kernel.sched.add_thread(Task(thread, body, ()))
+    # a kernel server does not run the function: it tells the owner's client which of its
+    # callbacks to run, by the function's token (ipcsim.remote.notify)
+    body.token = getattr(fn, "token", None)         # type: ignore[attr-defined]
+    kernel.sched.add_thread(Task(thread, body, (value,)))
 
 
 def mount_mqueue(proc: ProcessState, source: str, data: str | None) -> MqueueMount:
@@ -589,8 +604,13 @@ class MqFile(OpenFile):
             self.mount.users -= 1
         inode.opens -= 1
         sb = inode.sb
-        if not inode.opens and not inode.linked:
-            inode.evict()
+        if not inode.opens:
+            ready = inode.ready
+            if ready is not None:         # nobody can poll it any more
+                inode.ready = None
+                ready.close()
+            if not inode.linked:
+                inode.evict()
         sb.put()  # type: ignore[union-attr]  # (MqFile.__init__ took it)
 
 
@@ -926,6 +946,8 @@ def _do_mq_timedsend(proc: ProcessState, mqdes: int, data: Data, prio: int,
         inode.msg_insert(text, prio)
     if inode.notify_owner is not None:
         inode.do_notify(proc)
+    if inode.ready is not None:
+        inode.ready.changed(inode)
     return None
 
 
@@ -978,8 +1000,10 @@ def _do_mq_timedreceive(proc: ProcessState, mqdes: int, msg_len: int, timeout: T
         senders.discard(w)
         inode.msg_insert(*w.data)
         proc.kernel.sched.wake(w, True)
+    elif inode.ready is not None:          # (a sender's message took the place: still full)
+        inode.ready.changed(inode)
     return text, prio
 
 
 __all__ = ["MqAttr", "SigEvent", "SigInfo", "Stat", "MqCalls", "MqueueSb", "MqueueInode",
-           "MqueueMount", "MqFile", "mount_mqueue", "mq_charge"]
+           "ReadyHook", "MqueueMount", "MqFile", "mount_mqueue", "mq_charge"]

@@ -1,0 +1,180 @@
+"""POSIX message queue descriptors that select, poll and epoll can watch, and the
+kernel-side calls of the fakes that give them.
+
+On Linux an mq descriptor is a file: ``select``/``poll``/``selectors`` report it readable
+(POLLIN|POLLRDNORM) while the queue holds a message, writable (POLLOUT|POLLWRNORM) while it
+has room for one, whatever the descriptor's access mode (mqueue_poll_file). A real process
+using the fakes (the host kernel's process, or a client of a kernel server) gets a real
+descriptor that behaves so: ``MessageQueue.mqd`` and ``fileno()``. Programs of a simulation
+keep the model's descriptor numbers.
+
+How: each queue that such a process has open gets a pipe of two slots (:class:`QueueReady`),
+which the kernel side keeps in the state of the queue: no packet while the queue is empty,
+one while it has messages and room, two while it is full (the pipe writes through a
+descriptor in packet mode, O_DIRECT, so that each one-byte write fills a slot of its own).
+Every descriptor handed out is an O_RDWR open of that pipe (through /proc/self/fd), which
+poll reports readable while a packet waits and writable while a slot is free, with the very
+bits of an mq descriptor. Only a change between empty, partly filled and full costs a system
+call (a write or a read of one byte); the pipe is closed when no description of the queue
+is open any more.
+
+What differs from Linux: the descriptors are for watching. Reading or writing one takes
+or adds bytes of the pipe (Linux gives the queue's status line, or EINVAL), and what it
+reports is wrong from then on. F_GETFL shows O_RDWR whatever the queue's access mode (a pipe
+reports both ways only when open both ways). Edge-triggered epoll (EPOLLET) sees the changes
+of state only, where Linux wakes it at every send and receive; level-triggered watching
+(select, poll, selectors, epoll without EPOLLET) sees exactly what Linux shows. Where the
+system has no such pipes (no /proc, no F_SETPIPE_SZ, no packet mode), the fakes keep the
+model's descriptor numbers.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from ..kernel.mqueue import MqAttr, MqFile, MqueueInode
+from . import protocol as P
+
+if TYPE_CHECKING:
+    from ..kernel.process import Process
+
+FULL = 2                      # packets in the pipe of a full queue (and slots of the pipe)
+_TOKEN = b"\0"
+
+
+def _pipe_support() -> tuple[int, int] | None:
+    """(F_SETPIPE_SZ, O_DIRECT) where a pipe of two slots in packet mode can be made and
+    reopened through /proc; None elsewhere."""
+    if not sys.platform.startswith("linux") or not os.path.isdir("/proc/self/fd"):
+        return None
+    import fcntl
+    setpipe = getattr(fcntl, "F_SETPIPE_SZ", None)
+    direct = getattr(os, "O_DIRECT", None)
+    if setpipe is None or direct is None:
+        return None
+    return setpipe, direct
+
+
+_SUPPORT = _pipe_support()
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+class QueueReady:
+    """A queue's readiness pipe (a :class:`~ipcsim.kernel.mqueue.ReadyHook`): the kernel
+    side's own descriptor of it, in packet mode and non-blocking, and how many packets it
+    holds (0 empty, 1 neither empty nor full, 2 full)."""
+
+    __slots__ = ("fd", "tokens")
+
+    def __init__(self, inode: MqueueInode) -> None:
+        assert _SUPPORT is not None
+        import fcntl
+        setpipe, direct = _SUPPORT
+        r, w = os.pipe2(os.O_CLOEXEC)
+        try:
+            fcntl.fcntl(w, setpipe, FULL * _PAGE)
+            fd = os.open(f"/proc/self/fd/{r}", os.O_RDWR | os.O_CLOEXEC | os.O_NONBLOCK)
+        finally:
+            os.close(r)
+            os.close(w)
+        try:
+            fcntl.fcntl(fd, fcntl.F_SETFL, direct | os.O_NONBLOCK)
+        except OSError:
+            os.close(fd)
+            raise
+        self.fd = fd
+        self.tokens = 0
+        self.changed(inode)
+
+    def changed(self, inode: MqueueInode) -> None:
+        """Bring the packets to the queue's state (nothing to do unless it crossed empty or
+        full)."""
+        n = inode.curmsgs
+        want = 0 if not n else FULL if n >= inode.maxmsg else 1
+        have = self.tokens
+        if want == have:
+            return
+        fd = self.fd
+        try:
+            while have < want:
+                os.write(fd, _TOKEN)
+                have += 1
+            while have > want:
+                os.read(fd, 1)
+                have -= 1
+        except OSError:
+            pass            # (the pipe was read or written through a descriptor: see above)
+        self.tokens = have
+
+    def open_descriptor(self) -> int:
+        """A new descriptor of this queue for select/poll (O_RDWR, close-on-exec)."""
+        return os.open(f"/proc/self/fd/{self.fd}", os.O_RDWR | os.O_CLOEXEC)
+
+    def close(self) -> None:
+        fd, self.fd = self.fd, -1
+        if fd >= 0:
+            os.close(fd)
+
+    def __del__(self) -> None:
+        # (a kernel dropped with queues still open: a server's reset, say)
+        if self.fd >= 0:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
+            self.fd = -1
+
+
+def real_descriptors(proc: Process) -> bool:
+    """Whether the fakes give ``proc`` real queue descriptors: a process of the host kernel
+    or of a served kernel (a real process), where the system has the pipes for it."""
+    if _SUPPORT is None:
+        return False
+    kernel = proc.kernel
+    if kernel.served:
+        return True
+    from ..compat._context import HostKernel
+    return isinstance(kernel, HostKernel)
+
+
+def queue_descriptor(proc: Process, mqd: int) -> int:
+    """A new real descriptor for the queue of ``proc``'s mq descriptor ``mqd`` (its pipe
+    made on first need), in the kernel's own process."""
+    file = proc.fds[mqd]
+    assert type(file) is MqFile
+    inode = file.inode
+    ready = inode.ready
+    if not isinstance(ready, QueueReady):
+        ready = QueueReady(inode)
+        inode.ready = ready
+    return ready.open_descriptor()
+
+
+def mq_open(proc: Process, name: str, flags: int, mode: int, attr: MqAttr | None
+            ) -> tuple[int, MqAttr | None, int | None, bool]:
+    """The fakes' mq_open: ``(mqd, attributes, fd, served)``, where ``mqd`` is the model's
+    descriptor, ``attributes`` what mq_getattr gives for it (None if it cannot), ``fd`` a
+    real descriptor for select/poll (None in a simulation) and ``served`` whether the
+    kernel is a kernel server's (its descriptors and notifications cross processes). A
+    descriptor that cannot be made (EMFILE, ENFILE in the kernel's process) fails the call
+    with that error, the model's descriptor closed again."""
+    mqd = proc.mq_open(name, flags, mode, attr)
+    try:
+        got = proc.mq_getattr(mqd)
+    except OSError:
+        return mqd, None, None, False
+    served = proc.kernel.served
+    if not real_descriptors(proc):
+        return mqd, got, None, served
+    try:
+        fd = queue_descriptor(proc, mqd)
+    except OSError:
+        proc.mq_close(mqd)          # (the last close of the queue closes its pipe too)
+        raise
+    if served:
+        return mqd, got, P.PassedFd(fd, close=True), served
+    return mqd, got, fd, served
+
+
+__all__ = ["QueueReady", "real_descriptors", "queue_descriptor", "mq_open"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -27,15 +28,18 @@ import sys
 import tarfile
 import threading
 import time
+import traceback
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import pytest
 
 import realkernel
 
 PACKAGES = {"sysv_ipc": "1.2.0", "posix_ipc": "1.3.2"}
-ROOT = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+PATIENCE = 20.0           # seconds before a wait that should end is a failure
 
 
 # --- the upstream sources ----------------------------------------------------------------------
@@ -395,3 +399,120 @@ def check_modules(env: dict[str, str], programs: Sequence[str]) -> None:
                     assert path is not None and Path(path).is_relative_to(ROOT / "ipcsim")
                 else:
                     assert modname == name and str(path).endswith(".so"), (program, path)
+
+
+# --- forked children and the real kernel, for scenarios written once for both -------------------
+class Child:
+    """A forked child running ``body(child)``; it talks with the parent over two pipes."""
+
+    def __init__(self, body: Callable[["Child"], int | None]) -> None:
+        to_child = os.pipe()
+        to_parent = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            status = 70
+            try:
+                os.close(to_child[1])
+                os.close(to_parent[0])
+                self.rfd, self.wfd = to_child[0], to_parent[1]
+                status = body(self) or 0
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(status)
+        os.close(to_child[0])
+        os.close(to_parent[1])
+        self.pid = pid
+        self.rfd, self.wfd = to_parent[0], to_child[1]
+        self.status: str | None = None
+
+    # (both sides)
+    def say(self, what: bytes) -> None:
+        os.write(self.wfd, what + b"\n")
+
+    def hear(self, timeout: float = PATIENCE) -> bytes:
+        """The next line from the other side (b"" if it closed its end)."""
+        data = b""
+        deadline = time.monotonic() + timeout
+        while not data.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.rfd], [], [], left)[0]:
+                raise AssertionError(f"nothing came from the other side within {timeout}s "
+                                     f"(so far {data!r})")
+            chunk = os.read(self.rfd, 1)
+            if not chunk:
+                return data
+            data += chunk
+        return data[:-1]
+
+    # (the parent)
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        os.kill(self.pid, sig)
+
+    def wait(self) -> str:
+        """How the child ended: ``exit N`` or ``signal N``."""
+        if self.status is None:
+            _, status = os.waitpid(self.pid, 0)
+            os.close(self.rfd)
+            os.close(self.wfd)
+            self.status = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+                           else f"exit {os.WEXITSTATUS(status)}")
+        return self.status
+
+    def reap(self) -> None:
+        if self.status is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.wait()
+
+
+def until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + PATIENCE
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {PATIENCE}s")
+        time.sleep(0.005)
+
+
+@pytest.fixture
+def deadline() -> Iterator[None]:
+    """A test that hangs fails after a minute instead (SIGALRM interrupts the wait)."""
+    class Hung(Exception):
+        pass
+
+    def alarm(_sig: int, _frame: object) -> None:
+        raise Hung("the test did not finish within 60s")
+    old = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, 60)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+
+def real_python(code: str, posix: bool = False, timeout: float = 120) -> object:
+    """Run ``code`` with the real packages in a fresh real IPC namespace (with ``posix``, a
+    private tmpfs on /dev/shm too, in a mount namespace of its own) and return the JSON
+    value of its variable ``result``. The tests directory and the checkout come first on
+    its path; ``IPCSIM_SERVER`` is not in its environment."""
+    require_real(posix=posix)
+    script = (f"import json, sys; sys.path[:0] = [{str(TESTS)!r}, {str(ROOT)!r}]\n"
+              "import sysv_ipc, posix_ipc\n"
+              "assert sysv_ipc.__file__.endswith('.so') and posix_ipc.__file__.endswith('.so')\n"
+              "result = None\n"
+              + code +
+              "\nprint('@@' + json.dumps(result))\n")
+    shell = ("mount -t tmpfs tmpfs /dev/shm && " if posix else "") + 'exec "$0" -c "$1"'
+    argv = ["unshare", "--ipc"] + (["--mount", "--propagation", "private"] if posix else [])
+    env = {k: v for k, v in os.environ.items() if k not in ("IPCSIM_SERVER", "PYTHONPATH")}
+    proc = subprocess.run([*argv, "sh", "-c", shell, sys.executable, script], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("@@")]
+    assert proc.returncode == 0 and lines, (
+        f"the real-kernel run failed (exit status {proc.returncode})\n--- code ---\n{code}\n"
+        f"--- stdout ---\n{proc.stdout[-3000:]}\n--- stderr ---\n{proc.stderr[-3000:]}")
+    return json.loads(lines[-1][2:])

@@ -17,18 +17,15 @@ wait. Blocked semop waiters are seen through GETNCNT/GETZCNT, as on Linux.
 """
 from __future__ import annotations
 
-import json
 import os
-import select
 import signal
 import subprocess
 import sys
 import threading
 import time
-import traceback
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
 
@@ -36,86 +33,11 @@ import ipcsim.remote
 from ipcsim.errors import SimulationError
 from ipcsim.remote import ServerGone, ops
 from ipcsim.remote.launch import served
-from remote_helpers import ROOT, require_real
+from remote_helpers import Child, real_python, until
+from remote_helpers import deadline  # noqa: F401  (the fixture, for pytestmark)
 
-TESTS = Path(__file__).resolve().parent
+pytestmark = pytest.mark.usefixtures("deadline")    # (a hung test fails after a minute)
 SETTLE = 0.3              # seconds a child is given to enter a wait nothing can observe
-PATIENCE = 20.0           # seconds before a wait that should end is a failure
-
-
-# --- children ------------------------------------------------------------------------------
-class Child:
-    """A forked child running ``body(child)``; it talks with the parent over two pipes."""
-
-    def __init__(self, body: Callable[["Child"], int | None]) -> None:
-        to_child = os.pipe()
-        to_parent = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            status = 70
-            try:
-                os.close(to_child[1])
-                os.close(to_parent[0])
-                self.rfd, self.wfd = to_child[0], to_parent[1]
-                status = body(self) or 0
-            except BaseException:
-                traceback.print_exc()
-            finally:
-                os._exit(status)
-        os.close(to_child[0])
-        os.close(to_parent[1])
-        self.pid = pid
-        self.rfd, self.wfd = to_parent[0], to_child[1]
-        self.status: str | None = None
-
-    # (both sides)
-    def say(self, what: bytes) -> None:
-        os.write(self.wfd, what + b"\n")
-
-    def hear(self, timeout: float = PATIENCE) -> bytes:
-        """The next line from the other side (b"" if it closed its end)."""
-        data = b""
-        deadline = time.monotonic() + timeout
-        while not data.endswith(b"\n"):
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self.rfd], [], [], left)[0]:
-                raise AssertionError(f"nothing came from the other side within {timeout}s "
-                                     f"(so far {data!r})")
-            chunk = os.read(self.rfd, 1)
-            if not chunk:
-                return data
-            data += chunk
-        return data[:-1]
-
-    # (the parent)
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        os.kill(self.pid, sig)
-
-    def wait(self) -> str:
-        """How the child ended: ``exit N`` or ``signal N``."""
-        if self.status is None:
-            _, status = os.waitpid(self.pid, 0)
-            os.close(self.rfd)
-            os.close(self.wfd)
-            self.status = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
-                           else f"exit {os.WEXITSTATUS(status)}")
-        return self.status
-
-    def reap(self) -> None:
-        if self.status is None:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.wait()
-
-
-def until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + PATIENCE
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {PATIENCE}s")
-        time.sleep(0.005)
 
 
 def end(child: Child, how: str) -> str:
@@ -477,23 +399,6 @@ CASES = [pytest.param(fn.__name__, how, id=f"{fn.__name__}-{how}")
 
 
 # --- running them --------------------------------------------------------------------------
-@pytest.fixture
-def deadline() -> Iterator[None]:
-    """A test that hangs fails after a minute instead (SIGALRM interrupts the wait)."""
-    class Hung(Exception):
-        pass
-
-    def alarm(_sig: int, _frame: object) -> None:
-        raise Hung("the test did not finish within 60s")
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, 60)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
 def fakes() -> SimpleNamespace:
     from ipcsim.compat import posix_ipc, sysv_ipc
     return SimpleNamespace(sysv_ipc=sysv_ipc, posix_ipc=posix_ipc)
@@ -515,35 +420,22 @@ def on_server(name: str, how: str) -> dict[str, object]:
 def on_linux(name: str, how: str) -> dict[str, object]:
     """The scenario with the real packages in a fresh real IPC namespace (and a private
     /dev/shm for the POSIX ones)."""
-    posix = name.startswith("posix_")
-    require_real(posix=posix)
-    code = (f"import json, sys; sys.path[:0] = [{str(TESTS)!r}, {str(ROOT)!r}]\n"
-            "import sysv_ipc, posix_ipc\n"
-            "assert sysv_ipc.__file__.endswith('.so') and posix_ipc.__file__.endswith('.so')\n"
-            "from types import SimpleNamespace\n"
-            "import test_remote_crash as t\n"
-            f"seen = t.{name}(SimpleNamespace(sysv_ipc=sysv_ipc, posix_ipc=posix_ipc), "
-            f"{how!r})\n"
-            "print('@@' + json.dumps(seen))\n")
-    shell = ("mount -t tmpfs tmpfs /dev/shm && " if posix else "") + 'exec "$0" -c "$1"'
-    argv = ["unshare", "--ipc"] + (["--mount", "--propagation", "private"] if posix else [])
-    env = {k: v for k, v in os.environ.items() if k not in ("IPCSIM_SERVER", "PYTHONPATH")}
-    proc = subprocess.run([*argv, "sh", "-c", shell, sys.executable, code], env=env,
-                          capture_output=True, text=True, timeout=120)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("@@")]
-    assert proc.returncode == 0 and lines, (proc.returncode, proc.stdout, proc.stderr)
-    seen: dict[str, object] = json.loads(lines[-1][2:])
+    seen: dict[str, object] = real_python(
+        "from types import SimpleNamespace\n"
+        "import sysv_ipc, posix_ipc\n"
+        "import test_remote_crash as t\n"
+        f"result = t.{name}(SimpleNamespace(sysv_ipc=sysv_ipc, posix_ipc=posix_ipc), "
+        f"{how!r})\n", posix=name.startswith("posix_"))
     return seen
 
 
 @pytest.mark.parametrize("name,how", CASES)
-def test_a_dead_client_leaves_the_server_consistent(name: str, how: str,
-                                                    deadline: None) -> None:
+def test_a_dead_client_leaves_the_server_consistent(name: str, how: str) -> None:
     on_server(name, how)
 
 
 @pytest.mark.parametrize("name,how", CASES)
-def test_a_dead_client_leaves_what_linux_leaves(name: str, how: str, deadline: None) -> None:
+def test_a_dead_client_leaves_what_linux_leaves(name: str, how: str) -> None:
     real = on_linux(name, how)
     fake = on_server(name, how)
     assert fake == real, f"\nserver: {fake}\nLinux:  {real}"
@@ -566,7 +458,7 @@ def test_server_gone_is_a_documented_simulation_error() -> None:
     assert ServerGone.__doc__ and "server" in ServerGone.__doc__
 
 
-def test_a_call_after_the_server_was_killed_raises_server_gone(deadline: None) -> None:
+def test_a_call_after_the_server_was_killed_raises_server_gone() -> None:
     from ipcsim.compat import sysv_ipc
     with served() as server:
         q = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX)
@@ -581,7 +473,7 @@ def test_a_call_after_the_server_was_killed_raises_server_gone(deadline: None) -
         assert server.address in str(info.value)
 
 
-def test_a_call_blocked_when_the_server_is_killed_raises_server_gone(deadline: None) -> None:
+def test_a_call_blocked_when_the_server_is_killed_raises_server_gone() -> None:
     from ipcsim.compat import posix_ipc, sysv_ipc
     with served() as server:
         q = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX)
@@ -598,7 +490,7 @@ def test_a_call_blocked_when_the_server_is_killed_raises_server_gone(deadline: N
             pq.receive(timeout=5)
 
 
-def test_a_blocked_child_of_a_killed_server_raises_server_gone(deadline: None) -> None:
+def test_a_blocked_child_of_a_killed_server_raises_server_gone() -> None:
     """A child blocked in msgrcv when the server dies ends its call with ServerGone and can
     say so (it does not hang)."""
     from ipcsim.compat import sysv_ipc

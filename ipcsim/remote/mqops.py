@@ -29,11 +29,12 @@ model's descriptor numbers.
 """
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from typing import TYPE_CHECKING
 
-from ..kernel.mqueue import MqAttr, MqFile, MqueueInode
+from ..kernel.mqueue import MqAttr, MqFile, MqueueInode, mq_sb
 from . import protocol as P
 
 if TYPE_CHECKING:
@@ -177,4 +178,14 @@ def mq_open(proc: Process, name: str, flags: int, mode: int, attr: MqAttr | None
     return mqd, got, fd, served
 
 
-__all__ = ["QueueReady", "real_descriptors", "queue_descriptor", "mq_open"]
+def queue_waiters(proc: Process, name: str) -> tuple[int, int]:
+    """``(receivers, senders)``: how many wait in mq_receive and in mq_send on the queue
+    ``name`` ("/something") of the caller's namespace (Linux shows it nowhere; for tests and
+    tools). ENOENT if there is no such queue."""
+    inode = mq_sb(proc.ipc_ns).lookup(name[1:]) if name[:1] == "/" else None
+    if inode is None:
+        raise OSError(errno.ENOENT, os.strerror(errno.ENOENT))
+    return len(inode.receivers), len(inode.senders)
+
+
+__all__ = ["QueueReady", "real_descriptors", "queue_descriptor", "mq_open", "queue_waiters"]

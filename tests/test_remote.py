@@ -384,3 +384,42 @@ def test_detach_goes_back_to_the_host_kernel(served):
     attach(served.address)
     sysv_ipc.MessageQueue(31337).remove()
     assert q.id is not None
+
+
+def test_a_handler_that_calls_the_fakes_mid_call_gets_its_own_answer(served):
+    # the notification's signal may reach this process before the send's reply does: the
+    # handler's receive must not read the send's reply (on Linux it runs after send returns)
+    mq = posix_ipc.MessageQueue("/remote-nested", posix_ipc.O_CREX)
+    got = []
+    old = signal.signal(signal.SIGUSR1, lambda *a: got.append(mq.receive()))
+    try:
+        for i in range(20):
+            mq.request_notification(signal.SIGUSR1)
+            mq.send(b"n%d" % i)
+            _until(lambda: len(got) == i + 1)
+    finally:
+        signal.signal(signal.SIGUSR1, old)
+    assert got == [(b"n%d" % i, 0) for i in range(20)]
+    assert mq.current_messages == 0
+    mq.close()
+    mq.unlink()
+
+
+def test_an_exception_mid_exchange_leaves_the_next_call_in_step(served):
+    # a handler that raises while the reply is still unread: the next call gets its own
+    q = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX)
+    for i in range(30):
+        old = _with_alarm(lambda *a: (_ for _ in ()).throw(_Alarm()), 0.0005 * (i % 5 + 1))
+        try:
+            for _ in range(50):
+                q.send(b"m")
+                assert q.receive() == (b"m", 1)
+        except _Alarm:
+            pass
+        finally:
+            _end_alarm(old)
+        while q.current_messages:
+            q.receive()
+        q.send(b"check %d" % i)
+        assert q.receive() == (b"check %d" % i, 1)
+    q.remove()

@@ -141,7 +141,7 @@ def _drain(fd: int) -> bool:
 class Connection:
     """One thread's connection to the server."""
 
-    __slots__ = ("remote", "sock", "reader", "creds", "closed")
+    __slots__ = ("remote", "sock", "reader", "creds", "closed", "busy", "awaiting")
 
     def __init__(self, remote: "Remote") -> None:
         self.remote = remote
@@ -156,6 +156,8 @@ class Connection:
         self.sock = sock
         self.reader = P.FrameReader(sock)
         self.closed = False
+        self.busy = False          # a call is under way (a handler's call takes another)
+        self.awaiting = False      # a request was sent whose reply is not read yet
         creds = _read_creds()
         self.creds = creds
         self.request((P.OP_HELLO, os.getpid(), os.getppid(), remote.forked,
@@ -176,16 +178,27 @@ class Connection:
         return self._exchange(_HEADER_PACK(len(body)) + body)
 
     def _exchange(self, frame: bytes) -> Any:
-        if threading.get_ident() == _MAIN and self.remote.pid == _getpid():
-            status, value = self._exchange_watched(frame)
-        else:
-            try:
-                self.sock.sendall(frame)
-            except OSError as e:
-                raise self._gone(e) from None
-            status, value = self._read()
-            if status == P.REPLY_BLOCKED:
+        self.busy = True
+        try:
+            if threading.get_ident() == _MAIN and self.remote.pid == _getpid():
+                status, value = self._exchange_watched(frame)
+            else:
+                self.awaiting = True
+                try:
+                    self.sock.sendall(frame)
+                except OSError as e:
+                    raise self._gone(e) from None
                 status, value = self._read()
+                if status == P.REPLY_BLOCKED:
+                    status, value = self._read()
+        except BaseException:
+            if self.awaiting:
+                # a signal's handler raised with the reply unread: this connection is
+                # out of step; the server ends the call when it goes (as an interrupt)
+                self.close()
+            raise
+        finally:
+            self.busy = False
         if status == P.REPLY_OK:
             return value
         raise value
@@ -204,6 +217,8 @@ class Connection:
         if got is None:
             raise self._gone(None)
         reply: tuple[int, Any] = P.decode_reply(*got)
+        if reply[0] != P.REPLY_BLOCKED:
+            self.awaiting = False
         return reply
 
     def _exchange_watched(self, frame: bytes) -> tuple[int, Any]:
@@ -216,6 +231,7 @@ class Connection:
             old = _set_wakeup_fd(pipe[1], warn_on_full_buffer=False)
         except ValueError:
             old = None                      # (a subinterpreter: no signals here)
+        self.awaiting = True
         if old != -1:
             if old is not None:
                 _set_wakeup_fd(old)
@@ -223,7 +239,8 @@ class Connection:
                 self.sock.sendall(frame)
             except OSError as e:
                 raise self._gone(e) from None
-            return self._read()
+            reply = self._read()
+            return self._read() if reply[0] == P.REPLY_BLOCKED else reply
         sock = self.sock
         reader = self.reader
         try:
@@ -325,17 +342,34 @@ class Remote:
         self.pid = os.getpid()
 
     def connection(self) -> Connection:
-        conn: Connection | None = getattr(self.local, "conn", None)
+        """The calling thread's connection; while it carries a call (a signal's handler
+        calls the fakes in the middle of one), another of the thread's own."""
+        local = self.local
+        conn: Connection | None = getattr(local, "conn", None)
         if conn is None or conn.closed:
-            conn = Connection(self)
-            self.local.conn = conn
-            with self.lock:
-                self.conns.append(conn)
+            conn = local.conn = self._connect()
+        if not conn.busy:
+            return conn
+        spares: list[Connection] = local.__dict__.setdefault("spares", [])
+        for spare in spares:
+            if not spare.busy and not spare.closed:
+                return spare
+        spares[:] = [c for c in spares if not c.closed]
+        spare = self._connect()
+        spares.append(spare)
+        return spare
+
+    def _connect(self) -> Connection:
+        conn = Connection(self)
+        with self.lock:
+            if len(self.conns) > 16:
+                self.conns = [c for c in self.conns if not c.closed]
+            self.conns.append(conn)
         return conn
 
     def __call__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         conn = getattr(self.local, "conn", None)
-        if conn is None or conn.closed:
+        if conn is None or conn.closed or conn.busy:
             conn = self.connection()
         return conn.call(fn, args)
 

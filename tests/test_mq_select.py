@@ -300,13 +300,15 @@ def open_fds() -> set[tuple[str, str]]:
 
 
 def test_no_descriptor_outlives_its_queue():
-    """Each queue object holds one descriptor; the host kernel's pipe for a queue goes with
-    the last open description of it (linked or not)."""
+    """A queue object gets its descriptor when first asked for it; the host kernel's pipe
+    for a queue goes with the last open description of it (linked or not)."""
     name = f"/sel{os.getpid()}-leak"
     before = open_fds()
     a = fake.MessageQueue(name, fake.O_CREX)
     b = fake.MessageQueue(name)
     a.send(b"x")
+    assert open_fds() == before                 # nobody has looked: no pipe
+    assert a.mqd != b.fileno()
     assert len(open_fds() - before) == 3        # a's, b's and the kernel side's
     a.close()
     b.close()

@@ -188,37 +188,47 @@ def test_a_forked_child_shares_the_descriptor_and_closes_its_own(served):
     q.unlink()
 
 
-def test_the_server_keeps_no_pipe_of_a_queue_nobody_has_open(served):
+def test_the_server_keeps_no_pipe_of_a_queue_nobody_has_open():
     """The readiness pipe goes with the last open description: closes, a killed holder,
-    a namespace that dies with the queues still linked in it."""
+    a namespace that dies with the queues still linked in it. (The server closes its copy
+    of a descriptor it passes once sent: a count may lag a moment behind.)"""
     from ipcsim import CLONE_NEWIPC
     from ipcsim.compat import current_process
-    before = _server_pipes(served)
-    q = posix_ipc.MessageQueue("/kept", posix_ipc.O_CREX)
-    assert _server_pipes(served) == before + 1
-    r, w = os.pipe()
+    with launch.served() as server:             # (a server of its own: nothing left over)
+        before = _server_pipes(server)
+        q = posix_ipc.MessageQueue("/kept", posix_ipc.O_CREX)
+        assert _server_pipes(server) == before          # (made when first asked for)
+        q.fileno()
+        _until(lambda: _server_pipes(server) == before + 1)
+        r, w = os.pipe()
 
-    def holder():
-        current_process().unshare(CLONE_NEWIPC)
-        posix_ipc.MessageQueue("/theirs", posix_ipc.O_CREX)
-        posix_ipc.MessageQueue("/theirs-too", posix_ipc.O_CREX).send(b"left behind")
-        os.write(w, b"1")
-        time.sleep(3600)
-    pid = _fork(holder)
-    os.read(r, 1)
-    assert _server_pipes(served) == before + 3
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    _gone(served, pid)
-    assert _server_pipes(served) == before + 1
-    q.close()
-    assert _server_pipes(served) == before       # (still linked: reopened, it gets one)
-    q = posix_ipc.MessageQueue("/kept")
-    q.unlink()
-    q.close()
-    assert _server_pipes(served) == before
-    os.close(r)
-    os.close(w)
+        def holder():
+            current_process().unshare(CLONE_NEWIPC)
+            posix_ipc.MessageQueue("/theirs", posix_ipc.O_CREX).fileno()
+            theirs = posix_ipc.MessageQueue("/theirs-too", posix_ipc.O_CREX)
+            theirs.send(b"left behind")
+            theirs.fileno()
+            os.write(w, b"1")
+            time.sleep(3600)
+        pid = _fork(holder)
+        try:
+            os.read(r, 1)
+            _until(lambda: _server_pipes(server) == before + 3)
+        finally:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        _gone(server, pid)
+        _until(lambda: _server_pipes(server) == before + 1)
+        q.close()
+        _until(lambda: _server_pipes(server) == before)   # (linked still: reopened, one again)
+        q = posix_ipc.MessageQueue("/kept")
+        q.fileno()
+        _until(lambda: _server_pipes(server) == before + 1)
+        q.unlink()
+        q.close()
+        _until(lambda: _server_pipes(server) == before)
+        os.close(r)
+        os.close(w)
 
 
 # --- a killed process --------------------------------------------------------------------
@@ -345,3 +355,43 @@ def test_a_forked_child_asks_for_its_own_thread_notification(served):
     q.unlink()
     os.close(r)
     os.close(w)
+
+
+def _notified_once(q, param):
+    """Ask for a thread notification, send, and wait for the callback's report."""
+    got = []
+    done = threading.Event()
+
+    def notified(param):
+        got.append((param, q.receive()))
+        done.set()
+    q.request_notification((notified, param))
+    q.send(b"ding")
+    assert done.wait(TIMEOUT)
+    return got
+
+
+def test_thread_notifications_after_a_reset_of_the_server(served):
+    """A reset closes this process's listening connection with the others; the next
+    request makes a new one."""
+    q = posix_ipc.MessageQueue("/reset", posix_ipc.O_CREX)
+    assert _notified_once(q, 1) == [(1, (b"ding", 0))]
+    served.reset()
+    q = posix_ipc.MessageQueue("/reset", posix_ipc.O_CREX)      # (a fresh kernel)
+    assert _notified_once(q, 2) == [(2, (b"ding", 0))]
+    q.close()
+    q.unlink()
+
+
+def test_the_listener_ends_with_the_served_block():
+    def listeners():
+        return [t for t in threading.enumerate()
+                if t.name == "ipcsim-mq-listener" and t.is_alive()]
+    _until(lambda: not listeners())            # (those of earlier tests)
+    with launch.served():
+        q = posix_ipc.MessageQueue("/block", posix_ipc.O_CREX)
+        assert _notified_once(q, "x") == [("x", (b"ding", 0))]
+        assert len(listeners()) == 1
+        q.close()
+        q.unlink()
+    _until(lambda: not listeners())

@@ -450,6 +450,21 @@ _MQ_RECV_ERRORS = {_errno.EBADF: _MQ_RECV_GONE, _errno.EINVAL: _MQ_RECV_GONE,
                    _errno.ETIMEDOUT: (BusyError, "The queue is empty")}
 
 
+def _mq_open(proc: _Process, name: str, flags: int, mode: int, attr: _MqAttr | None
+             ) -> tuple[int, _MqAttr | None, bool, bool]:
+    """``(mqd, attributes, real, served)``: the model's descriptor, what mq_getattr gives for
+    it (None if it cannot), whether the caller is a real process (the host kernel's, or a
+    kernel server's client: its mqd is then a real descriptor, see
+    :mod:`ipcsim.remote.mqops`) and whether the kernel is a server's."""
+    mqd = proc.mq_open(name, flags, mode, attr)
+    try:
+        got = proc.mq_getattr(mqd)
+    except OSError:
+        return mqd, None, False, False
+    kernel = proc.kernel
+    return mqd, got, kernel.served or isinstance(kernel, _context.HostKernel), kernel.served
+
+
 _mq_send_call = _Process.mq_send
 _mq_timedsend_call = _Process.mq_timedsend
 _mq_receive_call = _Process.mq_receive
@@ -480,9 +495,9 @@ class MessageQueue:
     """POSIX message queue object"""
 
     # _mqd is the model's descriptor (what the calls name), _fd what mqd and fileno() show:
-    # a real descriptor of this process that it closes (_real), or _mqd in a simulation;
-    # _served: the queue is a kernel server's; _notifier: the token of a thread
-    # notification asked for there
+    # a real descriptor of this process that it closes (_real), made when first asked for
+    # (None until then), or _mqd in a simulation; _served: the queue is a kernel server's;
+    # _notifier: the token of a thread notification asked for there
     __slots__ = ("_name", "_mode", "_mqd", "_fd", "_real", "_served", "_notifier",
                  "_max_messages", "_max_message_size", "_send_permitted",
                  "_receive_permitted", "_callback", "_callback_param")
@@ -495,7 +510,8 @@ class MessageQueue:
         name = _name_arg(name)
         flags, mode = _unsigned_int(flags), c_int(mode)
         max_messages, max_message_size = c_long(max_messages), c_long(max_message_size)
-        self._mqd = self._fd = -1
+        self._mqd = -1
+        self._fd: int | None = -1
         self._real = self._served = False
         self._notifier: _Notifier | None = None
         self._name = None
@@ -517,16 +533,12 @@ class MessageQueue:
         attr = None
         if flags & O_CREAT:
             attr = _MqAttr(flags & O_NONBLOCK, max_messages, max_message_size, 0)
-        from ..remote import mqops      # (ipcsim.remote is loaded when a queue is first made)
         try:
-            self._name, (self._mqd, got, fd, self._served) = _context.call(
-                _open_named, mqops.mq_open, name, flags, mode, attr)
+            self._name, (self._mqd, got, real, self._served) = _context.call(
+                _open_named, _mq_open, name, flags, mode, attr)
         except OSError as e:
             raise fail(e, _MQ_OPEN_ERRORS) from None
-        if fd is None:
-            self._fd = self._mqd
-        else:
-            self._fd, self._real = fd, True         # (close-on-exec, as glibc's mq_open)
+        self._fd = None if real else self._mqd
         if got is None:
             raise Error("Unable to initialize object")
         self._max_messages, self._max_message_size = got.mq_maxmsg, got.mq_msgsize
@@ -652,7 +664,7 @@ class MessageQueue:
         fd, real = self._fd, self._real
         self._mqd = self._fd = -1
         self._real = False
-        if real:
+        if real and fd is not None:
             try:
                 _os.close(fd)
             except OSError:
@@ -671,9 +683,26 @@ class MessageQueue:
         """Returns the queue's descriptor (same as the mqd property)."""
         if args or kw:
             refuse_args("MessageQueue.fileno", args, kw)
-        return self._fd
+        return self._descriptor()
 
-    mqd = ReadOnly(lambda self: self._fd, "Message queue descriptor")
+    def _descriptor(self) -> int:
+        fd = self._fd
+        if fd is not None:
+            return fd
+        # the real descriptor, at the first look (until then the queue's sends and
+        # receives cost nothing for it): close-on-exec, as glibc's mq_open makes it
+        from ..remote import mqops
+        try:
+            made: int | None = _context.call(mqops.descriptor, self._mqd)
+        except OSError as e:
+            raise fail(e, {_errno.EBADF: _MQ_GONE}) from None
+        if made is None:                    # (no pipes for it here: the model's number)
+            self._fd = self._mqd
+            return self._mqd
+        self._fd, self._real = made, True
+        return made
+
+    mqd = ReadOnly(_descriptor, "Message queue descriptor")
 
     def _attr(self) -> _MqAttr:
         try:

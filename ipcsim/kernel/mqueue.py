@@ -1000,7 +1000,7 @@ def _do_mq_timedreceive(proc: ProcessState, mqdes: int, msg_len: int, timeout: T
         senders.discard(w)
         inode.msg_insert(*w.data)
         proc.kernel.sched.wake(w, True)
-    elif inode.ready is not None:          # (a sender's message took the place: still full)
+    elif inode.ready is not None:          # (a pipelined receive leaves it as full as it was)
         inode.ready.changed(inode)
     return text, prio
 

@@ -1,14 +1,15 @@
 """POSIX message queue descriptors that select, poll and epoll can watch, and the
-kernel-side calls of the fakes that give them.
+kernel-side call of the fakes that gives them.
 
 On Linux an mq descriptor is a file: ``select``/``poll``/``selectors`` report it readable
 (POLLIN|POLLRDNORM) while the queue holds a message, writable (POLLOUT|POLLWRNORM) while it
 has room for one, whatever the descriptor's access mode (mqueue_poll_file). A real process
 using the fakes (the host kernel's process, or a client of a kernel server) gets a real
-descriptor that behaves so: ``MessageQueue.mqd`` and ``fileno()``. Programs of a simulation
-keep the model's descriptor numbers.
+descriptor that behaves so: ``MessageQueue.mqd`` and ``fileno()``, made when first asked for
+(a queue nobody watches costs nothing). Programs of a simulation keep the model's descriptor
+numbers.
 
-How: each queue that such a process has open gets a pipe of two slots (:class:`QueueReady`),
+How: a queue whose descriptor was asked for gets a pipe of two slots (:class:`QueueReady`),
 which the kernel side keeps in the state of the queue: no packet while the queue is empty,
 one while it has messages and room, two while it is full (the pipe writes through a
 descriptor in packet mode, O_DIRECT, so that each one-byte write fills a slot of its own).
@@ -34,7 +35,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from ..kernel.mqueue import MqAttr, MqFile, MqueueInode, mq_sb
+from ..kernel.mqueue import MqFile, MqueueInode, mq_sb
 from . import protocol as P
 
 if TYPE_CHECKING:
@@ -127,55 +128,25 @@ class QueueReady:
             self.fd = -1
 
 
-def real_descriptors(proc: Process) -> bool:
-    """Whether the fakes give ``proc`` real queue descriptors: a process of the host kernel
-    or of a served kernel (a real process), where the system has the pipes for it."""
+def descriptor(proc: Process, mqd: int) -> int | None:
+    """A new real descriptor (close-on-exec) for the queue of ``proc``'s mq descriptor
+    ``mqd``, its pipe made on first need: the number in the kernel's own process, or, for a
+    kernel server's client, a :class:`~ipcsim.remote.protocol.PassedFd` that the client
+    gets as a descriptor of its own. None where the system has no such pipes. EBADF for a
+    descriptor that is not an mq one; EMFILE, ENFILE when the kernel's process has no
+    descriptor left."""
+    file = proc.fds[mqd] if type(mqd) is int and 0 <= mqd < len(proc.fds) else None
+    if type(file) is not MqFile:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
     if _SUPPORT is None:
-        return False
-    kernel = proc.kernel
-    if kernel.served:
-        return True
-    from ..compat._context import HostKernel
-    return isinstance(kernel, HostKernel)
-
-
-def queue_descriptor(proc: Process, mqd: int) -> int:
-    """A new real descriptor for the queue of ``proc``'s mq descriptor ``mqd`` (its pipe
-    made on first need), in the kernel's own process."""
-    file = proc.fds[mqd]
-    assert type(file) is MqFile
+        return None
     inode = file.inode
     ready = inode.ready
     if not isinstance(ready, QueueReady):
         ready = QueueReady(inode)
         inode.ready = ready
-    return ready.open_descriptor()
-
-
-def mq_open(proc: Process, name: str, flags: int, mode: int, attr: MqAttr | None
-            ) -> tuple[int, MqAttr | None, int | None, bool]:
-    """The fakes' mq_open: ``(mqd, attributes, fd, served)``, where ``mqd`` is the model's
-    descriptor, ``attributes`` what mq_getattr gives for it (None if it cannot), ``fd`` a
-    real descriptor for select/poll (None in a simulation) and ``served`` whether the
-    kernel is a kernel server's (its descriptors and notifications cross processes). A
-    descriptor that cannot be made (EMFILE, ENFILE in the kernel's process) fails the call
-    with that error, the model's descriptor closed again."""
-    mqd = proc.mq_open(name, flags, mode, attr)
-    try:
-        got = proc.mq_getattr(mqd)
-    except OSError:
-        return mqd, None, None, False
-    served = proc.kernel.served
-    if not real_descriptors(proc):
-        return mqd, got, None, served
-    try:
-        fd = queue_descriptor(proc, mqd)
-    except OSError:
-        proc.mq_close(mqd)          # (the last close of the queue closes its pipe too)
-        raise
-    if served:
-        return mqd, got, P.PassedFd(fd, close=True), served
-    return mqd, got, fd, served
+    fd = ready.open_descriptor()
+    return P.PassedFd(fd, close=True) if proc.kernel.served else fd
 
 
 def queue_waiters(proc: Process, name: str) -> tuple[int, int]:
@@ -188,4 +159,4 @@ def queue_waiters(proc: Process, name: str) -> tuple[int, int]:
     return len(inode.receivers), len(inode.senders)
 
 
-__all__ = ["QueueReady", "real_descriptors", "queue_descriptor", "mq_open", "queue_waiters"]
+__all__ = ["QueueReady", "descriptor", "queue_waiters"]

@@ -138,7 +138,8 @@ def register(callback: Callback) -> Notifier:
         raise SimulationError("this process is not attached to a kernel server")
     with _lock:
         listener = _listener
-        if listener is None or listener.ended or listener.remote is not remote:
+        if listener is None or listener.ended or listener.conn.closed \
+                or listener.remote is not remote:
             listener = _listener = _Listener(remote)
         token = next(_tokens)
         listener.callbacks[token] = callback

@@ -619,16 +619,18 @@ class MessageQueue:
         if sev is None:
             return
         if sev.sigev_notify == _c.SIGEV_THREAD:
-            self._callback, self._callback_param = notification
             if self._served:
                 # the server tells this process's listener to run it (the callback stays
                 # here): see ipcsim.remote.notify
                 from ..remote import notify
                 self._notifier = sev.sigev_notify_function = notify.register(self._notified)
+            self._callback, self._callback_param = notification
         try:
             _context.call(_mq_notify, self._mqd, sev)
-        except OSError as e:
+        except BaseException as e:
             self._drop_callback()
+            if not isinstance(e, OSError):
+                raise
             raise fail(e, {_errno.EBUSY: (BusyError, "The queue is already delivering "
                                                       "notifications elsewhere")}) from None
 

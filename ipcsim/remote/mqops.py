@@ -123,7 +123,7 @@ class QueueReady:
         if self.fd >= 0:
             try:
                 os.close(self.fd)
-            except OSError:
+            except Exception:       # (at interpreter exit the os module may be half gone)
                 pass
             self.fd = -1
 

@@ -423,3 +423,18 @@ def test_an_exception_mid_exchange_leaves_the_next_call_in_step(served):
         q.send(b"check %d" % i)
         assert q.receive() == (b"check %d" % i, 1)
     q.remove()
+
+
+def test_a_thread_that_ends_lets_its_connection_go(served):
+    import gc
+    q = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX)
+    threads = [threading.Thread(target=q.send, args=(b"t",)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    del threads, t
+    gc.collect()
+    _until(lambda: served.call(ops.connections, os.getpid()) == 1)   # this thread's
+    assert q.current_messages == 8
+    q.remove()

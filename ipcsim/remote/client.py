@@ -26,6 +26,7 @@ import signal
 import socket
 import sys
 import threading
+import weakref
 from typing import Any, Callable
 
 from ..errors import SimulationError
@@ -141,7 +142,8 @@ def _drain(fd: int) -> bool:
 class Connection:
     """One thread's connection to the server."""
 
-    __slots__ = ("remote", "sock", "reader", "creds", "closed", "busy", "awaiting")
+    __slots__ = ("remote", "sock", "reader", "creds", "closed", "busy", "awaiting",
+                 "__weakref__")
 
     def __init__(self, remote: "Remote") -> None:
         self.remote = remote
@@ -327,6 +329,11 @@ class Connection:
             except OSError:
                 pass
 
+    def __del__(self) -> None:
+        # a thread that ended drops its connection: the server sees it go at once
+        if not getattr(self, "closed", True):
+            self.close()
+
 
 class Remote:
     """This process's attachment to a server: its address and its threads' connections."""
@@ -337,7 +344,8 @@ class Remote:
         self.comm = _read_comm()
         self.bset = _bounding_set()
         self.local = threading.local()
-        self.conns: list[Connection] = []
+        # every connection of this process's threads (a thread's goes when the thread ends)
+        self.conns: weakref.WeakSet[Connection] = weakref.WeakSet()
         self.lock = threading.Lock()
         self.pid = os.getpid()
 
@@ -361,11 +369,29 @@ class Remote:
 
     def _connect(self) -> Connection:
         conn = Connection(self)
-        with self.lock:
-            if len(self.conns) > 16:
-                self.conns = [c for c in self.conns if not c.closed]
-            self.conns.append(conn)
+        self.register(conn)
         return conn
+
+    def register(self, conn: Connection) -> None:
+        """Count ``conn`` among this process's connections (closed by ``close()`` and, in a
+        forked child, as the parent's)."""
+        with self.lock:
+            self.conns.add(conn)
+
+    def forget(self, conn: Connection) -> None:
+        with self.lock:
+            self.conns.discard(conn)
+
+    def release_thread_connection(self) -> None:
+        """Close the calling thread's connection now (a thread about to end: the server
+        would otherwise see it go only when the thread's locals do)."""
+        local = self.local
+        conn: Connection | None = getattr(local, "conn", None)
+        local.conn = None
+        for c in [conn, *local.__dict__.pop("spares", [])]:
+            if c is not None:
+                c.close()
+                self.forget(c)
 
     def __call__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         conn = getattr(self.local, "conn", None)
@@ -378,7 +404,8 @@ class Remote:
 
     def close(self) -> None:
         with self.lock:
-            conns, self.conns = self.conns, []
+            conns = list(self.conns)
+            self.conns = weakref.WeakSet()
         for conn in conns:
             conn.close()
 
@@ -467,7 +494,7 @@ def _after_fork_in_child() -> None:
     child.comm = remote.comm
     child.bset = remote.bset
     child.local = threading.local()
-    child.conns = []
+    child.conns = weakref.WeakSet()
     child.lock = threading.Lock()
     child.pid = os.getpid()
     _remote = child

@@ -71,8 +71,7 @@ class _Listener:
         except BaseException:
             conn.close()
             raise
-        with remote.lock:
-            remote.conns.append(conn)    # (closed with the others: detach, fork)
+        remote.register(conn)            # (closed with the others: detach, fork)
         self.conn: Connection = conn
         threading.Thread(target=self._serve, name="ipcsim-mq-listener", daemon=True).start()
 
@@ -117,9 +116,7 @@ class _Listener:
             if _listener is self:
                 _listener = None
         self.conn.close()
-        with self.remote.lock:
-            if self.conn in self.remote.conns:
-                self.remote.conns.remove(self.conn)
+        self.remote.forget(self.conn)
 
 
 _lock = threading.Lock()
@@ -167,20 +164,11 @@ def _run(callback: Callback, value: int) -> None:
 
 
 def _release_thread_connection() -> None:
-    """Close the calling thread's connection to the server (it ends now: the server would
-    otherwise keep the connection until the process ends)."""
+    """Close the calling thread's connection to the server (it ends now)."""
     from .client import attached
     remote = attached()
-    if remote is None:
-        return
-    conn = getattr(remote.local, "conn", None)
-    if conn is None:
-        return
-    remote.local.conn = None
-    conn.close()
-    with remote.lock:
-        if conn in remote.conns:
-            remote.conns.remove(conn)
+    if remote is not None:
+        remote.release_thread_connection()
 
 
 def _forget_after_fork() -> None:

@@ -19,3 +19,11 @@ def read_file(kernel: Kernel, path: str) -> str:
     """A file of the served kernel's /proc as init reads it (``/proc/sysvipc/msg``, ...)."""
     text: Any = kernel.init.read_file(path)
     return str(text)
+
+
+def connections(kernel: Kernel, pid: int) -> int:
+    """How many connections the real process ``pid`` has open to the server (one per
+    thread that has called, while it lives)."""
+    server = getattr(kernel, "server", None)
+    client = server.clients.get(pid) if server is not None else None
+    return len(client.conns) if client is not None else 0

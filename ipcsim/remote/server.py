@@ -545,6 +545,10 @@ class KernelServer:
         except BaseException as e:
             value = (P.REPLY_ERROR, _picklable(e))
         conn.greenlet = None
+        if self.pending_signals:
+            # a signal the call raised for its own caller (an mq notification, say)
+            # arrives before the call returns, as Linux delivers it on the way out
+            self._flush_signals()
         result = value[1]
         if isinstance(result, _BY_REFERENCE) or (type(result) is tuple and any(
                 isinstance(v, _BY_REFERENCE) for v in result)):

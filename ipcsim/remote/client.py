@@ -105,7 +105,11 @@ _read_creds = _creds_reader()
 _MAIN = threading.main_thread().ident
 SPIN = 0.00005     # seconds a caller polls for its reply before it sleeps
 _getpid = os.getpid
-_select = select.select
+_poll = select.poll
+_POLLIN = select.POLLIN
+_perf_counter = __import__("time").perf_counter
+_sched_yield = getattr(os, "sched_yield", lambda: None)
+_DONTWAIT_FLAG = int(getattr(socket, "MSG_DONTWAIT", 0))
 _set_wakeup_fd = signal.set_wakeup_fd
 _pipe: tuple[int, int] | None = None
 _pipe_pid = 0
@@ -129,6 +133,19 @@ def _wakeup_pipe() -> tuple[int, int]:
     return _pipe
 
 
+def _forget_wakeup_fd() -> None:
+    """Take this process's pipe off the signal module, if it is there (at detach, and in
+    a forked child: the parent's pipe must not get the child's signals)."""
+    if _pipe is None:
+        return
+    try:
+        old = _set_wakeup_fd(-1)
+    except ValueError:
+        return
+    if old not in (-1, _pipe[1]):
+        _set_wakeup_fd(old)
+
+
 def _drain(fd: int) -> bool:
     got = False
     try:
@@ -143,7 +160,7 @@ class Connection:
     """One thread's connection to the server."""
 
     __slots__ = ("remote", "sock", "reader", "creds", "closed", "busy", "awaiting",
-                 "__weakref__")
+                 "poller", "poller_pipe", "__weakref__")
 
     def __init__(self, remote: "Remote") -> None:
         self.remote = remote
@@ -160,6 +177,8 @@ class Connection:
         self.closed = False
         self.busy = False          # a call is under way (a handler's call takes another)
         self.awaiting = False      # a request was sent whose reply is not read yet
+        self.poller: Any = None    # poll object of the socket and the signals' pipe
+        self.poller_pipe = -1
         creds = _read_creds()
         self.creds = creds
         self.request((P.OP_HELLO, os.getpid(), os.getppid(), remote.forked,
@@ -225,66 +244,80 @@ class Connection:
 
     def _exchange_watched(self, frame: bytes) -> tuple[int, Any]:
         """A call of the main thread: while it waits, a signal whose Python handler runs
-        ends it (OP_CANCEL), as the signal ends the real system call with EINTR; the
-        signal module's wakeup descriptor tells (unless someone else uses it: asyncio)."""
-        from ..compat._context import _handler_errors
-        pipe = _wakeup_pipe()
+        ends it (OP_CANCEL), as the signal ends the real system call with EINTR. The signal
+        module's wakeup descriptor tells: this process's pipe, left in place between calls
+        (a byte found when a call begins came between calls, and is dropped), unless
+        someone else uses it (asyncio): then the call is not watched."""
+        pipe_r, pipe_w = _wakeup_pipe()
         try:
-            old = _set_wakeup_fd(pipe[1], warn_on_full_buffer=False)
+            old = _set_wakeup_fd(pipe_w, warn_on_full_buffer=False)
         except ValueError:
             old = None                      # (a subinterpreter: no signals here)
         self.awaiting = True
-        if old != -1:
+        if old != -1 and old != pipe_w:
             if old is not None:
-                _set_wakeup_fd(old)
+                _set_wakeup_fd(old)         # (someone else's: theirs)
             try:
                 self.sock.sendall(frame)
             except OSError as e:
                 raise self._gone(e) from None
             reply = self._read()
             return self._read() if reply[0] == P.REPLY_BLOCKED else reply
-        sock = self.sock
+        poller = self.poller
+        if poller is None or self.poller_pipe != pipe_r:
+            poller = self.poller = _poll()
+            poller.register(self.sock.fileno(), _POLLIN)
+            poller.register(pipe_r, _POLLIN)
+            self.poller_pipe = pipe_r
+        if poller.poll(0):                  # (only the pipe can be ready now: stale bytes)
+            _drain(pipe_r)
         reader = self.reader
         try:
+            self.sock.sendall(frame)
+        except OSError as e:
+            raise self._gone(e) from None
+        # Poll a moment before sleeping (yielding the CPU at each look): most replies come
+        # at once, and then cost no sleep and wake-up
+        spin_until = _perf_counter() + SPIN if SPIN else 0.0
+        while True:
+            if reader.pending():
+                reply = self._read()
+                if reply[0] != P.REPLY_BLOCKED:
+                    return reply
+                spin_until = 0.0            # parked: sleep until the server answers
+                continue
             try:
-                sock.sendall(frame)
-                if SPIN and reader.spin(SPIN):
-                    reply = self._read()
-                    if reply[0] != P.REPLY_BLOCKED:
-                        return reply
-            except EOFError:
-                raise self._gone(None) from None
-            except OSError as e:
-                raise self._gone(e) from None
-            while True:
-                if reader.pending():
-                    reply = self._read()
-                    if reply[0] != P.REPLY_BLOCKED:
-                        return reply
-                    continue
-                try:
-                    ready = _select([sock.fileno(), pipe[0]], [], [])[0]
-                except BaseException as e:
-                    return self._cancelled(e)
-                if pipe[0] in ready and _drain(pipe[0]):
+                if spin_until:
+                    events = poller.poll(0)
+                    if not events:
+                        if _perf_counter() > spin_until:
+                            spin_until = 0.0
+                        else:
+                            _sched_yield()
+                        continue
+                else:
+                    events = poller.poll()
+            except BaseException as e:
+                return self._cancelled(e)
+            for fd, _ in events:
+                if fd == pipe_r and _drain(pipe_r):
                     # a signal came: its Python handler runs now, not at some later
                     # bytecode (it may raise)
                     try:
                         _check_signals()
                     except BaseException as e:
                         return self._cancelled(e)
+                    from ..compat._context import _handler_errors
                     _handler_errors.error = None
                     self._send_cancel()
                     return self._read_after_cancel()
-                if sock.fileno() in ready:
-                    try:
-                        if not reader._fill():
-                            raise self._gone(None)
-                    except OSError as e:
-                        raise self._gone(e) from None
-        finally:
-            _set_wakeup_fd(-1)
-            _drain(pipe[0])          # (a signal's byte must not end the next call)
+            try:
+                if not reader._fill(_DONTWAIT_FLAG):
+                    raise self._gone(None)
+            except BlockingIOError:
+                pass
+            except OSError as e:
+                raise self._gone(e) from None
 
     def _send_cancel(self) -> None:
         body = _dumps((P.OP_CANCEL,), _PROTOCOL)
@@ -431,6 +464,8 @@ def detach() -> None:
     remote, _remote = _remote, None
     _context._remote = None
     if remote is not None:
+        if threading.current_thread() is threading.main_thread():
+            _forget_wakeup_fd()
         remote.close()
 
 
@@ -482,6 +517,7 @@ def _after_fork_in_child() -> None:
     remote = _remote
     if remote is None:
         return
+    _forget_wakeup_fd()
     for conn in remote.conns:
         try:
             conn.sock.close()

@@ -55,6 +55,10 @@ IDLE_WORKERS = 64  # greenlets kept for the next calls
 POLL_INTERVAL = 0.2     # seconds between liveness checks where there are no pidfds
 _has_pidfd = hasattr(os, "pidfd_open")
 _PassedFd = P.PassedFd
+_unpack_header = P.HEADER.unpack_from
+# the errors calls raise most (EAGAIN, ENOMSG, EINTR...): they pickle as they are
+_PLAIN_ERRORS = frozenset({OSError, BlockingIOError, InterruptedError, PermissionError,
+                           FileNotFoundError, FileExistsError, ProcessLookupError})
 _Ref = P.Ref
 _BY_REFERENCE = (ShmNode,)     # what stays in the server: clients get handles
 _BLOCKED_FRAME = P.encode((P.REPLY_BLOCKED, None))
@@ -229,6 +233,8 @@ def apply_creds(client: Client, creds: tuple[Any, ...]) -> None:
 
 def _picklable(e: BaseException) -> BaseException:
     """``e`` if it survives pickling, else a RuntimeError that names it."""
+    if type(e) in _PLAIN_ERRORS:
+        return e
     try:
         pickle.loads(pickle.dumps(e, P.PROTOCOL))
         return e
@@ -397,6 +403,12 @@ class KernelServer:
             self._lost(conn)
             return
         buf = conn.buf
+        if not buf and n >= 4:
+            # the usual case: one whole request in one read, parsed where it lies
+            size = _unpack_header(self._chunk)[0]
+            if n == 4 + size:
+                self._request(conn, bytes(self._view[4:n]))
+                return
         buf += self._view[:n]
         while len(buf) >= 4:
             size = P.HEADER.unpack_from(buf)[0]

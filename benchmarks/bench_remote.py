@@ -16,9 +16,12 @@ same machine):
 * posix sem pair: the same with two POSIX named semaphores;
 
 and one stream: the parent sends 64-byte messages that the child receives as fast as it can
-(microseconds per message). The real column uses ``sysv_ipc`` and ``posix_ipc`` (Linux only);
-the served one ``ipcsim.compat``'s fakes attached to a server started for the run
-(``ipcsim.remote.launch.served``). The issue's target: served at most 3x real.
+(microseconds per message). The real columns use ``sysv_ipc`` and ``posix_ipc`` (Linux only),
+once with parent and child pinned to two CPUs (each wake-up then crosses CPUs, as between
+busy processes of a real program) and once pinned to one CPU (a wake-up is a direct switch:
+the cheapest case the kernel has); the served one uses ``ipcsim.compat``'s fakes attached to a
+server started for the run (``ipcsim.remote.launch.served``), three processes placed by the
+scheduler. The issue's target: served at most 3x real.
 """
 from __future__ import annotations
 
@@ -37,9 +40,19 @@ from ipcsim.remote.launch import served  # noqa: E402
 DATA = b"x" * 64
 
 
+# Where the two processes run: None (the scheduler decides), or (parent CPU, child CPU)
+PLACEMENT: tuple[int, int] | None = None
+
+
+def _pin(cpu: int) -> None:
+    os.sched_setaffinity(0, {cpu})
+
+
 def _child(body: Callable[[], None]) -> int:
     pid = os.fork()
     if pid == 0:
+        if PLACEMENT is not None:
+            _pin(PLACEMENT[1])
         code = 0
         try:
             body()
@@ -180,7 +193,8 @@ def _real_modules() -> dict[str, Any] | str:
     return {"sysv": sysv_ipc, "posix": posix_ipc}
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
+    """Print the figures; return them: column -> case -> median microseconds."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run")
     parser.add_argument("--no-real", action="store_true", help="the served kernel only")
@@ -196,28 +210,51 @@ def main(argv: list[str] | None = None) -> int:
     from ipcsim.compat import posix_ipc as fake_posix
     from ipcsim.compat import sysv_ipc as fake_sysv
     fake = {"sysv": fake_sysv, "posix": fake_posix}
-    figures: dict[str, dict[str, list[float]]] = {name: {"real": [], "served": []}
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    placements: dict[str, tuple[int, int] | None] = {}
+    if real:
+        if len(cpus) >= 2:
+            placements["real, 2 CPUs"] = (cpus[0], cpus[1])
+        if cpus:
+            placements["real, 1 CPU"] = (cpus[0], cpus[0])
+        if not placements:
+            placements["real"] = None
+    columns = [*placements, "served"]
+    figures: dict[str, dict[str, list[float]]] = {name: {c: [] for c in columns}
                                                   for name, _, _ in CASES}
+    global PLACEMENT
     with served():
         for _ in range(rounds):
             for name, family, fn in CASES:
-                if real:
-                    figures[name]["real"].append(fn(real[family], n))
+                for column, where in placements.items():
+                    PLACEMENT = where
+                    saved = os.sched_getaffinity(0) if where is not None else None
+                    if where is not None:
+                        _pin(where[0])
+                    try:
+                        figures[name][column].append(fn(real[family], n))
+                    finally:
+                        PLACEMENT = None
+                        if saved is not None:
+                            os.sched_setaffinity(0, saved)
                 figures[name]["served"].append(fn(fake[family], n))
     print(f"two OS processes, {n} round trips x {rounds} rounds (median; best in brackets), "
-          f"microseconds")
-    print(f"{'case':<26} {'real':>16} {'served':>16} {'ratio':>7}")
+          f"microseconds; the served kernel's processes are placed by the scheduler")
+    header = "".join(f"{c:>18}" for c in columns)
+    ratios = "".join(f"{'served/' + c.split(', ')[-1]:>16}" for c in placements)
+    print(f"{'case':<26}{header}{ratios}")
     for name, _, _ in CASES:
-        r, s = figures[name]["real"], figures[name]["served"]
-        served_text = f"{statistics.median(s):8.1f} ({min(s):5.1f})"
-        if r:
-            real_text = f"{statistics.median(r):8.1f} ({min(r):5.1f})"
-            ratio = f"{statistics.median(s) / statistics.median(r):6.2f}x"
-        else:
-            real_text, ratio = "-", "-"
-        print(f"{name:<26} {real_text:>16} {served_text:>16} {ratio:>7}")
-    return 0
+        cells = ""
+        for c in columns:
+            v = figures[name][c]
+            cells += f"{statistics.median(v):10.1f} ({min(v):5.1f})"
+        served_median = statistics.median(figures[name]["served"])
+        cells += "".join(f"{served_median / statistics.median(figures[name][c]):15.2f}x"
+                         for c in placements)
+        print(f"{name:<26}{cells}")
+    return {c: {name: statistics.median(figures[name][c]) for name, _, _ in CASES}
+            for c in columns}
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -72,3 +72,15 @@ def test_bench_semwaiters_quick_smoke(capsys):
     assert "complex" in out and "shifting" in out and "growth" in out
     assert figures["real"] is None
     assert all(v > 0 for v in figures["ipcsim"].values())
+
+
+def test_bench_remote_quick_smoke(capsys):
+    import os
+    import pytest
+    if not hasattr(os, "fork"):
+        pytest.skip("the kernel server's benchmark forks")
+    figures = run_quick("bench_remote")
+    out = capsys.readouterr().out
+    assert "msg pair" in out and "posix sem pair" in out and "msg stream" in out
+    assert list(figures) == ["served"]
+    assert all(v > 0 for v in figures["served"].values())

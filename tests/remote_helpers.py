@@ -341,11 +341,14 @@ def harness_dir(where: Path) -> Path:
 
 
 def python_shim(where: Path) -> Path:
-    """A directory holding ``python``: this interpreter."""
+    """A directory holding ``python``: this interpreter. A script that runs it by its own
+    path, not a symlink: Python finds its virtual environment (pyvenv.cfg) beside the path
+    it was started by, and a symlink elsewhere would start the base interpreter instead."""
     where.mkdir(parents=True, exist_ok=True)
-    link = where / "python"
-    if not link.exists():
-        link.symlink_to(sys.executable)
+    shim = where / "python"
+    if not shim.exists():
+        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+        shim.chmod(0o755)
     return where
 
 

@@ -464,6 +464,8 @@ def _serve(args: argparse.Namespace) -> int:
     if args.seed is not None:
         argv += ["--seed", str(args.seed)]
     if args.socket is not None:
+        from .remote.__main__ import _remove_stale
+        _remove_stale(args.socket)
         problem = _cannot_listen(args.socket)
         if problem:
             print(f"ipcsim serve: cannot listen on {args.socket}: {problem}", file=sys.stderr)

@@ -438,3 +438,74 @@ def test_a_thread_that_ends_lets_its_connection_go(served):
     _until(lambda: served.call(ops.connections, os.getpid()) == 1)   # this thread's
     assert q.current_messages == 8
     q.remove()
+
+
+def test_a_handler_that_calls_the_fakes_while_a_call_waits(served):
+    # the handler's own call must not take the signal's byte: the waiting call ends (EINTR)
+    q = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX)
+    q2 = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX)
+    old = _with_alarm(lambda *a: q2.send(b"from the handler"), 0.2)
+    try:
+        with pytest.raises(sysv_ipc.Error, match="Signaled while waiting"):
+            q.receive()
+    finally:
+        _end_alarm(old)
+    assert q2.receive() == (b"from the handler", 1)
+    q.remove()
+    q2.remove()
+
+
+def test_a_process_of_the_kernel_before_a_reset_is_refused(served):
+    import subprocess
+    code = ("import time\nfrom ipcsim.compat import sysv_ipc\n"
+            "sysv_ipc.MessageQueue(0x66, sysv_ipc.IPC_CREAT)\n"
+            "print('ready', flush=True)\ntime.sleep(1)\n"
+            "try:\n    sysv_ipc.MessageQueue(0x67, sysv_ipc.IPC_CREAT)\n"
+            "except Exception as e:\n    print(type(e).__name__)\n"
+            "try:\n    sysv_ipc.MessageQueue(0x67, sysv_ipc.IPC_CREAT)\n"
+            "except Exception as e:\n    print(type(e).__name__, 'reset' in str(e))\n")
+    env = dict(os.environ, IPCSIM_SERVER=served.address)
+    child = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+                             text=True)
+    assert child.stdout.readline() == "ready\n"
+    served.reset()                       # (as the fixture does between two tests)
+    out, _ = child.communicate(timeout=60)
+    assert out.splitlines() == ["ServerGone", "SimulationError True"]
+    with pytest.raises(sysv_ipc.ExistentialError):
+        sysv_ipc.MessageQueue(0x67)      # nothing of it reached the fresh kernel
+
+
+def test_exec_after_fork_drops_what_the_old_image_had(served):
+    import subprocess
+    mem = sysv_ipc.SharedMemory(None, sysv_ipc.IPC_CREX, size=4096)
+    code = ("from ipcsim.compat import sysv_ipc\n"
+            f"m = sysv_ipc.SharedMemory({mem.key})\n"
+            "print(m.number_attached)\n")
+    env = dict(os.environ, IPCSIM_SERVER=served.address)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.dup2(w, 1)
+        os.execve(sys.executable, [sys.executable, "-c", code], env)
+    os.close(w)
+    _wait(pid)
+    with os.fdopen(r) as f:
+        # this process's attachment and the new program's: the one inherited at fork went
+        # with the exec (Linux: 2)
+        assert f.read().split() == ["2"]
+    mem.detach()
+    mem.remove()
+
+
+def test_a_child_that_gives_up_root_for_good_still_reaches_the_server(served):
+    if os.geteuid() != 0:
+        pytest.skip("needs root to change uids")
+    q = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX, mode=0o666)
+
+    def child():
+        os.setgid(1000)
+        os.setuid(1000)
+        sysv_ipc.MessageQueue(q.key).send(b"as uid 1000")
+    assert _wait(_fork(child)) == 0
+    assert q.receive() == (b"as uid 1000", 1)
+    q.remove()

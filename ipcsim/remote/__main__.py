@@ -24,6 +24,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
                    "(default: a new one in a private temporary directory)")
     p.add_argument("--seed", type=int, default=None, help="the kernel's seed")
     p.add_argument("--parent", type=int, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--own-dir", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("command", nargs=argparse.REMAINDER,
                    help="-- CMD ARGS...: run CMD against a fresh server, then stop it")
     return p
@@ -34,6 +35,8 @@ def main(argv: list[str] | None = None, prog: str = "ipcsim serve") -> int:
     command = args.command
     if command and command[0] == "--":
         command = command[1:]
+    if args.socket is not None:
+        args.socket = os.path.abspath(args.socket)   # (children may run elsewhere)
     if command:
         from ..errors import SimulationError
         from .launch import run_command
@@ -42,16 +45,20 @@ def main(argv: list[str] | None = None, prog: str = "ipcsim serve") -> int:
         except SimulationError as e:
             sys.stderr.write(f"{prog}: {e}\n")
             return 1
-    return _serve(args.socket, args.seed, args.parent, prog)
+    return _serve(args.socket, args.seed, args.parent, prog, args.own_dir)
 
 
-def _serve(path: str | None, seed: int | None, parent: int | None, prog: str) -> int:
+def _serve(path: str | None, seed: int | None, parent: int | None, prog: str,
+           own_dir: bool = False) -> int:
     from .server import KernelServer
     tmpdir = None
     if path is None:
         tmpdir = tempfile.mkdtemp(prefix="ipcsim-server-")
         os.chmod(tmpdir, 0o711)
         path = os.path.join(tmpdir, "kernel.sock")
+    elif own_dir:
+        tmpdir = os.path.dirname(path)
+    _remove_stale(path)
     try:
         server = KernelServer(path, seed=seed)
     except OSError as e:
@@ -71,6 +78,30 @@ def _serve(path: str | None, seed: int | None, parent: int | None, prog: str) ->
             except OSError:
                 pass
     return 0
+
+
+def _remove_stale(path: str) -> None:
+    """A socket file nobody listens on (a server that was killed): removed, so that a new
+    server can listen there."""
+    import socket
+    import stat
+    try:
+        if not stat.S_ISSOCK(os.lstat(path).st_mode):
+            return
+    except OSError:
+        return
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+    except ConnectionRefusedError:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    except OSError:
+        pass
+    finally:
+        probe.close()
 
 
 def _stop_on_signals(server: object) -> None:

@@ -196,14 +196,16 @@ def child_environment(address: str | None = None,
                       environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """An environment (a copy of ``environ``, default this process's) whose Python
     processes use the kernel server at ``address`` with the fakes: ``IPCSIM_SERVER`` set
-    (``None``: left as it is, for the caller to set) and, where this Python has no
-    ``ipcsim-autoload.pth``, the stand-ins directory first on ``PYTHONPATH`` (they give the
-    real packages while ``IPCSIM_SERVER`` is unset). With ``IPCSIM_AUTOLOAD=0`` only
-    ``IPCSIM_SERVER`` is set."""
+    (``None``: left as it is, for the caller to set) and the stand-ins directory first on
+    ``PYTHONPATH`` (they give the real packages while ``IPCSIM_SERVER`` is unset), for the
+    children that run an interpreter without ``ipcsim-autoload.pth``. With
+    ``IPCSIM_AUTOLOAD=0`` only ``IPCSIM_SERVER`` is set."""
     env = dict(os.environ if environ is None else environ)
     if address is not None:
         env[ENV] = address
-    if _stand_ins_needed(env):
+    # (even where this interpreter has the .pth: a child may run another interpreter, one
+    # without it, which would otherwise import the real packages and use the real kernel)
+    if env.get(SWITCH) != "0":
         entries = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
         if not any(_same_dir(p, STAND_INS) for p in entries):
             env["PYTHONPATH"] = os.pathsep.join([STAND_INS, *entries])

@@ -113,6 +113,7 @@ _DONTWAIT_FLAG = int(getattr(socket, "MSG_DONTWAIT", 0))
 _set_wakeup_fd = signal.set_wakeup_fd
 _pipe: tuple[int, int] | None = None
 _pipe_pid = 0
+_watching = False      # the main thread is in a watched call (see _exchange_watched)
 
 
 def _check_signals() -> None:
@@ -199,10 +200,18 @@ class Connection:
         return self._exchange(_HEADER_PACK(len(body)) + body)
 
     def _exchange(self, frame: bytes) -> Any:
+        global _watching
         self.busy = True
         try:
-            if threading.get_ident() == _MAIN and self.remote.pid == _getpid():
-                status, value = self._exchange_watched(frame)
+            if not _watching and threading.get_ident() == _MAIN and \
+                    self.remote.pid == _getpid():
+                # (a call a signal's handler makes in the middle of a watched one is not
+                # watched itself: the pipe's bytes are the outer call's)
+                _watching = True
+                try:
+                    status, value = self._exchange_watched(frame)
+                finally:
+                    _watching = False
             else:
                 self.awaiting = True
                 try:
@@ -228,7 +237,9 @@ class Connection:
         self.close()
         why = f" ({e.strerror or e})" if e is not None else ""
         return ServerGone(f"the ipcsim kernel server at {self.remote.address} has gone "
-                          f"away{why}: the call's outcome is unknown")
+                          f"away{why}: the call's outcome is unknown. Was the server "
+                          f"stopped (start it again: `ipcsim serve`), or reset by a new "
+                          f"test (this process belongs to the kernel before)?")
 
     def _read(self) -> tuple[int, Any]:
         try:

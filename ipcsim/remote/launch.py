@@ -47,14 +47,15 @@ class ServerProcess:
         return self.popen.poll() is None
 
     def reset(self, seed: int | None = None) -> None:
-        """A fresh kernel: every client is dropped (they reconnect at their next call, to
-        the new kernel); the calling process's own connections stay."""
+        """A fresh kernel: every client but this process is dropped, and may not come
+        back (a call of a process left running from before raises ServerGone, then
+        SimulationError); this process acts in the fresh kernel at its next call."""
         remote = attached()
         if remote is not None and remote.address == self.address:
-            remote.request((P.OP_RESET, seed))
+            remote.request((P.OP_RESET, seed, os.getpid()))
             remote.close()
             return
-        _one_request(self.address, (P.OP_RESET, seed))
+        _one_request(self.address, (P.OP_RESET, seed, os.getpid()))
 
     def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(kernel, *args)`` in the server, ``fn`` a function of ``ipcsim.remote.ops``."""
@@ -129,6 +130,8 @@ def start_server(path: str | None = None, *, seed: int | None = None,
         cmd += ["--seed", str(seed)]
     if watch_parent:
         cmd += ["--parent", str(os.getpid())]
+    if tmpdir is not None:
+        cmd += ["--own-dir"]            # (removed by the server too, if this process dies)
     env = dict(os.environ)
     env.pop(ENV, None)
     env["IPCSIM_AUTOLOAD"] = "0"       # (the server itself uses no fakes)
@@ -184,11 +187,12 @@ def served(path: str | None = None, *, seed: int | None = None,
 def run_command(argv: list[str], path: str | None = None, *, seed: int | None = None) -> int:
     """Run ``argv`` against a fresh server (its address in ``IPCSIM_SERVER``, the import
     hook in place for its Python processes) and stop the server when the command ends; the
-    command's exit status (128+N for a signal N). SIGINT, SIGTERM and SIGHUP that reach
-    this process go on to the command, which decides when it ends."""
+    command's exit status (128+N for a signal N). While the command runs, SIGINT and SIGQUIT
+    are ignored here (the terminal gives them to the command too, as system(3) does), and
+    SIGTERM and SIGHUP go on to the command, which decides when it ends."""
     from .autoload import child_environment
     server = start_server(path, seed=seed)
-    forwarded = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    forwarded = (signal.SIGTERM, signal.SIGHUP)
     saved: dict[int, Any] = {}
     child: subprocess.Popen[bytes] | None = None
 
@@ -204,6 +208,8 @@ def run_command(argv: list[str], path: str | None = None, *, seed: int | None = 
             return 127 if isinstance(e, FileNotFoundError) else 126
         for sig in forwarded:
             saved[sig] = signal.signal(sig, forward)
+        for sig in (signal.SIGINT, signal.SIGQUIT):
+            saved[sig] = signal.signal(sig, signal.SIG_IGN)
         status = child.wait()
         return status if status >= 0 else 128 - status
     finally:

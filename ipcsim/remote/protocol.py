@@ -10,8 +10,11 @@ Descriptors travel beside a reply (``SCM_RIGHTS``): a value the server wraps in
 :class:`PassedFd` arrives in the client as the number of its own new descriptor.
 
 The server unpickles what clients send with :class:`RequestUnpickler`, which loads only
-plain data, ipcsim's own record classes and the calls the fakes make (see ``CALLABLE``): a
-client cannot make the server run anything else.
+plain data, ipcsim's own classes and the calls the fakes make (see ``CALLABLE_MODULES``).
+That keeps a confused or outdated client from running arbitrary code by accident; it is not
+a security boundary against a hostile one (an ipcsim class may be built with any
+arguments), which is why the server takes only peers of its own user (see
+``KernelServer._allowed``).
 """
 from __future__ import annotations
 
@@ -51,7 +54,7 @@ CALLABLE_MODULES = frozenset({
 })
 SAFE_BUILTINS = frozenset({
     "bytearray", "bytes", "complex", "dict", "frozenset", "list", "range", "set", "slice",
-    "tuple", "int", "float", "str", "bool", "getattr",
+    "tuple", "int", "float", "str", "bool",
 })
 
 

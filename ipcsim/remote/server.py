@@ -203,10 +203,11 @@ class Conn:
 class Client:
     """One real process: its model process and its connections."""
 
-    __slots__ = ("pid", "proc", "conns", "pidfd", "listener", "bset")
+    __slots__ = ("pid", "proc", "conns", "pidfd", "listener", "bset", "forked_unseen")
 
     def __init__(self, pid: int, proc: Process) -> None:
         self.pid = pid
+        self.forked_unseen = False   # made at its parent's fork; not heard from itself yet
         self.proc = proc
         self.conns: list[Conn] = []
         self.pidfd: int | None = None
@@ -267,6 +268,7 @@ class KernelServer:
         self._next_poll = 0.0
         self.idle: list[greenlet] = []     # greenlets waiting for a call to run
         self.refs: list[Any] = []          # model objects clients hold handles of
+        self.retired: dict[int, int | None] = {}   # pid -> start time, before a reset
         self.ref_numbers: dict[int, int] = {}
         self.spin = float(os.environ.get("IPCSIM_SERVER_SPIN", SPIN))
         self._chunk = bytearray(65536)   # (one buffer for every read)
@@ -392,7 +394,10 @@ class KernelServer:
             return True
         pid, uid, _gid = struct.unpack("3i", sock.getsockopt(
             socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
-        return uid == self.uid or _real_uid(pid) == self.uid
+        if uid == self.uid or _real_uid(pid) == self.uid:
+            return True
+        # a client's own process or child that dropped its privileges for good (setuid)
+        return pid in self.clients or _parent_pid(pid) in self.clients
 
     def _readable(self, conn: Conn) -> None:
         try:
@@ -494,12 +499,13 @@ class KernelServer:
             self._hello(conn, *req[1:])
         elif op == P.OP_FORK:
             if client is not None:
-                self._run(conn, lambda: self._client(req[1], client.pid, True) and None)
+                self._run(conn, lambda: self._forked(req[1], client.pid))
         elif op == P.OP_KCALL:
             fn, args = req[1], req[2]
             self._run(conn, lambda: fn(self.kernel, *args))
         elif op == P.OP_RESET:
-            self._reset(conn, req[1] if len(req) > 1 else None)
+            self._reset(conn, req[1] if len(req) > 1 else None,
+                        req[2] if len(req) > 2 else None)
         elif op == P.OP_LISTEN:
             if client is None:
                 self.reply(conn, (P.REPLY_ERROR, SimulationError("OP_HELLO must come first")))
@@ -600,6 +606,11 @@ class KernelServer:
         except Exception as e:
             self.reply(conn, (P.REPLY_ERROR, _picklable(e)))
             return
+        if client.forked_unseen and not forked:
+            # registered at its fork, and now a fresh interpreter says hello: it has
+            # exec'd (its inherited attachments and descriptors went with the old image)
+            _exec(client.proc)
+        client.forked_unseen = False
         conn.client = client
         client.conns.append(conn)
         client.bset = bset & CAP_FULL_SET
@@ -612,10 +623,19 @@ class KernelServer:
     def _client(self, pid: int, ppid: int, forked: bool) -> Client:
         """The client for the real process ``pid``, made on first sight: a fork of its
         parent's model process when it was forked from a client (same attachments,
-        descriptors, namespace), else a new program in its parent's namespace (or init's)."""
+        descriptors, namespace), else a new program in its parent's namespace (or init's).
+        A process of a kernel that was reset since, or its child, is refused."""
         client = self.clients.get(pid)
         if client is not None:
             return client
+        for old in (pid, ppid):
+            if old in self.retired:
+                if self.retired[old] == _start_time(old):
+                    raise SimulationError(
+                        f"process {pid} belongs to the kernel this server had before it "
+                        f"was reset (a test's process still running?): it may not act in "
+                        f"the fresh one")
+                del self.retired[old]
         parent_client = self.clients.get(ppid)
         kernel = self.kernel
         parent = parent_client.proc if parent_client is not None else kernel.init
@@ -626,6 +646,14 @@ class KernelServer:
         self.clients[pid] = client
         self._watch(client)
         return client
+
+    def _forked(self, pid: int, ppid: int) -> None:
+        """A client forked the real process ``pid``: its model process, a copy of the
+        parent's as it is now."""
+        known = pid in self.clients
+        client = self._client(pid, ppid, True)
+        if not known:
+            client.forked_unseen = True
 
     def _watch(self, client: Client) -> None:
         if not _has_pidfd:
@@ -705,10 +733,11 @@ class KernelServer:
             if client.listener is conn:
                 client.listener = None
 
-    def _reset(self, conn: Conn, seed: int | None) -> None:
-        """A fresh kernel: every client but this connection's process is forgotten (their
-        connections are closed)."""
-        keep = conn.client.pid if conn.client is not None else None
+    def _reset(self, conn: Conn, seed: int | None, asker: int | None = None) -> None:
+        """A fresh kernel: every client but the asking process (this connection's, or the
+        pid the request names) is forgotten: their connections are closed, and they may not
+        come back (their calls would act in a kernel they were never part of)."""
+        keep = conn.client.pid if conn.client is not None else asker
         for other in list(self.conns):
             if other is not conn and (other.client is None or other.client.pid != keep):
                 self._close_conn(other)
@@ -719,6 +748,10 @@ class KernelServer:
                 except (KeyError, ValueError):
                     pass
                 os.close(client.pidfd)
+            if client.pid != keep:
+                # a process of the kernel before (a test's child still running): it may
+                # not come back into the fresh one
+                self.retired[client.pid] = _start_time(client.pid)
         self.clients.clear()
         self.ready.clear()
         self.timers.clear()
@@ -808,6 +841,24 @@ def _alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return True
+
+
+def _parent_pid(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _start_time(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks since boot): tells a process from a later one that
+    got its pid again."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _real_uid(pid: int) -> int | None:

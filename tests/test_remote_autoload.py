@@ -413,3 +413,27 @@ def test_the_pth_is_one_import_line_after_comments():
     lines = PTH_SOURCE.read_text().splitlines()
     code = [line for line in lines if not line.startswith("#")]
     assert len(code) == 1 and code[0].startswith("import os; ")
+
+
+def test_ctrl_c_reaches_the_command_of_serve_once(tmp_path):
+    # the terminal gives SIGINT to the whole foreground group: serve must not pass it on too
+    script = tmp_path / "count.py"
+    script.write_text("import signal, sys, time\n"
+                      "n = []\n"
+                      "signal.signal(signal.SIGINT, lambda *a: n.append(1))\n"
+                      "print('ready', flush=True)\n"
+                      "time.sleep(1.5)\n"
+                      "print(len(n), flush=True)\n")
+    proc = subprocess.Popen([sys.executable, "-m", "ipcsim", "serve", "--", sys.executable,
+                             str(script)], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        assert proc.stdout.readline() == "ready\n"
+        os.killpg(proc.pid, signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert out.split() == ["1"]
+    assert proc.returncode == 0

@@ -30,7 +30,7 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import pytest
 
@@ -519,3 +519,48 @@ def real_python(code: str, posix: bool = False, timeout: float = 120) -> object:
         f"the real-kernel run failed (exit status {proc.returncode})\n--- code ---\n{code}\n"
         f"--- stdout ---\n{proc.stdout[-3000:]}\n--- stderr ---\n{proc.stderr[-3000:]}")
     return json.loads(lines[-1][2:])
+
+
+# --- a module's kernel server, and this process attached to a fresh kernel of it ----------
+@pytest.fixture(scope="module")
+def server() -> Iterator[Any]:
+    from ipcsim.remote import launch
+    srv = launch.start_server()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def served(server: Any) -> Iterator[Any]:
+    """This process attached to a fresh kernel of the module's server."""
+    from ipcsim.remote import attach, detach
+    server.reset()
+    saved = os.environ.get("IPCSIM_SERVER")
+    os.environ["IPCSIM_SERVER"] = server.address
+    attach(server.address)
+    yield server
+    detach()
+    if saved is None:
+        os.environ.pop("IPCSIM_SERVER", None)
+    else:
+        os.environ["IPCSIM_SERVER"] = saved
+
+
+def fork_child(body: Callable[[], object]) -> int:
+    """A child that runs ``body`` and exits 0, or 1 with the traceback on stderr."""
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            body()
+        except BaseException:
+            import traceback
+            traceback.print_exc()
+            code = 1
+        os._exit(code)
+    return pid
+
+
+def wait_child(pid: int) -> int:
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)

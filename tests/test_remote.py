@@ -21,46 +21,8 @@ pytestmark = pytest.mark.skipif(not hasattr(socket, "AF_UNIX") or not hasattr(os
                                 reason="the kernel server needs Unix sockets and fork")
 
 
-@pytest.fixture(scope="module")
-def server():
-    srv = launch.start_server()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def served(server):
-    """This process attached to a fresh kernel of the module's server."""
-    server.reset()
-    saved = os.environ.get("IPCSIM_SERVER")
-    os.environ["IPCSIM_SERVER"] = server.address
-    attach(server.address)
-    yield server
-    detach()
-    if saved is None:
-        os.environ.pop("IPCSIM_SERVER", None)
-    else:
-        os.environ["IPCSIM_SERVER"] = saved
-
-
-def _fork(body) -> int:
-    """A child that runs ``body`` and exits 0, or 1 with the traceback on stderr."""
-    pid = os.fork()
-    if pid == 0:
-        code = 0
-        try:
-            body()
-        except BaseException:
-            import traceback
-            traceback.print_exc()
-            code = 1
-        os._exit(code)
-    return pid
-
-
-def _wait(pid: int) -> int:
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
+from remote_helpers import fork_child as _fork, wait_child as _wait  # noqa: E402
+from remote_helpers import server, served  # noqa: E402,F401  (fixtures)
 
 
 def _until(predicate, timeout: float = 10.0) -> None:

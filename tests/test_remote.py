@@ -438,7 +438,6 @@ def test_a_process_of_the_kernel_before_a_reset_is_refused(served):
 
 
 def test_exec_after_fork_drops_what_the_old_image_had(served):
-    import subprocess
     mem = sysv_ipc.SharedMemory(None, sysv_ipc.IPC_CREX, size=4096)
     code = ("from ipcsim.compat import sysv_ipc\n"
             f"m = sysv_ipc.SharedMemory({mem.key})\n"

@@ -16,7 +16,7 @@ import pytest
 
 from ipcsim.compat import _context
 from ipcsim.compat import posix_ipc
-from ipcsim.remote import attach, detach, launch, mqops, notify, ops
+from ipcsim.remote import launch, mqops, notify, ops
 
 pytestmark = [
     pytest.mark.skipif(not hasattr(socket, "AF_UNIX") or not hasattr(os, "fork"),

@@ -460,6 +460,9 @@ def _serve(args: argparse.Namespace) -> int:
     command = list(args.cmd)
     if command[:1] == ["--"]:
         command = command[1:]
+        if not command:
+            print("ipcsim serve: -- needs a command to run (CMD ARGS...)", file=sys.stderr)
+            return 2
     argv = [] if args.socket is None else ["--socket", args.socket]
     if args.seed is not None:
         argv += ["--seed", str(args.seed)]

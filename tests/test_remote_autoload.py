@@ -437,3 +437,10 @@ def test_ctrl_c_reaches_the_command_of_serve_once(tmp_path):
             proc.wait()
     assert out.split() == ["1"]
     assert proc.returncode == 0
+
+
+def test_serve_with_an_empty_command_is_a_usage_error():
+    proc = subprocess.run([sys.executable, "-m", "ipcsim", "serve", "--"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "ipcsim serve: -- needs a command to run (CMD ARGS...)"

@@ -31,10 +31,13 @@ def _parser(prog: str) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None, prog: str = "ipcsim serve") -> int:
-    args = _parser(prog).parse_args(argv)
+    parser = _parser(prog)
+    args = parser.parse_args(argv)
     command = args.command
     if command and command[0] == "--":
         command = command[1:]
+        if not command:
+            parser.error("-- needs a command to run (CMD ARGS...)")
     if args.socket is not None:
         args.socket = os.path.abspath(args.socket)   # (children may run elsewhere)
     if command:

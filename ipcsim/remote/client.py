@@ -187,6 +187,7 @@ class Connection:
 
     # --- a call -----------------------------------------------------------------------------
     def call(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        __tracebackhide__ = True     # (pytest: the client's frames are not the test's)
         creds = _read_creds()
         if creds == self.creds:
             body = _dumps((P.OP_CALL, fn, args, None), _PROTOCOL)
@@ -200,6 +201,7 @@ class Connection:
         return self._exchange(_HEADER_PACK(len(body)) + body)
 
     def _exchange(self, frame: bytes) -> Any:
+        __tracebackhide__ = True     # (pytest: the client's frames are not the test's)
         global _watching
         self.busy = True
         try:
@@ -259,6 +261,7 @@ class Connection:
         module's wakeup descriptor tells: this process's pipe, left in place between calls
         (a byte found when a call begins came between calls, and is dropped), unless
         someone else uses it (asyncio): then the call is not watched."""
+        __tracebackhide__ = True
         pipe_r, pipe_w = _wakeup_pipe()
         try:
             old = _set_wakeup_fd(pipe_w, warn_on_full_buffer=False)
@@ -340,6 +343,7 @@ class Connection:
     def _read_after_cancel(self) -> tuple[int, Any]:
         """The reply to a cancelled call (it comes at once). Ctrl-C meanwhile waits for it,
         then goes on."""
+        __tracebackhide__ = True     # (pytest: the client's frames are not the test's)
         interrupted: KeyboardInterrupt | None = None
         while True:
             try:
@@ -357,6 +361,7 @@ class Connection:
         """A signal's handler raised ``e`` while the call waited: the call ends (EINTR,
         or what it got first). Ctrl-C goes on at once; another exception follows the
         fakes' rules (see ``_common.fail``)."""
+        __tracebackhide__ = True
         from ..compat._context import _handler_errors
         self._send_cancel()
         status, value = self._read_after_cancel()
@@ -438,6 +443,7 @@ class Remote:
                 self.forget(c)
 
     def __call__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        __tracebackhide__ = True     # (pytest: the client's frames are not the test's)
         conn = getattr(self.local, "conn", None)
         if conn is None or conn.closed or conn.busy:
             conn = self.connection()

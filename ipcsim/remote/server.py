@@ -829,6 +829,16 @@ def _has_passed_fd(value: Any) -> bool:
     return False
 
 
+def _stat_field(pid: int, index: int) -> str | None:
+    """Field ``index`` of /proc/PID/stat after the command name (0: the state, 1: the
+    parent's pid, 19: the start time), or None where there is none to read."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[index]
+    except (OSError, IndexError):
+        return None
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -836,29 +846,19 @@ def _alive(pid: int) -> bool:
         return False
     except OSError:
         return True
-    try:                                     # a zombie has ended too
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
+    return _stat_field(pid, 0) != "Z"          # (a zombie has ended too)
 
 
 def _parent_pid(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
+    field = _stat_field(pid, 1)
+    return int(field) if field is not None else None
 
 
 def _start_time(pid: int) -> int | None:
     """When ``pid`` started (clock ticks since boot): tells a process from a later one that
     got its pid again."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None
+    field = _stat_field(pid, 19)
+    return int(field) if field is not None else None
 
 
 def _real_uid(pid: int) -> int | None:

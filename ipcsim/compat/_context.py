@@ -92,46 +92,63 @@ def handler_error() -> BaseException | None:
     return error
 
 
+_wakeup: tuple[int, int] | None = None
+_wakeup_pid = 0                         # (a forked child makes its own pipe)
+
+
+def wakeup_pipe() -> tuple[int, int]:
+    """This process's pipe for the signal module's wakeup bytes (non-blocking), made on
+    first use: the host kernel's waits and a kernel server's client (ipcsim.remote) watch
+    signals through it."""
+    global _wakeup, _wakeup_pid
+    pid = os.getpid()
+    if _wakeup is None or _wakeup_pid != pid:
+        r, w = os.pipe()
+        os.set_blocking(r, False)
+        os.set_blocking(w, False)
+        _wakeup, _wakeup_pid = (r, w), pid
+    return _wakeup
+
+
+def drain_pipe(fd: int) -> bool:
+    """Read every byte waiting in ``fd``; whether there were any (a signal came)."""
+    got = False
+    try:
+        while os.read(fd, 512):
+            got = True
+    except BlockingIOError:
+        pass
+    return got
+
+
 class _SignalWatch:
     """Whether a signal with a Python handler arrived while the main thread waits in a
     blocked call: through the wakeup fd of the signal module (a byte for each such signal),
     set for the wait when nobody else uses it (asyncio's loop does; then no watch)."""
 
     SLICE = 0.05                        # how soon a handled signal ends the wait (seconds)
-    _pipe: tuple[int, int] | None = None
-    _pid = 0                            # (a forked child makes its own pipe)
+
+    def __init__(self, pipe: tuple[int, int]) -> None:
+        self._pipe = pipe
 
     @classmethod
     def start(cls) -> "_SignalWatch | None":
         if threading.current_thread() is not threading.main_thread():
             return None                 # the kernel gives a signal to the main thread
         try:
-            if cls._pipe is None or cls._pid != os.getpid():
-                r, w = os.pipe()
-                os.set_blocking(r, False)
-                os.set_blocking(w, False)
-                cls._pipe, cls._pid = (r, w), os.getpid()
-            old = signal.set_wakeup_fd(cls._pipe[1], warn_on_full_buffer=False)
+            pipe = wakeup_pipe()
+            old = signal.set_wakeup_fd(pipe[1], warn_on_full_buffer=False)
         except (ValueError, OSError):       # (not where the signal module allows it)
             return None
         if old != -1:                   # someone else's: leave it
             signal.set_wakeup_fd(old)
             return None
-        watch = cls()
+        watch = cls(pipe)
         watch.drain()
         return watch
 
     def drain(self) -> bool:
-        got = False
-        pipe = self._pipe
-        if pipe is None:
-            return got
-        try:
-            while os.read(pipe[0], 512):
-                got = True
-        except BlockingIOError:
-            pass
-        return got
+        return drain_pipe(self._pipe[0])
 
     def fired(self) -> bool:
         return self.drain()

@@ -29,6 +29,8 @@ import threading
 import weakref
 from typing import Any, Callable
 
+from ..compat._context import drain_pipe as _drain
+from ..compat._context import wakeup_pipe as _wakeup_pipe
 from ..errors import SimulationError
 from . import protocol as P
 
@@ -111,8 +113,6 @@ _perf_counter = __import__("time").perf_counter
 _sched_yield = getattr(os, "sched_yield", lambda: None)
 _DONTWAIT_FLAG = int(getattr(socket, "MSG_DONTWAIT", 0))
 _set_wakeup_fd = signal.set_wakeup_fd
-_pipe: tuple[int, int] | None = None
-_pipe_pid = 0
 _watching = False      # the main thread is in a watched call (see _exchange_watched)
 
 
@@ -122,39 +122,19 @@ def _check_signals() -> None:
     signal.pthread_kill(threading.get_ident(), 0)
 
 
-def _wakeup_pipe() -> tuple[int, int]:
-    """This process's pipe for the signal module's wakeup bytes (non-blocking)."""
-    global _pipe, _pipe_pid
-    pid = _getpid()
-    if _pipe is None or _pipe_pid != pid:
-        r, w = os.pipe()
-        os.set_blocking(r, False)
-        os.set_blocking(w, False)
-        _pipe, _pipe_pid = (r, w), pid
-    return _pipe
-
-
 def _forget_wakeup_fd() -> None:
     """Take this process's pipe off the signal module, if it is there (at detach, and in
     a forked child: the parent's pipe must not get the child's signals)."""
-    if _pipe is None:
+    from ..compat import _context
+    pipe = _context._wakeup              # (this process's, or in a child its parent's)
+    if pipe is None:
         return
     try:
         old = _set_wakeup_fd(-1)
     except ValueError:
         return
-    if old not in (-1, _pipe[1]):
+    if old not in (-1, pipe[1]):
         _set_wakeup_fd(old)
-
-
-def _drain(fd: int) -> bool:
-    got = False
-    try:
-        while os.read(fd, 512):
-            got = True
-    except BlockingIOError:
-        pass
-    return got
 
 
 class Connection:

@@ -75,19 +75,43 @@ def _timed(parent: Callable[[], None], child: Callable[[], None], n: int) -> flo
     return elapsed / n * 1e6
 
 
+def _ping_pong(one: Any, two: Any, give: Callable[[Any], object],
+               take: Callable[[Any], object], n: int) -> float:
+    """``n`` round trips: the parent gives on ``one`` and takes from ``two``; the child
+    takes from ``one`` and gives on ``two``."""
+    def child() -> None:
+        for _ in range(n):
+            take(one)
+            give(two)
+
+    def parent() -> None:
+        for _ in range(n):
+            give(one)
+            take(two)
+    return _timed(parent, child, n)
+
+
+def _send(q: Any) -> None:
+    q.send(DATA)
+
+
+def _receive(q: Any) -> None:
+    q.receive()
+
+
+def _release(s: Any) -> None:
+    s.release()
+
+
+def _acquire(s: Any) -> None:
+    s.acquire()
+
+
 def msg_pair(sysv: Any, n: int) -> float:
     q1 = sysv.MessageQueue(None, sysv.IPC_CREX)
     q2 = sysv.MessageQueue(None, sysv.IPC_CREX)
     try:
-        def child() -> None:
-            for _ in range(n):
-                q2.send(q1.receive()[0])
-
-        def parent() -> None:
-            for _ in range(n):
-                q1.send(DATA)
-                q2.receive()
-        return _timed(parent, child, n)
+        return _ping_pong(q1, q2, _send, _receive, n)
     finally:
         q1.remove()
         q2.remove()
@@ -97,16 +121,7 @@ def sem_pair(sysv: Any, n: int) -> float:
     s1 = sysv.Semaphore(None, sysv.IPC_CREX)
     s2 = sysv.Semaphore(None, sysv.IPC_CREX)
     try:
-        def child() -> None:
-            for _ in range(n):
-                s1.acquire()
-                s2.release()
-
-        def parent() -> None:
-            for _ in range(n):
-                s1.release()
-                s2.acquire()
-        return _timed(parent, child, n)
+        return _ping_pong(s1, s2, _release, _acquire, n)
     finally:
         s1.remove()
         s2.remove()
@@ -117,15 +132,7 @@ def mq_pair(posix: Any, n: int) -> float:
     q1 = posix.MessageQueue(tag + "-1", posix.O_CREX)
     q2 = posix.MessageQueue(tag + "-2", posix.O_CREX)
     try:
-        def child() -> None:
-            for _ in range(n):
-                q2.send(q1.receive()[0])
-
-        def parent() -> None:
-            for _ in range(n):
-                q1.send(DATA)
-                q2.receive()
-        return _timed(parent, child, n)
+        return _ping_pong(q1, q2, _send, _receive, n)
     finally:
         for q in (q1, q2):
             q.close()
@@ -137,16 +144,7 @@ def posix_sem_pair(posix: Any, n: int) -> float:
     s1 = posix.Semaphore(tag + "-s1", posix.O_CREX)
     s2 = posix.Semaphore(tag + "-s2", posix.O_CREX)
     try:
-        def child() -> None:
-            for _ in range(n):
-                s1.acquire()
-                s2.release()
-
-        def parent() -> None:
-            for _ in range(n):
-                s1.release()
-                s2.acquire()
-        return _timed(parent, child, n)
+        return _ping_pong(s1, s2, _release, _acquire, n)
     finally:
         for s in (s1, s2):
             s.unlink()

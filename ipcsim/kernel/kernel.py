@@ -32,7 +32,7 @@ from . import waitq
 from .waitq import KILLED, SIGNAL, Waiter
 
 if TYPE_CHECKING:
-    from ..sim.scheduler import Task
+    from ..sim.scheduler import Control, Task
     from ..views import WaitFor
     from .vfs import MountSource
     from .process import ProcessState
@@ -296,6 +296,9 @@ class Kernel(Viewable):
                 raise sched.dying(task)
             raise ProcessGone(f"{syscall.call_text(name, args)}: process {proc.pid} has exited "
                               f"(status {proc.exit_status}); it can make no more calls")
+        control = sched.control
+        if control is not None and not host:
+            return self._watched_call(control, proc, fn, name, args, kwargs, task)
         try:
             if not self.tracing:
                 return fn(proc, *args, **kwargs)
@@ -310,6 +313,31 @@ class Kernel(Viewable):
         finally:
             if not host:
                 self._after_call(task)
+
+    def _watched_call(self, control: Control, proc: ProcessState, fn: Callable[..., R],
+                      name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+                      task: Task) -> R:
+        """A program's call under an exploration: the control hears what the call is
+        about to touch, and what it returned (an id it created, a child it forked)."""
+        control.call(proc, name, args, kwargs)
+        try:
+            if not self.tracing:
+                result = fn(proc, *args, **kwargs)
+            else:
+                start = self.clock.now()
+                try:
+                    result = fn(proc, *args, **kwargs)
+                except OSError as e:
+                    self._record(start, proc.pid, name, args, kwargs, None, e.errno)
+                    raise
+                self._record(start, proc.pid, name, args, kwargs, result, None)
+        except BaseException:
+            control.returned(proc, name, args, kwargs, None)
+            self._after_call(task)
+            raise
+        control.returned(proc, name, args, kwargs, result)
+        self._after_call(task)
+        return result
 
     def _program_call(self, task: Task, proc: ProcessState, fn: Callable[..., R],
                       args: tuple[Any, ...]) -> R:
@@ -434,6 +462,8 @@ class Kernel(Viewable):
                               "(init cannot exit; end the other processes instead)")
         if not proc.alive:
             return
+        if self.sched.control is not None:
+            self.sched.control.barrier()     # an exit touches much: ordered with all
         proc.alive = False
         proc.stopped = False
         proc.sigpending.clear()

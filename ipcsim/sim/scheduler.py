@@ -79,7 +79,7 @@ class Task:
     """One thread of control: a program's, or the host's."""
 
     __slots__ = ("process", "fn", "args", "ctx", "state", "waiter", "killed", "kill_sent",
-                 "is_host", "queued", "outer", "sched", "started", "ident")
+                 "is_host", "queued", "outer", "sched", "started", "ident", "label", "order")
 
     def __init__(self, process: Process | NotifyThread | None, fn: Callable[..., object] | None,
                  args: tuple[Any, ...], is_host: bool = False):
@@ -99,6 +99,10 @@ class Task:
         self.sched: Scheduler = None  # type: ignore[assignment]  # (set by the one that made it)
         self.started = False     # it has run (a program that never ran has nothing to unwind)
         self.ident: int | None = None    # the thread's id (executor="threads")
+        # how a schedule names it ("2": pid 2's program; "2t1": its first notify thread;
+        # "h": the host), and where it sorts among the candidates of a controlled pick
+        self.label = "h" if is_host else "?"
+        self.order: tuple[int, int] = (-1, 0)
 
     def __repr__(self) -> str:
         who = "host" if self.is_host else f"pid {self.process.pid}"
@@ -122,6 +126,33 @@ class Binding(Protocol):
     def block(self, sched: Scheduler, w: Waiter, deadline: int | None) -> int: ...
 
     def notify(self) -> None: ...
+
+
+class Control(Protocol):
+    """What drives or watches the picks of an exploration (see :mod:`ipcsim.explore`).
+
+    With ``observe`` set, the seed still picks and the control is told of each pick;
+    otherwise the control makes every pick. Either way it hears of what the running task
+    does that another task's step could depend on: the system calls it makes, the tasks
+    it wakes, and the steps (an exit, a timer firing) that it treats as depending on all."""
+
+    observe: bool
+
+    def pick(self, cur: Task | None, cands: list[Task]) -> Task | None: ...
+
+    def observed(self, cur: Task | None, chosen: Task, n: int) -> None: ...
+
+    def woke(self, task: Task) -> None: ...
+
+    def barrier(self) -> None: ...
+
+    def timer(self) -> bool: ...
+
+    def call(self, proc: Any, name: str, args: tuple[Any, ...],
+             kwargs: dict[str, Any]) -> None: ...
+
+    def returned(self, proc: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+                 result: object) -> None: ...
 
 
 class Scheduler:
@@ -153,6 +184,16 @@ class Scheduler:
         self.deferred: list[BaseException] = []   # what signal handlers raised meanwhile
         self.abandoned: list[Task] = []  # programs that ignored their kill (parked for good)
         self.binding: Binding | None = None   # the threads of a test bound to it (compat)
+        self.control: Control | None = None   # an exploration's (see set_control)
+        self._threads = 0            # notify threads started (their labels)
+
+    def set_control(self, control: Control | None) -> None:
+        """Let ``control`` make (or watch) the picks from now on; programs' calls then
+        take the slow path, where the control hears of them."""
+        self.control = control
+        if control is not None and not control.observe:
+            self.runq = list(self.runq)
+            self.fifo = False
 
     # --- creating and ending programs ------------------------------------------------
     def prepare(self, fn: Callable[..., object], args: tuple[Any, ...]) -> Task:
@@ -166,6 +207,8 @@ class Scheduler:
     def spawn(self, task: Task, process: Process) -> Task:
         """Make ``task`` (from :meth:`prepare`) the program of ``process``, runnable."""
         task.process = process
+        task.label = str(process.pid)
+        task.order = (process.pid, 0)
         self.programs[process.pid] = task
         self.make_runnable(task)
         return task
@@ -178,6 +221,10 @@ class Scheduler:
     def add_thread(self, task: Task) -> None:
         """Start an extra thread of a process (a SIGEV_THREAD notification)."""
         task.sched = self
+        self._threads += 1
+        pid = task.process.owner.pid if task.process.pid is None else task.process.pid
+        task.label = f"{pid}t{self._threads}"
+        task.order = (pid, self._threads)
         self.make_runnable(task)
 
     def main(self, task: Task) -> Task:
@@ -284,6 +331,22 @@ class Scheduler:
             if task.state == RUNNABLE:
                 return task
         runq = self.runq
+        control = self.control
+        if control is not None:
+            if not control.observe:
+                return self._pop_controlled(control, None)
+            if runq:
+                n = sum(t.state == RUNNABLE for t in runq)
+                task = self._pop_policy()
+                if task is not None:
+                    control.observed(None, task, n)
+                return task
+            return None
+        return self._pop_policy()
+
+    def _pop_policy(self) -> Task | None:
+        """The pick of the seed (or FIFO), dropping stale entries."""
+        runq = self.runq
         while runq:
             if self.fifo:
                 task = runq.popleft()  # type: ignore[union-attr]  # (a deque under fifo)
@@ -303,6 +366,30 @@ class Scheduler:
                 return task
         return None
 
+    def _runnable(self) -> list[Task]:
+        """The runnable tasks of the run queue (stale entries dropped from it)."""
+        runq = self.runq
+        live = [t for t in runq if t.state == RUNNABLE]
+        if len(live) != len(runq):
+            for t in runq:
+                if t.state != RUNNABLE:
+                    t.queued = False
+            self.runq = live[:]
+        return live
+
+    def _pop_controlled(self, control: Control, cur: Task | None) -> Task | None:
+        """The control's pick among the runnable tasks (None: none, or it stops the run)."""
+        cands = self._runnable()
+        if not cands:
+            return None
+        task = control.pick(cur, cands)
+        if task is None:
+            self.stop_at = -1            # the control ends the run here
+            return None
+        self.runq.remove(task)       # type: ignore[arg-type]
+        task.queued = False
+        return task
+
     def _choose(self) -> Task:
         """The task to run next: the host when a program crashed, when a stop is due
         (``max_steps``, a deferred signal: the pick is parked for the next drive), or when
@@ -312,7 +399,8 @@ class Scheduler:
         while True:
             task = self._pop()
             if task is None:
-                if self.steps < self.stop_at and self.clock.fire_next(self.limit):
+                if self.steps < self.stop_at and self._may_fire() and \
+                        self.clock.fire_next(self.limit):
                     continue
                 return self._to_host()
             if self.steps >= self.stop_at and not task.is_host:
@@ -320,6 +408,20 @@ class Scheduler:
                 self.resume = task
                 return self._to_host()
             return task
+
+    def _may_fire(self) -> bool:
+        """Whether the clock may jump to the next timer: under an exploration's control
+        the timers firing is a step of its own (the control may end the run instead)."""
+        control = self.control
+        if control is None:
+            return True
+        deadline = self.clock.next_deadline()
+        if deadline is None or (self.limit is not None and deadline > self.limit):
+            return False
+        if control.timer():
+            return True
+        self.stop_at = -1
+        return False
 
     def _to_host(self) -> Task:
         host = self.host
@@ -342,7 +444,7 @@ class Scheduler:
             kernel._prog = None
         else:
             kernel._slow = True
-            kernel._prog = None if kernel.tracing else nxt
+            kernel._prog = None if kernel.tracing or self.control is not None else nxt
 
     def _switch(self, cur: Task, nxt: Task) -> None:
         """Give the CPU from ``cur`` to ``nxt``; return when ``cur`` is scheduled again."""
@@ -368,6 +470,8 @@ class Scheduler:
         runq = self.runq
         if steps >= self.stop_at:
             self._stop_here(task)
+        elif self.control is not None:
+            self._preempt_controlled(task, self.control)
         elif runq and not self.fifo:
             # The seed picks among the runnable tasks and the caller (slot n: it goes on).
             n = len(runq)
@@ -383,6 +487,43 @@ class Scheduler:
                 self._switch(task, nxt)
         if task.killed or task.process.sigpending:
             self.resume_checks(task)
+
+    def _preempt_controlled(self, task: Task, control: Control) -> None:
+        """A switch point under an exploration's control: it picks among the runnable tasks
+        and the caller (or, observing, is told of the seed's pick)."""
+        if control.observe:
+            runq = self.runq
+            n = sum(t.state == RUNNABLE for t in runq) + 1
+            nxt = task
+            if runq and not self.fifo:
+                i = int(self._random() * (len(runq) + 1))
+                if i < len(runq):
+                    nxt = runq[i]
+                    runq[i] = task
+                    task.state = RUNNABLE
+                    task.queued = True
+                    nxt.queued = False
+                    if nxt.state != RUNNABLE:    # a stale entry: pick again among the rest
+                        nxt = self._choose()     # (the pick is told from _pop)
+                        self._switch(task, nxt)
+                        return
+            control.observed(task, nxt, n)
+            self._switch(task, nxt)
+            return
+        cands = self._runnable()
+        cands.append(task)
+        nxt = control.pick(task, cands)
+        if nxt is None:              # the control ends the run here
+            self.stop_at = -1
+            self._stop_here(task)
+            return
+        if nxt is not task:
+            self.runq.remove(nxt)    # type: ignore[arg-type]
+            nxt.queued = False
+            task.state = RUNNABLE
+            task.queued = True
+            self.runq.append(task)
+            self._switch(task, nxt)
 
     def _stop_here(self, task: Task) -> None:
         """A stop is due at this switch point: make the pick as usual, park it, and hand
@@ -549,6 +690,8 @@ class Scheduler:
         w.result = result
         self._cancel(w)
         task = w.task
+        if self.control is not None and task is not None:
+            self.control.woke(task)
         if task is not None and task.state == BLOCKED:
             self.make_runnable(task)
         return True

@@ -41,13 +41,15 @@ from typing import Any, Callable, Iterable, Iterator, TextIO
 
 import attrs
 
-from .errors import DeadlockError
-from .kernel import syscall
-from .kernel.kernel import Kernel
-from .kernel.viewable import PrettyPrinter
-from .sim.executor import check_executor
+from ..errors import DeadlockError
+from ..kernel import syscall
+from ..kernel.kernel import Kernel
+from ..kernel.viewable import PrettyPrinter
+from ..sim.executor import check_executor
+from .schedule import Recorder, encode
 
 DEADLOCK, FAILED, OK, UNFINISHED = "deadlock", "failed", "ok", "unfinished"
+PRUNED = "pruned"     # a run the exploration ended early (covered by another run)
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
@@ -62,6 +64,9 @@ class SeedResult:
     kind: str
     outcome: str = ""
     detail: str = ""
+    schedule: str = ""      # the run's schedule (see ipcsim.explore.schedule), if recorded
+    preemptions: int = 0
+    steps: int = 0
 
 
 @attrs.define
@@ -76,7 +81,7 @@ class Report:
     interrupted: bool = False      # Ctrl-C stopped it: results holds the seeds done
 
     def __repr__(self) -> str:
-        from .views import report_summary
+        from ..views import report_summary
         return report_summary(self)
 
     @property
@@ -96,15 +101,15 @@ class Report:
         return groups
 
     def _repr_html_(self) -> str:
-        from .views import report_html
+        from ..views import report_html
         return report_html(self)
 
     def _repr_svg_(self) -> str:
-        from .views import report_svg
+        from ..views import report_svg
         return report_svg(self)
 
     def _repr_pretty_(self, printer: PrettyPrinter, cycle: bool) -> None:
-        from .views import report_summary
+        from ..views import report_summary
         printer.text(report_summary(self))
 
     def first(self, kind: str) -> SeedResult | None:
@@ -235,30 +240,50 @@ NO_LIMITS = Limits()
 
 
 def run_seed(fn: Scenario, seed: int, trace: bool = False, executor: str | None = None,
-             limits: Limits = NO_LIMITS) -> tuple[SeedResult, Kernel]:
+             limits: Limits = NO_LIMITS,
+             control: Recorder | None = None) -> tuple[SeedResult, Kernel]:
     """Run the scenario ``fn`` once with ``seed`` (and ``executor``, the default if None;
-    ``limits`` stop a run that goes on too long); the kernel is closed afterwards but stays
-    readable (its trace, its processes). Ctrl-C (see :func:`catching_ctrl_c`) comes out as
+    ``limits`` stop a run that goes on too long; ``control`` records the run, and steers it
+    unless it only observes); the kernel is closed afterwards but stays readable (its
+    trace, its processes). Ctrl-C (see :func:`catching_ctrl_c`) comes out as
     KeyboardInterrupt; everything the scenario raises, KeyboardInterrupt included, is its
-    failure."""
+    failure. A run that ``control`` ended early is PRUNED."""
     k = Kernel(seed=seed, trace=trace, executor=executor)
+    if control is not None:
+        k.sched.set_control(control)
+    try:
+        result = _run(k, fn, seed, limits, control)
+    finally:
+        if control is not None:
+            control.finish()
+        k.close()
+    if control is not None:
+        result = attrs.evolve(result, schedule=encode(control.schedule()),
+                              preemptions=control.preemptions, steps=len(control.steps))
+    return result, k
+
+
+def _run(k: Kernel, fn: Scenario, seed: int, limits: Limits,
+         control: Recorder | None) -> SeedResult:
     try:
         value = fn(k)
         k.run(until=limits.until, max_steps=limits.max_steps)
+        if control is not None and control.stopped:
+            return SeedResult(seed, PRUNED, detail=control.mismatch or "")
         running = unfinished(k) if limits != NO_LIMITS else ""   # (else none runs on)
         if running:
             return SeedResult(seed, UNFINISHED, detail=f"still running at {limits.text()}: "
-                                                       f"{running}"), k
-        return SeedResult(seed, OK, repr(_outcome(value))), k
+                                                       f"{running}")
+        return SeedResult(seed, OK, repr(_outcome(value)))
     except DeadlockError as e:
+        if control is not None and control.stopped:
+            return SeedResult(seed, PRUNED, detail=control.mismatch or "")
         return SeedResult(seed, DEADLOCK, detail="; ".join(
-            f"pid {pid} waits in {what}" for pid, what in e.blocked)), k
+            f"pid {pid} waits in {what}" for pid, what in e.blocked))
     except BaseException as e:  # a program's (or the scenario's) error
         if isinstance(e, KeyboardInterrupt) and ctrl_c_pressed():
             raise
-        return SeedResult(seed, FAILED, detail=describe_failure(e)), k
-    finally:
-        k.close()
+        return SeedResult(seed, FAILED, detail=describe_failure(e))
 
 
 def unfinished(k: Kernel) -> str:
@@ -271,7 +296,7 @@ def unfinished(k: Kernel) -> str:
 
 
 # --- what a failure says ---------------------------------------------------------------------
-_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 def _user_frame(frame: FrameType) -> bool:
@@ -313,7 +338,7 @@ def _error_text(e: BaseException) -> str:
 
 def _program_pid(e: BaseException) -> int | None:
     """The pid of the program whose body raised ``e`` (the scheduler's frame that ran it)."""
-    from .sim.scheduler import Scheduler
+    from ..sim.scheduler import Scheduler
     main = Scheduler.main.__code__
     for frame, _line in _frames(e.__traceback__):
         if frame.f_code is main:

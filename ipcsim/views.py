@@ -35,7 +35,8 @@ from .kernel.viewable import Viewable
 from .kernel.waitq import Waiter, WaitQueue
 
 if TYPE_CHECKING:
-    from .explore import Report
+    from .explore import Report, SeedResult
+    from .explore.shrink import Shrunk
 
 # The IPC objects that have a view of their own.
 IpcObject = Union[MsgQueue, SemArray, ShmidKernel, MqueueInode]
@@ -586,82 +587,187 @@ def snapshot(k: Kernel) -> dict[str, Any]:
 
 
 # --- explorations ------------------------------------------------------------------------
-# A seed's cell in the picture of an exploration: the ok runs by outcome (the first outcome
+# A run's cell in the picture of an exploration: the ok runs by outcome (the first outcome
 # of the list first), deadlocks in the timeline's red, failures in its purple.
 _OUTCOME_COLOURS = ("#74c476", "#6baed6", "#fdd0a2", "#bcbddc", "#c7e9c0", "#9ecae1",
                     "#fdae6b", "#dadaeb")
 _KIND_COLOURS = {"deadlock": "#d62728", "failed": "#9467bd", "unfinished": "#7f7f7f"}
-_REPORT_CELLS = 10_000        # seeds drawn at most: past that the picture says how many
+_OTHER_COLOUR = "#7f7f7f"
+_REPORT_CELLS = 10_000        # runs drawn at most: past that the picture says how many
+_FINDINGS = (("deadlock", DEADLOCKED_ROW), ("failed", BLOCKED_ROW),
+             ("unfinished", BLOCKED_ROW))
+_FINDING_NAMES = {"deadlock": "deadlock", "failed": "failure",
+                  "unfinished": "run that did not finish"}
+_NONDETERMINISM_STYLE = "color:#d62728;border-left:6px solid #d62728;padding-left:4px"
+_TIMELINE_STYLE = "max-height:24em;overflow:auto;margin:2px 0 6px 0;padding:4px;" \
+                  "background:#f7f7f7"
 
 
 def _short(text: str, n: int) -> str:
     return text if len(text) <= n else text[:n - 3] + "..."
 
 
+def _unit(r: Report) -> str:
+    """What a result of the report is: a seed's run, or (dfs) a numbered run."""
+    return "run" if r.strategy == "dfs" else "seed"
+
+
+def _how(r: Report) -> str:
+    """How the runs were picked, for the one-line summary ("" for random seeds)."""
+    if r.strategy == "pct":
+        return f" (pct, depth {r.depth})"
+    if r.strategy == "dfs":
+        n = r.interleavings if r.interleavings is not None else len(r.results)
+        counted = f"{n:,} interleaving{'s' if n != 1 else ''}"
+        return f" (dfs: all {counted})" if r.complete else f" (dfs: {counted}, not all)"
+    return ""
+
+
 def report_summary(r: Report) -> str:
-    """One line: what an exploration found (no timings, so the same seeds give the same
-    line)."""
+    """One line: what an exploration found (no timings, so the same runs give the same
+    line). A dfs report counts runs and says whether they were every interleaving; a
+    nondeterministic scenario says so at the end."""
     outcomes = r.outcomes()
     ok = sum(len(s) for s in outcomes.values())
     unfinished = len(r.seeds("unfinished"))
+    odd = len(r.nondeterminism)
     return (f"<{'Interrupted (Ctrl-C): ' if r.interrupted else ''}Report of {r.path} "
-            f"({r.entry}): {_plural(len(r.results), 'seed')}, {ok} ok "
+            f"({r.entry}): {_plural(len(r.results), _unit(r))}{_how(r)}, {ok} ok "
             f"({_plural(len(outcomes), 'outcome')}), {len(r.seeds('deadlock'))} deadlock, "
             f"{len(r.seeds('failed'))} failed"
-            + (f", {unfinished} did not finish" if unfinished else "") + ">")
+            + (f", {unfinished} did not finish" if unfinished else "")
+            + (f", {_plural(odd, 'schedule')} ran two ways" if odd else "") + ">")
+
+
+class _Html(str):
+    """A table cell that is HTML already (it is not escaped again)."""
+
+
+def _code(text: str) -> _Html:
+    return _Html(f"<code>{_esc(text)}</code>")
+
+
+def _cell(value: object) -> str:
+    return value if isinstance(value, _Html) else _esc(value)
+
+
+def _report_table(headers: list[str], rows: list[list[object]], styles: list[str]) -> str:
+    """:func:`_table_html`, with cells of :class:`_Html` left as they are."""
+    head = "".join(f"<th style='text-align:left;padding:0 8px'>{_esc(h)}</th>" for h in headers)
+    body = "".join(("<tr>" if not style else f"<tr style='{style}'>")
+                   + "".join(f"<td style='padding:0 8px'>{_cell(c)}</td>" for c in row)
+                   + "</tr>" for row, style in zip(rows, styles))
+    return f"<table style='{_CSS}border-collapse:collapse'><tr>{head}</tr>{body}</table>"
+
+
+def _schedule_text(res: SeedResult | None) -> str:
+    """A run's schedule with its preemptions and steps ("" when it has none recorded)."""
+    if res is None or not res.schedule:
+        return ""
+    return (f"{_short(res.schedule, 60)} ({_plural(res.preemptions, 'preemption')}, "
+            f"{_plural(res.steps, 'step')})")
+
+
+def _replay_cell(r: Report, res: SeedResult | None) -> object:
+    return "" if res is None else _code(r.replay(res))
 
 
 def _report_rows(r: Report, limit: int) -> tuple[list[list[object]], list[str]]:
+    """The rows of the report's table (kind, runs, first run, outcome or what happened,
+    the shortest schedule, the command replaying it) and their styles: each outcome (the
+    first ``limit``), then deadlocks, failures and runs that did not finish."""
     rows: list[list[object]] = []
     styles = []
+    firsts: dict[str, SeedResult] = {}       # outcome -> its first run
+    for res in sorted(r.results, key=lambda res: res.seed):
+        if res.kind == "ok":
+            firsts.setdefault(res.outcome, res)
     outcomes = list(r.outcomes().items())
     for n, (outcome, seeds) in enumerate(outcomes[:limit]):
-        rows.append(["ok", len(seeds), seeds[0], _short(outcome, 100)])
+        best = r.shortest.get(outcome)
+        rows.append(["ok", len(seeds), seeds[0], _short(outcome, 100), _schedule_text(best),
+                     _replay_cell(r, best or firsts[outcome])])
         styles.append(f"border-left:6px solid {_OUTCOME_COLOURS[n % len(_OUTCOME_COLOURS)]}")
     if len(outcomes) > limit:
         rest = [s for _, s in outcomes[limit:]]
         rows.append(["ok", sum(map(len, rest)), min(min(s) for s in rest),
-                     f"{len(rest)} more outcomes: Report.outcomes() has them all"])
+                     f"{len(rest)} more outcomes: Report.outcomes() has them all", "", ""])
         styles.append("")
     if not outcomes:
-        rows.append(["ok", 0, "", ""])
+        rows.append(["ok", 0, "", "", "", ""])
         styles.append("")
-    for kind, style in (("deadlock", DEADLOCKED_ROW), ("failed", BLOCKED_ROW),
-                        ("unfinished", BLOCKED_ROW)):
+    for kind, style in _FINDINGS:
         first = r.first(kind)
         seeds = r.seeds(kind)
         if kind == "unfinished" and not seeds:
             continue                     # (only where a limit was given and reached)
+        best = r.shortest.get(kind)
         rows.append([kind, len(seeds), "" if first is None else first.seed,
-                     "" if first is None else first.detail])
+                     "" if first is None else first.detail, _schedule_text(best),
+                     _replay_cell(r, best or first)])
         styles.append(style if seeds else "")
     return rows, styles
 
 
+def _shrunk_html(r: Report, kind: str, small: Shrunk) -> str:
+    """A finding's smallest schedule: what went wrong, how small it got, the command that
+    replays it, and the replay's timeline."""
+    from .explore.shrink import replay_command
+    seed = r.seed if r.strategy == "dfs" else small.seed    # (dfs runs share one seed)
+    colour = _KIND_COLOURS.get(kind, _OTHER_COLOUR)
+    name = _FINDING_NAMES.get(kind, kind)
+    parts = [f"<div style='border-left:6px solid {colour};padding-left:4px;margin-top:6px'>"
+             f"<b>the {_esc(name)}, shrunk</b> to {_plural(small.preemptions, 'preemption')} "
+             f"and {_plural(small.steps, 'step')} (from "
+             f"{_plural(small.original_preemptions, 'preemption')} and "
+             f"{_plural(small.original_steps, 'step')}; {small.tried} replays): "
+             f"schedule <code>{_esc(small.schedule)}</code><br/>{_esc(small.detail)}<br/>"
+             f"replay it: <code>{_esc(replay_command(r.path, r.entry, seed, small.schedule))}"
+             f"</code></div>"]
+    if small.timeline:
+        parts.append(f"<pre style='{_TIMELINE_STYLE}'>{_esc(small.timeline.rstrip())}</pre>")
+    return "".join(parts)
+
+
 def report_html(r: Report, limit: int = 12) -> str:
-    """The exploration as a notebook shows it: a table of the kinds of runs (each outcome,
-    deadlocks and failures, the rows with any highlighted), the command that replays the
-    first of each, and the picture of the seeds (:func:`report_svg`)."""
+    """The exploration as a notebook shows it: the summary (and, for dfs, how many
+    interleavings it ran and whether that was all of them), a table of the kinds of runs
+    (each outcome, deadlocks, failures; the rows with any highlighted) with each one's
+    shortest schedule and the command that replays it, the command replaying the first run
+    of each finding, each finding's shrunk schedule with its timeline, schedules that ran
+    two ways (in red), and the picture of the runs (:func:`report_svg`). Everything in it
+    is escaped, and nothing depends on timings."""
+    unit = _unit(r)
     rows, styles = _report_rows(r, limit)
-    parts = [f"<div style='{_CSS}'><b>{_esc(report_summary(r)[1:-1])}</b>",
-             _table_html(["kind", "seeds", "first seed", "outcome or what happened"], rows,
-                         styles=styles)]
-    for kind in ("deadlock", "failed", "unfinished"):
+    parts = [f"<div style='{_CSS}'><b>{_esc(report_summary(r)[1:-1])}</b>"]
+    if r.strategy == "dfs":
+        parts.append(f"<div>{_esc(r.headline().splitlines()[0])}</div>")
+    schedule = "schedule" if r.strategy == "random" else "shortest schedule"
+    parts.append(_report_table(["kind", f"{unit}s", f"first {unit}", "outcome or what happened",
+                                schedule, "replay it"], rows, styles))
+    for kind, _style in _FINDINGS:
         first = r.first(kind)
         if first is not None:
-            parts.append(f"<div>replay the first {kind}: <code>ipcsim run {_esc(r.path)} "
-                         f"--seed {first.seed}</code></div>")
+            parts.append(f"<div>replay the first {_FINDING_NAMES[kind]}: "
+                         f"<code>{_esc(r.replay(first))}</code></div>")
+    for kind, _style in _FINDINGS:
+        small = r.shrunk.get(kind)
+        if small is not None:
+            parts.append(_shrunk_html(r, kind, small))
+    for problem in r.nondeterminism:
+        parts.append(f"<div style='{_NONDETERMINISM_STYLE}'><b>nondeterminism</b>: "
+                     f"{_esc(problem)}</div>")
     parts.append(report_svg(r))
     parts.append("</div>")
     return "".join(parts)
 
 
 def report_svg(r: Report) -> str:
-    """The seeds as a grid of cells, in seed order, coloured by what each run did (each
-    outcome a colour of its own, deadlocks red, failures purple, runs that did not finish
-    grey); the tooltips name the
-    seeds (neighbours with the same outcome share a cell, and a tooltip). At most 10,000
-    seeds are drawn."""
+    """The runs as a grid of cells, in order (seeds; dfs: run numbers), coloured by what
+    each did (each outcome a colour of its own, deadlocks red, failures purple, runs that
+    did not finish grey); the tooltips name the runs (neighbours with the same outcome share
+    a cell, and a tooltip). At most 10,000 runs are drawn."""
+    unit = _unit(r)
     results = sorted(r.results, key=lambda res: res.seed)
     shown = results[:_REPORT_CELLS]
     cols, cell = (50, 12) if len(shown) <= 1000 else (100, 8)
@@ -676,22 +782,23 @@ def report_svg(r: Report) -> str:
         n = 0
         while n < len(row):
             res = row[n]
-            fill = colour[res.outcome] if res.kind == "ok" else _KIND_COLOURS[res.kind]
+            fill = colour[res.outcome] if res.kind == "ok" else \
+                _KIND_COLOURS.get(res.kind, _OTHER_COLOUR)
             end = n + 1
             while end < len(row) and row[end].kind == res.kind == "ok" \
                     and row[end].outcome == res.outcome:
                 end += 1
             what = (f"ok, {_short(res.outcome, 60)}" if res.kind == "ok"
                     else f"{res.kind}: {_short(res.detail, 80)}")
-            seeds = (f"seed {res.seed}" if end == n + 1
-                     else f"seeds {res.seed}-{row[end - 1].seed}")
+            which = (f"{unit} {res.seed}" if end == n + 1
+                     else f"{unit}s {res.seed}-{row[end - 1].seed}")
             out.append(f'<rect x="{1 + n * cell}" y="{1 + start // cols * cell}" '
                        f'width="{(end - n) * cell - 1}" height="{cell - 1}" fill="{fill}">'
-                       f'<title>{_esc(f"{seeds}: {what}")}</title></rect>')
+                       f'<title>{_esc(f"{which}: {what}")}</title></rect>')
             n = end
     more = len(results) - len(shown)
-    note = (f"seeds {results[0].seed}-{shown[-1].seed} in order, {cols} a row" if results
-            else "no seeds")
+    note = (f"{unit}s {results[0].seed}-{shown[-1].seed} in order, {cols} a row" if results
+            else f"no {unit}s")
     if more:
         note += f"; {more:,} more not drawn"
     out.append(f'<text x="1" y="{h - 6}">{_esc(note)}</text></svg>')

@@ -526,3 +526,163 @@ def test_a_posix_queue_names_its_namespace_even_after_it_died():
     p.unshare(ipcsim.CLONE_NEWIPC)              # the queue's namespace dies; fd keeps it
     assert f"namespace      ipc:[{inum}] (destroyed)" in str(queue)
     assert f"ipc:[{inum}] (destroyed)" in queue._repr_html_()
+
+
+# --- explorations: dfs and pct reports ------------------------------------------------------
+ABBA = '''\
+from ipcsim import IPC_CREAT, IPC_PRIVATE, SETALL
+
+
+def take(p, sems, first, second):
+    p.semop(sems, [(first, -1, 0)])
+    p.semop(sems, [(second, -1, 0)])
+    p.semop(sems, [(first, 1, 0), (second, 1, 0)])
+    return "<fed & done>"
+
+
+def scenario(k):
+    sems = k.init.semget(IPC_PRIVATE, 2, IPC_CREAT | 0o600)
+    k.init.semctl(sems, 0, SETALL, [1, 1])
+    return [k.init.fork(target=take, args=(sems, 0, 1)),
+            k.init.fork(target=take, args=(sems, 1, 0))]
+'''
+
+# State kept from run to run: each run's outcome is one more than the last one's.
+DRIFTING = '''\
+runs = []
+
+
+def scenario(k):
+    runs.append(1)
+    k.init.fork(target=lambda p: p.getpid())
+    return lambda: len(runs)
+'''
+
+PCT_ORDERING = str(__import__("pathlib").Path(__file__).resolve().parent.parent
+                   / "examples" / "pct_ordering.py")
+
+
+def _scenario_file(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def _xml(html):
+    import xml.etree.ElementTree as ET
+    return ET.fromstring(html)
+
+
+def _row(html, first_cell):
+    """The table row whose first cell is ``first_cell`` (its HTML)."""
+    start = html.index(f"<td style='padding:0 8px'>{first_cell}</td>")
+    return html[html.rindex("<tr", 0, start):html.index("</tr>", start)]
+
+
+def test_a_dfs_report_shows_its_interleavings_shortest_schedules_and_shrunk_deadlock(tmp_path):
+    import html as _html
+
+    from ipcsim.explore import explore
+    from ipcsim.views import DEADLOCKED_ROW
+    path = _scenario_file(tmp_path, "abba.py", ABBA)
+    report = explore(path, strategy="dfs")
+    assert report.complete and report.seeds("deadlock")
+    html = report._repr_html_()
+    _xml(html)
+    headline = report.headline().splitlines()[0]
+    assert headline.startswith("explored all ") and " distinct interleavings (" in headline
+    assert f"<div>{_html.escape(headline)}</div>" in html
+    assert "schedules/s" not in html and " s:" not in html          # no timings
+    assert "<th style='text-align:left;padding:0 8px'>runs</th>" in html
+    assert "<th style='text-align:left;padding:0 8px'>first run</th>" in html
+    # each outcome and kind of finding: its shortest schedule and the command replaying it
+    outcome = report.shortest[repr(["<fed & done>"] * 2)]
+    ok = _row(html, "ok")
+    assert "&lt;fed &amp; done&gt;" in ok and "<fed" not in html
+    assert f"{outcome.schedule} ({outcome.preemptions} preemptions" in ok
+    assert f"<code>ipcsim run {path} --schedule {outcome.schedule}</code>" in ok
+    deadlock = report.shortest["deadlock"]
+    row = _row(html, "deadlock")
+    assert row.startswith(f"<tr style='{DEADLOCKED_ROW}'>")
+    assert f"{deadlock.schedule} ({deadlock.preemptions} preemption" in row
+    assert f"<code>{_html.escape(report.replay(deadlock))}</code>" in row
+    # the shrunk deadlock, replayed on the exploration's seed (not the run's number)
+    small = report.shrunk["deadlock"]
+    assert "<b>the deadlock, shrunk</b> to 1 preemption" in html
+    assert f"replay it: <code>ipcsim run {path} --schedule {small.schedule}</code>" in html
+    assert small.timeline and "blocked forever" in small.timeline
+    assert f"'>{_html.escape(small.timeline.rstrip())}</pre>" in html
+    assert "-&gt; None" in html and "-> None" not in html
+    assert repr(report) == (f"<Report of {path} (scenario): {len(report.results)} runs (dfs: "
+                            f"all {report.interleavings} interleavings), "
+                            f"{len(report.seeds('ok'))} ok (1 outcome), 1 deadlock, 0 failed>")
+
+
+def test_a_dfs_report_s_picture_and_replays_name_runs_and_the_kernel_seed(tmp_path):
+    from ipcsim.explore import explore
+    path = _scenario_file(tmp_path, "abba.py", ABBA)
+    report = explore(path, [5], strategy="dfs", budget=3)
+    assert not report.complete and report.seed == 5
+    assert repr(report).endswith(f"(dfs: {report.interleavings} interleavings, not all), "
+                                 f"{len(report.seeds('ok'))} ok (1 outcome), "
+                                 f"{len(report.seeds('deadlock'))} deadlock, 0 failed>")
+    full = explore(path, [5], strategy="dfs")
+    html = full._repr_html_()
+    assert "--seed 5 --schedule" in html and "--seed 3 " not in html
+    svg = _xml(full._repr_svg_())
+    ns = "{http://www.w3.org/2000/svg}"
+    titles = [cell.find(ns + "title").text for cell in svg.iter(ns + "rect")]
+    assert titles and all(re.match(r"runs? \d+(-\d+)?: (ok|deadlock)", t) for t in titles)
+    assert any(t.startswith(f"run {full.seeds('deadlock')[0]}: deadlock: pid ") for t in titles)
+    assert svg.find(ns + "text").text.startswith("runs 0-")
+
+
+def test_a_pct_report_shows_the_shortest_failing_schedule_and_its_timeline():
+    import html as _html
+
+    from ipcsim.explore import explore
+    report = explore(PCT_ORDERING, range(10), strategy="pct", depth=1)
+    html = report._repr_html_()
+    _xml(html)
+    assert repr(report).startswith(f"<Report of {PCT_ORDERING} (scenario): 10 seeds (pct, "
+                                   f"depth 1), ")
+    assert "<th style='text-align:left;padding:0 8px'>shortest schedule</th>" in html
+    failed = _row(html, "failed")
+    assert "TimeoutError: no configuration after 5 s (loaded = 0)" in failed
+    assert "3 (0 preemptions, 28 steps)" in failed
+    assert f"<code>ipcsim run {PCT_ORDERING} --schedule 3</code>" in failed
+    ok = _row(html, "ok")
+    best = report.shortest["20"]
+    assert f"<code>ipcsim run {PCT_ORDERING} --seed {best.seed} --schedule -</code>" in ok
+    small = report.shrunk["failed"]
+    assert "<b>the failure, shrunk</b> to 0 preemptions and 28 steps" in html
+    assert _html.escape(small.timeline.rstrip()) in html
+    assert "semop(0, [(0, 1, 0)]) -&gt; None" in html
+    assert "nondeterminism" not in html and "schedules/s" not in html
+
+
+def test_a_scenario_that_runs_two_ways_is_flagged_in_red(tmp_path):
+    import html as _html
+
+    from ipcsim.explore import explore
+    path = _scenario_file(tmp_path, "drifting.py", DRIFTING)
+    report = explore(path, range(3))
+    assert report.nondeterminism
+    html = report._repr_html_()
+    _xml(html)
+    for problem in report.nondeterminism:
+        assert (f"<div style='color:#d62728;border-left:6px solid #d62728;padding-left:4px'>"
+                f"<b>nondeterminism</b>: {_html.escape(problem)}</div>") in html
+    assert repr(report).endswith(f", {len(report.nondeterminism)} schedule"
+                                 f"{'s' if len(report.nondeterminism) != 1 else ''} ran two "
+                                 f"ways>")
+
+
+def test_the_notebook_shows_a_dfs_report_whole(tmp_path):
+    from ipcsim.explore import explore
+    from ipcsim.notebook import mime_bundle
+    path = _scenario_file(tmp_path, "abba.py", ABBA)
+    bundle = mime_bundle(explore(path, strategy="dfs"))
+    assert set(bundle) == {"text/plain", "text/html", "image/svg+xml"}
+    assert "".join(bundle["text/plain"]).startswith(f"<Report of {path} (scenario): ")
+    assert "explored all " in "".join(bundle["text/html"])

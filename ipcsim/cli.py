@@ -11,10 +11,11 @@ Every subcommand takes ``--seed``: the same seed gives the same run, byte for by
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import os
 import sys
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import __version__
 
@@ -126,6 +127,40 @@ def _seeds(text: str) -> int:
 
 
 MAX_JOBS = 1024
+
+
+def _schedule(text: str) -> str:
+    from .explore.schedule import decode, encode
+    try:
+        return encode(decode(text))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _depth(text: str) -> int:
+    value = _int(text)
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 1000, not {text[:40]}")
+    return value
+
+
+def _bound(text: str) -> int:
+    value = _int(text)
+    if not 0 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1000, not {text[:40]}")
+    return value
+
+
+def _budget(text: str) -> int | float:
+    from .explore import parse_budget
+    try:
+        runs, seconds = parse_budget(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if runs is not None:
+        return runs
+    assert seconds is not None
+    return seconds
 
 
 def _jobs(text: str) -> int:
@@ -245,6 +280,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="print only the outcome")
     run.add_argument("--traceback", action="store_true",
                      help="if a program fails, show the lines of the scenario that led there")
+    run.add_argument("--schedule", type=_schedule, metavar="S",
+                     help="replay the schedule S (as ipcsim explore prints it: the pid picked "
+                          "at each choice, e.g. 2x3.3.2) instead of the seed's picks; --seed "
+                          "still seeds the rest of the kernel")
     _timeline_options(run)
     _limit_options(run)
     _executor_option(run)
@@ -257,10 +296,34 @@ def _parser() -> argparse.ArgumentParser:
                   "Exit status 1 if any seed deadlocked, failed or did not finish; 130 "
                   "after Ctrl-C.")
     explore.add_argument("file", metavar="FILE", help="a Python file defining scenario(k)")
-    explore.add_argument("--seeds", type=_seeds, default=100, metavar="N",
-                         help="how many seeds (default 100)")
+    explore.add_argument("--strategy", choices=("random", "pct", "dfs"), default="random",
+                         help="random: each seed picks at every switch point (default); "
+                              "pct: probabilistic concurrency testing of --depth; dfs: "
+                              "every interleaving, depth first, with partial-order "
+                              "reduction")
+    explore.add_argument("--depth", type=_depth, default=3, metavar="D",
+                         help="pct: the depth of the bugs to look for (default 3: "
+                              "d-1 priority change points per run)")
+    explore.add_argument("--preemption-bound", type=_bound, default=None, metavar="B",
+                         help="dfs: only schedules with at most B preemptions (searched "
+                              "without reduction)")
+    explore.add_argument("--no-reduction", action="store_true",
+                         help="dfs: run every schedule, not one per interleaving")
+    explore.add_argument("--no-shrink", action="store_true",
+                         help="do not shrink the failing schedules nor replay the shortest "
+                              "ones")
+    how_many = explore.add_mutually_exclusive_group()
+    how_many.add_argument("--seeds", type=_seeds, default=None, metavar="N",
+                          help="random, pct: how many seeds (default 100)")
+    how_many.add_argument("--budget", type=_budget, default=None, metavar="N|Ts",
+                          help="at most N schedules, or T seconds (30s); dfs stops there "
+                               "and says it did not explore all")
     explore.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="J",
                          help="processes to spread the seeds over (0: one per CPU)")
+    explore.add_argument("--cluster", metavar="tcp://HOST:PORT", default=None,
+                         help="spread the seeds over the Dask cluster whose scheduler is "
+                              "there (needs the cluster extra: pip install "
+                              "'ipcsim[cluster]')")
     explore.add_argument("--entry", default="scenario",
                          help="the function to run (default: scenario)")
     _limit_options(explore)
@@ -360,8 +423,13 @@ def _run(args: argparse.Namespace) -> int:
                           failure_traceback, load_scenario, unfinished)
     from .kernel.kernel import Kernel
     from .timeline import Timeline
+    from .explore.schedule import Recorder, Replay, decode
     fn = load_scenario(args.file, args.entry)
     k = Kernel(seed=args.seed, trace=True, executor=args.executor)
+    rec = None
+    if args.schedule is not None:
+        rec = Recorder(Replay(decode(args.schedule)))
+        k.sched.set_control(rec)
     limits = Limits(args.max_steps, args.until)
     timeline = Timeline(k, title=args.title, pids=args.pids, x=args.x)
     status, verdict, where, at_limit = 0, "", "", False
@@ -370,7 +438,9 @@ def _run(args: argparse.Namespace) -> int:
             value = fn(k)
             k.run(until=limits.until, max_steps=limits.max_steps)
             running = unfinished(k)
-            if running:
+            if rec is not None and rec.mismatch is not None:
+                status, verdict = 1, f"the schedule does not fit: {rec.mismatch}"
+            elif running:
                 status, at_limit = 1, True
                 verdict = f"did not finish by {limits.text()}: {running}"
             else:
@@ -379,6 +449,8 @@ def _run(args: argparse.Namespace) -> int:
             status = 1
             verdict = "deadlock: " + "; ".join(f"pid {pid} waits in {what}"
                                                for pid, what in e.blocked)
+            if rec is not None and rec.mismatch is not None:
+                verdict = f"the schedule does not fit: {rec.mismatch}"
         except BaseException as e:     # a program's error, or Ctrl-C
             if isinstance(e, KeyboardInterrupt) and ctrl_c_pressed():
                 status = 130
@@ -387,9 +459,13 @@ def _run(args: argparse.Namespace) -> int:
                 status = 1
                 verdict = f"failed: {describe_failure(e)}"
                 where = failure_traceback(e) if args.traceback else ""
+    if rec is not None:
+        rec.finish()
     try:
         if not args.quiet:
-            print(f"{args.file} ({args.entry}) with seed {args.seed}:")
+            print(f"{args.file} ({args.entry}) with "
+                  + (f"schedule {args.schedule}" + (f", seed {args.seed}" if args.seed else "")
+                     if args.schedule is not None else f"seed {args.seed}") + ":")
             print(timeline.text(at_limit=at_limit))
         if where:
             print(where, end="")
@@ -444,9 +520,51 @@ def _draw(draw: Callable[[str], None], path: str) -> bool:
 
 def _explore(args: argparse.Namespace) -> int:
     from .explore import explore
-    report = explore(args.file, range(args.seed, args.seed + args.seeds), entry=args.entry,
-                     jobs=args.jobs, progress=False if args.no_progress else None,
-                     executor=args.executor, max_steps=args.max_steps, until=args.until)
+    if args.seeds is not None:
+        seeds: Any = range(args.seed, args.seed + args.seeds)
+    elif args.budget is None:
+        seeds = range(args.seed, args.seed + 100)
+    elif isinstance(args.budget, int):
+        seeds = range(args.seed, args.seed + args.budget)
+    else:
+        seeds = itertools.count(args.seed)
+    if args.strategy != "pct" and args.depth != 3:
+        print("ipcsim explore: --depth is for --strategy pct", file=sys.stderr)
+        return 2
+    if args.strategy != "dfs" and (args.preemption_bound is not None or args.no_reduction):
+        print("ipcsim explore: --preemption-bound and --no-reduction are for --strategy dfs",
+              file=sys.stderr)
+        return 2
+    if args.strategy == "dfs" and args.seeds is not None:
+        print("ipcsim explore: --seeds is for random and pct (dfs runs every schedule; "
+              "--budget caps it)", file=sys.stderr)
+        return 2
+    client = None
+    if args.cluster is not None:
+        if args.strategy == "dfs":
+            print("ipcsim explore: --cluster spreads seeds (random, pct); dfs runs in one "
+                  "process", file=sys.stderr)
+            return 2
+        from .explore.cluster import connect
+        try:
+            client = connect(args.cluster)
+        except (ImportError, OSError, ValueError) as e:
+            print(f"ipcsim explore: --cluster {args.cluster}: {e}", file=sys.stderr)
+            return 1
+    try:
+        report = explore(args.file, seeds if args.strategy != "dfs" else [args.seed],
+                         entry=args.entry, strategy=args.strategy, depth=args.depth,
+                         preemption_bound=args.preemption_bound,
+                         reduction=not args.no_reduction,
+                         budget=args.budget if args.strategy == "dfs" or
+                         isinstance(args.budget, float) else None,
+                         jobs=args.jobs, client=client,
+                         progress=False if args.no_progress else None,
+                         executor=args.executor, max_steps=args.max_steps, until=args.until,
+                         shrink=not args.no_shrink)
+    finally:
+        if client is not None:
+            client.close()
     print(report.text())
     if report.interrupted:
         return 130

@@ -46,7 +46,7 @@ from ..kernel import syscall
 from ..kernel.kernel import Kernel
 from ..kernel.viewable import PrettyPrinter
 from ..sim.executor import check_executor
-from .schedule import Recorder, encode
+from .schedule import PCT, Recorder, encode
 
 DEADLOCK, FAILED, OK, UNFINISHED = "deadlock", "failed", "ok", "unfinished"
 PRUNED = "pruned"     # a run the exploration ended early (covered by another run)
@@ -71,7 +71,16 @@ class SeedResult:
 
 @attrs.define
 class Report:
-    """The seeds of an exploration by kind, and how fast they ran."""
+    """The runs of an exploration by kind, and how fast they ran.
+
+    For ``random`` and ``pct`` each result is a seed's run; for ``dfs`` a schedule's, its
+    ``seed`` field numbering the runs (all on the kernel seed ``seed``). ``complete`` (dfs)
+    says the search ran out of schedules: every interleaving was run, a proof for that
+    scenario; ``interleavings`` counts the distinct ones, ``pruned`` the runs sleep sets cut
+    short. ``shortest`` maps each outcome (and each kind of finding) to its run with the
+    fewest preemptions, then steps; ``shrunk`` each kind of finding to its smallest schedule
+    (see :class:`~ipcsim.explore.shrink.Shrunk`); ``nondeterminism`` lists the schedules
+    that ran two ways."""
 
     path: str
     entry: str
@@ -79,6 +88,17 @@ class Report:
     seconds: float
     jobs: int
     interrupted: bool = False      # Ctrl-C stopped it: results holds the seeds done
+    strategy: str = "random"
+    depth: int = 3
+    bound: int | None = None
+    reduction: bool = True
+    seed: int = 0
+    complete: bool | None = None
+    interleavings: int | None = None
+    pruned: int = 0
+    shortest: dict[str, SeedResult] = attrs.Factory(dict)
+    shrunk: dict[str, Any] = attrs.Factory(dict)
+    nondeterminism: list[str] = attrs.Factory(list)
 
     def __repr__(self) -> str:
         from ..views import report_summary
@@ -86,10 +106,16 @@ class Report:
 
     @property
     def seeds_per_second(self) -> float:
-        return len(self.results) / self.seconds if self.seconds > 0 else float("inf")
+        runs = len(self.results) + self.pruned
+        return runs / self.seconds if self.seconds > 0 else float("inf")
+
+    @property
+    def schedules(self) -> int:
+        """The runs made (the pruned ones too)."""
+        return len(self.results) + self.pruned
 
     def seeds(self, kind: str) -> list[int]:
-        """The seeds of one kind, in increasing order."""
+        """The seeds (dfs: run numbers) of one kind, in increasing order."""
         return sorted(r.seed for r in self.results if r.kind == kind)
 
     def outcomes(self) -> dict[str, list[int]]:
@@ -99,6 +125,21 @@ class Report:
             if r.kind == OK:
                 groups.setdefault(r.outcome, []).append(r.seed)
         return groups
+
+    def records(self) -> list[dict[str, object]]:
+        """One dict per run (seed, kind, outcome, detail, schedule, preemptions, steps):
+        ``pandas.DataFrame(report.records())`` makes a table of them."""
+        return [attrs.asdict(r) for r in self.results]
+
+    def to_frame(self) -> Any:
+        """The runs as a ``pandas.DataFrame`` (see :meth:`records`); needs pandas."""
+        try:
+            import pandas
+        except ImportError:
+            raise ImportError("Report.to_frame() needs pandas (pip install pandas); "
+                              "Report.records() gives the same rows as dicts") from None
+        return pandas.DataFrame(self.records(), columns=[f.name for f in
+                                                         attrs.fields(SeedResult)])
 
     def _repr_html_(self) -> str:
         from ..views import report_html
@@ -116,29 +157,80 @@ class Report:
         found = [r for r in self.results if r.kind == kind]
         return min(found, key=lambda r: r.seed) if found else None
 
+    def replay(self, result: SeedResult) -> str:
+        """The command that replays a run of the report."""
+        from .shrink import replay_command
+        if self.strategy == "random" and not result.schedule:
+            return f"ipcsim run {self.path}" + (
+                f" --entry {self.entry}" if self.entry != "scenario" else "") + \
+                f" --seed {result.seed}"
+        seed = self.seed if self.strategy == "dfs" else result.seed
+        return replay_command(self.path, self.entry, seed, result.schedule or "-")
+
+    def headline(self) -> str:
+        """The first line of :meth:`text`."""
+        n = len(self.results)
+        if self.strategy == "dfs":
+            how = (f"dfs{'' if self.reduction else ' without reduction'}"
+                   + (f", at most {self.bound} preemption{'s' if self.bound != 1 else ''}"
+                      if self.bound is not None else ""))
+            kinds = {r.kind for r in self.results}
+            found = [("no deadlock" if DEADLOCK not in kinds else
+                      f"{len(self.seeds(DEADLOCK))} deadlocking"),
+                     ("no failure" if FAILED not in kinds else
+                      f"{len(self.seeds(FAILED))} failing"),
+                     _plural(len(self.outcomes()), "outcome")]
+            if UNFINISHED in kinds:
+                found.insert(2, f"{len(self.seeds(UNFINISHED))} not finished")
+            counted = (f"{self.interleavings:,} distinct interleaving"
+                       f"{'s' if self.interleavings != 1 else ''} ({self.schedules:,} "
+                       f"schedule{'s' if self.schedules != 1 else ''}"
+                       + (f", {self.pruned:,} cut short by sleep sets" if self.pruned else "")
+                       + ")")
+            if self.complete:
+                line = f"explored all {counted}: {', '.join(found)}"
+            else:
+                why = "interrupted (Ctrl-C)" if self.interrupted else "the budget ran out"
+                line = (f"explored {counted} before {why}, not all: {', '.join(found)} so "
+                        f"far")
+            return (f"{line}\n  {how} of {self.path} ({self.entry}) in {self.seconds:.2f} s: "
+                    f"{self.seeds_per_second:,.0f} schedules/s")
+        line = (f"explored {n} seed{'s' if n != 1 else ''} of {self.path} ({self.entry}) in "
+                f"{self.seconds:.2f} s: {self.seeds_per_second:,.0f} seeds/s with "
+                f"{self.jobs} job{'s' if self.jobs != 1 else ''}"
+                + (f" (pct, depth {self.depth})" if self.strategy == "pct" else ""))
+        return ("interrupted (Ctrl-C): " if self.interrupted else "") + line
+
     def text(self, limit: int = 12) -> str:
         """The report as ``ipcsim explore`` prints it."""
-        n = len(self.results)
-        lines = [f"explored {n} seed{'s' if n != 1 else ''} of {self.path} ({self.entry}) in "
-                 f"{self.seconds:.2f} s: {self.seeds_per_second:,.0f} seeds/s with "
-                 f"{self.jobs} job{'s' if self.jobs != 1 else ''}"]
-        if self.interrupted:
-            lines[0] = "interrupted (Ctrl-C): " + lines[0]
+        dfs = self.strategy == "dfs"
+        unit = "run" if dfs else "seed"
+        lines = [self.headline()]
         outcomes = self.outcomes()
         ok = sum(len(s) for s in outcomes.values())
-        lines.append(f"  ok        {ok:6d} seed{'s' if ok != 1 else ''}, "
+        lines.append(f"  ok        {ok:6d} {unit}{'s' if ok != 1 else ''}, "
                      f"{len(outcomes)} distinct outcome{'s' if len(outcomes) != 1 else ''}")
+        shown_outcomes = outcomes if len(outcomes) > 1 or \
+            (self.shortest and self.strategy != "random") else {}
+        for outcome, seeds in list(shown_outcomes.items())[:limit]:
+            shown = outcome if len(outcome) <= 100 else outcome[:97] + "..."
+            best = self.shortest.get(outcome)
+            if best is None or not best.schedule or self.strategy == "random":
+                where = f"first {unit} {seeds[0]}"      # (--seed replays it)
+            elif dfs:
+                where = f"shortest schedule {best.schedule}"
+            else:
+                where = f"shortest schedule {best.schedule}, seed {best.seed}"
+            if shown_outcomes:
+                lines.append(f"    {len(seeds):6d} x {shown}  ({where})")
         if len(outcomes) > 1:
-            for outcome, seeds in list(outcomes.items())[:limit]:
-                shown = outcome if len(outcome) <= 100 else outcome[:97] + "..."
-                lines.append(f"    {len(seeds):6d} x {shown}  (first seed {seeds[0]})")
             if any(_ADDRESS.search(outcome) for outcome in outcomes):
                 lines.append("    (outcomes show memory addresses, which differ from run to "
                              "run: return values with a stable repr)")
             if len(outcomes) > limit:
                 rest = list(outcomes.values())[limit:]
                 lines.append(f"    ... {len(rest)} more outcomes "
-                             f"({sum(map(len, rest))} seeds): Report.outcomes() has them all")
+                             f"({sum(map(len, rest))} {unit}s): Report.outcomes() has them all")
         for kind in (DEADLOCK, FAILED, UNFINISHED):
             seeds = self.seeds(kind)
             if kind == UNFINISHED and not seeds:
@@ -146,18 +238,40 @@ class Report:
             shown = ", ".join(map(str, seeds[:limit])) + (", ..." if len(seeds) > limit else "")
             label = f"{kind:9} {len(seeds):6d}" if kind != UNFINISHED else \
                 f"did not finish: {len(seeds)}"
-            lines.append(f"  {label} seed{'s' if len(seeds) != 1 else ''}"
-                         + (f": {shown}" if seeds else ""))
+            lines.append(f"  {label} {unit}{'s' if len(seeds) != 1 else ''}"
+                         + (f": {shown}" if seeds and not dfs else ""))
             first = self.first(kind)
-            if first is not None:
-                detail = first.detail if kind == FAILED else _waits_text(first.detail)
-                lines.append(f"    seed {first.seed}: {detail}")
-                lines.append(f"    replay it: ipcsim run {self.path} --seed {first.seed}")
+            if first is None:
+                continue
+            small = self.shrunk.get(kind)
+            if small is not None:
+                lines.append(f"    {_failure_text(kind, small.detail)}")
+                lines.append(f"    shrunk to {_plural(small.preemptions, 'preemption')} and "
+                             f"{_plural(small.steps, 'step')} (from "
+                             f"{_plural(small.original_preemptions, 'preemption')} and "
+                             f"{_plural(small.original_steps, 'step')}; {small.tried} "
+                             f"replays)")
+                lines.append(f"    replay it: {small.replay(self.path, self.entry)}")
+                if small.timeline:
+                    lines.extend("      " + line for line in small.timeline.splitlines())
+            else:
+                lines.append(f"    {unit} {first.seed}: {_failure_text(kind, first.detail)}")
+                lines.append(f"    replay it: {self.replay(first)}")
+        for problem in self.nondeterminism[:limit]:
+            lines.append(f"  NONDETERMINISM: {problem}")
         return "\n".join(lines)
 
     def findings(self) -> int:
-        """How many seeds deadlocked, failed or did not finish."""
-        return sum(r.kind != OK for r in self.results)
+        """How many runs deadlocked, failed or did not finish (or ran two ways)."""
+        return sum(r.kind != OK for r in self.results) + len(self.nondeterminism)
+
+
+def _failure_text(kind: str, detail: str) -> str:
+    return detail if kind == FAILED else _waits_text(detail)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'s' if n != 1 else ''}"
 
 
 def _waits_text(detail: str, width: int = 100) -> str:
@@ -409,10 +523,35 @@ def catching_ctrl_c() -> Iterator[None]:
 
 
 # --- many seeds ----------------------------------------------------------------------------
+@attrs.frozen
+class Strategy:
+    """How the runs of an exploration are picked: ``name`` "random" (each seed's own
+    picks), "pct" (see :class:`~ipcsim.explore.schedule.PCT`: ``depth``, and ``length``, the
+    steps of an unsteered run) or "dfs" (see :mod:`ipcsim.explore.dfs`: ``reduction``,
+    ``bound`` on preemptions)."""
+
+    name: str = "random"
+    depth: int = 3
+    length: int = 0
+    bound: int | None = None
+    reduction: bool = True
+
+    def control(self, seed: int) -> Recorder | None:
+        """The control of a seed's run (None: the seed's own picks, unrecorded)."""
+        if self.name == "pct":
+            return Recorder(PCT(seed, self.depth, self.length))
+        return None
+
+
+RANDOM = Strategy()
+STRATEGIES = ("random", "pct", "dfs")
+
+
 def _run_chunk(path: str, entry: str, seeds: list[int], executor: str | None,
-               limits: Limits) -> list[SeedResult]:
+               limits: Limits, strategy: Strategy = RANDOM) -> list[SeedResult]:
     fn = load_scenario(path, entry)
-    return [run_seed(fn, s, executor=executor, limits=limits)[0] for s in seeds]
+    return [run_seed(fn, s, executor=executor, limits=limits, control=strategy.control(s))[0]
+            for s in seeds]
 
 
 class Progress:
@@ -465,54 +604,207 @@ def _chunks(seeds: Iterable[int], size: int) -> Iterator[list[int]]:
         yield part
 
 
-def explore(path: str, seeds: Iterable[int], *, entry: str = "scenario", jobs: int = 1,
-            progress: Progress | bool | None = None, executor: str | None = None,
-            max_steps: int | None = None, until: float | None = None) -> Report:
-    """Run the scenario of ``path`` once per seed (``jobs`` processes; 0: one per core).
+def parse_budget(budget: int | float | str | None) -> tuple[int | None, float | None]:
+    """``(runs, seconds)`` of a budget: an int is a number of schedules (runs), a float or
+    a text ending in "s" ("30s", "2.5s") seconds; a text of digits is runs. ValueError for
+    anything else or a budget that is not positive."""
+    if budget is None:
+        return None, None
+    if isinstance(budget, bool):
+        raise ValueError(f"not a budget: {budget!r}")
+    if isinstance(budget, str):
+        text = budget.strip()
+        try:
+            if text.endswith("s"):
+                budget = float(text[:-1])
+            else:
+                budget = int(text)
+        except ValueError:
+            raise ValueError(f"not a budget: {budget!r} (a number of schedules, or seconds "
+                             f"like 30s)") from None
+    if isinstance(budget, int):
+        if budget < 1:
+            raise ValueError(f"the budget must be at least 1 schedule, not {budget}")
+        return budget, None
+    if isinstance(budget, float):
+        if not budget > 0 or budget == float("inf"):
+            raise ValueError(f"the budget must be a positive number of seconds, not {budget}")
+        return None, budget
+    raise ValueError(f"not a budget: {budget!r}")
 
-    ``seeds`` is read as the runs go (a huge range, or an endless iterator, is fine: Ctrl-C
-    then ends it). ``max_steps`` and ``until`` stop each run (see :meth:`Kernel.run`); a seed
-    whose programs still run then "did not finish". Ctrl-C stops the exploration: the
-    report has the seeds done so far and ``interrupted`` set.
 
-    Results do not depend on ``jobs`` nor on ``executor`` (how programs run: see
-    :class:`~ipcsim.Kernel`): each seed's run is the same wherever it runs.
+def explore(path: str, seeds: Iterable[int] | None = None, *, entry: str = "scenario",
+            strategy: str = "random", depth: int = 3, preemption_bound: int | None = None,
+            reduction: bool = True, budget: int | float | str | None = None, jobs: int = 1,
+            client: Any = None, progress: Progress | bool | None = None,
+            executor: str | None = None, max_steps: int | None = None,
+            until: float | None = None, shrink: bool = True) -> Report:
+    """Explore the interleavings of the scenario of ``path`` (the function ``entry``).
+
+    ``strategy``:
+
+    * ``"random"``: one run per seed, the seed picking at every switch point (``ipcsim run
+      FILE --seed N`` replays seed N);
+    * ``"pct"``: one run per seed under probabilistic concurrency testing of ``depth`` (see
+      :class:`~ipcsim.explore.schedule.PCT`);
+    * ``"dfs"``: every schedule, depth first; with ``reduction`` (the default) only one per
+      interleaving or little more (see :mod:`ipcsim.explore.dfs`). ``preemption_bound``
+      keeps to schedules with at most that many preemptions (without reduction). Runs on
+      the kernel seed ``seeds[0]`` (0 if no seeds are given).
+
+    ``seeds`` (random, pct; default ``range(100)``) is read as the runs go (a huge range, or
+    an endless iterator, is fine: Ctrl-C then ends it). ``budget`` caps the runs: an int is
+    a number of schedules, a float (or "30s") seconds. ``jobs`` processes share the seeds
+    (0: one per core); ``client`` (a ``distributed.Client``) spreads them over a Dask
+    cluster instead. ``max_steps`` and ``until`` stop each run (see :meth:`Kernel.run`); a
+    run whose programs still run then "did not finish". Ctrl-C stops the exploration: the
+    report has the runs done so far and ``interrupted`` set.
+
+    Every run's schedule is recorded (for random, that of the first run of each outcome);
+    with ``shrink``, each kind of failure's first schedule is shrunk (see
+    :mod:`ipcsim.explore.shrink`) and each outcome's shortest schedule is replayed once to
+    check that the schedule alone decides the run. Results do not depend on ``jobs``,
+    ``client`` nor ``executor``.
     """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
+    if type(depth) is not int or depth < 1:
+        raise ValueError(f"depth must be an int of at least 1, not {depth!r}")
+    if preemption_bound is not None and (type(preemption_bound) is not int
+                                         or preemption_bound < 0):
+        raise ValueError(f"preemption_bound must be an int of at least 0, not "
+                         f"{preemption_bound!r}")
     executor = check_executor(executor)
     limits = Limits(max_steps, until)
+    runs, seconds = parse_budget(budget)
+    fn = load_scenario(path, entry)          # a missing file or function fails here, once
+    start = time.perf_counter()
+    deadline = start + seconds if seconds is not None else None
+    if strategy == "dfs":
+        first = next(iter(seeds), 0) if seeds is not None else 0
+        spec = Strategy("dfs", depth, bound=preemption_bound,
+                        reduction=reduction and preemption_bound is None)
+        report = _explore_dfs(fn, path, entry, first, spec, runs, deadline, progress,
+                              executor, limits)
+    else:
+        if seeds is None:
+            seeds = range(runs or 100) if seconds is None else itertools.count()
+        elif runs is not None:
+            total = _count(seeds)
+            seeds = range(seeds[0], seeds[0] + min(total, runs)) \
+                if isinstance(seeds, range) and seeds.step == 1 and total is not None \
+                else itertools.islice(seeds, runs)
+        spec = Strategy(strategy, depth)
+        if strategy == "pct":
+            spec = attrs.evolve(spec, length=_unsteered_length(fn, seeds, executor, limits))
+        report = _explore_seeds(path, entry, seeds, spec, jobs, client, deadline, progress,
+                                executor, limits)
+    report.seconds = time.perf_counter() - start
+    if shrink and not report.interrupted:
+        from .post import finish, finish_apart
+        with catching_ctrl_c():
+            try:
+                if report.jobs > 1 or client is not None:
+                    finish_apart(report, path, entry, executor, limits)
+                else:
+                    finish(report, fn, executor, limits)
+            except KeyboardInterrupt:
+                if not ctrl_c_pressed():
+                    raise
+                report.interrupted = True
+    return report
+
+
+def _unsteered_length(fn: Scenario, seeds: Iterable[int], executor: str | None,
+                      limits: Limits) -> int:
+    """PCT's k: the steps of the scenario's run without preemption (on the first seed)."""
+    from .schedule import Unsteered
+    first = seeds[0] if isinstance(seeds, range) and len(seeds) else 0
+    rec = Recorder(Unsteered())
+    run_seed(fn, first, executor=executor, limits=limits, control=rec)
+    return len(rec.steps)
+
+
+def _explore_seeds(path: str, entry: str, seeds: Iterable[int], spec: Strategy, jobs: int,
+                   client: Any, deadline: float | None, progress: Progress | bool | None,
+                   executor: str | None, limits: Limits) -> Report:
+    """The runs of random and pct: one per seed, in chunks, here or in workers."""
     total = _count(seeds)
     if jobs <= 0:
         jobs = os.cpu_count() or 1
     jobs = max(1, min(jobs, total or 1) if total is not None else jobs)
     bar = progress if isinstance(progress, Progress) else Progress(total, enabled=progress)
-    start = time.perf_counter()
     results: list[SeedResult] = []
     size = max(1, min(200, (total or 0) // (jobs * 8) or (1 if total else 50)))
-    fn = load_scenario(path, entry)          # a missing file or function fails here, once
+    chunks = _until(_chunks(seeds, size), deadline)
     interrupted = False
+    fn = load_scenario(path, entry)
     with catching_ctrl_c():
         try:
-            if jobs == 1:
-                for part in _chunks(seeds, size):
+            if client is not None:
+                from .cluster import run_on_cluster
+                jobs = run_on_cluster(client, path, entry, chunks, executor, limits, spec,
+                                      results, bar)
+            elif jobs == 1:
+                for part in chunks:
                     for seed in part:
-                        results.append(run_seed(fn, seed, executor=executor,
-                                                limits=limits)[0])
+                        results.append(run_seed(fn, seed, executor=executor, limits=limits,
+                                                control=spec.control(seed))[0])
                     bar.update(len(part), sum(r.kind != OK for r in results))
             else:
-                _explore_in_pool(path, entry, _chunks(seeds, size), jobs, executor, limits,
-                                 results, bar)
+                _explore_in_pool(path, entry, chunks, jobs, executor, limits, results, bar,
+                                 spec)
         except KeyboardInterrupt:
             if not ctrl_c_pressed():
                 raise
             interrupted = True
     bar.close()
     results.sort(key=lambda r: r.seed)
-    return Report(path, entry, results, time.perf_counter() - start, jobs, interrupted)
+    return Report(path, entry, results, 0.0, jobs, interrupted, strategy=spec.name,
+                  depth=spec.depth)
+
+
+def _until(chunks: Iterator[list[int]], deadline: float | None) -> Iterator[list[int]]:
+    """The chunks, until the deadline (if any) has passed."""
+    for chunk in chunks:
+        if deadline is not None and time.perf_counter() >= deadline:
+            return
+        yield chunk
+
+
+def _explore_dfs(fn: Scenario, path: str, entry: str, seed: int, spec: Strategy,
+                 runs: int | None, deadline: float | None, progress: Progress | bool | None,
+                 executor: str | None, limits: Limits) -> Report:
+    from .dfs import Exploration
+    search = Exploration(fn, seed=seed, reduction=spec.reduction, bound=spec.bound,
+                         max_runs=runs, deadline=deadline, executor=executor, limits=limits)
+    bar = progress if isinstance(progress, Progress) else Progress(None, enabled=progress)
+    results: list[SeedResult] = []
+    pruned = 0
+    interrupted = False
+    with catching_ctrl_c():
+        try:
+            for run in search:
+                if run.result.kind == PRUNED:
+                    pruned += 1
+                else:
+                    results.append(run.result)
+                if search.runs % 50 == 0:
+                    bar.update(50, sum(r.kind != OK for r in results))
+        except KeyboardInterrupt:
+            if not ctrl_c_pressed():
+                raise
+            interrupted = True
+    bar.close()
+    return Report(path, entry, results, 0.0, 1, interrupted, strategy="dfs", depth=spec.depth,
+                  bound=spec.bound, reduction=spec.reduction, seed=seed,
+                  complete=search.complete and not interrupted,
+                  interleavings=search.interleavings, pruned=pruned)
 
 
 def _explore_in_pool(path: str, entry: str, chunks: Iterator[list[int]], jobs: int,
                      executor: str | None, limits: Limits, results: list[SeedResult],
-                     bar: Progress) -> None:
+                     bar: Progress, strategy: Strategy = RANDOM) -> None:
     """Run the chunks in ``jobs`` worker processes, two chunks queued for each (the seeds
     are read as they are needed); results are appended as chunks end. A worker that dies (a
     scenario calling ``os._exit``, a signal) fails the seeds of the chunk it ran; a new
@@ -533,7 +825,7 @@ def _explore_in_pool(path: str, entry: str, chunks: Iterator[list[int]], jobs: i
 
     try:
         for _ in range(jobs):
-            workers.append(_Worker(ctx, path, entry, executor, limits))
+            workers.append(_Worker(ctx, path, entry, executor, limits, strategy))
             give(workers[-1])
             give(workers[-1])
         while True:
@@ -549,7 +841,7 @@ def _explore_in_pool(path: str, entry: str, chunks: Iterator[list[int]], jobs: i
                     w.chunks.popleft()
                 except (EOFError, OSError):   # it died: a new worker takes what it had left
                     got = w.died()
-                    new = _Worker(ctx, path, entry, executor, limits)
+                    new = _Worker(ctx, path, entry, executor, limits, strategy)
                     for chunk in w.chunks:
                         new.send(chunk)
                     workers[workers.index(w)] = w = new
@@ -580,9 +872,10 @@ class _Worker:
     has not answered yet, the one it runs first."""
 
     def __init__(self, ctx: Any, path: str, entry: str, executor: str | None,
-                 limits: Limits):
+                 limits: Limits, strategy: Strategy = RANDOM):
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_work, args=(child, path, entry, executor, limits),
+        self.process = ctx.Process(target=_work,
+                                   args=(child, path, entry, executor, limits, strategy),
                                    daemon=True)
         self.process.start()
         child.close()
@@ -605,7 +898,7 @@ class _Worker:
         else:
             how = f"exit status {code}"
         self.conn.close()
-        detail = f"the worker running it died ({how})"
+        detail = f"the worker running it died ({how})"     # (see post.WORKER_DIED)
         return [SeedResult(seed, FAILED, detail=detail) for seed in self.chunks.popleft()]
 
     def end(self) -> None:
@@ -614,7 +907,8 @@ class _Worker:
         self.conn.close()
 
 
-def _work(conn: Any, path: str, entry: str, executor: str | None, limits: Limits) -> None:
+def _work(conn: Any, path: str, entry: str, executor: str | None, limits: Limits,
+          strategy: Strategy = RANDOM) -> None:
     """A worker's life: run each chunk it receives, send back its results (or the error
     that stopped it), until it receives None. Ctrl-C reaches the whole process group: only
     the parent answers it, by ending the workers."""
@@ -625,7 +919,7 @@ def _work(conn: Any, path: str, entry: str, executor: str | None, limits: Limits
             return
         answer: list[SeedResult] | BaseException
         try:
-            answer = _run_chunk(path, entry, part, executor, limits)
+            answer = _run_chunk(path, entry, part, executor, limits, strategy)
         except BaseException as e:   # noqa: B036 (the parent raises it)
             answer = e
         try:

@@ -84,3 +84,18 @@ def test_bench_remote_quick_smoke(capsys):
     assert "msg pair" in out and "posix sem pair" in out and "msg stream" in out
     assert list(figures) == ["served"]
     assert all(v > 0 for v in figures["served"].values())
+
+
+def test_bench_explore_quick_smoke(capsys):
+    figures = run_quick("bench_explore")
+    out = capsys.readouterr().out
+    assert "seeds/s" in out and "dfs: every interleaving" in out
+    for strategy in ("random", "pct"):
+        rates = figures["seeds/s"][strategy]
+        assert rates["1 job"] > 0 and rates["2 jobs"] > 0
+        assert ("cluster" in rates) == (figures["cluster"] is None)
+        assert figures["same"][strategy]
+    [table] = figures["dfs"].values()
+    assert table["reduction"]["complete"] and table["none"]["complete"]
+    assert table["reduction"]["interleavings"] == table["none"]["interleavings"]
+    assert table["reduction"]["schedules"] < table["none"]["schedules"]

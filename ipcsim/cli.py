@@ -539,7 +539,7 @@ def _explore(args: argparse.Namespace) -> int:
         print("ipcsim explore: --seeds is for random and pct (dfs runs every schedule; "
               "--budget caps it)", file=sys.stderr)
         return 2
-    client = None
+    client: Any = None
     if args.cluster is not None:
         if args.strategy == "dfs":
             print("ipcsim explore: --cluster spreads seeds (random, pct); dfs runs in one "

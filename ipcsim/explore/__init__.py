@@ -134,7 +134,7 @@ class Report:
     def to_frame(self) -> Any:
         """The runs as a ``pandas.DataFrame`` (see :meth:`records`); needs pandas."""
         try:
-            import pandas
+            import pandas  # type: ignore[import-untyped,unused-ignore]
         except ImportError:
             raise ImportError("Report.to_frame() needs pandas (pip install pandas); "
                               "Report.records() gives the same rows as dicts") from None
@@ -190,7 +190,9 @@ class Report:
             if self.complete:
                 line = f"explored all {counted}: {', '.join(found)}"
             else:
-                why = "interrupted (Ctrl-C)" if self.interrupted else "the budget ran out"
+                why = ("interrupted (Ctrl-C)" if self.interrupted else
+                       "the scenario ran two ways" if self.nondeterminism else
+                       "the budget ran out")
                 line = (f"explored {counted} before {why}, not all: {', '.join(found)} so "
                         f"far")
             return (f"{line}\n  {how} of {self.path} ({self.entry}) in {self.seconds:.2f} s: "
@@ -775,13 +777,14 @@ def _until(chunks: Iterator[list[int]], deadline: float | None) -> Iterator[list
 def _explore_dfs(fn: Scenario, path: str, entry: str, seed: int, spec: Strategy,
                  runs: int | None, deadline: float | None, progress: Progress | bool | None,
                  executor: str | None, limits: Limits) -> Report:
-    from .dfs import Exploration
+    from .dfs import Exploration, Nondeterminism
     search = Exploration(fn, seed=seed, reduction=spec.reduction, bound=spec.bound,
                          max_runs=runs, deadline=deadline, executor=executor, limits=limits)
     bar = progress if isinstance(progress, Progress) else Progress(None, enabled=progress)
     results: list[SeedResult] = []
     pruned = 0
     interrupted = False
+    problems = []
     with catching_ctrl_c():
         try:
             for run in search:
@@ -791,6 +794,8 @@ def _explore_dfs(fn: Scenario, path: str, entry: str, seed: int, spec: Strategy,
                     results.append(run.result)
                 if search.runs % 50 == 0:
                     bar.update(50, sum(r.kind != OK for r in results))
+        except Nondeterminism as e:
+            problems.append(str(e))
         except KeyboardInterrupt:
             if not ctrl_c_pressed():
                 raise
@@ -798,8 +803,8 @@ def _explore_dfs(fn: Scenario, path: str, entry: str, seed: int, spec: Strategy,
     bar.close()
     return Report(path, entry, results, 0.0, 1, interrupted, strategy="dfs", depth=spec.depth,
                   bound=spec.bound, reduction=spec.reduction, seed=seed,
-                  complete=search.complete and not interrupted,
-                  interleavings=search.interleavings, pruned=pruned)
+                  complete=search.complete and not interrupted and not problems,
+                  interleavings=search.interleavings, pruned=pruned, nondeterminism=problems)
 
 
 def _explore_in_pool(path: str, entry: str, chunks: Iterator[list[int]], jobs: int,

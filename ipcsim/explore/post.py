@@ -3,10 +3,13 @@ and each kind of finding, the findings' schedules shrunk (with a timeline), and 
 of each shortest schedule to check that the schedule alone decides the run."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+import attrs
 
 from . import DEADLOCK, FAILED, OK, UNFINISHED
-from .shrink import check_replay, record, replayer, shrink, timeline
+from .shrink import (check_replay, differed as _differed, record, replayer, same_failure,
+                     shrink, timeline)
 
 if TYPE_CHECKING:
     from . import Limits, Report, SeedResult
@@ -28,8 +31,7 @@ def finish(report: Report, fn: Callable[..., object], executor: str | None,
         seed = seed_of(found)
         small = shrink(replayer(fn, seed, executor, limits), found)
         text = timeline(fn, seed, small.schedule, executor, limits)
-        report.shrunk[kind] = type(small)(**{**_fields(small), "timeline": text,
-                                             "seed": seed})
+        report.shrunk[kind] = attrs.evolve(small, timeline=text, seed=seed)
     for key, result in list(report.shortest.items())[:MAX_OUTCOMES + len(FINDINGS)]:
         if not result.schedule:
             continue
@@ -46,7 +48,7 @@ def finish_apart(report: Report, path: str, entry: str, executor: str | None,
     import multiprocessing
     import sys
     method = "fork" if sys.platform.startswith("linux") else "spawn"
-    ctx = multiprocessing.get_context(method)
+    ctx: Any = multiprocessing.get_context(method)
     mine, theirs = ctx.Pipe()
     worker = ctx.Process(target=_finish_worker,
                          args=(theirs, report, path, entry, executor, limits), daemon=True)
@@ -78,11 +80,6 @@ def _finish_worker(conn: object, report: Report, path: str, entry: str,
     conn.send(answer)  # type: ignore[attr-defined]
 
 
-def _fields(small: object) -> dict[str, object]:
-    import attrs
-    return attrs.asdict(small, recurse=False)  # type: ignore[arg-type]
-
-
 def _shortest(report: Report, fn: Callable[..., object], executor: str | None,
               limits: Limits) -> dict[str, SeedResult]:
     """Outcome (and kind of finding) -> its run with the fewest preemptions, then steps.
@@ -106,6 +103,11 @@ def _shortest(report: Report, fn: Callable[..., object], executor: str | None,
             firsts.setdefault(key, r)
         ok = [k for k, r in firsts.items() if r.kind == OK][:MAX_OUTCOMES]
         wanted = ok + [k for k, r in firsts.items() if r.kind != OK]
-        best = {key: record(fn, firsts[key].seed, executor, limits) for key in wanted}
+        best = {}
+        for key in wanted:
+            again = best[key] = record(fn, firsts[key].seed, executor, limits)
+            if not same_failure(again, firsts[key]):
+                report.nondeterminism.append(_differed(f"seed {again.seed}", firsts[key],
+                                                       again))
     ok_keys = [k for k in report.outcomes() if k in best][:MAX_OUTCOMES]
     return {**{k: best[k] for k in ok_keys}, **{k: best[k] for k in FINDINGS if k in best}}

@@ -186,12 +186,15 @@ class Recorder:
         self.current = step
         return True
 
-    def observed(self, cur: Task | None, chosen: Task, n: int) -> None:
+    def observed(self, cur: Task | None, chosen: Task, n: int,
+                 lowest: Task | None = None) -> None:
         if self.finished:
             return
-        self._open(chosen, (), n, cur.label if cur is not None else None)
+        self._open(chosen, (), n, cur.label if cur is not None else None,
+                   lowest.label if lowest is not None else None)
 
-    def _open(self, task: Task, labels: tuple[str, ...], n: int, cur: str | None) -> None:
+    def _open(self, task: Task, labels: tuple[str, ...], n: int, cur: str | None,
+              lowest: str | None = None) -> None:
         label = task.label
         step = Step(label, labels, n, cur)
         pid = task.order[0]
@@ -203,8 +206,8 @@ class Recorder:
             self.choices.append(label)
             if cur is not None:
                 unsteered = label == cur
-            else:        # (observing, the candidates are not known: kept in the schedule)
-                unsteered = bool(labels) and label == labels[0]
+            else:
+                unsteered = label == (labels[0] if labels else lowest)
             self.defaults.append(unsteered)
             if step.preempt:
                 self.preemptions += 1

@@ -70,7 +70,8 @@ Runner = Callable[[list[str], bool], "tuple[SeedResult, Recorder]"]
 def shrink(run: Runner, found: SeedResult, max_runs: int = 400) -> Shrunk:
     """The smallest schedule that ends like ``found`` (whose schedule is recorded); ``run``
     replays a list of picks (strictly or not) and returns the result and its recorder."""
-    best, rec = run(decode(found.schedule), True)
+    best, first = run(decode(found.schedule), True)
+    rec: Recorder | None = first
     if not same_failure(best, found):       # (the check of the replay says why)
         best, rec = found, None
     tried = 1
@@ -143,12 +144,17 @@ def check_replay(run: Runner, result: SeedResult) -> str | None:
     if rec.mismatch is not None:
         return f"schedule {result.schedule}: {rec.mismatch}"
     if not same_failure(again, result):
-        first = result.outcome if result.kind == "ok" else f"{result.kind}: {result.detail}"
-        second = again.outcome if again.kind == "ok" else f"{again.kind}: {again.detail}"
-        return (f"schedule {result.schedule} gave {_short(first)} and then {_short(second)}: "
-                f"something besides the schedule decides (real time, random, id(), hash "
-                f"order, or state kept from run to run)")
+        return differed(f"schedule {result.schedule}", result, again)
     return None
+
+
+def differed(what: str, first: SeedResult, second: SeedResult) -> str:
+    """The words for a run that went two ways."""
+    def ended(r: SeedResult) -> str:
+        return _short(r.outcome if r.kind == "ok" else f"{r.kind}: {r.detail}")
+    return (f"{what} gave {ended(first)} and then {ended(second)}: something besides the "
+            f"schedule decides (real time, random, id(), hash order, or state kept from run "
+            f"to run)")
 
 
 def _short(text: str, n: int = 80) -> str:

@@ -140,7 +140,8 @@ class Control(Protocol):
 
     def pick(self, cur: Task | None, cands: list[Task]) -> Task | None: ...
 
-    def observed(self, cur: Task | None, chosen: Task, n: int) -> None: ...
+    def observed(self, cur: Task | None, chosen: Task, n: int,
+                 lowest: Task | None = None) -> None: ...
 
     def woke(self, task: Task) -> None: ...
 
@@ -336,10 +337,11 @@ class Scheduler:
             if not control.observe:
                 return self._pop_controlled(control, None)
             if runq:
-                n = sum(t.state == RUNNABLE for t in runq)
+                live = [t for t in runq if t.state == RUNNABLE]
                 task = self._pop_policy()
                 if task is not None:
-                    control.observed(None, task, n)
+                    control.observed(None, task, len(live),
+                                     min(live, key=_order) if live else None)
                 return task
             return None
         return self._pop_policy()
@@ -386,7 +388,7 @@ class Scheduler:
         if task is None:
             self.stop_at = -1            # the control ends the run here
             return None
-        self.runq.remove(task)       # type: ignore[arg-type]
+        self.runq.remove(task)
         task.queued = False
         return task
 
@@ -512,13 +514,14 @@ class Scheduler:
             return
         cands = self._runnable()
         cands.append(task)
-        nxt = control.pick(task, cands)
-        if nxt is None:              # the control ends the run here
+        pick = control.pick(task, cands)
+        if pick is None:             # the control ends the run here
             self.stop_at = -1
             self._stop_here(task)
             return
-        if nxt is not task:
-            self.runq.remove(nxt)    # type: ignore[arg-type]
+        if pick is not task:
+            nxt = pick
+            self.runq.remove(nxt)
             nxt.queued = False
             task.state = RUNNABLE
             task.queued = True
@@ -817,6 +820,10 @@ class Scheduler:
             elif task.state == STOPPED:
                 out.append((pid, "stopped by a signal (send SIGCONT)"))
         return out
+
+
+def _order(task: Task) -> tuple[int, int]:
+    return task.order
 
 
 def _with_call(what: str, call: str | None) -> str:

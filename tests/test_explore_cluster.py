@@ -146,6 +146,29 @@ def test_ctrl_c_cancels_the_chunks_and_goes_on_up(client, races):
     assert any(f.status == "cancelled" for f in submitted)
 
 
+def test_a_chunk_the_cluster_drops_stops_the_exploration_with_a_message(client, races):
+    submitted = []
+    submit = client.submit
+
+    def recording(*args, **kwargs):
+        submitted.append(submit(*args, **kwargs))
+        return submitted[-1]
+
+    class Dropping(Progress):
+        def update(self, n, bad):      # as if the scheduler lost the others
+            client.cancel([f for f in submitted if f.status != "finished"])
+
+    def chunks():
+        yield [0]
+        yield from _chunks(range(1, 10**9), 2000)
+
+    client.submit = recording
+    with pytest.raises(SystemExit, match=r"^ipcsim: the Dask cluster dropped the chunk of "
+                                         r"seeds \d+ to \d+ \(was the scheduler lost\?\)$"):
+        cluster.run_on_cluster(client, races, "scenario", chunks(), None, Limits(),
+                               Strategy(), [], Dropping(None, enabled=False))
+
+
 def test_ctrl_c_during_a_cluster_exploration_leaves_the_partial_report(client, races):
     class CtrlC(Progress):
         def update(self, n, bad):

@@ -139,7 +139,7 @@ def _collect(future: Future[tuple[str, list[SeedResult]]], path: str, entry: str
     run again here (no name)."""
     from distributed import CancelledError, KilledWorker
     try:
-        return future.result()
+        got: tuple[str, list[SeedResult]] = future.result()
     except KilledWorker:
         return "", _run_here(path, entry, chunk, executor, limits, spec)
     except ScenarioError as e:
@@ -147,6 +147,7 @@ def _collect(future: Future[tuple[str, list[SeedResult]]], path: str, entry: str
     except CancelledError:
         raise SystemExit(f"ipcsim: the Dask cluster dropped the chunk of seeds {chunk[0]} to "
                          f"{chunk[-1]} (was the scheduler lost?)") from None
+    return got
 
 
 def _run_here(path: str, entry: str, chunk: list[int], executor: str | None, limits: Limits,

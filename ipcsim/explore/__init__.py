@@ -732,7 +732,9 @@ def _explore_seeds(path: str, entry: str, seeds: Iterable[int], spec: Strategy, 
                    executor: str | None, limits: Limits) -> Report:
     """The runs of random and pct: one per seed, in chunks, here or in workers."""
     total = _count(seeds)
-    if jobs <= 0:
+    if client is not None:
+        jobs = max(1, sum(client.nthreads().values()))    # (the chunks' size)
+    elif jobs <= 0:
         jobs = os.cpu_count() or 1
     jobs = max(1, min(jobs, total or 1) if total is not None else jobs)
     bar = progress if isinstance(progress, Progress) else Progress(total, enabled=progress)

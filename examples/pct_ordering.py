@@ -1,36 +1,37 @@
-"""An ordering bug that random scheduling almost never finds, and PCT finds in every other run.
+"""An ordering bug that random scheduling almost never finds, and PCT finds in two runs of three.
 
-A boot script starts two programs that share a System V message queue and a semaphore
-"loaded":
+A boot script starts three programs that share a semaphore "loaded" and two System V
+message queues, one per loader:
 
-* the loader sends the configuration, one setting per message (RECORDS = 20 msgsnd calls),
-  then raises "loaded" (semop +1);
-* the worker waits for "loaded" (at most TIMEOUT seconds), then takes the settings off the
-  queue, and returns how many it got.
+* two loaders each send their part of the configuration (the system's and the user's), one
+  setting per message (RECORDS = 20 msgsnd calls each) on their own queue, then raise
+  "loaded" by one (semop +1);
+* the worker waits until "loaded" is 2, both parts loaded (at most TIMEOUT seconds), then
+  takes the settings off the two queues, and returns how many it got.
 
 The semaphore set has a fixed key and outlives the programs, so "loaded" may still be up
 from the last boot. The worker therefore clears it when it starts (semctl SETVAL 0), so as
 not to start on the last boot's settings. That is right whenever the worker starts before
-the loader is done, which is how it always goes on a developer's machine: the loader has
-twenty messages to send first. But if the loader's whole run comes before the worker's
-first call, the worker clears *this* boot's "loaded", waits TIMEOUT seconds for a signal
-that came already, and gives up: TimeoutError.
+the loaders are done, which is how it always goes on a developer's machine: each loader has
+twenty messages to send first. But if one loader's whole run comes before the worker's
+first call, the worker clears that loader's +1, waits TIMEOUT seconds for a 2 that never
+comes, and gives up: TimeoutError.
 
-Under random scheduling (the default) the seed picks one of the two programs at each of
-the loader's 21 calls, and the bug needs the loader every time: about one run in
-2**22 / 23, some 180,000 (a thousand seeds find nothing). PCT (probabilistic concurrency
-testing, Burckhardt, Kothari, Musuvathi and Nagarakatte, ASPLOS 2010) gives each program a
-random priority and runs the highest one until it blocks or ends. This is a bug of depth 1:
-one ordering (the loader's last call before the worker's first) is all it needs, so PCT
-with depth 1 (no priority change) finds it whenever the loader's priority is the higher,
-one run in two:
+Under random scheduling (the default) the seed picks among the programs at each call, and
+the bug needs one loader's 21 calls all before the worker's first: about one run in 10,000
+or fewer (a thousand seeds find nothing). PCT (probabilistic concurrency testing,
+Burckhardt, Kothari, Musuvathi and Nagarakatte, ASPLOS 2010) gives each program a random
+priority and runs the highest one until it blocks or ends. This is a bug of depth 1: one
+ordering (a loader's last call before the worker's first) is all it needs, so PCT with depth
+1 (no priority change) finds it whenever the worker's priority is not the highest of the
+three: two runs in three (the paper's bound for depth 1 is 1/n, one in three):
 
     ipcsim explore examples/pct_ordering.py --seeds 1000                        # nothing
     ipcsim explore examples/pct_ordering.py --strategy pct --depth 1 --seeds 100
     ipcsim explore examples/pct_ordering.py --strategy dfs      # every interleaving
-    ipcsim run examples/pct_ordering.py --schedule 3      # the loader first: the failure
+    ipcsim run examples/pct_ordering.py --schedule 3      # a loader first: the failure
 
-The fix: the one who starts both programs clears the flag before it starts them, and the
+The fix: the one who starts the programs clears the flag before it starts them, and the
 worker only waits. Exhaustive search shows no run of it fails:
 
     ipcsim explore examples/pct_ordering.py --entry scenario_fixed --strategy dfs
@@ -43,56 +44,61 @@ from typing import Callable
 import ipcsim
 from ipcsim import GETVAL, IPC_CREAT, IPC_NOWAIT, SETVAL
 
-RECORDS = 20           # settings the loader sends before it raises "loaded"
+RECORDS = 20           # settings each loader sends before it raises "loaded"
+LOADERS = 2            # the system's part and the user's
 TIMEOUT = 5            # seconds the worker waits for "loaded"
-CONFIG_KEY = 0xC0F     # the queue's and the semaphore set's key
+CONFIG_KEY = 0xC0F     # the queues' first key and the semaphore set's key
 LOADED = 0             # the semaphore "loaded" in the set
 
 
-def loader(p: ipcsim.Process, queue: int, flags: int) -> int:
-    """Send RECORDS settings, then raise "loaded"."""
+def loader(p: ipcsim.Process, queue: int, flags: int, part: str) -> int:
+    """Send RECORDS settings of ``part`` on ``queue``, then raise "loaded" by one."""
     for n in range(RECORDS):
-        p.msgsnd(queue, 1, f"setting{n:02d}={n}".encode())
+        p.msgsnd(queue, 1, f"{part}.setting{n:02d}={n}".encode())
     p.semop(flags, [(LOADED, 1, 0)])
     return RECORDS
 
 
-def worker(p: ipcsim.Process, queue: int, flags: int, clear_stale_flag: bool) -> int:
-    """Wait for "loaded", take every setting off the queue; how many it got."""
+def worker(p: ipcsim.Process, queues: list[int], flags: int, clear_stale_flag: bool) -> int:
+    """Wait for both parts ("loaded" at 2), take every setting off the queues; how many
+    it got."""
     if clear_stale_flag:
         p.semctl(flags, LOADED, SETVAL, 0)       # the bug: it may be this boot's flag
     try:
-        p.semtimedop(flags, [(LOADED, -1, 0)], TIMEOUT)
+        p.semtimedop(flags, [(LOADED, -LOADERS, 0)], TIMEOUT)
     except OSError as e:
         if e.errno != errno.EAGAIN:
             raise
         raise TimeoutError(f"no configuration after {TIMEOUT} s (loaded = "
                            f"{p.semctl(flags, LOADED, GETVAL)})") from None
     settings = []
-    while True:
-        try:
-            settings.append(p.msgrcv(queue, 64, 0, IPC_NOWAIT)[1])
-        except OSError as e:
-            if e.errno != errno.ENOMSG:
-                raise
-            return len(settings)      # the queue is empty
+    for queue in queues:
+        while True:
+            try:
+                settings.append(p.msgrcv(queue, 64, 0, IPC_NOWAIT)[1])
+            except OSError as e:
+                if e.errno != errno.ENOMSG:
+                    raise
+                break                 # this queue is empty
+    return len(settings)
 
 
 def _boot(k: ipcsim.Kernel, clear_stale_flag: bool) -> Callable[[], object]:
     init = k.init
-    queue = init.msgget(CONFIG_KEY, IPC_CREAT | 0o600)
+    queues = [init.msgget(CONFIG_KEY + n, IPC_CREAT | 0o600) for n in range(LOADERS)]
     flags = init.semget(CONFIG_KEY, 1, IPC_CREAT | 0o600)
     init.semctl(flags, LOADED, SETVAL, 1)       # what the last boot left
     if not clear_stale_flag:
-        init.semctl(flags, LOADED, SETVAL, 0)   # the fix: cleared before either starts
-    w = init.fork(target=worker, args=(queue, flags, clear_stale_flag))   # pid 2
-    init.fork(target=loader, args=(queue, flags))                         # pid 3
+        init.semctl(flags, LOADED, SETVAL, 0)   # the fix: cleared before any starts
+    w = init.fork(target=worker, args=(queues, flags, clear_stale_flag))  # pid 2
+    for queue, part in zip(queues, ("system", "user")):                   # pids 3, 4
+        init.fork(target=loader, args=(queue, flags, part))
     return lambda: w.result
 
 
 def scenario(k: ipcsim.Kernel) -> Callable[[], object]:
     """Boot on kernel ``k``: the worker (pid 2) clears the stale flag itself. The outcome:
-    how many settings the worker got (RECORDS when it gets them)."""
+    how many settings the worker got (LOADERS * RECORDS when it gets them all)."""
     return _boot(k, clear_stale_flag=True)
 
 

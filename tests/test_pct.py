@@ -44,32 +44,34 @@ def _failing(report):
 
 
 # --- the ordering bug ------------------------------------------------------------------
-def test_pct_of_depth_1_finds_the_ordering_bug_in_about_half_the_runs_and_random_almost_never():
-    """The bug needs the loader's 21 calls all before the worker's first: one run in two
-    under PCT of depth 1 (the loader's priority is the higher), about 23 in 2**22 under
-    random scheduling."""
+def test_pct_of_depth_1_finds_the_ordering_bug_in_at_least_half_the_runs_and_random_almost_never():
+    """The bug needs one loader's 21 calls all before the worker's first: under PCT of
+    depth 1 whenever the worker's priority is not the highest of the three (two runs in
+    three; the paper's bound is 1/n), under random scheduling next to never."""
     pct = explore(ORDERING, SEEDS, strategy="pct", depth=1)
     random = explore(ORDERING, SEEDS, strategy="random")
     pct_rate = _failing(pct) / len(pct.results)
     random_rate = _failing(random) / len(random.results)
     assert len(pct.results) == len(random.results) == len(SEEDS)
-    assert pct_rate >= 0.45, pct_rate
+    assert pct_rate >= 0.5, pct_rate
     assert random_rate <= 2 / len(SEEDS), random_rate
-    assert list(pct.outcomes()) == list(random.outcomes()) == ["20"]
+    assert list(pct.outcomes()) == list(random.outcomes()) == ["40"]
     small = pct.shrunk["failed"]
-    assert "TimeoutError: no configuration after 5 s (loaded = 0)" in small.detail
+    assert "TimeoutError: no configuration after 5 s (loaded = 1)" in small.detail
     assert small.schedule == "3" and small.preemptions == 0
     assert "pid 3    semop(0, [(0, 1, 0)])" in small.timeline
 
 
 def test_depth_1_runs_the_ordering_scenario_in_priority_order_only():
-    """Without a priority change a run is decided by which program has the higher
-    priority: the worker first (the unsteered run, "-") or the loader first ("3", which
-    fails), and neither is ever preempted."""
+    """Without a priority change a run is decided by the programs' priorities: it fails
+    exactly when a loader's is above the worker's, which then runs first (the first pick
+    is not the worker, pid 2), and no program is ever preempted."""
     report = explore(ORDERING, range(200), strategy="pct", depth=1, shrink=False)
-    assert {r.schedule for r in report.results} == {"-", "3"}
-    assert all((r.kind == "failed") == (r.schedule == "3") for r in report.results)
+    assert all((r.kind == "failed") == (r.schedule not in ("-",) and
+                                        not r.schedule.startswith("2"))
+               for r in report.results)
     assert all(r.preemptions == 0 for r in report.results)
+    assert {r.kind for r in report.results} == {"ok", "failed"}
 
 
 def test_the_fixed_boot_never_fails_under_pct_nor_dfs():
@@ -77,12 +79,12 @@ def test_the_fixed_boot_never_fails_under_pct_nor_dfs():
                                 strategy="pct", depth=1))
     every = explore(ORDERING, entry="scenario_fixed", strategy="dfs")
     assert every.complete and not every.findings()
-    assert list(every.outcomes()) == ["20"]
+    assert list(every.outcomes()) == ["40"]
 
 
-def test_dfs_finds_the_ordering_bug_among_a_handful_of_interleavings():
+def test_dfs_finds_the_ordering_bug_and_proves_the_fix():
     report = explore(ORDERING, strategy="dfs")
-    assert report.complete and report.interleavings is not None and report.interleavings < 10
+    assert report.complete and report.interleavings is not None
     assert report.seeds("failed") and report.shrunk["failed"].schedule == "3"
 
 

@@ -59,6 +59,7 @@ class Search:
         self.forced = 0             # picks of the next run that replay the tree
         self.diverged: str | None = None
         self.signatures: set[int] = set()
+        self.cut: tuple[str, ...] | None = None    # the runnable tasks where a run was cut
 
     def chooser(self) -> "_Steer":
         return _Steer(self)
@@ -76,6 +77,9 @@ class Search:
         races = self.reduction
         signature = _analyse(self.nodes, steps[:n], start if races else n,
                              self._race if races else None)
+        if races:
+            self._disabled(start, () if complete else self.cut)
+        self.cut = None
         if complete:
             self.signatures.add(signature)
             return signature
@@ -100,6 +104,26 @@ class Search:
 
     def _within_bound(self, node: Node, label: str) -> bool:
         return self.bound is None or node.before + node.preempts(label) <= self.bound
+
+    def _disabled(self, start: int, end: tuple[str, ...] | None) -> None:
+        """A step that kills or stops another task (runnable at its pick, not at the next)
+        takes away the steps that task was about to take, which never show in the run:
+        their races with later steps go unseen. (Source DPOR and sleep sets assume that no
+        step disables another task.) So the disabled task is tried at that pick, before the
+        step that disabled it, even if it sleeps there: a run where it goes on shows its
+        races. ``end``: the runnable tasks after the last step (none when the run ended;
+        None if not known)."""
+        nodes = self.nodes
+        last = len(nodes) - 1
+        for i in range(start, len(nodes)):
+            after = nodes[i + 1].cands if i < last else end
+            if after is None:
+                break
+            node = nodes[i]
+            for label in node.cands:
+                if label != node.chosen and label not in after:
+                    node.sleep.pop(label, None)
+                    node.backtrack.add(label)
 
     def _race(self, i: int, initials: set[str], later: str) -> None:
         """Steps i and a later one race; ``initials`` could run first instead."""
@@ -130,6 +154,7 @@ class Search:
         if self.bound is not None and before >= self.bound and cur in labels:
             avail = [cur] if cur not in sleep else []
         if not avail:
+            self.cut = labels
             return None                      # every task asleep: covered elsewhere
         chosen = default_pick(cur, avail)
         node = Node(labels, cur, chosen, sleep, before)

@@ -60,7 +60,8 @@ def scenario(k: ipcsim.Kernel, both_at_once: bool = False, n: int = N,
     philosopher. Returns the outcome: how many meals each philosopher had."""
     forks = k.init.semget(IPC_PRIVATE, n, IPC_CREAT | 0o600)
     k.init.semctl(forks, 0, SETALL, [1] * n)                  # every fork on the table
-    diners = [k.init.fork(target=philosopher, args=(forks, i, both_at_once, n, meals))
+    size = (n, meals) if (n, meals) != (N, MEALS) else ()   # (the pictures show the default)
+    diners = [k.init.fork(target=philosopher, args=(forks, i, both_at_once, *size))
               for i in range(n)]
     return lambda: [p.result for p in diners]
 

@@ -3,11 +3,10 @@ finds exactly the outcomes (and the interleavings) the search without reduction 
 the footprints of the calls say "depends" wherever swapping two calls could change
 something.
 
-Exits are barriers in the kernel today. The footprints of exits (``footprint.exited``)
-make the reduction far larger; ``exits_with_footprints`` puts them in place of the
-barrier (what the kernel's exit would do by calling the control with the process), so that
-the same scenarios check those too, and the footprints of the calls without the barriers
-of the exits around them.
+An exit adds what it reads and changes (``footprint.exited``) to its step, which makes the
+reduction far larger than exits as barriers would; ``exits_as_barriers`` puts barriers in
+their place, so that the same scenarios check the footprints of the calls without the
+exits' between them too.
 """
 from __future__ import annotations
 
@@ -32,30 +31,19 @@ CAP = 1000            # a scenario with more schedules than this is drawn again
 
 
 @contextlib.contextmanager
-def exits_with_footprints() -> Iterator[None]:
-    """An exit adds ``footprint.exited(proc)`` to its step instead of making it a barrier."""
-    exit_process, barrier = Kernel._exit_process, Recorder.barrier
+def exits_as_barriers() -> Iterator[None]:
+    """An exit makes its step a barrier instead of adding ``footprint.exited(proc)``: the
+    footprints of the calls, without the exits' between them."""
+    exiting = Recorder.exiting
 
-    def _exit_process(self: Kernel, proc: Any, wstatus: int) -> None:
-        control = self.sched.control
-        if control is not None and proc.alive:
-            control.exiting = fp.exited(proc)          # type: ignore[union-attr]
-        exit_process(self, proc, wstatus)
+    def _exiting(self: Recorder, proc: Any) -> None:
+        self.barrier()
 
-    def _barrier(self: Recorder) -> None:
-        accesses = self.__dict__.pop("exiting", None)
-        if accesses is not None and self.current is not None and not self.finished:
-            self.current.add(accesses)
-        else:
-            barrier(self)
-
-    Kernel._exit_process = _exit_process                # type: ignore[method-assign]
-    Recorder.barrier = _barrier                         # type: ignore[method-assign]
+    Recorder.exiting = _exiting                         # type: ignore[method-assign]
     try:
         yield
     finally:
-        Kernel._exit_process = exit_process             # type: ignore[method-assign]
-        Recorder.barrier = barrier                      # type: ignore[method-assign]
+        Recorder.exiting = exiting                      # type: ignore[method-assign]
 
 
 _CALL = re.compile(r"^(pid \d+ waits in \w+)\(.*?\)( on |: )")
@@ -82,8 +70,8 @@ def _differences(name: str, full: set[Any], reduced: set[Any]) -> list[str]:
 
 def test_reduction_finds_every_outcome_of_random_scenarios() -> None:
     """200 scenarios: the reduced search finds the outcomes and the interleavings of the
-    full one; with the exits' footprints too (their outcomes; the interleavings are
-    counted with the footprints in force, so only the first pair compares)."""
+    full one; with exits as barriers too (their outcomes; the interleavings are counted
+    with the exits' footprints, so only the first pair compares)."""
     failures: list[str] = []
     runs = {"full": 0, "reduced": 0, "exits": 0}
     interleavings = outcomes = redrawn = 0
@@ -99,7 +87,7 @@ def test_reduction_finds_every_outcome_of_random_scenarios() -> None:
             continue
         done += 1
         reduced, reduced_outcomes = explore(scenario, True)
-        with exits_with_footprints():
+        with exits_as_barriers():
             exits, exits_outcomes = explore(scenario, True)
         runs["full"] += full.runs
         runs["reduced"] += reduced.runs
@@ -107,7 +95,8 @@ def test_reduction_finds_every_outcome_of_random_scenarios() -> None:
         interleavings += full.interleavings
         outcomes += len(full_outcomes)
         lines = (_differences("reduction", full_outcomes, reduced_outcomes)
-                 + _differences("reduction with exits", full_outcomes, exits_outcomes))
+                 + _differences("reduction, exits as barriers", full_outcomes,
+                                exits_outcomes))
         if reduced.interleavings != full.interleavings:
             lines.append(f"  interleavings: {full.interleavings} without reduction, "
                          f"{reduced.interleavings} with")
@@ -115,7 +104,7 @@ def test_reduction_finds_every_outcome_of_random_scenarios() -> None:
             failures.append(f"{scenario!r}\n" + "\n".join(lines))
     print(f"\n{SCENARIOS} scenarios ({redrawn} drawn again: over {CAP} schedules), "
           f"{outcomes} outcomes, {interleavings} interleavings; runs: {runs['full']} without "
-          f"reduction, {runs['reduced']} with, {runs['exits']} with the exits' footprints; "
+          f"reduction, {runs['reduced']} with, {runs['exits']} with exits as barriers; "
           f"{time.perf_counter() - start:.1f} s")
     assert not failures, "\n".join(failures[:5])
 
@@ -124,7 +113,7 @@ def test_reduction_finds_every_outcome_of_random_scenarios() -> None:
 def _same(scenario: Any, exits: bool = False) -> tuple[int, int]:
     """The reduced search finds the outcomes and interleavings of the full one: (how many
     outcomes, how many runs it took)."""
-    with exits_with_footprints() if exits else contextlib.nullcontext():
+    with contextlib.nullcontext() if exits else exits_as_barriers():
         full, full_outcomes = explore(scenario, False)
         reduced, reduced_outcomes = explore(scenario, True)
     assert reduced_outcomes == full_outcomes

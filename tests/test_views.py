@@ -648,14 +648,14 @@ def test_a_pct_report_shows_the_shortest_failing_schedule_and_its_timeline():
                                    f"depth 1), ")
     assert "<th style='text-align:left;padding:0 8px'>shortest schedule</th>" in html
     failed = _row(html, "failed")
-    assert "TimeoutError: no configuration after 5 s (loaded = 0)" in failed
-    assert "3 (0 preemptions, 28 steps)" in failed
+    assert "TimeoutError: no configuration after 5 s (loaded = 1)" in failed
+    assert "3 (0 preemptions, 50 steps)" in failed
     assert f"<code>ipcsim run {PCT_ORDERING} --schedule 3</code>" in failed
     ok = _row(html, "ok")
-    best = report.shortest["20"]
+    best = report.shortest["40"]
     assert f"<code>ipcsim run {PCT_ORDERING} --seed {best.seed} --schedule -</code>" in ok
     small = report.shrunk["failed"]
-    assert "<b>the failure, shrunk</b> to 0 preemptions and 28 steps" in html
+    assert "<b>the failure, shrunk</b> to 0 preemptions and 50 steps" in html
     assert _html.escape(small.timeline.rstrip()) in html
     assert "semop(0, [(0, 1, 0)]) -&gt; None" in html
     assert "nondeterminism" not in html and "schedules/s" not in html

@@ -226,6 +226,12 @@ class Recorder:
         if self.current is not None and not self.finished:
             self.current.barrier = True
 
+    def exiting(self, proc: Any) -> None:
+        """``proc`` exits in the current step: what that reads and changes (see
+        :func:`ipcsim.kernel.footprint.exited`)."""
+        if self.current is not None and not self.finished:
+            self.current.add(fp.exited(proc))
+
     def call(self, proc: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         step = self.current
         if step is None or self.finished:

@@ -463,7 +463,7 @@ class Kernel(Viewable):
         if not proc.alive:
             return
         if self.sched.control is not None:
-            self.sched.control.barrier()     # an exit touches much: ordered with all
+            self.sched.control.exiting(proc)
         proc.alive = False
         proc.stopped = False
         proc.sigpending.clear()

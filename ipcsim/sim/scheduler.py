@@ -134,7 +134,7 @@ class Control(Protocol):
     With ``observe`` set, the seed still picks and the control is told of each pick;
     otherwise the control makes every pick. Either way it hears of what the running task
     does that another task's step could depend on: the system calls it makes, the tasks
-    it wakes, and the steps (an exit, a timer firing) that it treats as depending on all."""
+    it wakes, the processes that exit, and the timers firing (a step of their own)."""
 
     observe: bool
 
@@ -146,6 +146,8 @@ class Control(Protocol):
     def woke(self, task: Task) -> None: ...
 
     def barrier(self) -> None: ...
+
+    def exiting(self, proc: Any) -> None: ...
 
     def timer(self) -> bool: ...
 

@@ -22,7 +22,7 @@ schedule of each, and the report counts both.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import SimulationError
 from .schedule import Recorder, Step, default_pick, dependent
@@ -194,6 +194,8 @@ def _analyse(nodes: list[Node], steps: list[Step], start: int,
     idx = [0] * n
     counts: dict[str, int] = {}
     last: dict[str, int] = {}
+    touched: dict[Any, list[int]] = {}     # key -> the steps that touched it, in order
+    barriers: list[int] = []
     for k in range(n):
         step = steps[k]
         p = step.label
@@ -201,7 +203,18 @@ def _analyse(nodes: list[Node], steps: list[Step], start: int,
         prev = last.get(p)
         clock = dict(vcs[prev]) if prev is not None else {}
         racing = []
-        for i in range(k - 1, -1, -1):
+        if step.barrier:
+            earlier: Iterable[int] = range(k - 1, -1, -1)
+        else:
+            near = set(barriers)
+            for key in step.access:
+                near.update(touched.get(key, ()))
+            earlier = sorted(near, reverse=True)
+            for key in step.access:
+                touched.setdefault(key, []).append(k)
+        if step.barrier:
+            barriers.append(k)
+        for i in earlier:
             other = steps[i]
             q = other.label
             if q == p or clock.get(q, 0) >= idx[i] or not dependent(other, step):

@@ -287,3 +287,32 @@ def _write(tmp_path, name, text):
     path = tmp_path / name
     path.write_text(textwrap.dedent(text))
     return str(path)
+
+
+CTRL_C_AT_RUN_6 = """\
+import os, signal
+import ipcsim
+
+RUNS = [0]
+
+def prog(p, sem):
+    for _ in range(3):
+        p.semop(sem, [(0, 1, 0)])
+
+def scenario(k):
+    RUNS[0] += 1
+    if RUNS[0] == 6:
+        os.kill(os.getpid(), signal.SIGINT)      # as if Ctrl-C came during the sixth run
+    sem = k.init.semget(ipcsim.IPC_PRIVATE, 1, ipcsim.IPC_CREAT | 0o600)
+    k.init.fork(target=prog, args=(sem,))
+    k.init.fork(target=prog, args=(sem,))
+"""
+
+
+def test_ctrl_c_stops_dfs_with_the_runs_so_far(tmp_path):
+    path = _write(tmp_path, "ctrl_c.py", CTRL_C_AT_RUN_6)
+    report = explore(path, strategy="dfs")
+    assert report.interrupted and report.complete is False
+    assert len(report.results) + report.pruned == 5
+    assert report.text().startswith("interrupted (Ctrl-C): explored ")
+    assert ", not all: no deadlock, no failure, 1 outcome so far" in report.text()

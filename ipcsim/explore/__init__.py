@@ -189,9 +189,11 @@ class Report:
                        + ")")
             if self.complete:
                 line = f"explored all {counted}: {', '.join(found)}"
+            elif self.interrupted:
+                line = (f"interrupted (Ctrl-C): explored {counted}, not all: "
+                        f"{', '.join(found)} so far")
             else:
-                why = ("interrupted (Ctrl-C)" if self.interrupted else
-                       "the scenario ran two ways" if self.nondeterminism else
+                why = ("the scenario ran two ways" if self.nondeterminism else
                        "the budget ran out")
                 line = (f"explored {counted} before {why}, not all: {', '.join(found)} so "
                         f"far")

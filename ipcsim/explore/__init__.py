@@ -249,7 +249,7 @@ class Report:
                 continue
             small = self.shrunk.get(kind)
             if small is not None:
-                lines.append(f"    {_failure_text(kind, small.detail)}")
+                lines.append(f"    {unit} {first.seed}: {_failure_text(kind, first.detail)}")
                 lines.append(f"    shrunk to {_plural(small.preemptions, 'preemption')} and "
                              f"{_plural(small.steps, 'step')} (from "
                              f"{_plural(small.original_preemptions, 'preemption')} and "

@@ -67,6 +67,11 @@ Examples:
   ipcsim explore examples/dining_philosophers.py --seeds 1000 --jobs 0
   ipcsim explore examples/dining_philosophers.py --entry scenario_fixed --seeds 500
   ipcsim explore my_scenario.py --seeds 100000 --max-steps 50000   # find livelocks too
+  ipcsim explore examples/pct_ordering.py --strategy pct --depth 1 --seeds 100
+  ipcsim explore examples/dining_philosophers.py --entry two_fixed --strategy dfs
+  ipcsim explore examples/dining_philosophers.py --strategy dfs --budget 60s
+  ipcsim explore my_scenario.py --seeds 100000 --cluster tcp://scheduler:8786
+  ipcsim run examples/dining_philosophers.py --entry two --schedule 2x2.3   # a replay
 Ctrl-C stops it and prints what the seeds done so far found (exit status 130).
 A scenario calling os._exit ends the process running it: with --jobs 2 or more, that
 worker's seeds fail and the others go on; with one job, the command itself ends.
@@ -288,13 +293,18 @@ def _parser() -> argparse.ArgumentParser:
     _limit_options(run)
     _executor_option(run)
 
-    explore = add("explore", "run a scenario under many seeds: deadlocks, failures, "
+    explore = add("explore", "run a scenario under many interleavings: deadlocks, failures, "
                              "differing outcomes",
-                  "Run the scenario of FILE once per seed (--seed, --seed+1, ...) and report "
-                  "which seeds deadlock, which fail, and which give which outcome, with "
-                  "seeds per second. Replay any seed with: ipcsim run FILE --seed N. "
-                  "Exit status 1 if any seed deadlocked, failed or did not finish; 130 "
-                  "after Ctrl-C.")
+                  "Run the scenario of FILE under many interleavings and report which runs "
+                  "deadlock, which fail, and which give which outcome. --strategy random "
+                  "(the default) runs it once per seed (--seed, --seed+1, ...): replay a "
+                  "seed with ipcsim run FILE --seed N. pct runs it once per seed under "
+                  "probabilistic concurrency testing of --depth. dfs runs every "
+                  "interleaving (with partial-order reduction; --budget caps it) and says "
+                  "when it explored all. Every finding's schedule is shrunk and printed with "
+                  "the command that replays it (ipcsim run FILE --schedule S) and its "
+                  "timeline. Exit status 1 if any run deadlocked, failed, did not finish or "
+                  "ran two ways; 130 after Ctrl-C.")
     explore.add_argument("file", metavar="FILE", help="a Python file defining scenario(k)")
     explore.add_argument("--strategy", choices=("random", "pct", "dfs"), default="random",
                          help="random: each seed picks at every switch point (default); "
@@ -438,9 +448,7 @@ def _run(args: argparse.Namespace) -> int:
             value = fn(k)
             k.run(until=limits.until, max_steps=limits.max_steps)
             running = unfinished(k)
-            if rec is not None and rec.mismatch is not None:
-                status, verdict = 1, f"the schedule does not fit: {rec.mismatch}"
-            elif running:
+            if running:
                 status, at_limit = 1, True
                 verdict = f"did not finish by {limits.text()}: {running}"
             else:
@@ -449,8 +457,6 @@ def _run(args: argparse.Namespace) -> int:
             status = 1
             verdict = "deadlock: " + "; ".join(f"pid {pid} waits in {what}"
                                                for pid, what in e.blocked)
-            if rec is not None and rec.mismatch is not None:
-                verdict = f"the schedule does not fit: {rec.mismatch}"
         except BaseException as e:     # a program's error, or Ctrl-C
             if isinstance(e, KeyboardInterrupt) and ctrl_c_pressed():
                 status = 130
@@ -461,6 +467,8 @@ def _run(args: argparse.Namespace) -> int:
                 where = failure_traceback(e) if args.traceback else ""
     if rec is not None:
         rec.finish()
+        if rec.mismatch is not None:       # (a usage error, not a finding of the run)
+            status, verdict = 2, f"the schedule does not fit: {rec.mismatch}"
     try:
         if not args.quiet:
             print(f"{args.file} ({args.entry}) with "
@@ -533,6 +541,10 @@ def _explore(args: argparse.Namespace) -> int:
         return 2
     if args.strategy != "dfs" and (args.preemption_bound is not None or args.no_reduction):
         print("ipcsim explore: --preemption-bound and --no-reduction are for --strategy dfs",
+              file=sys.stderr)
+        return 2
+    if args.strategy == "dfs" and args.jobs != 1:
+        print("ipcsim explore: --jobs spreads seeds (random, pct); dfs runs in one process",
               file=sys.stderr)
         return 2
     if args.strategy == "dfs" and args.seeds is not None:

@@ -722,7 +722,7 @@ def _shrunk_html(r: Report, kind: str, small: Shrunk) -> str:
              f"{_plural(small.original_preemptions, 'preemption')} and "
              f"{_plural(small.original_steps, 'step')}; {small.tried} replays): "
              f"schedule <code>{_esc(small.schedule)}</code><br/>{_esc(small.detail)}<br/>"
-             f"replay it: <code>{_esc(replay_command(r.path, r.entry, seed, small.schedule))}"
+             f"replay it: <code>{_esc(replay_command(r.path, r.entry, seed, small.schedule, r.options))}"
              f"</code></div>"]
     if small.timeline:
         parts.append(f"<pre style='{_TIMELINE_STYLE}'>{_esc(small.timeline.rstrip())}</pre>")

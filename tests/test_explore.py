@@ -69,10 +69,19 @@ def test_a_schedule_that_does_not_fit_says_where(tmp_path, capsys):
     assert result.kind == "pruned"
     assert "pick 1 of the schedule is 9, but the runnable tasks there are 2, 3, 4, 5, 6" in \
         rec.mismatch
-    assert main(["run", PHILOSOPHERS, "--schedule", "9", "--quiet"]) == 1
+    assert main(["run", PHILOSOPHERS, "--schedule", "9", "--quiet"]) == 2
     out = capsys.readouterr().out
     assert "the schedule does not fit: pick 1 of the schedule is 9" in out
     assert "Traceback" not in out
+
+
+def test_a_schedule_with_picks_left_over_does_not_fit(capsys):
+    assert main(["run", PHILOSOPHERS, "--entry", "two_fixed", "--schedule", "2x400",
+                 "--quiet"]) == 2
+    assert "the schedule does not fit: the run ended with" in capsys.readouterr().out
+    assert main(["run", PHILOSOPHERS, "--entry", "two_fixed", "--schedule", "-",
+                 "--quiet"]) == 0
+    capsys.readouterr()
 
 
 def test_run_replays_a_schedule_and_says_so(capsys):
@@ -138,6 +147,10 @@ def test_a_preemption_bound_keeps_to_schedules_within_it():
     assert {r.preemptions for r in none.results} == {0}
     assert len(none.results) < len(bounded.results)
     assert "at most 1 preemption of" in bounded.text()
+    # a bounded search proves nothing beyond its bound, and says so first
+    assert none.text().startswith(f"explored all {none.interleavings} distinct "
+                                  f"interleavings ({none.schedules} schedules) with at most "
+                                  f"0 preemptions: ")
 
 
 def test_a_budget_stops_dfs_and_the_report_says_it_did_not_explore_all():
@@ -272,6 +285,87 @@ def test_a_seconds_budget_bounds_random_seeds(capsys):
                  "--no-progress"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith("explored ") and "seeds of" in first
+
+
+HOST_WAITS = """\
+from ipcsim import IPC_CREAT, IPC_PRIVATE, IPC_NOWAIT
+
+def sender(p, q):
+    p.msgsnd(q, 1, b"x")
+    p.msgsnd(q, 1, b"y")
+
+def scenario(k):
+    q = k.init.msgget(IPC_PRIVATE, IPC_CREAT | 0o600)
+    k.init.fork(target=sender, args=(q,))
+    first = k.init.msgrcv(q, 16, 0, 0)          # the scenario's own call waits
+    try:
+        second = k.init.msgrcv(q, 16, 0, IPC_NOWAIT)
+    except OSError as e:
+        second = e.strerror
+    return lambda: (first, second)
+"""
+
+
+def test_the_scenarios_own_calls_after_a_wait_are_ordered_with_every_step(tmp_path):
+    path = _write(tmp_path, "host.py", HOST_WAITS)
+    reduced = explore(path, strategy="dfs")
+    full = explore(path, strategy="dfs", reduction=False)
+    assert set(reduced.outcomes()) == set(full.outcomes()) == {
+        "((1, b'x'), (1, b'y'))", "((1, b'x'), 'No message of desired type')"}
+    assert reduced.interleavings == full.interleavings
+
+
+SHARED = """\
+from ipcsim import IPC_CREAT, IPC_PRIVATE
+
+LOG = []
+
+def prog(p, sem, name):
+    p.semop(sem, [(0, 1, 0)])
+    LOG.append(name)           # shared behind the kernel's back
+
+def scenario(k):
+    LOG.clear()
+    sem = k.init.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600)
+    sem2 = k.init.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600)
+    k.init.fork(target=prog, args=(sem, "a"))
+    k.init.fork(target=prog, args=(sem2, "b"))
+    return lambda: list(LOG)
+"""
+
+
+def test_state_shared_outside_the_kernel_is_flagged_by_dfs(tmp_path):
+    path = _write(tmp_path, "shared.py", SHARED)
+    report = explore(path, strategy="dfs", reduction=False)
+    assert report.interleavings == 1 and len(report.outcomes()) == 2
+    assert report.nondeterminism and "share something the kernel does not see" in \
+        report.nondeterminism[0]
+    assert "NONDETERMINISM" in report.text() and report.findings()
+
+
+def test_the_replay_command_repeats_the_limits(tmp_path, capsys):
+    path = _write(tmp_path, "spin.py", """\
+        def spin(p):
+            while True:
+                p.getpid()
+
+        def scenario(k):
+            k.init.fork(target=spin)
+        """)
+    report = explore(path, strategy="dfs", max_steps=10, budget=3)
+    small = report.shrunk["unfinished"]
+    command = small.replay(report.path, report.entry, report.options)
+    assert command.endswith(" --max-steps 10")
+    assert f"replay it: {command}" in report.text()
+    assert main(command.split()[1:] + ["--quiet"]) == 1
+    assert "did not finish by 10 steps" in capsys.readouterr().out
+
+
+def test_dfs_refuses_jobs_and_clusters(capsys):
+    with pytest.raises(ValueError, match="dfs runs in one process"):
+        explore(PHILOSOPHERS, strategy="dfs", jobs=2)
+    assert main(["explore", PHILOSOPHERS, "--strategy", "dfs", "--jobs", "2"]) == 2
+    assert "dfs runs in one process" in capsys.readouterr().err
 
 
 def test_api_refuses_bad_strategy_values():

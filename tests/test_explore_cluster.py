@@ -247,7 +247,7 @@ def test_the_command_prints_the_same_report_with_a_cluster(dask_cluster, client,
     assert main(argv + ["--cluster", dask_cluster.scheduler_address]) == 1
     out, err = capsys.readouterr()
     assert report_lines(out) == report_lines(here)
-    assert "with 2 jobs" in out.splitlines()[0]
+    assert "on a Dask cluster of 2 threads" in out.splitlines()[0]
     assert "shrunk to" in out and "replay it: ipcsim run" in out
 
 

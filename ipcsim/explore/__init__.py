@@ -99,6 +99,8 @@ class Report:
     shortest: dict[str, SeedResult] = attrs.Factory(dict)
     shrunk: dict[str, Any] = attrs.Factory(dict)
     nondeterminism: list[str] = attrs.Factory(list)
+    options: str = ""          # what a replay command repeats (" --max-steps 10")
+    cluster: bool = False      # the seeds ran on a Dask cluster (jobs: its threads)
 
     def __repr__(self) -> str:
         from ..views import report_summary
@@ -161,11 +163,10 @@ class Report:
         """The command that replays a run of the report."""
         from .shrink import replay_command
         if self.strategy == "random" and not result.schedule:
-            return f"ipcsim run {self.path}" + (
-                f" --entry {self.entry}" if self.entry != "scenario" else "") + \
-                f" --seed {result.seed}"
+            return replay_command(self.path, self.entry, result.seed, None, self.options)
         seed = self.seed if self.strategy == "dfs" else result.seed
-        return replay_command(self.path, self.entry, seed, result.schedule or "-")
+        return replay_command(self.path, self.entry, seed, result.schedule or "-",
+                              self.options)
 
     def headline(self) -> str:
         """The first line of :meth:`text`."""
@@ -187,6 +188,9 @@ class Report:
                        f"schedule{'s' if self.schedules != 1 else ''}"
                        + (f", {self.pruned:,} cut short by sleep sets" if self.pruned else "")
                        + ")")
+            if self.bound is not None:
+                counted += (f" with at most {self.bound} preemption"
+                            f"{'s' if self.bound != 1 else ''}")
             if self.complete:
                 line = f"explored all {counted}: {', '.join(found)}"
             elif self.interrupted:
@@ -199,9 +203,11 @@ class Report:
                         f"far")
             return (f"{line}\n  {how} of {self.path} ({self.entry}) in {self.seconds:.2f} s: "
                     f"{self.seeds_per_second:,.0f} schedules/s")
-        line = (f"explored {n} seed{'s' if n != 1 else ''} of {self.path} ({self.entry}) in "
-                f"{self.seconds:.2f} s: {self.seeds_per_second:,.0f} seeds/s with "
-                f"{self.jobs} job{'s' if self.jobs != 1 else ''}"
+        line = (f"explored {n:,} seed{'s' if n != 1 else ''} of {self.path} ({self.entry}) in "
+                f"{self.seconds:.2f} s: {self.seeds_per_second:,.0f} seeds/s "
+                + (f"on a Dask cluster of {self.jobs} thread{'s' if self.jobs != 1 else ''}"
+                   if self.cluster else
+                   f"with {self.jobs} job{'s' if self.jobs != 1 else ''}")
                 + (f" (pct, depth {self.depth})" if self.strategy == "pct" else ""))
         return ("interrupted (Ctrl-C): " if self.interrupted else "") + line
 
@@ -212,7 +218,7 @@ class Report:
         lines = [self.headline()]
         outcomes = self.outcomes()
         ok = sum(len(s) for s in outcomes.values())
-        lines.append(f"  ok        {ok:6d} {unit}{'s' if ok != 1 else ''}, "
+        lines.append(f"  ok        {ok:6,d} {unit}{'s' if ok != 1 else ''}, "
                      f"{len(outcomes)} distinct outcome{'s' if len(outcomes) != 1 else ''}")
         shown_outcomes = outcomes if len(outcomes) > 1 or \
             (self.shortest and self.strategy != "random") else {}
@@ -226,7 +232,7 @@ class Report:
             else:
                 where = f"shortest schedule {best.schedule}, seed {best.seed}"
             if shown_outcomes:
-                lines.append(f"    {len(seeds):6d} x {shown}  ({where})")
+                lines.append(f"    {len(seeds):6,d} x {shown}  ({where})")
         if len(outcomes) > 1:
             if any(_ADDRESS.search(outcome) for outcome in outcomes):
                 lines.append("    (outcomes show memory addresses, which differ from run to "
@@ -240,7 +246,7 @@ class Report:
             if kind == UNFINISHED and not seeds:
                 continue                 # (only where a limit was given and reached)
             shown = ", ".join(map(str, seeds[:limit])) + (", ..." if len(seeds) > limit else "")
-            label = f"{kind:9} {len(seeds):6d}" if kind != UNFINISHED else \
+            label = f"{kind:9} {len(seeds):6,d}" if kind != UNFINISHED else \
                 f"did not finish: {len(seeds)}"
             lines.append(f"  {label} {unit}{'s' if len(seeds) != 1 else ''}"
                          + (f": {shown}" if seeds and not dfs else ""))
@@ -253,9 +259,10 @@ class Report:
                 lines.append(f"    shrunk to {_plural(small.preemptions, 'preemption')} and "
                              f"{_plural(small.steps, 'step')} (from "
                              f"{_plural(small.original_preemptions, 'preemption')} and "
-                             f"{_plural(small.original_steps, 'step')}; {small.tried} "
-                             f"replays)")
-                lines.append(f"    replay it: {small.replay(self.path, self.entry)}")
+                             f"{_plural(small.original_steps, 'step')}; "
+                             f"{_plural(small.tried, 'replay')})")
+                lines.append(f"    replay it: "
+                             f"{small.replay(self.path, self.entry, self.options)}")
                 if small.timeline:
                     lines.extend("      " + line for line in small.timeline.splitlines())
             else:
@@ -347,6 +354,11 @@ class Limits:
 
     max_steps: int | None = None
     until: float | None = None
+
+    def options(self) -> str:
+        """The options of ``ipcsim run`` that set these limits."""
+        return ((f" --max-steps {self.max_steps}" if self.max_steps is not None else "")
+                + (f" --until {self.until:g}" if self.until is not None else ""))
 
     def text(self) -> str:
         parts = ([f"{self.max_steps} steps"] if self.max_steps is not None else []) + \
@@ -632,7 +644,8 @@ def parse_budget(budget: int | float | str | None) -> tuple[int | None, float | 
         return budget, None
     if isinstance(budget, float):
         if not budget > 0 or budget == float("inf"):
-            raise ValueError(f"the budget must be a positive number of seconds, not {budget}")
+            raise ValueError(f"the budget must be a positive, finite number of seconds, not "
+                             f"{budget}")
         return None, budget
     raise ValueError(f"not a budget: {budget!r}")
 
@@ -678,6 +691,9 @@ def explore(path: str, seeds: Iterable[int] | None = None, *, entry: str = "scen
                                          or preemption_bound < 0):
         raise ValueError(f"preemption_bound must be an int of at least 0, not "
                          f"{preemption_bound!r}")
+    if strategy == "dfs" and (client is not None or jobs != 1):
+        raise ValueError("dfs runs in one process: jobs and client spread the seeds of "
+                         "random and pct")
     executor = check_executor(executor)
     limits = Limits(max_steps, until)
     runs, seconds = parse_budget(budget)
@@ -704,6 +720,8 @@ def explore(path: str, seeds: Iterable[int] | None = None, *, entry: str = "scen
         report = _explore_seeds(path, entry, seeds, spec, jobs, client, deadline, progress,
                                 executor, limits)
     report.seconds = time.perf_counter() - start
+    report.options = limits.options()
+    report.cluster = client is not None
     if shrink and not report.interrupted:
         from .post import finish, finish_apart
         with catching_ctrl_c():
@@ -770,6 +788,27 @@ def _explore_seeds(path: str, entry: str, seeds: Iterable[int], spec: Strategy, 
                   depth=spec.depth)
 
 
+def _same_end(ends: dict[int, SeedResult], signature: int | None, result: SeedResult,
+              problems: list[str]) -> None:
+    """Two schedules of one interleaving must end alike: if not, the programs share what
+    the kernel does not see (a Python object, a file outside it), and the reduction, which
+    runs one schedule per interleaving, cannot be trusted with them."""
+    from .shrink import same_failure
+    if signature is None:
+        return
+    first = ends.setdefault(signature, result)
+    if first is not result and not same_failure(first, result) and len(problems) < 20:
+        def ended(r: SeedResult) -> str:
+            text = r.outcome if r.kind == OK else f"{r.kind}: {r.detail}"
+            return text if len(text) <= 80 else text[:77] + "..."
+        problems.append(
+            f"schedules {first.schedule} and {result.schedule} are one interleaving of the "
+            f"system calls but ended differently ({ended(first)}; {ended(result)}): the "
+            f"programs share something the kernel does not see (a Python object, a file "
+            f"outside it), which dfs cannot order; share it through IPC, or use "
+            f"--no-reduction and random or pct seeds")
+
+
 def _until(chunks: Iterator[list[int]], deadline: float | None) -> Iterator[list[int]]:
     """The chunks, until the deadline (if any) has passed."""
     for chunk in chunks:
@@ -788,7 +827,8 @@ def _explore_dfs(fn: Scenario, path: str, entry: str, seed: int, spec: Strategy,
     results: list[SeedResult] = []
     pruned = 0
     interrupted = False
-    problems = []
+    problems: list[str] = []
+    ends: dict[int, SeedResult] = {}      # interleaving -> how its first run ended
     with catching_ctrl_c():
         try:
             for run in search:
@@ -796,6 +836,7 @@ def _explore_dfs(fn: Scenario, path: str, entry: str, seed: int, spec: Strategy,
                     pruned += 1
                 else:
                     results.append(run.result)
+                    _same_end(ends, run.signature, run.result, problems)
                 if search.runs % 50 == 0:
                     bar.update(50, sum(r.kind != OK for r in results))
         except Nondeterminism as e:

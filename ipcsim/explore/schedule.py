@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ..sim.scheduler import Task
 
 CLOCK = ("clock",)     # the candidates of a timer's step: the clock alone
-_TOKEN = re.compile(r"(h|\d+(?:t\d+)?)(?:x(\d+))?")
+_TOKEN = re.compile(r"(h|[0-9]+(?:t[0-9]+)?)(?:x([0-9]+))?")
 
 
 class ScheduleError(SimulationError, ValueError):
@@ -200,6 +200,10 @@ class Recorder:
         pid = task.order[0]
         if pid > 0:
             step.access[("proc", pid)] = fp.WRITE
+        elif task.is_host:
+            # the scenario's own code going on after a call of its own that blocked: what
+            # it does and calls is not recorded, so it depends on every step
+            step.barrier = True
         if label in self.calls:      # a blocked call goes on: it touches the same again
             step.add(self.calls[label])
         if n > 1:
@@ -249,7 +253,16 @@ class Recorder:
         step.add(fp.returned(proc, name, result))
 
     def finish(self) -> None:
-        """The run is over (what closing the kernel does is not part of it)."""
+        """The run is over (what closing the kernel does is not part of it). A strict
+        replay with picks left over did not fit: ``mismatch`` says so."""
+        left = getattr(self.chooser, "left", None)
+        if left is not None and not self.finished and self.mismatch is None:
+            n = left()
+            if n:
+                self.mismatch = (f"the run ended with {n} pick{'s' if n != 1 else ''} of "
+                                 f"the schedule left over: the schedule is not one of this "
+                                 f"scenario (or the scenario does not run the same way "
+                                 f"twice)")
         self.finished = True
         self.current = None
 
@@ -276,8 +289,9 @@ class Unsteered:
 
 class Replay:
     """Follow a schedule's picks, then run unsteered. ``strict``: a pick the schedule names
-    that is not runnable ends the run, with ``Recorder.mismatch`` saying where; otherwise
-    the unsteered pick is taken instead (what shrinking wants)."""
+    that is not runnable ends the run, with ``Recorder.mismatch`` saying where, and so do
+    picks left over at the run's end (see :meth:`Recorder.finish`); otherwise the
+    unsteered pick is taken instead (what shrinking wants)."""
 
     def __init__(self, choices: Sequence[str], strict: bool = True):
         self.choices = list(choices)
@@ -298,6 +312,10 @@ class Replay:
                             f"twice)")
             return None
         return default_pick(cur, labels)
+
+    def left(self) -> int:
+        """The schedule's picks not used (a strict replay's run must use them all)."""
+        return len(self.choices) - self.pos if self.strict else 0
 
 
 class PCT:

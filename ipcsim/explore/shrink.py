@@ -42,14 +42,18 @@ class Shrunk:
     tried: int
     timeline: str = ""
 
-    def replay(self, path: str, entry: str = "scenario") -> str:
-        """The command that replays it."""
-        return replay_command(path, entry, self.seed, self.schedule)
+    def replay(self, path: str, entry: str = "scenario", options: str = "") -> str:
+        """The command that replays it (``options``: see :func:`replay_command`)."""
+        return replay_command(path, entry, self.seed, self.schedule, options)
 
 
-def replay_command(path: str, entry: str, seed: int, schedule: str) -> str:
+def replay_command(path: str, entry: str, seed: int, schedule: str | None,
+                   options: str = "") -> str:
+    """``ipcsim run`` of a run: its seed, its schedule (None: the seed's own picks), and
+    ``options`` (the limits the exploration ran with, " --max-steps 10")."""
     return (f"ipcsim run {path}" + (f" --entry {entry}" if entry != "scenario" else "")
-            + (f" --seed {seed}" if seed else "") + f" --schedule {schedule}")
+            + (f" --seed {seed}" if seed or schedule is None else "")
+            + (f" --schedule {schedule}" if schedule is not None else "") + options)
 
 
 def same_failure(a: SeedResult, b: SeedResult) -> bool:

@@ -522,7 +522,7 @@ def test_runs_that_did_not_finish_and_an_interrupted_exploration_display():
     html = report._repr_html_()
     ET.fromstring(html)
     assert "<td style='padding:0 8px'>unfinished</td><td style='padding:0 8px'>6</td>" in html
-    assert f"ipcsim run {PHILOSOPHERS} --seed 0</code>" in html
+    assert f"ipcsim run {PHILOSOPHERS} --seed 0 --max-steps 5</code>" in html
     svg = ET.fromstring(report._repr_svg_())
     titles = [cell.find(SVG + "title").text for cell in svg.iter(SVG + "rect")]
     assert titles and all(": unfinished: " in t for t in titles)

@@ -27,7 +27,8 @@ Fixtures:
   are the real ones, with their real credentials.
 
 The marker: ``@pytest.mark.ipcsim(seed=7, uid=1000, gid=1000, groups=(), capabilities=...,
-sysctls={"kernel.msgmni": 8}, policy="random", executor=None, epoch=...)``, and
+sysctls={"kernel.msgmni": 8}, policy="random", executor=None, epoch=...,
+config_ipc_ns=False)`` (the ``config_*`` flags as ``Kernel`` takes them), and
 ``seeds=range(200)`` to run the test once per seed (``test[seed=17]``); a failing seed is
 reported with the command that runs it again.
 
@@ -63,9 +64,11 @@ __all__ = ["make_kernel", "MARKER_OPTIONS"]
 MARKER_OPTIONS: dict[str, Any] = {
     "seed": 0, "seeds": None, "uid": None, "gid": None, "groups": None,
     "capabilities": None, "sysctls": None, "policy": "random", "executor": None,
-    "epoch": None, "trace": False,
+    "epoch": None, "trace": False, "config_ipc_ns": None, "config_user_ns": None,
+    "config_pid_ns": None,
 }
-KERNEL_ARGS = ("policy", "executor", "epoch", "trace")
+KERNEL_ARGS = ("policy", "executor", "epoch", "trace", "config_ipc_ns", "config_user_ns",
+               "config_pid_ns")
 SEED_KEY = pytest.StashKey[int]()
 
 

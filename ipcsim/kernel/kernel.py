@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 import attrs
 from sortedcontainers import SortedDict
 
-from ..constants import (CAP_FULL_SET, CAP_SYS_ADMIN, CLONE_NEWIPC, CLONE_SYSVSEM, CSIGNAL,
-                         INIT_IPC_NS_INUM, INT_MAX, PID_MAX_DEFAULT, PID_MAX_LIMIT,
+from ..constants import (CAP_FULL_SET, CAP_SYS_ADMIN, CLONE_NEWIPC, CLONE_NEWPID,
+                         CLONE_NEWUSER, CLONE_SYSVSEM, CSIGNAL, INIT_IPC_NS_INUM, INT_MAX, PID_MAX_DEFAULT, PID_MAX_LIMIT,
                          PROC_DYNAMIC_FIRST, RESERVED_PIDS, SI_USER)
 from ..errors import DeadlockError, KernelPanic, ProcessGone, oserror
 from ..sim.clock import DEFAULT_EPOCH, EPOCH_MAX, KTIME_MAX, seconds_to_ns
@@ -85,6 +85,11 @@ def _check_int(name: str, value: object, lo: int | None = None, hi: int | None =
         raise ValueError(message or f"{name} is out of range")
 
 
+def _check_bool(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
+
+
 class Kernel(Viewable):
     """A simulated machine: processes, IPC namespaces and a deterministic scheduler.
 
@@ -95,6 +100,12 @@ class Kernel(Viewable):
     ``policy="fifo"`` runs woken programs in the order they were woken and never switches at
     a system call (what a lightly loaded machine does); the default ``"random"`` lets the seed
     choose at every switch point.
+
+    ``config_ipc_ns=False`` is a kernel built without CONFIG_IPC_NS: clone and unshare with
+    CLONE_NEWIPC fail with EINVAL, /proc/PID/ns/ipc does not exist, and every process shares
+    the initial IPC namespace. ``config_user_ns=False`` and ``config_pid_ns=False`` do the
+    same for CLONE_NEWUSER (/proc/PID/ns/user) and CLONE_NEWPID (/proc/PID/ns/pid and
+    pid_for_children).
     """
 
     # a subclass may run its calls another way (compat's host kernel)
@@ -107,7 +118,8 @@ class Kernel(Viewable):
                  epoch: int = DEFAULT_EPOCH,
                  max_ipc_namespaces: int = DEFAULT_MAX_IPC_NAMESPACES,
                  pid_max: int = PID_MAX_DEFAULT, policy: str = "random",
-                 executor: str | None = None):
+                 executor: str | None = None, config_ipc_ns: bool = True,
+                 config_user_ns: bool = True, config_pid_ns: bool = True):
         _check_int("seed", seed)
         if not isinstance(trace, (bool, int)):
             raise TypeError(f"trace must be a bool, not {type(trace).__name__}")
@@ -122,7 +134,18 @@ class Kernel(Viewable):
                    f"pid_max must be above {RESERVED_PIDS} and at most {PID_MAX_LIMIT}")
         if not isinstance(policy, str):
             raise TypeError(f"policy must be a str, not {type(policy).__name__}")
+        _check_bool("config_ipc_ns", config_ipc_ns)
+        _check_bool("config_user_ns", config_user_ns)
+        _check_bool("config_pid_ns", config_pid_ns)
         self.seed = seed
+        self.config_ipc_ns = config_ipc_ns
+        self.config_user_ns = config_user_ns
+        self.config_pid_ns = config_pid_ns
+        # the CLONE_NEW* kinds this kernel was built without (their copy_* stubs: EINVAL)
+        self._ns_missing = ((0 if config_ipc_ns else CLONE_NEWIPC)
+                            | (0 if config_user_ns else CLONE_NEWUSER)
+                            | (0 if config_pid_ns else CLONE_NEWPID))
+        self._proc_ns_names = procfs.ns_names(self._ns_missing)
         self.tracing = bool(trace)
         self._slow = self.tracing
         self._prog: Task | None = None   # the running program's task, in an untraced run
@@ -182,7 +205,15 @@ class Kernel(Viewable):
 
     def __repr__(self) -> str:
         return (f"<Kernel seed={self.seed} processes={len(self.processes())} "
-                f"ipc_namespaces={len(self._namespaces)} t={self.clock.now()}>")
+                f"ipc_namespaces={len(self._namespaces)} t={self.clock.now()}"
+                f"{self._config_text()}>")
+
+    def _config_text(self) -> str:
+        """The namespace kinds built out, as a .config says it ("" when none is)."""
+        off = [name for name, on in (("IPC_NS", self.config_ipc_ns),
+                                     ("USER_NS", self.config_user_ns),
+                                     ("PID_NS", self.config_pid_ns)) if not on]
+        return "".join(f" CONFIG_{name}=n" for name in off)
 
     # --- running programs -------------------------------------------------------------
     def run(self, until: float | None = None, max_steps: int | None = None) -> None:

@@ -214,16 +214,24 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
               args: tuple[Any, ...] | list[Any] = ()) -> Process:
         """clone(2) with CLONE_NEWIPC and/or CLONE_SYSVSEM; the low byte is the exit signal
         (SIGCHLD when 0). CLONE_NEWIPC needs CAP_SYS_ADMIN (EPERM) and cannot be combined
-        with CLONE_SYSVSEM (EINVAL)."""
+        with CLONE_SYSVSEM (EINVAL). A namespace kind the kernel was built without is EINVAL
+        (CLONE_NEWUSER before the EPERM, as copy_creds comes before copy_namespaces), with
+        no child made and no pid used."""
         flags = int_arg(flags, "flags")
         if flags < 0 or flags > 0xFFFFFFFF or flags & ~CLONE_KNOWN:
             raise oserror(errno.EINVAL)
         if (flags & CSIGNAL) > 64:
             raise oserror(errno.EINVAL)
+        missing = flags & self.kernel._ns_missing
+        if missing & CLONE_NEWUSER:
+            raise oserror(errno.EINVAL)     # copy_creds: create_user_ns() is a stub
         if flags & PRIVILEGED_NS & ~CSIGNAL and not flags & CLONE_NEWUSER \
                 and not self.creds.capable(CAP_SYS_ADMIN):
             shm.fork_failed(self)           # copy_namespaces fails after copy_mm
             raise oserror(errno.EPERM)
+        if missing:
+            shm.fork_failed(self)           # copy_ipcs or copy_pid_ns: a stub
+            raise oserror(errno.EINVAL)
         if flags & ~CLONE_MODELLED:
             raise UnsupportedError(f"clone flags {flags & ~CLONE_MODELLED:#x} are not "
                                    f"modelled: only CLONE_NEWIPC, CLONE_SYSVSEM and an exit "
@@ -416,7 +424,9 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         """unshare(2). CLONE_NEWIPC moves the caller into a new IPC namespace (EPERM without
         CAP_SYS_ADMIN; ENOSPC past max_ipc_namespaces); like CLONE_SYSVSEM alone it first
         applies and drops the caller's SEM_UNDO list, and it orphans (or, with
-        shm_rmid_forced, destroys) the shared memory segments the caller created."""
+        shm_rmid_forced, destroys) the shared memory segments the caller created. A
+        namespace kind the kernel was built without is EINVAL, with nothing changed
+        (CLONE_NEWUSER before the EPERM, as unshare_userns comes first)."""
         flags = int_arg(flags, "flags")
         if flags & CLONE_NEWUSER:
             flags |= CLONE_THREAD | CLONE_FS
@@ -428,10 +438,16 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
             flags |= CLONE_FS
         if flags < 0 or flags & ~UNSHARE_VALID:
             raise oserror(errno.EINVAL)
+        missing = flags & self.kernel._ns_missing
+        if missing & CLONE_NEWUSER:
+            raise oserror(errno.EINVAL)     # unshare_userns: create_user_ns() is a stub
+        if flags & PRIVILEGED_NS and not flags & CLONE_NEWUSER \
+                and not self.creds.capable(CAP_SYS_ADMIN):
+            raise oserror(errno.EPERM)
+        if missing:
+            raise oserror(errno.EINVAL)     # copy_ipcs or copy_pid_ns: a stub
         if flags & CLONE_NEWUSER:
             raise UnsupportedError("user namespaces are not modelled")
-        if flags & PRIVILEGED_NS and not self.creds.capable(CAP_SYS_ADMIN):
-            raise oserror(errno.EPERM)
         if flags & UNMODELLED_NS:
             raise UnsupportedError(f"unshare of namespaces {flags & UNMODELLED_NS:#x} is not "
                                    f"modelled: ipcsim models IPC namespaces only")

@@ -249,14 +249,14 @@ class NsDir(PidDir):
         return _task_owner(self.target)[1]
 
     def lookup(self, proc: ProcessState, name: str) -> vfs.Node | None:
+        if name not in self.target.kernel._proc_ns_names:
+            raise oserror(errno.ENOENT)     # (a kind the kernel was built without too)
         if name == "ipc":
             return NsLink(self.target)
-        if name in OTHER_NS:
-            return OtherNsLink(name, self.target)
-        raise oserror(errno.ENOENT)
+        return OtherNsLink(name, self.target)
 
     def readdir(self, proc: ProcessState) -> list[str]:
-        return list(NS_NAMES)
+        return list(self.target.kernel._proc_ns_names)
 
 
 class NsLink(ProcNode):
@@ -387,6 +387,9 @@ _SYS_DIRS = sysctl.directories()
 # does not split: (link name, inode of the initial namespace, CLONE_NEW* flag).
 NS_NAMES = ("net", "uts", "ipc", "pid", "pid_for_children", "user", "mnt", "cgroup", "time",
             "time_for_children")
+# the kind each entry needs the kernel to be built with (ns_entries[] in fs/proc/namespaces.c)
+_NS_CONFIG = {"ipc": constants.CLONE_NEWIPC, "user": constants.CLONE_NEWUSER,
+              "pid": constants.CLONE_NEWPID, "pid_for_children": constants.CLONE_NEWPID}
 OTHER_NS = {
     "net": ("net", 4026531833, constants.CLONE_NEWNET),
     "uts": ("uts", 4026531838, constants.CLONE_NEWUTS),
@@ -398,3 +401,9 @@ OTHER_NS = {
     "time": ("time", 4026531834, constants.CLONE_NEWTIME),
     "time_for_children": ("time", 4026531834, constants.CLONE_NEWTIME),
 }
+
+
+def ns_names(missing: int) -> tuple[str, ...]:
+    """The names in /proc/PID/ns of a kernel built without the CLONE_NEW* kinds in
+    ``missing``."""
+    return tuple(name for name in NS_NAMES if not _NS_CONFIG.get(name, 0) & missing)

@@ -146,8 +146,11 @@ class Shell:
         return self.levels[-1]
 
     def prompt(self) -> str:
-        """``[pid 2 ipc:[4026531839]]# ``: who runs the next command, and where."""
+        """``[pid 2 ipc:[4026531839]]# ``: who runs the next command, and where (``[pid 2]# ``
+        on a kernel without CONFIG_IPC_NS, which has no /proc/PID/ns/ipc)."""
         p = self.proc
+        if not p.kernel.config_ipc_ns:
+            return f"[pid {p.pid}]# "
         return f"[pid {p.pid} {p.readlink('/proc/self/ns/ipc')}]# "
 
     def cmdline(self, proc: Process) -> str:
@@ -1121,10 +1124,13 @@ class Shell:
             if key == "t":
                 assert arg is not None   # (-t takes one)
                 target = strtonum_or_err(ctx, arg, "failed to parse pid", -2 ** 31, 2 ** 31 - 1)
-            elif key in ("i", "a"):
+            elif key == "i":
                 ipc = True
-                if key == "i" and arg:
+                if arg:
                     path = arg
+            elif key == "a":
+                # is_usable_namespace(): a kind without the caller's own ns file is skipped
+                ipc = ipc or _has_ns_file(ctx.proc, "ipc")
             elif key in ("m", "u", "n", "p", "C", "U", "T"):
                 ctx.errx(1, "ipcsim models IPC namespaces only: use --ipc (-i)")
         if bad:
@@ -1381,6 +1387,15 @@ class Shell:
                 except (OSError, SimulationError):
                     out.append(full + " ")
         return out
+
+
+def _has_ns_file(p: Process, name: str) -> bool:
+    """Whether /proc/PID/ns/NAME of ``p`` exists (a kernel built without that kind has none)."""
+    try:
+        p.stat(f"/proc/{p.pid}/ns/{name}")
+    except FileNotFoundError:
+        return False
+    return True
 
 
 UNSHARE_HELP = """

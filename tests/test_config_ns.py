@@ -250,6 +250,15 @@ def test_shell_nsenter_ipc_cannot_open_the_file_and_all_skips_it(noipc):
     assert run("nsenter -a -t 1 echo in") == (0, "in\n", "")   # is_usable_namespace
 
 
+def test_shell_ps_shows_a_dash_for_the_missing_ipc_namespace(noipc):
+    sh, run = shell(noipc)
+    status, out, err = run("ps")
+    assert status == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0].split() == ["PID", "PPID", "IPCNS", "USER", "COMMAND"]
+    assert all(line.split()[2] == "-" for line in lines[1:]) and len(lines) >= 3
+
+
 def test_shell_defaults_unchanged(k):
     sh, run = shell(k)
     assert sh.prompt() == "[pid 2 ipc:[4026531839]]# "

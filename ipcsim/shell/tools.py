@@ -782,9 +782,13 @@ def ps(ctx: Ctx, args: list[str]) -> int:
     p = ctx.proc
     rows = [("PID", "PPID", "IPCNS", "USER", "COMMAND")]
     for q in p.kernel.processes():
-        link = p.readlink(f"/proc/{q.pid}/ns/ipc")
-        rows.append((str(q.pid), str(q.ppid), link[link.index("[") + 1:-1],
-                     PASSWD.get(q.uid, str(q.uid))[:8], ctx.shell.comm(q)))
+        try:
+            link = p.readlink(f"/proc/{q.pid}/ns/ipc")
+            ns = link[link.index("[") + 1:-1]
+        except FileNotFoundError:        # a kernel without IPC namespaces: procps's "-"
+            ns = "-"
+        rows.append((str(q.pid), str(q.ppid), ns, PASSWD.get(q.uid, str(q.uid))[:8],
+                     ctx.shell.comm(q)))
     ctx.write("".join(f"{a:>5} {b:>5} {c:>10} {d:<8} {e}\n" for a, b, c, d, e in rows))
     return 0
 

@@ -227,6 +227,7 @@ class Recorder:
                 step.add([(("proc", pid), fp.WRITE)])
 
     def barrier(self) -> None:
+        """Make the current step depend on every step."""
         if self.current is not None and not self.finished:
             self.current.barrier = True
 

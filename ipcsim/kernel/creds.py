@@ -3,16 +3,24 @@
 The rules are those of kernel/sys.c (setuid, setresuid, ...) and security/commoncap.c
 (cap_emulate_setxuid): a process whose uids all leave 0 loses its permitted and effective
 capabilities; an effective uid leaving 0 clears the effective set; returning to euid 0
-restores the effective set from the permitted one. User namespaces are not modelled: every
-"capable in the namespace's user namespace" check is a check of the effective set.
+restores the effective set from the permitted one.
+
+Ids are kernel ids. Credentials belong to a user namespace (``user_ns``; None is the
+initial one): their capability sets hold there and in the namespaces below it
+(:meth:`Creds.ns_capable`), and the ids a process names in set*id calls are ids of that
+namespace, mapped to kernel ids (EINVAL for an id with no mapping).
 """
 from __future__ import annotations
 
 import errno
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from ..constants import CAP_FULL_SET, CAP_LAST_CAP, CAP_SETGID, CAP_SETUID
 from ..errors import oserror
+from .userns import map_id_down, may_setgroups
+
+if TYPE_CHECKING:
+    from .userns import UserNamespace
 
 ROOT = 0
 _ID_MAX = 0xFFFFFFFF  # (uid_t)-1 means "leave unchanged" in setres*id
@@ -24,7 +32,7 @@ class Creds:
     share one object, as a child shares its parent's after fork."""
 
     __slots__ = ("uid", "euid", "suid", "fsuid", "gid", "egid", "sgid", "fsgid", "groups",
-                 "cap_effective", "cap_permitted", "cap_inheritable", "cap_bset")
+                 "cap_effective", "cap_permitted", "cap_inheritable", "cap_bset", "_user_ns")
 
     def __init__(self, uid: int = 0, gid: int = 0, caps: int = CAP_FULL_SET,
                  groups: tuple[int, ...] = ()):
@@ -35,16 +43,63 @@ class Creds:
         self.cap_permitted = caps
         self.cap_inheritable = 0
         self.cap_bset = CAP_FULL_SET
+        self._user_ns: UserNamespace | None = None
 
     def copy(self) -> "Creds":
         new = Creds.__new__(Creds)
-        for name in Creds.__slots__:
+        for name in Creds.__slots__[:-1]:
             setattr(new, name, getattr(self, name))
+        new._user_ns = self.user_ns
         return new
 
+    @property
+    def user_ns(self) -> UserNamespace | None:
+        """The user namespace these credentials belong to; None for the initial one."""
+        try:
+            return self._user_ns
+        except AttributeError:      # (a subclass that reads its fields elsewhere)
+            return None
+
+    def user_ns_in(self, root: UserNamespace) -> UserNamespace:
+        """The user namespace, ``root`` (a kernel's initial one) standing for None."""
+        ns = self.user_ns
+        return root if ns is None else ns
+
+    def enter_user_ns(self, ns: UserNamespace) -> None:
+        """set_cred_user_ns(): these (new, uncommitted) credentials move to ``ns`` with
+        every capability there and none inheritable."""
+        self._user_ns = ns
+        self.cap_inheritable = 0
+        self.cap_permitted = self.cap_effective = self.cap_bset = CAP_FULL_SET
+
     def capable(self, cap: int) -> bool:
-        """True when ``cap`` is in the effective set."""
+        """capable(): ``cap`` over the initial user namespace, which only credentials
+        there (with ``cap`` in the effective set) have."""
+        ns = self._user_ns
+        if ns is not None and ns.parent is not None:
+            return False
         return (self.cap_effective >> cap) & 1 == 1
+
+    def capable_in_own(self, cap: int) -> bool:
+        """``cap`` in the credentials' own user namespace: the effective set."""
+        return (self.cap_effective >> cap) & 1 == 1
+
+    def ns_capable(self, ns: UserNamespace, cap: int) -> bool:
+        """ns_capable() (cap_capable()): ``cap`` over user namespace ``ns``. True when the
+        credentials belong to ``ns`` or an ancestor of it and have ``cap`` in the effective
+        set, or when their euid owns a namespace between theirs and ``ns`` (whose creator
+        has every capability in it and below)."""
+        mine = self.user_ns_in(ns.root)
+        target: UserNamespace | None = ns
+        while target is not None:
+            if target is mine:
+                return (self.cap_effective >> cap) & 1 == 1
+            if target.level <= mine.level:
+                return False
+            if target.parent is mine and target.owner == self.euid:
+                return True
+            target = target.parent
+        return False
 
     def in_group_p(self, gid: int) -> bool:
         """True when ``gid`` is the fsgid or a supplementary group (kernel/groups.c)."""
@@ -71,16 +126,38 @@ def check_id(value: object, what: str) -> int:
     return value
 
 
+def _kid(creds: Creds, value: int, gid: bool) -> int:
+    """make_kuid()/make_kgid() in the credentials' user namespace: EINVAL when ``value``
+    (not -1) has no mapping there."""
+    ns = creds.user_ns
+    if ns is None or value == _ID_MAX:
+        return value
+    kid = map_id_down(ns.gid_map if gid else ns.uid_map, value)
+    if kid is None:
+        raise oserror(errno.EINVAL)
+    return kid
+
+
+def _root_kuid(creds: Creds) -> int | None:
+    """The kernel uid of uid 0 in the credentials' user namespace (None: unmapped)."""
+    ns = creds.user_ns
+    if ns is None:
+        return ROOT
+    return map_id_down(ns.uid_map, 0)
+
+
 def _emulate_setxuid(new: Creds, old: Creds) -> None:
-    """cap_emulate_setxuid(): what a change of uids does to the capability sets."""
-    was_root = ROOT in (old.uid, old.euid, old.suid)
-    is_root = ROOT in (new.uid, new.euid, new.suid)
+    """cap_emulate_setxuid(): what a change of uids does to the capability sets (root is
+    uid 0 of the user namespace)."""
+    root = _root_kuid(old)
+    was_root = root in (old.uid, old.euid, old.suid)
+    is_root = root in (new.uid, new.euid, new.suid)
     if was_root and not is_root:
         new.cap_permitted = 0
         new.cap_effective = 0
-    if old.euid == ROOT and new.euid != ROOT:
+    if old.euid == root and new.euid != root:
         new.cap_effective = 0
-    if old.euid != ROOT and new.euid == ROOT:
+    if old.euid != root and new.euid == root:
         new.cap_effective = new.cap_permitted
 
 
@@ -89,8 +166,9 @@ def setuid(old: Creds, uid: int) -> Creds:
     uid = check_id(uid, "uid")
     if uid == _ID_MAX:
         raise oserror(errno.EINVAL)
+    uid = _kid(old, uid, False)
     new = old.copy()
-    if old.capable(CAP_SETUID):
+    if old.capable_in_own(CAP_SETUID):
         new.uid = new.suid = uid
     elif uid != old.uid and uid != old.suid:
         raise oserror(errno.EPERM)
@@ -102,9 +180,9 @@ def setuid(old: Creds, uid: int) -> Creds:
 def _setres(old: Creds, values: tuple[int, int, int], fields: tuple[str, str, str], cap: int,
             what: str) -> Creds:
     """setres[ug]id(): unprivileged callers may only pick among their current three ids."""
-    checked = tuple(check_id(v, what) for v in values)
+    checked = tuple(_kid(old, check_id(v, what), what == "gid") for v in values)
     allowed = tuple(getattr(old, f) for f in fields)
-    if not old.capable(cap):
+    if not old.capable_in_own(cap):
         for v in checked:
             if v != _ID_MAX and v not in allowed:
                 raise oserror(errno.EPERM)
@@ -125,8 +203,9 @@ def setresuid(old: Creds, ruid: int, euid: int, suid: int) -> Creds:
 
 def setreuid(old: Creds, ruid: int, euid: int) -> Creds:
     """setreuid(2), including its rule for when the saved uid follows the effective one."""
-    ruid, euid = check_id(ruid, "uid"), check_id(euid, "uid")
-    privileged = old.capable(CAP_SETUID)
+    ruid = _kid(old, check_id(ruid, "uid"), False)
+    euid = _kid(old, check_id(euid, "uid"), False)
+    privileged = old.capable_in_own(CAP_SETUID)
     new = old.copy()
     if ruid != _ID_MAX:
         if not privileged and ruid not in (old.uid, old.euid):
@@ -148,8 +227,9 @@ def setgid(old: Creds, gid: int) -> Creds:
     gid = check_id(gid, "gid")
     if gid == _ID_MAX:
         raise oserror(errno.EINVAL)
+    gid = _kid(old, gid, True)
     new = old.copy()
-    if old.capable(CAP_SETGID):
+    if old.capable_in_own(CAP_SETGID):
         new.gid = new.sgid = gid
     elif gid != old.gid and gid != old.sgid:
         raise oserror(errno.EPERM)
@@ -165,15 +245,37 @@ def setresgid(old: Creds, rgid: int, egid: int, sgid: int) -> Creds:
 
 
 def setgroups(old: Creds, groups: Iterable[int]) -> Creds:
-    """setgroups(2): needs CAP_SETGID; at most NGROUPS_MAX (65536) groups."""
+    """setgroups(2): needs CAP_SETGID; at most NGROUPS_MAX (65536) groups. In a user
+    namespace other than the initial one, also a written gid_map and setgroups not denied
+    (EPERM), and a mapping for each group (EINVAL)."""
     gids = tuple(check_id(g, "gid") for g in groups)
     if len(gids) > 65536:
         raise oserror(errno.EINVAL)
-    if not old.capable(CAP_SETGID):
+    ns = old.user_ns
+    if not old.capable_in_own(CAP_SETGID):
         raise oserror(errno.EPERM)
+    if ns is not None:
+        if not may_setgroups(ns):
+            raise oserror(errno.EPERM)
+        gids = tuple(_kid(old, g, True) for g in gids)
     new = old.copy()
     new.groups = tuple(sorted(set(gids)))
     return new
+
+
+def cred_cap_issubset(old: Creds, new: Creds) -> bool:
+    """cred_cap_issubset(): ``new``'s capabilities grant nothing ``old``'s did not: the same
+    user namespace and a permitted subset, or a namespace below ``old``'s that ``old``'s
+    euid owns (or an ancestor of it below ``old``'s namespace)."""
+    old_ns, ns = old.user_ns, new.user_ns
+    if old_ns is ns:
+        return new.cap_permitted & ~old.cap_permitted == 0
+    while ns is not None and ns.parent is not None:
+        if (ns.parent is old_ns or (old_ns is None and ns.parent.parent is None)) \
+                and ns.owner == old.euid:
+            return True
+        ns = ns.parent
+    return False
 
 
 def check_cap(cap: object) -> int:

@@ -26,7 +26,8 @@ from .files import NullFile
 from .vfs import MountTable
 from .namespace import IpcNamespace
 from .process import Process
-from .sysctl import DEFAULT_MAX_IPC_NAMESPACES
+from .sysctl import DEFAULT_MAX_IPC_NAMESPACES, DEFAULT_MAX_USER_NAMESPACES
+from .userns import INIT_USER_NS_INUM, UserNamespace, create_user_ns
 from .viewable import Viewable
 from . import waitq
 from .waitq import KILLED, SIGNAL, Waiter
@@ -170,7 +171,11 @@ class Kernel(Viewable):
         self._free_inums: list[int] = []
         self._next_inum = PROC_DYNAMIC_FIRST
         self._ns_per_user: dict[int, int] = {}
+        self.init_user_ns = UserNamespace(self, INIT_USER_NS_INUM, None)
+        self.init_user_ns.max_user_namespaces = DEFAULT_MAX_USER_NAMESPACES
+        self._user_namespaces: dict[int, UserNamespace] = {INIT_USER_NS_INUM: self.init_user_ns}
         self.init_ipc_ns = IpcNamespace(self, INIT_IPC_NS_INUM)
+        self.init_ipc_ns.user_ns = self.init_user_ns
         self._namespaces[INIT_IPC_NS_INUM] = self.init_ipc_ns
         self.init = Process(self, 1, None, Creds(0, 0, capabilities), self.init_ipc_ns.get())
         self.init.fds = [NullFile(0), NullFile(1), NullFile(1)]
@@ -187,6 +192,20 @@ class Kernel(Viewable):
     def ipc_namespaces(self) -> list[IpcNamespace]:
         """The live IPC namespaces, oldest first."""
         return list(self._namespaces.values())
+
+    @property
+    def user_namespaces(self) -> list[UserNamespace]:
+        """The live user namespaces, oldest first."""
+        return list(self._user_namespaces.values())
+
+    @property
+    def max_user_namespaces(self) -> int:
+        """/proc/sys/user/max_user_namespaces of the initial user namespace."""
+        return self.init_user_ns.max_user_namespaces
+
+    @max_user_namespaces.setter
+    def max_user_namespaces(self, value: int) -> None:
+        self.init_user_ns.max_user_namespaces = value
 
     def processes(self, include_zombies: bool = False) -> list[Process]:
         """Every process in pid order (zombies only when asked)."""
@@ -442,26 +461,37 @@ class Kernel(Viewable):
         # what runs the program is made first (dup_task_struct): EAGAIN with nothing changed
         task = self.sched.prepare(target, tuple(args)) if target is not None else None
         new_ns = None
+        creds = parent.creds
+        new_user_ns = None
         try:
+            if flags & CLONE_NEWUSER:
+                # copy_creds(): the new user namespace, with the child's own credentials
+                creds = creds.copy()
+                new_user_ns = create_user_ns(self, creds, self.user_ns_of(parent.creds))
             # copy_namespaces and alloc_pid come after copy_mm in copy_process
             if flags & CLONE_NEWIPC:
-                if not parent.creds.capable(CAP_SYS_ADMIN):
+                if not creds.capable_in_own(CAP_SYS_ADMIN):
                     raise oserror(errno.EPERM)
                 if flags & CLONE_SYSVSEM:
                     raise oserror(errno.EINVAL)
-                new_ns = self._create_ipc_ns(parent)
+                new_ns = self._create_ipc_ns(parent, creds)
             pid = self._alloc_pid()
         except OSError:
             if new_ns is not None:
                 new_ns.put()
+            if new_user_ns is not None:
+                new_user_ns.get().put()
             if task is not None:
                 self.sched.discard(task)
             shm.fork_failed(parent)
             raise
         # Credentials are never changed in place (a change commits new ones), so the child
         # shares its parent's until either changes them.
-        child = Process(self, pid, parent, parent.creds,
+        child = Process(self, pid, parent, creds,
                         new_ns if new_ns is not None else parent.ipc_ns.get())
+        user_ns = creds.user_ns
+        if user_ns is not None:
+            user_ns.get()
         child.exit_signal = flags & CSIGNAL or signals.SIGCHLD
         child.pgid = parent.pgid
         child.umask_ = parent.umask_
@@ -513,6 +543,9 @@ class Kernel(Viewable):
                 proc._close(fd)
         ns, proc.ipc_ns = proc.ipc_ns, None  # type: ignore[assignment]  # (it has exited)
         ns.put()
+        user_ns = proc.creds.user_ns
+        if user_ns is not None:
+            user_ns.put()
         sched = self.sched
         if proc.program is not None and proc.program is not sched.current:
             sched.kill_task(proc.program)
@@ -571,19 +604,37 @@ class Kernel(Viewable):
         return child.pid
 
     # --- namespaces -------------------------------------------------------------------
-    def _create_ipc_ns(self, creator: Process) -> IpcNamespace:
-        """create_ipc_ns(): ENOSPC past max_ipc_namespaces for the creator's euid."""
-        uid = creator.creds.euid
+    def user_ns_of(self, creds: Creds) -> UserNamespace:
+        """The user namespace of ``creds`` (the initial one for None)."""
+        ns = creds.user_ns
+        return self.init_user_ns if ns is None else ns
+
+    def _alloc_inum(self) -> int:
+        """ns_alloc_inum(): the lowest free namespace inode number (every kind shares them)."""
+        if self._free_inums:
+            return heapq.heappop(self._free_inums)
+        inum = self._next_inum
+        self._next_inum += 1
+        return inum
+
+    def _user_ns_freed(self, ns: UserNamespace) -> None:
+        del self._user_namespaces[ns.inum]
+        heapq.heappush(self._free_inums, ns.inum)
+
+    def _create_ipc_ns(self, creator: Process, creds: Creds | None = None) -> IpcNamespace:
+        """create_ipc_ns(): ENOSPC past max_ipc_namespaces for the creator's euid. The new
+        namespace is owned by the user namespace of ``creds`` (the creator's new
+        credentials when it made a user namespace with it, else its own)."""
+        if creds is None:
+            creds = creator.creds
+        uid = creds.euid
         count = self._ns_per_user.get(uid, 0)
         if count >= self.max_ipc_namespaces:
             raise oserror(errno.ENOSPC)
         self._ns_per_user[uid] = count + 1
-        if self._free_inums:
-            inum = heapq.heappop(self._free_inums)
-        else:
-            inum = self._next_inum
-            self._next_inum += 1
-        ns = IpcNamespace(self, inum, (creator.creds.fsuid, creator.creds.fsgid))
+        inum = self._alloc_inum()
+        ns = IpcNamespace(self, inum, (creds.fsuid, creds.fsgid))
+        ns.user_ns = self.user_ns_of(creds).get()
         ns.ucount_uid = uid
         ns.refs = 1
         self._namespaces[inum] = ns
@@ -592,6 +643,7 @@ class Kernel(Viewable):
     def _namespace_freed(self, ns: IpcNamespace) -> None:
         del self._namespaces[ns.inum]
         heapq.heappush(self._free_inums, ns.inum)
+        ns.user_ns.put()
         uid = ns.ucount_uid
         left = self._ns_per_user[uid] - 1
         if left:

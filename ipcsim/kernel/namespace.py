@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .process import Process
     from .sem import SemArray
     from .shm import ShmidKernel
+    from .userns import UserNamespace
 
 _DEFAULTS = namespace_defaults()
 
@@ -31,7 +32,7 @@ class IpcNamespace(Viewable):
 
     __slots__ = ("kernel", "inum", "refs", "alive", "msg_ids", "sem_ids", "shm_ids",
                  "used_sems", "msg_bytes", "msg_hdrs", "shm_tot", "mq_queues_count",
-                 "mq_fs", "mq_owner", "ucount_uid", "__weakref__") + NAMESPACE_FIELDS
+                 "mq_fs", "mq_owner", "ucount_uid", "user_ns", "__weakref__") + NAMESPACE_FIELDS
 
     # The limits (sysctl.NAMESPACE_FIELDS), set from their table's defaults.
     shm_ctlmax: int
@@ -70,6 +71,7 @@ class IpcNamespace(Viewable):
         self.mq_fs: MqueueSb | None = None
         self.mq_owner = owner
         self.ucount_uid = 0
+        self.user_ns: UserNamespace     # the owner, set by whoever makes the namespace
         for field, default in _DEFAULTS:
             setattr(self, field, default)
 

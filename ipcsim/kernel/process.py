@@ -25,7 +25,7 @@ from ..errors import UnsupportedError, oserror
 from ..sim.clock import seconds_to_ns
 from ..sim.scheduler import ProcessExit
 from . import creds as _creds
-from . import files, procfs, sem, shm, signals, vfs
+from . import files, procfs, sem, shm, signals, userns, vfs
 from .procfs import NsBindMount as NsBindMount
 from .mqueue import MqCalls
 from .msg import MsgCalls
@@ -51,13 +51,13 @@ UNSHARE_VALID = (CLONE_THREAD | CLONE_FS | CLONE_NEWNS | CLONE_SIGHAND | CLONE_V
                  | CLONE_SYSVSEM | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUSER
                  | CLONE_NEWPID | CLONE_NEWCGROUP | CLONE_NEWTIME)
 # Namespace kinds Linux has but the model does not.
-UNMODELLED_NS = (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWUSER | CLONE_NEWPID
+UNMODELLED_NS = (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWPID
                  | CLONE_NEWCGROUP | CLONE_NEWTIME)
 # The namespace flags that need CAP_SYS_ADMIN (unshare_nsproxy_namespaces, copy_namespaces).
 PRIVILEGED_NS = (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID
                  | CLONE_NEWCGROUP | CLONE_NEWTIME)
 # clone flags the model carries out (CSIGNAL: the exit signal).
-CLONE_MODELLED = CLONE_NEWIPC | CLONE_SYSVSEM | CSIGNAL
+CLONE_MODELLED = CLONE_NEWIPC | CLONE_NEWUSER | CLONE_SYSVSEM | CSIGNAL
 CLONE_KNOWN = 0xFFFFFF00 & ~CLONE_NEWTIME | CSIGNAL
 
 # A program: ``target(process, *args)`` runs as the process it was forked for.
@@ -212,9 +212,12 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
     @syscall
     def clone(self, flags: int, target: Program | None = None,
               args: tuple[Any, ...] | list[Any] = ()) -> Process:
-        """clone(2) with CLONE_NEWIPC and/or CLONE_SYSVSEM; the low byte is the exit signal
-        (SIGCHLD when 0). CLONE_NEWIPC needs CAP_SYS_ADMIN (EPERM) and cannot be combined
-        with CLONE_SYSVSEM (EINVAL). A namespace kind the kernel was built without is EINVAL
+        """clone(2) with CLONE_NEWUSER, CLONE_NEWIPC and/or CLONE_SYSVSEM; the low byte is
+        the exit signal (SIGCHLD when 0). CLONE_NEWIPC needs CAP_SYS_ADMIN in the caller's
+        user namespace (EPERM), or CLONE_NEWUSER with it: the new user namespace is made
+        first and owns the new IPC namespace; it cannot be combined with CLONE_SYSVSEM
+        (EINVAL). CLONE_NEWUSER needs no privilege (see :func:`userns.create_user_ns` for
+        its ENOSPC and EPERM). A namespace kind the kernel was built without is EINVAL
         (CLONE_NEWUSER before the EPERM, as copy_creds comes before copy_namespaces), with
         no child made and no pid used."""
         flags = int_arg(flags, "flags")
@@ -222,11 +225,13 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
             raise oserror(errno.EINVAL)
         if (flags & CSIGNAL) > 64:
             raise oserror(errno.EINVAL)
+        if flags & CLONE_NEWUSER and flags & (CLONE_FS | CLONE_THREAD):
+            raise oserror(errno.EINVAL)     # copy_process: no shared fs or thread group
         missing = flags & self.kernel._ns_missing
         if missing & CLONE_NEWUSER:
             raise oserror(errno.EINVAL)     # copy_creds: create_user_ns() is a stub
         if flags & PRIVILEGED_NS & ~CSIGNAL and not flags & CLONE_NEWUSER \
-                and not self.creds.capable(CAP_SYS_ADMIN):
+                and not self.creds.capable_in_own(CAP_SYS_ADMIN):
             shm.fork_failed(self)           # copy_namespaces fails after copy_mm
             raise oserror(errno.EPERM)
         if missing:
@@ -234,8 +239,8 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
             raise oserror(errno.EINVAL)
         if flags & ~CLONE_MODELLED:
             raise UnsupportedError(f"clone flags {flags & ~CLONE_MODELLED:#x} are not "
-                                   f"modelled: only CLONE_NEWIPC, CLONE_SYSVSEM and an exit "
-                                   f"signal are")
+                                   f"modelled: only CLONE_NEWUSER, CLONE_NEWIPC, "
+                                   f"CLONE_SYSVSEM and an exit signal are")
         return self.kernel._copy_process(self, flags, target, args)
 
     @syscall
@@ -421,8 +426,11 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
     # --- namespaces -------------------------------------------------------------------
     @syscall
     def unshare(self, flags: int) -> None:
-        """unshare(2). CLONE_NEWIPC moves the caller into a new IPC namespace (EPERM without
-        CAP_SYS_ADMIN; ENOSPC past max_ipc_namespaces); like CLONE_SYSVSEM alone it first
+        """unshare(2). CLONE_NEWUSER moves the caller into a new user namespace, where it has
+        every capability (its ids show as 65534 until the maps are written); CLONE_NEWIPC
+        moves it into a new IPC namespace (EPERM without CAP_SYS_ADMIN in its user
+        namespace, the new one when both are asked; ENOSPC past max_ipc_namespaces), owned
+        by its user namespace; like CLONE_SYSVSEM alone it first
         applies and drops the caller's SEM_UNDO list, and it orphans (or, with
         shm_rmid_forced, destroys) the shared memory segments the caller created. A
         namespace kind the kernel was built without is EINVAL, with nothing changed
@@ -438,37 +446,63 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
             flags |= CLONE_FS
         if flags < 0 or flags & ~UNSHARE_VALID:
             raise oserror(errno.EINVAL)
-        missing = flags & self.kernel._ns_missing
+        kernel = self.kernel
+        missing = flags & kernel._ns_missing
         if missing & CLONE_NEWUSER:
             raise oserror(errno.EINVAL)     # unshare_userns: create_user_ns() is a stub
-        if flags & PRIVILEGED_NS and not flags & CLONE_NEWUSER \
-                and not self.creds.capable(CAP_SYS_ADMIN):
-            raise oserror(errno.EPERM)
-        if missing:
-            raise oserror(errno.EINVAL)     # copy_ipcs or copy_pid_ns: a stub
+        creds = self.creds
+        new_user_ns = None
         if flags & CLONE_NEWUSER:
-            raise UnsupportedError("user namespaces are not modelled")
-        if flags & UNMODELLED_NS:
-            raise UnsupportedError(f"unshare of namespaces {flags & UNMODELLED_NS:#x} is not "
-                                   f"modelled: ipcsim models IPC namespaces only")
-        new_ns = None
+            creds = creds.copy()            # unshare_userns(): the new credentials
+            new_user_ns = userns.create_user_ns(kernel, creds, kernel.user_ns_of(self.creds))
+            new_user_ns.get()
+        try:
+            new_ns = self._unshare_ipc(flags, creds, missing)
+        except BaseException:
+            if new_user_ns is not None:
+                new_user_ns.put()
+            raise
         if flags & CLONE_NEWIPC:
             flags |= CLONE_SYSVSEM
-            new_ns = self.kernel._create_ipc_ns(self)
         if flags & CLONE_SYSVSEM:
             sem.exit_sem(self)
+        if new_user_ns is not None:
+            old_user_ns = self.creds.user_ns
+            self.creds = creds              # (a subset: the caller owns the new namespace)
+            if old_user_ns is not None:
+                old_user_ns.put()
         if new_ns is not None:
             shm.exit_shm(self)
             old, self.ipc_ns = self.ipc_ns, new_ns
             old.put()
 
+    def _unshare_ipc(self, flags: int, creds: Creds, missing: int) -> IpcNamespace | None:
+        """unshare_nsproxy_namespaces(): the checks with the new credentials, and the new
+        IPC namespace if asked (the caller's stays until the unshare commits)."""
+        if flags & PRIVILEGED_NS and not creds.capable_in_own(CAP_SYS_ADMIN):
+            raise oserror(errno.EPERM)
+        if missing:
+            raise oserror(errno.EINVAL)     # copy_ipcs or copy_pid_ns: a stub
+        if flags & UNMODELLED_NS:
+            raise UnsupportedError(f"unshare of namespaces {flags & UNMODELLED_NS:#x} is not "
+                                   f"modelled: ipcsim models user and IPC namespaces only")
+        if flags & CLONE_NEWIPC:
+            return self.kernel._create_ipc_ns(self, creds)
+        return None
+
     @syscall
     def setns(self, fd: int, nstype: int = 0) -> None:
         """setns(2) with a namespace handle: EBADF for a bad fd, EINVAL for a file that is no
-        namespace or an nstype other than 0/CLONE_NEWIPC, EPERM without CAP_SYS_ADMIN.
-        Drops the SEM_UNDO list (even when joining the namespace it is already in)."""
+        namespace or an nstype other than 0 or the namespace's kind. Joining an IPC
+        namespace needs CAP_SYS_ADMIN both in the user namespace that owns it and in the
+        caller's own (EPERM), and drops the SEM_UNDO list (even when joining the namespace
+        it is already in). Joining a user namespace needs CAP_SYS_ADMIN in it (EPERM), is
+        EINVAL for the caller's own, and gives every capability there."""
         file = self._file(fd)
         nstype = int_arg(nstype, "nstype")
+        if isinstance(file, userns.UserNsFile):
+            self._setns_user(file.ns, nstype)
+            return
         if isinstance(file, files.OtherNsFile):
             # The only namespace of that kind, which the caller is already in.
             if nstype and nstype != file.nstype:
@@ -482,10 +516,26 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
             raise oserror(errno.EINVAL)
         if nstype and nstype != CLONE_NEWIPC:
             raise oserror(errno.EINVAL)
-        if not self.creds.capable(CAP_SYS_ADMIN):
+        creds = self.creds
+        if not (creds.ns_capable(file.ns.user_ns, CAP_SYS_ADMIN)
+                and creds.capable_in_own(CAP_SYS_ADMIN)):
             raise oserror(errno.EPERM)
         sem.exit_sem(self)
         old, self.ipc_ns = self.ipc_ns, file.ns.get()
+        old.put()
+
+    def _setns_user(self, ns: userns.UserNamespace, nstype: int) -> None:
+        """userns_install()."""
+        if nstype and nstype != CLONE_NEWUSER:
+            raise oserror(errno.EINVAL)
+        old = self.kernel.user_ns_of(self.creds)
+        if ns is old:
+            raise oserror(errno.EINVAL)     # no capabilities gained by re-entering
+        if not self.creds.ns_capable(ns, CAP_SYS_ADMIN):
+            raise oserror(errno.EPERM)
+        new = self.creds.copy()
+        new.enter_user_ns(ns.get())
+        self._commit_creds(new)
         old.put()
 
     # --- files ------------------------------------------------------------------------
@@ -792,7 +842,7 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         non-dumpable (so other users can no longer open its /proc/PID/ns files)."""
         old = self.creds
         if (old.euid != new.euid or old.egid != new.egid or old.fsuid != new.fsuid
-                or old.fsgid != new.fsgid or new.cap_permitted & ~old.cap_permitted):
+                or old.fsgid != new.fsgid or not _creds.cred_cap_issubset(old, new)):
             self.dumpable = False
         self.creds = new
 
@@ -832,13 +882,24 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
 
     @syscall
     def getresuid(self) -> tuple[int, int, int]:
+        """getresuid(2): the ids as the caller's user namespace maps them (65534 for one
+        it does not map)."""
         c = self.creds
-        return c.uid, c.euid, c.suid
+        ns = c.user_ns
+        if ns is None:
+            return c.uid, c.euid, c.suid
+        return (userns.from_kuid_munged(ns, c.uid), userns.from_kuid_munged(ns, c.euid),
+                userns.from_kuid_munged(ns, c.suid))
 
     @syscall
     def getresgid(self) -> tuple[int, int, int]:
+        """getresgid(2), mapped as getresuid."""
         c = self.creds
-        return c.gid, c.egid, c.sgid
+        ns = c.user_ns
+        if ns is None:
+            return c.gid, c.egid, c.sgid
+        return (userns.from_kgid_munged(ns, c.gid), userns.from_kgid_munged(ns, c.egid),
+                userns.from_kgid_munged(ns, c.sgid))
 
     @syscall
     def capget(self) -> tuple[int, int, int]:

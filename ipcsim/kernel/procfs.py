@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, cast
 from .. import constants
 from ..constants import O_ACCMODE, O_RDONLY
 from ..errors import UnsupportedError, oserror
-from . import files, sysctl, vfs
+from . import files, sysctl, userns, vfs
 from .vfs import S_IFDIR, S_IFLNK, S_IFREG
 
 if TYPE_CHECKING:
@@ -224,9 +224,13 @@ class PidDir(ProcNode):
     def lookup(self, proc: ProcessState, name: str) -> vfs.Node | None:
         if name == "ns":
             return NsDir(self.target)
+        if name in _USERNS_FILES and self.target.kernel.config_user_ns:
+            return UsernsNode(self.target, name)
         raise oserror(errno.ENOENT)
 
     def readdir(self, proc: ProcessState) -> list[str]:
+        if self.target.kernel.config_user_ns:
+            return ["ns", *_USERNS_FILES]
         return ["ns"]
 
 
@@ -253,6 +257,8 @@ class NsDir(PidDir):
             raise oserror(errno.ENOENT)     # (a kind the kernel was built without too)
         if name == "ipc":
             return NsLink(self.target)
+        if name == "user":
+            return UserNsLink(self.target)
         return OtherNsLink(name, self.target)
 
     def readdir(self, proc: ProcessState) -> list[str]:
@@ -310,6 +316,82 @@ class OtherNsLink(NsLink):
     def readlink(self, proc: ProcessState) -> str:
         self._check(proc)
         return self.text
+
+
+class UserNsLink(NsLink):
+    """/proc/PID/ns/user: ``user:[INUM]`` of the process's user namespace."""
+
+    __slots__ = ()
+
+    def _user_ns(self, proc: ProcessState) -> userns.UserNamespace:
+        self._check(proc)
+        return self.target.kernel.user_ns_of(self.target.creds)
+
+    def get_link(self, proc: ProcessState) -> vfs.Node:
+        return UserNsfsNode(self._user_ns(proc))
+
+    def readlink(self, proc: ProcessState) -> str:
+        return f"user:[{self._user_ns(proc).inum}]"
+
+
+class UserNsfsNode(vfs.Node):
+    """The namespace file of a user namespace: opens read-only (EPERM otherwise)."""
+
+    __slots__ = ("ns",)
+    mode = S_IFREG | 0o444
+    uid = 0
+    gid = 0
+
+    def __init__(self, ns: userns.UserNamespace):
+        self.ns = ns
+
+    def may_open(self, proc: ProcessState, flags: int) -> None:
+        if flags & O_ACCMODE != O_RDONLY:
+            raise oserror(errno.EPERM)
+
+    def open(self, proc: ProcessState, mnt: vfs.Vfsmount, flags: int) -> files.OpenFile:
+        return userns.UserNsFile(flags, self.ns)
+
+    def getattr(self, proc: ProcessState) -> vfs.Stat:
+        return vfs.Stat(self.mode, 1, 0, 0, 0)
+
+
+# /proc/PID files of a user namespace, in readdir order (tgid_base_stuff)
+_USERNS_FILES = ("uid_map", "gid_map", "setgroups")
+
+
+class UsernsNode(ProcNode):
+    """/proc/PID/uid_map, gid_map and setgroups: rw-r--r--, owned as /proc/PID/ns is.
+    Opening one takes the process's user namespace of that moment (ESRCH once it has
+    exited); writing setgroups needs CAP_SYS_ADMIN in it (EPERM at open)."""
+
+    __slots__ = ("target", "name")
+    mode = S_IFREG | 0o644
+
+    def __init__(self, target: Process, name: str):
+        self.target = target
+        self.name = name
+
+    @property
+    def uid(self) -> int:  # type: ignore[override]
+        return _task_owner(self.target)[0]
+
+    @property
+    def gid(self) -> int:  # type: ignore[override]
+        return _task_owner(self.target)[1]
+
+    def open(self, proc: ProcessState, mnt: vfs.Vfsmount, flags: int) -> files.OpenFile:
+        target = self.target
+        if not target.alive:
+            raise oserror(errno.ESRCH)
+        ns = target.kernel.user_ns_of(target.creds)
+        if self.name == "setgroups":
+            userns.check_setgroups_open(ns, proc.creds, bool(vfs.acc_mode(flags) & vfs.MAY_WRITE))
+            return userns.SetgroupsFile(flags, ns)
+        return userns.IdMapFile(flags, ns, proc.creds, self.name == "gid_map")
+
+    def getattr(self, proc: ProcessState) -> vfs.Stat:
+        return vfs.Stat(self.mode, 1, self.uid, self.gid, 0)
 
 
 class NsfsNode(vfs.Node):

@@ -35,6 +35,7 @@ USER = "user"  # per user namespace (one per kernel here), /proc/sys/user (set_p
 # The largest max_ipc_namespaces default Linux computes is max_threads/2; it depends on the
 # machine's memory, so the model fixes one value (a Kernel argument can change it).
 DEFAULT_MAX_IPC_NAMESPACES = 96365
+DEFAULT_MAX_USER_NAMESPACES = DEFAULT_MAX_IPC_NAMESPACES   # the same max_threads/2
 
 
 @attrs.frozen
@@ -85,6 +86,8 @@ SYSCTLS: tuple[Sysctl, ...] = (
            lo=MIN_MSGSIZEMAX, hi=HARD_MSGSIZEMAX, scope=MQ),
     Sysctl("user/max_ipc_namespaces", ("max_ipc_namespaces",), (DEFAULT_MAX_IPC_NAMESPACES,),
            lo=0, hi=INT_MAX, scope=USER),
+    Sysctl("user/max_user_namespaces", ("max_user_namespaces",),
+           (DEFAULT_MAX_USER_NAMESPACES,), lo=0, hi=INT_MAX, scope=USER),
 )
 
 BY_PATH: dict[str, Sysctl] = {s.path: s for s in SYSCTLS}

@@ -1,0 +1,488 @@
+"""User namespaces: creation, the id maps, setgroups, capabilities relative to a namespace,
+and the IPC namespace a user namespace owns. The map rules are also compared with the real
+kernel, as root and as uid 1000, where this machine allows it."""
+import errno
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import ipcsim
+from ipcsim import CLONE_NEWIPC, CLONE_NEWUSER, CLONE_SYSVSEM
+from ipcsim.constants import CAP_SYS_ADMIN, O_RDONLY, O_WRONLY
+from ipcsim.kernel.userns import OVERFLOW_ID, map_id_up
+
+
+def errno_of(fn, *args):
+    with pytest.raises(OSError) as e:
+        fn(*args)
+    return errno.errorcode[e.value.errno]
+
+
+def user(k, uid, gid=None):
+    """A child of init with uid (and gid) ``uid``, dumpable as after an execve."""
+    gid = uid if gid is None else gid
+    p = k.init.fork()
+    if uid:
+        p.setresgid(gid, gid, gid)
+        p.setresuid(uid, uid, uid)
+        p.set_dumpable(True)
+    return p
+
+
+def map_self(p):
+    """The unprivileged maps a process writes for its own new namespace: its euid and egid
+    as the parent namespace sees them, and setgroups denied."""
+    ns = p.creds.user_ns
+    uid = map_id_up(ns.parent.uid_map, p.creds.euid)
+    gid = map_id_up(ns.parent.gid_map, p.creds.egid)
+    assert wr(p, "/proc/self/uid_map", f"0 {uid} 1") == len(f"0 {uid} 1")
+    assert wr(p, "/proc/self/setgroups", "deny") == 4
+    assert wr(p, "/proc/self/gid_map", f"0 {gid} 1") == len(f"0 {gid} 1")
+
+
+def wr(p, path, data):
+    """open O_WRONLY, one write, close: the bytes written or the errno name."""
+    try:
+        fd = p.open(path, O_WRONLY)
+    except OSError as e:
+        return errno.errorcode[e.errno]
+    try:
+        return p.write(fd, data.encode())
+    except OSError as e:
+        return errno.errorcode[e.errno]
+    finally:
+        p.close(fd)
+
+
+@pytest.fixture
+def k():
+    with ipcsim.Kernel() as kernel:
+        yield kernel
+
+
+# --- the initial namespace ------------------------------------------------------------------
+def test_the_initial_namespace(k):
+    assert k.init.readlink("/proc/self/ns/user") == "user:[4026531837]"
+    assert k.init.read_file("/proc/1/uid_map") == "         0          0 4294967295\n"
+    assert k.init.read_file("/proc/1/gid_map") == "         0          0 4294967295\n"
+    assert k.init.read_file("/proc/1/setgroups") == "allow\n"
+    assert k.init_ipc_ns.user_ns is k.init_user_ns and k.init_user_ns.level == 0
+    assert k.init.read_file("/proc/sys/user/max_user_namespaces") == "96365\n"
+    # its maps cannot be written, not even by root
+    assert wr(k.init, "/proc/1/uid_map", "0 0 1") == "EPERM"
+    assert "uid_map" in k.init.listdir("/proc/1")
+
+
+def test_a_kernel_without_user_namespaces_has_no_map_files():
+    with ipcsim.Kernel(config_user_ns=False) as k:
+        assert errno_of(k.init.stat, "/proc/1/uid_map") == "ENOENT"
+        assert k.init.listdir("/proc/1") == ["ns"]
+
+
+# --- creation ---------------------------------------------------------------------------------
+def test_unprivileged_unshare_gives_every_capability_and_overflow_ids(k):
+    p = user(k, 1000)
+    assert p.capabilities == 0
+    p.unshare(CLONE_NEWUSER)
+    ns = p.creds.user_ns
+    assert (ns.level, ns.owner, ns.group, ns.parent) == (1, 1000, 1000, k.init_user_ns)
+    assert p.getresuid() == (OVERFLOW_ID,) * 3 and p.getresgid() == (OVERFLOW_ID,) * 3
+    assert p.capabilities == ipcsim.constants.CAP_FULL_SET
+    assert p.readlink("/proc/self/ns/user") == f"user:[{ns.inum}]"
+    assert p.read_file("/proc/self/uid_map") == ""
+    # every capability there, none in the initial namespace
+    assert p.creds.ns_capable(ns, CAP_SYS_ADMIN)
+    assert not p.creds.ns_capable(k.init_user_ns, CAP_SYS_ADMIN)
+    assert not p.has_capability(CAP_SYS_ADMIN)
+    assert p.dumpable                       # the owner of the new namespace gained nothing
+
+
+def test_clone_newuser_newipc_makes_the_user_namespace_first(k):
+    p = user(k, 1000)
+    assert errno_of(p.clone, CLONE_NEWIPC) == "EPERM"
+    c = p.clone(CLONE_NEWUSER | CLONE_NEWIPC)
+    assert c.ipc_ns.user_ns is c.creds.user_ns
+    assert c.creds.user_ns.parent is k.init_user_ns
+    assert p.creds.user_ns is None               # the parent stays where it was
+    # inside, CAP_SYS_ADMIN of the namespace is enough for another IPC namespace
+    d = c.clone(CLONE_NEWIPC)
+    assert d.ipc_ns.user_ns is c.creds.user_ns
+    c.unshare(CLONE_NEWIPC)
+    assert c.ipc_ns.user_ns is c.creds.user_ns
+
+
+def test_unshare_newuser_newipc(k):
+    p = user(k, 1000)
+    p.unshare(CLONE_NEWUSER | CLONE_NEWIPC)
+    assert p.ipc_ns is not k.init_ipc_ns and p.ipc_ns.user_ns is p.creds.user_ns
+
+
+def test_clone_flag_errors(k):
+    p = user(k, 1000)
+    assert errno_of(p.clone, CLONE_NEWUSER | ipcsim.CLONE_FS) == "EINVAL"
+    assert errno_of(p.clone, CLONE_NEWUSER | CLONE_NEWIPC | CLONE_SYSVSEM) == "EINVAL"
+    assert len(k.user_namespaces) == 1 and len(k.processes()) == 2
+    assert k.init_user_ns.ucounts == {}
+
+
+def test_nesting_stops_below_level_33(k):
+    p = user(k, 1000)
+    for level in range(1, 34):
+        p.unshare(CLONE_NEWUSER)
+        assert p.creds.user_ns.level == level
+        map_self(p)
+    before = list(k.user_namespaces)
+    assert errno_of(p.unshare, CLONE_NEWUSER) == "ENOSPC"
+    assert errno_of(p.clone, CLONE_NEWUSER) == "ENOSPC"
+    assert k.user_namespaces == before and p.creds.user_ns.level == 33
+
+
+def test_max_user_namespaces_counts_per_uid_up_the_chain(k):
+    k.init.write_file("/proc/sys/user/max_user_namespaces", "2")
+    a, b = user(k, 1000), user(k, 1000)
+    a.unshare(CLONE_NEWUSER)
+    b.unshare(CLONE_NEWUSER)
+    c = user(k, 1000)
+    assert errno_of(c.unshare, CLONE_NEWUSER) == "ENOSPC"
+    assert errno_of(c.clone, CLONE_NEWUSER | CLONE_NEWIPC) == "ENOSPC"
+    # a namespace nested inside one of them is charged to uid 1000 up there too
+    assert errno_of(a.unshare, CLONE_NEWUSER) == "ENOSPC"
+    assert c.creds.user_ns is None and len(k.ipc_namespaces) == 1
+    user(k, 2000).unshare(CLONE_NEWUSER)           # another uid has its own count
+    # the count falls when a namespace dies
+    b.exit(0)
+    k.init.wait(b.pid)
+    c.unshare(CLONE_NEWUSER)
+    assert k.init_user_ns.ucounts == {1000: 2, 2000: 1}
+
+
+def test_a_user_namespace_lives_while_something_holds_it(k):
+    p = user(k, 1000)
+    c = p.clone(CLONE_NEWUSER | CLONE_NEWIPC)
+    ns = c.creds.user_ns
+    fd = p.open(f"/proc/{c.pid}/ns/user", O_RDONLY)
+    ipc_fd = p.open(f"/proc/{c.pid}/ns/ipc", O_RDONLY)
+    c.exit(0)
+    p.wait(c.pid)
+    assert ns in k.user_namespaces          # the handles hold it (the IPC one through its owner)
+    p.close(fd)
+    assert ns in k.user_namespaces
+    p.close(ipc_fd)
+    assert ns not in k.user_namespaces and k.init_user_ns.ucounts == {}
+    assert len(k.ipc_namespaces) == 1
+
+
+def test_the_creator_must_be_mapped_in_the_parent(k):
+    p = user(k, 1000)
+    p.unshare(CLONE_NEWUSER)
+    # no map yet: uid 1000 has no mapping in the new namespace
+    assert errno_of(p.unshare, CLONE_NEWUSER) == "EPERM"
+    assert errno_of(p.clone, CLONE_NEWUSER) == "EPERM"
+    assert len(k.user_namespaces) == 2 and k.init_user_ns.ucounts == {1000: 1}
+    assert wr(p, "/proc/self/uid_map", "0 1000 1") == 8
+    assert errno_of(p.unshare, CLONE_NEWUSER) == "EPERM"     # the gid is not mapped yet
+    assert wr(p, "/proc/self/setgroups", "deny") == 4
+    assert wr(p, "/proc/self/gid_map", "0 1000 1") == 8
+    p.unshare(CLONE_NEWUSER)
+    assert p.creds.user_ns.level == 2
+
+
+# --- the maps ---------------------------------------------------------------------------------
+def test_the_unprivileged_map(k):
+    p = user(k, 1000)
+    p.unshare(CLONE_NEWUSER)
+    assert wr(p, "/proc/self/uid_map", "0 1001 1") == "EPERM"     # not its own euid
+    assert wr(p, "/proc/self/uid_map", "0 1000 2") == "EPERM"     # more than one id
+    assert wr(p, "/proc/self/uid_map", "0 1000 1\n5 5 1") == "EPERM"
+    assert p.read_file("/proc/self/uid_map") == ""             # nothing changed
+    assert wr(p, "/proc/self/uid_map", "0 1000 1\n") == 9
+    assert wr(p, "/proc/self/uid_map", "0 1000 1") == "EPERM"     # written once
+    assert p.read_file("/proc/self/uid_map") == "         0       1000          1\n"
+    assert p.getresuid() == (0, 0, 0)
+    assert wr(p, "/proc/self/gid_map", "0 1000 1") == "EPERM"     # setgroups not denied
+    assert wr(p, "/proc/self/setgroups", "deny") == 4
+    assert wr(p, "/proc/self/gid_map", "0 1000 1") == 8
+    assert p.getresgid() == (0, 0, 0)
+    assert wr(p, "/proc/self/setgroups", "allow") == "EPERM"
+    assert errno_of(p.setgroups, [0]) == "EPERM"                 # denied for good
+
+
+def test_root_maps_ranges(k):
+    p = k.init.clone(CLONE_NEWUSER)
+    # inside, only the unprivileged map: CAP_SETUID is needed over the parent
+    assert wr(p, "/proc/self/uid_map", "0 100000 65536") == "EPERM"
+    assert wr(k.init, f"/proc/{p.pid}/uid_map", "0 100000 65536\n65536 0 1") == 24
+    assert p.read_file("/proc/self/uid_map") == (
+        "         0     100000      65536\n     65536          0          1\n")
+    assert p.getresuid() == (65536,) * 3
+    assert wr(k.init, f"/proc/{p.pid}/gid_map", "0 0 10") == 6
+    assert p.read_file("/proc/self/setgroups") == "allow\n"
+    assert wr(p, "/proc/self/setgroups", "deny") == "EPERM"      # gid_map already written
+    assert wr(p, "/proc/self/setgroups", "allow") == 5
+    p.setgroups([1, 2])
+    assert p.creds.groups == (1, 2)
+    assert errno_of(p.setgroups, [10]) == "EINVAL"                # not mapped
+    p.setresuid(5, 5, 5)                                          # ids of the namespace
+    assert p.creds.euid == 100005 and p.getresuid() == (5, 5, 5)
+    assert errno_of(p.setuid, 70000) == "EINVAL"
+
+
+@pytest.mark.parametrize("text", [
+    "", "\n", "0 0", "0 0 0", "0 0 1 x", "x 0 1", "0 x 1", "0 0 1x", "4294967295 0 1",
+    "0 4294967295 1", "1 0 4294967295", "0 0 1\n\n", "0 0 1\n0 5 1", "0 0 1\n5 0 1",
+    "0 0 5\n3 10 1", "+1 0 1", "0x1 0 1", "0\t0\t1 z",
+])
+def test_malformed_maps_are_einval(k, text):
+    p = k.init.fork()
+    p.unshare(CLONE_NEWUSER)
+    assert wr(p, "/proc/self/uid_map", text) == "EINVAL"
+    assert p.creds.user_ns.uid_map == ()
+
+
+def test_map_line_limit_and_size(k):
+    p = k.init.clone(CLONE_NEWUSER)
+    path = f"/proc/{p.pid}/uid_map"
+    lines = "".join(f"{i} {i} 1\n" for i in range(341))
+    assert wr(k.init, path, lines) == "EINVAL"
+    assert wr(k.init, path, " " * 4096 + "0 0 1") == "EINVAL"
+    lines = "".join(f"{i} {i} 1\n" for i in range(340))
+    assert wr(k.init, path, lines) == len(lines)
+    assert len(p.read_file("/proc/self/uid_map").splitlines()) == 340
+
+
+def test_map_spacing_is_free(k):
+    p = k.init.clone(CLONE_NEWUSER)
+    assert wr(k.init, f"/proc/{p.pid}/uid_map", "  0\t 7   3 \t") == 12
+    assert p.read_file("/proc/self/uid_map") == "         0          7          3\n"
+
+
+def test_outside_ids_must_be_mapped_in_the_parent(k):
+    p = k.init.clone(CLONE_NEWUSER)
+    for name in ("uid_map", "gid_map"):
+        assert wr(k.init, f"/proc/{p.pid}/{name}", "0 0 1\n1 1000 10") == 15
+    q = p.clone(CLONE_NEWUSER)          # p, uid 0 there, has every capability over q's
+    # the parent's ids 1..10 are kernel ids 1000..1009; id 11 is not mapped there
+    assert wr(p, f"/proc/{q.pid}/uid_map", "0 5 7") == "EPERM"
+    assert wr(p, f"/proc/{q.pid}/uid_map", "0 5 5") == 5
+    assert q.read_file("/proc/self/uid_map") == "         0          5          5\n"
+    assert k.init.read_file(f"/proc/{q.pid}/uid_map") == "         0       1004          5\n"
+    assert p.read_file(f"/proc/{q.pid}/uid_map") == "         0          5          5\n"
+
+
+def test_who_may_write_a_map(k):
+    a = user(k, 1000)
+    c = a.clone(CLONE_NEWUSER)
+    other = user(k, 1001)
+    # another user: the file is a's (EACCES at open)
+    assert wr(other, f"/proc/{c.pid}/uid_map", "0 1001 1") == "EACCES"
+    # the parent, which owns the namespace, may write the unprivileged map for it
+    assert wr(a, f"/proc/{c.pid}/uid_map", "0 1000 1") == 8
+    # a process two levels up may not (neither the namespace nor its parent)
+    map_self_gid = wr(a, f"/proc/{c.pid}/setgroups", "deny"), \
+        wr(a, f"/proc/{c.pid}/gid_map", "0 1000 1")
+    assert map_self_gid == (4, 8)
+    d = c.clone(CLONE_NEWUSER)
+    assert wr(k.init, f"/proc/{d.pid}/uid_map", "0 0 1") == "EPERM"
+    # root of the initial namespace maps anything for a child namespace
+    e = a.clone(CLONE_NEWUSER)
+    assert wr(k.init, f"/proc/{e.pid}/uid_map", "0 0 1000") == 8
+
+
+def test_setgroups_file(k):
+    p = k.init.fork()
+    p.unshare(CLONE_NEWUSER)
+    for text, result in [("foo", "EINVAL"), ("denyx", "EINVAL"), ("allow ", 6), ("deny\n", 5),
+                         ("deny", 4), ("allow", "EPERM"), ("deny   x", "EINVAL"),
+                         ("allow\n\n\n", "EINVAL")]:
+        assert wr(p, "/proc/self/setgroups", text) == result, text
+    assert p.read_file("/proc/self/setgroups") == "deny\n"
+    # a child namespace inherits "deny"
+    assert wr(p, "/proc/self/uid_map", "0 0 1") == 5
+    assert wr(p, "/proc/self/gid_map", "0 0 1") == 5
+    p.unshare(CLONE_NEWUSER)
+    assert p.read_file("/proc/self/setgroups") == "deny\n"
+
+
+def test_opening_setgroups_for_writing_needs_cap_sys_admin_in_the_namespace(k):
+    a = user(k, 1000)
+    c = a.clone(CLONE_NEWUSER)
+    assert wr(a, f"/proc/{c.pid}/setgroups", "deny") == 4      # the owner: every capability
+    d = user(k, 1000).clone(CLONE_NEWUSER)
+    d.drop_capability(CAP_SYS_ADMIN)
+    assert wr(d, "/proc/self/setgroups", "deny") == "EPERM"
+    assert wr(d, "/proc/self/uid_map", "0 1000 1") == "EPERM"
+
+
+# --- capabilities relative to a namespace ------------------------------------------------
+def test_ns_capable_follows_has_ns_capability(k):
+    a = user(k, 1000)
+    a.unshare(CLONE_NEWUSER)
+    ns1 = a.creds.user_ns
+    map_self(a)
+    c = a.clone(CLONE_NEWUSER)
+    ns2 = c.creds.user_ns
+    root = k.init
+    # capabilities hold in one's namespace and below it
+    assert root.creds.ns_capable(ns2, CAP_SYS_ADMIN) and a.creds.ns_capable(ns2, CAP_SYS_ADMIN)
+    assert not c.creds.ns_capable(ns1, CAP_SYS_ADMIN)
+    # the owner of a namespace, in its parent, has every capability in it
+    b = user(k, 1000)
+    assert b.creds.ns_capable(ns1, CAP_SYS_ADMIN)
+    assert not user(k, 1001).creds.ns_capable(ns1, CAP_SYS_ADMIN)
+    a.drop_capability(CAP_SYS_ADMIN)
+    assert not a.creds.ns_capable(ns1, CAP_SYS_ADMIN)
+    # (a's euid, kernel uid 1000, owns no namespace below ns1 but ns2, made by a)
+    assert a.creds.ns_capable(ns2, CAP_SYS_ADMIN)
+
+
+def test_setns_into_a_user_namespace(k):
+    a = user(k, 1000)
+    c = a.clone(CLONE_NEWUSER | CLONE_NEWIPC)
+    fd = a.open(f"/proc/{c.pid}/ns/user", O_RDONLY)
+    b = a.fork()
+    assert errno_of(b.setns, fd, CLONE_NEWIPC) == "EINVAL"
+    b.setns(fd, CLONE_NEWUSER)                  # the owner may
+    assert b.creds.user_ns is c.creds.user_ns
+    assert b.capabilities == ipcsim.constants.CAP_FULL_SET
+    fd2 = b.open("/proc/self/ns/user", O_RDONLY)
+    assert errno_of(b.setns, fd2, 0) == "EINVAL"     # its own namespace
+    ipc_fd = a.open(f"/proc/{c.pid}/ns/ipc", O_RDONLY)
+    assert errno_of(a.setns, ipc_fd, CLONE_NEWIPC) == "EPERM"   # no CAP_SYS_ADMIN of its own
+    b2 = a.fork()
+    b2.setns(fd, CLONE_NEWUSER)
+    b2.setns(ipc_fd, CLONE_NEWIPC)      # CAP_SYS_ADMIN in its own and in the owner
+    assert b2.ipc_ns is c.ipc_ns
+
+
+def test_a_user_namespace_root_cannot_join_the_hosts_ipc_namespace(k):
+    c = k.init.fork()
+    fd = c.open("/proc/1/ns/ipc", O_RDONLY)
+    c.unshare(CLONE_NEWUSER | CLONE_NEWIPC)
+    assert errno_of(c.setns, fd, CLONE_NEWIPC) == "EPERM"
+
+
+def test_initial_namespace_root_is_unchanged(k):
+    p = k.init.fork()
+    c = p.clone(CLONE_NEWIPC)
+    assert c.ipc_ns.user_ns is k.init_user_ns
+    assert p.has_capability(CAP_SYS_ADMIN)
+
+
+# --- the real kernel --------------------------------------------------------------------------
+REAL_PYTHON = "/usr/bin/python3"
+
+_REAL_SCRIPT = r'''
+import ctypes, errno, json, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+steps = json.loads(sys.argv[1])
+if libc.unshare(0x10000000) != 0:
+    print(json.dumps("unshare:" + errno.errorcode[ctypes.get_errno()]))
+    sys.exit(0)
+out = []
+for op, *args in steps:
+    try:
+        if op == "w":
+            fd = os.open(args[0], os.O_WRONLY)
+            try:
+                out.append(os.write(fd, args[1].encode()))
+            finally:
+                os.close(fd)
+        elif op == "r":
+            with open(args[0]) as f:
+                out.append(f.read())
+        elif op == "ids":
+            out.append([list(os.getresuid()), list(os.getresgid())])
+    except OSError as e:
+        out.append(errno.errorcode[e.errno])
+print(json.dumps(out))
+'''
+
+
+def _real_unavailable(uid):
+    if not sys.platform.startswith("linux"):
+        return "not Linux"
+    if os.geteuid() != 0:
+        return "the comparison runs as root (and as uid 1000 through setpriv)"
+    if not os.path.exists(REAL_PYTHON):
+        return f"{REAL_PYTHON} is missing (uid 1000 must be able to run a Python)"
+    if uid and shutil.which("setpriv") is None:
+        return "setpriv is missing"
+    return None
+
+
+def run_real(uid, steps):
+    cmd = [REAL_PYTHON, "-c", _REAL_SCRIPT, json.dumps(steps)]
+    if uid:
+        cmd = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"] + cmd
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd="/")
+    if out.returncode != 0:
+        pytest.skip(f"the real run failed: {out.stderr.strip()[-200:]}")
+    result = json.loads(out.stdout)
+    if isinstance(result, str):
+        pytest.skip(f"this machine refuses a user namespace to uid {uid}: {result}")
+    return result
+
+
+def run_model(uid, steps):
+    with ipcsim.Kernel() as k:
+        p = k.init.fork()
+        if uid:
+            p.setgroups([])
+            p.setresgid(uid, uid, uid)
+            p.setresuid(uid, uid, uid)
+            p.set_dumpable(True)
+        p.unshare(CLONE_NEWUSER)
+        out = []
+        for op, *args in steps:
+            if op == "w":
+                out.append(wr(p, args[0], args[1]))
+            elif op == "r":
+                try:
+                    out.append(p.read_file(args[0]))
+                except OSError as e:
+                    out.append(errno.errorcode[e.errno])
+            elif op == "ids":
+                out.append([list(p.getresuid()), list(p.getresgid())])
+        return out
+
+
+U, G, S = "/proc/self/uid_map", "/proc/self/gid_map", "/proc/self/setgroups"
+
+SCENARIOS = {
+    "own uid, then again": [("ids",), ("w", U, "0 {uid} 1"), ("w", U, "0 {uid} 1"),
+                            ("r", U), ("ids",)],
+    "another uid": [("w", U, "0 {other} 1"), ("r", U)],
+    "two ids": [("w", U, "0 {uid} 2"), ("r", U)],
+    "gid_map before deny": [("w", G, "0 {uid} 1"), ("r", S), ("w", S, "deny"), ("r", S),
+                            ("w", G, "0 {uid} 1"), ("w", S, "allow"), ("w", S, "deny"),
+                            ("r", G), ("ids",)],
+    "deny, then allow": [("w", S, "deny\n"), ("w", S, "allow"), ("r", S)],
+    "setgroups junk": [("w", S, "foo"), ("w", S, "deny x"), ("w", S, "allow  \t"),
+                       ("w", S, "denyallow"), ("w", S, "deny\n\n\n\n")],
+    "malformed": [("w", U, ""), ("w", U, "0 {uid}"), ("w", U, "0 {uid} 0"),
+                  ("w", U, "4294967295 {uid} 1"), ("w", U, "0 {uid} 1 x"),
+                  ("w", U, "0 {uid} 1\n\n"), ("w", U, "+0 {uid} 1"), ("w", U, "0x0 {uid} 1"),
+                  ("w", U, "0 {uid} 1\n1 {uid} 1"), ("w", U, "0 {uid} 4294967295"),
+                  ("r", U)],
+    "341 lines": [("w", U, "".join(f"{i} {i} 1\n" for i in range(341)))],
+    "340 lines": [("w", U, "".join(f"{i} {i} 1\n" for i in range(340))), ("ids",)],
+    "a page": [("w", U, " " * 4096 + "0 {uid} 1")],
+    "ranges": [("w", U, "0 {uid} 1\n1 100000 1000"), ("r", U), ("w", G, "0 {uid} 5"),
+               ("r", G), ("ids",)],
+}
+
+
+@pytest.mark.parametrize("uid", [0, 1000])
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_maps_as_the_real_kernel(uid, name):
+    reason = _real_unavailable(uid)
+    if reason:
+        pytest.skip(reason)
+    steps = [tuple(a.replace("{uid}", str(uid)).replace("{other}", str(uid + 1))
+                   if isinstance(a, str) else a for a in step) for step in SCENARIOS[name]]
+    steps = [list(s) for s in steps]
+    assert run_model(uid, steps) == run_real(uid, steps)

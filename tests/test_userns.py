@@ -486,3 +486,31 @@ def test_maps_as_the_real_kernel(uid, name):
                    if isinstance(a, str) else a for a in step) for step in SCENARIOS[name]]
     steps = [list(s) for s in steps]
     assert run_model(uid, steps) == run_real(uid, steps)
+
+
+# --- the IPC checks in the owning user namespace ----------------------------------------------
+def test_a_user_namespace_keeping_the_hosts_ipc_namespace_has_no_ipc_privilege(k):
+    qid = user(k, 2000).msgget(ipcsim.IPC_PRIVATE, 0o600)
+    guest = user(k, 1000)
+    guest.unshare(CLONE_NEWUSER)
+    assert guest.capabilities == ipcsim.constants.CAP_FULL_SET
+    assert errno_of(guest.msgsnd, qid, 1, b"x") == "EACCES"      # no CAP_IPC_OWNER there
+    assert errno_of(guest.msgctl, qid, ipcsim.IPC_RMID) == "EPERM"   # nor CAP_SYS_ADMIN
+    k.init.msgctl(qid, ipcsim.IPC_STAT)                             # root is unchanged
+
+
+def test_cap_ipc_owner_in_the_owner_namespace_overrides_modes(k):
+    box = user(k, 1000).clone(CLONE_NEWUSER | CLONE_NEWIPC)
+    host_root = k.init.fork()
+    fd = host_root.open(f"/proc/{box.pid}/ns/ipc", O_RDONLY)
+    host_root.setns(fd, CLONE_NEWIPC)            # root of the initial namespace may join
+    qid = host_root.msgget(ipcsim.IPC_PRIVATE, 0o600)
+    # box has CAP_IPC_OWNER and CAP_SYS_ADMIN in the namespace that owns this IPC namespace
+    box.msgsnd(qid, 1, b"x")
+    box.msgctl(qid, ipcsim.IPC_RMID)
+    qid = host_root.msgget(ipcsim.IPC_PRIVATE, 0o600)
+    box.drop_capability(ipcsim.constants.CAP_IPC_OWNER)
+    assert errno_of(box.msgsnd, qid, 1, b"x") == "EACCES"
+    box.drop_capability(CAP_SYS_ADMIN)
+    assert errno_of(box.msgctl, qid, ipcsim.IPC_RMID) == "EPERM"
+    assert host_root.msgctl(qid, ipcsim.IPC_STAT) is not None

@@ -62,7 +62,8 @@ def ipcperms(perm: KernIpcPerm, creds: Creds, flag: int) -> bool:
     """ipcperms(): may ``creds`` access ``perm`` with the rwx bits requested in ``flag``?
 
     The requested bits of the three classes fold into one; the granted class is owner
-    (euid is uid or cuid), else group (in gid or cgid), else other. CAP_IPC_OWNER overrides.
+    (euid is uid or cuid), else group (in gid or cgid), else other. CAP_IPC_OWNER in the
+    user namespace that owns the object's IPC namespace overrides.
     """
     requested = ((flag >> 6) | (flag >> 3) | flag) & 7
     granted = perm.mode
@@ -71,7 +72,7 @@ def ipcperms(perm: KernIpcPerm, creds: Creds, flag: int) -> bool:
         granted >>= 6
     elif creds.in_group_p(perm.cgid) or creds.in_group_p(perm.gid):
         granted >>= 3
-    if requested & ~granted & 7 and not creds.capable(CAP_IPC_OWNER):
+    if requested & ~granted & 7 and not creds.ns_capable(perm.ns.user_ns, CAP_IPC_OWNER):
         return False
     return True
 
@@ -83,8 +84,10 @@ def check_ipcperms(perm: KernIpcPerm, creds: Creds, flag: int) -> None:
 
 
 def ipcctl_owner(perm: KernIpcPerm, creds: Creds) -> None:
-    """IPC_SET/IPC_RMID: the owner, the creator or CAP_SYS_ADMIN, else EPERM."""
+    """IPC_SET/IPC_RMID: the owner, the creator or CAP_SYS_ADMIN in the user namespace that
+    owns the IPC namespace, else EPERM."""
     euid = creds.euid
-    if euid == perm.cuid or euid == perm.uid or creds.capable(CAP_SYS_ADMIN):
+    if euid == perm.cuid or euid == perm.uid or creds.ns_capable(perm.ns.user_ns,
+                                                                  CAP_SYS_ADMIN):
         return
     raise oserror(errno.EPERM)

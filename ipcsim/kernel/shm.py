@@ -995,9 +995,10 @@ class ShmCalls(CallsBase):
         raise oserror(errno.EINVAL)
 
     def _shm_lock(self, seg: ShmidKernel, lock: bool) -> None:
-        """shmctl_do_lock(): no ipcperms check; the owner or creator, or CAP_IPC_LOCK."""
+        """shmctl_do_lock(): no ipcperms check; the owner or creator, or CAP_IPC_LOCK in the
+        user namespace that owns the IPC namespace."""
         creds = self.creds
-        capable = creds.capable(CAP_IPC_LOCK)
+        capable = creds.ns_capable(seg.ns.user_ns, CAP_IPC_LOCK)
         if not capable and creds.euid != seg.uid and creds.euid != seg.cuid:
             raise oserror(errno.EPERM)
         if seg.huge:
@@ -1011,7 +1012,7 @@ class ShmCalls(CallsBase):
         counts = _mlocked.setdefault(self.kernel, {})
         uid = creds.uid
         locked = counts.get(uid, 0) + seg._lock_pages()
-        if locked > MEMLOCK_LIMIT_PAGES and not capable:
+        if locked > MEMLOCK_LIMIT_PAGES and not creds.capable(CAP_IPC_LOCK):   # capable()
             raise oserror(errno.ENOMEM)
         counts[uid] = locked
         seg.mlock_uid = uid

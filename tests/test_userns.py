@@ -383,9 +383,28 @@ if libc.unshare(0x10000000) != 0:
     print(json.dumps("unshare:" + errno.errorcode[ctypes.get_errno()]))
     sys.exit(0)
 out = []
+prev = [int(sys.argv[2]), int(sys.argv[2])]   # the creator's euid and egid
+
+def write(path, text):
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        return os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
 for op, *args in steps:
     try:
-        if op == "w":
+        if op == "unshare":
+            ids = [os.geteuid(), os.getegid()]
+            if libc.unshare(args[0]) != 0:
+                raise OSError(ctypes.get_errno(), "unshare")
+            prev = ids
+            out.append(0)
+        elif op == "mapself":
+            out.append([write("/proc/self/uid_map", "0 %d 1" % prev[0]),
+                        write("/proc/self/setgroups", "deny"),
+                        write("/proc/self/gid_map", "0 %d 1" % prev[1])])
+        elif op == "w":
             fd = os.open(args[0], os.O_WRONLY)
             try:
                 out.append(os.write(fd, args[1].encode()))
@@ -415,7 +434,7 @@ def _real_unavailable(uid):
 
 
 def run_real(uid, steps):
-    cmd = [REAL_PYTHON, "-c", _REAL_SCRIPT, json.dumps(steps)]
+    cmd = [REAL_PYTHON, "-c", _REAL_SCRIPT, json.dumps(steps), str(uid)]
     if uid:
         cmd = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"] + cmd
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd="/")
@@ -436,9 +455,27 @@ def run_model(uid, steps):
             p.setresuid(uid, uid, uid)
             p.set_dumpable(True)
         p.unshare(CLONE_NEWUSER)
+        prev = [uid, uid]
         out = []
         for op, *args in steps:
-            if op == "w":
+            if op == "unshare":
+                ids = [p.getresuid()[1], p.getresgid()[1]]
+                try:
+                    p.unshare(args[0])
+                    prev = ids
+                    out.append(0)
+                except OSError as e:
+                    out.append(errno.errorcode[e.errno])
+            elif op == "mapself":
+                done = []
+                for path, text in (("/proc/self/uid_map", f"0 {prev[0]} 1"),
+                                   ("/proc/self/setgroups", "deny"),
+                                   ("/proc/self/gid_map", f"0 {prev[1]} 1")):
+                    done.append(wr(p, path, text))
+                    if isinstance(done[-1], str):
+                        break
+                out.append(done[-1] if isinstance(done[-1], str) else done)
+            elif op == "w":
                 out.append(wr(p, args[0], args[1]))
             elif op == "r":
                 try:
@@ -470,6 +507,12 @@ SCENARIOS = {
                   ("r", U)],
     "341 lines": [("w", U, "".join(f"{i} {i} 1\n" for i in range(341)))],
     "340 lines": [("w", U, "".join(f"{i} {i} 1\n" for i in range(340))), ("ids",)],
+    "nested, unmapped creator": [("unshare", CLONE_NEWUSER), ("w", U, "0 {uid} 1"),
+                                 ("unshare", CLONE_NEWUSER), ("unshare", CLONE_NEWIPC),
+                                 ("w", S, "deny"), ("w", G, "0 {uid} 1"),
+                                 ("unshare", CLONE_NEWUSER | CLONE_NEWIPC), ("ids",)],
+    "nested 40 deep": [step for _ in range(40)
+                       for step in (("mapself",), ("unshare", CLONE_NEWUSER))],
     "a page": [("w", U, " " * 4096 + "0 {uid} 1")],
     "ranges": [("w", U, "0 {uid} 1\n1 100000 1000"), ("r", U), ("w", G, "0 {uid} 5"),
                ("r", G), ("ids",)],
@@ -514,3 +557,20 @@ def test_cap_ipc_owner_in_the_owner_namespace_overrides_modes(k):
     box.drop_capability(CAP_SYS_ADMIN)
     assert errno_of(box.msgctl, qid, ipcsim.IPC_RMID) == "EPERM"
     assert host_root.msgctl(qid, ipcsim.IPC_STAT) is not None
+
+
+def test_cap_kill_and_ptrace_hold_over_the_targets_namespace(k):
+    c = k.init.clone(CLONE_NEWUSER)
+    for name in ("uid_map", "gid_map"):
+        assert wr(k.init, f"/proc/{c.pid}/{name}", "0 100000 1000") == 13
+    c.setresuid(5, 5, 5)                      # (kernel uid 0 has no mapping: not root there)
+    assert c.creds.euid == 100005 and c.capabilities == ipcsim.constants.CAP_FULL_SET
+    inside = c.fork()
+    inside.setresuid(7, 7, 7)
+    host = user(k, 3000)
+    host_fd_target = f"/proc/{host.pid}/ns/ipc"
+    c.kill(inside.pid, 0)                     # CAP_KILL in inside's namespace
+    assert errno_of(c.kill, host.pid, 0) == "EPERM"      # none in the initial one
+    assert errno_of(c.readlink, host_fd_target) == "EACCES"   # nor CAP_SYS_PTRACE
+    assert c.readlink(f"/proc/{inside.pid}/ns/ipc") == "ipc:[4026531839]"
+    k.init.kill(inside.pid, 0)

@@ -84,6 +84,13 @@ class Creds:
         """``cap`` in the credentials' own user namespace: the effective set."""
         return (self.cap_effective >> cap) & 1 == 1
 
+    def capable_over(self, other: Creds, cap: int) -> bool:
+        """``cap`` over the user namespace of ``other`` (kill_ok_by_cred, ptrace_has_cap)."""
+        ns = other.user_ns
+        if ns is None:
+            return self.capable(cap)
+        return self.ns_capable(ns, cap)
+
     def ns_capable(self, ns: UserNamespace, cap: int) -> bool:
         """ns_capable() (cap_capable()): ``cap`` over user namespace ``ns``. True when the
         credentials belong to ``ns`` or an ancestor of it and have ``cap`` in the effective

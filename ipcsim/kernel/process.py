@@ -595,9 +595,9 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
             return True
         c, t = self.creds, target.creds
         same = (c.fsuid == t.euid == t.suid == t.uid) and (c.fsgid == t.egid == t.sgid == t.gid)
-        if not same and not c.capable(CAP_SYS_PTRACE):
+        if not same and not c.capable_over(t, CAP_SYS_PTRACE):
             return False
-        return target.dumpable or c.capable(CAP_SYS_PTRACE)
+        return target.dumpable or c.capable_over(t, CAP_SYS_PTRACE)
 
     def _open(self, path: str | bytes, flags: int, mode: int = 0o666) -> files.OpenFile:
         return vfs.do_open(self, path, int_arg(flags, "flags"), mode)

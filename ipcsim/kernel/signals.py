@@ -125,11 +125,12 @@ def check_signal(sig: object, allow_zero: bool = True) -> int:
 
 
 def kill_ok(sender_creds: Creds, target_creds: Creds) -> bool:
-    """kill_ok_by_cred(): matching real/effective uid against real/saved, or CAP_KILL."""
+    """kill_ok_by_cred(): matching real/effective uid against real/saved, or CAP_KILL in
+    the target's user namespace."""
     s, t = sender_creds, target_creds
     if s.euid in (t.suid, t.uid) or s.uid in (t.suid, t.uid):
         return True
-    return s.capable(CAP_KILL)
+    return s.capable_over(t, CAP_KILL)
 
 
 def is_ignored(proc: ProcessState, sig: int) -> bool:

@@ -514,6 +514,8 @@ SCENARIOS = {
     "nested 40 deep": [step for _ in range(40)
                        for step in (("mapself",), ("unshare", CLONE_NEWUSER))],
     "a page": [("w", U, " " * 4096 + "0 {uid} 1")],
+    "a page once written": [("w", U, "0 {uid} 1"), ("w", U, " " * 4096 + "0 {uid} 1"),
+                            ("w", U, "junk")],
     "ranges": [("w", U, "0 {uid} 1\n1 100000 1000"), ("r", U), ("w", G, "0 {uid} 5"),
                ("r", G), ("ids",)],
 }

@@ -332,10 +332,11 @@ def write_map(ns: UserNamespace, writer: Creds, opener: Creds, data: bytes, offs
     """A write of /proc/PID/uid_map (``gid=False``) or gid_map of namespace ``ns``, opened
     with ``opener``'s credentials; returns the bytes taken.
 
-    EPERM for the initial namespace, for an opener in neither ``ns`` nor its parent, for a
-    map already written, for an opener without CAP_SYS_ADMIN in ``ns``, for ids the writer
-    may not map, or for outside ids that have no mapping in the parent; EINVAL for a write
-    past offset 0, of a page or more, or that does not parse. The map is set only whole.
+    In map_write()'s order: EPERM for the initial namespace or an opener in neither ``ns``
+    nor its parent; EINVAL for a write past offset 0 or of a page or more; EPERM for a map
+    already written or an opener without CAP_SYS_ADMIN in ``ns``; EINVAL for text that does
+    not parse; EPERM for ids the writer may not map or outside ids that have no mapping in
+    the parent. The map is set only whole.
     """
     parent = ns.parent
     if parent is None:
@@ -343,12 +344,12 @@ def write_map(ns: UserNamespace, writer: Creds, opener: Creds, data: bytes, offs
     opener_ns = opener.user_ns_in(ns.root)
     if opener_ns is not ns and opener_ns is not parent:
         raise oserror(errno.EPERM)
+    if offset != 0 or len(data) >= PAGE_SIZE:
+        raise oserror(errno.EINVAL)
     if (ns.gid_map if gid else ns.uid_map):
         raise oserror(errno.EPERM)
     if not opener.ns_capable(ns, CAP_SYS_ADMIN):
         raise oserror(errno.EPERM)
-    if offset != 0 or len(data) >= PAGE_SIZE:
-        raise oserror(errno.EINVAL)
     extents = parse_map(data)
     if not extents:
         raise oserror(errno.EINVAL)

@@ -404,6 +404,13 @@ for op, *args in steps:
             out.append([write("/proc/self/uid_map", "0 %d 1" % prev[0]),
                         write("/proc/self/setgroups", "deny"),
                         write("/proc/self/gid_map", "0 %d 1" % prev[1])])
+        elif op == "stat":
+            st = os.stat(args[0])
+            out.append([st.st_uid, st.st_gid, oct(st.st_mode & 0o777)])
+        elif op == "rewrite":
+            with open(args[0]) as f:
+                text = f.read()
+            out.append(write(args[0], text))
         elif op == "w":
             fd = os.open(args[0], os.O_WRONLY)
             try:
@@ -484,10 +491,18 @@ def run_model(uid, steps):
                     out.append(errno.errorcode[e.errno])
             elif op == "ids":
                 out.append([list(p.getresuid()), list(p.getresgid())])
+            elif op == "stat":
+                st = p.stat(args[0])
+                out.append([st.st_uid, st.st_gid, oct(st.st_mode & 0o777)])
+            elif op == "rewrite":
+                out.append(wr(p, args[0], p.read_file(args[0])))
         return out
 
 
 U, G, S = "/proc/self/uid_map", "/proc/self/gid_map", "/proc/self/setgroups"
+MSGMNI, MQ_MAX = "/proc/sys/kernel/msgmni", "/proc/sys/fs/mqueue/msg_max"
+MAX_IPC = "/proc/sys/user/max_ipc_namespaces"
+MAX_USER = "/proc/sys/user/max_user_namespaces"
 
 SCENARIOS = {
     "own uid, then again": [("ids",), ("w", U, "0 {uid} 1"), ("w", U, "0 {uid} 1"),
@@ -513,6 +528,22 @@ SCENARIOS = {
                                  ("unshare", CLONE_NEWUSER | CLONE_NEWIPC), ("ids",)],
     "nested 40 deep": [step for _ in range(40)
                        for step in (("mapself",), ("unshare", CLONE_NEWUSER))],
+    "rootless IPC limits": [("mapself",), ("unshare", CLONE_NEWIPC), ("stat", MSGMNI),
+                            ("w", MSGMNI, "64"), ("r", MSGMNI), ("stat", MQ_MAX),
+                            ("w", MQ_MAX, "20"), ("r", MQ_MAX)],
+    "the host's IPC namespace kept": [("mapself",), ("stat", MSGMNI), ("rewrite", MSGMNI),
+                                      ("stat", MQ_MAX), ("rewrite", MQ_MAX),
+                                      ("unshare", CLONE_NEWIPC), ("stat", MSGMNI)],
+    "the host's IPC namespace kept, unmapped": [("stat", MSGMNI), ("rewrite", MSGMNI),
+                                                ("r", MSGMNI)],
+    "user sysctls of a new namespace": [
+        ("mapself",), ("r", MAX_IPC), ("r", MAX_USER), ("stat", MAX_IPC), ("w", MAX_IPC, "-1"),
+        ("w", MAX_IPC, "2147483648"), ("w", MAX_IPC, "abc"), ("w", MAX_IPC, "1"),
+        ("r", MAX_IPC), ("unshare", CLONE_NEWIPC), ("unshare", CLONE_NEWIPC),
+        ("w", MAX_IPC, "0"), ("unshare", CLONE_NEWIPC), ("unshare", CLONE_NEWUSER),
+        ("r", MAX_IPC), ("stat", MAX_IPC), ("unshare", CLONE_NEWIPC)],
+    "max_user_namespaces 2 below": [("w", MAX_USER, "2")] + [
+        step for _ in range(4) for step in (("mapself",), ("unshare", CLONE_NEWUSER))],
     "a page": [("w", U, " " * 4096 + "0 {uid} 1")],
     "a page once written": [("w", U, "0 {uid} 1"), ("w", U, " " * 4096 + "0 {uid} 1"),
                             ("w", U, "junk")],
@@ -576,3 +607,72 @@ def test_cap_kill_and_ptrace_hold_over_the_targets_namespace(k):
     assert errno_of(c.readlink, host_fd_target) == "EACCES"   # nor CAP_SYS_PTRACE
     assert c.readlink(f"/proc/{inside.pid}/ns/ipc") == "ipc:[4026531839]"
     k.init.kill(inside.pid, 0)
+
+
+# --- sysctls and counts in user namespaces ----------------------------------------------------
+def test_rootless_container_sets_its_own_ipc_limits(k):
+    p = user(k, 1000)
+    p.unshare(CLONE_NEWUSER | CLONE_NEWIPC)
+    map_self(p)
+    st = p.stat(MSGMNI)
+    assert (st.st_uid, st.st_gid) == (0, 0)
+    p.write_file(MSGMNI, "64")
+    assert p.read_file(MSGMNI) == "64\n" and k.init.read_file(MSGMNI) == "32000\n"
+    # from the host the files belong to uid 1000, and root may not write them: the rule is
+    # the euid of the namespace's root, capabilities do not count
+    host = k.init.fork()
+    host.setns(host.open(f"/proc/{p.pid}/ns/ipc", O_RDONLY), CLONE_NEWIPC)
+    st = host.stat(MSGMNI)
+    assert (st.st_uid, st.st_gid) == (1000, 1000)
+    assert wr(host, MSGMNI, "100") == "EACCES"
+    assert p.read_file(MSGMNI) == "64\n"
+
+
+def test_a_user_namespace_keeping_the_hosts_ipc_namespace_cannot_set_its_limits(k):
+    p = user(k, 1000)
+    p.unshare(CLONE_NEWUSER)
+    map_self(p)
+    st = p.stat(MSGMNI)
+    assert (st.st_uid, st.st_gid) == (OVERFLOW_ID, OVERFLOW_ID)
+    assert wr(p, MSGMNI, "64") == "EACCES"
+    assert wr(p, MQ_MAX, "20") == "EACCES"
+    assert k.init.read_file(MSGMNI) == "32000\n"
+
+
+def test_ipc_namespaces_are_counted_in_each_user_namespace_up_the_chain(k):
+    a = user(k, 1000)
+    a.unshare(CLONE_NEWUSER)
+    map_self(a)
+    assert a.read_file(MAX_IPC) == "2147483647\n"
+    a.write_file(MAX_IPC, "2")
+    assert k.init.read_file(MAX_IPC) == "96365\n"
+    results = []
+    children = [a.fork() for _ in range(4)]
+    for c in children:
+        try:
+            c.unshare(CLONE_NEWIPC)
+            results.append("ok")
+        except OSError as e:
+            results.append(errno.errorcode[e.errno])
+    assert results == ["ok", "ok", "ENOSPC", "ENOSPC"]
+    for c in children:
+        c.exit(0)
+        a.wait(c.pid)
+    a.unshare(CLONE_NEWIPC)
+    a.write_file(MAX_IPC, "0")
+    b = a.fork()
+    b.unshare(CLONE_NEWUSER)
+    assert b.read_file(MAX_IPC) == "2147483647\n"
+    assert errno_of(b.unshare, CLONE_NEWIPC) == "ENOSPC"      # a's limit, up the chain
+    # the host's limit counts each uid's namespaces in the initial user namespace too
+    assert k.init_user_ns.ipc_ucounts == {1000: 1}
+
+
+def test_the_kernel_argument_is_the_initial_namespaces_limit():
+    with ipcsim.Kernel(max_ipc_namespaces=1) as k:
+        assert k.init_user_ns.max_ipc_namespaces == 1 == k.max_ipc_namespaces
+        k.init.fork().unshare(CLONE_NEWIPC)
+        assert errno_of(k.init.fork().unshare, CLONE_NEWIPC) == "ENOSPC"
+        # a user namespace's own limit is no way around it
+        assert errno_of(user(k, 0).unshare, CLONE_NEWUSER | CLONE_NEWIPC) == "ENOSPC"
+        assert len(k.user_namespaces) == 1

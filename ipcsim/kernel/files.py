@@ -154,7 +154,7 @@ class SysctlFile(OpenFile):
     def _check(self, proc: Process, write: bool) -> None:
         """proc_sys_call_handler checks the permission again at every read and write, with
         the caller's credentials of that moment: EPERM, not open()'s EACCES."""
-        mode = sysctl.permissions(self.entry, proc.creds)
+        mode = sysctl.permissions(self.entry, proc.creds, self.owner)
         if not mode & (2 if write else 4):
             raise oserror(errno.EPERM)
 

@@ -27,7 +27,8 @@ from .vfs import MountTable
 from .namespace import IpcNamespace
 from .process import Process
 from .sysctl import DEFAULT_MAX_IPC_NAMESPACES, DEFAULT_MAX_USER_NAMESPACES
-from .userns import INIT_USER_NS_INUM, UserNamespace, create_user_ns
+from .userns import (INIT_USER_NS_INUM, UserNamespace, create_user_ns, dec_ucount,
+                     inc_ucount)
 from .viewable import Viewable
 from . import waitq
 from .waitq import KILLED, SIGNAL, Waiter
@@ -158,7 +159,9 @@ class Kernel(Viewable):
         self.sched = self._scheduler_class(self, seed, epoch, policy, executor)
         self.clock = self.sched.clock
         self.pid_max = pid_max
-        self.max_ipc_namespaces = max_ipc_namespaces
+        self.init_user_ns = UserNamespace(self, INIT_USER_NS_INUM, None)
+        self.init_user_ns.max_user_namespaces = DEFAULT_MAX_USER_NAMESPACES
+        self.init_user_ns.max_ipc_namespaces = max_ipc_namespaces
         tree = vfs.boot_tree()
         self.mounts = MountTable(tree)
         self.filesystems: dict[str, Callable[[Process, str, str | None], MountSource]] = {
@@ -170,9 +173,6 @@ class Kernel(Viewable):
         self._namespaces: dict[int, IpcNamespace] = {}
         self._free_inums: list[int] = []
         self._next_inum = PROC_DYNAMIC_FIRST
-        self._ns_per_user: dict[int, int] = {}
-        self.init_user_ns = UserNamespace(self, INIT_USER_NS_INUM, None)
-        self.init_user_ns.max_user_namespaces = DEFAULT_MAX_USER_NAMESPACES
         self._user_namespaces: dict[int, UserNamespace] = {INIT_USER_NS_INUM: self.init_user_ns}
         self.init_ipc_ns = IpcNamespace(self, INIT_IPC_NS_INUM)
         self.init_ipc_ns.user_ns = self.init_user_ns
@@ -206,6 +206,15 @@ class Kernel(Viewable):
     @max_user_namespaces.setter
     def max_user_namespaces(self, value: int) -> None:
         self.init_user_ns.max_user_namespaces = value
+
+    @property
+    def max_ipc_namespaces(self) -> int:
+        """/proc/sys/user/max_ipc_namespaces of the initial user namespace."""
+        return self.init_user_ns.max_ipc_namespaces
+
+    @max_ipc_namespaces.setter
+    def max_ipc_namespaces(self, value: int) -> None:
+        self.init_user_ns.max_ipc_namespaces = value
 
     def processes(self, include_zombies: bool = False) -> list[Process]:
         """Every process in pid order (zombies only when asked)."""
@@ -622,19 +631,18 @@ class Kernel(Viewable):
         heapq.heappush(self._free_inums, ns.inum)
 
     def _create_ipc_ns(self, creator: Process, creds: Creds | None = None) -> IpcNamespace:
-        """create_ipc_ns(): ENOSPC past max_ipc_namespaces for the creator's euid. The new
-        namespace is owned by the user namespace of ``creds`` (the creator's new
-        credentials when it made a user namespace with it, else its own)."""
+        """create_ipc_ns(): the new namespace is owned by the user namespace of ``creds``
+        (the creator's new credentials when it made a user namespace with it, else its
+        own); ENOSPC past max_ipc_namespaces for the creator's euid there, or for the owner
+        of a namespace below in any ancestor (inc_ipc_namespaces)."""
         if creds is None:
             creds = creator.creds
         uid = creds.euid
-        count = self._ns_per_user.get(uid, 0)
-        if count >= self.max_ipc_namespaces:
-            raise oserror(errno.ENOSPC)
-        self._ns_per_user[uid] = count + 1
+        user_ns = self.user_ns_of(creds)
+        inc_ucount(user_ns, uid, True)
         inum = self._alloc_inum()
         ns = IpcNamespace(self, inum, (creds.fsuid, creds.fsgid))
-        ns.user_ns = self.user_ns_of(creds).get()
+        ns.user_ns = user_ns.get()
         ns.ucount_uid = uid
         ns.refs = 1
         self._namespaces[inum] = ns
@@ -643,15 +651,10 @@ class Kernel(Viewable):
     def _namespace_freed(self, ns: IpcNamespace) -> None:
         del self._namespaces[ns.inum]
         heapq.heappush(self._free_inums, ns.inum)
+        dec_ucount(ns.user_ns, ns.ucount_uid, True)
         ns.user_ns.put()
-        uid = ns.ucount_uid
-        left = self._ns_per_user[uid] - 1
-        if left:
-            self._ns_per_user[uid] = left
-        else:
-            del self._ns_per_user[uid]
 
-    def _rmid_forced_hook(self, ns: IpcNamespace | Kernel) -> None:
+    def _rmid_forced_hook(self, ns: IpcNamespace | UserNamespace | Kernel) -> None:
         """After any access to shm_rmid_forced: with it set, destroy orphaned segments."""
         if isinstance(ns, IpcNamespace) and ns.shm_rmid_forced:
             shm.destroy_orphaned(ns)

@@ -145,18 +145,27 @@ class SysctlNode(ProcNode):
     def mode(self) -> int:  # type: ignore[override]
         return S_IFREG | self.entry.mode
 
+    def _owner(self, proc: ProcessState) -> sysctl.Owner:
+        """The caller's user namespace for /proc/sys/user, else its IPC namespace."""
+        if self.entry.scope == sysctl.USER:
+            return proc.kernel.user_ns_of(proc.creds)
+        return proc.ipc_ns
+
     def may_open(self, proc: ProcessState, flags: int) -> None:
         acc = vfs.acc_mode(flags)
-        sysctl.check_open(self.entry, proc.creds, bool(acc & vfs.MAY_READ),
+        sysctl.check_open(self.entry, proc.creds, self._owner(proc), bool(acc & vfs.MAY_READ),
                           bool(acc & vfs.MAY_WRITE))
 
     def open(self, proc: ProcessState, mnt: vfs.Vfsmount, flags: int) -> files.OpenFile:
-        entry = self.entry
-        owner = proc.kernel if entry.scope == "user" else proc.ipc_ns
-        return files.SysctlFile(flags, entry, owner)
+        return files.SysctlFile(flags, self.entry, self._owner(proc))
 
     def getattr(self, proc: ProcessState) -> vfs.Stat:
-        return vfs.Stat(self.mode, 1, 0, 0, 0)    # the table's mode (proc_sys_getattr)
+        """The table's mode (proc_sys_getattr); the owner as the caller's user namespace
+        sees it (65534 when it has no mapping for it)."""
+        uid, gid = sysctl.ownership(self.entry, self._owner(proc))
+        reader = proc.kernel.user_ns_of(proc.creds)
+        return vfs.Stat(self.mode, 1, userns.from_kuid_munged(reader, uid),
+                        userns.from_kgid_munged(reader, gid), 0)
 
     def set_attrs(self, mode: int, uid: int, gid: int) -> None:
         raise oserror(errno.EPERM)                # proc_sys_setattr refuses ATTR_MODE/UID/GID

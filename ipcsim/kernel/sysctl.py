@@ -24,13 +24,16 @@ if TYPE_CHECKING:
     from .creds import Creds
     from .kernel import Kernel
     from .namespace import IpcNamespace
+    from .userns import UserNamespace
 
-# What holds a sysctl's values: the namespace (IPC, MQ scopes) or the kernel (USER).
-Owner = Union["IpcNamespace", "Kernel"]
+# What holds a sysctl's values: the IPC namespace (IPC, MQ scopes) or the user namespace
+# (USER); the kernel for a caller that passes it (its USER values are the initial user
+# namespace's).
+Owner = Union["IpcNamespace", "UserNamespace", "Kernel"]
 
 IPC = "ipc"    # per IPC namespace, /proc/sys/kernel (ipc_permissions)
 MQ = "mq"      # per IPC namespace, /proc/sys/fs/mqueue (mq_permissions)
-USER = "user"  # per user namespace (one per kernel here), /proc/sys/user (set_permissions)
+USER = "user"  # per user namespace, /proc/sys/user (set_permissions)
 
 # The largest max_ipc_namespaces default Linux computes is max_threads/2; it depends on the
 # machine's memory, so the model fixes one value (a Kernel argument can change it).
@@ -144,27 +147,59 @@ def render(entry: Sysctl, owner: Owner) -> bytes:
 
 
 # --- permissions -----------------------------------------------------------------------
-def permissions(entry: Sysctl, creds: Creds) -> int:
-    """The effective mode of the file for ``creds`` (ipc/mq/set_permissions)."""
+def _user_ns(owner: Owner) -> UserNamespace:
+    """The user namespace whose capabilities and root rule a file of ``owner``."""
+    from .namespace import IpcNamespace
+    from .userns import UserNamespace
+    if isinstance(owner, UserNamespace):
+        return owner
+    if isinstance(owner, IpcNamespace):
+        return owner.user_ns
+    return owner.init_user_ns
+
+
+def ownership(entry: Sysctl, owner: Owner) -> tuple[int, int]:
+    """The kernel uid and gid that own the file (ipc_set_ownership, mq_set_ownership): root
+    of the user namespace that owns the IPC namespace, or the global root when that one
+    has no mapping for 0; /proc/sys/user files belong to the global root."""
+    if entry.scope == USER:
+        return 0, 0
+    from .userns import make_kgid, make_kuid
+    user_ns = _user_ns(owner)
+    uid, gid = make_kuid(user_ns, 0), make_kgid(user_ns, 0)
+    return (0 if uid is None else uid), (0 if gid is None else gid)
+
+
+def permissions(entry: Sysctl, creds: Creds, owner: Owner) -> int:
+    """The effective mode of the file of ``owner`` for ``creds`` (ipc/mq/set_permissions):
+    /proc/sys/user files are writable with CAP_SYS_RESOURCE in their user namespace and
+    readable by everyone; the IPC files give the owner's bits to the euid that is root of
+    the user namespace owning the IPC namespace, the group's to its gid, and capabilities
+    do not count (but CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE there opens the next_id
+    files)."""
     mode = entry.mode
+    user_ns = _user_ns(owner)
     if entry.scope == USER:
         # Only CAP_SYS_RESOURCE may write; everyone else reads.
-        mode = (mode >> 6) & 7 if creds.capable(CAP_SYS_RESOURCE) else mode & 4
+        mode = (mode >> 6) & 7 if creds.ns_capable(user_ns, CAP_SYS_RESOURCE) else mode & 4
         return (mode << 6) | (mode << 3) | mode
-    if entry.handler == "next_id" and (creds.capable(CAP_SYS_ADMIN)
-                                       or creds.capable(CAP_CHECKPOINT_RESTORE)):
+    if entry.handler == "next_id" and (creds.ns_capable(user_ns, CAP_SYS_ADMIN)
+                                       or creds.ns_capable(user_ns, CAP_CHECKPOINT_RESTORE)):
         mode = 0o666
-    elif creds.euid == 0:           # the root uid of the namespace's user namespace
-        mode >>= 6
-    elif creds.in_egroup_p(0):
-        mode >>= 3
+    else:
+        root_uid, root_gid = ownership(entry, owner)
+        if creds.euid == root_uid:
+            mode >>= 6
+        elif creds.in_egroup_p(root_gid):
+            mode >>= 3
     mode &= 7
     return (mode << 6) | (mode << 3) | mode
 
 
-def check_open(entry: Sysctl, creds: Creds, want_read: bool, want_write: bool) -> None:
+def check_open(entry: Sysctl, creds: Creds, owner: Owner, want_read: bool,
+               want_write: bool) -> None:
     """EACCES unless the effective mode grants what the open asks for."""
-    mode = permissions(entry, creds)
+    mode = permissions(entry, creds, owner)
     if (want_read and not mode & 4) or (want_write and not mode & 2):
         raise oserror(errno.EACCES)
 

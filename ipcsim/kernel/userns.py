@@ -43,13 +43,15 @@ IDENTITY_MAP: IdMap = ((0, 0, _U32),)
 class UserNamespace:
     """One user namespace. ``ucounts`` counts, per kernel uid, the user namespaces charged
     to this one (inc_ucount(): each new namespace is charged to its parent for its
-    creator's euid, then to each ancestor for the owner of the namespace below it);
-    ``max_user_namespaces`` is this namespace's limit for such a count (the sysctl in the
-    initial namespace, INT_MAX in the others)."""
+    creator's euid, then to each ancestor for the owner of the namespace below it), and
+    ``ipc_ucounts`` the same for IPC namespaces (charged to the user namespace that owns
+    each); ``max_user_namespaces`` and ``max_ipc_namespaces`` are this namespace's limits
+    for such counts, its /proc/sys/user files (the Kernel's values in the initial
+    namespace, INT_MAX in the others)."""
 
     __slots__ = ("kernel", "inum", "parent", "level", "owner", "group", "uid_map", "gid_map",
                  "setgroups_allowed", "parent_could_setfcap", "ucounts", "max_user_namespaces",
-                 "refs", "alive", "__weakref__")
+                 "ipc_ucounts", "max_ipc_namespaces", "refs", "alive", "__weakref__")
 
     def __init__(self, kernel: Kernel, inum: int, parent: UserNamespace | None,
                  owner: int = 0, group: int = 0):
@@ -66,6 +68,8 @@ class UserNamespace:
         self.parent_could_setfcap = True
         self.ucounts: dict[int, int] = {}
         self.max_user_namespaces = INT_MAX
+        self.ipc_ucounts: dict[int, int] = {}
+        self.max_ipc_namespaces = INT_MAX
         self.refs = 0
         self.alive = True
 
@@ -111,7 +115,7 @@ class UserNamespace:
             self.alive = False
             self.kernel._user_ns_freed(self)
             parent = self.parent
-            dec_user_namespaces(parent, self.owner)
+            dec_ucount(parent, self.owner, False)
             parent.put()
 
     def __repr__(self) -> str:
@@ -171,35 +175,45 @@ def map_text(idmap: IdMap, reader: UserNamespace, target: UserNamespace, gid: bo
 
 
 # --- creation -------------------------------------------------------------------------
-def inc_user_namespaces(parent: UserNamespace, uid: int) -> None:
-    """inc_ucount(parent, uid, UCOUNT_USER_NAMESPACES): ENOSPC when any namespace up the
-    chain is at its limit, with nothing charged."""
+def _counts(ns: UserNamespace, ipc: bool) -> tuple[dict[int, int], int]:
+    if ipc:
+        return ns.ipc_ucounts, ns.max_ipc_namespaces
+    return ns.ucounts, ns.max_user_namespaces
+
+
+def inc_ucount(user_ns: UserNamespace, uid: int, ipc: bool) -> None:
+    """inc_ucount(user_ns, uid, UCOUNT_USER_NAMESPACES or UCOUNT_IPC_NAMESPACES): charge
+    ``uid`` in ``user_ns``, then the owner of each namespace in its parent, up to the
+    initial one. ENOSPC when any of them is at its limit, with nothing charged."""
     charged: list[tuple[UserNamespace, int]] = []
-    ns: UserNamespace | None = parent
+    ns: UserNamespace | None = user_ns
     while ns is not None:
-        count = ns.ucounts.get(uid, 0)
-        if count >= ns.max_user_namespaces:
+        counts, limit = _counts(ns, ipc)
+        count = counts.get(uid, 0)
+        if count >= limit:
             for done, who in charged:
-                _dec(done, who)
+                _dec(done, who, ipc)
             raise oserror(errno.ENOSPC)
-        ns.ucounts[uid] = count + 1
+        counts[uid] = count + 1
         charged.append((ns, uid))
         uid = ns.owner
         ns = ns.parent
 
 
-def _dec(ns: UserNamespace, uid: int) -> None:
-    left = ns.ucounts[uid] - 1
+def _dec(ns: UserNamespace, uid: int, ipc: bool) -> None:
+    counts = _counts(ns, ipc)[0]
+    left = counts[uid] - 1
     if left:
-        ns.ucounts[uid] = left
+        counts[uid] = left
     else:
-        del ns.ucounts[uid]
+        del counts[uid]
 
 
-def dec_user_namespaces(parent: UserNamespace, uid: int) -> None:
-    ns: UserNamespace | None = parent
+def dec_ucount(user_ns: UserNamespace, uid: int, ipc: bool) -> None:
+    """dec_ucount(): undo :func:`inc_ucount`."""
+    ns: UserNamespace | None = user_ns
     while ns is not None:
-        _dec(ns, uid)
+        _dec(ns, uid, ipc)
         uid = ns.owner
         ns = ns.parent
 
@@ -213,9 +227,9 @@ def create_user_ns(kernel: Kernel, new: Creds, parent: UserNamespace) -> UserNam
     owner, group = new.euid, new.egid
     if parent.level > MAX_PARENT_LEVEL:
         raise oserror(errno.ENOSPC)
-    inc_user_namespaces(parent, owner)
+    inc_ucount(parent, owner, False)
     if map_id_up(parent.uid_map, owner) is None or map_id_up(parent.gid_map, group) is None:
-        dec_user_namespaces(parent, owner)
+        dec_ucount(parent, owner, False)
         raise oserror(errno.EPERM)
     ns = UserNamespace(kernel, kernel._alloc_inum(), parent.get(), owner, group)
     ns.parent_could_setfcap = new.capable_in_own(CAP_SETFCAP)

@@ -404,6 +404,14 @@ for op, *args in steps:
             out.append([write("/proc/self/uid_map", "0 %d 1" % prev[0]),
                         write("/proc/self/setgroups", "deny"),
                         write("/proc/self/gid_map", "0 %d 1" % prev[1])])
+        elif op == "msgget":
+            qid = libc.msgget(0, 0o1000 | args[0])      # IPC_PRIVATE, IPC_CREAT | mode
+            if qid < 0:
+                raise OSError(ctypes.get_errno(), "msgget")
+            out.append(qid)
+        elif op == "sysvipc":
+            with open("/proc/sysvipc/msg") as f:
+                out.append([line.split()[7:11] for line in f.read().splitlines()[1:]])
         elif op == "stat":
             st = os.stat(args[0])
             out.append([st.st_uid, st.st_gid, oct(st.st_mode & 0o777)])
@@ -491,6 +499,11 @@ def run_model(uid, steps):
                     out.append(errno.errorcode[e.errno])
             elif op == "ids":
                 out.append([list(p.getresuid()), list(p.getresgid())])
+            elif op == "msgget":
+                out.append(p.msgget(ipcsim.IPC_PRIVATE, ipcsim.IPC_CREAT | args[0]))
+            elif op == "sysvipc":
+                out.append([line.split()[7:11] for line in
+                            p.read_file("/proc/sysvipc/msg").splitlines()[1:]])
             elif op == "stat":
                 st = p.stat(args[0])
                 out.append([st.st_uid, st.st_gid, oct(st.st_mode & 0o777)])
@@ -544,6 +557,9 @@ SCENARIOS = {
         ("r", MAX_IPC), ("stat", MAX_IPC), ("unshare", CLONE_NEWIPC)],
     "max_user_namespaces 2 below": [("w", MAX_USER, "2")] + [
         step for _ in range(4) for step in (("mapself",), ("unshare", CLONE_NEWUSER))],
+    "ids in /proc/sysvipc": [("mapself",), ("unshare", CLONE_NEWIPC), ("msgget", 0o600),
+                             ("sysvipc",), ("unshare", CLONE_NEWUSER), ("sysvipc",),
+                             ("mapself",), ("sysvipc",)],
     "a page": [("w", U, " " * 4096 + "0 {uid} 1")],
     "a page once written": [("w", U, "0 {uid} 1"), ("w", U, " " * 4096 + "0 {uid} 1"),
                             ("w", U, "junk")],
@@ -676,3 +692,44 @@ def test_the_kernel_argument_is_the_initial_namespaces_limit():
         # a user namespace's own limit is no way around it
         assert errno_of(user(k, 0).unshare, CLONE_NEWUSER | CLONE_NEWIPC) == "ENOSPC"
         assert len(k.user_namespaces) == 1
+
+
+# --- ids as the reader's user namespace sees them ---------------------------------------------
+def test_ipc_stat_and_sysvipc_show_ids_of_the_readers_namespace(k):
+    box = k.init.clone(CLONE_NEWUSER | CLONE_NEWIPC)
+    for name in ("uid_map", "gid_map"):
+        wr(k.init, f"/proc/{box.pid}/{name}", "0 1000 1\n1 100001 10")
+    box.setresgid(1, 1, 1)
+    box.setresuid(1, 1, 1)
+    qid = box.msgget(ipcsim.IPC_PRIVATE, 0o600)
+    root_in_box = k.init.fork()
+    ipc_fd = root_in_box.open(f"/proc/{box.pid}/ns/ipc", O_RDONLY)
+    root_in_box.setns(root_in_box.open(f"/proc/{box.pid}/ns/user", O_RDONLY), CLONE_NEWUSER)
+    root_in_box.setns(ipc_fd, CLONE_NEWIPC)
+    root_in_box.setresuid(0, 0, 0)
+    perm = root_in_box.msgctl(qid, ipcsim.IPC_STAT).msg_perm
+    assert (perm.uid, perm.gid, perm.cuid, perm.cgid) == (1, 1, 1, 1)   # CAP_IPC_OWNER there
+    # IPC_SET takes ids of the caller's namespace: one it does not map is EINVAL
+    perm.uid = 50
+    assert errno_of(root_in_box.msgctl, qid, ipcsim.IPC_SET, ipcsim.MsqidDs(msg_perm=perm)) \
+        == "EINVAL"
+    perm.uid = 3
+    root_in_box.msgctl(qid, ipcsim.IPC_SET, ipcsim.MsqidDs(msg_perm=perm))
+    perm = root_in_box.msgctl(qid, ipcsim.IPC_STAT).msg_perm
+    assert (perm.uid, perm.gid, perm.cuid, perm.cgid) == (3, 1, 1, 1)
+    # the host sees kernel ids
+    host = k.init.fork()
+    host.setns(host.open(f"/proc/{box.pid}/ns/ipc", O_RDONLY), CLONE_NEWIPC)
+    perm = host.msgctl(qid, ipcsim.IPC_STAT).msg_perm
+    assert (perm.uid, perm.gid, perm.cuid, perm.cgid) == (100003, 100001, 100001, 100001)
+    row = host.read_file("/proc/sysvipc/msg").splitlines()[1].split()
+    assert row[7:11] == ["100003", "100001", "100001", "100001"]
+    row = box.read_file("/proc/sysvipc/msg").splitlines()[1].split()
+    assert row[7:11] == ["3", "1", "1", "1"]
+    # a reader whose namespace maps none of them sees 65534 (the creator may still look)
+    nested = box.fork()
+    nested.unshare(CLONE_NEWUSER)
+    row = nested.read_file("/proc/sysvipc/msg").splitlines()[1].split()
+    assert row[7:11] == ["65534"] * 4
+    perm = nested.msgctl(qid, ipcsim.IPC_STAT).msg_perm
+    assert (perm.uid, perm.gid, perm.cuid, perm.cgid) == (OVERFLOW_ID,) * 4

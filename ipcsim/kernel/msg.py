@@ -356,14 +356,16 @@ class MsgQueue(KernIpcPerm):
     def _ns_exit(self) -> None:
         self.freeque()
 
-    def stat(self) -> MsqidDs:
-        return MsqidDs(self.to_ipc_perm(), self.q_stime, self.q_rtime, self.q_ctime,
+    def stat(self, creds: Creds | None = None) -> MsqidDs:
+        """IPC_STAT's copy, ids as ``creds`` sees them (kernel ids without)."""
+        return MsqidDs(self.to_ipc_perm(creds), self.q_stime, self.q_rtime, self.q_ctime,
                        self.q_cbytes, self.q_qnum, self.q_qbytes, self.q_lspid, self.q_lrpid)
 
     def _proc_row(self, reader: ProcessState) -> str:
+        uid, gid, cuid, cgid = self.ids_seen_by(reader.creds)
         return (f"{self.key:10d} {self.id:10d}  {self.mode:4o}  {self.q_cbytes:10d} "
-                f"{self.q_qnum:10d} {self.q_lspid:5d} {self.q_lrpid:5d} {self.uid:5d} "
-                f"{self.gid:5d} {self.cuid:5d} {self.cgid:5d} {self.q_stime:10d} "
+                f"{self.q_qnum:10d} {self.q_lspid:5d} {self.q_lrpid:5d} {uid:5d} "
+                f"{gid:5d} {cuid:5d} {cgid:5d} {self.q_stime:10d} "
                 f"{self.q_rtime:10d} {self.q_ctime:10d}\n")
 
     def __repr__(self) -> str:
@@ -688,7 +690,7 @@ def _msgctl(proc: ProcessState, msqid: int, cmd: int, buf: object) -> MsgctlResu
         q = ids.obtain_check(msqid) if cmd == IPC_STAT else ids.obtain_idx(msqid)
         if cmd != MSG_STAT_ANY and not ipcperms(q, proc.creds, S_IRUGO):
             raise oserror(errno.EACCES)
-        return q.stat() if cmd == IPC_STAT else (q.id, q.stat())
+        return q.stat(proc.creds) if cmd == IPC_STAT else (q.id, q.stat(proc.creds))
     if cmd == IPC_SET:
         if not isinstance(buf, MsqidDs):
             raise TypeError("IPC_SET takes a MsqidDs (as IPC_STAT returns)")

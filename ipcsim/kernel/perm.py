@@ -14,6 +14,7 @@ import attrs
 
 from ..constants import CAP_IPC_OWNER, CAP_SYS_ADMIN
 from ..errors import oserror
+from .userns import from_kgid_munged, from_kuid_munged
 from .viewable import Viewable
 
 if TYPE_CHECKING:
@@ -36,10 +37,24 @@ class KernIpcPerm(Viewable):
         self.seq = 0
         self.deleted = False
 
-    def to_ipc_perm(self) -> "IpcPerm":
-        """The ``ipc64_perm`` a *_STAT call copies out."""
-        return IpcPerm(key=self.key, uid=self.uid, gid=self.gid, cuid=self.cuid,
-                       cgid=self.cgid, mode=self.mode, seq=self.seq)
+    def ids_seen_by(self, creds: Creds) -> tuple[int, int, int, int]:
+        """uid, gid, cuid and cgid as the user namespace of ``creds`` maps them (65534 for
+        an id it does not map), as *_STAT and /proc/sysvipc show them."""
+        ns = creds.user_ns
+        if ns is None:
+            return self.uid, self.gid, self.cuid, self.cgid
+        return (from_kuid_munged(ns, self.uid), from_kgid_munged(ns, self.gid),
+                from_kuid_munged(ns, self.cuid), from_kgid_munged(ns, self.cgid))
+
+    def to_ipc_perm(self, creds: Creds | None = None) -> "IpcPerm":
+        """The ``ipc64_perm`` a *_STAT call copies out, with ids as ``creds`` sees them
+        (kernel ids without)."""
+        if creds is None:
+            uid, gid, cuid, cgid = self.uid, self.gid, self.cuid, self.cgid
+        else:
+            uid, gid, cuid, cgid = self.ids_seen_by(creds)
+        return IpcPerm(key=self.key, uid=uid, gid=gid, cuid=cuid, cgid=cgid, mode=self.mode,
+                       seq=self.seq)
 
     def _ns_exit(self) -> None:
         """Free the object because its namespace is being destroyed (each kind overrides)."""

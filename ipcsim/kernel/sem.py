@@ -980,12 +980,14 @@ class SemArray(KernIpcPerm):
         self.freeary()
 
     # --- what semctl and /proc see -----------------------------------------------------
-    def stat(self) -> SemidDs:
-        return SemidDs(self.to_ipc_perm(), self.sem_otime, self.sem_ctime, self.sem_nsems)
+    def stat(self, creds: Creds | None = None) -> SemidDs:
+        """IPC_STAT's copy, ids as ``creds`` sees them (kernel ids without)."""
+        return SemidDs(self.to_ipc_perm(creds), self.sem_otime, self.sem_ctime, self.sem_nsems)
 
     def _proc_row(self, reader: ProcessState) -> str:
+        uid, gid, cuid, cgid = self.ids_seen_by(reader.creds)
         return (f"{self.key:10d} {self.id:10d}  {self.mode:4o} {self.sem_nsems:10d} "
-                f"{self.uid:5d} {self.gid:5d} {self.cuid:5d} {self.cgid:5d} "
+                f"{uid:5d} {gid:5d} {cuid:5d} {cgid:5d} "
                 f"{self.sem_otime:10d} {self.sem_ctime:10d}\n")
 
     def __repr__(self) -> str:
@@ -1330,7 +1332,7 @@ class SemCalls(CallsBase):
             sma = ids.obtain_check(semid) if cmd == IPC_STAT else ids.obtain_idx(semid)
             if cmd != SEM_STAT_ANY and not ipcperms(sma, creds, S_IRUGO):
                 raise oserror(errno.EACCES)
-            return sma.stat() if cmd == IPC_STAT else (sma.id, sma.stat())
+            return sma.stat(creds) if cmd == IPC_STAT else (sma.id, sma.stat(creds))
         if cmd == SETVAL:
             val = arg & 0xFFFFFFFF
             if val >= 1 << 31:

@@ -275,15 +275,17 @@ class ShmidKernel(KernIpcPerm):
         backing = self.backing
         return len(self.pages) if backing is None else backing.resident()
 
-    def stat(self) -> ShmidDs:
-        return ShmidDs(self.to_ipc_perm(), self.segsz, self.atime, self.dtime, self.ctime,
+    def stat(self, creds: Creds | None = None) -> ShmidDs:
+        """IPC_STAT's copy, ids as ``creds`` sees them (kernel ids without)."""
+        return ShmidDs(self.to_ipc_perm(creds), self.segsz, self.atime, self.dtime, self.ctime,
                        self.cpid, self.lpid, self.nattch)
 
     def _proc_row(self, reader: ProcessState) -> str:
         """A row of /proc/sysvipc/shm (64-bit layout); rss and swap in bytes."""
+        uid, gid, cuid, cgid = self.ids_seen_by(reader.creds)
         return (f"{self.key:10d} {self.id:10d}  {self.mode:4o} {self.segsz:21d} "
-                f"{self.cpid:5d} {self.lpid:5d}  {self.nattch:5d} {self.uid:5d} {self.gid:5d} "
-                f"{self.cuid:5d} {self.cgid:5d} {self.atime:10d} {self.dtime:10d} "
+                f"{self.cpid:5d} {self.lpid:5d}  {self.nattch:5d} {uid:5d} {gid:5d} "
+                f"{cuid:5d} {cgid:5d} {self.atime:10d} {self.dtime:10d} "
                 f"{self.ctime:10d} {self.rss_pages() * PAGE_SIZE:21d} {0:21d}\n")
 
     def __repr__(self) -> str:
@@ -975,7 +977,7 @@ class ShmCalls(CallsBase):
             seg = ids.obtain_check(shmid) if cmd == IPC_STAT else ids.obtain_idx(shmid)
             if cmd != SHM_STAT_ANY and not ipcperms(seg, self.creds, S_IRUGO):
                 raise oserror(errno.EACCES)
-            return seg.stat() if cmd == IPC_STAT else (seg.id, seg.stat())
+            return seg.stat(self.creds) if cmd == IPC_STAT else (seg.id, seg.stat(self.creds))
         if cmd == IPC_SET:
             if not isinstance(buf, ShmidDs):
                 raise TypeError("IPC_SET takes a ShmidDs (as IPC_STAT returns)")

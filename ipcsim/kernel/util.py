@@ -9,6 +9,7 @@ from ..constants import IPC_CREAT, IPC_EXCL, IPC_PRIVATE
 from ..errors import oserror
 from .perm import IpcPerm, KernIpcPerm, check_ipcperms, ipcctl_owner
 from .syscall import int_arg
+from .userns import make_kgid, make_kuid
 
 if TYPE_CHECKING:
     from .ids import IpcIds
@@ -65,10 +66,17 @@ def obtain_for_ctl(proc: ProcessState, ids: IpcIds[T], ipc_id: int) -> T:
 
 
 def update_perm(proc: ProcessState, obj: KernIpcPerm, perm: IpcPerm) -> None:
-    """ipc_update_perm(): IPC_SET's uid, gid and the low nine mode bits."""
+    """ipc_update_perm(): IPC_SET's uid, gid (ids of the caller's user namespace: EINVAL for
+    one it does not map) and the low nine mode bits."""
     uid, gid = int_arg(perm.uid, "uid"), int_arg(perm.gid, "gid")
     if not (0 <= uid < 0xFFFFFFFF and 0 <= gid < 0xFFFFFFFF):
         raise oserror(errno.EINVAL)
+    ns = proc.creds.user_ns
+    if ns is not None:
+        kuid, kgid = make_kuid(ns, uid), make_kgid(ns, gid)
+        if kuid is None or kgid is None:
+            raise oserror(errno.EINVAL)
+        uid, gid = kuid, kgid
     obj.uid, obj.gid = uid, gid
     obj.mode = (obj.mode & ~0o777) | (int_arg(perm.mode, "mode") & 0o777)
 

@@ -733,3 +733,20 @@ def test_ipc_stat_and_sysvipc_show_ids_of_the_readers_namespace(k):
     assert row[7:11] == ["65534"] * 4
     perm = nested.msgctl(qid, ipcsim.IPC_STAT).msg_perm
     assert (perm.uid, perm.gid, perm.cuid, perm.cgid) == (OVERFLOW_ID,) * 4
+
+
+# --- footprints (explore) -----------------------------------------------------------------------
+def test_footprints_of_user_namespace_calls_are_conservative(k):
+    from ipcsim.kernel import footprint
+    p = user(k, 1000)
+    # a new user namespace takes a namespace inode number, as a new IPC namespace does
+    assert (("ipcns",), footprint.WRITE) in footprint.footprint(p, "clone", (CLONE_NEWUSER,), {})
+    c = p.clone(CLONE_NEWUSER)
+    fd = p.open(f"/proc/{c.pid}/ns/user", O_RDONLY)
+    q = p.fork()
+    assert footprint.footprint(q, "setns", (fd, CLONE_NEWUSER), {}) is None
+    assert footprint.footprint(q, "unshare", (CLONE_NEWUSER,), {}) is None
+    p.close(fd)
+    q.close(fd)
+    # the exit of a user namespace's last process frees it: a barrier
+    assert footprint.exited(c) is None

@@ -56,12 +56,13 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import Any, Callable, Iterable, Sequence
 
-from ..constants import (CLONE_NEWIPC, CLONE_SYSVSEM, GETALL, GETNCNT, GETPID, GETVAL,
-                         GETZCNT, IPC_CREAT, IPC_EXCL, IPC_INFO, IPC_NOWAIT, IPC_PRIVATE,
-                         IPC_RMID, IPC_SET, IPC_STAT, IPCMNI_IDX_MASK, IPCMNI_SHIFT, MSG_INFO,
-                         MSG_STAT, MSG_STAT_ANY, O_CREAT, SEM_INFO, SEM_STAT, SEM_STAT_ANY,
-                         SEM_UNDO, SEMVMX, SETALL, SETVAL, SHM_DEST, SHM_INFO, SHM_LOCK, SHM_REMAP,
-                         SHM_STAT, SHM_STAT_ANY, SHM_UNLOCK, SIGEV_NONE)
+from ..constants import (CLONE_NEWIPC, CLONE_NEWUSER, CLONE_SYSVSEM, GETALL, GETNCNT, GETPID,
+                         GETVAL, GETZCNT, IPC_CREAT, IPC_EXCL, IPC_INFO, IPC_NOWAIT,
+                         IPC_PRIVATE, IPC_RMID, IPC_SET, IPC_STAT, IPCMNI_IDX_MASK,
+                         IPCMNI_SHIFT, MSG_INFO, MSG_STAT, MSG_STAT_ANY, O_CREAT, SEM_INFO,
+                         SEM_STAT, SEM_STAT_ANY, SEM_UNDO, SEMVMX, SETALL, SETVAL, SHM_DEST,
+                         SHM_INFO, SHM_LOCK, SHM_REMAP, SHM_STAT, SHM_STAT_ANY, SHM_UNLOCK,
+                         SIGEV_NONE)
 
 READ, WRITE, MEMBER = 1, 2, 3
 
@@ -604,10 +605,10 @@ def _kill(proc: Any, args: Sequence[Any]) -> Footprint:
 
 def _fork(proc: Any, flags: int) -> Footprint:
     """fork, clone: the next pid; the attachments the child inherits (each one an attach
-    of its segment); a new namespace's inode number; the child itself comes with the
-    result."""
+    of its segment); a new namespace's inode number (user namespaces take theirs from the
+    same numbers) and its charge; the child itself comes with the result."""
     out: list[Access] = [(("pids",), WRITE)]
-    if flags & CLONE_NEWIPC:
+    if flags & (CLONE_NEWIPC | CLONE_NEWUSER):
         out.append((("ipcns",), WRITE))
     for seg in _unique(_attached(proc)):
         out += _changed("shm", int(seg.ns.inum), seg.id)
@@ -650,8 +651,13 @@ def _unshare(proc: Any, args: Sequence[Any]) -> Footprint:
 
 def _setns(proc: Any, args: Sequence[Any]) -> Footprint:
     """setns by a process with no undo entries that is not the last reference to its
-    namespace: its own state only (the descriptor holds the namespace it joins)."""
+    namespace: its own state only (the descriptor holds the namespace it joins). Joining
+    a user namespace: a barrier (it may free the one it leaves)."""
     if not _undo_dropped(proc) or proc.ipc_ns.refs <= 1:
+        return None
+    from .userns import UserNsFile
+    fd = _int(args[0]) if args else None
+    if fd is not None and 0 <= fd < len(proc.fds) and type(proc.fds[fd]) is UserNsFile:
         return None
     return []
 
@@ -770,6 +776,9 @@ def _exited(proc: Any) -> Footprint:
             out += _removed("shm", int(ns.inum), seg)
     if not ns.is_initial and ns.refs <= held:
         return None
+    user_ns = proc.creds.user_ns
+    if user_ns is not None and user_ns.refs <= 1:
+        return None                          # it frees a user namespace
     ulp = proc.sysvsem
     if ulp is not None:
         if ulp.refcnt > 1:

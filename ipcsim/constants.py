@@ -182,6 +182,11 @@ RLIM_INFINITY: Final = (1 << 64) - 1
 # --- namespaces ------------------------------------------------------------------------
 INIT_IPC_NS_INUM: Final = 0xEFFFFFFF  # PROC_IPC_INIT_INO: ipc:[4026531839]
 PROC_DYNAMIC_FIRST: Final = 0xF0000000
+# ioctls of a namespace descriptor (linux/nsfs.h)
+NS_GET_USERNS: Final = 0xB701
+NS_GET_PARENT: Final = 0xB702
+NS_GET_NSTYPE: Final = 0xB703
+NS_GET_OWNER_UID: Final = 0xB704
 INT_MAX: Final = 0x7FFFFFFF
 ULONG_MAX: Final = (1 << 64) - 1
 

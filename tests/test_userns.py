@@ -12,7 +12,8 @@ import pytest
 
 import ipcsim
 from ipcsim import CLONE_NEWIPC, CLONE_NEWUSER, CLONE_SYSVSEM
-from ipcsim.constants import CAP_SYS_ADMIN, O_RDONLY, O_WRONLY
+from ipcsim.constants import (CAP_SYS_ADMIN, NS_GET_NSTYPE, NS_GET_OWNER_UID, NS_GET_PARENT,
+                              NS_GET_USERNS, O_RDONLY, O_WRONLY)
 from ipcsim.kernel.userns import OVERFLOW_ID, map_id_up
 
 
@@ -750,3 +751,61 @@ def test_footprints_of_user_namespace_calls_are_conservative(k):
     q.close(fd)
     # the exit of a user namespace's last process frees it: a barrier
     assert footprint.exited(c) is None
+
+
+# --- ioctls of namespace descriptors ------------------------------------------------------------
+def ns_of(p, fd):
+    return p.fds[fd].ns
+
+
+def test_ns_ioctls_from_the_initial_namespace(k):
+    p = user(k, 1000)
+    c = p.clone(CLONE_NEWUSER | CLONE_NEWIPC)
+    fds = {name: p.open(path, O_RDONLY) for name, path in (
+        ("init user", "/proc/self/ns/user"), ("init ipc", "/proc/self/ns/ipc"),
+        ("child user", f"/proc/{c.pid}/ns/user"), ("child ipc", f"/proc/{c.pid}/ns/ipc"))}
+    regular = p.open("/proc/sys/kernel/msgmni", O_RDONLY)
+    for request in (NS_GET_USERNS, NS_GET_PARENT, NS_GET_NSTYPE, NS_GET_OWNER_UID):
+        assert errno_of(p.ioctl, regular, request) == "ENOTTY"
+    assert errno_of(p.ioctl, fds["init user"], NS_GET_USERNS) == "EPERM"
+    assert errno_of(p.ioctl, fds["init user"], NS_GET_PARENT) == "EPERM"
+    assert p.ioctl(fds["init user"], NS_GET_NSTYPE) == CLONE_NEWUSER
+    assert p.ioctl(fds["init user"], NS_GET_OWNER_UID) == 0
+    assert ns_of(p, p.ioctl(fds["init ipc"], NS_GET_USERNS)) is k.init_user_ns
+    assert errno_of(p.ioctl, fds["init ipc"], NS_GET_PARENT) == "EINVAL"
+    assert p.ioctl(fds["init ipc"], NS_GET_NSTYPE) == CLONE_NEWIPC
+    assert errno_of(p.ioctl, fds["init ipc"], NS_GET_OWNER_UID) == "EINVAL"
+    assert ns_of(p, p.ioctl(fds["child user"], NS_GET_USERNS)) is k.init_user_ns
+    assert ns_of(p, p.ioctl(fds["child user"], NS_GET_PARENT)) is k.init_user_ns
+    assert p.ioctl(fds["child user"], NS_GET_OWNER_UID) == 1000
+    new = p.ioctl(fds["child ipc"], NS_GET_USERNS)
+    assert ns_of(p, new) is c.creds.user_ns
+    assert errno_of(p.ioctl, fds["child ipc"], NS_GET_PARENT) == "EINVAL"
+    # the new descriptor is a namespace descriptor like the others: setns takes it
+    q = p.fork()
+    q.setns(new, CLONE_NEWUSER)
+    assert q.creds.user_ns is c.creds.user_ns
+
+
+def test_ns_ioctls_from_inside_a_user_namespace(k):
+    s = user(k, 1000)
+    sibling = user(k, 1000).clone(CLONE_NEWUSER | CLONE_NEWIPC)
+    fds = {"init user": s.open("/proc/self/ns/user", O_RDONLY)}   # (before the unshare)
+    s.unshare(CLONE_NEWUSER)
+    map_self(s)
+    fds.update({name: s.open(path, O_RDONLY) for name, path in (
+        ("own user", "/proc/self/ns/user"), ("init ipc", "/proc/self/ns/ipc"),
+        ("sibling user", f"/proc/{sibling.pid}/ns/user"),
+        ("sibling ipc", f"/proc/{sibling.pid}/ns/ipc"))})
+    for name in ("own user", "init user", "sibling user"):
+        assert errno_of(s.ioctl, fds[name], NS_GET_USERNS) == "EPERM"
+        assert errno_of(s.ioctl, fds[name], NS_GET_PARENT) == "EPERM"
+    for name in ("init ipc", "sibling ipc"):
+        assert errno_of(s.ioctl, fds[name], NS_GET_USERNS) == "EPERM"
+        assert errno_of(s.ioctl, fds[name], NS_GET_PARENT) == "EINVAL"
+    assert s.ioctl(fds["own user"], NS_GET_OWNER_UID) == 0
+    assert s.ioctl(fds["init user"], NS_GET_OWNER_UID) == OVERFLOW_ID
+    assert s.ioctl(fds["sibling user"], NS_GET_OWNER_UID) == 0     # 1000 is 0 in s
+    s.unshare(CLONE_NEWIPC)
+    own_ipc = s.open("/proc/self/ns/ipc", O_RDONLY)
+    assert ns_of(s, s.ioctl(own_ipc, NS_GET_USERNS)) is s.creds.user_ns

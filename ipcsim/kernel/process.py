@@ -617,6 +617,14 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         self._close(fd)
 
     @syscall
+    def ioctl(self, fd: int, request: int) -> int:
+        """ioctl(2) on a namespace descriptor: NS_GET_USERNS and NS_GET_PARENT return a new
+        descriptor, NS_GET_NSTYPE the CLONE_NEW* kind, NS_GET_OWNER_UID the uid (see
+        :func:`userns.ns_ioctl`); ENOTTY for other files."""
+        file = self._file(fd)
+        return userns.ns_ioctl(self, file, int_arg(request, "request"))
+
+    @syscall
     def dup(self, fd: int) -> int:
         """dup(2): a new descriptor for the same open file."""
         file = self._file(fd)

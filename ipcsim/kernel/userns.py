@@ -17,9 +17,11 @@ from __future__ import annotations
 import errno
 from typing import TYPE_CHECKING
 
-from ..constants import CAP_SETFCAP, CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN, INT_MAX
+from ..constants import (CAP_SETFCAP, CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN, CLONE_NEWIPC,
+                         CLONE_NEWPID, CLONE_NEWUSER, INT_MAX, NS_GET_NSTYPE, NS_GET_OWNER_UID,
+                         NS_GET_PARENT, NS_GET_USERNS, O_RDONLY)
 from ..errors import oserror
-from .files import OpenFile
+from .files import NsFile, OpenFile, OtherNsFile
 
 if TYPE_CHECKING:
     from .creds import Creds
@@ -500,3 +502,52 @@ class UserNsFile(OpenFile):
     def release(self) -> None:
         ns, self.ns = self.ns, None  # type: ignore[assignment]
         ns.put()
+
+
+# --- ioctls of namespace descriptors (fs/nsfs.c) -----------------------------------------------
+def _related(owner: UserNamespace | None, mine: UserNamespace) -> UserNamespace:
+    """ns_get_owner(): ``owner`` when it is the caller's user namespace or lies below it;
+    EPERM otherwise (or when there is none)."""
+    ns = owner
+    while ns is not None:
+        if ns is mine:
+            assert owner is not None
+            return owner
+        ns = ns.parent
+    raise oserror(errno.EPERM)
+
+
+def ns_ioctl(proc: Process, file: OpenFile, request: int) -> int:
+    """ns_ioctl(): NS_GET_USERNS (a new descriptor of the user namespace that owns the
+    namespace; for a user namespace, its parent), NS_GET_PARENT (user namespaces only: the
+    parent; EINVAL for an IPC namespace), both EPERM unless the result is the caller's
+    user namespace or below it; NS_GET_NSTYPE; NS_GET_OWNER_UID (user namespaces only,
+    EINVAL otherwise: the creator's euid as the caller sees it). ENOTTY for any other file
+    or request."""
+    kernel = proc.kernel
+    mine = kernel.user_ns_of(proc.creds)
+    owner: UserNamespace | None
+    parent: UserNamespace | None = None
+    if isinstance(file, UserNsFile):
+        nstype, owner, parent = CLONE_NEWUSER, file.ns.parent, file.ns.parent
+    elif isinstance(file, NsFile):
+        nstype, owner = CLONE_NEWIPC, file.ns.user_ns
+    elif isinstance(file, OtherNsFile):
+        nstype, owner = file.nstype, kernel.init_user_ns
+    else:
+        raise oserror(errno.ENOTTY)
+    if request == NS_GET_NSTYPE:
+        return nstype
+    if request == NS_GET_OWNER_UID:
+        if not isinstance(file, UserNsFile):
+            raise oserror(errno.EINVAL)
+        return from_kuid_munged(mine, file.ns.owner)
+    if request == NS_GET_USERNS:
+        return proc._install(UserNsFile(O_RDONLY, _related(owner, mine)))
+    if request == NS_GET_PARENT:
+        if nstype == CLONE_NEWUSER:
+            return proc._install(UserNsFile(O_RDONLY, _related(parent, mine)))
+        if nstype == CLONE_NEWPID:
+            raise oserror(errno.EPERM)      # the initial PID namespace has no parent
+        raise oserror(errno.EINVAL)
+    raise oserror(errno.ENOTTY)

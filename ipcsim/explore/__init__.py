@@ -312,8 +312,17 @@ def load_scenario(path: str, entry: str = "scenario") -> Scenario:
             pass
     except OSError as e:
         raise SystemExit(f"ipcsim: cannot run {path}: {e.strerror or e}") from None
-    try:
+    with loading(path):
         namespace = runpy.run_path(path, run_name="__ipcsim_scenario__")
+    return entry_of(namespace, path, entry)
+
+
+@contextlib.contextmanager
+def loading(path: str) -> Iterator[None]:
+    """Running the code of the scenario file ``path``: what it raises (but Ctrl-C and
+    SystemExit) becomes a SystemExit whose one line says where and what."""
+    try:
+        yield
     except SyntaxError as e:
         where = f"{path}:{e.lineno}" if e.lineno else path
         line = (e.text or "").rstrip("\n")
@@ -324,6 +333,10 @@ def load_scenario(path: str, entry: str = "scenario") -> Scenario:
     except BaseException as e:
         raise SystemExit(f"ipcsim: {path}{_where(e, path)}: loading it raised "
                          f"{type(e).__name__}: {e}") from None
+
+
+def entry_of(namespace: dict[str, Any], path: str, entry: str) -> Scenario:
+    """The function ``entry`` the scenario file ``path`` defined (SystemExit if none)."""
     fn: Scenario | None = namespace.get(entry)
     if not callable(fn):
         raise SystemExit(f"ipcsim: {path} defines no function {entry}(k)")

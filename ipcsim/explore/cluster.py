@@ -30,7 +30,7 @@ import uuid
 from typing import TYPE_CHECKING, Iterator
 
 from . import (OK, Limits, Progress, Scenario, SeedResult, Strategy, _explore_in_pool,
-               _where, load_scenario, run_seed)
+               entry_of, load_scenario, loading, run_seed)
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -228,26 +228,14 @@ def load_source(path: str, source: bytes, entry: str = "scenario") -> Scenario:
     saved = sys.modules.get(run_name)
     sys.modules[run_name] = module       # (as runpy does while the file runs)
     try:
-        exec(compile(source, path, "exec", dont_inherit=True), module.__dict__)
-    except SyntaxError as e:
-        where = f"{path}:{e.lineno}" if e.lineno else path
-        line = (e.text or "").rstrip("\n")
-        shown = f"\n    {line.strip()}" if line.strip() else ""
-        raise SystemExit(f"ipcsim: {where}: SyntaxError: {e.msg}{shown}") from None
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as e:
-        raise SystemExit(f"ipcsim: {path}{_where(e, path)}: loading it raised "
-                         f"{type(e).__name__}: {e}") from None
+        with loading(path):
+            exec(compile(source, path, "exec", dont_inherit=True), module.__dict__)
     finally:
         if saved is None:
             sys.modules.pop(run_name, None)
         else:
             sys.modules[run_name] = saved
-    fn: Scenario | None = module.__dict__.get(entry)
-    if not callable(fn):
-        raise SystemExit(f"ipcsim: {path} defines no function {entry}(k)")
-    return fn
+    return entry_of(module.__dict__, path, entry)
 
 
 __all__ = ["connect", "run_on_cluster", "run_shipped", "load_source", "ScenarioError",

@@ -809,3 +809,31 @@ def test_ns_ioctls_from_inside_a_user_namespace(k):
     s.unshare(CLONE_NEWIPC)
     own_ipc = s.open("/proc/self/ns/ipc", O_RDONLY)
     assert ns_of(s, s.ioctl(own_ipc, NS_GET_USERNS)) is s.creds.user_ns
+
+
+# --- file capabilities hold for files the namespace maps ----------------------------------------
+def test_dac_override_in_a_user_namespace_needs_the_files_owner_mapped(k):
+    box = k.init.clone(CLONE_NEWUSER | CLONE_NEWIPC)
+    for name in ("uid_map", "gid_map"):
+        wr(k.init, f"/proc/{box.pid}/{name}", "0 1000 1\n1 100001 10")
+    box.setresgid(1, 1, 1)
+    box.setresuid(1, 1, 1)
+    fd = box.mq_open("/q", ipcsim.O_CREAT | ipcsim.O_RDWR, 0o600)
+    box.close(fd)
+    root = box.fork()
+    root.setresuid(0, 0, 0)
+    root.setresgid(0, 0, 0)
+    root.close(root.mq_open("/q", ipcsim.O_RDWR))         # CAP_DAC_OVERRIDE there
+    nested = root.fork()
+    nested.set_dumpable(True)       # (as an execve would: setresuid made it non-dumpable)
+    nested.unshare(CLONE_NEWUSER)
+    map_self(nested)                                      # maps only kernel uid 1000
+    assert nested.capabilities == ipcsim.constants.CAP_FULL_SET
+    assert errno_of(nested.mq_open, "/q", ipcsim.O_RDWR) == "EACCES"
+    # and a user namespace's root has no override for the host's files
+    host_fd = k.init.mq_open("/hostq", ipcsim.O_CREAT | ipcsim.O_RDWR, 0o600)
+    k.init.close(host_fd)
+    guest = user(k, 1000)
+    guest.unshare(CLONE_NEWUSER)
+    map_self(guest)
+    assert errno_of(guest.mq_open, "/hostq", ipcsim.O_RDWR) == "EACCES"

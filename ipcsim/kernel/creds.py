@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from ..constants import CAP_FULL_SET, CAP_LAST_CAP, CAP_SETGID, CAP_SETUID
 from ..errors import oserror
-from .userns import map_id_down, may_setgroups
+from .userns import map_id_down, map_id_up, may_setgroups
 
 if TYPE_CHECKING:
     from .userns import UserNamespace
@@ -83,6 +83,17 @@ class Creds:
     def capable_in_own(self, cap: int) -> bool:
         """``cap`` in the credentials' own user namespace: the effective set."""
         return (self.cap_effective >> cap) & 1 == 1
+
+    def capable_wrt_inode_uidgid(self, uid: int, gid: int, cap: int) -> bool:
+        """capable_wrt_inode_uidgid(): ``cap`` in the credentials' own user namespace, for
+        a file whose owner and group that namespace maps (the DAC overrides, CAP_FOWNER,
+        CAP_FSETID, CAP_CHOWN)."""
+        if not (self.cap_effective >> cap) & 1:
+            return False
+        ns = self.user_ns
+        if ns is None:
+            return True
+        return map_id_up(ns.uid_map, uid) is not None and map_id_up(ns.gid_map, gid) is not None
 
     def capable_over(self, other: Creds, cap: int) -> bool:
         """``cap`` over the user namespace of ``other`` (kill_ok_by_cred, ptrace_has_cap)."""

@@ -193,7 +193,7 @@ class MqueueSb:
         if not generic_permission(creds, self.mode, self.uid, self.gid, MAY_WRITE | MAY_EXEC):
             raise oserror(errno.EACCES)
         if self.mode & S_ISVTX and creds.fsuid != inode.uid and creds.fsuid != self.uid \
-                and not creds.capable(CAP_FOWNER):
+                and not creds.capable_wrt_inode_uidgid(inode.uid, inode.gid, CAP_FOWNER):
             raise oserror(errno.EPERM)
         del self.entries[name]
         inode.linked = False

@@ -62,7 +62,9 @@ class Stat:
 
 
 def generic_permission(creds: Creds, mode: int, uid: int, gid: int, mask: int) -> bool:
-    """acl_permission_check() then the capability overrides (fs/namei.c), with fsuid/fsgid.
+    """acl_permission_check() then the capability overrides (fs/namei.c), with fsuid/fsgid;
+    the overrides hold in the caller's user namespace for a file whose owner and group it
+    maps (capable_wrt_inode_uidgid).
     ``mode`` holds the file type: DAC is overridable for directories (CAP_DAC_READ_SEARCH
     for reading and searching, CAP_DAC_OVERRIDE for anything), and for other files
     CAP_DAC_READ_SEARCH reads, CAP_DAC_OVERRIDE reads and writes (and executes where some
@@ -76,14 +78,15 @@ def generic_permission(creds: Creds, mode: int, uid: int, gid: int, mask: int) -
     if not mask & ~granted & 7:
         return True
     if mode & S_IFMT == S_IFDIR:
-        if not mask & MAY_WRITE and creds.capable(CAP_DAC_READ_SEARCH):
+        if not mask & MAY_WRITE and creds.capable_wrt_inode_uidgid(uid, gid,
+                                                                    CAP_DAC_READ_SEARCH):
             return True
-        return creds.capable(CAP_DAC_OVERRIDE)
+        return creds.capable_wrt_inode_uidgid(uid, gid, CAP_DAC_OVERRIDE)
     mask &= 7
-    if mask == MAY_READ and creds.capable(CAP_DAC_READ_SEARCH):
+    if mask == MAY_READ and creds.capable_wrt_inode_uidgid(uid, gid, CAP_DAC_READ_SEARCH):
         return True
     if not mask & MAY_EXEC or mode & S_IXUGO:
-        return creds.capable(CAP_DAC_OVERRIDE)
+        return creds.capable_wrt_inode_uidgid(uid, gid, CAP_DAC_OVERRIDE)
     return False
 
 
@@ -96,10 +99,11 @@ def acc_mode(flags: int) -> int:
 def chmod_mode(creds: Creds, old: int, uid: int, gid: int, mode: int) -> int:
     """chmod(2): the owner or CAP_FOWNER (EPERM); S_ISGID dropped for a group the caller
     is not in, without CAP_FSETID. Returns the new mode (with the old file type)."""
-    if creds.fsuid != uid and not creds.capable(CAP_FOWNER):
+    if creds.fsuid != uid and not creds.capable_wrt_inode_uidgid(uid, gid, CAP_FOWNER):
         raise oserror(errno.EPERM)
     mode &= S_IALLUGO
-    if mode & S_ISGID and not creds.in_group_p(gid) and not creds.capable(CAP_FSETID):
+    if mode & S_ISGID and not creds.in_group_p(gid) \
+            and not creds.capable_wrt_inode_uidgid(uid, gid, CAP_FSETID):
         mode &= ~S_ISGID
     return (old & ~S_IALLUGO) | mode
 
@@ -111,21 +115,25 @@ def chown_attrs(creds: Creds, mode: int, uid: int, gid: int, new_uid: int,
     caller to own the file and be in that group, or CAP_CHOWN (EPERM). On anything but a
     directory it clears S_ISUID, and S_ISGID where group execute is set or the caller
     could not have set it. Returns (mode, uid, gid)."""
+    def capable(cap: int) -> bool:
+        return creds.capable_wrt_inode_uidgid(old_uid, old_gid, cap)
+
+    old_uid, old_gid = uid, gid
     if new_uid != -1 and not ((creds.fsuid == uid and new_uid == uid)
-                              or creds.capable(CAP_CHOWN)):
+                              or capable(CAP_CHOWN)):
         raise oserror(errno.EPERM)
     if new_gid != -1 and not ((creds.fsuid == uid and (new_gid == gid
                                                        or creds.in_group_p(new_gid)))
-                              or creds.capable(CAP_CHOWN)):
+                              or capable(CAP_CHOWN)):
         raise oserror(errno.EPERM)
     uid = uid if new_uid == -1 else new_uid
     gid = gid if new_gid == -1 else new_gid
     if mode & S_IFMT != S_IFDIR:
         kill = mode & S_ISUID
         if mode & S_ISGID and (mode & S_IXGRP or not (creds.in_group_p(gid)
-                                                      or creds.capable(CAP_FSETID))):
+                                                      or capable(CAP_FSETID))):
             kill |= S_ISGID
-        if kill and creds.fsuid != uid and not creds.capable(CAP_FOWNER):
+        if kill and creds.fsuid != uid and not capable(CAP_FOWNER):
             raise oserror(errno.EPERM)
         mode &= ~kill
     return mode, uid, gid
@@ -260,7 +268,8 @@ class TmpDir(TmpNode):
             if mode & S_IFMT == S_IFDIR:
                 mode |= S_ISGID
             elif mode & (S_ISGID | S_IXGRP) == S_ISGID | S_IXGRP \
-                    and not (creds.in_group_p(self.gid) or creds.capable(CAP_FSETID)):
+                    and not (creds.in_group_p(self.gid)
+                             or creds.capable_wrt_inode_uidgid(self.uid, self.gid, CAP_FSETID)):
                 mode &= ~S_ISGID
             return mode, creds.fsuid, self.gid
         return mode, creds.fsuid, creds.fsgid
@@ -705,7 +714,7 @@ def may_delete(proc: ProcessState, parent: Node, victim: Node, isdir: bool) -> N
     if not parent.permission(creds, MAY_WRITE | MAY_EXEC):
         raise oserror(errno.EACCES)
     if parent.mode & S_ISVTX and creds.fsuid != victim.uid and creds.fsuid != parent.uid \
-            and not creds.capable(CAP_FOWNER):
+            and not creds.capable_wrt_inode_uidgid(victim.uid, victim.gid, CAP_FOWNER):
         raise oserror(errno.EPERM)
     if victim.immutable:
         raise oserror(errno.EPERM)

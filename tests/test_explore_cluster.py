@@ -262,8 +262,11 @@ def test_the_command_says_in_one_line_that_no_scheduler_answered(races, capsys):
     assert main(["explore", races, "--cluster", address]) == 1
     out, err = capsys.readouterr()
     assert out == ""
-    assert err == (f"ipcsim explore: --cluster {address}: no Dask scheduler answered within "
-                   f"{cluster.CONNECT_TIMEOUT:g} s (Connection refused)\n")
+    # (why, in the parentheses, is distributed's: "Connection refused", or a timeout's
+    # wording on a loaded machine)
+    assert err.startswith(f"ipcsim explore: --cluster {address}: no Dask scheduler answered "
+                          f"within {cluster.CONNECT_TIMEOUT:g} s (")
+    assert err.count("\n") == 1 and err.endswith(")\n")
 
 
 @pytest.mark.parametrize("address", ["http://host:8786", "host", "tcp://host:port"])

@@ -837,3 +837,20 @@ def test_dac_override_in_a_user_namespace_needs_the_files_owner_mapped(k):
     guest.unshare(CLONE_NEWUSER)
     map_self(guest)
     assert errno_of(guest.mq_open, "/hostq", ipcsim.O_RDWR) == "EACCES"
+
+
+def test_stat_shows_owners_as_the_callers_namespace_maps_them(k):
+    k.init.mount("none", "/dev/mqueue", "mqueue")
+    k.init.close(k.init.mq_open("/hostq", ipcsim.O_CREAT | ipcsim.O_RDWR, 0o644))
+    guest = user(k, 1000)
+    guest.close(guest.mq_open("/mine", ipcsim.O_CREAT | ipcsim.O_RDWR, 0o644))
+    guest.unshare(CLONE_NEWUSER)
+    assert (guest.stat("/dev/mqueue/mine").st_uid, guest.stat("/dev/mqueue/mine").st_gid) \
+        == (OVERFLOW_ID, OVERFLOW_ID)                     # no map yet
+    map_self(guest)
+    st = guest.stat("/dev/mqueue/mine")
+    assert (st.st_uid, st.st_gid) == (0, 0)
+    st = guest.stat("/dev/mqueue/hostq")
+    assert (st.st_uid, st.st_gid) == (OVERFLOW_ID, OVERFLOW_ID)
+    st = k.init.stat("/dev/mqueue/mine")
+    assert (st.st_uid, st.st_gid) == (1000, 1000)

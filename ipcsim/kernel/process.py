@@ -808,8 +808,14 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         """stat(2) (the link followed): a Stat(st_mode, st_nlink, st_uid, st_gid, st_size)
         of a file or directory of the root file system, an mqueue file or mount, a /proc
         directory, a /proc/sys file (its table's mode, as proc_sys_getattr shows it), a
-        /proc/sysvipc file or a namespace file."""
-        return vfs.lookup(self, path).node.getattr(self)
+        /proc/sysvipc file or a namespace file. The owner and group are shown as the
+        caller's user namespace maps them (65534 when it does not)."""
+        st = vfs.lookup(self, path).node.getattr(self)
+        ns = self.creds.user_ns
+        if ns is None:
+            return st
+        return vfs.Stat(st.st_mode, st.st_nlink, userns.from_kuid_munged(ns, st.st_uid),
+                        userns.from_kgid_munged(ns, st.st_gid), st.st_size)
 
     # --- resource limits --------------------------------------------------------------
     @staticmethod

@@ -160,12 +160,10 @@ class SysctlNode(ProcNode):
         return files.SysctlFile(flags, self.entry, self._owner(proc))
 
     def getattr(self, proc: ProcessState) -> vfs.Stat:
-        """The table's mode (proc_sys_getattr); the owner as the caller's user namespace
-        sees it (65534 when it has no mapping for it)."""
+        """The table's mode (proc_sys_getattr); the owner is root of the user namespace
+        that owns the IPC namespace (sysctl.ownership)."""
         uid, gid = sysctl.ownership(self.entry, self._owner(proc))
-        reader = proc.kernel.user_ns_of(proc.creds)
-        return vfs.Stat(self.mode, 1, userns.from_kuid_munged(reader, uid),
-                        userns.from_kgid_munged(reader, gid), 0)
+        return vfs.Stat(self.mode, 1, uid, gid, 0)
 
     def set_attrs(self, mode: int, uid: int, gid: int) -> None:
         raise oserror(errno.EPERM)                # proc_sys_setattr refuses ATTR_MODE/UID/GID

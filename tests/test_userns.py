@@ -854,3 +854,39 @@ def test_stat_shows_owners_as_the_callers_namespace_maps_them(k):
     assert (st.st_uid, st.st_gid) == (OVERFLOW_ID, OVERFLOW_ID)
     st = k.init.stat("/dev/mqueue/mine")
     assert (st.st_uid, st.st_gid) == (1000, 1000)
+
+
+def test_setns_rules_measured_on_linux(k):
+    # the rows of setns(2) measured on Linux 6.18 (uid 1000 and root, see the issue)
+    init_user = k.init.open("/proc/self/ns/user", O_RDONLY)
+    a = user(k, 1000)
+    a_init_user = a.open("/proc/self/ns/user", O_RDONLY)
+    a_init_ipc = a.open("/proc/self/ns/ipc", O_RDONLY)
+    sibling = user(k, 1000).clone(CLONE_NEWUSER | CLONE_NEWIPC)
+    sib_user = a.open(f"/proc/{sibling.pid}/ns/user", O_RDONLY)
+    sib_ipc = a.open(f"/proc/{sibling.pid}/ns/ipc", O_RDONLY)
+    assert errno_of(a.setns, a_init_user, CLONE_NEWUSER) == "EINVAL"   # its own
+    assert errno_of(a.setns, a_init_ipc, CLONE_NEWIPC) == "EPERM"      # no no-op
+    assert errno_of(a.setns, sib_ipc, CLONE_NEWUSER) == "EINVAL"       # wrong kind
+    a.unshare(CLONE_NEWUSER | CLONE_NEWIPC)
+    map_self(a)
+    own_ipc = a.open("/proc/self/ns/ipc", O_RDONLY)
+    a.setns(own_ipc, CLONE_NEWIPC)
+    assert errno_of(a.setns, a_init_ipc, CLONE_NEWIPC) == "EPERM"
+    assert errno_of(a.setns, sib_ipc, CLONE_NEWIPC) == "EPERM"
+    assert errno_of(a.setns, sib_user, CLONE_NEWUSER) == "EPERM"
+    assert errno_of(a.setns, a_init_user, CLONE_NEWUSER) == "EPERM"
+    c = a.clone(CLONE_NEWUSER | CLONE_NEWIPC)
+    c_user = a.open(f"/proc/{c.pid}/ns/user", O_RDONLY)
+    c_ipc = a.open(f"/proc/{c.pid}/ns/ipc", O_RDONLY)
+    a_user = a.open("/proc/self/ns/user", O_RDONLY)
+    b = a.fork()
+    b.setns(c_ipc, CLONE_NEWIPC)
+    b.setns(c_user, CLONE_NEWUSER)
+    assert errno_of(b.setns, a_user, CLONE_NEWUSER) == "EPERM"          # the parent
+    assert errno_of(b.setns, own_ipc, CLONE_NEWIPC) == "EPERM"
+    # root joins a namespace that does not map uid 0: its ids show as 65534
+    root = k.init.fork()
+    root.setns(root.open(f"/proc/{sibling.pid}/ns/user", O_RDONLY), CLONE_NEWUSER)
+    assert root.getresuid() == (OVERFLOW_ID,) * 3
+    assert errno_of(root.setns, init_user, CLONE_NEWUSER) == "EPERM"    # no way back

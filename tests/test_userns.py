@@ -890,3 +890,13 @@ def test_setns_rules_measured_on_linux(k):
     root.setns(root.open(f"/proc/{sibling.pid}/ns/user", O_RDONLY), CLONE_NEWUSER)
     assert root.getresuid() == (OVERFLOW_ID,) * 3
     assert errno_of(root.setns, init_user, CLONE_NEWUSER) == "EPERM"    # no way back
+
+
+def test_credentials_filled_in_field_by_field_are_of_the_initial_namespace():
+    # (as a kernel server fills in what a client read of itself)
+    from ipcsim.kernel.creds import Creds
+    c = Creds.__new__(Creds)
+    c.cap_effective = 1 << CAP_SYS_ADMIN
+    assert c.user_ns is None and c.capable(CAP_SYS_ADMIN)
+    with ipcsim.Kernel() as k:
+        assert c.ns_capable(k.init_user_ns, CAP_SYS_ADMIN)

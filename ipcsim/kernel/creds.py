@@ -57,7 +57,7 @@ class Creds:
         """The user namespace these credentials belong to; None for the initial one."""
         try:
             return self._user_ns
-        except AttributeError:      # (a subclass that reads its fields elsewhere)
+        except AttributeError:      # (credentials filled in field by field: the initial one)
             return None
 
     def user_ns_in(self, root: UserNamespace) -> UserNamespace:
@@ -75,7 +75,7 @@ class Creds:
     def capable(self, cap: int) -> bool:
         """capable(): ``cap`` over the initial user namespace, which only credentials
         there (with ``cap`` in the effective set) have."""
-        ns = self._user_ns
+        ns = self.user_ns
         if ns is not None and ns.parent is not None:
             return False
         return (self.cap_effective >> cap) & 1 == 1

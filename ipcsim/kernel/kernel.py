@@ -98,7 +98,8 @@ class Kernel(Viewable):
     ``seed`` picks the interleaving of programs; ``trace=True`` records every system call in
     ``k.trace``. ``capabilities`` is init's capability set (a CAP_* bit mask; the default is
     every capability). ``epoch`` is the wall-clock second at boot that IPC timestamps count
-    from; ``max_ipc_namespaces`` the per-user limit of /proc/sys/user/max_ipc_namespaces.
+    from; ``max_ipc_namespaces`` the per-uid limit of /proc/sys/user/max_ipc_namespaces in
+    the initial user namespace (each user namespace has its own, checked up the chain).
     ``policy="fifo"`` runs woken programs in the order they were woken and never switches at
     a system call (what a lightly loaded machine does); the default ``"random"`` lets the seed
     choose at every switch point.

@@ -229,6 +229,7 @@ def apply_creds(client: Client, creds: tuple[Any, ...]) -> None:
     c.cap_effective, c.cap_permitted, c.cap_inheritable = (
         caps[0] & CAP_FULL_SET, caps[1] & CAP_FULL_SET, caps[2] & CAP_FULL_SET)
     c.cap_bset = client.bset
+    c._user_ns = None              # (the initial user namespace: a client's are not modelled)
     client.proc.creds = c
 
 

@@ -262,11 +262,11 @@ def test_the_command_says_in_one_line_that_no_scheduler_answered(races, capsys):
     assert main(["explore", races, "--cluster", address]) == 1
     out, err = capsys.readouterr()
     assert out == ""
-    # (why, in the parentheses, is distributed's: "Connection refused", or a timeout's
-    # wording on a loaded machine)
+    # (then, in parentheses, distributed's reason when it gives one: "Connection refused",
+    # or none when its own timeout ran out first, as on a loaded machine)
     assert err.startswith(f"ipcsim explore: --cluster {address}: no Dask scheduler answered "
-                          f"within {cluster.CONNECT_TIMEOUT:g} s (")
-    assert err.count("\n") == 1 and err.endswith(")\n")
+                          f"within {cluster.CONNECT_TIMEOUT:g} s")
+    assert err.count("\n") == 1
 
 
 @pytest.mark.parametrize("address", ["http://host:8786", "host", "tcp://host:port"])

@@ -13,7 +13,8 @@ import attrs
 from sortedcontainers import SortedDict
 
 from ..constants import (CAP_FULL_SET, CAP_SYS_ADMIN, CLONE_NEWIPC, CLONE_NEWPID,
-                         CLONE_NEWUSER, CLONE_SYSVSEM, CSIGNAL, INIT_IPC_NS_INUM, INT_MAX, PID_MAX_DEFAULT, PID_MAX_LIMIT,
+                         CLONE_NEWUSER, CLONE_SYSVSEM, CSIGNAL, INIT_IPC_NS_INUM, INT_MAX,
+                         PID_MAX_DEFAULT, PID_MAX_LIMIT,
                          PROC_DYNAMIC_FIRST, RESERVED_PIDS, SI_USER)
 from ..errors import DeadlockError, KernelPanic, ProcessGone, oserror
 from ..sim.clock import DEFAULT_EPOCH, EPOCH_MAX, KTIME_MAX, seconds_to_ns
@@ -362,17 +363,22 @@ class Kernel(Viewable):
         try:
             if not self.tracing:
                 return fn(proc, *args, **kwargs)
-            start = self.clock.now()
-            try:
-                result = fn(proc, *args, **kwargs)
-            except OSError as e:
-                self._record(start, proc.pid, name, args, kwargs, None, e.errno)
-                raise
-            self._record(start, proc.pid, name, args, kwargs, result, None)
-            return result
+            return self._traced_call(proc, fn, name, args, kwargs)
         finally:
             if not host:
                 self._after_call(task)
+
+    def _traced_call(self, proc: ProcessState, fn: Callable[..., R], name: str,
+                     args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
+        """The call, recorded in the trace with its result or errno."""
+        start = self.clock.now()
+        try:
+            result = fn(proc, *args, **kwargs)
+        except OSError as e:
+            self._record(start, proc.pid, name, args, kwargs, None, e.errno)
+            raise
+        self._record(start, proc.pid, name, args, kwargs, result, None)
+        return result
 
     def _watched_call(self, control: Control, proc: ProcessState, fn: Callable[..., R],
                       name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
@@ -384,13 +390,7 @@ class Kernel(Viewable):
             if not self.tracing:
                 result = fn(proc, *args, **kwargs)
             else:
-                start = self.clock.now()
-                try:
-                    result = fn(proc, *args, **kwargs)
-                except OSError as e:
-                    self._record(start, proc.pid, name, args, kwargs, None, e.errno)
-                    raise
-                self._record(start, proc.pid, name, args, kwargs, result, None)
+                result = self._traced_call(proc, fn, name, args, kwargs)
         except BaseException:
             control.returned(proc, name, args, kwargs, None)
             self._after_call(task)

@@ -341,26 +341,33 @@ class UserNsLink(NsLink):
         return f"user:[{self._user_ns(proc).inum}]"
 
 
-class UserNsfsNode(vfs.Node):
-    """The namespace file of a user namespace: opens read-only (EPERM otherwise)."""
+class NsfsBase(vfs.Node):
+    """What every namespace file (nsfs) shares: a read-only regular file of root's (an
+    open for writing is EPERM) whose attributes cannot change."""
 
-    __slots__ = ("ns",)
+    __slots__ = ()
     mode = S_IFREG | 0o444
     uid = 0
     gid = 0
-
-    def __init__(self, ns: userns.UserNamespace):
-        self.ns = ns
 
     def may_open(self, proc: ProcessState, flags: int) -> None:
         if flags & O_ACCMODE != O_RDONLY:
             raise oserror(errno.EPERM)
 
-    def open(self, proc: ProcessState, mnt: vfs.Vfsmount, flags: int) -> files.OpenFile:
-        return userns.UserNsFile(flags, self.ns)
-
     def getattr(self, proc: ProcessState) -> vfs.Stat:
         return vfs.Stat(self.mode, 1, 0, 0, 0)
+
+
+class UserNsfsNode(NsfsBase):
+    """The namespace file of a user namespace: opens read-only (EPERM otherwise)."""
+
+    __slots__ = ("ns",)
+
+    def __init__(self, ns: userns.UserNamespace):
+        self.ns = ns
+
+    def open(self, proc: ProcessState, mnt: vfs.Vfsmount, flags: int) -> files.OpenFile:
+        return userns.UserNsFile(flags, self.ns)
 
 
 # /proc/PID files of a user namespace, in readdir order (tgid_base_stuff)
@@ -401,51 +408,31 @@ class UsernsNode(ProcNode):
         return vfs.Stat(self.mode, 1, self.uid, self.gid, 0)
 
 
-class NsfsNode(vfs.Node):
+class NsfsNode(NsfsBase):
     """A namespace file (nsfs): what /proc/PID/ns/ipc leads to, and the root of a bind
     mount of one. It opens read-only (EPERM otherwise); attributes cannot change."""
 
     __slots__ = ("ns", "mounted")
-    mode = S_IFREG | 0o444
-    uid = 0
-    gid = 0
 
     def __init__(self, ns: IpcNamespace):
         self.ns = ns
         self.mounted = 0
 
-    def may_open(self, proc: ProcessState, flags: int) -> None:
-        if flags & O_ACCMODE != O_RDONLY:
-            raise oserror(errno.EPERM)
-
     def open(self, proc: ProcessState, mnt: vfs.Vfsmount, flags: int) -> files.OpenFile:
         source = mnt.source
         return files.NsFile(flags, self.ns, source if isinstance(source, NsBindMount) else None)
 
-    def getattr(self, proc: ProcessState) -> vfs.Stat:
-        return vfs.Stat(self.mode, 1, 0, 0, 0)
 
-
-class OtherNsfsNode(vfs.Node):
+class OtherNsfsNode(NsfsBase):
     """The namespace file of a kind the model does not split."""
 
     __slots__ = ("nstype",)
-    mode = S_IFREG | 0o444
-    uid = 0
-    gid = 0
 
     def __init__(self, nstype: int):
         self.nstype = nstype
 
-    def may_open(self, proc: ProcessState, flags: int) -> None:
-        if flags & O_ACCMODE != O_RDONLY:
-            raise oserror(errno.EPERM)
-
     def open(self, proc: ProcessState, mnt: vfs.Vfsmount, flags: int) -> files.OpenFile:
         return files.OtherNsFile(flags, self.nstype)
-
-    def getattr(self, proc: ProcessState) -> vfs.Stat:
-        return vfs.Stat(self.mode, 1, 0, 0, 0)
 
 
 class NsBindMount:

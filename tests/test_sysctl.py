@@ -41,7 +41,8 @@ def test_defaults(k, path):
 
 def test_the_table_serves_every_file():
     assert {"/proc/sys/" + s.path for s in SYSCTLS} == set(DEFAULTS) | {
-        "/proc/sys/user/max_ipc_namespaces", "/proc/sys/user/max_user_namespaces"}
+        "/proc/sys/user/max_ipc_namespaces", "/proc/sys/user/max_mnt_namespaces",
+        "/proc/sys/user/max_pid_namespaces", "/proc/sys/user/max_user_namespaces"}
 
 
 def test_a_new_namespace_starts_from_defaults_not_its_parent(k):

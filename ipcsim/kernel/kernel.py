@@ -27,9 +27,9 @@ from .files import NullFile
 from .vfs import MountTable
 from .namespace import IpcNamespace
 from .process import Process
-from .sysctl import DEFAULT_MAX_IPC_NAMESPACES, DEFAULT_MAX_USER_NAMESPACES
-from .userns import (INIT_USER_NS_INUM, UserNamespace, create_user_ns, dec_ucount,
-                     inc_ucount)
+from .sysctl import DEFAULT_MAX_IPC_NAMESPACES, user_defaults
+from .userns import (INIT_USER_NS_INUM, UCOUNT_IPC, UserNamespace, create_user_ns,
+                     dec_ucount, inc_ucount)
 from .viewable import Viewable
 from . import waitq
 from .waitq import KILLED, SIGNAL, Waiter
@@ -162,7 +162,8 @@ class Kernel(Viewable):
         self.clock = self.sched.clock
         self.pid_max = pid_max
         self.init_user_ns = UserNamespace(self, INIT_USER_NS_INUM, None)
-        self.init_user_ns.max_user_namespaces = DEFAULT_MAX_USER_NAMESPACES
+        for field, default in user_defaults():
+            setattr(self.init_user_ns, field, default)
         self.init_user_ns.max_ipc_namespaces = max_ipc_namespaces
         tree = vfs.boot_tree()
         self.mounts = MountTable(tree)
@@ -640,7 +641,7 @@ class Kernel(Viewable):
             creds = creator.creds
         uid = creds.euid
         user_ns = self.user_ns_of(creds)
-        inc_ucount(user_ns, uid, True)
+        inc_ucount(user_ns, uid, UCOUNT_IPC)
         inum = self._alloc_inum()
         ns = IpcNamespace(self, inum, (creds.fsuid, creds.fsgid))
         ns.user_ns = user_ns.get()
@@ -652,7 +653,7 @@ class Kernel(Viewable):
     def _namespace_freed(self, ns: IpcNamespace) -> None:
         del self._namespaces[ns.inum]
         heapq.heappush(self._free_inums, ns.inum)
-        dec_ucount(ns.user_ns, ns.ucount_uid, True)
+        dec_ucount(ns.user_ns, ns.ucount_uid, UCOUNT_IPC)
         ns.user_ns.put()
 
     def _rmid_forced_hook(self, ns: IpcNamespace | UserNamespace | Kernel) -> None:

@@ -89,6 +89,10 @@ SYSCTLS: tuple[Sysctl, ...] = (
            lo=MIN_MSGSIZEMAX, hi=HARD_MSGSIZEMAX, scope=MQ),
     Sysctl("user/max_ipc_namespaces", ("max_ipc_namespaces",), (DEFAULT_MAX_IPC_NAMESPACES,),
            lo=0, hi=INT_MAX, scope=USER),
+    Sysctl("user/max_mnt_namespaces", ("max_mnt_namespaces",),
+           (DEFAULT_MAX_USER_NAMESPACES,), lo=0, hi=INT_MAX, scope=USER),
+    Sysctl("user/max_pid_namespaces", ("max_pid_namespaces",),
+           (DEFAULT_MAX_USER_NAMESPACES,), lo=0, hi=INT_MAX, scope=USER),
     Sysctl("user/max_user_namespaces", ("max_user_namespaces",),
            (DEFAULT_MAX_USER_NAMESPACES,), lo=0, hi=INT_MAX, scope=USER),
 )
@@ -104,6 +108,11 @@ def namespace_defaults() -> list[tuple[str, int]]:
     """(attribute, default) for every value a new namespace starts with."""
     return [(f, d) for s in SYSCTLS if s.scope != USER
             for f, d in zip(s.fields, s.defaults) if "." not in f]
+
+
+def user_defaults() -> list[tuple[str, int]]:
+    """(attribute, default) for every /proc/sys/user limit of the initial user namespace."""
+    return [(f, d) for s in SYSCTLS if s.scope == USER for f, d in zip(s.fields, s.defaults)]
 
 
 def directories() -> dict[str, list[str]]:

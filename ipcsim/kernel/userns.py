@@ -47,13 +47,15 @@ class UserNamespace:
     to this one (inc_ucount(): each new namespace is charged to its parent for its
     creator's euid, then to each ancestor for the owner of the namespace below it), and
     ``ipc_ucounts`` the same for IPC namespaces (charged to the user namespace that owns
-    each); ``max_user_namespaces`` and ``max_ipc_namespaces`` are this namespace's limits
-    for such counts, its /proc/sys/user files (the Kernel's values in the initial
-    namespace, INT_MAX in the others)."""
+    each), ``mnt_ucounts`` and ``pid_ucounts`` for mount and PID namespaces;
+    ``max_user_namespaces``, ``max_ipc_namespaces``, ``max_mnt_namespaces`` and
+    ``max_pid_namespaces`` are this namespace's limits for such counts, its /proc/sys/user
+    files (the Kernel's values in the initial namespace, INT_MAX in the others)."""
 
     __slots__ = ("kernel", "inum", "parent", "level", "owner", "group", "uid_map", "gid_map",
                  "setgroups_allowed", "parent_could_setfcap", "ucounts", "max_user_namespaces",
-                 "ipc_ucounts", "max_ipc_namespaces", "refs", "alive", "__weakref__")
+                 "ipc_ucounts", "max_ipc_namespaces", "mnt_ucounts", "max_mnt_namespaces",
+                 "pid_ucounts", "max_pid_namespaces", "refs", "alive", "__weakref__")
 
     def __init__(self, kernel: Kernel, inum: int, parent: UserNamespace | None,
                  owner: int = 0, group: int = 0):
@@ -72,6 +74,10 @@ class UserNamespace:
         self.max_user_namespaces = INT_MAX
         self.ipc_ucounts: dict[int, int] = {}
         self.max_ipc_namespaces = INT_MAX
+        self.mnt_ucounts: dict[int, int] = {}
+        self.max_mnt_namespaces = INT_MAX
+        self.pid_ucounts: dict[int, int] = {}
+        self.max_pid_namespaces = INT_MAX
         self.refs = 0
         self.alive = True
 
@@ -117,7 +123,7 @@ class UserNamespace:
             self.alive = False
             self.kernel._user_ns_freed(self)
             parent = self.parent
-            dec_ucount(parent, self.owner, False)
+            dec_ucount(parent, self.owner, UCOUNT_USER)
             parent.put()
 
     def __repr__(self) -> str:
@@ -177,24 +183,34 @@ def map_text(idmap: IdMap, reader: UserNamespace, target: UserNamespace, gid: bo
 
 
 # --- creation -------------------------------------------------------------------------
-def _counts(ns: UserNamespace, ipc: bool) -> tuple[dict[int, int], int]:
-    if ipc:
-        return ns.ipc_ucounts, ns.max_ipc_namespaces
-    return ns.ucounts, ns.max_user_namespaces
+# The kinds of namespace counted per user namespace and uid (enum ucount_type), each
+# with its counter and its limit's attribute.
+UCOUNT_USER = "user"
+UCOUNT_IPC = "ipc"
+UCOUNT_MNT = "mnt"
+UCOUNT_PID = "pid"
+_UCOUNT_ATTRS = {kind: (f"{kind}_ucounts" if kind != UCOUNT_USER else "ucounts",
+                        f"max_{kind}_namespaces")
+                 for kind in (UCOUNT_USER, UCOUNT_IPC, UCOUNT_MNT, UCOUNT_PID)}
 
 
-def inc_ucount(user_ns: UserNamespace, uid: int, ipc: bool) -> None:
-    """inc_ucount(user_ns, uid, UCOUNT_USER_NAMESPACES or UCOUNT_IPC_NAMESPACES): charge
-    ``uid`` in ``user_ns``, then the owner of each namespace in its parent, up to the
-    initial one. ENOSPC when any of them is at its limit, with nothing charged."""
+def _counts(ns: UserNamespace, kind: str) -> tuple[dict[int, int], int]:
+    counts, limit = _UCOUNT_ATTRS[kind]
+    return getattr(ns, counts), getattr(ns, limit)
+
+
+def inc_ucount(user_ns: UserNamespace, uid: int, kind: str) -> None:
+    """inc_ucount(user_ns, uid, UCOUNT_*_NAMESPACES): charge ``uid`` in ``user_ns``, then
+    the owner of each namespace in its parent, up to the initial one. ENOSPC when any of
+    them is at its limit, with nothing charged."""
     charged: list[tuple[UserNamespace, int]] = []
     ns: UserNamespace | None = user_ns
     while ns is not None:
-        counts, limit = _counts(ns, ipc)
+        counts, limit = _counts(ns, kind)
         count = counts.get(uid, 0)
         if count >= limit:
             for done, who in charged:
-                _dec(done, who, ipc)
+                _dec(done, who, kind)
             raise oserror(errno.ENOSPC)
         counts[uid] = count + 1
         charged.append((ns, uid))
@@ -202,8 +218,8 @@ def inc_ucount(user_ns: UserNamespace, uid: int, ipc: bool) -> None:
         ns = ns.parent
 
 
-def _dec(ns: UserNamespace, uid: int, ipc: bool) -> None:
-    counts = _counts(ns, ipc)[0]
+def _dec(ns: UserNamespace, uid: int, kind: str) -> None:
+    counts = _counts(ns, kind)[0]
     left = counts[uid] - 1
     if left:
         counts[uid] = left
@@ -211,11 +227,11 @@ def _dec(ns: UserNamespace, uid: int, ipc: bool) -> None:
         del counts[uid]
 
 
-def dec_ucount(user_ns: UserNamespace, uid: int, ipc: bool) -> None:
+def dec_ucount(user_ns: UserNamespace, uid: int, kind: str) -> None:
     """dec_ucount(): undo :func:`inc_ucount`."""
     ns: UserNamespace | None = user_ns
     while ns is not None:
-        _dec(ns, uid, ipc)
+        _dec(ns, uid, kind)
         uid = ns.owner
         ns = ns.parent
 
@@ -229,9 +245,9 @@ def create_user_ns(kernel: Kernel, new: Creds, parent: UserNamespace) -> UserNam
     owner, group = new.euid, new.egid
     if parent.level > MAX_PARENT_LEVEL:
         raise oserror(errno.ENOSPC)
-    inc_ucount(parent, owner, False)
+    inc_ucount(parent, owner, UCOUNT_USER)
     if map_id_up(parent.uid_map, owner) is None or map_id_up(parent.gid_map, group) is None:
-        dec_ucount(parent, owner, False)
+        dec_ucount(parent, owner, UCOUNT_USER)
         raise oserror(errno.EPERM)
     ns = UserNamespace(kernel, kernel._alloc_inum(), parent.get(), owner, group)
     ns.parent_could_setfcap = new.capable_in_own(CAP_SETFCAP)

@@ -45,6 +45,11 @@ MS_NOEXEC: Final = 8
 MS_REMOUNT: Final = 32
 MS_BIND: Final = 4096
 MS_REC: Final = 16384
+MS_SILENT: Final = 32768
+MS_UNBINDABLE: Final = 1 << 17
+MS_PRIVATE: Final = 1 << 18
+MS_SLAVE: Final = 1 << 19
+MS_SHARED: Final = 1 << 20
 MNT_FORCE: Final = 1
 MNT_DETACH: Final = 2
 

@@ -13,7 +13,13 @@ from ..errors import oserror
 from . import sysctl
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from .mntns import MntNamespace
     from .namespace import IpcNamespace
+
+    # a namespace an nsfs file can hold (user namespaces have files of their own)
+    Namespace: TypeAlias = "IpcNamespace | MntNamespace"
     from .process import Process
     from .procfs import NsBindMount
 
@@ -97,13 +103,14 @@ class DirFile(OpenFile):
 
 
 class NsFile(OpenFile):
-    """An open nsfs file (``/proc/PID/ns/ipc`` or a bind mount of one): holds the namespace."""
+    """An open nsfs file (``/proc/PID/ns/ipc`` or ``mnt``, or a bind mount of one): holds
+    the namespace."""
 
     __slots__ = ("ns", "mount")
 
-    def __init__(self, flags: int, ns: IpcNamespace, mount: NsBindMount | None = None):
+    def __init__(self, flags: int, ns: Namespace, mount: NsBindMount | None = None):
         super().__init__(flags)
-        self.ns: IpcNamespace = ns.get()      # None once released
+        self.ns: Namespace = ns.get()      # None once released
         self.mount = mount            # the bind mount it was opened through, if any
         if mount is not None:
             mount.users += 1

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 import attrs
 from sortedcontainers import SortedDict
 
-from ..constants import (CAP_FULL_SET, CAP_SYS_ADMIN, CLONE_NEWIPC, CLONE_NEWPID,
+from ..constants import (CAP_FULL_SET, CAP_SYS_ADMIN, CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID,
                          CLONE_NEWUSER, CLONE_SYSVSEM, CSIGNAL, INIT_IPC_NS_INUM, INT_MAX,
                          PID_MAX_DEFAULT, PID_MAX_LIMIT,
                          PROC_DYNAMIC_FIRST, RESERVED_PIDS, SI_USER)
@@ -24,6 +24,7 @@ from ..sim.scheduler import (BLOCKED, NEVER, NO_ADVANCE, RUNNABLE, STOPPED, UNLI
 from . import mqueue, procfs, sem, shm, signals, syscall, vfs
 from .creds import Creds
 from .files import NullFile
+from .mntns import INIT_MNT_NS_INUM, MntNamespace, copy_mnt_ns, init_mnt_ns
 from .vfs import MountTable
 from .namespace import IpcNamespace
 from .process import Process
@@ -166,7 +167,9 @@ class Kernel(Viewable):
             setattr(self.init_user_ns, field, default)
         self.init_user_ns.max_ipc_namespaces = max_ipc_namespaces
         tree = vfs.boot_tree()
-        self.mounts = MountTable(tree)
+        self.init_mnt_ns = init_mnt_ns(self, tree, self.init_user_ns)
+        self._mnt_namespaces: dict[int, MntNamespace] = {INIT_MNT_NS_INUM: self.init_mnt_ns}
+        self._mnt_seq = 1
         self.filesystems: dict[str, Callable[[Process, str, str | None], MountSource]] = {
             "mqueue": mqueue.mount_mqueue}
         self.mq_ucounts: dict[int, int] = {}      # RLIMIT_MSGQUEUE bytes per real uid
@@ -182,8 +185,10 @@ class Kernel(Viewable):
         self._namespaces[INIT_IPC_NS_INUM] = self.init_ipc_ns
         self.init = Process(self, 1, None, Creds(0, 0, capabilities), self.init_ipc_ns.get())
         self.init.fds = [NullFile(0), NullFile(1), NullFile(1)]
+        self.init.mnt_ns = self.init_mnt_ns.get()
         self._procs[1] = self.init
-        self.mounts.attach(self.mounts.root, tree.entries["proc"], procfs.ProcRoot(self), None)
+        mounts = self.init_mnt_ns.mounts
+        mounts.attach(mounts.root, tree.entries["proc"], procfs.ProcRoot(self), None)
 
     @property
     def executor(self) -> str:
@@ -195,6 +200,16 @@ class Kernel(Viewable):
     def ipc_namespaces(self) -> list[IpcNamespace]:
         """The live IPC namespaces, oldest first."""
         return list(self._namespaces.values())
+
+    @property
+    def mounts(self) -> MountTable:
+        """The initial mount namespace's mounts (each namespace's: ``MntNamespace.mounts``)."""
+        return self.init_mnt_ns.mounts
+
+    @property
+    def mount_namespaces(self) -> list[MntNamespace]:
+        """The live mount namespaces, oldest first."""
+        return list(self._mnt_namespaces.values())
 
     @property
     def user_namespaces(self) -> list[UserNamespace]:
@@ -472,6 +487,7 @@ class Kernel(Viewable):
         # what runs the program is made first (dup_task_struct): EAGAIN with nothing changed
         task = self.sched.prepare(target, tuple(args)) if target is not None else None
         new_ns = None
+        new_mnt_ns = None
         creds = parent.creds
         new_user_ns = None
         try:
@@ -480,16 +496,22 @@ class Kernel(Viewable):
                 creds = creds.copy()
                 new_user_ns = create_user_ns(self, creds, self.user_ns_of(parent.creds))
             # copy_namespaces and alloc_pid come after copy_mm in copy_process
-            if flags & CLONE_NEWIPC:
+            if flags & (CLONE_NEWIPC | CLONE_NEWNS):
                 if not creds.capable_in_own(CAP_SYS_ADMIN):
                     raise oserror(errno.EPERM)
-                if flags & CLONE_SYSVSEM:
+                if flags & CLONE_NEWIPC and flags & CLONE_SYSVSEM:
                     raise oserror(errno.EINVAL)
+            # create_new_namespaces(): the mount namespace first
+            if flags & CLONE_NEWNS:
+                new_mnt_ns = copy_mnt_ns(self, parent.mnt_ns, self.user_ns_of(creds), creds)
+            if flags & CLONE_NEWIPC:
                 new_ns = self._create_ipc_ns(parent, creds)
             pid = self._alloc_pid()
         except OSError:
             if new_ns is not None:
                 new_ns.put()
+            if new_mnt_ns is not None:
+                new_mnt_ns.put()
             if new_user_ns is not None:
                 new_user_ns.get().put()
             if task is not None:
@@ -500,6 +522,7 @@ class Kernel(Viewable):
         # shares its parent's until either changes them.
         child = Process(self, pid, parent, creds,
                         new_ns if new_ns is not None else parent.ipc_ns.get())
+        child.mnt_ns = new_mnt_ns if new_mnt_ns is not None else parent.mnt_ns.get()
         user_ns = creds.user_ns
         if user_ns is not None:
             user_ns.get()
@@ -554,6 +577,8 @@ class Kernel(Viewable):
                 proc._close(fd)
         ns, proc.ipc_ns = proc.ipc_ns, None  # type: ignore[assignment]  # (it has exited)
         ns.put()
+        mnt_ns, proc.mnt_ns = proc.mnt_ns, None  # type: ignore[assignment]  # (the same)
+        mnt_ns.put()
         user_ns = proc.creds.user_ns
         if user_ns is not None:
             user_ns.put()
@@ -631,6 +656,21 @@ class Kernel(Viewable):
     def _user_ns_freed(self, ns: UserNamespace) -> None:
         del self._user_namespaces[ns.inum]
         heapq.heappush(self._free_inums, ns.inum)
+
+    def _next_mnt_seq(self) -> int:
+        self._mnt_seq += 1
+        return self._mnt_seq
+
+    def _mnt_ns_freed(self, ns: MntNamespace) -> None:
+        del self._mnt_namespaces[ns.inum]
+        heapq.heappush(self._free_inums, ns.inum)
+
+    def _detach_mounts(self, node: vfs.Node) -> None:
+        """detach_mounts(): ``node`` was removed; what other mount namespaces have mounted
+        on it goes too."""
+        for ns in list(self._mnt_namespaces.values()):
+            if node.mounted:
+                ns.mounts.detach_node(node)
 
     def _create_ipc_ns(self, creator: Process, creds: Creds | None = None) -> IpcNamespace:
         """create_ipc_ns(): the new namespace is owned by the user namespace of ``creds``

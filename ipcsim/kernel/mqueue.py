@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol, TypeAlias, cast
 
 import attrs
 
-from ..constants import (CAP_FOWNER,
+from ..constants import (CAP_FOWNER, CAP_SYS_ADMIN,
                          CAP_SYS_RESOURCE, HARD_MSGMAX, HARD_MSGSIZEMAX, MQ_PRIO_MAX, NAME_MAX,
                          O_ACCMODE, O_CREAT, O_EXCL, O_NONBLOCK, O_RDONLY, O_TRUNC, PATH_MAX,
                          RLIMIT_MSGQUEUE, SI_MESGQ, SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD)
@@ -447,8 +447,13 @@ def start_notify_thread(kernel: Kernel, owner: Process, fn: Callable[[int], obje
 
 
 def mount_mqueue(proc: ProcessState, source: str, data: str | None) -> MqueueMount:
-    """The ``mqueue`` file system type: a mount shows the mounter's current namespace."""
-    return MqueueMount(mq_sb(proc.ipc_ns))
+    """The ``mqueue`` file system type: a mount shows the mounter's current IPC namespace,
+    and needs CAP_SYS_ADMIN in the user namespace that owns it (mount_capable(): mqueue
+    is FS_USERNS_MOUNT, its context's user namespace the IPC namespace's owner; EPERM)."""
+    ns = proc.ipc_ns
+    if not proc.creds.ns_capable(ns.user_ns, CAP_SYS_ADMIN):
+        raise oserror(errno.EPERM)
+    return MqueueMount(mq_sb(ns))
 
 
 def mq_sb(ns: IpcNamespace) -> MqueueSb:
@@ -471,6 +476,9 @@ class MqueueMount:
 
     def root_node(self) -> Node:
         return self.sb.root
+
+    def clone(self) -> MqueueMount:
+        return MqueueMount(self.sb)
 
     def release(self) -> None:
         sb, self.sb = self.sb, None  # type: ignore[assignment]  # (released: never used again)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..constants import INIT_IPC_NS_INUM
+from ..constants import CLONE_NEWIPC, INIT_IPC_NS_INUM
 from .ids import IpcIds
 from .sysctl import NAMESPACE_FIELDS, namespace_defaults
 from .viewable import Viewable
@@ -29,6 +29,9 @@ _DEFAULTS = namespace_defaults()
 
 class IpcNamespace(Viewable):
     """One IPC namespace: three ID tables, an mqueue filesystem, its own limits."""
+
+    kind = "ipc"
+    nstype = CLONE_NEWIPC
 
     __slots__ = ("kernel", "inum", "refs", "alive", "msg_ids", "sem_ids", "shm_ids",
                  "used_sems", "msg_bytes", "msg_hdrs", "shm_tot", "mq_queues_count",

@@ -18,14 +18,15 @@ from ..constants import (CAP_DAC_OVERRIDE, CAP_SYS_ADMIN, CAP_SYS_PTRACE, CLONE_
                          CLONE_FS, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS,
                          CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER, CLONE_NEWUTS,
                          CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_VM, CSIGNAL,
-                         CAP_SYS_RESOURCE, MNT_DETACH, MQ_BYTES_MAX, MS_BIND, O_ACCMODE, O_CREAT,
+                         CAP_SYS_RESOURCE, MNT_DETACH, MQ_BYTES_MAX, MS_BIND, MS_PRIVATE, MS_REC,
+                         MS_SHARED, MS_SILENT, MS_SLAVE, MS_UNBINDABLE, CAP_SYS_CHROOT, O_ACCMODE, O_CREAT,
                          O_EXCL, O_RDONLY, O_RDWR, O_WRONLY, RLIM_INFINITY, RLIM_NLIMITS,
                          RLIMIT_MSGQUEUE, WNOHANG)
 from ..errors import UnsupportedError, oserror
 from ..sim.clock import seconds_to_ns
 from ..sim.scheduler import ProcessExit
 from . import creds as _creds
-from . import files, procfs, sem, shm, signals, userns, vfs
+from . import files, mntns, procfs, sem, shm, signals, userns, vfs
 from .procfs import NsBindMount as NsBindMount
 from .mqueue import MqCalls
 from .msg import MsgCalls
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from .kernel import Kernel
     from .mqueue import SigInfo
     from .vfs import Stat
+    from .mntns import MntNamespace
     from .namespace import IpcNamespace
     from .shm import AddressSpace, ShmidKernel
 
@@ -51,13 +53,15 @@ UNSHARE_VALID = (CLONE_THREAD | CLONE_FS | CLONE_NEWNS | CLONE_SIGHAND | CLONE_V
                  | CLONE_SYSVSEM | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUSER
                  | CLONE_NEWPID | CLONE_NEWCGROUP | CLONE_NEWTIME)
 # Namespace kinds Linux has but the model does not.
-UNMODELLED_NS = (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWPID
-                 | CLONE_NEWCGROUP | CLONE_NEWTIME)
+UNMODELLED_NS = (CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP
+                 | CLONE_NEWTIME)
 # The namespace flags that need CAP_SYS_ADMIN (unshare_nsproxy_namespaces, copy_namespaces).
 PRIVILEGED_NS = (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID
                  | CLONE_NEWCGROUP | CLONE_NEWTIME)
 # clone flags the model carries out (CSIGNAL: the exit signal).
-CLONE_MODELLED = CLONE_NEWIPC | CLONE_NEWUSER | CLONE_SYSVSEM | CSIGNAL
+CLONE_MODELLED = CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWUSER | CLONE_SYSVSEM | CSIGNAL
+# mount(2)'s propagation types (do_change_type)
+MS_PROPAGATION = MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE
 CLONE_KNOWN = 0xFFFFFF00 & ~CLONE_NEWTIME | CSIGNAL
 
 # A program: ``target(process, *args)`` runs as the process it was forked for.
@@ -76,6 +80,7 @@ if TYPE_CHECKING:
         children: dict[int, Process]
         creds: Creds
         ipc_ns: IpcNamespace      # (None once it has exited: no call reaches it then)
+        mnt_ns: MntNamespace      # (the same)
         fds: list[files.OpenFile | None]
         alive: bool
         exit_status: int | None
@@ -113,10 +118,25 @@ if TYPE_CHECKING:
         def _close(self, fd: int) -> None: ...
 
 
+def _change_type(nd: vfs.Nameidata, flags: int) -> None:
+    """do_change_type(): on the root of a mount, exactly one propagation type (EINVAL).
+    Every mount of the model is private and nothing propagates, so MS_PRIVATE and
+    MS_UNBINDABLE (nothing but namespace files can be bound) change nothing."""
+    if nd.node is not nd.mnt.root:
+        raise oserror(errno.EINVAL)
+    kind = flags & ~(MS_REC | MS_SILENT)
+    if kind & (kind - 1):
+        raise oserror(errno.EINVAL)
+    if kind & (MS_SHARED | MS_SLAVE):
+        raise UnsupportedError("shared and slave mounts are not modelled: every mount of "
+                               "ipcsim is private")
+
+
 class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
     """One simulated process."""
 
-    __slots__ = ("kernel", "pid", "parent", "children", "creds", "ipc_ns", "fds", "alive",
+    __slots__ = ("kernel", "pid", "parent", "children", "creds", "ipc_ns", "mnt_ns", "fds",
+                 "alive",
                  "exit_status", "wstatus", "result", "program", "waiter", "sigpending", "sigmask",
                  "sighand", "stopped", "pgid", "dumpable", "sysvsem", "shm_clist", "umask_",
                  "child_wait", "comm", "exit_signal", "adopted", "zombies", "sibling_seq", "mm",
@@ -131,6 +151,7 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         self.children = {}
         self.creds = creds
         self.ipc_ns = ipc_ns
+        self.mnt_ns = kernel.init_mnt_ns    # (its creator sets it, with a reference)
         self.fds = []
         self.alive = True
         self.exit_status = None
@@ -212,11 +233,11 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
     @syscall
     def clone(self, flags: int, target: Program | None = None,
               args: tuple[Any, ...] | list[Any] = ()) -> Process:
-        """clone(2) with CLONE_NEWUSER, CLONE_NEWIPC and/or CLONE_SYSVSEM; the low byte is
-        the exit signal (SIGCHLD when 0). CLONE_NEWIPC needs CAP_SYS_ADMIN in the caller's
-        user namespace (EPERM), or CLONE_NEWUSER with it: the new user namespace is made
-        first and owns the new IPC namespace; it cannot be combined with CLONE_SYSVSEM
-        (EINVAL). CLONE_NEWUSER needs no privilege (see :func:`userns.create_user_ns` for
+        """clone(2) with CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWIPC and/or CLONE_SYSVSEM; the
+        low byte is the exit signal (SIGCHLD when 0). CLONE_NEWNS and CLONE_NEWIPC need
+        CAP_SYS_ADMIN in the caller's user namespace (EPERM), or CLONE_NEWUSER with them:
+        the new user namespace is made first and owns the new ones; CLONE_NEWNS cannot be
+        combined with CLONE_FS, nor CLONE_NEWIPC with CLONE_SYSVSEM (EINVAL). CLONE_NEWUSER needs no privilege (see :func:`userns.create_user_ns` for
         its ENOSPC and EPERM). A namespace kind the kernel was built without is EINVAL
         (CLONE_NEWUSER before the EPERM, as copy_creds comes before copy_namespaces), with
         no child made and no pid used."""
@@ -225,6 +246,8 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
             raise oserror(errno.EINVAL)
         if (flags & CSIGNAL) > 64:
             raise oserror(errno.EINVAL)
+        if flags & CLONE_NEWNS and flags & CLONE_FS:
+            raise oserror(errno.EINVAL)     # copy_process: a new root needs its own fs
         if flags & CLONE_NEWUSER and flags & (CLONE_FS | CLONE_THREAD):
             raise oserror(errno.EINVAL)     # copy_process: no shared fs or thread group
         missing = flags & self.kernel._ns_missing
@@ -239,8 +262,8 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
             raise oserror(errno.EINVAL)
         if flags & ~CLONE_MODELLED:
             raise UnsupportedError(f"clone flags {flags & ~CLONE_MODELLED:#x} are not "
-                                   f"modelled: only CLONE_NEWUSER, CLONE_NEWIPC, "
-                                   f"CLONE_SYSVSEM and an exit signal are")
+                                   f"modelled: only CLONE_NEWUSER, CLONE_NEWNS, "
+                                   f"CLONE_NEWIPC, CLONE_SYSVSEM and an exit signal are")
         return self.kernel._copy_process(self, flags, target, args)
 
     @syscall
@@ -427,8 +450,10 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
     @syscall
     def unshare(self, flags: int) -> None:
         """unshare(2). CLONE_NEWUSER moves the caller into a new user namespace, where it has
-        every capability (its ids show as 65534 until the maps are written); CLONE_NEWIPC
-        moves it into a new IPC namespace (EPERM without CAP_SYS_ADMIN in its user
+        every capability (its ids show as 65534 until the maps are written); CLONE_NEWNS
+        into a new mount namespace with a copy of its mounts (see :mod:`.mntns`; EPERM
+        without CAP_SYS_ADMIN in its user namespace, ENOSPC past max_mnt_namespaces);
+        CLONE_NEWIPC into a new IPC namespace (EPERM without CAP_SYS_ADMIN in its user
         namespace, the new one when both are asked; ENOSPC past max_ipc_namespaces), owned
         by its user namespace; like CLONE_SYSVSEM alone it first
         applies and drops the caller's SEM_UNDO list, and it orphans (or, with
@@ -457,7 +482,7 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
             new_user_ns = userns.create_user_ns(kernel, creds, kernel.user_ns_of(self.creds))
             new_user_ns.get()
         try:
-            new_ns = self._unshare_ipc(flags, creds, missing)
+            new_mnt_ns, new_ns = self._unshare_nsproxy(flags, creds, missing)
         except BaseException:
             if new_user_ns is not None:
                 new_user_ns.put()
@@ -471,29 +496,45 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
             self.creds = creds              # (a subset: the caller owns the new namespace)
             if old_user_ns is not None:
                 old_user_ns.put()
+        if new_mnt_ns is not None:
+            old_mnt, self.mnt_ns = self.mnt_ns, new_mnt_ns
+            old_mnt.put()
         if new_ns is not None:
             shm.exit_shm(self)
             old, self.ipc_ns = self.ipc_ns, new_ns
             old.put()
 
-    def _unshare_ipc(self, flags: int, creds: Creds, missing: int) -> IpcNamespace | None:
-        """unshare_nsproxy_namespaces(): the checks with the new credentials, and the new
-        IPC namespace if asked (the caller's stays until the unshare commits)."""
+    def _unshare_nsproxy(self, flags: int, creds: Creds,
+                         missing: int) -> tuple[MntNamespace | None, IpcNamespace | None]:
+        """unshare_nsproxy_namespaces(): the checks with the new credentials, then the new
+        mount and IPC namespaces asked for, in create_new_namespaces()'s order (the
+        caller's stay until the unshare commits)."""
         if flags & PRIVILEGED_NS and not creds.capable_in_own(CAP_SYS_ADMIN):
             raise oserror(errno.EPERM)
         if missing:
             raise oserror(errno.EINVAL)     # copy_ipcs or copy_pid_ns: a stub
         if flags & UNMODELLED_NS:
             raise UnsupportedError(f"unshare of namespaces {flags & UNMODELLED_NS:#x} is not "
-                                   f"modelled: ipcsim models user and IPC namespaces only")
-        if flags & CLONE_NEWIPC:
-            return self.kernel._create_ipc_ns(self, creds)
-        return None
+                                   f"modelled: ipcsim models user, mount and IPC namespaces")
+        kernel = self.kernel
+        new_mnt_ns = None
+        if flags & CLONE_NEWNS:
+            new_mnt_ns = mntns.copy_mnt_ns(kernel, self.mnt_ns, kernel.user_ns_of(creds), creds)
+        try:
+            new_ns = kernel._create_ipc_ns(self, creds) if flags & CLONE_NEWIPC else None
+        except BaseException:
+            if new_mnt_ns is not None:
+                new_mnt_ns.put()
+            raise
+        return new_mnt_ns, new_ns
 
     @syscall
     def setns(self, fd: int, nstype: int = 0) -> None:
         """setns(2) with a namespace handle: EBADF for a bad fd, EINVAL for a file that is no
-        namespace or an nstype other than 0 or the namespace's kind. Joining an IPC
+        namespace or an nstype other than 0 or the namespace's kind. Joining a mount
+        namespace needs CAP_SYS_ADMIN in its owner and CAP_SYS_CHROOT and CAP_SYS_ADMIN in
+        the caller's own user namespace (EPERM); the caller then walks paths through it.
+        Joining an IPC
         namespace needs CAP_SYS_ADMIN both in the user namespace that owns it and in the
         caller's own (EPERM), and drops the SEM_UNDO list (even when joining the namespace
         it is already in). Joining a user namespace needs CAP_SYS_ADMIN in it (EPERM), is
@@ -514,14 +555,28 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
             return
         if not isinstance(file, files.NsFile):
             raise oserror(errno.EINVAL)
-        if nstype and nstype != CLONE_NEWIPC:
+        ns = file.ns
+        if nstype and nstype != ns.nstype:
             raise oserror(errno.EINVAL)
+        if isinstance(ns, mntns.MntNamespace):
+            self._setns_mnt(ns)
+            return
         creds = self.creds
-        if not (creds.ns_capable(file.ns.user_ns, CAP_SYS_ADMIN)
+        if not (creds.ns_capable(ns.user_ns, CAP_SYS_ADMIN)
                 and creds.capable_in_own(CAP_SYS_ADMIN)):
             raise oserror(errno.EPERM)
         sem.exit_sem(self)
-        old, self.ipc_ns = self.ipc_ns, file.ns.get()
+        old, self.ipc_ns = self.ipc_ns, ns.get()
+        old.put()
+
+    def _setns_mnt(self, ns: MntNamespace) -> None:
+        """mntns_install()."""
+        creds = self.creds
+        if not (creds.ns_capable(ns.user_ns, CAP_SYS_ADMIN)
+                and creds.capable_in_own(CAP_SYS_CHROOT)
+                and creds.capable_in_own(CAP_SYS_ADMIN)):
+            raise oserror(errno.EPERM)
+        old, self.mnt_ns = self.mnt_ns, ns.get()
         old.put()
 
     def _setns_user(self, ns: userns.UserNamespace, nstype: int) -> None:
@@ -723,33 +778,53 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
     @syscall
     def mount(self, source: str, target: str, fstype: str | None = None, flags: int = 0,
               data: str | None = None) -> None:
-        """mount(2): ``MS_BIND`` of a ``/proc/PID/ns/ipc`` file keeps that namespace alive
-        until unmounted; an ``mqueue`` filesystem shows the mounter's namespace. The target
-        must exist (ENOENT, looked up before CAP_SYS_ADMIN is checked: EPERM): a file for a
-        namespace file, a directory for a filesystem (ENOTDIR). What is mounted hides what
-        the target held until it is unmounted; mounts are seen by every process."""
+        """mount(2) in the caller's mount namespace, seen by every process in it. The target
+        must exist (ENOENT, looked up before the permission check); mounting needs
+        CAP_SYS_ADMIN in the user namespace that owns the caller's mount namespace (EPERM).
+        ``MS_BIND`` of a namespace file (``/proc/PID/ns/ipc`` or ``mnt``) keeps that
+        namespace alive until unmounted (a mount namespace not newer than the caller's is
+        EINVAL: it could hold itself). An ``mqueue`` filesystem shows the mounter's IPC
+        namespace and needs CAP_SYS_ADMIN in the user namespace that owns it too (EPERM);
+        mounting it again where it is mounted is EBUSY. A file is mounted on a file, a
+        directory on a directory (ENOTDIR). What is mounted hides what the target held
+        until it is unmounted. ``MS_PRIVATE`` (with or without ``MS_REC``) on the root of
+        a mount is accepted and changes nothing: every mount of the model is private."""
         flags = int_arg(flags, "flags")
-        kernel = self.kernel
         nd = vfs.lookup(self, target)
-        if not self.creds.capable(CAP_SYS_ADMIN):
-            raise oserror(errno.EPERM)
+        if not self.creds.ns_capable(self.mnt_ns.user_ns, CAP_SYS_ADMIN):
+            raise oserror(errno.EPERM)      # may_mount()
         if flags & MS_BIND:
-            src = vfs.lookup(self, source).node
-            if not isinstance(src, procfs.NsfsNode):
-                raise UnsupportedError("only namespace files (/proc/PID/ns/ipc) can be "
-                                       "bind-mounted in ipcsim")
-            bind = procfs.NsBindMount(src.ns)
-            try:
-                kernel.mounts.attach(nd.mnt, nd.node, bind.root_node(), bind)
-            except BaseException:
-                bind.release()
-                raise
-            return
+            self._bind_mount(source, nd)
+        elif flags & MS_PROPAGATION:
+            _change_type(nd, flags)
+        else:
+            self._new_mount(source, nd, fstype, data)
+
+    def _bind_mount(self, source: str, nd: vfs.Nameidata) -> None:
+        """do_loopback() of a namespace file."""
+        src = vfs.lookup(self, source).node
+        if not isinstance(src, procfs.NsfsNode):
+            raise UnsupportedError("only namespace files (/proc/PID/ns/ipc, /proc/PID/ns/mnt) "
+                                   "can be bind-mounted in ipcsim")
+        ns = src.ns
+        if isinstance(ns, mntns.MntNamespace) and self.mnt_ns.seq >= ns.seq:
+            raise oserror(errno.EINVAL)     # mnt_ns_loop()
+        bind = procfs.NsBindMount(ns)
+        try:
+            self.mnt_ns.mounts.attach(nd.mnt, nd.node, bind.root_node(), bind)
+        except BaseException:
+            bind.release()
+            raise
+
+    def _new_mount(self, source: str, nd: vfs.Nameidata, fstype: str | None,
+                   data: str | None) -> None:
+        """do_new_mount(): the file system type (the factory checks its permission), then
+        the mount (EBUSY where the same superblock is the top mount already)."""
         if fstype is None:
             raise oserror(errno.EINVAL)
         if not isinstance(fstype, str):
             raise TypeError("fstype must be a str")
-        factory = kernel.filesystems.get(fstype)
+        factory = self.kernel.filesystems.get(fstype)
         if factory is None:
             raise UnsupportedError(f"filesystem type {fstype!r} is not modelled")
         new = factory(self, source, data)
@@ -757,23 +832,26 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
             root = new.root_node()
             if nd.node is nd.mnt.root and nd.node is root:
                 raise oserror(errno.EBUSY)    # do_add_mount(): that superblock is there already
-            kernel.mounts.attach(nd.mnt, nd.node, root, new)
+            self.mnt_ns.mounts.attach(nd.mnt, nd.node, root, new)
         except BaseException:
             new.release()
             raise
 
     @syscall
     def umount(self, target: str, flags: int = 0) -> None:
-        """umount2(2): the lookup's errnos (ENOENT...), then EPERM without CAP_SYS_ADMIN,
-        EINVAL unless the path is the root of a mount, EBUSY while a file is open through
-        the mount or something is mounted inside it (unless MNT_DETACH, which takes the
-        mounts inside too; a namespace file open through it keeps its namespace)."""
+        """umount2(2) in the caller's mount namespace: the lookup's errnos (ENOENT...), then
+        EPERM without CAP_SYS_ADMIN in the namespace's owner, EINVAL unless the path is the
+        root of a mount, or for a mount locked by the copy into a less privileged namespace,
+        EBUSY while a file is open through the mount or something is mounted inside it
+        (unless MNT_DETACH, which takes the mounts inside too; a namespace file open
+        through it keeps its namespace)."""
         flags = int_arg(flags, "flags")
         nd = vfs.lookup(self, target)
-        if not self.creds.capable(CAP_SYS_ADMIN):
+        mounts = self.mnt_ns.mounts
+        if not self.creds.ns_capable(self.mnt_ns.user_ns, CAP_SYS_ADMIN):
             raise oserror(errno.EPERM)
-        mnt, mounts = nd.mnt, self.kernel.mounts
-        if nd.node is not mnt.root or mnt.parent is None:
+        mnt = nd.mnt
+        if nd.node is not mnt.root or mnt.parent is None or mnt.locked:
             raise oserror(errno.EINVAL)
         if mnt.source is None:
             raise UnsupportedError("unmounting /proc is not modelled")

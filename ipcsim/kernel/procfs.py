@@ -19,6 +19,7 @@ from .vfs import S_IFDIR, S_IFLNK, S_IFREG
 if TYPE_CHECKING:
     from .creds import Creds
     from .kernel import Kernel
+    from .files import Namespace
     from .namespace import IpcNamespace
     from .process import Process, ProcessState
 
@@ -262,8 +263,8 @@ class NsDir(PidDir):
     def lookup(self, proc: ProcessState, name: str) -> vfs.Node | None:
         if name not in self.target.kernel._proc_ns_names:
             raise oserror(errno.ENOENT)     # (a kind the kernel was built without too)
-        if name == "ipc":
-            return NsLink(self.target)
+        if name in NS_ATTRS:
+            return NsLink(self.target, name)
         if name == "user":
             return UserNsLink(self.target)
         return OtherNsLink(name, self.target)
@@ -273,29 +274,36 @@ class NsDir(PidDir):
 
 
 class NsLink(ProcNode):
-    """/proc/PID/ns/ipc: a magic link to a process's namespace. Following or reading it
-    needs PTRACE_MODE_READ access to the process (EACCES); an exited one has none
-    (ENOENT)."""
+    """/proc/PID/ns/ipc, mnt, ...: a magic link to one of a process's namespaces
+    (``name``, an entry of NS_ATTRS). Following or reading it needs PTRACE_MODE_READ
+    access to the process (EACCES); an exited one has none (ENOENT)."""
 
-    __slots__ = ("target",)
+    __slots__ = ("target", "name")
     mode = S_IFLNK | 0o777
 
-    def __init__(self, target: Process):
+    def __init__(self, target: Process, name: str = "ipc"):
         self.target = target
+        self.name = name
 
     def _check(self, proc: ProcessState) -> None:
         if not cast("Process", proc)._may_ptrace_read(self.target):
             raise oserror(errno.EACCES)
-        if self.target.ipc_ns is None:
+        if not self.target.alive:
             raise oserror(errno.ENOENT)
 
-    def get_link(self, proc: ProcessState) -> vfs.Node:
+    def _ns(self, proc: ProcessState) -> Namespace:
         self._check(proc)
-        return NsfsNode(self.target.ipc_ns)
+        ns: Namespace | None = getattr(self.target, NS_ATTRS[self.name])
+        if ns is None:
+            raise oserror(errno.ENOENT)
+        return ns
+
+    def get_link(self, proc: ProcessState) -> vfs.Node:
+        return NsfsNode(self._ns(proc))
 
     def readlink(self, proc: ProcessState) -> str:
-        self._check(proc)
-        return f"ipc:[{self.target.ipc_ns.inum}]"
+        ns = self._ns(proc)
+        return f"{ns.kind}:[{ns.inum}]"
 
 
 class OtherNsLink(NsLink):
@@ -305,7 +313,7 @@ class OtherNsLink(NsLink):
     __slots__ = ("kind",)
 
     def __init__(self, kind: str, target: Process):
-        super().__init__(target)
+        super().__init__(target, kind)
         self.kind = kind
 
     @property
@@ -409,12 +417,12 @@ class UsernsNode(ProcNode):
 
 
 class NsfsNode(NsfsBase):
-    """A namespace file (nsfs): what /proc/PID/ns/ipc leads to, and the root of a bind
-    mount of one. It opens read-only (EPERM otherwise); attributes cannot change."""
+    """A namespace file (nsfs): what /proc/PID/ns/ipc or mnt leads to, and the root of a
+    bind mount of one. It opens read-only (EPERM otherwise); attributes cannot change."""
 
     __slots__ = ("ns", "mounted")
 
-    def __init__(self, ns: IpcNamespace):
+    def __init__(self, ns: Namespace):
         self.ns = ns
         self.mounted = 0
 
@@ -441,23 +449,30 @@ class NsBindMount:
 
     __slots__ = ("ns", "users", "root")
 
-    def __init__(self, ns: IpcNamespace):
-        self.ns = ns.get()
+    def __init__(self, ns: Namespace, root: NsfsNode | None = None):
+        self.ns: Namespace = ns.get()
         self.users = 0
-        self.root = NsfsNode(ns)
+        self.root = NsfsNode(ns) if root is None else root
 
     def root_node(self) -> vfs.Node:
         return self.root
+
+    def clone(self) -> NsBindMount:
+        return NsBindMount(self.ns, self.root)
 
     def release(self) -> None:
         ns, self.ns = self.ns, None  # type: ignore[assignment]  # (released: never used again)
         ns.put()
 
     def describe(self) -> str:
-        return f"nsfs ipc:[{self.ns.inum}]"
+        return f"nsfs {self.ns.kind}:[{self.ns.inum}]"
 
 
 _SYS_DIRS = sysctl.directories()
+
+# /proc/PID/ns entries of the namespace kinds the model splits (besides user), with the
+# Process attribute each shows.
+NS_ATTRS = {"ipc": "ipc_ns", "mnt": "mnt_ns"}
 
 # /proc/PID/ns in Linux's readdir order, and the initial namespaces of the kinds the model
 # does not split: (link name, inode of the initial namespace, CLONE_NEW* flag).

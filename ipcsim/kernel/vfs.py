@@ -354,7 +354,8 @@ class RegularFile(OpenFile):
 class MountSource(Protocol):
     """What ``mount()`` attaches (an mqueue filesystem, a bind-mounted namespace file):
     its root node, the files open through it (``users``: umount is EBUSY while there are
-    any), and what to drop when it is unmounted."""
+    any), what to drop when it is unmounted, and a copy of it for a new mount namespace
+    (``clone``: the same root node, a reference of its own)."""
 
     users: int
 
@@ -362,23 +363,28 @@ class MountSource(Protocol):
 
     def release(self) -> None: ...
 
+    def clone(self) -> MountSource: ...
+
     def describe(self) -> str: ...
 
 
 class Vfsmount:
     """One mount: the root node it shows, where it is mounted (``parent`` mount and
-    ``mountpoint`` node in it) and, for a user mount, its ``source``."""
+    ``mountpoint`` node in it) and, for a user mount, its ``source``. A ``locked`` one
+    was copied into a less privileged mount namespace (MNT_LOCKED): it cannot be
+    unmounted there."""
 
-    __slots__ = ("root", "source", "parent", "mountpoint", "path", "seq")
+    __slots__ = ("root", "source", "parent", "mountpoint", "path", "seq", "locked")
 
     def __init__(self, root: Node, source: MountSource | None, parent: Vfsmount | None,
-                 mountpoint: Node | None, path: str, seq: int):
+                 mountpoint: Node | None, path: str, seq: int, locked: bool = False):
         self.root = root
         self.source = source
         self.parent = parent
         self.mountpoint = mountpoint
         self.path = path
         self.seq = seq
+        self.locked = locked
 
 
 class Nameidata:
@@ -482,7 +488,7 @@ def path_parentat(proc: ProcessState, name: str) -> Nameidata:
     (the model has no working directory: a relative path starts at /). The directory the
     last would be looked up in has been checked for search permission."""
     name, trailing = normalize(name)
-    root = proc.kernel.mounts.root
+    root = proc.mnt_ns.mounts.root
     mnt, node = root, root.root
     if len(name) == 1:
         return Nameidata(mnt, node, [])          # "/": LAST_ROOT
@@ -576,7 +582,7 @@ def step_to_dir(proc: ProcessState, mnt: Vfsmount, node: Node, comp: str,
         if child is None:
             raise oserror(errno.ENOENT)
     if child.mounted:                           # enter(), its common case inline
-        mnt, child = proc.kernel.mounts.cross(mnt, child)
+        mnt, child = proc.mnt_ns.mounts.cross(mnt, child)
     target = child.get_link(proc)
     if target is not None:
         mnt, child = enter(proc, mnt, target, False)
@@ -590,13 +596,13 @@ def enter(proc: ProcessState, mnt: Vfsmount, child: Node,
     """step_into(): where an entry ``child`` of a directory in ``mnt`` leads: down through
     the mounts on it, then (if ``follow``) its link and the mounts on what that leads to."""
     if child.mounted:
-        mnt, child = proc.kernel.mounts.cross(mnt, child)
+        mnt, child = proc.mnt_ns.mounts.cross(mnt, child)
     if follow:
         target = child.get_link(proc)
         if target is not None:
             child = target
             if child.mounted:
-                mnt, child = proc.kernel.mounts.cross(mnt, child)
+                mnt, child = proc.mnt_ns.mounts.cross(mnt, child)
     return mnt, child
 
 
@@ -740,9 +746,10 @@ def do_unlink(proc: ProcessState, path: object) -> None:
     may_delete(proc, parent, victim, False)
     if not parent.has_unlink:
         raise oserror(errno.EPERM)
-    if victim.mounted:
-        raise oserror(errno.EBUSY)
+    _not_mountpoint(proc, victim)
     parent.unlink(proc, nd.last)
+    if victim.mounted:
+        proc.kernel._detach_mounts(victim)
 
 
 def do_rmdir(proc: ProcessState, path: object) -> None:
@@ -759,9 +766,17 @@ def do_rmdir(proc: ProcessState, path: object) -> None:
     may_delete(proc, parent, victim, True)
     if not parent.has_rmdir:
         raise oserror(errno.EPERM)
-    if victim.mounted:
-        raise oserror(errno.EBUSY)
+    _not_mountpoint(proc, victim)
     parent.rmdir(proc, nd.last)
+    if victim.mounted:
+        proc.kernel._detach_mounts(victim)
+
+
+def _not_mountpoint(proc: ProcessState, victim: Node) -> None:
+    """EBUSY for what is mounted on in the caller's mount namespace; a mount on it in
+    another namespace goes with it instead (detach_mounts)."""
+    if victim.mounted and proc.mnt_ns.mounts.is_mountpoint(victim):
+        raise oserror(errno.EBUSY)
 
 
 def mount_path(mnt: Vfsmount, node: Node) -> str:
@@ -776,9 +791,10 @@ def mount_path(mnt: Vfsmount, node: Node) -> str:
 
 
 class MountTable:
-    """Every mount: the root file system, what is mounted on which (mount, node), and the
-    user mounts in the order made. A mount on a path that already has one goes on top of
-    it (on its root), so it hides it until unmounted."""
+    """The mounts of one mount namespace: the root file system, what is mounted on which
+    (mount, node), and the user mounts in the order made. A mount on a path that already
+    has one goes on top of it (on its root), so it hides it until unmounted. A node's
+    ``mounted`` counts the mounts on it in every namespace (a fast "nothing here" test)."""
 
     def __init__(self, root: Node):
         self._seq = 0
@@ -812,6 +828,42 @@ class MountTable:
 
     def has_children(self, mnt: Vfsmount) -> bool:
         return any(m.parent is mnt for m in self._user)
+
+    def is_mountpoint(self, node: Node) -> bool:
+        """is_local_mountpoint(): something in this table is mounted on ``node``."""
+        return bool(node.mounted) and any(mp is node for _, mp in self._children)
+
+    def copy(self, locked: bool) -> MountTable:
+        """copy_tree() for copy_mnt_ns(): the same mounts, each with a reference of its
+        own to what it shows, in the order they were made; ``locked`` marks every copy
+        MNT_LOCKED."""
+        new = MountTable(self.root.root)
+        new._seq = self._seq
+        mine = {self.root: new.root}
+        for (parent, mountpoint), mnt in self._children.items():
+            source = mnt.source.clone() if mnt.source is not None else None
+            copy = Vfsmount(mnt.root, source, mine[parent], mountpoint, mnt.path, mnt.seq,
+                            locked or mnt.locked)
+            new._children[(copy.parent, mountpoint)] = copy     # type: ignore[index]
+            mountpoint.mounted += 1     # type: ignore[misc]
+            if source is not None:
+                new._user.append(copy)
+            mine[mnt] = copy
+        new._user.sort(key=lambda m: m.seq)
+        return new
+
+    def detach_node(self, node: Node) -> None:
+        """detach_mounts(): take away what is mounted on ``node`` here (it was removed in
+        another mount namespace), with everything inside."""
+        for mnt in [m for (_, mp), m in self._children.items() if mp is node]:
+            if mnt.parent is not None and (mnt.parent, node) in self._children:
+                self.detach(mnt)
+
+    def detach_all(self) -> None:
+        """umount_tree() of a dying namespace: every mount goes, in reverse order."""
+        for mnt in reversed(list(self._children.values())):
+            if (mnt.parent, mnt.mountpoint) in self._children:
+                self.detach(mnt)
 
     def detach(self, mnt: Vfsmount) -> None:
         """Take ``mnt`` and everything mounted inside it away, releasing each source."""

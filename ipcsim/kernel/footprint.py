@@ -651,9 +651,10 @@ def _unshare(proc: Any, args: Sequence[Any]) -> Footprint:
 
 def _setns(proc: Any, args: Sequence[Any]) -> Footprint:
     """setns by a process with no undo entries that is not the last reference to its
-    namespace: its own state only (the descriptor holds the namespace it joins). Joining
-    a user namespace: a barrier (it may free the one it leaves)."""
-    if not _undo_dropped(proc) or proc.ipc_ns.refs <= 1:
+    namespace nor to its mount namespace: its own state only (the descriptor holds the
+    namespace it joins). Joining a user namespace: a barrier (it may free the one it
+    leaves)."""
+    if not _undo_dropped(proc) or proc.ipc_ns.refs <= 1 or proc.mnt_ns.refs <= 1:
         return None
     from .userns import UserNsFile
     fd = _int(args[0]) if args else None
@@ -779,6 +780,9 @@ def _exited(proc: Any) -> Footprint:
     user_ns = proc.creds.user_ns
     if user_ns is not None and user_ns.refs <= 1:
         return None                          # it frees a user namespace
+    mnt_ns = proc.mnt_ns
+    if mnt_ns is None or (not mnt_ns.is_initial and mnt_ns.refs <= 1):
+        return None                          # it frees a mount namespace and its mounts
     ulp = proc.sysvsem
     if ulp is not None:
         if ulp.refcnt > 1:

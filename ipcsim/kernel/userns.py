@@ -536,7 +536,7 @@ def _related(owner: UserNamespace | None, mine: UserNamespace) -> UserNamespace:
 def ns_ioctl(proc: Process, file: OpenFile, request: int) -> int:
     """ns_ioctl(): NS_GET_USERNS (a new descriptor of the user namespace that owns the
     namespace; for a user namespace, its parent), NS_GET_PARENT (user namespaces only: the
-    parent; EINVAL for an IPC namespace), both EPERM unless the result is the caller's
+    parent; EINVAL for an IPC or mount namespace), both EPERM unless the result is the caller's
     user namespace or below it; NS_GET_NSTYPE; NS_GET_OWNER_UID (user namespaces only,
     EINVAL otherwise: the creator's euid as the caller sees it). ENOTTY for any other file
     or request."""
@@ -547,7 +547,7 @@ def ns_ioctl(proc: Process, file: OpenFile, request: int) -> int:
     if isinstance(file, UserNsFile):
         nstype, owner, parent = CLONE_NEWUSER, file.ns.parent, file.ns.parent
     elif isinstance(file, NsFile):
-        nstype, owner = CLONE_NEWIPC, file.ns.user_ns
+        nstype, owner = file.ns.nstype, file.ns.user_ns
     elif isinstance(file, OtherNsFile):
         nstype, owner = file.nstype, kernel.init_user_ns
     else:

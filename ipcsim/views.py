@@ -1,7 +1,8 @@
 """Views of the model for terminals and notebooks: text, HTML, plain data and timelines.
 
 * ``str(k)`` and, in Jupyter, the display of a Kernel: the tree of live IPC namespaces
-  with their member processes and what each namespace holds.
+  with their member processes and what each namespace holds, and the user namespaces
+  below the initial one (who made each, its id maps, the IPC namespaces it owns).
 * ``str(ns)`` / display of an IpcNamespace: its objects as ipcs-like tables (plus its POSIX
   queues); of a Process: pid, parent, credentials, namespace, state, attachments; of each
   IPC object (message queue, semaphore set, shared memory segment, POSIX queue): its fields.
@@ -31,6 +32,7 @@ from .kernel.perm import KernIpcPerm
 from .kernel.process import Process
 from .kernel.sem import SemArray
 from .kernel.shm import ShmidKernel
+from .kernel.userns import OVERFLOW_ID, UserNamespace, from_kgid_munged, from_kuid_munged
 from .kernel.viewable import Viewable
 from .kernel.waitq import Waiter, WaitQueue
 
@@ -43,7 +45,7 @@ IpcObject = Union[MsgQueue, SemArray, ShmidKernel, MqueueInode]
 
 SHM_DEST = 0o1000
 SHM_LOCKED = 0o2000
-_USERS = {0: "root", 65534: "nobody"}
+_USERS = {0: "root", OVERFLOW_ID: "nobody"}
 
 _CSS = ("font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; "
         "font-size: 12px;")
@@ -152,7 +154,64 @@ def _plural(n: int, word: str, plural: str = "") -> str:
 def _ns_label(ns: IpcNamespace) -> str:
     if ns.is_initial:
         return f"ipc:[{ns.inum}] (initial)"
-    return f"ipc:[{ns.inum}] ({ns.refs} reference{'s' if ns.refs != 1 else ''})"
+    label = f"ipc:[{ns.inum}] ({ns.refs} reference{'s' if ns.refs != 1 else ''})"
+    owner = ns.user_ns
+    if owner.parent is None:
+        return label
+    return f"{label}, owned by {_userns_label(owner)}"
+
+
+# --- user namespaces --------------------------------------------------------------------
+# Ids in these views are kernel ids: what the initial user namespace sees.
+def _userns_label(u: UserNamespace) -> str:
+    """``user:[INODE] (level N, owner uid U)``: where it sits and who made it."""
+    return f"user:[{u.inum}] (level {u.level}, owner uid {u.owner})"
+
+
+def _user_namespaces(k: Kernel) -> list[UserNamespace]:
+    """The live user namespaces by inode number, the initial one first."""
+    return sorted(k.user_namespaces, key=lambda u: u.inum)
+
+
+def _map_text(idmap: tuple[tuple[int, int, int], ...]) -> str:
+    """A written id map as /proc/PID/uid_map has it, seen from the initial namespace,
+    extents joined by "; " ("not written" for an empty map)."""
+    return "; ".join(f"{first} {lower} {count}" for first, lower, count in idmap) \
+        or "not written"
+
+
+def _userns_members(k: Kernel, u: UserNamespace) -> list[Process]:
+    root = k.init_user_ns
+    return [p for p in k.processes() if p.creds.user_ns_in(root) is u]
+
+
+def _owned_ipc(k: Kernel, u: UserNamespace) -> list[IpcNamespace]:
+    return [ns for ns in _namespaces(k) if ns.user_ns is u]
+
+
+def _userns_line(k: Kernel, u: UserNamespace) -> str:
+    """One user namespace below the initial one: its label, parent, maps, members and the
+    IPC namespaces it owns."""
+    parent = u.parent
+    assert parent is not None
+    where = "" if parent.parent is None else f", below user:[{parent.inum}]"
+    owned = ", ".join(f"ipc:[{ns.inum}]" for ns in _owned_ipc(k, u)) or "no IPC namespace"
+    procs = _userns_members(k, u)
+    return (f"{_userns_label(u)}{where}: uid_map {_map_text(u.uid_map)}, gid_map "
+            f"{_map_text(u.gid_map)}; {_plural(len(procs), 'process', 'processes')}; "
+            f"owns {owned}")
+
+
+def _process_userns_fields(p: Process) -> list[tuple[str, object]]:
+    """For a process outside the initial user namespace: which one it is in, and its ids
+    as that namespace sees them (65534 for an id it does not map)."""
+    u = p.creds.user_ns
+    if u is None or u.parent is None:
+        return []
+    c = p.creds
+    return [("user namespace", _userns_label(u)),
+            ("ids there", f"uid/euid {from_kuid_munged(u, c.uid)}/{from_kuid_munged(u, c.euid)}"
+                          f", gid/egid {from_kgid_munged(u, c.gid)}/{from_kgid_munged(u, c.egid)}")]
 
 
 # --- who waits for whom -----------------------------------------------------------------
@@ -253,36 +312,37 @@ def deadlocked(graph: list[WaitFor]) -> set[int]:
 
 # --- Kernel -----------------------------------------------------------------------------
 def kernel_text(k: Kernel) -> str:
-    """The tree: the kernel, its live IPC namespaces, their processes."""
+    """The tree: the kernel, its live IPC namespaces and their processes; then, when there
+    are any, the user namespaces below the initial one, zombies and mounts that hold IPC
+    state."""
     procs = k.processes()
     nss = _namespaces(k)
+    sections: list[tuple[str, list[str]]] = []
+    for ns in nss:
+        members = ns.members()
+        sections.append((f"{_ns_label(ns)}: {_counts(ns)}",
+                         [f"pid {p.pid} {p.comm} (uid {p.euid}): {_state(p)}" for p in members]
+                         or ["no processes (kept alive by a handle, mount or attachment)"]))
+    users = _user_namespaces(k)[1:]
+    if users:
+        sections.append((f"user namespaces below the initial one: {len(users)}",
+                         [_userns_line(k, u) for u in users]))
     zombies = _zombies(k)
+    if zombies:
+        sections.append((f"zombies (in no namespace any more): {len(zombies)}",
+                         [_zombie_line(p) for p in zombies]))
     mounts = _mount_lines(k)
+    if mounts:
+        sections.append((f"mounts holding IPC state: {len(mounts)}", mounts))
     lines = [f"Kernel seed={k.seed} t={k.clock.now():g}s: "
              f"{_plural(len(procs), 'process', 'processes')} in "
              f"{_plural(len(nss), 'IPC namespace')}"]
-    for i, ns in enumerate(nss):
-        last_ns = i == len(nss) - 1 and not zombies and not mounts
-        lines.append(f"{'└─' if last_ns else '├─'} {_ns_label(ns)}: {_counts(ns)}")
-        members = ns.members()
-        stem = "   " if last_ns else "│  "
-        if not members:
-            lines.append(f"{stem}└─ no processes (kept alive by a handle, mount or "
-                         f"attachment)")
-        for j, p in enumerate(members):
-            branch = "└─" if j == len(members) - 1 else "├─"
-            lines.append(f"{stem}{branch} pid {p.pid} {p.comm} (uid {p.euid}): {_state(p)}")
-    if zombies:
-        stem = "│  " if mounts else "   "
-        lines.append(f"{'├─' if mounts else '└─'} zombies (in no namespace any more): "
-                     f"{len(zombies)}")
-        for j, p in enumerate(zombies):
-            branch = "└─" if j == len(zombies) - 1 else "├─"
-            lines.append(f"{stem}{branch} {_zombie_line(p)}")
-    if mounts:
-        lines.append(f"└─ mounts holding IPC state: {len(mounts)}")
-        for j, line in enumerate(mounts):
-            lines.append(f"   {'└─' if j == len(mounts) - 1 else '├─'} {line}")
+    for i, (head, items) in enumerate(sections):
+        last = i == len(sections) - 1
+        lines.append(f"{'└─' if last else '├─'} {head}")
+        stem = "   " if last else "│  "
+        lines.extend(f"{stem}{'└─' if j == len(items) - 1 else '├─'} {item}"
+                     for j, item in enumerate(items))
     return "\n".join(lines)
 
 
@@ -314,6 +374,18 @@ def kernel_html(k: Kernel) -> str:
         parts.append(f"<li><b>zombies</b> (in no namespace any more): {len(zombies)}<ul>")
         parts.extend(f"<li>{_esc(_zombie_line(p))}</li>" for p in zombies)
         parts.append("</ul></li>")
+    users = _user_namespaces(k)[1:]
+    if users:
+        parts.append(f"<li><b>user namespaces below the initial one</b>: {len(users)}")
+        parts.append(_table_html(
+            ["NS", "LEVEL", "PARENT", "OWNER UID", "UID_MAP", "GID_MAP", "PROCESSES",
+             "OWNS"],
+            [[f"user:[{u.inum}]", u.level, f"user:[{u.parent.inum}]" if u.parent else "-",
+              u.owner, _map_text(u.uid_map), _map_text(u.gid_map),
+              ", ".join(str(p.pid) for p in _userns_members(k, u)) or "none",
+              ", ".join(f"ipc:[{ns.inum}]" for ns in _owned_ipc(k, u)) or "-"]
+             for u in users]))
+        parts.append("</li>")
     mounts = _mount_lines(k)
     if mounts:
         parts.append(f"<li><b>mounts holding IPC state</b>: {len(mounts)}<ul>")
@@ -397,12 +469,18 @@ def namespace_html(ns: IpcNamespace) -> str:
 # --- Process ----------------------------------------------------------------------------
 def _describe_fd(fd: int, f: OpenFile) -> str:
     """A descriptor and what it is open on (as ``ls -l /proc/PID/fd`` hints)."""
-    from .kernel import files
+    from .kernel import files, userns
     from .kernel.mqueue import MqFile
     if isinstance(f, MqFile):
         what = f"POSIX queue /{f.inode.name}"
     elif isinstance(f, files.NsFile):
         what = f"ipc:[{f.ns.inum}]"
+    elif isinstance(f, userns.UserNsFile):
+        what = f"user:[{f.ns.inum}]"
+    elif isinstance(f, userns.IdMapFile):
+        what = f"{'gid' if f.gid else 'uid'}_map of user:[{f.ns.inum}]"
+    elif isinstance(f, userns.SetgroupsFile):
+        what = f"setgroups of user:[{f.ns.inum}]"
     elif isinstance(f, files.NullFile):
         what = "/dev/null"
     elif isinstance(f, files.SysctlFile):
@@ -412,11 +490,23 @@ def _describe_fd(fd: int, f: OpenFile) -> str:
     return f"{fd} ({what})"
 
 
+def _ipc_of(p: Process) -> str:
+    """The process's IPC namespace, and its owner when that is not the initial user
+    namespace."""
+    ns = p.ipc_ns
+    if ns is None:
+        return "-"
+    owner = ns.user_ns
+    return f"ipc:[{ns.inum}]" + ("" if owner.parent is None
+                                 else f", owned by {_userns_label(owner)}")
+
+
 def _process_fields(p: Process) -> list[tuple[str, object]]:
     fields = [("pid", p.pid), ("parent", p.ppid), ("command", p.comm),
               ("uid/euid", f"{p.uid}/{p.euid}"), ("gid/egid", f"{p.gid}/{p.egid}"),
+              *_process_userns_fields(p),
               ("capabilities", f"{p.capabilities:#x}"),
-              ("ipc namespace", f"ipc:[{p.ipc_ns.inum}]" if p.ipc_ns is not None else "-"),
+              ("ipc namespace", _ipc_of(p)),
               ("state", _state(p))]
     if p.alive:
         fds = [_describe_fd(i, f) for i, f in enumerate(p.fds) if f is not None]
@@ -533,21 +623,28 @@ def object_html(o: IpcObject) -> str:
 # --- snapshot ---------------------------------------------------------------------------
 def snapshot(k: Kernel) -> dict[str, Any]:
     """The kernel's state as plain data: ``{"time", "seed", "namespaces", "processes",
-    "msg_queues", "semaphore_sets", "shm_segments", "posix_queues"}``.
+    "msg_queues", "semaphore_sets", "shm_segments", "posix_queues", "user_namespaces"}``.
 
     Each table is a list of dicts with the same keys (str, int, bool or None values), in a
     stable order: namespaces by inode number, processes by pid (zombies included), objects
-    by namespace then id (POSIX queues by name). ``ipc_ns`` is a namespace's inode number
-    in every table, so tables join on it; ``perms`` are the permission bits (print them
-    with ``oct``), ``*_count`` columns count the rows of the other tables.
+    by namespace then id (POSIX queues by name), user namespaces by inode number (the
+    initial one first). ``ipc_ns`` is an IPC namespace's inode number and ``user_ns`` a
+    user namespace's in every table, so tables join on them: each IPC namespace names the
+    user namespace that owns it, each process the user namespace it is in. ``perms`` are
+    the permission bits (print them with ``oct``), ``*_count`` columns count the rows of
+    the other tables. Ids are kernel ids, as the initial user namespace sees them (a user
+    namespace's ``uid_map`` and ``gid_map`` say how its own ids map to them).
     ``pandas.DataFrame(table)`` loads any of the tables."""
     snap: dict[str, Any] = {"time": k.clock.now(), "seed": k.seed, "namespaces": [],
                             "processes": [], "msg_queues": [], "semaphore_sets": [],
-                            "shm_segments": [], "posix_queues": []}
+                            "shm_segments": [], "posix_queues": [], "user_namespaces": []}
+    root = k.init_user_ns
     for ns in _namespaces(k):
         mqueues = _mqueues(ns)
         snap["namespaces"].append({
             "ipc_ns": ns.inum, "initial": ns.is_initial, "refs": ns.refs,
+            "user_ns": ns.user_ns.inum, "user_ns_level": ns.user_ns.level,
+            "user_ns_owner_uid": ns.user_ns.owner,
             "member_count": len(ns.members()), "msg_queue_count": len(ns.msg_ids),
             "semaphore_set_count": len(ns.sem_ids), "shm_segment_count": len(ns.shm_ids),
             "posix_queue_count": len(mqueues), "msgmni": ns.msg_ctlmni,
@@ -579,10 +676,23 @@ def snapshot(k: Kernel) -> dict[str, Any]:
     for p in k.processes(include_zombies=True):
         snap["processes"].append({
             "pid": p.pid, "ppid": p.ppid, "command": p.comm, "uid": p.uid, "euid": p.euid,
-            "ipc_ns": p.ipc_ns.inum if p.ipc_ns is not None else None, "alive": p.alive,
+            "ipc_ns": p.ipc_ns.inum if p.ipc_ns is not None else None,
+            "user_ns": p.creds.user_ns_in(root).inum, "alive": p.alive,
             "zombie": p.zombie, "stopped": p.stopped,
             "waiting_in": p.waiter.what if p.alive and p.waiter is not None else None,
             "state": _state(p), "exit_status": p.exit_status})
+    for u in _user_namespaces(k):
+        snap["user_namespaces"].append({
+            "user_ns": u.inum, "level": u.level,
+            "parent": u.parent.inum if u.parent is not None else None,
+            "owner_uid": u.owner, "owner_gid": u.group,
+            "uid_map": _map_text(u.uid_map) if u.uid_map else "",
+            "gid_map": _map_text(u.gid_map) if u.gid_map else "",
+            "setgroups": "allow" if u.setgroups_allowed else "deny", "refs": u.refs,
+            "member_count": len(_userns_members(k, u)),
+            "ipc_ns_count": len(_owned_ipc(k, u)),
+            "max_user_namespaces": u.max_user_namespaces,
+            "max_ipc_namespaces": u.max_ipc_namespaces})
     return snap
 
 

@@ -686,3 +686,152 @@ def test_the_notebook_shows_a_dfs_report_whole(tmp_path):
     assert set(bundle) == {"text/plain", "text/html", "image/svg+xml"}
     assert "".join(bundle["text/plain"]).startswith(f"<Report of {path} (scenario): ")
     assert "explored all " in "".join(bundle["text/html"])
+
+
+# --- user namespaces: who owns each IPC namespace ---------------------------------------------
+def _rootless(k):
+    """What ``unshare -Ur --ipc`` does for uid 1000: a new user namespace and IPC namespace,
+    uid 0 and gid 0 there mapped to 1000, and a queue made inside; then a process that made
+    a user namespace of its own but kept the host's IPC namespace."""
+    from ipcsim import CLONE_NEWUSER
+    user = k.init.fork()
+    user.setresgid(1000, 1000, 1000)
+    user.setresuid(1000, 1000, 1000)
+    user.set_dumpable(True)
+    box = user.clone(CLONE_NEWUSER | CLONE_NEWIPC)
+    for path, text in (("uid_map", "0 1000 1"), ("setgroups", "deny"), ("gid_map", "0 1000 1")):
+        box.write_file(f"/proc/self/{path}", text)
+    box.msgget(0x99, IPC_CREAT | 0o644)
+    guest = user.fork()
+    guest.unshare(CLONE_NEWUSER)
+    return user, box, guest
+
+
+def test_kernel_text_names_the_user_namespace_that_owns_each_ipc_namespace():
+    k = ipcsim.Kernel(seed=0)
+    user, box, guest = _rootless(k)
+    userns, box_ipc = box.creds.user_ns, box.ipc_ns
+    assert (userns.inum, box_ipc.inum, guest.creds.user_ns.inum) == (
+        4026531840, 4026531841, 4026531842)
+    assert str(k).splitlines() == [
+        "Kernel seed=0 t=0s: 4 processes in 2 IPC namespaces",
+        "├─ ipc:[4026531839] (initial): 0 message queues, 0 semaphore sets, 0 shm segments, "
+        "0 POSIX queues",
+        "│  ├─ pid 1 init (uid 0): idle",
+        "│  ├─ pid 2 init (uid 1000): idle",
+        "│  └─ pid 4 init (uid 1000): idle",
+        "├─ ipc:[4026531841] (1 reference), owned by user:[4026531840] (level 1, owner uid "
+        "1000): 1 message queue, 0 semaphore sets, 0 shm segments, 0 POSIX queues",
+        "│  └─ pid 3 init (uid 1000): idle",
+        "└─ user namespaces below the initial one: 2",
+        "   ├─ user:[4026531840] (level 1, owner uid 1000): uid_map 0 1000 1, gid_map 0 1000 1; "
+        "1 process; owns ipc:[4026531841]",
+        "   └─ user:[4026531842] (level 1, owner uid 1000): uid_map not written, gid_map not "
+        "written; 1 process; owns no IPC namespace"]
+    # the namespace's own view says who owns it; its tables show kernel ids (uid 1000)
+    text = str(box_ipc)
+    assert text.startswith("ipc:[4026531841] (1 reference), owned by user:[4026531840] "
+                           "(level 1, owner uid 1000), members: 3\n")
+    assert "0x00000099 0     1000  644   0          0" in text
+    # a nested namespace names its parent
+    inner = box.fork()
+    from ipcsim import CLONE_NEWUSER
+    inner.unshare(CLONE_NEWUSER | CLONE_NEWIPC)
+    assert (f"user:[{inner.creds.user_ns.inum}] (level 2, owner uid 1000), below "
+            f"user:[4026531840]: uid_map not written") in str(k)
+    k.close()
+
+
+def test_the_tree_is_unchanged_once_the_user_namespaces_are_gone():
+    k = ipcsim.Kernel(seed=0)
+    user, box, guest = _rootless(k)
+    for p in (box, guest, user):
+        p.exit(0)
+        p.parent.wait(p.pid)
+    assert str(k) == ("Kernel seed=0 t=0s: 1 process in 1 IPC namespace\n"
+                      "└─ ipc:[4026531839] (initial): 0 message queues, 0 semaphore sets, "
+                      "0 shm segments, 0 POSIX queues\n"
+                      "   └─ pid 1 init (uid 0): idle")
+    assert "user namespaces" not in k._repr_html_()
+    assert [u["user_ns"] for u in k.snapshot()["user_namespaces"]] == [4026531837]
+
+
+def test_process_view_shows_its_user_namespace_and_ids_there():
+    k = ipcsim.Kernel(seed=0)
+    user, box, guest = _rootless(k)
+    text = str(box)
+    assert ("user namespace   user:[4026531840] (level 1, owner uid 1000)\n"
+            "ids there        uid/euid 0/0, gid/egid 0/0\n"
+            "capabilities     0x1ffffffffff\n"
+            "ipc namespace    ipc:[4026531841], owned by user:[4026531840] (level 1, owner "
+            "uid 1000)\n") in text
+    assert "uid/euid         1000/1000" in text            # kernel ids first
+    # no map written yet: every id is the overflow id there
+    assert "ids there        uid/euid 65534/65534, gid/egid 65534/65534" in str(guest)
+    assert "ipc namespace    ipc:[4026531839]\n" in str(guest)
+    # a process of the initial user namespace shows no such lines
+    assert "user namespace" not in str(user) and "ids there" not in str(k.init)
+    assert "ids there" in box._repr_html_()
+    k.close()
+
+
+def test_descriptors_of_user_namespace_files_say_which_namespace():
+    k = ipcsim.Kernel(seed=0)
+    user, box, guest = _rootless(k)
+    k.init.open(f"/proc/{box.pid}/ns/user")
+    k.init.open(f"/proc/{guest.pid}/uid_map")
+    k.init.open(f"/proc/{guest.pid}/setgroups")
+    assert ("3 (user:[4026531840]), 4 (uid_map of user:[4026531842]), "
+            "5 (setgroups of user:[4026531842])") in str(k.init)
+    k.close()
+
+
+def test_html_lists_user_namespaces_and_owners():
+    k = ipcsim.Kernel(seed=0)
+    user, box, guest = _rootless(k)
+    html = k._repr_html_()
+    _xml(html)
+    assert ("<b>ipc:[4026531841] (1 reference), owned by user:[4026531840] (level 1, owner "
+            "uid 1000)</b>") in html
+    assert "<b>user namespaces below the initial one</b>: 2" in html
+    row = ("<tr>" + "".join(f"<td style='padding:0 8px'>{c}</td>" for c in (
+        "user:[4026531840]", 1, "user:[4026531837]", 1000, "0 1000 1", "0 1000 1", 3,
+        "ipc:[4026531841]")) + "</tr>")
+    assert row in html
+    _xml(box.ipc_ns._repr_html_())
+    k.close()
+
+
+def test_snapshot_names_owners_and_lists_user_namespaces():
+    k = ipcsim.Kernel(seed=0)
+    user, box, guest = _rootless(k)
+    snap = k.snapshot()
+    assert json.loads(json.dumps(snap)) == snap
+    users = {u["user_ns"]: u for u in snap["user_namespaces"]}
+    assert list(users) == [4026531837, 4026531840, 4026531842]
+    assert users[4026531837] == {
+        "user_ns": 4026531837, "level": 0, "parent": None, "owner_uid": 0, "owner_gid": 0,
+        "uid_map": "0 0 4294967295", "gid_map": "0 0 4294967295", "setgroups": "allow",
+        "refs": users[4026531837]["refs"], "member_count": 2, "ipc_ns_count": 1,
+        "max_user_namespaces": k.max_user_namespaces,
+        "max_ipc_namespaces": k.max_ipc_namespaces}
+    box_row = users[4026531840]
+    assert (box_row["level"], box_row["parent"], box_row["owner_uid"], box_row["owner_gid"],
+            box_row["uid_map"], box_row["gid_map"], box_row["setgroups"]) == (
+        1, 4026531837, 1000, 1000, "0 1000 1", "0 1000 1", "deny")
+    assert (box_row["member_count"], box_row["ipc_ns_count"]) == (1, 1)
+    assert users[4026531842]["uid_map"] == "" and users[4026531842]["ipc_ns_count"] == 0
+    assert box_row["max_ipc_namespaces"] == 2147483647
+    # each IPC namespace names its owner; each process its user namespace
+    owners = {n["ipc_ns"]: (n["user_ns"], n["user_ns_level"], n["user_ns_owner_uid"])
+              for n in snap["namespaces"]}
+    assert owners == {4026531839: (4026531837, 0, 0), 4026531841: (4026531840, 1, 1000)}
+    procs = {p["pid"]: p["user_ns"] for p in snap["processes"]}
+    assert procs == {1: 4026531837, 2: 4026531837, 3: 4026531840, 4: 4026531842}
+    for u in snap["user_namespaces"]:
+        assert u["member_count"] == sum(p == u["user_ns"] for p in procs.values())
+        assert u["ipc_ns_count"] == sum(o[0] == u["user_ns"] for o in owners.values())
+    # (the rows of every table have the same columns)
+    for table in ("namespaces", "processes", "user_namespaces"):
+        assert len({tuple(row) for row in snap[table]}) == 1
+    k.close()

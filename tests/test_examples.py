@@ -146,3 +146,40 @@ def test_notebook_code_cells_run_in_order(monkeypatch, capsys):
     assert shown[7].seeds("deadlock") == [] and len(shown[7].seeds("ok")) == 200
     assert "'values': '0 0 0 0 0'" in printed[8] and "'waiting_in': 'semop on" in printed[8]
     assert all(value is None for value in shown[2:4] + shown[8:])
+
+
+def test_rootless_container_gets_its_own_ipc_limits(capsys):
+    facts = _example("rootless_container.py")["main"](seed=0)
+    out = capsys.readouterr().out
+    # root of its own user namespace sets the limits of the IPC namespace it owns ...
+    assert (facts["set msgmni"], facts["set msgmnb"]) == ("ok", "ok")
+    assert facts["queues made"] == 64 and facts["past msgmni"] == "ENOSPC"
+    assert facts["bytes queued"] == 65536 and facts["container limits"] == ("64", "65536")
+    # ... and the host's stay, for its queues too
+    assert facts["host limits"] == ("32000", "16384") and facts["host queue bytes"] == 16384
+    assert "alice (uid 1000) may not change them: EACCES" in out
+    # a user namespace that kept the host's IPC namespace owns none of its sysctls; nor does
+    # the host's root own the container's
+    assert facts["guest write"] == "EACCES" and facts["guest sees sysctl owner"] == (65534,) * 2
+    assert facts["host root writes container sysctl"] == "EACCES"
+    # ids across the boundary: 1000 from the host, 65534 (nobody) from inside
+    assert facts["host sees"] == {0: 1000, 1: 1000, 32770: 0}
+    assert facts["container sees"] == {0: 0, 1: 0, 32770: 65534}
+    assert facts["guest sees"] == {0: 65534}
+    assert "0x00003000 32770      nobody     600        0            0" in out
+    assert "0x00002000 0          alice      644        65536        64" in out
+    # the views name the owner of the container's IPC namespace
+    assert facts["ipc owner"] == (4026531840, 1, 1000)
+    assert ("├─ ipc:[4026531841] (2 references), owned by user:[4026531840] (level 1, owner "
+            "uid 1000)") in out
+    assert facts["left"] == (1, 1)
+
+
+def test_rootless_container_prints_the_same_every_time():
+    def run():
+        out = subprocess.run([sys.executable, str(EXAMPLES / "rootless_container.py")],
+                             capture_output=True, text=True, check=True, cwd=EXAMPLES.parent,
+                             env={**os.environ, "PYTHONPATH": str(EXAMPLES.parent)}).stdout
+        return out
+    first = run()
+    assert first == run() and first.startswith("On the host, kernel.msgmni = 32000")

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     Namespace: TypeAlias = "IpcNamespace | MntNamespace"
     from .process import Process
     from .procfs import NsBindMount
+    from .vfs import MountSource
 
 NR_OPEN_DEFAULT = 1024   # RLIMIT_NOFILE's soft default
 
@@ -90,16 +91,25 @@ class NullFile(OpenFile):
 
 
 class DirFile(OpenFile):
-    """An open directory: reading it as a file is EISDIR."""
+    """An open directory: reading it as a file is EISDIR. One open through a user mount
+    keeps that mount busy (umount: EBUSY) until closed."""
 
-    __slots__ = ("names",)
+    __slots__ = ("names", "mount")
 
-    def __init__(self, flags: int, names: Iterable[str]):
+    def __init__(self, flags: int, names: Iterable[str], mount: MountSource | None = None):
         super().__init__(flags)
         self.names = tuple(names)
+        self.mount = mount
+        if mount is not None:
+            mount.users += 1
 
     def read(self, proc: Process, size: int) -> bytes:
         raise oserror(errno.EISDIR)
+
+    def release(self) -> None:
+        if self.mount is not None:
+            self.mount.users -= 1
+            self.mount = None
 
 
 class NsFile(OpenFile):

@@ -185,7 +185,7 @@ class Node:
 
     def open(self, proc: ProcessState, mnt: Vfsmount, flags: int) -> OpenFile:
         if self.is_dir():
-            return DirFile(flags, self.readdir(proc))
+            return DirFile(flags, self.readdir(proc), mnt.source)
         raise UnsupportedError("opening this file is not modelled")
 
     def create(self, proc: ProcessState, name: str, mode: int) -> Node:

@@ -145,7 +145,23 @@ def test_notebook_code_cells_run_in_order(monkeypatch, capsys):
     assert "0x00000000 0     root  600   5     0 0 0 0 0" in printed[6]
     assert shown[7].seeds("deadlock") == [] and len(shown[7].seeds("ok")) == 200
     assert "'values': '0 0 0 0 0'" in printed[8] and "'waiting_in': 'semop on" in printed[8]
-    assert all(value is None for value in shown[2:4] + shown[8:])
+    # a rootless container gets its own IPC limits
+    assert "inside, as uid 0: 64 queues, then [Errno 28] No space left on device" in printed[9]
+    assert "kernel.msgmni: 64 in the container, 32000 on the host" in printed[9]
+    assert "kernel.msgmnb: 65536 in the container, 16384 on the host" in printed[9]
+    assert "kernel.msgmni belongs to 65534:65534" in printed[10]
+    assert "sysctl -w kernel.msgmni=64: [Errno 13] Permission denied" in printed[10]
+    host_view, inside_view = printed[11].split("\nthe container:\n")
+    assert "0x00003000 32770      root       600" in host_view
+    assert host_view.count(" alice ") == 2 and " nobody " not in host_view
+    assert "0x00003000 32770      nobody     600" in inside_view
+    assert inside_view.count(" root ") == 2 and " alice " not in inside_view
+    rk = shown[12]
+    assert rk is namespace["rk"] and "owned by user:[4026531840] (level 1, owner uid 1000)" \
+        in texts[12] and "└─ user namespaces below the initial one: 2" in texts[12]
+    assert "'user_ns': 4026531840, 'level': 1, 'parent': 4026531837, 'owner_uid': 1000" \
+        in printed[13] and "(4026531841, 4026531840, 64)" in printed[13]
+    assert all(value is None for value in shown[2:4] + shown[8:12] + shown[13:])
 
 
 def test_rootless_container_gets_its_own_ipc_limits(capsys):

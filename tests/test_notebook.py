@@ -42,6 +42,25 @@ def test_the_tour_shows_the_deadlock_with_arrows_and_highlighted_rows():
     assert not any(o["output_type"] == "error" for cell in outputs for o in cell)
 
 
+def test_the_tour_has_a_rootless_container_with_its_own_limits():
+    cells = json.loads(TOUR.read_text(encoding="utf-8"))["cells"]
+    titles = [c["source"][0] for c in cells if c["cell_type"] == "markdown"]
+    assert "## A rootless container gets its own IPC limits\n" in titles
+    start = next(i for i, c in enumerate(cells)
+                 if c["source"][:1] == ["## A rootless container gets its own IPC limits\n"])
+    section = [c for c in cells[start:] if c["cell_type"] == "code"]
+    text = "".join("".join(o.get("text", ())) + "".join(o.get("data", {}).get("text/plain", ()))
+                   for c in section for o in c["outputs"])
+    assert "kernel.msgmni: 64 in the container, 32000 on the host" in text
+    assert "sysctl -w kernel.msgmni=64: [Errno 13] Permission denied" in text
+    assert "0x00003000 32770      nobody     600" in text
+    html = "".join("".join(o["data"].get("text/html", ())) for c in section
+                   for o in c["outputs"] if o["output_type"] == "execute_result")
+    assert "<b>user namespaces below the initial one</b>: 2" in html
+    assert "owned by user:[4026531840] (level 1, owner uid 1000)</b>" in html
+    assert not any(o["output_type"] == "error" for c in section for o in c["outputs"])
+
+
 SHOWN = """\
 class Shown:
     def _repr_pretty_(self, printer, cycle):

@@ -1,8 +1,9 @@
 """The agent program of the real-kernel backend (:mod:`ipcsim.conformance.real`).
 
 This file is not imported by the harness: ``real.py`` reads its text and runs it as
-``python -I -S -c SOURCE init FD MNTNS`` under ``unshare --ipc --pid --fork --mount-proc``
-(MNTNS: the inode of the harness's mount namespace). It imports only the standard library
+``python -I -S -c SOURCE init FD MNTNS UID`` under ``unshare --ipc --pid --fork --mount-proc``
+(MNTNS: the inode of the harness's mount namespace; UID: the user process "a" runs as, 0 for
+root). It imports only the standard library
 (never ipcsim).
 
 Two roles:
@@ -267,6 +268,11 @@ _IPC_SYSCTLS = {"msgmax", "msgmnb", "msgmni", "sem", "shmmax", "shmall", "shmmni
                 "shm_rmid_forced", "auto_msgmni", "msg_next_id", "sem_next_id",
                 "shm_next_id"}
 _PID_NS = re.compile(r"^/proc/(\d+|self|thread-self)/(task/\d+/)?ns/")
+# A process's user namespace maps and setgroups switch: only the scenario's processes have
+# /proc entries here (a procfs of the scenario's pid namespace), and the maps of the initial
+# user namespace are written once already (any write is EPERM).
+_PID_IDMAP = re.compile(r"^/proc/(\d+|self|thread-self)/(task/\d+/)?"
+                        r"(uid_map|gid_map|setgroups)$")
 
 
 def _real(path: object) -> str:
@@ -298,7 +304,7 @@ def _may_write(path: object) -> None:
         return
     if real.startswith("/proc/sys/fs/mqueue/") or real.startswith("/proc/sysvipc/"):
         return
-    if _PID_NS.match(real):
+    if _PID_NS.match(real) or _PID_IDMAP.match(real):
         return
     if real.startswith("/proc/sys/user/"):
         try:
@@ -672,6 +678,25 @@ def call_umount(target: str, flags: int = 0) -> None:
     ctarget = _cstr(target, "target", none=False)
     _scratch_target(target, "unmounting")
     _none(_umount2(ctarget, flags))
+
+
+NS_GET_USERNS, NS_GET_PARENT, NS_GET_NSTYPE, NS_GET_OWNER_UID = 0xB701, 0xB702, 0xB703, 0xB704
+_ioctl = _fn("ioctl", I, I, C.c_ulong, C.c_void_p)
+
+
+def call_ioctl(fd: int, request: int) -> int:
+    """ioctl(2) with one of the namespace requests (fs/nsfs.c), which change nothing:
+    NS_GET_USERNS and NS_GET_PARENT return a new descriptor, NS_GET_NSTYPE the kind,
+    NS_GET_OWNER_UID the uid it writes. Any other request is refused."""
+    fd, request = _check_fd(_int(fd, "fd")), _int(request, "request")
+    if request not in (NS_GET_USERNS, NS_GET_PARENT, NS_GET_NSTYPE, NS_GET_OWNER_UID):
+        raise Refused(f"ioctl request {request:#x}: only NS_GET_USERNS, NS_GET_PARENT, "
+                      f"NS_GET_NSTYPE and NS_GET_OWNER_UID are made for real")
+    if request == NS_GET_OWNER_UID:
+        uid = U(0)
+        _ok(_ioctl(fd, request, C.addressof(uid)))
+        return uid.value
+    return _ok(_ioctl(fd, request, None))
 
 
 def call_setgroups(groups: Iterable[int]) -> None:
@@ -1336,6 +1361,7 @@ CALLS: dict[str, Callable[..., Any]] = {
     "open": call_open,
     "close": lambda fd: _none(_close(_check_fd(fd))),
     "dup": lambda fd: _ok(_dup(_check_fd(fd))),
+    "ioctl": call_ioctl,
     "read": call_read,
     "write": call_write,
     "lseek": lambda fd, offset, whence=0: _ok(_lseek(_check_fd(fd), offset, whence)),
@@ -1391,8 +1417,9 @@ def _witness(msg: dict[str, Any], fds: list[int], kinds: list[str]) -> None:
     kinds.append("witness")
 
 
-def hello(err: str | None = None) -> None:
-    msg = {"k": "hello", "pid": os.getpid(), "caps": capget()[0], "err": err}
+def hello(err: str | None = None, caps: int | None = None) -> None:
+    msg = {"k": "hello", "pid": os.getpid(), "caps": capget()[0] if caps is None else caps,
+           "err": err}
     fds: list[int]
     kinds: list[str]
     fds, kinds = [], []
@@ -1473,8 +1500,20 @@ def _reset_signals() -> None:
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 
-def agent_main(cfd: int) -> NoReturn:
-    """Process "a": a fresh IPC namespace, a clean process state, then the loop."""
+def become_user(uid: int) -> None:
+    """Process "a" of a scenario run as ``uid``: what ``setpriv --reuid=UID --regid=UID
+    --clear-groups`` leaves to the program it runs: no supplementary groups, gid then uid
+    ``uid`` (the kernel clears every capability), dumpable (an execve would make it so:
+    else /proc/PID files are root's, and the process cannot write its own uid_map)."""
+    _none(_setgroups(0, None))
+    _none(_setresgid(uid, uid, uid))
+    _none(_setresuid(uid, uid, uid))
+    _ok(_prctl(PR_SET_DUMPABLE, 1, 0, 0, 0))
+
+
+def agent_main(cfd: int, uid: int = 0) -> NoReturn:
+    """Process "a": a fresh IPC namespace, a clean process state, the scenario's user, then
+    the loop. Its hello carries root's capabilities (the model starts from the same)."""
     global chan, err_fd, high_base, cap_last
     _reset_signals()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -1505,7 +1544,13 @@ def agent_main(cfd: int) -> NoReturn:
     if _syscall(SYS_UNSHARE, CLONE_NEWIPC, 0, 0, 0, 0) == -1:
         err = "unshare(CLONE_NEWIPC): " + os.strerror(C.get_errno())
     _umask(0o022)
-    hello(err)
+    caps = capget()[0]
+    if uid and not err:
+        try:
+            become_user(uid)
+        except OSError as e:
+            err = f"becoming uid {uid}: {e}"
+    hello(err, caps)
     if err:
         os._exit(1)
     serve()
@@ -1531,7 +1576,7 @@ def _setup_scratch(host_mntns: int) -> str | None:
     return None
 
 
-def init_main(bfd: int, host_mntns: int) -> NoReturn:
+def init_main(bfd: int, host_mntns: int, uid: int = 0) -> NoReturn:
     """pid 1 of the pid namespace: set up the scratch tmpfs, fork "a", then wait for the
     harness to go away."""
     global scratch_err
@@ -1548,7 +1593,7 @@ def init_main(bfd: int, host_mntns: int) -> NoReturn:
     if pid == 0:
         boot.close()
         try:
-            agent_main(cfd)
+            agent_main(cfd, uid)
         finally:
             os._exit(1)
     os.close(cfd)
@@ -1564,4 +1609,5 @@ def init_main(bfd: int, host_mntns: int) -> NoReturn:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["init"]:
-        init_main(int(sys.argv[2]), int(sys.argv[3]))
+        init_main(int(sys.argv[2]), int(sys.argv[3]),
+                  int(sys.argv[4]) if len(sys.argv) > 4 else 0)

@@ -1,7 +1,8 @@
 """The interface every conformance backend implements.
 
 A backend plays one scenario: it owns a set of processes, named by labels ("a", "b", ...),
-the first of which ("a") starts in a fresh IPC namespace. The harness asks a process to make
+the first of which ("a") starts in a fresh IPC namespace, as root or as the unprivileged
+user the scenario names (:meth:`Backend.open`). The harness asks a process to make
 one call at a time; the backend answers with an :data:`Outcome`:
 
 * ``("ok", value)``: the call returned ``value`` (raw: the harness normalizes it);
@@ -51,6 +52,10 @@ CALLS: dict[str, tuple[str, ...]] = {
     "open": ("path", "flags", "mode"),
     "close": ("fd",),
     "dup": ("fd",),
+    # ioctl(2) on a namespace descriptor: NS_GET_USERNS and NS_GET_PARENT return a new
+    # descriptor (compared as fd<n>), NS_GET_NSTYPE the CLONE_NEW* kind, NS_GET_OWNER_UID
+    # the uid. The real backend makes no other request (UnsafeCallError).
+    "ioctl": ("fd", "request"),
     "read": ("fd", "size"),
     "write": ("fd", "data"),
     "lseek": ("fd", "offset", "whence"),
@@ -143,11 +148,15 @@ class Backend(Protocol):
 
     name: str
 
-    def open(self) -> None:
-        """Start: create process "a" in a fresh IPC namespace."""
+    def open(self, uid: int = 0) -> None:
+        """Start: create process "a" in a fresh IPC namespace. With a nonzero ``uid``, "a"
+        then becomes that user (uid and gid ``uid``, no supplementary groups, no
+        capabilities, dumpable: what an unprivileged program that root started through
+        ``setpriv --reuid=UID --regid=UID --clear-groups`` has)."""
 
     def capabilities(self) -> int:
-        """The effective capability mask of process "a" at the start."""
+        """The effective capability mask of root as process "a" starts (before it becomes
+        the scenario's user, if any)."""
 
     def pid(self, label: str) -> int:
         """The backend's pid of a labelled process."""

@@ -2,8 +2,13 @@
 
 Pids, descriptors and namespace inode numbers differ between ipcsim and a real kernel, so
 they are compared through a mapping: a pid becomes the label of its process, the n-th
-namespace inode a backend shows becomes ``ns<n>`` (the initial one stays 4026531839), the
-n-th descriptor number ``fd<n>``.
+namespace inode a backend shows (of any kind: ``ipc:[...]``, ``user:[...]``, ``mnt:[...]``,
+``pid:[...]``...) becomes ``ns<n>``, the n-th descriptor number ``fd<n>``. The initial IPC
+and user namespaces keep their numbers (4026531839 and 4026531837, fixed in Linux): the
+real backend's processes start in the initial user namespace, as ipcsim's do, but never in
+the initial IPC namespace. The mount and PID namespaces the real backend's processes start
+in are not the initial ones (it runs them under ``unshare --pid --mount-proc``), while
+ipcsim's are: their numbers are mapped like any other.
 
 Shared memory addresses (shmat's result): where shmat chooses the address (``shmaddr``
 None or 0), ipcsim places it below a fixed base and Linux below a randomized one, among the
@@ -30,7 +35,10 @@ from .scenario import ADVANCE, Scenario, Step, evaluate
 
 SKIP = "skip"
 PROC_FILES = ("/proc/sysvipc/msg", "/proc/sysvipc/sem", "/proc/sysvipc/shm")
-_NS_LINK = re.compile(r"ipc:\[(\d+)\]")
+_NS_LINK = re.compile(r"\b(ipc|user|mnt|pid|uts|net|cgroup|time):\[(\d+)\]")
+INIT_USER_NS_INUM = 4026531837
+_FIXED_NS = frozenset({INIT_IPC_NS_INUM, INIT_USER_NS_INUM})
+NS_GET_USERNS, NS_GET_PARENT = 0xB701, 0xB702
 _SYSVIPC_HEADER = re.compile(r" *key +(msqid|semid|shmid) ")   # a /proc/sysvipc table
 _NOTIFY_PID = re.compile(r"NOTIFY_PID:([1-9]\d*)")
 _NOTIFY_PID_B = re.compile(rb"NOTIFY_PID:([1-9]\d*)")
@@ -59,10 +67,10 @@ class Normalizer:
 
     def ns(self, text: str) -> str:
         def name(m: re.Match[str]) -> str:
-            inum = int(m.group(1))
-            if inum == INIT_IPC_NS_INUM:
+            inum = int(m.group(2))
+            if inum in _FIXED_NS:
                 return m.group(0)
-            return "ipc:[" + self._ns.setdefault(inum, f"ns{len(self._ns) + 1}") + "]"
+            return f"{m.group(1)}:[{self._ns.setdefault(inum, f'ns{len(self._ns) + 1}')}]"
         return _NS_LINK.sub(name, text)
 
     def fd(self, fd: object) -> object:
@@ -147,7 +155,8 @@ class Normalizer:
             return (OK, self.proc_text(value))       # (the path may be spelled any way)
         if method in _PID_RESULTS:
             value = self.pid(value)
-        elif method in _FD_RESULTS:
+        elif method in _FD_RESULTS or (method == "ioctl" and len(args) > 1
+                                       and args[1] in (NS_GET_USERNS, NS_GET_PARENT)):
             value = self.fd(value)
         elif method == "semctl" and len(args) > 2 and args[2] == 11:
             value = self.pid(value) if value else 0
@@ -190,10 +199,12 @@ class Play:
 
 
 def play(scenario: Scenario, backend: Backend) -> Play:
-    """Run every step of ``scenario`` on an opened backend (the caller closes it)."""
+    """Run every step of ``scenario`` on a backend opened for it (``open(scenario.uid)``);
+    the caller closes it."""
     norm = Normalizer(backend)
     norm.labels.append("a")
-    env: dict[str, Any] = {"pid": backend.pid, "a": "a"}
+    env: dict[str, Any] = {"pid": backend.pid, "a": "a", "UID": scenario.uid,
+                           "GID": scenario.uid}
     alive = {"a"}
     pending: dict[str, str] = {}
     records = []
@@ -327,9 +338,18 @@ def _woken(record: StepRecord) -> list[tuple[str, Outcome]]:
     return sorted(record.wakes, key=lambda w: (w[0], repr(w[1])))
 
 
+def _open(backend: Backend, scenario: Scenario) -> None:
+    """Open ``backend`` with ``a`` as the scenario's user (root's scenarios call plain
+    ``open()``, which every backend has)."""
+    if scenario.uid:
+        backend.open(scenario.uid)
+    else:
+        backend.open()
+
+
 def run_on(scenario: Scenario, make_backend: Callable[[], Backend]) -> Play:
     backend = make_backend()
-    backend.open()
+    _open(backend, scenario)
     try:
         return play(scenario, backend)
     finally:
@@ -340,7 +360,7 @@ def compare(scenario: Scenario, real_factory: Callable[[], Backend],
             sim_factory: Callable[[int], Backend]) -> tuple[Play, Play, Difference | None]:
     """Play ``scenario`` on the real kernel, then on ipcsim with the same capabilities."""
     real = real_factory()
-    real.open()
+    _open(real, scenario)
     try:
         caps = real.capabilities()
         real_play = play(scenario, real)

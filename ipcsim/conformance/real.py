@@ -84,6 +84,7 @@ from typing import IO, Any, Iterable
 
 from ..errors import UnsupportedError
 from .backend import BLOCKED, ERR, OK, Outcome
+from .scenario import Scenario
 
 REASON = "needs root on Linux with unshare(1) (ipc, pid and mount namespaces)"
 UNSHARE_ARGS = ("--ipc", "--pid", "--fork", "--mount-proc", "--kill-child")
@@ -164,6 +165,66 @@ def available() -> tuple[bool, str]:
         return False, (f"{REASON} (unshare {' '.join(UNSHARE_ARGS)} true failed: "
                        f"{err or probe.returncode})")
     return True, ""
+
+
+UNPRIVILEGED_UID = 1000        # the user that scenarios run as unprivileged (issue 17)
+_USERNS_PROBE = r"""
+import ctypes, os, sys
+uid = int(sys.argv[1])
+os.setgroups([])
+os.setresgid(uid, uid, uid)
+os.setresuid(uid, uid, uid)
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.unshare(0x10000000) == -1:
+    print(os.strerror(ctypes.get_errno()))
+    sys.exit(1)
+"""
+# The knobs that disable unprivileged user namespaces on some distributions, and the value
+# that does it.
+_USERNS_KNOBS = (("/proc/sys/kernel/unprivileged_userns_clone", "0"),
+                 ("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "1"),
+                 ("/proc/sys/user/max_user_namespaces", "0"))
+
+
+@functools.lru_cache(maxsize=None)
+def available_userns(uid: int = UNPRIVILEGED_UID) -> tuple[bool, str]:
+    """(True, "") when the real backend can run here scenarios that make user namespaces
+    as ``uid`` (unshare(CLONE_NEWUSER) as that user succeeds: for a nonzero uid, when
+    unprivileged user namespaces are enabled), else (False, why not)."""
+    ok, why = available()
+    if not ok:
+        return ok, why
+    try:
+        probe = subprocess.run([sys.executable, "-I", "-S", "-c", _USERNS_PROBE, str(uid)],
+                               capture_output=True, timeout=30, env={},
+                               start_new_session=True)
+    except (OSError, subprocess.SubprocessError) as e:
+        return False, f"cannot probe user namespaces as uid {uid}: {e}"
+    if probe.returncode == 0:
+        return True, ""
+    err = (probe.stdout + probe.stderr).decode(errors="replace").strip().splitlines()
+    knobs = []
+    for path, bad in _USERNS_KNOBS:
+        try:
+            with open(path) as f:
+                if f.read().strip() == bad:
+                    knobs.append(f"{path} is {bad}")
+        except OSError:
+            pass
+    what = "unprivileged user namespaces are" if uid else "user namespaces are"
+    return False, (f"{what} disabled here: unshare(CLONE_NEWUSER) as uid {uid} failed "
+                   f"({err[-1] if err else probe.returncode})"
+                   + (f"; {', '.join(knobs)}" if knobs else ""))
+
+
+def available_for(scenario: Scenario) -> tuple[bool, str]:
+    """(True, "") when ``scenario`` can be played on the real kernel here: :func:`available`,
+    and for one that makes user namespaces (it names CLONE_NEWUSER) or starts as an
+    unprivileged user, :func:`available_userns` for its uid."""
+    ok, why = available()
+    if ok and (scenario.uid or "CLONE_NEWUSER" in scenario.text):
+        ok, why = available_userns(scenario.uid)
+    return ok, why
 
 
 # --- values across the channel ----------------------------------------------------------
@@ -268,18 +329,22 @@ class RealBackend:
         self.scratch_error: str | None = None    # why init has no tmpfs on /run, if so
 
     # --- start and end -----------------------------------------------------------------
-    def open(self) -> None:
+    def open(self, uid: int = 0) -> None:
+        """Start the agents; process "a" runs as ``uid`` (see :meth:`.Backend.open`),
+        which needs unprivileged user namespaces only for what the scenario does."""
         ok, why = available()
         if not ok:
             raise RealBackendError(why)
+        if isinstance(uid, bool) or not isinstance(uid, int) or not 0 <= uid < 0xFFFFFFFF:
+            raise ValueError("uid must be an int in [0, 4294967295)")
         _OPEN.add(self)
         try:
-            self._start()
+            self._start(uid)
         except BaseException:
             self.close()
             raise
 
-    def _start(self) -> None:
+    def _start(self, uid: int) -> None:
         boot_h, boot_c = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         chan_h, chan_c = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         for s in (boot_h, chan_h):
@@ -289,7 +354,7 @@ class RealBackend:
         self._nsfs_dev = os.stat("/proc/self/ns/ipc").st_dev
         host_mntns = os.stat("/proc/self/ns/mnt").st_ino
         argv = [shutil.which("unshare"), *UNSHARE_ARGS, sys.executable, "-I", "-S", "-c",
-                AGENT_SOURCE, "init", str(boot_c.fileno()), str(host_mntns)]
+                AGENT_SOURCE, "init", str(boot_c.fileno()), str(host_mntns), str(uid)]
         try:
             self._proc = subprocess.Popen(
                 argv,  # type: ignore[arg-type]  # (available() found unshare)
@@ -882,5 +947,5 @@ class RealBackend:
             pause = min(pause * 2, 0.002)
 
 
-__all__ = ["RealBackend", "available", "RealBackendError", "ProcessGoneError",
+__all__ = ["RealBackend", "available", "available_userns", "available_for", "UNPRIVILEGED_UID", "RealBackendError", "ProcessGoneError",
            "ProcessBlockedError", "UnsafeCallError", "AGENT_SOURCE"]

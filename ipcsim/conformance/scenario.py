@@ -15,8 +15,14 @@ fresh IPC namespace; every other process is made by a step::
     advance(0.05)                                 # let 50 ms pass (timeouts)
 
 Arguments are Python expressions over the Linux constants (``IPC_CREAT | 0o600``), the names
-bound by earlier steps, ``pid(label)`` (the process's pid on the backend at hand) and
-f-strings. A ``#`` starts a comment.
+bound by earlier steps, ``pid(label)`` (the process's pid on the backend at hand), ``UID``
+and ``GID`` (the ids ``a`` started with) and f-strings. A ``#`` starts a comment.
+
+A scenario has a ``uid``: 0 (the default) starts ``a`` as root with the capabilities the
+real kernel gives root here; any other uid starts it as an unprivileged user, as ``setpriv
+--reuid=UID --regid=UID --clear-groups`` would: uid and gid ``UID``, no supplementary groups,
+no capabilities, dumpable (as after an execve), still in a fresh IPC namespace (which root
+made, so it is owned by the initial user namespace).
 """
 from __future__ import annotations
 
@@ -58,6 +64,7 @@ class Scenario:
     steps: tuple[Step, ...]
     area: str = "misc"
     text: str = ""
+    uid: int = 0
 
 
 def constants_env() -> dict[str, Any]:
@@ -107,8 +114,11 @@ _CONSTANTS["mq_attr"] = mq_attr
 _CONSTANTS["sigevent"] = sigevent
 
 
-def parse(text: str, name: str = "scenario", area: str = "misc") -> Scenario:
-    """Parse scenario text into steps; raises ScenarioError with the line at fault."""
+def parse(text: str, name: str = "scenario", area: str = "misc", uid: int = 0) -> Scenario:
+    """Parse scenario text into steps; raises ScenarioError with the line at fault. ``uid``:
+    the user ``a`` starts as (see the module docstring)."""
+    if isinstance(uid, bool) or not isinstance(uid, int) or not 0 <= uid < 0xFFFFFFFF:
+        raise ScenarioError(f"{name}: uid must be an int in [0, 4294967295)")
     steps = []
     labels = {"a"}
     for lineno, raw in enumerate(text.splitlines(), 1):
@@ -122,7 +132,7 @@ def parse(text: str, name: str = "scenario", area: str = "misc") -> Scenario:
         if len(tree.body) != 1:
             raise ScenarioError(f"{name}:{lineno}: one step per line")
         steps.append(_step(tree.body[0], lineno, line, labels, name))
-    return Scenario(name=name, steps=tuple(steps), area=area, text=text)
+    return Scenario(name=name, steps=tuple(steps), area=area, text=text, uid=uid)
 
 
 def _strip_comment(raw: str) -> str:

@@ -105,6 +105,16 @@ def _make_mount_target(p: Process, source: object = None, target: object = None,
             return
 
 
+def become_user(p: Process, uid: int) -> None:
+    """What the real side's "a" does before its first step when a scenario runs as ``uid``
+    (_agent.become_user): no supplementary groups, gid and then uid ``uid`` (which clears
+    every capability), dumpable again as after an execve."""
+    p.setgroups([])
+    p.setresgid(uid, uid, uid)
+    p.setresuid(uid, uid, uid)
+    p.set_dumpable(True)
+
+
 class SimBackend:
     """Plays scenarios on a fresh ipcsim Kernel."""
 
@@ -219,7 +229,7 @@ class SimBackend:
                 return
 
     # --- the Backend interface ---------------------------------------------------------
-    def open(self) -> None:
+    def open(self, uid: int = 0) -> None:
         kernel = self.kernel = Kernel(seed=self._seed, capabilities=self._caps, policy="fifo")
         kernel.init.chmod(SCRATCH, 0o1777)      # the real side's fresh tmpfs on /run
         # As on the real side, "a" is a child of an init that ignores SIGCHLD: when "a"
@@ -229,6 +239,8 @@ class SimBackend:
         self._boxes["a"] = box
         proc = box.proc = kernel.init.clone(CLONE_NEWIPC, target=self._agent, args=(box,))
         proc.signal(_signal.SIGCHLD, _signal.SIG_DFL)
+        if uid:
+            become_user(proc, uid)
         kernel.run_until_idle()
 
     def _proc(self, label: str) -> Process:

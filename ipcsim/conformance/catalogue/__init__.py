@@ -10,9 +10,20 @@ import pkgutil
 from ..scenario import Scenario, parse
 
 
-def scenario(area: str, name: str, text: str) -> Scenario:
-    """A catalogue entry: ``area/name`` with its steps."""
-    return parse(text, f"{area}/{name}", area)
+UNPRIVILEGED = 1000     # the unprivileged user of the catalogue's "@uid1000" scenarios
+
+
+def scenario(area: str, name: str, text: str, uid: int = 0) -> Scenario:
+    """A catalogue entry: ``area/name`` with its steps, ``a`` starting as root; with a
+    nonzero ``uid``, ``area/name@uid<uid>``, ``a`` starting as that unprivileged user."""
+    full = f"{area}/{name}" + (f"@uid{uid}" if uid else "")
+    return parse(text, full, area, uid)
+
+
+def for_both(area: str, name: str, text: str) -> list[Scenario]:
+    """The same steps twice: ``a`` starting as root, then as uid 1000 (``UID`` and ``GID``
+    in the text name the ids ``a`` started with)."""
+    return [scenario(area, name, text), scenario(area, name, text, UNPRIVILEGED)]
 
 
 def all_scenarios() -> list[Scenario]:

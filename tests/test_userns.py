@@ -900,3 +900,21 @@ def test_credentials_filled_in_field_by_field_are_of_the_initial_namespace():
     assert c.user_ns is None and c.capable(CAP_SYS_ADMIN)
     with ipcsim.Kernel() as k:
         assert c.ns_capable(k.init_user_ns, CAP_SYS_ADMIN)
+
+
+def test_a_zombie_keeps_its_user_namespace_until_reaped(k):
+    """As Linux (probed on 6.18): a zombie's /proc/PID/ns/user and uid_map still work (its
+    credentials stay until release_task), its ns/ipc and ns/mnt are gone (ENOENT)."""
+    p = user(k, 1000)
+    p.unshare(CLONE_NEWUSER)
+    p.write_file("/proc/self/uid_map", "0 1000 1")
+    ns = p.creds.user_ns
+    p.exit(0)
+    assert p.zombie and ns.alive
+    assert k.init.readlink(f"/proc/{p.pid}/ns/user") == f"user:[{ns.inum}]"
+    assert k.init.read_file(f"/proc/{p.pid}/uid_map") == "         0       1000          1\n"
+    assert errno_of(k.init.readlink, f"/proc/{p.pid}/ns/ipc") == "ENOENT"
+    assert errno_of(k.init.readlink, f"/proc/{p.pid}/ns/mnt") == "ENOENT"
+    assert errno_of(k.init.readlink, f"/proc/{p.pid}/ns/net") == "ENOENT"
+    k.init.wait(p.pid)
+    assert not ns.alive and ns not in k.user_namespaces

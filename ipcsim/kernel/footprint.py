@@ -623,7 +623,12 @@ def _clone(proc: Any, args: Sequence[Any]) -> Footprint:
 
 
 def _wait(proc: Any, args: Sequence[Any]) -> Footprint:
-    """wait: the children it may reap (each a pid that goes), which are the caller's."""
+    """wait: the children it may reap (each a pid that goes), which are the caller's. A
+    barrier where reaping one would free its user namespace."""
+    for child in proc.children.values():
+        user_ns = child.creds.user_ns
+        if not child.alive and user_ns is not None and user_ns.refs <= 1:
+            return None
     out: list[Access] = [(("pids",), WRITE)]
     out += [(("proc", pid), WRITE) for pid in sorted(proc.children)]
     return out

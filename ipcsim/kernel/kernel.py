@@ -579,9 +579,6 @@ class Kernel(Viewable):
         ns.put()
         mnt_ns, proc.mnt_ns = proc.mnt_ns, None  # type: ignore[assignment]  # (the same)
         mnt_ns.put()
-        user_ns = proc.creds.user_ns
-        if user_ns is not None:
-            user_ns.put()
         sched = self.sched
         if proc.program is not None and proc.program is not sched.current:
             sched.kill_task(proc.program)
@@ -630,9 +627,13 @@ class Kernel(Viewable):
         parent.children[child.pid] = child
 
     def _reap(self, child: Process) -> int:
-        """release_task(): the zombie's pid becomes free."""
+        """release_task(): the zombie's pid becomes free, and its credentials go (with
+        their hold on its user namespace, which a zombie's /proc/PID/ns/user still shows)."""
         parent = child.parent
         assert parent is not None                # (init is never reaped)
+        user_ns = child.creds.user_ns
+        if user_ns is not None:
+            user_ns.put()
         del self._procs[child.pid]
         del parent.children[child.pid]
         if parent.zombies:

@@ -288,11 +288,10 @@ class NsLink(ProcNode):
     def _check(self, proc: ProcessState) -> None:
         if not cast("Process", proc)._may_ptrace_read(self.target):
             raise oserror(errno.EACCES)
-        if not self.target.alive:
-            raise oserror(errno.ENOENT)
 
     def _ns(self, proc: ProcessState) -> Namespace:
         self._check(proc)
+        # (None once the process has exited: a zombie has no nsproxy)
         ns: Namespace | None = getattr(self.target, NS_ATTRS[self.name])
         if ns is None:
             raise oserror(errno.ENOENT)
@@ -323,6 +322,11 @@ class OtherNsLink(NsLink):
     @property
     def nstype(self) -> int:
         return OTHER_NS[self.kind][2]
+
+    def _check(self, proc: ProcessState) -> None:
+        super()._check(proc)
+        if not self.target.alive and self.kind != "pid":
+            raise oserror(errno.ENOENT)     # a zombie has no nsproxy; its struct pid stays
 
     def get_link(self, proc: ProcessState) -> vfs.Node:
         self._check(proc)
@@ -384,8 +388,9 @@ _USERNS_FILES = ("uid_map", "gid_map", "setgroups")
 
 class UsernsNode(ProcNode):
     """/proc/PID/uid_map, gid_map and setgroups: rw-r--r--, owned as /proc/PID/ns is.
-    Opening one takes the process's user namespace of that moment (ESRCH once it has
-    exited); writing setgroups needs CAP_SYS_ADMIN in it (EPERM at open)."""
+    Opening one takes the process's user namespace of that moment (a zombie's too: its
+    credentials stay until it is reaped); writing setgroups needs CAP_SYS_ADMIN in it
+    (EPERM at open)."""
 
     __slots__ = ("target", "name")
     mode = S_IFREG | 0o644
@@ -404,8 +409,6 @@ class UsernsNode(ProcNode):
 
     def open(self, proc: ProcessState, mnt: vfs.Vfsmount, flags: int) -> files.OpenFile:
         target = self.target
-        if not target.alive:
-            raise oserror(errno.ESRCH)
         ns = target.kernel.user_ns_of(target.creds)
         if self.name == "setgroups":
             userns.check_setgroups_open(ns, proc.creds, bool(vfs.acc_mode(flags) & vfs.MAY_WRITE))

@@ -29,14 +29,21 @@ FUZZ_EXAMPLES = int(os.environ.get("IPCSIM_FUZZ_EXAMPLES", "20"))
 # Scenarios in which ipcsim and Linux 6.18 differ, each with the difference: the model is
 # to change, and then the scenario passes (strict: an unexpected pass fails, so that the
 # entry is removed).
+def _both(name, why):
+    return {name: why, f"{name}@uid1000": why}
+
+
 KNOWN_DIFFERENCES = {
-    name: "ipcsim lets a process open or readlink /proc/PID/ns files of a process in another "
-          "user namespace (or one with more permitted capabilities) without CAP_SYS_PTRACE "
-          "over the target's user namespace; Linux refuses with EACCES "
-          "(cap_ptrace_access_check)"
-    for name in ("users/namespace-files-of-another-user-namespace-need-cap-sys-ptrace-over-it",
-                 "users/namespace-files-of-another-user-namespace-need-cap-sys-ptrace-over-it"
-                 "@uid1000")
+    **_both("users/namespace-files-of-another-user-namespace-need-cap-sys-ptrace-over-it",
+            "ipcsim lets a process open or readlink /proc/PID/ns files of a process in "
+            "another user namespace (or of one with more permitted capabilities) without "
+            "CAP_SYS_PTRACE over the target's user namespace; Linux refuses with EACCES "
+            "(cap_ptrace_access_check)"),
+    **_both("users/creating-a-queue-needs-the-creators-ids-mapped-in-the-owner",
+            "ipcsim creates a POSIX queue (mq_open, or open with O_CREAT through an mqueue "
+            "mount) for a caller whose fsuid or fsgid the IPC namespace's owner does not "
+            "map, and mkdir in an mqueue mount is EPERM there; Linux refuses both with "
+            "EOVERFLOW (may_create: fsuidgid_has_mapping of the mqueue superblock)"),
 }
 
 

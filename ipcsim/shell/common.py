@@ -53,7 +53,7 @@ def strerror(err: int | None) -> str:
     return _STRERROR.get(err) or os.strerror(err)
 
 
-SIGINT, SIGSEGV, SIGPIPE, SIGTERM = 2, 11, 13, 15
+SIGINT, SIGKILL, SIGSEGV, SIGPIPE, SIGTERM = 2, 9, 11, 13, 15
 
 # Linux's strsignal() texts (glibc).
 _STRSIGNAL = {
@@ -79,9 +79,20 @@ def strsignal(sig: int) -> str:
     return f"Unknown signal {sig}"
 
 
-# The simulated machine's /etc/passwd and /etc/group (as on Debian).
-PASSWD = {0: "root", 1: "daemon", 2: "bin", 3: "sys", 65534: "nobody"}
-GROUPS = {0: "root", 1: "daemon", 2: "bin", 3: "sys", 65534: "nogroup"}
+# The simulated machine's /etc/passwd and /etc/group: a fresh Debian 12's (base-passwd, and
+# apt's _apt). Each user's login group, as /etc/passwd gives it, is in LOGIN_GID.
+_USERS = ((0, "root", 0), (1, "daemon", 1), (2, "bin", 2), (3, "sys", 3), (4, "sync", 65534),
+          (5, "games", 60), (6, "man", 12), (7, "lp", 7), (8, "mail", 8), (9, "news", 9),
+          (10, "uucp", 10), (13, "proxy", 13), (33, "www-data", 33), (34, "backup", 34),
+          (38, "list", 38), (39, "irc", 39), (42, "_apt", 65534), (65534, "nobody", 65534))
+PASSWD = {uid: name for uid, name, _gid in _USERS}
+LOGIN_GID = {uid: gid for uid, _name, gid in _USERS}
+GROUPS = {0: "root", 1: "daemon", 2: "bin", 3: "sys", 4: "adm", 5: "tty", 6: "disk", 7: "lp",
+          8: "mail", 9: "news", 10: "uucp", 12: "man", 13: "proxy", 15: "kmem", 20: "dialout",
+          21: "fax", 22: "voice", 24: "cdrom", 25: "floppy", 26: "tape", 27: "sudo",
+          29: "audio", 30: "dip", 33: "www-data", 34: "backup", 37: "operator", 38: "list",
+          39: "irc", 40: "src", 42: "shadow", 43: "utmp", 44: "video", 45: "sasl",
+          46: "plugdev", 50: "staff", 60: "games", 100: "users", 65534: "nogroup"}
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

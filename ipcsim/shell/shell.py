@@ -19,20 +19,24 @@ blocked the shell prints the deadlock and reads on; the blocked command stays, a
 """
 from __future__ import annotations
 
+import errno
 import fnmatch
 import random
 import sys
 from typing import Any, Callable, TextIO
 
-from ..constants import CLONE_NEWIPC, MS_BIND, O_APPEND, O_CREAT, O_TRUNC, O_WRONLY
+from ..constants import (CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID,
+                         CLONE_NEWTIME, CLONE_NEWUSER, CLONE_NEWUTS, MS_BIND, MS_NODEV,
+                         MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_REC, MS_SHARED, MS_SLAVE,
+                         O_APPEND, O_CREAT, O_TRUNC, O_WRONLY)
 from ..errors import DeadlockError, ProcessGone, SimulationError
 from ..kernel.kernel import Kernel
 from ..kernel.process import Process
 from . import ipcutils, lsns as _lsns, textutils, tools
 from .bashhelp import BASH_HELP
 from .jobs import Job, JobTable, deadlock_report
-from .common import (GROUPS, PASSWD, SIGINT, SIGPIPE, SIGTERM, Ctx, Exit, c_strtol, strerror,
-                     strsignal, strtonum_or_err)
+from .common import (GROUPS, LOGIN_GID, PASSWD, SIGINT, SIGKILL, SIGPIPE, SIGTERM, Ctx, Exit,
+                     c_strtol, strerror, strsignal, strtonum_or_err)
 from .getopt import LongOpt, getopt_until_error
 
 Command = Callable[[Ctx, list[str]], int]
@@ -95,6 +99,14 @@ class _Redirect:
         self.stdin: str | None = None
 
 
+class _ShellDies(Exception):
+    """The innermost shell ends in the middle of a line (a fork it could not make)."""
+
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status
+
+
 class ShellExit(Exception):
     """The outermost shell ended (``exit`` at the top)."""
 
@@ -138,6 +150,10 @@ class Shell:
         self._jobs: dict[int, JobTable] = {}      # shell pid -> its jobs
         self._last_bg: dict[int, int] = {}        # shell pid -> $! (its last background job)
         self._cwd: dict[int, str] = {}            # shell pid -> its working directory
+        # a shell that `unshare --fork` or `nsenter` forked -> the wrapper process waiting
+        # for it (the wrapper then ends as its child did), and the wrappers' names
+        self._relays: dict[int, Process] = {}
+        self._waiters: dict[int, str] = {}
 
     # --- what users read ------------------------------------------------------------------
     @property
@@ -269,6 +285,8 @@ class Shell:
         except ShellExit as e:
             self.status = e.status
             self.ended = True
+        except _ShellDies as e:
+            self._end_reading_shell(e.status)
 
     def _end_reading_shell(self, status: int) -> None:
         """The innermost shell exits with ``status`` (a syntax error in what it read)."""
@@ -279,7 +297,7 @@ class Shell:
             return
         typed = (self._shells.get(self.proc.pid, []) + ["", 0, None])[2]
         shell = self._pop_level()
-        self.status = self._finish_child(self.proc, shell, status, typed)
+        self.status = self._end_shell(self.proc, shell, status, typed)
 
     def _glob(self, word: "Field") -> list[str]:
         """Pathname expansion of an absolute pattern over what the shell's process sees:
@@ -620,8 +638,22 @@ class Shell:
                stdin: str, finish: Callable[[int], int]) -> int:
         """fork, run the program in the child, wait: as a shell runs a command. While it
         runs, so do the background jobs; if every process blocks, it becomes a job."""
-        child = self._fork_program(parent, argv, out, err, stdin)
+        try:
+            child = self._fork_program(parent, argv, out, err, stdin)
+        except OSError as e:
+            finish(0)
+            return self._fork_failed(e)
         return self._wait_foreground(parent, child, self._typed, finish)
+
+    def _fork_failed(self, e: OSError) -> int:
+        """What bash does when fork(2) fails (ENOMEM once the init of the PID namespace its
+        children go to has died): it says so; a shell reading a script then exits with
+        254, an interactive one reads on."""
+        name = self._shells.get(self.proc.pid, ["bash"])[0]
+        self.err(f"{name}: fork: {strerror(e.errno)}\n")
+        if not self.interactive:
+            raise _ShellDies(254)
+        return 254
 
     def _wait_foreground(self, parent: Process, child: Process, typed: str,
                          finish: Callable[[int], int], job: Job | None = None) -> int:
@@ -904,7 +936,7 @@ class Shell:
         reports it."""
         assert child.wstatus is not None and child.exit_status is not None    # (reaped)
         sig = child.wstatus & 0x7F
-        if sig and sig not in (SIGINT, SIGPIPE):
+        if sig and sig not in (SIGINT, SIGPIPE) and parent.pid not in self._waiters:
             # what a non-interactive bash says of a foreground command a signal ended
             # (bash is built with DONT_REPORT_SIGPIPE and DONT_REPORT_SIGTERM: a SIGTERM
             # gets the short form only)
@@ -963,7 +995,7 @@ class Shell:
             self._end_holders(self.proc)
             raise ShellExit(status)
         shell = self._pop_level()
-        return self._finish_child(self.proc, shell, status)
+        return self._end_shell(self.proc, shell, status)
 
     def _pop_level(self) -> Process:
         """The innermost shell ends: its holders end with it, and the shell it was started
@@ -989,44 +1021,76 @@ class Shell:
                 self.status = 128 + sig if sig else (dead.exit_status or 0) & 0xFF
                 return
             if self.proc.alive:             # (else its own turn comes next)
-                self.status = self._finish_child(self.proc, dead, 0, typed)
+                self.status = self._end_shell(self.proc, dead, 0, typed)
 
     # --- unshare and nsenter --------------------------------------------------------------
     _UNSHARE_LONG = (LongOpt("help", 0, "h"), LongOpt("version", 0, "V"),
                      LongOpt("mount", 2, "m"), LongOpt("uts", 2, "u"), LongOpt("ipc", 2, "i"),
                      LongOpt("net", 2, "n"), LongOpt("pid", 2, "p"), LongOpt("user", 2, "U"),
                      LongOpt("cgroup", 2, "C"), LongOpt("time", 2, "T"),
-                     LongOpt("fork", 0, "f"), LongOpt("map-root-user", 0, "r"),
-                     LongOpt("kill-child", 2, "kill-child"))
+                     LongOpt("fork", 0, "f"), LongOpt("kill-child", 2, "kill-child"),
+                     LongOpt("mount-proc", 2, "mount-proc"), LongOpt("map-user", 1, "map-user"),
+                     LongOpt("map-users", 1, "map-users"), LongOpt("map-group", 1, "map-group"),
+                     LongOpt("map-groups", 1, "map-groups"), LongOpt("map-root-user", 0, "r"),
+                     LongOpt("map-current-user", 0, "c"), LongOpt("map-auto", 0, "map-auto"),
+                     LongOpt("propagation", 1, "propagation"),
+                     LongOpt("setgroups", 1, "setgroups"), LongOpt("keep-caps", 0, "keep-caps"),
+                     LongOpt("setuid", 1, "S"), LongOpt("setgid", 1, "G"),
+                     LongOpt("root", 1, "R"), LongOpt("wd", 1, "w"),
+                     LongOpt("monotonic", 1, "monotonic"), LongOpt("boottime", 1, "boottime"))
     _NSENTER_LONG = (LongOpt("all", 0, "a"), LongOpt("help", 0, "h"),
                      LongOpt("version", 0, "V"), LongOpt("target", 1, "t"),
                      LongOpt("mount", 2, "m"), LongOpt("uts", 2, "u"), LongOpt("ipc", 2, "i"),
                      LongOpt("net", 2, "n"), LongOpt("pid", 2, "p"), LongOpt("user", 2, "U"),
                      LongOpt("cgroup", 2, "C"), LongOpt("time", 2, "T"),
-                     LongOpt("no-fork", 0, "F"), LongOpt("preserve-credentials", 0, "pc"))
+                     LongOpt("setuid", 1, "S"), LongOpt("setgid", 1, "G"),
+                     LongOpt("root", 2, "r"), LongOpt("wd", 2, "w"),
+                     LongOpt("no-fork", 0, "F"), LongOpt("preserve-credentials", 0, "pc"),
+                     LongOpt("follow-context", 0, "Z"))
 
     def _enter(self, argv: list[str], out: Write, err: Write, stdin: str) -> int:
         """unshare(1), nsenter(1), setpriv(1): a child that changes its namespace or
         credentials, then becomes CMD (or a shell); bash: a child shell."""
         parent = self.proc
-        return self._exec(parent, parent.fork(), argv, out, err, stdin)
+        try:
+            child = parent.fork()
+        except OSError as e:
+            return self._fork_failed(e)
+        return self._exec(parent, child, argv, out, err, stdin)
 
     def _exec(self, parent: Process, child: Process, argv: list[str], out: Write, err: Write,
               stdin: str) -> int:
-        """The child runs argv (as after execve): a wrapper acts and execs the rest."""
+        """The child runs argv (as after execve): a wrapper acts and execs the rest, itself
+        or (``unshare --fork``, ``nsenter`` into a PID namespace) in a child it waits for."""
         name = argv[0]
         child.comm = name[:15]
         self._cmdlines[child.pid] = " ".join(argv)
+        _execve(child)
         ctx = Ctx(self, child, name, out, err, stdin)
         if name in ("bash", "sh"):
-            command = argv
-        else:
-            wrapper = {"unshare": self._unshare, "nsenter": self._nsenter,
-                       "setpriv": self._setpriv}[name]
-            try:
-                command = wrapper(ctx, argv[1:])
-            except Exit as e:
-                return self._finish_child(parent, child, e.status)
+            return self._run_command(parent, child, argv, out, err, stdin, name)
+        wrapper = {"unshare": self._unshare, "nsenter": self._nsenter,
+                   "setpriv": self._setpriv}[name]
+        try:
+            command, runner = wrapper(ctx, argv[1:])
+        except Exit as e:
+            return self._finish_child(parent, child, e.status)
+        if runner is child:
+            return self._run_command(parent, child, command, out, err, stdin, name)
+        self._waiters[child.pid] = name
+        self._run_command(child, runner, command, out, err, stdin, name)
+        if runner in self.levels:          # a shell: the wrapper waits until it ends
+            self._relays[runner.pid] = child
+            return 0
+        return self._relay_end(parent, child, runner)
+
+    def _run_command(self, parent: Process, child: Process, command: list[str], out: Write,
+                     err: Write, stdin: str, prog: str) -> int:
+        """The child becomes ``command``: a shell (none given: a login shell, as util-linux
+        runs $SHELL), a wrapper again, or a program; returns its status once it has ended
+        (a shell's: 0 at once, the shell reads on)."""
+        if child is not parent:
+            _execve(child)
         if not command or command[0] in ("bash", "sh"):
             child.comm = "bash"
             # as util-linux's exec_shell() runs $SHELL: argv[0] "-bash"
@@ -1053,7 +1117,7 @@ class Shell:
             return self._exec(parent, child, command, out, err, stdin)
         simple = {"true": 0, "false": 1}
         if target not in PROGRAMS and target not in simple and target != "echo":
-            ctx.warn(f"failed to execute {target}", 2)
+            Ctx(self, child, prog, out, err, stdin).warn(f"failed to execute {target}", 2)
             return self._finish_child(parent, child, 127)
         child.comm = target[:15]
         self._cmdlines[child.pid] = " ".join(command)
@@ -1065,6 +1129,35 @@ class Shell:
             status = self._call(PROGRAMS[target][0],
                                 Ctx(self, child, target, out, err, stdin), command[1:])
         return self._finish_child(parent, child, status)
+
+    def _end_shell(self, outer: Process, shell: Process, status: int,
+                   typed: str | None = None) -> int:
+        """A shell level ended with ``status``: the shell it was started from collects it,
+        through the wrapper that forked it, if one waits for it."""
+        waiter = self._relays.pop(shell.pid, None)
+        if waiter is None:
+            return self._finish_child(outer, shell, status, typed)
+        self._finish_child(waiter, shell, status)
+        return self._relay_end(outer, waiter, shell, typed)
+
+    def _relay_end(self, parent: Process, waiter: Process, runner: Process,
+                   typed: str | None = None) -> int:
+        """The wrapper's end once its child ``runner`` has ended (and been reaped): it exits
+        with the child's exit status, or raises the signal that ended the child on itself
+        (unshare cannot unblock SIGKILL: it says so and exits 1)."""
+        name = self._waiters.pop(waiter.pid, "unshare")
+        wstatus = runner.wstatus if runner.wstatus is not None else 0
+        sig = wstatus & 0x7F
+        if not waiter.alive or not sig:
+            return self._finish_child(parent, waiter, runner.exit_status or 0, typed)
+        if sig == SIGKILL and name == "unshare":
+            self.err("unshare: sigprocmask unblock failed: Invalid argument\n")
+            return self._finish_child(parent, waiter, 1, typed)
+        try:
+            waiter.kill(waiter.pid, sig)
+        except (OSError, ProcessGone):
+            pass
+        return self._finish_child(parent, waiter, 1, typed)
 
     def _run_c(self, parent: Process, child: Process, command: list[str]) -> int:
         """``bash -c CMDS``: the child shell reads CMDS as its script (from line 1) and
@@ -1080,42 +1173,170 @@ class Shell:
             self.run(chunk, count, at_eof=i >= len(lines))
         if child in self.levels:
             while self.levels[-1] is not child:
-                self._finish_child(self.levels[-2], self._pop_level(), 0)
+                self._end_shell(self.levels[-2], self._pop_level(), 0)
             self._pop_level()
             return self._finish_child(parent, child, self.status)
         return self.status
 
-    def _unshare(self, ctx: Ctx, args: list[str]) -> list[str]:
-        opts, command, bad = getopt_until_error(args, "+fhVmuinpCUTr", self._UNSHARE_LONG)
-        ipc, persist = False, None
+    def _unshare(self, ctx: Ctx, args: list[str]) -> tuple[list[str], Process]:
+        """unshare(1) of util-linux 2.38.1: the namespaces asked for (-U -i -m -p, and -r,
+        -c, --map-user, --map-group, --mount-proc that imply one), made by one unshare(2);
+        then, in a child when --fork (or --kill-child) asks for one, the id maps written as
+        unshare writes them (``setgroups`` denied before ``gid_map``), --setgroups, the
+        propagation of a new mount namespace, --mount-proc, -G and -S; and --user=FILE,
+        --ipc=FILE ... bind-mounted. Returns the command and the process that runs it."""
+        opts, command, bad = getopt_until_error(args, "+fhVmuinpCTUrR:w:S:G:c",
+                                                self._UNSHARE_LONG)
+        p = ctx.proc
+        real_euid, real_egid = p.getresuid()[1], p.getresgid()[1]
+        flags = 0
+        persist: dict[int, str] = {}
+        forkit = False
+        procmnt: str | None = None
+        mapuser = mapgroup = _NO_ID
+        setgroups: str | None = None
+        propagation = "private"
+        uid: int | None = None
+        gid: int | None = None
         for key, arg in opts:
             if key == "h":
                 ctx.usage(UNSHARE_HELP)
             if key == "V":
                 ctx.print_version()
-            if key == "i":
-                ipc, persist = True, arg
-            elif key in ("m", "u", "n", "p", "C", "U", "T", "r"):
-                ctx.errx(1, "ipcsim models IPC namespaces only: use --ipc (-i)")
+            if key in _KINDS:
+                flag, long = _KINDS[key]
+                if not flag:
+                    ctx.errx(1, f"--{long}: not modelled by ipcsim (it models user, IPC, "
+                                f"mount and PID namespaces)")
+                flags |= flag
+                if arg:
+                    persist[flag] = arg
+            elif key == "f":
+                forkit = True
+            elif key == "mount-proc":
+                flags |= CLONE_NEWNS
+                procmnt = arg or "/proc"
+            elif key == "map-user":
+                assert arg is not None   # (these take one)
+                flags |= CLONE_NEWUSER
+                mapuser = _get_id(ctx, arg, PASSWD_BY_NAME, "uid")
+            elif key == "map-group":
+                assert arg is not None
+                flags |= CLONE_NEWUSER
+                mapgroup = _get_id(ctx, arg, GROUPS_BY_NAME, "gid")
+            elif key == "r":
+                flags |= CLONE_NEWUSER
+                mapuser = mapgroup = 0
+            elif key == "c":
+                flags |= CLONE_NEWUSER
+                mapuser, mapgroup = real_euid, real_egid
+            elif key == "setgroups":
+                if arg not in ("allow", "deny"):
+                    ctx.errx(1, f"unsupported --setgroups argument '{arg}'")
+                setgroups = arg
+            elif key == "propagation":
+                if arg not in ("slave", "private", "shared", "unchanged"):
+                    ctx.errx(1, f"unsupported propagation mode: {arg}")
+                propagation = arg
+            elif key == "kill-child":
+                forkit = True
+                if arg is not None and _signame_to_signum(arg) is None:
+                    ctx.errx(1, f"unknown signal: {arg}")
+            elif key in ("S", "G"):
+                assert arg is not None
+                value = _strtoul_or_err(ctx, arg, f"failed to parse {'uid' if key == 'S' else 'gid'}")
+                if key == "S":
+                    uid = value
+                else:
+                    gid = value
+            elif key in ("map-users", "map-groups", "map-auto", "R", "w", "monotonic",
+                         "boottime"):
+                ctx.errx(1, f"{_long_name(key)}: not modelled by ipcsim")
+            # --keep-caps: the capabilities a process has in its user namespace stay across
+            # the model's exec anyway
         if bad:
             ctx.bad_option(str(bad))
-        p = ctx.proc
-        if ipc:
+        binder = p.fork() if persist and flags & CLONE_NEWNS else None
+        try:
+            p.unshare(flags)
+        except OSError as e:
+            self._quiet_end(binder)
+            ctx.err(1, "unshare failed", e.errno)
+        except SimulationError as e:
+            self._quiet_end(binder)
+            ctx.errx(1, str(e))
+        runner = p
+        if forkit:
             try:
-                p.unshare(CLONE_NEWIPC)
+                runner = p.fork()
             except OSError as e:
-                ctx.err(1, "unshare failed", e.errno)
+                self._quiet_end(binder)
+                ctx.err(1, "fork failed", e.errno)
+        try:
             if persist:
-                try:
-                    p.mount(f"/proc/{p.pid}/ns/ipc", persist, flags=MS_BIND)
-                except OSError as e:
-                    ctx.err(1, f"mount /proc/{p.pid}/ns/ipc on {persist} failed", e.errno)
-        return command
+                self._bind_ns_files(ctx, binder if binder is not None else p, p.pid, persist)
+            if runner is not p:
+                self._waiters[p.pid] = "unshare"
+            rctx = Ctx(self, runner, "unshare", ctx.write, ctx.ewrite, ctx.stdin)
+            _unshare_setup(rctx, flags, mapuser, mapgroup, real_euid, real_egid, setgroups,
+                           propagation, procmnt, uid, gid)
+        except Exit as e:
+            if runner is not p:          # the child's failure is its parent's exit status
+                self._finish_child(p, runner, e.status)
+                self._waiters.pop(p.pid, None)
+            raise
+        return command, runner
 
-    def _nsenter(self, ctx: Ctx, args: list[str]) -> list[str]:
+    def _quiet_end(self, proc: Process | None) -> None:
+        """A helper child that has nothing left to do exits (and is reaped)."""
+        if proc is not None and proc.alive:
+            proc.exit(0)
+            if proc.parent is not None and proc.parent.alive:
+                proc.parent.wait(proc.pid)
+
+    def _bind_ns_files(self, ctx: Ctx, binder: Process, pid: int,
+                       persist: dict[int, str]) -> None:
+        """bind_ns_files(): each namespace kept by a file is bind-mounted on it, in
+        util-linux's order, by ``binder``: unshare itself, or (with a new mount namespace) a
+        child forked before unshare(2) that stayed in the old one, whose failure is
+        unshare's exit status."""
+        status = 0
+        bctx = Ctx(self, binder, "unshare", ctx.write, ctx.ewrite, ctx.stdin)
+        try:
+            for flag, name in _PERSIST_ORDER:
+                if flag in persist:
+                    src = f"/proc/{pid}/{name}"
+                    try:
+                        binder.mount(src, persist[flag], flags=MS_BIND)
+                    except OSError as e:
+                        bctx.err(1, f"mount {src} on {persist[flag]} failed", e.errno)
+        except Exit as e:
+            if binder is ctx.proc:
+                raise
+            status = e.status
+        if binder is not ctx.proc:
+            self._finish_child(ctx.proc, binder, status)
+            if status:
+                raise Exit(status)
+
+    def _nsenter(self, ctx: Ctx, args: list[str]) -> tuple[list[str], Process]:
+        """nsenter(1) of util-linux 2.38.1: the namespaces asked for (or, -a, every one the
+        target has that the caller may enter: not its own user namespace) opened from
+        /proc/PID/ns or the file given, entered in two passes (the user namespace last in
+        the first, whose failures are ignored, first in the second), then, in a child when
+        a PID namespace was entered (unless -F), the credentials: uid and gid 0 (or -S, -G)
+        and no supplementary groups in a user namespace entered without
+        --preserve-credentials."""
         opts, command, bad = getopt_until_error(
             args, "+ahVt:m::u::i::n::p::C::U::T::S:G:r::w::FZ", self._NSENTER_LONG)
-        target, ipc, path = None, False, None
+        p = ctx.proc
+        target: int | None = None
+        fds: dict[int, int] = {}
+        wanted = 0
+        do_all = preserve = False
+        do_fork: bool | None = None
+        uid: int | None = None
+        gid: int | None = None
         for key, arg in opts:
             if key == "h":
                 ctx.usage(NSENTER_HELP)
@@ -1124,34 +1345,75 @@ class Shell:
             if key == "t":
                 assert arg is not None   # (-t takes one)
                 target = strtonum_or_err(ctx, arg, "failed to parse pid", -2 ** 31, 2 ** 31 - 1)
-            elif key == "i":
-                ipc = True
+            elif key in _KINDS:
+                flag = _NSENTER_FLAG[key]
                 if arg:
-                    path = arg
+                    fds[flag] = _open_target_fd(ctx, fds.get(flag), _NSFILE[flag], arg, None)
+                else:
+                    wanted |= flag
             elif key == "a":
-                # is_usable_namespace(): a kind without the caller's own ns file is skipped
-                ipc = ipc or _has_ns_file(ctx.proc, "ipc")
-            elif key in ("m", "u", "n", "p", "C", "U", "T"):
-                ctx.errx(1, "ipcsim models IPC namespaces only: use --ipc (-i)")
+                do_all = True
+            elif key in ("S", "G"):
+                assert arg is not None
+                value = _strtoul_or_err(ctx, arg, f"failed to parse {'uid' if key == 'S' else 'gid'}")
+                if key == "S":
+                    uid = value
+                else:
+                    gid = value
+            elif key == "F":
+                do_fork = False
+            elif key == "pc":
+                preserve = True
+            elif key in ("r", "w"):
+                ctx.errx(1, f"{_long_name(key, nsenter=True)}: not modelled by ipcsim")
+            # -Z: SELinux is not enabled on the simulated machine, so it changes nothing
         if bad:
             ctx.bad_option(str(bad))
-        p = ctx.proc
-        if ipc:
-            if path is None:
-                if target is None:
-                    ctx.errx(1, "neither filename nor target pid supplied for ns/ipc")
-                path = f"/proc/{target}/ns/ipc"
+        if do_all:
+            if target is None:
+                ctx.errx(1, "no target PID specified for --all")
+            for flag, name in _NSENTER_ORDER:
+                if flag not in fds and _is_usable_namespace(ctx, target, flag, name):
+                    wanted |= flag
+        for flag, name in _NSENTER_ORDER:
+            if wanted & flag:
+                fds[flag] = _open_target_fd(ctx, fds.get(flag), name, None, target)
+        setgroups_failed = False
+        if CLONE_NEWUSER in fds and not preserve:
+            uid = 0 if uid is None else uid
+            gid = 0 if gid is None else gid
             try:
-                fd = p.open(path)
-            except OSError as e:
-                ctx.err(1, f"cannot open {path}", e.errno)
-            try:
-                p.setns(fd, CLONE_NEWIPC)
-            except OSError as e:
-                ctx.err(1, "reassociate to namespace 'ns/ipc' failed", e.errno)
-            finally:
-                p.close(fd)
-        return command
+                p.setgroups([])          # before and after entering: complain if both fail
+            except OSError:
+                setgroups_failed = True
+        for report in (False, True):
+            for flag, name in (_NSENTER_ORDER if report else _NSENTER_ORDER[1:]):
+                if flag not in fds:
+                    continue
+                if flag == CLONE_NEWPID and do_fork is None:
+                    do_fork = True
+                try:
+                    p.setns(fds[flag], flag)
+                except OSError as e:
+                    if report:
+                        ctx.err(1, f"reassociate to namespace '{name}' failed", e.errno)
+                    continue
+                except SimulationError as e:
+                    ctx.errx(1, str(e))
+                p.close(fds.pop(flag))
+        runner = p
+        if do_fork:
+            runner = p.fork()
+            self._waiters[p.pid] = "nsenter"
+        rctx = Ctx(self, runner, "nsenter", ctx.write, ctx.ewrite, ctx.stdin)
+        try:
+            _set_credentials(rctx, uid, gid, setgroups_failed)
+        except Exit as e:
+            if runner is not p:
+                self._finish_child(p, runner, e.status)
+                self._waiters.pop(p.pid, None)
+            raise
+        return command, runner
 
     _SETPRIV_LONG = (LongOpt("reuid", 1, "reuid"), LongOpt("regid", 1, "regid"),
                      LongOpt("ruid", 1, "ruid"), LongOpt("euid", 1, "euid"),
@@ -1163,13 +1425,14 @@ class Shell:
                      LongOpt("dump", 0, "d"), LongOpt("nnp", 0, "nnp"),
                      LongOpt("no-new-privs", 0, "nnp"))
 
-    def _setpriv(self, ctx: Ctx, args: list[str]) -> list[str]:
+    def _setpriv(self, ctx: Ctx, args: list[str]) -> tuple[list[str], Process]:
         """setpriv(1) with the credential options: --reuid/--regid (and the r/e halves),
-        --clear-groups, --keep-groups, --init-groups, --groups."""
+        --clear-groups, --keep-groups, --init-groups (the user's login group of the
+        simulated /etc/passwd), --groups."""
         opts, command, bad = getopt_until_error(args, "+dhV", self._SETPRIV_LONG)
         ids: dict[str, int] = {}
         groups: list[int] | None = None
-        group_opt = False
+        group_opt = init_groups = False
         for key, arg in opts:
             if key == "h":
                 ctx.usage(SETPRIV_HELP)
@@ -1184,15 +1447,19 @@ class Shell:
             elif key in ("regid", "rgid", "egid"):
                 assert arg is not None
                 ids[key] = self._id_arg(ctx, arg, key, GROUPS_BY_NAME)
-            elif key == "clear-groups":
-                groups, group_opt = [], True
-            elif key in ("keep-groups", "init-groups"):
+            elif key in ("clear-groups", "keep-groups", "init-groups", "groups"):
+                if group_opt:
+                    ctx.errx(1, "mutually exclusive arguments: --clear-groups --keep-groups "
+                                "--init-groups --groups")
                 group_opt = True
-            elif key == "groups":
-                assert arg is not None
-                groups = [self._id_arg(ctx, g, None, GROUPS_BY_NAME)
-                          for g in arg.split(",")]
-                group_opt = True
+                if key == "clear-groups":
+                    groups = []
+                elif key == "init-groups":
+                    init_groups = True
+                elif key == "groups":
+                    assert arg is not None
+                    groups = [self._id_arg(ctx, g, None, GROUPS_BY_NAME)
+                              for g in arg.split(",")]
         if bad:
             ctx.bad_option(str(bad))
         if {"regid", "rgid", "egid"} & set(ids) and not group_opt:
@@ -1200,6 +1467,14 @@ class Shell:
                         "or --groups")
         if not command:
             ctx.errx(1, "No program specified")
+        if init_groups:
+            ruid = ids.get("reuid", ids.get("ruid"))
+            if ruid is None:
+                ctx.errx(1, "--init-groups requires --ruid or --reuid")
+            if ruid not in LOGIN_GID:
+                ctx.errx(1, f"uid {ruid} not found, --init-groups requires an user that can "
+                            f"be found on the system")
+            groups = [LOGIN_GID[ruid]]     # initgroups(name, pw_gid): no group lists it
         p = ctx.proc
         priverr = 127                      # SETPRIV_EXIT_PRIVERR
         try:
@@ -1224,7 +1499,7 @@ class Shell:
                 p.setresuid(ruid, euid, euid)
             except OSError as e:
                 ctx.err(priverr, "setresuid failed", e.errno)
-        return command
+        return command, p
 
     @staticmethod
     def _id_arg(ctx: Ctx, text: str, what: str | None, names: dict[str, int]) -> int:
@@ -1306,7 +1581,7 @@ class Shell:
             self.ended = True
             return
         shell = self._pop_level()
-        self.status = self._finish_child(self.proc, shell, self.status)
+        self.status = self._end_shell(self.proc, shell, self.status)
         self.notify()
 
     def interact(self, stdin: TextIO | None = None) -> int:
@@ -1389,6 +1664,14 @@ class Shell:
         return out
 
 
+def _execve(p: Process) -> None:
+    """What execve(2) does to the process that runs a new program, as far as the shell's
+    programs can tell: it is dumpable again (its /proc/PID files its own) unless its real
+    and effective ids differ (begin_new_exec())."""
+    c = p.creds
+    p.set_dumpable(c.uid == c.euid and c.gid == c.egid)
+
+
 def _has_ns_file(p: Process, name: str) -> bool:
     """Whether /proc/PID/ns/NAME of ``p`` exists (a kernel built without that kind has none)."""
     try:
@@ -1397,6 +1680,184 @@ def _has_ns_file(p: Process, name: str) -> bool:
         return False
     return True
 
+
+
+# --- unshare(1) and nsenter(1) helpers (util-linux 2.38.1) ----------------------------------
+_NO_ID = 0xFFFFFFFF                 # (uid_t) -1: no map asked for
+# option letter -> (CLONE_NEW* of unshare, 0 where ipcsim cannot make one; long option)
+_KINDS = {"m": (CLONE_NEWNS, "mount"), "u": (0, "uts"), "i": (CLONE_NEWIPC, "ipc"),
+          "n": (0, "net"), "p": (CLONE_NEWPID, "pid"), "U": (CLONE_NEWUSER, "user"),
+          "C": (0, "cgroup"), "T": (0, "time")}
+# nsenter enters every kind: the model has a namespace file of each
+_NSENTER_FLAG = {"m": CLONE_NEWNS, "u": CLONE_NEWUTS, "i": CLONE_NEWIPC, "n": CLONE_NEWNET,
+                 "p": CLONE_NEWPID, "U": CLONE_NEWUSER, "C": CLONE_NEWCGROUP,
+                 "T": CLONE_NEWTIME}
+# nsenter's namespace_files[]: the order they are entered in
+_NSENTER_ORDER = ((CLONE_NEWUSER, "ns/user"), (CLONE_NEWCGROUP, "ns/cgroup"),
+                  (CLONE_NEWIPC, "ns/ipc"), (CLONE_NEWUTS, "ns/uts"), (CLONE_NEWNET, "ns/net"),
+                  (CLONE_NEWPID, "ns/pid"), (CLONE_NEWNS, "ns/mnt"), (CLONE_NEWTIME, "ns/time"))
+_NSFILE = dict(_NSENTER_ORDER)
+# unshare's namespace_files[]: the order --user=FILE ... are bind-mounted in
+_PERSIST_ORDER = ((CLONE_NEWUSER, "ns/user"), (CLONE_NEWIPC, "ns/ipc"),
+                  (CLONE_NEWPID, "ns/pid_for_children"), (CLONE_NEWNS, "ns/mnt"))
+_PROPAGATION = {"slave": MS_REC | MS_SLAVE, "private": MS_REC | MS_PRIVATE,
+                "shared": MS_REC | MS_SHARED, "unchanged": 0}
+
+
+def _long_name(key: str, nsenter: bool = False) -> str:
+    """How an option is named in a message: its long form."""
+    names = {"R": "--root", "w": "--wd", "r": "--root", "map-users": "--map-users",
+             "map-groups": "--map-groups", "map-auto": "--map-auto",
+             "monotonic": "--monotonic", "boottime": "--boottime"}
+    return names.get(key, f"-{key}")
+
+
+def _strtoul_or_err(ctx: Ctx, text: str, msg: str) -> int:
+    """util-linux's strtoul_or_err() stored in a uid_t or gid_t: leading blanks and a sign
+    as strtoul reads them (-1 is 4294967295), then truncated to 32 bits; ERANGE past 64
+    bits; ``msg: 'TEXT'`` for anything that is not wholly a number."""
+    value, rest = c_strtol(text, 10)
+    if value is None or rest or not text:
+        ctx.errx(1, f"{msg}: '{text}'")
+    if value >= 2 ** 64 or value <= -2 ** 64:
+        ctx.err(1, f"{msg}: '{text}'", errno.ERANGE)
+    return value % 2 ** 64 & 0xFFFFFFFF
+
+
+def _get_id(ctx: Ctx, text: str, names: dict[str, int], what: str) -> int:
+    """unshare's get_user()/get_group(): a name of /etc/passwd (/etc/group), or a number."""
+    if text in names:
+        return names[text]
+    return _strtoul_or_err(ctx, text, f"failed to parse {what}")
+
+
+def _signame_to_signum(name: str) -> int | None:
+    """util-linux's signame_to_signum(): a name, with or without SIG, in any case (RTMIN+N
+    too); not a number."""
+    if name.isdigit():
+        return None
+    num = tools._signal_number(name)
+    return num
+
+
+def _map_id(ctx: Ctx, path: str, inside: int, outside: int) -> None:
+    """map_id(): one line, ``INSIDE OUTSIDE 1``, written to /proc/self/uid_map (gid_map)."""
+    p = ctx.proc
+    try:
+        fd = p.open(path, O_WRONLY)
+    except OSError as e:
+        ctx.err(1, f"cannot open {path}", e.errno)
+    try:
+        p.write(fd, f"{inside} {outside} 1".encode())
+    except OSError as e:
+        ctx.err(1, f"write failed {path}", e.errno)
+    finally:
+        p.close(fd)
+
+
+def _setgroups_control(ctx: Ctx, action: str) -> None:
+    """setgroups_control(): ``allow`` or ``deny`` written to /proc/self/setgroups (a kernel
+    without the file is left alone)."""
+    p, path = ctx.proc, "/proc/self/setgroups"
+    try:
+        fd = p.open(path, O_WRONLY)
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        ctx.err(1, f"cannot open {path}", e.errno)
+    try:
+        p.write(fd, action.encode())
+    except OSError as e:
+        ctx.err(1, f"write failed {path}", e.errno)
+    finally:
+        p.close(fd)
+
+
+def _set_credentials(ctx: Ctx, uid: int | None, gid: int | None, report_setgroups: bool) -> None:
+    """-G: no supplementary groups (a failure reported when ``report_setgroups``), then
+    setgid(2); -S: setuid(2)."""
+    p = ctx.proc
+    if gid is not None:
+        try:
+            p.setgroups([])
+        except OSError as e:
+            if report_setgroups:
+                ctx.err(1, "setgroups failed", e.errno)
+        try:
+            p.setgid(gid)
+        except OSError as e:
+            ctx.err(1, "setgid failed", e.errno)
+    if uid is not None:
+        try:
+            p.setuid(uid)
+        except OSError as e:
+            ctx.err(1, "setuid failed", e.errno)
+
+
+def _unshare_setup(ctx: Ctx, flags: int, mapuser: int, mapgroup: int, real_euid: int,
+                   real_egid: int, setgroups: str | None, propagation: str,
+                   procmnt: str | None, uid: int | None, gid: int | None) -> None:
+    """What unshare does once the namespaces exist, in the process that will run the
+    command: the maps (``setgroups`` denied before ``gid_map``, as an unprivileged writer
+    must), --setgroups, the new mount namespace's propagation, /proc, -G and -S."""
+    if mapuser != _NO_ID:
+        _map_id(ctx, "/proc/self/uid_map", mapuser, real_euid)
+    if mapgroup != _NO_ID:
+        if setgroups == "allow":
+            ctx.errx(1, "options --setgroups=allow and --map-group are mutually exclusive")
+        _setgroups_control(ctx, "deny")
+        _map_id(ctx, "/proc/self/gid_map", mapgroup, real_egid)
+    if setgroups is not None:
+        _setgroups_control(ctx, setgroups)
+    p = ctx.proc
+    if flags & CLONE_NEWNS and _PROPAGATION[propagation]:
+        try:
+            p.mount("none", "/", None, _PROPAGATION[propagation])
+        except OSError as e:
+            ctx.err(1, "cannot change root filesystem propagation", e.errno)
+    if procmnt is not None:
+        try:
+            p.mount("proc", procmnt, "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV)
+        except OSError as e:
+            ctx.err(1, f"mount {procmnt} failed", e.errno)
+        except SimulationError as e:
+            ctx.errx(1, f"mount {procmnt} failed: {e}")
+    _set_credentials(ctx, uid, gid, True)
+
+
+def _open_target_fd(ctx: Ctx, old: int | None, name: str, path: str | None,
+                    target: int | None) -> int:
+    """nsenter's open_target_fd(): FILE, else /proc/PID/NAME of the target."""
+    if path is None and target:
+        path = f"/proc/{target}/{name}"
+    if path is None:
+        ctx.errx(1, f"neither filename nor target pid supplied for {name}")
+    p = ctx.proc
+    if old is not None:
+        p.close(old)
+    try:
+        return p.open(path)
+    except OSError as e:
+        ctx.err(1, f"cannot open {path}", e.errno)
+
+
+def _is_usable_namespace(ctx: Ctx, target: int, flag: int, name: str) -> bool:
+    """nsenter -a: a kind whose namespace file the caller lacks (a kernel built without
+    it) is left out, and so is the target's user namespace when it is the caller's own
+    (setns(2) would refuse it)."""
+    p = ctx.proc
+    try:
+        mine = p.readlink(f"/proc/{p.pid}/{name}")
+    except FileNotFoundError:
+        return False
+    if flag != CLONE_NEWUSER:
+        return True
+    path = f"/proc/{target}/{name}"
+    try:
+        theirs = p.readlink(path)
+    except OSError as e:
+        ctx.err(1, f"stat of {path} failed", e.errno)
+    return mine != theirs
 
 UNSHARE_HELP = """
 Usage:

@@ -14,7 +14,9 @@ from decimal import Decimal
 from functools import cmp_to_key
 from typing import Callable, NoReturn
 
-from .common import GROUPS, PASSWD, Ctx, Exit, c_strtol, strerror
+from ..kernel.process import Process
+from ..kernel.userns import from_kgid_munged
+from .common import GROUPS, LOGIN_GID, PASSWD, Ctx, Exit, c_strtol, strerror
 from .getopt import LongOpt, getopt_until_error
 
 
@@ -785,13 +787,13 @@ def id_(ctx: Ctx, args: list[str]) -> int:
         if uid is None:
             ctx.errx(1, f"'{name}': no such user")
         ruid = euid = uid
-        rgid = egid = uid if uid in GROUPS else 0
+        rgid = egid = LOGIN_GID[uid]
         groups = [rgid]
     else:
         p = ctx.proc
         ruid, euid, _s = p.getresuid()
         rgid, egid, _g = p.getresgid()
-        groups = sorted(set(p.creds.groups))
+        groups = _getgroups(p)
     real = "r" in flags
 
     def show(number: int, names: dict[int, str]) -> str:
@@ -818,6 +820,15 @@ def id_(ctx: Ctx, args: list[str]) -> int:
     text += " groups=" + ",".join(_named(g, GROUPS) for g in every)
     ctx.write(text + "\n")
     return 0
+
+
+def _getgroups(p: Process) -> list[int]:
+    """getgroups(2): the supplementary groups in the kernel's order (sorted by kernel id),
+    each as the caller's user namespace maps it (65534 where it does not)."""
+    ns = p.creds.user_ns
+    if ns is None:
+        return sorted(p.creds.groups)
+    return [from_kgid_munged(ns, g) for g in sorted(p.creds.groups)]
 
 
 def whoami(ctx: Ctx, args: list[str]) -> int:

@@ -99,3 +99,16 @@ def test_bench_explore_quick_smoke(capsys):
     assert table["reduction"]["complete"] and table["none"]["complete"]
     assert table["reduction"]["interleavings"] == table["none"]["interleavings"]
     assert table["reduction"]["schedules"] < table["none"]["schedules"]
+
+
+def test_bench_ns_quick_smoke(capsys):
+    figures = run_quick("bench_ns")
+    out = capsys.readouterr().out
+    assert "unshare(NEWIPC) loop" in out and "fork+unshare(NEWUSER|NEWIPC), uid 1000" in out
+    assert "frees waited for" in out and "workqueue" in out
+    sim = figures["ipcsim"]
+    assert {"ipc loop", "ipc fork", "user fork", "user fork, deep", "user fork, programs",
+            "ipc loop, objects", "user fork, live"} <= set(sim)
+    assert all(v > 0 for v in sim.values())
+    assert not any(figures["real c"].values()) and not any(figures["real python"].values())
+    assert figures["skipped"]["ipc loop"] == ["--no-real given"]

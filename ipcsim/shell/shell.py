@@ -76,9 +76,10 @@ PROGRAMS: dict[str, tuple[Command, str]] = {
 }
 
 BUILTINS_HELP = {
-    "unshare": "unshare --ipc [CMD]: a child shell (or CMD) in a new IPC namespace",
+    "unshare": "unshare [-Ur] [--ipc] [-m] [-p -f] [CMD]: a child shell (or CMD) in new "
+               "namespaces",
     "bash": "bash [-c CMDS]: a child shell (in the same namespace)",
-    "nsenter": "nsenter --ipc -t PID [CMD]: a child shell (or CMD) in PID's IPC namespace",
+    "nsenter": "nsenter [-U] --ipc -t PID [CMD]: a child shell (or CMD) in PID's namespaces",
     "setpriv": "setpriv --reuid=U --regid=G --clear-groups CMD: run CMD as another user",
     "exit": "exit [N]: end this shell (the namespace dies with its last member)",
     "echo": "echo TEXT [> FILE]: print, or write to a file such as /proc/sys/kernel/msgmax",
@@ -1078,10 +1079,12 @@ class Shell:
         if runner is child:
             return self._run_command(parent, child, command, out, err, stdin, name)
         self._waiters[child.pid] = name
-        self._run_command(child, runner, command, out, err, stdin, name)
+        self._relays[runner.pid] = child
+        status = self._run_command(child, runner, command, out, err, stdin, name)
         if runner in self.levels:          # a shell: the wrapper waits until it ends
-            self._relays[runner.pid] = child
             return 0
+        if self._relays.pop(runner.pid, None) is None:
+            return status                  # (a shell that ended the wrapper as it exited)
         return self._relay_end(parent, child, runner)
 
     def _run_command(self, parent: Process, child: Process, command: list[str], out: Write,
@@ -1866,13 +1869,33 @@ Usage:
 Run a program with some namespaces unshared from the parent.
 
 Options:
+ -m, --mount[=<file>]      unshare mounts namespace
  -i, --ipc[=<file>]        unshare System V IPC namespace
+ -p, --pid[=<file>]        unshare pid namespace
+ -U, --user[=<file>]       unshare user namespace
+
  -f, --fork                fork before launching <program>
+ --map-user=<uid>|<name>   map current user to uid (implies --user)
+ --map-group=<gid>|<name>  map current group to gid (implies --user)
+ -r, --map-root-user       map current user to root (implies --user)
+ -c, --map-current-user    map current user to itself (implies --user)
+
+ --kill-child[=<signame>]  when dying, kill the forked child (implies --fork)
+                             defaults to SIGKILL
+ --mount-proc[=<dir>]      mount proc filesystem first (implies --mount)
+ --propagation slave|shared|private|unchanged
+                           modify mount propagation in mount namespace
+ --setgroups allow|deny    control the setgroups syscall in user namespaces
+ --keep-caps               retain capabilities granted in user namespaces
+
+ -S, --setuid <uid>        set uid in entered namespace
+ -G, --setgid <gid>        set gid in entered namespace
 
  -h, --help                display this help
  -V, --version             display version
 
-ipcsim models IPC namespaces only; the other namespace options of unshare(1) are refused.
+ipcsim models user, IPC, mount and PID namespaces; -u, -n, -C, -T, --map-users,
+--map-groups, --map-auto, -R, -w, --monotonic and --boottime of unshare(1) are refused.
 
 For more details see unshare(1).
 """
@@ -1912,12 +1935,24 @@ Run a program with namespaces of other processes.
 Options:
  -a, --all              enter all namespaces
  -t, --target <pid>     target process to get namespaces from
+ -m, --mount[=<file>]   enter mount namespace
+ -u, --uts[=<file>]     enter UTS namespace (hostname etc)
  -i, --ipc[=<file>]     enter System V IPC namespace
+ -n, --net[=<file>]     enter network namespace
+ -p, --pid[=<file>]     enter pid namespace
+ -C, --cgroup[=<file>]  enter cgroup namespace
+ -U, --user[=<file>]    enter user namespace
+ -T, --time[=<file>]    enter time namespace
+ -S, --setuid <uid>     set uid in entered namespace
+ -G, --setgid <gid>     set gid in entered namespace
+     --preserve-credentials do not touch uids or gids
+ -F, --no-fork          do not fork before exec'ing <program>
 
  -h, --help             display this help
  -V, --version          display version
 
-ipcsim models IPC namespaces only; the other namespace options of nsenter(1) are refused.
+ipcsim has one UTS, network, cgroup and time namespace (every process is in it);
+-r and -w of nsenter(1) are refused.
 
 For more details see nsenter(1).
 """

@@ -17,9 +17,10 @@ if TYPE_CHECKING:
 
     from .mntns import MntNamespace
     from .namespace import IpcNamespace
+    from .pidns import PidNamespace
 
     # a namespace an nsfs file can hold (user namespaces have files of their own)
-    Namespace: TypeAlias = "IpcNamespace | MntNamespace"
+    Namespace: TypeAlias = "IpcNamespace | MntNamespace | PidNamespace"
     from .process import Process
     from .procfs import NsBindMount
     from .vfs import MountSource
@@ -113,8 +114,8 @@ class DirFile(OpenFile):
 
 
 class NsFile(OpenFile):
-    """An open nsfs file (``/proc/PID/ns/ipc`` or ``mnt``, or a bind mount of one): holds
-    the namespace."""
+    """An open nsfs file (``/proc/PID/ns/ipc``, ``mnt``, ``pid`` or ``pid_for_children``,
+    or a bind mount of one): holds the namespace."""
 
     __slots__ = ("ns", "mount")
 

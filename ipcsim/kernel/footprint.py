@@ -56,7 +56,8 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import Any, Callable, Iterable, Sequence
 
-from ..constants import (CLONE_NEWIPC, CLONE_NEWUSER, CLONE_SYSVSEM, GETALL, GETNCNT, GETPID,
+from ..constants import (CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWUSER, CLONE_SYSVSEM, GETALL,
+                         GETNCNT, GETPID,
                          GETVAL, GETZCNT, IPC_CREAT, IPC_EXCL, IPC_INFO, IPC_NOWAIT,
                          IPC_PRIVATE, IPC_RMID, IPC_SET, IPC_STAT, IPCMNI_IDX_MASK,
                          IPCMNI_SHIFT, MSG_INFO, MSG_STAT, MSG_STAT_ANY, O_CREAT, SEM_INFO,
@@ -81,7 +82,18 @@ def _inum(proc: Any) -> int:
 
 
 def _int(value: object) -> int | None:
-    return value if type(value) is int else None
+    """An int argument (a pid too: Process.pid is an int subclass), else None."""
+    if type(value) is int:
+        return value
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _initial_pid_ns(*procs: Any) -> bool:
+    """Whether the processes were made in the initial PID namespace and make their children
+    there: then no exit or reaping among them kills a namespace or frees one."""
+    return all(p.pid_ns.parent is None and (p.pid_ns_for_children is None
+                                            or p.pid_ns_for_children.parent is None)
+               for p in procs)
 
 
 def _c_int(value: object) -> int | None:
@@ -579,8 +591,10 @@ def _signal_target(target: Any, sig: int) -> Footprint:
 
 
 def _kill(proc: Any, args: Sequence[Any]) -> Footprint:
+    """kill by a process of the initial PID namespace (the pids it names are those of the
+    kernel's table); from inside a namespace: a barrier."""
     pid, sig = _int(args[0]), _int(args[1])
-    if pid is None or sig is None or not 0 <= sig <= 64:
+    if pid is None or sig is None or not 0 <= sig <= 64 or not _initial_pid_ns(proc):
         return None
     kernel = proc.kernel
     if pid > 0:
@@ -608,7 +622,7 @@ def _fork(proc: Any, flags: int) -> Footprint:
     of its segment); a new namespace's inode number (user namespaces take theirs from the
     same numbers) and its charge; the child itself comes with the result."""
     out: list[Access] = [(("pids",), WRITE)]
-    if flags & (CLONE_NEWIPC | CLONE_NEWUSER):
+    if flags & (CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID):
         out.append((("ipcns",), WRITE))
     for seg in _unique(_attached(proc)):
         out += _changed("shm", int(seg.ns.inum), seg.id)
@@ -624,7 +638,10 @@ def _clone(proc: Any, args: Sequence[Any]) -> Footprint:
 
 def _wait(proc: Any, args: Sequence[Any]) -> Footprint:
     """wait: the children it may reap (each a pid that goes), which are the caller's. A
-    barrier where reaping one would free its user namespace."""
+    barrier where reaping one would free its user namespace, or where a child is in a PID
+    namespace of its own (reaping it may free the namespace or end its init's exit)."""
+    if not _initial_pid_ns(proc, *proc.children.values()):
+        return None
     for child in proc.children.values():
         user_ns = child.creds.user_ns
         if not child.alive and user_ns is not None and user_ns.refs <= 1:
@@ -661,16 +678,22 @@ def _setns(proc: Any, args: Sequence[Any]) -> Footprint:
     leaves)."""
     if not _undo_dropped(proc) or proc.ipc_ns.refs <= 1 or proc.mnt_ns.refs <= 1:
         return None
+    from .files import NsFile
+    from .pidns import PidNamespace
     from .userns import UserNsFile
     fd = _int(args[0]) if args else None
-    if fd is not None and 0 <= fd < len(proc.fds) and type(proc.fds[fd]) is UserNsFile:
-        return None
+    if fd is not None and 0 <= fd < len(proc.fds):
+        file = proc.fds[fd]
+        if type(file) is UserNsFile:
+            return None
+        if isinstance(file, NsFile) and isinstance(file.ns, PidNamespace):
+            return None                     # it may free the namespace it leaves
     return []
 
 
 def _getpgid(proc: Any, args: Sequence[Any]) -> Footprint:
     pid = _int(args[0])
-    if pid is None:
+    if pid is None or not _initial_pid_ns(proc):
         return None
     return [] if pid in (0, proc.pid) else [(("proc", pid), READ)]
 
@@ -735,8 +758,8 @@ def footprint(proc: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any
     """What the call ``name(*args)`` by ``proc`` may read and change (see the module's
     text); None: treat it as depending on every other step."""
     fn = _TABLE.get(name)
-    pid = getattr(proc, "pid", None)
-    if fn is None or kwargs or type(pid) is not int or not getattr(proc, "alive", False):
+    pid = _int(getattr(proc, "pid", None))
+    if fn is None or kwargs or pid is None or not getattr(proc, "alive", False):
         return None
     try:
         accesses = fn(proc, args)
@@ -764,9 +787,11 @@ def exited(proc: Any) -> Footprint:
 def _exited(proc: Any) -> Footprint:
     from .mqueue import MqFile
     from .signals import SIG_DFL, SIG_IGN, SIGCHLD
-    pid, ns = proc.pid, proc.ipc_ns
-    if type(pid) is not int or pid == 1 or not proc.alive:
+    pid, ns = _int(proc.pid), proc.ipc_ns
+    if pid is None or pid == 1 or not proc.alive:
         return None
+    if not _initial_pid_ns(proc, *proc.children.values()):
+        return None                          # it may kill a PID namespace, or free one
     out: list[Access] = [(("proc", pid), WRITE)]
     w = proc.waiter
     if w is not None and w.queue is not None and w.queue is not proc.child_wait:

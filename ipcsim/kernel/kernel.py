@@ -27,6 +27,8 @@ from .files import NullFile
 from .mntns import INIT_MNT_NS_INUM, MntNamespace, copy_mnt_ns, init_mnt_ns
 from .vfs import MountTable
 from .namespace import IpcNamespace
+from .pidns import (INIT_PID_NS_INUM, Pid, PidNamespace, alloc_pid, attach_pid, copy_pid_ns,
+                    find_pgrp, free_pid, pid_nr_ns)
 from .process import Process
 from .sysctl import DEFAULT_MAX_IPC_NAMESPACES, user_defaults
 from .userns import (INIT_USER_NS_INUM, UCOUNT_IPC, UserNamespace, create_user_ns,
@@ -174,7 +176,6 @@ class Kernel(Viewable):
             "mqueue": mqueue.mount_mqueue}
         self.mq_ucounts: dict[int, int] = {}      # RLIMIT_MSGQUEUE bytes per real uid
         self._procs: dict[int, Process] = {}
-        self._last_pid = 1
         self._sibling_seq = 0
         self._namespaces: dict[int, IpcNamespace] = {}
         self._free_inums: list[int] = []
@@ -183,10 +184,17 @@ class Kernel(Viewable):
         self.init_ipc_ns = IpcNamespace(self, INIT_IPC_NS_INUM)
         self.init_ipc_ns.user_ns = self.init_user_ns
         self._namespaces[INIT_IPC_NS_INUM] = self.init_ipc_ns
-        self.init = Process(self, 1, None, Creds(0, 0, capabilities), self.init_ipc_ns.get())
+        # the initial PID namespace's numbers are the process table itself
+        self.init_pid_ns = PidNamespace(self, INIT_PID_NS_INUM, None, self.init_user_ns.get(),
+                                        self._procs)
+        self._pid_namespaces: dict[int, PidNamespace] = {INIT_PID_NS_INUM: self.init_pid_ns}
+        self.init_pid_ns.last_pid = 1
+        self.init = Process(self, Pid((self.init_pid_ns,), (1,)), None,
+                            Creds(0, 0, capabilities), self.init_ipc_ns.get())
         self.init.fds = [NullFile(0), NullFile(1), NullFile(1)]
         self.init.mnt_ns = self.init_mnt_ns.get()
-        self._procs[1] = self.init
+        self.init.pid_ns_for_children = self.init_pid_ns.get()
+        attach_pid(self.init)
         mounts = self.init_mnt_ns.mounts
         mounts.attach(mounts.root, tree.entries["proc"], procfs.ProcRoot(self), None)
 
@@ -212,6 +220,23 @@ class Kernel(Viewable):
         return list(self._mnt_namespaces.values())
 
     @property
+    def pid_namespaces(self) -> list[PidNamespace]:
+        """The live PID namespaces, oldest first (the initial one, ``pid:[4026531836]``,
+        first). Each has ``level``, ``parent``, ``user_ns`` (its owner), ``inum``,
+        ``child_reaper`` (its init) and ``processes()``/``members()``; a process's own is
+        ``Process.pid_ns``, and ``Process.pid_in(ns)`` its number in any of them."""
+        return list(self._pid_namespaces.values())
+
+    @property
+    def _last_pid(self) -> int:
+        """The last pid given in the initial namespace: the next search starts after it."""
+        return self.init_pid_ns.last_pid
+
+    @_last_pid.setter
+    def _last_pid(self, value: int) -> None:
+        self.init_pid_ns.last_pid = value
+
+    @property
     def user_namespaces(self) -> list[UserNamespace]:
         """The live user namespaces, oldest first."""
         return list(self._user_namespaces.values())
@@ -235,13 +260,15 @@ class Kernel(Viewable):
         self.init_user_ns.max_ipc_namespaces = value
 
     def processes(self, include_zombies: bool = False) -> list[Process]:
-        """Every process in pid order (zombies only when asked)."""
+        """Every process in pid order (zombies only when asked): the pids of the initial
+        PID namespace, as the host sees them (a namespace's own view:
+        ``PidNamespace.processes()``)."""
         procs = self._procs
         return [procs[pid] for pid in sorted(procs)
                 if include_zombies or procs[pid].alive]
 
     def process(self, pid: int) -> Process | None:
-        """The process (or zombie) with ``pid``, or None."""
+        """The process (or zombie) with ``pid`` in the initial PID namespace, or None."""
         return self._procs.get(pid)
 
     def process_by_pid_str(self, text: str) -> Process | None:
@@ -465,17 +492,9 @@ class Kernel(Viewable):
 
     # --- processes --------------------------------------------------------------------
     def _alloc_pid(self) -> int:
-        """alloc_pid(): the next free pid after the last one, wrapping to 300 at pid_max."""
-        procs = self._procs
-        pid = self._last_pid
-        for _ in range(self.pid_max):
-            pid += 1
-            if pid >= self.pid_max:
-                pid = RESERVED_PIDS
-            if pid not in procs:
-                self._last_pid = pid
-                return pid
-        raise oserror(errno.EAGAIN)
+        """The next free pid of the initial namespace after the last one, wrapping to 300
+        at pid_max (see :meth:`PidNamespace.alloc_nr`)."""
+        return self.init_pid_ns.alloc_nr()
 
     def _copy_process(self, parent: Process, flags: int,
                       target: Callable[..., object] | None, args: Sequence[Any]) -> Process:
@@ -488,6 +507,7 @@ class Kernel(Viewable):
         task = self.sched.prepare(target, tuple(args)) if target is not None else None
         new_ns = None
         new_mnt_ns = None
+        pid_ns = None
         creds = parent.creds
         new_user_ns = None
         try:
@@ -496,7 +516,7 @@ class Kernel(Viewable):
                 creds = creds.copy()
                 new_user_ns = create_user_ns(self, creds, self.user_ns_of(parent.creds))
             # copy_namespaces and alloc_pid come after copy_mm in copy_process
-            if flags & (CLONE_NEWIPC | CLONE_NEWNS):
+            if flags & (CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWPID):
                 if not creds.capable_in_own(CAP_SYS_ADMIN):
                     raise oserror(errno.EPERM)
                 if flags & CLONE_NEWIPC and flags & CLONE_SYSVSEM:
@@ -506,8 +526,13 @@ class Kernel(Viewable):
                 new_mnt_ns = copy_mnt_ns(self, parent.mnt_ns, self.user_ns_of(creds), creds)
             if flags & CLONE_NEWIPC:
                 new_ns = self._create_ipc_ns(parent, creds)
-            pid = self._alloc_pid()
+            # the child's pid_ns_for_children, where its pid is allocated
+            pid_ns = copy_pid_ns(self, flags, self.user_ns_of(creds), parent.pid_ns_for_children,
+                                 parent.pid_ns, creds.euid)
+            pid = alloc_pid(pid_ns)
         except OSError:
+            if pid_ns is not None:
+                pid_ns.put()
             if new_ns is not None:
                 new_ns.put()
             if new_mnt_ns is not None:
@@ -523,11 +548,12 @@ class Kernel(Viewable):
         child = Process(self, pid, parent, creds,
                         new_ns if new_ns is not None else parent.ipc_ns.get())
         child.mnt_ns = new_mnt_ns if new_mnt_ns is not None else parent.mnt_ns.get()
+        child.pid_ns_for_children = pid_ns
         user_ns = creds.user_ns
         if user_ns is not None:
             user_ns.get()
         child.exit_signal = flags & CSIGNAL or signals.SIGCHLD
-        child.pgid = parent.pgid
+        child.pgid, child.pgrp = parent.pgid, parent.pgrp
         child.umask_ = parent.umask_
         child.dumpable = parent.dumpable
         child.sighand = dict(parent.sighand)
@@ -544,7 +570,7 @@ class Kernel(Viewable):
             child.sysvsem = parent.sysvsem.share()
         shm.fork_mm(parent, child)
         self._attach_child(parent, child)
-        self._procs[pid] = child
+        attach_pid(child)
         if task is not None:
             child.comm = getattr(target, "__name__", "program")[:15]
             child.program = self.sched.spawn(task, child)
@@ -579,6 +605,9 @@ class Kernel(Viewable):
         ns.put()
         mnt_ns, proc.mnt_ns = proc.mnt_ns, None  # type: ignore[assignment]  # (the same)
         mnt_ns.put()
+        pid_ns = proc.pid_ns_for_children
+        proc.pid_ns_for_children = None  # type: ignore[assignment]  # (the same)
+        pid_ns.put()
         sched = self.sched
         if proc.program is not None and proc.program is not sched.current:
             sched.kill_task(proc.program)
@@ -589,18 +618,75 @@ class Kernel(Viewable):
         self._exit_notify(proc)
 
     def _exit_notify(self, proc: Process) -> None:
-        """Reparent the children to init; notify the parent (or reap at once if it ignores
-        SIGCHLD, or if it is init and the process an orphan it adopted); wake a parent
-        blocked in wait()."""
+        """exit_notify(): the init of a PID namespace first kills the namespace's other
+        processes and reaps its children (zap_pid_ns_processes), and is no zombie until the
+        last of the namespace's other pids is freed (a zombie its parent, outside, has not
+        reaped yet holds it); then :meth:`_exit_notify_parent`."""
+        ns = proc.pid_ns
+        if ns.child_reaper is proc and ns.parent is not None:
+            self._zap_pid_ns_processes(proc, ns)
+            if len(ns.tasks) > 1:
+                ns.zapping = proc            # free_pid() goes on when they are freed
+                return
+        self._exit_notify_parent(proc)
+
+    def _zap_pid_ns_processes(self, init: Process, ns: PidNamespace) -> None:
+        """zap_pid_ns_processes(): SIGCHLD ignored (so ended children go at once), no more
+        processes made in the namespace (ENOMEM), SIGKILL to every other process with a
+        number there, in the order of those numbers, then the zombie children reaped."""
+        init.sighand[signals.SIGCHLD] = signals.SIG_IGN
+        ns.adding = False
+        tasks = ns.tasks
+        for nr in sorted(tasks):
+            target = tasks.get(nr)
+            if nr > 1 and target is not None and target.alive:
+                self._continue(target)
+                self._exit_process(target, signals.SIGKILL)
+        zombies = init.zombies
+        while zombies:
+            self._reap(zombies.peekitem(0)[1])
+
+    def _exit_notify_parent(self, proc: Process) -> None:
+        """Reparent the children to the reaper of the process's PID namespace (init, or the
+        namespace's init: forget_original_parent); notify the parent (or reap at once if it
+        ignores SIGCHLD, or if it is init and the process an orphan it adopted); wake a
+        parent blocked in wait()."""
+        if proc.children:
+            self._forget_original_parent(proc)
+        self._notify_parent(proc)
+
+    def _forget_original_parent(self, proc: Process) -> None:
+        """Init reaps a zombie orphan at once and adopts the others (reaping each when it
+        ends, as a real init does); a namespace's init gets them as children of its own,
+        told of each zombie as a parent is (it reaps them with wait())."""
+        reaper = proc.pid_ns.child_reaper
         init = self._procs[1]
+        if reaper is None or reaper is proc:
+            reaper = init
         for child in list(proc.children.values()):
-            if not child.alive:
-                self._reap(child)          # init reaps an orphaned zombie at once
-                continue
+            zombie = self._is_zombie(child)
+            if reaper is init:
+                if zombie:
+                    self._reap(child)          # init reaps an orphaned zombie at once
+                    continue
+                if child.alive:
+                    child.adopted = True
             del proc.children[child.pid]
-            child.parent = init
-            child.adopted = True
-            self._attach_child(init, child)
+            if proc.zombies:
+                proc.zombies.pop(child.sibling_seq, None)
+            child.parent = reaper
+            child.exit_signal = signals.SIGCHLD     # reparent_leader(): no one slays init
+            self._attach_child(reaper, child)
+            if zombie:
+                self._notify_parent(child)
+
+    @staticmethod
+    def _is_zombie(proc: Process) -> bool:
+        """Ended, and not an init still waiting for its namespace to empty."""
+        return not proc.alive and proc.pid_ns.zapping is not proc
+
+    def _notify_parent(self, proc: Process) -> None:
+        """do_notify_parent() and the wake-up of a parent in wait()."""
         parent = proc.parent
         assert parent is not None                # (init never exits)
         if proc.adopted or parent.sighand.get(signals.SIGCHLD) is signals.SIG_IGN:
@@ -634,10 +720,10 @@ class Kernel(Viewable):
         user_ns = child.creds.user_ns
         if user_ns is not None:
             user_ns.put()
-        del self._procs[child.pid]
         del parent.children[child.pid]
         if parent.zombies:
             parent.zombies.pop(child.sibling_seq, None)
+        free_pid(child)     # (every namespace's number: it may let an init end, a namespace go)
         return child.pid
 
     # --- namespaces -------------------------------------------------------------------
@@ -653,6 +739,10 @@ class Kernel(Viewable):
         inum = self._next_inum
         self._next_inum += 1
         return inum
+
+    def _pid_ns_freed(self, ns: PidNamespace) -> None:
+        del self._pid_namespaces[ns.inum]
+        heapq.heappush(self._free_inums, ns.inum)
 
     def _user_ns_freed(self, ns: UserNamespace) -> None:
         del self._user_namespaces[ns.inum]
@@ -704,9 +794,11 @@ class Kernel(Viewable):
 
     # --- signals ----------------------------------------------------------------------
     def _kill(self, sender: Process, pid: int, sig: int) -> None:
-        """kill_something_info()."""
+        """kill_something_info(), the pids in the sender's PID namespace: -1 is every
+        process it sees but its init and the sender, a process group one it sees."""
+        ns = sender.pid_ns
         if pid > 0:
-            target = self._procs.get(pid)
+            target = ns.tasks.get(pid)
             if target is None:
                 raise oserror(errno.ESRCH)
             err = self._signal_one(sender, target, sig)
@@ -716,7 +808,7 @@ class Kernel(Viewable):
         if pid == -1:
             count, retval = 0, 0
             for target in self.processes(include_zombies=True):
-                if target.pid > 1 and target is not sender:
+                if pid_nr_ns(target.thread_pid, ns) > 1 and target is not sender:
                     err = self._signal_one(sender, target, sig)
                     count += 1
                     if err != errno.EPERM:
@@ -726,9 +818,9 @@ class Kernel(Viewable):
             if retval:
                 raise oserror(retval)
             return
-        pgrp = sender.pgid if pid == 0 else -pid
+        pgrp = sender.pgid if pid == 0 else find_pgrp(ns, -pid)
         success, retval = False, errno.ESRCH
-        for target in reversed(self.processes(include_zombies=True)):
+        for target in reversed(self.processes(include_zombies=True) if pgrp is not None else []):
             if target.pgid == pgrp:
                 err = self._signal_one(sender, target, sig)
                 success |= not err
@@ -737,22 +829,44 @@ class Kernel(Viewable):
             raise oserror(retval)
 
     def _signal_one(self, sender: Process, target: Process, sig: int) -> int:
-        """Permission check and generation; returns 0 or an errno."""
+        """Permission check and generation; returns 0 or an errno. The siginfo's si_pid is
+        the sender's own pid (task_tgid_vnr), 0 when the target's PID namespace does not
+        see the sender, whose signal then is forced (SIGKILL and SIGSTOP reach a namespace's
+        init from an ancestor namespace)."""
         if not signals.kill_ok(sender.creds, target.creds):
             return errno.EPERM
         if sig and target.alive:
-            self._send_signal(target, sig, mqueue.SigInfo(sig, SI_USER, sender.pid,
-                                                          sender.creds.uid))
+            ns = target.pid_ns
+            if ns is sender.pid_ns or pid_nr_ns(sender.thread_pid, ns):
+                self._send_signal(target, sig, mqueue.SigInfo(sig, SI_USER, sender.vpid,
+                                                              sender.creds.uid))
+            else:
+                self._send_forced(target, sig, mqueue.SigInfo(sig, SI_USER, 0,
+                                                              sender.creds.uid))
         return 0
+
+    def _send_forced(self, t: Process, sig: int, info: mqueue.SigInfo) -> None:
+        """A signal from an ancestor PID namespace: SIGKILL and SIGSTOP reach a namespace's
+        init as anyone (sig_task_ignored()'s force); neither can be caught or blocked, so
+        they do what prepare_signal() and the default action do."""
+        if t.unkillable and sig == signals.SIGKILL:
+            self._continue(t)
+            self._exit_process(t, sig)
+        elif t.unkillable and sig == signals.SIGSTOP:
+            signals.flush(t, signals.SIGCONT)
+            self._stop(t)
+        else:
+            self._send_signal(t, sig, info)
 
     def _send_signal(self, t: Process, sig: int, info: mqueue.SigInfo | None = None) -> None:
         """Generate ``sig`` for ``t``: default actions happen now; handled signals are
         queued (with their siginfo ``info``), interrupt a blocked call, or run at once in a
-        process that is idle."""
+        process that is idle. An init (the initial one, or a PID namespace's) is spared the
+        signals it has no handler for (see :meth:`_send_forced`)."""
         if not t.alive:
             return
         handler = t.sighand.get(sig, signals.SIG_DFL)
-        if t.pid == 1 and handler is signals.SIG_DFL:
+        if t.unkillable and handler is signals.SIG_DFL:
             return   # init is protected from signals it does not handle
         if sig in (signals.SIGCONT, signals.SIGKILL):
             self._continue(t)
@@ -848,7 +962,7 @@ class Kernel(Viewable):
             if handler is signals.SIG_IGN:
                 continue
             if handler is signals.SIG_DFL:
-                if proc.pid != 1:
+                if not proc.unkillable:     # (get_signal(): SIGNAL_UNKILLABLE)
                     self._default_action(proc, sig)
                 continue
             frames.append((sig, handler, info, mask))

@@ -40,6 +40,7 @@ from ..errors import ProcessGone, oserror
 from ..sim.clock import seconds_to_ns
 from ..sim.scheduler import Task
 from .files import OpenFile
+from .pidns import pid_nr_ns
 from .vfs import MAY_EXEC, S_IFDIR, S_IFREG, S_IALLUGO, S_ISVTX, Node
 from .vfs import MAY_READ as MAY_READ, MAY_WRITE as MAY_WRITE, Stat as Stat
 from .vfs import generic_permission as generic_permission
@@ -96,7 +97,9 @@ class SigEvent:
 @attrs.frozen
 class SigInfo:
     """What a handler can read as ``process.last_siginfo``: the ``siginfo_t`` of the signal
-    being handled (si_code SI_USER for kill, SI_MESGQ for an mq notification)."""
+    being handled (si_code SI_USER for kill, SI_MESGQ for an mq notification). ``si_pid``
+    is the sender as the receiver's PID namespace numbers it, 0 when the sender is outside
+    it (for kill, as Linux has it, the sender's own number when both see it)."""
 
     si_signo: int
     si_code: int
@@ -358,8 +361,9 @@ class MqueueInode(Viewable):
         kernel = self.kernel
         if sev.sigev_notify == SIGEV_SIGNAL:
             if sev.sigev_signo and owner.alive:
-                info = SigInfo(sev.sigev_signo, SI_MESGQ, sender.pid, sender.creds.uid,
-                               sev.sigev_value)
+                # the sender as the owner's PID namespace numbers it (0 if it is not there)
+                info = SigInfo(sev.sigev_signo, SI_MESGQ, pid_nr_ns(sender.thread_pid, owner.pid_ns),
+                               sender.creds.uid, sev.sigev_value)
                 kernel._send_signal(owner, sev.sigev_signo, info)
         elif sev.sigev_notify == SIGEV_THREAD and owner.alive:
             start_notify_thread(kernel, owner, sev.sigev_notify_function, sev.sigev_value)
@@ -368,13 +372,16 @@ class MqueueInode(Viewable):
         self.notify_owner = self.notify = None
 
     # --- what the filesystem shows ---------------------------------------------------------
-    def status(self) -> bytes:
-        """mqueue_read_file(): one line, as snprintf into an 80-byte buffer makes it."""
+    def status(self, reader: ProcessState | None = None) -> bytes:
+        """mqueue_read_file(): one line, as snprintf into an 80-byte buffer makes it; the
+        NOTIFY_PID as the ``reader``'s PID namespace numbers it (0 for a process it does not
+        see; the initial namespace's number without a reader)."""
         owner, sev = self.notify_owner, self.notify
         notify = sev.sigev_notify if owner is not None and sev is not None else 0
         signo = sev.sigev_signo if sev is not None and owner is not None \
             and notify == SIGEV_SIGNAL else 0
-        pid = owner.pid if owner is not None else 0
+        pid = 0 if owner is None else \
+            owner.pid if reader is None else pid_nr_ns(owner.thread_pid, reader.pid_ns)
         text = f"QSIZE:{self.qsize:<10} NOTIFY:{notify:<5} SIGNO:{signo:<5} NOTIFY_PID:{pid:<6}\n"
         return text.encode()[:FILENT_SIZE - 1]
 
@@ -593,7 +600,7 @@ class MqFile(OpenFile):
             mount.users += 1
 
     def read(self, proc: ProcessState, size: int) -> bytes:
-        text = self.inode.status()
+        text = self.inode.status(proc)
         data = text[self.pos:self.pos + size]
         self.pos += len(data)
         return data

@@ -30,6 +30,7 @@ from ..constants import (CAP_SYS_RESOURCE, INT_MAX, IPC_EXCL, IPC_INFO, IPC_NOWA
                          MSG_STAT, MSG_STAT_ANY, MSGMAP, MSGPOOL, MSGSEG, MSGSSZ, MSGTQL)
 from ..errors import oserror
 from .perm import IpcPerm, KernIpcPerm, ipcperms
+from .pidns import pid_vnr
 from .signals import handler_due
 from .syscall import (NOKW, CallsBase, as_bytes, hot_syscall, int_arg, restart_syscall,
                       syscall)
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from ..sim.scheduler import Scheduler
     from .creds import Creds
     from .namespace import IpcNamespace
+    from .pidns import Pid, PidNamespace
     from .process import ProcessState
     from .syscall import Data
 
@@ -92,10 +94,13 @@ class Msginfo:
 
 
 class MsgQueue(KernIpcPerm):
-    """``struct msg_queue``."""
+    """``struct msg_queue``. ``q_lspid_ref`` and ``q_lrpid_ref`` are the last sender's and
+    receiver's :class:`~ipcsim.kernel.pidns.Pid` (None before the first), kept as Linux
+    keeps their struct pid so that a reader in any PID namespace can number them;
+    ``q_lspid`` and ``q_lrpid`` are their numbers in the initial namespace (0 for none)."""
 
     __slots__ = ("q_stime", "q_rtime", "q_ctime", "q_cbytes", "q_qnum", "q_qbytes",
-                 "q_lspid", "q_lrpid", "q_messages", "q_bytype", "q_lone", "q_types", "q_dead",
+                 "q_lspid_ref", "q_lrpid_ref", "q_messages", "q_bytype", "q_lone", "q_types", "q_dead",
                  "q_receivers", "q_senders")
 
     def __init__(self, ns: IpcNamespace, key: int, mode: int, creds: Creds, now: int):
@@ -108,7 +113,8 @@ class MsgQueue(KernIpcPerm):
         self.q_ctime = now
         self.q_cbytes = self.q_qnum = 0
         self.q_qbytes = ns.msg_ctlmnb
-        self.q_lspid = self.q_lrpid = 0
+        self.q_lspid_ref: Pid | None = None
+        self.q_lrpid_ref: Pid | None = None
         self.q_messages: deque[Msg] = deque()
         # A type's messages: in q_bytype once it has had two at a time, or a message after
         # its first left (the deque stays when it empties: a type that comes and goes
@@ -292,7 +298,7 @@ class MsgQueue(KernIpcPerm):
         mode, want, maxsize = w.data
         if (mode == SEARCH_ANY or mtype == want and mode == SEARCH_EQUAL) \
                 and maxsize >= len(text):
-            self.q_lrpid = w.process.pid
+            self.q_lrpid_ref = w.process.thread_pid
             self.q_rtime = now
             sched.wake(w, ("msg", msg))
             return True
@@ -303,7 +309,7 @@ class MsgQueue(KernIpcPerm):
             if maxsize < len(text):
                 sched.wake(w, ("err", errno.E2BIG))
                 continue
-            self.q_lrpid = w.process.pid
+            self.q_lrpid_ref = w.process.thread_pid
             self.q_rtime = now
             sched.wake(w, ("msg", msg))
             return True
@@ -356,15 +362,30 @@ class MsgQueue(KernIpcPerm):
     def _ns_exit(self) -> None:
         self.freeque()
 
-    def stat(self, creds: Creds | None = None) -> MsqidDs:
-        """IPC_STAT's copy, ids as ``creds`` sees them (kernel ids without)."""
+    @property
+    def q_lspid(self) -> int:
+        """The last sender's pid in the initial PID namespace (0 before the first send)."""
+        return pid_vnr(self.q_lspid_ref, None)
+
+    @property
+    def q_lrpid(self) -> int:
+        """The last receiver's pid in the initial PID namespace (0 before the first)."""
+        return pid_vnr(self.q_lrpid_ref, None)
+
+    def stat(self, creds: Creds | None = None, pid_ns: PidNamespace | None = None) -> MsqidDs:
+        """IPC_STAT's copy, ids as ``creds`` sees them (kernel ids without), the last
+        sender's and receiver's pids as PID namespace ``pid_ns`` numbers them (0 for one it
+        does not see; the initial namespace's numbers without)."""
         return MsqidDs(self.to_ipc_perm(creds), self.q_stime, self.q_rtime, self.q_ctime,
-                       self.q_cbytes, self.q_qnum, self.q_qbytes, self.q_lspid, self.q_lrpid)
+                       self.q_cbytes, self.q_qnum, self.q_qbytes, pid_vnr(self.q_lspid_ref, pid_ns),
+                       pid_vnr(self.q_lrpid_ref, pid_ns))
 
     def _proc_row(self, reader: ProcessState) -> str:
         uid, gid, cuid, cgid = self.ids_seen_by(reader.creds)
+        ns = reader.pid_ns
         return (f"{self.key:10d} {self.id:10d}  {self.mode:4o}  {self.q_cbytes:10d} "
-                f"{self.q_qnum:10d} {self.q_lspid:5d} {self.q_lrpid:5d} {uid:5d} "
+                f"{self.q_qnum:10d} {pid_vnr(self.q_lspid_ref, ns):5d} "
+                f"{pid_vnr(self.q_lrpid_ref, ns):5d} {uid:5d} "
                 f"{gid:5d} {cuid:5d} {cgid:5d} {self.q_stime:10d} "
                 f"{self.q_rtime:10d} {self.q_ctime:10d}\n")
 
@@ -494,7 +515,7 @@ class MsgCalls(CallsBase):
             if reason == SIGNAL or reason == STOPPED:
                 raise oserror(errno.EINTR)
         now = kernel.clock.wall
-        q.q_lspid = self.pid
+        q.q_lspid_ref = self.thread_pid
         q.q_stime = now
         msg = [mtype, text]
         if q.q_receivers and q.pipelined_send(kernel.sched, msg, now):
@@ -585,7 +606,7 @@ class MsgCalls(CallsBase):
                 ns.msg_bytes -= size
                 ns.msg_hdrs -= 1
                 q.q_rtime = kernel.clock.wall
-                q.q_lrpid = self.pid
+                q.q_lrpid_ref = self.thread_pid
                 if q.q_senders:
                     q.ss_wakeup(kernel.sched)
                 return mtype, text[:msgsz] if len(text) > msgsz else text
@@ -690,7 +711,8 @@ def _msgctl(proc: ProcessState, msqid: int, cmd: int, buf: object) -> MsgctlResu
         q = ids.obtain_check(msqid) if cmd == IPC_STAT else ids.obtain_idx(msqid)
         if cmd != MSG_STAT_ANY and not ipcperms(q, proc.creds, S_IRUGO):
             raise oserror(errno.EACCES)
-        return q.stat(proc.creds) if cmd == IPC_STAT else (q.id, q.stat(proc.creds))
+        ds = q.stat(proc.creds, proc.pid_ns)
+        return ds if cmd == IPC_STAT else (q.id, ds)
     if cmd == IPC_SET:
         if not isinstance(buf, MsqidDs):
             raise TypeError("IPC_SET takes a MsqidDs (as IPC_STAT returns)")

@@ -17,16 +17,17 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from ..constants import (CAP_DAC_OVERRIDE, CAP_SYS_ADMIN, CAP_SYS_PTRACE, CLONE_FILES,
                          CLONE_FS, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS,
                          CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER, CLONE_NEWUTS,
-                         CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_VM, CSIGNAL,
+                         CLONE_PARENT, CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_VM, CSIGNAL,
                          CAP_SYS_RESOURCE, MNT_DETACH, MQ_BYTES_MAX, MS_BIND, MS_PRIVATE, MS_REC,
                          MS_SHARED, MS_SILENT, MS_SLAVE, MS_UNBINDABLE, CAP_SYS_CHROOT, O_ACCMODE, O_CREAT,
-                         O_EXCL, O_RDONLY, O_RDWR, O_WRONLY, RLIM_INFINITY, RLIM_NLIMITS,
+                         NS_GET_NSTYPE, NS_GET_PARENT, O_EXCL, O_RDONLY, O_RDWR, O_WRONLY,
+                         RLIM_INFINITY, RLIM_NLIMITS,
                          RLIMIT_MSGQUEUE, WNOHANG)
 from ..errors import UnsupportedError, oserror
 from ..sim.clock import seconds_to_ns
 from ..sim.scheduler import ProcessExit
 from . import creds as _creds
-from . import files, mntns, procfs, sem, shm, signals, userns, vfs
+from . import files, mntns, pidns, procfs, sem, shm, signals, userns, vfs
 from .procfs import NsBindMount as NsBindMount
 from .mqueue import MqCalls
 from .msg import MsgCalls
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from .mqueue import SigInfo
     from .vfs import Stat
     from .mntns import MntNamespace
+    from .pidns import Pid, PidNamespace
     from .namespace import IpcNamespace
     from .shm import AddressSpace, ShmidKernel
 
@@ -53,13 +55,13 @@ UNSHARE_VALID = (CLONE_THREAD | CLONE_FS | CLONE_NEWNS | CLONE_SIGHAND | CLONE_V
                  | CLONE_SYSVSEM | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUSER
                  | CLONE_NEWPID | CLONE_NEWCGROUP | CLONE_NEWTIME)
 # Namespace kinds Linux has but the model does not.
-UNMODELLED_NS = (CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP
-                 | CLONE_NEWTIME)
+UNMODELLED_NS = CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME
 # The namespace flags that need CAP_SYS_ADMIN (unshare_nsproxy_namespaces, copy_namespaces).
 PRIVILEGED_NS = (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID
                  | CLONE_NEWCGROUP | CLONE_NEWTIME)
 # clone flags the model carries out (CSIGNAL: the exit signal).
-CLONE_MODELLED = CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWUSER | CLONE_SYSVSEM | CSIGNAL
+CLONE_MODELLED = (CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUSER | CLONE_SYSVSEM
+                  | CSIGNAL)
 # mount(2)'s propagation types (do_change_type)
 MS_PROPAGATION = MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE
 CLONE_KNOWN = 0xFFFFFF00 & ~CLONE_NEWTIME | CSIGNAL
@@ -76,6 +78,11 @@ if TYPE_CHECKING:
 
         kernel: Kernel
         pid: int
+        thread_pid: Pid
+        vpid: int
+        pid_ns: PidNamespace
+        pid_ns_for_children: PidNamespace   # (None once it has exited)
+        unkillable: bool
         parent: Process | None
         children: dict[int, Process]
         creds: Creds
@@ -93,6 +100,7 @@ if TYPE_CHECKING:
         sighand: dict[int, signals.Handler]
         stopped: bool
         pgid: int
+        pgrp: Pid
         dumpable: bool
         sysvsem: sem.UndoList | None
         shm_clist: list[ShmidKernel]
@@ -133,20 +141,35 @@ def _change_type(nd: vfs.Nameidata, flags: int) -> None:
 
 
 class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
-    """One simulated process."""
+    """One simulated process.
 
-    __slots__ = ("kernel", "pid", "parent", "children", "creds", "ipc_ns", "mnt_ns", "fds",
-                 "alive",
+    ``pid`` is its number in the initial PID namespace, as the host sees it: what
+    ``Kernel.process()`` takes, what ``ps`` on the host shows, what every table of the model
+    keys on (``thread_pid`` is its :class:`~ipcsim.kernel.pidns.Pid`, which knows its
+    numbers in the namespaces below too). A process in a PID namespace of its own
+    knows itself by ``vpid`` (what its getpid() returns); ``pid_in(ns)`` is its number in
+    any namespace (0 where it has none) and ``nspid`` all of them, outermost first, as the
+    NSpid line of /proc/PID/status shows them. ``pid_ns`` is the namespace it was made in,
+    ``pid_ns_for_children`` where its next children go."""
+
+    __slots__ = ("kernel", "pid", "thread_pid", "vpid", "pid_ns", "pid_ns_for_children",
+                 "unkillable", "pgrp",
+                 "parent", "children", "creds", "ipc_ns", "mnt_ns", "fds", "alive",
                  "exit_status", "wstatus", "result", "program", "waiter", "sigpending", "sigmask",
                  "sighand", "stopped", "pgid", "dumpable", "sysvsem", "shm_clist", "umask_",
                  "child_wait", "comm", "exit_signal", "adopted", "zombies", "sibling_seq", "mm",
                  "rlimits", "siginfo", "last_siginfo", "__weakref__")
 
-    def __init__(self, kernel: Kernel, pid: int, parent: Process | None, creds: Creds,
+    def __init__(self, kernel: Kernel, pid: Pid, parent: Process | None, creds: Creds,
                  ipc_ns: IpcNamespace):
         # (the types: ProcessState)
         self.kernel = kernel
-        self.pid = pid
+        self.pid = pid.nr
+        self.thread_pid = pid
+        self.vpid = pid.nrs[-1]   # getpid(): task_tgid_vnr(), fixed for the process's life
+        self.pid_ns = pid.nss[-1]
+        self.pid_ns_for_children = kernel.init_pid_ns   # (its creator sets it, with a ref)
+        self.unkillable = False   # SIGNAL_UNKILLABLE: an init (attach_pid sets it)
         self.parent = parent
         self.children = {}
         self.creds = creds
@@ -163,13 +186,14 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         self.sigmask = 0          # blocked signals: bit sig-1
         self.sighand = {}
         self.stopped = False
-        self.pgid = pid
+        self.pgid = pid.nr
+        self.pgrp = pid           # the group's Pid (pgid is its number in the initial ns)
         self.dumpable = True
         self.sysvsem = None
         self.shm_clist = []
         self.umask_ = 0o022
         self.child_wait = None    # made by the first wait() that blocks
-        self.comm = "init" if pid == 1 else "proc"
+        self.comm = "init" if pid.nr == 1 else "proc"
         self.exit_signal = signals.SIGCHLD
         self.adopted = False      # an orphan handed to init, which reaps it when it ends
         self.zombies = None       # SortedDict sibling_seq -> ended child, made on first use
@@ -183,8 +207,20 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
     # --- what users read --------------------------------------------------------------
     @property
     def ppid(self) -> int:
-        """The parent's pid (0 for init)."""
+        """The parent's pid in the initial PID namespace (0 for init); getppid() gives it
+        as the process sees it."""
         return self.parent.pid if self.parent is not None else 0
+
+    def pid_in(self, ns: pidns.PidNamespace) -> int:
+        """task_pid_nr_ns(): the process's number in PID namespace ``ns``, 0 when it has
+        none there (``ns`` is below its own, or unrelated)."""
+        return pidns.pid_nr_ns(self.thread_pid, ns)
+
+    @property
+    def nspid(self) -> tuple[int, ...]:
+        """Its numbers from the initial PID namespace down to its own (/proc/PID/status's
+        NSpid)."""
+        return self.thread_pid.nrs
 
     @property
     def uid(self) -> int:
@@ -212,8 +248,10 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
 
     @property
     def zombie(self) -> bool:
-        """Ended but not yet reaped by its parent's wait()."""
-        return not self.alive and self.kernel._procs.get(self.pid) is self
+        """Ended but not yet reaped by its parent's wait() (a PID namespace's init is no
+        zombie while it waits, exiting, for the namespace's other processes to go)."""
+        return (not self.alive and self.kernel._procs.get(self.pid) is self
+                and self.pid_ns.zapping is not self)
 
     def __repr__(self) -> str:
         if self.alive:
@@ -233,14 +271,21 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
     @syscall
     def clone(self, flags: int, target: Program | None = None,
               args: tuple[Any, ...] | list[Any] = ()) -> Process:
-        """clone(2) with CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWIPC and/or CLONE_SYSVSEM; the
-        low byte is the exit signal (SIGCHLD when 0). CLONE_NEWNS and CLONE_NEWIPC need
-        CAP_SYS_ADMIN in the caller's user namespace (EPERM), or CLONE_NEWUSER with them:
-        the new user namespace is made first and owns the new ones; CLONE_NEWNS cannot be
-        combined with CLONE_FS, nor CLONE_NEWIPC with CLONE_SYSVSEM (EINVAL). CLONE_NEWUSER needs no privilege (see :func:`userns.create_user_ns` for
-        its ENOSPC and EPERM). A namespace kind the kernel was built without is EINVAL
-        (CLONE_NEWUSER before the EPERM, as copy_creds comes before copy_namespaces), with
-        no child made and no pid used."""
+        """clone(2) with CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID and/or
+        CLONE_SYSVSEM; the low byte is the exit signal (SIGCHLD when 0). CLONE_NEWNS,
+        CLONE_NEWIPC and CLONE_NEWPID need CAP_SYS_ADMIN in the caller's user namespace
+        (EPERM), or CLONE_NEWUSER with them: the new user namespace is made first and owns
+        the new ones; CLONE_NEWNS cannot be combined with CLONE_FS, nor CLONE_NEWIPC with
+        CLONE_SYSVSEM, nor CLONE_NEWUSER or CLONE_NEWPID with CLONE_THREAD (EINVAL).
+        CLONE_NEWUSER needs no privilege (see :func:`userns.create_user_ns` for its ENOSPC
+        and EPERM). With CLONE_NEWPID the child is pid 1 of a new PID namespace below the
+        caller's (see :func:`pidns.create_pid_ns` for its EINVAL and ENOSPC; EINVAL too
+        after an unshare(CLONE_NEWPID) whose init is not made yet). Without it the child
+        goes to the caller's ``pid_ns_for_children`` (ENOMEM once that namespace's init has
+        died). An init (pid 1 of any namespace) cannot use CLONE_PARENT (EINVAL). A
+        namespace kind the kernel was built without is EINVAL (CLONE_NEWUSER before the
+        EPERM, as copy_creds comes before copy_namespaces), with no child made and no pid
+        used."""
         flags = int_arg(flags, "flags")
         if flags < 0 or flags > 0xFFFFFFFF or flags & ~CLONE_KNOWN:
             raise oserror(errno.EINVAL)
@@ -248,8 +293,16 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
             raise oserror(errno.EINVAL)
         if flags & CLONE_NEWNS and flags & CLONE_FS:
             raise oserror(errno.EINVAL)     # copy_process: a new root needs its own fs
-        if flags & CLONE_NEWUSER and flags & (CLONE_FS | CLONE_THREAD):
-            raise oserror(errno.EINVAL)     # copy_process: no shared fs or thread group
+        if flags & CLONE_NEWUSER and flags & CLONE_FS:
+            raise oserror(errno.EINVAL)     # copy_process: no shared fs
+        if flags & CLONE_THREAD and not flags & CLONE_SIGHAND \
+                or flags & CLONE_SIGHAND and not flags & CLONE_VM:
+            raise oserror(errno.EINVAL)     # a thread shares handlers, handlers share the mm
+        if flags & CLONE_PARENT and self.unkillable:
+            raise oserror(errno.EINVAL)     # an init makes no siblings (SIGNAL_UNKILLABLE)
+        if flags & CLONE_THREAD and (flags & (CLONE_NEWUSER | CLONE_NEWPID)
+                                     or self.pid_ns_for_children is not self.pid_ns):
+            raise oserror(errno.EINVAL)     # a thread stays in its group's namespaces
         missing = flags & self.kernel._ns_missing
         if missing & CLONE_NEWUSER:
             raise oserror(errno.EINVAL)     # copy_creds: create_user_ns() is a stub
@@ -263,7 +316,8 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         if flags & ~CLONE_MODELLED:
             raise UnsupportedError(f"clone flags {flags & ~CLONE_MODELLED:#x} are not "
                                    f"modelled: only CLONE_NEWUSER, CLONE_NEWNS, "
-                                   f"CLONE_NEWIPC, CLONE_SYSVSEM and an exit signal are")
+                                   f"CLONE_NEWIPC, CLONE_NEWPID, CLONE_SYSVSEM and an exit "
+                                   f"signal are")
         return self.kernel._copy_process(self, flags, target, args)
 
     @syscall
@@ -280,7 +334,8 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
     def wait(self, pid: int = -1, options: int = 0) -> tuple[int, int]:
         """waitpid(2): reap a child that ended; returns ``(pid, wstatus)`` (use
         ``os.WIFEXITED``/``os.WEXITSTATUS``/``os.WTERMSIG``). Blocks until one ends;
-        ``WNOHANG`` gives ``(0, 0)`` instead. ECHILD when no child matches."""
+        ``WNOHANG`` gives ``(0, 0)`` instead. ECHILD when no child matches. Pids (the
+        argument, a process group, the result) are numbers in the caller's PID namespace."""
         pid = int_arg(pid, "pid")
         options = int_arg(options, "options")
         if options & ~0x6000000F:
@@ -290,7 +345,8 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
             if child is not None:
                 wstatus = child.wstatus
                 assert wstatus is not None      # set when it ended
-                return self.kernel._reap(child), wstatus
+                self.kernel._reap(child)
+                return pidns.pid_nr_ns(child.thread_pid, self.pid_ns), wstatus
             if options & WNOHANG:
                 return 0, 0
             w = Waiter(self, ("wait({}) for a child to exit", pid))
@@ -304,27 +360,39 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
                 if child is not None:
                     wstatus = child.wstatus
                     assert wstatus is not None
-                    return self.kernel._reap(child), wstatus
+                    self.kernel._reap(child)
+                    return pidns.pid_nr_ns(child.thread_pid, self.pid_ns), wstatus
                 raise oserror(errno.EINTR)
 
     def _find_zombie(self, pid: int) -> "Process | None":
         """The first ended child that ``pid`` selects, in the order the children were
         attached (do_wait); None if all are running; ECHILD if none matches at all."""
+        zombies = self.zombies
         if pid > 0:
-            child = self.children.get(pid)
+            child = self._child(pid)
             if child is None:
                 raise oserror(errno.ECHILD)
-            return None if child.alive else child
+            return child if zombies and zombies.get(child.sibling_seq) is child else None
         if pid == -1:
             if not self.children:
                 raise oserror(errno.ECHILD)
-            zombies = self.zombies
             return zombies.peekitem(0)[1] if zombies else None
-        pgrp = self.pgid if pid == 0 else -pid
+        pgrp = self.pgid if pid == 0 else pidns.find_pgrp(self.pid_ns, -pid)
         matching = [c for c in self.children.values() if c.pgid == pgrp]
-        if not matching:
+        if not matching or pgrp is None:
             raise oserror(errno.ECHILD)
-        return next((c for c in matching if not c.alive), None)
+        return next((c for c in matching
+                     if zombies and zombies.get(c.sibling_seq) is c), None)
+
+    def _child(self, pid: int) -> Process | None:
+        """The child numbered ``pid`` in this process's PID namespace, or None."""
+        ns = self.pid_ns
+        if ns.parent is None:
+            return self.children.get(pid)
+        proc = ns.tasks.get(pid)
+        if proc is None or proc.parent is not self:
+            return None
+        return proc
 
     @syscall
     def sleep(self, seconds: float) -> None:
@@ -347,39 +415,56 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
 
     @syscall
     def getpid(self) -> int:
-        return self.pid
+        """getpid(2): the number in the process's own PID namespace (``vpid``)."""
+        return self.vpid
 
     @syscall
     def getppid(self) -> int:
-        return self.ppid
+        """getppid(2): the parent's number in the caller's PID namespace; 0 when the parent
+        is not in it (the parent of a namespace's init, outside)."""
+        parent = self.parent
+        return pidns.pid_nr_ns(parent.thread_pid, self.pid_ns) if parent is not None else 0
 
     @syscall
     def setpgid(self, pid: int = 0, pgid: int = 0) -> None:
-        """setpgid(2) for this process or one of its children."""
+        """setpgid(2) for this process or one of its children, both numbers in the caller's
+        PID namespace (a group it does not see: EPERM)."""
         pid, pgid = int_arg(pid, "pid"), int_arg(pgid, "pgid")
         if pgid < 0:
             raise oserror(errno.EINVAL)
-        target = self if pid in (0, self.pid) else self.children.get(pid)
+        target = self if pid in (0, self.vpid) else self._child(pid)
         if target is None or not target.alive:
             raise oserror(errno.ESRCH)
-        pgid = pgid or target.pid
-        if pgid != target.pid and not any(p.pgid == pgid for p in self.kernel.processes()):
-            raise oserror(errno.EPERM)
-        target.pgid = pgid
+        ns = self.pid_ns
+        if not pgid or pgid == pidns.pid_nr_ns(target.thread_pid, ns):
+            group = target.thread_pid
+        else:
+            found = next((p.pgrp for p in self.kernel.processes()
+                          if pidns.pid_nr_ns(p.pgrp, ns) == pgid), None)
+            if found is None:
+                raise oserror(errno.EPERM)
+            group = found
+        target.pgid, target.pgrp = group.nr, group
 
     @syscall
     def getpgid(self, pid: int = 0) -> int:
+        """getpgid(2): the group's number in the caller's PID namespace (0 for a group it
+        does not see, as that of a namespace's init that kept its parent's)."""
         pid = int_arg(pid, "pid")
-        target = self if pid in (0, self.pid) else self.kernel._procs.get(pid)
+        ns = self.pid_ns
+        target = self if pid in (0, self.vpid) else ns.tasks.get(pid)
         if target is None:
             raise oserror(errno.ESRCH)
-        return target.pgid
+        return pidns.pid_nr_ns(target.pgrp, ns)
 
     # --- signals ----------------------------------------------------------------------
     @syscall
     def kill(self, pid: int, sig: int) -> None:
         """kill(2): pid > 0 one process, 0 this process group, -1 every process but init
-        and the caller, < -1 the group -pid. Permission as kill_ok_by_cred (EPERM)."""
+        and the caller, < -1 the group -pid, each a number in the caller's PID namespace
+        (-1 reaches the processes it sees, but not the namespace's init). Permission as
+        kill_ok_by_cred (EPERM). A namespace's init gets from inside only the signals it
+        has a handler for; from an ancestor namespace SIGKILL and SIGSTOP reach it too."""
         pid = int_arg(pid, "pid")
         sig = signals.check_signal(sig)
         self.kernel._kill(self, pid, sig)
@@ -457,9 +542,13 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         namespace, the new one when both are asked; ENOSPC past max_ipc_namespaces), owned
         by its user namespace; like CLONE_SYSVSEM alone it first
         applies and drops the caller's SEM_UNDO list, and it orphans (or, with
-        shm_rmid_forced, destroys) the shared memory segments the caller created. A
-        namespace kind the kernel was built without is EINVAL, with nothing changed
-        (CLONE_NEWUSER before the EPERM, as unshare_userns comes first)."""
+        shm_rmid_forced, destroys) the shared memory segments the caller created.
+        CLONE_NEWPID makes a PID namespace for the caller's children, not for the caller:
+        its next child is pid 1 there, the ones after it join it (EPERM as CLONE_NEWIPC;
+        EINVAL when the caller's children already go to another namespace than its own,
+        as after a first unshare(CLONE_NEWPID); ENOSPC past 32 levels or
+        max_pid_namespaces). A namespace kind the kernel was built without is EINVAL, with
+        nothing changed (CLONE_NEWUSER before the EPERM, as unshare_userns comes first)."""
         flags = int_arg(flags, "flags")
         if flags & CLONE_NEWUSER:
             flags |= CLONE_THREAD | CLONE_FS
@@ -482,7 +571,7 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
             new_user_ns = userns.create_user_ns(kernel, creds, kernel.user_ns_of(self.creds))
             new_user_ns.get()
         try:
-            new_mnt_ns, new_ns = self._unshare_nsproxy(flags, creds, missing)
+            new_mnt_ns, new_ns, new_pid_ns = self._unshare_nsproxy(flags, creds, missing)
         except BaseException:
             if new_user_ns is not None:
                 new_user_ns.put()
@@ -503,11 +592,15 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
             shm.exit_shm(self)
             old, self.ipc_ns = self.ipc_ns, new_ns
             old.put()
+        if new_pid_ns is not None:
+            old_pid_ns, self.pid_ns_for_children = self.pid_ns_for_children, new_pid_ns
+            old_pid_ns.put()
 
-    def _unshare_nsproxy(self, flags: int, creds: Creds,
-                         missing: int) -> tuple[MntNamespace | None, IpcNamespace | None]:
+    def _unshare_nsproxy(self, flags: int, creds: Creds, missing: int
+                         ) -> tuple[MntNamespace | None, IpcNamespace | None,
+                                    pidns.PidNamespace | None]:
         """unshare_nsproxy_namespaces(): the checks with the new credentials, then the new
-        mount and IPC namespaces asked for, in create_new_namespaces()'s order (the
+        mount, IPC and PID namespaces asked for, in create_new_namespaces()'s order (the
         caller's stay until the unshare commits)."""
         if flags & PRIVILEGED_NS and not creds.capable_in_own(CAP_SYS_ADMIN):
             raise oserror(errno.EPERM)
@@ -520,13 +613,22 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         new_mnt_ns = None
         if flags & CLONE_NEWNS:
             new_mnt_ns = mntns.copy_mnt_ns(kernel, self.mnt_ns, kernel.user_ns_of(creds), creds)
+        new_ns = None
         try:
-            new_ns = kernel._create_ipc_ns(self, creds) if flags & CLONE_NEWIPC else None
+            if flags & CLONE_NEWIPC:
+                new_ns = kernel._create_ipc_ns(self, creds)
+            new_pid_ns = None
+            if flags & CLONE_NEWPID:
+                new_pid_ns = pidns.copy_pid_ns(kernel, flags, kernel.user_ns_of(creds),
+                                               self.pid_ns_for_children, self.pid_ns,
+                                               creds.euid)
         except BaseException:
+            if new_ns is not None:
+                new_ns.put()
             if new_mnt_ns is not None:
                 new_mnt_ns.put()
             raise
-        return new_mnt_ns, new_ns
+        return new_mnt_ns, new_ns, new_pid_ns
 
     @syscall
     def setns(self, fd: int, nstype: int = 0) -> None:
@@ -538,7 +640,10 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         namespace needs CAP_SYS_ADMIN both in the user namespace that owns it and in the
         caller's own (EPERM), and drops the SEM_UNDO list (even when joining the namespace
         it is already in). Joining a user namespace needs CAP_SYS_ADMIN in it (EPERM), is
-        EINVAL for the caller's own, and gives every capability there."""
+        EINVAL for the caller's own, and gives every capability there. Joining a PID
+        namespace needs CAP_SYS_ADMIN in its owner and in the caller's own user namespace
+        (EPERM), and a namespace that is the caller's own or below it (EINVAL); only the
+        caller's next children go there (:func:`pidns.pidns_install`)."""
         file = self._file(fd)
         nstype = int_arg(nstype, "nstype")
         if isinstance(file, userns.UserNsFile):
@@ -560,6 +665,9 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
             raise oserror(errno.EINVAL)
         if isinstance(ns, mntns.MntNamespace):
             self._setns_mnt(ns)
+            return
+        if isinstance(ns, pidns.PidNamespace):
+            pidns.pidns_install(self, ns)
             return
         creds = self.creds
         if not (creds.ns_capable(ns.user_ns, CAP_SYS_ADMIN)
@@ -652,7 +760,16 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         same = (c.fsuid == t.euid == t.suid == t.uid) and (c.fsgid == t.egid == t.sgid == t.gid)
         if not same and not c.capable_over(t, CAP_SYS_PTRACE):
             return False
-        return target.dumpable or c.capable_over(t, CAP_SYS_PTRACE)
+        # a zombie has no mm, so no dumpable flag to check
+        if target.alive and not target.dumpable and not c.capable_over(t, CAP_SYS_PTRACE):
+            return False
+        # cap_ptrace_access_check(): in the same user namespace with every capability the
+        # target may have, or CAP_SYS_PTRACE over the target's
+        kernel = self.kernel
+        if kernel.user_ns_of(c) is kernel.user_ns_of(t) \
+                and not t.cap_permitted & ~c.cap_effective:
+            return True
+        return c.capable_over(t, CAP_SYS_PTRACE)
 
     def _open(self, path: str | bytes, flags: int, mode: int = 0o666) -> files.OpenFile:
         return vfs.do_open(self, path, int_arg(flags, "flags"), mode)
@@ -675,9 +792,17 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
     def ioctl(self, fd: int, request: int) -> int:
         """ioctl(2) on a namespace descriptor: NS_GET_USERNS and NS_GET_PARENT return a new
         descriptor, NS_GET_NSTYPE the CLONE_NEW* kind, NS_GET_OWNER_UID the uid (see
-        :func:`userns.ns_ioctl`); ENOTTY for other files."""
+        :func:`userns.ns_ioctl`); for a PID namespace NS_GET_PARENT gives the parent when
+        it is the caller's own PID namespace or below it (EPERM otherwise, and for the
+        initial one). ENOTTY for other files."""
         file = self._file(fd)
-        return userns.ns_ioctl(self, file, int_arg(request, "request"))
+        request = int_arg(request, "request")
+        if isinstance(file, files.NsFile) and isinstance(file.ns, pidns.PidNamespace):
+            if request == NS_GET_PARENT:
+                return self._install(files.NsFile(O_RDONLY, pidns.get_parent(self, file.ns)))
+            if request == NS_GET_NSTYPE:
+                return CLONE_NEWPID
+        return userns.ns_ioctl(self, file, request)
 
     @syscall
     def dup(self, fd: int) -> int:

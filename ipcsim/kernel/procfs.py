@@ -14,6 +14,7 @@ from .. import constants
 from ..constants import O_ACCMODE, O_RDONLY
 from ..errors import UnsupportedError, oserror
 from . import files, sysctl, userns, vfs
+from .pidns import pid_nr_ns
 from .vfs import S_IFDIR, S_IFLNK, S_IFREG
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from .kernel import Kernel
     from .files import Namespace
     from .namespace import IpcNamespace
+    from .pidns import PidNamespace
     from .process import Process, ProcessState
 
 # /proc/sysvipc headers (ipc/msg.c, sem.c, shm.c; 64-bit kernels)
@@ -63,27 +65,45 @@ class ProcNode(vfs.Node):
 
 
 class ProcRoot(ProcNode):
-    """/proc: self, sys, sysvipc and a directory per process (zombies too)."""
+    """/proc of one PID namespace: self, sys, sysvipc and a directory per process that
+    namespace sees (zombies too), named by its number there. The kernel's /proc is the
+    initial namespace's; ``ProcRoot(kernel, pid_ns)`` is what ``mount -t proc`` by a
+    process of ``pid_ns`` shows (it holds the namespace until :meth:`release`, as a proc
+    superblock does)."""
 
-    __slots__ = ("kernel",)
+    __slots__ = ("kernel", "pid_ns")
 
-    def __init__(self, kernel: Kernel):
+    def __init__(self, kernel: Kernel, pid_ns: PidNamespace | None = None):
         self.kernel = kernel
+        self.pid_ns = (kernel.init_pid_ns if pid_ns is None else pid_ns).get()
+
+    def release(self) -> None:
+        """The superblock goes: drop its hold on the PID namespace."""
+        self.pid_ns.put()
 
     def lookup(self, proc: ProcessState, name: str) -> vfs.Node | None:
         if name == "self":
-            return SelfLink()
+            return SelfLink(self.pid_ns)
         if name == "sys":
             return SysDir("")
         if name == "sysvipc":
             return SysvipcDir()
-        target = self.kernel.process_by_pid_str(name)
+        ns = self.pid_ns
+        if ns.parent is None:
+            target = self.kernel.process_by_pid_str(name)
+        else:
+            target = ns.tasks.get(int(name)) if name.isdigit() and name == str(int(name)) \
+                else None
         if target is None:
             raise oserror(errno.ENOENT)     # proc_pid_lookup: no negative entries
         return PidDir(target)
 
     def readdir(self, proc: ProcessState) -> list[str]:
-        pids = [str(p.pid) for p in self.kernel.processes(include_zombies=True)]
+        ns = self.pid_ns
+        if ns.parent is None:
+            pids = [str(p.pid) for p in self.kernel.processes(include_zombies=True)]
+        else:
+            pids = [str(nr) for nr in sorted(ns.tasks)]
         return ["self", "sys", "sysvipc"] + pids
 
     def getattr(self, proc: ProcessState) -> vfs.Stat:
@@ -95,16 +115,28 @@ class ProcRoot(ProcNode):
 
 
 class SelfLink(ProcNode):
-    """/proc/self: a link to the caller's own /proc/PID."""
+    """/proc/self: a link to the caller's own /proc/PID, named by its number in the PID
+    namespace of the /proc it is in (ENOENT for a caller that namespace does not see)."""
 
-    __slots__ = ()
+    __slots__ = ("pid_ns",)
     mode = S_IFLNK | 0o777
 
+    def __init__(self, pid_ns: PidNamespace | None = None):
+        self.pid_ns = pid_ns
+
+    def _nr(self, proc: ProcessState) -> int:
+        ns = self.pid_ns
+        nr = proc.pid if ns is None else pid_nr_ns(proc.thread_pid, ns)
+        if not nr:
+            raise oserror(errno.ENOENT)
+        return nr
+
     def get_link(self, proc: ProcessState) -> vfs.Node:
+        self._nr(proc)
         return PidDir(cast("Process", proc))
 
     def readlink(self, proc: ProcessState) -> str:
-        return str(proc.pid)
+        return str(self._nr(proc))
 
 
 class SysDir(ProcNode):
@@ -263,6 +295,8 @@ class NsDir(PidDir):
     def lookup(self, proc: ProcessState, name: str) -> vfs.Node | None:
         if name not in self.target.kernel._proc_ns_names:
             raise oserror(errno.ENOENT)     # (a kind the kernel was built without too)
+        if name in ("pid", "pid_for_children"):
+            return PidNsLink(self.target, name)
         if name in NS_ATTRS:
             return NsLink(self.target, name)
         if name == "user":
@@ -303,6 +337,25 @@ class NsLink(ProcNode):
     def readlink(self, proc: ProcessState) -> str:
         ns = self._ns(proc)
         return f"{ns.kind}:[{ns.inum}]"
+
+
+class PidNsLink(NsLink):
+    """/proc/PID/ns/pid: ``pid:[INUM]`` of the namespace the process was made in (a
+    zombie's too: its struct pid stays until it is reaped); /proc/PID/ns/pid_for_children:
+    the namespace its next children go to, ENOENT until that namespace has its init
+    (pidns_for_children_get()) and once the process has exited."""
+
+    __slots__ = ()
+
+    def _ns(self, proc: ProcessState) -> Namespace:
+        self._check(proc)
+        target = self.target
+        if self.name == "pid":
+            return target.pid_ns
+        ns = target.pid_ns_for_children
+        if ns is None or ns.child_reaper is None:
+            raise oserror(errno.ENOENT)
+        return ns
 
 
 class OtherNsLink(NsLink):

@@ -48,6 +48,7 @@ from ..constants import (GETALL, GETNCNT, GETPID, GETVAL, GETZCNT, IPC_INFO, IPC
 from ..errors import oserror
 from ..sim.clock import NS, seconds_to_ns
 from .perm import IpcPerm, KernIpcPerm, ipcperms
+from .pidns import pid_nr_ns, pid_vnr
 from .syscall import NOKW, CallsBase, hot_syscall, int_arg, syscall
 from .util import flags_arg, ipcget, key_arg, obtain_for_ctl, update_perm
 from .waitq import TIMEOUT, StopEndsWaiter, WaitQueue, Waiter
@@ -55,6 +56,7 @@ from .waitq import TIMEOUT, StopEndsWaiter, WaitQueue, Waiter
 if TYPE_CHECKING:
     from .creds import Creds
     from .namespace import IpcNamespace
+    from .pidns import Pid
     from .process import ProcessState
 
 # One operation of semop: (sem_num, sem_op, sem_flg).
@@ -154,7 +156,7 @@ class SemUndo:
         del sma.undos[self]
         self.semid = -1
         self.sma = None
-        semval, sempid, pid = sma.semval, sma.sempid, proc.pid
+        semval, sempid, pid = sma.semval, sma.sempid_ref, proc.thread_pid
         for i, adj in enumerate(self.semadj):
             if adj:
                 v = semval[i] + adj
@@ -201,7 +203,7 @@ class SemQueue:
     __slots__ = ("sops", "nsops", "undo", "pid", "alter", "_blocking", "dupsop", "values",
                  "seq", "watch")
 
-    def __init__(self, sops: list[Sop], undo: SemUndo | None, pid: int, alter: bool,
+    def __init__(self, sops: list[Sop], undo: SemUndo | None, pid: Pid, alter: bool,
                  blocking: int):
         self.sops = sops
         self.nsops = len(sops)
@@ -293,9 +295,13 @@ class SemWatch:
 
 
 class SemArray(KernIpcPerm):
-    """``struct sem_array``: a set of semaphores, its sleepers and its undo entries."""
+    """``struct sem_array``: a set of semaphores, its sleepers and its undo entries.
+    ``sempid_ref[n]`` is the :class:`~ipcsim.kernel.pidns.Pid` of the last process that
+    changed semaphore n (None for none), kept as Linux keeps its struct pid so that GETPID
+    numbers it in the caller's PID namespace; ``sempid`` lists those numbers in the initial
+    namespace (0 for none)."""
 
-    __slots__ = ("sem_nsems", "semval", "sempid", "sem_otime", "sem_ctime", "pending_alter",
+    __slots__ = ("sem_nsems", "semval", "sempid_ref", "sem_otime", "sem_ctime", "pending_alter",
                  "pending_const", "sem_alter", "sem_const", "complex_count", "nwait",
                  "undos", "const_range", "watchers", "alter_head", "alter_tail")
 
@@ -304,7 +310,7 @@ class SemArray(KernIpcPerm):
         super().__init__(ns, key, mode, creds)
         self.sem_nsems = nsems
         self.semval = [0] * nsems
-        self.sempid = [0] * nsems
+        self.sempid_ref: list[Pid | None] = [None] * nsems
         # Linux keeps an otime per semaphore and shows their maximum; the clock never goes
         # back, so the last one set is the maximum.
         self.sem_otime = 0
@@ -325,7 +331,7 @@ class SemArray(KernIpcPerm):
         self.alter_tail = 0
 
     # --- trying operations -------------------------------------------------------------
-    def _try(self, sops: Sequence[Sop], un: SemUndo | None, pid: int) -> int:
+    def _try(self, sops: Sequence[Sop], un: SemUndo | None, pid: Pid) -> int:
         """perform_atomic_semop(): apply every op of ``sops`` in order, or none (``un``:
         the caller's undo entry for the set, there when an op has SEM_UNDO).
 
@@ -351,7 +357,7 @@ class SemArray(KernIpcPerm):
                         return _ERANGE
                     un.semadj[num] = adj
                 semval[num] = v
-            self.sempid[num] = pid
+            self.sempid_ref[num] = pid
             return 0
         result = 0
         i = 0
@@ -379,7 +385,7 @@ class SemArray(KernIpcPerm):
                 semval[num] = v
             i += 1
         if result == 0:
-            sempid = self.sempid
+            sempid = self.sempid_ref
             for num, _, _ in sops:
                 sempid[num] = pid
             return 0
@@ -499,7 +505,7 @@ class SemArray(KernIpcPerm):
                 if adj < SEMADJ_MIN or adj > SEMADJ_MAX:
                     return _ERANGE
             j += 1
-        un, sempid, pid = q.undo, self.sempid, q.pid
+        un, sempid, pid = q.undo, self.sempid_ref, q.pid
         for num, op, flg in sops:
             if op:
                 semval[num] += op
@@ -980,6 +986,12 @@ class SemArray(KernIpcPerm):
         self.freeary()
 
     # --- what semctl and /proc see -----------------------------------------------------
+    @property
+    def sempid(self) -> list[int]:
+        """The pid of the last process that changed each semaphore, in the initial PID
+        namespace (0 for none)."""
+        return [pid_vnr(pid, None) for pid in self.sempid_ref]
+
     def stat(self, creds: Creds | None = None) -> SemidDs:
         """IPC_STAT's copy, ids as ``creds`` sees them (kernel ids without)."""
         return SemidDs(self.to_ipc_perm(creds), self.sem_otime, self.sem_ctime, self.sem_nsems)
@@ -1135,7 +1147,7 @@ def _semtimedop(proc: ProcessState, semid: int, sops: Sequence[Sop], timeout: Ti
             or not sma.mode & (0o200 if alter else 0o400):
         if not ipcperms(sma, creds, S_IWUGO if alter else S_IRUGO):
             raise oserror(errno.EACCES)
-    pid = proc.pid
+    pid = proc.thread_pid
     r = sma._try(sops, un, pid)
     if r == 0:
         if alter and sma.nwait:
@@ -1236,7 +1248,7 @@ class SemCalls(CallsBase):
                 if op:
                     if 0 <= v <= SEMVMX:
                         semval[num] = v
-                        sma.sempid[num] = self.pid
+                        sma.sempid_ref[num] = self.thread_pid
                         if sma.nwait:
                             wakes: Wakes = []
                             sma.do_smart_update([sop], True, wakes)
@@ -1245,7 +1257,7 @@ class SemCalls(CallsBase):
                             sma.sem_otime = kernel.clock.wall
                         return None
                 elif not v:
-                    sma.sempid[num] = self.pid
+                    sma.sempid_ref[num] = self.thread_pid
                     sma.sem_otime = kernel.clock.wall
                     return None
         return _semtimedop(self, semid, sops, None, False)
@@ -1347,7 +1359,7 @@ class SemCalls(CallsBase):
             for un in sma.undos:
                 un.semadj[semnum] = 0
             sma.semval[semnum] = val
-            sma.sempid[semnum] = self.pid
+            sma.sempid_ref[semnum] = self.thread_pid
             sma.sem_ctime = self.kernel.clock.time()
             wakes: Wakes = []
             sma.do_smart_update(None, False, wakes)
@@ -1367,7 +1379,7 @@ class SemCalls(CallsBase):
                 if any(v > SEMVMX for v in arg):
                     raise oserror(errno.ERANGE)
                 sma.semval[:] = arg
-                sma.sempid[:] = [self.pid] * nsems
+                sma.sempid_ref[:] = [self.thread_pid] * nsems
                 for un in sma.undos:
                     un.semadj[:] = [0] * nsems
                 sma.sem_ctime = self.kernel.clock.time()
@@ -1380,7 +1392,7 @@ class SemCalls(CallsBase):
             if cmd == GETVAL:
                 return sma.semval[semnum]
             if cmd == GETPID:
-                return sma.sempid[semnum]
+                return pid_nr_ns(sma.sempid_ref[semnum], self.pid_ns)   # pid_vnr()
             return sma.count_semcnt(semnum, cmd == GETZCNT)
         if cmd == IPC_SET:
             sma = obtain_for_ctl(self, ids, semid)

@@ -46,6 +46,7 @@ from ..constants import (CAP_IPC_LOCK, CAP_SYS_RAWIO, IPC_INFO, IPC_PRIVATE, IPC
                          SHM_RND, SHM_STAT, SHM_STAT_ANY, SHM_UNLOCK, SHMLBA, SHMMIN)
 from ..errors import SegmentationFault, UnsupportedError, oserror
 from .perm import IpcPerm, KernIpcPerm, ipcperms
+from .pidns import pid_vnr
 from .syscall import NOKW, CallsBase, as_bytes, hot_syscall, int_arg, syscall
 from .util import flags_arg, ipcget, key_arg, obtain_for_ctl, update_perm
 
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from .creds import Creds
     from .kernel import Kernel
     from .namespace import IpcNamespace
+    from .pidns import Pid, PidNamespace
     from .process import Process, ProcessState
     from .syscall import Data
 
@@ -141,21 +143,26 @@ class SegmentMemory(Protocol):
 
 
 class ShmidKernel(KernIpcPerm):
-    """``struct shmid_kernel``: one segment and its memory."""
+    """``struct shmid_kernel``: one segment and its memory. ``cpid_ref`` and ``lpid_ref``
+    are the creator's and the last attacher's or detacher's
+    :class:`~ipcsim.kernel.pidns.Pid` (kept as Linux keeps their struct pid, so that a
+    reader in any PID namespace can number them); ``cpid`` and ``lpid`` their numbers in
+    the initial namespace (0 for none)."""
 
-    __slots__ = ("segsz", "atime", "dtime", "ctime", "cpid", "lpid", "nattch", "creator",
+    __slots__ = ("segsz", "atime", "dtime", "ctime", "cpid_ref", "lpid_ref", "nattch",
+                 "creator",
                  "pages", "npages", "huge", "mlock_uid", "backing")
 
     def __init__(self, ns: IpcNamespace, key: int, mode: int, creds: Creds, size: int,
-                 npages: int, huge: int, pid: int, now: int, creator: ProcessState):
+                 npages: int, huge: int, pid: Pid, now: int, creator: ProcessState):
         super().__init__(ns, key, mode, creds)
         self.segsz = size
         self.npages = npages              # what it counts in shm_tot
         self.huge = huge                  # huge page size, 0 for normal memory
         self.atime = self.dtime = 0
         self.ctime = now
-        self.cpid = pid
-        self.lpid = 0
+        self.cpid_ref = pid
+        self.lpid_ref: Pid | None = None
         self.nattch = 0
         # None once the creator exited or unshared
         self.creator: ProcessState | None = creator
@@ -188,22 +195,32 @@ class ShmidKernel(KernIpcPerm):
         self.backing = memory
 
     @property
+    def cpid(self) -> int:
+        """The creator's pid in the initial PID namespace."""
+        return self.cpid_ref.nr
+
+    @property
+    def lpid(self) -> int:
+        """The last attacher's or detacher's pid in the initial PID namespace (0 for none)."""
+        return pid_vnr(self.lpid_ref, None)
+
+    @property
     def i_size(self) -> int:
         """The size of the segment's file: segsz, rounded to the huge page for hugetlb."""
         huge = self.huge
         return (self.segsz + huge - 1) // huge * huge % ULONG if huge else self.segsz
 
     # --- attach bookkeeping (shm_open / shm_close) ---------------------------------------
-    def opened(self, pid: int) -> None:
+    def opened(self, pid: Pid) -> None:
         """__shm_open(): a new mapping (shmat, fork, a split)."""
         self.atime = self.ns.kernel.clock.time()
-        self.lpid = pid
+        self.lpid_ref = pid
         self.nattch += 1
         self.ns.get()
 
-    def closed(self, pid: int) -> None:
+    def closed(self, pid: Pid) -> None:
         """__shm_close(): a mapping went (shmdt, exit, replaced by SHM_REMAP)."""
-        self.lpid = pid
+        self.lpid_ref = pid
         self.dtime = self.ns.kernel.clock.time()
         self.nattch -= 1
         ns = self.ns
@@ -275,16 +292,20 @@ class ShmidKernel(KernIpcPerm):
         backing = self.backing
         return len(self.pages) if backing is None else backing.resident()
 
-    def stat(self, creds: Creds | None = None) -> ShmidDs:
-        """IPC_STAT's copy, ids as ``creds`` sees them (kernel ids without)."""
+    def stat(self, creds: Creds | None = None, pid_ns: PidNamespace | None = None) -> ShmidDs:
+        """IPC_STAT's copy, ids as ``creds`` sees them (kernel ids without), the creator's
+        and the last attacher's pids as PID namespace ``pid_ns`` numbers them (0 for one it
+        does not see; the initial namespace's numbers without)."""
         return ShmidDs(self.to_ipc_perm(creds), self.segsz, self.atime, self.dtime, self.ctime,
-                       self.cpid, self.lpid, self.nattch)
+                       pid_vnr(self.cpid_ref, pid_ns), pid_vnr(self.lpid_ref, pid_ns), self.nattch)
 
     def _proc_row(self, reader: ProcessState) -> str:
         """A row of /proc/sysvipc/shm (64-bit layout); rss and swap in bytes."""
         uid, gid, cuid, cgid = self.ids_seen_by(reader.creds)
+        ns = reader.pid_ns
         return (f"{self.key:10d} {self.id:10d}  {self.mode:4o} {self.segsz:21d} "
-                f"{self.cpid:5d} {self.lpid:5d}  {self.nattch:5d} {uid:5d} {gid:5d} "
+                f"{pid_vnr(self.cpid_ref, ns):5d} {pid_vnr(self.lpid_ref, ns):5d}  {self.nattch:5d} "
+                f"{uid:5d} {gid:5d} "
                 f"{cuid:5d} {cgid:5d} {self.atime:10d} {self.dtime:10d} "
                 f"{self.ctime:10d} {self.rss_pages() * PAGE_SIZE:21d} {0:21d}\n")
 
@@ -463,7 +484,7 @@ class AddressSpace:
     __slots__ = ("pid", "layout", "mmap_base", "starts", "vmas", "nfrag", "fc", "fc_hole",
                  "hot")
 
-    def __init__(self, pid: int, layout: Layout, vmas: list[AnyVma] | None = None,
+    def __init__(self, pid: Pid, layout: Layout, vmas: list[AnyVma] | None = None,
                  starts: list[int] | None = None):
         self.pid = pid                    # the owner's tgid (shm_lpid of the copies at fork)
         self.layout = layout
@@ -638,7 +659,7 @@ class AddressSpace:
             if isinstance(vma, Vma):
                 vma.seg.closed(pid)
 
-    def _split(self, i: int, at: int, pid: int) -> None:
+    def _split(self, i: int, at: int, pid: Pid) -> None:
         """__split_vma(): two mappings where there was one; a segment sees an open."""
         vma = self._remove_at(i, freed=False)
         lower: AnyVma
@@ -652,7 +673,7 @@ class AddressSpace:
         self._insert(upper)
         self._insert(lower)
 
-    def shmdt(self, addr: int, pid: int) -> None:
+    def shmdt(self, addr: int, pid: Pid) -> None:
         """ksys_shmdt(): unmap the shm mapping that starts at ``addr`` (or the piece of one
         whose offset says it would have), then the pieces of the same attach within its
         size. EINVAL when there is none."""
@@ -691,7 +712,7 @@ class AddressSpace:
             if isinstance(vma, Vma):
                 vma.seg.opened(self.pid)
                 vmas[i] = Vma(vma.start, vma.end, vma.pgoff, vma.file)
-        new = AddressSpace(child.pid, self.layout, vmas, list(self.starts))
+        new = AddressSpace(child.thread_pid, self.layout, vmas, list(self.starts))
         new.nfrag, new.fc, new.fc_hole = self.nfrag, self.fc, self.fc_hole
         return new
 
@@ -703,7 +724,7 @@ class AddressSpace:
         self.fc, self.fc_hole = self.mmap_base, 0
         for vma in vmas:
             if isinstance(vma, Vma):
-                vma.seg.closed(proc.pid)
+                vma.seg.closed(proc.thread_pid)
 
     def describe_near(self, addr: int) -> str:
         """The mappings around ``addr``, for a fault's message."""
@@ -722,7 +743,7 @@ def mm_of(proc: ProcessState) -> AddressSpace:
     a process has exactly the mappings of the kernel's layout."""
     mm = proc.mm
     if mm is None:
-        mm = proc.mm = AddressSpace(proc.pid, layout(proc.kernel))
+        mm = proc.mm = AddressSpace(proc.thread_pid, layout(proc.kernel))
     return mm
 
 
@@ -741,8 +762,8 @@ def fork_failed(parent: ProcessState) -> None:
     if mm is None:
         return
     for vma in mm:
-        vma.seg.opened(parent.pid)
-        vma.seg.closed(parent.pid)
+        vma.seg.opened(parent.thread_pid)
+        vma.seg.closed(parent.thread_pid)
 
 
 def exit_mm(proc: ProcessState) -> None:
@@ -836,7 +857,7 @@ class ShmCalls(CallsBase):
                     raise oserror(errno.EINVAL)
                 if not flags & SHM_NORESERVE and npages > RAM_PAGES:
                     raise oserror(errno.ENOMEM)     # __vm_enough_memory(), heuristic
-            seg = ShmidKernel(ns, key, flags & 0o777, creds, size, npages, huge, self.pid,
+            seg = ShmidKernel(ns, key, flags & 0o777, creds, size, npages, huge, self.thread_pid,
                               self.kernel.clock.time(), self)
             shmid = ns.shm_ids.addid(seg, ns.shm_ctlmni)
             ns.shm_tot += npages
@@ -933,7 +954,7 @@ class ShmCalls(CallsBase):
         mm = self.mm
         if addr & PAGE_MASK or mm is None:
             raise oserror(errno.EINVAL)
-        mm.shmdt(addr, self.pid)
+        mm.shmdt(addr, self.thread_pid)
 
     @overload
     def shmctl(self, shmid: int, cmd: Literal[2], buf: None = None) -> ShmidDs: ...  # IPC_STAT
@@ -977,7 +998,8 @@ class ShmCalls(CallsBase):
             seg = ids.obtain_check(shmid) if cmd == IPC_STAT else ids.obtain_idx(shmid)
             if cmd != SHM_STAT_ANY and not ipcperms(seg, self.creds, S_IRUGO):
                 raise oserror(errno.EACCES)
-            return seg.stat(self.creds) if cmd == IPC_STAT else (seg.id, seg.stat(self.creds))
+            ds = seg.stat(self.creds, self.pid_ns)
+            return ds if cmd == IPC_STAT else (seg.id, ds)
         if cmd == IPC_SET:
             if not isinstance(buf, ShmidDs):
                 raise TypeError("IPC_SET takes a ShmidDs (as IPC_STAT returns)")

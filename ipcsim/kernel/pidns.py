@@ -1,0 +1,309 @@
+"""PID namespaces: the numbers a process has, and who sees which.
+
+A PID namespace (kernel/pid_namespace.c) has a parent (the initial one has none), a level
+(0 for the initial one, at most 32 below it), an owner (the user namespace of its creator)
+and its own numbers: a process made in a namespace gets a number there and one in every
+ancestor (``struct pid``'s ``numbers[]``, :class:`Pid`). The first process made in a new
+namespace is number 1 there, its init (``child_reaper``): orphans of the namespace go to it,
+it gets from inside only the signals it has handlers for, and when it dies every other
+process of the namespace is killed (:func:`zap_pid_ns_processes`) and no process can be
+made there any more (ENOMEM).
+
+What a process sees of a pid is its number in its own namespace (``pid_vnr()``), 0 when
+the pid has none there (:func:`pid_nr_ns`): getpid(), getppid(), wait(), kill(), /proc, and
+the pids that IPC shows (``msg_lspid``, ``shm_cpid``, GETPID, ``/proc/sysvipc``, an mq
+notification's ``si_pid`` and a queue's ``NOTIFY_PID``). IPC keeps the :class:`Pid` itself,
+as Linux keeps ``struct pid``, so a number stays translatable after its process is gone.
+
+``Process.pid`` stays what it always was, the number in the initial namespace (an int),
+which every table of the kernel keys on; ``Process.thread_pid`` is its :class:`Pid`.
+"""
+from __future__ import annotations
+
+import errno
+from typing import TYPE_CHECKING
+
+from ..constants import CAP_SYS_ADMIN, CLONE_NEWPID, PID_MAX_LIMIT, RESERVED_PIDS
+from ..errors import oserror
+from .userns import UCOUNT_PID, dec_ucount, inc_ucount
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
+    from .process import Process
+    from .userns import UserNamespace
+
+INIT_PID_NS_INUM = 4026531836     # PROC_PID_INIT_INO: pid:[4026531836]
+MAX_PID_NS_LEVEL = 32             # create_pid_namespace(): a level deeper than this is ENOSPC
+
+
+class Pid:
+    """``struct pid``: ``nrs[i]`` is the number in ``nss[i]``, for each level ``i`` from 0
+    (the initial namespace: ``nr``, what ``Process.pid`` is) to the namespace the process
+    was made in. Immutable; IPC objects keep it, so it outlives its process."""
+
+    __slots__ = ("nss", "nrs", "nr")
+
+    def __init__(self, nss: tuple[PidNamespace, ...], nrs: tuple[int, ...]):
+        self.nss = nss
+        self.nrs = nrs
+        self.nr = nrs[0]
+
+    @property
+    def level(self) -> int:
+        return len(self.nrs) - 1
+
+    @property
+    def ns(self) -> PidNamespace:
+        """ns_of_pid(): the namespace it was made in."""
+        return self.nss[-1]
+
+    def __repr__(self) -> str:
+        return f"<Pid {'/'.join(map(str, self.nrs))}>"
+
+
+
+def pid_nr_ns(pid: Pid | int | None, ns: PidNamespace) -> int:
+    """pid_nr_ns(): the number of ``pid`` in ``ns``, 0 when it has none there (a process of
+    an ancestor or unrelated namespace) or for no pid (None). An int is taken as a number
+    in the initial namespace (``Process.pid``): that of a process not yet reaped."""
+    if pid is None:
+        return 0
+    if isinstance(pid, int):
+        proc = ns.kernel._procs.get(pid)
+        if proc is None:
+            return 0 if ns.level else pid
+        pid = proc.thread_pid
+    level = ns.level
+    nss = pid.nss
+    if level < len(nss) and nss[level] is ns:
+        return pid.nrs[level]
+    return 0
+
+
+class PidNamespace:
+    """One PID namespace. ``tasks`` maps each number in use here to its process, live or
+    zombie (the namespace's idr; for the initial namespace it is the kernel's process
+    table); ``last_pid`` is where the next search starts (the idr's cursor) and ``pid_max``
+    the end of the numbers (the Kernel's ``pid_max`` for the initial namespace, 4194304 in
+    a new one, as Linux 6.14 on gives each namespace its own). ``adding`` is false once the
+    namespace's init has begun to exit (PIDNS_ADDING cleared). ``refs`` counts what holds
+    the namespace: each process made in it (until reaped), each ``pid_ns_for_children``
+    naming it, each open namespace file and bind mount, each child namespace."""
+
+    kind = "pid"
+    nstype = CLONE_NEWPID
+
+    __slots__ = ("kernel", "inum", "level", "parent", "user_ns", "ucount_uid", "child_reaper",
+                 "tasks", "last_pid", "pid_max", "adding", "zapping", "refs", "alive",
+                 "__weakref__")
+
+    def __init__(self, kernel: Kernel, inum: int, parent: PidNamespace | None,
+                 user_ns: UserNamespace, tasks: dict[int, Process] | None = None):
+        self.kernel = kernel
+        self.inum = inum
+        self.parent = parent
+        self.level: int = 0 if parent is None else parent.level + 1
+        self.user_ns = user_ns
+        self.ucount_uid = 0
+        self.child_reaper: Process | None = None
+        self.tasks: dict[int, Process] = {} if tasks is None else tasks
+        self.last_pid = 0
+        self.pid_max = PID_MAX_LIMIT
+        self.adding = True
+        # the init, exited, waiting for the namespace's other pids to be freed (its parent
+        # cannot reap it until then: zap_pid_ns_processes)
+        self.zapping: Process | None = None
+        self.refs = 0
+        self.alive = True
+
+    @property
+    def is_initial(self) -> bool:
+        return self.parent is None
+
+    def get(self) -> PidNamespace:
+        self.refs += 1
+        return self
+
+    def put(self) -> None:
+        """Drop a reference; the last one frees the namespace (put_pid_ns): its inode
+        number, its charge against max_pid_namespaces, its owner and its parent."""
+        self.refs -= 1
+        if self.refs == 0 and self.parent is not None and self.alive:
+            self.alive = False
+            self.kernel._pid_ns_freed(self)
+            dec_ucount(self.user_ns, self.ucount_uid, UCOUNT_PID)
+            self.user_ns.put()
+            self.parent.put()
+
+    def ancestors(self) -> list[PidNamespace]:
+        """This namespace, its parent, ..., the initial one."""
+        chain = []
+        ns: PidNamespace | None = self
+        while ns is not None:
+            chain.append(ns)
+            ns = ns.parent
+        return chain
+
+    def is_ancestor_of(self, other: PidNamespace) -> bool:
+        """True when ``other`` is this namespace or lies below it (so sees nothing this one
+        does not, and this one sees every process of it)."""
+        ns: PidNamespace | None = other
+        while ns is not None and ns.level >= self.level:
+            if ns is self:
+                return True
+            ns = ns.parent
+        return False
+
+    def find(self, nr: int) -> Process | None:
+        """find_task_by_pid_ns(): the process (or zombie) numbered ``nr`` here."""
+        return self.tasks.get(nr)
+
+    def processes(self, include_zombies: bool = False) -> list[Process]:
+        """Every process with a number here (those of namespaces below too), in the order
+        of those numbers, as /proc of this namespace lists them."""
+        tasks = self.tasks
+        return [tasks[nr] for nr in sorted(tasks) if include_zombies or tasks[nr].alive]
+
+    def members(self) -> list[Process]:
+        """The live processes made in this namespace itself, in pid order (lsns's)."""
+        return [p for p in self.processes() if p.pid_ns is self]
+
+    def alloc_nr(self) -> int:
+        """idr_alloc_cyclic() as alloc_pid() calls it: the first free number after the last
+        one given, from 1 in a new namespace, wrapping to 300 at pid_max (once past 300);
+        EAGAIN when every number is taken."""
+        tasks = self.tasks
+        pid_max = self.kernel.pid_max if self.parent is None else self.pid_max
+        nr = self.last_pid
+        for _ in range(pid_max):
+            nr += 1
+            if nr >= pid_max:
+                nr = RESERVED_PIDS
+            if nr not in tasks:
+                self.last_pid = nr
+                return nr
+        raise oserror(errno.EAGAIN)
+
+    def __repr__(self) -> str:
+        state = "" if self.alive else " dead"
+        return f"<PidNamespace pid:[{self.inum}] level={self.level}{state}>"
+
+
+# --- creation -------------------------------------------------------------------------------
+def create_pid_ns(kernel: Kernel, user_ns: UserNamespace, parent: PidNamespace,
+                  euid: int) -> PidNamespace:
+    """create_pid_namespace(): a namespace below ``parent`` owned by ``user_ns``, returned
+    with one reference. EINVAL when ``user_ns`` is not ``parent``'s owner or below it;
+    ENOSPC below level 32, or past max_pid_namespaces for ``euid`` in ``user_ns`` or any
+    ancestor. Nothing is changed on failure."""
+    if not parent.user_ns.is_ancestor_of(user_ns):
+        raise oserror(errno.EINVAL)
+    if parent.level + 1 > MAX_PID_NS_LEVEL:
+        raise oserror(errno.ENOSPC)
+    inc_ucount(user_ns, euid, UCOUNT_PID)
+    ns = PidNamespace(kernel, kernel._alloc_inum(), parent.get(), user_ns.get())
+    ns.ucount_uid = euid
+    kernel._pid_namespaces[ns.inum] = ns
+    return ns.get()
+
+
+def copy_pid_ns(kernel: Kernel, flags: int, user_ns: UserNamespace, old: PidNamespace,
+                active: PidNamespace, euid: int) -> PidNamespace:
+    """copy_pid_ns(): ``old`` (a new reference) without CLONE_NEWPID; with it a new
+    namespace below ``old``, EINVAL unless ``old`` is the caller's ``active`` namespace (a
+    caller that unshared or joined a namespace its next child has not been made in yet)."""
+    if not flags & CLONE_NEWPID:
+        return old.get()
+    if active is not old:
+        raise oserror(errno.EINVAL)
+    return create_pid_ns(kernel, user_ns, old, euid)
+
+
+def alloc_pid(ns: PidNamespace) -> Pid:
+    """alloc_pid(): a number in ``ns`` and in each ancestor, the deepest first (EAGAIN when
+    a namespace has none free); ENOMEM once ``ns``'s init has begun to exit. Either way the
+    searches that succeeded have moved on, as the idr cursors do. The numbers are taken
+    when the process is attached (:func:`attach_pid`)."""
+    chain = ns.ancestors()
+    nrs = [ns_.alloc_nr() for ns_ in chain]
+    if not ns.adding:
+        raise oserror(errno.ENOMEM)
+    chain.reverse()
+    nrs.reverse()
+    return Pid(tuple(chain), tuple(nrs))
+
+
+def attach_pid(proc: Process) -> None:
+    """The new process takes its numbers (and a reference to its namespace); number 1 of a
+    namespace is its init, unkillable from inside."""
+    pid = proc.thread_pid
+    nss = pid.nss
+    for ns, nr in zip(nss, pid.nrs):
+        ns.tasks[nr] = proc
+    ns = nss[-1]
+    ns.get()
+    if pid.nrs[-1] == 1:
+        ns.child_reaper = proc
+        proc.unkillable = True
+
+
+def free_pid(proc: Process) -> None:
+    """free_pid() at release_task(): the numbers go; an init waiting for the last of its
+    namespace's other processes finishes its exit; the namespace reference goes."""
+    pid = proc.thread_pid
+    nss = pid.nss
+    done = []
+    for ns, nr in zip(nss, pid.nrs):
+        del ns.tasks[nr]
+        if ns.zapping is not None and len(ns.tasks) == 1:
+            done.append(ns)
+    for ns in reversed(done):
+        waiting, ns.zapping = ns.zapping, None
+        if waiting is not None:
+            ns.kernel._exit_notify_parent(waiting)
+    nss[-1].put()
+
+
+def pidns_install(proc: Process, ns: PidNamespace) -> None:
+    """pidns_install(): CAP_SYS_ADMIN in the namespace's owner and in the caller's own user
+    namespace (EPERM); the namespace must be the caller's active one or below it (EINVAL).
+    Only the caller's next children go there."""
+    creds = proc.creds
+    if not (creds.ns_capable(ns.user_ns, CAP_SYS_ADMIN) and creds.capable_in_own(CAP_SYS_ADMIN)):
+        raise oserror(errno.EPERM)
+    if not proc.pid_ns.is_ancestor_of(ns):
+        raise oserror(errno.EINVAL)
+    old, proc.pid_ns_for_children = proc.pid_ns_for_children, ns.get()
+    old.put()
+
+
+def get_parent(proc: Process, ns: PidNamespace) -> PidNamespace:
+    """pidns_get_parent() (NS_GET_PARENT): the parent, when it is the caller's active
+    namespace or below it; EPERM otherwise (and for the initial namespace)."""
+    parent = ns.parent
+    if parent is None or not proc.pid_ns.is_ancestor_of(parent):
+        raise oserror(errno.EPERM)
+    return parent
+
+
+
+def find_pgrp(ns: PidNamespace, nr: int) -> int | None:
+    """find_vpid() of a process group: the group numbered ``nr`` in ``ns`` (its number in
+    the initial namespace, as ``Process.pgid`` holds it), or None when ``ns`` sees no such
+    group."""
+    if ns.parent is None:
+        return nr
+    tasks = ns.tasks
+    for key in sorted(tasks):
+        proc = tasks[key]
+        if pid_nr_ns(proc.pgrp, ns) == nr:
+            return proc.pgid
+    return None
+
+
+def pid_vnr(pid: Pid | None, ns: PidNamespace | None) -> int:
+    """What a reader in ``ns`` sees of a pid that IPC kept (:func:`pid_nr_ns`); without a
+    namespace, the number in the initial one (0 for none)."""
+    if ns is None:
+        return 0 if pid is None else pid.nr
+    return pid_nr_ns(pid, ns)

@@ -314,7 +314,7 @@ def test_opening_setgroups_for_writing_needs_cap_sys_admin_in_the_namespace(k):
     assert wr(a, f"/proc/{c.pid}/setgroups", "deny") == 4      # the owner: every capability
     d = user(k, 1000).clone(CLONE_NEWUSER)
     d.drop_capability(CAP_SYS_ADMIN)
-    assert wr(d, "/proc/self/setgroups", "deny") == "EPERM"
+    assert wr(d, "/proc/self/setgroups", "deny") == "EACCES"   # at open (proc_setgroups_open)
     assert wr(d, "/proc/self/uid_map", "0 1000 1") == "EPERM"
 
 
@@ -790,13 +790,16 @@ def test_ns_ioctls_from_the_initial_namespace(k):
 def test_ns_ioctls_from_inside_a_user_namespace(k):
     s = user(k, 1000)
     sibling = user(k, 1000).clone(CLONE_NEWUSER | CLONE_NEWIPC)
-    fds = {"init user": s.open("/proc/self/ns/user", O_RDONLY)}   # (before the unshare)
+    # (before the unshare: from inside, the sibling's files need CAP_SYS_PTRACE over its
+    # user namespace, which s would not have)
+    fds = {name: s.open(path, O_RDONLY) for name, path in (
+        ("init user", "/proc/self/ns/user"), ("sibling user", f"/proc/{sibling.pid}/ns/user"),
+        ("sibling ipc", f"/proc/{sibling.pid}/ns/ipc"))}
     s.unshare(CLONE_NEWUSER)
     map_self(s)
+    assert errno_of(s.open, f"/proc/{sibling.pid}/ns/user", O_RDONLY) == "EACCES"
     fds.update({name: s.open(path, O_RDONLY) for name, path in (
-        ("own user", "/proc/self/ns/user"), ("init ipc", "/proc/self/ns/ipc"),
-        ("sibling user", f"/proc/{sibling.pid}/ns/user"),
-        ("sibling ipc", f"/proc/{sibling.pid}/ns/ipc"))})
+        ("own user", "/proc/self/ns/user"), ("init ipc", "/proc/self/ns/ipc"))})
     for name in ("own user", "init user", "sibling user"):
         assert errno_of(s.ioctl, fds[name], NS_GET_USERNS) == "EPERM"
         assert errno_of(s.ioctl, fds[name], NS_GET_PARENT) == "EPERM"

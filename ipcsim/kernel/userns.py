@@ -408,9 +408,9 @@ def setgroups_text(ns: UserNamespace) -> bytes:
 
 
 def check_setgroups_open(ns: UserNamespace, creds: Creds, write: bool) -> None:
-    """proc_setgroups_open(): writing needs CAP_SYS_ADMIN in the namespace (EPERM)."""
+    """proc_setgroups_open(): writing needs CAP_SYS_ADMIN in the namespace (EACCES)."""
     if write and not creds.ns_capable(ns, CAP_SYS_ADMIN):
-        raise oserror(errno.EPERM)
+        raise oserror(errno.EACCES)
 
 
 def write_setgroups(ns: UserNamespace, data: bytes, offset: int) -> int:

@@ -20,8 +20,7 @@ import errno
 import os
 
 import ipcsim
-from ipcsim import (CLONE_NEWIPC, CLONE_NEWUSER, IPC_CREAT, IPC_NOWAIT, IPC_PRIVATE,
-                    IPC_RMID, O_RDONLY)
+from ipcsim import CLONE_NEWIPC, CLONE_NEWUSER, IPC_CREAT, IPC_NOWAIT, IPC_RMID, O_RDONLY
 
 # The simulated machine's /etc/passwd, for the tables (ipcs prints names).
 PASSWD = {0: "root", 1000: "alice", 65534: "nobody"}

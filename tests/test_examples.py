@@ -131,7 +131,8 @@ def test_notebook_code_cells_run_in_order(monkeypatch, capsys):
     assert "<td style='padding:0 8px'>0x00001234</td>" in box and "members: 2" in box
     assert "ipc namespace    ipc:[4026531840]" in printed[2]
     assert "command          box" in printed[2]
-    assert "lsns -t ipc" in printed[3] and "└─-bash" in printed[3] and "├─box" in printed[3]
+    assert "lsns -t ipc" in printed[3] and "root └─box" in printed[3]
+    assert "4026531841 ipc       2   6 root -bash" in printed[3]
     assert printed[3].rstrip().endswith("key        semid      owner      perms      nsems")
     report = namespace["report"]
     assert shown[4] is report and report.seeds("deadlock")

@@ -131,6 +131,38 @@ def test_removing_a_mountpoint_of_another_namespace_takes_its_mount(k):
     assert errno_of(b.stat, "/tmp/d") == "ENOENT"
 
 
+def test_mount_proc_shows_the_mounters_pid_namespace(k):
+    """unshare -pf --mount-proc: the child, pid 1 of a new PID namespace, mounts proc."""
+    p = k.init.fork()
+    p.unshare(ipcsim.CLONE_NEWPID | CLONE_NEWNS)
+    c = p.fork()
+    c.mount(None, "/", None, MS_REC | MS_PRIVATE)
+    assert "2" in c.listdir("/proc")               # the host's /proc, copied
+    c.mount("proc", "/proc", "proc")
+    assert sorted(c.listdir("/proc")) == ["1", "self", "sys", "sysvipc"]
+    assert c.readlink("/proc/self") == "1"
+    c.mount("proc", "/proc", "proc")               # a superblock per mount, since 5.8
+    c.umount("/proc")
+    d = c.fork()
+    assert d.getpid() == 2 and "2" in c.listdir("/proc")
+    assert "2" in k.init.listdir("/proc") and str(d.pid) in k.init.listdir("/proc")
+    pid_ns = c.pid_ns
+    c.umount("/proc")
+    assert c.readlink("/proc/self") == str(c.pid)  # the host's again
+    assert pid_ns.alive
+
+
+def test_mounting_proc_needs_cap_sys_admin_over_the_pid_namespaces_owner(k):
+    u = k.init.fork()
+    u.setresuid(1000, 1000, 1000)
+    u.unshare(CLONE_NEWUSER | CLONE_NEWNS)
+    assert errno_of(u.mount, "proc", "/proc", "proc") == "EPERM"
+    u.unshare(ipcsim.CLONE_NEWPID)
+    c = u.fork()
+    c.mount("proc", "/proc", "proc")
+    assert c.readlink("/proc/self") == "1"
+
+
 # --- compared with the real kernel ------------------------------------------------------------
 _REAL_SCRIPT = r'''
 import ctypes, errno, json, os, sys
@@ -355,7 +387,14 @@ ROOT_SCENARIOS = {
         ("open", "new", "/proc/self/ns/mnt"), ("setns", "old", NS),
         ("mount", "/proc/self/ns/ipc", "g", None, MS_BIND), ("close", "new")],
 }
+ROOT_SCENARIOS["proc mounts"] = [
+    ("unshare", NS), PRIVATE, ("mkdir", "a"), ("mount", "proc", "a", "proc", 0),
+    ("mount", "proc", "a", "proc", 0), ("ns", "mnt"), ("umount", "a", 0), ("umount", "a", 0),
+    ("ls", "a"), ("umount", "a", 0)]
 USER_SCENARIOS = {
+    "proc of a PID namespace another user namespace owns": [
+        ("unshare", USER), ("mapself",), ("unshare", NS), PRIVATE, ("mkdir", "a"),
+        ("mount", "proc", "a", "proc", 0), ("ls", "a")],
     "a rootless mount namespace": [
         ("open", "host", "/proc/self/ns/mnt"), ("unshare", USER), ("mapself",),
         ("unshare", NS), PRIVATE, ("umount", "/proc", 0), ("umount", "/proc", MNT_DETACH),

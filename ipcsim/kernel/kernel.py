@@ -173,7 +173,7 @@ class Kernel(Viewable):
         self._mnt_namespaces: dict[int, MntNamespace] = {INIT_MNT_NS_INUM: self.init_mnt_ns}
         self._mnt_seq = 1
         self.filesystems: dict[str, Callable[[Process, str, str | None], MountSource]] = {
-            "mqueue": mqueue.mount_mqueue}
+            "mqueue": mqueue.mount_mqueue, "proc": procfs.mount_proc}
         self.mq_ucounts: dict[int, int] = {}      # RLIMIT_MSGQUEUE bytes per real uid
         self._procs: dict[int, Process] = {}
         self._sibling_seq = 0

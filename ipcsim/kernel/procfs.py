@@ -11,7 +11,7 @@ import errno
 from typing import TYPE_CHECKING, cast
 
 from .. import constants
-from ..constants import O_ACCMODE, O_RDONLY
+from ..constants import CAP_SYS_ADMIN, O_ACCMODE, O_RDONLY
 from ..errors import UnsupportedError, oserror
 from . import files, sysctl, userns, vfs
 from .pidns import pid_nr_ns
@@ -71,10 +71,11 @@ class ProcRoot(ProcNode):
     process of ``pid_ns`` shows (it holds the namespace until :meth:`release`, as a proc
     superblock does)."""
 
-    __slots__ = ("kernel", "pid_ns")
+    __slots__ = ("kernel", "pid_ns", "mounted")
 
     def __init__(self, kernel: Kernel, pid_ns: PidNamespace | None = None):
         self.kernel = kernel
+        self.mounted = 0
         self.pid_ns = (kernel.init_pid_ns if pid_ns is None else pid_ns).get()
 
     def release(self) -> None:
@@ -497,6 +498,44 @@ class OtherNsfsNode(NsfsBase):
 
     def open(self, proc: ProcessState, mnt: vfs.Vfsmount, flags: int) -> files.OpenFile:
         return files.OtherNsFile(flags, self.nstype)
+
+
+def mount_proc(proc: ProcessState, source: str, data: str | None) -> ProcMount:
+    """The ``proc`` file system type: a mount shows the mounter's PID namespace and needs
+    CAP_SYS_ADMIN over the user namespace that owns it (proc is FS_USERNS_MOUNT, its
+    context's user namespace the PID namespace's owner; EPERM)."""
+    pid_ns = proc.pid_ns
+    if not proc.creds.ns_capable(pid_ns.user_ns, CAP_SYS_ADMIN):
+        raise oserror(errno.EPERM)
+    return ProcMount(ProcRoot(proc.kernel, pid_ns))
+
+
+class ProcMount:
+    """A mount of proc (``mount -t proc proc DIR``): its PID namespace's processes. Each
+    mount is a superblock of its own (as since Linux 5.8), holding the namespace; a copy
+    for a new mount namespace shares it. ``users`` counts the files open through it."""
+
+    __slots__ = ("root", "users", "refs")
+
+    def __init__(self, root: ProcRoot, refs: list[int] | None = None):
+        self.root = root
+        self.users = 0
+        self.refs = [0] if refs is None else refs    # shared by the copies
+        self.refs[0] += 1
+
+    def root_node(self) -> vfs.Node:
+        return self.root
+
+    def release(self) -> None:
+        self.refs[0] -= 1
+        if self.refs[0] == 0:
+            self.root.release()
+
+    def clone(self) -> ProcMount:
+        return ProcMount(self.root, self.refs)
+
+    def describe(self) -> str:
+        return f"proc pid:[{self.root.pid_ns.inum}]"
 
 
 class NsBindMount:

@@ -34,11 +34,6 @@ def _both(name, why):
 
 
 KNOWN_DIFFERENCES = {
-    **_both("users/namespace-files-of-another-user-namespace-need-cap-sys-ptrace-over-it",
-            "ipcsim lets a process open or readlink /proc/PID/ns files of a process in "
-            "another user namespace (or of one with more permitted capabilities) without "
-            "CAP_SYS_PTRACE over the target's user namespace; Linux refuses with EACCES "
-            "(cap_ptrace_access_check)"),
     **_both("users/creating-a-queue-needs-the-creators-ids-mapped-in-the-owner",
             "ipcsim creates a POSIX queue (mq_open, or open with O_CREAT through an mqueue "
             "mount) for a caller whose fsuid or fsgid the IPC namespace's owner does not "
@@ -65,7 +60,8 @@ def check(scenario):
 
 def test_the_catalogue_covers_the_current_capabilities():
     assert len(CATALOGUE) >= 60
-    assert {s.area for s in CATALOGUE} >= {"namespaces", "processes", "sysctl", "users"}
+    assert {s.area for s in CATALOGUE} >= {"namespaces", "processes", "sysctl", "users",
+                                           "mounts", "pids"}
     assert set(KNOWN_DIFFERENCES) <= {s.name for s in CATALOGUE}
 
 
@@ -190,6 +186,31 @@ a.readlink(f"/proc/{pid(b)}/ns/user")
     values = [r.outcome[1] for r in harness.run_on(sc, SimBackend).records]
     assert values == ["user:[4026531837]", "<b>", "user:[ns1]", "ipc:[ns2]", "ipc:[ns3]",
                       "user:[ns1]"]
+
+
+def test_pids_are_read_in_the_pid_namespace_of_the_reader():
+    """A pid is the label of the process that has that number in the reader's namespace; a
+    reader below the scenario's first namespace shows the number too, and 0 (a process it
+    cannot see) stays 0."""
+    sc = parse("""
+q = a.msgget(IPC_PRIVATE, IPC_CREAT | 0o600)
+b = a.clone(CLONE_NEWPID)
+b.getpid()
+b.getppid()
+c = b.fork()
+c.msgsnd(q, 1, "x", 0)
+b.msgctl(q, IPC_STAT)
+a.msgctl(q, IPC_STAT)
+a.msgsnd(q, 1, "y", 0)
+b.msgctl(q, IPC_STAT)
+b.readlink("/proc/self")
+c.kill(pid(b, c), 0)
+""", "pids")
+    values = [r.outcome[1] for r in harness.run_on(sc, SimBackend).records]
+    assert values[1:6] == ["<b>", "<b:1>", 0, "<c:2>", None]
+    assert (values[6]["msg_lspid"], values[7]["msg_lspid"], values[9]["msg_lspid"]) == \
+        ("<c:2>", "<c>", 0)
+    assert values[10:] == ["<b>", None]        # /proc/self: a pid of the procfs's namespace
 
 
 def test_ioctl_descriptors_are_normalized_as_descriptors():

@@ -159,7 +159,13 @@ class Backend(Protocol):
         the scenario's user, if any)."""
 
     def pid(self, label: str) -> int:
-        """The backend's pid of a labelled process."""
+        """The backend's pid of a labelled process, in the scenario's first PID namespace
+        (the one "a" starts in)."""
+
+    def pid_seen_by(self, label: str, reader: str) -> int:
+        """The pid of process ``label`` in the PID namespace of process ``reader`` (0 when
+        it has none there: a process of an ancestor or unrelated namespace), also after
+        either has ended."""
 
     def call(self, label: str, method: str, args: tuple[Any, ...],
              new_label: str | None = None) -> Outcome:

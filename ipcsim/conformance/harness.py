@@ -56,13 +56,27 @@ class Normalizer:
         self._ns: dict[int, str] = {}
         self._fds: dict[int, str] = {}
         self._addrs: dict[int, str] = {}
+        self.reader: str | None = None     # whose view the values being normalized are
 
     def pid(self, pid: object) -> object:
-        if not isinstance(pid, int):
-            return pid
+        """A pid as the label of its process: ``<b>``. The pid is read in the PID namespace
+        of the reader (the process that made the call): a label matches when its process
+        has that number there (:meth:`.Backend.pid_seen_by`); a reader in a namespace
+        below the scenario's first adds the number, ``<b:1>`` (the same on every backend:
+        a new namespace numbers from 1)."""
+        if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+            return pid                  # (0: a process the reader's namespace cannot see)
+        reader = self.reader
+        seen = getattr(self.backend, "pid_seen_by", None)
+        if reader is None or seen is None:
+            for label in self.labels:
+                if self.backend.pid(label) == pid:
+                    return f"<{label}>"
+            return "<pid>" if pid > 0 else pid
+        nested = seen(reader, reader) != self.backend.pid(reader)
         for label in self.labels:
-            if self.backend.pid(label) == pid:
-                return f"<{label}>"
+            if seen(label, reader) == pid:
+                return f"<{label}:{pid}>" if nested else f"<{label}>"
         return "<pid>" if pid > 0 else pid
 
     def ns(self, text: str) -> str:
@@ -115,8 +129,10 @@ class Normalizer:
             return [self.plain(v) for v in value]
         return value
 
-    def proc_text(self, text: str) -> str:
-        """A /proc/sysvipc text with pids as labels and times as set or not, in place."""
+    def proc_text(self, text: str, reader: str | None = None) -> str:
+        """A /proc/sysvipc text (as ``reader`` read it) with pids as labels and times as
+        set or not, in place."""
+        self.reader = reader
         lines = text.split("\n")
         if not lines or not lines[0].strip():
             return text
@@ -145,14 +161,17 @@ class Normalizer:
         return _NOTIFY_PID.sub(lambda m: f"NOTIFY_PID:{self.pid(int(m.group(1)))}", text)
 
     def outcome(self, method: str, outcome: Outcome, args: tuple[Any, ...] = (),
-                per_backend: frozenset[int] = frozenset()) -> Outcome:
-        """The normalized outcome of ``method(*args)``; ``per_backend``: the positions of
-        the arguments computed from values that earlier steps bound (raw, per backend)."""
+                per_backend: frozenset[int] = frozenset(),
+                reader: str | None = None) -> Outcome:
+        """The normalized outcome of ``method(*args)`` that process ``reader`` made (pids
+        are read in its PID namespace); ``per_backend``: the positions of the arguments
+        computed from values that earlier steps bound (raw, per backend)."""
         if outcome[0] != OK:
             return outcome
+        self.reader = reader
         value = self.plain(outcome[1])
         if method == "read_file" and isinstance(value, str) and _SYSVIPC_HEADER.match(value):
-            return (OK, self.proc_text(value))       # (the path may be spelled any way)
+            return (OK, self.proc_text(value, reader))  # (the path may be spelled any way)
         if method in _PID_RESULTS:
             value = self.pid(value)
         elif method in _FD_RESULTS or (method == "ioctl" and len(args) > 1
@@ -168,7 +187,8 @@ class Normalizer:
             value = self.notify_pid(value)
         elif method == "readlink" and isinstance(value, str):
             value = self.ns(value)
-            if value.isdigit():
+            if value.isdigit():         # /proc/self: a pid of the procfs's namespace
+                self.reader = None
                 value = self.pid(int(value))
         return (OK, value)
 
@@ -203,7 +223,7 @@ def play(scenario: Scenario, backend: Backend) -> Play:
     the caller closes it."""
     norm = Normalizer(backend)
     norm.labels.append("a")
-    env: dict[str, Any] = {"pid": backend.pid, "a": "a", "UID": scenario.uid,
+    env: dict[str, Any] = {"pid": _pid_function(backend), "a": "a", "UID": scenario.uid,
                            "GID": scenario.uid}
     alive = {"a"}
     pending: dict[str, str] = {}
@@ -213,19 +233,32 @@ def play(scenario: Scenario, backend: Backend) -> Play:
         wakes: list[tuple[str, Outcome]] = []
         for label, done in backend.completed():
             method = pending.pop(label, "")
-            wakes.append((label, norm.outcome(method, done)))
+            wakes.append((label, norm.outcome(method, done, reader=label)))
         for label in list(pending):
             if label not in backend.blocked():
                 pending.pop(label)
         records.append(StepRecord(step, outcome, tuple(wakes)))
     texts = _snapshot(backend, alive, pending, norm)
-    handled = {label: tuple(_siginfo(h, norm) for h in backend.signals_handled(label))
+    handled = {label: tuple(_siginfo(h, norm, label) for h in backend.signals_handled(label))
                for label in sorted(alive) if label not in pending}
     return Play(backend.name, tuple(records), texts, handled)
 
 
-def _siginfo(entry: Any, norm: Normalizer) -> Any:
-    """A "siginfo" handler's record with its si_pid by label; a signal number as it is."""
+def _pid_function(backend: Backend) -> Callable[..., int]:
+    """The scenario's ``pid(label)``: the process's pid in the scenario's first PID
+    namespace; ``pid(label, reader)``: its pid as process ``reader`` sees it (0 when its
+    namespace cannot see it)."""
+    def pid(label: str, reader: str | None = None) -> int:
+        if reader is None:
+            return backend.pid(label)
+        return backend.pid_seen_by(label, reader)
+    return pid
+
+
+def _siginfo(entry: Any, norm: Normalizer, label: str) -> Any:
+    """A "siginfo" handler's record with its si_pid by label (as ``label``, whose handler
+    recorded it, sees it); a signal number as it is."""
+    norm.reader = label
     if isinstance(entry, tuple) and len(entry) == 5:
         return entry[:2] + (norm.pid(entry[2]) if entry[2] else entry[2],) + entry[3:]
     return entry
@@ -265,7 +298,7 @@ def _run_step(step: Step, backend: Backend, env: dict[str, Any], alive: set[str]
             env[step.bind] = raw[1]
         if step.method == "exit":
             alive.discard(label)
-    return norm.outcome(step.method, raw, args, per_backend)
+    return norm.outcome(step.method, raw, args, per_backend, reader=label)
 
 
 def _uses_bound_values(node: ast.AST, env: dict[str, Any], labels: list[str]) -> bool:
@@ -288,7 +321,8 @@ def _snapshot(backend: Backend, alive: set[str], pending: dict[str, str],
                 if out[0] == BLOCKED:           # a stopped process: ask another one
                     pending[label] = "read_file"
                     break
-                texts[path] = norm.proc_text(out[1]) if out[0] == OK else f"({out[1]})"
+                texts[path] = norm.proc_text(out[1], label) if out[0] == OK \
+                    else f"({out[1]})"
             else:
                 return texts
         except RuntimeError:

@@ -29,6 +29,18 @@ its propagation private (MS_REC|MS_PRIVATE on "/") and mounts a fresh tmpfs on /
 scenario mounts (targets strictly under /run, created there when missing) touch nothing of
 the host's, and vanish with the namespace when init ends.
 
+Users: with ``open(uid)`` (a scenario's ``uid``), "a" becomes that user once it has its IPC
+namespace (no supplementary groups, gid and uid ``uid``, no capabilities, dumpable, as
+``setpriv --reuid=UID --regid=UID --clear-groups`` leaves the program it runs); scenarios
+that make user namespaces need them enabled for that user (:func:`available_userns`).
+
+Pids: each agent's pid in every PID namespace above it (NSpid in /proc/PID/status) and the
+chain of those namespaces (NS_GET_PARENT) are recorded when it says hello, so that
+:meth:`RealBackend.pid_seen_by` can tell the number one process has in the namespace of
+another, also after either has ended. ``pid(label)`` is the number in the scenario's first
+PID namespace (the one ``unshare --pid`` made), whatever namespace the parent that forked it
+was in.
+
 Deliberate differences from ipcsim's layout: init (pid 1) sits in an IPC namespace of its
 own, not in the host's initial one (so no scenario can reach the host's namespace through
 /proc/1/ns/ipc), and it ignores SIGCHLD, so "a" (its child) leaves no zombie when it exits.
@@ -64,6 +76,7 @@ from __future__ import annotations
 
 import atexit
 import errno
+import fcntl
 import functools
 import json
 import math
@@ -227,6 +240,43 @@ def available_for(scenario: Scenario) -> tuple[bool, str]:
     return ok, why
 
 
+NS_GET_PARENT = 0xB702
+
+
+def _nspid(hostpid: int) -> tuple[int, ...]:
+    """The NSpid line of /proc/PID/status: the pid in the harness's namespace, then in each
+    namespace below down to the process's own (empty if it has gone)."""
+    try:
+        with open(f"/proc/{hostpid}/status") as f:
+            for line in f:
+                if line.startswith("NSpid:"):
+                    return tuple(int(x) for x in line.split()[1:])
+    except (OSError, ValueError):
+        pass
+    return ()
+
+
+def _pidns_chain(hostpid: int) -> tuple[int, ...]:
+    """The inode of the process's PID namespace, then of each ancestor up to the harness's
+    (NS_GET_PARENT stops there with EPERM); empty if it has gone."""
+    try:
+        fd = os.open(f"/proc/{hostpid}/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return ()
+    chain = []
+    try:
+        while True:
+            chain.append(os.fstat(fd).st_ino)
+            try:
+                parent = fcntl.ioctl(fd, NS_GET_PARENT)
+            except OSError:
+                return tuple(chain)
+            os.close(fd)
+            fd = parent
+    finally:
+        os.close(fd)
+
+
 # --- values across the channel ----------------------------------------------------------
 def _enc(v: Any) -> Any:
     if isinstance(v, (bytes, bytearray, memoryview)):
@@ -260,7 +310,7 @@ class _Agent:
     """The harness's view of one agent process."""
 
     __slots__ = ("label", "sock", "hostpid", "pid", "handled", "pending", "held", "gone",
-                 "dead", "parts", "fds", "creds", "last_method", "start")
+                 "dead", "parts", "fds", "creds", "last_method", "start", "nspid", "pidns")
 
     def __init__(self, label: str, sock: socket.socket):
         self.label = label
@@ -277,6 +327,8 @@ class _Agent:
         self.creds = 0                      # sender pid of the message being read
         self.last_method = ""
         self.start = 0                      # its start time (guards against pid reuse)
+        self.nspid: tuple[int, ...] = ()    # its pid in each PID namespace, the host's first
+        self.pidns: tuple[int, ...] = ()    # its PID namespace and the ancestors (inodes)
 
 
 class _Eof(Exception):
@@ -320,6 +372,7 @@ class RealBackend:
         self._boot: socket.socket | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._init_hostpid = 0
+        self._top = -1                           # the level of the scenario's PID namespace
         self._caps = 0
         self._stderr: IO[bytes] | None = None
         self._closed = False
@@ -378,6 +431,8 @@ class RealBackend:
         if hello.get("err"):
             raise RealBackendError(f"process a could not start: {hello['err']}")
         a.pid, a.hostpid, self._caps = hello["pid"], hello["_hostpid"], hello["caps"]
+        self._top = len(_nspid(self._init_hostpid)) - 1
+        self._identify(a)
         self._state(a)
 
     def close(self) -> None:
@@ -433,6 +488,27 @@ class RealBackend:
 
     def pid(self, label: str) -> int:
         return self._agents[label].pid
+
+    def pid_seen_by(self, label: str, reader: str) -> int:
+        """The label's number at the reader's level (NSpid), when its PID namespace at that
+        level is the reader's own (found through NS_GET_PARENT); else 0."""
+        target, viewer = self._agents[label], self._agents[reader]
+        level = len(viewer.nspid) - 1
+        if level < 0 or not target.pidns:
+            return target.pid if label == reader or level < 0 else 0
+        below = len(target.nspid) - 1 - level
+        if below < 0 or below >= len(target.pidns) or target.pidns[below] != viewer.pidns[0]:
+            return 0
+        return target.nspid[level]
+
+    def _identify(self, agent: _Agent) -> None:
+        """Record the agent's pid in every PID namespace above it, and those namespaces,
+        while it lives (pid_seen_by needs them after it ends too); its pid is the one in
+        the scenario's first namespace (its parent's fork returned one in the parent's)."""
+        agent.nspid = _nspid(agent.hostpid)
+        agent.pidns = _pidns_chain(agent.hostpid)
+        if len(agent.nspid) > self._top >= 0:
+            agent.pid = agent.nspid[self._top]
 
     def call(self, label: str, method: str, args: tuple[Any, ...],
              new_label: str | None = None) -> Outcome:
@@ -581,6 +657,7 @@ class RealBackend:
             child.dead = True
             return
         child.hostpid = hello["_hostpid"]
+        self._identify(child)
         self._state(child)
 
     # --- the channel ------------------------------------------------------------------------

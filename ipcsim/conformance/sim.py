@@ -174,7 +174,7 @@ class SimBackend:
             else:
                 proc = p.clone(args[0], target=self._agent, args=(child,))
             child.proc = proc
-            return proc.pid
+            return proc.pid_in(p.pid_ns)      # what fork(2) returns: the caller's view
         if method == "signal":
             sig, disposition = args
             handler: _signal.Handlers | Callable[[int], None]
@@ -253,6 +253,9 @@ class SimBackend:
 
     def pid(self, label: str) -> int:
         return self._proc(label).pid
+
+    def pid_seen_by(self, label: str, reader: str) -> int:
+        return self._proc(label).pid_in(self._proc(reader).pid_ns)
 
     def call(self, label: str, method: str, args: tuple[Any, ...],
              new_label: str | None = None) -> Outcome:

@@ -33,13 +33,7 @@ def _both(name, why):
     return {name: why, f"{name}@uid1000": why}
 
 
-KNOWN_DIFFERENCES = {
-    **_both("users/creating-a-queue-needs-the-creators-ids-mapped-in-the-owner",
-            "ipcsim creates a POSIX queue (mq_open, or open with O_CREAT through an mqueue "
-            "mount) for a caller whose fsuid or fsgid the IPC namespace's owner does not "
-            "map, and mkdir in an mqueue mount is EPERM there; Linux refuses both with "
-            "EOVERFLOW (may_create: fsuidgid_has_mapping of the mqueue superblock)"),
-}
+KNOWN_DIFFERENCES: dict[str, str] = {}
 
 
 def _param(scenario):

@@ -43,7 +43,7 @@ from .files import OpenFile
 from .pidns import pid_nr_ns
 from .vfs import MAY_EXEC, S_IFDIR, S_IFREG, S_IALLUGO, S_ISVTX, Node
 from .vfs import MAY_READ as MAY_READ, MAY_WRITE as MAY_WRITE, Stat as Stat
-from .vfs import generic_permission as generic_permission
+from .vfs import fsuidgid_has_mapping, generic_permission as generic_permission
 from .signals import NSIG, handler_due
 from .viewable import Viewable
 from .syscall import CallsBase, as_bytes, int_arg, syscall
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from .process import Process, ProcessState
     from .sem import Timeout
     from .syscall import Data
+    from .userns import UserNamespace
 
 NS = 1_000_000_000
 DIRENT_SIZE = 20
@@ -167,9 +168,13 @@ class MqueueSb:
 
     def create(self, proc: ProcessState, name: str, mode: int,
                attr: MqAttr | None) -> MqueueInode:
-        """vfs_mkobj()/vfs_create() then mqueue_create_attr(): EACCES (directory
-        permission, or a dead namespace), ENOSPC, then mqueue_get_inode's errnos."""
+        """vfs_mkobj()/vfs_create() then mqueue_create_attr(): EOVERFLOW when the
+        namespace's owner does not map the caller's fsuid or fsgid (may_create), EACCES
+        (directory permission, or a dead namespace), ENOSPC, then mqueue_get_inode's
+        errnos."""
         creds = proc.creds
+        if self.ns is not None and not fsuidgid_has_mapping(self.ns.user_ns, creds):
+            raise oserror(errno.EOVERFLOW)
         if not generic_permission(creds, self.mode, self.uid, self.gid, MAY_WRITE | MAY_EXEC):
             raise oserror(errno.EACCES)
         ns = self.ns
@@ -533,6 +538,10 @@ class MqueueDir(Node):
 
     def create(self, proc: ProcessState, name: str, mode: int) -> Node:
         return MqueueFileNode(self.sb.create(proc, name, mode, None))
+
+    def sb_user_ns(self) -> UserNamespace | None:
+        ns = self.sb.ns
+        return ns.user_ns if ns is not None else None
 
     def unlink(self, proc: ProcessState, name: str) -> None:
         self.sb.unlink(proc, name)

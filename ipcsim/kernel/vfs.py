@@ -30,6 +30,7 @@ from .files import DirFile, OpenFile
 if TYPE_CHECKING:
     from .creds import Creds
     from .process import ProcessState
+    from .userns import UserNamespace
 
 S_IFMT = 0o170000
 S_IFLNK = 0o120000
@@ -156,6 +157,11 @@ class Node:
 
     def is_dir(self) -> bool:
         return self.mode & S_IFMT == S_IFDIR
+
+    def sb_user_ns(self) -> UserNamespace | None:
+        """The user namespace of the node's superblock (s_user_ns): None for the initial
+        one, which maps every id."""
+        return None
 
     def permission(self, creds: Creds, mask: int) -> bool:
         """inode_permission(): may ``creds`` read, write or search (``mask``) it?"""
@@ -703,11 +709,23 @@ def do_mkdir(proc: ProcessState, path: object, mode: int) -> None:
     parent = nd.node
     if parent.lookup(proc, nd.last) is not None:
         raise oserror(errno.EEXIST)
+    if not fsuidgid_has_mapping(parent.sb_user_ns(), proc.creds):
+        raise oserror(errno.EOVERFLOW)
     if not parent.permission(proc.creds, MAY_WRITE | MAY_EXEC):
         raise oserror(errno.EACCES)
     if not parent.has_mkdir:
         raise oserror(errno.EPERM)
     parent.mkdir(proc, nd.last, mode & (S_IRWXUGO | S_ISVTX) & ~proc.umask_)
+
+
+def fsuidgid_has_mapping(ns: UserNamespace | None, creds: Creds) -> bool:
+    """may_create()'s check: the caller's fsuid and fsgid have ids in the file system's
+    user namespace (else EOVERFLOW: the new inode's owner could not be stored)."""
+    if ns is None or ns.parent is None:
+        return creds.fsuid != 0xFFFFFFFF and creds.fsgid != 0xFFFFFFFF
+    from .userns import map_id_up
+    return map_id_up(ns.uid_map, creds.fsuid) is not None \
+        and map_id_up(ns.gid_map, creds.fsgid) is not None
 
 
 def may_delete(proc: ProcessState, parent: Node, victim: Node, isdir: bool) -> None:

@@ -172,8 +172,9 @@ def _objects(p: ipcsim.Process) -> None:
 
 
 def _hold_live(k: ipcsim.Kernel, parent: ipcsim.Process, flags: int, n: int) -> None:
-    """``n`` namespaces (of each kind in ``flags``) kept alive by descriptors, 500 to a
-    holder process (ipcsim gives a process 1,024 descriptors)."""
+    """``n`` namespaces (of each kind in ``flags``) kept alive by descriptors of holder
+    processes, 500 to each (ipcsim gives a process 1,024 descriptors), as on the real side
+    (one holder there), so that the forks timed copy none of them."""
     kinds = ["ipc"] + (["user"] if flags & CLONE_NEWUSER else [])
     for i in range(n):
         if i % 500 == 0:
@@ -426,8 +427,9 @@ static void wait_for_frees(const char *how) {
     set_limits("2147483647");
 }
 /* n namespaces alive, each held by descriptors of /proc/PID/ns/ipc (and user) of a child
-   that made it and then exits */
-static void hold_live(long n) {
+   that made it and then exits; the descriptors are a holder process's, so that the forks
+   timed do not copy them */
+static void make_live(long n) {
     struct rlimit rl;
     getrlimit(RLIMIT_NOFILE, &rl);
     if (rl.rlim_cur < (rlim_t)(2 * n + 64)) {
@@ -457,6 +459,20 @@ static void hold_live(long n) {
         close(up[0]); close(up[1]); close(go[0]); close(go[1]);
     }
 }
+static pid_t hold_live(long n) {
+    int ready[2];
+    char c;
+    if (pipe(ready)) die("pipe");
+    pid_t pid = fork();
+    if (pid == 0) {
+        make_live(n);
+        write(ready[1], "x", 1);
+        for (;;) pause();
+    }
+    if (read(ready[0], &c, 1) != 1) die("holder");
+    close(ready[0]); close(ready[1]);
+    return pid;
+}
 int main(int argc, char **argv) {
     if (argc != 11) { fprintf(stderr, "usage\n"); return 2; }
     const char *how = argv[1];
@@ -469,7 +485,7 @@ int main(int argc, char **argv) {
         map_self(uid0, gid0);
         uid0 = gid0 = 0;
     }
-    if (live) hold_live(live);
+    pid_t holder = live ? hold_live(live) : 0;
     run(how, warm);
     if (drain) wait_for_frees(how);
     double times[16];
@@ -483,6 +499,7 @@ int main(int argc, char **argv) {
         for (long j = i; j > 0 && times[j] < times[j - 1]; j--) {
             double x = times[j]; times[j] = times[j - 1]; times[j - 1] = x;
         }
+    if (holder) { kill(holder, SIGKILL); waitpid(holder, 0, 0); }
     printf("%.1f\n", n / times[repeats / 2]);
     return 0;
 }
@@ -605,6 +622,21 @@ def wait_for_frees():
     set_limits("2147483647")
 
 def hold_live(count):
+    # the descriptors are a holder process's, so that the forks timed do not copy them
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            make_live(count)
+            os.write(w, b"x")
+            while True:
+                time.sleep(3600)
+        finally:
+            os._exit(0)
+    os.read(r, 1)
+    return pid
+
+def make_live(count):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     need = 2 * count + 64
     if hard != resource.RLIM_INFINITY:
@@ -633,8 +665,7 @@ for _ in range(depth + drain):
         die("unshare (depth)")
     map_self(*ids)
     ids = [0, 0]
-if live:
-    hold_live(live)
+holder = hold_live(live) if live else 0
 run(warm)
 if drain:
     wait_for_frees()
@@ -645,6 +676,9 @@ for _ in range(repeats):
     if drain:
         wait_for_frees()
     times.append(time.perf_counter() - t)
+if holder:
+    os.kill(holder, 9)
+    os.waitpid(holder, 0)
 print(n / sorted(times)[len(times) // 2])
 '''
 

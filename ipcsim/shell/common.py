@@ -11,7 +11,9 @@ import errno
 import os
 from typing import TYPE_CHECKING, Callable, NoReturn
 
+from ..kernel import vfs
 from ..kernel.process import Process
+from ..kernel.procfs import ProcRoot
 
 if TYPE_CHECKING:
     from .shell import Shell
@@ -336,3 +338,26 @@ def size_to_human(size: int) -> str:
             text = text[:-1]
         return text + letter
     return f"{dec}{letter}"
+
+
+def proc_pids(p: Process) -> list[tuple[int, int, Process]]:
+    """What ps and lsns find in /proc as ``p`` sees it: each process there (zombies too), as
+    (its number, its parent's number, the process), numbered in the PID namespace of that
+    /proc (the mounter's: after ``unshare -pf --mount-proc``, the new namespace's), the
+    parent's 0 when that namespace does not see it (/proc/PID/stat's ppid). Empty when
+    /proc is not a proc mount."""
+    try:
+        root = vfs.lookup(p, "/proc").node
+        names = p.listdir("/proc")
+    except OSError:
+        return []
+    if not isinstance(root, ProcRoot):
+        return []
+    ns = root.pid_ns
+    found = []
+    for name in sorted((n for n in names if n.isdigit()), key=int):
+        q = ns.find(int(name))
+        if q is not None:
+            parent = q.parent
+            found.append((int(name), parent.pid_in(ns) if parent is not None else 0, q))
+    return found

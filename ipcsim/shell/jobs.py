@@ -36,10 +36,9 @@ class Job:
         self.typed = typed
         self.finish = finish
         self.wstatus: int | None = None      # set when reaped
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
+        # its number in its shell's PID namespace: what the shell prints, waits for and kills
+        parent = proc.parent
+        self.pid = proc.pid_in(parent.pid_ns) if parent is not None else proc.pid
 
     def stopped(self) -> bool:
         """A signal stopped it (SIGSTOP) and none has continued it: bash sees that only

@@ -15,7 +15,7 @@ import json
 from typing import TYPE_CHECKING, Sequence
 
 from ..constants import NS_GET_OWNER_UID, NS_GET_PARENT, NS_GET_USERNS
-from .common import PASSWD, Ctx, strtonum_or_err
+from .common import PASSWD, Ctx, proc_pids, strtonum_or_err
 from .getopt import LongOpt, getopt_until_error
 
 if TYPE_CHECKING:
@@ -80,10 +80,10 @@ _LONG = (LongOpt("json", 0, "J"), LongOpt("task", 1, "p"), LongOpt("help", 0, "h
 class _Proc:
     """A process as lsns reads it from /proc: its pid, parent, owner and namespaces."""
 
-    def __init__(self, proc: Process, uid: int):
+    def __init__(self, proc: Process, pid: int, ppid: int, uid: int):
         self.proc = proc
-        self.pid = int(proc.pid)
-        self.ppid = int(proc.ppid)
+        self.pid = pid          # as /proc numbers them (its mounter's PID namespace)
+        self.ppid = ppid
         self.uid = uid
         self.parent: _Proc | None = None
         self.outline: _Line | None = None
@@ -277,15 +277,13 @@ def _collect(ctx: Ctx, kinds: list[str], related: bool) -> list[_Ns]:
     p = ctx.proc
     found: dict[int, _Ns] = {}
     procs: list[_Proc] = []
-    for name in sorted((n for n in p.listdir("/proc") if n.isdigit()), key=int):
-        q = p.kernel.process(int(name))
-        if q is None:
-            continue
+    for nr, ppid, q in proc_pids(p):
+        name = str(nr)
         try:
             uid = p.stat(f"/proc/{name}").st_uid
         except OSError:
             continue
-        proc = _Proc(q, uid)
+        proc = _Proc(q, nr, ppid, uid)
         procs.append(proc)
         for kind in TYPES:
             if kind not in kinds:

@@ -141,7 +141,8 @@ class Shell:
         # each shell's variables and the names it exports (a child shell starts from those)
         self._vars: dict[int, tuple[dict[str, str], set[str]]] = {}
         self._cmdlines: dict[int, str] = {}
-        self.mount_sources: dict[str, str] = {}     # what `mount` lists as the source
+        # what `mount` lists as the source of the file system mounted on a path
+        self.mount_sources: dict[object, str] = {}
         login = self.kernel.init.fork()
         login.comm = "bash"
         self._cmdlines[login.pid] = "-bash"
@@ -167,8 +168,8 @@ class Shell:
         on a kernel without CONFIG_IPC_NS, which has no /proc/PID/ns/ipc)."""
         p = self.proc
         if not p.kernel.config_ipc_ns:
-            return f"[pid {p.pid}]# "
-        return f"[pid {p.pid} {p.readlink('/proc/self/ns/ipc')}]# "
+            return f"[pid {p.vpid}]# "
+        return f"[pid {p.vpid} {p.readlink('/proc/self/ns/ipc')}]# "
 
     def cmdline(self, proc: Process) -> str:
         """What lsns shows as COMMAND."""
@@ -329,7 +330,7 @@ class Shell:
 
     def _expand(self, name: str) -> str:
         if name == "$":
-            return str(self.proc.pid)
+            return str(self.proc.vpid)
         if name == "0":
             shell_name: str = self._shells.get(self.proc.pid, ["bash"])[0]
             return shell_name
@@ -371,11 +372,11 @@ class Shell:
         """A background job starts: with job control (an interactive shell) it leads a
         process group of its own, which ``kill %N`` signals; ``[N] PID`` is printed."""
         job = self._table().add(child, typed, finish)
-        self._last_bg[parent.pid] = child.pid
+        self._last_bg[parent.pid] = job.pid
         if self.interactive:
             if child.alive:
-                parent.setpgid(child.pid, child.pid)
-            self.err(f"[{job.number}] {child.pid}\n")
+                parent.setpgid(job.pid, job.pid)
+            self.err(f"[{job.number}] {job.pid}\n")
         return 0
 
     def _run_and_or(self, tokens: Tokens) -> None:
@@ -664,12 +665,12 @@ class Shell:
         interrupted = False
         while True:
             try:
-                parent.wait(child.pid)
+                parent.wait(_nr(parent, child))
                 break
             except KeyboardInterrupt:
                 interrupted = True
                 if child.alive and parent.alive:
-                    parent.kill(child.pid, SIGINT)
+                    parent.kill(_nr(parent, child), SIGINT)
             except ProcessGone:          # the shell itself was killed meanwhile
                 return finish(0)
             except DeadlockError as e:
@@ -929,7 +930,7 @@ class Shell:
         self._cmdlines.pop(child.pid, None)
         if not parent.alive:        # the command killed its shell: init reaps the child
             return status
-        parent.wait(child.pid)
+        parent.wait(_nr(parent, child))
         return self._status_of(parent, child, typed)
 
     def _status_of(self, parent: Process, child: Process, typed: str | None) -> int:
@@ -942,7 +943,7 @@ class Shell:
             # (bash is built with DONT_REPORT_SIGPIPE and DONT_REPORT_SIGTERM: a SIGTERM
             # gets the short form only)
             text = strsignal(sig)
-            self.err(f"{self.where()}{child.pid:5d} {text:<24}{typed or self._typed}\n"
+            self.err(f"{self.where()}{_nr(parent, child):5d} {text:<24}{typed or self._typed}\n"
                      if not self.interactive and sig != SIGTERM else f"{text}\n")
         return 128 + sig if sig else child.exit_status
 
@@ -1157,7 +1158,7 @@ class Shell:
             self.err("unshare: sigprocmask unblock failed: Invalid argument\n")
             return self._finish_child(parent, waiter, 1, typed)
         try:
-            waiter.kill(waiter.pid, sig)
+            waiter.kill(waiter.vpid, sig)
         except (OSError, ProcessGone):
             pass
         return self._finish_child(parent, waiter, 1, typed)
@@ -1295,7 +1296,7 @@ class Shell:
         if proc is not None and proc.alive:
             proc.exit(0)
             if proc.parent is not None and proc.parent.alive:
-                proc.parent.wait(proc.pid)
+                proc.parent.wait(_nr(proc.parent, proc))
 
     def _bind_ns_files(self, ctx: Ctx, binder: Process, pid: int,
                        persist: dict[int, str]) -> None:
@@ -1675,10 +1676,16 @@ def _execve(p: Process) -> None:
     p.set_dumpable(c.uid == c.euid and c.gid == c.egid)
 
 
+def _nr(parent: Process, child: Process) -> int:
+    """``child``'s number in ``parent``'s PID namespace: what wait(2) and kill(2) take there
+    (a child is always seen from its parent's namespace)."""
+    return child.pid_in(parent.pid_ns)
+
+
 def _has_ns_file(p: Process, name: str) -> bool:
     """Whether /proc/PID/ns/NAME of ``p`` exists (a kernel built without that kind has none)."""
     try:
-        p.stat(f"/proc/{p.pid}/ns/{name}")
+        p.stat(f"/proc/self/ns/{name}")
     except FileNotFoundError:
         return False
     return True
@@ -1850,7 +1857,7 @@ def _is_usable_namespace(ctx: Ctx, target: int, flag: int, name: str) -> bool:
     (setns(2) would refuse it)."""
     p = ctx.proc
     try:
-        mine = p.readlink(f"/proc/{p.pid}/{name}")
+        mine = p.readlink(f"/proc/self/{name}")
     except FileNotFoundError:
         return False
     if flag != CLONE_NEWUSER:
@@ -2014,7 +2021,7 @@ def _pipeline_in(proc: Process, shell: Shell, stages: list[Tokens]) -> int:
                 status = 127
         else:
             child = shell._fork_program(proc, argv, out, shell.err, piped)
-            proc.wait(child.pid)
+            proc.wait(_nr(proc, child))
             shell._cmdlines.pop(child.pid, None)
             status = (child.exit_status or 0) if not (child.wstatus or 0) & 0x7F \
                 else 128 + ((child.wstatus or 0) & 0x7F)

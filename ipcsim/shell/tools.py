@@ -18,7 +18,7 @@ from ..errors import DeadlockError, UnsupportedError
 from ..kernel.mqueue import MqAttr
 from ..kernel.signals import SIGNAMES
 from ..sim.clock import KTIME_MAX, NS
-from .common import PASSWD, Ctx, c_strtol, strerror
+from .common import PASSWD, Ctx, c_strtol, proc_pids, strerror
 from .getopt import GetoptError, LongOpt, getopt_long, getopt_until_error
 
 if TYPE_CHECKING:
@@ -390,13 +390,13 @@ def mount(ctx: Ctx, args: list[str]) -> int:
             bind = True
         elif key == "o" and "bind" in (arg or "").split(","):
             bind = True
-    k = ctx.proc.kernel
     if not operands:
-        for path, m in k.mounts:
+        for path, m in ctx.proc.mnt_ns.mounts:
             kind = m.describe().split()[0]      # "mqueue", or "nsfs ipc:[N]"
             if fstype is None or kind == fstype:
-                source = "nsfs" if kind == "nsfs" else ctx.shell.mount_sources.get(path,
-                                                                                   "none")
+                names = ctx.shell.mount_sources
+                source = "nsfs" if kind == "nsfs" else names.get(m) or names.get(
+                    (path, m.root_node()), "proc" if kind == "proc" else "none")
                 opts_text = "rw" if kind == "nsfs" else "rw,relatime"
                 ctx.write(f"{source} on {path} type {kind} ({opts_text})\n")
         return 0
@@ -416,7 +416,11 @@ def mount(ctx: Ctx, args: list[str]) -> int:
                            f"(use -t mqueue).\n")
                 return 32
             p.mount(source, target, fstype)
-            ctx.shell.mount_sources[posixpath.normpath("/" + target.lstrip("/"))] = source
+            where = posixpath.normpath("/" + target.lstrip("/"))
+            mounted = [m for path, m in p.mnt_ns.mounts if path == where]
+            if mounted:     # (a copy in a later mount namespace: the first name given there)
+                ctx.shell.mount_sources[mounted[-1]] = source
+                ctx.shell.mount_sources.setdefault((where, mounted[-1].root_node()), source)
     except UnsupportedError as e:
         if bind:
             ctx.ewrite(f"mount: {target}: {e}.\n")
@@ -778,16 +782,20 @@ def sysctl(ctx: Ctx, args: list[str]) -> int:
 
 # --- ps, kill, sleep -----------------------------------------------------------------------
 def ps(ctx: Ctx, args: list[str]) -> int:
-    """ps: every process, as ``ps -eo pid,ppid,ipcns,user,comm`` prints it."""
+    """ps: every process, as ``ps -eo pid,ppid,ipcns,user,comm`` prints it: those /proc
+    shows, numbered as it numbers them (in a PID namespace with its own /proc mounted, from
+    1; a parent outside it, 0)."""
     p = ctx.proc
     rows = [("PID", "PPID", "IPCNS", "USER", "COMMAND")]
-    for q in p.kernel.processes():
+    for nr, ppid, q in proc_pids(p):
+        if not q.alive:
+            continue
         try:
-            link = p.readlink(f"/proc/{q.pid}/ns/ipc")
+            link = p.readlink(f"/proc/{nr}/ns/ipc")
             ns = link[link.index("[") + 1:-1]
-        except FileNotFoundError:        # a kernel without IPC namespaces: procps's "-"
+        except OSError:      # no IPC namespaces (procps's "-"), or a link it may not follow
             ns = "-"
-        rows.append((str(q.pid), str(q.ppid), ns, PASSWD.get(q.uid, str(q.uid))[:8],
+        rows.append((str(nr), str(ppid), ns, PASSWD.get(q.uid, str(q.uid))[:8],
                      ctx.shell.comm(q)))
     ctx.write("".join(f"{a:>5} {b:>5} {c:>10} {d:<8} {e}\n" for a, b, c, d, e in rows))
     return 0

@@ -361,3 +361,65 @@ def test_lsns_trees_of_owners_and_parents_as_measured():
     assert text.split("\n")[1] == "4026531837     user       0     root "
     assert "├─4026531840   user       0     1000 \n│ └─4026531841 ipc" in text
     assert sh.run("lsns -Tfoo") == 1 and out[-1] == "lsns: unknown tree type: foo\n"
+
+
+# --- PID namespaces and the caller's mounts -----------------------------------------------
+def test_unshare_pid_fork_mount_proc_numbers_from_one_as_measured():
+    """unshare -pf --mount-proc: bash is 1, ps numbers as the new /proc does (its parent
+    outside: 0), lsns -t pid shows the new namespace with bash as its pid 1."""
+    got = sim("unshare -pf --mount-proc bash -c 'echo $$; ps; lsns -t pid'", uid=0)[0]
+    text, status = got
+    lines = text.split("\n")
+    assert status == 0 and lines[0] == "1"
+    assert lines[2].split()[:2] == ["1", "0"] and lines[2].endswith(" bash")
+    assert lines[3].split()[:2] == ["2", "1"] and lines[3].endswith(" ps")
+    assert len(lines) == 7 and lines[5].split()[1:5] == ["pid", "2", "1", "root"]
+    assert lines[5].split()[5:7] == ["bash", "-c"]
+
+
+def test_unshare_pid_fork_without_mount_proc_keeps_the_hosts_proc():
+    text, status = sim("unshare -pf bash -c 'echo $$; readlink /proc/self'", uid=0)[0]
+    first, second = text.split("\n")[:2]
+    assert status == 0 and first == "1" and int(second) > 1   # /proc is still the host's
+
+
+def test_unshare_pid_without_fork_the_second_child_cannot_be_forked():
+    """The first child is the namespace's init; once it exits the next fork is ENOMEM and
+    bash -c ends with 254, as measured."""
+    text, status = sim("unshare -p bash -c 'id -u; echo st=$?; id -u; echo after'", uid=0)[0]
+    assert (text, status) == ("0\nst=0\nbash: fork: Cannot allocate memory\n", 254)
+
+
+def test_nsenter_pid_forks_a_child_in_the_targets_namespace():
+    out: list[str] = []
+    sh = Shell(seed=7, out=out.append, err=out.append)
+    sh.run("unshare -pf --mount-proc")
+    box = sh.proc
+    sh.levels[1:] = []
+    del out[:]
+    host_pid = box.pid
+    assert sh.run(f"nsenter -t {host_pid} -p bash -c 'echo $$; readlink /proc/self/ns/pid'") \
+        is None or sh.status == 0
+    lines = "".join(out).split("\n")
+    assert lines[0] == "2"             # box's bash is 1 there
+    assert lines[1] == sh.proc.readlink(f"/proc/{host_pid}/ns/pid")
+
+
+def test_lsns_pid_tree_inside_a_pid_namespace():
+    """-T parent from inside: the parent PID namespace is not visible, so the new one
+    stands alone under the user namespace found as its owner (lsns 2.38.1's shape)."""
+    text, _ = sim("unshare -pf --mount-proc bash -c 'lsns -t pid -Tparent; true'", uid=0)[0]
+    rows = [r.split()[:3] for r in text.split("\n")[1:] if r]
+    assert rows[0] == ["4026531837", "user", "0"]
+    assert rows[1][1:] == ["pid", "2"] and len(rows) == 2
+    assert sim("lsns -t pid -T parent", uid=0)[0] == (
+        "lsns: invalid namespace argument: 'parent'\n", 1)
+
+
+def test_mount_lists_the_callers_mount_namespace():
+    got = sim("mkdir /tmp/q && mount -t mqueue none /tmp/q\n"
+              "unshare -m bash -c 'umount /tmp/q; mount -t mqueue mq2 /tmp/q; mount'\n"
+              "mount\nunshare -m bash -c 'umount /tmp/q; mount'", uid=0)
+    assert got[1] == ("mq2 on /tmp/q type mqueue (rw,relatime)\n", 0)
+    assert got[2] == ("none on /tmp/q type mqueue (rw,relatime)\n", 0)
+    assert got[3] == ("", 0)

@@ -8,7 +8,7 @@ zero, :meth:`IpcNamespace.destroy` frees everything, in Linux's order (free_ipc_
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 from ..constants import CLONE_NEWIPC, INIT_IPC_NS_INUM
 from .ids import IpcIds
@@ -24,7 +24,17 @@ if TYPE_CHECKING:
     from .shm import ShmidKernel
     from .userns import UserNamespace
 
-_DEFAULTS = namespace_defaults()
+def _defaults_setter() -> Callable[[IpcNamespace], None]:
+    """A function that gives a new namespace every limit's default, one assignment each
+    (made from the sysctl table: a loop of setattr calls costs most of a namespace's
+    creation)."""
+    body = "".join(f"    ns.{field} = {default!r}\n" for field, default in namespace_defaults())
+    scope: dict[str, Any] = {}
+    exec(f"def set_defaults(ns):\n{body or '    pass'}\n", scope)
+    return cast("Callable[[IpcNamespace], None]", scope["set_defaults"])
+
+
+_set_defaults = _defaults_setter()
 
 
 class IpcNamespace(Viewable):
@@ -75,8 +85,7 @@ class IpcNamespace(Viewable):
         self.mq_owner = owner
         self.ucount_uid = 0
         self.user_ns: UserNamespace     # the owner, set by whoever makes the namespace
-        for field, default in _DEFAULTS:
-            setattr(self, field, default)
+        _set_defaults(self)
 
     @property
     def is_initial(self) -> bool:

@@ -1,0 +1,613 @@
+"""PID namespaces: CLONE_NEWPID in clone, unshare and setns, the numbers a process has at each
+level, what a namespace's init does, and the pids IPC shows, translated into the reader's
+namespace. The rules are also compared with the real kernel, as root (in a fresh IPC
+namespace) and as uid 1000 inside ``unshare -Ur --ipc``, where this machine allows it: the
+same scenario runs as a program of its own on Linux and through ipcsim's API, and both give
+the same JSON."""
+import errno
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import ipcsim
+from ipcsim import (CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWUSER, CLONE_PARENT, CLONE_SIGHAND,
+                    CLONE_THREAD, CLONE_VM, GETPID, IPC_CREAT, IPC_PRIVATE, IPC_STAT, WNOHANG)
+from ipcsim.constants import (NS_GET_NSTYPE, NS_GET_PARENT, NS_GET_USERNS, O_RDONLY, O_WRONLY,
+                              SIGEV_SIGNAL)
+from ipcsim.kernel.footprint import footprint
+from ipcsim.kernel.pidns import INIT_PID_NS_INUM, pid_nr_ns
+from ipcsim.kernel.signals import SIGKILL, SIGSTOP, SIGTERM, SIGUSR1
+from ipcsim.kernel.userns import UserNsFile
+
+
+def errname(fn, *args):
+    """The call's value (0 for None), or the errno name of the OSError it raised."""
+    try:
+        value = fn(*args)
+    except OSError as e:
+        return errno.errorcode[e.errno]
+    return 0 if value is None else value
+
+
+def rl(p, path):
+    return errname(p.readlink, path)
+
+
+def wr(p, path, text):
+    fd = p.open(path, O_WRONLY)
+    try:
+        return p.write(fd, text.encode())
+    finally:
+        p.close(fd)
+
+
+def fork_try(p):
+    try:
+        child = p.fork()
+    except OSError as e:
+        return errno.errorcode[e.errno]
+    child.exit(0)
+    p.wait(child.pid_in(p.pid_ns))
+    return "forked"
+
+
+def fd_link(p, fd):
+    """What readlink of /proc/self/fd/FD shows for a namespace descriptor (the model has no
+    /proc/PID/fd): ``kind:[inode]``; the descriptor is closed."""
+    file = p.fds[fd]
+    text = (f"user:[{file.ns.inum}]" if isinstance(file, UserNsFile)
+            else f"{file.ns.kind}:[{file.ns.inum}]")
+    p.close(fd)
+    return text
+
+
+@pytest.fixture
+def k():
+    with ipcsim.Kernel() as kernel:
+        yield kernel
+
+
+def container(k, uid):
+    """The process a scenario starts as: root in a fresh IPC namespace (``unshare --ipc``),
+    or uid 1000 that made a user namespace mapping it to root, and an IPC namespace
+    (``unshare -Ur --ipc``)."""
+    p = k.init.fork()
+    if uid:
+        p.setgroups([])
+        p.setresgid(uid, uid, uid)
+        p.setresuid(uid, uid, uid)
+        p.set_dumpable(True)
+        p.unshare(CLONE_NEWUSER)
+        wr(p, "/proc/self/uid_map", f"0 {uid} 1")
+        wr(p, "/proc/self/setgroups", "deny")
+        wr(p, "/proc/self/gid_map", f"0 {uid} 1")
+    p.unshare(CLONE_NEWIPC)
+    return p
+
+
+# --- the scenarios, through ipcsim ------------------------------------------------------------
+def m_lifecycle(p):
+    out = {"unshare": errname(p.unshare, CLONE_NEWPID),
+           "pfc": rl(p, "/proc/self/ns/pid_for_children"),
+           "again": errname(p.unshare, CLONE_NEWPID)}
+    a = p.fork()
+    out["a"] = [a.getpid(), a.getppid(), a.getpgid(0)]
+    b = p.fork()
+    out["b"] = [b.getpid(), b.getppid()]
+    out["a in pfc"] = (rl(p, f"/proc/{a.pid}/ns/pid")
+                       == rl(p, "/proc/self/ns/pid_for_children"))
+    out["again after"] = errname(p.unshare, CLONE_NEWPID)
+    out["TERM"] = errname(p.kill, a.pid, SIGTERM)
+    out["a after TERM"] = p.wait(a.pid, WNOHANG)[0] == 0
+    out["KILL"] = errname(p.kill, a.pid, SIGKILL)
+    out["a before b is reaped"] = p.wait(a.pid, WNOHANG)[0] == a.pid
+    out["b status"] = p.wait(b.pid)[1]
+    out["a status"] = p.wait(a.pid)[1]
+    out["fork"] = fork_try(p)
+    out["pfc after"] = (rl(p, "/proc/self/ns/pid_for_children") == out["pfc"]
+                        or out["pfc"] == "ENOENT")
+    return out
+
+
+def m_inside(p):
+    p.unshare(CLONE_NEWPID)
+    a = p.fork()
+    got = []
+    a.signal(SIGUSR1, lambda sig: got.append(1))
+    c = a.fork()
+    res = {"pid": c.getpid(), "ppid": c.getppid(), "KILL 1": errname(c.kill, 1, 9),
+           "TERM 1": errname(c.kill, 1, 15), "USR1 1": errname(c.kill, 1, SIGUSR1),
+           "-1 alone": errname(c.kill, -1, 0)}
+    g = c.fork()
+    res["-1 with g"] = errname(c.kill, -1, 0)
+    c.exit(5)
+    out = {"c": res, "wait c": list(a.wait(c.pid_in(a.pid_ns)))}
+    out["g"] = {"g pid": g.getpid(), "g ppid": g.getppid()}
+    g.exit(0)
+    out["wait g"] = list(a.wait(-1))
+    out["init"] = [a.getpid(), a.getppid(), len(got)]
+    out["-1 init"] = errname(a.kill, -1, 0)
+    a.exit(0)
+    out["a status"] = p.wait(a.pid)[1]
+    return out
+
+
+def m_nesting(p):
+    proc = p.fork()
+    for level in range(1, 40):
+        err = errname(proc.unshare, CLONE_NEWPID)
+        if err:
+            return [level, err]
+        proc = proc.fork()
+    return None
+
+
+def m_setns_rules(p):
+    fd0 = p.open("/proc/self/ns/pid", O_RDONLY)
+    out = {"unshare": errname(p.unshare, CLONE_NEWPID)}
+    a = p.fork()
+    res = {"unshare": errname(a.unshare, CLONE_NEWPID)}
+    b = a.fork()
+    fdy = a.open("/proc/self/ns/pid_for_children", O_RDONLY)
+    y_link = rl(a, "/proc/self/ns/pid_for_children")
+    fdx = a.open("/proc/self/ns/pid", O_RDONLY)
+    res["initial"] = errname(a.setns, fd0, CLONE_NEWPID)
+    res["own, as ipc"] = errname(a.setns, fdx, CLONE_NEWIPC)
+    res["own"] = errname(a.setns, fdx, CLONE_NEWPID)
+    res["pfc own"] = rl(a, "/proc/self/ns/pid_for_children") == rl(a, "/proc/self/ns/pid")
+    res["below"] = errname(a.setns, fdy, 0)
+    res["pfc below"] = rl(a, "/proc/self/ns/pid_for_children") == y_link
+    res["b"] = [errname(a.kill, b.pid_in(a.pid_ns), 9), a.wait(b.pid_in(a.pid_ns))[1]]
+    out["a"] = res
+    fdx = p.open(f"/proc/{a.pid}/ns/pid", O_RDONLY)
+    out["join x"] = errname(p.setns, fdx, CLONE_NEWPID)
+    c = p.fork()
+    out["c"] = [c.getpid(), c.getppid()]
+    c.exit(0)
+    p.wait(c.pid)
+    out["back"] = errname(p.setns, fd0, CLONE_NEWPID)
+    out["pfc initial"] = rl(p, "/proc/self/ns/pid_for_children") == rl(p, "/proc/self/ns/pid")
+    p.kill(a.pid, 9)
+    p.wait(a.pid)
+    return out
+
+
+def m_ioctls(p):
+    labels = {}
+
+    def label(text):
+        if not text.startswith("pid:") and not text.startswith("user:"):
+            return text
+        return labels.setdefault(text, "%s%d" % (text.split(":")[0], len(labels)))
+
+    def ioctl(q, fd, req):
+        got = errname(q.ioctl, fd, req)
+        return got if isinstance(got, str) or req == NS_GET_NSTYPE else fd_link(q, got)
+
+    fd0 = p.open("/proc/self/ns/pid", O_RDONLY)
+    out = {"mine": label(rl(p, "/proc/self/ns/pid")), "user": label(rl(p, "/proc/self/ns/user")),
+           "initial parent": label(str(ioctl(p, fd0, NS_GET_PARENT)))}
+    p.unshare(CLONE_NEWPID)
+    a = p.fork()
+    fd = a.open("/proc/self/ns/pid", O_RDONLY)
+    inner = [rl(a, "/proc/self/ns/pid"), str(ioctl(a, fd, NS_GET_PARENT)),
+             str(ioctl(a, fd, NS_GET_USERNS))]
+    fd = p.open(f"/proc/{a.pid}/ns/pid", O_RDONLY)
+    out["child"] = label(rl(p, f"/proc/{a.pid}/ns/pid"))
+    out["child parent"] = label(str(ioctl(p, fd, NS_GET_PARENT)))
+    out["child userns"] = label(str(ioctl(p, fd, NS_GET_USERNS)))
+    out["nstype"] = ioctl(p, fd, NS_GET_NSTYPE)
+    out["inside"] = [label(x) for x in inner]
+    p.kill(a.pid, 9)
+    p.wait(a.pid)
+    return out
+
+
+def m_sysv(p):
+    qid = p.msgget(IPC_PRIVATE, IPC_CREAT | 0o600)
+    shmid = p.shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o600)
+    semid = p.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600)
+
+    def msg_stat(q):
+        ds = q.msgctl(qid, IPC_STAT)
+        return [ds.msg_lspid, ds.msg_lrpid]
+
+    def shm_stat(q):
+        ds = q.shmctl(shmid, IPC_STAT)
+        return [ds.shm_cpid, ds.shm_lpid]
+
+    def sysvipc_msg(q):
+        row = q.read_file("/proc/sysvipc/msg").splitlines()[1].split()
+        return [int(row[5]), int(row[6])]
+
+    p.unshare(CLONE_NEWPID)
+    a = p.fork()
+    s = a.fork()
+    s.semop(semid, [(0, 1, 0)])
+    s.msgsnd(qid, 1, b"x")
+    s.shmdt(s.shmat(shmid))
+    inner = {"s": {"nspid": list(s.nspid[1:]), "msg": msg_stat(s), "shm": shm_stat(s),
+                   "sem": s.semctl(semid, 0, GETPID), "sysvipc": sysvipc_msg(s)}}
+    s.exit(0)
+    a.wait(s.pid_in(a.pid_ns))
+    inner["after"] = {"msg": msg_stat(a), "shm": shm_stat(a), "sem": a.semctl(semid, 0, GETPID)}
+    names = {p.pid: "P", s.pid: "S", 0: 0}
+    out = {"inside": inner, "outside": {
+        "msg": [names.get(n, n) for n in msg_stat(p)],
+        "shm": [names.get(n, n) for n in shm_stat(p)],
+        "sem": names.get(p.semctl(semid, 0, GETPID)),
+        "sysvipc": [names.get(n, n) for n in sysvipc_msg(p)]}}
+    p.msgrcv(qid, 8, 0)
+    out["outside"]["after receive"] = [names.get(n, n) for n in msg_stat(p)]
+    out["inside after receive"] = {"msg": msg_stat(a), "sysvipc": sysvipc_msg(a)}
+    a.exit(0)
+    p.wait(a.pid)
+    return out
+
+
+SCENARIOS = ["lifecycle", "inside", "nesting", "setns_rules", "ioctls", "sysv"]
+
+
+# --- the same scenarios on Linux ----------------------------------------------------------------
+REAL_PYTHON = "/usr/bin/python3"
+REAL_SCRIPT = r'''
+import ctypes, errno, json, os, signal, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+NEWPID, NEWIPC = 0x20000000, 0x08000000
+NS_GET_USERNS, NS_GET_PARENT, NS_GET_NSTYPE = 0xB701, 0xB702, 0xB703
+IPC_CREAT, IPC_RMID, IPC_STAT, GETPID = 0o1000, 0, 2, 11
+
+
+def err():
+    return errno.errorcode[ctypes.get_errno()]
+
+
+def unshare(flags):
+    return 0 if libc.unshare(flags) == 0 else err()
+
+
+def setns(fd, nstype=0):
+    return 0 if libc.setns(fd, nstype) == 0 else err()
+
+
+def kill(pid, sig):
+    return 0 if libc.kill(pid, sig) == 0 else err()
+
+
+def rl(path):
+    try:
+        return os.readlink(path)
+    except OSError as e:
+        return errno.errorcode[e.errno]
+
+
+def ioctl(fd, req):
+    r = libc.ioctl(fd, req)
+    if r < 0:
+        return err()
+    if req == NS_GET_NSTYPE:
+        return r
+    text = os.readlink("/proc/self/fd/%d" % r)
+    os.close(r)
+    return text
+
+
+def fork_try():
+    try:
+        pid = os.fork()
+    except OSError as e:
+        return errno.errorcode[e.errno]
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return "forked"
+
+
+def send(w, value):
+    os.write(w, (json.dumps(value) + "\n").encode())
+
+
+def recv(r):
+    line = b""
+    while not line.endswith(b"\n"):
+        line += os.read(r, 1)
+    return json.loads(line)
+
+
+def lifecycle():
+    out = {"unshare": unshare(NEWPID), "pfc": rl("/proc/self/ns/pid_for_children"),
+           "again": unshare(NEWPID)}
+    r, w = os.pipe()
+    a = os.fork()
+    if a == 0:
+        send(w, [os.getpid(), os.getppid(), os.getpgid(0)])
+        while True:
+            signal.pause()
+    out["a"] = recv(r)
+    b = os.fork()
+    if b == 0:
+        send(w, [os.getpid(), os.getppid()])
+        while True:
+            signal.pause()
+    out["b"] = recv(r)
+    out["a in pfc"] = rl("/proc/%d/ns/pid" % a) == rl("/proc/self/ns/pid_for_children")
+    out["again after"] = unshare(NEWPID)
+    out["TERM"] = kill(a, signal.SIGTERM)
+    time.sleep(0.1)
+    out["a after TERM"] = os.waitpid(a, os.WNOHANG)[0] == 0
+    out["KILL"] = kill(a, signal.SIGKILL)
+    time.sleep(0.2)
+    out["a before b is reaped"] = os.waitpid(a, os.WNOHANG)[0] == a
+    out["b status"] = os.waitpid(b, 0)[1]
+    out["a status"] = os.waitpid(a, 0)[1]
+    out["fork"] = fork_try()
+    out["pfc after"] = rl("/proc/self/ns/pid_for_children") == out["pfc"] or out["pfc"] == "ENOENT"
+    return out
+
+
+def inside():
+    unshare(NEWPID)
+    r, w = os.pipe()
+    r2, w2 = os.pipe()
+    a = os.fork()
+    if a == 0:
+        got = []
+        signal.signal(signal.SIGUSR1, lambda *_: got.append(1))
+        c = os.fork()
+        if c == 0:
+            res = {"pid": os.getpid(), "ppid": os.getppid(), "KILL 1": kill(1, 9),
+                   "TERM 1": kill(1, 15), "USR1 1": kill(1, signal.SIGUSR1),
+                   "-1 alone": kill(-1, 0)}
+            g = os.fork()
+            if g == 0:
+                while os.getppid() != 1:
+                    time.sleep(0.01)
+                send(w, {"g pid": os.getpid(), "g ppid": os.getppid()})
+                os._exit(0)
+            res["-1 with g"] = kill(-1, 0)
+            send(w, res)
+            os._exit(5)
+        res = {"c": recv(r)}
+        res["wait c"] = list(os.waitpid(c, 0))
+        res["g"] = recv(r)
+        res["wait g"] = list(os.waitpid(-1, 0))
+        res["init"] = [os.getpid(), os.getppid(), len(got)]
+        res["-1 init"] = kill(-1, 0)
+        send(w2, res)
+        os._exit(0)
+    out = recv(r2)
+    out["a status"] = os.waitpid(a, 0)[1]
+    return out
+
+
+def nesting():
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        for level in range(1, 40):
+            e = unshare(NEWPID)
+            if e:
+                send(w, [level, e])
+                os._exit(0)
+            c = os.fork()
+            if c:
+                os.waitpid(c, 0)
+                os._exit(0)
+    out = recv(r)
+    os.waitpid(pid, 0)
+    return out
+
+
+def setns_rules():
+    fd0 = os.open("/proc/self/ns/pid", os.O_RDONLY)
+    out = {"unshare": unshare(NEWPID)}
+    r, w = os.pipe()
+    a = os.fork()
+    if a == 0:
+        res = {"unshare": unshare(NEWPID)}
+        b = os.fork()
+        if b == 0:
+            while True:
+                signal.pause()
+        fdy = os.open("/proc/self/ns/pid_for_children", os.O_RDONLY)
+        y_link = rl("/proc/self/ns/pid_for_children")
+        fdx = os.open("/proc/self/ns/pid", os.O_RDONLY)
+        res["initial"] = setns(fd0, NEWPID)
+        res["own, as ipc"] = setns(fdx, NEWIPC)
+        res["own"] = setns(fdx, NEWPID)
+        res["pfc own"] = rl("/proc/self/ns/pid_for_children") == rl("/proc/self/ns/pid")
+        res["below"] = setns(fdy, 0)
+        res["pfc below"] = rl("/proc/self/ns/pid_for_children") == y_link
+        res["b"] = [kill(b, 9), os.waitpid(b, 0)[1]]
+        send(w, res)
+        while True:
+            signal.pause()
+    out["a"] = recv(r)
+    fdx = os.open("/proc/%d/ns/pid" % a, os.O_RDONLY)
+    out["join x"] = setns(fdx, NEWPID)
+    c = os.fork()
+    if c == 0:
+        send(w, [os.getpid(), os.getppid()])
+        os._exit(0)
+    out["c"] = recv(r)
+    os.waitpid(c, 0)
+    out["back"] = setns(fd0, NEWPID)
+    out["pfc initial"] = rl("/proc/self/ns/pid_for_children") == rl("/proc/self/ns/pid")
+    kill(a, 9)
+    os.waitpid(a, 0)
+    return out
+
+
+def ioctls():
+    labels = {}
+
+    def label(text):
+        if not text.startswith("pid:") and not text.startswith("user:"):
+            return text
+        return labels.setdefault(text, "%s%d" % (text.split(":")[0], len(labels)))
+
+    fd0 = os.open("/proc/self/ns/pid", os.O_RDONLY)
+    mine = label(rl("/proc/self/ns/pid"))
+    user = label(rl("/proc/self/ns/user"))
+    out = {"mine": mine, "user": user, "initial parent": label(str(ioctl(fd0, NS_GET_PARENT)))}
+    unshare(NEWPID)
+    r, w = os.pipe()
+    a = os.fork()
+    if a == 0:
+        fd = os.open("/proc/self/ns/pid", os.O_RDONLY)
+        send(w, [rl("/proc/self/ns/pid"), str(ioctl(fd, NS_GET_PARENT)),
+                 str(ioctl(fd, NS_GET_USERNS))])
+        while True:
+            signal.pause()
+    inner = recv(r)
+    fd = os.open("/proc/%d/ns/pid" % a, os.O_RDONLY)
+    out["child"] = label(rl("/proc/%d/ns/pid" % a))
+    out["child parent"] = label(str(ioctl(fd, NS_GET_PARENT)))
+    out["child userns"] = label(str(ioctl(fd, NS_GET_USERNS)))
+    out["nstype"] = ioctl(fd, NS_GET_NSTYPE)
+    out["inside"] = [label(x) for x in inner]
+    kill(a, 9)
+    os.waitpid(a, 0)
+    return out
+
+
+def sysv():
+    """The pids System V IPC shows, from inside a PID namespace and from its parent."""
+    libc.shmat.restype = ctypes.c_void_p
+    libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+    libc.shmdt.argtypes = [ctypes.c_void_p]
+    buf = ctypes.create_string_buffer(256)
+    qid = libc.msgget(0, IPC_CREAT | 0o600)
+    shmid = libc.shmget(0, 4096, IPC_CREAT | 0o600)
+    semid = libc.semget(0, 1, IPC_CREAT | 0o600)
+
+    def msg_stat():
+        # struct msqid_ds (x86-64): ipc_perm 48, stime 8, rtime 8, ctime 8, cbytes 8,
+        # qnum 8, qbytes 8, lspid 4, lrpid 4
+        assert libc.msgctl(qid, IPC_STAT, buf) == 0
+        return list(int.from_bytes(buf.raw[o:o + 4], "little") for o in (96, 100))
+
+    def shm_stat():
+        # struct shmid_ds: ipc_perm 48, segsz 8, atime 8, dtime 8, ctime 8, cpid 4, lpid 4
+        assert libc.shmctl(shmid, IPC_STAT, buf) == 0
+        return list(int.from_bytes(buf.raw[o:o + 4], "little") for o in (80, 84))
+
+    def sysvipc_msg():
+        with open("/proc/sysvipc/msg") as f:
+            row = f.read().splitlines()[1].split()
+        return [int(row[5]), int(row[6])]
+
+    me = os.getpid()
+    unshare(NEWPID)
+    r, w = os.pipe()          # S -> A
+    r2, w2 = os.pipe()        # A -> P
+    r3, w3 = os.pipe()        # P -> A
+    a = os.fork()
+    if a == 0:
+        s = os.fork()
+        if s == 0:
+            sop = (ctypes.c_short * 3)(0, 1, 0)
+            libc.semop(semid, sop, 1)
+            libc.msgsnd(qid, b"\x01\0\0\0\0\0\0\0x", 1, 0)
+            addr = libc.shmat(shmid, None, 0)
+            libc.shmdt(ctypes.c_void_p(addr))
+            with open("/proc/self/status") as f:
+                nspid = [l.split()[1:] for l in f if l.startswith("NSpid")][0]
+            send(w, {"nspid": [int(n) for n in nspid], "msg": msg_stat(), "shm": shm_stat(),
+                     "sem": libc.semctl(semid, 0, GETPID), "sysvipc": sysvipc_msg()})
+            os._exit(0)
+        res = {"s": recv(r)}
+        os.waitpid(s, 0)
+        res["after"] = {"msg": msg_stat(), "shm": shm_stat(), "sem": libc.semctl(semid, 0, GETPID)}
+        send(w2, res)
+        recv(r3)                      # until the parent has received
+        res = {"msg": msg_stat(), "sysvipc": sysvipc_msg()}
+        send(w2, res)
+        os._exit(0)
+    inner = recv(r2)
+    s_global = inner["s"]["nspid"][0]
+    names = {me: "P", s_global: "S", 0: 0}
+    out = {"inside": inner, "outside": {
+        "msg": [names.get(n, n) for n in msg_stat()], "shm": [names.get(n, n) for n in shm_stat()],
+        "sem": names.get(libc.semctl(semid, 0, GETPID)),
+        "sysvipc": [names.get(n, n) for n in sysvipc_msg()]}}
+    libc.msgrcv(qid, buf, 8, 0, 0)
+    out["outside"]["after receive"] = [names.get(n, n) for n in msg_stat()]
+    send(w3, "go")
+    out["inside after receive"] = recv(r2)
+    os.waitpid(a, 0)
+    inner["s"]["nspid"] = inner["s"]["nspid"][1:]
+    libc.msgctl(qid, IPC_RMID, None)
+    libc.shmctl(shmid, IPC_RMID, None)
+    libc.semctl(semid, 0, IPC_RMID)
+    return out
+
+
+print(json.dumps(globals()[sys.argv[1]]()))
+'''
+
+
+def _real_unavailable(uid):
+    if not sys.platform.startswith("linux"):
+        return "not Linux"
+    if os.geteuid() != 0:
+        return "the comparison runs as root (and as uid 1000 through setpriv)"
+    if not os.path.exists(REAL_PYTHON):
+        return f"{REAL_PYTHON} is missing (uid 1000 must be able to run a Python)"
+    for tool in ("unshare", "setpriv") if uid else ("unshare",):
+        if shutil.which(tool) is None:
+            return f"{tool} is missing"
+    return None
+
+
+def run_real(scenario, uid):
+    """The scenario's JSON on Linux: as root in ``unshare --ipc``, or as ``uid`` in
+    ``unshare -Ur --ipc`` (its IPC objects go with that namespace)."""
+    reason = _real_unavailable(uid)
+    if reason:
+        pytest.skip(reason)
+    cmd = [REAL_PYTHON, "-c", REAL_SCRIPT, scenario]
+    if uid:
+        cmd = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--init-groups",
+               "unshare", "-Ur", "--ipc"] + cmd
+    else:
+        cmd = ["unshare", "--ipc"] + cmd
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd="/")
+    if out.returncode != 0:
+        why = out.stderr.strip()[-300:]
+        if uid and "unshare" in why:
+            pytest.skip(f"this machine refuses a user namespace to uid {uid}: {why}")
+        raise AssertionError(f"the real run of {scenario} failed: {why}")
+    return json.loads(out.stdout)
+
+
+def run_model(scenario, uid):
+    with ipcsim.Kernel() as k:
+        return json.loads(json.dumps(globals()["m_" + scenario](container(k, uid))))
+
+
+@pytest.mark.parametrize("uid", [0, 1000])
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_as_the_real_kernel(scenario, uid):
+    assert run_model(scenario, uid) == run_real(scenario, uid)
+
+
+def test_the_real_kernel_scenarios_say_what_they_check():
+    """The results the comparison above checks, as Linux 6.18 gave them (so that a model
+    bug shared by both sides of a broken comparison would still show)."""
+    assert run_model("lifecycle", 0) == {
+        "unshare": 0, "pfc": "ENOENT", "again": "EINVAL", "a": [1, 0, 0], "b": [2, 0],
+        "a in pfc": True, "again after": "EINVAL", "TERM": 0, "a after TERM": True, "KILL": 0,
+        "a before b is reaped": False, "b status": 9, "a status": 9, "fork": "ENOMEM",
+        "pfc after": True}
+    assert run_model("nesting", 1000) == [33, "ENOSPC"]
+    assert run_model("setns_rules", 1000)["a"]["initial"] == "EPERM"     # before EINVAL
+    assert run_model("setns_rules", 0)["a"]["initial"] == "EINVAL"
+    sysv = run_model("sysv", 0)
+    assert sysv["outside"] == {"msg": ["S", 0], "shm": ["P", "S"], "sem": "S",
+                               "sysvipc": ["S", 0], "after receive": ["S", "P"]}
+    assert sysv["inside after receive"] == {"msg": [2, 0], "sysvipc": [2, 0]}

@@ -20,6 +20,7 @@ from ipcsim.constants import (NS_GET_NSTYPE, NS_GET_PARENT, NS_GET_USERNS, O_RDO
                               SIGEV_SIGNAL)
 from ipcsim.kernel.footprint import footprint
 from ipcsim.kernel.pidns import INIT_PID_NS_INUM, pid_nr_ns
+from ipcsim.kernel import signals
 from ipcsim.kernel.signals import SIGKILL, SIGSTOP, SIGTERM, SIGUSR1
 from ipcsim.kernel.userns import UserNsFile
 
@@ -249,7 +250,49 @@ def m_sysv(p):
     return out
 
 
-SCENARIOS = ["lifecycle", "inside", "nesting", "setns_rules", "ioctls", "sysv"]
+def m_clone_flags(p):
+    out = {"thread": errname(p.clone, CLONE_NEWPID | CLONE_THREAD),
+           "thread, sighand, vm": errname(p.clone, CLONE_NEWPID | CLONE_THREAD | CLONE_SIGHAND
+                                          | CLONE_VM)}
+    p.unshare(CLONE_NEWPID)
+    a = p.fork()
+    out["init"] = {"parent": errname(a.clone, CLONE_PARENT | 17)}
+    a.exit(0)
+    p.wait(a.pid)
+    return out
+
+
+def m_owner(p):
+    q = p.fork()
+    q.unshare(CLONE_NEWUSER)
+    q.unshare(CLONE_NEWPID)
+    a = q.fork()
+    fdx = p.open(f"/proc/{a.pid}/ns/pid", O_RDONLY)
+    out = {"join": errname(p.setns, fdx, CLONE_NEWPID)}
+    d = p.fork()
+    out["d"] = {"unshare": errname(d.unshare, CLONE_NEWPID), "pid": d.getpid()}
+    d.exit(0)
+    p.wait(d.pid)
+    p.kill(a.pid, 9)
+    p.kill(q.pid, 9)
+    p.wait(q.pid)
+    return out
+
+
+def m_max_pid(p):
+    out = {"userns": errname(p.unshare, CLONE_NEWUSER)}
+    out["write"] = errname(wr, p, "/proc/sys/user/max_pid_namespaces", "1")
+    out["read"] = p.read_file("/proc/sys/user/max_pid_namespaces")
+    out["first"] = errname(p.unshare, CLONE_NEWPID)
+    a = p.fork()
+    out["below"] = errname(a.unshare, CLONE_NEWPID)
+    a.exit(0)
+    p.wait(a.pid)
+    return out
+
+
+SCENARIOS = ["lifecycle", "inside", "nesting", "setns_rules", "ioctls", "sysv", "clone_flags",
+             "owner", "max_pid"]
 
 
 # --- the same scenarios on Linux ----------------------------------------------------------------
@@ -547,6 +590,86 @@ def sysv():
     return out
 
 
+def rawclone(flags):
+    libc.syscall.restype = ctypes.c_long
+    libc.syscall.argtypes = [ctypes.c_long] * 6
+    pid = libc.syscall(56, flags, 0, 0, 0, 0)
+    if pid == 0:
+        os._exit(0)
+    if pid == -1:
+        return err()
+    os.waitpid(pid, 0x40000000)
+    return "cloned"
+
+
+def clone_flags():
+    out = {"thread": rawclone(NEWPID | 0x10000),
+           "thread, sighand, vm": rawclone(NEWPID | 0x10000 | 0x800 | 0x100)}
+    unshare(NEWPID)
+    r, w = os.pipe()
+    a = os.fork()
+    if a == 0:
+        send(w, {"parent": rawclone(0x8000 | signal.SIGCHLD)})
+        os._exit(0)
+    out["init"] = recv(r)
+    os.waitpid(a, 0)
+    return out
+
+
+def owner():
+    r, w = os.pipe()
+    q = os.fork()
+    if q == 0:
+        unshare(0x10000000)
+        unshare(NEWPID)
+        a = os.fork()
+        if a == 0:
+            while True:
+                signal.pause()
+        send(w, a)
+        while True:
+            signal.pause()
+    a = recv(r)
+    fdx = os.open("/proc/%d/ns/pid" % a, os.O_RDONLY)
+    out = {"join": setns(fdx, NEWPID)}
+    d = os.fork()
+    if d == 0:
+        send(w, {"unshare": unshare(NEWPID), "pid": os.getpid()})
+        os._exit(0)
+    out["d"] = recv(r)
+    os.waitpid(d, 0)
+    kill(a, 9)
+    kill(q, 9)
+    os.waitpid(q, 0)
+    return out
+
+
+def max_pid():
+    def wr(path, text):
+        try:
+            fd = os.open(path, os.O_WRONLY)
+            try:
+                return os.write(fd, text.encode())
+            finally:
+                os.close(fd)
+        except OSError as e:
+            return errno.errorcode[e.errno]
+
+    out = {"userns": unshare(0x10000000)}
+    out["write"] = wr("/proc/sys/user/max_pid_namespaces", "1")
+    with open("/proc/sys/user/max_pid_namespaces") as f:
+        out["read"] = f.read()
+    out["first"] = unshare(NEWPID)
+    r, w = os.pipe()
+    a = os.fork()
+    if a == 0:
+        send(w, unshare(NEWPID))
+        os._exit(0)
+    out["below"] = recv(r)
+    os.waitpid(a, 0)
+    return out
+
+
 print(json.dumps(globals()[sys.argv[1]]()))
 '''
 
@@ -611,3 +734,312 @@ def test_the_real_kernel_scenarios_say_what_they_check():
     assert sysv["outside"] == {"msg": ["S", 0], "shm": ["P", "S"], "sem": "S",
                                "sysvipc": ["S", 0], "after receive": ["S", "P"]}
     assert sysv["inside after receive"] == {"msg": [2, 0], "sysvipc": [2, 0]}
+
+
+# --- the model's own checks ---------------------------------------------------------------------
+def test_the_initial_namespace(k):
+    ns = k.init_pid_ns
+    assert k.pid_namespaces == [ns] and ns.inum == INIT_PID_NS_INUM and ns.level == 0
+    assert k.init.readlink("/proc/self/ns/pid") == "pid:[4026531836]"
+    assert k.init.readlink("/proc/self/ns/pid_for_children") == "pid:[4026531836]"
+    assert ns.child_reaper is k.init and ns.user_ns is k.init_user_ns
+    p = k.init.fork()
+    assert (p.pid, p.vpid, p.nspid, p.pid_in(ns), p.getpid()) == (2, 2, (2,), 2, 2)
+    assert p.pid_ns is ns and p.pid_ns_for_children is ns
+
+
+def test_clone_newpid_makes_an_init_and_its_numbers(k):
+    p = k.init.fork()
+    a = p.clone(CLONE_NEWPID)
+    ns = a.pid_ns
+    assert ns is not k.init_pid_ns and ns.parent is k.init_pid_ns and ns.level == 1
+    assert ns.user_ns is k.init_user_ns and ns.child_reaper is a
+    assert (a.getpid(), a.getppid(), a.nspid) == (1, 0, (a.pid, 1))
+    assert p.pid_ns_for_children is k.init_pid_ns          # the caller's stays
+    b = a.fork()
+    c = b.fork()
+    assert (b.getpid(), c.getpid(), c.getppid()) == (2, 3, 2)
+    assert c.pid_in(k.init_pid_ns) == c.pid and c.pid_in(ns) == 3
+    assert p.pid_in(ns) == 0                               # an ancestor is not seen
+    assert [q.pid_in(ns) for q in ns.processes()] == [1, 2, 3]
+    assert ns.members() == [a, b, c]
+    assert rl(a, "/proc/self/ns/pid") == f"pid:[{ns.inum}]" == rl(p, f"/proc/{c.pid}/ns/pid")
+
+
+def test_numbers_in_a_namespace_are_allocated_cyclically(k):
+    a = k.init.clone(CLONE_NEWPID)
+    kids = [a.fork() for _ in range(3)]
+    assert [q.getpid() for q in kids] == [2, 3, 4]
+    kids[0].exit(0)
+    a.wait(2)
+    assert a.fork().getpid() == 5                           # 2 is free, but not next
+    assert a.pid_ns.last_pid == 5
+
+
+def test_wait_and_kill_take_numbers_of_the_callers_namespace(k):
+    a = k.init.clone(CLONE_NEWPID)
+    b = a.fork()
+    assert errname(a.kill, b.pid, 0) == "ESRCH" or b.pid == 2   # (its global number)
+    assert errname(a.kill, 2, 0) == 0
+    b.exit(3)
+    assert a.wait(2) == (2, 3 << 8)
+    c = a.fork()
+    c.exit(0)
+    assert a.wait(-1) == (3, 0)
+    assert errname(a.wait, -1) == "ECHILD"
+
+
+def test_a_process_group_outside_is_zero_inside(k):
+    p = k.init.fork()
+    p.setpgid(0, 0)
+    a = p.clone(CLONE_NEWPID)
+    assert a.pgid == p.pid and a.getpgid(0) == 0       # kept its parent's group, unseen
+    b = a.fork()
+    b.setpgid(0, 0)
+    assert b.getpgid(0) == 2 and p.getpgid(b.pid) == b.pid
+    c = b.fork()
+    assert a.getpgid(c.pid_in(a.pid_ns)) == 2
+    assert errname(a.kill, -2, 0) == 0                  # the group as the init numbers it
+    assert errname(a.kill, -7, 0) == "ESRCH"
+    assert errname(a.setpgid, 0, 9) == "EPERM"          # no group 9 there
+
+
+def test_the_init_of_a_namespace_and_signals(k):
+    p = k.init.fork()
+    a = p.clone(CLONE_NEWPID)
+    b = a.fork()
+    for sig in (SIGKILL, SIGSTOP, SIGTERM):
+        assert errname(b.kill, 1, sig) == 0
+    assert a.alive and not a.stopped
+    seen = []
+    a.signal(SIGUSR1, lambda sig: seen.append(a.last_siginfo.si_pid))
+    b.kill(1, SIGUSR1)
+    p.kill(a.pid, SIGUSR1)
+    assert seen == [2, 0]             # si_pid: the sender as the init sees it; 0 from outside
+    p.kill(a.pid, SIGTERM)            # no handler: ignored, from outside too
+    assert a.alive
+    p.kill(a.pid, SIGSTOP)            # SIGSTOP and SIGKILL from an ancestor act
+    assert a.stopped
+    p.kill(a.pid, 18)                 # SIGCONT
+    assert not a.stopped
+    p.kill(a.pid, SIGKILL)
+    assert not a.alive and not b.alive
+
+
+def test_si_pid_of_kill_from_inside_is_the_senders_own_number(k):
+    """kill() fills si_pid with task_tgid_vnr(current): a sender in a namespace below the
+    receiver's is seen there, but the number is the sender's own."""
+    p = k.init.fork()
+    p.setpgid(0, 0)
+    seen = []
+    p.signal(SIGUSR1, lambda sig: seen.append(p.last_siginfo.si_pid))
+    a = p.clone(CLONE_NEWPID)
+    b = a.fork()
+    b.signal(SIGUSR1, signals.SIG_IGN)
+    a.signal(SIGUSR1, signals.SIG_IGN)
+    b.kill(0, SIGUSR1)                # its group is p's, kept from outside: it reaches p
+    assert seen == [2]
+
+
+def test_orphans_go_to_the_namespaces_init_which_reaps_them(k):
+    a = k.init.clone(CLONE_NEWPID)
+    b = a.fork()
+    c = b.fork()
+    b.exit(0)
+    assert c.parent is a and c.getppid() == 1 and not c.adopted
+    c.exit(4)
+    assert c.zombie                                   # the namespace's init must wait
+    assert a.wait(-1) == (2, 0) and a.wait(-1) == (3, 4 << 8)
+
+
+def test_the_death_of_an_init_kills_the_namespace_nested_ones_too(k):
+    p = k.init.fork()
+    a = p.clone(CLONE_NEWPID)
+    b = a.fork()
+    inner = b.clone(CLONE_NEWPID)
+    d = inner.fork()
+    outer_child = p.fork()
+    x, y = a.pid_ns, inner.pid_ns
+    assert len(k.pid_namespaces) == 3
+    p.kill(a.pid, SIGKILL)
+    assert not any(q.alive for q in (a, b, inner, d)) and outer_child.alive
+    assert not x.adding and not y.adding
+    assert p.wait(a.pid) == (a.pid, SIGKILL)
+    assert k.pid_namespaces == [k.init_pid_ns]         # freed with their last process
+    assert not x.alive and not y.alive
+    # their numbers go back to the pool: the next namespace takes the lowest inode
+    e = p.clone(CLONE_NEWPID)
+    assert e.pid_ns.inum == min(x.inum, y.inum)
+
+
+def test_an_init_waits_exiting_until_the_others_are_reaped(k):
+    p = k.init.fork()
+    p.unshare(CLONE_NEWPID)
+    a = p.fork()
+    b = p.fork()                    # pid 2 there, its parent outside
+    a.exit(0)
+    assert not b.alive and b.zombie and not a.alive and not a.zombie
+    assert p.wait(a.pid, WNOHANG) == (0, 0)
+    assert p.wait(b.pid) == (b.pid, SIGKILL)
+    assert p.wait(a.pid, WNOHANG) == (a.pid, 0)
+    assert errname(p.fork) == "ENOMEM"
+    ns = a.pid_ns
+    assert ns.alive and rl(p, "/proc/self/ns/pid_for_children") == f"pid:[{ns.inum}]"
+    p.exit(0)
+    k.init.wait(p.pid)
+    assert not ns.alive
+
+
+def test_proc_of_a_namespace(k):
+    from ipcsim.kernel.procfs import ProcRoot
+    a = k.init.clone(CLONE_NEWPID)
+    b = a.fork()
+    root = ProcRoot(k, a.pid_ns)
+    assert a.pid_ns.refs >= 3 and root.readdir(b)[3:] == ["1", "2"]
+    assert root.lookup(b, "2").target is b and errname(root.lookup, b, str(b.pid)) == "ENOENT"
+    assert root.lookup(b, "self").readlink(b) == "2"
+    assert errname(root.lookup(k.init, "self").readlink, k.init) == "ENOENT"
+    root.release()
+    # the kernel's /proc is the initial namespace's, whoever looks
+    assert b.readlink("/proc/self") == str(b.pid)
+    assert str(b.pid) in b.listdir("/proc") and "1" in b.listdir("/proc")
+
+
+def test_namespace_links_of_zombies_and_of_a_namespace_without_its_init(k):
+    p = k.init.fork()
+    c = p.fork()
+    c.exit(0)
+    assert rl(p, f"/proc/{c.pid}/ns/pid") == "pid:[4026531836]"       # the struct pid stays
+    assert rl(p, f"/proc/{c.pid}/ns/pid_for_children") == "ENOENT"    # the nsproxy is gone
+    p.unshare(CLONE_NEWPID)
+    assert rl(p, "/proc/self/ns/pid_for_children") == "ENOENT"         # no init yet
+    assert errname(p.open, "/proc/self/ns/pid_for_children", O_RDONLY) == "ENOENT"
+
+
+def test_a_namespace_file_keeps_the_namespace(k):
+    p = k.init.fork()
+    a = p.clone(CLONE_NEWPID)
+    fd = p.open(f"/proc/{a.pid}/ns/pid", O_RDONLY)
+    ns = a.pid_ns
+    a.exit(0)
+    p.wait(a.pid)
+    assert ns.alive and ns in k.pid_namespaces
+    assert errname(p.setns, fd, CLONE_NEWPID) == 0            # joinable, but dead
+    assert errname(p.fork) == "ENOMEM"
+    p.setns(p.open("/proc/1/ns/pid", O_RDONLY), 0)
+    p.close(fd)
+    assert not ns.alive
+
+
+def test_max_pid_namespaces_is_counted_up_the_chain(k):
+    p = k.init.fork()
+    p.setresuid(1000, 1000, 1000)
+    p.unshare(CLONE_NEWUSER)
+    wr(p, "/proc/sys/user/max_pid_namespaces", "2")
+    p.unshare(CLONE_NEWPID)
+    a = p.fork()
+    a.unshare(CLONE_NEWPID)
+    b = a.fork()
+    assert errname(b.unshare, CLONE_NEWPID) == "ENOSPC"
+    assert errname(b.clone, CLONE_NEWPID) == "ENOSPC"
+    b.exit(0)
+    assert a.wait(b.pid_in(a.pid_ns)) == (2, 0)
+
+
+def test_unprivileged_needs_a_user_namespace(k):
+    p = k.init.fork()
+    p.setresuid(1000, 1000, 1000)
+    assert errname(p.unshare, CLONE_NEWPID) == "EPERM"
+    assert errname(p.clone, CLONE_NEWPID) == "EPERM"
+    child = p.clone(CLONE_NEWUSER | CLONE_NEWPID)
+    assert child.getpid() == 1 and child.pid_ns.user_ns is child.creds.user_ns
+
+
+def test_mq_notification_si_pid_and_notify_pid_in_each_namespace(k):
+    from ipcsim.kernel.mqueue import SigEvent
+    p = k.init.fork()
+    a = p.clone(CLONE_NEWPID)
+    b = a.fork()
+    seen = []
+    p.signal(SIGUSR1, lambda sig: seen.append(p.last_siginfo.si_pid))
+    b.signal(SIGUSR1, lambda sig: seen.append(b.last_siginfo.si_pid))
+    c = a.fork()                      # reads the queue's file from inside (an owner's close
+    k.init.mount("mqueue", "/dev/mqueue", "mqueue")   # of it would end its registration)
+
+    def notify_pid(reader):
+        return reader.read_file("/dev/mqueue/q").split("NOTIFY_PID:")[1].strip()
+
+    q = p.mq_open("/q", os.O_CREAT | os.O_RDWR)
+    qb = b.mq_open("/q", os.O_RDWR)
+    p.mq_notify(q, SigEvent(SIGEV_SIGNAL, SIGUSR1))
+    assert (notify_pid(k.init), notify_pid(c)) == (str(p.pid), "0")    # the owner unseen
+    b.mq_send(qb, b"x")
+    p.mq_receive(q, 8192)
+    b.mq_notify(qb, SigEvent(SIGEV_SIGNAL, SIGUSR1))
+    assert (notify_pid(k.init), notify_pid(c)) == (str(b.pid), "2")
+    p.mq_send(q, b"y")
+    assert seen == [b.pid, 0]         # the sender as each owner's namespace numbers it
+
+
+def test_ipc_pids_stay_translatable_after_the_process_is_gone(k):
+    p = k.init.fork()
+    a = p.clone(CLONE_NEWPID)
+    s = a.fork()
+    qid = s.msgget(IPC_PRIVATE, IPC_CREAT | 0o600)
+    s.msgsnd(qid, 1, b"x")
+    global_pid = s.pid
+    s.exit(0)
+    a.wait(2)
+    a.fork()                          # 3: the number 2 is not reused yet
+    assert a.msgctl(qid, IPC_STAT).msg_lspid == 2
+    assert p.msgctl(qid, IPC_STAT).msg_lspid == global_pid
+    q = k.process(global_pid)
+    assert q is None
+    # views and snapshots keep seeing numbers of the initial namespace, as plain ints
+    queue = k.init_ipc_ns.msg_ids.find_key(IPC_PRIVATE) or next(iter(k.init_ipc_ns.msg_ids))
+    assert type(queue.q_lspid) is int and queue.q_lspid == global_pid
+
+
+def test_setns_needs_privilege_in_the_owner_and_an_own_or_lower_namespace(k):
+    p = k.init.fork()
+    fd0 = p.open("/proc/self/ns/pid", O_RDONLY)
+    a = p.clone(CLONE_NEWUSER | CLONE_NEWPID)       # owned by a user namespace, inherits fd0
+    fd = a.open("/proc/self/ns/pid", O_RDONLY)
+    assert errname(a.setns, fd0, CLONE_NEWPID) == "EPERM"      # no CAP_SYS_ADMIN over it
+    assert errname(a.setns, fd, CLONE_NEWPID) == 0
+    assert errname(a.setns, fd, CLONE_NEWUSER) == "EINVAL"
+    u = k.init.fork()
+    u.setresuid(1000, 1000, 1000)
+    assert errname(u.setns, u.open(f"/proc/{u.pid}/ns/pid", O_RDONLY), 0) == "EPERM"
+
+
+def test_kernels_without_pid_namespaces_still_refuse(k):
+    with ipcsim.Kernel(config_pid_ns=False) as kk:
+        assert errname(kk.init.clone, CLONE_NEWPID) == "EINVAL"
+        assert errname(kk.init.unshare, CLONE_NEWPID) == "EINVAL"
+        assert kk.pid_namespaces == [kk.init_pid_ns]
+        assert kk.init.fork().getpid() == 2
+
+
+def test_footprints_are_conservative_around_pid_namespaces(k):
+    from ipcsim.kernel import footprint as fp
+    p = k.init.fork()
+    assert (("ipcns",), fp.WRITE) in footprint(p, "clone", (CLONE_NEWPID,), {})
+    assert footprint(p, "fork", (), {}) is not None
+    a = p.clone(CLONE_NEWPID)
+    b = a.fork()
+    assert footprint(b, "kill", (1, 0), {}) is None            # numbers of a namespace
+    assert footprint(p, "wait", (), {}) is None                 # a child there
+    assert fp.exited(a) is None and fp.exited(b) is None
+    fd = p.open(f"/proc/{a.pid}/ns/pid", O_RDONLY)
+    assert footprint(p, "setns", (fd, 0), {}) is None
+    q = k.init.fork()
+    assert footprint(q, "kill", (q.pid, 0), {}) is not None     # unchanged outside
+    assert fp.exited(q) is not None
+
+
+def test_pid_nr_ns_of_numbers_and_of_nothing(k):
+    a = k.init.clone(CLONE_NEWPID)
+    assert pid_nr_ns(None, a.pid_ns) == 0
+    assert pid_nr_ns(a.pid, a.pid_ns) == 1 and pid_nr_ns(a.pid, k.init_pid_ns) == a.pid
+    assert pid_nr_ns(k.init.pid, a.pid_ns) == 0

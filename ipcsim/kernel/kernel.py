@@ -867,7 +867,13 @@ class Kernel(Viewable):
             return
         handler = t.sighand.get(sig, signals.SIG_DFL)
         if t.unkillable and handler is signals.SIG_DFL:
-            return   # init is protected from signals it does not handle
+            # init is protected from signals it does not handle; a SIGCONT still continues
+            # it (prepare_signal() runs before the signal is found ignored)
+            if sig == signals.SIGCONT:
+                for stop in signals.STOP_SIGNALS:
+                    signals.flush(t, stop)
+                self._continue(t)
+            return
         if sig in (signals.SIGCONT, signals.SIGKILL):
             self._continue(t)
         # prepare_signal(): SIGCONT discards the pending stop signals, a stop signal a

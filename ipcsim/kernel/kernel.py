@@ -527,8 +527,11 @@ class Kernel(Viewable):
             if flags & CLONE_NEWIPC:
                 new_ns = self._create_ipc_ns(parent, creds)
             # the child's pid_ns_for_children, where its pid is allocated
-            pid_ns = copy_pid_ns(self, flags, self.user_ns_of(creds), parent.pid_ns_for_children,
-                                 parent.pid_ns, creds.euid)
+            if flags & CLONE_NEWPID:
+                pid_ns = copy_pid_ns(self, flags, self.user_ns_of(creds),
+                                     parent.pid_ns_for_children, parent.pid_ns, creds.euid)
+            else:
+                pid_ns = parent.pid_ns_for_children.get()
             pid = alloc_pid(pid_ns)
         except OSError:
             if pid_ns is not None:

@@ -94,7 +94,7 @@ class PidNamespace:
     nstype = CLONE_NEWPID
 
     __slots__ = ("kernel", "inum", "level", "parent", "user_ns", "ucount_uid", "child_reaper",
-                 "tasks", "last_pid", "pid_max", "adding", "zapping", "refs", "alive",
+                 "tasks", "last_pid", "pid_max", "adding", "zapping", "refs", "alive", "own",
                  "__weakref__")
 
     def __init__(self, kernel: Kernel, inum: int, parent: PidNamespace | None,
@@ -115,6 +115,7 @@ class PidNamespace:
         self.zapping: Process | None = None
         self.refs = 0
         self.alive = True
+        self.own = (self,)          # the namespaces of a pid made in the initial namespace
 
     @property
     def is_initial(self) -> bool:
@@ -224,6 +225,8 @@ def alloc_pid(ns: PidNamespace) -> Pid:
     a namespace has none free); ENOMEM once ``ns``'s init has begun to exit. Either way the
     searches that succeeded have moved on, as the idr cursors do. The numbers are taken
     when the process is attached (:func:`attach_pid`)."""
+    if ns.parent is None:                 # (the common case: one number, and it always adds)
+        return Pid(ns.own, (ns.alloc_nr(),))
     chain = ns.ancestors()
     nrs = [ns_.alloc_nr() for ns_ in chain]
     if not ns.adding:
@@ -238,10 +241,13 @@ def attach_pid(proc: Process) -> None:
     namespace is its init, unkillable from inside."""
     pid = proc.thread_pid
     nss = pid.nss
-    for ns, nr in zip(nss, pid.nrs):
-        ns.tasks[nr] = proc
-    ns = nss[-1]
-    ns.get()
+    if len(nss) == 1:
+        ns = nss[0]
+        ns.tasks[pid.nr] = proc
+    else:
+        for ns, nr in zip(nss, pid.nrs):
+            ns.tasks[nr] = proc
+    ns.refs += 1                          # (get())
     if pid.nrs[-1] == 1:
         ns.child_reaper = proc
         proc.unkillable = True
@@ -252,6 +258,11 @@ def free_pid(proc: Process) -> None:
     namespace's other processes finishes its exit; the namespace reference goes."""
     pid = proc.thread_pid
     nss = pid.nss
+    if len(nss) == 1:                     # (the initial namespace: it never goes)
+        ns = nss[0]
+        del ns.tasks[pid.nr]
+        ns.refs -= 1
+        return
     done = []
     for ns, nr in zip(nss, pid.nrs):
         del ns.tasks[nr]

@@ -211,6 +211,11 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         as the process sees it."""
         return self.parent.pid if self.parent is not None else 0
 
+    def vnr_in(self, reader: Process) -> int:
+        """The process's number as ``reader`` sees it (pid_vnr() with ``reader`` current)."""
+        ns = reader.pid_ns
+        return self.pid if ns.parent is None else pidns.pid_nr_ns(self.thread_pid, ns)
+
     def pid_in(self, ns: pidns.PidNamespace) -> int:
         """task_pid_nr_ns(): the process's number in PID namespace ``ns``, 0 when it has
         none there (``ns`` is below its own, or unrelated)."""
@@ -346,7 +351,7 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
                 wstatus = child.wstatus
                 assert wstatus is not None      # set when it ended
                 self.kernel._reap(child)
-                return pidns.pid_nr_ns(child.thread_pid, self.pid_ns), wstatus
+                return child.vnr_in(self), wstatus
             if options & WNOHANG:
                 return 0, 0
             w = Waiter(self, ("wait({}) for a child to exit", pid))
@@ -361,7 +366,7 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
                     wstatus = child.wstatus
                     assert wstatus is not None
                     self.kernel._reap(child)
-                    return pidns.pid_nr_ns(child.thread_pid, self.pid_ns), wstatus
+                    return child.vnr_in(self), wstatus
                 raise oserror(errno.EINTR)
 
     def _find_zombie(self, pid: int) -> "Process | None":
@@ -369,7 +374,7 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         attached (do_wait); None if all are running; ECHILD if none matches at all."""
         zombies = self.zombies
         if pid > 0:
-            child = self._child(pid)
+            child = self.children.get(pid) if self.pid_ns.parent is None else self._child(pid)
             if child is None:
                 raise oserror(errno.ECHILD)
             return child if zombies and zombies.get(child.sibling_seq) is child else None

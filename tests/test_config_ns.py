@@ -12,7 +12,6 @@ import pytest
 import ipcsim
 from ipcsim import (CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWUSER, CLONE_SYSVSEM,
                     IPC_CREAT, IPC_STAT, MS_BIND, O_RDONLY)
-from ipcsim.errors import UnsupportedError
 from ipcsim.pytest_plugin import make_kernel
 from ipcsim.shell import Shell
 
@@ -204,11 +203,12 @@ def test_newpid_is_einval_after_the_capability_check():
 
 
 # --- the defaults are unchanged --------------------------------------------------------------
-def test_with_every_kind_pid_namespaces_are_still_unmodelled(k):
-    with pytest.raises(UnsupportedError):
-        k.init.clone(CLONE_NEWPID)
-    with pytest.raises(UnsupportedError):
-        k.init.unshare(CLONE_NEWPID)
+def test_with_every_kind_pid_namespaces_work(k):
+    child = k.init.clone(CLONE_NEWPID)
+    assert child.getpid() == 1 and child.pid_ns is not k.init_pid_ns
+    p = k.init.fork()
+    p.unshare(CLONE_NEWPID)
+    assert p.pid_ns is k.init_pid_ns and p.fork().getpid() == 1
     p = unprivileged(k)
     assert errno_of(p.unshare, CLONE_NEWPID) == errno.EPERM
     assert k.init.clone(CLONE_NEWIPC).ipc_ns is not k.init_ipc_ns

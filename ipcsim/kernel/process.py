@@ -20,7 +20,7 @@ from ..constants import (CAP_DAC_OVERRIDE, CAP_SYS_ADMIN, CAP_SYS_PTRACE, CLONE_
                          CLONE_PARENT, CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_VM, CSIGNAL,
                          CAP_SYS_RESOURCE, MNT_DETACH, MQ_BYTES_MAX, MS_BIND, MS_PRIVATE, MS_REC,
                          MS_SHARED, MS_SILENT, MS_SLAVE, MS_UNBINDABLE, CAP_SYS_CHROOT, O_ACCMODE, O_CREAT,
-                         NS_GET_NSTYPE, NS_GET_PARENT, O_EXCL, O_RDONLY, O_RDWR, O_WRONLY,
+                         O_EXCL, O_RDONLY, O_RDWR, O_WRONLY,
                          RLIM_INFINITY, RLIM_NLIMITS,
                          RLIMIT_MSGQUEUE, WNOHANG)
 from ..errors import UnsupportedError, oserror
@@ -800,14 +800,7 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         :func:`userns.ns_ioctl`); for a PID namespace NS_GET_PARENT gives the parent when
         it is the caller's own PID namespace or below it (EPERM otherwise, and for the
         initial one). ENOTTY for other files."""
-        file = self._file(fd)
-        request = int_arg(request, "request")
-        if isinstance(file, files.NsFile) and isinstance(file.ns, pidns.PidNamespace):
-            if request == NS_GET_PARENT:
-                return self._install(files.NsFile(O_RDONLY, pidns.get_parent(self, file.ns)))
-            if request == NS_GET_NSTYPE:
-                return CLONE_NEWPID
-        return userns.ns_ioctl(self, file, request)
+        return userns.ns_ioctl(self, self._file(fd), int_arg(request, "request"))
 
     @syscall
     def dup(self, fd: int) -> int:

@@ -536,7 +536,9 @@ def _related(owner: UserNamespace | None, mine: UserNamespace) -> UserNamespace:
 def ns_ioctl(proc: Process, file: OpenFile, request: int) -> int:
     """ns_ioctl(): NS_GET_USERNS (a new descriptor of the user namespace that owns the
     namespace; for a user namespace, its parent), NS_GET_PARENT (user namespaces only: the
-    parent; EINVAL for an IPC or mount namespace), both EPERM unless the result is the caller's
+    parent; for a PID namespace, its parent when that is the caller's PID namespace or
+    below it, EPERM otherwise and for the initial one; EINVAL for an IPC or mount
+    namespace), both EPERM unless the result is the caller's
     user namespace or below it; NS_GET_NSTYPE; NS_GET_OWNER_UID (user namespaces only,
     EINVAL otherwise: the creator's euid as the caller sees it). ENOTTY for any other file
     or request."""
@@ -563,7 +565,9 @@ def ns_ioctl(proc: Process, file: OpenFile, request: int) -> int:
     if request == NS_GET_PARENT:
         if nstype == CLONE_NEWUSER:
             return proc._install(UserNsFile(O_RDONLY, _related(parent, mine)))
-        if nstype == CLONE_NEWPID:
-            raise oserror(errno.EPERM)      # the initial PID namespace has no parent
-        raise oserror(errno.EINVAL)
+        if isinstance(file, NsFile) and file.ns.nstype == CLONE_NEWPID:
+            from .pidns import PidNamespace, get_parent    # (pidns imports this module)
+            assert isinstance(file.ns, PidNamespace)
+            return proc._install(NsFile(O_RDONLY, get_parent(proc, file.ns)))
+        raise oserror(errno.EINVAL)         # a kind without parents (IPC, mount)
     raise oserror(errno.ENOTTY)

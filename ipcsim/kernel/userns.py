@@ -17,7 +17,7 @@ from __future__ import annotations
 import errno
 from typing import TYPE_CHECKING
 
-from ..constants import (CAP_SETFCAP, CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN, CLONE_NEWIPC,
+from ..constants import (CAP_SETFCAP, CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN,
                          CLONE_NEWPID, CLONE_NEWUSER, INT_MAX, NS_GET_NSTYPE, NS_GET_OWNER_UID,
                          NS_GET_PARENT, NS_GET_USERNS, O_RDONLY)
 from ..errors import oserror

@@ -423,3 +423,24 @@ def test_mount_lists_the_callers_mount_namespace():
     assert got[1] == ("mq2 on /tmp/q type mqueue (rw,relatime)\n", 0)
     assert got[2] == ("none on /tmp/q type mqueue (rw,relatime)\n", 0)
     assert got[3] == ("", 0)
+
+
+def test_the_readme_rootless_transcript_is_what_the_shell_prints():
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    match = re.search(r"^\$ printf '(setpriv[^']*)' \| ipcsim shell --echo\n", readme, re.M)
+    assert match is not None
+    script = match.group(1).encode().decode("unicode_escape")
+    done = subprocess.run([sys.executable, "-m", "ipcsim", "shell", "--echo"], input=script,
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                          cwd=root, env={"PYTHONPATH": str(root)}, check=True)
+    block = readme[match.end():readme.index("```", match.end())]
+    assert block == done.stdout
+    assert "kernel.msgmni = 64" in block
+    lsns = block.split("# lsns -t user -t ipc\n", 1)[1].split("[pid", 1)[0]
+    assert len(lsns.splitlines()) == 3           # the container's own two, not the host's
+    assert "4026531837" not in lsns and "4026531839" not in lsns

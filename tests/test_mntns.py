@@ -105,6 +105,33 @@ def test_a_bind_mounted_namespace_file_holds_the_namespace(k):
     assert not ns.alive
 
 
+def test_a_copy_leaves_out_binds_of_mount_namespace_files(k):
+    """copy_mnt_ns() copies without CL_COPY_MNT_NS_FILE: a bind of an IPC namespace's file
+    is copied, one of a mount namespace's is not, so no cycle of mount namespaces holding
+    each other can form (probed on Linux 6.18: the copy's setns through the path is
+    EINVAL)."""
+    x = k.init.clone(CLONE_NEWNS)
+    y = k.init.clone(CLONE_NEWNS | CLONE_NEWIPC)
+    for name in ("m", "i"):
+        x.close(x.open(f"/tmp/{name}", O_CREAT | O_RDWR, 0o600))
+    x.mount(f"/proc/{y.pid}/ns/mnt", "/tmp/m", None, MS_BIND)
+    x.mount(f"/proc/{y.pid}/ns/ipc", "/tmp/i", None, MS_BIND)
+    z = x.clone(CLONE_NEWNS)
+    assert [p for p, _ in z.mnt_ns.mounts] == ["/tmp/i"]
+    fd = z.open("/tmp/m", O_RDONLY)
+    assert errno_of(z.setns, fd, CLONE_NEWNS) == "EINVAL"     # a plain file there
+    y_mnt = y.mnt_ns
+    z.exit(0)
+    x.wait(z.pid)
+    y.exit(0)
+    k.init.wait(y.pid)
+    assert y_mnt.alive                        # x's bind, in x's namespace, holds it
+    x.exit(0)
+    k.init.wait(x.pid)
+    assert not y_mnt.alive and k.mount_namespaces == [k.init_mnt_ns]
+    assert k.init_user_ns.mnt_ucounts == {}
+
+
 def test_max_mnt_namespaces_is_counted_up_the_user_namespace_chain(k):
     k.init.write_file("/proc/sys/user/max_mnt_namespaces", "1")
     a = k.init.fork()

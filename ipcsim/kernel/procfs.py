@@ -552,7 +552,10 @@ class NsBindMount:
     def root_node(self) -> vfs.Node:
         return self.root
 
-    def clone(self) -> NsBindMount:
+    def clone(self) -> NsBindMount | None:
+        """The copy for a new mount namespace: none of a mount namespace's file."""
+        if self.ns.nstype == constants.CLONE_NEWNS:
+            return None
         return NsBindMount(self.ns, self.root)
 
     def release(self) -> None:

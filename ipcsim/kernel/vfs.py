@@ -361,7 +361,8 @@ class MountSource(Protocol):
     """What ``mount()`` attaches (an mqueue filesystem, a bind-mounted namespace file):
     its root node, the files open through it (``users``: umount is EBUSY while there are
     any), what to drop when it is unmounted, and a copy of it for a new mount namespace
-    (``clone``: the same root node, a reference of its own)."""
+    (``clone``: the same root node, a reference of its own; None where the copy leaves
+    it out)."""
 
     users: int
 
@@ -369,7 +370,7 @@ class MountSource(Protocol):
 
     def release(self) -> None: ...
 
-    def clone(self) -> MountSource: ...
+    def clone(self) -> MountSource | None: ...
 
     def describe(self) -> str: ...
 
@@ -854,12 +855,19 @@ class MountTable:
     def copy(self, locked: bool) -> MountTable:
         """copy_tree() for copy_mnt_ns(): the same mounts, each with a reference of its
         own to what it shows, in the order they were made; ``locked`` marks every copy
-        MNT_LOCKED."""
+        MNT_LOCKED. A bind mount of a mount namespace's file is left out, with what is
+        mounted inside it (no CL_COPY_MNT_NS_FILE: a copy could come to hold itself)."""
         new = MountTable(self.root.root)
         new._seq = self._seq
         mine = {self.root: new.root}
         for (parent, mountpoint), mnt in self._children.items():
-            source = mnt.source.clone() if mnt.source is not None else None
+            if parent not in mine:
+                continue                # inside a mount left out
+            source = None
+            if mnt.source is not None:
+                source = mnt.source.clone()
+                if source is None:
+                    continue            # a bind of a mount namespace's file is not copied
             copy = Vfsmount(mnt.root, source, mine[parent], mountpoint, mnt.path, mnt.seq,
                             locked or mnt.locked)
             new._children[(copy.parent, mountpoint)] = copy     # type: ignore[index]

@@ -744,8 +744,17 @@ class Kernel(Viewable):
         return inum
 
     def _pid_ns_freed(self, ns: PidNamespace) -> None:
+        """A PID namespace's last reference went: its inode number is free again. Under an
+        exploration the step doing it depends on every other: a put that frees a namespace
+        (the last hold on a pid of it let go by an IPC object, maybe in a blocked call that
+        goes on) changes what no call's footprint names."""
         del self._pid_namespaces[ns.inum]
         heapq.heappush(self._free_inums, ns.inum)
+        control = self.sched.control
+        if control is not None:
+            barrier = getattr(control, "barrier", None)
+            if barrier is not None:
+                barrier()
 
     def _user_ns_freed(self, ns: UserNamespace) -> None:
         del self._user_namespaces[ns.inum]

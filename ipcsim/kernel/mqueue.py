@@ -40,7 +40,7 @@ from ..errors import ProcessGone, oserror
 from ..sim.clock import seconds_to_ns
 from ..sim.scheduler import Task
 from .files import OpenFile
-from .pidns import pid_nr_ns
+from .pidns import get_pid, pid_nr_ns, put_pid
 from .vfs import MAY_EXEC, S_IFDIR, S_IFREG, S_IALLUGO, S_ISVTX, Node
 from .vfs import MAY_READ as MAY_READ, MAY_WRITE as MAY_WRITE, Stat as Stat
 from .vfs import fsuidgid_has_mapping, generic_permission as generic_permission
@@ -268,7 +268,7 @@ class MqueueInode(Viewable):
         self.spare = -1                      # the one priority whose deque may be empty
         self.receivers = WaitQueue()         # e_wait_q[RECV]
         self.senders = WaitQueue()           # e_wait_q[SEND]
-        self.notify_owner: Process | None = None   # the registered process
+        self.notify_owner: Process | None = None   # the registered process (its pid held)
         self.notify: SigEvent | None = None
         self.ucount_uid = uid
         self.mq_bytes = mq_bytes
@@ -372,9 +372,20 @@ class MqueueInode(Viewable):
                 kernel._send_signal(owner, sev.sigev_signo, info)
         elif sev.sigev_notify == SIGEV_THREAD and owner.alive:
             start_notify_thread(kernel, owner, sev.sigev_notify_function, sev.sigev_value)
+        put_pid(owner.thread_pid)
+
+    def add_notification(self, owner: Process, sev: SigEvent) -> None:
+        """mq_notify()'s registration: the queue holds the owner's pid until the
+        notification is sent or removed."""
+        self.notify_owner = owner
+        self.notify = sev
+        get_pid(owner.thread_pid)
 
     def remove_notification(self) -> None:
+        owner = self.notify_owner
         self.notify_owner = self.notify = None
+        if owner is not None:
+            put_pid(owner.thread_pid)
 
     # --- what the filesystem shows ---------------------------------------------------------
     def status(self, reader: ProcessState | None = None) -> bytes:
@@ -919,8 +930,7 @@ class MqCalls(CallsBase):
             return
         if inode.notify_owner is not None:
             raise oserror(errno.EBUSY)
-        inode.notify_owner = cast("Process", self)
-        inode.notify = sev
+        inode.add_notification(cast("Process", self), sev)
 
 
 def _do_mq_timedsend(proc: ProcessState, mqdes: int, data: Data, prio: int,

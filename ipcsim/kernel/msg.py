@@ -30,7 +30,7 @@ from ..constants import (CAP_SYS_RESOURCE, INT_MAX, IPC_EXCL, IPC_INFO, IPC_NOWA
                          MSG_STAT, MSG_STAT_ANY, MSGMAP, MSGPOOL, MSGSEG, MSGSSZ, MSGTQL)
 from ..errors import oserror
 from .perm import IpcPerm, KernIpcPerm, ipcperms
-from .pidns import pid_vnr
+from .pidns import pid_vnr, update_pid
 from .signals import handler_due
 from .syscall import (NOKW, CallsBase, as_bytes, hot_syscall, int_arg, restart_syscall,
                       syscall)
@@ -96,8 +96,10 @@ class Msginfo:
 class MsgQueue(KernIpcPerm):
     """``struct msg_queue``. ``q_lspid_ref`` and ``q_lrpid_ref`` are the last sender's and
     receiver's :class:`~ipcsim.kernel.pidns.Pid` (None before the first), kept as Linux
-    keeps their struct pid so that a reader in any PID namespace can number them;
-    ``q_lspid`` and ``q_lrpid`` are their numbers in the initial namespace (0 for none)."""
+    keeps their struct pid so that a reader in any PID namespace can number them (each
+    holds its pid, and so the PID namespace it was made in, until replaced or the queue is
+    removed); ``q_lspid`` and ``q_lrpid`` are their numbers in the initial namespace (0 for
+    none)."""
 
     __slots__ = ("q_stime", "q_rtime", "q_ctime", "q_cbytes", "q_qnum", "q_qbytes",
                  "q_lspid_ref", "q_lrpid_ref", "q_messages", "q_bytype", "q_lone", "q_types", "q_dead",
@@ -298,7 +300,9 @@ class MsgQueue(KernIpcPerm):
         mode, want, maxsize = w.data
         if (mode == SEARCH_ANY or mtype == want and mode == SEARCH_EQUAL) \
                 and maxsize >= len(text):
-            self.q_lrpid_ref = w.process.thread_pid
+            pid = w.process.thread_pid
+            if self.q_lrpid_ref is not pid:
+                self.q_lrpid_ref = update_pid(self.q_lrpid_ref, pid)
             self.q_rtime = now
             sched.wake(w, ("msg", msg))
             return True
@@ -309,7 +313,9 @@ class MsgQueue(KernIpcPerm):
             if maxsize < len(text):
                 sched.wake(w, ("err", errno.E2BIG))
                 continue
-            self.q_lrpid_ref = w.process.thread_pid
+            pid = w.process.thread_pid
+            if self.q_lrpid_ref is not pid:
+                self.q_lrpid_ref = update_pid(self.q_lrpid_ref, pid)
             self.q_rtime = now
             sched.wake(w, ("msg", msg))
             return True
@@ -343,7 +349,8 @@ class MsgQueue(KernIpcPerm):
 
     # --- what the namespace and /proc see ----------------------------------------------
     def freeque(self) -> None:
-        """IPC_RMID: waiters get EIDRM, messages are freed, the id goes."""
+        """IPC_RMID: waiters get EIDRM, messages are freed, the id goes, and the last
+        sender's and receiver's pids are let go (which may free their PID namespace)."""
         ns = self.ns
         if self.q_receivers or self.q_senders:
             sched = ns.kernel.sched
@@ -358,6 +365,10 @@ class MsgQueue(KernIpcPerm):
             self.q_lone.clear()
             self.q_types = None
             self.q_cbytes = self.q_qnum = self.q_dead = 0
+        if self.q_lspid_ref is not None:
+            self.q_lspid_ref = update_pid(self.q_lspid_ref, None)
+        if self.q_lrpid_ref is not None:
+            self.q_lrpid_ref = update_pid(self.q_lrpid_ref, None)
 
     def _ns_exit(self) -> None:
         self.freeque()
@@ -515,7 +526,12 @@ class MsgCalls(CallsBase):
             if reason == SIGNAL or reason == STOPPED:
                 raise oserror(errno.EINTR)
         now = kernel.clock.wall
-        q.q_lspid_ref = self.thread_pid
+        if q.q_lspid_ref is not self.thread_pid:
+            # (a client and a server on one queue change it each call: the store is inline)
+            old, pid = q.q_lspid_ref, self.thread_pid
+            q.q_lspid_ref = pid
+            if pid.level or old is not None and old.level:
+                update_pid(old, pid)
         q.q_stime = now
         msg = [mtype, text]
         if q.q_receivers and q.pipelined_send(kernel.sched, msg, now):
@@ -606,7 +622,11 @@ class MsgCalls(CallsBase):
                 ns.msg_bytes -= size
                 ns.msg_hdrs -= 1
                 q.q_rtime = kernel.clock.wall
-                q.q_lrpid_ref = self.thread_pid
+                if q.q_lrpid_ref is not self.thread_pid:
+                    old, pid = q.q_lrpid_ref, self.thread_pid
+                    q.q_lrpid_ref = pid                 # (inline, as in msgsnd)
+                    if pid.level or old is not None and old.level:
+                        update_pid(old, pid)
                 if q.q_senders:
                     q.ss_wakeup(kernel.sched)
                 return mtype, text[:msgsz] if len(text) > msgsz else text

@@ -15,6 +15,17 @@ the pids that IPC shows (``msg_lspid``, ``shm_cpid``, GETPID, ``/proc/sysvipc``,
 notification's ``si_pid`` and a queue's ``NOTIFY_PID``). IPC keeps the :class:`Pid` itself,
 as Linux keeps ``struct pid``, so a number stays translatable after its process is gone.
 
+A :class:`Pid` is counted as Linux counts ``struct pid``: its process holds it until it is
+reaped, and so does each IPC field that names it (a queue's last sender and receiver, a
+segment's creator and last attacher, each semaphore's last changer, a queue's registered
+notification). The pid holds its namespace (and so every ancestor) until the last of those
+holds goes (:func:`put_pid`): a namespace every process of which has been reaped lives on,
+its inode number and its max_pid_namespaces charge kept, while an IPC object still names
+one of its pids. A pending signal's siginfo holds no pid (``si_pid`` is a number, made
+when the signal is sent), as on Linux. Only pids made below the initial namespace are
+counted (``level`` > 0): the initial namespace never dies, and Python frees a pid nobody
+names, so holds on its pids would change nothing.
+
 ``Process.pid`` stays what it always was, the number in the initial namespace (an int),
 which every table of the kernel keys on; ``Process.thread_pid`` is its :class:`Pid`.
 """
@@ -39,18 +50,19 @@ MAX_PID_NS_LEVEL = 32             # create_pid_namespace(): a level deeper than 
 class Pid:
     """``struct pid``: ``nrs[i]`` is the number in ``nss[i]``, for each level ``i`` from 0
     (the initial namespace: ``nr``, what ``Process.pid`` is) to the namespace the process
-    was made in. Immutable; IPC objects keep it, so it outlives its process."""
+    was made in (``level``: its index). Its numbers never change; IPC objects keep it, so
+    it outlives its process. ``count`` is what holds a pid of a namespace below the initial
+    one (``level`` > 0): its process until reaped, and each IPC field naming it
+    (:func:`get_pid`, :func:`put_pid`, :func:`update_pid`)."""
 
-    __slots__ = ("nss", "nrs", "nr")
+    __slots__ = ("nss", "nrs", "nr", "level", "count")
 
     def __init__(self, nss: tuple[PidNamespace, ...], nrs: tuple[int, ...]):
         self.nss = nss
         self.nrs = nrs
         self.nr = nrs[0]
-
-    @property
-    def level(self) -> int:
-        return len(self.nrs) - 1
+        self.level = len(nrs) - 1
+        self.count = 1                # its process's (alloc_pid)
 
     @property
     def ns(self) -> PidNamespace:
@@ -60,6 +72,37 @@ class Pid:
     def __repr__(self) -> str:
         return f"<Pid {'/'.join(map(str, self.nrs))}>"
 
+
+def get_pid(pid: Pid) -> Pid:
+    """get_pid(): one more hold on ``pid``."""
+    if pid.level:
+        pid.count += 1
+    return pid
+
+
+def put_pid(pid: Pid | None) -> None:
+    """put_pid(): drop a hold on ``pid`` (nothing for None); the last one drops the pid's
+    hold on the namespace it was made in, which may free it (:meth:`PidNamespace.put`)."""
+    if pid is not None and pid.level:
+        pid.count -= 1
+        if not pid.count:
+            pid.nss[-1].put()
+
+
+def update_pid(old: Pid | None, new: Pid | None) -> Pid | None:
+    """ipc_update_pid() past its test: an IPC field that named ``old`` names ``new`` (None:
+    nothing) now, and holds it; returns ``new``. Callers test ``field is not new`` first,
+    inline, so that the common case (the same process again) costs one identity test; the
+    hottest (msgsnd, msgrcv, semop) store the field themselves and call this only when a
+    pid below the initial namespace is involved (``new.level or old is not None and
+    old.level``)."""
+    if new is not None and new.level:
+        new.count += 1
+    if old is not None and old.level:
+        old.count -= 1
+        if not old.count:
+            old.nss[-1].put()
+    return new
 
 
 def pid_nr_ns(pid: Pid | int | None, ns: PidNamespace) -> int:
@@ -87,8 +130,9 @@ class PidNamespace:
     the end of the numbers (the Kernel's ``pid_max`` for the initial namespace, 4194304 in
     a new one, as Linux 6.14 on gives each namespace its own). ``adding`` is false once the
     namespace's init has begun to exit (PIDNS_ADDING cleared). ``refs`` counts what holds
-    the namespace: each process made in it (until reaped), each ``pid_ns_for_children``
-    naming it, each open namespace file and bind mount, each child namespace."""
+    the namespace: each :class:`Pid` made in it (until its last hold goes: its process's
+    when reaped, or an IPC object's), each ``pid_ns_for_children`` naming it, each open
+    namespace file and bind mount, each child namespace."""
 
     kind = "pid"
     nstype = CLONE_NEWPID
@@ -237,8 +281,9 @@ def alloc_pid(ns: PidNamespace) -> Pid:
 
 
 def attach_pid(proc: Process) -> None:
-    """The new process takes its numbers (and a reference to its namespace); number 1 of a
-    namespace is its init, unkillable from inside."""
+    """The new process takes its numbers, and its pid a reference to its namespace (held
+    until the pid's last hold goes: :func:`put_pid`); number 1 of a namespace is its init,
+    unkillable from inside."""
     pid = proc.thread_pid
     nss = pid.nss
     if len(nss) == 1:
@@ -255,7 +300,9 @@ def attach_pid(proc: Process) -> None:
 
 def free_pid(proc: Process) -> None:
     """free_pid() at release_task(): the numbers go; an init waiting for the last of its
-    namespace's other processes finishes its exit; the namespace reference goes."""
+    namespace's other processes finishes its exit; the process's hold on its pid goes
+    (and with the last hold, the pid's on its namespace: an IPC object naming the pid
+    keeps the namespace)."""
     pid = proc.thread_pid
     nss = pid.nss
     if len(nss) == 1:                     # (the initial namespace: it never goes)
@@ -272,7 +319,7 @@ def free_pid(proc: Process) -> None:
         waiting, ns.zapping = ns.zapping, None
         if waiting is not None:
             ns.kernel._exit_notify_parent(waiting)
-    nss[-1].put()
+    put_pid(pid)
 
 
 def pidns_install(proc: Process, ns: PidNamespace) -> None:

@@ -48,7 +48,7 @@ from ..constants import (GETALL, GETNCNT, GETPID, GETVAL, GETZCNT, IPC_INFO, IPC
 from ..errors import oserror
 from ..sim.clock import NS, seconds_to_ns
 from .perm import IpcPerm, KernIpcPerm, ipcperms
-from .pidns import pid_nr_ns, pid_vnr
+from .pidns import pid_nr_ns, pid_vnr, update_pid
 from .syscall import NOKW, CallsBase, hot_syscall, int_arg, syscall
 from .util import flags_arg, ipcget, key_arg, obtain_for_ctl, update_perm
 from .waitq import TIMEOUT, StopEndsWaiter, WaitQueue, Waiter
@@ -165,7 +165,8 @@ class SemUndo:
                 elif v > SEMVMX:
                     v = SEMVMX
                 semval[i] = v
-                sempid[i] = pid
+                if sempid[i] is not pid:
+                    sempid[i] = update_pid(sempid[i], pid)
         wakes: Wakes = []
         sma.do_smart_update(None, True, wakes)
         sma.finish(wakes)
@@ -298,8 +299,9 @@ class SemArray(KernIpcPerm):
     """``struct sem_array``: a set of semaphores, its sleepers and its undo entries.
     ``sempid_ref[n]`` is the :class:`~ipcsim.kernel.pidns.Pid` of the last process that
     changed semaphore n (None for none), kept as Linux keeps its struct pid so that GETPID
-    numbers it in the caller's PID namespace; ``sempid`` lists those numbers in the initial
-    namespace (0 for none)."""
+    numbers it in the caller's PID namespace (each holds its pid, and so the PID namespace
+    it was made in, until replaced or the set is removed); ``sempid`` lists those numbers in
+    the initial namespace (0 for none)."""
 
     __slots__ = ("sem_nsems", "semval", "sempid_ref", "sem_otime", "sem_ctime", "pending_alter",
                  "pending_const", "sem_alter", "sem_const", "complex_count", "nwait",
@@ -357,7 +359,9 @@ class SemArray(KernIpcPerm):
                         return _ERANGE
                     un.semadj[num] = adj
                 semval[num] = v
-            self.sempid_ref[num] = pid
+            sempid = self.sempid_ref
+            if sempid[num] is not pid:
+                sempid[num] = update_pid(sempid[num], pid)
             return 0
         result = 0
         i = 0
@@ -387,7 +391,8 @@ class SemArray(KernIpcPerm):
         if result == 0:
             sempid = self.sempid_ref
             for num, _, _ in sops:
-                sempid[num] = pid
+                if sempid[num] is not pid:
+                    sempid[num] = update_pid(sempid[num], pid)
             return 0
         for j in range(i - 1, -1, -1):      # undo the ops applied so far
             num, op, flg = sops[j]
@@ -511,7 +516,8 @@ class SemArray(KernIpcPerm):
                 semval[num] += op
                 if flg & SEM_UNDO:
                     un.semadj[num] -= op            # type: ignore[union-attr]
-            sempid[num] = pid
+            if sempid[num] is not pid:
+                sempid[num] = update_pid(sempid[num], pid)
         return 0
 
     def _const_may_change(self) -> bool:
@@ -957,7 +963,8 @@ class SemArray(KernIpcPerm):
     # --- removal -----------------------------------------------------------------------
     def freeary(self) -> None:
         """IPC_RMID (and namespace death): undo entries die, every sleeper gets EIDRM, the
-        id goes, the semaphores are returned to the namespace's count."""
+        id goes, the semaphores are returned to the namespace's count, and their last
+        changers' pids are let go (which may free their PID namespace)."""
         for un in self.undos:
             ulp = un.ulp
             if ulp.entries.get(un.semid) is un:
@@ -978,12 +985,20 @@ class SemArray(KernIpcPerm):
         ns = self.ns
         ns.sem_ids.rmid(self)
         ns.used_sems -= self.sem_nsems
+        for num in range(self.sem_nsems):
+            self.set_sempid(num, None)
         sched = ns.kernel.sched
         for w in sleepers:
             sched.wake(w, errno.EIDRM)
 
     def _ns_exit(self) -> None:
         self.freeary()
+
+    def set_sempid(self, num: int, pid: Pid | None) -> None:
+        """ipc_update_pid() of semaphore ``num``'s sempid."""
+        sempid = self.sempid_ref
+        if sempid[num] is not pid:
+            sempid[num] = update_pid(sempid[num], pid)
 
     # --- what semctl and /proc see -----------------------------------------------------
     @property
@@ -1248,7 +1263,11 @@ class SemCalls(CallsBase):
                 if op:
                     if 0 <= v <= SEMVMX:
                         semval[num] = v
-                        sma.sempid_ref[num] = self.thread_pid
+                        if sma.sempid_ref[num] is not self.thread_pid:
+                            sempid, pid = sma.sempid_ref, self.thread_pid
+                            old, sempid[num] = sempid[num], pid
+                            if pid.level or old is not None and old.level:
+                                update_pid(old, pid)
                         if sma.nwait:
                             wakes: Wakes = []
                             sma.do_smart_update([sop], True, wakes)
@@ -1257,7 +1276,11 @@ class SemCalls(CallsBase):
                             sma.sem_otime = kernel.clock.wall
                         return None
                 elif not v:
-                    sma.sempid_ref[num] = self.thread_pid
+                    if sma.sempid_ref[num] is not self.thread_pid:
+                        sempid, pid = sma.sempid_ref, self.thread_pid
+                        old, sempid[num] = sempid[num], pid
+                        if pid.level or old is not None and old.level:
+                            update_pid(old, pid)
                     sma.sem_otime = kernel.clock.wall
                     return None
         return _semtimedop(self, semid, sops, None, False)
@@ -1359,7 +1382,7 @@ class SemCalls(CallsBase):
             for un in sma.undos:
                 un.semadj[semnum] = 0
             sma.semval[semnum] = val
-            sma.sempid_ref[semnum] = self.thread_pid
+            sma.set_sempid(semnum, self.thread_pid)
             sma.sem_ctime = self.kernel.clock.time()
             wakes: Wakes = []
             sma.do_smart_update(None, False, wakes)
@@ -1379,7 +1402,8 @@ class SemCalls(CallsBase):
                 if any(v > SEMVMX for v in arg):
                     raise oserror(errno.ERANGE)
                 sma.semval[:] = arg
-                sma.sempid_ref[:] = [self.thread_pid] * nsems
+                for num in range(nsems):
+                    sma.set_sempid(num, self.thread_pid)
                 for un in sma.undos:
                     un.semadj[:] = [0] * nsems
                 sma.sem_ctime = self.kernel.clock.time()

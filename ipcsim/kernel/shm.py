@@ -46,7 +46,7 @@ from ..constants import (CAP_IPC_LOCK, CAP_SYS_RAWIO, IPC_INFO, IPC_PRIVATE, IPC
                          SHM_RND, SHM_STAT, SHM_STAT_ANY, SHM_UNLOCK, SHMLBA, SHMMIN)
 from ..errors import SegmentationFault, UnsupportedError, oserror
 from .perm import IpcPerm, KernIpcPerm, ipcperms
-from .pidns import pid_vnr
+from .pidns import get_pid, pid_vnr, update_pid
 from .syscall import NOKW, CallsBase, as_bytes, hot_syscall, int_arg, syscall
 from .util import flags_arg, ipcget, key_arg, obtain_for_ctl, update_perm
 
@@ -146,8 +146,10 @@ class ShmidKernel(KernIpcPerm):
     """``struct shmid_kernel``: one segment and its memory. ``cpid_ref`` and ``lpid_ref``
     are the creator's and the last attacher's or detacher's
     :class:`~ipcsim.kernel.pidns.Pid` (kept as Linux keeps their struct pid, so that a
-    reader in any PID namespace can number them); ``cpid`` and ``lpid`` their numbers in
-    the initial namespace (0 for none)."""
+    reader in any PID namespace can number them; each holds its pid, and so the PID
+    namespace it was made in, until replaced or the segment is destroyed: the creator's
+    from the moment the segment has its id); ``cpid`` and ``lpid`` their numbers in the
+    initial namespace (0 for none)."""
 
     __slots__ = ("segsz", "atime", "dtime", "ctime", "cpid_ref", "lpid_ref", "nattch",
                  "creator",
@@ -161,7 +163,7 @@ class ShmidKernel(KernIpcPerm):
         self.huge = huge                  # huge page size, 0 for normal memory
         self.atime = self.dtime = 0
         self.ctime = now
-        self.cpid_ref = pid
+        self.cpid_ref: Pid | None = pid
         self.lpid_ref: Pid | None = None
         self.nattch = 0
         # None once the creator exited or unshared
@@ -196,8 +198,8 @@ class ShmidKernel(KernIpcPerm):
 
     @property
     def cpid(self) -> int:
-        """The creator's pid in the initial PID namespace."""
-        return self.cpid_ref.nr
+        """The creator's pid in the initial PID namespace (0 once destroyed)."""
+        return pid_vnr(self.cpid_ref, None)
 
     @property
     def lpid(self) -> int:
@@ -214,13 +216,15 @@ class ShmidKernel(KernIpcPerm):
     def opened(self, pid: Pid) -> None:
         """__shm_open(): a new mapping (shmat, fork, a split)."""
         self.atime = self.ns.kernel.clock.time()
-        self.lpid_ref = pid
+        if self.lpid_ref is not pid:
+            self.lpid_ref = update_pid(self.lpid_ref, pid)
         self.nattch += 1
         self.ns.get()
 
     def closed(self, pid: Pid) -> None:
         """__shm_close(): a mapping went (shmdt, exit, replaced by SHM_REMAP)."""
-        self.lpid_ref = pid
+        if self.lpid_ref is not pid:
+            self.lpid_ref = update_pid(self.lpid_ref, pid)
         self.dtime = self.ns.kernel.clock.time()
         self.nattch -= 1
         ns = self.ns
@@ -234,7 +238,9 @@ class ShmidKernel(KernIpcPerm):
 
     # --- removal -------------------------------------------------------------------------
     def destroy(self) -> None:
-        """shm_destroy(): the id, the key, the shm_tot pages, the lock charge, the memory."""
+        """shm_destroy(): the id, the key, the shm_tot pages, the lock charge, the memory,
+        and the creator's and last user's pids (letting go of them may free their PID
+        namespace)."""
         ns = self.ns
         ns.shm_tot -= self.npages
         self.creator = None               # shm_clist_rm(): the creator's list drops it lazily
@@ -245,6 +251,9 @@ class ShmidKernel(KernIpcPerm):
         if backing is not None:
             self.backing = None
             backing.close()
+        self.cpid_ref = update_pid(self.cpid_ref, None)
+        if self.lpid_ref is not None:
+            self.lpid_ref = update_pid(self.lpid_ref, None)
 
     def rmid(self) -> None:
         """do_shm_rmid(): destroy now, or when the last attachment goes (SHM_DEST, and the key
@@ -860,6 +869,7 @@ class ShmCalls(CallsBase):
             seg = ShmidKernel(ns, key, flags & 0o777, creds, size, npages, huge, self.thread_pid,
                               self.kernel.clock.time(), self)
             shmid = ns.shm_ids.addid(seg, ns.shm_ctlmni)
+            get_pid(self.thread_pid)          # cpid's hold, once there is nothing to undo
             ns.shm_tot += npages
             clist = self.shm_clist
             clist.append(seg)

@@ -269,3 +269,32 @@ def run_real(code: str, timeout: float = 30):
 def errname(err: int) -> str:
     """The errno name that the prelude's ``try_`` gives for ``err``."""
     return errno.errorcode.get(err, f"E{err}")
+
+
+# A Python that every user can run (root's may live under /root), for programs run as
+# another uid.
+REAL_PYTHON = "/usr/bin/python3"
+
+
+def as_user_unavailable(uid: int) -> str | None:
+    """None when a program can run on the real kernel as ``uid`` here (root on Linux, with
+    setpriv for another uid and a Python that uid can run), else why not."""
+    if not sys.platform.startswith("linux"):
+        return "not Linux"
+    if os.geteuid() != 0:
+        return "the comparison runs as root (and as uid 1000 through setpriv)"
+    if not os.path.exists(REAL_PYTHON):
+        return f"{REAL_PYTHON} is missing (uid 1000 must be able to run a Python)"
+    if uid and shutil.which("setpriv") is None:
+        return "setpriv is missing"
+    return None
+
+
+def run_python_as(uid: int, code: str, args: list[str],
+                  timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` with ``args`` in REAL_PYTHON, as ``uid`` (setpriv, gid ``uid``, no
+    supplementary groups) unless 0, from /; its output as text."""
+    cmd = [REAL_PYTHON, "-c", code, *args]
+    if uid:
+        cmd = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"] + cmd
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd="/")

@@ -7,8 +7,6 @@ import errno
 import json
 import os
 import shutil
-import subprocess
-import sys
 import uuid
 
 import pytest
@@ -17,8 +15,8 @@ import ipcsim
 from ipcsim import (CLONE_FS, CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWUSER, MNT_DETACH, O_CREAT,
                     O_RDONLY, O_RDWR)
 from ipcsim.constants import MS_BIND, MS_PRIVATE, MS_REC, MS_SHARED, NS_GET_NSTYPE
+from realkernel import as_user_unavailable, run_python_as
 
-REAL_PYTHON = "/usr/bin/python3"
 
 
 def errno_of(fn, *args):
@@ -270,26 +268,11 @@ print(json.dumps(out))
 '''
 
 
-def _real_unavailable(uid):
-    if not sys.platform.startswith("linux"):
-        return "not Linux"
-    if os.geteuid() != 0:
-        return "the comparison runs as root (and as uid 1000 through setpriv)"
-    if not os.path.exists(REAL_PYTHON):
-        return f"{REAL_PYTHON} is missing (uid 1000 must be able to run a Python)"
-    if uid and shutil.which("setpriv") is None:
-        return "setpriv is missing"
-    return None
-
-
 def run_real(uid, steps, base):
     os.mkdir(base)
     os.chown(base, uid, uid)
     try:
-        cmd = [REAL_PYTHON, "-c", _REAL_SCRIPT, json.dumps(steps), str(uid), base]
-        if uid:
-            cmd = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"] + cmd
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd="/")
+        out = run_python_as(uid, _REAL_SCRIPT, [json.dumps(steps), str(uid), base])
     finally:
         shutil.rmtree(base, ignore_errors=True)
     if out.returncode != 0:
@@ -443,7 +426,7 @@ def _steps(steps):
 
 
 def _compare(uid, name, steps):
-    reason = _real_unavailable(uid)
+    reason = as_user_unavailable(uid)
     if reason:
         pytest.skip(reason)
     base = f"/tmp/ipcsim-mntns-{uuid.uuid4().hex[:8]}/{uid}"

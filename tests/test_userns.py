@@ -3,10 +3,6 @@ and the IPC namespace a user namespace owns. The map rules are also compared wit
 kernel, as root and as uid 1000, where this machine allows it."""
 import errno
 import json
-import os
-import shutil
-import subprocess
-import sys
 
 import pytest
 
@@ -15,6 +11,7 @@ from ipcsim import CLONE_NEWIPC, CLONE_NEWUSER, CLONE_SYSVSEM
 from ipcsim.constants import (CAP_SYS_ADMIN, NS_GET_NSTYPE, NS_GET_OWNER_UID, NS_GET_PARENT,
                               NS_GET_USERNS, O_RDONLY, O_WRONLY)
 from ipcsim.kernel.userns import OVERFLOW_ID, map_id_up
+from realkernel import as_user_unavailable, run_python_as
 
 
 def errno_of(fn, *args):
@@ -374,7 +371,6 @@ def test_initial_namespace_root_is_unchanged(k):
 
 
 # --- the real kernel --------------------------------------------------------------------------
-REAL_PYTHON = "/usr/bin/python3"
 
 _REAL_SCRIPT = r'''
 import ctypes, errno, json, os, sys
@@ -437,23 +433,8 @@ print(json.dumps(out))
 '''
 
 
-def _real_unavailable(uid):
-    if not sys.platform.startswith("linux"):
-        return "not Linux"
-    if os.geteuid() != 0:
-        return "the comparison runs as root (and as uid 1000 through setpriv)"
-    if not os.path.exists(REAL_PYTHON):
-        return f"{REAL_PYTHON} is missing (uid 1000 must be able to run a Python)"
-    if uid and shutil.which("setpriv") is None:
-        return "setpriv is missing"
-    return None
-
-
 def run_real(uid, steps):
-    cmd = [REAL_PYTHON, "-c", _REAL_SCRIPT, json.dumps(steps), str(uid)]
-    if uid:
-        cmd = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"] + cmd
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd="/")
+    out = run_python_as(uid, _REAL_SCRIPT, [json.dumps(steps), str(uid)])
     if out.returncode != 0:
         pytest.skip(f"the real run failed: {out.stderr.strip()[-200:]}")
     result = json.loads(out.stdout)
@@ -572,7 +553,7 @@ SCENARIOS = {
 @pytest.mark.parametrize("uid", [0, 1000])
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_maps_as_the_real_kernel(uid, name):
-    reason = _real_unavailable(uid)
+    reason = as_user_unavailable(uid)
     if reason:
         pytest.skip(reason)
     steps = [tuple(a.replace("{uid}", str(uid)).replace("{other}", str(uid + 1))

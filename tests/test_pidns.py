@@ -291,8 +291,104 @@ def m_max_pid(p):
     return out
 
 
+def m_holds(p):
+    from ipcsim.kernel.mqueue import SigEvent
+    qid = p.msgget(IPC_PRIVATE, IPC_CREAT | 0o600)
+    semid = p.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600)
+    mq = p.mq_open("/holds", os.O_CREAT | os.O_RDWR, 0o600)
+    p.mq_unlink("/holds")
+    sigrt = signals.SIGRTMIN
+    p.sigprocmask(ipcsim.SIG_BLOCK, [sigrt])
+    out = {"userns": errname(p.unshare, CLONE_NEWUSER),
+           "write": errname(wr, p, "/proc/sys/user/max_pid_namespaces", "1")}
+
+    def attempt():
+        t = p.fork()
+        res = errname(t.unshare, CLONE_NEWPID)
+        t.exit(0)
+        p.wait(t.pid)
+        return res
+
+    def freed():
+        return "freed" if attempt() == 0 else "held"
+
+    def held():
+        return "held" if attempt() == "ENOSPC" else "freed"
+
+    def in_ns(action, newipc=False):
+        h = p.fork()
+        if newipc:
+            h.unshare(CLONE_NEWIPC)
+        h.unshare(CLONE_NEWPID)
+        a = h.fork()
+        action(a)
+        a.exit(0)
+        h.wait(a.pid_in(h.pid_ns))
+        pid = a.pid_in(p.pid_ns)
+
+        def done():
+            h.exit(0)
+            p.wait(h.pid)
+        return pid, h, done
+
+    def ns_with(action):
+        pid, _, done = in_ns(action)
+        done()
+        return pid
+
+    ns_with(lambda a: None)
+    out["control"] = freed()
+    ns_with(lambda a: a.msgsnd(qid, 1, b"x"))
+    out["msg lspid"] = [held()]
+    p.msgsnd(qid, 1, b"y")
+    out["msg lspid"].append(freed())
+    ns_with(lambda a: a.msgrcv(qid, 8, 0))
+    out["msg lrpid"] = [held()]
+    p.msgctl(qid, ipcsim.IPC_RMID)
+    out["msg lrpid"].append(freed())
+
+    ns_with(lambda a: a.semop(semid, [(0, 1, 0)]))
+    out["sem"] = [held()]
+    p.semctl(semid, 0, ipcsim.SETVAL, 0)
+    out["sem"].append(freed())
+
+    def make_segment(a):
+        shmid = a.shmget(0x1717, 4096, IPC_CREAT | 0o600)
+        a.shmdt(a.shmat(shmid))
+
+    ns_with(make_segment)
+    shmid = p.shmget(0x1717, 0, 0)
+    out["shm"] = [held()]
+    p.shmdt(p.shmat(shmid))
+    out["shm"].append(held())
+    p.shmctl(shmid, ipcsim.IPC_RMID)
+    out["shm"].append(freed())
+
+    p.mq_notify(mq, SigEvent(SIGEV_SIGNAL, sigrt))
+    sender = ns_with(lambda a: a.mq_send(mq, b"x"))
+    pending = sigrt in p.sigpending_signals()
+    out["siginfo"] = [pending, freed()]
+    got = []
+    p.signal(sigrt, lambda sig: got.append(p.last_siginfo))
+    p.sigprocmask(ipcsim.SIG_UNBLOCK, [sigrt])
+    out["siginfo"] += [got[0].si_pid == sender, got[0].si_code]
+
+    def in_own_ipc(a):
+        a.msgsnd(a.msgget(IPC_PRIVATE, IPC_CREAT | 0o600), 1, b"x")
+
+    _, h, done = in_ns(in_own_ipc, newipc=True)
+    fd = p.open(f"/proc/{h.pid}/ns/ipc", O_RDONLY)
+    done()
+    out["ipc namespace"] = [held()]
+    p.close(fd)
+    out["ipc namespace"].append(freed())
+    p.semctl(semid, 0, ipcsim.IPC_RMID)
+    p.close(mq)
+    return out
+
+
 SCENARIOS = ["lifecycle", "inside", "nesting", "setns_rules", "ioctls", "sysv", "clone_flags",
-             "owner", "max_pid"]
+             "owner", "max_pid", "holds"]
 
 
 # --- the same scenarios on Linux ----------------------------------------------------------------
@@ -670,6 +766,140 @@ def max_pid():
     return out
 
 
+def holds():
+    """What keeps a PID namespace whose processes have all been reaped: IPC objects naming
+    one of its pids do, a pending siginfo from one of them does not. max_pid_namespaces is
+    1 in a user namespace of our own, so a namespace that lives on makes unshare(NEWPID)
+    ENOSPC. Linux frees a namespace some RCU grace periods after its last reference goes:
+    "freed" waits up to 5 s for unshare to work again; "held" waits ten times as long as
+    the first namespace took to go (at least 0.3 s) before it tries."""
+    libc.shmat.restype = ctypes.c_void_p
+    libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+    libc.shmdt.argtypes = [ctypes.c_void_p]
+    libc.mq_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+    buf = ctypes.create_string_buffer(64)
+    SETVAL, SIGRT, KEY = 16, signal.SIGRTMIN, 0x1717
+
+    class SigEvent(ctypes.Structure):
+        _fields_ = [("value", ctypes.c_void_p), ("signo", ctypes.c_int),
+                    ("notify", ctypes.c_int), ("pad", ctypes.c_char * 48)]
+
+    qid = libc.msgget(0, IPC_CREAT | 0o600)
+    semid = libc.semget(0, 1, IPC_CREAT | 0o600)
+    mq = libc.mq_open(b"/holds", os.O_CREAT | os.O_RDWR, 0o600, None)
+    libc.mq_unlink(b"/holds")
+    signal.pthread_sigmask(signal.SIG_BLOCK, [SIGRT])
+    out = {"userns": unshare(0x10000000)}
+    with open("/proc/sys/user/max_pid_namespaces", "w") as f:
+        out["write"] = f.write("1")
+
+    def attempt():
+        r, w = os.pipe()
+        t = os.fork()
+        if t == 0:
+            send(w, unshare(NEWPID))
+            os._exit(0)
+        res = recv(r)
+        os.waitpid(t, 0)
+        os.close(r)
+        os.close(w)
+        return res
+
+    def freed():
+        end = time.monotonic() + 5
+        while attempt() != 0:
+            if time.monotonic() > end:
+                return "held"
+            time.sleep(0.01)
+        return "freed"
+
+    def in_ns(action, newipc=False):
+        """A helper makes a PID namespace (once the last one has gone) whose init runs
+        action() and exits; the helper reaps it, tells its pid and waits for a word before
+        it exits in turn; we reap the helper."""
+        r, w = os.pipe()
+        r2, w2 = os.pipe()
+        h = os.fork()
+        if h == 0:
+            if newipc:
+                unshare(NEWIPC)
+            end = time.monotonic() + 5
+            while unshare(NEWPID) != 0 and time.monotonic() < end:
+                time.sleep(0.01)
+            a = os.fork()
+            if a == 0:
+                action()
+                os._exit(0)
+            os.waitpid(a, 0)
+            send(w, a)
+            recv(r2)
+            os._exit(0)
+        a = recv(r)
+        return a, h, lambda: (send(w2, "go"), os.waitpid(h, 0))
+
+    def ns_with(action):
+        a, _, done = in_ns(action)
+        done()
+        return a
+
+    start = time.monotonic()
+    ns_with(lambda: None)
+    out["control"] = freed()
+    settle = max(0.3, 10 * (time.monotonic() - start))
+
+    def held():
+        time.sleep(settle)
+        return "held" if attempt() == "ENOSPC" else "freed"
+
+    ns_with(lambda: libc.msgsnd(qid, b"\x01\0\0\0\0\0\0\0x", 1, 0))
+    out["msg lspid"] = [held()]
+    libc.msgsnd(qid, b"\x01\0\0\0\0\0\0\0y", 1, 0)          # the last sender is us now
+    out["msg lspid"].append(freed())
+    ns_with(lambda: libc.msgrcv(qid, buf, 8, 0, 0))
+    out["msg lrpid"] = [held()]
+    libc.msgctl(qid, IPC_RMID, None)
+    out["msg lrpid"].append(freed())
+
+    ns_with(lambda: libc.semop(semid, (ctypes.c_short * 3)(0, 1, 0), 1))
+    out["sem"] = [held()]
+    libc.semctl(semid, 0, SETVAL, ctypes.c_int(0))        # sempid is us now
+    out["sem"].append(freed())
+
+    def make_segment():
+        shmid = libc.shmget(KEY, 4096, IPC_CREAT | 0o600)
+        libc.shmdt(ctypes.c_void_p(libc.shmat(shmid, None, 0)))
+
+    ns_with(make_segment)
+    shmid = libc.shmget(KEY, 0, 0)
+    out["shm"] = [held()]
+    libc.shmdt(ctypes.c_void_p(libc.shmat(shmid, None, 0)))  # lpid is us; cpid the creator
+    out["shm"].append(held())
+    libc.shmctl(shmid, IPC_RMID, None)
+    out["shm"].append(freed())
+
+    ev = SigEvent(None, SIGRT, 0)                          # SIGEV_SIGNAL
+    libc.mq_notify(mq, ctypes.byref(ev))
+    sender = ns_with(lambda: libc.mq_send(mq, b"x", 1, 0))
+    pending = SIGRT in signal.sigpending()
+    out["siginfo"] = [pending, freed()]
+    info = signal.sigtimedwait([SIGRT], 0)
+    out["siginfo"] += [info.si_pid == sender, info.si_code]
+
+    def in_own_ipc():
+        q = libc.msgget(0, IPC_CREAT | 0o600)
+        libc.msgsnd(q, b"\x01\0\0\0\0\0\0\0x", 1, 0)
+
+    _, h, done = in_ns(in_own_ipc, newipc=True)
+    fd = os.open("/proc/%d/ns/ipc" % h, os.O_RDONLY)
+    done()
+    out["ipc namespace"] = [held()]
+    os.close(fd)
+    out["ipc namespace"].append(freed())
+    libc.semctl(semid, 0, IPC_RMID)
+    os.close(mq)
+    return out
+
+
 print(json.dumps(globals()[sys.argv[1]]()))
 '''
 
@@ -734,6 +964,13 @@ def test_the_real_kernel_scenarios_say_what_they_check():
     assert sysv["outside"] == {"msg": ["S", 0], "shm": ["P", "S"], "sem": "S",
                                "sysvipc": ["S", 0], "after receive": ["S", "P"]}
     assert sysv["inside after receive"] == {"msg": [2, 0], "sysvipc": [2, 0]}
+    # a namespace whose processes are gone lives on while IPC names one of its pids (and
+    # its max_pid_namespaces charge with it), not for a pending siginfo
+    assert run_model("holds", 1000) == {
+        "userns": 0, "write": 1, "control": "freed", "msg lspid": ["held", "freed"],
+        "msg lrpid": ["held", "freed"], "sem": ["held", "freed"],
+        "shm": ["held", "held", "freed"], "siginfo": [True, "freed", True, -3],
+        "ipc namespace": ["held", "freed"]}
 
 
 # --- the model's own checks ---------------------------------------------------------------------
@@ -1043,3 +1280,235 @@ def test_pid_nr_ns_of_numbers_and_of_nothing(k):
     assert pid_nr_ns(None, a.pid_ns) == 0
     assert pid_nr_ns(a.pid, a.pid_ns) == 1 and pid_nr_ns(a.pid, k.init_pid_ns) == a.pid
     assert pid_nr_ns(k.init.pid, a.pid_ns) == 0
+
+
+# --- what holds a PID namespace whose processes are gone -----------------------------------
+def _gone_ns(p, action):
+    """A namespace below ``p``'s, whose init ran ``action(init)`` and which every process
+    has left (exited and reaped): the namespace and the init's Pid."""
+    h = p.fork()
+    h.unshare(CLONE_NEWPID)
+    a = h.fork()
+    action(a)
+    ns, pid = a.pid_ns, a.thread_pid
+    a.exit(0)
+    h.wait(a.pid_in(h.pid_ns))
+    h.exit(0)
+    p.wait(h.pid)
+    return ns, pid
+
+
+def _alive(k, ns):
+    return ns in k.pid_namespaces
+
+
+def test_a_namespace_without_processes_goes_at_once(k):
+    p = k.init.fork()
+    ns, pid = _gone_ns(p, lambda a: None)
+    assert not _alive(k, ns) and pid.count == 0
+
+
+def _msg_lrpid_piped(k, p):
+    """The receiver, in the namespace, sleeps in msgrcv; the sender hands it the message
+    (pipelined_send), naming it the last receiver."""
+    qid = p.msgget(IPC_PRIVATE, IPC_CREAT | 0o600)
+
+    def receive(a):
+        a.fork(target=lambda r: r.msgrcv(qid, 8, 0))
+        k.run_until_idle()
+        p.msgsnd(qid, 1, b"x")
+        k.run_until_idle()
+        a.wait(-1)
+    return receive, lambda: p.msgctl(qid, ipcsim.IPC_RMID)
+
+
+def _holders(k, p):
+    """Each way IPC comes to name a pid, and a way to let it go: (what a process of the
+    namespace does, what lets go of its pid)."""
+    qid = p.msgget(IPC_PRIVATE, IPC_CREAT | 0o600)
+    qid2 = p.msgget(IPC_PRIVATE, IPC_CREAT | 0o600)
+    p.msgsnd(qid2, 1, b"x")
+    semid = p.semget(IPC_PRIVATE, 2, IPC_CREAT | 0o600)
+    shmid = p.shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o600)
+    undo = p.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600)
+    shmid2 = p.shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o600)
+    x = p.fork()
+    x.shmat(shmid2)                   # attached, as p (and so the namespace) is not
+    return {
+        "msgsnd, replaced": (lambda a: a.msgsnd(qid, 1, b"x"), lambda: p.msgsnd(qid, 1, b"y")),
+        "msgsnd, IPC_RMID": (lambda a: a.msgsnd(qid, 1, b"x"),
+                             lambda: p.msgctl(qid, ipcsim.IPC_RMID)),
+        "msgrcv, replaced": (lambda a: a.msgrcv(qid2, 8, 0),
+                             lambda: (p.msgsnd(qid2, 1, b"y"), p.msgrcv(qid2, 8, 0))),
+        "msgrcv piped, IPC_RMID": _msg_lrpid_piped(k, p),
+        "semop, SETALL": (lambda a: a.semop(semid, [(1, 1, 0)]),
+                          lambda: p.semctl(semid, 0, ipcsim.SETALL, [0, 0])),
+        "semop, IPC_RMID": (lambda a: a.semop(semid, [(0, 1, 0), (1, 1, 0)]),
+                            lambda: p.semctl(semid, 0, ipcsim.IPC_RMID)),
+        "undo at exit, semop": (lambda a: a.semop(undo, [(0, 1, ipcsim.SEM_UNDO)]),
+                                lambda: p.semop(undo, [(0, 1, 0)])),
+        "shmat, shmat": (lambda a: a.shmdt(a.shmat(shmid)), lambda: p.shmdt(p.shmat(shmid))),
+        # a fork copies each attachment as an open by the parent: shm_lpid is the parent's
+        "shmat, fork": (lambda a: a.shmdt(a.shmat(shmid2)), lambda: x.fork()),
+        "shmget, IPC_RMID": (
+            lambda a: a.shmget(0x4711, 4096, IPC_CREAT | 0o600),
+            lambda: p.shmctl(p.shmget(0x4711, 0, 0), ipcsim.IPC_RMID)),
+    }
+
+
+HOLDERS = ["msgsnd, replaced", "msgsnd, IPC_RMID", "msgrcv, replaced",
+           "msgrcv piped, IPC_RMID", "semop, SETALL", "semop, IPC_RMID",
+           "undo at exit, semop", "shmat, shmat", "shmat, fork", "shmget, IPC_RMID"]
+
+
+@pytest.mark.parametrize("holder", HOLDERS)
+def test_an_ipc_object_naming_a_pid_keeps_its_namespace(k, holder):
+    """The namespace lives on, its inode number not given to the next one, until the
+    object lets go of the pid (replaced by another process's, or the object removed)."""
+    p = k.init.fork()
+    act, let_go = _holders(k, p)[holder]
+    ns, pid = _gone_ns(p, act)
+    assert _alive(k, ns)
+    other = p.clone(CLONE_NEWPID)
+    assert other.pid_ns.inum != ns.inum
+    other.exit(0)
+    p.wait(other.pid)
+    let_go()
+    assert not _alive(k, ns) and pid.count == 0
+    assert p.clone(CLONE_NEWPID).pid_ns.inum == ns.inum     # the number is free again
+
+
+def test_the_list_of_holders_is_complete(k):
+    assert sorted(_holders(k, k.init.fork())) == sorted(HOLDERS)
+
+
+def test_a_pid_named_by_two_objects_holds_until_both_let_go(k):
+    p = k.init.fork()
+    qid = p.msgget(IPC_PRIVATE, IPC_CREAT | 0o600)
+    semid = p.semget(IPC_PRIVATE, 3, IPC_CREAT | 0o600)
+
+    def act(a):
+        a.msgsnd(qid, 1, b"x")
+        a.msgrcv(qid, 8, 0)               # the last sender and the last receiver
+        a.semop(semid, [(0, 1, 0), (2, 1, 0)])
+    ns, pid = _gone_ns(p, act)
+    assert pid.count == 4
+    p.semctl(semid, 0, ipcsim.IPC_RMID)
+    assert _alive(k, ns) and pid.count == 2
+    p.msgsnd(qid, 1, b"y")
+    assert _alive(k, ns) and pid.count == 1
+    p.msgrcv(qid, 8, 0)
+    assert not _alive(k, ns)
+
+
+def test_the_same_process_again_takes_no_new_hold(k):
+    p = k.init.fork()
+    a = p.clone(CLONE_NEWPID)
+    qid = a.msgget(IPC_PRIVATE, IPC_CREAT | 0o600)
+    semid = a.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600)
+    for _ in range(3):
+        a.msgsnd(qid, 1, b"x")
+        a.msgrcv(qid, 8, 0)
+        a.semop(semid, [(0, 1, 0)])
+    assert a.thread_pid.count == 1 + 3          # its process, lspid, lrpid, sempid
+    a.msgctl(qid, ipcsim.IPC_RMID)
+    a.semctl(semid, 0, ipcsim.IPC_RMID)
+    assert a.thread_pid.count == 1
+
+
+def test_pids_of_the_initial_namespace_are_not_counted(k):
+    p = k.init.fork()
+    qid = p.msgget(IPC_PRIVATE, IPC_CREAT | 0o600)
+    p.msgsnd(qid, 1, b"x")
+    assert p.thread_pid.level == 0 and p.thread_pid.count == 1
+
+
+def test_a_failed_shmget_takes_no_hold(k):
+    p = k.init.fork()
+    wr(p, "/proc/sys/kernel/shmmni", "1")
+    p.shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o600)
+    a = p.clone(CLONE_NEWPID)
+    assert errname(a.shmget, IPC_PRIVATE, 4096, IPC_CREAT | 0o600) == "ENOSPC"
+    assert a.thread_pid.count == 1
+
+
+def test_the_destruction_of_an_ipc_namespace_lets_its_objects_pids_go(k):
+    p = k.init.fork()
+
+    def act(a):
+        a.unshare(CLONE_NEWIPC)
+        qid = a.msgget(IPC_PRIVATE, IPC_CREAT | 0o600)
+        a.msgsnd(qid, 1, b"x")
+        semid = a.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600)
+        a.semop(semid, [(0, 1, 0)])
+        a.shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o600)
+        fds.append(p.open(f"/proc/{a.pid}/ns/ipc", O_RDONLY))
+    fds = []
+    ns, pid = _gone_ns(p, act)
+    assert _alive(k, ns) and pid.count == 3
+    p.close(fds[0])                          # the IPC namespace goes, and its objects
+    assert not _alive(k, ns) and pid.count == 0
+
+
+def test_an_mq_notification_holds_its_owners_pid_until_it_goes(k):
+    """Sent, removed by mq_notify(None), or removed as the owner closes its descriptor at
+    exit: each lets the owner's pid go, and the namespace goes with its processes."""
+    from ipcsim.kernel.mqueue import SigEvent
+    p = k.init.fork()
+    mq = p.mq_open("/n", os.O_CREAT | os.O_RDWR, 0o600)
+    ends = {"sent": lambda a: p.mq_send(mq, b"x"),
+            "removed": lambda a: a.mq_notify(mq, None),
+            "exit": lambda a: None}
+    for how, end in ends.items():
+        def act(a):
+            a.signal(SIGUSR1, lambda sig: None)
+            a.mq_notify(mq, SigEvent(SIGEV_SIGNAL, SIGUSR1))
+            assert a.thread_pid.count == 2
+            end(a)
+            assert a.thread_pid.count == (2 if how == "exit" else 1)
+        ns, pid = _gone_ns(p, act)
+        assert not _alive(k, ns) and pid.count == 0, how
+        if how == "sent":
+            p.mq_receive(mq, 8192)
+
+
+def test_a_pending_siginfo_holds_no_pid(k):
+    """si_pid is a number made when the signal is sent: the sender's namespace goes with its
+    processes while the signal is still pending (as Linux does)."""
+    from ipcsim.kernel.mqueue import SigEvent
+    p = k.init.fork()
+    mq = p.mq_open("/s", os.O_CREAT | os.O_RDWR, 0o600)
+    p.sigprocmask(ipcsim.SIG_BLOCK, [SIGUSR1])
+    p.mq_notify(mq, SigEvent(SIGEV_SIGNAL, SIGUSR1))
+    ns, pid = _gone_ns(p, lambda a: a.mq_send(mq, b"x"))
+    assert SIGUSR1 in p.sigpending_signals()
+    assert not _alive(k, ns)
+    got = []
+    p.signal(SIGUSR1, lambda sig: got.append(p.last_siginfo.si_pid))
+    p.sigprocmask(ipcsim.SIG_UNBLOCK, [SIGUSR1])
+    assert got == [pid.nr]
+
+
+def test_freeing_a_namespace_orders_the_step_with_every_other(k):
+    """Removing the queue that held the namespace frees it (its max_pid_namespaces charge
+    with it): a clone(CLONE_NEWPID) elsewhere fails before and works after, though their
+    footprints share nothing. The reduced search finds both."""
+    from ipcsim.explore.dfs import Exploration
+
+    def scenario(kk):
+        p = kk.init.fork()
+        p.unshare(CLONE_NEWUSER)
+        wr(p, "/proc/sys/user/max_pid_namespaces", "1")
+        qid = p.msgget(IPC_PRIVATE, IPC_CREAT | 0o600)
+        _gone_ns(p, lambda a: a.msgsnd(qid, 1, b"x"))
+        out = []
+        p.fork(target=lambda c: c.msgctl(qid, ipcsim.IPC_RMID))
+        p.fork(target=lambda c: out.append(errname(lambda: c.clone(CLONE_NEWPID) and 0)))
+        return lambda: out
+
+    outcomes = {}
+    for reduction in (False, True):
+        outcomes[reduction] = {r.result.outcome for r in Exploration(scenario,
+                                                                     reduction=reduction)
+                               if r.result.kind != "pruned"}
+    assert outcomes[True] == outcomes[False] == {"[0]", "['ENOSPC']"}

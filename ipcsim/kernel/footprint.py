@@ -22,7 +22,10 @@ to the next (a namespace's inode number, an IPC id's slot, a pid, a name), never
 
 ``None`` means "depends on everything" (a barrier): every call not named here, and every
 case a rule below does not cover exactly, so that an unknown call can only make the search
-larger, never wrong. Each process's own state (its descriptors, mappings, undo list,
+larger, never wrong. A step that frees a PID namespace (an IPC object letting go of the last
+hold on a pid of one, whose processes are all gone: IPC_RMID, a send or receive naming
+another process, a blocked call going on) is made a barrier by the kernel as it happens,
+since no footprint can say in advance which step will let go last. Each process's own state (its descriptors, mappings, undo list,
 signals, credentials) is the key ``("proc", pid)``, which the explorer adds to every step
 of the process itself and to every step that wakes it; the footprint adds it for the
 process a call is made on.

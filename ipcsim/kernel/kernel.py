@@ -752,9 +752,7 @@ class Kernel(Viewable):
         heapq.heappush(self._free_inums, ns.inum)
         control = self.sched.control
         if control is not None:
-            barrier = getattr(control, "barrier", None)
-            if barrier is not None:
-                barrier()
+            control.barrier()
 
     def _user_ns_freed(self, ns: UserNamespace) -> None:
         del self._user_namespaces[ns.inum]

@@ -134,7 +134,8 @@ class Control(Protocol):
     With ``observe`` set, the seed still picks and the control is told of each pick;
     otherwise the control makes every pick. Either way it hears of what the running task
     does that another task's step could depend on: the system calls it makes, the tasks
-    it wakes, the processes that exit, and the timers firing (a step of their own)."""
+    it wakes, the processes that exit, the timers firing (a step of their own), and the
+    changes no footprint names (``barrier``: the current step depends on every step)."""
 
     observe: bool
 
@@ -146,6 +147,8 @@ class Control(Protocol):
     def woke(self, task: Task) -> None: ...
 
     def exiting(self, proc: Any) -> None: ...
+
+    def barrier(self) -> None: ...
 
     def timer(self) -> bool: ...
 

@@ -37,14 +37,14 @@ from __future__ import annotations
 import errno
 from heapq import heappop, heappush
 from operator import le as _le
-from typing import TYPE_CHECKING, Any, Literal, Sequence, TypeAlias, overload
+from typing import TYPE_CHECKING, Any, Literal, Sequence, TypeAlias, cast, overload
 
 import attrs
 
 from ..constants import (GETALL, GETNCNT, GETPID, GETVAL, GETZCNT, IPC_INFO, IPC_NOWAIT,
-                         IPC_RMID, IPC_SET, IPC_STAT, SEM_INFO, SEM_STAT, SEM_STAT_ANY,
-                         SEM_UNDO, SEMAEM, SEMMAP, SEMMNU, SEMUME, SEMUSZ, SEMVMX, SETALL,
-                         SETVAL)
+                         IPC_PRIVATE, IPC_RMID, IPC_SET, IPC_STAT, SEM_INFO, SEM_STAT,
+                         SEM_STAT_ANY, SEM_UNDO, SEMAEM, SEMMAP, SEMMNU, SEMUME, SEMUSZ, SEMVMX,
+                         SETALL, SETVAL)
 from ..errors import oserror
 from ..sim.clock import NS, seconds_to_ns
 from .perm import IpcPerm, KernIpcPerm, ipcperms
@@ -275,6 +275,26 @@ class PendingList(WaitQueue):
                 sma.unmerge_queues()
 
 
+class _NoSleepers(PendingList):
+    """The lists of a set nobody has slept on: empty, shared by every such set (a set makes
+    its own at its first sleeper, SemArray._make_lists), never added to."""
+
+    __slots__ = ()
+
+    def __setitem__(self, waiter: Waiter, value: None) -> None:
+        raise AssertionError("a semaphore set makes its lists before its first sleeper")
+
+
+class _NoTable(dict[Any, Any]):
+    """A set's per-semaphore tables before its first sleeper (and its undo entries before the
+    first): empty, shared, never added to."""
+
+    __slots__ = ()
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        raise AssertionError("a semaphore set makes its tables before their first entry")
+
+
 _keys = dict.keys
 
 
@@ -309,7 +329,11 @@ class SemArray(KernIpcPerm):
 
     def __init__(self, ns: IpcNamespace, key: int, mode: int, creds: Creds, nsems: int,
                  now: int):
-        super().__init__(ns, key, mode, creds)
+        # kern_ipc_perm, set here rather than through super().__init__ (semget's path)
+        self.ns, self.key, self.mode = ns, key, mode
+        self.uid = self.cuid = creds.euid
+        self.gid = self.cgid = creds.egid
+        self.deleted = False          # id and seq: set by addid, before anyone sees the set
         self.sem_nsems = nsems
         self.semval = [0] * nsems
         self.sempid_ref: list[Pid | None] = [None] * nsems
@@ -317,20 +341,38 @@ class SemArray(KernIpcPerm):
         # back, so the last one set is the maximum.
         self.sem_otime = 0
         self.sem_ctime = now
-        self.pending_alter = PendingList(self)    # complex alter ops (+ merged single ones)
-        self.pending_const = PendingList(self)    # complex wait-for-zero ops
-        self.sem_alter: dict[int, PendingList] = {}   # semnum -> single-op decrements
-        self.sem_const: dict[int, PendingList] = {}   # semnum -> single-op wait-for-zero
+        # The lists and tables of sleepers are the shared empty ones until the first sleeper
+        # (_make_lists): most sets never have one.
+        self.pending_alter: PendingList = _NO_SLEEPERS   # complex alter ops (+ merged single ones)
+        self.pending_const: PendingList = _NO_SLEEPERS   # complex wait-for-zero ops
+        self.sem_alter: dict[int, PendingList] = _NO_TABLE   # semnum -> single-op decrements
+        self.sem_const: dict[int, PendingList] = _NO_TABLE   # semnum -> single-op wait-for-zero
         self.complex_count = 0
         self.nwait = 0                                # sleepers in all the lists
-        self.undos: dict[SemUndo, None] = {}          # list_id: the undo entries for the set
+        # list_id: the undo entries for the set (its own dict from the first, add_undo)
+        self.undos: dict[SemUndo, None] = _NO_TABLE
         # the values within which no request of pending_const would change (see _narrow)
         self.const_range: Ranges | None = None
         # semnum -> the sleepers of pending_alter that watch it (see _watch)
-        self.watchers: dict[int, SemWatch] = {}
+        self.watchers: dict[int, SemWatch] = _NO_TABLE
         # the places in pending_alter before its head and after its tail (SemQueue.seq)
         self.alter_head = 0
         self.alter_tail = 0
+
+    def _make_lists(self) -> None:
+        """The set's own lists and tables of sleepers, made at its first sleeper."""
+        self.pending_alter = PendingList(self)
+        self.pending_const = PendingList(self)
+        self.sem_alter = {}
+        self.sem_const = {}
+        self.watchers = {}
+
+    def add_undo(self, un: SemUndo) -> None:
+        """list_add(&un->list_id, &sma->list_id): one more undo entry for the set."""
+        undos = self.undos
+        if undos is _NO_TABLE:
+            undos = self.undos = {}
+        undos[un] = None
 
     # --- trying operations -------------------------------------------------------------
     def _try(self, sops: Sequence[Sop], un: SemUndo | None, pid: Pid) -> int:
@@ -900,6 +942,8 @@ class SemArray(KernIpcPerm):
     def enqueue(self, w: Waiter, q: SemQueue) -> None:
         """Put a sleeper on the list sem.c puts it on (it has just blocked on op
         q.blocking with the values as they are)."""
+        if self.pending_alter is _NO_SLEEPERS:
+            self._make_lists()
         self.nwait += 1
         if q.nsops == 1:
             num, op, _ = q.sops[0]
@@ -965,31 +1009,38 @@ class SemArray(KernIpcPerm):
         """IPC_RMID (and namespace death): undo entries die, every sleeper gets EIDRM, the
         id goes, the semaphores are returned to the namespace's count, and their last
         changers' pids are let go (which may free their PID namespace)."""
-        for un in self.undos:
-            ulp = un.ulp
-            if ulp.entries.get(un.semid) is un:
-                del ulp.entries[un.semid]
-            un.semid = -1
-            un.sma = None
-        self.undos.clear()
-        sleepers = self._sleepers()
-        for w in sleepers:
-            w.queue = None
-        for lst in (self.pending_const, self.pending_alter):
-            dict.clear(lst)
-        self.sem_const.clear()
-        self.sem_alter.clear()
-        self.complex_count = self.nwait = 0
-        self.const_range = None
-        self.watchers.clear()
+        undos = self.undos
+        if undos:
+            for un in undos:
+                ulp = un.ulp
+                if ulp.entries.get(un.semid) is un:
+                    del ulp.entries[un.semid]
+                un.semid = -1
+                un.sma = None
+            undos.clear()
+        sleepers = None
+        if self.pending_alter is not _NO_SLEEPERS:       # it has had sleepers
+            sleepers = self._sleepers()
+            for w in sleepers:
+                w.queue = None
+            for lst in (self.pending_const, self.pending_alter):
+                dict.clear(lst)
+            self.sem_const.clear()
+            self.sem_alter.clear()
+            self.complex_count = self.nwait = 0
+            self.const_range = None
+            self.watchers.clear()
         ns = self.ns
         ns.sem_ids.rmid(self)
         ns.used_sems -= self.sem_nsems
-        for num in range(self.sem_nsems):
-            self.set_sempid(num, None)
-        sched = ns.kernel.sched
-        for w in sleepers:
-            sched.wake(w, errno.EIDRM)
+        sempid = self.sempid_ref
+        for num, pid in enumerate(sempid):
+            if pid is not None:
+                sempid[num] = update_pid(pid, None)
+        if sleepers:
+            sched = ns.kernel.sched
+            for w in sleepers:
+                sched.wake(w, errno.EIDRM)
 
     def _ns_exit(self) -> None:
         self.freeary()
@@ -1019,6 +1070,10 @@ class SemArray(KernIpcPerm):
 
     def __repr__(self) -> str:
         return f"<SemArray id={self.id} key={self.key:#x} semval={self.semval}>"
+
+
+_NO_SLEEPERS: PendingList = _NoSleepers(cast("SemArray", None))
+_NO_TABLE: Any = _NoTable()
 
 
 # --- argument conversion ---------------------------------------------------------------
@@ -1149,7 +1204,7 @@ def _semtimedop(proc: ProcessState, semid: int, sops: Sequence[Sop], timeout: Ti
         if un is None:
             sma = ids.obtain_check(semid)
             un = SemUndo(ulp, semid, sma)
-            sma.undos[un] = None
+            sma.add_undo(un)
         entries[semid] = un
     objs = ids.objs
     sma = objs.get(semid & 0x7FFF) if objs else None
@@ -1194,6 +1249,19 @@ def _semtimedop(proc: ProcessState, semid: int, sops: Sequence[Sop], timeout: Ti
     raise oserror(errno.EAGAIN if reason == TIMEOUT else errno.EINTR)
 
 
+def _newary(proc: ProcessState, ns: IpcNamespace, key: int, nsems: int, flags: int) -> int:
+    """newary(): a set of ``nsems`` semaphores (EINVAL for none, ENOSPC past semmns
+    semaphores or semmni sets)."""
+    if not nsems:
+        raise oserror(errno.EINVAL)
+    if ns.used_sems + nsems > ns.sc_semmns:
+        raise oserror(errno.ENOSPC)
+    sma = SemArray(ns, key, flags & 0o777, proc.creds, nsems, proc.kernel.clock.wall)
+    semid = ns.sem_ids.addid(sma, ns.sc_semmni)
+    ns.used_sems += nsems
+    return semid
+
+
 class SemCalls(CallsBase):
     """semget, semop, semtimedop, semctl: the methods Process gets from this module."""
 
@@ -1206,28 +1274,22 @@ class SemCalls(CallsBase):
         nsems above an existing set's size, and for creating a set of 0; ENOENT without
         IPC_CREAT, EEXIST with IPC_CREAT|IPC_EXCL, EACCES for mode bits the caller lacks,
         ENOSPC past semmns semaphores or semmni sets."""
-        key, nsems = key_arg(key), _c_int(nsems, "nsems")
+        key = key_arg(key)
+        if type(nsems) is not int or not 0 <= nsems <= 0x7FFFFFFF:
+            nsems = _c_int(nsems, "nsems")
         flags = flags_arg(flags, "flags")
         ns = self.ipc_ns
         if nsems < 0 or nsems > ns.sc_semmsl:
             raise oserror(errno.EINVAL)
-
-        def newary() -> int:
-            if not nsems:
-                raise oserror(errno.EINVAL)
-            if ns.used_sems + nsems > ns.sc_semmns:
-                raise oserror(errno.ENOSPC)
-            sma = SemArray(ns, key, flags & 0o777, self.creds, nsems,
-                           self.kernel.clock.time())
-            semid = ns.sem_ids.addid(sma, ns.sc_semmni)
-            ns.used_sems += nsems
-            return semid
+        if key == IPC_PRIVATE:
+            return _newary(self, ns, key, nsems, flags)
 
         def more_checks(sma: SemArray) -> None:
             if nsems > sma.sem_nsems:
                 raise oserror(errno.EINVAL)
 
-        return ipcget(self, ns.sem_ids, key, flags, newary, more_checks)
+        return ipcget(self, ns.sem_ids, key, flags,
+                      lambda: _newary(self, ns, key, nsems, flags), more_checks)
 
     @hot_syscall
     def semop(self, semid: int, sops: Sequence[Sop]) -> None:
@@ -1335,9 +1397,12 @@ class SemCalls(CallsBase):
         of the set in slot ``semid``; IPC_INFO, SEM_INFO ``(highest index in use,
         Seminfo)``; GETVAL, GETPID, GETNCNT, GETZCNT an int; GETALL a list; the others
         None."""
-        semid = _c_int(semid, "semid")
-        semnum = _c_int(semnum, "semnum")
-        cmd = _c_int(cmd, "cmd")
+        if not (type(semid) is int and type(semnum) is int and type(cmd) is int
+                and -0x80000000 <= semid <= 0x7FFFFFFF and -0x80000000 <= semnum <= 0x7FFFFFFF
+                and -0x80000000 <= cmd <= 0x7FFFFFFF):
+            semid = _c_int(semid, "semid")
+            semnum = _c_int(semnum, "semnum")
+            cmd = _c_int(cmd, "cmd")
         if cmd == SETVAL:
             arg = int_arg(arg, "arg")
             if not LONG_MIN <= arg < ULONG:

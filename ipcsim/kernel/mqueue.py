@@ -47,7 +47,7 @@ from .vfs import fsuidgid_has_mapping, generic_permission as generic_permission
 from .signals import NSIG, handler_due
 from .viewable import Viewable
 from .syscall import CallsBase, as_bytes, int_arg, syscall
-from .waitq import STOPPED, TIMEOUT, StopEndsWaiter, WaitQueue, Waiter, What
+from .waitq import NO_WAITERS, STOPPED, TIMEOUT, StopEndsWaiter, WaitQueue, Waiter, What
 
 if TYPE_CHECKING:
     from .creds import Creds
@@ -124,7 +124,7 @@ class ReadyHook(Protocol):
 class MqueueSb:
     """One namespace's mqueue superblock: the name table and the root directory."""
 
-    __slots__ = ("ns", "inum", "refs", "entries", "mode", "uid", "gid", "root")
+    __slots__ = ("ns", "inum", "refs", "entries", "mode", "uid", "gid", "_root")
 
     def __init__(self, ns: IpcNamespace):
         self.ns: IpcNamespace | None = ns     # None once the namespace died (mq_clear_sbinfo)
@@ -135,7 +135,15 @@ class MqueueSb:
         # mq_init_ns() fills the superblock as the namespace is made: the root belongs to
         # the fsuid/fsgid of the process that made the namespace
         self.uid, self.gid = ns.mq_owner
-        self.root = MqueueDir(self)
+        self._root: MqueueDir | None = None
+
+    @property
+    def root(self) -> MqueueDir:
+        """The root directory: the same one for every mount (made at the first)."""
+        root = self._root
+        if root is None:
+            root = self._root = MqueueDir(self)
+        return root
 
     def get(self) -> "MqueueSb":
         self.refs += 1
@@ -167,15 +175,17 @@ class MqueueSb:
         return self.entries.get(name)
 
     def create(self, proc: ProcessState, name: str, mode: int,
-               attr: MqAttr | None) -> MqueueInode:
-        """vfs_mkobj()/vfs_create() then mqueue_create_attr(): EOVERFLOW when the
+               attr: tuple[int, int] | None) -> MqueueInode:
+        """vfs_mkobj()/vfs_create() then mqueue_create_attr() (``attr``: mq_maxmsg and
+        mq_msgsize, None for the defaults): EOVERFLOW when the
         namespace's owner does not map the caller's fsuid or fsgid (may_create), EACCES
         (directory permission, or a dead namespace), ENOSPC, then mqueue_get_inode's
         errnos."""
         creds = proc.creds
         if self.ns is not None and not fsuidgid_has_mapping(self.ns.user_ns, creds):
             raise oserror(errno.EOVERFLOW)
-        if not generic_permission(creds, self.mode, self.uid, self.gid, MAY_WRITE | MAY_EXEC):
+        if self.mode & 0o333 != 0o333 and not generic_permission(   # (wx for all: anyone)
+                creds, self.mode, self.uid, self.gid, MAY_WRITE | MAY_EXEC):
             raise oserror(errno.EACCES)
         ns = self.ns
         if ns is None:
@@ -210,20 +220,25 @@ class MqueueSb:
 
 
 def mqueue_get_inode(proc: ProcessState, ns: IpcNamespace, mode: int,
-                     attr: MqAttr | None) -> MqueueInode:
-    """The attribute checks and the RLIMIT_MSGQUEUE charge of a new queue."""
-    maxmsg = min(ns.mq_msg_max, ns.mq_msg_default)
-    msgsize = min(ns.mq_msgsize_max, ns.mq_msgsize_default)
-    if attr is not None:
-        maxmsg, msgsize = attr.mq_maxmsg, attr.mq_msgsize
+                     attr: tuple[int, int] | None) -> MqueueInode:
+    """The attribute checks and the RLIMIT_MSGQUEUE charge of a new queue (``attr``:
+    mq_maxmsg and mq_msgsize, or None for the namespace's defaults)."""
+    if attr is None:
+        maxmsg = min(ns.mq_msg_max, ns.mq_msg_default)
+        msgsize = min(ns.mq_msgsize_max, ns.mq_msgsize_default)
+    else:
+        maxmsg, msgsize = attr
     creds = proc.creds
     if maxmsg <= 0 or msgsize <= 0:
         raise oserror(errno.EINVAL)
-    if creds.capable(CAP_SYS_RESOURCE):
-        if maxmsg > HARD_MSGMAX or msgsize > HARD_MSGSIZEMAX:
+    if not (maxmsg <= ns.mq_msg_max and msgsize <= ns.mq_msgsize_max
+            and maxmsg <= HARD_MSGMAX and msgsize <= HARD_MSGSIZEMAX):
+        # which limits apply depends on CAP_SYS_RESOURCE (within both, either will do)
+        if creds.capable(CAP_SYS_RESOURCE):
+            if maxmsg > HARD_MSGMAX or msgsize > HARD_MSGSIZEMAX:
+                raise oserror(errno.EINVAL)
+        elif maxmsg > ns.mq_msg_max or msgsize > ns.mq_msgsize_max:
             raise oserror(errno.EINVAL)
-    elif maxmsg > ns.mq_msg_max or msgsize > ns.mq_msgsize_max:
-        raise oserror(errno.EINVAL)
     # (EOVERFLOW cannot happen within the hard limits: 65536 * 16 MiB fits an unsigned long)
     mq_bytes = mq_charge(maxmsg, msgsize)
     ucounts = proc.kernel.mq_ucounts
@@ -237,7 +252,8 @@ def mqueue_get_inode(proc: ProcessState, ns: IpcNamespace, mode: int,
 
 def mq_charge(maxmsg: int, msgsize: int) -> int:
     """What a queue counts against RLIMIT_MSGQUEUE (mqueue_get_inode)."""
-    return maxmsg * msgsize + maxmsg * SIZEOF_MSG_MSG + min(maxmsg, MQ_PRIO_MAX) * SIZEOF_TREE_NODE
+    return maxmsg * (msgsize + SIZEOF_MSG_MSG) \
+        + (maxmsg if maxmsg < MQ_PRIO_MAX else MQ_PRIO_MAX) * SIZEOF_TREE_NODE
 
 
 class MqueueInode(Viewable):
@@ -266,8 +282,9 @@ class MqueueInode(Viewable):
         self.bitmap: list[int] | None = None  # the others with messages: bit prio & 63 of
         self.bitmap_summary = 0              # word prio >> 6; bit w: word w is not 0
         self.spare = -1                      # the one priority whose deque may be empty
-        self.receivers = WaitQueue()         # e_wait_q[RECV]
-        self.senders = WaitQueue()           # e_wait_q[SEND]
+        # e_wait_q[RECV] and e_wait_q[SEND]: the shared empty queue until the first waiter
+        self.receivers: WaitQueue = NO_WAITERS
+        self.senders: WaitQueue = NO_WAITERS
         self.notify_owner: Process | None = None   # the registered process (its pid held)
         self.notify: SigEvent | None = None
         self.ucount_uid = uid
@@ -610,11 +627,14 @@ class MqFile(OpenFile):
     __slots__ = ("inode", "mount", "fmode")
 
     def __init__(self, flags: int, inode: MqueueInode, mount: MqueueMount | None = None):
-        super().__init__(flags)
+        # the OpenFile, set here rather than through super().__init__ (mq_open's path)
+        self.refs = 1
+        self.flags = flags
+        self.pos = 0
         self.fmode = (flags + 1) & O_ACCMODE     # OPEN_FMODE(): FMODE_READ 1, FMODE_WRITE 2
         self.inode = inode
         inode.opens += 1
-        inode.sb.get()  # type: ignore[union-attr]  # (a queue one can open is on one)
+        inode.sb.refs += 1  # type: ignore[union-attr]  # (sb.get(): a queue one can open is on one)
         self.mount = mount
         if mount is not None:
             mount.users += 1
@@ -704,6 +724,21 @@ def _long(value: object, what: str) -> int:
     if not LONG_MIN <= value <= LONG_MAX:
         raise OverflowError(f"{what} must fit in a C long")
     return value
+
+
+def _open_attr_arg(attr: object) -> tuple[int, int]:
+    """mq_open's attributes: every field checked as _attr_arg does; mq_maxmsg and
+    mq_msgsize."""
+    if type(attr) is MqAttr:
+        flags, maxmsg, msgsize, curmsgs = attr.mq_flags, attr.mq_maxmsg, attr.mq_msgsize, \
+            attr.mq_curmsgs
+        if type(flags) is int and type(maxmsg) is int and type(msgsize) is int \
+                and type(curmsgs) is int and LONG_MIN <= flags <= LONG_MAX \
+                and LONG_MIN <= maxmsg <= LONG_MAX and LONG_MIN <= msgsize <= LONG_MAX \
+                and LONG_MIN <= curmsgs <= LONG_MAX:
+            return maxmsg, msgsize
+    checked = _attr_arg(attr)
+    return checked.mq_maxmsg, checked.mq_msgsize
 
 
 def _attr_arg(attr: object) -> MqAttr:
@@ -800,10 +835,9 @@ def do_mq_open(proc: ProcessState, name: str, oflag: int, mode: int,
         oflag, mode = int_arg(oflag, "oflag"), int_arg(mode, "mode")
     if not -(1 << 31) <= oflag < (1 << 32):
         raise OverflowError("oflag must fit in an int")
+    sizes = None                      # glibc passes attr only with O_CREAT
     if attr is not None and oflag & O_CREAT:
-        attr = _attr_arg(attr)
-    else:
-        attr = None                   # glibc passes attr only with O_CREAT
+        sizes = _open_attr_arg(attr)
     name = _name_arg(name)
     fd = proc._unused_fd()
     _lookup_name(name)
@@ -812,7 +846,7 @@ def do_mq_open(proc: ProcessState, name: str, oflag: int, mode: int,
     if inode is None:
         if not oflag & O_CREAT:
             raise oserror(errno.ENOENT)
-        inode = sb.create(proc, name, mode & S_IALLUGO & ~proc.umask_, attr)
+        inode = sb.create(proc, name, mode & S_IALLUGO & ~proc.umask_, sizes)
     else:
         if oflag & O_CREAT and oflag & O_EXCL:
             raise oserror(errno.EEXIST)
@@ -954,7 +988,10 @@ def _do_mq_timedsend(proc: ProcessState, mqdes: int, data: Data, prio: int,
     if inode.curmsgs == inode.maxmsg:
         if file.flags & O_NONBLOCK:
             raise oserror(errno.EAGAIN)
-        if _wq_sleep(proc, inode, inode.senders, (_waiting_in, "mq_send", inode, "full"),
+        senders = inode.senders
+        if senders is NO_WAITERS:
+            senders = inode.senders = WaitQueue()
+        if _wq_sleep(proc, inode, senders, (_waiting_in, "mq_send", inode, "full"),
                      (text, prio), deadline) is RESTART:
             return _do_mq_timedsend(proc, mqdes, text, prio, None, deadline)
         return None
@@ -1006,7 +1043,10 @@ def _do_mq_timedreceive(proc: ProcessState, mqdes: int, msg_len: int, timeout: T
     if not inode.curmsgs:
         if file.flags & O_NONBLOCK:
             raise oserror(errno.EAGAIN)
-        got: tuple[bytes, int] = _wq_sleep(proc, inode, inode.receivers,
+        receivers = inode.receivers
+        if receivers is NO_WAITERS:
+            receivers = inode.receivers = WaitQueue()
+        got: tuple[bytes, int] = _wq_sleep(proc, inode, receivers,
                                            (_waiting_in, "mq_receive", inode, "empty"), None,
                                            deadline)
         if got is RESTART:

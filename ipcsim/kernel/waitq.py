@@ -101,3 +101,18 @@ class WaitQueue(dict[Waiter, None]):
 
     def __repr__(self) -> str:
         return f"<WaitQueue {list(self.keys())}>"
+
+
+class _NoWaiters(WaitQueue):
+    """The wait queue of an object nobody has waited on: empty, shared by every such object
+    (each makes its own before its first waiter), never added to."""
+
+    __slots__ = ()
+
+    def __setitem__(self, waiter: Waiter, value: None) -> None:
+        raise AssertionError("an object makes its own wait queue before its first waiter")
+
+
+# What an object holds in place of a wait queue until its first waiter: an empty queue, so
+# that the hot paths' emptiness tests need no other case.
+NO_WAITERS: WaitQueue = _NoWaiters()

@@ -157,7 +157,11 @@ class ShmidKernel(KernIpcPerm):
 
     def __init__(self, ns: IpcNamespace, key: int, mode: int, creds: Creds, size: int,
                  npages: int, huge: int, pid: Pid, now: int, creator: ProcessState):
-        super().__init__(ns, key, mode, creds)
+        # kern_ipc_perm, set here rather than through super().__init__ (shmget's path)
+        self.ns, self.key, self.mode = ns, key, mode
+        self.uid = self.cuid = creds.euid
+        self.gid = self.cgid = creds.egid
+        self.deleted = False          # id and seq: set by addid, before anyone sees it
         self.segsz = size
         self.npages = npages              # what it counts in shm_tot
         self.huge = huge                  # huge page size, 0 for normal memory
@@ -245,13 +249,16 @@ class ShmidKernel(KernIpcPerm):
         ns.shm_tot -= self.npages
         self.creator = None               # shm_clist_rm(): the creator's list drops it lazily
         ns.shm_ids.rmid(self)
-        self._unlock_memory()
-        self.pages = {}
+        if self.mlock_uid is not None:
+            self._unlock_memory()
+        if self.pages:
+            self.pages = {}
         backing = self.backing
         if backing is not None:
             self.backing = None
             backing.close()
-        self.cpid_ref = update_pid(self.cpid_ref, None)
+        if self.cpid_ref is not None:
+            self.cpid_ref = update_pid(self.cpid_ref, None)
         if self.lpid_ref is not None:
             self.lpid_ref = update_pid(self.lpid_ref, None)
 
@@ -826,6 +833,44 @@ def _fault(proc: ProcessState, kind: str, addr: int, n: int, why: str) -> Segmen
                              f"at {addr:#x}: {why} ({near})")
 
 
+def _newseg(proc: ProcessState, ns: IpcNamespace, key: int, size: int, flags: int) -> int:
+    """newseg(): a segment of ``size`` bytes (EINVAL outside [SHMMIN, shmmax], ENOSPC past
+    shmall pages or shmmni segments, ENOMEM beyond the machine's memory; hugetlb's own)."""
+    if size < SHMMIN or size > ns.shm_ctlmax:
+        raise oserror(errno.EINVAL)
+    npages = ((size + PAGE_MASK) % ULONG) >> PAGE_SHIFT
+    if npages << PAGE_SHIFT < size:
+        raise oserror(errno.ENOSPC)
+    if ns.shm_tot + npages >= ULONG or ns.shm_tot + npages > ns.shm_ctlall:
+        raise oserror(errno.ENOSPC)
+    creds = proc.creds
+    huge = 0
+    if flags & SHM_HUGETLB:
+        huge = HUGE_PAGE_SIZES.get((flags >> SHM_HUGE_SHIFT) & SHM_HUGE_MASK, 0)
+        if not huge:
+            raise oserror(errno.EINVAL)     # no such huge page size
+        if not (creds.capable(CAP_IPC_LOCK) or creds.in_group_p(HUGETLB_SHM_GROUP)):
+            raise oserror(errno.EPERM)      # can_do_hugetlb_shm()
+        if not flags & SHM_NORESERVE:
+            raise oserror(errno.ENOMEM)     # no huge pages to reserve
+    else:
+        if size > LLONG_MAX:
+            raise oserror(errno.EINVAL)
+        if not flags & SHM_NORESERVE and npages > RAM_PAGES:
+            raise oserror(errno.ENOMEM)     # __vm_enough_memory(), heuristic
+    seg = ShmidKernel(ns, key, flags & 0o777, creds, size, npages, huge, proc.thread_pid,
+                      proc.kernel.clock.wall, proc)
+    shmid = ns.shm_ids.addid(seg, ns.shm_ctlmni)
+    get_pid(proc.thread_pid)          # cpid's hold, once there is nothing to undo
+    ns.shm_tot += npages
+    clist = proc.shm_clist
+    clist.append(seg)
+    count = len(clist)
+    if count >= 64 and not count & (count - 1):
+        clist[:] = [s for s in clist if s.creator is proc]
+    return shmid
+
+
 class ShmCalls(CallsBase):
     """shmget, shmat, shmdt, shmctl and the memory access methods Process gets from here."""
 
@@ -839,50 +884,19 @@ class ShmCalls(CallsBase):
         [SHMMIN, shmmax], ENOSPC past shmall pages or shmmni segments, ENOMEM beyond the
         machine's memory (without SHM_NORESERVE)."""
         key = key_arg(key)
-        size = _ulong(size, "size")
+        if type(size) is not int or not 0 <= size < ULONG:
+            size = _ulong(size, "size")
         flags = flags_arg(flags, "flags")
         ns = self.ipc_ns
-
-        def newseg() -> int:
-            if size < SHMMIN or size > ns.shm_ctlmax:
-                raise oserror(errno.EINVAL)
-            npages = ((size + PAGE_MASK) % ULONG) >> PAGE_SHIFT
-            if npages << PAGE_SHIFT < size:
-                raise oserror(errno.ENOSPC)
-            if ns.shm_tot + npages >= ULONG or ns.shm_tot + npages > ns.shm_ctlall:
-                raise oserror(errno.ENOSPC)
-            creds = self.creds
-            huge = 0
-            if flags & SHM_HUGETLB:
-                huge = HUGE_PAGE_SIZES.get((flags >> SHM_HUGE_SHIFT) & SHM_HUGE_MASK, 0)
-                if not huge:
-                    raise oserror(errno.EINVAL)     # no such huge page size
-                if not (creds.capable(CAP_IPC_LOCK) or creds.in_group_p(HUGETLB_SHM_GROUP)):
-                    raise oserror(errno.EPERM)      # can_do_hugetlb_shm()
-                if not flags & SHM_NORESERVE:
-                    raise oserror(errno.ENOMEM)     # no huge pages to reserve
-            else:
-                if size > LLONG_MAX:
-                    raise oserror(errno.EINVAL)
-                if not flags & SHM_NORESERVE and npages > RAM_PAGES:
-                    raise oserror(errno.ENOMEM)     # __vm_enough_memory(), heuristic
-            seg = ShmidKernel(ns, key, flags & 0o777, creds, size, npages, huge, self.thread_pid,
-                              self.kernel.clock.time(), self)
-            shmid = ns.shm_ids.addid(seg, ns.shm_ctlmni)
-            get_pid(self.thread_pid)          # cpid's hold, once there is nothing to undo
-            ns.shm_tot += npages
-            clist = self.shm_clist
-            clist.append(seg)
-            count = len(clist)
-            if count >= 64 and not count & (count - 1):
-                clist[:] = [s for s in clist if s.creator is self]
-            return shmid
+        if key == IPC_PRIVATE:
+            return _newseg(self, ns, key, size, flags)
 
         def more_checks(seg: ShmidKernel) -> None:
             if seg.segsz < size:
                 raise oserror(errno.EINVAL)
 
-        return ipcget(self, ns.shm_ids, key, flags, newseg, more_checks)
+        return ipcget(self, ns.shm_ids, key, flags, lambda: _newseg(self, ns, key, size, flags),
+                      more_checks)
 
     @syscall
     def shmat(self, shmid: int, shmaddr: int | None = None, flags: int = 0) -> int:

@@ -1,15 +1,13 @@
 """PID namespaces: CLONE_NEWPID in clone, unshare and setns, the numbers a process has at each
 level, what a namespace's init does, and the pids IPC shows, translated into the reader's
 namespace. The rules are also compared with the real kernel, as root (in a fresh IPC
-namespace) and as uid 1000 inside ``unshare -Ur --ipc``, where this machine allows it: the
+namespace) and as uid 1000 in a user namespace mapping it to root with an IPC namespace of its
+own (what ``unshare -Ur --ipc`` makes), where this machine allows it: the
 same scenario runs as a program of its own on Linux and through ipcsim's API, and both give
 the same JSON."""
 import errno
 import json
 import os
-import shutil
-import subprocess
-import sys
 
 import pytest
 
@@ -23,6 +21,7 @@ from ipcsim.kernel.pidns import INIT_PID_NS_INUM, pid_nr_ns
 from ipcsim.kernel import signals
 from ipcsim.kernel.signals import SIGKILL, SIGSTOP, SIGTERM, SIGUSR1
 from ipcsim.kernel.userns import UserNsFile
+from realkernel import as_user_unavailable, run_python_as
 
 
 def errname(fn, *args):
@@ -392,7 +391,6 @@ SCENARIOS = ["lifecycle", "inside", "nesting", "setns_rules", "ioctls", "sysv", 
 
 
 # --- the same scenarios on Linux ----------------------------------------------------------------
-REAL_PYTHON = "/usr/bin/python3"
 REAL_SCRIPT = r'''
 import ctypes, errno, json, os, signal, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
@@ -900,42 +898,41 @@ def holds():
     return out
 
 
+def enter(uid):
+    """What the model's container() does: as root a new IPC namespace (unshare --ipc), as
+    another uid first a user namespace mapping it to root (unshare -Ur --ipc)."""
+    if uid:
+        if libc.unshare(0x10000000) != 0:
+            print(json.dumps("unshare: " + err()))
+            sys.exit(0)
+        for name, text in (("uid_map", "0 %d 1" % uid), ("setgroups", "deny"),
+                           ("gid_map", "0 %d 1" % uid)):
+            with open("/proc/self/" + name, "w") as f:
+                f.write(text)
+    if libc.unshare(NEWIPC) != 0:
+        print(json.dumps("unshare: " + err()))
+        sys.exit(0)
+
+
+enter(int(sys.argv[2]))
 print(json.dumps(globals()[sys.argv[1]]()))
 '''
 
 
-def _real_unavailable(uid):
-    if not sys.platform.startswith("linux"):
-        return "not Linux"
-    if os.geteuid() != 0:
-        return "the comparison runs as root (and as uid 1000 through setpriv)"
-    if not os.path.exists(REAL_PYTHON):
-        return f"{REAL_PYTHON} is missing (uid 1000 must be able to run a Python)"
-    for tool in ("unshare", "setpriv") if uid else ("unshare",):
-        if shutil.which(tool) is None:
-            return f"{tool} is missing"
-    return None
-
-
 def run_real(scenario, uid):
-    """The scenario's JSON on Linux: as root in ``unshare --ipc``, or as ``uid`` in
-    ``unshare -Ur --ipc`` (its IPC objects go with that namespace)."""
-    reason = _real_unavailable(uid)
+    """The scenario's JSON on Linux: as root in a new IPC namespace, or as ``uid`` in a user
+    namespace mapping it to root and an IPC namespace (its IPC objects go with that
+    namespace)."""
+    reason = as_user_unavailable(uid)
     if reason:
         pytest.skip(reason)
-    cmd = [REAL_PYTHON, "-c", REAL_SCRIPT, scenario]
-    if uid:
-        cmd = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--init-groups",
-               "unshare", "-Ur", "--ipc"] + cmd
-    else:
-        cmd = ["unshare", "--ipc"] + cmd
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd="/")
+    out = run_python_as(uid, REAL_SCRIPT, [scenario, str(uid)])
     if out.returncode != 0:
-        why = out.stderr.strip()[-300:]
-        if uid and "unshare" in why:
-            pytest.skip(f"this machine refuses a user namespace to uid {uid}: {why}")
-        raise AssertionError(f"the real run of {scenario} failed: {why}")
-    return json.loads(out.stdout)
+        raise AssertionError(f"the real run of {scenario} failed: {out.stderr.strip()[-300:]}")
+    result = json.loads(out.stdout)
+    if isinstance(result, str) and result.startswith("unshare: "):
+        pytest.skip(f"this machine refuses the namespaces to uid {uid}: {result}")
+    return result
 
 
 def run_model(scenario, uid):
@@ -947,6 +944,127 @@ def run_model(scenario, uid):
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_as_the_real_kernel(scenario, uid):
     assert run_model(scenario, uid) == run_real(scenario, uid)
+
+
+# --- the first fork into a new namespace failing -------------------------------------------------
+# Run in a PID namespace of its own (its pid_max, Linux 6.14 on, set to 301) owned by a user
+# namespace of its own, so that the pid_max written can only be that namespace's.
+_EXHAUSTED_SCRIPT = r'''
+import ctypes, errno, json, os, signal, sys
+libc = ctypes.CDLL(None, use_errno=True)
+uid = int(sys.argv[1])
+if libc.unshare(0x10000000 | 0x20000000) != 0:           # CLONE_NEWUSER | CLONE_NEWPID
+    print(json.dumps("unshare: " + errno.errorcode[ctypes.get_errno()]))
+    sys.exit(0)
+for name, text in (("uid_map", "0 %d 1" % uid), ("setgroups", "deny"), ("gid_map", "0 %d 1" % uid)):
+    with open("/proc/self/" + name, "w") as f:
+        f.write(text)
+r, w = os.pipe()
+if os.fork():
+    os.close(w)
+    print(os.read(r, 4096).decode())
+    os.wait()
+    sys.exit(0)
+out = {"me": os.getpid()}
+with open("/proc/sys/kernel/pid_max", "w") as f:
+    f.write("301")
+kids = []
+while True:
+    try:
+        pid = os.fork()
+    except OSError as e:
+        out["fill"] = [errno.errorcode[e.errno], len(kids)]
+        break
+    if pid == 0:
+        signal.pause()
+        os._exit(0)
+    kids.append(pid)
+libc.unshare(0x20000000)
+try:
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    out["first"] = "forked"
+except OSError as e:
+    out["first"] = errno.errorcode[e.errno]
+os.kill(kids.pop(), signal.SIGKILL)
+os.wait()
+r2, w2 = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.write(w2, str(os.getpid()).encode())
+    os._exit(0)
+os.close(w2)
+out["next"] = int(os.read(r2, 20))
+os.waitpid(pid, 0)
+for pid in kids:
+    os.kill(pid, signal.SIGKILL)
+os.write(w, json.dumps(out).encode())
+'''
+
+
+def m_exhausted():
+    """The model's side: the initial namespace (pid_max 301) plays the namespace above."""
+    with ipcsim.Kernel(pid_max=301) as k:
+        me = k.init
+        out = {"me": me.getpid()}
+        kids = []
+        while True:
+            try:
+                kids.append(me.fork())
+            except OSError as e:
+                out["fill"] = [errno.errorcode[e.errno], len(kids)]
+                break
+        me.unshare(CLONE_NEWPID)
+        out["first"] = fork_try(me)
+        kids.pop().exit(0)
+        me.wait()
+        out["next"] = me.fork().getpid()
+        return out
+
+
+@pytest.mark.parametrize("uid", [0, 1000])
+def test_a_failed_first_fork_leaves_pid_1_for_the_next(uid):
+    """alloc_pid() resets the cursor of a namespace that has never held a pid when the fork
+    fails higher up (EAGAIN: the namespace above has no number free): the next child is
+    still pid 1, the namespace's init."""
+    reason = as_user_unavailable(uid)
+    if reason:
+        pytest.skip(reason)
+    out = run_python_as(uid, _EXHAUSTED_SCRIPT, [str(uid)])
+    if out.returncode != 0:
+        raise AssertionError(f"the real run failed: {out.stderr.strip()[-300:]}")
+    real = json.loads(out.stdout)
+    if isinstance(real, str):
+        pytest.skip(f"this machine refuses the namespaces to uid {uid}: {real}")
+    assert m_exhausted() == real == {"me": 1, "fill": ["EAGAIN", 299], "first": "EAGAIN",
+                                     "next": 1}
+
+
+def test_a_failed_first_fork_leaves_the_namespace_without_a_reaper_until_the_next():
+    """The model's own check, two levels down: the child after the failure is the new
+    namespace's init; only that namespace's cursor goes back."""
+    k2 = ipcsim.Kernel(pid_max=400)
+    a = k2.init.fork()
+    a.unshare(CLONE_NEWPID)
+    inner = a.fork()                   # the first namespace's init
+    inner.unshare(CLONE_NEWPID)
+    while True:
+        try:
+            k2.init.fork()
+        except OSError:
+            break
+    assert errname(inner.fork) == "EAGAIN"
+    ns = inner.pid_ns_for_children
+    assert ns.child_reaper is None and ns.last_pid == 0
+    victim = k2.processes()[-1]
+    victim.exit(0)
+    k2.init.wait(victim.pid)
+    c = inner.fork()
+    # (the namespace between, which holds pids, keeps its cursor moved on: 3, not 2)
+    assert c.nspid[1:] == (3, 1) and ns.child_reaper is c
+    k2.close()
 
 
 def test_the_real_kernel_scenarios_say_what_they_check():

@@ -267,12 +267,18 @@ def copy_pid_ns(kernel: Kernel, flags: int, user_ns: UserNamespace, old: PidName
 def alloc_pid(ns: PidNamespace) -> Pid:
     """alloc_pid(): a number in ``ns`` and in each ancestor, the deepest first (EAGAIN when
     a namespace has none free); ENOMEM once ``ns``'s init has begun to exit. Either way the
-    searches that succeeded have moved on, as the idr cursors do. The numbers are taken
-    when the process is attached (:func:`attach_pid`)."""
+    searches that succeeded have moved on, as the idr cursors do, but for ``ns``'s own while
+    it has no pid at all: its next process is still its init, number 1. The numbers are
+    taken when the process is attached (:func:`attach_pid`)."""
     if ns.parent is None:                 # (the common case: one number, and it always adds)
         return Pid(ns.own, (ns.alloc_nr(),))
     chain = ns.ancestors()
-    nrs = [ns_.alloc_nr() for ns_ in chain]
+    try:
+        nrs = [ns_.alloc_nr() for ns_ in chain]
+    except OSError:
+        if ns.adding and not ns.tasks:
+            ns.last_pid = 0               # (pid_allocated == PIDNS_ADDING: idr_set_cursor)
+        raise
     if not ns.adding:
         raise oserror(errno.ENOMEM)
     chain.reverse()

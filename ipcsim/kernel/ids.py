@@ -76,11 +76,14 @@ class IpcIds(Generic[T]):
         return self.in_use
 
     def __iter__(self) -> Iterator[T]:
-        """The objects in slot order (as /proc/sysvipc lists them)."""
+        """The objects in slot order (as /proc/sysvipc lists them), as they are now (the
+        caller may remove them as it goes)."""
         objs = self.objs
         if not objs:
             return iter(())
-        return iter([objs[i] for i in sorted(objs)])
+        if len(objs) == 1:
+            return iter(list(objs.values()))
+        return iter(list(map(objs.__getitem__, sorted(objs))))
 
     # --- changes ---------------------------------------------------------------------
     def addid(self, obj: T, limit: int) -> int:

@@ -30,7 +30,7 @@ from ..constants import (CAP_SYS_RESOURCE, INT_MAX, IPC_EXCL, IPC_INFO, IPC_NOWA
                          MSG_STAT, MSG_STAT_ANY, MSGMAP, MSGPOOL, MSGSEG, MSGSSZ, MSGTQL)
 from ..errors import oserror
 from .perm import IpcPerm, KernIpcPerm, ipcperms
-from .pidns import pid_vnr, update_pid
+from .pidns import pid_vnr, put_pid, update_pid
 from .signals import handler_due
 from .syscall import (NOKW, CallsBase, as_bytes, hot_syscall, int_arg, restart_syscall,
                       syscall)
@@ -365,10 +365,16 @@ class MsgQueue(KernIpcPerm):
             self.q_lone.clear()
             self.q_types = None
             self.q_cbytes = self.q_qnum = self.q_dead = 0
-        if self.q_lspid_ref is not None:
-            self.q_lspid_ref = update_pid(self.q_lspid_ref, None)
-        if self.q_lrpid_ref is not None:
-            self.q_lrpid_ref = update_pid(self.q_lrpid_ref, None)
+        pid = self.q_lspid_ref
+        if pid is not None:
+            self.q_lspid_ref = None
+            if pid.level:
+                put_pid(pid)
+        pid = self.q_lrpid_ref
+        if pid is not None:
+            self.q_lrpid_ref = None
+            if pid.level:
+                put_pid(pid)
 
     def _ns_exit(self) -> None:
         self.freeque()

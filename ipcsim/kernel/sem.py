@@ -1034,9 +1034,10 @@ class SemArray(KernIpcPerm):
         ns.sem_ids.rmid(self)
         ns.used_sems -= self.sem_nsems
         sempid = self.sempid_ref
-        for num, pid in enumerate(sempid):
-            if pid is not None:
-                sempid[num] = update_pid(pid, None)
+        if sempid.count(None) != len(sempid):
+            for num, pid in enumerate(sempid):
+                if pid is not None:
+                    sempid[num] = update_pid(pid, None)
         if sleepers:
             sched = ns.kernel.sched
             for w in sleepers:

@@ -1,7 +1,8 @@
 """Kernels built without CONFIG_IPC_NS, CONFIG_USER_NS or CONFIG_PID_NS.
 
 Linux's stubs for a missing kind: copy_ipcs() and copy_pid_ns() return -EINVAL when asked for
-a new namespace (after copy_namespaces' CAP_SYS_ADMIN check), create_user_ns() returns
+a new namespace (after copy_namespaces' CAP_SYS_ADMIN check, at their place in
+create_new_namespaces(): after the mount namespace, the IPC one before the PID one), create_user_ns() returns
 -EINVAL (from copy_creds / unshare_userns, before that check); /proc/PID/ns has no entry for
 the kind (ns_entries[] in fs/proc/namespaces.c), so nothing can open or setns into one.
 """
@@ -10,8 +11,8 @@ import errno
 import pytest
 
 import ipcsim
-from ipcsim import (CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWUSER, CLONE_SYSVSEM,
-                    IPC_CREAT, IPC_STAT, MS_BIND, O_RDONLY)
+from ipcsim import (CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER,
+                    CLONE_SYSVSEM, IPC_CREAT, IPC_STAT, MS_BIND, O_RDONLY)
 from ipcsim.pytest_plugin import make_kernel
 from ipcsim.shell import Shell
 
@@ -200,6 +201,49 @@ def test_newpid_is_einval_after_the_capability_check():
         for name in ("pid", "pid_for_children"):
             assert errno_of(k.init.stat, f"/proc/1/ns/{name}") == errno.ENOENT
         assert k.init.listdir("/proc/1/ns") == [n for n in ALL_NS if not n.startswith("pid")]
+
+
+# --- a missing kind fails at its place in create_new_namespaces() ----------------------------
+@pytest.mark.parametrize("call", ["clone", "unshare"])
+def test_the_mount_namespace_comes_before_a_missing_ipc_namespace(noipc, call):
+    """copy_mnt_ns() runs before the copy_ipcs() stub: past max_mnt_namespaces the answer is
+    the mount namespace's ENOSPC; within it the stub's EINVAL, the mount namespace freed."""
+    init = noipc.init
+    init.write_file("/proc/sys/user/max_mnt_namespaces", "1")
+    p = init.fork()
+    assert errno_of(getattr(p, call), CLONE_NEWNS | CLONE_NEWIPC) == errno.EINVAL
+    assert len(noipc.mount_namespaces) == 1 and p.mnt_ns is noipc.init_mnt_ns
+    init.write_file("/proc/sys/user/max_mnt_namespaces", "0")
+    assert errno_of(getattr(p, call), CLONE_NEWNS | CLONE_NEWIPC) == errno.ENOSPC
+    init.write_file("/proc/sys/user/max_mnt_namespaces", "1")
+    p.unshare(CLONE_NEWNS)                      # the count went back: one is allowed
+    assert len(noipc.mount_namespaces) == 2
+
+
+@pytest.mark.parametrize("call", ["clone", "unshare"])
+def test_the_ipc_namespace_comes_before_a_missing_pid_namespace(call):
+    with ipcsim.Kernel(config_pid_ns=False) as k:
+        init = k.init
+        inums = (k.init_mnt_ns.inum, k.init_ipc_ns.inum)
+        init.write_file("/proc/sys/user/max_ipc_namespaces", "0")
+        p = init.fork()
+        assert errno_of(getattr(p, call), CLONE_NEWIPC | CLONE_NEWPID) == errno.ENOSPC
+        init.write_file("/proc/sys/user/max_ipc_namespaces", "1")
+        assert errno_of(getattr(p, call), CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID) \
+            == errno.EINVAL
+        # what was made (a mount and an IPC namespace) is freed: counts and inode numbers
+        assert [len(k.mount_namespaces), len(k.ipc_namespaces)] == [1, 1]
+        assert (p.mnt_ns.inum, p.ipc_ns.inum) == inums
+        p.unshare(CLONE_NEWIPC)                 # the first inode number is free again
+        assert p.ipc_ns.inum == ipcsim.constants.PROC_DYNAMIC_FIRST
+
+
+def test_a_missing_kind_after_a_new_user_namespace_frees_it(noipc):
+    p = unprivileged(noipc)
+    assert errno_of(p.clone, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWIPC) == errno.EINVAL
+    assert errno_of(p.unshare, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWIPC) == errno.EINVAL
+    assert len(noipc.user_namespaces) == 1 and len(noipc.mount_namespaces) == 1
+    assert p.creds.user_ns is None
 
 
 # --- the defaults are unchanged --------------------------------------------------------------

@@ -521,13 +521,18 @@ class Kernel(Viewable):
                     raise oserror(errno.EPERM)
                 if flags & CLONE_NEWIPC and flags & CLONE_SYSVSEM:
                     raise oserror(errno.EINVAL)
-            # create_new_namespaces(): the mount namespace first
+            # create_new_namespaces(): the mount namespace first; a kind the kernel lacks
+            # fails at its place (copy_ipcs(), copy_pid_ns(): stubs)
             if flags & CLONE_NEWNS:
                 new_mnt_ns = copy_mnt_ns(self, parent.mnt_ns, self.user_ns_of(creds), creds)
             if flags & CLONE_NEWIPC:
+                if self._ns_missing & CLONE_NEWIPC:
+                    raise oserror(errno.EINVAL)
                 new_ns = self._create_ipc_ns(parent, creds)
             # the child's pid_ns_for_children, where its pid is allocated
             if flags & CLONE_NEWPID:
+                if self._ns_missing & CLONE_NEWPID:
+                    raise oserror(errno.EINVAL)
                 pid_ns = copy_pid_ns(self, flags, self.user_ns_of(creds),
                                      parent.pid_ns_for_children, parent.pid_ns, creds.euid)
             else:

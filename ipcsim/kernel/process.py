@@ -288,9 +288,11 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         after an unshare(CLONE_NEWPID) whose init is not made yet). Without it the child
         goes to the caller's ``pid_ns_for_children`` (ENOMEM once that namespace's init has
         died). An init (pid 1 of any namespace) cannot use CLONE_PARENT (EINVAL). A
-        namespace kind the kernel was built without is EINVAL (CLONE_NEWUSER before the
-        EPERM, as copy_creds comes before copy_namespaces), with no child made and no pid
-        used."""
+        namespace kind the kernel was built without is EINVAL, with no child made and no
+        pid used: CLONE_NEWUSER before the EPERM, as copy_creds comes before
+        copy_namespaces; CLONE_NEWIPC and CLONE_NEWPID where create_new_namespaces() gets to
+        them (after the mount namespace, and the IPC namespace before the PID one, so
+        their own errors, ENOSPC, come first), what was made before freed again."""
         flags = int_arg(flags, "flags")
         if flags < 0 or flags > 0xFFFFFFFF or flags & ~CLONE_KNOWN:
             raise oserror(errno.EINVAL)
@@ -315,10 +317,9 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
                 and not self.creds.capable_in_own(CAP_SYS_ADMIN):
             shm.fork_failed(self)           # copy_namespaces fails after copy_mm
             raise oserror(errno.EPERM)
-        if missing:
-            shm.fork_failed(self)           # copy_ipcs or copy_pid_ns: a stub
-            raise oserror(errno.EINVAL)
-        if flags & ~CLONE_MODELLED:
+        # (with a kind the kernel lacks, create_new_namespaces() fails before any kind the
+        # model does not make could be made, or outlive the failure)
+        if flags & ~CLONE_MODELLED and not missing:
             raise UnsupportedError(f"clone flags {flags & ~CLONE_MODELLED:#x} are not "
                                    f"modelled: only CLONE_NEWUSER, CLONE_NEWNS, "
                                    f"CLONE_NEWIPC, CLONE_NEWPID, CLONE_SYSVSEM and an exit "
@@ -553,7 +554,9 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         EINVAL when the caller's children already go to another namespace than its own,
         as after a first unshare(CLONE_NEWPID); ENOSPC past 32 levels or
         max_pid_namespaces). A namespace kind the kernel was built without is EINVAL, with
-        nothing changed (CLONE_NEWUSER before the EPERM, as unshare_userns comes first)."""
+        nothing changed: CLONE_NEWUSER before the EPERM, as unshare_userns comes first;
+        CLONE_NEWIPC and CLONE_NEWPID where create_new_namespaces() gets to them, as
+        :meth:`clone` has it."""
         flags = int_arg(flags, "flags")
         if flags & CLONE_NEWUSER:
             flags |= CLONE_THREAD | CLONE_FS
@@ -609,9 +612,9 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         caller's stay until the unshare commits)."""
         if flags & PRIVILEGED_NS and not creds.capable_in_own(CAP_SYS_ADMIN):
             raise oserror(errno.EPERM)
-        if missing:
-            raise oserror(errno.EINVAL)     # copy_ipcs or copy_pid_ns: a stub
-        if flags & UNMODELLED_NS:
+        # (with a kind the kernel lacks, create_new_namespaces() fails before any kind the
+        # model does not make could be made, or outlive the failure)
+        if flags & UNMODELLED_NS and not missing:
             raise UnsupportedError(f"unshare of namespaces {flags & UNMODELLED_NS:#x} is not "
                                    f"modelled: ipcsim models user, mount and IPC namespaces")
         kernel = self.kernel
@@ -621,9 +624,13 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         new_ns = None
         try:
             if flags & CLONE_NEWIPC:
+                if missing & CLONE_NEWIPC:
+                    raise oserror(errno.EINVAL)     # copy_ipcs(): a stub
                 new_ns = kernel._create_ipc_ns(self, creds)
             new_pid_ns = None
             if flags & CLONE_NEWPID:
+                if missing & CLONE_NEWPID:
+                    raise oserror(errno.EINVAL)     # copy_pid_ns(): a stub
                 new_pid_ns = pidns.copy_pid_ns(kernel, flags, kernel.user_ns_of(creds),
                                                self.pid_ns_for_children, self.pid_ns,
                                                creds.euid)

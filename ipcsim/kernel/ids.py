@@ -35,7 +35,8 @@ class IpcIds(Generic[T]):
         self.next_id = -1
         self.cursor = 0          # the idr's cyclic position (idr_next)
         self.objs: dict[int, T] | None = None     # idx -> object
-        self.keys: dict[int, T] | None = None     # key -> object (IPC_PRIVATE ones are not)
+        self.keys: dict[int, T] | None = None     # key -> object, IPC_PRIVATE ones left out
+        #                                           (made at the first object with a key)
 
     # --- lookups ---------------------------------------------------------------------
     def find_key(self, key: int) -> T | None:
@@ -92,26 +93,25 @@ class IpcIds(Generic[T]):
         if in_use >= limit or in_use >= IPCMNI:
             raise oserror(errno.ENOSPC)
         objs = self.objs
-        keys = self.keys
-        if objs is None or keys is None:
+        if objs is None:
             objs = self.objs = {}
-            keys = self.keys = {}
         if self.next_id < 0:
             # idr_alloc_cyclic(): the lowest free slot from the cursor to the end of the
-            # window, else from 0
-            end = in_use * 3 // 2
-            if end < IPC_MIN_CYCLE:
-                end = IPC_MIN_CYCLE
-            elif end > IPCMNI:
-                end = IPCMNI
+            # window, else from 0 (a free cursor below IPC_MIN_CYCLE is in every window)
             idx = self.cursor
-            if idx >= end or idx in objs:
-                free = self._lowest_free(objs, idx, end)
-                if free is None:
-                    free = self._lowest_free(objs, 0, end)
+            if idx >= IPC_MIN_CYCLE or idx in objs:
+                end = in_use * 3 // 2
+                if end < IPC_MIN_CYCLE:
+                    end = IPC_MIN_CYCLE
+                elif end > IPCMNI:
+                    end = IPCMNI
+                if idx >= end or idx in objs:
+                    free = self._lowest_free(objs, idx, end)
                     if free is None:
-                        raise oserror(errno.ENOSPC)
-                idx = free
+                        free = self._lowest_free(objs, 0, end)
+                        if free is None:
+                            raise oserror(errno.ENOSPC)
+                    idx = free
             self.cursor = idx + 1
             if idx <= self.last_idx:
                 self.seq += 1
@@ -127,8 +127,12 @@ class IpcIds(Generic[T]):
                 idx += 1
         ipc_id = obj.id = (seq << IPCMNI_SHIFT) + idx
         objs[idx] = obj
-        if obj.key != IPC_PRIVATE:
-            keys[obj.key] = obj
+        key = obj.key
+        if key != IPC_PRIVATE:
+            keys = self.keys
+            if keys is None:
+                keys = self.keys = {}
+            keys[key] = obj
         self.in_use = in_use + 1
         max_idx = self.max_idx
         if max_idx is not None and idx > max_idx:
@@ -146,12 +150,14 @@ class IpcIds(Generic[T]):
     def rmid(self, obj: T) -> None:
         """ipc_rmid(): free the slot and the key; seq, last_idx and the cursor stay."""
         idx = obj.id & IPCMNI_IDX_MASK
-        objs, keys = self.objs, self.keys
-        assert objs is not None and keys is not None      # obj is in the table
+        objs = self.objs
+        assert objs is not None      # obj is in the table
         del objs[idx]
         key = obj.key
-        if key != IPC_PRIVATE and keys.get(key) is obj:
-            del keys[key]
+        if key != IPC_PRIVATE:
+            keys = self.keys
+            if keys is not None and keys.get(key) is obj:
+                del keys[key]
         self.in_use -= 1
         obj.deleted = True
         if idx == self.max_idx:

@@ -829,37 +829,6 @@ def _describe(inode: MqueueInode) -> str:
 
 
 # --- the calls --------------------------------------------------------------------------------
-def do_mq_open(proc: ProcessState, name: str, oflag: int, mode: int,
-               attr: MqAttr | None) -> int:
-    if type(oflag) is not int or type(mode) is not int:
-        oflag, mode = int_arg(oflag, "oflag"), int_arg(mode, "mode")
-    if not -(1 << 31) <= oflag < (1 << 32):
-        raise OverflowError("oflag must fit in an int")
-    sizes = None                      # glibc passes attr only with O_CREAT
-    if attr is not None and oflag & O_CREAT:
-        sizes = _open_attr_arg(attr)
-    name = _name_arg(name)
-    fd = proc._unused_fd()
-    _lookup_name(name)
-    sb = mq_sb(proc.ipc_ns)
-    inode = sb.lookup(name)
-    if inode is None:
-        if not oflag & O_CREAT:
-            raise oserror(errno.ENOENT)
-        inode = sb.create(proc, name, mode & S_IALLUGO & ~proc.umask_, sizes)
-    else:
-        if oflag & O_CREAT and oflag & O_EXCL:
-            raise oserror(errno.EEXIST)
-        acc = oflag & O_ACCMODE
-        if acc == O_ACCMODE:
-            raise oserror(errno.EINVAL)
-        want = (MAY_READ, MAY_WRITE, MAY_READ | MAY_WRITE)[acc]
-        if not generic_permission(proc.creds, inode.mode, inode.uid, inode.gid, want):
-            raise oserror(errno.EACCES)
-    cls = MqPathFile if oflag & O_PATH else MqFile
-    return proc._install_at(fd, cls(oflag & ~(O_CREAT | O_EXCL), inode))
-
-
 class MqCalls(CallsBase):
     """mq_open, mq_close, mq_unlink, mq_send, mq_timedsend, mq_receive, mq_timedreceive,
     mq_getattr, mq_setattr, mq_notify: the methods Process gets from this module."""
@@ -874,12 +843,46 @@ class MqCalls(CallsBase):
         O_WRONLY, O_RDWR; O_NONBLOCK. EINVAL for a name without the leading slash or bad
         attributes, EACCES for another slash or missing permission, ENOENT, EEXIST,
         ENAMETOOLONG, ENOSPC past queues_max, EMFILE past RLIMIT_MSGQUEUE."""
-        return do_mq_open(self, name, oflag, mode, attr)
+        if type(oflag) is not int or type(mode) is not int:
+            oflag, mode = int_arg(oflag, "oflag"), int_arg(mode, "mode")
+        if not -(1 << 31) <= oflag < (1 << 32):
+            raise OverflowError("oflag must fit in an int")
+        sizes = None                      # glibc passes attr only with O_CREAT
+        if attr is not None and oflag & O_CREAT:
+            sizes = _open_attr_arg(attr)
+        # getname() and the lookup's checks come before and after the descriptor is taken;
+        # a short name that passes both (the usual one) is checked once
+        base = name[1:] if type(name) is str and name[:1] == "/" else ""
+        if 0 < len(base) <= NAME_MAX // 4 and "/" not in base and "\0" not in base \
+                and base != "." and base != "..":
+            name = base
+            fd = self._unused_fd()
+        else:
+            name = _name_arg(name)
+            fd = self._unused_fd()
+            _lookup_name(name)
+        sb = mq_sb(self.ipc_ns)
+        inode = sb.lookup(name)
+        if inode is None:
+            if not oflag & O_CREAT:
+                raise oserror(errno.ENOENT)
+            inode = sb.create(self, name, mode & S_IALLUGO & ~self.umask_, sizes)
+        else:
+            if oflag & O_CREAT and oflag & O_EXCL:
+                raise oserror(errno.EEXIST)
+            acc = oflag & O_ACCMODE
+            if acc == O_ACCMODE:
+                raise oserror(errno.EINVAL)
+            want = (MAY_READ, MAY_WRITE, MAY_READ | MAY_WRITE)[acc]
+            if not generic_permission(self.creds, inode.mode, inode.uid, inode.gid, want):
+                raise oserror(errno.EACCES)
+        cls = MqPathFile if oflag & O_PATH else MqFile
+        return self._install_at(fd, cls(oflag & ~(O_CREAT | O_EXCL), inode))
 
     @syscall
     def mq_close(self, mqdes: int) -> None:
         """mq_close(3): close the descriptor (glibc's mq_close is close(2))."""
-        self._close(int_arg(mqdes, "mqdes"))
+        self._close(mqdes if type(mqdes) is int else int_arg(mqdes, "mqdes"))
 
     @syscall
     def mq_unlink(self, name: str) -> None:

@@ -1275,10 +1275,11 @@ class SemCalls(CallsBase):
         nsems above an existing set's size, and for creating a set of 0; ENOENT without
         IPC_CREAT, EEXIST with IPC_CREAT|IPC_EXCL, EACCES for mode bits the caller lacks,
         ENOSPC past semmns semaphores or semmni sets."""
-        key = key_arg(key)
-        if type(nsems) is not int or not 0 <= nsems <= 0x7FFFFFFF:
-            nsems = _c_int(nsems, "nsems")
-        flags = flags_arg(flags, "flags")
+        if not (type(key) is int and type(nsems) is int and type(flags) is int
+                and -0x80000000 <= key <= 0x7FFFFFFF and 0 <= nsems <= 0x7FFFFFFF
+                and 0 <= flags <= 0xFFFFFFFF):
+            key, nsems = key_arg(key), _c_int(nsems, "nsems")
+            flags = flags_arg(flags, "flags")
         ns = self.ipc_ns
         if nsems < 0 or nsems > ns.sc_semmsl:
             raise oserror(errno.EINVAL)

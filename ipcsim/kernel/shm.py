@@ -883,10 +883,11 @@ class ShmCalls(CallsBase):
         smaller than ``size`` is EINVAL (before EACCES); new ones: EINVAL outside
         [SHMMIN, shmmax], ENOSPC past shmall pages or shmmni segments, ENOMEM beyond the
         machine's memory (without SHM_NORESERVE)."""
-        key = key_arg(key)
-        if type(size) is not int or not 0 <= size < ULONG:
-            size = _ulong(size, "size")
-        flags = flags_arg(flags, "flags")
+        if not (type(key) is int and type(size) is int and type(flags) is int
+                and -0x80000000 <= key <= 0x7FFFFFFF and 0 <= size < ULONG
+                and 0 <= flags <= 0xFFFFFFFF):
+            key, size = key_arg(key), _ulong(size, "size")
+            flags = flags_arg(flags, "flags")
         ns = self.ipc_ns
         if key == IPC_PRIVATE:
             return _newseg(self, ns, key, size, flags)

@@ -18,6 +18,7 @@ side.
 """
 import errno
 import os
+from typing import Any
 
 import ipcsim
 from ipcsim import CLONE_NEWIPC, CLONE_NEWUSER, IPC_CREAT, IPC_NOWAIT, IPC_RMID, O_RDONLY
@@ -57,7 +58,7 @@ def write_sysctl(p: ipcsim.Process, path: str, value: str) -> str:
         p.write_file(path, value)
         return "ok"
     except OSError as e:
-        return errno.errorcode[e.errno]
+        return errno.errorcode.get(e.errno or 0, str(e))
 
 
 def msg_owners(p: ipcsim.Process) -> dict[int, int]:
@@ -80,11 +81,11 @@ def ipcs_q(p: ipcsim.Process) -> str:
     return "\n".join(lines)
 
 
-def main(seed: int = 0) -> dict:
+def main(seed: int = 0) -> dict[str, Any]:
     """Tell the story; return what happened, for a test to check."""
     k = ipcsim.Kernel(seed=seed)
     host = k.init
-    facts: dict = {}
+    facts: dict[str, Any] = {}
     host.msgget(0x1000, IPC_CREAT | 0o644)                     # the host's own queue
     alice = login(k, 1000, "alice")
     print(f"On the host, kernel.msgmni = {host.read_file(MSGMNI).strip()} and kernel.msgmnb "
@@ -96,6 +97,7 @@ def main(seed: int = 0) -> dict:
     box.comm = "container"
     unshare_map_root(box)
     userns, ipc = box.creds.user_ns, box.ipc_ns
+    assert userns is not None                   # (a new one: not the initial)
     st = box.stat(MSGMNI)
     print(f"\nalice runs `unshare -Ur --ipc`: {box.readlink('/proc/self/ns/user')} (level "
           f"{userns.level}, made by uid {userns.owner}) and {box.readlink('/proc/self/ns/ipc')}")
@@ -109,12 +111,12 @@ def main(seed: int = 0) -> dict:
     facts["set msgmnb"] = write_sysctl(box, MSGMNB, "65536")
     print(f"  sysctl -w kernel.msgmni=64: {facts['set msgmni']}; "
           f"sysctl -w kernel.msgmnb=65536: {facts['set msgmnb']}")
-    made = []
+    made: list[int] = []
     while True:
         try:
             made.append(box.msgget(0x2000 + len(made), IPC_CREAT | 0o644))
         except OSError as e:
-            facts["past msgmni"] = errno.errorcode[e.errno]
+            facts["past msgmni"] = errno.errorcode.get(e.errno or 0, str(e))
             break
     facts["queues made"] = len(made)
     print(f"  it makes queues until msgget fails: {len(made)} made, then "
@@ -171,6 +173,7 @@ def main(seed: int = 0) -> dict:
     facts["ipc owner"] = (ipc.user_ns.inum, ipc.user_ns.level, ipc.user_ns.owner)
     for p in (helper, guest, box):
         p.exit(0)
+        assert p.parent is not None
         p.parent.wait(p.pid)
     facts["left"] = (len(k.ipc_namespaces), len(k.user_namespaces))
     print(f"\nThe container exits: {facts['left'][0]} IPC namespace and "

@@ -376,8 +376,7 @@ class MsgQueue(KernIpcPerm):
             if pid.level:
                 put_pid(pid)
 
-    def _ns_exit(self) -> None:
-        self.freeque()
+    _ns_exit = freeque            # the namespace dies: as IPC_RMID (no call of its own)
 
     @property
     def q_lspid(self) -> int:

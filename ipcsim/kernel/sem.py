@@ -1043,8 +1043,7 @@ class SemArray(KernIpcPerm):
             for w in sleepers:
                 sched.wake(w, errno.EIDRM)
 
-    def _ns_exit(self) -> None:
-        self.freeary()
+    _ns_exit = freeary            # the namespace dies: as IPC_RMID (no call of its own)
 
     def set_sempid(self, num: int, pid: Pid | None) -> None:
         """ipc_update_pid() of semaphore ``num``'s sempid."""

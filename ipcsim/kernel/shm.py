@@ -272,8 +272,7 @@ class ShmidKernel(KernIpcPerm):
         else:
             self.destroy()
 
-    def _ns_exit(self) -> None:
-        self.rmid()
+    _ns_exit = rmid            # the namespace dies: as IPC_RMID (no call of its own)
 
     def creator_left(self) -> None:
         """exit_shm() for one segment: it becomes an orphan, destroyed now when unattached

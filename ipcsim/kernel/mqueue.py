@@ -425,11 +425,12 @@ class MqueueInode(Viewable):
     def evict(self) -> None:
         """mqueue_evict_inode(): messages freed; the rlimit charge returned; the namespace's
         queue count too, if the namespace still exists."""
-        self.tree.clear()
-        self.bitmap = None
-        self.bitmap_summary = 0
-        self.top = self.spare = -1
-        self.curmsgs = self.qsize = 0
+        if self.tree:                 # (a queue that never had a message has nothing to free)
+            self.tree.clear()
+            self.bitmap = None
+            self.bitmap_summary = 0
+            self.top = self.spare = -1
+            self.curmsgs = self.qsize = 0
         ucounts = self.kernel.mq_ucounts
         left = ucounts[self.ucount_uid] - self.mq_bytes
         if left:

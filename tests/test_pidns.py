@@ -946,100 +946,313 @@ def test_as_the_real_kernel(scenario, uid):
     assert run_model(scenario, uid) == run_real(scenario, uid)
 
 
-# --- the first fork into a new namespace failing -------------------------------------------------
-# Run in a PID namespace of its own (its pid_max, Linux 6.14 on, set to 301) owned by a user
-# namespace of its own, so that the pid_max written can only be that namespace's.
-_EXHAUSTED_SCRIPT = r'''
-import ctypes, errno, json, os, signal, sys
+# --- scenarios with a PID namespace of their own, as its pid 1 ------------------------------------
+# Each runs as pid 1 of a PID namespace owned by a user namespace of its own (root there), so
+# that a pid_max it writes (Linux 6.14 on: each namespace has one) can only be that
+# namespace's. The model's side plays it in the initial namespace, as its init.
+_OWN_NS_SCRIPT = r"""
+import ctypes, errno, json, os, signal, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
-uid = int(sys.argv[1])
-if libc.unshare(0x10000000 | 0x20000000) != 0:           # CLONE_NEWUSER | CLONE_NEWPID
+scenario, uid = sys.argv[1], int(sys.argv[2])
+NEWPID = 0x20000000
+
+
+def err(fn, *args):
+    try:
+        value = fn(*args)
+    except OSError as e:
+        return errno.errorcode[e.errno]
+    return 0 if value is None else value
+
+
+def nspid():
+    with open("/proc/self/status") as f:
+        return [int(n) for n in next(l for l in f if l.startswith("NSpid:")).split()[1:]]
+
+
+def pid_max(n):
+    with open("/proc/sys/kernel/pid_max", "w") as f:
+        f.write(str(n))
+
+
+def child(fn):
+    pid = os.fork()
+    if pid == 0:
+        fn()
+        os._exit(0)
+    return pid
+
+
+def exhausted():
+    out = {"me": os.getpid()}
+    pid_max(301)
+    kids = []
+    while True:
+        try:
+            kids.append(child(signal.pause))
+        except OSError as e:
+            out["fill"] = [errno.errorcode[e.errno], len(kids)]
+            break
+    libc.unshare(NEWPID)
+    try:
+        os.waitpid(child(lambda: None), 0)
+        out["first"] = "forked"
+    except OSError as e:
+        out["first"] = errno.errorcode[e.errno]
+    os.kill(kids.pop(), signal.SIGKILL)
+    os.wait()
+    r, w = os.pipe()
+    os.waitpid(child(lambda: os.write(w, str(os.getpid()).encode())), 0)
+    out["next"] = int(os.read(r, 20))
+    for pid in kids:
+        os.kill(pid, signal.SIGKILL)
+    return out
+
+
+def reap_until(last):
+    while True:
+        pid = child(lambda: None)
+        os.waitpid(pid, 0)
+        if pid >= last:
+            return
+
+
+def group_keeps_number():
+    pid_max(400)
+    reap_until(320)
+    r, w = os.pipe()
+
+    def leader():
+        os.setpgid(0, 0)
+        os.write(w, str(child(signal.pause)).encode())
+
+    leader_pid = child(leader)
+    member = int(os.read(r, 20))
+    os.waitpid(leader_pid, 0)
+    out = {"leader": leader_pid, "member's group": os.getpgid(member),
+           "kill leader": err(os.kill, leader_pid, 0),
+           "kill group": err(os.kill, -leader_pid, 0)}
+    seen = set()
+    for _ in range(200):
+        pid = child(lambda: None)
+        os.waitpid(pid, 0)
+        seen.add(pid)
+    out["numbers"] = [len(seen), leader_pid in seen]
+    os.kill(member, signal.SIGKILL)
+    os.waitpid(member, 0)
+    out["kill group after"] = err(os.kill, -leader_pid, 0)
+    for _ in range(200):
+        pid = child(lambda: None)
+        os.waitpid(pid, 0)
+        if pid == leader_pid:
+            out["reused after"] = True
+            break
+    return out
+
+
+def group_keeps_init():
+    libc.unshare(NEWPID)
+    r1, w1 = os.pipe()
+    r2, w2 = os.pipe()
+
+    def init():
+        os.write(w1, ("%-20d" % nspid()[0]).encode())
+        r3, w3 = os.pipe()
+
+        def leader():
+            os.setpgid(0, 0)
+            os.write(w3, str(nspid()[-2]).encode())
+            signal.pause()
+
+        pid = child(leader)
+        os.write(w1, os.read(r3, 20))
+        os.read(r2, 1)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.write(w1, b"r")
+        os.read(r2, 1)
+        os._exit(7)
+
+    init_pid = child(init)
+    host_pid = int(os.read(r1, 20))
+    leader = int(os.read(r1, 20))
+    out = {"join": err(os.setpgid, 0, leader)}
+    os.write(w2, b"r")
+    os.read(r1, 1)
+    out.update({"kill leader": err(os.kill, leader, 0), "kill group": err(os.kill, -leader, 0),
+                "group": os.getpgid(0) == leader})
+    os.write(w2, b"x")
+    for _ in range(1000):                        # until the init is exiting (PF_EXITING)
+        with open("/proc/%d/stat" % host_pid) as f:
+            if int(f.read().rsplit(")", 1)[1].split()[6]) & 0x4:
+                break
+        time.sleep(0.01)
+    time.sleep(0.2)                              # (it would be a zombie long before)
+    out["init reaped while the group lives"] = os.waitpid(init_pid, os.WNOHANG)[0] != 0
+    out["leave"] = err(os.setpgid, 0, 0)
+    out["init status"] = os.WEXITSTATUS(os.waitpid(init_pid, 0)[1])
+    return out
+
+
+if libc.unshare(0x10000000 | NEWPID) != 0:                  # CLONE_NEWUSER | CLONE_NEWPID
     print(json.dumps("unshare: " + errno.errorcode[ctypes.get_errno()]))
     sys.exit(0)
-for name, text in (("uid_map", "0 %d 1" % uid), ("setgroups", "deny"), ("gid_map", "0 %d 1" % uid)):
+for name, text in (("uid_map", "0 %d 1" % uid), ("setgroups", "deny"),
+                   ("gid_map", "0 %d 1" % uid)):
     with open("/proc/self/" + name, "w") as f:
         f.write(text)
 r, w = os.pipe()
 if os.fork():
     os.close(w)
-    print(os.read(r, 4096).decode())
+    print(os.read(r, 65536).decode())
     os.wait()
     sys.exit(0)
-out = {"me": os.getpid()}
-with open("/proc/sys/kernel/pid_max", "w") as f:
-    f.write("301")
-kids = []
-while True:
-    try:
-        pid = os.fork()
-    except OSError as e:
-        out["fill"] = [errno.errorcode[e.errno], len(kids)]
-        break
-    if pid == 0:
-        signal.pause()
-        os._exit(0)
-    kids.append(pid)
-libc.unshare(0x20000000)
-try:
-    pid = os.fork()
-    if pid == 0:
-        os._exit(0)
-    os.waitpid(pid, 0)
-    out["first"] = "forked"
-except OSError as e:
-    out["first"] = errno.errorcode[e.errno]
-os.kill(kids.pop(), signal.SIGKILL)
-os.wait()
-r2, w2 = os.pipe()
-pid = os.fork()
-if pid == 0:
-    os.write(w2, str(os.getpid()).encode())
-    os._exit(0)
-os.close(w2)
-out["next"] = int(os.read(r2, 20))
-os.waitpid(pid, 0)
-for pid in kids:
-    os.kill(pid, signal.SIGKILL)
-os.write(w, json.dumps(out).encode())
-'''
+libc.prctl(1, signal.SIGKILL)          # PR_SET_PDEATHSIG: the namespace goes with the runner
+os.write(w, json.dumps(globals()[scenario]()).encode())
+"""
 
 
-def m_exhausted():
-    """The model's side: the initial namespace (pid_max 301) plays the namespace above."""
-    with ipcsim.Kernel(pid_max=301) as k:
-        me = k.init
-        out = {"me": me.getpid()}
-        kids = []
-        while True:
-            try:
-                kids.append(me.fork())
-            except OSError as e:
-                out["fill"] = [errno.errorcode[e.errno], len(kids)]
-                break
-        me.unshare(CLONE_NEWPID)
-        out["first"] = fork_try(me)
-        kids.pop().exit(0)
-        me.wait()
-        out["next"] = me.fork().getpid()
-        return out
-
-
-@pytest.mark.parametrize("uid", [0, 1000])
-def test_a_failed_first_fork_leaves_pid_1_for_the_next(uid):
-    """alloc_pid() resets the cursor of a namespace that has never held a pid when the fork
-    fails higher up (EAGAIN: the namespace above has no number free): the next child is
-    still pid 1, the namespace's init."""
+def run_real_own_ns(scenario, uid):
+    """The scenario's JSON on Linux, as pid 1 of a PID namespace of its own."""
     reason = as_user_unavailable(uid)
     if reason:
         pytest.skip(reason)
-    out = run_python_as(uid, _EXHAUSTED_SCRIPT, [str(uid)])
+    out = run_python_as(uid, _OWN_NS_SCRIPT, [scenario, str(uid)])
     if out.returncode != 0:
-        raise AssertionError(f"the real run failed: {out.stderr.strip()[-300:]}")
+        raise AssertionError(f"the real run of {scenario} failed: {out.stderr.strip()[-300:]}")
     real = json.loads(out.stdout)
     if isinstance(real, str):
         pytest.skip(f"this machine refuses the namespaces to uid {uid}: {real}")
-    assert m_exhausted() == real == {"me": 1, "fill": ["EAGAIN", 299], "first": "EAGAIN",
-                                     "next": 1}
+    return real
+
+
+def m_exhausted(k):
+    me = k.init
+    out = {"me": me.getpid()}
+    kids = []
+    while True:
+        try:
+            kids.append(me.fork())
+        except OSError as e:
+            out["fill"] = [errno.errorcode[e.errno], len(kids)]
+            break
+    me.unshare(CLONE_NEWPID)
+    out["first"] = fork_try(me)
+    kids.pop().exit(0)
+    me.wait()
+    out["next"] = me.fork().getpid()
+    return out
+
+
+def reap_until(me, last):
+    while True:
+        c = me.fork()
+        c.exit(0)
+        me.wait(c.pid)
+        if c.pid >= last:
+            return
+
+
+def m_group_keeps_number(k):
+    me = k.init
+    reap_until(me, 320)
+    leader = me.fork()
+    leader.setpgid(0, 0)
+    member = leader.fork()
+    leader.exit(0)
+    me.wait(leader.pid)
+    out = {"leader": leader.pid, "member's group": me.getpgid(member.pid),
+           "kill leader": errname(me.kill, leader.pid, 0),
+           "kill group": errname(me.kill, -leader.pid, 0)}
+    seen = set()
+    for _ in range(200):
+        c = me.fork()
+        c.exit(0)
+        me.wait(c.pid)
+        seen.add(c.pid)
+    out["numbers"] = [len(seen), leader.pid in seen]
+    member.exit(-SIGKILL & 0xFF)        # (an orphan: the init reaps it)
+    out["kill group after"] = errname(me.kill, -leader.pid, 0)
+    for _ in range(200):
+        c = me.fork()
+        c.exit(0)
+        me.wait(c.pid)
+        if c.pid == leader.pid:
+            out["reused after"] = True
+            break
+    return out
+
+
+def m_group_keeps_init(k):
+    me = k.init
+    me.unshare(CLONE_NEWPID)
+    init = me.fork()
+    leader = init.fork()
+    leader.setpgid(0, 0)
+    number = leader.pid_in(me.pid_ns)
+    out = {"join": errname(me.setpgid, 0, number)}
+    inside = leader.getpid()
+    init.kill(inside, SIGKILL)
+    init.wait(inside)
+    out.update({"kill leader": errname(me.kill, number, 0),
+                "kill group": errname(me.kill, -number, 0), "group": me.getpgid(0) == number})
+    init.exit(7)
+    out["init reaped while the group lives"] = me.wait(init.pid, WNOHANG)[0] != 0
+    out["leave"] = errname(me.setpgid, 0, 0)
+    out["init status"] = os.WEXITSTATUS(me.wait(init.pid)[1])
+    return out
+
+
+OWN_NS = {
+    # (pid_max, what Linux 6.18 gave)
+    "exhausted": (301, {"me": 1, "fill": ["EAGAIN", 299], "first": "EAGAIN", "next": 1}),
+    "group_keeps_number": (400, {
+        "leader": 321, "member's group": 321, "kill leader": "ESRCH", "kill group": 0,
+        "numbers": [98, False], "kill group after": "ESRCH", "reused after": True}),
+    "group_keeps_init": (400, {
+        "join": 0, "kill leader": "ESRCH", "kill group": 0, "group": True,
+        "init reaped while the group lives": False, "leave": 0, "init status": 7}),
+}
+
+
+@pytest.mark.parametrize("uid", [0, 1000])
+@pytest.mark.parametrize("scenario", sorted(OWN_NS))
+def test_own_namespace_scenarios_as_the_real_kernel(scenario, uid):
+    """exhausted: alloc_pid() resets the cursor of a namespace that has never held a pid when
+    the fork fails higher up (EAGAIN: the namespace above has no number free), so the next
+    child is still pid 1, the namespace's init. group_keeps_number: a reaped leader's number
+    stays taken (no new process gets it; kill(-pgid) still finds the group) until the
+    group's last process is reaped. group_keeps_init: that pid is still allocated in its
+    namespace, so the namespace's init, exiting, waits for it as for a process."""
+    pid_max, expected = OWN_NS[scenario]
+    with ipcsim.Kernel(pid_max=pid_max) as k:
+        model = globals()["m_" + scenario](k)
+    assert model == expected
+    assert run_real_own_ns(scenario, uid) == expected
+
+
+def test_a_process_group_holds_its_reaped_leaders_pid_and_namespace(k):
+    """The model's own check of what the group holds: the leader's numbers at every level
+    (pgrp_held), its Pid's hold on its namespace, and the namespace's init kept exiting;
+    all of it goes with the group's last process."""
+    me = k.init.fork()
+    init = me.clone(CLONE_NEWPID)
+    ns = init.pid_ns
+    leader = init.fork()
+    leader.setpgid(0, 0)
+    inside, outside = leader.getpid(), leader.pid
+    me.setpgid(0, outside)
+    pid = leader.thread_pid
+    init.kill(inside, SIGKILL)
+    init.wait(inside)
+    assert ns.pgrp_held == {inside: pid} and k.init_pid_ns.pgrp_held == {outside: pid}
+    assert pid.count == 1 and ns.pid_allocated == 2
+    init.exit(0)
+    assert me.wait(init.pid, WNOHANG) == (0, 0) and ns.alive
+    me.setpgid(0, 0)
+    assert ns.pgrp_held == {} == k.init_pid_ns.pgrp_held and pid.count == 0
+    assert me.wait(init.pid)[0] == init.pid
+    assert not ns.alive and ns not in k.pid_namespaces
 
 
 def test_a_failed_first_fork_leaves_the_namespace_without_a_reaper_until_the_next():

@@ -191,6 +191,37 @@ def test_kill_process_group(k):
         bystander.kill(-12345, signal.SIGTERM)
 
 
+def test_a_reaped_leaders_number_stays_taken_while_its_group_lives():
+    """The group holds its leader's pid (Linux frees a struct pid only when no task uses it
+    as its pid or its process group): the number is not given again until the group's
+    last process is reaped or moves to another group."""
+    k = ipcsim.Kernel(pid_max=310)
+    while k._last_pid < 299:
+        c = k.init.fork()
+        c.exit(0)
+        k.init.wait(c.pid)
+    leader = k.init.fork()                           # 300 (numbers wrap to 300)
+    leader.setpgid(0, 0)
+    first, second = leader.fork(), leader.fork()     # 301, 302: in group 300
+    leader.exit(0)
+    k.init.wait(leader.pid)
+    assert k.process(300) is None and first.getpgid(0) == 300
+    with pytest.raises(ProcessLookupError):
+        k.init.kill(300, 0)
+    k.init.kill(-300, 0)                             # the group is still there
+    assert [k.init.fork().pid for _ in range(7)] == list(range(303, 310))
+    with pytest.raises(OSError) as e:
+        k.init.fork()                                # 300 is taken: every number is
+    assert e.value.errno == errno.EAGAIN
+    first.setpgid(0, 0)                              # leaves; second is still in it
+    with pytest.raises(OSError):
+        k.init.fork()
+    second.exit(0)                                   # an orphan: init reaps it at once
+    with pytest.raises(ProcessLookupError):
+        k.init.kill(-300, 0)
+    assert k.init.fork().pid == 300
+
+
 def test_sigkill_and_sigstop_cannot_be_caught(k):
     for sig in (signal.SIGKILL, signal.SIGSTOP):
         with pytest.raises(OSError) as e:

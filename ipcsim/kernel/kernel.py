@@ -633,7 +633,7 @@ class Kernel(Viewable):
         ns = proc.pid_ns
         if ns.child_reaper is proc and ns.parent is not None:
             self._zap_pid_ns_processes(proc, ns)
-            if len(ns.tasks) > 1:
+            if ns.pid_allocated > 1:
                 ns.zapping = proc            # free_pid() goes on when they are freed
                 return
         self._exit_notify_parent(proc)

@@ -16,7 +16,9 @@ notification's ``si_pid`` and a queue's ``NOTIFY_PID``). IPC keeps the :class:`P
 as Linux keeps ``struct pid``, so a number stays translatable after its process is gone.
 
 A :class:`Pid` is counted as Linux counts ``struct pid``: its process holds it until it is
-reaped, and so does each IPC field that names it (a queue's last sender and receiver, a
+reaped, each process using it as its process group holds it (``pgrp_users``: the leader's
+numbers stay taken, and unused by any new process, while its group lives on after it is
+reaped, as the idr keeps a pid while any task is attached to it), and so does each IPC field that names it (a queue's last sender and receiver, a
 segment's creator and last attacher, each semaphore's last changer, a queue's registered
 notification). The pid holds its namespace (and so every ancestor) until the last of those
 holds goes (:func:`put_pid`): a namespace every process of which has been reaped lives on,
@@ -51,18 +53,21 @@ class Pid:
     """``struct pid``: ``nrs[i]`` is the number in ``nss[i]``, for each level ``i`` from 0
     (the initial namespace: ``nr``, what ``Process.pid`` is) to the namespace the process
     was made in (``level``: its index). Its numbers never change; IPC objects keep it, so
-    it outlives its process. ``count`` is what holds a pid of a namespace below the initial
-    one (``level`` > 0): its process until reaped, and each IPC field naming it
+    it outlives its process. ``pgrp_users`` counts the processes, not yet reaped, whose
+    process group it is (``tasks[PIDTYPE_PGID]``): its numbers are taken until its process
+    is reaped and that count is 0. ``count`` is what holds a pid of a namespace below the
+    initial one (``level`` > 0): its numbers while taken, and each IPC field naming it
     (:func:`get_pid`, :func:`put_pid`, :func:`update_pid`)."""
 
-    __slots__ = ("nss", "nrs", "nr", "level", "count")
+    __slots__ = ("nss", "nrs", "nr", "level", "count", "pgrp_users")
 
     def __init__(self, nss: tuple[PidNamespace, ...], nrs: tuple[int, ...]):
         self.nss = nss
         self.nrs = nrs
         self.nr = nrs[0]
         self.level = len(nrs) - 1
-        self.count = 1                # its process's (alloc_pid)
+        self.count = 1                # its numbers' (alloc_pid; put when they are freed)
+        self.pgrp_users = 0
 
     @property
     def ns(self) -> PidNamespace:
@@ -128,7 +133,9 @@ class PidNamespace:
     zombie (the namespace's idr; for the initial namespace it is the kernel's process
     table); ``last_pid`` is where the next search starts (the idr's cursor) and ``pid_max``
     the end of the numbers (the Kernel's ``pid_max`` for the initial namespace, 4194304 in
-    a new one, as Linux 6.14 on gives each namespace its own). ``adding`` is false once the
+    a new one, as Linux 6.14 on gives each namespace its own). ``pgrp_held`` maps the
+    numbers still taken by a process group whose leader has been reaped to their
+    :class:`Pid` (no process has them; no new process gets them). ``adding`` is false once the
     namespace's init has begun to exit (PIDNS_ADDING cleared). ``refs`` counts what holds
     the namespace: each :class:`Pid` made in it (until its last hold goes: its process's
     when reaped, or an IPC object's), each ``pid_ns_for_children`` naming it, each open
@@ -138,7 +145,8 @@ class PidNamespace:
     nstype = CLONE_NEWPID
 
     __slots__ = ("kernel", "inum", "level", "parent", "user_ns", "ucount_uid", "child_reaper",
-                 "tasks", "last_pid", "pid_max", "adding", "zapping", "refs", "alive", "own",
+                 "tasks", "pgrp_held", "last_pid", "pid_max", "adding", "zapping", "refs",
+                 "alive", "own",
                  "__weakref__")
 
     def __init__(self, kernel: Kernel, inum: int, parent: PidNamespace | None,
@@ -151,6 +159,7 @@ class PidNamespace:
         self.ucount_uid = 0
         self.child_reaper: Process | None = None
         self.tasks: dict[int, Process] = {} if tasks is None else tasks
+        self.pgrp_held: dict[int, Pid] = {}
         self.last_pid = 0
         self.pid_max = PID_MAX_LIMIT
         self.adding = True
@@ -164,6 +173,12 @@ class PidNamespace:
     @property
     def is_initial(self) -> bool:
         return self.parent is None
+
+    @property
+    def pid_allocated(self) -> int:
+        """The numbers taken here: by processes (live or zombie), and by process groups
+        whose leaders have been reaped."""
+        return len(self.tasks) + len(self.pgrp_held)
 
     def get(self) -> PidNamespace:
         self.refs += 1
@@ -215,16 +230,17 @@ class PidNamespace:
 
     def alloc_nr(self) -> int:
         """idr_alloc_cyclic() as alloc_pid() calls it: the first free number after the last
-        one given, from 1 in a new namespace, wrapping to 300 at pid_max (once past 300);
-        EAGAIN when every number is taken."""
-        tasks = self.tasks
+        one given (a process's, or a process group's: ``pgrp_held``), from 1 in a new
+        namespace, wrapping to 300 at pid_max (once past 300); EAGAIN when every number is
+        taken."""
+        tasks, held = self.tasks, self.pgrp_held
         pid_max = self.kernel.pid_max if self.parent is None else self.pid_max
         nr = self.last_pid
         for _ in range(pid_max):
             nr += 1
             if nr >= pid_max:
                 nr = RESERVED_PIDS
-            if nr not in tasks:
+            if nr not in tasks and nr not in held:
                 self.last_pid = nr
                 return nr
         raise oserror(errno.EAGAIN)
@@ -276,7 +292,7 @@ def alloc_pid(ns: PidNamespace) -> Pid:
     try:
         nrs = [ns_.alloc_nr() for ns_ in chain]
     except OSError:
-        if ns.adding and not ns.tasks:
+        if ns.adding and not ns.pid_allocated:
             ns.last_pid = 0               # (pid_allocated == PIDNS_ADDING: idr_set_cursor)
         raise
     if not ns.adding:
@@ -288,9 +304,10 @@ def alloc_pid(ns: PidNamespace) -> Pid:
 
 def attach_pid(proc: Process) -> None:
     """The new process takes its numbers, and its pid a reference to its namespace (held
-    until the pid's last hold goes: :func:`put_pid`); number 1 of a namespace is its init,
-    unkillable from inside."""
+    until the pid's last hold goes: :func:`put_pid`); it joins its process group (set by its
+    creator). Number 1 of a namespace is its init, unkillable from inside."""
     pid = proc.thread_pid
+    proc.pgrp.pgrp_users += 1
     nss = pid.nss
     if len(nss) == 1:
         ns = nss[0]
@@ -305,22 +322,64 @@ def attach_pid(proc: Process) -> None:
 
 
 def free_pid(proc: Process) -> None:
-    """free_pid() at release_task(): the numbers go; an init waiting for the last of its
-    namespace's other processes finishes its exit; the process's hold on its pid goes
-    (and with the last hold, the pid's on its namespace: an IPC object naming the pid
-    keeps the namespace)."""
+    """release_task(): the process leaves its process group and its numbers; a number a
+    group still uses stays taken until the group's last process leaves it (reaped, or
+    moved by setpgid: :func:`change_pgrp`). Freeing numbers may let an init waiting for
+    the last of its namespace's other pids finish its exit, and drops the pid's hold (with
+    the last hold, the pid's on its namespace: an IPC object naming the pid keeps the
+    namespace)."""
     pid = proc.thread_pid
+    group = proc.pgrp
+    group.pgrp_users -= 1
     nss = pid.nss
     if len(nss) == 1:                     # (the initial namespace: it never goes)
         ns = nss[0]
         del ns.tasks[pid.nr]
-        ns.refs -= 1
-        return
-    done = []
-    for ns, nr in zip(nss, pid.nrs):
-        del ns.tasks[nr]
-        if ns.zapping is not None and len(ns.tasks) == 1:
-            done.append(ns)
+        if pid.pgrp_users:
+            ns.pgrp_held[pid.nr] = pid
+        else:
+            ns.refs -= 1
+    else:
+        for ns, nr in zip(nss, pid.nrs):
+            del ns.tasks[nr]
+        if pid.pgrp_users:
+            for ns, nr in zip(nss, pid.nrs):
+                ns.pgrp_held[nr] = pid
+        else:
+            _freed(pid)
+    if not group.pgrp_users and group is not pid:
+        _group_left(group)
+
+
+def change_pgrp(proc: Process, group: Pid) -> None:
+    """change_pid(PIDTYPE_PGID) for setpgid(): ``proc`` leaves its group for ``group``; the
+    group it left goes if it was a reaped leader's and ``proc`` its last process."""
+    old = proc.pgrp
+    group.pgrp_users += 1
+    proc.pgid, proc.pgrp = group.nr, group
+    old.pgrp_users -= 1
+    if not old.pgrp_users:
+        _group_left(old)
+
+
+def _group_left(group: Pid) -> None:
+    """The last process left ``group``: if its leader was reaped, its numbers are free."""
+    held = group.nss[0].pgrp_held
+    if held.get(group.nr) is not group:
+        return                            # (its process is not reaped: its numbers stay)
+    for ns, nr in zip(group.nss, group.nrs):
+        del ns.pgrp_held[nr]
+    if group.level:
+        _freed(group)
+    else:
+        group.nss[0].refs -= 1
+
+
+def _freed(pid: Pid) -> None:
+    """free_pid() of a pid below the initial namespace, its numbers gone: an init waiting
+    for the last of its namespace's other pids finishes its exit; the numbers' hold on the
+    pid goes."""
+    done = [ns for ns in pid.nss if ns.zapping is not None and ns.pid_allocated == 1]
     for ns in reversed(done):
         waiting, ns.zapping = ns.zapping, None
         if waiting is not None:

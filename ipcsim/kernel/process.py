@@ -450,7 +450,8 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
             if found is None:
                 raise oserror(errno.EPERM)
             group = found
-        target.pgid, target.pgrp = group.nr, group
+        if group is not target.pgrp:
+            pidns.change_pgrp(target, group)
 
     @syscall
     def getpgid(self, pid: int = 0) -> int:

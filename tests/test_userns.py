@@ -902,3 +902,229 @@ def test_a_zombie_keeps_its_user_namespace_until_reaped(k):
     assert errno_of(k.init.readlink, f"/proc/{p.pid}/ns/net") == "ENOENT"
     k.init.wait(p.pid)
     assert not ns.alive and ns not in k.user_namespaces
+
+
+# --- si_uid of a signal, mapped between user namespaces ------------------------------------------
+# kill(2): prepare_kill_siginfo() takes the sender's uid as its own user namespace sees it;
+# send_signal_locked() maps that, through the sender's namespace, into the target's. An mq
+# notification (__do_notify) starts from the registering process's namespace at mq_notify
+# time instead, then the same second step: so a uid may become 65534 on the way.
+_SIGNAL_SCRIPT = r'''
+import ctypes, json, os, signal, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mq_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+libc.mq_send.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint]
+uid = int(sys.argv[1])
+NEWUSER, SIG = 0x10000000, signal.SIGUSR1
+
+
+class SigEvent(ctypes.Structure):
+    _fields_ = [("value", ctypes.c_void_p), ("signo", ctypes.c_int),
+                ("notify", ctypes.c_int), ("pad", ctypes.c_char * 48)]
+
+
+def write(path, text):
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def userns(uid_map=None):
+    """unshare(CLONE_NEWUSER); the maps of the caller's euid and egid to 0 unless told."""
+    ids = os.geteuid(), os.getegid()
+    if libc.unshare(NEWUSER) != 0:
+        raise OSError(ctypes.get_errno(), "unshare")
+    if uid_map == "none":
+        return
+    write("/proc/self/uid_map", uid_map or "0 %d 1" % ids[0])
+    if uid_map is None:
+        write("/proc/self/setgroups", "deny")
+        write("/proc/self/gid_map", "0 %d 1" % ids[1])
+
+
+def receiver(setup=lambda: None):
+    """A child that runs setup, then waits for SIG; returns (pid, ready(), si_uid())."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        signal.pthread_sigmask(signal.SIG_BLOCK, [SIG])
+        setup()
+        os.write(w, b"r")
+        info = signal.sigwaitinfo([SIG])
+        os.write(w, ("%-20d" % info.si_uid).encode())
+        os._exit(0)
+    return pid, lambda: os.read(r, 1), lambda: (int(os.read(r, 20)), os.waitpid(pid, 0))[0]
+
+
+def in_child(fn):
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(w, json.dumps(fn()).encode())
+        os._exit(0)
+    value = json.loads(os.read(r, 4096))
+    os.waitpid(pid, 0)
+    return value
+
+
+out = {}
+pid, ready, si_uid = receiver(userns)
+ready(); os.kill(pid, SIG); out["host kills inside"] = si_uid()
+
+
+def neighbour():
+    userns()
+    pid, ready, si_uid = receiver()
+    ready(); os.kill(pid, SIG)
+    return si_uid()
+
+
+out["inside kills a neighbour"] = in_child(neighbour)
+signal.pthread_sigmask(signal.SIG_BLOCK, [SIG])
+for name, maps in (("inside kills the host", None), ("unmapped kills the host", "none")):
+    pid = os.fork()
+    if pid == 0:
+        userns(maps)
+        os.kill(os.getppid(), SIG)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    out[name] = signal.sigwaitinfo([SIG]).si_uid
+if uid == 0:
+    def drop():
+        os.setresgid(1000, 1000, 1000)
+        os.setresuid(1000, 1000, 1000)
+        libc.prctl(4, 1, 0, 0, 0)                   # PR_SET_DUMPABLE, as an execve would
+        userns()
+    pid, ready, si_uid = receiver(drop)
+    ready(); os.kill(pid, SIG); out["root kills a user's namespace"] = si_uid()
+
+name = b"/ipcsim-siuid-%d" % os.getpid()
+mq = libc.mq_open(name, os.O_CREAT | os.O_RDWR, 0o600, None)
+assert mq >= 0
+libc.mq_unlink(name)
+ev = SigEvent(None, SIG, 0)                         # SIGEV_SIGNAL
+buf = ctypes.create_string_buffer(8192)
+
+
+def mq_case(setup):
+    pid, ready, si_uid = receiver(setup)
+    ready()
+    assert libc.mq_send(mq, b"x", 1, 0) == 0
+    value = si_uid()
+    libc.mq_receive(mq, buf, 8192, None)
+    return value
+
+
+def notify():
+    assert libc.mq_notify(mq, ctypes.byref(ev)) == 0
+
+
+out["mq: registered inside"] = mq_case(lambda: (userns(), notify()))
+out["mq: registered, then inside"] = mq_case(lambda: (notify(), userns()))
+out["mq: registered inside, then deeper"] = mq_case(lambda: (userns(), notify(),
+                                                             userns("5 0 1")))
+os.close(mq)
+print(json.dumps(out))
+'''
+
+
+def m_si_uid(uid):
+    """The same cases through ipcsim."""
+    from ipcsim.kernel.mqueue import SigEvent
+    from ipcsim.kernel.signals import SIGUSR1 as SIG
+
+    with ipcsim.Kernel() as k:
+        runner = k.init.fork()
+        if uid:                                  # (as setpriv --clear-groups and an execve)
+            runner.setgroups([])
+            runner.setresgid(uid, uid, uid)
+            runner.setresuid(uid, uid, uid)
+            runner.set_dumpable(True)
+
+        def receiver(parent, setup=lambda p: None):
+            got = []
+            t = parent.fork()
+            setup(t)
+            t.signal(SIG, lambda sig: got.append(t.last_siginfo.si_uid))
+            return t, got
+
+        def userns(p, uid_map=None):
+            p.unshare(CLONE_NEWUSER)
+            if uid_map is None:
+                map_self(p)
+            elif uid_map != "none":
+                assert wr(p, "/proc/self/uid_map", uid_map) == len(uid_map)
+
+        out = {}
+        t, got = receiver(runner, userns)
+        runner.kill(t.pid, SIG)
+        out["host kills inside"] = got[0]
+        a = runner.fork()
+        userns(a)
+        t, got = receiver(a)
+        a.kill(t.pid, SIG)
+        out["inside kills a neighbour"] = got[0]
+        for name, maps in (("inside kills the host", None), ("unmapped kills the host", "none")):
+            got = []
+            runner.signal(SIG, lambda sig: got.append(runner.last_siginfo.si_uid))
+            a = runner.fork()
+            userns(a, maps)
+            a.kill(runner.pid, SIG)
+            out[name] = got[0]
+        if uid == 0:
+            def drop(p):
+                p.setresgid(1000, 1000, 1000)
+                p.setresuid(1000, 1000, 1000)
+                p.set_dumpable(True)
+                userns(p)
+            t, got = receiver(runner, drop)
+            runner.kill(t.pid, SIG)
+            out["root kills a user's namespace"] = got[0]
+
+        mq = runner.mq_open("/siuid", ipcsim.O_CREAT | ipcsim.O_RDWR, 0o600)
+        runner.mq_unlink("/siuid")
+
+        def mq_case(*steps):
+            def setup(p):
+                for step in steps:
+                    if step == "notify":
+                        p.mq_notify(mq, SigEvent(ipcsim.SIGEV_SIGNAL, SIG))
+                    else:
+                        userns(p, step)
+            t, got = receiver(runner, setup)
+            runner.mq_send(mq, b"x")
+            runner.mq_receive(mq, 8192)
+            return got[0]
+
+        out["mq: registered inside"] = mq_case(None, "notify")
+        out["mq: registered, then inside"] = mq_case("notify", None)
+        out["mq: registered inside, then deeper"] = mq_case(None, "notify", "5 0 1")
+        return out
+
+
+SI_UID = {   # what Linux 6.18 gave
+    0: {"host kills inside": 0, "inside kills a neighbour": 0, "inside kills the host": 0,
+        "unmapped kills the host": OVERFLOW_ID, "root kills a user's namespace": OVERFLOW_ID,
+        "mq: registered inside": 0, "mq: registered, then inside": 0,
+        "mq: registered inside, then deeper": 5},
+    1000: {"host kills inside": 0, "inside kills a neighbour": 0, "inside kills the host": 1000,
+           "unmapped kills the host": OVERFLOW_ID, "mq: registered inside": OVERFLOW_ID,
+           "mq: registered, then inside": 0,
+           "mq: registered inside, then deeper": OVERFLOW_ID},
+}
+
+
+@pytest.mark.parametrize("uid", [0, 1000])
+def test_si_uid_is_mapped_into_the_targets_user_namespace(uid):
+    assert m_si_uid(uid) == SI_UID[uid]
+    reason = as_user_unavailable(uid)
+    if reason:
+        pytest.skip(reason)
+    out = run_python_as(uid, _SIGNAL_SCRIPT, [str(uid)])
+    if out.returncode != 0:
+        if "unshare" in out.stderr:
+            pytest.skip(f"this machine refuses a user namespace to uid {uid}")
+        raise AssertionError(f"the real run failed: {out.stderr.strip()[-400:]}")
+    assert json.loads(out.stdout) == SI_UID[uid]

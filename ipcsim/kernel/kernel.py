@@ -847,17 +847,19 @@ class Kernel(Viewable):
         """Permission check and generation; returns 0 or an errno. The siginfo's si_pid is
         the sender's own pid (task_tgid_vnr), 0 when the target's PID namespace does not
         see the sender, whose signal then is forced (SIGKILL and SIGSTOP reach a namespace's
-        init from an ancestor namespace)."""
-        if not signals.kill_ok(sender.creds, target.creds):
+        init from an ancestor namespace); its si_uid the sender's uid as the target's user
+        namespace sees it (:func:`signals.kill_si_uid`)."""
+        creds, tcreds = sender.creds, target.creds
+        if not signals.kill_ok(creds, tcreds):
             return errno.EPERM
         if sig and target.alive:
             ns = target.pid_ns
+            uid = creds.uid if creds is tcreds and creds.user_ns is None \
+                else signals.kill_si_uid(creds, tcreds)
             if ns is sender.pid_ns or pid_nr_ns(sender.thread_pid, ns):
-                self._send_signal(target, sig, mqueue.SigInfo(sig, SI_USER, sender.vpid,
-                                                              sender.creds.uid))
+                self._send_signal(target, sig, mqueue.SigInfo(sig, SI_USER, sender.vpid, uid))
             else:
-                self._send_forced(target, sig, mqueue.SigInfo(sig, SI_USER, 0,
-                                                              sender.creds.uid))
+                self._send_forced(target, sig, mqueue.SigInfo(sig, SI_USER, 0, uid))
         return 0
 
     def _send_forced(self, t: Process, sig: int, info: mqueue.SigInfo) -> None:

@@ -44,7 +44,8 @@ from .pidns import get_pid, pid_nr_ns, put_pid
 from .vfs import MAY_EXEC, S_IFDIR, S_IFREG, S_IALLUGO, S_ISVTX, Node
 from .vfs import MAY_READ as MAY_READ, MAY_WRITE as MAY_WRITE, Stat as Stat
 from .vfs import fsuidgid_has_mapping, generic_permission as generic_permission
-from .signals import NSIG, handler_due
+from .signals import NSIG, handler_due, map_si_uid
+from .userns import from_kuid_munged
 from .viewable import Viewable
 from .syscall import CallsBase, as_bytes, int_arg, syscall
 from .waitq import NO_WAITERS, STOPPED, TIMEOUT, StopEndsWaiter, WaitQueue, Waiter, What
@@ -262,6 +263,7 @@ class MqueueInode(Viewable):
     __slots__ = ("kernel", "sb", "name", "linked", "opens", "mode", "uid", "gid", "size",
                  "maxmsg", "msgsize", "curmsgs", "qsize", "tree", "top", "bitmap",
                  "bitmap_summary", "spare", "receivers", "senders", "notify_owner", "notify",
+                 "notify_user_ns",
                  "ucount_uid", "mq_bytes", "ready", "__weakref__")
 
     def __init__(self, kernel: Kernel, mode: int, creds: Creds, maxmsg: int, msgsize: int,
@@ -287,6 +289,8 @@ class MqueueInode(Viewable):
         self.senders: WaitQueue = NO_WAITERS
         self.notify_owner: Process | None = None   # the registered process (its pid held)
         self.notify: SigEvent | None = None
+        # the registering process's user namespace at mq_notify (None: the initial one)
+        self.notify_user_ns: UserNamespace | None = None
         self.ucount_uid = uid
         self.mq_bytes = mq_bytes
         self.ready: ReadyHook | None = None   # real descriptors watch it (while it is open)
@@ -380,29 +384,44 @@ class MqueueInode(Viewable):
         if owner is None or sev is None or self.curmsgs != 1:
             return
         self.notify_owner = self.notify = None
+        user_ns, self.notify_user_ns = self.notify_user_ns, None
         kernel = self.kernel
         if sev.sigev_notify == SIGEV_SIGNAL:
             if sev.sigev_signo and owner.alive:
-                # the sender as the owner's PID namespace numbers it (0 if it is not there)
+                # the sender as the owner's PID namespace numbers it (0 if it is not there),
+                # its uid as the owner's user namespace at mq_notify saw it, then as
+                # send_signal_locked() maps it from the sender's into the owner's
+                creds = sender.creds
+                uid = creds.uid if user_ns is None else from_kuid_munged(user_ns, creds.uid)
+                uid = map_si_uid(creds.user_ns, uid, owner.creds.user_ns)
                 info = SigInfo(sev.sigev_signo, SI_MESGQ, pid_nr_ns(sender.thread_pid, owner.pid_ns),
-                               sender.creds.uid, sev.sigev_value)
+                               uid, sev.sigev_value)
                 kernel._send_signal(owner, sev.sigev_signo, info)
         elif sev.sigev_notify == SIGEV_THREAD and owner.alive:
             start_notify_thread(kernel, owner, sev.sigev_notify_function, sev.sigev_value)
         put_pid(owner.thread_pid)
+        if user_ns is not None:
+            user_ns.put()
 
     def add_notification(self, owner: Process, sev: SigEvent) -> None:
-        """mq_notify()'s registration: the queue holds the owner's pid until the
-        notification is sent or removed."""
+        """mq_notify()'s registration: the queue holds the owner's pid, and its user
+        namespace (notify_user_ns, which a SIGEV_SIGNAL's si_uid is first mapped into),
+        until the notification is sent or removed."""
         self.notify_owner = owner
         self.notify = sev
         get_pid(owner.thread_pid)
+        user_ns = owner.creds.user_ns
+        if user_ns is not None:
+            self.notify_user_ns = user_ns.get()
 
     def remove_notification(self) -> None:
         owner = self.notify_owner
         self.notify_owner = self.notify = None
         if owner is not None:
             put_pid(owner.thread_pid)
+        user_ns, self.notify_user_ns = self.notify_user_ns, None
+        if user_ns is not None:
+            user_ns.put()
 
     # --- what the filesystem shows ---------------------------------------------------------
     def status(self, reader: ProcessState | None = None) -> bytes:

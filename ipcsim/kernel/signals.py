@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Callable, Final, Iterable, Union
 
 from ..constants import CAP_KILL
 from ..errors import oserror
+from .userns import OVERFLOW_ID, map_id_down, map_id_up
 
 if TYPE_CHECKING:
     from .creds import Creds
+    from .userns import UserNamespace
     from .mqueue import SigInfo
     from .process import ProcessState
 
@@ -131,6 +133,38 @@ def kill_ok(sender_creds: Creds, target_creds: Creds) -> bool:
     if s.euid in (t.suid, t.uid) or s.uid in (t.suid, t.uid):
         return True
     return s.capable_over(t, CAP_KILL)
+
+
+def kill_si_uid(sender: Creds, target: Creds) -> int:
+    """The si_uid of a signal ``sender`` sends ``target`` with kill(2): the sender's uid as
+    its own user namespace sees it (prepare_kill_siginfo), then as the target's does
+    (:func:`map_si_uid`)."""
+    ns = sender.user_ns
+    if ns is None:
+        uid = sender.uid
+    else:
+        uid = map_id_up(ns.uid_map, sender.uid)
+        if uid is None:
+            uid = OVERFLOW_ID
+    return map_si_uid(ns, uid, target.user_ns)
+
+
+def map_si_uid(sender_ns: UserNamespace | None, si_uid: int,
+               target_ns: UserNamespace | None) -> int:
+    """send_signal_locked(): ``si_uid``, a uid of the sending task's user namespace
+    (``sender_ns``), as the target's user namespace sees it: unchanged in the same one;
+    else the kernel uid it names there, mapped into the target's (65534 when either
+    namespace has no mapping for it). The user namespaces are the credentials' (None: the
+    initial one)."""
+    if sender_ns is target_ns:
+        return si_uid
+    kuid = si_uid if sender_ns is None else map_id_down(sender_ns.uid_map, si_uid)
+    if kuid is None:
+        return OVERFLOW_ID
+    if target_ns is None:
+        return kuid
+    uid = map_id_up(target_ns.uid_map, kuid)
+    return OVERFLOW_ID if uid is None else uid
 
 
 def is_ignored(proc: ProcessState, sig: int) -> bool:

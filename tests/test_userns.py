@@ -596,7 +596,8 @@ def test_cap_kill_and_ptrace_hold_over_the_targets_namespace(k):
         assert wr(k.init, f"/proc/{c.pid}/{name}", "0 100000 1000") == 13
     c.setresuid(5, 5, 5)                      # (kernel uid 0 has no mapping: not root there)
     assert c.creds.euid == 100005 and c.capabilities == ipcsim.constants.CAP_FULL_SET
-    inside = c.fork()
+    c.exec_mm()               # a program of the namespace: its mm (and its children's) is
+    inside = c.fork()         # the namespace's, so CAP_SYS_PTRACE there reaches them
     inside.setresuid(7, 7, 7)
     host = user(k, 3000)
     host_fd_target = f"/proc/{host.pid}/ns/ipc"
@@ -1128,3 +1129,151 @@ def test_si_uid_is_mapped_into_the_targets_user_namespace(uid):
             pytest.skip(f"this machine refuses a user namespace to uid {uid}")
         raise AssertionError(f"the real run failed: {out.stderr.strip()[-400:]}")
     assert json.loads(out.stdout) == SI_UID[uid]
+
+
+# --- the dumpable check of /proc/PID/ns: CAP_SYS_PTRACE over the mm's user namespace ------------
+# __ptrace_may_access(): a target that is not dumpable needs CAP_SYS_PTRACE in mm->user_ns,
+# which fork copies and execve sets to the caller's user namespace, unshare and setns leave.
+_PTRACE_SCRIPT = r'''
+import ctypes, errno, json, os, signal, sys
+libc = ctypes.CDLL(None, use_errno=True)
+# this program's own text (python3 -c TEXT ...), for the target's execve
+with open("/proc/self/cmdline", "rb") as f:
+    SELF = f.read().split(b"\0")[2].decode()
+
+
+def target(w, steps):
+    """Runs in the child: each step, then tells the parent the pid to read and waits."""
+    for step in steps:
+        if step == "unshare":
+            if libc.unshare(0x10000000) != 0:
+                raise OSError(ctypes.get_errno(), "unshare")
+        elif step == "execve":
+            rest = json.dumps(steps[steps.index(step) + 1:])
+            os.set_inheritable(w, True)
+            os.execv(sys.executable, [sys.executable, "-c", SELF, "child", str(w), rest])
+        elif step == "fork":
+            if os.fork():
+                signal.pause()
+    libc.prctl(4, 0, 0, 0, 0)
+    os.write(w, ("%-20d" % os.getpid()).encode())
+    signal.pause()
+
+
+def case(steps):
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        target(w, steps)
+    os.close(w)
+    t = int(os.read(r, 20))
+    out = []
+    for name in ("ipc", "user", "mnt", "pid"):
+        try:
+            os.readlink("/proc/%d/ns/%s" % (t, name))
+            out.append("ok")
+        except OSError as e:
+            out.append(errno.errorcode[e.errno])
+    for p in {t, pid}:
+        os.kill(p, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return out
+
+
+if sys.argv[1] == "child":
+    target(int(sys.argv[2]), json.loads(sys.argv[3]))
+cases = json.loads(sys.argv[1])
+print(json.dumps({name: case(steps) for name, steps in cases}))
+'''
+
+PTRACE_CASES = [["plain", []], ["unshare", ["unshare"]], ["unshare, execve", ["unshare", "execve"]],
+                ["unshare, execve, fork", ["unshare", "execve", "fork"]],
+                ["unshare, fork", ["unshare", "fork"]], ["execve, unshare", ["execve", "unshare"]]]
+
+
+def m_ptrace(uid):
+    out = {}
+    for name, steps in PTRACE_CASES:
+        with ipcsim.Kernel() as k:
+            runner = user(k, uid)
+            t = runner.fork()
+            for step in steps:
+                if step == "unshare":
+                    t.unshare(CLONE_NEWUSER)
+                elif step == "execve":
+                    t.exec_mm()
+                else:
+                    t = t.fork()
+            t.set_dumpable(False)
+            out[name] = []
+            for kind in ("ipc", "user", "mnt", "pid"):
+                try:
+                    runner.readlink(f"/proc/{t.pid}/ns/{kind}")
+                    out[name].append("ok")
+                except OSError as e:
+                    out[name].append(errno.errorcode[e.errno])
+    return out
+
+
+@pytest.mark.parametrize("uid", [0, 1000])
+def test_a_non_dumpable_process_needs_cap_sys_ptrace_over_its_mms_user_namespace(uid):
+    """As uid 1000, the owner of the target's user namespace reads its namespace files only
+    when the target's mm belongs to that namespace (made by an execve inside it, or copied
+    by fork from such a process); root always can."""
+    denied, ok = ["EACCES"] * 4, ["ok"] * 4
+    expected = {name: ok if uid == 0 or name in ("unshare, execve", "unshare, execve, fork")
+                else denied for name, _ in PTRACE_CASES}
+    assert m_ptrace(uid) == expected
+    reason = as_user_unavailable(uid)
+    if reason:
+        pytest.skip(reason)
+    out = run_python_as(uid, _PTRACE_SCRIPT, [json.dumps(PTRACE_CASES)])
+    if out.returncode != 0:
+        if "unshare" in out.stderr:
+            pytest.skip(f"this machine refuses a user namespace to uid {uid}")
+        raise AssertionError(f"the real run failed: {out.stderr.strip()[-400:]}")
+    assert json.loads(out.stdout) == expected
+
+
+def test_the_mm_holds_its_user_namespace_until_the_process_exits(k):
+    """mm->user_ns is a reference: the namespace an execve gave the mm lives while the
+    process (and a child that copied the mm) does, wherever their credentials go."""
+    p = user(k, 1000)
+    p.unshare(CLONE_NEWUSER)
+    map_self(p)
+    ns = p.creds.user_ns
+    p.exec_mm()
+    assert p.mm_user_ns is ns and p.dumpable
+    child = p.fork()
+    assert child.mm_user_ns is ns
+    p.unshare(CLONE_NEWUSER)                 # the credentials move; the mm does not
+    child.unshare(CLONE_NEWUSER)
+    assert p.mm_user_ns is child.mm_user_ns is ns
+    refs = ns.refs
+    child.exit(0)
+    p.wait(child.pid)
+    assert ns.refs < refs and ns.alive
+    p.exit(0)
+    k.init.wait(p.pid)
+    assert not ns.alive and ns not in k.user_namespaces
+
+
+def test_a_notification_holds_its_owners_user_namespace_until_sent_or_removed(k):
+    """notify_user_ns is a reference, let go when the notification is sent or removed."""
+    from ipcsim.kernel.mqueue import SigEvent
+    p = user(k, 1000)
+    mq = p.mq_open("/held", ipcsim.O_CREAT | ipcsim.O_RDWR, 0o600)
+    t = p.fork()
+    t.unshare(CLONE_NEWUSER)
+    map_self(t)
+    ns = t.creds.user_ns
+    before = ns.refs
+    t.mq_notify(mq, SigEvent(ipcsim.SIGEV_NONE))
+    assert ns.refs == before + 1
+    p.mq_send(mq, b"x")                      # sent: the registration goes
+    assert ns.refs == before
+    t.mq_notify(mq, SigEvent(ipcsim.SIGEV_NONE))
+    t.exit(0)                                # its descriptor's close removes it
+    p.wait(t.pid)
+    assert not ns.alive

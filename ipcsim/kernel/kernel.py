@@ -564,6 +564,9 @@ class Kernel(Viewable):
         child.pgid, child.pgrp = parent.pgid, parent.pgrp
         child.umask_ = parent.umask_
         child.dumpable = parent.dumpable
+        mm_user_ns = child.mm_user_ns = parent.mm_user_ns     # (dup_mm())
+        if mm_user_ns is not None:
+            mm_user_ns.get()
         child.sighand = dict(parent.sighand)
         child.sigmask = parent.sigmask
         child.comm = parent.comm
@@ -601,6 +604,10 @@ class Kernel(Viewable):
         sig = wstatus & 0x7F
         proc.exit_status = -sig if sig else wstatus >> 8
         shm.exit_mm(proc)
+        mm_user_ns = proc.mm_user_ns
+        if mm_user_ns is not None:
+            proc.mm_user_ns = None
+            mm_user_ns.put()
         sem.exit_sem(proc)
         shm.exit_shm(proc)
         while proc.fds:

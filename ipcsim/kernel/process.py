@@ -102,6 +102,7 @@ if TYPE_CHECKING:
         pgid: int
         pgrp: Pid
         dumpable: bool
+        mm_user_ns: userns.UserNamespace | None
         sysvsem: sem.UndoList | None
         shm_clist: list[ShmidKernel]
         umask_: int
@@ -156,7 +157,8 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
                  "unkillable", "pgrp",
                  "parent", "children", "creds", "ipc_ns", "mnt_ns", "fds", "alive",
                  "exit_status", "wstatus", "result", "program", "waiter", "sigpending", "sigmask",
-                 "sighand", "stopped", "pgid", "dumpable", "sysvsem", "shm_clist", "umask_",
+                 "sighand", "stopped", "pgid", "dumpable", "mm_user_ns", "sysvsem", "shm_clist",
+                 "umask_",
                  "child_wait", "comm", "exit_signal", "adopted", "zombies", "sibling_seq", "mm",
                  "rlimits", "siginfo", "last_siginfo", "__weakref__")
 
@@ -189,6 +191,10 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         self.pgid = pid.nr
         self.pgrp = pid           # the group's Pid (pgid is its number in the initial ns)
         self.dumpable = True
+        # mm->user_ns: the user namespace whose CAP_SYS_PTRACE reaches the process while it
+        # is not dumpable (None: the initial one); its parent's at fork, the caller's own at
+        # execve (exec_mm), unchanged by unshare or setns
+        self.mm_user_ns = None
         self.sysvsem = None
         self.shm_clist = []
         self.umask_ = 0o022
@@ -773,9 +779,13 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         same = (c.fsuid == t.euid == t.suid == t.uid) and (c.fsgid == t.egid == t.sgid == t.gid)
         if not same and not c.capable_over(t, CAP_SYS_PTRACE):
             return False
-        # a zombie has no mm, so no dumpable flag to check
-        if target.alive and not target.dumpable and not c.capable_over(t, CAP_SYS_PTRACE):
-            return False
+        # a zombie has no mm, so no dumpable flag to check; else CAP_SYS_PTRACE over the
+        # mm's user namespace (not the credentials')
+        if target.alive and not target.dumpable:
+            mm_ns = target.mm_user_ns
+            if not (c.capable(CAP_SYS_PTRACE) if mm_ns is None
+                    else c.ns_capable(mm_ns, CAP_SYS_PTRACE)):
+                return False
         # cap_ptrace_access_check(): in the same user namespace with every capability the
         # target may have, or CAP_SYS_PTRACE over the target's
         kernel = self.kernel
@@ -1143,6 +1153,23 @@ class Process(MsgCalls, SemCalls, ShmCalls, MqCalls, Viewable):
         bit = 1 << cap
         self._commit_creds(_creds.capset(c, c.cap_effective & ~bit, c.cap_permitted & ~bit,
                                          c.cap_inheritable & ~bit))
+
+    def exec_mm(self) -> None:
+        """What execve(2) does to the process's memory, as far as the model keeps it (a
+        program's own execve, for the shell and its wrappers): its shared memory
+        attachments go with the old mm; the new mm belongs to the caller's user namespace
+        (``mm_user_ns``: CAP_SYS_PTRACE there reaches the process when it is not
+        dumpable), and the process is dumpable unless its real and effective ids differ
+        (begin_new_exec())."""
+        shm.exit_mm(self)
+        new = self.creds.user_ns
+        if new is not None:
+            new.get()
+        old, self.mm_user_ns = self.mm_user_ns, new
+        if old is not None:
+            old.put()
+        c = self.creds
+        self.dumpable = c.uid == c.euid and c.gid == c.egid
 
     @syscall
     def set_dumpable(self, dumpable: bool) -> None:

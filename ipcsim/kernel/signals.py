@@ -140,13 +140,8 @@ def kill_si_uid(sender: Creds, target: Creds) -> int:
     its own user namespace sees it (prepare_kill_siginfo), then as the target's does
     (:func:`map_si_uid`)."""
     ns = sender.user_ns
-    if ns is None:
-        uid = sender.uid
-    else:
-        uid = map_id_up(ns.uid_map, sender.uid)
-        if uid is None:
-            uid = OVERFLOW_ID
-    return map_si_uid(ns, uid, target.user_ns)
+    uid: int | None = sender.uid if ns is None else map_id_up(ns.uid_map, sender.uid)
+    return map_si_uid(ns, OVERFLOW_ID if uid is None else uid, target.user_ns)
 
 
 def map_si_uid(sender_ns: UserNamespace | None, si_uid: int,

@@ -1670,10 +1670,9 @@ class Shell:
 
 def _execve(p: Process) -> None:
     """What execve(2) does to the process that runs a new program, as far as the shell's
-    programs can tell: it is dumpable again (its /proc/PID files its own) unless its real
-    and effective ids differ (begin_new_exec())."""
-    c = p.creds
-    p.set_dumpable(c.uid == c.euid and c.gid == c.egid)
+    programs can tell: a new mm, of its own user namespace, and it is dumpable again (its
+    /proc/PID files its own) unless its real and effective ids differ (Process.exec_mm)."""
+    p.exec_mm()
 
 
 def _nr(parent: Process, child: Process) -> int:

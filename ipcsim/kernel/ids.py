@@ -27,13 +27,15 @@ class IpcIds(Generic[T]):
 
     __slots__ = ("in_use", "seq", "last_idx", "max_idx", "next_id", "cursor", "objs", "keys")
 
+    # The allocation state, set by the first addid (read only once there is an object).
+    seq: int
+    last_idx: int
+    max_idx: int | None      # None: the highest was removed, not yet looked for
+    cursor: int              # the idr's cyclic position (idr_next)
+
     def __init__(self) -> None:
         self.in_use = 0
-        self.seq = 0
-        self.last_idx = -1
-        self.max_idx: int | None = -1    # None: the highest was removed, not yet looked for
         self.next_id = -1
-        self.cursor = 0          # the idr's cyclic position (idr_next)
         self.objs: dict[int, T] | None = None     # idx -> object
         self.keys: dict[int, T] | None = None     # key -> object, IPC_PRIVATE ones left out
         #                                           (made at the first object with a key)
@@ -93,8 +95,9 @@ class IpcIds(Generic[T]):
         if in_use >= limit or in_use >= IPCMNI:
             raise oserror(errno.ENOSPC)
         objs = self.objs
-        if objs is None:
+        if objs is None:                 # the first object: the allocation state starts
             objs = self.objs = {}
+            self.seq, self.last_idx, self.max_idx, self.cursor = 0, -1, -1, 0
         if self.next_id < 0:
             # idr_alloc_cyclic(): the lowest free slot from the cursor to the end of the
             # window, else from 0 (a free cursor below IPC_MIN_CYCLE is in every window)

@@ -881,8 +881,9 @@ class MqCalls(CallsBase):
             name = _name_arg(name)
             fd = self._unused_fd()
             _lookup_name(name)
-        sb = mq_sb(self.ipc_ns)
-        inode = sb.lookup(name)
+        ns = self.ipc_ns
+        sb = ns.mq_fs or mq_sb(ns)
+        inode = sb.entries.get(name)
         if inode is None:
             if not oflag & O_CREAT:
                 raise oserror(errno.ENOENT)

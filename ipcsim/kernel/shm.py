@@ -791,7 +791,10 @@ def exit_mm(proc: ProcessState) -> None:
 def exit_shm(proc: ProcessState) -> None:
     """exit_shm(): the caller's segments are destroyed (rmid_forced, unattached) or orphaned,
     each by the rule of its own namespace."""
-    clist, proc.shm_clist = proc.shm_clist, []
+    clist = proc.shm_clist
+    if not clist:
+        return
+    proc.shm_clist = []
     for seg in reversed(clist):           # Linux adds at the head: newest first
         if seg.creator is proc:
             seg.creator_left()

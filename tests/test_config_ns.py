@@ -1,10 +1,11 @@
 """Kernels built without CONFIG_IPC_NS, CONFIG_USER_NS or CONFIG_PID_NS.
 
-Linux's stubs for a missing kind: copy_ipcs() and copy_pid_ns() return -EINVAL when asked for
-a new namespace (after copy_namespaces' CAP_SYS_ADMIN check, at their place in
-create_new_namespaces(): after the mount namespace, the IPC one before the PID one), create_user_ns() returns
--EINVAL (from copy_creds / unshare_userns, before that check); /proc/PID/ns has no entry for
-the kind (ns_entries[] in fs/proc/namespaces.c), so nothing can open or setns into one.
+Linux's stubs for a missing kind: copy_ipcs() and copy_pid_ns() return -EINVAL when asked
+for a new namespace (after copy_namespaces' CAP_SYS_ADMIN check, at their place in
+create_new_namespaces(): after the mount namespace, the IPC one before the PID one),
+create_user_ns() returns -EINVAL (from copy_creds / unshare_userns, before that check);
+/proc/PID/ns has no entry for the kind (ns_entries[] in fs/proc/namespaces.c), so nothing
+can open or setns into one.
 """
 import errno
 

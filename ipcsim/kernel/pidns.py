@@ -16,17 +16,17 @@ notification's ``si_pid`` and a queue's ``NOTIFY_PID``). IPC keeps the :class:`P
 as Linux keeps ``struct pid``, so a number stays translatable after its process is gone.
 
 A :class:`Pid` is counted as Linux counts ``struct pid``: its process holds it until it is
-reaped, each process using it as its process group holds it (``pgrp_users``: the leader's
-numbers stay taken, and unused by any new process, while its group lives on after it is
-reaped, as the idr keeps a pid while any task is attached to it), and so does each IPC field that names it (a queue's last sender and receiver, a
-segment's creator and last attacher, each semaphore's last changer, a queue's registered
-notification). The pid holds its namespace (and so every ancestor) until the last of those
-holds goes (:func:`put_pid`): a namespace every process of which has been reaped lives on,
-its inode number and its max_pid_namespaces charge kept, while an IPC object still names
-one of its pids. A pending signal's siginfo holds no pid (``si_pid`` is a number, made
-when the signal is sent), as on Linux. Only pids made below the initial namespace are
-counted (``level`` > 0): the initial namespace never dies, and Python frees a pid nobody
-names, so holds on its pids would change nothing.
+reaped, each process using it as its process group holds it (``pgrp_users``: a reaped
+leader's numbers stay taken, given to no new process, while its group lives on, as the idr
+keeps a pid while any task is attached to it), and so does each IPC field that names it (a
+queue's last sender and receiver, a segment's creator and last attacher, each semaphore's
+last changer, a queue's registered notification). The pid holds its namespace (and so every
+ancestor) until the last of those holds goes (:func:`put_pid`): a namespace every process of
+which has been reaped lives on, its inode number and its max_pid_namespaces charge kept,
+while an IPC object still names one of its pids. A pending signal's siginfo holds no pid
+(``si_pid`` is a number, made when the signal is sent), as on Linux. Only pids made below
+the initial namespace are counted (``level`` > 0): the initial namespace never dies, and
+Python frees a pid nobody names, so holds on its pids would change nothing.
 
 ``Process.pid`` stays what it always was, the number in the initial namespace (an int),
 which every table of the kernel keys on; ``Process.thread_pid`` is its :class:`Pid`.

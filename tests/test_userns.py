@@ -1277,3 +1277,25 @@ def test_a_notification_holds_its_owners_user_namespace_until_sent_or_removed(k)
     t.exit(0)                                # its descriptor's close removes it
     p.wait(t.pid)
     assert not ns.alive
+
+
+def test_proc_pid_files_of_a_non_dumpable_or_ended_process_belong_to_some_root(k):
+    """task_dump_owner(), probed on Linux 6.18 as uid 1000: a non-dumpable process's
+    /proc/PID/ns is owned by root of the user namespace its memory was made in (1000:0 after
+    unshare -U, a map of 0 to 1000 and an execve; 0:0 without the execve), a zombie's by
+    global root; /proc/PID itself keeps the effective ids."""
+    a = user(k, 1000)
+    a.unshare(CLONE_NEWUSER)
+    a.write_file("/proc/self/uid_map", "0 1000 1")
+    execed = a.fork()
+    execed.exec_mm()
+    execed.set_dumpable(False)
+    plain = a.fork()
+    plain.set_dumpable(False)
+    ended = a.fork()
+    ended.exit(0)
+    owner = {name: (k.init.stat(f"/proc/{p.pid}/ns").st_uid, k.init.stat(f"/proc/{p.pid}/ns").st_gid)
+             for name, p in (("execed", execed), ("plain", plain), ("ended", ended))}
+    assert owner == {"execed": (1000, 0), "plain": (0, 0), "ended": (0, 0)}
+    assert k.init.stat(f"/proc/{ended.pid}/uid_map").st_uid == 0
+    assert k.init.stat(f"/proc/{ended.pid}").st_uid == 1000

@@ -234,10 +234,19 @@ class SysvipcNode(ProcNode):
 
 
 def _task_owner(target: Process) -> tuple[int, int]:
-    """task_dump_owner(): a dumpable task's effective ids, else root's."""
+    """task_dump_owner() for the files of /proc/PID other than the directory itself: a
+    dumpable task's effective ids; a non-dumpable one's are root of the user namespace its
+    memory was made in (global root where that maps none); a zombie (no memory) is
+    global root's."""
+    if not target.alive:
+        return 0, 0
     if target.dumpable:
         return target.creds.euid, target.creds.egid
-    return 0, 0
+    ns = target.mm_user_ns
+    if ns is None:
+        return 0, 0
+    uid, gid = userns.make_kuid(ns, 0), userns.make_kgid(ns, 0)
+    return (0 if uid is None else uid), (0 if gid is None else gid)
 
 
 class PidDir(ProcNode):

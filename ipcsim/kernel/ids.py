@@ -96,8 +96,16 @@ class IpcIds(Generic[T]):
             raise oserror(errno.ENOSPC)
         objs = self.objs
         if objs is None:                 # the first object: the allocation state starts
-            if self.next_id < 0:
-                return self._first(obj)
+            if self.next_id < 0:         # (the cyclic allocation's first: slot 0, sequence 0)
+                self.objs = {0: obj}
+                self.seq = self.last_idx = self.max_idx = 0
+                self.cursor = 1
+                obj.seq = obj.id = 0
+                key = obj.key
+                if key != IPC_PRIVATE:
+                    self.keys = {key: obj}
+                self.in_use = 1
+                return 0
             objs = self.objs = {}
             self.seq, self.last_idx, self.max_idx, self.cursor = 0, -1, -1, 0
         if self.next_id < 0:
@@ -143,19 +151,6 @@ class IpcIds(Generic[T]):
         if max_idx is not None and idx > max_idx:
             self.max_idx = idx
         return ipc_id
-
-    def _first(self, obj: T) -> int:
-        """addid() of a table's first object without a *_next_id request: slot 0, sequence
-        0, id 0."""
-        self.objs = {0: obj}
-        self.seq = self.last_idx = self.max_idx = 0
-        self.cursor = 1
-        obj.seq = obj.id = 0
-        key = obj.key
-        if key != IPC_PRIVATE:
-            self.keys = {key: obj}
-        self.in_use = 1
-        return 0
 
     @staticmethod
     def _lowest_free(objs: dict[int, T], start: int, end: int) -> int | None:

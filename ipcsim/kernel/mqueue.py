@@ -882,7 +882,9 @@ class MqCalls(CallsBase):
             fd = self._unused_fd()
             _lookup_name(name)
         ns = self.ipc_ns
-        sb = ns.mq_fs or mq_sb(ns)
+        sb = ns.mq_fs
+        if sb is None:
+            sb = ns.mq_fs = MqueueSb(ns)
         inode = sb.entries.get(name)
         if inode is None:
             if not oflag & O_CREAT:

@@ -117,8 +117,9 @@ class IpcNamespace(Viewable):
             self.mq_fs.detach_namespace()
         ids: IpcIds[SemArray] | IpcIds[MsgQueue] | IpcIds[ShmidKernel]
         for ids in (self.sem_ids, self.msg_ids, self.shm_ids):
-            for obj in ids:
-                obj._ns_exit()
+            if ids.in_use:
+                for obj in ids:
+                    obj._ns_exit()
         self.kernel._namespace_freed(self)
 
     def members(self) -> list[Process]:

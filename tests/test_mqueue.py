@@ -1011,3 +1011,23 @@ def test_mq_open_with_o_path_keeps_the_queue_but_is_no_mq_descriptor(p):
     assert p.ipc_ns.mq_queues_count == 2            # the O_PATH file keeps it
     p.close(kept)
     assert p.ipc_ns.mq_queues_count == 1
+
+
+def test_queues_made_without_waiters_share_nothing_once_one_has_some(k, p):
+    """A queue shares one empty wait queue until its first waiter: a receiver blocked on
+    one queue must not be woken, or counted, by another, made before or after it."""
+    q1 = small(p, "/one")
+    q2 = small(p, "/two")
+    got = []
+    reader = p.fork(target=lambda r: got.append(r.mq_receive(q1, 16)))
+    k.run_until_idle()
+    q3 = small(p, "/three", maxmsg=1)
+    p.mq_send(q2, b"two")
+    p.mq_send(q3, b"three")
+    k.run_until_idle()
+    assert reader.alive and got == []
+    assert p.mq_getattr(q2).mq_curmsgs == 1 and p.mq_getattr(q3).mq_curmsgs == 1
+    p.mq_send(q1, b"one")
+    k.run_until_idle()
+    assert got == [(b"one", 0)] and p.mq_getattr(q1).mq_curmsgs == 0
+    assert p.mq_receive(q2, 16) == (b"two", 0) and p.mq_receive(q3, 16) == (b"three", 0)

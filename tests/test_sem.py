@@ -1802,3 +1802,28 @@ def test_many_waiters_agree_with_the_real_kernel():
     mine = [out, [results[i] for i in range(len(sleepers))]]
     k.close()
     assert mine == json.loads(json.dumps(got))
+
+
+def test_sets_made_without_sleepers_share_nothing_once_one_has_some(k, p):
+    """A set makes its sleeper lists and undo table at first use; before that every set
+    points at the same empty ones, so a sleeper or an undo entry of one set must never show
+    in another (made before or after it)."""
+    a = p.semget(IPC_PRIVATE, 2, 0o600)
+    b = p.semget(IPC_PRIVATE, 2, 0o600)
+    one = sleeper(k, p, a, [(0, -1, 0)])
+    two = sleeper(k, p, a, [(1, 0, 0), (0, -1, 0)])
+    undoer = p.fork()
+    undoer.semop(b, [(1, 1, SEM_UNDO)])
+    c = p.semget(IPC_PRIVATE, 2, 0o600)
+    assert counts(p, a, 2) == ([2, 0], [0, 0])
+    assert counts(p, b, 2) == counts(p, c, 2) == ([0, 0], [0, 0])
+    p.semctl(c, 0, SETVAL, 1)
+    p.semctl(b, 0, SETVAL, 1)
+    k.run_until_idle()
+    assert one.alive and two.alive and counts(p, a, 2) == ([2, 0], [0, 0])
+    p.semctl(a, 0, SETVAL, 2)
+    k.run_until_idle()
+    assert not one.alive and not two.alive and vals(p, a) == [0, 0]
+    p.semop(c, [(1, 1, 0)])
+    undoer.exit(0)                      # undoes b's +1 only
+    assert vals(p, b) == [1, 0] and vals(p, c) == [1, 1]

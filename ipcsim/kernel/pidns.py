@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 
 from ..constants import CAP_SYS_ADMIN, CLONE_NEWPID, PID_MAX_LIMIT, RESERVED_PIDS
 from ..errors import oserror
+from .nstree import Nested
 from .userns import UCOUNT_PID, dec_ucount, inc_ucount
 
 if TYPE_CHECKING:
@@ -128,7 +129,7 @@ def pid_nr_ns(pid: Pid | int | None, ns: PidNamespace) -> int:
     return 0
 
 
-class PidNamespace:
+class PidNamespace(Nested):
     """One PID namespace. ``tasks`` maps each number in use here to its process, live or
     zombie (the namespace's idr; for the initial namespace it is the kernel's process
     table); ``last_pid`` is where the next search starts (the idr's cursor) and ``pid_max``
@@ -148,6 +149,7 @@ class PidNamespace:
                  "tasks", "pgrp_held", "last_pid", "pid_max", "adding", "zapping", "refs",
                  "alive", "own",
                  "__weakref__")
+    parent: PidNamespace | None
 
     def __init__(self, kernel: Kernel, inum: int, parent: PidNamespace | None,
                  user_ns: UserNamespace, tasks: dict[int, Process] | None = None):
@@ -194,25 +196,6 @@ class PidNamespace:
             dec_ucount(self.user_ns, self.ucount_uid, UCOUNT_PID)
             self.user_ns.put()
             self.parent.put()
-
-    def ancestors(self) -> list[PidNamespace]:
-        """This namespace, its parent, ..., the initial one."""
-        chain = []
-        ns: PidNamespace | None = self
-        while ns is not None:
-            chain.append(ns)
-            ns = ns.parent
-        return chain
-
-    def is_ancestor_of(self, other: PidNamespace) -> bool:
-        """True when ``other`` is this namespace or lies below it (so sees nothing this one
-        does not, and this one sees every process of it)."""
-        ns: PidNamespace | None = other
-        while ns is not None and ns.level >= self.level:
-            if ns is self:
-                return True
-            ns = ns.parent
-        return False
 
     def find(self, nr: int) -> Process | None:
         """find_task_by_pid_ns(): the process (or zombie) numbered ``nr`` here."""

@@ -22,6 +22,7 @@ from ..constants import (CAP_SETFCAP, CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN,
                          NS_GET_PARENT, NS_GET_USERNS, O_RDONLY)
 from ..errors import oserror
 from .files import NsFile, OpenFile, OtherNsFile
+from .nstree import Nested
 
 if TYPE_CHECKING:
     from .creds import Creds
@@ -42,7 +43,7 @@ IdMap = tuple[Extent, ...]
 IDENTITY_MAP: IdMap = ((0, 0, _U32),)
 
 
-class UserNamespace:
+class UserNamespace(Nested):
     """One user namespace. ``ucounts`` counts, per kernel uid, the user namespaces charged
     to this one (inc_ucount(): each new namespace is charged to its parent for its
     creator's euid, then to each ancestor for the owner of the namespace below it), and
@@ -56,6 +57,7 @@ class UserNamespace:
                  "setgroups_allowed", "parent_could_setfcap", "ucounts", "max_user_namespaces",
                  "ipc_ucounts", "max_ipc_namespaces", "mnt_ucounts", "max_mnt_namespaces",
                  "pid_ucounts", "max_pid_namespaces", "refs", "alive", "__weakref__")
+    parent: UserNamespace | None
 
     def __init__(self, kernel: Kernel, inum: int, parent: UserNamespace | None,
                  owner: int = 0, group: int = 0):
@@ -92,24 +94,6 @@ class UserNamespace:
         while ns.parent is not None:
             ns = ns.parent
         return ns
-
-    def ancestors(self) -> list[UserNamespace]:
-        """This namespace, its parent, ..., the initial one."""
-        chain = []
-        ns: UserNamespace | None = self
-        while ns is not None:
-            chain.append(ns)
-            ns = ns.parent
-        return chain
-
-    def is_ancestor_of(self, other: UserNamespace) -> bool:
-        """True when ``other`` is this namespace or lies below it (in_userns)."""
-        ns: UserNamespace | None = other
-        while ns is not None and ns.level >= self.level:
-            if ns is self:
-                return True
-            ns = ns.parent
-        return False
 
     def get(self) -> UserNamespace:
         self.refs += 1

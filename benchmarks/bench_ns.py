@@ -68,6 +68,7 @@ except ImportError:  # run from a checkout without PYTHONPATH
 
 from ipcsim import (CLONE_NEWIPC, CLONE_NEWUSER, IPC_CREAT, IPC_PRIVATE, O_CREAT, O_RDONLY,
                     O_RDWR, MqAttr)
+from ipcsim.conformance.sim import become_user
 
 USER = 1000                   # the unprivileged user of the rootless rows
 REPEATS = 3
@@ -148,10 +149,7 @@ CASES = [
 def _login(k: ipcsim.Kernel, uid: int) -> ipcsim.Process:
     p = k.init.fork()
     if uid:
-        p.setgroups([])
-        p.setresgid(uid, uid, uid)
-        p.setresuid(uid, uid, uid)
-        p.set_dumpable(True)
+        become_user(p, uid)
     return p
 
 

@@ -15,6 +15,7 @@ import ipcsim
 from ipcsim import (CLONE_FS, CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWUSER, MNT_DETACH, O_CREAT,
                     O_RDONLY, O_RDWR)
 from ipcsim.constants import MS_BIND, MS_PRIVATE, MS_REC, MS_SHARED, NS_GET_NSTYPE
+from ipcsim.conformance.sim import become_user
 from realkernel import as_user_unavailable, run_python_as
 
 
@@ -287,10 +288,7 @@ def run_model(uid, steps, base):
         k.init.chown(base, uid, uid)
         p = k.init.fork()
         if uid:
-            p.setgroups([])
-            p.setresgid(uid, uid, uid)
-            p.setresuid(uid, uid, uid)
-            p.set_dumpable(True)
+            become_user(p, uid)
         fds, out, prev = {}, [], [uid, uid]
 
         def path(x):

@@ -16,6 +16,7 @@ from ipcsim import (CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWUSER, CLONE_PARENT, CLO
                     CLONE_THREAD, CLONE_VM, GETPID, IPC_CREAT, IPC_PRIVATE, IPC_STAT, WNOHANG)
 from ipcsim.constants import (NS_GET_NSTYPE, NS_GET_PARENT, NS_GET_USERNS, O_RDONLY, O_WRONLY,
                               SIGEV_SIGNAL)
+from ipcsim.conformance.sim import become_user
 from ipcsim.kernel.footprint import footprint
 from ipcsim.kernel.pidns import INIT_PID_NS_INUM, pid_nr_ns
 from ipcsim.kernel import signals
@@ -77,10 +78,7 @@ def container(k, uid):
     (``unshare -Ur --ipc``)."""
     p = k.init.fork()
     if uid:
-        p.setgroups([])
-        p.setresgid(uid, uid, uid)
-        p.setresuid(uid, uid, uid)
-        p.set_dumpable(True)
+        become_user(p, uid)
         p.unshare(CLONE_NEWUSER)
         wr(p, "/proc/self/uid_map", f"0 {uid} 1")
         wr(p, "/proc/self/setgroups", "deny")

@@ -11,6 +11,7 @@ from ipcsim import CLONE_NEWIPC, CLONE_NEWUSER, CLONE_SYSVSEM
 from ipcsim.constants import (CAP_SYS_ADMIN, NS_GET_NSTYPE, NS_GET_OWNER_UID, NS_GET_PARENT,
                               NS_GET_USERNS, O_RDONLY, O_WRONLY)
 from ipcsim.kernel.userns import OVERFLOW_ID, map_id_up
+from ipcsim.conformance.sim import become_user
 from realkernel import as_user_unavailable, run_python_as
 
 
@@ -447,10 +448,7 @@ def run_model(uid, steps):
     with ipcsim.Kernel() as k:
         p = k.init.fork()
         if uid:
-            p.setgroups([])
-            p.setresgid(uid, uid, uid)
-            p.setresuid(uid, uid, uid)
-            p.set_dumpable(True)
+            become_user(p, uid)
         p.unshare(CLONE_NEWUSER)
         prev = [uid, uid]
         out = []

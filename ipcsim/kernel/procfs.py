@@ -249,6 +249,22 @@ def _task_owner(target: Process) -> tuple[int, int]:
     return (0 if uid is None else uid), (0 if gid is None else gid)
 
 
+class TaskOwned(ProcNode):
+    """A /proc/PID file or directory (other than /proc/PID itself) of process ``target``:
+    owned as task_dump_owner() says."""
+
+    __slots__ = ()
+    target: Process
+
+    @property
+    def uid(self) -> int:  # type: ignore[override]
+        return _task_owner(self.target)[0]
+
+    @property
+    def gid(self) -> int:  # type: ignore[override]
+        return _task_owner(self.target)[1]
+
+
 class PidDir(ProcNode):
     """/proc/PID (only ``ns`` is modelled in it): an immutable directory, so neither it
     nor anything in it can be unlinked or removed, by root or anyone else (EPERM). It is
@@ -284,23 +300,15 @@ class PidDir(ProcNode):
         return ["ns"]
 
 
-class NsDir(PidDir):
-    """/proc/PID/ns: dr-x--x--x, owned by the process's effective ids while it is
-    dumpable, else by root (task_dump_owner()); not immutable, so removing a link in it is
-    EACCES for others, EPERM (no unlink) for root."""
+class NsDir(TaskOwned, PidDir):
+    """/proc/PID/ns: dr-x--x--x, owned as task_dump_owner() says (the process's
+    effective ids while it is dumpable); not immutable, so removing a link in it is EACCES
+    for others, EPERM (no unlink) for root."""
 
     __slots__ = ()
     mode = S_IFDIR | 0o511
     immutable = False
     nlink = 2
-
-    @property
-    def uid(self) -> int:  # type: ignore[override]
-        return _task_owner(self.target)[0]
-
-    @property
-    def gid(self) -> int:  # type: ignore[override]
-        return _task_owner(self.target)[1]
 
     def lookup(self, proc: ProcessState, name: str) -> vfs.Node | None:
         if name not in self.target.kernel._proc_ns_names:
@@ -449,7 +457,7 @@ class UserNsfsNode(NsfsBase):
 _USERNS_FILES = ("uid_map", "gid_map", "setgroups")
 
 
-class UsernsNode(ProcNode):
+class UsernsNode(TaskOwned):
     """/proc/PID/uid_map, gid_map and setgroups: rw-r--r--, owned as /proc/PID/ns is.
     Opening one takes the process's user namespace of that moment (a zombie's too: its
     credentials stay until it is reaped); writing setgroups needs CAP_SYS_ADMIN in it
@@ -461,14 +469,6 @@ class UsernsNode(ProcNode):
     def __init__(self, target: Process, name: str):
         self.target = target
         self.name = name
-
-    @property
-    def uid(self) -> int:  # type: ignore[override]
-        return _task_owner(self.target)[0]
-
-    @property
-    def gid(self) -> int:  # type: ignore[override]
-        return _task_owner(self.target)[1]
 
     def open(self, proc: ProcessState, mnt: vfs.Vfsmount, flags: int) -> files.OpenFile:
         target = self.target

@@ -1297,3 +1297,27 @@ def test_proc_pid_files_of_a_non_dumpable_or_ended_process_belong_to_some_root(k
     assert owner == {"execed": (1000, 0), "plain": (0, 0), "ended": (0, 0)}
     assert k.init.stat(f"/proc/{ended.pid}/uid_map").st_uid == 0
     assert k.init.stat(f"/proc/{ended.pid}").st_uid == 1000
+
+
+def test_creating_through_an_mqueue_mount_checks_the_ids_mapping_before_the_mode(k):
+    """may_o_create() and may_create(): EOVERFLOW for a creator whose ids the file
+    system's user namespace does not map comes before the directory's permission (probed on
+    Linux 6.18: the mqueue root of a rootless container's IPC namespace, chmod 0711 by host
+    root, gives uid 2000 EOVERFLOW for open(O_CREAT) and for mkdir)."""
+    box = k.init.clone(CLONE_NEWUSER | CLONE_NEWIPC)
+    for name, text in (("uid_map", "0 1000 1"), ("setgroups", "deny"), ("gid_map", "0 1000 1")):
+        wr(k.init, f"/proc/{box.pid}/{name}", text)
+    host = k.init.fork()
+    host.setns(host.open(f"/proc/{box.pid}/ns/ipc", O_RDONLY), CLONE_NEWIPC)
+    host.unshare(ipcsim.CLONE_NEWNS)
+    host.mkdir("/tmp/mq")
+    host.mount("mqueue", "/tmp/mq", "mqueue")
+    host.chmod("/tmp/mq", 0o711)
+    u = host.fork()
+    u.setresgid(2000, 2000, 2000)
+    u.setresuid(2000, 2000, 2000)
+    assert errno_of(u.open, "/tmp/mq/x", ipcsim.O_CREAT | ipcsim.O_RDWR, 0o600) == "EOVERFLOW"
+    assert errno_of(u.mkdir, "/tmp/mq/d") == "EOVERFLOW"
+    assert errno_of(u.mq_open, "/y", ipcsim.O_CREAT | ipcsim.O_RDWR) == "EOVERFLOW"
+    host.chmod("/tmp/mq", 0o700)
+    assert errno_of(u.open, "/tmp/mq/x", ipcsim.O_CREAT | ipcsim.O_RDWR, 0o600) == "EACCES"

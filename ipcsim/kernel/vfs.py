@@ -679,6 +679,8 @@ def do_open(proc: ProcessState, path: object, flags: int, mode: int) -> OpenFile
             if not creat:
                 raise oserror(errno.ENOENT)
             parent = nd.node
+            if not fsuidgid_has_mapping(parent.sb_user_ns(), proc.creds):
+                raise oserror(errno.EOVERFLOW)      # may_o_create(), before the permission
             if not parent.permission(proc.creds, MAY_WRITE | MAY_EXEC):
                 raise oserror(errno.EACCES)
             if not parent.has_create:

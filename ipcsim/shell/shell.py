@@ -1247,12 +1247,7 @@ class Shell:
                 if arg is not None and _signame_to_signum(arg) is None:
                     ctx.errx(1, f"unknown signal: {arg}")
             elif key in ("S", "G"):
-                assert arg is not None
-                value = _strtoul_or_err(ctx, arg, f"failed to parse {'uid' if key == 'S' else 'gid'}")
-                if key == "S":
-                    uid = value
-                else:
-                    gid = value
+                uid, gid = _id_option(ctx, key, arg, uid, gid)
             elif key in ("map-users", "map-groups", "map-auto", "R", "w", "monotonic",
                          "boottime"):
                 ctx.errx(1, f"{_long_name(key)}: not modelled by ipcsim")
@@ -1358,12 +1353,7 @@ class Shell:
             elif key == "a":
                 do_all = True
             elif key in ("S", "G"):
-                assert arg is not None
-                value = _strtoul_or_err(ctx, arg, f"failed to parse {'uid' if key == 'S' else 'gid'}")
-                if key == "S":
-                    uid = value
-                else:
-                    gid = value
+                uid, gid = _id_option(ctx, key, arg, uid, gid)
             elif key == "F":
                 do_fork = False
             elif key == "pc":
@@ -1780,6 +1770,15 @@ def _setgroups_control(ctx: Ctx, action: str) -> None:
         ctx.err(1, f"write failed {path}", e.errno)
     finally:
         p.close(fd)
+
+
+def _id_option(ctx: Ctx, key: str, arg: str | None, uid: int | None,
+               gid: int | None) -> tuple[int | None, int | None]:
+    """unshare's and nsenter's -S UID / -G GID: (uid, gid) with the one given parsed as
+    util-linux does (its message and exit status 1 for what is no number)."""
+    assert arg is not None
+    value = _strtoul_or_err(ctx, arg, f"failed to parse {'uid' if key == 'S' else 'gid'}")
+    return (value, gid) if key == "S" else (uid, value)
 
 
 def _set_credentials(ctx: Ctx, uid: int | None, gid: int | None, report_setgroups: bool) -> None:

@@ -402,8 +402,12 @@ class SemArray(KernIpcPerm):
                     un.semadj[num] = adj
                 semval[num] = v
             sempid = self.sempid_ref
-            if sempid[num] is not pid:
-                sempid[num] = update_pid(sempid[num], pid)
+            last = sempid[num]
+            if last is not pid:
+                # (a hold is counted only below the initial PID namespace)
+                if pid.level or last is not None and last.level:
+                    update_pid(last, pid)
+                sempid[num] = pid
             return 0
         result = 0
         i = 0
@@ -1326,11 +1330,12 @@ class SemCalls(CallsBase):
                 if op:
                     if 0 <= v <= SEMVMX:
                         semval[num] = v
-                        if sma.sempid_ref[num] is not self.thread_pid:
-                            sempid, pid = sma.sempid_ref, self.thread_pid
-                            old, sempid[num] = sempid[num], pid
-                            if pid.level or old is not None and old.level:
-                                update_pid(old, pid)
+                        sempid, pid = sma.sempid_ref, self.thread_pid
+                        last = sempid[num]
+                        if last is not pid:
+                            sempid[num] = pid
+                            if pid.level or last is not None and last.level:
+                                update_pid(last, pid)
                         if sma.nwait:
                             wakes: Wakes = []
                             sma.do_smart_update([sop], True, wakes)
@@ -1339,11 +1344,12 @@ class SemCalls(CallsBase):
                             sma.sem_otime = kernel.clock.wall
                         return None
                 elif not v:
-                    if sma.sempid_ref[num] is not self.thread_pid:
-                        sempid, pid = sma.sempid_ref, self.thread_pid
-                        old, sempid[num] = sempid[num], pid
-                        if pid.level or old is not None and old.level:
-                            update_pid(old, pid)
+                    sempid, pid = sma.sempid_ref, self.thread_pid
+                    last = sempid[num]
+                    if last is not pid:
+                        sempid[num] = pid
+                        if pid.level or last is not None and last.level:
+                            update_pid(last, pid)
                     sma.sem_otime = kernel.clock.wall
                     return None
         return _semtimedop(self, semid, sops, None, False)
